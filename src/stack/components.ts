@@ -1,0 +1,267 @@
+import * as path from 'node:path';
+import { SEARCH_ATTRIBUTES } from '../model/search-attributes';
+import type { ComponentName, StackConfig } from './config';
+
+/**
+ * What each stack process is: its config files and its command line. Pure, so the
+ * exact broker/worker settings are unit-tested and visible in one place.
+ */
+
+export interface ComponentSpec {
+  name: ComponentName;
+  /** Files written into the component's dir before start (name → content). */
+  files: Record<string, string>;
+  command: string;
+  args: string[];
+  /** A string that appears in /proc/<pid>/cmdline only for this stack's process of this component. */
+  marker: string;
+  address: string;
+}
+
+export function componentDir(config: StackConfig, name: ComponentName): string {
+  return path.join(config.dataDir, name);
+}
+
+export function isKafka4(version: string): boolean {
+  return Number(version.split('.')[0]) >= 4;
+}
+
+/** Maven coordinates of the jars that make a Kafka distribution's libs/ for this version. */
+export function kafkaArtifacts(version: string): Array<{ groupId: string; artifactId: string; version: string }> {
+  const kafka = (artifactId: string) => ({ groupId: 'org.apache.kafka', artifactId, version });
+  // The Kafka POMs leave the SLF4J binding out: without one the JVMs log nothing,
+  // which hides exactly the startup errors an operator needs to see.
+  const logging = isKafka4(version)
+    ? [
+        { groupId: 'org.apache.logging.log4j', artifactId: 'log4j-slf4j-impl', version: '2.24.3' },
+        { groupId: 'org.apache.logging.log4j', artifactId: 'log4j-core', version: '2.24.3' },
+      ]
+    : [
+        { groupId: 'ch.qos.reload4j', artifactId: 'reload4j', version: '1.2.25' },
+        { groupId: 'org.slf4j', artifactId: 'slf4j-reload4j', version: '1.7.36' },
+      ];
+  return [
+    kafka('kafka_2.13'),
+    kafka('connect-runtime'),
+    kafka('connect-mirror'),
+    kafka('connect-mirror-client'),
+    kafka('kafka-tools'),
+    ...logging,
+  ];
+}
+
+export function kafkaLibsPom(version: string): string {
+  const deps = kafkaArtifacts(version)
+    .map(
+      (a) =>
+        `    <dependency><groupId>${a.groupId}</groupId><artifactId>${a.artifactId}</artifactId><version>${a.version}</version></dependency>`,
+    )
+    .join('\n');
+  return `<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>kafka-dr.stack</groupId>
+  <artifactId>kafka-libs</artifactId>
+  <version>${version}</version>
+  <packaging>pom</packaging>
+  <dependencies>
+${deps}
+  </dependencies>
+</project>
+`;
+}
+
+export function properties(entries: Record<string, string | number | boolean>): string {
+  return Object.entries(entries)
+    .map(([k, v]) => `${k}=${String(v)}`)
+    .join('\n')
+    .concat('\n');
+}
+
+export function kafkaServerProperties(config: StackConfig, alias: 'A' | 'B'): string {
+  const node = config.kafka[alias];
+  return properties({
+    'process.roles': 'broker,controller',
+    'node.id': 1,
+    // A static voter set works on 3.x and 4.x alike and needs no --standalone format.
+    'controller.quorum.voters': `1@127.0.0.1:${node.controllerPort}`,
+    listeners: `PLAINTEXT://127.0.0.1:${node.port},CONTROLLER://127.0.0.1:${node.controllerPort}`,
+    'advertised.listeners': `PLAINTEXT://127.0.0.1:${node.port}`,
+    'controller.listener.names': 'CONTROLLER',
+    'inter.broker.listener.name': 'PLAINTEXT',
+    'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    'log.dirs': path.join(componentDir(config, `kafka-${alias.toLowerCase()}` as ComponentName), 'log'),
+    'num.partitions': 1,
+    // One broker: every internal topic must fit on it.
+    'offsets.topic.replication.factor': 1,
+    'offsets.topic.num.partitions': 10,
+    'transaction.state.log.replication.factor': 1,
+    'transaction.state.log.min.isr': 1,
+    'share.coordinator.state.topic.replication.factor': 1,
+    'share.coordinator.state.topic.min.isr': 1,
+    'group.initial.rebalance.delay.ms': 0,
+    // Topics appear only when a playbook or MM2 creates them, so a typo shows up as an error.
+    'auto.create.topics.enable': false,
+    'log.retention.check.interval.ms': 30000,
+  });
+}
+
+export function connectWorkerProperties(config: StackConfig, name: 'connect-a' | 'connect-b'): string {
+  const node = config.connect[name];
+  const kafka = config.kafka[node.writesTo];
+  return properties({
+    'bootstrap.servers': kafka.bootstrap,
+    'group.id': `kafka-dr-${name}`,
+    'config.storage.topic': `${name}-configs`,
+    'offset.storage.topic': `${name}-offsets`,
+    'status.storage.topic': `${name}-status`,
+    'config.storage.replication.factor': 1,
+    'offset.storage.replication.factor': 1,
+    'status.storage.replication.factor': 1,
+    'offset.storage.partitions': 5,
+    'status.storage.partitions': 1,
+    // MM2 copies bytes; any other converter would re-encode records.
+    'key.converter': 'org.apache.kafka.connect.converters.ByteArrayConverter',
+    'value.converter': 'org.apache.kafka.connect.converters.ByteArrayConverter',
+    'header.converter': 'org.apache.kafka.connect.converters.ByteArrayConverter',
+    listeners: node.url,
+    'rest.advertised.host.name': '127.0.0.1',
+    'rest.advertised.port': node.port,
+    // Committed MM2 source offsets are the drain signal; the default 60 s would make
+    // every drain wait a minute longer than the data needs.
+    'offset.flush.interval.ms': config.connectOffsetFlushMs,
+    'scheduled.rebalance.max.delay.ms': 0,
+    // The MM2 connectors are on the classpath; service loading skips the reflective scan.
+    'plugin.discovery': 'service_load',
+  });
+}
+
+const LOG4J2 = `Configuration:
+  status: warn
+  Appenders:
+    Console:
+      name: STDOUT
+      PatternLayout:
+        pattern: "[%d] %p %m (%c)%n"
+  Loggers:
+    Root:
+      level: INFO
+      AppenderRef:
+        - ref: STDOUT
+    Logger:
+      - name: org.apache.kafka.clients
+        level: WARN
+      - name: org.apache.kafka.common.utils.AppInfoParser
+        level: WARN
+      - name: org.apache.kafka.clients.consumer.internals
+        level: WARN
+`;
+
+const LOG4J1 = properties({
+  'log4j.rootLogger': 'INFO, stdout',
+  'log4j.appender.stdout': 'org.apache.log4j.ConsoleAppender',
+  'log4j.appender.stdout.layout': 'org.apache.log4j.PatternLayout',
+  'log4j.appender.stdout.layout.ConversionPattern': '[%d] %p %m (%c)%n',
+  'log4j.logger.org.apache.kafka.clients': 'WARN',
+});
+
+function loggingFile(version: string): { name: string; content: string; flag: (file: string) => string } {
+  return isKafka4(version)
+    ? { name: 'log4j2.yaml', content: LOG4J2, flag: (f) => `-Dlog4j2.configurationFile=${f}` }
+    : { name: 'log4j.properties', content: LOG4J1, flag: (f) => `-Dlog4j.configuration=file:${f}` };
+}
+
+export function javaArgs(config: StackConfig, name: ComponentName, mainClass: string, mainArgs: string[]): string[] {
+  const dir = componentDir(config, name);
+  const logging = loggingFile(config.kafkaVersion);
+  return [
+    `-Xms64m`,
+    `-Xmx${config.jvmHeap}`,
+    // Two cores for five JVM-heavy processes: a serial collector and C1-only JIT
+    // start faster and leave CPU for the others; throughput is not the point here.
+    '-XX:+UseSerialGC',
+    '-XX:TieredStopAtLevel=1',
+    '-Djava.awt.headless=true',
+    '-Djava.net.preferIPv4Stack=true',
+    `-Dkafka.logs.dir=${path.join(dir, 'logs')}`,
+    logging.flag(path.join(dir, logging.name)),
+    // Lets `stack down` prove a PID is still ours before signalling it.
+    `-Dkafkadr.component=${name}@${config.stackDir}`,
+    '-cp',
+    `${config.kafkaLibDir}/*`,
+    mainClass,
+    ...mainArgs,
+  ];
+}
+
+export function componentSpec(config: StackConfig, name: ComponentName): ComponentSpec {
+  const dir = componentDir(config, name);
+  const marker = `kafkadr.component=${name}@${config.stackDir}`;
+  const logging = loggingFile(config.kafkaVersion);
+  switch (name) {
+    case 'kafka-a':
+    case 'kafka-b': {
+      const alias = name === 'kafka-a' ? 'A' : 'B';
+      const props = path.join(dir, 'server.properties');
+      return {
+        name,
+        files: { 'server.properties': kafkaServerProperties(config, alias), [logging.name]: logging.content },
+        command: 'java',
+        args: javaArgs(config, name, 'kafka.Kafka', [props]),
+        marker,
+        address: config.kafka[alias].bootstrap,
+      };
+    }
+    case 'connect-a':
+    case 'connect-b': {
+      const props = path.join(dir, 'worker.properties');
+      return {
+        name,
+        files: { 'worker.properties': connectWorkerProperties(config, name), [logging.name]: logging.content },
+        command: 'java',
+        args: javaArgs(config, name, 'org.apache.kafka.connect.cli.ConnectDistributed', [props]),
+        marker,
+        address: config.connect[name].url,
+      };
+    }
+    case 'temporal': {
+      const t = config.temporal;
+      const db = path.join(dir, 'temporal.sqlite');
+      return {
+        name,
+        files: {},
+        command: config.temporalBin,
+        args: [
+          'server',
+          'start-dev',
+          '--ip',
+          '127.0.0.1',
+          '--port',
+          String(t.port),
+          '--ui-port',
+          String(t.uiPort),
+          '--http-port',
+          String(t.httpPort),
+          '--metrics-port',
+          String(t.metricsPort),
+          '--db-filename',
+          db,
+          '--namespace',
+          t.namespace,
+          ...Object.entries(SEARCH_ATTRIBUTES).flatMap(([key, type]) => ['--search-attribute', `${key}=${type}`]),
+          '--ui-disable-news-fetch',
+          '--log-level',
+          'warn',
+        ],
+        // The SQLite path is unique to this stack dir.
+        marker: db,
+        address: t.address,
+      };
+    }
+  }
+}
+
+/** The one-shot `kafka-storage format` run a broker's log dir needs before its first start. */
+export function formatArgs(config: StackConfig, name: 'kafka-a' | 'kafka-b', clusterId: string): string[] {
+  const props = path.join(componentDir(config, name), 'server.properties');
+  return javaArgs(config, name, 'kafka.tools.StorageTool', ['format', '-t', clusterId, '-c', props, '--ignore-formatted']);
+}

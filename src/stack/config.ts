@@ -1,0 +1,179 @@
+import * as path from 'node:path';
+import { z } from 'zod';
+import { StackError } from './errors';
+
+/**
+ * The local stack's settings, read from KDR_* environment variables so that a
+ * CI job, a developer and the test harness can run side by side on other ports
+ * and data dirs without editing files.
+ */
+
+// Connect's offsets API PATCH/DELETE arrived in 3.6 and `initial_state` in 3.7:
+// below that the failback playbook cannot seed reverse replication.
+export const MIN_KAFKA_VERSION = '3.7.0';
+export const DEFAULT_KAFKA_VERSION = '4.1.1';
+
+const port = (name: string, fallback: number) =>
+  z.coerce
+    .number({ error: `${name} must be a TCP port number` })
+    .int(`${name} must be a whole number`)
+    .min(1024, `${name} must be between 1024 and 65535`)
+    .max(65535, `${name} must be between 1024 and 65535`)
+    .default(fallback);
+
+function versionAtLeast(version: string, minimum: string): boolean {
+  const a = version.split('.').map(Number);
+  const b = minimum.split('.').map(Number);
+  for (let i = 0; i < 3; i++) {
+    if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) > (b[i] ?? 0);
+  }
+  return true;
+}
+
+export const StackEnvSchema = z.object({
+  KDR_STACK_DIR: z.string().min(1).optional(),
+  KDR_KAFKA_VERSION: z
+    .string()
+    .regex(/^\d+\.\d+\.\d+$/, 'KDR_KAFKA_VERSION must look like 4.1.1 (major.minor.patch)')
+    .refine((v) => versionAtLeast(v, MIN_KAFKA_VERSION), {
+      message: `KDR_KAFKA_VERSION must be ${MIN_KAFKA_VERSION} or newer (Connect offsets API and initial_state)`,
+    })
+    .default(DEFAULT_KAFKA_VERSION),
+  KDR_TEMPORAL_CLI_VERSION: z.string().regex(/^\d+\.\d+\.\d+$/).default('1.9.1'),
+  KDR_KAFKA_A_PORT: port('KDR_KAFKA_A_PORT', 19092),
+  KDR_KAFKA_A_CONTROLLER_PORT: port('KDR_KAFKA_A_CONTROLLER_PORT', 19093),
+  KDR_KAFKA_B_PORT: port('KDR_KAFKA_B_PORT', 29092),
+  KDR_KAFKA_B_CONTROLLER_PORT: port('KDR_KAFKA_B_CONTROLLER_PORT', 29093),
+  KDR_CONNECT_A_PORT: port('KDR_CONNECT_A_PORT', 18083),
+  KDR_CONNECT_B_PORT: port('KDR_CONNECT_B_PORT', 28083),
+  KDR_TEMPORAL_PORT: port('KDR_TEMPORAL_PORT', 7233),
+  KDR_TEMPORAL_UI_PORT: port('KDR_TEMPORAL_UI_PORT', 8233),
+  KDR_TEMPORAL_HTTP_PORT: port('KDR_TEMPORAL_HTTP_PORT', 7243),
+  KDR_TEMPORAL_METRICS_PORT: port('KDR_TEMPORAL_METRICS_PORT', 7244),
+  KDR_TEMPORAL_NAMESPACE: z.string().regex(/^[a-zA-Z0-9._-]+$/).default('default'),
+  // Connect commits source offsets (the MM2 drain signal) at this interval.
+  KDR_CONNECT_OFFSET_FLUSH_MS: z.coerce.number().int().min(100).max(60_000).default(1000),
+  KDR_JVM_HEAP: z.string().regex(/^\d+[mMgG]$/, 'KDR_JVM_HEAP must look like 512m').default('512m'),
+  KDR_STARTUP_TIMEOUT_S: z.coerce.number().int().min(10).max(1800).default(180),
+});
+
+export type ComponentName = 'kafka-a' | 'kafka-b' | 'connect-a' | 'connect-b' | 'temporal';
+export const COMPONENTS: readonly ComponentName[] = ['kafka-a', 'kafka-b', 'connect-a', 'connect-b', 'temporal'];
+
+export interface KafkaNode {
+  alias: 'A' | 'B';
+  port: number;
+  controllerPort: number;
+  bootstrap: string;
+}
+
+export interface ConnectNode {
+  alias: 'connect-a' | 'connect-b';
+  /** The Kafka cluster this worker writes to (its MM2 target). */
+  writesTo: 'A' | 'B';
+  port: number;
+  url: string;
+}
+
+export interface StackConfig {
+  repoRoot: string;
+  stackDir: string;
+  dataDir: string;
+  logDir: string;
+  pidDir: string;
+  kafkaVersion: string;
+  kafkaLibDir: string;
+  temporalCliVersion: string;
+  venvDir: string;
+  temporalBin: string;
+  kafka: { A: KafkaNode; B: KafkaNode };
+  connect: { 'connect-a': ConnectNode; 'connect-b': ConnectNode };
+  temporal: { port: number; address: string; uiPort: number; uiUrl: string; httpPort: number; metricsPort: number; namespace: string };
+  connectOffsetFlushMs: number;
+  jvmHeap: string;
+  startupTimeoutMs: number;
+}
+
+/** Reads and checks KDR_* settings; a bad value stops with one line naming it. */
+export function loadStackConfig(env: NodeJS.ProcessEnv, repoRoot: string): StackConfig {
+  const parsed = StackEnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const field = issue.path.join('.');
+    throw new StackError('bad-config', `${field}=${String(env[field] ?? '')}: ${issue.message}`);
+  }
+  const e = parsed.data;
+  const stackDir = path.resolve(repoRoot, e.KDR_STACK_DIR ?? '.stack');
+  const kafkaNode = (alias: 'A' | 'B', p: number, c: number): KafkaNode => ({
+    alias,
+    port: p,
+    controllerPort: c,
+    bootstrap: `127.0.0.1:${p}`,
+  });
+  const connectNode = (alias: ConnectNode['alias'], writesTo: 'A' | 'B', p: number): ConnectNode => ({
+    alias,
+    writesTo,
+    port: p,
+    url: `http://127.0.0.1:${p}`,
+  });
+  const venvDir = path.join(stackDir, `temporal-cli-${e.KDR_TEMPORAL_CLI_VERSION}`);
+  const config: StackConfig = {
+    repoRoot,
+    stackDir,
+    dataDir: path.join(stackDir, 'data'),
+    logDir: path.join(stackDir, 'logs'),
+    pidDir: path.join(stackDir, 'pids'),
+    kafkaVersion: e.KDR_KAFKA_VERSION,
+    kafkaLibDir: path.join(stackDir, `kafka-${e.KDR_KAFKA_VERSION}`, 'libs'),
+    temporalCliVersion: e.KDR_TEMPORAL_CLI_VERSION,
+    venvDir,
+    temporalBin: path.join(venvDir, 'bin', 'temporal'),
+    kafka: {
+      A: kafkaNode('A', e.KDR_KAFKA_A_PORT, e.KDR_KAFKA_A_CONTROLLER_PORT),
+      B: kafkaNode('B', e.KDR_KAFKA_B_PORT, e.KDR_KAFKA_B_CONTROLLER_PORT),
+    },
+    connect: {
+      'connect-a': connectNode('connect-a', 'A', e.KDR_CONNECT_A_PORT),
+      'connect-b': connectNode('connect-b', 'B', e.KDR_CONNECT_B_PORT),
+    },
+    temporal: {
+      port: e.KDR_TEMPORAL_PORT,
+      address: `127.0.0.1:${e.KDR_TEMPORAL_PORT}`,
+      uiPort: e.KDR_TEMPORAL_UI_PORT,
+      uiUrl: `http://127.0.0.1:${e.KDR_TEMPORAL_UI_PORT}`,
+      httpPort: e.KDR_TEMPORAL_HTTP_PORT,
+      metricsPort: e.KDR_TEMPORAL_METRICS_PORT,
+      namespace: e.KDR_TEMPORAL_NAMESPACE,
+    },
+    connectOffsetFlushMs: e.KDR_CONNECT_OFFSET_FLUSH_MS,
+    jvmHeap: e.KDR_JVM_HEAP,
+    startupTimeoutMs: e.KDR_STARTUP_TIMEOUT_S * 1000,
+  };
+  assertDistinctPorts(config);
+  return config;
+}
+
+/** Every port the stack listens on, by owner, for collision and availability checks. */
+export function portsOf(config: StackConfig): Array<{ component: ComponentName; setting: string; port: number }> {
+  return [
+    { component: 'kafka-a', setting: 'KDR_KAFKA_A_PORT', port: config.kafka.A.port },
+    { component: 'kafka-a', setting: 'KDR_KAFKA_A_CONTROLLER_PORT', port: config.kafka.A.controllerPort },
+    { component: 'kafka-b', setting: 'KDR_KAFKA_B_PORT', port: config.kafka.B.port },
+    { component: 'kafka-b', setting: 'KDR_KAFKA_B_CONTROLLER_PORT', port: config.kafka.B.controllerPort },
+    { component: 'connect-a', setting: 'KDR_CONNECT_A_PORT', port: config.connect['connect-a'].port },
+    { component: 'connect-b', setting: 'KDR_CONNECT_B_PORT', port: config.connect['connect-b'].port },
+    { component: 'temporal', setting: 'KDR_TEMPORAL_PORT', port: config.temporal.port },
+    { component: 'temporal', setting: 'KDR_TEMPORAL_UI_PORT', port: config.temporal.uiPort },
+    { component: 'temporal', setting: 'KDR_TEMPORAL_HTTP_PORT', port: config.temporal.httpPort },
+    { component: 'temporal', setting: 'KDR_TEMPORAL_METRICS_PORT', port: config.temporal.metricsPort },
+  ];
+}
+
+function assertDistinctPorts(config: StackConfig): void {
+  const seen = new Map<number, string>();
+  for (const { setting, port: p } of portsOf(config)) {
+    const other = seen.get(p);
+    if (other) throw new StackError('bad-config', `${setting}=${p}: the same port is already set for ${other}`);
+    seen.set(p, setting);
+  }
+}

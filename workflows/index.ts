@@ -1,0 +1,3 @@
+// Every workflow the kafka-dr worker registers. Workflow code is deterministic:
+// no I/O, clocks or randomness outside @temporalio/workflow (lint enforces it).
+export * from './smoke';

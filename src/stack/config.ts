@@ -31,7 +31,10 @@ function versionAtLeast(version: string, minimum: string): boolean {
 }
 
 export const StackEnvSchema = z.object({
+  // Runtime state (data, logs, PIDs) and downloads (jars, venv) live apart, so a
+  // second stack (tests, a parallel checkout) reuses the downloads.
   KDR_STACK_DIR: z.string().min(1).optional(),
+  KDR_CACHE_DIR: z.string().min(1).optional(),
   KDR_KAFKA_VERSION: z
     .string()
     .regex(/^\d+\.\d+\.\d+$/, 'KDR_KAFKA_VERSION must look like 4.1.1 (major.minor.patch)')
@@ -78,6 +81,7 @@ export interface ConnectNode {
 export interface StackConfig {
   repoRoot: string;
   stackDir: string;
+  cacheDir: string;
   dataDir: string;
   logDir: string;
   pidDir: string;
@@ -116,15 +120,17 @@ export function loadStackConfig(env: NodeJS.ProcessEnv, repoRoot: string): Stack
     port: p,
     url: `http://127.0.0.1:${p}`,
   });
-  const venvDir = path.join(stackDir, `temporal-cli-${e.KDR_TEMPORAL_CLI_VERSION}`);
+  const cacheDir = path.resolve(repoRoot, e.KDR_CACHE_DIR ?? path.join(stackDir, 'cache'));
+  const venvDir = path.join(cacheDir, `temporal-cli-${e.KDR_TEMPORAL_CLI_VERSION}`);
   const config: StackConfig = {
     repoRoot,
     stackDir,
+    cacheDir,
     dataDir: path.join(stackDir, 'data'),
     logDir: path.join(stackDir, 'logs'),
     pidDir: path.join(stackDir, 'pids'),
     kafkaVersion: e.KDR_KAFKA_VERSION,
-    kafkaLibDir: path.join(stackDir, `kafka-${e.KDR_KAFKA_VERSION}`, 'libs'),
+    kafkaLibDir: path.join(cacheDir, `kafka-${e.KDR_KAFKA_VERSION}`, 'libs'),
     temporalCliVersion: e.KDR_TEMPORAL_CLI_VERSION,
     venvDir,
     temporalBin: path.join(venvDir, 'bin', 'temporal'),

@@ -84,7 +84,7 @@ function installKafkaLibs(config: StackConfig, log: (line: string) => void): Ins
       '-f',
       path.join(base, 'pom.xml'),
       // A project-local repository: a fresh machine and CI behave the same as here.
-      `-Dmaven.repo.local=${path.join(config.stackDir, 'm2')}`,
+      `-Dmaven.repo.local=${path.join(config.cacheDir, 'm2')}`,
       'org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy-dependencies',
       '-DincludeScope=runtime',
       `-DoutputDirectory=${libs}`,

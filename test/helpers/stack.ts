@@ -1,0 +1,98 @@
+import { randomBytes } from 'node:crypto';
+import * as path from 'node:path';
+import { Kafka, logLevel, type KafkaMessage } from 'kafkajs';
+import { loadStackConfig } from '../../src/stack/config';
+
+/** Tests run from dist/test/...: the repo root is three levels up. */
+export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
+
+/** The stack the test command brought up (same KDR_* settings as the CLI). */
+export const stack = loadStackConfig(process.env, REPO_ROOT);
+
+/** Unique per run, so tests can share the clusters and re-run without cleanup. */
+export function uniqueId(): string {
+  return `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+}
+
+export function kafka(alias: 'A' | 'B'): Kafka {
+  return new Kafka({
+    clientId: `kafka-dr-test-${alias}`,
+    brokers: [stack.kafka[alias].bootstrap],
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 5, initialRetryTime: 200 },
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `probe` until it returns a value; fails naming `what` and the last value seen. */
+export async function eventually<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 60_000,
+  intervalMs = 500,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+    }
+    await sleep(intervalMs);
+  }
+}
+
+export interface ReadRecord {
+  partition: number;
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: KafkaMessage['headers'];
+}
+
+/**
+ * Reads `topic` from the beginning until `done(records)` holds, then stops.
+ * A throwaway group (`kafka-dr-test-reader-*`) that no MM2 checkpoint connector matches.
+ */
+export async function readUntil(
+  client: Kafka,
+  topic: string,
+  done: (records: ReadRecord[]) => boolean,
+  timeoutMs = 90_000,
+): Promise<ReadRecord[]> {
+  const consumer = client.consumer({ groupId: `kafka-dr-test-reader-${uniqueId()}`, maxWaitTimeInMs: 250 });
+  const records: ReadRecord[] = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    let finish!: () => void;
+    const finished = new Promise<void>((resolve) => (finish = resolve));
+    await consumer.run({
+      eachMessage: async ({ partition, message }) => {
+        records.push({ partition, offset: message.offset, key: message.key, value: message.value, headers: message.headers });
+        if (done(records)) finish();
+      },
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`read ${records.length} records of ${topic} in ${timeoutMs} ms without reaching the goal`)),
+        timeoutMs,
+      );
+    });
+    try {
+      await Promise.race([finished, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+    return records;
+  } finally {
+    await consumer.disconnect();
+  }
+}

@@ -18,7 +18,11 @@ bootstrap() {
   # lockfile (or missing), the installed packages are not the pinned ones.
   if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
     say "installing npm packages (npm ci)"
-    npm ci --no-audit --no-fund --loglevel=error
+    # Some registry mirrors serve only the Linux builds of @swc/core's per-platform
+    # optional packages; npm ci then refuses the lockfile. npm install honours the
+    # same lockfile (exact versions) and skips optional packages it cannot fetch.
+    npm ci --no-audit --no-fund --loglevel=error 2>/dev/null \
+      || { say "npm ci refused the lockfile; installing the locked versions with npm install"; npm install --no-audit --no-fund --loglevel=error; }
   fi
   npx --no-install tsc -b
 }

@@ -1,5 +1,3 @@
-import * as os from 'node:os';
-
 /** What activities are built with; tests pass real or stub clients here. */
 export interface ActivityDeps {
   workerName: string;
@@ -13,7 +11,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     /** Names the worker that ran it; reads nothing external, safe to repeat. */
     async describeWorker(): Promise<string> {
-      return `${deps.workerName}@${os.hostname()} (pid ${process.pid})`;
+      return deps.workerName;
     },
   };
 }

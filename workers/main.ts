@@ -1,3 +1,4 @@
+import * as os from 'node:os';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { TASK_QUEUE } from '../src/model/task-queue';
@@ -13,13 +14,16 @@ export interface WorkerOptions {
 /** A worker with every kafka-dr workflow and activity; the caller runs and shuts it down. */
 export async function createWorker(options: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
   const connection = await NativeConnection.connect({ address: options.address });
+  // The native worker rejects an explicit `identity: undefined`; name it always, so the
+  // UI's "worker" column says which host ran each step.
+  const identity = options.identity ?? `kafka-dr-worker@${os.hostname()}:${process.pid}`;
   const worker = await Worker.create({
     connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue ?? TASK_QUEUE,
     workflowsPath: require.resolve('../workflows'),
-    activities: createActivities({ workerName: options.identity ?? 'kafka-dr-worker' }),
-    identity: options.identity,
+    activities: createActivities({ workerName: identity }),
+    identity,
   });
   return { worker, connection };
 }

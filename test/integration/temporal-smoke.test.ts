@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import { stackSmoke } from '../../workflows';
 import { createWorker } from '../../workers/main';
-import { stack, uniqueId } from '../helpers/stack';
+import { TASK_QUEUE } from '../../src/model/task-queue';
+import { REPO_ROOT, stack, uniqueId } from '../helpers/stack';
 
 describe('Temporal dev server on the local stack', { timeout: 120_000 }, () => {
   const taskQueue = `kafka-dr-test-${uniqueId()}`;
@@ -37,7 +40,7 @@ describe('Temporal dev server on the local stack', { timeout: 120_000 }, () => {
     const result = await client.workflow.execute(stackSmoke, { taskQueue, workflowId, args: ['smoke-test'] });
     assert.equal(result.workflowId, workflowId);
     assert.equal(result.caller, 'smoke-test');
-    assert.match(result.worker, /^smoke-test-worker@/);
+    assert.equal(result.worker, 'smoke-test-worker');
 
     // The history proves the activity ran on the worker, not in the workflow.
     const history = await client.workflow.getHandle(workflowId).fetchHistory();
@@ -53,5 +56,33 @@ describe('Temporal dev server on the local stack', { timeout: 120_000 }, () => {
     for (const name of ['KafkaDrPlaybook', 'KafkaDrPhase', 'KafkaDrClusterPair']) {
       assert.ok(customAttributes && name in customAttributes, `${name} registered`);
     }
+  });
+});
+
+describe('kafka-dr worker (the process `npm start` runs)', { timeout: 120_000 }, () => {
+  it('serves the kafka-dr task queue until SIGTERM, then exits 0', async () => {
+    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'kafka-dr'), 'worker'], {
+      env: process.env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const connection = await Connection.connect({ address: stack.temporal.address });
+    try {
+      const client = new Client({ connection, namespace: stack.temporal.namespace });
+      const result = await client.workflow.execute(stackSmoke, {
+        taskQueue: TASK_QUEUE,
+        workflowId: `worker-cli-${uniqueId()}`,
+        args: ['cli-test'],
+        workflowExecutionTimeout: '60s',
+      });
+      assert.equal(result.caller, 'cli-test');
+      assert.match(stderr, /Temporal UI http:\/\/127\.0\.0\.1:\d+\/namespaces\//, 'prints where the UI is');
+    } finally {
+      await connection.close();
+      child.kill('SIGTERM');
+    }
+    assert.equal(await exited, 0, stderr);
   });
 });

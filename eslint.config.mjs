@@ -7,7 +7,7 @@ import { builtinModules } from 'node:module';
 const nodeBuiltins = builtinModules.flatMap((m) => [m, `node:${m}`]);
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.stack/**', 'reports/**', 'eslint.config.mjs'] },
+  { ignores: ['dist/**', 'dist-*/**', 'node_modules/**', '.stack/**', 'reports/**', 'eslint.config.mjs'] },
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts'],

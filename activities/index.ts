@@ -1,11 +1,18 @@
-/** What activities are built with; tests pass real or stub clients here. */
-export interface ActivityDeps {
-  workerName: string;
-}
+import { createAuditActivities } from './audit';
+import { createConnectActivities } from './connect';
+import type { ActivityDeps } from './deps';
+import { createKafkaActivities } from './kafka';
+import { createLagActivities } from './lag';
+import { createMm2Activities } from './mm2';
+import { createOffsetsActivities } from './offsets';
+
+export type { ActivityDeps } from './deps';
+export { createDeps } from './deps';
 
 /**
- * Builds the activities a worker registers. A factory rather than module-level
- * functions so each worker (and each test) injects its own clients and registry.
+ * Every activity a kafka-dr worker registers. A factory rather than module-level
+ * functions so each worker (and each test) injects its own registry and clients.
+ * Each area lives in its own module; names must not collide across areas.
  */
 export function createActivities(deps: ActivityDeps) {
   return {
@@ -13,6 +20,12 @@ export function createActivities(deps: ActivityDeps) {
     async describeWorker(): Promise<string> {
       return deps.workerName;
     },
+    ...createConnectActivities(deps),
+    ...createKafkaActivities(deps),
+    ...createAuditActivities(deps),
+    ...createMm2Activities(deps),
+    ...createOffsetsActivities(deps),
+    ...createLagActivities(deps),
   };
 }
 

@@ -33,14 +33,46 @@ export class ConnectRestError extends Error {
   }
 }
 
+export interface ConnectClientOptions {
+  timeoutMs?: number;
+  /** Basic auth; the password is read from a Secret at request time and never stored in errors. */
+  basicAuth?: { username: string; password: { reveal(): string } };
+}
+
+/** Connect's offsets API shape for one source partition (MM2: {cluster, topic, partition} → {offset}). */
+export const ConnectorOffsetSchema = z.object({
+  partition: z.record(z.string(), z.unknown()),
+  offset: z.record(z.string(), z.unknown()).nullable(),
+});
+export type ConnectorOffset = z.infer<typeof ConnectorOffsetSchema>;
+const OffsetsSchema = z.object({ offsets: z.array(ConnectorOffsetSchema) });
+const MessageSchema = z.object({ message: z.string() }).partial();
+
 export class ConnectClient {
   private readonly http: AxiosInstance;
 
   constructor(
     readonly baseUrl: string,
-    timeoutMs = 10_000,
+    options: ConnectClientOptions | number = {},
   ) {
-    this.http = axios.create({ baseURL: baseUrl, timeout: timeoutMs, headers: { 'Content-Type': 'application/json' } });
+    const opts = typeof options === 'number' ? { timeoutMs: options } : options;
+    this.http = axios.create({
+      baseURL: baseUrl,
+      timeout: opts.timeoutMs ?? 10_000,
+      headers: { 'Content-Type': 'application/json' },
+    });
+    const auth = opts.basicAuth;
+    if (auth) {
+      // Added per request, so the credential is not part of the instance defaults that
+      // axios copies into every error's `config`.
+      this.http.interceptors.request.use((config) => {
+        config.headers.set(
+          'Authorization',
+          `Basic ${Buffer.from(`${auth.username}:${auth.password.reveal()}`).toString('base64')}`,
+        );
+        return config;
+      });
+    }
   }
 
   private async call<T>(operation: string, run: () => Promise<{ data: unknown }>, schema?: z.ZodType<T>): Promise<T> {
@@ -84,6 +116,80 @@ export class ConnectClient {
       if (err instanceof ConnectRestError && err.status === 404) return 'absent';
       throw err;
     }
+  }
+
+  /** The connector's config, or undefined when it does not exist. */
+  async getConfig(name: string): Promise<ConnectorConfig | undefined> {
+    try {
+      return await this.call(
+        `GET /connectors/${name}/config`,
+        () => this.http.get(`/connectors/${encodeURIComponent(name)}/config`),
+        z.record(z.string(), z.string()),
+      );
+    } catch (err) {
+      if (err instanceof ConnectRestError && err.status === 404) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Creates a connector in `initialState` (KIP-980, Connect 3.7+). STOPPED lets its
+   * offsets be seeded before it copies a single record. 409 when it already exists.
+   */
+  create(name: string, config: ConnectorConfig, initialState: 'RUNNING' | 'PAUSED' | 'STOPPED'): Promise<unknown> {
+    return this.call(`POST /connectors (${name}, ${initialState})`, () =>
+      this.http.post('/connectors', { name, config, initial_state: initialState }),
+    );
+  }
+
+  pause(name: string): Promise<unknown> {
+    return this.call(`PUT /connectors/${name}/pause`, () => this.http.put(`/connectors/${encodeURIComponent(name)}/pause`));
+  }
+
+  resume(name: string): Promise<unknown> {
+    return this.call(`PUT /connectors/${name}/resume`, () => this.http.put(`/connectors/${encodeURIComponent(name)}/resume`));
+  }
+
+  /** STOPPED: tasks shut down and their offsets committed; the offsets API works only then. */
+  stop(name: string): Promise<unknown> {
+    return this.call(`PUT /connectors/${name}/stop`, () => this.http.put(`/connectors/${encodeURIComponent(name)}/stop`));
+  }
+
+  restart(name: string, options: { includeTasks?: boolean; onlyFailed?: boolean } = {}): Promise<unknown> {
+    return this.call(`POST /connectors/${name}/restart`, () =>
+      this.http.post(`/connectors/${encodeURIComponent(name)}/restart`, undefined, {
+        params: { includeTasks: options.includeTasks ?? false, onlyFailed: options.onlyFailed ?? false },
+      }),
+    );
+  }
+
+  async getOffsets(name: string): Promise<ConnectorOffset[]> {
+    const res = await this.call(
+      `GET /connectors/${name}/offsets`,
+      () => this.http.get(`/connectors/${encodeURIComponent(name)}/offsets`),
+      OffsetsSchema,
+    );
+    return res.offsets;
+  }
+
+  /** PATCH: sets the given partitions' offsets (null resets one); the connector must be STOPPED. */
+  async alterOffsets(name: string, offsets: ConnectorOffset[]): Promise<string> {
+    const res = await this.call(
+      `PATCH /connectors/${name}/offsets`,
+      () => this.http.patch(`/connectors/${encodeURIComponent(name)}/offsets`, { offsets }),
+      MessageSchema,
+    );
+    return res.message ?? '';
+  }
+
+  /** DELETE: forgets every offset of the connector; it must be STOPPED. */
+  async resetOffsets(name: string): Promise<string> {
+    const res = await this.call(
+      `DELETE /connectors/${name}/offsets`,
+      () => this.http.delete(`/connectors/${encodeURIComponent(name)}/offsets`),
+      MessageSchema,
+    );
+    return res.message ?? '';
   }
 }
 

@@ -4,10 +4,12 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import type { NativeConnection, Worker } from '@temporalio/worker';
+import { stackRegistry } from '../../src/registry/load';
 import { stackSmoke } from '../../workflows';
 import { createWorker } from '../../workers/main';
 import { TASK_QUEUE } from '../../src/model/task-queue';
 import { REPO_ROOT, stack, uniqueId } from '../helpers/stack';
+import { runActivity, withWorker } from '../helpers/worker';
 
 describe('Temporal dev server on the local stack', { timeout: 120_000 }, () => {
   const taskQueue = `kafka-dr-test-${uniqueId()}`;
@@ -18,6 +20,7 @@ describe('Temporal dev server on the local stack', { timeout: 120_000 }, () => {
 
   before(async () => {
     ({ worker, connection: workerConnection } = await createWorker({
+      registry: stackRegistry(stack),
       address: stack.temporal.address,
       namespace: stack.temporal.namespace,
       taskQueue,
@@ -84,5 +87,16 @@ describe('kafka-dr worker (the process `npm start` runs)', { timeout: 120_000 },
       child.kill('SIGTERM');
     }
     assert.equal(await exited, 0, stderr);
+  });
+});
+
+describe('test harness: one activity through a real worker', { timeout: 120_000 }, () => {
+  it('reports the result and the attempt count from the history', async () => {
+    const outcome = await withWorker((ctx) =>
+      runActivity<string>(ctx, 'describeWorker', [], { startToCloseTimeout: '10s', retry: { maximumAttempts: 2 } }),
+    );
+    assert.match(outcome.result ?? '', /^test-worker-kafka-dr-test-/);
+    assert.equal(outcome.attempts, 1);
+    assert.equal(outcome.failure, undefined);
   });
 });

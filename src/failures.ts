@@ -1,0 +1,154 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import { z } from 'zod';
+import { ConnectRestError } from './connect/client';
+import { Mm2DecodeError } from './mm2/codecs';
+import { RegistryError, UnknownAliasError, type Registry } from './registry/load';
+
+/**
+ * Where activities end, every error becomes an ApplicationFailure with a stable
+ * type and a message an operator can act on. Retry is decided here, once:
+ * bad input and Connect 4xx fail at once; network faults, 409 and 5xx are retried
+ * by Temporal with backoff (no retry layer inside the clients).
+ */
+
+export const FailureType = {
+  /** The request itself is wrong (field, alias, plan): fix the input; retrying cannot help. */
+  InvalidInput: 'InvalidInput',
+  UnknownCluster: 'UnknownCluster',
+  RegistryInvalid: 'RegistryInvalid',
+  /** MM2 flows that would loop records between clusters. */
+  ReplicationLoop: 'ReplicationLoop',
+  ConnectorNotFound: 'ConnectorNotFound',
+  /** 400/422 from Connect: the config is invalid; Connect's own message says why. */
+  ConnectRejected: 'ConnectRejected',
+  /** 409 from Connect: rebalance in progress, no leader yet, or stale config. Retried. */
+  ConnectRebalancing: 'ConnectRebalancing',
+  /** 5xx, timeouts, connection refused. Retried. */
+  ConnectUnavailable: 'ConnectUnavailable',
+  ClusterUnreachable: 'ClusterUnreachable',
+  /** A Kafka error the broker says will not go away by retrying (e.g. authorization). */
+  KafkaRejected: 'KafkaRejected',
+  KafkaError: 'KafkaError',
+  Mm2RecordUnreadable: 'Mm2RecordUnreadable',
+  /** A precondition about the clusters is false right now (e.g. a group has active members). */
+  PreconditionFailed: 'PreconditionFailed',
+} as const;
+export type FailureType = (typeof FailureType)[keyof typeof FailureType];
+
+/** Failure types that no retry can fix; activity retry policies list them as non-retryable. */
+export const NON_RETRYABLE_TYPES: FailureType[] = [
+  FailureType.InvalidInput,
+  FailureType.UnknownCluster,
+  FailureType.RegistryInvalid,
+  FailureType.ReplicationLoop,
+  FailureType.ConnectorNotFound,
+  FailureType.ConnectRejected,
+  FailureType.KafkaRejected,
+  FailureType.Mm2RecordUnreadable,
+];
+
+const identity = (s: string) => s;
+
+export function invalidInput(message: string, details?: unknown): ApplicationFailure {
+  return ApplicationFailure.create({ type: FailureType.InvalidInput, message, nonRetryable: true, details: details === undefined ? [] : [details] });
+}
+
+/** A zod failure as one line per problem: `field: reason`. */
+export function describeZodError(error: z.ZodError): string {
+  return error.issues.map((i) => `${i.path.map(String).join('.') || '(input)'}: ${i.message}`).join('; ');
+}
+
+export function connectFailure(err: ConnectRestError, redact: (s: string) => string = identity): ApplicationFailure {
+  const message = redact(err.message);
+  const status = err.status;
+  if (status === 404) return ApplicationFailure.create({ type: FailureType.ConnectorNotFound, message, nonRetryable: true });
+  if (status === 409) {
+    return ApplicationFailure.create({
+      type: FailureType.ConnectRebalancing,
+      message: `${message} (Connect is rebalancing or has no leader yet; retrying)`,
+    });
+  }
+  if (status !== undefined && status >= 400 && status < 500) {
+    return ApplicationFailure.create({
+      type: FailureType.ConnectRejected,
+      message: `${message} (fix the request; it will not be retried)`,
+      nonRetryable: true,
+    });
+  }
+  return ApplicationFailure.create({ type: FailureType.ConnectUnavailable, message });
+}
+
+interface KafkaJsLikeError {
+  name?: string;
+  message?: string;
+  retriable?: boolean;
+  type?: string;
+  cause?: KafkaJsLikeError;
+}
+
+// Broker errors no retry fixes: the request or the credentials are wrong.
+const KAFKA_NON_RETRIABLE = new Set([
+  'TOPIC_AUTHORIZATION_FAILED',
+  'GROUP_AUTHORIZATION_FAILED',
+  'CLUSTER_AUTHORIZATION_FAILED',
+  'SASL_AUTHENTICATION_FAILED',
+  'INVALID_PARTITIONS',
+  'INVALID_REPLICATION_FACTOR',
+  'INVALID_CONFIG',
+  'INVALID_TOPIC_EXCEPTION',
+  'POLICY_VIOLATION',
+]);
+
+export function kafkaFailure(err: unknown, clusterAlias: string, redact: (s: string) => string = identity): ApplicationFailure {
+  const outer = err as KafkaJsLikeError;
+  // kafkajs wraps the broker's error (e.g. in KafkaJSNumberOfRetriesExceeded): classify the innermost.
+  const e = outer.cause?.name || outer.cause?.type ? outer.cause : outer;
+  const message = redact(`cluster ${clusterAlias}: ${outer.message ?? String(err)}`);
+  const connectionLevel = ['KafkaJSConnectionError', 'KafkaJSNumberOfRetriesExceeded', 'KafkaJSRequestTimeoutError', 'KafkaJSBrokerNotFound'];
+  if (e.name && connectionLevel.includes(e.name)) {
+    return ApplicationFailure.create({ type: FailureType.ClusterUnreachable, message: `${message} (is the cluster up and reachable?)` });
+  }
+  if (e.name === 'KafkaJSSASLAuthenticationError' || (e.type && KAFKA_NON_RETRIABLE.has(e.type))) {
+    return ApplicationFailure.create({ type: FailureType.KafkaRejected, message, nonRetryable: true });
+  }
+  return ApplicationFailure.create({ type: FailureType.KafkaError, message });
+}
+
+/**
+ * The catch-all at an activity's edge: known errors get their type, anything else
+ * stays retryable (an unknown error is more often a transient fault than a bug).
+ */
+export function toFailure(err: unknown, context: { cluster?: string; redact?: (s: string) => string } = {}): ApplicationFailure {
+  const redact = context.redact ?? identity;
+  if (err instanceof ApplicationFailure) return err;
+  if (err instanceof ConnectRestError) return connectFailure(err, redact);
+  if (err instanceof UnknownAliasError) {
+    return ApplicationFailure.create({ type: FailureType.UnknownCluster, message: err.message, nonRetryable: true });
+  }
+  if (err instanceof RegistryError) {
+    return ApplicationFailure.create({ type: FailureType.RegistryInvalid, message: redact(err.message), nonRetryable: true });
+  }
+  if (err instanceof z.ZodError) {
+    // A response that does not match its schema: a version or proxy problem, retried.
+    return ApplicationFailure.create({ type: FailureType.ConnectUnavailable, message: `unexpected response shape: ${describeZodError(err)}` });
+  }
+  if (err instanceof Mm2DecodeError) {
+    return ApplicationFailure.create({ type: FailureType.Mm2RecordUnreadable, message: err.message, nonRetryable: true });
+  }
+  const name = (err as KafkaJsLikeError | undefined)?.name ?? '';
+  if (name.startsWith('KafkaJS')) return kafkaFailure(err, context.cluster ?? '?', redact);
+  const message = redact(err instanceof Error ? err.message : String(err));
+  return ApplicationFailure.create({ type: 'UnexpectedError', message });
+}
+
+/** Runs `fn` and converts whatever it throws (see toFailure). */
+export async function classified<T>(
+  fn: () => Promise<T>,
+  context: { cluster?: string; registry?: Registry } = {},
+): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw toFailure(err, { cluster: context.cluster, redact: context.registry ? (s) => context.registry!.redact(s) : undefined });
+  }
+}

@@ -1,0 +1,230 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+import type { StackConfig } from '../stack/config';
+import {
+  RegistrySchema,
+  type ConnectClusterConfig,
+  type KafkaClusterConfig,
+  type RegistryFile,
+  type SecretRef,
+} from './schema';
+import { Secret } from './secret';
+
+/** A registry problem: which file, which field, why. Raised at worker start. */
+export class RegistryError extends Error {
+  constructor(
+    readonly file: string,
+    readonly field: string,
+    readonly reason: string,
+  ) {
+    super(`registry ${file}: ${field || '(top level)'}: ${reason}`);
+    this.name = 'RegistryError';
+  }
+}
+
+export interface ResolvedKafkaCluster {
+  alias: string;
+  bootstrapServers: string[];
+  expectedBrokers: number;
+  tls?: { ca?: string; cert?: string; key?: string; keyPassword?: Secret; rejectUnauthorized: boolean };
+  sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: Secret };
+}
+
+export interface ResolvedConnectCluster {
+  name: string;
+  url: string;
+  writesTo: string;
+  basicAuth?: { username: string; password: Secret };
+  requestTimeoutMs: number;
+}
+
+export class Registry {
+  constructor(
+    readonly source: string,
+    private readonly kafka: Map<string, ResolvedKafkaCluster>,
+    private readonly connectClusters: Map<string, ResolvedConnectCluster>,
+    private readonly secrets: Secret[],
+  ) {}
+
+  get clusterAliases(): string[] {
+    return [...this.kafka.keys()];
+  }
+
+  get connectNames(): string[] {
+    return [...this.connectClusters.keys()];
+  }
+
+  hasCluster(alias: string): boolean {
+    return this.kafka.has(alias);
+  }
+
+  hasConnect(name: string): boolean {
+    return this.connectClusters.has(name);
+  }
+
+  /** Throws UnknownAliasError naming the known aliases; callers turn it into a non-retryable failure. */
+  cluster(alias: string): ResolvedKafkaCluster {
+    const c = this.kafka.get(alias);
+    if (!c) throw new UnknownAliasError('cluster', alias, this.clusterAliases);
+    return c;
+  }
+
+  connect(name: string): ResolvedConnectCluster {
+    const c = this.connectClusters.get(name);
+    if (!c) throw new UnknownAliasError('Connect cluster', name, this.connectNames);
+    return c;
+  }
+
+  /** The Connect clusters that write to `alias` (where MM2 flows into that cluster run). */
+  connectWritingTo(alias: string): ResolvedConnectCluster[] {
+    return [...this.connectClusters.values()].filter((c) => c.writesTo === alias);
+  }
+
+  /**
+   * Replaces every resolved secret value in `text` with `***`. Applied to anything
+   * that leaves an activity (failure messages, heartbeat details), as a second line
+   * of defence behind Secret's own redaction: a broker or Connect error message may
+   * echo a credential it was given.
+   */
+  redact(text: string): string {
+    let out = text;
+    for (const s of this.secrets) {
+      const v = s.reveal();
+      if (v.length >= 4) out = out.split(v).join('***');
+    }
+    return out;
+  }
+}
+
+export class UnknownAliasError extends Error {
+  constructor(
+    readonly kind: string,
+    readonly alias: string,
+    readonly known: string[],
+  ) {
+    super(`unknown ${kind} '${alias}' (the registry knows: ${known.join(', ') || 'none'})`);
+    this.name = 'UnknownAliasError';
+  }
+}
+
+function firstIssue(error: z.ZodError): { field: string; reason: string } {
+  const issue = error.issues[0]!;
+  return { field: issue.path.map(String).join('.'), reason: issue.message };
+}
+
+/** Validates a parsed registry document and resolves its secrets from `env` and files. */
+export function resolveRegistry(doc: unknown, source: string, env: NodeJS.ProcessEnv, baseDir: string): Registry {
+  const parsed = RegistrySchema.safeParse(doc);
+  if (!parsed.success) {
+    const { field, reason } = firstIssue(parsed.error);
+    throw new RegistryError(source, field, reason);
+  }
+  const file: RegistryFile = parsed.data;
+  const secrets: Secret[] = [];
+
+  const readSecret = (ref: SecretRef, field: string): Secret => {
+    let value: string | undefined;
+    if ('env' in ref) {
+      value = env[ref.env];
+      if (value === undefined || value === '') {
+        throw new RegistryError(source, `${field}.env`, `environment variable ${ref.env} is not set or empty`);
+      }
+    } else {
+      const p = path.resolve(baseDir, ref.file);
+      try {
+        value = fs.readFileSync(p, 'utf8').replace(/\r?\n$/, '');
+      } catch (err) {
+        throw new RegistryError(source, `${field}.file`, `cannot read ${p}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+      }
+      if (value === '') throw new RegistryError(source, `${field}.file`, `${p} is empty`);
+    }
+    const secret = new Secret(value);
+    secrets.push(secret);
+    return secret;
+  };
+
+  const readFile = (p: string | undefined, field: string): string | undefined => {
+    if (p === undefined) return undefined;
+    const full = path.resolve(baseDir, p);
+    try {
+      return fs.readFileSync(full, 'utf8');
+    } catch (err) {
+      throw new RegistryError(source, field, `cannot read ${full}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+    }
+  };
+
+  const kafka = new Map<string, ResolvedKafkaCluster>();
+  for (const [alias, c] of Object.entries(file.clusters) as Array<[string, KafkaClusterConfig]>) {
+    const field = `clusters.${alias}`;
+    kafka.set(alias, {
+      alias,
+      bootstrapServers: c.bootstrapServers,
+      expectedBrokers: c.expectedBrokers,
+      tls:
+        c.tls && c.tls.enabled
+          ? {
+              ca: readFile(c.tls.caFile, `${field}.tls.caFile`),
+              cert: readFile(c.tls.certFile, `${field}.tls.certFile`),
+              key: readFile(c.tls.keyFile, `${field}.tls.keyFile`),
+              keyPassword: c.tls.keyPassword ? readSecret(c.tls.keyPassword, `${field}.tls.keyPassword`) : undefined,
+              rejectUnauthorized: c.tls.rejectUnauthorized,
+            }
+          : undefined,
+      sasl: c.sasl
+        ? { mechanism: c.sasl.mechanism, username: c.sasl.username, password: readSecret(c.sasl.password, `${field}.sasl.password`) }
+        : undefined,
+    });
+  }
+
+  const connect = new Map<string, ResolvedConnectCluster>();
+  for (const [name, c] of Object.entries(file.connect) as Array<[string, ConnectClusterConfig]>) {
+    connect.set(name, {
+      name,
+      url: c.url.replace(/\/+$/, ''),
+      writesTo: c.writesTo,
+      basicAuth: c.basicAuth
+        ? { username: c.basicAuth.username, password: readSecret(c.basicAuth.password, `connect.${name}.basicAuth.password`) }
+        : undefined,
+      requestTimeoutMs: c.requestTimeoutMs,
+    });
+  }
+  return new Registry(source, kafka, connect, secrets);
+}
+
+/** Reads a registry file (YAML or JSON); every problem names the file and the field. */
+export function loadRegistry(file: string, env: NodeJS.ProcessEnv = process.env): Registry {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new RegistryError(file, '', `cannot read the file: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    const reason = err instanceof Error ? err.message.split('\n')[0]! : String(err);
+    throw new RegistryError(file, '', `not valid YAML/JSON: ${reason}`);
+  }
+  return resolveRegistry(doc, file, env, path.dirname(path.resolve(file)));
+}
+
+/** The registry of the local stack: clusters A and B, connect-a and connect-b, no credentials. */
+export function stackRegistryDocument(stack: StackConfig): RegistryFile {
+  return {
+    clusters: {
+      A: { bootstrapServers: [stack.kafka.A.bootstrap], expectedBrokers: 1 },
+      B: { bootstrapServers: [stack.kafka.B.bootstrap], expectedBrokers: 1 },
+    },
+    connect: {
+      'connect-a': { url: stack.connect['connect-a'].url, writesTo: 'A', requestTimeoutMs: 30_000 },
+      'connect-b': { url: stack.connect['connect-b'].url, writesTo: 'B', requestTimeoutMs: 30_000 },
+    },
+  };
+}
+
+export function stackRegistry(stack: StackConfig): Registry {
+  return resolveRegistry(stackRegistryDocument(stack), 'local stack', {}, stack.repoRoot);
+}

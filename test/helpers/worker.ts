@@ -1,0 +1,72 @@
+import { ActivityFailure, ApplicationFailure, Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import type { ActivityOptions } from '@temporalio/workflow';
+import type { ActivityDeps } from '../../activities';
+import { stackRegistry, type Registry } from '../../src/registry/load';
+import { createWorker } from '../../workers/main';
+import { stack, uniqueId } from './stack';
+
+/**
+ * A real worker on the stack's Temporal server, on a task queue of its own, with
+ * the test workflows bundled in. `fn` gets a client; the worker is shut down after.
+ */
+export async function withWorker<T>(
+  fn: (ctx: { client: Client; taskQueue: string }) => Promise<T>,
+  options: { registry?: Registry; deps?: ActivityDeps } = {},
+): Promise<T> {
+  const taskQueue = `kafka-dr-test-${uniqueId()}`;
+  const { worker, connection: workerConnection } = await createWorker({
+    registry: options.registry ?? stackRegistry(stack),
+    deps: options.deps,
+    address: stack.temporal.address,
+    namespace: stack.temporal.namespace,
+    taskQueue,
+    identity: `test-worker-${taskQueue}`,
+    workflowsPath: require.resolve('../workflows'),
+  });
+  const connection = await Connection.connect({ address: stack.temporal.address });
+  const client = new Client({ connection, namespace: stack.temporal.namespace });
+  try {
+    return await worker.runUntil(fn({ client, taskQueue }));
+  } finally {
+    await connection.close();
+    await workerConnection.close();
+  }
+}
+
+export interface ActivityOutcome<T> {
+  result?: T;
+  /** The activity's final failure (type, message, nonRetryable), when it failed. */
+  failure?: ApplicationFailure;
+  /** How many attempts the activity took (from the workflow history). */
+  attempts: number;
+  workflowId: string;
+}
+
+/** Runs one activity through a real workflow + worker; reports result or failure and attempts. */
+export async function runActivity<T>(
+  ctx: { client: Client; taskQueue: string },
+  name: string,
+  args: unknown[],
+  options: ActivityOptions,
+): Promise<ActivityOutcome<T>> {
+  const workflowId = `run-activity-${name}-${uniqueId()}`;
+  let result: T | undefined;
+  let failure: ApplicationFailure | undefined;
+  try {
+    result = (await ctx.client.workflow.execute('runActivity', {
+      taskQueue: ctx.taskQueue,
+      workflowId,
+      args: [name, args, options],
+      workflowExecutionTimeout: '5 minutes',
+    })) as T;
+  } catch (err) {
+    if (!(err instanceof WorkflowFailedError)) throw err;
+    const cause = err.cause instanceof ActivityFailure ? err.cause.cause : err.cause;
+    if (!(cause instanceof ApplicationFailure)) throw err;
+    failure = cause;
+  }
+  const history = await ctx.client.workflow.getHandle(workflowId).fetchHistory();
+  const started = history.events?.find((e) => e.activityTaskStartedEventAttributes);
+  const attempts = started?.activityTaskStartedEventAttributes?.attempt ?? 0;
+  return { result, failure, attempts, workflowId };
+}

@@ -19,6 +19,8 @@ export const FailureType = {
   /** MM2 flows that would loop records between clusters. */
   ReplicationLoop: 'ReplicationLoop',
   ConnectorNotFound: 'ConnectorNotFound',
+  /** A connector or task is FAILED: its trace says why; restarting is the operator's/playbook's call. */
+  ConnectorFailed: 'ConnectorFailed',
   /** 400/422 from Connect: the config is invalid; Connect's own message says why. */
   ConnectRejected: 'ConnectRejected',
   /** 409 from Connect: rebalance in progress, no leader yet, or stale config. Retried. */
@@ -42,6 +44,7 @@ export const NON_RETRYABLE_TYPES: FailureType[] = [
   FailureType.RegistryInvalid,
   FailureType.ReplicationLoop,
   FailureType.ConnectorNotFound,
+  FailureType.ConnectorFailed,
   FailureType.ConnectRejected,
   FailureType.KafkaRejected,
   FailureType.Mm2RecordUnreadable,

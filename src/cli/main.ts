@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadStackConfig, type StackConfig } from '../stack/config';
+import { RegistryError } from '../registry/load';
 import { StackError } from '../stack/errors';
 import { down, status, up, type ComponentStatus } from '../stack/stack';
 import { runWorker } from '../../workers/main';
@@ -96,6 +97,10 @@ export async function main(argv: string[]): Promise<number> {
         return 2;
     }
   } catch (err) {
+    if (err instanceof RegistryError) {
+      console.error(`kafka-dr: ${err.message}`);
+      return 2;
+    }
     if (err instanceof StackError) {
       const report = (err as StackError & { report?: { components: ComponentStatus[] } }).report;
       if (report) console.error(formatStatus(report.components));

@@ -111,7 +111,10 @@ export class UnknownAliasError extends Error {
 
 function firstIssue(error: z.ZodError): { field: string; reason: string } {
   const issue = error.issues[0]!;
-  return { field: issue.path.map(String).join('.'), reason: issue.message };
+  // A bad record key (an alias) carries its real reason one level down.
+  const nested = issue.code === 'invalid_key' ? issue.issues[0]?.message : undefined;
+  const reason = nested ? `alias ${nested}` : issue.message;
+  return { field: issue.path.map(String).join('.'), reason };
 }
 
 /** Validates a parsed registry document and resolves its secrets from `env` and files. */

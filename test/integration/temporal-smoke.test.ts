@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
@@ -87,6 +89,43 @@ describe('kafka-dr worker (the process `npm start` runs)', { timeout: 120_000 },
       child.kill('SIGTERM');
     }
     assert.equal(await exited, 0, stderr);
+  });
+});
+
+describe('kafka-dr worker refuses a bad registry at start', { timeout: 60_000 }, () => {
+  it('names the file, the field and the reason, exits 2, and never prints the secret', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kdr-reg-'));
+    const file = path.join(dir, 'registry.yaml');
+    fs.writeFileSync(
+      file,
+      [
+        'clusters:',
+        '  A: { bootstrapServers: ["127.0.0.1:19092"], sasl: { mechanism: plain, username: dr, password: { env: KDR_TEST_A_PASSWORD } } }',
+        '  B: { bootstrapServers: ["127.0.0.1:29092"], sasl: { mechanism: plain, username: dr, password: { env: KDR_TEST_B_PASSWORD } } }',
+        '',
+      ].join('\n'),
+    );
+    const run = (env: NodeJS.ProcessEnv) =>
+      new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'kafka-dr'), 'worker'], {
+          env: { ...process.env, KDR_REGISTRY: file, ...env },
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
+        let stderr = '';
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        child.on('exit', (code) => resolve({ code, stderr }));
+      });
+    try {
+      const result = await run({ KDR_TEST_A_PASSWORD: 'a-secret-value-123' });
+      assert.equal(result.code, 2);
+      assert.equal(
+        result.stderr.trim(),
+        `kafka-dr: registry ${file}: clusters.B.sasl.password.env: environment variable KDR_TEST_B_PASSWORD is not set or empty`,
+      );
+      assert.ok(!result.stderr.includes('a-secret-value-123'));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -1,4 +1,4 @@
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/activity';
 import { z } from 'zod';
 import { ConnectRestError } from './connect/client';
 import { Mm2DecodeError } from './mm2/codecs';
@@ -152,6 +152,9 @@ export async function classified<T>(
   try {
     return await fn();
   } catch (err) {
+    // Cancellation is not a failure: the SDK reports an activity as cancelled only if
+    // a CancelledFailure reaches it unchanged.
+    if (err instanceof CancelledFailure) throw err;
     throw toFailure(err, { cluster: context.cluster, redact: context.registry ? (s) => context.registry!.redact(s) : undefined });
   }
 }

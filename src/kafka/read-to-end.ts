@@ -28,6 +28,11 @@ export class ReadToEndTimeout extends Error {
 export interface ReadToEndOptions {
   /** Only these partitions (default: all). */
   partitions?: number[];
+  /**
+   * Start each partition at max(low, end - tail) instead of its beginning: e.g. only
+   * the newest heartbeats of a topic that holds a week of them (~600k per emitter).
+   */
+  tail?: number;
   /** Safety net only: a read that has not reached the end by then fails (retryably). */
   timeoutMs?: number;
   /** Called with progress so an activity can heartbeat. */
@@ -91,6 +96,14 @@ export async function readToEnd(
         }
       },
     });
+    if (options.tail !== undefined) {
+      for (const o of offsets) {
+        if (!remaining.has(o.partition)) continue;
+        const from = BigInt(o.high) - BigInt(options.tail);
+        const low = BigInt(o.low);
+        consumer.seek({ topic, partition: o.partition, offset: (from > low ? from : low).toString() });
+      }
+    }
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(

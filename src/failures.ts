@@ -71,6 +71,8 @@ export function connectFailure(err: ConnectRestError, redact: (s: string) => str
       message: `${message} (Connect is rebalancing or has no leader yet; retrying)`,
     });
   }
+  // A gateway in front of Connect may answer 408/429: transient, like a 5xx.
+  if (status === 408 || status === 429) return ApplicationFailure.create({ type: FailureType.ConnectUnavailable, message });
   if (status !== undefined && status >= 400 && status < 500) {
     return ApplicationFailure.create({
       type: FailureType.ConnectRejected,
@@ -87,6 +89,7 @@ interface KafkaJsLikeError {
   retriable?: boolean;
   type?: string;
   cause?: KafkaJsLikeError;
+  errors?: KafkaJsLikeError[];
 }
 
 // Broker errors no retry fixes: the request or the credentials are wrong.
@@ -107,7 +110,25 @@ export function kafkaFailure(err: unknown, clusterAlias: string, redact: (s: str
   // kafkajs wraps the broker's error (e.g. in KafkaJSNumberOfRetriesExceeded): classify the innermost.
   const e = outer.cause?.name || outer.cause?.type ? outer.cause : outer;
   const message = redact(`cluster ${clusterAlias}: ${outer.message ?? String(err)}`);
-  const connectionLevel = ['KafkaJSConnectionError', 'KafkaJSNumberOfRetriesExceeded', 'KafkaJSRequestTimeoutError', 'KafkaJSBrokerNotFound'];
+  const connectionLevel = [
+    'KafkaJSConnectionError',
+    'KafkaJSConnectionClosedError',
+    'KafkaJSNoBrokerAvailableError',
+    'KafkaJSNumberOfRetriesExceeded',
+    'KafkaJSRequestTimeoutError',
+    'KafkaJSBrokerNotFound',
+  ];
+  // createTopics & co. report per-topic errors in an aggregate with no cause: the
+  // inner types decide (INVALID_REPLICATION_FACTOR is not going away by retrying).
+  if (e.name === 'KafkaJSAggregateError' && e.errors?.length) {
+    const reasons = redact(e.errors.map((x) => `${x.type ?? x.name ?? '?'}: ${x.message ?? ''}`).join('; '));
+    const rejected = e.errors.every((x) => x.type !== undefined && KAFKA_NON_RETRIABLE.has(x.type));
+    return ApplicationFailure.create({
+      type: rejected ? FailureType.KafkaRejected : FailureType.KafkaError,
+      message: `${message}: ${reasons}`,
+      nonRetryable: rejected,
+    });
+  }
   if (e.name && connectionLevel.includes(e.name)) {
     return ApplicationFailure.create({ type: FailureType.ClusterUnreachable, message: `${message} (is the cluster up and reachable?)` });
   }
@@ -123,7 +144,12 @@ export function kafkaFailure(err: unknown, clusterAlias: string, redact: (s: str
  */
 export function toFailure(err: unknown, context: { cluster?: string; redact?: (s: string) => string } = {}): ApplicationFailure {
   const redact = context.redact ?? identity;
-  if (err instanceof ApplicationFailure) return err;
+  if (err instanceof ApplicationFailure) {
+    // Our own failures can quote a broker or Connect message too: redact them as well.
+    const redacted = redact(err.message);
+    if (redacted === err.message) return err;
+    return ApplicationFailure.create({ type: err.type ?? undefined, message: redacted, nonRetryable: err.nonRetryable ?? undefined, details: err.details as unknown[] });
+  }
   if (err instanceof ConnectRestError) return connectFailure(err, redact);
   if (err instanceof UnknownAliasError) {
     return ApplicationFailure.create({ type: FailureType.UnknownCluster, message: err.message, nonRetryable: true });

@@ -82,7 +82,11 @@ export class ConnectClient {
     } catch (err) {
       if (axios.isAxiosError(err)) {
         const body = err.response?.data as { message?: string } | undefined;
-        throw new ConnectRestError(err.response?.status, body?.message ?? err.code ?? err.message, operation);
+        throw new ConnectRestError(
+          err.response?.status,
+          body?.message ?? (err.code ? `${err.code} (${err.message})` : err.message),
+          operation,
+        );
       }
       throw err;
     }

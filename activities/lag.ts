@@ -1,6 +1,114 @@
+import { Context } from '@temporalio/activity';
+import { z } from 'zod';
+import type { ConnectorOffset } from '../src/connect/client';
+import { classified, describeZodError, invalidInput } from '../src/failures';
+import {
+  committedMirrorOffsets,
+  computeLag,
+  isDrained,
+  nextDrainProgress,
+  resumeDrain,
+  type DrainProgress,
+  type LagReport,
+  type SourcePartitionOffsets,
+} from '../src/offsets/lag';
 import type { ActivityDeps } from './deps';
 
-/** lag activities (filled in by the building-blocks work). */
-export function createLagActivities(_deps: ActivityDeps) {
-  return {};
+/**
+ * MM2 replication lag from Connect's offsets API (what MirrorSourceConnector committed)
+ * and the source cluster's end offsets, and the drain wait built on it.
+ */
+
+const LagInputSchema = z.strictObject({
+  /** Connect cluster name (registry) running the MirrorSourceConnector(s). */
+  connect: z.string().min(1),
+  /** The flow's MirrorSourceConnector names (e.g. `mm2-A-to-B-source`). */
+  connectors: z.array(z.string().min(1)).min(1),
+  /** Alias of the source cluster (MM2's `source.cluster.alias`, also a registry alias). */
+  source: z.string().min(1),
+  /** Only these source topics; default: every topic the connectors have committed offsets for. */
+  topics: z.array(z.string().min(1)).min(1).optional(),
+});
+export type ReplicationLagInput = z.input<typeof LagInputSchema>;
+
+const DrainInputSchema = LagInputSchema.extend({
+  /** Zero-lag polls in a row required (within one attempt) before returning. */
+  consecutiveZeroPolls: z.number().int().min(1).max(1000).default(3),
+  pollMs: z.number().int().min(100).max(600_000).default(1000),
+});
+export type WaitForDrainInput = z.input<typeof DrainInputSchema>;
+
+export interface DrainResult extends DrainProgress {
+  /** The last poll's report (every partition at 0). */
+  report: LagReport;
+}
+
+function parse<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) throw invalidInput(`${what} input: ${describeZodError(parsed.error)}`);
+  return parsed.data;
+}
+
+async function measureLag(deps: ActivityDeps, input: z.output<typeof LagInputSchema>): Promise<LagReport> {
+  deps.registry.cluster(input.source);
+  const connect = deps.connect(input.connect);
+  // Offsets first, end offsets second: an end offset read later can only be larger, so
+  // a race with replication overstates the lag, never understates it.
+  const offsets: ConnectorOffset[] = [];
+  for (const name of input.connectors) offsets.push(...(await connect.getOffsets(name)));
+  const committed = committedMirrorOffsets(input.source, offsets);
+  const topics = input.topics ?? [...new Set([...committed.values()].map((c) => c.topic))].sort();
+  return deps.kafka.withAdmin(input.source, async (admin) => {
+    const existing = new Set(await admin.listTopics());
+    const sourceOffsets: SourcePartitionOffsets[] = [];
+    for (const topic of topics) {
+      if (!existing.has(topic)) continue;
+      for (const o of await admin.fetchTopicOffsets(topic)) {
+        sourceOffsets.push({ topic, partition: o.partition, low: BigInt(o.low), high: BigInt(o.high) });
+      }
+    }
+    const missing = input.topics ? input.topics.filter((t) => !existing.has(t)) : [];
+    return computeLag(input.source, sourceOffsets, committed, new Date().toISOString(), topics, missing);
+  });
+}
+
+export function createLagActivities(deps: ActivityDeps) {
+  return {
+    /** Measures MM2 replication lag per source partition; reads only, safe to repeat. */
+    async replicationLag(input: ReplicationLagInput): Promise<LagReport> {
+      const parsed = parse(LagInputSchema, input, 'replicationLag');
+      return classified(() => measureLag(deps, parsed), { cluster: parsed.source, registry: deps.registry });
+    },
+
+    /**
+     * Waits (one heartbeating activity) until every partition's lag is 0 for K polls in a row;
+     * reads only, safe to repeat; resumes its poll count from heartbeat details after a retry.
+     */
+    async waitForDrain(input: WaitForDrainInput): Promise<DrainResult> {
+      const parsed = parse(DrainInputSchema, input, 'waitForDrain');
+      const ctx = Context.current();
+      // polls carries over from the last attempt; consecutiveZero restarts at 0 (see resumeDrain).
+      let progress = resumeDrain(ctx.info.heartbeatDetails);
+      ctx.heartbeat(progress);
+      // Heartbeat at least twice per heartbeat timeout even with a long pollMs.
+      const slice = ctx.info.heartbeatTimeoutMs ? Math.max(50, Math.min(parsed.pollMs, ctx.info.heartbeatTimeoutMs / 2)) : parsed.pollMs;
+      for (;;) {
+        // Only the measurement is classified: the cancellation thrown by ctx.sleep below must
+        // reach the SDK as a CancelledFailure, not be turned into an ApplicationFailure.
+        const report = await classified(() => measureLag(deps, parsed), { cluster: parsed.source, registry: deps.registry });
+        if (report.missingTopics.length > 0) {
+          throw invalidInput(
+            `waitForDrain: ${report.missingTopics.join(', ')} not on source cluster ${parsed.source}: fix the topics list (a drain cannot be proven for a topic that does not exist)`,
+          );
+        }
+        progress = nextDrainProgress(progress, report);
+        ctx.heartbeat(progress);
+        if (isDrained(progress, parsed.consecutiveZeroPolls)) return { ...progress, report };
+        for (let waited = 0; waited < parsed.pollMs; waited += slice) {
+          await ctx.sleep(Math.min(slice, parsed.pollMs - waited));
+          ctx.heartbeat(progress);
+        }
+      }
+    },
+  };
 }

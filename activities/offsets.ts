@@ -1,6 +1,209 @@
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { Admin } from 'kafkajs';
+import { z } from 'zod';
+import { classified, describeZodError, FailureType, invalidInput } from '../src/failures';
+import { groupMatcher, literalGroupNames, readLatestCheckpoints, checkpointsTopic } from '../src/mm2/checkpoints';
+import {
+  activeGroupReason,
+  offsetsToApply,
+  planOffsets,
+  type OffsetPlan,
+  type TargetGroup,
+  type TargetPartitionOffsets,
+} from '../src/offsets/translation';
 import type { ActivityDeps } from './deps';
 
-/** offsets activities (filled in by the building-blocks work). */
-export function createOffsetsActivities(_deps: ActivityDeps) {
-  return {};
+/**
+ * Consumer-group offset translation from MM2 checkpoints: plan (read-only, the dry run)
+ * and apply (admin offset commits on the target). Inputs carry cluster aliases only.
+ */
+
+const OffsetTranslationInputSchema = z
+  .strictObject({
+    /** Alias of the cluster the groups consumed from (names the checkpoints topic). */
+    source: z.string().min(1),
+    /** Alias of the cluster where the checkpoints live and the groups are set. */
+    target: z.string().min(1),
+    /** Group allowlist: regexes (whole-name match) or plain names. */
+    groups: z.array(z.string().min(1)).min(1),
+    /** Only these topics (upstream or downstream names). */
+    topics: z.array(z.string().min(1)).min(1).optional(),
+    allowRewind: z.boolean().optional(),
+  })
+  .superRefine((v, ctx) => {
+    if (v.source === v.target) ctx.addIssue({ code: 'custom', path: ['target'], message: 'must differ from source' });
+    try {
+      groupMatcher(v.groups);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', path: ['groups'], message: (err as Error).message });
+    }
+  });
+export type OffsetTranslationInput = z.input<typeof OffsetTranslationInputSchema>;
+type ParsedInput = z.output<typeof OffsetTranslationInputSchema>;
+
+export interface AppliedOffset {
+  group: string;
+  topic: string;
+  partition: number;
+  offset: string;
+}
+
+export interface AppliedOffsetPlan extends OffsetPlan {
+  /** What this attempt wrote (a retry rewrites the same computed values; already-set ones show as 'unchanged'). */
+  applied: AppliedOffset[];
+  appliedAt: string;
+}
+
+function parse(input: unknown): ParsedInput {
+  const parsed = OffsetTranslationInputSchema.safeParse(input);
+  if (!parsed.success) throw invalidInput(`offset translation input: ${describeZodError(parsed.error)}`);
+  return parsed.data;
+}
+
+/** Heartbeats when running as an activity (a no-op when called directly, e.g. from a script). */
+function beat(details: unknown): void {
+  let ctx: Context;
+  try {
+    ctx = Context.current();
+  } catch {
+    return;
+  }
+  ctx.heartbeat(details);
+}
+
+function preconditionFailed(message: string): ApplicationFailure {
+  // Retryable: the operator (or a playbook gate) can make it true, e.g. by stopping consumers.
+  return ApplicationFailure.create({ type: FailureType.PreconditionFailed, message });
+}
+
+/** The group descriptions kafkajs returns, reduced to what the plan needs. */
+async function describeTargetGroups(
+  admin: Admin,
+  groups: string[],
+): Promise<Map<string, { state: string; members: number }>> {
+  const out = new Map<string, { state: string; members: number }>();
+  if (groups.length === 0) return out;
+  const { groups: described } = await admin.describeGroups(groups);
+  for (const g of described) out.set(g.groupId, { state: g.state, members: g.members.length });
+  return out;
+}
+
+async function buildPlan(deps: ActivityDeps, input: ParsedInput): Promise<OffsetPlan> {
+  // Both aliases must be known even though only the target is contacted: the source
+  // alias names the checkpoints topic, and a typo there would read nothing.
+  deps.registry.cluster(input.source);
+  deps.registry.cluster(input.target);
+  beat({ phase: 'reading checkpoints', read: 0 });
+  const read = await readLatestCheckpoints(
+    deps.kafka.get(input.target),
+    input.source,
+    { groups: input.groups, topics: input.topics },
+    { onProgress: (n) => beat({ phase: 'reading checkpoints', read: n }) },
+  );
+  if (!read.topicExists) {
+    throw preconditionFailed(
+      `${checkpointsTopic(input.source)} does not exist on ${input.target}: deploy MM2's checkpoint connector for ` +
+        `${input.source}→${input.target} (with these groups in its allowlist) and let it emit before translating offsets`,
+    );
+  }
+  beat({ phase: 'describing groups', checkpoints: read.checkpoints.length });
+  const groupNames = [...new Set([...read.checkpoints.map((c) => c.consumerGroupId), ...literalGroupNames(input.groups)])].sort();
+  const downstream = [...new Set(read.checkpoints.map((c) => c.topic))].sort();
+
+  return deps.kafka.withAdmin(input.target, async (admin) => {
+    const existing = new Set(await admin.listTopics());
+    const topics = downstream.filter((t) => existing.has(t));
+    const targetOffsets: TargetPartitionOffsets[] = [];
+    for (const topic of topics) {
+      for (const o of await admin.fetchTopicOffsets(topic)) {
+        targetOffsets.push({ topic, partition: o.partition, low: BigInt(o.low), high: BigInt(o.high) });
+      }
+    }
+    const described = await describeTargetGroups(admin, groupNames);
+    const groups: TargetGroup[] = [];
+    for (const group of groupNames) {
+      const d = described.get(group) ?? { state: 'Dead', members: 0 };
+      const groupTopics = [...new Set(read.checkpoints.filter((c) => c.consumerGroupId === group).map((c) => c.topic))].filter((t) =>
+        existing.has(t),
+      );
+      const committed: TargetGroup['committed'] = [];
+      if (groupTopics.length > 0) {
+        for (const t of await admin.fetchOffsets({ groupId: group, topics: groupTopics })) {
+          for (const p of t.partitions) {
+            // kafkajs reports "no committed offset" as -1.
+            const offset = BigInt(p.offset);
+            committed.push({ topic: t.topic, partition: p.partition, offset: offset < 0n ? null : offset });
+          }
+        }
+      }
+      groups.push({ group, state: d.state, members: d.members, committed });
+    }
+    return planOffsets({
+      source: input.source,
+      target: input.target,
+      checkpoints: read.checkpoints,
+      groups,
+      targetOffsets,
+      allowRewind: input.allowRewind ?? false,
+      checkpointsRead: read.recordsRead,
+      generatedAt: new Date().toISOString(),
+    });
+  });
+}
+
+// kafkajs' own guard inside setOffsets (it joins the group briefly to commit).
+const KAFKAJS_GROUP_RUNNING = /must have no running instances/;
+
+export function createOffsetsActivities(deps: ActivityDeps) {
+  return {
+    /** Plans target group offsets from MM2 checkpoints; reads only (the dry run), safe to repeat. */
+    async planOffsetTranslation(input: OffsetTranslationInput): Promise<OffsetPlan> {
+      const parsed = parse(input);
+      return classified(() => buildPlan(deps, parsed), { cluster: parsed.target, registry: deps.registry });
+    },
+
+    /**
+     * Sets target group offsets to the plan's computed values (never backwards without allowRewind,
+     * never on a group with members); safe to repeat: values are recomputed, not incremented.
+     */
+    async applyOffsetTranslation(input: OffsetTranslationInput): Promise<AppliedOffsetPlan> {
+      const parsed = parse(input);
+      return classified(
+        async () => {
+          const plan = await buildPlan(deps, parsed);
+          const applied: AppliedOffset[] = [];
+          await deps.kafka.withAdmin(parsed.target, async (admin) => {
+            for (const group of plan.groups) {
+              const writes = offsetsToApply(group);
+              if (writes.length === 0) continue;
+              beat({ phase: 'applying', group: group.group, appliedSoFar: applied.length });
+              // Re-check right before writing: consumers may have started since the plan was made.
+              const now = (await describeTargetGroups(admin, [group.group])).get(group.group) ?? { state: 'Dead', members: 0 };
+              const reason = activeGroupReason({ group: group.group, ...now }, parsed.target);
+              if (reason) {
+                throw preconditionFailed(
+                  `${reason} (it was empty when planned; nothing was set for it${applied.length ? `; ${applied.length} partition offsets of other groups were set` : ''}; retrying)`,
+                );
+              }
+              for (const w of writes) {
+                try {
+                  await admin.setOffsets({ groupId: group.group, topic: w.topic, partitions: w.partitions });
+                } catch (err) {
+                  if (err instanceof Error && KAFKAJS_GROUP_RUNNING.test(err.message)) {
+                    throw preconditionFailed(
+                      `group ${group.group} got consumers on ${parsed.target} while its offsets were being set (${err.message}): stop them there first; retrying`,
+                    );
+                  }
+                  throw err;
+                }
+                for (const p of w.partitions) applied.push({ group: group.group, topic: w.topic, partition: p.partition, offset: p.offset });
+              }
+            }
+          });
+          return { ...plan, applied, appliedAt: new Date().toISOString() };
+        },
+        { cluster: parsed.target, registry: deps.registry },
+      );
+    },
+  };
 }

@@ -1,6 +1,7 @@
 import { ApplicationFailure, CancelledFailure } from '@temporalio/activity';
 import { z } from 'zod';
 import { ConnectRestError } from './connect/client';
+import { ReadToEndTimeout } from './kafka/read-to-end';
 import { Mm2DecodeError } from './mm2/codecs';
 import { RegistryError, UnknownAliasError, type Registry } from './registry/load';
 
@@ -163,6 +164,9 @@ export function toFailure(err: unknown, context: { cluster?: string; redact?: (s
   }
   if (err instanceof Mm2DecodeError) {
     return ApplicationFailure.create({ type: FailureType.Mm2RecordUnreadable, message: err.message, nonRetryable: true });
+  }
+  if (err instanceof ReadToEndTimeout) {
+    return ApplicationFailure.create({ type: FailureType.KafkaError, message: redact(`cluster ${context.cluster ?? '?'}: ${err.message}`) });
   }
   const name = (err as KafkaJsLikeError | undefined)?.name ?? '';
   if (name.startsWith('KafkaJS')) return kafkaFailure(err, context.cluster ?? '?', redact);

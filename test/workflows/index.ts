@@ -10,3 +10,4 @@ export async function runActivity(name: string, args: unknown[], options: Activi
   const activities = proxyActivities<AnyActivities>(options);
   return activities[name]!(...args);
 }
+export * from './framework-playbook';

@@ -1,0 +1,319 @@
+import { z } from 'zod';
+
+/**
+ * Approval gates: the messages approvers send, the rule that decides whether a
+ * decision is allowed, and the status/report shapes every playbook exposes.
+ *
+ * Pure (zod only, no Node imports): workflow code, the CLI and the client share it,
+ * so the CLI can refuse a decision before sending it with the very rule the
+ * workflow applies.
+ */
+
+// ---------------------------------------------------------------------------
+// Durations (the same syntax as Temporal's `Duration`: ms-formatted string or milliseconds)
+
+const UNIT_MS: Record<string, number> = {
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 604_800_000,
+  y: 31_557_600_000,
+};
+const UNIT_ALIASES: Record<string, keyof typeof UNIT_MS> = {
+  milliseconds: 'ms', millisecond: 'ms', msecs: 'ms', msec: 'ms', ms: 'ms',
+  seconds: 's', second: 's', secs: 's', sec: 's', s: 's',
+  minutes: 'm', minute: 'm', mins: 'm', min: 'm', m: 'm',
+  hours: 'h', hour: 'h', hrs: 'h', hr: 'h', h: 'h',
+  days: 'd', day: 'd', d: 'd',
+  weeks: 'w', week: 'w', w: 'w',
+  years: 'y', year: 'y', yrs: 'y', yr: 'y', y: 'y',
+};
+// The `ms` package's grammar (what Temporal accepts), minus negative values.
+const DURATION_RE = /^((?:\d+)?\.?\d+) *(milliseconds?|msecs?|ms|seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h|days?|d|weeks?|w|years?|yrs?|y)?$/i;
+
+/**
+ * Milliseconds in a duration (`'90s'`, `'2 hours'`, `1500`), or undefined when it is
+ * not a positive, finite duration. Gates convert once and hand Temporal the number,
+ * so the deadline in the status is exactly the timer the workflow sets.
+ */
+export function durationMs(value: string | number): number | undefined {
+  let ms: number;
+  if (typeof value === 'number') {
+    ms = value;
+  } else {
+    const match = DURATION_RE.exec(value.trim());
+    if (!match) return undefined;
+    const unit = UNIT_ALIASES[(match[2] ?? 'ms').toLowerCase()];
+    ms = parseFloat(match[1]!) * UNIT_MS[unit!]!;
+  }
+  if (!Number.isFinite(ms) || ms < 1) return undefined;
+  return Math.round(ms);
+}
+
+/** A duration in an input: `'30s'`, `'4 hours'` or milliseconds. */
+export const DurationSchema = z
+  .union([z.string(), z.number()])
+  .refine((v) => durationMs(v) !== undefined, {
+    message: "must be a positive duration such as '90s', '30 minutes', '4h' or a number of milliseconds",
+  });
+
+// ---------------------------------------------------------------------------
+// Names
+
+/** Gate names are part of the runbook: `stop-producers`, `consumers-cutover`. */
+export const GateNameSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be 1-63 lower-case letters, digits or - (e.g. stop-producers)');
+
+/** Who decides: a person or a system identity, kept in the audit trail. */
+export const PersonSchema = z
+  .string()
+  .trim()
+  .min(1, 'must name who decides (empty)')
+  .max(128, 'must be at most 128 characters');
+
+const Comment = z.string().trim().max(2000, 'must be at most 2000 characters');
+const Reason = z.string().trim().min(1, 'must say why (empty)').max(2000, 'must be at most 2000 characters');
+
+/** Identities compare case-insensitively: `Alice` must not pass four-eyes against `alice`. */
+export function samePerson(a: string, b: string): boolean {
+  return a.trim().toLowerCase() === b.trim().toLowerCase();
+}
+
+// ---------------------------------------------------------------------------
+// Gate options in playbook inputs
+
+/** How one gate is guarded; playbook inputs carry one per gate. */
+export const GateOptionsSchema = z.strictObject({
+  /** Who may approve or reject (case-insensitive). Absent: anyone who names themselves. */
+  approvers: z.array(PersonSchema).min(1, 'must list at least one approver, or leave approvers out').optional(),
+  /** The requester may not approve their own request. */
+  fourEyes: z.boolean().optional(),
+  /** After this, the notification hook is called once and the gate keeps waiting. */
+  escalateAfter: DurationSchema.optional(),
+  /** After this, the gate times out and the playbook aborts safely. */
+  deadline: DurationSchema,
+});
+export type GateOptionsInput = z.infer<typeof GateOptionsSchema>;
+
+// ---------------------------------------------------------------------------
+// Messages (payloads of the `approve`, `reject`, `abort` signals and the `decide` update)
+
+export const ApproveArgsSchema = z.object({ gate: GateNameSchema, by: PersonSchema, comment: Comment.optional() });
+export type ApproveArgs = z.input<typeof ApproveArgsSchema>;
+
+export const RejectArgsSchema = z.object({ gate: GateNameSchema, by: PersonSchema, reason: Reason });
+export type RejectArgs = z.input<typeof RejectArgsSchema>;
+
+export const AbortArgsSchema = z.object({ by: PersonSchema, reason: Reason });
+export type AbortArgs = z.input<typeof AbortArgsSchema>;
+
+export const DecideArgsSchema = z
+  .object({
+    gate: GateNameSchema,
+    decision: z.enum(['approve', 'reject']),
+    by: PersonSchema,
+    comment: Comment.optional(),
+  })
+  .superRefine((v, ctx) => {
+    // A rejection aborts the playbook and runs compensations: the audit trail needs the why.
+    if (v.decision === 'reject' && !v.comment) {
+      ctx.addIssue({ code: 'custom', path: ['comment'], message: 'a rejection must say why (comment is empty)' });
+    }
+  });
+export type DecideArgs = z.input<typeof DecideArgsSchema>;
+
+/** One line, `field: reason; field: reason`, for inputs and messages alike. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((i) => `${i.path.map(String).join('.') || '(input)'}: ${i.message}`)
+    .join('; ');
+}
+
+// ---------------------------------------------------------------------------
+// Status and report shapes (the `status` query and every playbook's result)
+
+export type GateOutcome = 'approved' | 'rejected' | 'timed-out' | 'aborted';
+export type GateState = 'pending' | 'open' | GateOutcome;
+
+/** A decision on a gate, kept for the status and the final report. Times are ISO-8601 (UTC). */
+export interface GateDecisionRecord {
+  gate: string;
+  decision: GateOutcome;
+  /** Who decided; absent when the deadline decided. */
+  by?: string;
+  at: string;
+  comment?: string;
+  reason?: string;
+  /** How the decision arrived. */
+  via: 'signal' | 'update' | 'deadline' | 'abort';
+}
+
+/** The gate a playbook waits on, with what approving it will do. */
+export interface OpenGateStatus {
+  name: string;
+  description: string;
+  /** Who asked for the run (four-eyes: may not approve); null when the playbook does not say. */
+  requestedBy: string | null;
+  openedAt: string;
+  /** When the notification hook is (or was) called; null without escalation. */
+  escalateAt: string | null;
+  escalatedAt: string | null;
+  /** Set when the notification hook failed (the gate keeps waiting anyway). */
+  escalationError: string | null;
+  deadlineAt: string;
+  /** Null: anyone who names themselves may decide. */
+  approvers: string[] | null;
+  fourEyes: boolean;
+}
+
+export interface GateSummary {
+  name: string;
+  state: GateState;
+  openedAt?: string;
+  closedAt?: string;
+  escalatedAt?: string;
+  /** The notification hook failed (the gate kept waiting). */
+  escalationError?: string;
+}
+
+/** A message that changed nothing (signals cannot be refused), kept for the audit trail. */
+export interface IgnoredMessageRecord {
+  message: 'approve' | 'reject' | 'abort';
+  at: string;
+  gate?: string;
+  by?: string;
+  reason: string;
+}
+
+export interface AbortRecord {
+  by: string;
+  reason: string;
+  at: string;
+  via: 'signal' | 'cancellation';
+}
+
+export type StepState = 'running' | 'completed' | 'failed' | 'skipped' | 'compensated';
+
+export interface StepRecord {
+  name: string;
+  state: StepState;
+  startedAt: string;
+  endedAt?: string;
+  durationMs?: number;
+  /** Free-form, small: lag per partition, connectors touched, offsets set. */
+  details?: Record<string, unknown>;
+  error?: string;
+  /** For compensated steps: the undo that reverted it. */
+  compensatedBy?: string;
+}
+
+export interface PhaseRecord {
+  phase: string;
+  at: string;
+}
+
+export interface CompensationResult {
+  reason: string;
+  /** Undo names, in the order they ran (reverse of registration). */
+  undone: string[];
+  failed: Array<{ name: string; error: string }>;
+  /** Effects deliberately kept, and why. */
+  leftAsIs: Array<{ name: string; why: string }>;
+}
+
+export interface CompensationStatus {
+  /** Undos that would run on abort, in registration order. */
+  registered: Array<{ name: string; step: string | null }>;
+  leftAsIs: Array<{ name: string; why: string }>;
+  result: CompensationResult | null;
+}
+
+export type PlaybookOutcome = 'completed' | 'rejected' | 'timed-out' | 'aborted' | 'failed' | 'cancelled';
+
+/** The `status` query. */
+export interface PlaybookStatus {
+  playbook: string;
+  workflowId: string;
+  clusterPair: string | null;
+  requestedBy: string | null;
+  state: 'running' | 'compensating' | 'finished';
+  outcome: PlaybookOutcome | null;
+  phase: string;
+  phases: PhaseRecord[];
+  steps: StepRecord[];
+  gates: GateSummary[];
+  openGate: OpenGateStatus | null;
+  decisions: GateDecisionRecord[];
+  ignoredMessages: IgnoredMessageRecord[];
+  /** Ignored messages beyond the kept ones (the list is capped to keep state small). */
+  ignoredMessagesDropped: number;
+  aborted: AbortRecord | null;
+  figures: Record<string, unknown>;
+  compensations: CompensationStatus;
+}
+
+/** What every playbook returns (and attaches to its failure when it fails). */
+export interface PlaybookReport<F extends Record<string, unknown> = Record<string, unknown>> {
+  playbook: string;
+  workflowId: string;
+  clusterPair: string | null;
+  requestedBy: string | null;
+  outcome: PlaybookOutcome;
+  /** Why it stopped short (rejection reason, deadline, abort reason, error). */
+  reason: string | null;
+  /** The gate it stopped at, if any. */
+  stoppedAtGate: string | null;
+  startedAt: string;
+  endedAt: string;
+  durationMs: number;
+  phases: PhaseRecord[];
+  steps: StepRecord[];
+  decisions: GateDecisionRecord[];
+  ignoredMessages: IgnoredMessageRecord[];
+  /** The abort, if one arrived (also when it came too late to change anything). */
+  aborted: AbortRecord | null;
+  figures: F;
+  compensation: CompensationResult | null;
+}
+
+// ---------------------------------------------------------------------------
+// The rule every decision passes (the update validator throws it, signals record it)
+
+/** What the rule needs to know about the playbook's gates. */
+export interface GateView {
+  known: readonly string[];
+  open: Pick<OpenGateStatus, 'name' | 'approvers' | 'fourEyes' | 'requestedBy'> | null;
+  /** The last decision per gate that is closed. */
+  closed: Readonly<Record<string, GateDecisionRecord | undefined>>;
+}
+
+/**
+ * Why a decision on `gate` by `by` must be refused, or undefined when it is allowed.
+ * Approvers (when listed) may approve or reject; with four-eyes the requester may
+ * reject (withdraw) their own request but not approve it.
+ */
+export function refuseDecision(view: GateView, d: { gate: string; decision: 'approve' | 'reject'; by: string }): string | undefined {
+  if (!view.known.includes(d.gate)) {
+    return `unknown gate '${d.gate}' (this playbook's gates: ${view.known.join(', ') || 'none'})`;
+  }
+  const open = view.open;
+  if (!open || open.name !== d.gate) {
+    const last = view.closed[d.gate];
+    const where = open ? `the open gate is '${open.name}'` : 'no gate is open';
+    if (last) {
+      const who = last.by ? ` by ${last.by}` : '';
+      return `gate '${d.gate}' is not open: already ${last.decision}${who} at ${last.at} (${where})`;
+    }
+    return `gate '${d.gate}' is not open yet (${where})`;
+  }
+  if (open.approvers && !open.approvers.some((a) => samePerson(a, d.by))) {
+    return `${d.by} may not decide gate '${d.gate}' (approvers: ${open.approvers.join(', ')})`;
+  }
+  if (d.decision === 'approve' && open.fourEyes && open.requestedBy !== null && samePerson(open.requestedBy, d.by)) {
+    return `${d.by} requested this playbook and may not approve gate '${d.gate}' themselves (four-eyes: another approver must)`;
+  }
+  return undefined;
+}

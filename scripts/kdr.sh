@@ -10,6 +10,7 @@ say() { echo "kafka-dr: $*" >&2; }
 need() { command -v "$1" >/dev/null 2>&1 || { say "$1 not found on PATH: $2"; exit 3; }; }
 
 bootstrap() {
+  local b0=$SECONDS
   need node "install Node.js 20.3+ (Debian: apt-get install -y nodejs npm)"
   need npm "install npm (Debian: apt-get install -y npm)"
   node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=3)?0:1)' \
@@ -25,6 +26,7 @@ bootstrap() {
       || { say "npm ci refused the lockfile; installing the locked versions with npm install"; npm install --no-audit --no-fund --loglevel=error; }
   fi
   npx --no-install tsc -b
+  say "npm packages and build ready in $((SECONDS - b0)) s"
 }
 
 cli() { node bin/kafka-dr "$@"; }
@@ -41,7 +43,9 @@ cmd_test() {
     started=1
     trap 'say "stopping the stack the tests started"; cli stack down' EXIT
   fi
+  local s0=$SECONDS
   cli stack up
+  say "stack up took $((SECONDS - s0)) s (including any jar/CLI download)"
   say "stack ready after $((SECONDS - t0)) s; running the tests"
   # One file at a time: five JVMs already share two cores, and integration tests
   # share the two clusters.

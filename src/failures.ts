@@ -72,6 +72,15 @@ export function connectFailure(err: ConnectRestError, redact: (s: string) => str
       message: `${message} (Connect is rebalancing or has no leader yet; retrying)`,
     });
   }
+  // MM2 reports invalid offsets/partitions in an offsets PATCH as HTTP 500 (Kafka 4.1):
+  // retrying the same body can never succeed.
+  if (status === 500 && /Source (offset|partition) .*(cannot be negative|must be an integer|must be a string|is missing the)/.test(message)) {
+    return ApplicationFailure.create({
+      type: FailureType.ConnectRejected,
+      message: `${message} (fix the request; it will not be retried)`,
+      nonRetryable: true,
+    });
+  }
   // A gateway in front of Connect may answer 408/429: transient, like a 5xx.
   if (status === 408 || status === 429) return ApplicationFailure.create({ type: FailureType.ConnectUnavailable, message });
   if (status !== undefined && status >= 400 && status < 500) {

@@ -226,3 +226,14 @@ describe('secrets in failure messages', () => {
     assert.equal(await classified(() => Promise.resolve(42), { registry }), 42);
   });
 });
+
+describe('MM2 offset validation errors (HTTP 500 from Connect 4.1)', () => {
+  it('are rejected, not retried: the same body can never succeed', () => {
+    const f = connectFailure(new ConnectRestError(500, "Source partition {partition=0, topic=t} is missing the 'cluster' key, which is required", 'PATCH /connectors/x/offsets'));
+    assert.equal(f.type, 'ConnectRejected');
+    assert.equal(f.nonRetryable, true);
+    const plain500 = connectFailure(new ConnectRestError(500, 'Request timed out', 'GET /connectors/x/status'));
+    assert.equal(plain500.type, 'ConnectUnavailable');
+    assert.equal(plain500.nonRetryable, false);
+  });
+});

@@ -1,0 +1,396 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { ApplicationFailure } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
+import axios from 'axios';
+import type { Admin } from 'kafkajs';
+import { createDeps } from '../../activities/deps';
+import { createMm2Activities, type DeployMirrorFlowResult, type ReadOffsetSyncsResult, type RemoveMirrorFlowResult } from '../../activities/mm2';
+import { ConnectClient, ConnectRestError, inState } from '../../src/connect/client';
+import { buildMirrorConnectors } from '../../src/mm2/connector-configs';
+import { parseReplicationPlan, type ReplicationPlanInput } from '../../src/model/replication-plan';
+import { planFailbackSeed, toConnectOffsets, type EndOffsets } from '../../src/offsets/failback';
+import { resolveRegistry, stackRegistry, stackRegistryDocument } from '../../src/registry/load';
+import { eventually, kafka, readUntil, stack, uniqueId } from '../helpers/stack';
+import { runActivity, withWorker } from '../helpers/worker';
+
+/**
+ * The MM2 flow activities against the real stack: plans deployed on connect-b (A→B) and
+ * connect-a (B→A) through a real worker, Connect's own validation of every generated
+ * config, the loop guard refusing a real reverse flow, and a failback seed computed by
+ * kafka-dr applied to a real stopped MirrorSourceConnector.
+ */
+
+const QUICK = { startToCloseTimeout: '2 minutes', retry: { maximumAttempts: 3, initialInterval: '1s' } } as const;
+const FAST_INTERVALS = { refreshTopicsSeconds: 2, refreshGroupsSeconds: 2, emitCheckpointsSeconds: 1, emitHeartbeatsSeconds: 1 };
+
+type Ctx = { client: Client; taskQueue: string };
+
+describe('MM2 flows deployed by kafka-dr activities on the local stack', { timeout: 420_000 }, () => {
+  const id = uniqueId();
+  const t1 = `h3-core-${id}`;
+  const t2 = `h3-bulk-${id}`;
+  const loopTopic = `h3-loop-${id}`;
+  const seedTopic = `h3-seed-${id}`;
+  const flowName = `h3-${id}`;
+  const loopFlow = `h3-loop-${id}`;
+  const reverseLoopFlow = `h3-loop-back-${id}`;
+  const seedFlow = `h3-seed-${id}`;
+  const connectA = new ConnectClient(stack.connect['connect-a'].url);
+  const connectB = new ConnectClient(stack.connect['connect-b'].url);
+  const kafkaA = kafka('A');
+  const kafkaB = kafka('B');
+  let adminA: Admin;
+  let adminB: Admin;
+  let ctx: Ctx;
+  let release!: () => void;
+  let worker: Promise<void>;
+
+  const twoGroupPlan: ReplicationPlanInput = {
+    source: 'A',
+    target: 'B',
+    connect: 'connect-b',
+    name: flowName,
+    policy: { type: 'default' },
+    topicGroups: [
+      { name: 'core', topics: [t1] },
+      // gzip: the test reads the mirrored records with kafkajs, which cannot decode lz4 (the profile's codec).
+      { name: 'bulk', topics: [t2], profile: 'high-throughput', tuning: { tasksMax: 1, compression: 'gzip' } },
+    ],
+    groups: [`h3-group-${id}`],
+    replicationFactor: 1,
+    intervals: FAST_INTERVALS,
+  };
+
+  const states = async (client: ConnectClient, names: string[], state: 'RUNNING' | 'STOPPED') => {
+    const all = await Promise.all(names.map(async (n) => inState(await client.status(n), state, state === 'STOPPED' || n.endsWith('-checkpoint'))));
+    return all.every(Boolean) ? true : undefined;
+  };
+
+  const produce = async (client: typeof kafkaA, topic: string, messages: Array<{ partition: number; value: string }>) => {
+    const producer = client.producer({ allowAutoTopicCreation: false });
+    await producer.connect();
+    try {
+      await producer.send({ topic, acks: -1, messages: messages.map((m) => ({ partition: m.partition, key: null, value: m.value })) });
+    } finally {
+      await producer.disconnect();
+    }
+  };
+
+  const ends = async (admin: Admin, topic: string): Promise<Record<string, string>> =>
+    Object.fromEntries((await admin.fetchTopicOffsets(topic)).map((o) => [String(o.partition), o.high]));
+
+  before(async () => {
+    adminA = kafkaA.admin();
+    adminB = kafkaB.admin();
+    await Promise.all([adminA.connect(), adminB.connect()]);
+    await adminA.createTopics({
+      topics: [
+        { topic: t1, numPartitions: 1, replicationFactor: 1 },
+        { topic: t2, numPartitions: 2, replicationFactor: 1 },
+        { topic: loopTopic, numPartitions: 1, replicationFactor: 1 },
+        { topic: seedTopic, numPartitions: 2, replicationFactor: 1 },
+      ],
+      waitForLeaders: true,
+    });
+    await adminB.createTopics({ topics: [{ topic: seedTopic, numPartitions: 2, replicationFactor: 1 }], waitForLeaders: true });
+    // One worker for the whole suite: bundling the workflows takes seconds on this machine.
+    let ready!: (c: Ctx) => void;
+    const started = new Promise<Ctx>((resolve) => (ready = resolve));
+    const done = new Promise<void>((resolve) => (release = resolve));
+    worker = withWorker(async (c) => {
+      ready(c);
+      await done;
+    });
+    ctx = await Promise.race([started, worker.then(() => Promise.reject(new Error('worker stopped before the tests ran')))]);
+  });
+
+  after(async () => {
+    release?.();
+    await worker?.catch(() => undefined);
+    for (const [client, names] of [
+      [connectB, [`${flowName}-source-core`, `${flowName}-source-bulk`, `${flowName}-checkpoint`, `${flowName}-heartbeat`]],
+      [connectB, [`${loopFlow}-source-loop`, `${loopFlow}-checkpoint`, `${loopFlow}-heartbeat`]],
+      [connectA, [`${reverseLoopFlow}-source-loop`, `${reverseLoopFlow}-checkpoint`, `${reverseLoopFlow}-heartbeat`]],
+      [connectA, [`${seedFlow}-source-seed`, `${seedFlow}-checkpoint`, `${seedFlow}-heartbeat`]],
+    ] as const) {
+      for (const n of names) await client.delete(n).catch(() => undefined);
+    }
+    await adminA.deleteTopics({ topics: [t1, t2, loopTopic, seedTopic] }).catch(() => undefined);
+    const onB = (await adminB.listTopics()).filter((t) => [`A.${t1}`, `A.${t2}`, loopTopic, seedTopic].includes(t));
+    if (onB.length > 0) await adminB.deleteTopics({ topics: onB }).catch(() => undefined);
+    await Promise.all([adminA.disconnect(), adminB.disconnect()]);
+  });
+
+  it('deploys a plan with two topic groups: connectors RUNNING, each group replicated to B, a redeploy changes nothing', async () => {
+    const { result, failure } = await runActivity<DeployMirrorFlowResult>(ctx, 'deployMirrorFlow', [{ plan: twoGroupPlan }], QUICK);
+    assert.equal(failure, undefined, failure?.message);
+    assert.deepEqual(
+      result!.connectors.map((c) => [c.name, c.kind, c.action]),
+      [
+        [`${flowName}-source-core`, 'source', 'created'],
+        [`${flowName}-source-bulk`, 'source', 'created'],
+        [`${flowName}-checkpoint`, 'checkpoint', 'created'],
+        [`${flowName}-heartbeat`, 'heartbeat', 'created'],
+      ],
+    );
+    assert.ok(!JSON.stringify(result).includes('bootstrap'), 'the result carries names, never configs');
+    const names = result!.connectors.map((c) => c.name);
+    await eventually('the flow RUNNING on connect-b', () => states(connectB, names, 'RUNNING'), 90_000);
+
+    await produce(kafkaA, t1, Array.from({ length: 10 }, (_, i) => ({ partition: 0, value: `core-${i}` })));
+    await produce(kafkaA, t2, Array.from({ length: 10 }, (_, i) => ({ partition: i % 2, value: `bulk-${i}` })));
+    const core = await readUntil(kafkaB, `A.${t1}`, (r) => r.length >= 10);
+    const bulk = await readUntil(kafkaB, `A.${t2}`, (r) => r.length >= 10);
+    assert.deepEqual(core.map((r) => r.value?.toString()), Array.from({ length: 10 }, (_, i) => `core-${i}`));
+    assert.deepEqual(bulk.map((r) => r.value?.toString()).sort(), Array.from({ length: 10 }, (_, i) => `bulk-${i}`).sort());
+
+    // The group's tuning reached Connect (tasks.max 1 overrides the profile's 8).
+    assert.equal((await connectB.getConfig(`${flowName}-source-bulk`))!['tasks.max'], '1');
+
+    const again = await runActivity<DeployMirrorFlowResult>(ctx, 'deployMirrorFlow', [{ plan: twoGroupPlan }], QUICK);
+    assert.deepEqual(again.result!.connectors.map((c) => c.action), ['unchanged', 'unchanged', 'unchanged', 'unchanged']);
+  });
+
+  it("reads the flow's offset syncs from A: upstream and downstream offsets paired", async () => {
+    const syncs = await eventually(
+      `offset syncs for ${t1} up to offset 9`,
+      async () => {
+        const { result, failure } = await runActivity<ReadOffsetSyncsResult>(
+          ctx,
+          'readOffsetSyncs',
+          [{ cluster: 'A', targetAlias: 'B', topics: [t1], upTo: [{ topic: t1, partition: 0, offset: '9' }] }],
+          QUICK,
+        );
+        assert.equal(failure, undefined, failure?.message);
+        return result!.syncs[0]?.upstreamOffset === '9' ? result : undefined;
+      },
+      60_000,
+      2_000,
+    );
+    assert.equal(syncs.syncTopic, 'mm2-offset-syncs.B.internal');
+    assert.deepEqual(syncs.syncs, [{ topic: t1, partition: 0, upstreamOffset: '9', downstreamOffset: '9' }]);
+    assert.deepEqual(syncs.atOrBelow, [{ topic: t1, partition: 0, upstreamOffset: '9', downstreamOffset: '9', upTo: '9' }]);
+  });
+
+  it("passes Connect's own validation for every generated config, in every profile", async () => {
+    const parsed = parseReplicationPlan({
+      ...twoGroupPlan,
+      topicGroups: [
+        { name: 'a', topics: [`${t1}-v`], profile: 'default' },
+        { name: 'b', topics: [`${t2}-v`], profile: 'high-throughput' },
+        { name: 'c', topics: [`${loopTopic}-v`], profile: 'low-latency', tuning: { compression: 'snappy', offsetLagMax: 10 } },
+      ],
+    });
+    assert.ok(parsed.ok);
+    if (!parsed.ok) return;
+    const registry = stackRegistry(stack);
+    const specs = buildMirrorConnectors(parsed.plan, { source: registry.cluster('A'), target: registry.cluster('B') });
+    const validate = async (config: Record<string, string>, name: string) => {
+      const res = await axios.put<{ error_count: number; configs: Array<{ value: { name: string; errors: string[] } }> }>(
+        `${stack.connect['connect-b'].url}/connector-plugins/${config['connector.class']}/config/validate`,
+        { ...config, name },
+      );
+      return res.data;
+    };
+    for (const spec of specs) {
+      const report = await validate(spec.config, spec.name);
+      const errors = report.configs.filter((c) => c.value.errors.length > 0).map((c) => `${c.value.name}: ${c.value.errors.join(', ')}`);
+      assert.equal(report.error_count, 0, `${spec.name}: ${errors.join('; ')}`);
+    }
+    // The check can fail: Connect does report a bad value.
+    const bad = await validate({ ...specs[0]!.config, 'replication.factor': 'three' }, 'h3-validate-negative');
+    assert.ok(bad.error_count > 0, 'an invalid replication.factor is reported');
+  });
+
+  it('refuses an Identity flow B→A while the Identity flow A→B for the same topic runs; nothing is created', async () => {
+    const forward: ReplicationPlanInput = {
+      source: 'A',
+      target: 'B',
+      connect: 'connect-b',
+      name: loopFlow,
+      policy: { type: 'identity' },
+      topicGroups: [{ name: 'loop', topics: [loopTopic], tuning: { tasksMax: 1 } }],
+      replicationFactor: 1,
+      intervals: FAST_INTERVALS,
+    };
+    const deployed = await runActivity<DeployMirrorFlowResult>(ctx, 'deployMirrorFlow', [{ plan: forward }], QUICK);
+    assert.equal(deployed.failure, undefined, deployed.failure?.message);
+
+    const back = { ...forward, source: 'B', target: 'A', connect: 'connect-a', name: reverseLoopFlow };
+    const refused = await runActivity<DeployMirrorFlowResult>(ctx, 'deployMirrorFlow', [{ plan: back }], QUICK);
+    assert.equal(refused.failure?.type, 'ReplicationLoop');
+    assert.equal(refused.failure?.nonRetryable, true);
+    assert.equal(refused.attempts, 1);
+    assert.match(refused.failure!.message, new RegExp(`topics ${loopTopic}`));
+    assert.match(refused.failure!.message, new RegExp(`reverse connector '${loopFlow}-source-loop' on connect-b`));
+    const onA = (await connectA.list()).filter((n) => n.startsWith(reverseLoopFlow));
+    assert.deepEqual(onA, [], 'nothing was created on connect-a');
+
+    // Once the forward flow is STOPPED (as a failback does), the reverse flow is allowed.
+    await connectB.stop(`${loopFlow}-source-loop`);
+    await eventually('the forward source connector STOPPED', () => states(connectB, [`${loopFlow}-source-loop`], 'STOPPED'));
+    const allowed = await runActivity<DeployMirrorFlowResult>(ctx, 'deployMirrorFlow', [{ plan: back, initialState: 'STOPPED' }], QUICK);
+    assert.equal(allowed.failure, undefined, allowed.failure?.message);
+    assert.equal(allowed.result!.connectors.length, 3);
+  });
+
+  it('refuses an invalid plan at once, naming the field', async () => {
+    const same = await runActivity(ctx, 'deployMirrorFlow', [{ plan: { ...twoGroupPlan, target: 'A' } }], QUICK);
+    assert.equal(same.failure?.type, 'InvalidInput');
+    assert.equal(same.failure?.nonRetryable, true);
+    assert.equal(same.attempts, 1);
+    assert.match(same.failure!.message, /invalid replication plan: target: source and target must differ/);
+
+    const wrongConnect = await runActivity(ctx, 'deployMirrorFlow', [{ plan: { ...twoGroupPlan, connect: 'connect-a' } }], QUICK);
+    assert.equal(wrongConnect.failure?.type, 'InvalidInput');
+    assert.equal(wrongConnect.attempts, 1);
+    assert.match(wrongConnect.failure!.message, /connect: Connect cluster 'connect-a' writes to A, not to the plan's target B.*connect-b/);
+
+    const unknown = await runActivity(ctx, 'deployMirrorFlow', [{ plan: { ...twoGroupPlan, source: 'C' } }], QUICK);
+    assert.equal(unknown.failure?.type, 'UnknownCluster');
+    assert.equal(unknown.attempts, 1);
+  });
+
+  it('seeds a stopped reverse MirrorSourceConnector from a real snapshot: exactly the DR-period records come back', async () => {
+    // Before failover: 5 records that A produced and MM2 replicated (Identity: same names both sides).
+    const pre = Array.from({ length: 5 }, (_, i) => ({ partition: 0, value: `pre-${i}` }));
+    await produce(kafkaA, seedTopic, pre);
+    await produce(kafkaB, seedTopic, pre);
+    // Failover: snapshot B's end offsets. Partition 1 is empty.
+    const snapshot: EndOffsets = { [seedTopic]: await ends(adminB, seedTopic) };
+    assert.deepEqual(snapshot[seedTopic], { '0': '5', '1': '0' });
+    // DR period: producers write to B.
+    await produce(kafkaB, seedTopic, [
+      { partition: 0, value: 'dr-0' },
+      { partition: 0, value: 'dr-1' },
+      { partition: 0, value: 'dr-2' },
+      { partition: 1, value: 'dr-p1-0' },
+      { partition: 1, value: 'dr-p1-1' },
+    ]);
+
+    const reverse: ReplicationPlanInput = {
+      source: 'B',
+      target: 'A',
+      connect: 'connect-a',
+      name: seedFlow,
+      policy: { type: 'identity' },
+      topicGroups: [{ name: 'seed', topics: [seedTopic], tuning: { tasksMax: 1 } }],
+      replicationFactor: 1,
+      intervals: FAST_INTERVALS,
+    };
+    const deployed = await runActivity<DeployMirrorFlowResult>(ctx, 'deployMirrorFlow', [{ plan: reverse, initialState: 'STOPPED' }], QUICK);
+    assert.equal(deployed.failure, undefined, deployed.failure?.message);
+    const source = `${seedFlow}-source-seed`;
+    await eventually('the reverse source connector STOPPED', () => states(connectA, [source], 'STOPPED'));
+
+    const seed = planFailbackSeed({
+      policy: { type: 'identity' },
+      reverseSource: 'B',
+      reverseTarget: 'A',
+      include: [seedTopic],
+      current: { [seedTopic]: await ends(adminB, seedTopic) },
+      snapshot,
+    });
+    assert.deepEqual(
+      seed.partitions.map((p) => [p.partition, p.source, p.offset, p.toCopy]),
+      [
+        [0, 'snapshot', '4', '3'],
+        [1, 'snapshot', null, '2'],
+      ],
+    );
+
+    // Pinned MM2 fact: a negative offset is refused (and Connect answers 500, not 400).
+    await assert.rejects(
+      connectA.alterOffsets(source, [{ partition: { cluster: 'B', topic: seedTopic, partition: 1 }, offset: { offset: -1 } }]),
+      (err: unknown) => err instanceof ConnectRestError && err.status === 500 && /cannot be negative/.test(err.message),
+    );
+    await connectA.alterOffsets(source, toConnectOffsets('B', seed.partitions));
+    // The connector also copies heartbeats topics (MM2 always does): look at the seeded topic only.
+    const ofTopic = async () => (await connectA.getOffsets(source)).filter((o) => o.partition.topic === seedTopic);
+    const stored = await ofTopic();
+    assert.deepEqual(
+      stored.map((o) => [o.partition.partition, o.offset]),
+      [[0, { offset: 4 }]],
+      'partition 0 seeded; the null for partition 1 leaves no offset (MM2 starts at the earliest record)',
+    );
+
+    await connectA.resume(source);
+    await eventually(
+      'the reverse connector caught up with B (committed offsets at B end - 1)',
+      async () => {
+        const at = new Map((await ofTopic()).map((o) => [o.partition.partition, (o.offset as { offset: number } | null)?.offset]));
+        return at.get(0) === 7 && at.get(1) === 1 ? true : undefined;
+      },
+      90_000,
+    );
+    assert.deepEqual(await ends(adminA, seedTopic), { '0': '8', '1': '2' }, 'A got exactly the 3 + 2 DR-period records');
+    const onA = await readUntil(kafkaA, seedTopic, (r) => r.length >= 10);
+    const values = (p: number) => onA.filter((r) => r.partition === p).map((r) => r.value?.toString());
+    assert.deepEqual(values(0), ['pre-0', 'pre-1', 'pre-2', 'pre-3', 'pre-4', 'dr-0', 'dr-1', 'dr-2']);
+    assert.deepEqual(values(1), ['dr-p1-0', 'dr-p1-1'], 'the empty-at-failover partition was copied from its first record');
+  });
+
+  it("removes a flow's connectors, and a second removal finds them gone", async () => {
+    const first = await runActivity<RemoveMirrorFlowResult>(ctx, 'removeMirrorFlow', [{ connect: 'connect-b', name: flowName }], QUICK);
+    assert.equal(first.failure, undefined, first.failure?.message);
+    assert.deepEqual(first.result!.connectors, [
+      { name: `${flowName}-source-bulk`, action: 'deleted' },
+      { name: `${flowName}-source-core`, action: 'deleted' },
+      { name: `${flowName}-checkpoint`, action: 'deleted' },
+      { name: `${flowName}-heartbeat`, action: 'deleted' },
+    ]);
+    assert.deepEqual((await connectB.list()).filter((n) => n.startsWith(`${flowName}-`)), []);
+    const second = await runActivity<RemoveMirrorFlowResult>(ctx, 'removeMirrorFlow', [{ connect: 'connect-b', name: flowName }], QUICK);
+    assert.deepEqual(second.result!.connectors, [
+      { name: `${flowName}-checkpoint`, action: 'absent' },
+      { name: `${flowName}-heartbeat`, action: 'absent' },
+    ]);
+  });
+});
+
+describe('MM2 flow activities when a dependency is down', { timeout: 120_000 }, () => {
+  // Real refused connections on loopback (port 1: nothing listens), classified where the activity ends.
+  const registryWith = (overrides: { connectA?: string; clusterA?: string }) => {
+    const doc = stackRegistryDocument(stack);
+    if (overrides.connectA) doc.connect['connect-a']!.url = overrides.connectA;
+    if (overrides.clusterA) doc.clusters.A!.bootstrapServers = [overrides.clusterA];
+    return resolveRegistry(doc, 'test', {}, stack.repoRoot);
+  };
+  const plan: ReplicationPlanInput = {
+    source: 'A',
+    target: 'B',
+    connect: 'connect-b',
+    name: `h3-down-${uniqueId()}`,
+    policy: { type: 'identity' },
+    topicGroups: [{ name: 'g', topics: ['h3-down-never-created'] }],
+    replicationFactor: 1,
+  };
+  const failureOf = async (p: Promise<unknown>) => {
+    try {
+      await p;
+    } catch (err) {
+      if (err instanceof ApplicationFailure) return err;
+      throw err;
+    }
+    assert.fail('the activity should have failed');
+  };
+
+  it('fails retryably (ConnectUnavailable) when a Connect cluster cannot be reached, creating nothing', async () => {
+    const mm2 = createMm2Activities(createDeps(registryWith({ connectA: 'http://127.0.0.1:1' }), 'test'));
+    const failure = await failureOf(mm2.deployMirrorFlow({ plan }));
+    assert.equal(failure.type, 'ConnectUnavailable');
+    assert.equal(failure.nonRetryable, false);
+    assert.deepEqual((await new ConnectClient(stack.connect['connect-b'].url).list()).filter((n) => n.startsWith(plan.name!)), []);
+  });
+
+  it('fails retryably (ClusterUnreachable) when a Kafka cluster cannot be reached', async () => {
+    const mm2 = createMm2Activities(createDeps(registryWith({ clusterA: '127.0.0.1:1' }), 'test'));
+    const deploy = await failureOf(mm2.deployMirrorFlow({ plan }));
+    assert.equal(deploy.type, 'ClusterUnreachable');
+    assert.equal(deploy.nonRetryable, false);
+    const syncs = await failureOf(mm2.readOffsetSyncs({ cluster: 'A', targetAlias: 'B' }));
+    assert.equal(syncs.type, 'ClusterUnreachable');
+    assert.match(syncs.message, /cluster A/);
+  });
+});

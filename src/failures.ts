@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { ConnectRestError } from './connect/client';
 import { ReadToEndTimeout } from './kafka/read-to-end';
 import { Mm2DecodeError } from './mm2/codecs';
+import { FailureType } from './model/failure-types';
 import { RegistryError, UnknownAliasError, type Registry } from './registry/load';
 
 /**
@@ -12,44 +13,7 @@ import { RegistryError, UnknownAliasError, type Registry } from './registry/load
  * by Temporal with backoff (no retry layer inside the clients).
  */
 
-export const FailureType = {
-  /** The request itself is wrong (field, alias, plan): fix the input; retrying cannot help. */
-  InvalidInput: 'InvalidInput',
-  UnknownCluster: 'UnknownCluster',
-  RegistryInvalid: 'RegistryInvalid',
-  /** MM2 flows that would loop records between clusters. */
-  ReplicationLoop: 'ReplicationLoop',
-  ConnectorNotFound: 'ConnectorNotFound',
-  /** A connector or task is FAILED: its trace says why; restarting is the operator's/playbook's call. */
-  ConnectorFailed: 'ConnectorFailed',
-  /** 400/422 from Connect: the config is invalid; Connect's own message says why. */
-  ConnectRejected: 'ConnectRejected',
-  /** 409 from Connect: rebalance in progress, no leader yet, or stale config. Retried. */
-  ConnectRebalancing: 'ConnectRebalancing',
-  /** 5xx, timeouts, connection refused. Retried. */
-  ConnectUnavailable: 'ConnectUnavailable',
-  ClusterUnreachable: 'ClusterUnreachable',
-  /** A Kafka error the broker says will not go away by retrying (e.g. authorization). */
-  KafkaRejected: 'KafkaRejected',
-  KafkaError: 'KafkaError',
-  Mm2RecordUnreadable: 'Mm2RecordUnreadable',
-  /** A precondition about the clusters is false right now (e.g. a group has active members). */
-  PreconditionFailed: 'PreconditionFailed',
-} as const;
-export type FailureType = (typeof FailureType)[keyof typeof FailureType];
-
-/** Failure types that no retry can fix; activity retry policies list them as non-retryable. */
-export const NON_RETRYABLE_TYPES: FailureType[] = [
-  FailureType.InvalidInput,
-  FailureType.UnknownCluster,
-  FailureType.RegistryInvalid,
-  FailureType.ReplicationLoop,
-  FailureType.ConnectorNotFound,
-  FailureType.ConnectorFailed,
-  FailureType.ConnectRejected,
-  FailureType.KafkaRejected,
-  FailureType.Mm2RecordUnreadable,
-];
+export { FailureType, NON_RETRYABLE_TYPES } from './model/failure-types';
 
 const identity = (s: string) => s;
 

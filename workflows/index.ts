@@ -1,3 +1,4 @@
 // Every workflow the kafka-dr worker registers. Workflow code is deterministic:
 // no I/O, clocks or randomness outside @temporalio/workflow (lint enforces it).
 export * from './smoke';
+export * from './failover';

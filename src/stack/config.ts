@@ -21,7 +21,8 @@ const port = (name: string, fallback: number) =>
     .max(65535, `${name} must be between 1024 and 65535`)
     .default(fallback);
 
-function versionAtLeast(version: string, minimum: string): boolean {
+/** Numeric comparison of major.minor.patch versions (10.0.0 > 9.9.9). */
+export function versionAtLeast(version: string, minimum: string): boolean {
   const a = version.split('.').map(Number);
   const b = minimum.split('.').map(Number);
   for (let i = 0; i < 3; i++) {

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'yaml';
 import { SEARCH_ATTRIBUTES } from '../../src/model/search-attributes';
-import { MIN_KAFKA_VERSION } from '../../src/stack/config';
+import { MIN_KAFKA_VERSION, versionAtLeast } from '../../src/stack/config';
 
 /**
  * docker-compose.yml is never started in CI (no Docker engine there), so this is
@@ -96,14 +96,6 @@ function kafkaVersionOfImage(image: string): { version: string; exact: boolean }
   return undefined;
 }
 
-function versionAtLeast(version: string, minimum: string): boolean {
-  const a = version.split('.').map(Number);
-  const b = minimum.split('.').map(Number);
-  for (let i = 0; i < 3; i++) {
-    if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) > (b[i] ?? 0);
-  }
-  return true;
-}
 
 const majorMinor = (v: string) => v.split('.').slice(0, 2).join('.');
 

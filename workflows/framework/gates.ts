@@ -11,7 +11,6 @@ import {
   refuseDecision,
   type AbortRecord,
   type GateDecisionRecord,
-  type GateOutcome,
   type GateSummary,
   type GateView,
   type IgnoredMessageRecord,
@@ -52,14 +51,8 @@ export interface GateOptions {
   onEscalate?: (gate: OpenGateStatus) => Promise<unknown>;
 }
 
-export interface GateResult {
-  gate: string;
-  decision: GateOutcome;
-  by?: string;
-  at: string;
-  comment?: string;
-  reason?: string;
-  via: GateDecisionRecord['via'];
+/** A gate's decision as the playbook sees it: the recorded decision plus whether it escalated. */
+export interface GateResult extends GateDecisionRecord {
   /** Whether the escalation hook was called while the gate waited. */
   escalated: boolean;
 }

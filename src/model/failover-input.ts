@@ -1,0 +1,146 @@
+import { z } from 'zod';
+import { GateOptionsSchema, PersonSchema } from './gates';
+
+/**
+ * The failover playbook's input (workflows/failover.ts) and its figures. Pure (zod
+ * only): the workflow validates with it first thing, the CLI and the client can
+ * validate before starting. Cluster aliases and connector names only, never
+ * addresses or credentials (the input is stored in plain text in Temporal history).
+ */
+
+const Alias = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'must be a cluster alias (1-64 letters, digits, - or _)');
+const ConnectorName = z.string().trim().min(1, 'must not be empty').max(249, 'must be at most 249 characters');
+const TopicName = z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'must be a Kafka topic name (1-249 letters, digits, . _ -)');
+const GroupName = z.string().min(1, 'must not be empty').max(249, 'must be at most 249 characters');
+
+const unique = <T extends z.ZodType<string>>(item: T, what: string) =>
+  z
+    .array(item)
+    .min(1, `must list at least one ${what}`)
+    .refine((xs) => new Set(xs).size === xs.length, { message: `must not list a ${what} twice` });
+
+/** The gates a failover may open, in runbook order (stop-producers only on the planned path). */
+export const FAILOVER_GATES = ['stop-producers', 'consumers-cutover', 'producers-cutover'] as const;
+export type FailoverGate = (typeof FAILOVER_GATES)[number];
+
+/** A gate left out of the input waits this long before the playbook aborts safely. */
+export const DEFAULT_GATE_DEADLINE = '4h';
+
+/** Per-gate options; `deadline` defaults to DEFAULT_GATE_DEADLINE. */
+const FailoverGateOptions = GateOptionsSchema.extend({ deadline: GateOptionsSchema.shape.deadline.optional() }).transform((g) => ({
+  ...g,
+  deadline: g.deadline ?? DEFAULT_GATE_DEADLINE,
+}));
+
+const defaultGate = () => ({ deadline: DEFAULT_GATE_DEADLINE });
+
+export const FailoverInput = z
+  .strictObject({
+    /** Alias of the cluster failing over (the MM2 source alias too). */
+    source: Alias,
+    /** Alias of the DR cluster that takes over. */
+    target: Alias,
+    /** planned: source healthy, zero loss. unplanned: source down, RPO estimated. */
+    mode: z.enum(['planned', 'unplanned']),
+    /** The forward (source→target) MM2 flow, on the Connect cluster that writes to the target. */
+    forward: z
+      .strictObject({
+        /** Connect cluster name from the registry (e.g. `connect-b`). */
+        connect: ConnectorName,
+        /** Every forward connector to stop: MirrorSource, MirrorCheckpoint, MirrorHeartbeat. */
+        connectors: unique(ConnectorName, 'connector'),
+        /** The MirrorSourceConnector names among them (lag and drain are measured on these). */
+        sourceConnectors: unique(ConnectorName, 'source connector'),
+      })
+      .superRefine((f, ctx) => {
+        f.sourceConnectors.forEach((name, i) => {
+          if (!f.connectors.includes(name)) {
+            ctx.addIssue({ code: 'custom', path: ['sourceConnectors', i], message: `'${name}' is not in forward.connectors (list every connector to stop there)` });
+          }
+        });
+      }),
+    /** Source topic names (as on the source cluster). */
+    topics: unique(TopicName, 'topic'),
+    /** Consumer groups to move (names or whole-name regexes, as MM2's groups allowlist). */
+    groups: unique(GroupName, 'group'),
+    /** Replication policy of the forward flow: names the mirrored topics on the target. */
+    policy: z.enum(['default', 'identity']).default('default'),
+    /** Who asked for the failover (four-eyes compares approvers against it). */
+    requestedBy: PersonSchema,
+    gates: z
+      .strictObject({
+        'stop-producers': FailoverGateOptions.default(defaultGate),
+        'consumers-cutover': FailoverGateOptions.default(defaultGate),
+        'producers-cutover': FailoverGateOptions.default(defaultGate),
+      })
+      .default(() => ({ 'stop-producers': defaultGate(), 'consumers-cutover': defaultGate(), 'producers-cutover': defaultGate() })),
+    /** Planned: the largest total forward lag (records) at which a failover may start. */
+    lagThreshold: z.number().int('must be a whole number of records').positive('must be > 0').default(10_000),
+    /** Planned: how long every source end offset must stay put to call producers stopped. */
+    quietSeconds: z.number().positive('must be > 0').max(3_600, 'must be at most 3600').default(10),
+    /** Unplanned: source probes before it is declared unreachable. */
+    probeAttempts: z.number().int().min(1, 'must be >= 1').max(20, 'must be at most 20').default(3),
+    /** Run the read-only steps and return the plan; change nothing. */
+    dryRun: z.boolean().default(false),
+    /** Unplanned: the operator asserts the source is down (no probe). */
+    sourceUnreachable: z.boolean().optional(),
+  })
+  .superRefine((v, ctx) => {
+    if (v.source === v.target) ctx.addIssue({ code: 'custom', path: ['target'], message: `must differ from source ('${v.source}')` });
+    if (v.sourceUnreachable && v.mode === 'planned') {
+      ctx.addIssue({ code: 'custom', path: ['sourceUnreachable'], message: "a planned failover needs the source up: use mode 'unplanned'" });
+    }
+  });
+export type FailoverInput = z.input<typeof FailoverInput>;
+export type ParsedFailoverInput = z.output<typeof FailoverInput>;
+
+/** The mirrored name of a source topic on the target (MM2's DefaultReplicationPolicy with separator `.`, or Identity). */
+export function mirroredTopic(policy: 'default' | 'identity', sourceAlias: string, topic: string): string {
+  return policy === 'identity' ? topic : `${sourceAlias}.${topic}`;
+}
+
+/** End offsets per topic and partition (decimal strings), taken at one moment. */
+export interface FailoverSnapshot {
+  cluster: string;
+  takenAt: string;
+  offsets: Record<string, Record<string, string>>;
+  missingTopics: string[];
+}
+
+/** What the dry run would do. */
+export interface FailoverPlan {
+  mode: 'planned' | 'unplanned';
+  /** Connectors it would stop on `connect`. */
+  connectorsToStop: { connect: string; connectors: string[] };
+  /** Mirrored topics whose end offsets it would snapshot on the target. */
+  mirroredTopics: string[];
+  /** Gates it would ask, in order, with what approving each does. */
+  gates: Array<{ gate: FailoverGate; description: string; approvers: string[] | null; fourEyes: boolean; deadline: string | number }>;
+  /** Offsets it would set on the target, per group and partition. */
+  offsets: Array<{ group: string; skipped?: string; partitions: Array<{ topic: string; partition: number; from: string | null; to: string | null; action: string }> }>;
+  /** What would stop a real run now (unhealthy target, lag above threshold). */
+  blockers: string[];
+}
+
+/** Figures in the status and the report. */
+export interface FailoverFigures extends Record<string, unknown> {
+  mode: 'planned' | 'unplanned';
+  dryRun: boolean;
+  /** Planned: total forward lag (records) when the failover started. */
+  lagAtStart: string;
+  /** Planned: ms from the start of the drain to lag 0. */
+  drainMs: number;
+  /** Unplanned: the source answered the probe. */
+  sourceReachable: boolean | null;
+  /** Unplanned: age of the newest replicated heartbeat on the target. */
+  rpoEstimate: { ageMs: number | null; lastHeartbeatAt: string | null; reason?: string };
+  /** Planned: records lost (0: drained to exactly 0 with producers quiet). */
+  rpoRecords: number;
+  snapshots: { source: FailoverSnapshot | null; target: FailoverSnapshot };
+  offsetsSet: Array<{ group: string; topic: string; partition: number; offset: string }>;
+  /** Groups skipped by the translation (members on the target) with why. */
+  groupsSkipped: Array<{ group: string; why: string }>;
+  /** ms from the start of the workflow to the producers-cutover approval. */
+  rtoMs: number;
+  plan: FailoverPlan;
+}

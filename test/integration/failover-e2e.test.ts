@@ -1,0 +1,260 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Admin, Producer } from 'kafkajs';
+import { ConnectClient, inState } from '../../src/connect/client';
+import { readLatestCheckpoints } from '../../src/mm2/checkpoints';
+import { mirrorConnectors, remoteTopicName, type MirrorFlow } from '../../src/mm2/connector-configs';
+import type { FailoverFigures, FailoverInput } from '../../src/model/failover-input';
+import type { PlaybookReport } from '../../src/model/gates';
+import type { failover } from '../../workflows/failover';
+import { approveSignal, decideUpdate, statusQuery } from '../../workflows/framework';
+import { eventually, kafka, readUntil, stack, uniqueId } from '../helpers/stack';
+import { withWorker } from '../helpers/worker';
+
+/**
+ * A planned failover A→B on the real stack: MM2 A→B on connect-b, a producer writing
+ * sequence-numbered records to A the whole time until the stop-producers gate, a
+ * consumer group on A; the playbook runs on a real worker with the production
+ * activities, the test answers its gates. Pass: 0 records lost, the forward connectors
+ * STOPPED, the group set on B exactly after the last record it consumed on A, and
+ * both snapshots in the report.
+ */
+
+const PARTITIONS = 3;
+const BATCH_PER_PARTITION = 5;
+
+describe('failover (planned) A→B end to end on the real stack', { timeout: 300_000 }, () => {
+  const id = uniqueId();
+  const topic = `fo-${id}`;
+  const group = `fo-svc-${id}`;
+  const mirrored = remoteTopicName('default', 'A', topic);
+  const flow: MirrorFlow = {
+    source: { alias: 'A', bootstrapServers: stack.kafka.A.bootstrap },
+    target: { alias: 'B', bootstrapServers: stack.kafka.B.bootstrap },
+    name: `fo-${id}`,
+    topics: [topic],
+    groups: [group],
+    policy: 'default',
+    replicationFactor: 1,
+    intervalSeconds: 1,
+  };
+  const connectors = mirrorConnectors(flow);
+  const names = Object.keys(connectors);
+  const connect = new ConnectClient(stack.connect['connect-b'].url);
+  const kafkaA = kafka('A');
+  const kafkaB = kafka('B');
+  let adminA: Admin;
+  let adminB: Admin;
+
+  /** The sequence-numbered producer: seq i → partition i % 3; counts what A acknowledged. */
+  const producerState = { running: true, paused: false, seq: 0, acked: new Array<number>(PARTITIONS).fill(0) };
+  let producer: Producer;
+  let producing: Promise<void> | undefined;
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const produceLoop = async () => {
+    while (producerState.running) {
+      if (producerState.paused) {
+        await sleep(50);
+        continue;
+      }
+      const messages = [];
+      for (let i = 0; i < BATCH_PER_PARTITION * PARTITIONS; i++, producerState.seq++) {
+        messages.push({ key: `k-${producerState.seq}`, value: `seq=${producerState.seq}`, partition: producerState.seq % PARTITIONS });
+      }
+      const acks = await producer.send({ topic, acks: -1, messages });
+      for (const m of messages) producerState.acked[m.partition]!++;
+      assert.ok(acks.length > 0);
+      await sleep(100);
+    }
+  };
+
+  before(async () => {
+    adminA = kafkaA.admin();
+    adminB = kafkaB.admin();
+    await Promise.all([adminA.connect(), adminB.connect()]);
+    await adminA.createTopics({ topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: 1 }], waitForLeaders: true });
+    for (const [name, config] of Object.entries(connectors)) await connect.putConfig(name, config);
+    await eventually(
+      'the MM2 connectors RUNNING on connect-b',
+      async () => {
+        const states = await Promise.all(names.map(async (n) => inState(await connect.status(n), 'RUNNING', n.endsWith('-checkpoint'))));
+        return states.every(Boolean) ? true : undefined;
+      },
+      90_000,
+    );
+    producer = kafkaA.producer({ allowAutoTopicCreation: false });
+    await producer.connect();
+  });
+
+  after(async () => {
+    producerState.running = false;
+    await producing?.catch(() => undefined);
+    await producer?.disconnect().catch(() => undefined);
+    await Promise.all(names.map((n) => connect.delete(n).catch(() => undefined)));
+    await adminA.deleteGroups([group]).catch(() => undefined);
+    await adminB.deleteGroups([group]).catch(() => undefined);
+    await adminA.deleteTopics({ topics: [topic] }).catch(() => undefined);
+    await adminB.deleteTopics({ topics: [mirrored] }).catch(() => undefined);
+    await Promise.all([adminA.disconnect(), adminB.disconnect()]);
+  });
+
+  const ends = async (admin: Admin, t: string) =>
+    (await admin.fetchTopicOffsets(t)).sort((a, b) => a.partition - b.partition).map((o) => Number(o.high));
+
+  it('drains to 0 lost, stops the forward flow, moves the group to B after the last record it consumed on A', async () => {
+    producing = produceLoop();
+    await eventually('records mirrored to B', async () => {
+      const b = await ends(adminB, mirrored).catch(() => []);
+      return b.length === PARTITIONS && b.every((n) => n >= 20) ? true : undefined;
+    });
+
+    // The group consumes on A up to where A is while the producer pauses (so the last
+    // consumed offset has an MM2 offset sync: exact translation), commits, and leaves A.
+    producerState.paused = true;
+    await sleep(300);
+    const consumedTo = await ends(adminA, topic);
+    await eventually('B caught up with the pause point', async () => {
+      const b = await ends(adminB, mirrored);
+      return b.every((n, p) => n === consumedTo[p]) ? true : undefined;
+    });
+    const lastSeqOnA = new Map<number, number>();
+    const consumerA = kafkaA.consumer({ groupId: group, maxWaitTimeInMs: 200 });
+    await consumerA.connect();
+    try {
+      await consumerA.subscribe({ topic, fromBeginning: true });
+      let finish!: () => void;
+      const consumed = new Promise<void>((r) => (finish = r));
+      await consumerA.run({
+        autoCommit: false,
+        eachMessage: async ({ partition, message }) => {
+          if (Number(message.offset) >= consumedTo[partition]!) return;
+          lastSeqOnA.set(partition, Number(message.value!.toString().slice('seq='.length)));
+          if (Number(message.offset) === consumedTo[partition]! - 1 && lastSeqOnA.size === PARTITIONS) finish();
+        },
+      });
+      // A partition may finish before the others: wait for every partition's last offset.
+      await eventually('the group consumed to the pause point on A', async () => {
+        return [...Array(PARTITIONS).keys()].every((p) => lastSeqOnA.get(p) === (consumedTo[p]! - 1) * PARTITIONS + p) ? true : undefined;
+      });
+      void consumed;
+      await consumerA.commitOffsets([...Array(PARTITIONS).keys()].map((partition) => ({ topic, partition, offset: String(consumedTo[partition]) })));
+    } finally {
+      await consumerA.disconnect();
+    }
+    // Still paused: MM2 translates exactly only through the offset sync of the last
+    // replicated record, and keeps only sparse older syncs once new records flow.
+    await eventually(
+      `exact checkpoints for ${group} at the pause point on B`,
+      async () => {
+        const read = await readLatestCheckpoints(kafkaB, 'A', { groups: [group] });
+        const ours = read.checkpoints.filter((c) => c.topic === mirrored);
+        const exact = (c: (typeof ours)[number]) =>
+          c.upstreamOffset === BigInt(consumedTo[c.partition]!) && c.downstreamOffset === BigInt(consumedTo[c.partition]!);
+        return ours.length === PARTITIONS && ours.every(exact) ? ours : undefined;
+      },
+      60_000,
+      1000,
+    );
+    producerState.paused = false;
+
+    const input: FailoverInput = {
+      source: 'A',
+      target: 'B',
+      mode: 'planned',
+      forward: { connect: 'connect-b', connectors: names, sourceConnectors: [`${flow.name}-source`] },
+      topics: [topic],
+      groups: [group],
+      requestedBy: 'alice',
+      gates: {
+        'stop-producers': { deadline: '5 minutes' },
+        'consumers-cutover': { fourEyes: true, deadline: '5 minutes' },
+        'producers-cutover': { deadline: '5 minutes' },
+      },
+      quietSeconds: 2,
+    };
+
+    const report = await withWorker(async ({ client, taskQueue }) => {
+      // The CLI uses cutoverWorkflowId('A', 'B'); the shared stack needs a unique ID per test.
+      const h = await client.workflow.start<typeof failover>('failover', {
+        taskQueue,
+        workflowId: `failover-e2e-${id}`,
+        args: [input],
+        workflowExecutionTimeout: '4 minutes',
+      });
+      const gateOpen = (gate: string) =>
+        eventually(`gate ${gate} open`, async () => {
+          const s = await h.query(statusQuery);
+          if (s.state === 'finished') throw new Error(`workflow finished: ${s.outcome}`);
+          return s.openGate?.name === gate ? s : undefined;
+        }, 90_000, 200);
+
+      await gateOpen('stop-producers');
+      // The operator stops the producers, then confirms.
+      producerState.running = false;
+      await producing;
+      await h.executeUpdate(decideUpdate, { args: [{ gate: 'stop-producers', decision: 'approve', by: 'bob', comment: 'producers stopped' }] });
+      const atConsumers = await gateOpen('consumers-cutover');
+      assert.ok(atConsumers.figures.offsetsSet, 'offsets set before the consumers gate');
+      await h.signal(approveSignal, { gate: 'consumers-cutover', by: 'carol' });
+      await gateOpen('producers-cutover');
+      await h.signal(approveSignal, { gate: 'producers-cutover', by: 'carol' });
+      return (await h.result()) as PlaybookReport<FailoverFigures>;
+    });
+
+    assert.equal(report.outcome, 'completed', report.reason ?? '');
+    const acked = producerState.acked;
+    assert.ok(acked.every((n) => n > consumedTo[0]!), `the producer wrote after the group stopped: ${acked.join(',')}`);
+
+    // 0 lost: every acknowledged record of A is on B, per partition, by count and by seq.
+    assert.deepEqual(await ends(adminA, topic), acked);
+    assert.deepEqual(await ends(adminB, mirrored), acked, 'per-partition counts on B equal what A acknowledged');
+    const total = acked.reduce((a, b) => a + b, 0);
+    const onB = await readUntil(kafkaB, mirrored, (r) => r.length >= total);
+    const seqs = new Set(onB.map((r) => Number(r.value!.toString().slice('seq='.length))));
+    assert.equal(seqs.size, total, 'every seq once on B');
+    for (let s = 0; s < total; s++) assert.ok(seqs.has(s), `seq ${s} on B`);
+
+    // The forward connectors are STOPPED.
+    for (const n of names) assert.equal((await connect.status(n)).connector.state, 'STOPPED', n);
+
+    // The group's committed offsets on B are its translated position: right after the last record it consumed on A.
+    const [committed] = await adminB.fetchOffsets({ groupId: group, topics: [mirrored] });
+    const onBOffsets = committed!.partitions.sort((a, b) => a.partition - b.partition).map((p) => Number(p.offset));
+    assert.deepEqual(onBOffsets, consumedTo, `offsets set by the playbook: ${JSON.stringify(report.figures.offsetsSet)}`);
+    assert.deepEqual(
+      report.figures.offsetsSet.map((o) => [o.group, o.topic, o.partition, Number(o.offset)]).sort(),
+      consumedTo.map((o, p) => [group, mirrored, p, o]),
+    );
+    // A consumer of the group on B starts at the record after the last one it consumed on A.
+    const consumerB = kafkaB.consumer({ groupId: group, maxWaitTimeInMs: 200 });
+    const firstOnB = new Map<number, number>();
+    await consumerB.connect();
+    try {
+      await consumerB.subscribe({ topic: mirrored });
+      await consumerB.run({
+        autoCommit: false,
+        eachMessage: async ({ partition, message }) => {
+          if (!firstOnB.has(partition)) firstOnB.set(partition, Number(message.value!.toString().slice('seq='.length)));
+        },
+      });
+      await eventually('the group reads on B', async () => (firstOnB.size === PARTITIONS ? true : undefined), 60_000, 200);
+    } finally {
+      await consumerB.disconnect();
+    }
+    for (let p = 0; p < PARTITIONS; p++) assert.equal(firstOnB.get(p), consumedTo[p]! * PARTITIONS + p, `partition ${p}: the next seq after the last consumed on A`);
+
+    // The report holds both snapshots (failback's boundary) and the figures.
+    const { snapshots } = report.figures;
+    assert.deepEqual(Object.values(snapshots.source!.offsets[topic]!).map(Number), acked);
+    assert.deepEqual(Object.values(snapshots.target.offsets[mirrored]!).map(Number), acked);
+    assert.deepEqual(snapshots.target.missingTopics, [topic], 'nothing was written to the local name on B yet');
+    assert.equal(report.figures.rpoRecords, 0);
+    assert.ok(report.figures.rtoMs > 0 && report.figures.drainMs >= 0);
+    assert.ok(BigInt(report.figures.lagAtStart) >= 0n);
+    assert.deepEqual(report.decisions.map((d) => [d.gate, d.decision, d.by]), [
+      ['stop-producers', 'approved', 'bob'],
+      ['consumers-cutover', 'approved', 'carol'],
+      ['producers-cutover', 'approved', 'carol'],
+    ]);
+  });
+});

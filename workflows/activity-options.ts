@@ -1,0 +1,74 @@
+import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { NON_RETRYABLE_TYPES } from '../src/model/failure-types';
+
+/**
+ * One `proxyActivities` per kind of call (STYLE.md #2). Workflows import the
+ * activity types only; the options live here so every playbook retries the same
+ * way for the same kind of call.
+ */
+export const NON_RETRYABLE = NON_RETRYABLE_TYPES;
+
+/** Reads and quick REST/admin calls: short timeout, bounded retries with backoff (a rebalance or a broker hiccup passes). */
+export const QUICK_OPTIONS = {
+  startToCloseTimeout: '30s',
+  retry: {
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumInterval: '15s',
+    maximumAttempts: 6,
+    nonRetryableErrorTypes: [...NON_RETRYABLE],
+  },
+} as const satisfies ActivityOptions;
+
+/**
+ * Short waits (a connector reaching STOPPED): heartbeat well below the timeout so a
+ * dead worker is noticed in seconds, and a retry resumes the wait.
+ */
+export const SHORT_WAIT_OPTIONS = {
+  startToCloseTimeout: '5m',
+  heartbeatTimeout: '20s',
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes: [...NON_RETRYABLE] },
+} as const satisfies ActivityOptions;
+
+/**
+ * Long waits (drain to 0, producers quiet): one heartbeating activity instead of a poll
+ * loop in the workflow (a one-hour drain adds a handful of events, not thousands). They
+ * resume from their heartbeat after a retry.
+ */
+export const LONG_WAIT_OPTIONS = {
+  startToCloseTimeout: '2h',
+  heartbeatTimeout: '30s',
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 10, nonRetryableErrorTypes: [...NON_RETRYABLE] },
+} as const satisfies ActivityOptions;
+
+/**
+ * Destructive calls (stop/resume connectors, set group offsets): few attempts, each
+ * idempotent (stop of a stopped connector is a no-op, offsets are computed values).
+ * A failure is for a human to look at, not for an hour of retries.
+ */
+export const DESTRUCTIVE_OPTIONS = {
+  startToCloseTimeout: '1m',
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 3, nonRetryableErrorTypes: [...NON_RETRYABLE] },
+} as const satisfies ActivityOptions;
+
+/** Reads and quick REST/admin calls. */
+export const quick = proxyActivities<Activities>(QUICK_OPTIONS);
+/** Connector state waits. */
+export const shortWaits = proxyActivities<Activities>(SHORT_WAIT_OPTIONS);
+/** Drains and quiet-producer waits. */
+export const longWaits = proxyActivities<Activities>(LONG_WAIT_OPTIONS);
+/** Calls that change the clusters or Connect. */
+export const destructive = proxyActivities<Activities>(DESTRUCTIVE_OPTIONS);
+
+/**
+ * A probe of a cluster that may be down (unplanned failover): `attempts` tries, a
+ * short timeout each, no long backoff. Its failure is the answer "unreachable",
+ * so even normally non-retryable types end it at once.
+ */
+export function probeActivities(attempts: number) {
+  return proxyActivities<Activities>({
+    startToCloseTimeout: '15s',
+    retry: { initialInterval: '2s', backoffCoefficient: 1.5, maximumInterval: '10s', maximumAttempts: attempts, nonRetryableErrorTypes: [...NON_RETRYABLE] },
+  });
+}

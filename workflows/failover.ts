@@ -1,0 +1,290 @@
+import { ActivityFailure, ApplicationFailure } from '@temporalio/workflow';
+import type { PlaybookReport } from '../src/model/gates';
+import {
+  FAILOVER_GATES,
+  FailoverInput,
+  mirroredTopic,
+  type FailoverFigures,
+  type FailoverGate,
+  type FailoverPlan,
+  type ParsedFailoverInput,
+} from '../src/model/failover-input';
+import { clusterPairKey } from '../src/model/workflow-ids';
+import { destructive, longWaits, probeActivities, quick, shortWaits } from './activity-options';
+import { describeError, parseInput, setupPlaybook, type GateOptions, type Playbook } from './framework';
+
+/** Failure type of a failover refused by a precondition (unhealthy target, lag too high). */
+export const FAILOVER_REFUSED = 'PreconditionFailed';
+
+/**
+ * Fails over `source` → `target` (MM2), planned or unplanned, as the runbook says:
+ *
+ * planned:   check-target → check-lag → gate stop-producers → verify-quiet → drain (to 0)
+ *            → stop-forward → snapshot (source and target) → translate-offsets
+ *            → gate consumers-cutover → gate producers-cutover
+ * unplanned: probe-source → estimate-rpo → stop-forward → snapshot (target)
+ *            → translate-offsets → gate consumers-cutover → gate producers-cutover
+ * dryRun:    the read-only steps, then the plan (connectors it would stop, offsets it
+ *            would set, gates it would ask); changes nothing.
+ *
+ * Changes: stops the forward connectors (resumed on abort/reject until producers move),
+ * sets consumer group offsets on the target (only forward, only on empty groups; kept
+ * on abort: nothing reads them until consumers move). Safe to re-run after a failure:
+ * every step is idempotent. Start it with workflow ID `cutoverWorkflowId(source, target)`
+ * (src/model/workflow-ids.ts) so that no other failover/failback of the pair runs at once.
+ */
+export async function failover(raw: unknown): Promise<PlaybookReport<FailoverFigures>> {
+  const pb = setupPlaybook<FailoverFigures>({ playbook: 'failover', gates: FAILOVER_GATES });
+  const input = parseInput(FailoverInput, raw);
+  pb.begin({ clusterPair: clusterPairKey(input.source, input.target), requestedBy: input.requestedBy });
+  const startedAt = Date.now();
+  pb.setFigures({ mode: input.mode, dryRun: input.dryRun });
+  const f = new Failover(pb, input);
+
+  return pb.run(async () => {
+    pb.setPhase('checking');
+    const blockers = input.mode === 'planned' ? await f.checkPlanned() : await f.checkUnplanned();
+
+    if (input.dryRun) {
+      await f.dryRunPlan(blockers);
+      return;
+    }
+
+    if (input.mode === 'planned') {
+      await pb.approval('stop-producers', f.gateOptions('stop-producers'));
+      pb.setPhase('draining');
+      await f.verifyQuiet();
+      await f.drain();
+    } else {
+      pb.skip('verify-quiet', `unplanned: ${input.source} is down, its producers cannot write`);
+      pb.skip('drain', `unplanned: nothing can be drained from ${input.source}; the RPO is the estimate`);
+    }
+
+    pb.setPhase('stopping-forward');
+    await f.stopForward();
+    pb.setPhase('snapshot');
+    await f.snapshot();
+    pb.setPhase('translating-offsets');
+    await f.translateOffsets();
+
+    await pb.approval('consumers-cutover', f.gateOptions('consumers-cutover'));
+    pb.setPhase('consumers-moved');
+    const producers = await pb.approval('producers-cutover', f.gateOptions('producers-cutover'));
+    for (const name of input.forward.connectors) {
+      pb.leaveAsIs(undoName(name), `producers write to ${input.target} now: resuming ${input.source}→${input.target} would mix old and new writes; failback reverses the flow`);
+    }
+    pb.setFigures({ rtoMs: Date.parse(producers.at) - startedAt, ...(input.mode === 'planned' ? { rpoRecords: 0 } : {}) });
+    pb.setPhase('failed-over');
+  });
+}
+
+const undoName = (connector: string) => `resume forward connector ${connector}`;
+
+/** The steps, one method each, so the workflow body above reads like the runbook. */
+class Failover {
+  private readonly remoteTopics: string[];
+
+  constructor(
+    private readonly pb: Playbook<FailoverFigures>,
+    private readonly input: ParsedFailoverInput,
+  ) {
+    this.remoteTopics = input.topics.map((t) => mirroredTopic(input.policy, input.source, t));
+  }
+
+  private refuse(message: string): never {
+    throw ApplicationFailure.create({ type: FAILOVER_REFUSED, message, nonRetryable: true });
+  }
+
+  /** Planned preconditions; in a dry run they are returned as blockers instead of failing. */
+  async checkPlanned(): Promise<string[]> {
+    const { input, pb } = this;
+    const blockers: string[] = [];
+    const block = (message: string) => {
+      if (!input.dryRun) this.refuse(message);
+      blockers.push(message);
+    };
+    await pb.step(
+      'check-target',
+      async (step) => {
+        const health = await quick.clusterHealth({ cluster: input.target });
+        step.details({ healthy: health.healthy, brokers: health.brokers.count, expectedBrokers: health.expectedBrokers, problems: health.problems });
+        if (!health.healthy) block(`target ${input.target} is not healthy: ${health.problems.join('; ')}`);
+        return health;
+      },
+    );
+    await pb.step('check-lag', async (step) => {
+      const lag = await quick.replicationLag({
+        connect: input.forward.connect,
+        connectors: input.forward.sourceConnectors,
+        source: input.source,
+        topics: input.topics,
+      });
+      step.details({ total: lag.total, maxLag: lag.maxLag, anomalies: lag.anomalies, missingTopics: lag.missingTopics, threshold: input.lagThreshold });
+      pb.setFigures({ lagAtStart: lag.total });
+      if (lag.missingTopics.length > 0) block(`topics not on ${input.source}: ${lag.missingTopics.join(', ')}`);
+      if (BigInt(lag.total) > BigInt(input.lagThreshold)) {
+        block(
+          `forward lag ${lag.total} records is above lagThreshold ${input.lagThreshold} (max ${lag.maxLag} on one partition): ` +
+            `wait for MM2 to catch up (or raise lagThreshold) before a planned failover`,
+        );
+      }
+      return lag;
+    });
+    return blockers;
+  }
+
+  /** Unplanned: is the source down (probed or asserted), and how old is the newest replicated heartbeat. */
+  async checkUnplanned(): Promise<string[]> {
+    const { input, pb } = this;
+    if (input.sourceUnreachable) {
+      pb.skip('probe-source', `the operator asserted ${input.source} is unreachable`);
+      pb.setFigures({ sourceReachable: false });
+    } else {
+      await pb.step('probe-source', async (step) => {
+        try {
+          const health = await probeActivities(input.probeAttempts).clusterHealth({ cluster: input.source });
+          step.details({ reachable: true, healthy: health.healthy, problems: health.problems });
+          pb.setFigures({ sourceReachable: true });
+        } catch (err) {
+          // Unreachable after N attempts is the expected answer here, not a failure.
+          if (!(err instanceof ActivityFailure)) throw err;
+          step.details({ reachable: false, attempts: input.probeAttempts, error: describeError(err) });
+          pb.setFigures({ sourceReachable: false });
+        }
+      });
+    }
+    await pb.step('estimate-rpo', async (step) => {
+      const fresh = await quick.replicationFreshness({ target: input.target, sourceAlias: input.source });
+      const rpoEstimate = { ageMs: fresh.ageMs, lastHeartbeatAt: fresh.lastHeartbeatAt, ...(fresh.reason ? { reason: fresh.reason } : {}) };
+      step.details(rpoEstimate);
+      pb.setFigures({ rpoEstimate });
+      return fresh;
+    });
+    return [];
+  }
+
+  /** What approving each gate does, with the input's guard options. */
+  gateOptions(gate: FailoverGate): GateOptions {
+    const { input } = this;
+    const o = input.gates[gate];
+    const descriptions: Record<FailoverGate, string> = {
+      'stop-producers':
+        `confirm producers to ${input.topics.join(', ')} on ${input.source} are stopped; kafka-dr then checks ${input.source} is quiet for ` +
+        `${input.quietSeconds}s, drains MM2 lag to 0 and stops ${input.forward.connectors.join(', ')} on ${input.forward.connect}`,
+      'consumers-cutover':
+        `move consumer groups ${input.groups.join(', ')} to ${input.target}: they resume at the translated offsets on ${this.remoteTopics.join(', ')}`,
+      'producers-cutover':
+        `move producers to ${input.target}; afterwards an abort no longer resumes ${input.source}→${input.target} (failback reverses the flow)`,
+    };
+    return {
+      description: descriptions[gate],
+      requestedBy: input.requestedBy,
+      deadline: o.deadline,
+      ...(o.approvers ? { approvers: o.approvers } : {}),
+      ...(o.fourEyes !== undefined ? { fourEyes: o.fourEyes } : {}),
+      ...(o.escalateAfter !== undefined ? { escalateAfter: o.escalateAfter } : {}),
+    };
+  }
+
+  async dryRunPlan(blockers: string[]): Promise<void> {
+    const { input, pb } = this;
+    const plan = await pb.step(
+      'plan-offsets',
+      () => quick.planOffsetTranslation({ source: input.source, target: input.target, groups: input.groups, topics: input.topics }),
+      { summarize: (p) => ({ groups: p.groups.length, checkpointsRead: p.checkpointsRead }) },
+    );
+    const gates = (input.mode === 'planned' ? FAILOVER_GATES : FAILOVER_GATES.filter((g) => g !== 'stop-producers')).map((gate) => {
+      const o = this.gateOptions(gate);
+      return { gate, description: o.description, approvers: o.approvers ? [...o.approvers] : null, fourEyes: o.fourEyes ?? false, deadline: input.gates[gate].deadline };
+    });
+    const result: FailoverPlan = {
+      mode: input.mode,
+      connectorsToStop: { connect: input.forward.connect, connectors: [...input.forward.connectors] },
+      mirroredTopics: this.remoteTopics,
+      gates,
+      offsets: plan.groups.map((g) => ({
+        group: g.group,
+        ...(g.skipped ? { skipped: g.skipped } : {}),
+        partitions: g.partitions.map((p) => ({ topic: p.topic, partition: p.partition, from: p.from, to: p.to, action: p.action })),
+      })),
+      blockers,
+    };
+    for (const step of ['stop-forward', 'snapshot', 'translate-offsets']) pb.skip(step, 'dry run');
+    pb.setFigures({ plan: result });
+    pb.setPhase('dry-run');
+  }
+
+  async verifyQuiet(): Promise<void> {
+    const { input, pb } = this;
+    await pb.step(
+      'verify-quiet',
+      () => longWaits.waitForQuietProducers({ cluster: input.source, topics: input.topics, quietSeconds: input.quietSeconds }),
+      { abortable: true, details: { cluster: input.source, quietSeconds: input.quietSeconds }, summarize: (r) => ({ quietSince: r.quietSince, polls: r.polls }) },
+    );
+  }
+
+  async drain(): Promise<void> {
+    const { input, pb } = this;
+    const started = Date.now();
+    await pb.step(
+      'drain',
+      () =>
+        longWaits.waitForDrain({ connect: input.forward.connect, connectors: input.forward.sourceConnectors, source: input.source, topics: input.topics }),
+      { abortable: true, summarize: (r) => ({ polls: r.polls, total: r.total, maxLag: r.maxLag, partitions: r.report.partitions.length }) },
+    );
+    pb.setFigures({ drainMs: Date.now() - started, rpoRecords: 0 });
+  }
+
+  /** Stops every forward connector; each stop registers its resume right away (saga). */
+  async stopForward(): Promise<void> {
+    const { input, pb } = this;
+    const connect = input.forward.connect;
+    await pb.step(
+      'stop-forward',
+      async (step) => {
+        const stopped: string[] = [];
+        for (const connector of input.forward.connectors) {
+          await destructive.stopConnector({ connect, connector });
+          pb.onUndo(undoName(connector), () => destructive.resumeConnector({ connect, connector }));
+          stopped.push(connector);
+          step.details({ stopped: [...stopped] });
+        }
+        for (const connector of input.forward.connectors) {
+          await shortWaits.waitForConnectorState({ connect, connector, state: 'STOPPED' });
+        }
+        step.details({ confirmedStopped: [...input.forward.connectors] });
+      },
+      { details: { connect, connectors: input.forward.connectors } },
+    );
+  }
+
+  /**
+   * End offsets on the target (mirrored and local names: failback's boundary) and, when
+   * planned, on the source. Missing topics are reported, not failures.
+   */
+  async snapshot(): Promise<void> {
+    const { input, pb } = this;
+    await pb.step('snapshot', async (step) => {
+      const target = await quick.snapshotEndOffsets({ cluster: input.target, topics: [...new Set([...this.remoteTopics, ...input.topics])] });
+      const source = input.mode === 'planned' ? await quick.snapshotEndOffsets({ cluster: input.source, topics: input.topics }) : null;
+      step.details({ targetTakenAt: target.takenAt, sourceTakenAt: source?.takenAt ?? null, targetMissing: target.missingTopics });
+      pb.setFigures({ snapshots: { source, target } });
+    });
+  }
+
+  async translateOffsets(): Promise<void> {
+    const { input, pb } = this;
+    await pb.step('translate-offsets', async (step) => {
+      const result = await destructive.applyOffsetTranslation({ source: input.source, target: input.target, groups: input.groups, topics: input.topics });
+      const offsetsSet = result.applied.map((a) => ({ group: a.group, topic: a.topic, partition: a.partition, offset: a.offset }));
+      const groupsSkipped = result.groups.filter((g) => g.skipped).map((g) => ({ group: g.group, why: g.skipped! }));
+      step.details({ set: offsetsSet.length, groupsSkipped, checkpointsRead: result.checkpointsRead });
+      pb.setFigures({ offsetsSet, groupsSkipped });
+      return result;
+    });
+    pb.leaveAsIs(
+      'consumer group offsets on target',
+      `set only forward and only on groups empty on ${input.target}: nothing reads them until consumers move there`,
+    );
+  }
+}

@@ -1,5 +1,6 @@
 import { createAuditActivities } from './audit';
 import { createConnectActivities } from './connect';
+import { createFailbackActivities } from './failback';
 import type { ActivityDeps } from './deps';
 import { createKafkaActivities } from './kafka';
 import { createLagActivities } from './lag';
@@ -26,6 +27,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createMm2Activities(deps),
     ...createOffsetsActivities(deps),
     ...createLagActivities(deps),
+    ...createFailbackActivities(deps),
   };
 }
 

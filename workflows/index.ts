@@ -2,3 +2,4 @@
 // no I/O, clocks or randomness outside @temporalio/workflow (lint enforces it).
 export * from './smoke';
 export * from './failover';
+export * from './failback';

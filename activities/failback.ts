@@ -1,0 +1,255 @@
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { z } from 'zod';
+import { classified, describeZodError, FailureType, invalidInput } from '../src/failures';
+import { fetchEndOffsets, highsOf } from '../src/kafka/probes';
+import { compileTopicPatterns, parseConnectList } from '../src/mm2/policy';
+import {
+  FailbackSeedError,
+  planFailbackSeed,
+  planForwardResume,
+  type CommittedOffset,
+  type EndOffsets,
+  type ResumeEntry,
+  type SeedEntry,
+  type SkippedTopic,
+  type SyncRecord,
+} from '../src/offsets/failback';
+import { committedMirrorOffsets } from '../src/offsets/lag';
+import type { LagReport } from '../src/offsets/lag';
+import type { ActivityDeps } from './deps';
+import { createLagActivities } from './lag';
+import { createMm2Activities } from './mm2';
+
+/**
+ * Thin activities the failback playbook needs: the reverse flow's seed offsets and the
+ * forward flow's resume offsets (pure math in src/offsets/failback.ts, fed with live
+ * reads), and the wait for the reverse flow to catch up. All read-only, safe to repeat.
+ */
+
+/** Failure type of a reverse-flow seed that can be neither read from the snapshot nor derived. */
+export const SEED_UNAVAILABLE = 'SeedUnavailable';
+/** Failure type of a reverse flow that did not reach the lag threshold in time. */
+export const CATCH_UP_TIMEOUT = 'CatchUpTimeout';
+
+const Alias = z.string().min(1);
+const Offsets = z.record(z.string(), z.record(z.string(), z.string().regex(/^\d+$/)));
+const Forward = z.strictObject({ connect: z.string().min(1), sourceConnectors: z.array(z.string().min(1)).min(1) });
+
+const SeedInput = z.strictObject({
+  /** A: the reverse flow's target, the forward flow's source. */
+  primary: Alias,
+  /** B: the reverse flow's source. */
+  dr: Alias,
+  policy: z.enum(['default', 'identity']),
+  /** The reverse flow's topic allowlist (literal names or whole-name regexes). */
+  topics: z.array(z.string().min(1)).min(1),
+  mode: z.enum(['auto', 'earliest']),
+  /** B's end offsets at failover; absent: derive from the forward flow. */
+  snapshot: Offsets.optional(),
+  forward: Forward,
+});
+export type PlanFailbackSeedInput = z.input<typeof SeedInput>;
+
+export interface FailbackSeedResult {
+  seedFrom: 'snapshot' | 'derived';
+  sourceAlias: string;
+  partitions: SeedEntry[];
+  skippedTopics: SkippedTopic[];
+  notes: string[];
+  /** B's end offsets read for the plan. */
+  current: EndOffsets;
+}
+
+const ResumeInput = z.strictObject({
+  primary: Alias,
+  dr: Alias,
+  policy: z.enum(['default', 'identity']),
+  /** A's end offsets at the cutover (reverse drained and stopped, A's producers not started). */
+  endOffsets: Offsets,
+  forward: Forward,
+});
+export type PlanForwardResumeInput = z.input<typeof ResumeInput>;
+
+export interface ForwardResumeResult {
+  sourceAlias: string;
+  connectors: Array<{ connector: string; partitions: ResumeEntry[] }>;
+  skippedTopics: SkippedTopic[];
+  notes: string[];
+}
+
+const CatchUpInput = z.strictObject({
+  connect: z.string().min(1),
+  connectors: z.array(z.string().min(1)).min(1),
+  source: Alias,
+  topics: z.array(z.string().min(1)).min(1),
+  /** Total lag (records) at or below which the wait ends. */
+  threshold: z.number().int().min(0),
+  timeoutSeconds: z.number().int().min(1),
+  pollMs: z.number().int().min(100).max(60_000).default(1_000),
+});
+export type WaitForCatchUpInput = z.input<typeof CatchUpInput>;
+
+function parse<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) throw invalidInput(`${what} input: ${describeZodError(parsed.error)}`);
+  return parsed.data;
+}
+
+function activityContext(): Context | undefined {
+  try {
+    return Context.current();
+  } catch {
+    return undefined;
+  }
+}
+
+export function createFailbackActivities(deps: ActivityDeps) {
+  const mm2 = createMm2Activities(deps);
+  const lag = createLagActivities(deps);
+
+  /** End offsets of the topics of `cluster` matching `patterns`. */
+  async function endOffsetsMatching(cluster: string, patterns: string[]): Promise<{ offsets: EndOffsets }> {
+    return classified(
+      () =>
+        deps.kafka.withAdmin(cluster, async (admin) => {
+          const all = await admin.listTopics();
+          const match = compileTopicPatterns(patterns) ?? (() => false);
+          const wanted = all.filter((t) => match(t)).sort();
+          const { offsets } = wanted.length > 0 ? await fetchEndOffsets(admin, wanted) : { offsets: {} };
+          return { offsets: highsOf(offsets) };
+        }),
+      { cluster, registry: deps.registry },
+    );
+  }
+
+  async function forwardCommitted(primary: string, connect: string, connectors: string[]): Promise<Map<string, CommittedOffset[]>> {
+    const client = deps.connect(connect);
+    const out = new Map<string, CommittedOffset[]>();
+    for (const name of connectors) {
+      const offsets = await classified(() => client.getOffsets(name), { registry: deps.registry });
+      const committed = [...committedMirrorOffsets(primary, offsets).values()]
+        .filter((c) => c.offset !== null)
+        .map((c) => ({ topic: c.topic, partition: c.partition, offset: c.offset!.toString() }));
+      out.set(name, committed);
+    }
+    return out;
+  }
+
+  return {
+    /**
+     * Where the reverse flow (dr→primary) starts per partition so only the DR-period
+     * delta flows back: from the failover snapshot, else derived from the forward flow's
+     * committed offsets plus offset syncs. Reads only; safe to repeat. A partition that
+     * cannot be seeded fails non-retryably (SeedUnavailable) unless mode is 'earliest'.
+     */
+    async planFailbackSeedOffsets(input: PlanFailbackSeedInput): Promise<FailbackSeedResult> {
+      const args = parse(SeedInput, input, 'planFailbackSeedOffsets');
+      const { offsets: current } = await endOffsetsMatching(args.dr, args.topics);
+      let forward: Parameters<typeof planFailbackSeed>[0]['forward'];
+      if (!args.snapshot) {
+        const byConnector = await forwardCommitted(args.primary, args.forward.connect, args.forward.sourceConnectors);
+        const committed = [...byConnector.values()].flat();
+        let syncs: SyncRecord[] = [];
+        if (committed.length > 0) {
+          const read = await mm2.readOffsetSyncs({
+            cluster: args.primary,
+            targetAlias: args.dr,
+            policy: { type: args.policy },
+            upTo: committed.map((c) => ({ topic: c.topic, partition: c.partition, offset: c.offset })),
+          });
+          syncs = read.atOrBelow.map((s) => ({ topic: s.topic, partition: s.partition, upstreamOffset: s.upstreamOffset, downstreamOffset: s.downstreamOffset }));
+        }
+        const topicsOnA = await classified(() => deps.kafka.withAdmin(args.primary, (admin) => admin.listTopics()), { cluster: args.primary, registry: deps.registry });
+        forward = { committed, syncs, topicsOnA };
+      }
+      try {
+        const plan = planFailbackSeed({
+          policy: { type: args.policy },
+          reverseSource: args.dr,
+          reverseTarget: args.primary,
+          include: args.topics,
+          current,
+          ...(args.snapshot ? { snapshot: args.snapshot } : {}),
+          ...(forward ? { forward } : {}),
+          seed: args.mode,
+        });
+        return { seedFrom: args.snapshot ? 'snapshot' : 'derived', ...plan, current };
+      } catch (err) {
+        if (err instanceof FailbackSeedError) {
+          throw ApplicationFailure.create({ type: SEED_UNAVAILABLE, message: err.message, nonRetryable: true, details: [{ partitions: err.partitions }] });
+        }
+        throw invalidInput(`planFailbackSeedOffsets: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    },
+
+    /**
+     * Forward (primary→dr) resume offsets per MirrorSourceConnector: A's end at cutover − 1
+     * for every partition its allowlist covers, so nothing that came back from dr is
+     * replayed to dr. Reads the connectors' configs and offsets only; safe to repeat.
+     */
+    async planForwardResumeOffsets(input: PlanForwardResumeInput): Promise<ForwardResumeResult> {
+      const args = parse(ResumeInput, input, 'planForwardResumeOffsets');
+      const client = deps.connect(args.forward.connect);
+      const byConnector = await forwardCommitted(args.primary, args.forward.connect, args.forward.sourceConnectors);
+      const connectors: ForwardResumeResult['connectors'] = [];
+      const skipped = new Map<string, SkippedTopic>();
+      let notes: string[] = [];
+      for (const connector of args.forward.sourceConnectors) {
+        const config = await classified(() => client.getConfig(connector), { registry: deps.registry });
+        if (!config) {
+          throw ApplicationFailure.create({ type: FailureType.ConnectorNotFound, message: `forward connector ${connector} is not on ${args.forward.connect}`, nonRetryable: true });
+        }
+        const include = parseConnectList(config['topics']);
+        const exclude = config['topics.exclude'] !== undefined ? parseConnectList(config['topics.exclude']) : undefined;
+        try {
+          const plan = planForwardResume({
+            policy: { type: args.policy },
+            forwardSource: args.primary,
+            forwardTarget: args.dr,
+            include,
+            ...(exclude ? { exclude } : {}),
+            endOffsets: args.endOffsets,
+            committed: byConnector.get(connector) ?? [],
+          });
+          connectors.push({ connector, partitions: plan.partitions });
+          for (const s of plan.skippedTopics) skipped.set(s.topic, s);
+          notes = plan.notes;
+        } catch (err) {
+          throw invalidInput(`planForwardResumeOffsets: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }
+      return { sourceAlias: args.primary, connectors, skippedTopics: [...skipped.values()], notes };
+    },
+
+    /**
+     * Waits (one heartbeating activity) until the reverse flow's total lag is at or below
+     * `threshold` with no anomaly and no missing topic. Reads only; safe to repeat.
+     * Past `timeoutSeconds` it fails non-retryably (CatchUpTimeout) with the last figures.
+     */
+    async waitForReverseCatchUp(input: WaitForCatchUpInput): Promise<LagReport & { polls: number }> {
+      const args = parse(CatchUpInput, input, 'waitForReverseCatchUp');
+      const ctx = activityContext();
+      const deadline = Date.now() + args.timeoutSeconds * 1000;
+      let polls = 0;
+      for (;;) {
+        const report = await lag.replicationLag({ connect: args.connect, connectors: args.connectors, source: args.source, topics: args.topics });
+        polls++;
+        ctx?.heartbeat({ polls, total: report.total, maxLag: report.maxLag });
+        const ok = report.missingTopics.length === 0 && report.anomalies === 0 && BigInt(report.total) <= BigInt(args.threshold);
+        if (ok) return { ...report, polls };
+        if (Date.now() > deadline) {
+          throw ApplicationFailure.create({
+            type: CATCH_UP_TIMEOUT,
+            message:
+              `reverse lag still ${report.total} records (threshold ${args.threshold}, ${report.anomalies} anomalies, missing topics: ${report.missingTopics.join(', ') || 'none'}) ` +
+              `after ${args.timeoutSeconds}s: check the reverse connectors' tasks on ${args.connect}`,
+            nonRetryable: true,
+            details: [{ total: report.total, maxLag: report.maxLag, polls }],
+          });
+        }
+        if (ctx) await ctx.sleep(args.pollMs);
+        else await new Promise((r) => setTimeout(r, args.pollMs));
+      }
+    },
+  };
+}

@@ -1,0 +1,227 @@
+import { z } from 'zod';
+import { DEFAULT_GATE_DEADLINE } from './failover-input';
+import { GateOptionsSchema, PersonSchema } from './gates';
+import { IntervalsSchema, TopicGroupSchema, type ReplicationPlanInput } from './replication-plan';
+
+/**
+ * The failback playbook's input (workflows/failback.ts) and its figures. Pure (zod
+ * only): the workflow validates with it first thing. Cluster aliases and connector
+ * names only, never addresses or credentials.
+ *
+ * Vocabulary: `primary` is the cluster failed back to (A, the forward flow's source),
+ * `dr` the cluster failed over to (B, the reverse flow's source).
+ */
+
+const Alias = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'must be a cluster alias (1-64 letters, digits, - or _)');
+const ConnectorName = z.string().trim().min(1, 'must not be empty').max(249, 'must be at most 249 characters');
+const TopicName = z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'must be a Kafka topic name (1-249 letters, digits, . _ -)');
+const GroupName = z.string().min(1, 'must not be empty').max(249, 'must be at most 249 characters');
+const FlowName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'must be 1-100 letters, digits, . _ or - (connector names derive from it)');
+const Offset = z.string().regex(/^\d+$/, 'must be a decimal offset string, e.g. "42"');
+
+const unique = <T extends z.ZodType<string>>(item: T, what: string) =>
+  z
+    .array(item)
+    .min(1, `must list at least one ${what}`)
+    .refine((xs) => new Set(xs).size === xs.length, { message: `must not list a ${what} twice` });
+
+/** The gates a failback opens, in runbook order: consumers always move before producers. */
+export const FAILBACK_GATES = ['consumers-cutover', 'stop-producers', 'producers-cutover'] as const;
+export type FailbackGate = (typeof FAILBACK_GATES)[number];
+
+const GateOpts = GateOptionsSchema.extend({ deadline: GateOptionsSchema.shape.deadline.optional() }).transform((g) => ({
+  ...g,
+  deadline: g.deadline ?? DEFAULT_GATE_DEADLINE,
+}));
+const defaultGate = () => ({ deadline: DEFAULT_GATE_DEADLINE });
+
+/** topic → partition → end offset (decimal strings): B's end offsets at failover. */
+const EndOffsetsSchema = z.record(TopicName, z.record(z.string().regex(/^\d+$/, 'must be a partition number'), Offset));
+
+/**
+ * The failover's target snapshot exactly as its report holds it
+ * (`figures.snapshots.target`: {cluster, takenAt, offsets, missingTopics}).
+ */
+const FailoverSnapshotSchema = z.object({
+  cluster: Alias,
+  takenAt: z.string().optional(),
+  offsets: EndOffsetsSchema,
+  missingTopics: z.array(z.string()).optional(),
+});
+
+export const SeedSchema = z
+  .strictObject({
+    /**
+     * auto: from `snapshot` when given, else derived from the forward flow's committed
+     * offsets and offset syncs; a partition that can be seeded neither way fails the
+     * playbook (naming it). earliest: such partitions are copied from their first record.
+     */
+    mode: z.enum(['auto', 'earliest']).default('auto'),
+    /** B's end offsets at failover: a plain `{topic: {partition: offset}}` or the failover report's `figures.snapshots.target`. */
+    snapshot: z.union([FailoverSnapshotSchema, EndOffsetsSchema]).optional(),
+  })
+  .default(() => ({ mode: 'auto' as const }));
+
+export const FailbackInput = z
+  .strictObject({
+    /** The cluster failed back to (A): the forward flow's source, the reverse flow's target. */
+    primary: Alias,
+    /** The cluster failed over to (B): where producers write now, the reverse flow's source. */
+    dr: Alias,
+    /** The forward (primary→dr) MM2 flow, STOPPED since the failover. */
+    forward: z
+      .strictObject({
+        /** Connect cluster running it (writes to dr, e.g. `connect-b`). */
+        connect: ConnectorName,
+        /** Every forward connector: resumed at the end. */
+        connectors: unique(ConnectorName, 'connector'),
+        /** The MirrorSourceConnectors among them: their offsets are set to primary's end at cutover. */
+        sourceConnectors: unique(ConnectorName, 'source connector'),
+      })
+      .superRefine((f, ctx) => {
+        f.sourceConnectors.forEach((name, i) => {
+          if (!f.connectors.includes(name)) {
+            ctx.addIssue({ code: 'custom', path: ['sourceConnectors', i], message: `'${name}' is not in forward.connectors (list every forward connector there)` });
+          }
+        });
+      }),
+    /** The reverse (dr→primary) MM2 flow this playbook creates, on the Connect cluster that writes to primary. */
+    reverse: z.strictObject({
+      /** Connect cluster name (e.g. `connect-a`). */
+      connect: ConnectorName,
+      /** Connector name prefix; default `mm2-<dr>-to-<primary>`. */
+      name: FlowName.optional(),
+      /** Topic groups (one MirrorSourceConnector each); default one group `failback` with `topics`. */
+      topicGroups: z.array(TopicGroupSchema).min(1).optional(),
+      replicationFactor: z.number().int().min(1).max(32_767).default(3),
+      intervals: IntervalsSchema.optional(),
+    }),
+    /** Topics on dr copied back (the same names as the forward flow's source topics under Identity). */
+    topics: unique(TopicName, 'topic'),
+    /** Consumer groups to move back (names or whole-name regexes). */
+    groups: unique(GroupName, 'group'),
+    /** The forward flow's replication policy; the reverse flow uses the same. */
+    policy: z.enum(['default', 'identity']).default('default'),
+    seed: SeedSchema,
+    requestedBy: PersonSchema,
+    gates: z
+      .strictObject({
+        'consumers-cutover': GateOpts.default(defaultGate),
+        'stop-producers': GateOpts.default(defaultGate),
+        'producers-cutover': GateOpts.default(defaultGate),
+      })
+      .default(() => ({ 'consumers-cutover': defaultGate(), 'stop-producers': defaultGate(), 'producers-cutover': defaultGate() })),
+    /** Reverse lag (records, total) at or below which the consumers gate opens. */
+    lagThreshold: z.number().int('must be a whole number of records').min(0, 'must be >= 0').default(1_000),
+    /** How long the reverse flow may take to reach lagThreshold. */
+    catchUpTimeoutSeconds: z.number().int().min(10, 'must be >= 10').max(86_400, 'must be at most 86400').default(3_600),
+    /** How long every dr end offset must stay put to call producers stopped. */
+    quietSeconds: z.number().positive('must be > 0').max(3_600, 'must be at most 3600').default(10),
+    /** Expected broker count of primary (default: the registry's). */
+    expectedBrokers: z.number().int().min(1).optional(),
+    dryRun: z.boolean().default(false),
+  })
+  .superRefine((v, ctx) => {
+    if (v.primary === v.dr) ctx.addIssue({ code: 'custom', path: ['dr'], message: `must differ from primary ('${v.primary}')` });
+    const snap = v.seed.snapshot;
+    if (snap && 'offsets' in snap && typeof snap.cluster === 'string' && snap.cluster !== v.dr) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['seed', 'snapshot', 'cluster'],
+        message: `is '${snap.cluster}': the seed needs the snapshot of ${v.dr} (the failover report's figures.snapshots.target)`,
+      });
+    }
+  });
+export type FailbackInput = z.input<typeof FailbackInput>;
+export type ParsedFailbackInput = z.output<typeof FailbackInput>;
+
+/** B's end offsets at failover from either accepted snapshot shape. */
+export function seedSnapshotOffsets(input: ParsedFailbackInput): Record<string, Record<string, string>> | undefined {
+  const snap = input.seed.snapshot;
+  if (!snap) return undefined;
+  return 'offsets' in snap && typeof snap.cluster === 'string' ? (snap.offsets as Record<string, Record<string, string>>) : (snap as Record<string, Record<string, string>>);
+}
+
+/** The reverse flow's replication plan (input of deployMirrorFlow), validated by deployMirrorFlow itself. */
+export function reversePlan(input: ParsedFailbackInput): ReplicationPlanInput & { name: string } {
+  return {
+    source: input.dr,
+    target: input.primary,
+    connect: input.reverse.connect,
+    name: input.reverse.name ?? `mm2-${input.dr}-to-${input.primary}`,
+    policy: { type: input.policy },
+    topicGroups: input.reverse.topicGroups ?? [{ name: 'failback', topics: [...input.topics] }],
+    groups: [...input.groups],
+    replicationFactor: input.reverse.replicationFactor,
+    ...(input.reverse.intervals ? { intervals: input.reverse.intervals } : {}),
+  };
+}
+
+/** Connector names of the reverse plan: sources (one per topic group), checkpoint, heartbeat. */
+export function reverseConnectors(input: ParsedFailbackInput): { sources: Array<{ name: string; patterns: string[] }>; all: string[] } {
+  const plan = reversePlan(input);
+  const sources = plan.topicGroups.map((g) => ({ name: `${plan.name}-source-${g.name}`, patterns: [...g.topics] }));
+  return { sources, all: [...sources.map((s) => s.name), `${plan.name}-checkpoint`, `${plan.name}-heartbeat`] };
+}
+
+/** The reverse source connector whose allowlist matches `topic` (whole-name regex, as MM2), or undefined. */
+export function sourceConnectorFor(sources: Array<{ name: string; patterns: string[] }>, topic: string): string | undefined {
+  return sources.find((s) => s.patterns.some((p) => new RegExp(`^(?:${p})$`).test(topic)))?.name;
+}
+
+/** One Connect offset to set: partition `{cluster, topic, partition}`, offset = last record not to copy (null: from the first). */
+export interface FailbackOffset {
+  topic: string;
+  partition: number;
+  offset: string | null;
+}
+
+/** What the seed step decided per partition (src/offsets/failback.ts SeedEntry, as JSON). */
+export interface SeedFigure {
+  topic: string;
+  partition: number;
+  /** snapshot | derived | earliest: where this partition's boundary came from. */
+  source: 'snapshot' | 'derived' | 'earliest';
+  offset: string | null;
+  resumeAt: string;
+  exact: boolean;
+  toCopy: string;
+  connector?: string;
+  maxDuplicates?: string;
+  note?: string;
+}
+
+export interface FailbackPlan {
+  reverse: { connect: string; flow: string; connectors: string[]; initialState: 'STOPPED' };
+  seed: SeedFigure[];
+  skippedTopics: Array<{ topic: string; reason: string }>;
+  forward: { connect: string; connectors: string[]; sourceConnectors: string[] };
+  gates: Array<{ gate: FailbackGate; description: string; approvers: string[] | null; fourEyes: boolean; deadline: string | number }>;
+  blockers: string[];
+}
+
+/** Figures in the status and the report. */
+export interface FailbackFigures extends Record<string, unknown> {
+  dryRun: boolean;
+  policy: 'default' | 'identity';
+  /** Where the seed came from: 'snapshot' when the input had one, else 'derived' (per partition in `seed`). */
+  seedFrom: 'snapshot' | 'derived';
+  seed: SeedFigure[];
+  seedNotes: string[];
+  skippedTopics: Array<{ topic: string; reason: string }>;
+  reverseConnectors: Array<{ name: string; action: string }>;
+  /** Reverse lag (records) when the consumers gate opened. */
+  lagAtConsumersGate: string;
+  catchUpMs: number;
+  offsetsSet: Array<{ group: string; topic: string; partition: number; offset: string }>;
+  groupsSkipped: Array<{ group: string; why: string }>;
+  drainMs: number;
+  /** primary's end offsets once the reverse flow drained to 0 and stopped: the cutover boundary. */
+  cutover: { cluster: string; takenAt: string; offsets: Record<string, Record<string, string>> };
+  /** Offsets set on the forward MirrorSourceConnectors (last record not to copy to dr). */
+  forwardOffsets: Array<{ connector: string; topic: string; partition: number; offset: string | null; skipped?: string }>;
+  rpoRecords: number;
+  /** ms from the start to the producers-cutover approval. */
+  rtoMs: number;
+  plan: FailbackPlan;
+}

@@ -1,0 +1,438 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure, Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
+import type { Activities } from '../../activities';
+import type { FailbackFigures, FailbackInput } from '../../src/model/failback-input';
+import type { PlaybookReport, PlaybookStatus } from '../../src/model/gates';
+import type { failback } from '../../workflows/failback';
+import { abortSignal, approveSignal, rejectSignal, statusQuery } from '../../workflows/framework';
+import { eventually, stack, uniqueId } from '../helpers/stack';
+
+/**
+ * The failback playbook's control flow on the real Temporal dev server with stub
+ * activities (same names and shapes as activities/*). One worker, one bundle; a
+ * workflow ID per test. Every history is replayed at the end.
+ */
+
+type Call = { workflowId: string; name: string; arg: Record<string, unknown> };
+const calls: Call[] = [];
+
+interface Scenario {
+  primaryHealthy?: boolean;
+  /** The seed cannot be derived (no snapshot, no forward offsets). */
+  seedUnavailable?: boolean;
+  forwardState?: string;
+}
+const scenarios = new Map<string, Scenario>();
+
+const DESTRUCTIVE = new Set([
+  'stopConnector', 'resumeConnector', 'pauseConnector', 'deleteConnector', 'restartConnector', 'applyOffsetTranslation',
+  'alterConnectorOffsets', 'resetConnectorOffsets', 'deployMirrorFlow', 'removeMirrorFlow',
+]);
+
+function wfId(): string {
+  return Context.current().info.workflowExecution?.workflowId ?? '';
+}
+function record(name: string, arg: unknown): Scenario {
+  calls.push({ workflowId: wfId(), name, arg: arg as Record<string, unknown> });
+  return scenarios.get(wfId()) ?? {};
+}
+
+const FORWARD = ['mm2-A-to-B-source', 'mm2-A-to-B-checkpoint', 'mm2-A-to-B-heartbeat'];
+const REVERSE_SOURCE = 'mm2-B-to-A-source-failback';
+const REVERSE = [REVERSE_SOURCE, 'mm2-B-to-A-checkpoint', 'mm2-B-to-A-heartbeat'];
+const T = '2025-01-01T00:00:00.000Z';
+
+type Stubs = Pick<
+  Activities,
+  | 'clusterHealth' | 'connectorStatus' | 'planFailbackSeedOffsets' | 'deployMirrorFlow' | 'stopConnector' | 'waitForConnectorState'
+  | 'alterConnectorOffsets' | 'resumeConnector' | 'waitForReverseCatchUp' | 'applyOffsetTranslation' | 'waitForQuietProducers'
+  | 'waitForDrain' | 'snapshotEndOffsets' | 'removeMirrorFlow' | 'planForwardResumeOffsets'
+>;
+
+const lagReport = (total: string) => ({
+  source: 'B',
+  partitions: [{ topic: 'orders', partition: 0, end: '130', committed: '129', lag: total, state: 'caught-up' as const }],
+  total,
+  maxLag: total,
+  anomalies: 0,
+  drained: total === '0',
+  missingTopics: [],
+  measuredAt: T,
+});
+
+const stubs: Stubs = {
+  async clusterHealth(input) {
+    const s = record('clusterHealth', input);
+    const healthy = s.primaryHealthy !== false;
+    return {
+      cluster: input.cluster, brokers: { count: healthy ? 3 : 2, ids: [1, 2, 3] }, expectedBrokers: 3, expectedBrokersFrom: 'registry', controllerId: 1,
+      underReplicated: [], offline: [], brokersMissingFromAssignments: [], topicCount: 3, partitionCount: 3, healthy,
+      problems: healthy ? [] : ['2 of 3 expected brokers', '4 under-replicated partitions'],
+    } as never;
+  },
+  async connectorStatus(input) {
+    const s = record('connectorStatus', input);
+    return { connector: input.connector, state: (s.forwardState ?? 'STOPPED') as never, workerId: 'w', tasks: [] };
+  },
+  async planFailbackSeedOffsets(input) {
+    const s = record('planFailbackSeedOffsets', input);
+    if (s.seedUnavailable && input.mode !== 'earliest') {
+      throw ApplicationFailure.create({ type: 'SeedUnavailable', nonRetryable: true, message: 'cannot seed the reverse flow for 1 partition(s): orders-0 (no failover snapshot and no forward-flow offsets to derive the boundary from)' });
+    }
+    const fromSnapshot = input.snapshot !== undefined;
+    return {
+      seedFrom: fromSnapshot ? 'snapshot' : 'derived',
+      sourceAlias: 'B',
+      partitions: [
+        fromSnapshot || !s.seedUnavailable
+          ? { topic: 'orders', partition: 0, source: fromSnapshot ? 'snapshot' : 'derived', offset: '99', resumeAt: '100', exact: true, toCopy: '30' }
+          : { topic: 'orders', partition: 0, source: 'earliest', offset: null, resumeAt: 'earliest', exact: true, toCopy: '130', note: 'seed: earliest' },
+      ],
+      skippedTopics: [],
+      notes: ['n'],
+      current: { orders: { '0': '130' } },
+    } as never;
+  },
+  async deployMirrorFlow(input) {
+    record('deployMirrorFlow', input);
+    return { flow: 'mm2-B-to-A', connect: 'connect-a', connectors: REVERSE.map((name) => ({ name, kind: 'source' as never, action: 'created' as const })), stale: [], checkedConnectors: 1 };
+  },
+  async stopConnector(input) {
+    record('stopConnector', input);
+  },
+  async waitForConnectorState(input) {
+    record('waitForConnectorState', input);
+    return { connector: input.connector, state: input.state, workerId: 'w', tasks: [] };
+  },
+  async alterConnectorOffsets(input) {
+    record('alterConnectorOffsets', input);
+    return { altered: input.offsets.length, message: 'ok' };
+  },
+  async resumeConnector(input) {
+    record('resumeConnector', input);
+  },
+  async waitForReverseCatchUp(input) {
+    record('waitForReverseCatchUp', input);
+    return { ...lagReport('5'), polls: 2 };
+  },
+  async applyOffsetTranslation(input) {
+    record('applyOffsetTranslation', input);
+    return {
+      source: 'B', target: 'A', allowRewind: false, groups: [{ group: 'billing', state: 'Empty', members: 0, partitions: [] } as never], checkpointsRead: 1, generatedAt: T,
+      applied: [{ group: 'billing', topic: 'orders', partition: 0, offset: '120' }], appliedAt: T,
+    };
+  },
+  async waitForQuietProducers(input) {
+    record('waitForQuietProducers', input);
+    return { cluster: input.cluster, quietSince: T, endOffsets: {}, polls: 3 };
+  },
+  async waitForDrain(input) {
+    record('waitForDrain', input);
+    return { polls: 4, consecutiveZero: 3, total: '0', maxLag: '0', anomalies: 0, nonZero: [], report: lagReport('0') } as never;
+  },
+  async snapshotEndOffsets(input) {
+    record('snapshotEndOffsets', input);
+    return { cluster: input.cluster, takenAt: T, offsets: { orders: { '0': '130' } }, missingTopics: [] };
+  },
+  async removeMirrorFlow(input) {
+    record('removeMirrorFlow', input);
+    return { connectors: REVERSE.map((name) => ({ name, action: 'deleted' as const })), notMirrorMaker: [] };
+  },
+  async planForwardResumeOffsets(input) {
+    record('planForwardResumeOffsets', input);
+    return { sourceAlias: 'A', connectors: [{ connector: 'mm2-A-to-B-source', partitions: [{ topic: 'orders', partition: 0, offset: '129', resumeAt: '130', skipped: '30' }] }], skippedTopics: [], notes: [] };
+  },
+};
+
+const callsOf = (workflowId: string) => calls.filter((c) => c.workflowId === workflowId);
+const namesOf = (workflowId: string) =>
+  callsOf(workflowId).map((c) => c.name + (c.arg.connector ? `:${String(c.arg.connector)}` : c.arg.cluster ? `:${String(c.arg.cluster)}` : ''));
+
+function input(overrides: Partial<FailbackInput> = {}): FailbackInput {
+  return {
+    primary: 'A',
+    dr: 'B',
+    forward: { connect: 'connect-b', connectors: FORWARD, sourceConnectors: ['mm2-A-to-B-source'] },
+    reverse: { connect: 'connect-a', replicationFactor: 1 },
+    topics: ['orders'],
+    groups: ['billing'],
+    policy: 'identity',
+    seed: { mode: 'auto', snapshot: { cluster: 'B', takenAt: T, offsets: { orders: { '0': '100' } }, missingTopics: [] } },
+    requestedBy: 'alice',
+    gates: { 'consumers-cutover': { deadline: '5 minutes' }, 'stop-producers': { deadline: '5 minutes' }, 'producers-cutover': { deadline: '5 minutes' } },
+    quietSeconds: 1,
+    ...overrides,
+  };
+}
+
+describe('failback playbook: control flow with stub activities', { timeout: 300_000 }, () => {
+  const taskQueue = `kafka-dr-test-failback-${uniqueId()}`;
+  let worker: Worker;
+  let workerConnection: NativeConnection;
+  let running: Promise<void>;
+  let connection: Connection;
+  let client: Client;
+  let bundle: WorkflowBundle;
+  type Handle = WorkflowHandle<typeof failback>;
+  const started: Handle[] = [];
+
+  before(async () => {
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
+    bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: new DefaultLogger('ERROR') });
+    workerConnection = await NativeConnection.connect({ address: stack.temporal.address });
+    worker = await Worker.create({ connection: workerConnection, namespace: stack.temporal.namespace, taskQueue, workflowBundle: bundle, activities: stubs, identity: `failback-test-${taskQueue}` });
+    running = worker.run();
+    connection = await Connection.connect({ address: stack.temporal.address });
+    client = new Client({ connection, namespace: stack.temporal.namespace });
+  });
+
+  after(async () => {
+    worker?.shutdown();
+    await running;
+    await workerConnection?.close();
+    await connection?.close();
+  });
+
+  async function start(args: unknown, scenario: Scenario = {}): Promise<Handle> {
+    const workflowId = `failback-test-${uniqueId()}`;
+    scenarios.set(workflowId, scenario);
+    const handle = await client.workflow.start<typeof failback>('failback', { taskQueue, workflowId, args: [args], workflowExecutionTimeout: '2 minutes' });
+    started.push(handle);
+    return handle;
+  }
+
+  async function gateOpen(h: Handle, gate: string): Promise<PlaybookStatus> {
+    return eventually(`gate ${gate} open`, async () => {
+      const s = await h.query(statusQuery);
+      return s.openGate?.name === gate ? s : undefined;
+    }, 30_000, 100);
+  }
+
+  async function failure(h: Handle): Promise<ApplicationFailure> {
+    const err = await h.result().then(() => undefined, (e: unknown) => e);
+    assert.ok(err instanceof WorkflowFailedError, `workflow failed, got ${String(err)}`);
+    assert.ok(err.cause instanceof ApplicationFailure);
+    return err.cause;
+  }
+
+  async function approveAll(h: Handle): Promise<void> {
+    for (const gate of ['consumers-cutover', 'stop-producers', 'producers-cutover']) {
+      await gateOpen(h, gate);
+      await h.signal(approveSignal, { gate, by: 'bob' });
+    }
+  }
+
+  it('happy path: A validated first, reverse created STOPPED and seeded before resumed, consumers before producers, forward resumed last', async () => {
+    const h = await start(input());
+    const first = await gateOpen(h, 'consumers-cutover');
+    assert.deepEqual(namesOf(h.workflowId), [
+      'clusterHealth:A',
+      ...FORWARD.map((c) => `connectorStatus:${c}`),
+      'planFailbackSeedOffsets',
+      'deployMirrorFlow',
+      `waitForConnectorState:${REVERSE_SOURCE}`,
+      `alterConnectorOffsets:${REVERSE_SOURCE}`,
+      ...REVERSE.map((c) => `resumeConnector:${c}`),
+      ...REVERSE.map((c) => `waitForConnectorState:${c}`),
+      'waitForReverseCatchUp',
+    ]);
+    const deploy = callsOf(h.workflowId).find((c) => c.name === 'deployMirrorFlow')!;
+    assert.equal(deploy.arg.initialState, 'STOPPED');
+    assert.deepEqual((deploy.arg.plan as Record<string, unknown>).policy, { type: 'identity' });
+    assert.equal((deploy.arg.plan as Record<string, unknown>).source, 'B');
+    assert.equal((deploy.arg.plan as Record<string, unknown>).connect, 'connect-a');
+    const seedCall = callsOf(h.workflowId).find((c) => c.name === 'planFailbackSeedOffsets')!;
+    assert.deepEqual(seedCall.arg.snapshot, { orders: { '0': '100' } }, 'the failover snapshot accepted as is');
+    const alter = callsOf(h.workflowId).find((c) => c.name === 'alterConnectorOffsets')!;
+    assert.deepEqual(alter.arg.offsets, [{ partition: { cluster: 'B', topic: 'orders', partition: 0 }, offset: '99' }]);
+    assert.equal(first.figures.seedFrom, 'snapshot');
+    assert.equal(first.figures.lagAtConsumersGate, '5');
+    assert.ok(!namesOf(h.workflowId).includes('applyOffsetTranslation'), 'consumers translated only after their gate');
+
+    await h.signal(approveSignal, { gate: 'consumers-cutover', by: 'bob' });
+    await gateOpen(h, 'stop-producers');
+    assert.equal(namesOf(h.workflowId).at(-1), 'applyOffsetTranslation', 'consumers translated before the stop-producers gate');
+    await h.signal(approveSignal, { gate: 'stop-producers', by: 'carol' });
+    const third = await gateOpen(h, 'producers-cutover');
+    assert.deepEqual(namesOf(h.workflowId).slice(-5), [
+      'waitForQuietProducers:B',
+      'waitForDrain',
+      `stopConnector:${REVERSE_SOURCE}`,
+      `waitForConnectorState:${REVERSE_SOURCE}`,
+      'snapshotEndOffsets:A',
+    ]);
+    assert.deepEqual(third.figures.cutover, { cluster: 'A', takenAt: T, offsets: { orders: { '0': '130' } } });
+    await h.signal(approveSignal, { gate: 'producers-cutover', by: 'dave' });
+
+    const report = (await h.result()) as PlaybookReport<FailbackFigures>;
+    assert.equal(report.outcome, 'completed');
+    const names = namesOf(h.workflowId);
+    assert.deepEqual(names.slice(names.indexOf('snapshotEndOffsets:A') + 1), [
+      'removeMirrorFlow',
+      'planForwardResumeOffsets',
+      'alterConnectorOffsets:mm2-A-to-B-source',
+      ...FORWARD.map((c) => `resumeConnector:${c}`),
+      ...FORWARD.map((c) => `waitForConnectorState:${c}`),
+    ]);
+    const fwdAlter = callsOf(h.workflowId).filter((c) => c.name === 'alterConnectorOffsets')[1]!;
+    assert.deepEqual(fwdAlter.arg.offsets, [{ partition: { cluster: 'A', topic: 'orders', partition: 0 }, offset: '129' }]);
+    const resume = callsOf(h.workflowId).find((c) => c.name === 'planForwardResumeOffsets')!;
+    assert.deepEqual(resume.arg.endOffsets, { orders: { '0': '130' } });
+    assert.deepEqual(report.steps.map((s) => s.name), [
+      'check-primary', 'check-forward', 'plan-seed', 'deploy-reverse', 'seed-reverse', 'start-reverse', 'catch-up', 'translate-offsets',
+      'verify-quiet', 'drain', 'stop-reverse', 'snapshot-primary', 'remove-reverse', 'set-forward-offsets', 'resume-forward',
+    ]);
+    assert.ok(report.steps.every((s) => s.state === 'completed'));
+    assert.deepEqual(report.decisions.map((d) => d.gate), ['consumers-cutover', 'stop-producers', 'producers-cutover']);
+    assert.equal(report.figures.rpoRecords, 0);
+    assert.ok(report.figures.rtoMs > 0);
+    assert.deepEqual(report.figures.forwardOffsets, [{ connector: 'mm2-A-to-B-source', topic: 'orders', partition: 0, offset: '129', skipped: '30' }]);
+    assert.deepEqual(report.figures.seed.map((s) => [s.topic, s.partition, s.source, s.offset, s.connector]), [['orders', 0, 'snapshot', '99', REVERSE_SOURCE]]);
+    assert.equal(report.compensation, null);
+  });
+
+  it('A unhealthy: refused before any side effect', async () => {
+    const h = await start(input(), { primaryHealthy: false });
+    const cause = await failure(h);
+    assert.equal(cause.type, 'PlaybookFailed');
+    assert.match(cause.message, /primary A is not healthy: 2 of 3 expected brokers; 4 under-replicated partitions/);
+    assert.deepEqual(namesOf(h.workflowId), ['clusterHealth:A']);
+  });
+
+  it('forward connectors not STOPPED: refused before any side effect (loop guard / offsets need them stopped)', async () => {
+    const h = await start(input(), { forwardState: 'RUNNING' });
+    const cause = await failure(h);
+    assert.match(cause.message, /forward connectors must be STOPPED/);
+    assert.ok(callsOf(h.workflowId).every((c) => !DESTRUCTIVE.has(c.name)));
+  });
+
+  for (const [gate, reached] of [
+    ['consumers-cutover', 0],
+    ['stop-producers', 1],
+    ['producers-cutover', 2],
+  ] as const) {
+    it(`abort at ${gate}: the reverse connectors are deleted, the forward ones left stopped (with why)`, async () => {
+      const h = await start(input());
+      const gates = ['consumers-cutover', 'stop-producers', 'producers-cutover'];
+      for (let i = 0; i < reached; i++) {
+        await gateOpen(h, gates[i]!);
+        await h.signal(approveSignal, { gate: gates[i]!, by: 'bob' });
+      }
+      await gateOpen(h, gate);
+      await h.signal(abortSignal, { by: 'carol', reason: 'A flaky again' });
+      const report = await h.result();
+      assert.equal(report.outcome, 'aborted');
+      assert.deepEqual(report.compensation!.undone, ['delete the reverse flow']);
+      const removed = callsOf(h.workflowId).filter((c) => c.name === 'removeMirrorFlow');
+      assert.deepEqual(removed.map((c) => [c.arg.connect, c.arg.name]), [['connect-a', 'mm2-B-to-A']]);
+      const names = namesOf(h.workflowId);
+      for (const c of FORWARD) assert.ok(!names.includes(`resumeConnector:${c}`), `${c} left stopped`);
+      assert.ok(!names.includes('planForwardResumeOffsets'));
+    });
+  }
+
+  it('rejected at stop-producers: reverse deleted, consumer offsets kept with why', async () => {
+    const h = await start(input());
+    await gateOpen(h, 'consumers-cutover');
+    await h.signal(approveSignal, { gate: 'consumers-cutover', by: 'bob' });
+    await gateOpen(h, 'stop-producers');
+    await h.signal(rejectSignal, { gate: 'stop-producers', by: 'carol', reason: 'not today' });
+    const report = await h.result();
+    assert.equal(report.outcome, 'rejected');
+    assert.deepEqual(report.compensation!.undone, ['delete the reverse flow']);
+    assert.deepEqual(report.compensation!.leftAsIs.map((l) => l.name), ['consumer group offsets on primary']);
+  });
+
+  it('after producers-cutover nothing is undone', async () => {
+    const h = await start(input());
+    await approveAll(h);
+    await h.result();
+    const s = await h.query(statusQuery);
+    assert.deepEqual(s.compensations.registered, []);
+    assert.deepEqual(s.compensations.leftAsIs.map((l) => l.name).sort(), ['consumer group offsets on primary', 'delete the reverse flow']);
+  });
+
+  it('a seed that cannot be derived fails clearly before any side effect', async () => {
+    const h = await start(input({ seed: { mode: 'auto' } }), { seedUnavailable: true });
+    const cause = await failure(h);
+    assert.match(cause.message, /cannot seed the reverse flow for 1 partition\(s\): orders-0/);
+    assert.ok(callsOf(h.workflowId).every((c) => !DESTRUCTIVE.has(c.name)), namesOf(h.workflowId).join(', '));
+    const seedCall = callsOf(h.workflowId).find((c) => c.name === 'planFailbackSeedOffsets')!;
+    assert.equal(seedCall.arg.snapshot, undefined, 'no snapshot: derived');
+  });
+
+  it("seed 'earliest': the partitions that cannot be derived are copied from their first record", async () => {
+    const h = await start(input({ seed: { mode: 'earliest' } }), { seedUnavailable: true });
+    const s = await gateOpen(h, 'consumers-cutover');
+    assert.deepEqual((s.figures.seed as FailbackFigures["seed"]).map((e) => [e.source, e.offset]), [['earliest', null]]);
+    const alter = callsOf(h.workflowId).find((c) => c.name === 'alterConnectorOffsets')!;
+    assert.deepEqual(alter.arg.offsets, [{ partition: { cluster: 'B', topic: 'orders', partition: 0 }, offset: null }]);
+    await h.signal(abortSignal, { by: 'bob', reason: 'test over' });
+    await h.result();
+  });
+
+  it('dryRun: read-only steps and the plan; nothing destructive, no gate', async () => {
+    const h = await start(input({ dryRun: true }), { primaryHealthy: false });
+    const report = (await h.result()) as PlaybookReport<FailbackFigures>;
+    assert.equal(report.outcome, 'completed');
+    assert.deepEqual(report.decisions, []);
+    assert.deepEqual(namesOf(h.workflowId), ['clusterHealth:A', ...FORWARD.map((c) => `connectorStatus:${c}`), 'planFailbackSeedOffsets']);
+    const plan = report.figures.plan;
+    assert.deepEqual(plan.reverse, { connect: 'connect-a', flow: 'mm2-B-to-A', connectors: REVERSE, initialState: 'STOPPED' });
+    assert.deepEqual(plan.seed.map((s) => [s.topic, s.partition, s.offset]), [['orders', 0, '99']]);
+    assert.deepEqual(plan.gates.map((g) => g.gate), ['consumers-cutover', 'stop-producers', 'producers-cutover']);
+    assert.equal(plan.blockers.length, 1);
+    assert.match(plan.blockers[0]!, /primary A is not healthy/);
+  });
+
+  it('dryRun with an underivable seed: reported as a blocker', async () => {
+    const h = await start(input({ dryRun: true, seed: { mode: 'auto' } }), { seedUnavailable: true });
+    const report = (await h.result()) as PlaybookReport<FailbackFigures>;
+    assert.equal(report.outcome, 'completed');
+    assert.match(report.figures.plan.blockers.join(' '), /cannot seed the reverse flow/);
+    assert.ok(callsOf(h.workflowId).every((c) => !DESTRUCTIVE.has(c.name)));
+  });
+
+  it('bad input fails at once, non-retryably, naming each field; zero activity calls', async () => {
+    const h = await start({
+      ...input(),
+      dr: 'A',
+      topics: [],
+      seed: { mode: 'sometimes', snapshot: { cluster: 'C', offsets: { orders: { '0': '-1' } } } },
+      forward: { connect: 'connect-b', connectors: ['x'], sourceConnectors: ['y'] },
+    });
+    const cause = await failure(h);
+    assert.equal(cause.type, 'InvalidInput');
+    assert.equal(cause.nonRetryable, true);
+    for (const field of ['forward.sourceConnectors.0', 'topics', 'seed.mode', 'seed.snapshot.offsets.orders.0']) {
+      assert.ok(cause.message.includes(field), `${field} in: ${cause.message}`);
+    }
+    assert.deepEqual(callsOf(h.workflowId), []);
+  });
+
+  it('dr equal to primary is refused', async () => {
+    const h = await start(input({ dr: 'A' }));
+    const cause = await failure(h);
+    assert.match(cause.message, /dr: must differ from primary/);
+    assert.deepEqual(callsOf(h.workflowId), []);
+  });
+
+  it('a snapshot of the wrong cluster is refused', async () => {
+    const h = await start(input({ seed: { mode: 'auto', snapshot: { cluster: 'A', takenAt: T, offsets: { orders: { '0': '1' } }, missingTopics: [] } } }));
+    const cause = await failure(h);
+    assert.match(cause.message, /seed.snapshot.cluster: is 'A'/);
+  });
+
+  it('replays every history recorded above with the same bundle', async () => {
+    const histories = await Promise.all(started.map(async (h) => ({ workflowId: h.workflowId, history: await h.fetchHistory() })));
+    let replayed = 0;
+    for await (const result of Worker.runReplayHistories({ workflowBundle: bundle }, histories)) {
+      assert.equal(result.error, undefined, `${result.workflowId}: ${String(result.error)}`);
+      replayed++;
+    }
+    assert.equal(replayed, started.length);
+  });
+});

@@ -1,0 +1,437 @@
+import { ActivityFailure, ApplicationFailure } from '@temporalio/workflow';
+import type { FailbackSeedResult } from '../activities/failback';
+import {
+  FAILBACK_GATES,
+  FailbackInput,
+  reverseConnectors,
+  reversePlan,
+  seedSnapshotOffsets,
+  sourceConnectorFor,
+  type FailbackFigures,
+  type FailbackGate,
+  type FailbackPlan,
+  type ParsedFailbackInput,
+  type SeedFigure,
+} from '../src/model/failback-input';
+import type { PlaybookReport } from '../src/model/gates';
+import { clusterPairKey } from '../src/model/workflow-ids';
+import { destructive, longWaits, quick, shortWaits } from './activity-options';
+import { describeError, parseInput, setupPlaybook, type GateOptions, type Playbook } from './framework';
+
+/** Failure type of a failback refused by a precondition (primary unhealthy, forward flow not stopped). */
+export const FAILBACK_REFUSED = 'PreconditionFailed';
+
+const UNDO_REVERSE = 'delete the reverse flow';
+
+/**
+ * Fails back `dr` (B) → `primary` (A) after a failover, as the runbook says:
+ *
+ * check-primary (all brokers, controller, no under-replicated/offline partitions)
+ * → check-forward (forward connectors STOPPED: the Identity loop guard and the offset
+ *   alter need it) → plan-seed (failover snapshot, else derived from forward offsets +
+ *   offset syncs) → deploy-reverse (created STOPPED) → seed-reverse → start-reverse
+ * → catch-up (reverse lag ≤ lagThreshold) → gate consumers-cutover → translate-offsets
+ * (through the reverse checkpoints, applied on primary) → gate stop-producers
+ * → verify-quiet (dr) → drain (reverse lag exactly 0) → stop-reverse → snapshot-primary
+ * (the cutover boundary) → gate producers-cutover → remove-reverse → set-forward-offsets
+ * (primary's end at cutover − 1) → resume-forward.
+ *
+ * dryRun: the read-only steps, then the plan (seed offsets, connectors it would create,
+ * gates); changes nothing. Abort/reject before producers-cutover deletes the reverse
+ * flow and leaves the forward connectors stopped; after it nothing is undone. Start it
+ * with workflow ID `cutoverWorkflowId(primary, dr)` (the failover's).
+ */
+export async function failback(raw: unknown): Promise<PlaybookReport<FailbackFigures>> {
+  const pb = setupPlaybook<FailbackFigures>({ playbook: 'failback', gates: FAILBACK_GATES });
+  const input = parseInput(FailbackInput, raw);
+  pb.begin({ clusterPair: clusterPairKey(input.primary, input.dr), requestedBy: input.requestedBy });
+  const startedAt = Date.now();
+  pb.setFigures({ dryRun: input.dryRun, policy: input.policy });
+  const f = new Failback(pb, input);
+
+  return pb.run(async () => {
+    pb.setPhase('checking');
+    const blockers = await f.checks();
+    pb.setPhase('planning');
+    const seed = await f.planSeed(blockers);
+
+    if (input.dryRun) {
+      f.dryRunPlan(seed, blockers);
+      return;
+    }
+
+    pb.setPhase('reverse-replicating');
+    await f.deployReverse();
+    await f.seedReverse(seed!);
+    await f.startReverse();
+    await f.catchUp();
+
+    await pb.approval('consumers-cutover', f.gateOptions('consumers-cutover'));
+    pb.setPhase('consumers-moving');
+    await f.translateOffsets();
+
+    await pb.approval('stop-producers', f.gateOptions('stop-producers'));
+    pb.setPhase('draining');
+    await f.verifyQuiet();
+    await f.drain();
+    await f.stopReverse();
+    await f.snapshotPrimary();
+
+    const producers = await pb.approval('producers-cutover', f.gateOptions('producers-cutover'));
+    pb.leaveAsIs(
+      UNDO_REVERSE,
+      `producers write to ${input.primary} now: the reverse flow is removed as a step of the runbook, and the forward flow resumes from the cutover boundary`,
+    );
+    pb.setFigures({ rtoMs: Date.parse(producers.at) - startedAt, rpoRecords: 0 });
+    pb.setPhase('resuming-forward');
+    await f.removeReverse();
+    await f.setForwardOffsets();
+    await f.resumeForward();
+    pb.setPhase('failed-back');
+  });
+}
+
+/** The steps, one method each, so the workflow body above reads like the runbook. */
+class Failback {
+  private readonly plan: ReturnType<typeof reversePlan>;
+  private readonly reverse: ReturnType<typeof reverseConnectors>;
+
+  constructor(
+    private readonly pb: Playbook<FailbackFigures>,
+    private readonly input: ParsedFailbackInput,
+  ) {
+    this.plan = reversePlan(input);
+    this.reverse = reverseConnectors(input);
+  }
+
+  private refuse(message: string): never {
+    throw ApplicationFailure.create({ type: FAILBACK_REFUSED, message, nonRetryable: true });
+  }
+
+  /** Primary healthy, forward connectors stopped; in a dry run these are blockers instead of failures. */
+  async checks(): Promise<string[]> {
+    const { input, pb } = this;
+    const blockers: string[] = [];
+    const block = (message: string) => {
+      if (!input.dryRun) this.refuse(message);
+      blockers.push(message);
+    };
+    await pb.step('check-primary', async (step) => {
+      const health = await quick.clusterHealth({ cluster: input.primary, ...(input.expectedBrokers ? { expectedBrokers: input.expectedBrokers } : {}) });
+      step.details({
+        healthy: health.healthy,
+        brokers: health.brokers.count,
+        expectedBrokers: health.expectedBrokers,
+        controllerId: health.controllerId,
+        problems: health.problems,
+      });
+      if (!health.healthy) block(`primary ${input.primary} is not healthy: ${health.problems.join('; ')}; fix it before failing back`);
+    });
+    await pb.step('check-forward', async (step) => {
+      const states: Record<string, string> = {};
+      for (const connector of input.forward.connectors) {
+        states[connector] = (await quick.connectorStatus({ connect: input.forward.connect, connector })).state;
+      }
+      step.details({ connect: input.forward.connect, states });
+      const notStopped = Object.entries(states).filter(([, s]) => s !== 'STOPPED');
+      if (notStopped.length > 0) {
+        block(
+          `forward connectors must be STOPPED (as the failover left them): ${notStopped.map(([n, s]) => `${n} is ${s}`).join(', ')}; ` +
+            `a running forward flow would loop records with the reverse flow (Identity) and its offsets cannot be set`,
+        );
+      }
+    });
+    return blockers;
+  }
+
+  /** The seed plan (read-only). In a dry run a seed that cannot be derived is a blocker; otherwise it fails the playbook. */
+  async planSeed(blockers: string[]): Promise<FailbackSeedResult | undefined> {
+    const { input, pb } = this;
+    const snapshot = seedSnapshotOffsets(input);
+    try {
+      return await pb.step(
+        'plan-seed',
+        async (step) => {
+          const seed = await quick.planFailbackSeedOffsets({
+            primary: input.primary,
+            dr: input.dr,
+            policy: input.policy,
+            topics: [...new Set(this.reverse.sources.flatMap((s) => s.patterns))],
+            mode: input.seed.mode,
+            ...(snapshot ? { snapshot } : {}),
+            forward: { connect: input.forward.connect, sourceConnectors: input.forward.sourceConnectors },
+          });
+          const figures = this.seedFigures(seed);
+          const unowned = figures.filter((s) => !s.connector);
+          if (unowned.length > 0) {
+            this.refuse(`no reverse topic group covers ${unowned.map((s) => `${s.topic}-${s.partition}`).join(', ')}`);
+          }
+          step.details({
+            seedFrom: seed.seedFrom,
+            partitions: figures.length,
+            bySource: countBy(figures.map((s) => s.source)),
+            toCopy: figures.reduce((n, s) => n + BigInt(s.toCopy), 0n).toString(),
+          });
+          pb.setFigures({ seedFrom: seed.seedFrom, seed: figures, seedNotes: seed.notes, skippedTopics: seed.skippedTopics });
+          return seed;
+        },
+      );
+    } catch (err) {
+      if (input.dryRun && err instanceof ActivityFailure) {
+        blockers.push(`seed: ${describeError(err)}`);
+        return undefined;
+      }
+      throw err;
+    }
+  }
+
+  private seedFigures(seed: FailbackSeedResult): SeedFigure[] {
+    return seed.partitions.map((p) => {
+      const connector = sourceConnectorFor(this.reverse.sources, p.topic);
+      return {
+        topic: p.topic,
+        partition: p.partition,
+        source: p.source,
+        offset: p.offset,
+        resumeAt: p.resumeAt,
+        exact: p.exact,
+        toCopy: p.toCopy,
+        ...(connector ? { connector } : {}),
+        ...(p.maxDuplicates !== undefined ? { maxDuplicates: p.maxDuplicates } : {}),
+        ...(p.note !== undefined ? { note: p.note } : {}),
+      };
+    });
+  }
+
+  /** What approving each gate does, with the input's guard options. */
+  gateOptions(gate: FailbackGate): GateOptions {
+    const { input } = this;
+    const o = input.gates[gate];
+    const descriptions: Record<FailbackGate, string> = {
+      'consumers-cutover':
+        `stop consumer groups ${input.groups.join(', ')} on ${input.dr}; kafka-dr then translates their offsets through the reverse checkpoints ` +
+        `and sets them on ${input.primary} (step translate-offsets): start them on ${input.primary} once it completed`,
+      'stop-producers':
+        `confirm producers to ${input.topics.join(', ')} on ${input.dr} are stopped; kafka-dr then checks ${input.dr} is quiet for ${input.quietSeconds}s, ` +
+        `drains the reverse flow to 0, stops it and records ${input.primary}'s end offsets (the cutover boundary)`,
+      'producers-cutover':
+        `move producers to ${input.primary}; kafka-dr then deletes the reverse flow on ${input.reverse.connect} and resumes ` +
+        `${input.forward.connectors.join(', ')} on ${input.forward.connect} from the cutover boundary; afterwards nothing is undone`,
+    };
+    return {
+      description: descriptions[gate],
+      requestedBy: input.requestedBy,
+      deadline: o.deadline,
+      ...(o.approvers ? { approvers: o.approvers } : {}),
+      ...(o.fourEyes !== undefined ? { fourEyes: o.fourEyes } : {}),
+      ...(o.escalateAfter !== undefined ? { escalateAfter: o.escalateAfter } : {}),
+    };
+  }
+
+  dryRunPlan(seed: FailbackSeedResult | undefined, blockers: string[]): void {
+    const { input, pb } = this;
+    const plan: FailbackPlan = {
+      reverse: { connect: input.reverse.connect, flow: this.plan.name, connectors: [...this.reverse.all], initialState: 'STOPPED' },
+      seed: seed ? this.seedFigures(seed) : [],
+      skippedTopics: seed?.skippedTopics ?? [],
+      forward: { connect: input.forward.connect, connectors: [...input.forward.connectors], sourceConnectors: [...input.forward.sourceConnectors] },
+      gates: FAILBACK_GATES.map((gate) => {
+        const o = this.gateOptions(gate);
+        return { gate, description: o.description, approvers: o.approvers ? [...o.approvers] : null, fourEyes: o.fourEyes ?? false, deadline: input.gates[gate].deadline };
+      }),
+      blockers,
+    };
+    for (const step of ['deploy-reverse', 'seed-reverse', 'start-reverse', 'catch-up', 'translate-offsets', 'verify-quiet', 'drain', 'stop-reverse', 'snapshot-primary', 'remove-reverse', 'set-forward-offsets', 'resume-forward']) {
+      pb.skip(step, 'dry run');
+    }
+    pb.setFigures({ plan });
+    pb.setPhase('dry-run');
+  }
+
+  /** Creates the reverse flow STOPPED (the deploy's loop guard sees the forward connectors STOPPED). */
+  async deployReverse(): Promise<void> {
+    const { input, pb } = this;
+    const connect = input.reverse.connect;
+    await pb.step(
+      'deploy-reverse',
+      async (step) => {
+        // Registered before the call: a deploy that fails half-way leaves connectors too; removing absent ones is a no-op.
+        pb.onUndo(UNDO_REVERSE, () => destructive.removeMirrorFlow({ connect, name: this.plan.name }));
+        const result = await destructive.deployMirrorFlow({ plan: this.plan, initialState: 'STOPPED' });
+        const reverseConnectors = result.connectors.map((c) => ({ name: c.name, action: c.action }));
+        step.details({ connectors: reverseConnectors, checkedConnectors: result.checkedConnectors });
+        pb.setFigures({ reverseConnectors });
+        // An existing connector (a re-run) keeps its state: make sure the sources are stopped before seeding.
+        for (const s of this.reverse.sources) {
+          if (result.connectors.find((c) => c.name === s.name)?.action !== 'created') await destructive.stopConnector({ connect, connector: s.name });
+          await shortWaits.waitForConnectorState({ connect, connector: s.name, state: 'STOPPED' });
+        }
+        return result;
+      },
+      { details: { connect, flow: this.plan.name, initialState: 'STOPPED' } },
+    );
+  }
+
+  async seedReverse(seed: FailbackSeedResult): Promise<void> {
+    const { input, pb } = this;
+    await pb.step('seed-reverse', async (step) => {
+      const set: Record<string, number> = {};
+      for (const s of this.reverse.sources) {
+        const offsets = this.seedFigures(seed)
+          .filter((e) => e.connector === s.name)
+          .map((e) => ({ partition: { cluster: input.dr, topic: e.topic, partition: e.partition }, offset: e.offset }));
+        // Connect refuses an empty PATCH; a group without partitions starts from earliest anyway.
+        if (offsets.length === 0) continue;
+        await destructive.alterConnectorOffsets({ connect: input.reverse.connect, connector: s.name, offsets });
+        set[s.name] = offsets.length;
+      }
+      step.details({ set, seedFrom: seed.seedFrom });
+    });
+  }
+
+  async startReverse(): Promise<void> {
+    const { input, pb } = this;
+    const connect = input.reverse.connect;
+    await pb.step('start-reverse', async (step) => {
+      for (const connector of this.reverse.all) await destructive.resumeConnector({ connect, connector });
+      for (const connector of this.reverse.all) {
+        // The checkpoint connector has no task until a matching group exists.
+        await shortWaits.waitForConnectorState({ connect, connector, state: 'RUNNING', allowNoTasks: connector.endsWith('-checkpoint') });
+      }
+      step.details({ running: [...this.reverse.all] });
+    });
+  }
+
+  async catchUp(): Promise<void> {
+    const { input, pb } = this;
+    const started = Date.now();
+    await pb.step(
+      'catch-up',
+      async (step) => {
+        const lag = await longWaits.waitForReverseCatchUp({
+          connect: input.reverse.connect,
+          connectors: this.reverse.sources.map((s) => s.name),
+          source: input.dr,
+          topics: input.topics,
+          threshold: input.lagThreshold,
+          timeoutSeconds: input.catchUpTimeoutSeconds,
+        });
+        step.details({ total: lag.total, maxLag: lag.maxLag, polls: lag.polls, threshold: input.lagThreshold });
+        pb.setFigures({ lagAtConsumersGate: lag.total, catchUpMs: Date.now() - started });
+      },
+      { abortable: true },
+    );
+  }
+
+  async translateOffsets(): Promise<void> {
+    const { input, pb } = this;
+    await pb.step('translate-offsets', async (step) => {
+      const result = await destructive.applyOffsetTranslation({ source: input.dr, target: input.primary, groups: input.groups, topics: input.topics });
+      const offsetsSet = result.applied.map((a) => ({ group: a.group, topic: a.topic, partition: a.partition, offset: a.offset }));
+      const groupsSkipped = result.groups.filter((g) => g.skipped).map((g) => ({ group: g.group, why: g.skipped! }));
+      step.details({ set: offsetsSet.length, groupsSkipped, checkpointsRead: result.checkpointsRead });
+      pb.setFigures({ offsetsSet, groupsSkipped });
+    });
+    pb.leaveAsIs(
+      'consumer group offsets on primary',
+      `set only forward and only on groups empty on ${this.input.primary}; consumers that moved cannot be moved back by kafka-dr: restart them on ${this.input.dr} if the failback stops`,
+    );
+  }
+
+  async verifyQuiet(): Promise<void> {
+    const { input, pb } = this;
+    await pb.step(
+      'verify-quiet',
+      () => longWaits.waitForQuietProducers({ cluster: input.dr, topics: input.topics, quietSeconds: input.quietSeconds }),
+      { abortable: true, details: { cluster: input.dr, quietSeconds: input.quietSeconds }, summarize: (r) => ({ quietSince: r.quietSince, polls: r.polls }) },
+    );
+  }
+
+  async drain(): Promise<void> {
+    const { input, pb } = this;
+    const started = Date.now();
+    await pb.step(
+      'drain',
+      () =>
+        longWaits.waitForDrain({ connect: input.reverse.connect, connectors: this.reverse.sources.map((s) => s.name), source: input.dr, topics: input.topics }),
+      { abortable: true, summarize: (r) => ({ polls: r.polls, total: r.total, maxLag: r.maxLag, partitions: r.report.partitions.length }) },
+    );
+    pb.setFigures({ drainMs: Date.now() - started });
+  }
+
+  /** Stops the reverse sources so nothing more lands on primary before its end offsets are recorded. */
+  async stopReverse(): Promise<void> {
+    const { input, pb } = this;
+    const connect = input.reverse.connect;
+    await pb.step('stop-reverse', async (step) => {
+      const sources = this.reverse.sources.map((s) => s.name);
+      for (const connector of sources) await destructive.stopConnector({ connect, connector });
+      for (const connector of sources) await shortWaits.waitForConnectorState({ connect, connector, state: 'STOPPED' });
+      step.details({ stopped: sources });
+    });
+  }
+
+  async snapshotPrimary(): Promise<void> {
+    const { input, pb } = this;
+    await pb.step('snapshot-primary', async (step) => {
+      const snap = await quick.snapshotEndOffsets({ cluster: input.primary, topics: input.topics });
+      if (snap.missingTopics.length > 0) this.refuse(`topics missing on ${input.primary} at cutover: ${snap.missingTopics.join(', ')}`);
+      step.details({ takenAt: snap.takenAt, offsets: snap.offsets });
+      pb.setFigures({ cutover: { cluster: snap.cluster, takenAt: snap.takenAt, offsets: snap.offsets } });
+    });
+  }
+
+  async removeReverse(): Promise<void> {
+    const { input, pb } = this;
+    await pb.step('remove-reverse', async (step) => {
+      const result = await destructive.removeMirrorFlow({ connect: input.reverse.connect, name: this.plan.name });
+      step.details({ connectors: result.connectors, notMirrorMaker: result.notMirrorMaker });
+    });
+  }
+
+  async setForwardOffsets(): Promise<void> {
+    const { input, pb } = this;
+    const cutover = pb.figures.cutover!;
+    await pb.step('set-forward-offsets', async (step) => {
+      const plan = await quick.planForwardResumeOffsets({
+        primary: input.primary,
+        dr: input.dr,
+        policy: input.policy,
+        endOffsets: cutover.offsets,
+        forward: { connect: input.forward.connect, sourceConnectors: input.forward.sourceConnectors },
+      });
+      const forwardOffsets: FailbackFigures['forwardOffsets'] = [];
+      for (const c of plan.connectors) {
+        if (c.partitions.length === 0) continue;
+        await destructive.alterConnectorOffsets({
+          connect: input.forward.connect,
+          connector: c.connector,
+          offsets: c.partitions.map((p) => ({ partition: { cluster: input.primary, topic: p.topic, partition: p.partition }, offset: p.offset })),
+        });
+        for (const p of c.partitions) {
+          forwardOffsets.push({ connector: c.connector, topic: p.topic, partition: p.partition, offset: p.offset, ...(p.skipped !== undefined ? { skipped: p.skipped } : {}) });
+        }
+      }
+      step.details({ set: forwardOffsets.length, skippedTopics: plan.skippedTopics });
+      pb.setFigures({ forwardOffsets });
+    });
+  }
+
+  async resumeForward(): Promise<void> {
+    const { input, pb } = this;
+    const connect = input.forward.connect;
+    await pb.step('resume-forward', async (step) => {
+      for (const connector of input.forward.connectors) await destructive.resumeConnector({ connect, connector });
+      for (const connector of input.forward.connectors) {
+        await shortWaits.waitForConnectorState({ connect, connector, state: 'RUNNING', allowNoTasks: connector.endsWith('-checkpoint') });
+      }
+      step.details({ running: [...input.forward.connectors] });
+    });
+  }
+}
+
+function countBy(xs: string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const x of xs) out[x] = (out[x] ?? 0) + 1;
+  return out;
+}

@@ -36,8 +36,11 @@ export const SHORT_WAIT_OPTIONS = {
  * loop in the workflow (a one-hour drain adds a handful of events, not thousands). They
  * resume from their heartbeat after a retry.
  */
+// A drain or quiet wait may legitimately take a day (producers that drain slowly): each
+// attempt may run a week; a dead worker is still caught within the heartbeat timeout, and
+// the operator can abort the step at any time.
 export const LONG_WAIT_OPTIONS = {
-  startToCloseTimeout: '2h',
+  startToCloseTimeout: '7d',
   heartbeatTimeout: '30s',
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 10, nonRetryableErrorTypes: [...NON_RETRYABLE] },
 } as const satisfies ActivityOptions;

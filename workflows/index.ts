@@ -3,3 +3,4 @@
 export * from './smoke';
 export * from './failover';
 export * from './failback';
+export * from './audit-drift';

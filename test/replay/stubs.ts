@@ -1,0 +1,248 @@
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Activities } from '../../activities';
+import type { DriftReport } from '../../src/audit/drift';
+import type { AuditInput } from '../../src/model/audit-input';
+import type { FailoverInput } from '../../src/model/failover-input';
+
+/**
+ * Stub activities with the real ones' names and result shapes, shared by the workflow
+ * tests, the history recorder (record.ts) and the history-economy test. Answers depend
+ * on a scenario looked up by workflow ID (a scheduled run's ID starts with the schedule's).
+ */
+
+export interface AuditScenario {
+  /** Connector → state; default RUNNING with one RUNNING task. Missing: ConnectorNotFound. */
+  connectors?: Record<string, { state: string; taskStates?: string[] } | 'missing'>;
+  lagTotal?: string;
+  heartbeatAgeMs?: number | null;
+  drift?: DriftReport;
+  recreated?: string[];
+  /** Cluster that answers ClusterUnreachable (non-retryable here so tests stay fast). */
+  unreachable?: string;
+}
+
+export type Call = { workflowId: string; name: string; arg: Record<string, unknown> };
+
+export const AT = '2025-01-01T00:00:00.000Z';
+
+export function lagReport(total: string) {
+  return {
+    source: 'A',
+    partitions: [{ topic: 'orders', partition: 0, end: total, committed: '0', lag: total, state: (total === '0' ? 'caught-up' : 'behind') as 'caught-up' | 'behind' }],
+    total,
+    maxLag: total,
+    anomalies: 0,
+    drained: total === '0',
+    missingTopics: [] as string[],
+    measuredAt: AT,
+  };
+}
+
+export const NO_DRIFT: DriftReport = { topicsCompared: 1, findings: [], missingOnTarget: [], missingOnSource: [], counts: { error: 0, warn: 0, info: 0 } };
+
+/** retention.ms shorter on B, min ISR differs: two repairable findings. */
+export const SOME_DRIFT: DriftReport = {
+  topicsCompared: 1,
+  findings: [
+    { topic: 'orders', remoteTopic: 'A.orders', setting: 'retention.ms', source: '604800000', target: '3600000', severity: 'warn', note: 'the target keeps less than the source' },
+    { topic: 'orders', remoteTopic: 'A.orders', setting: 'min.insync.replicas', source: '2', target: '1', severity: 'warn', note: 'acks=all producers get different durability' },
+    { topic: 'orders', remoteTopic: 'A.orders', setting: 'replication.factor', source: '3', target: '1', severity: 'info', note: 'replication factors differ' },
+  ],
+  missingOnTarget: [],
+  missingOnSource: [],
+  counts: { error: 0, warn: 2, info: 1 },
+};
+
+export function auditInput(overrides: Partial<AuditInput> = {}): AuditInput {
+  return {
+    flows: [{ source: 'A', target: 'B', connect: 'connect-b', connectors: ['mm2-A-to-B-source'], otherConnectors: ['mm2-A-to-B-checkpoint'], topics: ['orders'] }],
+    freshnessMaxAgeMs: 30_000,
+    lagMax: 100,
+    requestedBy: 'audit-schedule',
+    ...overrides,
+  };
+}
+
+export function failoverInput(overrides: Partial<FailoverInput> = {}): FailoverInput {
+  return {
+    source: 'A',
+    target: 'B',
+    mode: 'planned',
+    forward: { connect: 'connect-b', connectors: ['mm2-A-to-B-source', 'mm2-A-to-B-checkpoint', 'mm2-A-to-B-heartbeat'], sourceConnectors: ['mm2-A-to-B-source'] },
+    topics: ['orders'],
+    groups: ['billing'],
+    requestedBy: 'alice',
+    gates: {
+      'stop-producers': { approvers: ['bob', 'carol'], deadline: '5 minutes' },
+      'consumers-cutover': { fourEyes: true, deadline: '5 minutes' },
+      'producers-cutover': { deadline: '5 minutes' },
+    },
+    quietSeconds: 1,
+    ...overrides,
+  };
+}
+
+const groupPlan = {
+  group: 'billing',
+  state: 'Dead',
+  members: 0,
+  partitions: [{ topic: 'A.orders', partition: 0, from: null, to: '10', action: 'set', checkpoint: '10', upstream: '10' }],
+};
+
+type StubNames =
+  | 'connectorStatus'
+  | 'replicationLag'
+  | 'replicationFreshness'
+  | 'auditTopicDrift'
+  | 'detectTopicRecreation'
+  | 'clusterHealth'
+  | 'waitForQuietProducers'
+  | 'waitForDrain'
+  | 'stopConnector'
+  | 'resumeConnector'
+  | 'waitForConnectorState'
+  | 'snapshotEndOffsets'
+  | 'planOffsetTranslation'
+  | 'applyOffsetTranslation';
+export type Stubs = Pick<Activities, StubNames>;
+
+/** Stubs for audit-drift and the planned failover path; `calls` collects every call. */
+export function createStubs(scenarioOf: (workflowId: string) => AuditScenario, calls: Call[] = []): Stubs {
+  const wfId = () => Context.current().info.workflowExecution?.workflowId ?? '';
+  const record = (name: string, arg: unknown): AuditScenario => {
+    const id = wfId();
+    calls.push({ workflowId: id, name, arg: arg as Record<string, unknown> });
+    return scenarioOf(id);
+  };
+  const unreachable = (s: AuditScenario, cluster: string) => {
+    if (s.unreachable === cluster) {
+      throw ApplicationFailure.create({ type: 'ClusterUnreachable', message: `cluster ${cluster}: connection refused`, nonRetryable: true });
+    }
+  };
+  return {
+    async connectorStatus(input) {
+      const s = record('connectorStatus', input);
+      const c = s.connectors?.[input.connector] ?? { state: 'RUNNING' };
+      if (c === 'missing') {
+        throw ApplicationFailure.create({ type: 'ConnectorNotFound', message: `connector ${input.connector} does not exist on ${input.connect}`, nonRetryable: true });
+      }
+      const taskStates = c.taskStates ?? ['RUNNING'];
+      return {
+        connector: input.connector,
+        state: c.state as never,
+        workerId: '127.0.0.1:28083',
+        tasks: taskStates.map((state, id) => ({ id, state: state as never, workerId: '127.0.0.1:28083', ...(state === 'FAILED' ? { trace: 'org.apache.kafka.common.errors.RecordTooLargeException: too large' } : {}) })),
+      };
+    },
+    async replicationLag(input) {
+      const s = record('replicationLag', input);
+      unreachable(s, input.source);
+      return lagReport(s.lagTotal ?? '0');
+    },
+    async replicationFreshness(input) {
+      const s = record('replicationFreshness', input);
+      unreachable(s, input.target);
+      const age = s.heartbeatAgeMs === undefined ? 1000 : s.heartbeatAgeMs;
+      return {
+        target: input.target,
+        sourceAlias: input.sourceAlias,
+        checkedAt: AT,
+        topic: `${input.sourceAlias}.heartbeats`,
+        lastHeartbeatAt: age === null ? null : AT,
+        ageMs: age,
+        from: age === null ? null : { source: input.sourceAlias, target: input.target },
+        recordsRead: age === null ? 0 : 5,
+        unreadableRecords: 0,
+        emitters: [],
+        ...(age === null ? { reason: 'topic A.heartbeats does not exist' } : {}),
+      };
+    },
+    async auditTopicDrift(input) {
+      const s = record('auditTopicDrift', input);
+      unreachable(s, input.target);
+      return s.drift ?? NO_DRIFT;
+    },
+    async detectTopicRecreation(input) {
+      const s = record('detectTopicRecreation', input);
+      const recreated = s.recreated ?? [];
+      return {
+        source: input.source,
+        target: input.target,
+        checkedAt: AT,
+        topics: (input.topics ?? []).map((topic) => ({
+          topic,
+          remoteTopic: `${input.source}.${topic}`,
+          recreationSuspected: recreated.includes(topic),
+          sourcePartitions: 2,
+          targetPartitions: 2,
+          findings: recreated.includes(topic) ? [{ kind: 'end-below-committed' as const, partition: 0, message: 'end 3 < last replicated 10 + 1' }] : [],
+          partitions: [],
+          summary: recreated.includes(topic) ? `${topic} looks recreated on ${input.source} (end offset below what MM2 replicated)` : `${topic}: consistent`,
+        })),
+        recreated,
+        notes: [],
+      };
+    },
+    async clusterHealth(input) {
+      record('clusterHealth', input);
+      return {
+        cluster: input.cluster,
+        brokers: { count: 1, ids: [1] },
+        expectedBrokers: 1,
+        expectedBrokersFrom: 'registry',
+        controllerId: 1,
+        underReplicated: [],
+        offline: [],
+        brokersMissingFromAssignments: [],
+        topicCount: 3,
+        partitionCount: 3,
+        healthy: true,
+        problems: [],
+      } as never;
+    },
+    async waitForQuietProducers(input) {
+      record('waitForQuietProducers', input);
+      return { cluster: input.cluster, quietSince: AT, endOffsets: {}, polls: 3 };
+    },
+    async waitForDrain(input) {
+      record('waitForDrain', input);
+      // Shaped like the real one: heartbeats its progress (heartbeats are not history events).
+      const progress = { polls: 4, consecutiveZero: 3, total: '0', maxLag: '0', anomalies: 0, nonZero: [] };
+      Context.current().heartbeat(progress);
+      const { drained: _d, ...report } = lagReport('0');
+      return { ...progress, report: { ...report, drained: true } };
+    },
+    async stopConnector(input) {
+      record('stopConnector', input);
+    },
+    async resumeConnector(input) {
+      record('resumeConnector', input);
+    },
+    async waitForConnectorState(input) {
+      record('waitForConnectorState', input);
+      return { connector: input.connector, state: input.state, workerId: 'w', tasks: [] } as never;
+    },
+    async snapshotEndOffsets(input) {
+      record('snapshotEndOffsets', input);
+      return { cluster: input.cluster, takenAt: AT, offsets: Object.fromEntries(input.topics.map((t) => [t, { '0': '10' }])), missingTopics: [] } as never;
+    },
+    async planOffsetTranslation(input) {
+      record('planOffsetTranslation', input);
+      return { source: 'A', target: 'B', allowRewind: false, groups: [groupPlan as never], checkpointsRead: 1, generatedAt: AT };
+    },
+    async applyOffsetTranslation(input) {
+      record('applyOffsetTranslation', input);
+      return {
+        source: 'A',
+        target: 'B',
+        allowRewind: false,
+        groups: [groupPlan as never],
+        checkpointsRead: 1,
+        generatedAt: AT,
+        applied: [{ group: 'billing', topic: 'A.orders', partition: 0, offset: '10' }],
+        appliedAt: AT,
+      } as never;
+    },
+  };
+}

@@ -6,6 +6,7 @@ import { createKafkaActivities } from './kafka';
 import { createLagActivities } from './lag';
 import { createMm2Activities } from './mm2';
 import { createOffsetsActivities } from './offsets';
+import { createTopicsActivities } from './topics';
 
 export type { ActivityDeps } from './deps';
 export { createDeps } from './deps';
@@ -28,6 +29,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createOffsetsActivities(deps),
     ...createLagActivities(deps),
     ...createFailbackActivities(deps),
+    ...createTopicsActivities(deps),
   };
 }
 

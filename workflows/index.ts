@@ -2,5 +2,7 @@
 // no I/O, clocks or randomness outside @temporalio/workflow (lint enforces it).
 export * from './smoke';
 export * from './failover';
-export * from './failback';
 export * from './audit-drift';
+export * from './deploy-replication';
+export * from './recreate-topic';
+export * from './failback';

@@ -153,7 +153,7 @@ export interface FlowEndpoints {
  * Client settings per profile; a group's `tuning` overrides single values.
  * - default: moderate batching (64 KiB / 10 ms), no compression, exact offset syncs.
  * - high-throughput: big batches and fetches (256 KiB / 50 ms, 64 KiB minimum fetch),
- *   lz4, more tasks, and MM2's default `offset.lag.max` of 100: exact syncs would add up
+ *   gzip (see below), more tasks, and MM2's default `offset.lag.max` of 100: exact syncs would add up
  *   to one offset-sync write per replicated record; the price is that translated
  *   consumer offsets may trail by up to ~100 records per partition (duplicates after
  *   failover, never loss).
@@ -182,7 +182,10 @@ export const PROFILE_TUNING: Record<Profile, Required<Tuning>> = {
     tasksMax: 8,
     batchSize: 262_144,
     lingerMs: 50,
-    compression: 'lz4',
+    // gzip, not lz4: the MirrorSourceConnector's producer also writes the replicated
+    // `<source>.heartbeats`, which kafka-dr reads with kafkajs (RPO estimate, audit), and
+    // kafkajs decodes only gzip without codec plugins. lz4 once kafka-dr ships an lz4 codec.
+    compression: 'gzip',
     fetchMinBytes: 65_536,
     fetchMaxWaitMs: 500,
     maxPollRecords: 5_000,

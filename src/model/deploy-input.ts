@@ -1,0 +1,52 @@
+import { z } from 'zod';
+import { GateOptionsSchema, PersonSchema } from './gates';
+import { ReplicationPlanSchema } from './replication-plan';
+
+/**
+ * The deploy-replication playbook's input (workflows/deploy-replication.ts) and its
+ * figures. Pure (zod only): the workflow validates with it first thing; the CLI and
+ * the client can validate before starting. The plan carries aliases and names only.
+ */
+
+/** The one gate deploy-replication may open (only when the input asks for it). */
+export const DEPLOY_GATES = ['deploy'] as const;
+
+export const DeployReplicationInput = z.strictObject({
+  /** The replication plan (src/model/replication-plan.ts): field errors name `plan.<field>`. */
+  plan: ReplicationPlanSchema,
+  /** Who asked for the deploy (four-eyes compares approvers against it). */
+  requestedBy: PersonSchema,
+  /** Read-only: the connectors it would create/update and the loop guard's verdict. */
+  dryRun: z.boolean().default(false),
+  /** When given, the gate `deploy` (what approving does: the connectors to create/update) opens before any write. */
+  gate: GateOptionsSchema.optional(),
+  /** How long to wait for each connector to be RUNNING and for the first heartbeat on the target. */
+  waitSeconds: z.number().int().min(5, 'must be >= 5').max(3_600, 'must be at most 3600').default(120),
+});
+export type DeployReplicationInput = z.input<typeof DeployReplicationInput>;
+export type ParsedDeployReplicationInput = z.output<typeof DeployReplicationInput>;
+
+export interface DeployConnectorFigure {
+  name: string;
+  kind: 'source' | 'checkpoint' | 'heartbeat';
+  group?: string;
+  /** What the run did (or, in a dry run, would do). */
+  action: 'created' | 'updated' | 'unchanged' | 'create' | 'update';
+}
+
+export interface DeployFigures extends Record<string, unknown> {
+  dryRun: boolean;
+  flow: string;
+  connect: string;
+  connectors: DeployConnectorFigure[];
+  created: string[];
+  updated: string[];
+  unchanged: string[];
+  /** `<flow>-source-*` connectors the plan no longer lists (left as they are). */
+  stale: string[];
+  loopGuard: { ok: boolean; checkedConnectors?: number; kind?: string; message?: string };
+  /** The first heartbeat of this flow seen on the target after the deploy. */
+  heartbeat: { lastHeartbeatAt: string; ageMs: number; waitedMs: number; remoteAgeMs: number | null };
+  /** Dry run: why a real run would stop now (loop guard). */
+  blockers: string[];
+}

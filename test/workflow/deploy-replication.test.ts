@@ -1,0 +1,246 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure, Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
+import type { Activities } from '../../activities';
+import type { DeployFigures, DeployReplicationInput } from '../../src/model/deploy-input';
+import type { PlaybookReport, PlaybookStatus } from '../../src/model/gates';
+import type { deployReplication } from '../../workflows/deploy-replication';
+import { approveSignal, rejectSignal, statusQuery } from '../../workflows/framework';
+import { eventually, stack, uniqueId } from '../helpers/stack';
+
+/**
+ * deploy-replication's control flow on the dev server with stub activities: one worker,
+ * one bundle, a workflow ID per test; every history is replayed at the end.
+ */
+
+type Call = { workflowId: string; name: string; arg: Record<string, unknown> };
+const calls: Call[] = [];
+interface Scenario {
+  loop?: boolean;
+  /** Connectors that already exist (unchanged). */
+  existing?: string[];
+  neverRunning?: string;
+}
+const scenarios = new Map<string, Scenario>();
+const WRITES = new Set(['deployMirrorFlow', 'deleteConnector']);
+
+const wfId = () => Context.current().info.workflowExecution?.workflowId ?? '';
+function record(name: string, arg: unknown): Scenario {
+  calls.push({ workflowId: wfId(), name, arg: arg as Record<string, unknown> });
+  return scenarios.get(wfId()) ?? {};
+}
+
+const NAMES = [
+  { name: 'mm2-A-to-B-source-orders', kind: 'source' as const, group: 'orders' },
+  { name: 'mm2-A-to-B-checkpoint', kind: 'checkpoint' as const },
+  { name: 'mm2-A-to-B-heartbeat', kind: 'heartbeat' as const },
+];
+const LOOP_MESSAGE = 'replication loop: mm2-B-to-A-source on connect-a replicates orders back to A with IdentityReplicationPolicy';
+
+type Stubs = Pick<Activities, 'planMirrorFlow' | 'deployMirrorFlow' | 'waitForConnectorState' | 'waitForHeartbeats' | 'deleteConnector'>;
+const stubs: Stubs = {
+  async planMirrorFlow(input) {
+    const s = record('planMirrorFlow', input);
+    return {
+      flow: 'mm2-A-to-B',
+      connect: 'connect-b',
+      connectors: NAMES.map((c) => ({ ...c, action: s.existing?.includes(c.name) ? ('unchanged' as const) : ('create' as const) })),
+      stale: [],
+      loopGuard: s.loop ? { ok: false, kind: 'loop', message: LOOP_MESSAGE, conflicts: [] } : { ok: true, checkedConnectors: 2 },
+    };
+  },
+  async deployMirrorFlow(input) {
+    const s = record('deployMirrorFlow', input);
+    return {
+      flow: 'mm2-A-to-B',
+      connect: 'connect-b',
+      connectors: NAMES.map((c) => ({ ...c, action: s.existing?.includes(c.name) ? ('unchanged' as const) : ('created' as const) })),
+      stale: [],
+      checkedConnectors: 2,
+    };
+  },
+  async waitForConnectorState(input) {
+    const s = record('waitForConnectorState', input);
+    if (s.neverRunning === input.connector) {
+      throw ApplicationFailure.create({ type: 'ConnectorFailed', message: `task 0 of connector ${input.connector} on connect-b is FAILED: boom`, nonRetryable: true });
+    }
+    return { connector: input.connector, state: input.state, workerId: 'w', tasks: [] };
+  },
+  async waitForHeartbeats(input) {
+    record('waitForHeartbeats', input);
+    return { target: 'B', sourceAlias: 'A', lastHeartbeatAt: '2025-01-01T00:00:01.000Z', ageMs: 800, waitedMs: 1500, remoteAgeMs: null };
+  },
+  async deleteConnector(input) {
+    record('deleteConnector', input);
+    return 'deleted';
+  },
+};
+
+const callsOf = (id: string) => calls.filter((c) => c.workflowId === id);
+const namesOf = (id: string) => callsOf(id).map((c) => c.name + (c.arg.connector ? `:${String(c.arg.connector)}` : ''));
+
+function input(overrides: Partial<DeployReplicationInput> = {}): DeployReplicationInput {
+  return {
+    plan: { source: 'A', target: 'B', connect: 'connect-b', policy: { type: 'default' }, topicGroups: [{ name: 'orders', topics: ['orders'] }], replicationFactor: 1 },
+    requestedBy: 'alice',
+    ...overrides,
+  };
+}
+
+describe('deploy-replication playbook: control flow with stub activities', { timeout: 300_000 }, () => {
+  const taskQueue = `kafka-dr-test-deploy-${uniqueId()}`;
+  let worker: Worker;
+  let workerConnection: NativeConnection;
+  let running: Promise<void>;
+  let connection: Connection;
+  let client: Client;
+  let bundle: WorkflowBundle;
+  type Handle = WorkflowHandle<typeof deployReplication>;
+  const started: Handle[] = [];
+
+  before(async () => {
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
+    bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: new DefaultLogger('ERROR') });
+    workerConnection = await NativeConnection.connect({ address: stack.temporal.address });
+    worker = await Worker.create({ connection: workerConnection, namespace: stack.temporal.namespace, taskQueue, workflowBundle: bundle, activities: stubs });
+    running = worker.run();
+    connection = await Connection.connect({ address: stack.temporal.address });
+    client = new Client({ connection, namespace: stack.temporal.namespace });
+  });
+
+  after(async () => {
+    worker?.shutdown();
+    await running;
+    await workerConnection?.close();
+    await connection?.close();
+  });
+
+  async function start(args: unknown, scenario: Scenario = {}): Promise<Handle> {
+    const workflowId = `deploy-test-${uniqueId()}`;
+    scenarios.set(workflowId, scenario);
+    const handle = await client.workflow.start<typeof deployReplication>('deployReplication', { taskQueue, workflowId, args: [args], workflowExecutionTimeout: '2 minutes' });
+    started.push(handle);
+    return handle;
+  }
+
+  async function failure(h: Handle): Promise<ApplicationFailure> {
+    const err = await h.result().then(() => undefined, (e: unknown) => e);
+    assert.ok(err instanceof WorkflowFailedError, `workflow failed, got ${String(err)}`);
+    assert.ok(err.cause instanceof ApplicationFailure);
+    return err.cause;
+  }
+
+  it('happy path: plan, deploy, every connector RUNNING (checkpoint may have no tasks), heartbeat proven, report', async () => {
+    const h = await start(input(), { existing: ['mm2-A-to-B-heartbeat'] });
+    const report = (await h.result()) as PlaybookReport<DeployFigures>;
+    assert.equal(report.outcome, 'completed');
+    assert.deepEqual(namesOf(h.workflowId), [
+      'planMirrorFlow',
+      'deployMirrorFlow',
+      ...NAMES.map((c) => `waitForConnectorState:${c.name}`),
+      'waitForHeartbeats',
+    ]);
+    const waits = callsOf(h.workflowId).filter((c) => c.name === 'waitForConnectorState');
+    assert.deepEqual(waits.map((w) => w.arg.allowNoTasks ?? false), [false, true, false]);
+    const hb = callsOf(h.workflowId).find((c) => c.name === 'waitForHeartbeats')!;
+    assert.equal(hb.arg.target, 'B');
+    assert.equal(hb.arg.sourceAlias, 'A');
+    assert.match(String(hb.arg.since), /^\d{4}-/);
+    // The plan reaches the activity parsed (defaults filled, name derived).
+    const deployed = callsOf(h.workflowId).find((c) => c.name === 'deployMirrorFlow')!;
+    assert.equal((deployed.arg.plan as { name: string }).name, 'mm2-A-to-B');
+    const f = report.figures;
+    assert.deepEqual(f.created, ['mm2-A-to-B-source-orders', 'mm2-A-to-B-checkpoint']);
+    assert.deepEqual(f.unchanged, ['mm2-A-to-B-heartbeat']);
+    assert.deepEqual(f.updated, []);
+    assert.equal(f.heartbeat.ageMs, 800);
+    assert.deepEqual(f.loopGuard, { ok: true, checkedConnectors: 2 });
+    assert.deepEqual(report.steps.map((s) => [s.name, s.state]), [
+      ['plan', 'completed'],
+      ['deploy', 'completed'],
+      ['wait-running', 'completed'],
+      ['heartbeats', 'completed'],
+    ]);
+  });
+
+  it('loop refused: fails non-retryably with the loop guard message, nothing written', async () => {
+    const h = await start(input(), { loop: true });
+    const cause = await failure(h);
+    assert.equal(cause.type, 'PlaybookFailed');
+    assert.equal(cause.nonRetryable, true);
+    assert.ok(cause.message.includes(LOOP_MESSAGE), cause.message);
+    assert.ok(cause.cause instanceof ApplicationFailure && cause.cause.type === 'ReplicationLoop', String(cause.cause));
+    assert.deepEqual(namesOf(h.workflowId), ['planMirrorFlow']);
+  });
+
+  it('bad plan: InvalidInput naming plan fields, zero activity calls', async () => {
+    const h = await start({
+      ...input(),
+      plan: { source: 'A', target: 'A', connect: 'connect-b', policy: { type: 'mirror' }, topicGroups: [{ name: 'Bad Name', topics: ['orders'] }] },
+    });
+    const cause = await failure(h);
+    assert.equal(cause.type, 'InvalidInput');
+    assert.equal(cause.nonRetryable, true);
+    for (const field of ['plan.policy.type', 'plan.topicGroups.0.name']) assert.ok(cause.message.includes(field), `${field} in: ${cause.message}`);
+    assert.deepEqual(callsOf(h.workflowId), []);
+  });
+
+  it('RUNNING never reached: deletes the connectors this run created (not the pre-existing one), newest first', async () => {
+    const h = await start(input(), { existing: ['mm2-A-to-B-heartbeat'], neverRunning: 'mm2-A-to-B-checkpoint' });
+    const cause = await failure(h);
+    assert.equal(cause.type, 'PlaybookFailed');
+    assert.match(cause.message, /FAILED: boom/);
+    const report = cause.details![0] as PlaybookReport<DeployFigures>;
+    assert.deepEqual(report.compensation!.undone, ['delete connector mm2-A-to-B-checkpoint', 'delete connector mm2-A-to-B-source-orders']);
+    const deleted = namesOf(h.workflowId).filter((n) => n.startsWith('deleteConnector'));
+    assert.deepEqual(deleted, ['deleteConnector:mm2-A-to-B-checkpoint', 'deleteConnector:mm2-A-to-B-source-orders']);
+    assert.ok(!namesOf(h.workflowId).includes('waitForHeartbeats'));
+  });
+
+  it('dryRun: connectors it would create and the loop verdict, no write', async () => {
+    const h = await start(input({ dryRun: true }), { loop: true, existing: ['mm2-A-to-B-heartbeat'] });
+    const report = (await h.result()) as PlaybookReport<DeployFigures>;
+    assert.equal(report.outcome, 'completed');
+    assert.deepEqual(namesOf(h.workflowId), ['planMirrorFlow']);
+    assert.ok(callsOf(h.workflowId).every((c) => !WRITES.has(c.name)));
+    assert.deepEqual(report.figures.connectors.map((c) => [c.name, c.kind, c.action]), [
+      ['mm2-A-to-B-source-orders', 'source', 'create'],
+      ['mm2-A-to-B-checkpoint', 'checkpoint', 'create'],
+      ['mm2-A-to-B-heartbeat', 'heartbeat', 'unchanged'],
+    ]);
+    assert.equal(report.figures.loopGuard.ok, false);
+    assert.deepEqual(report.figures.blockers, [LOOP_MESSAGE]);
+    assert.deepEqual(report.steps.map((s) => s.state), ['completed', 'skipped', 'skipped', 'skipped']);
+  });
+
+  it('with a gate: nothing is written before approval; rejection writes nothing', async () => {
+    const h = await start(input({ gate: { deadline: '5 minutes', approvers: ['bob'] } }));
+    const s = await eventually('deploy gate open', async () => {
+      const st: PlaybookStatus = await h.query(statusQuery);
+      return st.openGate?.name === 'deploy' ? st : undefined;
+    }, 30_000, 100);
+    assert.match(s.openGate!.description, /create mm2-A-to-B-source-orders/);
+    await h.signal(rejectSignal, { gate: 'deploy', by: 'bob', reason: 'change freeze' });
+    const report = await h.result();
+    assert.equal(report.outcome, 'rejected');
+    assert.deepEqual(namesOf(h.workflowId), ['planMirrorFlow']);
+    // A second run, approved, deploys.
+    const h2 = await start(input({ gate: { deadline: '5 minutes' } }));
+    await eventually('gate open', async () => ((await h2.query(statusQuery)).openGate ? true : undefined), 30_000, 100);
+    await h2.signal(approveSignal, { gate: 'deploy', by: 'bob' });
+    assert.equal((await h2.result()).outcome, 'completed');
+    assert.ok(namesOf(h2.workflowId).includes('deployMirrorFlow'));
+  });
+
+  it('replays every history recorded above with the same bundle', async () => {
+    const histories = await Promise.all(started.map(async (h) => ({ workflowId: h.workflowId, history: await h.fetchHistory() })));
+    let replayed = 0;
+    for await (const result of Worker.runReplayHistories({ workflowBundle: bundle }, histories)) {
+      assert.equal(result.error, undefined, `${result.workflowId}: ${String(result.error)}`);
+      replayed++;
+    }
+    assert.equal(replayed, started.length);
+  });
+});

@@ -1,0 +1,302 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure, Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
+import type { Activities } from '../../activities';
+import type { PlaybookReport, PlaybookStatus } from '../../src/model/gates';
+import type { RecreateFigures, RecreateTopicInput } from '../../src/model/recreate-topic-input';
+import type { recreateTopic } from '../../workflows/recreate-topic';
+import { abortSignal, approveSignal, rejectSignal, statusQuery } from '../../workflows/framework';
+import { eventually, stack, uniqueId } from '../helpers/stack';
+
+/** recreate-topic's control flow on the dev server with stub activities; histories replayed at the end. */
+
+type Call = { workflowId: string; name: string; arg: Record<string, unknown> };
+const calls: Call[] = [];
+interface Scenario {
+  notDetected?: boolean;
+  /** Hold the STOPPED wait until the test says so (abort after stop). */
+  holdStopped?: boolean;
+}
+const scenarios = new Map<string, Scenario>();
+const released = new Set<string>();
+const DESTRUCTIVE = new Set(['stopConnector', 'resumeConnector', 'deleteTopic', 'alterConnectorOffsets', 'resetConsumerGroup']);
+
+const wfId = () => Context.current().info.workflowExecution?.workflowId ?? '';
+function record(name: string, arg: unknown): Scenario {
+  calls.push({ workflowId: wfId(), name, arg: arg as Record<string, unknown> });
+  return scenarios.get(wfId()) ?? {};
+}
+
+type Stubs = Pick<
+  Activities,
+  | 'detectTopicRecreation'
+  | 'describeTopics'
+  | 'getConnectorOffsets'
+  | 'stopConnector'
+  | 'resumeConnector'
+  | 'waitForConnectorState'
+  | 'deleteTopic'
+  | 'alterConnectorOffsets'
+  | 'waitForTopic'
+  | 'auditTopicDrift'
+  | 'waitForDrain'
+  | 'resetConsumerGroup'
+>;
+const stubs: Stubs = {
+  async detectTopicRecreation(input) {
+    const s = record('detectTopicRecreation', input);
+    const detected = !s.notDetected;
+    return {
+      source: 'A',
+      target: 'B',
+      checkedAt: '2025-01-01T00:00:00.000Z',
+      topics: [
+        {
+          topic: 'orders',
+          remoteTopic: 'A.orders',
+          recreationSuspected: detected,
+          sourcePartitions: 2,
+          targetPartitions: 1,
+          findings: detected ? [{ kind: 'end-below-committed', partition: 0, message: 'orders-0: end 5 below last replicated 19 + 1' }] : [],
+          partitions: [],
+          summary: detected ? 'orders was recreated on A' : 'orders looks like the log MM2 copied',
+        },
+      ],
+      recreated: detected ? ['orders'] : [],
+      notes: [],
+    };
+  },
+  async describeTopics(input) {
+    record('describeTopics', input);
+    return Object.fromEntries(
+      input.topics.map((t) => [t, { topic: t, exists: true as const, partitions: input.cluster === 'A' ? 2 : 1, replicationFactor: 1, configs: {} as never }]),
+    );
+  },
+  async getConnectorOffsets(input) {
+    record('getConnectorOffsets', input);
+    return [
+      { partition: { cluster: 'A', topic: 'orders', partition: 0 }, offset: '19' },
+      { partition: { cluster: 'A', topic: 'other', partition: 0 }, offset: '7' },
+    ];
+  },
+  async stopConnector(input) {
+    record('stopConnector', input);
+  },
+  async resumeConnector(input) {
+    record('resumeConnector', input);
+  },
+  async waitForConnectorState(input) {
+    const s = record('waitForConnectorState', input);
+    if (s.holdStopped && input.state === 'STOPPED') {
+      while (!released.has(wfId())) await new Promise((r) => setTimeout(r, 50));
+    }
+    return { connector: input.connector, state: input.state, workerId: 'w', tasks: [] };
+  },
+  async deleteTopic(input) {
+    record('deleteTopic', input);
+    return { cluster: input.cluster, topic: input.topic, action: 'deleted', goneAfterMs: 120 };
+  },
+  async alterConnectorOffsets(input) {
+    record('alterConnectorOffsets', input);
+    return { altered: input.offsets.length, message: 'ok' };
+  },
+  async waitForTopic(input) {
+    record('waitForTopic', input);
+    return { cluster: input.cluster, topic: input.topic, partitions: input.partitions ?? 1, waitedMs: 900 };
+  },
+  async auditTopicDrift(input) {
+    record('auditTopicDrift', input);
+    return { topicsCompared: 1, findings: [], missingOnTarget: [], missingOnSource: [], counts: { error: 0, warn: 0, info: 0 } };
+  },
+  async waitForDrain(input) {
+    record('waitForDrain', input);
+    return {
+      polls: 3,
+      consecutiveZero: 2,
+      total: '0',
+      maxLag: '0',
+      anomalies: 0,
+      nonZero: [],
+      report: { source: 'A', partitions: [], total: '0', maxLag: '0', anomalies: 0, drained: true, missingTopics: [], measuredAt: '2025-01-01T00:00:00.000Z' },
+    } as never;
+  },
+  async resetConsumerGroup(input) {
+    record('resetConsumerGroup', input);
+    return { group: input.group, topic: input.topic, offsets: [{ partition: 0, offset: '0' }, { partition: 1, offset: '0' }] };
+  },
+};
+
+const callsOf = (id: string) => calls.filter((c) => c.workflowId === id);
+const namesOf = (id: string) => callsOf(id).map((c) => c.name + (c.arg.state ? `:${String(c.arg.state)}` : ''));
+
+function input(overrides: Partial<RecreateTopicInput> = {}): RecreateTopicInput {
+  return {
+    source: 'A',
+    target: 'B',
+    connect: 'connect-b',
+    sourceConnector: 'mm2-A-to-B-source-orders',
+    topic: 'orders',
+    groups: ['billing'],
+    requestedBy: 'alice',
+    gate: { deadline: '5 minutes' },
+    ...overrides,
+  };
+}
+
+describe('recreate-topic playbook: control flow with stub activities', { timeout: 300_000 }, () => {
+  const taskQueue = `kafka-dr-test-recreate-${uniqueId()}`;
+  let worker: Worker;
+  let workerConnection: NativeConnection;
+  let running: Promise<void>;
+  let connection: Connection;
+  let client: Client;
+  let bundle: WorkflowBundle;
+  type Handle = WorkflowHandle<typeof recreateTopic>;
+  const started: Handle[] = [];
+
+  before(async () => {
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
+    bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: new DefaultLogger('ERROR') });
+    workerConnection = await NativeConnection.connect({ address: stack.temporal.address });
+    worker = await Worker.create({ connection: workerConnection, namespace: stack.temporal.namespace, taskQueue, workflowBundle: bundle, activities: stubs });
+    running = worker.run();
+    connection = await Connection.connect({ address: stack.temporal.address });
+    client = new Client({ connection, namespace: stack.temporal.namespace });
+  });
+
+  after(async () => {
+    worker?.shutdown();
+    await running;
+    await workerConnection?.close();
+    await connection?.close();
+  });
+
+  async function start(args: unknown, scenario: Scenario = {}): Promise<Handle> {
+    const workflowId = `recreate-test-${uniqueId()}`;
+    scenarios.set(workflowId, scenario);
+    const handle = await client.workflow.start<typeof recreateTopic>('recreateTopic', { taskQueue, workflowId, args: [args], workflowExecutionTimeout: '2 minutes' });
+    started.push(handle);
+    return handle;
+  }
+  const gateOpen = (h: Handle) =>
+    eventually('recreate gate open', async () => {
+      const s: PlaybookStatus = await h.query(statusQuery);
+      return s.openGate?.name === 'recreate' ? s : undefined;
+    }, 30_000, 100);
+
+  it('happy path: detect, gate, stop, delete the mirror, reset only that topic\'s offsets, resume, verify, catch up, reset groups', async () => {
+    const h = await start(input());
+    const s = await gateOpen(h);
+    assert.deepEqual(namesOf(h.workflowId), ['detectTopicRecreation', 'describeTopics']);
+    assert.match(s.openGate!.description, /stop connector mm2-A-to-B-source-orders on connect-b, delete B's A.orders/);
+    assert.match(s.openGate!.description, /2 partition/);
+    assert.equal(s.figures.detected, true);
+    await h.signal(approveSignal, { gate: 'recreate', by: 'bob' });
+    const report = (await h.result()) as PlaybookReport<RecreateFigures>;
+    assert.equal(report.outcome, 'completed');
+    assert.deepEqual(namesOf(h.workflowId), [
+      'detectTopicRecreation',
+      'describeTopics',
+      'stopConnector',
+      'waitForConnectorState:STOPPED',
+      'deleteTopic',
+      'getConnectorOffsets',
+      'alterConnectorOffsets',
+      'resumeConnector',
+      'waitForConnectorState:RUNNING',
+      'waitForTopic',
+      'auditTopicDrift',
+      'waitForDrain',
+      'resetConsumerGroup',
+    ]);
+    const del = callsOf(h.workflowId).find((c) => c.name === 'deleteTopic')!;
+    assert.deepEqual({ cluster: del.arg.cluster, topic: del.arg.topic, sourceAlias: del.arg.sourceAlias }, { cluster: 'B', topic: 'A.orders', sourceAlias: 'A' });
+    const alter = callsOf(h.workflowId).find((c) => c.name === 'alterConnectorOffsets')!;
+    assert.deepEqual(alter.arg.offsets, [{ partition: { cluster: 'A', topic: 'orders', partition: 0 }, offset: null }]);
+    assert.equal(callsOf(h.workflowId).find((c) => c.name === 'waitForTopic')!.arg.partitions, 2);
+    assert.deepEqual(callsOf(h.workflowId).find((c) => c.name === 'waitForDrain')!.arg.topics, ['orders']);
+    const reset = callsOf(h.workflowId).find((c) => c.name === 'resetConsumerGroup')!;
+    assert.deepEqual(reset.arg, { cluster: 'B', group: 'billing', topic: 'A.orders', to: 'earliest' });
+    const f = report.figures;
+    assert.equal(f.offsetsReset, 1);
+    assert.equal(f.deletedMirror, 'deleted');
+    assert.equal(f.mirrorPartitions, 2);
+    assert.equal(f.proceededWithoutDetection, false);
+    assert.equal(f.groupsReset.length, 1);
+    assert.deepEqual(report.decisions.map((d) => [d.gate, d.decision, d.by]), [['recreate', 'approved', 'bob']]);
+  });
+
+  it('rejected at the gate: nothing changed', async () => {
+    const h = await start(input());
+    await gateOpen(h);
+    await h.signal(rejectSignal, { gate: 'recreate', by: 'carol', reason: 'wrong topic' });
+    const report = await h.result();
+    assert.equal(report.outcome, 'rejected');
+    assert.deepEqual(report.compensation!.undone, []);
+    assert.ok(callsOf(h.workflowId).every((c) => !DESTRUCTIVE.has(c.name)), namesOf(h.workflowId).join(', '));
+  });
+
+  it('aborted after the stop (before the delete): the connector is resumed, the mirror untouched', async () => {
+    const h = await start(input(), { holdStopped: true });
+    await gateOpen(h);
+    await h.signal(approveSignal, { gate: 'recreate', by: 'bob' });
+    await eventually('stop requested', async () => (namesOf(h.workflowId).includes('waitForConnectorState:STOPPED') ? true : undefined), 30_000, 50);
+    await h.signal(abortSignal, { by: 'carol', reason: 'consumers still reading' });
+    released.add(h.workflowId);
+    const report = await h.result();
+    assert.equal(report.outcome, 'aborted');
+    assert.deepEqual(report.compensation!.undone, ['resume connector']);
+    const names = namesOf(h.workflowId);
+    assert.ok(!names.includes('deleteTopic') && !names.includes('alterConnectorOffsets'), names.join(', '));
+    assert.equal(names.filter((n) => n === 'resumeConnector').length, 1);
+  });
+
+  it('not detected: proceeds on the operator\'s request and says so', async () => {
+    const h = await start(input({ groups: [], resetGroupsTo: 'none' }), { notDetected: true });
+    const s = await gateOpen(h);
+    assert.equal(s.figures.detected, false);
+    assert.equal(s.figures.proceededWithoutDetection, true);
+    assert.match(JSON.stringify(s.steps[0]!.details), /no recreation of orders on A detected: proceeding because the operator asked/);
+    await h.signal(approveSignal, { gate: 'recreate', by: 'bob' });
+    const report = await h.result();
+    assert.equal(report.outcome, 'completed');
+    assert.equal(report.steps.find((x) => x.name === 'reset-groups')!.state, 'skipped');
+    assert.ok(!namesOf(h.workflowId).includes('resetConsumerGroup'));
+  });
+
+  it('dryRun: the plan (offsets it would reset, the mirror, groups, the gate), no gate opened, nothing changed', async () => {
+    const h = await start(input({ dryRun: true }));
+    const report = (await h.result()) as PlaybookReport<RecreateFigures>;
+    assert.equal(report.outcome, 'completed');
+    assert.deepEqual(report.decisions, []);
+    assert.ok(callsOf(h.workflowId).every((c) => !DESTRUCTIVE.has(c.name)), namesOf(h.workflowId).join(', '));
+    const plan = report.figures.plan;
+    assert.deepEqual(plan.offsetsToReset, [{ partition: 0, offset: '19' }]);
+    assert.deepEqual(plan.deleteTopic, { cluster: 'B', topic: 'A.orders', exists: true, partitions: 1 });
+    assert.equal(plan.sourcePartitions, 2);
+    assert.deepEqual(plan.groupsToReset, ['billing']);
+    assert.match(plan.gate.description, /delete B's A.orders/);
+  });
+
+  it('bad input: InvalidInput naming each field, zero activity calls', async () => {
+    const h = await start({ ...input(), target: 'A', topic: 'bad topic!', groups: ['connect-x', 'connect-x'], sourceConnector: '' });
+    const err = await h.result().then(() => undefined, (e: unknown) => e);
+    assert.ok(err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure);
+    assert.equal(err.cause.type, 'InvalidInput');
+    assert.equal(err.cause.nonRetryable, true);
+    for (const field of ['target: must differ', 'topic:', 'groups', 'sourceConnector']) assert.ok(err.cause.message.includes(field), `${field} in ${err.cause.message}`);
+    assert.deepEqual(callsOf(h.workflowId), []);
+  });
+
+  it('replays every history recorded above with the same bundle', async () => {
+    const histories = await Promise.all(started.map(async (h) => ({ workflowId: h.workflowId, history: await h.fetchHistory() })));
+    let replayed = 0;
+    for await (const result of Worker.runReplayHistories({ workflowBundle: bundle }, histories)) {
+      assert.equal(result.error, undefined, `${result.workflowId}: ${String(result.error)}`);
+      replayed++;
+    }
+    assert.equal(replayed, started.length);
+  });
+});

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ApplicationFailure, Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { ApplicationFailure, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ensureAuditSchedule } from '../../src/client/schedules';
 import type { AuditFigures } from '../../src/model/audit-input';
-import type { PlaybookReport, PlaybookStatus } from '../../src/model/gates';
+import type { PlaybookReport } from '../../src/model/gates';
 import type { auditDrift } from '../../workflows/audit-drift';
-import { approveSignal, rejectSignal, statusQuery } from '../../workflows/framework';
-import { eventually, stack, uniqueId } from '../helpers/stack';
+import { approveSignal, rejectSignal } from '../../workflows/framework';
+import { gateOpen, replayAll, startStubWorker, type StubWorker } from '../helpers/playbook';
+import { eventually, uniqueId } from '../helpers/stack';
 import { auditInput, createStubs, SOME_DRIFT, type AuditScenario, type Call } from '../replay/stubs';
 
 /**
@@ -25,53 +25,24 @@ const scenarioOf = (id: string): AuditScenario => {
 const namesOf = (id: string) => calls.filter((c) => c.workflowId === id).map((c) => c.name);
 
 describe('audit-drift playbook: control flow with stub activities', { timeout: 300_000 }, () => {
-  const taskQueue = `kafka-dr-test-audit-${uniqueId()}`;
-  let worker: Worker;
-  let workerConnection: NativeConnection;
-  let running: Promise<void>;
-  let connection: Connection;
-  let client: Client;
-  let bundle: WorkflowBundle;
+  let harness: StubWorker;
   type Handle = WorkflowHandle<typeof auditDrift>;
   const started: Handle[] = [];
 
   before(async () => {
-    Runtime.install({ logger: new DefaultLogger('ERROR') });
-    bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: new DefaultLogger('ERROR') });
-    workerConnection = await NativeConnection.connect({ address: stack.temporal.address });
-    worker = await Worker.create({
-      connection: workerConnection,
-      namespace: stack.temporal.namespace,
-      taskQueue,
-      workflowBundle: bundle,
-      activities: createStubs(scenarioOf, calls),
-      identity: `audit-test-${taskQueue}`,
-    });
-    running = worker.run();
-    connection = await Connection.connect({ address: stack.temporal.address });
-    client = new Client({ connection, namespace: stack.temporal.namespace });
+    harness = await startStubWorker({ name: 'audit', activities: createStubs(scenarioOf, calls), workflowsPath: require.resolve('../../workflows') });
   });
 
   after(async () => {
-    worker?.shutdown();
-    await running;
-    await workerConnection?.close();
-    await connection?.close();
+    await harness?.close();
   });
 
   async function start(args: unknown, scenario: AuditScenario = {}): Promise<Handle> {
     const workflowId = `audit-test-${uniqueId()}`;
     scenarios.set(workflowId, scenario);
-    const handle = await client.workflow.start<typeof auditDrift>('auditDrift', { taskQueue, workflowId, args: [args], workflowExecutionTimeout: '2 minutes' });
+    const handle = await harness.client.workflow.start<typeof auditDrift>('auditDrift', { taskQueue: harness.taskQueue, workflowId, args: [args], workflowExecutionTimeout: '2 minutes' });
     started.push(handle);
     return handle;
-  }
-
-  async function gateOpen(h: Handle, gate: string): Promise<PlaybookStatus> {
-    return eventually(`gate ${gate} open`, async () => {
-      const s = await h.query(statusQuery);
-      return s.openGate?.name === gate ? s : undefined;
-    }, 30_000, 100);
   }
 
   it('healthy flow, repair false: every check in runbook order, no findings, no gate, completes', async () => {
@@ -181,37 +152,31 @@ describe('audit-drift playbook: control flow with stub activities', { timeout: 3
     const workflowId = `audit-sched-${uniqueId()}`;
     scenarios.set(workflowId, { drift: SOME_DRIFT });
     const input = auditInput();
-    const opts = { scheduleId, input, every: '1h', taskQueue, workflowId, note: 'kafka-dr test' };
+    const opts = { scheduleId, input, every: '1h', taskQueue: harness.taskQueue, workflowId, note: 'kafka-dr test' };
     try {
-      assert.deepEqual(await ensureAuditSchedule(client, opts), { scheduleId, created: true });
-      assert.deepEqual(await ensureAuditSchedule(client, { ...opts, every: '30m' }), { scheduleId, created: false });
-      const handle = client.schedule.getHandle(scheduleId);
+      assert.deepEqual(await ensureAuditSchedule(harness.client, opts), { scheduleId, created: true });
+      assert.deepEqual(await ensureAuditSchedule(harness.client, { ...opts, every: '30m' }), { scheduleId, created: false });
+      const handle = harness.client.schedule.getHandle(scheduleId);
       const d = await handle.describe();
       assert.equal(d.spec.intervals?.[0]?.every, 30 * 60_000);
       assert.equal(d.action.type, 'startWorkflow');
       assert.equal(d.action.type === 'startWorkflow' ? d.action.workflowType : '', 'auditDrift');
       await handle.trigger();
       const run = await eventually('scheduled run started', async () => (await handle.describe()).info.recentActions[0]?.action.workflow, 30_000, 200);
-      const h: Handle = client.workflow.getHandle(run.workflowId, run.firstExecutionRunId);
+      const h: Handle = harness.client.workflow.getHandle(run.workflowId, run.firstExecutionRunId);
       started.push(h);
       const report = await h.result();
       assert.equal(report.outcome, 'completed');
       assert.equal(report.figures.repairOutcome, 'not-requested');
       assert.equal(report.figures.repairs.length, 2);
-      await assert.rejects(ensureAuditSchedule(client, { ...opts, input: auditInput({ repair: true }) }), /repair must be false on a schedule/);
-      await assert.rejects(ensureAuditSchedule(client, { ...opts, input: { ...input, flows: [] } }), /flows: must list at least one flow/);
+      await assert.rejects(ensureAuditSchedule(harness.client, { ...opts, input: auditInput({ repair: true }) }), /repair must be false on a schedule/);
+      await assert.rejects(ensureAuditSchedule(harness.client, { ...opts, input: { ...input, flows: [] } }), /flows: must list at least one flow/);
     } finally {
-      await client.schedule.getHandle(scheduleId).delete().catch(() => undefined);
+      await harness.client.schedule.getHandle(scheduleId).delete().catch(() => undefined);
     }
   });
 
   it('replays every history recorded above with the same bundle', async () => {
-    const histories = await Promise.all(started.map(async (h) => ({ workflowId: h.workflowId, history: await h.fetchHistory() })));
-    let replayed = 0;
-    for await (const result of Worker.runReplayHistories({ workflowBundle: bundle }, histories)) {
-      assert.equal(result.error, undefined, `${result.workflowId}: ${String(result.error)}`);
-      replayed++;
-    }
-    assert.equal(replayed, started.length);
+    assert.equal(await replayAll(harness.bundle, started), started.length);
   });
 });

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure, Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { ApplicationFailure, type WorkflowHandle } from '@temporalio/client';
 import type { Activities } from '../../activities';
 import type { FailbackFigures, FailbackInput } from '../../src/model/failback-input';
-import type { PlaybookReport, PlaybookStatus } from '../../src/model/gates';
+import type { PlaybookReport } from '../../src/model/gates';
 import type { failback } from '../../workflows/failback';
 import { abortSignal, approveSignal, rejectSignal, statusQuery } from '../../workflows/framework';
-import { eventually, stack, uniqueId } from '../helpers/stack';
+import { gateOpen, replayAll, startStubWorker, workflowFailure, type StubWorker } from '../helpers/playbook';
+import { uniqueId } from '../helpers/stack';
 
 /**
  * The failback playbook's control flow on the real Temporal dev server with stub
@@ -169,54 +169,32 @@ function input(overrides: Partial<FailbackInput> = {}): FailbackInput {
 }
 
 describe('failback playbook: control flow with stub activities', { timeout: 300_000 }, () => {
-  const taskQueue = `kafka-dr-test-failback-${uniqueId()}`;
-  let worker: Worker;
-  let workerConnection: NativeConnection;
-  let running: Promise<void>;
-  let connection: Connection;
-  let client: Client;
-  let bundle: WorkflowBundle;
+  let harness: StubWorker;
   type Handle = WorkflowHandle<typeof failback>;
   const started: Handle[] = [];
 
   before(async () => {
-    Runtime.install({ logger: new DefaultLogger('ERROR') });
-    bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: new DefaultLogger('ERROR') });
-    workerConnection = await NativeConnection.connect({ address: stack.temporal.address });
-    worker = await Worker.create({ connection: workerConnection, namespace: stack.temporal.namespace, taskQueue, workflowBundle: bundle, activities: stubs, identity: `failback-test-${taskQueue}` });
-    running = worker.run();
-    connection = await Connection.connect({ address: stack.temporal.address });
-    client = new Client({ connection, namespace: stack.temporal.namespace });
+    harness = await startStubWorker({ name: 'failback', activities: stubs });
   });
 
   after(async () => {
-    worker?.shutdown();
-    await running;
-    await workerConnection?.close();
-    await connection?.close();
+    await harness?.close();
   });
 
   async function start(args: unknown, scenario: Scenario = {}): Promise<Handle> {
     const workflowId = `failback-test-${uniqueId()}`;
     scenarios.set(workflowId, scenario);
-    const handle = await client.workflow.start<typeof failback>('failback', { taskQueue, workflowId, args: [args], workflowExecutionTimeout: '2 minutes' });
+    const handle = await harness.client.workflow.start<typeof failback>('failback', {
+      taskQueue: harness.taskQueue,
+      workflowId,
+      args: [args],
+      workflowExecutionTimeout: '2 minutes',
+    });
     started.push(handle);
     return handle;
   }
 
-  async function gateOpen(h: Handle, gate: string): Promise<PlaybookStatus> {
-    return eventually(`gate ${gate} open`, async () => {
-      const s = await h.query(statusQuery);
-      return s.openGate?.name === gate ? s : undefined;
-    }, 30_000, 100);
-  }
-
-  async function failure(h: Handle): Promise<ApplicationFailure> {
-    const err = await h.result().then(() => undefined, (e: unknown) => e);
-    assert.ok(err instanceof WorkflowFailedError, `workflow failed, got ${String(err)}`);
-    assert.ok(err.cause instanceof ApplicationFailure);
-    return err.cause;
-  }
+  const failure = workflowFailure;
 
   async function approveAll(h: Handle): Promise<void> {
     for (const gate of ['consumers-cutover', 'stop-producers', 'producers-cutover']) {
@@ -427,12 +405,6 @@ describe('failback playbook: control flow with stub activities', { timeout: 300_
   });
 
   it('replays every history recorded above with the same bundle', async () => {
-    const histories = await Promise.all(started.map(async (h) => ({ workflowId: h.workflowId, history: await h.fetchHistory() })));
-    let replayed = 0;
-    for await (const result of Worker.runReplayHistories({ workflowBundle: bundle }, histories)) {
-      assert.equal(result.error, undefined, `${result.workflowId}: ${String(result.error)}`);
-      replayed++;
-    }
-    assert.equal(replayed, started.length);
+    assert.equal(await replayAll(harness.bundle, started), started.length);
   });
 });

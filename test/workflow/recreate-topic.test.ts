@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure, Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { ApplicationFailure, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { Activities } from '../../activities';
 import type { PlaybookReport, PlaybookStatus } from '../../src/model/gates';
 import type { RecreateFigures, RecreateTopicInput } from '../../src/model/recreate-topic-input';
 import type { recreateTopic } from '../../workflows/recreate-topic';
 import { abortSignal, approveSignal, rejectSignal, statusQuery } from '../../workflows/framework';
-import { eventually, stack, uniqueId } from '../helpers/stack';
+import { replayAll, startStubWorker, type StubWorker } from '../helpers/playbook';
+import { eventually, uniqueId } from '../helpers/stack';
 
 /** recreate-topic's control flow on the dev server with stub activities; histories replayed at the end. */
 
@@ -146,37 +146,22 @@ function input(overrides: Partial<RecreateTopicInput> = {}): RecreateTopicInput 
 }
 
 describe('recreate-topic playbook: control flow with stub activities', { timeout: 300_000 }, () => {
-  const taskQueue = `kafka-dr-test-recreate-${uniqueId()}`;
-  let worker: Worker;
-  let workerConnection: NativeConnection;
-  let running: Promise<void>;
-  let connection: Connection;
-  let client: Client;
-  let bundle: WorkflowBundle;
+  let harness: StubWorker;
   type Handle = WorkflowHandle<typeof recreateTopic>;
   const started: Handle[] = [];
 
   before(async () => {
-    Runtime.install({ logger: new DefaultLogger('ERROR') });
-    bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: new DefaultLogger('ERROR') });
-    workerConnection = await NativeConnection.connect({ address: stack.temporal.address });
-    worker = await Worker.create({ connection: workerConnection, namespace: stack.temporal.namespace, taskQueue, workflowBundle: bundle, activities: stubs });
-    running = worker.run();
-    connection = await Connection.connect({ address: stack.temporal.address });
-    client = new Client({ connection, namespace: stack.temporal.namespace });
+    harness = await startStubWorker({ name: 'recreate', activities: stubs });
   });
 
   after(async () => {
-    worker?.shutdown();
-    await running;
-    await workerConnection?.close();
-    await connection?.close();
+    await harness?.close();
   });
 
   async function start(args: unknown, scenario: Scenario = {}): Promise<Handle> {
     const workflowId = `recreate-test-${uniqueId()}`;
     scenarios.set(workflowId, scenario);
-    const handle = await client.workflow.start<typeof recreateTopic>('recreateTopic', { taskQueue, workflowId, args: [args], workflowExecutionTimeout: '2 minutes' });
+    const handle = await harness.client.workflow.start<typeof recreateTopic>('recreateTopic', { taskQueue: harness.taskQueue, workflowId, args: [args], workflowExecutionTimeout: '2 minutes' });
     started.push(handle);
     return handle;
   }
@@ -291,12 +276,6 @@ describe('recreate-topic playbook: control flow with stub activities', { timeout
   });
 
   it('replays every history recorded above with the same bundle', async () => {
-    const histories = await Promise.all(started.map(async (h) => ({ workflowId: h.workflowId, history: await h.fetchHistory() })));
-    let replayed = 0;
-    for await (const result of Worker.runReplayHistories({ workflowBundle: bundle }, histories)) {
-      assert.equal(result.error, undefined, `${result.workflowId}: ${String(result.error)}`);
-      replayed++;
-    }
-    assert.equal(replayed, started.length);
+    assert.equal(await replayAll(harness.bundle, started), started.length);
   });
 });

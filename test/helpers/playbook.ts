@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { ApplicationFailure, Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
+import type { PlaybookStatus } from '../../src/model/gates';
+import { statusQuery } from '../../workflows/framework';
+import { eventually, stack, uniqueId } from './stack';
+
+/**
+ * The harness every playbook's control-flow test shares: one bundle and one worker with
+ * stub activities per test file (bundling takes seconds on 2 cores), plus the waits and
+ * checks those tests repeat.
+ */
+
+export interface StubWorker {
+  client: Client;
+  taskQueue: string;
+  bundle: WorkflowBundle;
+  close(): Promise<void>;
+}
+
+export async function startStubWorker(options: {
+  name: string;
+  activities: object;
+  /** Default: test/workflows (production workflows plus the test ones). */
+  workflowsPath?: string;
+}): Promise<StubWorker> {
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  const taskQueue = `kafka-dr-test-${options.name}-${uniqueId()}`;
+  const bundle = await bundleWorkflowCode({
+    workflowsPath: options.workflowsPath ?? require.resolve('../workflows'),
+    logger: new DefaultLogger('ERROR'),
+  });
+  const workerConnection = await NativeConnection.connect({ address: stack.temporal.address });
+  const worker = await Worker.create({
+    connection: workerConnection,
+    namespace: stack.temporal.namespace,
+    taskQueue,
+    workflowBundle: bundle,
+    activities: options.activities,
+    identity: `${options.name}-test-${taskQueue}`,
+  });
+  const running = worker.run();
+  const connection = await Connection.connect({ address: stack.temporal.address });
+  const client = new Client({ connection, namespace: stack.temporal.namespace });
+  return {
+    client,
+    taskQueue,
+    bundle,
+    async close() {
+      worker.shutdown();
+      await running;
+      await workerConnection.close();
+      await connection.close();
+    },
+  };
+}
+
+/** Waits until `gate` is the playbook's open gate; returns the status at that moment. */
+export function gateOpen(h: WorkflowHandle, gate: string): Promise<PlaybookStatus> {
+  return eventually(
+    `gate ${gate} open`,
+    async () => {
+      const s = await h.query(statusQuery);
+      return s.openGate?.name === gate ? s : undefined;
+    },
+    30_000,
+    100,
+  );
+}
+
+/** The ApplicationFailure a workflow failed with (asserts that it failed). */
+export async function workflowFailure(h: WorkflowHandle): Promise<ApplicationFailure> {
+  const err = await h.result().then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  assert.ok(err instanceof WorkflowFailedError, `workflow failed, got ${String(err)}`);
+  assert.ok(err.cause instanceof ApplicationFailure);
+  return err.cause;
+}
+
+/** Replays every started workflow's history against `bundle`; asserts none diverges. */
+export async function replayAll(bundle: WorkflowBundle, started: WorkflowHandle[]): Promise<number> {
+  const histories = await Promise.all(started.map(async (h) => ({ workflowId: h.workflowId, history: await h.fetchHistory() })));
+  let replayed = 0;
+  for await (const result of Worker.runReplayHistories({ workflowBundle: bundle }, histories)) {
+    assert.equal(result.error, undefined, `${result.workflowId}: ${String(result.error)}`);
+    replayed++;
+  }
+  return replayed;
+}

@@ -221,23 +221,31 @@ export function createMm2Activities(deps: ActivityDeps) {
 
           const client = deps.connect(plan.connect);
           const connectors: DeployedConnector[] = [];
+          // A retry after a failure mid-deploy (a Connect rebalance, a lost response) finds
+          // the connectors an earlier attempt created already in place: the heartbeat carries
+          // what this run created (and what it was creating), so the report and the
+          // playbook's compensation still count them as created by this run.
+          const earlier = asyncLocalStorage.getStore()?.info.heartbeatDetails as { created?: string[]; creating?: string } | undefined;
+          const createdBefore = new Set([...(earlier?.created ?? []), ...(earlier?.creating ? [earlier.creating] : [])]);
+          const created = () => connectors.filter((c) => c.action === 'created').map((c) => c.name);
           for (const spec of specs) {
             const existing = await client.getConfig(spec.name);
             let action: DeployedConnector['action'];
             if (existing === undefined) {
+              heartbeat({ deployed: connectors.length, of: specs.length, created: [...createdBefore, ...created()], creating: spec.name });
               // Created STOPPED, a connector copies nothing until its offsets are set and it is resumed.
               if (initialState === 'STOPPED') await client.create(spec.name, spec.config, 'STOPPED');
               else await client.putConfig(spec.name, spec.config);
               action = 'created';
             } else if (sameConfig(existing, spec.config)) {
               // A PUT of the same config would still restart the connector's tasks.
-              action = 'unchanged';
+              action = createdBefore.has(spec.name) ? 'created' : 'unchanged';
             } else {
               await client.putConfig(spec.name, spec.config);
-              action = 'updated';
+              action = createdBefore.has(spec.name) ? 'created' : 'updated';
             }
             connectors.push({ name: spec.name, kind: spec.kind, ...(spec.group ? { group: spec.group } : {}), action });
-            heartbeat({ deployed: connectors.length, of: specs.length });
+            heartbeat({ deployed: connectors.length, of: specs.length, created: [...new Set([...createdBefore, ...created()])] });
           }
           const stale = found
             .filter((c) => c.connect === plan.connect && c.name.startsWith(`${plan.name}-source-`) && !names.includes(c.name))

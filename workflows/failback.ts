@@ -17,6 +17,7 @@ import type { PlaybookReport } from '../src/model/gates';
 import { clusterPairKey } from '../src/model/workflow-ids';
 import { destructive, longWaits, quick, shortWaits } from './activity-options';
 import { describeError, parseInput, setupPlaybook, type GateOptions, type Playbook } from './framework';
+import { drainStep, verifyQuietStep } from './steps';
 
 /** Failure type of a failback refused by a precondition (primary unhealthy, forward flow not stopped). */
 export const FAILBACK_REFUSED = 'PreconditionFailed';
@@ -340,23 +341,13 @@ class Failback {
 
   async verifyQuiet(): Promise<void> {
     const { input, pb } = this;
-    await pb.step(
-      'verify-quiet',
-      () => longWaits.waitForQuietProducers({ cluster: input.dr, topics: input.topics, quietSeconds: input.quietSeconds }),
-      { abortable: true, details: { cluster: input.dr, quietSeconds: input.quietSeconds }, summarize: (r) => ({ quietSince: r.quietSince, polls: r.polls }) },
-    );
+    await verifyQuietStep(pb, { cluster: input.dr, topics: input.topics, quietSeconds: input.quietSeconds });
   }
 
   async drain(): Promise<void> {
     const { input, pb } = this;
-    const started = Date.now();
-    await pb.step(
-      'drain',
-      () =>
-        longWaits.waitForDrain({ connect: input.reverse.connect, connectors: this.reverse.sources.map((s) => s.name), source: input.dr, topics: input.topics }),
-      { abortable: true, summarize: (r) => ({ polls: r.polls, total: r.total, maxLag: r.maxLag, partitions: r.report.partitions.length }) },
-    );
-    pb.setFigures({ drainMs: Date.now() - started });
+    const drainMs = await drainStep(pb, { connect: input.reverse.connect, connectors: this.reverse.sources.map((s) => s.name), source: input.dr, topics: input.topics });
+    pb.setFigures({ drainMs });
   }
 
   /** Stops the reverse sources so nothing more lands on primary before its end offsets are recorded. */

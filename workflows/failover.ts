@@ -10,8 +10,9 @@ import {
   type ParsedFailoverInput,
 } from '../src/model/failover-input';
 import { clusterPairKey } from '../src/model/workflow-ids';
-import { destructive, longWaits, probeActivities, quick, shortWaits } from './activity-options';
+import { destructive, probeActivities, quick, shortWaits } from './activity-options';
 import { describeError, parseInput, setupPlaybook, type GateOptions, type Playbook } from './framework';
+import { drainStep, verifyQuietStep } from './steps';
 
 /** Failure type of a failover refused by a precondition (unhealthy target, lag too high). */
 export const FAILOVER_REFUSED = 'PreconditionFailed';
@@ -216,23 +217,13 @@ class Failover {
 
   async verifyQuiet(): Promise<void> {
     const { input, pb } = this;
-    await pb.step(
-      'verify-quiet',
-      () => longWaits.waitForQuietProducers({ cluster: input.source, topics: input.topics, quietSeconds: input.quietSeconds }),
-      { abortable: true, details: { cluster: input.source, quietSeconds: input.quietSeconds }, summarize: (r) => ({ quietSince: r.quietSince, polls: r.polls }) },
-    );
+    await verifyQuietStep(pb, { cluster: input.source, topics: input.topics, quietSeconds: input.quietSeconds });
   }
 
   async drain(): Promise<void> {
     const { input, pb } = this;
-    const started = Date.now();
-    await pb.step(
-      'drain',
-      () =>
-        longWaits.waitForDrain({ connect: input.forward.connect, connectors: input.forward.sourceConnectors, source: input.source, topics: input.topics }),
-      { abortable: true, summarize: (r) => ({ polls: r.polls, total: r.total, maxLag: r.maxLag, partitions: r.report.partitions.length }) },
-    );
-    pb.setFigures({ drainMs: Date.now() - started, rpoRecords: 0 });
+    const drainMs = await drainStep(pb, { connect: input.forward.connect, connectors: input.forward.sourceConnectors, source: input.source, topics: input.topics });
+    pb.setFigures({ drainMs, rpoRecords: 0 });
   }
 
   /** Stops every forward connector; each stop registers its resume right away (saga). */

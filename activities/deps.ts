@@ -1,5 +1,6 @@
 import { ConnectClient } from '../src/connect/client';
 import { KafkaClients } from '../src/kafka/client';
+import type { DrillSwitch } from '../src/hooks/types';
 import type { Registry } from '../src/registry/load';
 
 /** What activities are built with; tests pass real clients for another registry, or stubs. */
@@ -9,11 +10,19 @@ export interface ActivityDeps {
   /** A REST client for a Connect cluster named in the registry (throws UnknownAliasError otherwise). */
   connect(name: string): ConnectClient;
   workerName: string;
+  /** The drill's in-process client switch, for gates whose hook is `{ kind: drill }` (absent outside the drill). */
+  drillSwitch?: DrillSwitch;
 }
 
-export function createDeps(registry: Registry, workerName: string): ActivityDeps {
+/** Optional parts of the deps a caller may add. */
+export interface DepsExtras {
+  drillSwitch?: DrillSwitch;
+}
+
+export function createDeps(registry: Registry, workerName: string, extras: DepsExtras = {}): ActivityDeps {
   const connectClients = new Map<string, ConnectClient>();
   return {
+    ...extras,
     registry,
     kafka: new KafkaClients(registry, 'kafka-dr'),
     workerName,

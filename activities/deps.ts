@@ -1,3 +1,4 @@
+import type { Client } from '@temporalio/client';
 import { ConnectClient } from '../src/connect/client';
 import { KafkaClients } from '../src/kafka/client';
 import type { DrillSwitch } from '../src/hooks/types';
@@ -12,11 +13,17 @@ export interface ActivityDeps {
   workerName: string;
   /** The drill's in-process client switch, for gates whose hook is `{ kind: drill }` (absent outside the drill). */
   drillSwitch?: DrillSwitch;
+  /**
+   * A Temporal client, connected on first use, for activities that read other workflows
+   * (failback's seed from a failover workflow ID). Absent: those activities refuse.
+   */
+  temporalClient?: () => Promise<Client>;
 }
 
 /** Optional parts of the deps a caller may add. */
 export interface DepsExtras {
   drillSwitch?: DrillSwitch;
+  temporalClient?: () => Promise<Client>;
 }
 
 export function createDeps(registry: Registry, workerName: string, extras: DepsExtras = {}): ActivityDeps {

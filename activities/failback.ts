@@ -1,4 +1,5 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription, type WorkflowExecutionInfo } from '@temporalio/client';
 import { z } from 'zod';
 import { classified, describeZodError, FailureType, invalidInput } from '../src/failures';
 import { fetchEndOffsets, highsOf } from '../src/kafka/probes';
@@ -14,6 +15,7 @@ import {
   type SkippedTopic,
   type SyncRecord,
 } from '../src/offsets/failback';
+import { snapshotFromFailoverReport, type FailoverReportForSeed } from '../src/model/failback-input';
 import { committedMirrorOffsets } from '../src/offsets/lag';
 import type { LagReport } from '../src/offsets/lag';
 import type { ActivityDeps } from './deps';
@@ -89,6 +91,22 @@ const CatchUpInput = z.strictObject({
 });
 export type WaitForCatchUpInput = z.input<typeof CatchUpInput>;
 
+const FromFailoverInput = z.strictObject({
+  workflowId: z.string().regex(/^[A-Za-z0-9._~:@\/-]{1,255}$/),
+  runId: z.string().regex(/^[A-Za-z0-9-]{1,64}$/).optional(),
+  primary: Alias,
+  dr: Alias,
+});
+export type FailoverSnapshotInput = z.input<typeof FromFailoverInput>;
+
+export interface FailoverSnapshotResult {
+  workflowId: string;
+  runId: string;
+  takenAt: string | null;
+  /** dr's end offsets at failover, topic → partition → offset. */
+  offsets: Record<string, Record<string, string>>;
+}
+
 function parse<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
   const parsed = schema.safeParse(input);
   if (!parsed.success) throw invalidInput(`${what} input: ${describeZodError(parsed.error)}`);
@@ -135,7 +153,61 @@ export function createFailbackActivities(deps: ActivityDeps) {
     return out;
   }
 
+  const unusable = (message: string) => ApplicationFailure.create({ type: SEED_UNAVAILABLE, message, nonRetryable: true });
+
+  /** The failover run meant by a workflow ID (and run ID): that run, or the newest failover run of the ID. */
+  async function findFailoverRun(client: Client, workflowId: string, runId: string | undefined): Promise<WorkflowExecutionDescription> {
+    const describe = async (rid: string | undefined) => {
+      try {
+        return await client.workflow.getHandle(workflowId, rid).describe();
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) return undefined;
+        throw err;
+      }
+    };
+    const direct = await describe(runId);
+    if (runId || direct?.type === 'failover') {
+      if (!direct) throw unusable(`no workflow ${workflowId} run ${runId ?? ''} on Temporal: check the failover's workflow and run IDs`);
+      return direct;
+    }
+    // The failback usually runs under the failover's own ID (cutoverWorkflowId): the latest
+    // run of the ID is then this failback, and the failover is an earlier run.
+    let newest: WorkflowExecutionInfo | undefined;
+    for await (const w of client.workflow.list({ query: `WorkflowId = '${workflowId}' AND WorkflowType = 'failover'` })) {
+      if (!newest || w.startTime > newest.startTime) newest = w;
+    }
+    if (!newest) {
+      throw unusable(
+        direct
+          ? `workflow ${workflowId} is a ${direct.type}, and no failover ran under that ID: name the failover's workflow ID`
+          : `no workflow ${workflowId} on Temporal: check the failover's workflow ID`,
+      );
+    }
+    return (await describe(newest.runId))!;
+  }
+
   return {
+    /**
+     * dr's end offsets at failover from a completed failover workflow's report (the seed of
+     * the reverse flow). Reads Temporal only; safe to repeat. A workflow that is unknown, not
+     * a failover, not completed, or of another cluster pair fails non-retryably (SeedUnavailable).
+     */
+    async failoverSnapshot(input: FailoverSnapshotInput): Promise<FailoverSnapshotResult> {
+      const args = parse(FromFailoverInput, input, 'failoverSnapshot');
+      if (!deps.temporalClient) throw unusable('this worker has no Temporal client to read the failover with: give seed.snapshot instead');
+      const client = await deps.temporalClient();
+      const run = await findFailoverRun(client, args.workflowId, args.runId);
+      const what = `workflow ${args.workflowId} run ${run.runId}`;
+      if (run.type !== 'failover') throw unusable(`${what} is a ${run.type}, not a failover: name the failover's workflow ID`);
+      if (run.status.name !== 'COMPLETED') {
+        throw unusable(`${what} is ${run.status.name}, not COMPLETED: wait for the failover to finish, or give seed.snapshot`);
+      }
+      const report = (await client.workflow.getHandle(args.workflowId, run.runId).result()) as FailoverReportForSeed;
+      const found = snapshotFromFailoverReport(report, { primary: args.primary, dr: args.dr, workflowId: `${args.workflowId} (run ${run.runId})` });
+      if ('refused' in found) throw unusable(found.refused);
+      return { workflowId: args.workflowId, runId: run.runId, takenAt: found.takenAt, offsets: found.offsets };
+    },
+
     /**
      * Where the reverse flow (dr→primary) starts per partition so only the DR-period
      * delta flows back: from the failover snapshot, else derived from the forward flow's

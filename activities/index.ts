@@ -1,11 +1,14 @@
 import { createAuditActivities } from './audit';
 import { createConnectActivities } from './connect';
+import { createCutoverActivities } from './cutover';
 import { createFailbackActivities } from './failback';
 import type { ActivityDeps } from './deps';
+import { createHookActivities } from './hooks';
 import { createKafkaActivities } from './kafka';
 import { createLagActivities } from './lag';
 import { createMm2Activities } from './mm2';
 import { createOffsetsActivities } from './offsets';
+import { createRepairActivities } from './repairs';
 import { createTopicsActivities } from './topics';
 
 export type { ActivityDeps } from './deps';
@@ -23,6 +26,7 @@ export function createActivities(deps: ActivityDeps) {
       return deps.workerName;
     },
     ...createConnectActivities(deps),
+    ...createCutoverActivities(deps),
     ...createKafkaActivities(deps),
     ...createAuditActivities(deps),
     ...createMm2Activities(deps),
@@ -30,6 +34,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createLagActivities(deps),
     ...createFailbackActivities(deps),
     ...createTopicsActivities(deps),
+    ...createRepairActivities(deps),
+    ...createHookActivities(deps),
   };
 }
 

@@ -11,6 +11,8 @@ import {
   type TargetGroup,
   type TargetPartitionOffsets,
 } from '../src/offsets/translation';
+import { checkpointStaleness, decideOnStaleness, staleFingerprint, type SourceCommit, type StalenessDecision, type StalenessReport } from '../src/offsets/staleness';
+import { mirroredTopic } from '../src/model/failover-input';
 import type { ActivityDeps } from './deps';
 
 /**
@@ -29,6 +31,19 @@ const OffsetTranslationInputSchema = z
     /** Only these topics (upstream or downstream names). */
     topics: z.array(z.string().min(1)).min(1).optional(),
     allowRewind: z.boolean().optional(),
+    /**
+     * Compare the checkpoints with the groups' commits on the source first (the source must
+     * be reachable); while they are older, read them again for up to `waitSeconds` (0: only
+     * report). `policy` maps the source topics to their mirrored names.
+     */
+    freshness: z
+      .strictObject({
+        policy: z.enum(['default', 'identity']),
+        waitSeconds: z.number().int().min(0).max(600),
+        /** Stop waiting once the stale checkpoints have not moved for this long (a couple of checkpoint intervals). */
+        settleSeconds: z.number().int().min(1).max(600).optional(),
+      })
+      .optional(),
   })
   .superRefine((v, ctx) => {
     if (v.source === v.target) ctx.addIssue({ code: 'custom', path: ['target'], message: 'must differ from source' });
@@ -52,6 +67,8 @@ export interface AppliedOffsetPlan extends OffsetPlan {
   /** What this attempt wrote (a retry rewrites the same computed values; already-set ones show as 'unchanged'). */
   applied: AppliedOffset[];
   appliedAt: string;
+  /** When `freshness` was asked: how the checkpoints compared with the source commits when applied. */
+  freshness?: StalenessReport & { waitedMs: number; decision: StalenessDecision };
 }
 
 function parse(input: unknown): ParsedInput {
@@ -151,6 +168,90 @@ async function buildPlan(deps: ActivityDeps, input: ParsedInput): Promise<Offset
   });
 }
 
+/** The source name of a topic given as upstream or downstream name. */
+function upstreamTopic(policy: 'default' | 'identity', source: string, topic: string): string {
+  return policy === 'default' && topic.startsWith(`${source}.`) ? topic.slice(source.length + 1) : topic;
+}
+
+/** The planned groups' committed offsets on the source, for the topics the plan covers. */
+async function sourceCommits(deps: ActivityDeps, input: ParsedInput, plan: OffsetPlan, policy: 'default' | 'identity'): Promise<SourceCommit[]> {
+  const wanted = [...new Set([...(input.topics ?? []), ...plan.groups.flatMap((g) => g.partitions.map((p) => p.topic))].map((t) => upstreamTopic(policy, input.source, t)))].sort();
+  return classified(
+    () =>
+      deps.kafka.withAdmin(input.source, async (admin) => {
+        const existing = new Set(await admin.listTopics());
+        const topics = wanted.filter((t) => existing.has(t));
+        const out: SourceCommit[] = [];
+        if (topics.length === 0) return out;
+        for (const group of plan.groups) {
+          for (const t of await admin.fetchOffsets({ groupId: group.group, topics })) {
+            for (const p of t.partitions) {
+              const offset = BigInt(p.offset);
+              out.push({ group: group.group, topic: t.topic, partition: p.partition, offset: offset < 0n ? null : offset });
+            }
+          }
+        }
+        return out;
+      }),
+    { cluster: input.source, registry: deps.registry },
+  );
+}
+
+const FRESHNESS_POLL_MS = 1_000;
+
+/**
+ * Plans, and with `freshness` re-plans until the checkpoints cover every source commit or
+ * the wait is over (pure decision: src/offsets/staleness.ts).
+ */
+async function planWhenFresh(deps: ActivityDeps, input: ParsedInput): Promise<{ plan: OffsetPlan; freshness?: AppliedOffsetPlan['freshness'] }> {
+  const fresh = input.freshness;
+  let plan = await buildPlan(deps, input);
+  if (!fresh) return { plan };
+  const started = Date.now();
+  let fingerprint: string | undefined;
+  let changedAt = started;
+  for (;;) {
+    // Each partition of the plan carries the upstream offset its newest checkpoint translated.
+    const checkpoints = plan.groups.flatMap((g) =>
+      g.partitions.filter((p) => p.upstream !== null).map((p) => ({ consumerGroupId: g.group, topic: p.topic, partition: p.partition, upstreamOffset: BigInt(p.upstream!) })),
+    );
+    const report = checkpointStaleness({
+      checkpoints,
+      committed: await sourceCommits(deps, input, plan, fresh.policy),
+      downstreamTopic: (t) => mirroredTopic(fresh.policy, input.source, t),
+    });
+    const now = Date.now();
+    const print = staleFingerprint(report);
+    if (print !== fingerprint) {
+      fingerprint = print;
+      changedAt = now;
+    }
+    const waitedMs = now - started;
+    const decision = decideOnStaleness(report, {
+      waitedMs,
+      maxWaitMs: fresh.waitSeconds * 1000,
+      unchangedMs: now - changedAt,
+      ...(fresh.settleSeconds !== undefined ? { settleMs: fresh.settleSeconds * 1000 } : {}),
+    });
+    if (decision !== 'wait') return { plan, freshness: { ...report, waitedMs, decision } };
+    beat({ phase: 'waiting for fresher checkpoints', stale: report.stale.length, behindTotal: report.behindTotal, waitedMs });
+    await pause(FRESHNESS_POLL_MS);
+    plan = await buildPlan(deps, input);
+  }
+}
+
+async function pause(ms: number): Promise<void> {
+  let ctx: Context | undefined;
+  try {
+    ctx = Context.current();
+  } catch {
+    ctx = undefined;
+  }
+  // Context.sleep ends early when the activity is cancelled.
+  if (ctx) await ctx.sleep(ms);
+  else await new Promise((r) => setTimeout(r, ms));
+}
+
 // kafkajs' own guard inside setOffsets (it joins the group briefly to commit).
 const KAFKAJS_GROUP_RUNNING = /must have no running instances/;
 
@@ -170,7 +271,7 @@ export function createOffsetsActivities(deps: ActivityDeps) {
       const parsed = parse(input);
       return classified(
         async () => {
-          const plan = await buildPlan(deps, parsed);
+          const { plan, freshness } = await planWhenFresh(deps, parsed);
           const applied: AppliedOffset[] = [];
           await deps.kafka.withAdmin(parsed.target, async (admin) => {
             for (const group of plan.groups) {
@@ -200,7 +301,7 @@ export function createOffsetsActivities(deps: ActivityDeps) {
               }
             }
           });
-          return { ...plan, applied, appliedAt: new Date().toISOString() };
+          return { ...plan, applied, appliedAt: new Date().toISOString(), ...(freshness ? { freshness } : {}) };
         },
         { cluster: parsed.target, registry: deps.registry },
       );

@@ -67,21 +67,63 @@ cmd_test() {
   say "stack ready after $((SECONDS - t0)) s; running the tests"
   # One file at a time: five JVMs already share two cores, and integration tests
   # share the two clusters.
-  node --test --test-concurrency=1 --test-reporter=spec dist/test/unit dist/test/workflow dist/test/replay dist/test/integration dist/test/browser
+  node --test --test-concurrency=1 --test-reporter=spec dist/test/unit dist/test/workflow dist/test/replay dist/test/integration dist/test/browser dist/test/faults
   say "tests finished in $((SECONDS - t0)) s (started the stack: $([ $started = 1 ] && echo yes || echo no))"
 }
 
+# `npm start`: the DR drill (it brings the stack up itself); extra arguments go to the
+# drill (`npm start -- --mode unplanned`). `npm start -- worker` runs just a worker.
 cmd_start() {
   bootstrap
+  if [ "${1:-}" = worker ]; then
+    cli stack up
+    say "worker on the stack (Ctrl-C stops the worker, 'npm run stack:down' the stack)"
+    exec node bin/kafka-dr worker
+  fi
+  local d0=$SECONDS
+  set +e
+  node bin/kafka-dr drill "$@"
+  local rc=$?
+  set -e
+  say "drill finished in $((SECONDS - d0)) s (exit $rc); the stack keeps running: 'npm run stack:down' stops it"
+  exit $rc
+}
+
+# `npm run bench`: every benchmark in bench/ on the stack (started and stopped again if it
+# was not running); results in bench/results/*.json. Arguments go to bench/run-all
+# (`npm run bench -- --quick`, `--only=drain,audit`, `--rounds=5`).
+cmd_bench() {
+  local before
+  bootstrap
+  before=$(cli stack status --json 2>/dev/null || true)
+  if ! grep -q '"state": "healthy"' <<<"$before" && ! grep -q '"state": "unhealthy"' <<<"$before"; then
+    trap 'say "stopping the stack the benchmarks started"; cli stack down' EXIT
+  fi
   cli stack up
-  say "the drill arrives with the playbooks; for now this runs a worker on the stack (Ctrl-C stops the worker, 'npm run stack:down' the stack)"
-  exec node bin/kafka-dr worker
+  node dist/bench/run-all.js "$@"
+}
+
+# `npm run test:faults`: only the fault tests (test/faults: crashes, restarts, faults of
+# Connect and the brokers, bad input, races), on the stack (started and stopped again if
+# it was not running). They stop and restart stack components and restore them.
+cmd_test_faults() {
+  local t0=$SECONDS before
+  bootstrap
+  before=$(cli stack status --json 2>/dev/null || true)
+  if ! grep -q '"state": "healthy"' <<<"$before" && ! grep -q '"state": "unhealthy"' <<<"$before"; then
+    trap 'say "stopping the stack the fault tests started"; cli stack down' EXIT
+  fi
+  cli stack up
+  node --test --test-concurrency=1 --test-reporter=spec dist/test/faults
+  say "fault tests finished in $((SECONDS - t0)) s"
 }
 
 case "${1:-}" in
   test) shift; cmd_test "$@" ;;
+  test-faults) shift; cmd_test_faults "$@" ;;
+  bench) shift; cmd_bench "$@" ;;
   start) shift; cmd_start "$@" ;;
   stack) shift; bootstrap; cli stack "$@" ;;
   build) bootstrap ;;
-  *) say "usage: scripts/kdr.sh test|start|stack up|down|status|build"; exit 2 ;;
+  *) say "usage: scripts/kdr.sh test|test-faults|start|bench|stack up|down|status|build"; exit 2 ;;
 esac

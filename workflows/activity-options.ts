@@ -65,6 +65,28 @@ export const longWaits = proxyActivities<Activities>(LONG_WAIT_OPTIONS);
 export const destructive = proxyActivities<Activities>(DESTRUCTIVE_OPTIONS);
 
 /**
+ * Cutover hooks (a webhook that moves clients, the drill switch): each attempt is
+ * bounded by the hook's own HTTP timeout (≤ 2 min); a receiver that is down gets 3-5
+ * minutes of backoff (8 attempts, 2 s doubling up to 1 min) before the playbook
+ * stops and compensates. 3xx/4xx end at once.
+ */
+export const HOOK_OPTIONS = {
+  startToCloseTimeout: '3m',
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 8, nonRetryableErrorTypes: [...NON_RETRYABLE] },
+} as const satisfies ActivityOptions;
+
+/** Escalation notifications: best effort while the gate keeps waiting (a failure shows in the status). */
+export const NOTIFY_OPTIONS = {
+  startToCloseTimeout: '3m',
+  retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '2m', maximumAttempts: 6, nonRetryableErrorTypes: [...NON_RETRYABLE] },
+} as const satisfies ActivityOptions;
+
+/** Cutover hooks, run by the playbook framework after an approved gate. */
+export const hooks = proxyActivities<Activities>(HOOK_OPTIONS);
+/** Escalation notifications, run by the playbook framework when a gate escalates. */
+export const notifications = proxyActivities<Activities>(NOTIFY_OPTIONS);
+
+/**
  * A probe of a cluster that may be down (unplanned failover): `attempts` tries, a
  * short timeout each, no long backoff. Its failure is the answer "unreachable",
  * so even normally non-retryable types end it at once.

@@ -1,4 +1,4 @@
-import { ActivityFailure } from '@temporalio/workflow';
+import { ActivityFailure, patched } from '@temporalio/workflow';
 import type { DriftFinding, Severity } from '../src/audit/drift';
 import {
   AUDIT_GATES,
@@ -13,7 +13,7 @@ import {
   type ParsedAuditInput,
 } from '../src/model/audit-input';
 import type { PlaybookReport } from '../src/model/gates';
-import { quick } from './activity-options';
+import { destructive, quick } from './activity-options';
 import { describeError, parseInput, setupPlaybook, type Playbook } from './framework';
 
 /**
@@ -23,11 +23,12 @@ import { describeError, parseInput, setupPlaybook, type Playbook } from './frame
  *   → topic config drift → topic recreation
  *
  * then a report: findings with severities, and the repairs it would make on the target.
- * `repair: true` opens the gate `repair` describing them; approving it records them as
- * approved but NOT applied (no safe config-altering activity exists yet: a human applies
- * "would set X on B"). `repair: false` (what a Schedule runs) never opens a gate.
+ * `repair: true` opens the gate `repair` describing them; approving it applies them on the
+ * targets only (topic configs set back to the source's values, keeping the topic's other
+ * overrides; partitions added up to the source's count). `repair: false` (what a Schedule
+ * runs) never opens a gate.
  *
- * Changes nothing; safe to repeat and to run on a Schedule. A check that cannot run (a
+ * Without an approved repair it changes nothing; safe to repeat and to run on a Schedule. A check that cannot run (a
  * cluster down, a connector missing) is an error finding, not a failed workflow: an
  * audit that fails when something is broken would hide exactly what it is for.
  */
@@ -63,15 +64,23 @@ export async function auditDrift(raw: unknown): Promise<PlaybookReport<AuditFigu
         ...(g.fourEyes !== undefined ? { fourEyes: g.fourEyes } : {}),
         ...(g.escalateAfter !== undefined ? { escalateAfter: g.escalateAfter } : {}),
       });
-      // No activity alters topic configs yet: refusing to improvise one is the safe choice.
-      pb.skip('apply-repairs', 'approved, not applied: kafka-dr has no config-altering activity yet; apply the listed actions by hand', {
-        actions: repairs.map((r) => r.action),
-      });
-      pb.setFigures({ repairOutcome: 'approved-not-applied' });
+      if (patched(APPLY_REPAIRS_PATCH)) {
+        await audit.applyRepairs();
+        pb.setFigures({ repairOutcome: 'applied' });
+      } else {
+        // Runs started before repairs were applied: they recorded the approval only.
+        pb.skip('apply-repairs', 'approved, not applied: kafka-dr has no config-altering activity yet; apply the listed actions by hand', {
+          actions: repairs.map((r) => r.action),
+        });
+        pb.setFigures({ repairOutcome: 'approved-not-applied' });
+      }
     }
     pb.setPhase('audited');
   });
 }
+
+/** Repairs applied after the gate (before: approval recorded only); keeps older histories replayable. */
+const APPLY_REPAIRS_PATCH = 'audit-drift-apply-repairs';
 
 const SEVERITY_ORDER: Record<Severity, number> = { error: 0, warn: 1, info: 2 };
 // Settings a target-side config change can fix (replication factor needs a reassignment).
@@ -200,6 +209,31 @@ class Audit {
       }
     }
     for (const note of rec.notes) this.add(flow, 'recreation', flowKey(flow), 'info', note);
+  }
+
+  /**
+   * The approved repairs, on each flow's target only (repairFor names the target as the
+   * cluster), one activity per cluster. A failure fails the playbook: the report lists
+   * what the repair was meant to do, and the next audit shows what is left.
+   */
+  async applyRepairs(): Promise<void> {
+    const clusters = [...new Set(this.repairs.map((r) => r.cluster))].sort();
+    const repairsApplied: AuditFigures['repairsApplied'] = [];
+    await this.pb.step(
+      'apply-repairs',
+      async (step) => {
+        for (const cluster of clusters) {
+          const result = await destructive.repairTopicConfigs({
+            cluster,
+            repairs: this.repairs.filter((r) => r.cluster === cluster).map((r) => ({ topic: r.topic, setting: r.setting, to: r.to })),
+          });
+          for (const a of result.applied) repairsApplied.push({ cluster, ...a });
+          step.details({ applied: repairsApplied.length });
+        }
+        this.pb.setFigures({ repairsApplied });
+      },
+      { details: { clusters, actions: this.repairs.map((r) => r.action) } },
+    );
   }
 
   /** Findings, counts and per-flow summaries into the figures (status and report). */

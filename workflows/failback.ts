@@ -17,20 +17,27 @@ import type { PlaybookReport } from '../src/model/gates';
 import { clusterPairKey } from '../src/model/workflow-ids';
 import { destructive, longWaits, quick, shortWaits } from './activity-options';
 import { describeError, parseInput, setupPlaybook, type GateOptions, type Playbook } from './framework';
-import { drainStep, verifyQuietStep } from './steps';
+import { checkpointFreshness, drainStep, verifyQuietStep } from './steps';
 
 /** Failure type of a failback refused by a precondition (primary unhealthy, forward flow not stopped). */
 export const FAILBACK_REFUSED = 'PreconditionFailed';
 
 const UNDO_REVERSE = 'delete the reverse flow';
+/**
+ * How long translate-offsets waits for reverse checkpoints that cover the groups' last commits
+ * on dr. A few checkpoint intervals; inside the destructive activity timeout (1 minute).
+ */
+const CHECKPOINT_FRESHNESS_WAIT_SECONDS = 20;
+/** MM2's emit.checkpoints.interval.seconds when the reverse plan sets none (src/model/replication-plan.ts). */
+const DEFAULT_EMIT_CHECKPOINTS_SECONDS = 5;
 
 /**
  * Fails back `dr` (B) → `primary` (A) after a failover, as the runbook says:
  *
  * check-primary (all brokers, controller, no under-replicated/offline partitions)
  * → check-forward (forward connectors STOPPED: the Identity loop guard and the offset
- *   alter need it) → plan-seed (failover snapshot, else derived from forward offsets +
- *   offset syncs) → deploy-reverse (created STOPPED) → seed-reverse → start-reverse
+ *   alter need it) → plan-seed (failover snapshot, given or read from the failover
+ *   workflow named by ID, else derived from forward offsets + offset syncs) → deploy-reverse (created STOPPED) → seed-reverse → start-reverse
  * → catch-up (reverse lag ≤ lagThreshold) → gate consumers-cutover → translate-offsets
  * (through the reverse checkpoints, applied on primary) → gate stop-producers
  * → verify-quiet (dr) → drain (reverse lag exactly 0) → stop-reverse → snapshot-primary
@@ -45,7 +52,7 @@ const UNDO_REVERSE = 'delete the reverse flow';
 export async function failback(raw: unknown): Promise<PlaybookReport<FailbackFigures>> {
   const pb = setupPlaybook<FailbackFigures>({ playbook: 'failback', gates: FAILBACK_GATES });
   const input = parseInput(FailbackInput, raw);
-  pb.begin({ clusterPair: clusterPairKey(input.primary, input.dr), requestedBy: input.requestedBy });
+  pb.begin({ clusterPair: clusterPairKey(input.primary, input.dr), requestedBy: input.requestedBy, cutover: { from: input.dr, to: input.primary } });
   const startedAt = Date.now();
   pb.setFigures({ dryRun: input.dryRun, policy: input.policy });
   const f = new Failback(pb, input);
@@ -67,9 +74,10 @@ export async function failback(raw: unknown): Promise<PlaybookReport<FailbackFig
     await f.startReverse();
     await f.catchUp();
 
-    await pb.approval('consumers-cutover', f.gateOptions('consumers-cutover'));
+    const consumers = await pb.approval('consumers-cutover', { ...f.gateOptions('consumers-cutover'), hook: 'deferred' });
     pb.setPhase('consumers-moving');
     await f.translateOffsets();
+    await pb.runHook(consumers);
 
     await pb.approval('stop-producers', f.gateOptions('stop-producers'));
     pb.setPhase('draining');
@@ -148,11 +156,24 @@ class Failback {
   /** The seed plan (read-only). In a dry run a seed that cannot be derived is a blocker; otherwise it fails the playbook. */
   async planSeed(blockers: string[]): Promise<FailbackSeedResult | undefined> {
     const { input, pb } = this;
-    const snapshot = seedSnapshotOffsets(input);
+    let snapshot = seedSnapshotOffsets(input);
     try {
       return await pb.step(
         'plan-seed',
         async (step) => {
+          if (input.seed.failoverWorkflowId) {
+            // Only runs that name the failover schedule this read: histories of snapshot/derived runs keep their commands.
+            const found = await quick.failoverSnapshot({
+              workflowId: input.seed.failoverWorkflowId,
+              ...(input.seed.failoverRunId ? { runId: input.seed.failoverRunId } : {}),
+              primary: input.primary,
+              dr: input.dr,
+            });
+            snapshot = found.offsets;
+            const seedFailover = { workflowId: found.workflowId, runId: found.runId, takenAt: found.takenAt };
+            step.details({ seedFailover });
+            pb.setFigures({ seedFailover });
+          }
           const seed = await quick.planFailbackSeedOffsets({
             primary: input.primary,
             dr: input.dr,
@@ -327,16 +348,30 @@ class Failback {
   async translateOffsets(): Promise<void> {
     const { input, pb } = this;
     await pb.step('translate-offsets', async (step) => {
-      const result = await destructive.applyOffsetTranslation({ source: input.dr, target: input.primary, groups: input.groups, topics: input.topics });
+      const result = await destructive.applyOffsetTranslation({
+        source: input.dr,
+        target: input.primary,
+        groups: input.groups,
+        topics: input.topics,
+        // The consumers just stopped on dr: their last commit may be newer than the last reverse
+        // checkpoint (emitted every interval). The reverse flow runs, so a fresher one comes: wait a little.
+        freshness: { policy: input.policy, waitSeconds: CHECKPOINT_FRESHNESS_WAIT_SECONDS, settleSeconds: this.checkpointSettleSeconds() },
+      });
       const offsetsSet = result.applied.map((a) => ({ group: a.group, topic: a.topic, partition: a.partition, offset: a.offset }));
       const groupsSkipped = result.groups.filter((g) => g.skipped).map((g) => ({ group: g.group, why: g.skipped! }));
-      step.details({ set: offsetsSet.length, groupsSkipped, checkpointsRead: result.checkpointsRead });
+      step.details({ set: offsetsSet.length, groupsSkipped, checkpointsRead: result.checkpointsRead, ...checkpointFreshness(result.freshness) });
       pb.setFigures({ offsetsSet, groupsSkipped });
     });
     pb.leaveAsIs(
       'consumer group offsets on primary',
       `set only forward and only on groups empty on ${this.input.primary}; consumers that moved cannot be moved back by kafka-dr: restart them on ${this.input.dr} if the failback stops`,
     );
+  }
+
+  /** Two reverse checkpoint intervals (and a second): a fresher checkpoint would have come by then. */
+  private checkpointSettleSeconds(): number {
+    const interval = this.input.reverse.intervals?.emitCheckpointsSeconds ?? DEFAULT_EMIT_CHECKPOINTS_SECONDS;
+    return Math.min(CHECKPOINT_FRESHNESS_WAIT_SECONDS, 2 * interval + 1);
   }
 
   async verifyQuiet(): Promise<void> {

@@ -12,7 +12,7 @@ import {
 import { clusterPairKey } from '../src/model/workflow-ids';
 import { destructive, probeActivities, quick, shortWaits } from './activity-options';
 import { describeError, parseInput, setupPlaybook, type GateOptions, type Playbook } from './framework';
-import { drainStep, verifyQuietStep } from './steps';
+import { checkpointFreshness, drainStep, verifyQuietStep } from './steps';
 
 /** Failure type of a failover refused by a precondition (unhealthy target, lag too high). */
 export const FAILOVER_REFUSED = 'PreconditionFailed';
@@ -20,8 +20,9 @@ export const FAILOVER_REFUSED = 'PreconditionFailed';
 /**
  * Fails over `source` → `target` (MM2), planned or unplanned, as the runbook says:
  *
- * planned:   check-target → check-lag → gate stop-producers → verify-quiet → drain (to 0)
- *            → stop-forward → snapshot (source and target) → translate-offsets
+ * planned:   check-target + check-lag (read together) → gate stop-producers → verify-quiet
+ *            → drain (to 0) → stop-forward (one activity) → snapshot (source and target,
+ *            read together) → translate-offsets
  *            → gate consumers-cutover → gate producers-cutover
  * unplanned: probe-source → estimate-rpo → stop-forward → snapshot (target)
  *            → translate-offsets → gate consumers-cutover → gate producers-cutover
@@ -37,7 +38,7 @@ export const FAILOVER_REFUSED = 'PreconditionFailed';
 export async function failover(raw: unknown): Promise<PlaybookReport<FailoverFigures>> {
   const pb = setupPlaybook<FailoverFigures>({ playbook: 'failover', gates: FAILOVER_GATES });
   const input = parseInput(FailoverInput, raw);
-  pb.begin({ clusterPair: clusterPairKey(input.source, input.target), requestedBy: input.requestedBy });
+  pb.begin({ clusterPair: clusterPairKey(input.source, input.target), requestedBy: input.requestedBy, cutover: { from: input.source, to: input.target } });
   const startedAt = Date.now();
   pb.setFigures({ mode: input.mode, dryRun: input.dryRun });
   const f = new Failover(pb, input);
@@ -61,11 +62,10 @@ export async function failover(raw: unknown): Promise<PlaybookReport<FailoverFig
       pb.skip('drain', `unplanned: nothing can be drained from ${input.source}; the RPO is the estimate`);
     }
 
-    pb.setPhase('stopping-forward');
+    // One phase for the three steps: each phase change is a search-attribute upsert (a history event).
+    pb.setPhase('switching-over');
     await f.stopForward();
-    pb.setPhase('snapshot');
     await f.snapshot();
-    pb.setPhase('translating-offsets');
     await f.translateOffsets();
 
     await pb.approval('consumers-cutover', f.gateOptions('consumers-cutover'));
@@ -104,22 +104,24 @@ class Failover {
       if (!input.dryRun) this.refuse(message);
       blockers.push(message);
     };
-    await pb.step(
-      'check-target',
-      async (step) => {
-        const health = await quick.clusterHealth({ cluster: input.target });
-        step.details({ healthy: health.healthy, brokers: health.brokers.count, expectedBrokers: health.expectedBrokers, problems: health.problems });
-        if (!health.healthy) block(`target ${input.target} is not healthy: ${health.problems.join('; ')}`);
-        return health;
-      },
-    );
+    // Both reads are scheduled together (one workflow task, not two); each is still its own step.
+    const healthP = quick.clusterHealth({ cluster: input.target });
+    const lagP = quick.replicationLag({
+      connect: input.forward.connect,
+      connectors: input.forward.sourceConnectors,
+      source: input.source,
+      topics: input.topics,
+    });
+    // Awaited below only if check-target passes: keep a refused run from leaving an unhandled rejection.
+    lagP.catch(() => undefined);
+    await pb.step('check-target', async (step) => {
+      const health = await healthP;
+      step.details({ healthy: health.healthy, brokers: health.brokers.count, expectedBrokers: health.expectedBrokers, problems: health.problems });
+      if (!health.healthy) block(`target ${input.target} is not healthy: ${health.problems.join('; ')}`);
+      return health;
+    });
     await pb.step('check-lag', async (step) => {
-      const lag = await quick.replicationLag({
-        connect: input.forward.connect,
-        connectors: input.forward.sourceConnectors,
-        source: input.source,
-        topics: input.topics,
-      });
+      const lag = await lagP;
       step.details({ total: lag.total, maxLag: lag.maxLag, anomalies: lag.anomalies, missingTopics: lag.missingTopics, threshold: input.lagThreshold });
       pb.setFigures({ lagAtStart: lag.total });
       if (lag.missingTopics.length > 0) block(`topics not on ${input.source}: ${lag.missingTopics.join(', ')}`);
@@ -226,24 +228,22 @@ class Failover {
     pb.setFigures({ drainMs, rpoRecords: 0 });
   }
 
-  /** Stops every forward connector; each stop registers its resume right away (saga). */
+  /**
+   * Stops every forward connector and waits until all are STOPPED, in one activity. The
+   * resumes are registered before the call (saga): a call that fails half-way leaves some
+   * stopped, and resuming one that never stopped is a no-op.
+   */
   async stopForward(): Promise<void> {
     const { input, pb } = this;
     const connect = input.forward.connect;
     await pb.step(
       'stop-forward',
       async (step) => {
-        const stopped: string[] = [];
         for (const connector of input.forward.connectors) {
-          await destructive.stopConnector({ connect, connector });
           pb.onUndo(undoName(connector), () => destructive.resumeConnector({ connect, connector }));
-          stopped.push(connector);
-          step.details({ stopped: [...stopped] });
         }
-        for (const connector of input.forward.connectors) {
-          await shortWaits.waitForConnectorState({ connect, connector, state: 'STOPPED' });
-        }
-        step.details({ confirmedStopped: [...input.forward.connectors] });
+        const { stopped } = await shortWaits.stopConnectors({ connect, connectors: input.forward.connectors });
+        step.details({ confirmedStopped: stopped });
       },
       { details: { connect, connectors: input.forward.connectors } },
     );
@@ -256,8 +256,11 @@ class Failover {
   async snapshot(): Promise<void> {
     const { input, pb } = this;
     await pb.step('snapshot', async (step) => {
-      const target = await quick.snapshotEndOffsets({ cluster: input.target, topics: [...new Set([...this.remoteTopics, ...input.topics])] });
-      const source = input.mode === 'planned' ? await quick.snapshotEndOffsets({ cluster: input.source, topics: input.topics }) : null;
+      // Both clusters read together: nothing writes to either once the forward flow is stopped.
+      const [target, source] = await Promise.all([
+        quick.snapshotEndOffsets({ cluster: input.target, topics: [...new Set([...this.remoteTopics, ...input.topics])] }),
+        input.mode === 'planned' ? quick.snapshotEndOffsets({ cluster: input.source, topics: input.topics }) : Promise.resolve(null),
+      ]);
       step.details({ targetTakenAt: target.takenAt, sourceTakenAt: source?.takenAt ?? null, targetMissing: target.missingTopics });
       pb.setFigures({ snapshots: { source, target } });
     });
@@ -266,10 +269,18 @@ class Failover {
   async translateOffsets(): Promise<void> {
     const { input, pb } = this;
     await pb.step('translate-offsets', async (step) => {
-      const result = await destructive.applyOffsetTranslation({ source: input.source, target: input.target, groups: input.groups, topics: input.topics });
+      const result = await destructive.applyOffsetTranslation({
+        source: input.source,
+        target: input.target,
+        groups: input.groups,
+        topics: input.topics,
+        // Planned: the source is up, so the checkpoints can be compared with the groups' last commits
+        // there. Only reported: the checkpoint connector is stopped, a fresher one will not come.
+        ...(input.mode === 'planned' ? { freshness: { policy: input.policy, waitSeconds: 0 } } : {}),
+      });
       const offsetsSet = result.applied.map((a) => ({ group: a.group, topic: a.topic, partition: a.partition, offset: a.offset }));
       const groupsSkipped = result.groups.filter((g) => g.skipped).map((g) => ({ group: g.group, why: g.skipped! }));
-      step.details({ set: offsetsSet.length, groupsSkipped, checkpointsRead: result.checkpointsRead });
+      step.details({ set: offsetsSet.length, groupsSkipped, checkpointsRead: result.checkpointsRead, ...checkpointFreshness(result.freshness) });
       pb.setFigures({ offsetsSet, groupsSkipped });
       return result;
     });

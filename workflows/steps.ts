@@ -1,3 +1,4 @@
+import type { AppliedOffsetPlan } from '../activities/offsets';
 import { longWaits } from './activity-options';
 import type { Playbook } from './framework';
 
@@ -27,4 +28,26 @@ export async function drainStep(
     summarize: (r) => ({ polls: r.polls, total: r.total, maxLag: r.maxLag, partitions: r.report.partitions.length }),
   });
   return Date.now() - started;
+}
+
+/** Stale partitions listed in a step's details, at most this many (the count is always there). */
+const MAX_STALE_LISTED = 20;
+
+/**
+ * translate-offsets' step details about checkpoint freshness: whether the checkpoints
+ * covered every group's last commit on the source, and if not, which partitions will
+ * re-deliver how many records (duplicates, never loss).
+ */
+export function checkpointFreshness(f: AppliedOffsetPlan['freshness']): Record<string, unknown> {
+  if (!f) return {};
+  return {
+    checkpointFreshness: {
+      decision: f.decision,
+      checked: f.checked,
+      stale: f.stale.length,
+      behindTotal: f.behindTotal,
+      waitedMs: f.waitedMs,
+      ...(f.stale.length > 0 ? { stalePartitions: f.stale.slice(0, MAX_STALE_LISTED) } : {}),
+    },
+  };
 }

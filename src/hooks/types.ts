@@ -32,3 +32,31 @@ export interface CutoverHookResult {
  * recorded as the hook's detail.
  */
 export type DrillSwitch = (request: CutoverHookRequest) => Promise<Record<string, unknown>>;
+
+/**
+ * What an escalation notification says: a gate has waited past its escalation time and
+ * still waits (never a secret: all of it is in the workflow's status already).
+ */
+export interface EscalationNotice {
+  event: 'gate-escalated';
+  workflowId: string;
+  playbook: string;
+  gate: string;
+  /** What approving the gate will do. */
+  description: string;
+  openedAt: string;
+  escalatedAt: string;
+  /** How long the gate has waited so far. */
+  waitedMs: number;
+  /** When the gate times out and the playbook aborts safely. */
+  deadlineAt: string;
+  /** Who may decide (null: anyone who names themselves). */
+  approvers: string[] | null;
+  requestedBy: string | null;
+}
+
+/** What the escalation activity did (recorded in the history: no secret). */
+export interface EscalationResult {
+  kind: 'webhook' | 'log';
+  detail: Record<string, unknown>;
+}

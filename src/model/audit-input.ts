@@ -96,7 +96,7 @@ export interface AuditFinding {
   message: string;
 }
 
-/** A repair the audit proposes on the target; never applied by this version (no safe activity yet). */
+/** A repair the audit proposes on the target; applied on the target only once the repair gate is approved. */
 export interface AuditRepair {
   flow: string;
   cluster: string;
@@ -125,8 +125,13 @@ export interface AuditFigures extends Record<string, unknown> {
   /** The worst severity found, or 'ok'. */
   worst: AuditSeverity | 'ok';
   repairs: AuditRepair[];
-  /** What happened to the repairs: not-requested, none-needed, approved-not-applied, dry-run. */
-  repairOutcome: 'not-requested' | 'none-needed' | 'approved-not-applied' | 'dry-run';
+  /**
+   * What happened to the repairs: not-requested, none-needed, dry-run, applied (gate approved,
+   * set on the targets), approved-not-applied (runs started before repairs were applied).
+   */
+  repairOutcome: 'not-requested' | 'none-needed' | 'approved-not-applied' | 'applied' | 'dry-run';
+  /** With repairOutcome 'applied': what each repaired setting holds on the target afterwards. */
+  repairsApplied: Array<{ cluster: string; topic: string; setting: string; value: string }>;
 }
 
 /** `A->B`, how findings name a flow. */

@@ -18,6 +18,8 @@ const TopicName = z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'must be a Kafka t
 const GroupName = z.string().min(1, 'must not be empty').max(249, 'must be at most 249 characters');
 const FlowName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'must be 1-100 letters, digits, . _ or - (connector names derive from it)');
 const Offset = z.string().regex(/^\d+$/, 'must be a decimal offset string, e.g. "42"');
+// No quotes or spaces: the ID goes into a visibility query (WorkflowId = '...').
+const WorkflowId = z.string().regex(/^[A-Za-z0-9._~:@\/-]{1,255}$/, 'must be a workflow ID (letters, digits and . _ ~ : @ / -)');
 
 const unique = <T extends z.ZodType<string>>(item: T, what: string) =>
   z
@@ -59,6 +61,22 @@ export const SeedSchema = z
     mode: z.enum(['auto', 'earliest']).default('auto'),
     /** B's end offsets at failover: a plain `{topic: {partition: offset}}` or the failover report's `figures.snapshots.target`. */
     snapshot: z.union([FailoverSnapshotSchema, EndOffsetsSchema]).optional(),
+    /**
+     * The failover's workflow ID instead of its snapshot: the playbook reads that completed
+     * failover's report from Temporal and seeds from its `figures.snapshots.target`. Usually
+     * `cutoverWorkflowId(primary, dr)`, the failback's own ID: the newest failover run of it is used.
+     */
+    failoverWorkflowId: WorkflowId.optional(),
+    /** That failover's run ID, when an older failover run of the same ID is meant. */
+    failoverRunId: z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'must be a Temporal run ID').optional(),
+  })
+  .superRefine((s, ctx) => {
+    if (s.snapshot && s.failoverWorkflowId) {
+      ctx.addIssue({ code: 'custom', path: ['failoverWorkflowId'], message: 'give either snapshot or failoverWorkflowId, not both' });
+    }
+    if (s.failoverRunId && !s.failoverWorkflowId) {
+      ctx.addIssue({ code: 'custom', path: ['failoverRunId'], message: 'needs failoverWorkflowId' });
+    }
   })
   .default(() => ({ mode: 'auto' as const }));
 
@@ -142,6 +160,46 @@ export function seedSnapshotOffsets(input: ParsedFailbackInput): Record<string, 
   return 'offsets' in snap && typeof snap.cluster === 'string' ? (snap.offsets as Record<string, Record<string, string>>) : (snap as Record<string, Record<string, string>>);
 }
 
+/** The part of a failover's report the failback seed reads (figures.snapshots, as JSON). */
+export interface FailoverReportForSeed {
+  playbook?: string;
+  outcome?: string;
+  reason?: string | null;
+  clusterPair?: string | null;
+  figures?: { dryRun?: boolean; snapshots?: { source?: { cluster?: string } | null; target?: { cluster?: string; takenAt?: string; offsets?: Record<string, Record<string, string>> } } };
+}
+
+/**
+ * The seed snapshot (dr's end offsets at failover) from a completed failover's report, or
+ * why that report cannot seed this failback (the message says what to do instead). Pure.
+ */
+export function snapshotFromFailoverReport(
+  report: FailoverReportForSeed,
+  want: { primary: string; dr: string; workflowId: string },
+): { offsets: Record<string, Record<string, string>>; takenAt: string | null } | { refused: string } {
+  const instead = 'give seed.snapshot (the failover report\'s figures.snapshots.target) or omit both to derive the seed';
+  const what = `failover ${want.workflowId}`;
+  if (report.playbook !== 'failover') return { refused: `${what} returned a ${report.playbook ?? 'non-playbook'} report, not a failover's: ${instead}` };
+  if (report.outcome !== 'completed') {
+    return {
+      refused:
+        `${what} ended ${report.outcome ?? 'without an outcome'}${report.reason ? ` (${report.reason})` : ''}: it did not fail over ` +
+        `(its forward connectors were resumed or never stopped), so there is nothing to fail back from; ${instead}`,
+    };
+  }
+  if (report.figures?.dryRun) return { refused: `${what} was a dry run: it took no snapshot; ${instead}` };
+  const target = report.figures?.snapshots?.target;
+  if (!target?.offsets) return { refused: `${what} has no target snapshot in its report; ${instead}` };
+  const source = report.figures?.snapshots?.source?.cluster;
+  if (target.cluster !== want.dr || (source !== undefined && source !== want.primary)) {
+    return {
+      refused:
+        `${what} failed over ${source ?? '?'}→${target.cluster ?? '?'}, not ${want.primary}→${want.dr}: name the failover of this pair`,
+    };
+  }
+  return { offsets: target.offsets, takenAt: target.takenAt ?? null };
+}
+
 /** The reverse flow's replication plan (input of deployMirrorFlow), validated by deployMirrorFlow itself. */
 export function reversePlan(input: ParsedFailbackInput): ReplicationPlanInput & { name: string } {
   return {
@@ -204,8 +262,10 @@ export interface FailbackPlan {
 export interface FailbackFigures extends Record<string, unknown> {
   dryRun: boolean;
   policy: 'default' | 'identity';
-  /** Where the seed came from: 'snapshot' when the input had one, else 'derived' (per partition in `seed`). */
+  /** Where the seed came from: 'snapshot' when the input had one (or named the failover), else 'derived' (per partition in `seed`). */
   seedFrom: 'snapshot' | 'derived';
+  /** With seed.failoverWorkflowId: the failover run whose snapshot seeded the reverse flow. */
+  seedFailover: { workflowId: string; runId: string; takenAt: string | null };
   seed: SeedFigure[];
   seedNotes: string[];
   skippedTopics: Array<{ topic: string; reason: string }>;

@@ -27,6 +27,12 @@ export const FailureType = {
   Mm2RecordUnreadable: 'Mm2RecordUnreadable',
   /** A precondition about the clusters is false right now (e.g. a group has active members). */
   PreconditionFailed: 'PreconditionFailed',
+  /** A cutover hook or notification webhook answered 3xx/4xx: fix the receiver or the registry; not retried. */
+  HookRejected: 'HookRejected',
+  /** A webhook answered 5xx/408/429, timed out or was unreachable. Retried. */
+  HookUnavailable: 'HookUnavailable',
+  /** The registry names a hook this worker cannot run (a drill hook outside the drill). */
+  HookNotConfigured: 'HookNotConfigured',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 
@@ -41,4 +47,6 @@ export const NON_RETRYABLE_TYPES: FailureType[] = [
   FailureType.ConnectRejected,
   FailureType.KafkaRejected,
   FailureType.Mm2RecordUnreadable,
+  FailureType.HookRejected,
+  FailureType.HookNotConfigured,
 ];

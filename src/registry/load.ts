@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
+import { hookFor, NO_HOOKS, type ResolvedEscalation, type ResolvedHook, type ResolvedHooks, type ResolvedWebhook } from '../hooks/resolved';
 import type { StackConfig } from '../stack/config';
 import {
   RegistrySchema,
@@ -9,6 +10,7 @@ import {
   type KafkaClusterConfig,
   type RegistryFile,
   type SecretRef,
+  type WebhookConfig,
 } from './schema';
 import { Secret } from './secret';
 
@@ -46,7 +48,18 @@ export class Registry {
     private readonly kafka: Map<string, ResolvedKafkaCluster>,
     private readonly connectClusters: Map<string, ResolvedConnectCluster>,
     private readonly secrets: Secret[],
+    private readonly hookConfig: ResolvedHooks = NO_HOOKS,
   ) {}
+
+  /** The cutover hook of a gate (README, "Cutover hooks"); manual when the registry names none. */
+  hook(playbook: string, gate: string): { key: string | null; hook: ResolvedHook } {
+    return hookFor(this.hookConfig, playbook, gate);
+  }
+
+  /** Where an escalated gate is announced; `log` when the registry names nothing. */
+  get escalationNotification(): ResolvedEscalation {
+    return this.hookConfig.escalation;
+  }
 
   get clusterAliases(): string[] {
     return [...this.kafka.keys()];
@@ -193,7 +206,29 @@ export function resolveRegistry(doc: unknown, source: string, env: NodeJS.Proces
       requestTimeoutMs: c.requestTimeoutMs,
     });
   }
-  return new Registry(source, kafka, connect, secrets);
+  // An HMAC key shorter than this is guessable from a few signed bodies.
+  const MIN_SIGNING_SECRET = 16;
+  const resolveWebhook = (w: WebhookConfig, field: string): ResolvedWebhook => {
+    const secret = readSecret(w.secret, `${field}.secret`);
+    if (secret.reveal().length < MIN_SIGNING_SECRET) {
+      const where = 'env' in w.secret ? `${field}.secret.env` : `${field}.secret.file`;
+      throw new RegistryError(source, where, `the signing secret has ${secret.reveal().length} characters: use at least ${MIN_SIGNING_SECRET} (e.g. \`openssl rand -hex 32\`)`);
+    }
+    const headers: Record<string, string | Secret> = {};
+    for (const [name, value] of Object.entries(w.headers)) {
+      headers[name] = typeof value === 'string' ? value : readSecret(value, `${field}.headers.${name}`);
+    }
+    return { kind: 'webhook', url: w.url, secret, timeoutMs: w.timeoutMs, headers };
+  };
+  const hooks = new Map<string, ResolvedHook>();
+  for (const [key, h] of Object.entries(file.hooks ?? {})) {
+    hooks.set(key, h.kind === 'webhook' ? resolveWebhook(h, `hooks.${key}`) : h);
+  }
+  const escalationConfig = file.notifications?.escalation;
+  const escalation: ResolvedEscalation =
+    escalationConfig?.kind === 'webhook' ? resolveWebhook(escalationConfig, 'notifications.escalation') : { kind: 'log' };
+
+  return new Registry(source, kafka, connect, secrets, { hooks, escalation });
 }
 
 /** Reads a registry file (YAML or JSON); every problem names the file and the field. */

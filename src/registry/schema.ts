@@ -64,10 +64,62 @@ export const ConnectClusterSchema = z
   })
   .strict();
 
+// Headers we set ourselves (the signature must cover what the receiver trusts).
+const RESERVED_HEADERS = /^(content-type|content-length|host|x-kafkadr-.*)$/i;
+
+/**
+ * A signed webhook: kafka-dr POSTs JSON with an HMAC-SHA256 signature over the
+ * timestamp and the body (README, "Cutover hooks"). Header values may be secret refs
+ * (a bearer token); the signing secret is always one.
+ */
+export const WebhookSchema = z
+  .object({
+    kind: z.literal('webhook'),
+    url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
+    secret: SecretRefSchema,
+    /** Per attempt; Temporal retries a timed-out attempt with backoff. */
+    timeoutMs: z.number().int().min(100, 'must be at least 100').max(120_000, 'must be at most 120000 (2 minutes)').default(10_000),
+    headers: z
+      .record(
+        z.string().regex(/^[A-Za-z0-9-]+$/, 'must be an HTTP header name').refine((h) => !RESERVED_HEADERS.test(h), 'is set by kafka-dr itself'),
+        z.union([z.string(), SecretRefSchema], { error: 'must be a string or a secret ref { env } / { file }' }),
+      )
+      .default({}),
+  })
+  .strict();
+
+/**
+ * What runs after a gate is approved: `manual` (the approval is the confirmation),
+ * `webhook`, or `drill` (the drill's in-process client switch).
+ */
+export const HookSchema = z.discriminatedUnion(
+  'kind',
+  [z.object({ kind: z.literal('manual') }).strict(), WebhookSchema, z.object({ kind: z.literal('drill') }).strict()],
+  { error: "must have kind 'manual', 'webhook' or 'drill'" },
+);
+
+/** `<gate>` for every playbook, or `<playbook>/<gate>` for one (wins over the plain gate). */
+export const HookKeySchema = z
+  .string()
+  .regex(/^([a-z][a-z0-9-]{0,39}\/)?[a-z][a-z0-9-]{0,63}$/, 'must be a gate name (stop-producers) or playbook/gate (failback/stop-producers)');
+
+export const NotificationsSchema = z
+  .object({
+    /** Called once when a gate waits past its escalateAfter. Absent: the worker logs it. */
+    escalation: z.discriminatedUnion('kind', [WebhookSchema, z.object({ kind: z.literal('log') }).strict()], {
+      error: "must have kind 'webhook' or 'log'",
+    }),
+  })
+  .partial()
+  .strict();
+
 export const RegistrySchema = z
   .object({
     clusters: z.record(AliasSchema, KafkaClusterSchema).refine((c) => Object.keys(c).length > 0, 'needs at least one cluster'),
     connect: z.record(AliasSchema, ConnectClusterSchema).default({}),
+    /** Cutover hooks per gate (absent gate: manual). */
+    hooks: z.record(HookKeySchema, HookSchema).optional(),
+    notifications: NotificationsSchema.optional(),
   })
   .strict()
   .superRefine((registry, ctx) => {
@@ -85,3 +137,5 @@ export const RegistrySchema = z
 export type RegistryFile = z.infer<typeof RegistrySchema>;
 export type KafkaClusterConfig = z.infer<typeof KafkaClusterSchema>;
 export type ConnectClusterConfig = z.infer<typeof ConnectClusterSchema>;
+export type HookConfig = z.infer<typeof HookSchema>;
+export type WebhookConfig = z.infer<typeof WebhookSchema>;

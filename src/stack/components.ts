@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { SEARCH_ATTRIBUTES } from '../model/search-attributes';
-import type { ComponentName, StackConfig } from './config';
+import type { ComponentName, KafkaNode, StackConfig } from './config';
 
 /**
  * What each stack process is: its config files and its command line. Pure, so the
@@ -77,18 +77,38 @@ export function properties(entries: Record<string, string | number | boolean>): 
     .concat('\n');
 }
 
+/**
+ * The SASL_PLAINTEXT listener's settings: one PLAIN user whose password the broker
+ * reads from the stack's secrets dir through Kafka's DirectoryConfigProvider, so the
+ * password is in no config file, command line or config log line.
+ */
+function saslListenerProperties(sasl: NonNullable<KafkaNode['sasl']>): Record<string, string> {
+  const dir = path.dirname(sasl.passwordFile);
+  const password = `\${dir:${dir}:${path.basename(sasl.passwordFile)}}`;
+  return {
+    'config.providers': 'dir',
+    'config.providers.dir.class': 'org.apache.kafka.common.config.provider.DirectoryConfigProvider',
+    'config.providers.dir.param.allowed.paths': dir,
+    'sasl.enabled.mechanisms': 'PLAIN',
+    'listener.name.sasl_plaintext.plain.sasl.jaas.config':
+      `org.apache.kafka.common.security.plain.PlainLoginModule required username="${sasl.username}" password="${password}" user_${sasl.username}="${password}";`,
+  };
+}
+
 export function kafkaServerProperties(config: StackConfig, alias: 'A' | 'B'): string {
   const node = config.kafka[alias];
+  const sasl = node.sasl;
   return properties({
     'process.roles': 'broker,controller',
     'node.id': 1,
     // A static voter set works on 3.x and 4.x alike and needs no --standalone format.
     'controller.quorum.voters': `1@127.0.0.1:${node.controllerPort}`,
-    listeners: `PLAINTEXT://127.0.0.1:${node.port},CONTROLLER://127.0.0.1:${node.controllerPort}`,
-    'advertised.listeners': `PLAINTEXT://127.0.0.1:${node.port}`,
+    listeners: `PLAINTEXT://127.0.0.1:${node.port},CONTROLLER://127.0.0.1:${node.controllerPort}${sasl ? `,SASL_PLAINTEXT://127.0.0.1:${sasl.port}` : ''}`,
+    'advertised.listeners': `PLAINTEXT://127.0.0.1:${node.port}${sasl ? `,SASL_PLAINTEXT://127.0.0.1:${sasl.port}` : ''}`,
     'controller.listener.names': 'CONTROLLER',
     'inter.broker.listener.name': 'PLAINTEXT',
-    'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    'listener.security.protocol.map': `PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT${sasl ? ',SASL_PLAINTEXT:SASL_PLAINTEXT' : ''}`,
+    ...(sasl ? saslListenerProperties(sasl) : {}),
     'log.dirs': path.join(componentDir(config, `kafka-${alias.toLowerCase()}` as ComponentName), 'log'),
     'num.partitions': 1,
     // One broker: every internal topic must fit on it.

@@ -50,6 +50,9 @@ export const StackEnvSchema = z.object({
   KDR_KAFKA_A_CONTROLLER_PORT: port('KDR_KAFKA_A_CONTROLLER_PORT', 19093),
   KDR_KAFKA_B_PORT: port('KDR_KAFKA_B_PORT', 29092),
   KDR_KAFKA_B_CONTROLLER_PORT: port('KDR_KAFKA_B_CONTROLLER_PORT', 29093),
+  // kafka-b's SASL_PLAINTEXT (PLAIN) listener, for tests of credential handling. Unset
+  // (the default 0): KDR_KAFKA_B_PORT + 2, so parallel stacks need no new setting.
+  KDR_KAFKA_B_SASL_PORT: port('KDR_KAFKA_B_SASL_PORT', 0),
   KDR_CONNECT_A_PORT: port('KDR_CONNECT_A_PORT', 18083),
   KDR_CONNECT_B_PORT: port('KDR_CONNECT_B_PORT', 28083),
   KDR_TEMPORAL_PORT: port('KDR_TEMPORAL_PORT', 7233),
@@ -71,6 +74,12 @@ export interface KafkaNode {
   port: number;
   controllerPort: number;
   bootstrap: string;
+  /**
+   * A SASL_PLAINTEXT listener with one PLAIN user (B only). The password is generated
+   * at `stack up` into `passwordFile` (mode 600); the broker reads it from there through
+   * a config provider, so it is in no config file or log.
+   */
+  sasl?: { port: number; bootstrap: string; mechanism: 'plain'; username: string; passwordFile: string };
 }
 
 export interface ConnectNode {
@@ -102,6 +111,17 @@ export interface StackConfig {
   connectOffsetFlushMs: number;
   jvmHeap: string;
   startupTimeoutMs: number;
+}
+
+/** Where kafka-b's SASL password lives: the stack's own secrets dir. */
+export function saslNode(stackDir: string, port: number): NonNullable<KafkaNode['sasl']> {
+  return {
+    port,
+    bootstrap: `127.0.0.1:${port}`,
+    mechanism: 'plain',
+    username: 'kdr-b',
+    passwordFile: path.join(stackDir, 'secrets', 'kafka-b-sasl-password'),
+  };
 }
 
 /** Reads and checks KDR_* settings; a bad value stops with one line naming it. */
@@ -144,7 +164,10 @@ export function loadStackConfig(env: NodeJS.ProcessEnv, repoRoot: string): Stack
     temporalTestServerBin: path.join(venvDir, 'bin', 'temporal-test-server'),
     kafka: {
       A: kafkaNode('A', e.KDR_KAFKA_A_PORT, e.KDR_KAFKA_A_CONTROLLER_PORT),
-      B: kafkaNode('B', e.KDR_KAFKA_B_PORT, e.KDR_KAFKA_B_CONTROLLER_PORT),
+      B: {
+        ...kafkaNode('B', e.KDR_KAFKA_B_PORT, e.KDR_KAFKA_B_CONTROLLER_PORT),
+        sasl: saslNode(stackDir, e.KDR_KAFKA_B_SASL_PORT || (e.KDR_KAFKA_B_PORT <= 65533 ? e.KDR_KAFKA_B_PORT + 2 : e.KDR_KAFKA_B_PORT - 2)),
+      },
     },
     connect: {
       'connect-a': connectNode('connect-a', 'A', e.KDR_CONNECT_A_PORT),
@@ -174,6 +197,7 @@ export function portsOf(config: StackConfig): Array<{ component: ComponentName; 
     { component: 'kafka-a', setting: 'KDR_KAFKA_A_CONTROLLER_PORT', port: config.kafka.A.controllerPort },
     { component: 'kafka-b', setting: 'KDR_KAFKA_B_PORT', port: config.kafka.B.port },
     { component: 'kafka-b', setting: 'KDR_KAFKA_B_CONTROLLER_PORT', port: config.kafka.B.controllerPort },
+    ...(config.kafka.B.sasl ? [{ component: 'kafka-b' as const, setting: 'KDR_KAFKA_B_SASL_PORT', port: config.kafka.B.sasl.port }] : []),
     { component: 'connect-a', setting: 'KDR_CONNECT_A_PORT', port: config.connect['connect-a'].port },
     { component: 'connect-b', setting: 'KDR_CONNECT_B_PORT', port: config.connect['connect-b'].port },
     { component: 'temporal', setting: 'KDR_TEMPORAL_PORT', port: config.temporal.port },

@@ -166,3 +166,35 @@ function installTemporalTestServer(config: StackConfig, log: (line: string) => v
 function firstLine(text: string | null | undefined): string {
   return (text ?? '').split('\n').find((l) => l.trim() !== '')?.trim() ?? '';
 }
+
+/**
+ * Connect's BasicAuthSecurityRestExtension (org.apache.kafka:connect-basic-auth-extension),
+ * which the release tarball ships and libs/ above leaves out. Not part of `stack up`:
+ * fetched on first use into the cache, next to libs/ (the secrets test starts a Connect
+ * worker with basic auth). Returns the jar's path.
+ */
+export function connectBasicAuthExtension(config: StackConfig, log: (line: string) => void): string {
+  const dir = path.join(path.dirname(config.kafkaLibDir), 'extensions');
+  const jar = path.join(dir, `connect-basic-auth-extension-${config.kafkaVersion}.jar`);
+  if (fs.existsSync(path.join(dir, DONE)) && fs.existsSync(jar)) return jar;
+  if (!which('mvn')) throw new StackError('missing-tool', `mvn not found on PATH: ${INSTALL_HINTS.mvn}`);
+  fs.mkdirSync(dir, { recursive: true });
+  log(`fetching connect-basic-auth-extension ${config.kafkaVersion} from Maven Central into ${path.relative(config.repoRoot, dir)}`);
+  const result = spawnSync(
+    'mvn',
+    [
+      '-B',
+      '-q',
+      `-Dmaven.repo.local=${path.join(config.cacheDir, 'm2')}`,
+      'org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy',
+      `-Dartifact=org.apache.kafka:connect-basic-auth-extension:${config.kafkaVersion}`,
+      `-DoutputDirectory=${dir}`,
+    ],
+    { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024, cwd: dir },
+  );
+  if (result.status !== 0 || !fs.existsSync(jar)) {
+    throw new StackError('install-failed', `fetching connect-basic-auth-extension with mvn failed (exit ${result.status}): ${firstLine(result.stderr) || firstLine(result.stdout)}`);
+  }
+  fs.writeFileSync(path.join(dir, DONE), new Date().toISOString());
+  return jar;
+}

@@ -60,9 +60,19 @@ async function assertPortsFree(config: StackConfig, toStart: ComponentName[]): P
   }
 }
 
+/** kafka-b's SASL password: generated once per stack dir, readable by this user only. */
+export function ensureSaslPassword(config: StackConfig): void {
+  const sasl = config.kafka.B.sasl;
+  if (!sasl || fs.existsSync(sasl.passwordFile)) return;
+  fs.mkdirSync(path.dirname(sasl.passwordFile), { recursive: true, mode: 0o700 });
+  // base64url: no quote or backslash, so it sits in a JAAS line unescaped.
+  fs.writeFileSync(sasl.passwordFile, randomBytes(24).toString('base64url'), { mode: 0o600 });
+}
+
 function writeFiles(config: StackConfig, name: ComponentName): string {
   const dir = componentDir(config, name);
   fs.mkdirSync(dir, { recursive: true });
+  if (name === 'kafka-b') ensureSaslPassword(config);
   for (const [file, content] of Object.entries(componentSpec(config, name).files)) {
     fs.writeFileSync(path.join(dir, file), content);
   }

@@ -3,6 +3,7 @@ import { ApplicationFailure, Client, Connection, WorkflowFailedError, type Workf
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
 import type { PlaybookStatus } from '../../src/model/gates';
 import { statusQuery } from '../../workflows/framework';
+import { defaultHookStubs } from './hook-stubs';
 import { eventually, stack, uniqueId } from './stack';
 
 /**
@@ -36,7 +37,8 @@ export async function startStubWorker(options: {
     namespace: stack.temporal.namespace,
     taskQueue,
     workflowBundle: bundle,
-    activities: options.activities,
+    // Playbooks run cutover hooks after approvals: manual unless the test's stubs say otherwise.
+    activities: { ...defaultHookStubs, ...options.activities },
     identity: `${options.name}-test-${taskQueue}`,
   });
   const running = worker.run();

@@ -12,6 +12,7 @@ import type { failback } from '../../workflows/failback';
 import { approveSignal, decideUpdate, statusQuery } from '../../workflows/framework';
 import { eventually, kafka, readUntil, stack, uniqueId } from '../helpers/stack';
 import { withWorker } from '../helpers/worker';
+import { captureHistory } from '../replay/capture';
 
 /**
  * A failback B→A after a (simulated) failover, on the real stack, Identity policy:
@@ -185,7 +186,9 @@ describe('failback B→A end to end on the real stack (Identity)', { timeout: 30
       await h.signal(approveSignal, { gate: 'stop-producers', by: 'approver' });
       await gateOpen('producers-cutover');
       await h.signal(approveSignal, { gate: 'producers-cutover', by: 'approver' });
-      return (await h.result()) as PlaybookReport<FailbackFigures>;
+      const result = (await h.result()) as PlaybookReport<FailbackFigures>;
+      await captureHistory(h, 'failback-snapshot-seed-identity');
+      return result;
     });
 
     // 6. The outcome.

@@ -10,6 +10,7 @@ import type { failover } from '../../workflows/failover';
 import { approveSignal, decideUpdate, statusQuery } from '../../workflows/framework';
 import { eventually, kafka, readUntil, stack, uniqueId } from '../helpers/stack';
 import { withWorker } from '../helpers/worker';
+import { captureHistory } from '../replay/capture';
 
 /**
  * A planned failover A→B on the real stack: MM2 A→B on connect-b, a producer writing
@@ -198,7 +199,9 @@ describe('failover (planned) A→B end to end on the real stack', { timeout: 300
       await h.signal(approveSignal, { gate: 'consumers-cutover', by: 'carol' });
       await gateOpen('producers-cutover');
       await h.signal(approveSignal, { gate: 'producers-cutover', by: 'carol' });
-      return (await h.result()) as PlaybookReport<FailoverFigures>;
+      const result = (await h.result()) as PlaybookReport<FailoverFigures>;
+      await captureHistory(h, 'failover-planned-default-policy');
+      return result;
     });
 
     assert.equal(report.outcome, 'completed', report.reason ?? '');

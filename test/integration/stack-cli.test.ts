@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { processesMentioning } from '../../src/stack/processes';
-import { REPO_ROOT, stack } from '../helpers/stack';
+import { stack } from '../helpers/stack';
 
 /**
  * `kafka-dr stack` as an operator meets it when something is wrong: each failure is
@@ -15,7 +15,8 @@ import { REPO_ROOT, stack } from '../helpers/stack';
  * ports, sharing only the download cache with the main stack.
  */
 
-const CLI = path.join(REPO_ROOT, 'bin', 'kafka-dr');
+// The CLI of the build this test belongs to (bin/kafka-dr always runs dist/, which may be another build).
+const CLI = path.resolve(__dirname, '..', '..', 'src', 'cli', 'main.js');
 
 interface Run {
   code: number | null;

@@ -83,7 +83,8 @@ describe('kafka-dr worker (the process `npm start` runs)', { timeout: 120_000 },
         workflowExecutionTimeout: '60s',
       });
       assert.equal(result.caller, 'cli-test');
-      assert.match(stderr, /Temporal UI http:\/\/127\.0\.0\.1:\d+\/namespaces\//, 'prints where the UI is');
+      // The worker logs JSON lines; its start line says where the UI is.
+      assert.match(stderr, /"ui":"http:\/\/127\.0\.0\.1:\d+\/namespaces\//, 'prints where the UI is');
     } finally {
       await connection.close();
       child.kill('SIGTERM');

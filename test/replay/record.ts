@@ -1,21 +1,22 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { approveSignal, statusQuery } from '../../workflows/framework';
 import { eventually, REPO_ROOT, stack, uniqueId } from '../helpers/stack';
+import { HISTORIES_DIR, writeHistory } from './capture';
 import { auditInput, createStubs, failoverInput, SOME_DRIFT, type AuditScenario } from './stubs';
 
 /**
- * Records the histories test/replay/replay.test.ts replays: completed playbook runs on the
+ * Records the stub-run histories test/replay/replay.test.ts replays (the end-to-end tests
+ * add real-stack ones with KDR_CAPTURE_FIXTURES=1, see ./capture.ts): completed playbook runs on the
  * stack's Temporal dev server with the stub activities of ./stubs. Run it by hand after a
  * deliberate workflow change (with `patched()`), keep the old files too, commit the JSON:
  *
- *   node dist/test/replay/record.js            # writes test/replay/histories/<name>.json
+ *   node dist/test/replay/record.js [name...]  # writes test/replay/histories/<name>.json (all, or the named runs)
  */
 
-const OUT = path.join(REPO_ROOT, 'test', 'replay', 'histories');
+const OUT = HISTORIES_DIR;
 
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
@@ -56,31 +57,25 @@ async function main(): Promise<void> {
     },
   ];
 
+  // Names on the command line: record only those (keep the other committed files byte for byte).
+  const only = process.argv.slice(2);
+  const unknown = only.filter((n) => !runs.some((r) => r.name === n));
+  if (unknown.length > 0) throw new Error(`unknown run(s) ${unknown.join(', ')}; known: ${runs.map((r) => r.name).join(', ')}`);
   fs.mkdirSync(OUT, { recursive: true });
   await worker.runUntil(async () => {
-    for (const run of runs) {
+    for (const run of runs.filter((r) => only.length === 0 || only.includes(r.name))) {
       const workflowId = `replay-${run.name}-${uniqueId()}`;
       scenarios.set(workflowId, run.scenario ?? {});
       const h = await client.workflow.start(run.workflowType, { taskQueue, workflowId, args: [run.input], workflowExecutionTimeout: '2 minutes' });
       for (const [gate, by] of run.approve) await approveWhenOpen(h, gate, by);
       await h.result();
       const history = await h.fetchHistory();
-      fs.writeFileSync(path.join(OUT, `${run.name}.json`), `${JSON.stringify(historyToPlainJSON(history), null, 1)}\n`);
-      console.log(`${run.name}: ${history.events?.length ?? 0} events → ${path.relative(REPO_ROOT, path.join(OUT, `${run.name}.json`))}`);
+      const { file, events } = writeHistory(history, run.name, OUT);
+      console.log(`${run.name}: ${events} events → ${path.relative(REPO_ROOT, file)}`);
     }
   });
   await connection.close();
   await workerConnection.close();
-}
-
-/**
- * The history as plain JSON (int64 as strings, enums as names, bytes base64), read back with
- * `History.fromObject`. Not `historyToJSON` from @temporalio/common: in this install it uses a
- * nested protobufjs 8 while @temporalio/proto resolves the hoisted protobufjs 7, and it throws
- * "TypeError: type must be a Type".
- */
-function historyToPlainJSON(history: temporal.api.history.v1.IHistory): unknown {
-  return temporal.api.history.v1.History.toObject(temporal.api.history.v1.History.fromObject(history), { longs: String, enums: String, bytes: String });
 }
 
 main().catch((err: unknown) => {

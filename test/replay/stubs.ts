@@ -4,6 +4,7 @@ import type { Activities } from '../../activities';
 import type { DriftReport } from '../../src/audit/drift';
 import type { AuditInput } from '../../src/model/audit-input';
 import type { FailoverInput } from '../../src/model/failover-input';
+import { defaultHookStubs } from '../helpers/hook-stubs';
 
 /**
  * Stub activities with the real ones' names and result shapes, shared by the workflow
@@ -100,11 +101,15 @@ type StubNames =
   | 'waitForQuietProducers'
   | 'waitForDrain'
   | 'stopConnector'
+  | 'stopConnectors'
   | 'resumeConnector'
   | 'waitForConnectorState'
   | 'snapshotEndOffsets'
   | 'planOffsetTranslation'
-  | 'applyOffsetTranslation';
+  | 'applyOffsetTranslation'
+  | 'repairTopicConfigs'
+  | 'runCutoverHook'
+  | 'notifyEscalation';
 export type Stubs = Pick<Activities, StubNames>;
 
 /** Stubs for audit-drift and the planned failover path; `calls` collects every call. */
@@ -121,6 +126,7 @@ export function createStubs(scenarioOf: (workflowId: string) => AuditScenario, c
     }
   };
   return {
+    ...defaultHookStubs,
     async connectorStatus(input) {
       const s = record('connectorStatus', input);
       const c = s.connectors?.[input.connector] ?? { state: 'RUNNING' };
@@ -216,6 +222,10 @@ export function createStubs(scenarioOf: (workflowId: string) => AuditScenario, c
     async stopConnector(input) {
       record('stopConnector', input);
     },
+    async stopConnectors(input) {
+      record('stopConnectors', input);
+      return { stopped: [...input.connectors] };
+    },
     async resumeConnector(input) {
       record('resumeConnector', input);
     },
@@ -230,6 +240,10 @@ export function createStubs(scenarioOf: (workflowId: string) => AuditScenario, c
     async planOffsetTranslation(input) {
       record('planOffsetTranslation', input);
       return { source: 'A', target: 'B', allowRewind: false, groups: [groupPlan as never], checkpointsRead: 1, generatedAt: AT };
+    },
+    async repairTopicConfigs(input) {
+      record('repairTopicConfigs', input);
+      return { cluster: input.cluster, applied: input.repairs.map((r) => ({ topic: r.topic, setting: r.setting, value: r.to })) };
     },
     async applyOffsetTranslation(input) {
       record('applyOffsetTranslation', input);

@@ -74,7 +74,13 @@ describe('stack components', () => {
     assert.equal(a.get('listeners'), 'PLAINTEXT://127.0.0.1:19092,CONTROLLER://127.0.0.1:19093');
     assert.equal(a.get('offsets.topic.replication.factor'), '1');
     assert.equal(a.get('log.dirs'), '/repo/.stack/data/kafka-a/log');
-    assert.equal(parseProps(kafkaServerProperties(c, 'B')).get('advertised.listeners'), 'PLAINTEXT://127.0.0.1:29092');
+    const b = parseProps(kafkaServerProperties(c, 'B'));
+    // B also has a SASL_PLAINTEXT (PLAIN) listener on its port + 2, for the secrets tests.
+    assert.equal(b.get('advertised.listeners'), 'PLAINTEXT://127.0.0.1:29092,SASL_PLAINTEXT://127.0.0.1:29094');
+    assert.equal(b.get('inter.broker.listener.name'), 'PLAINTEXT');
+    // The password is read from the stack's secrets file, never written into server.properties.
+    assert.match(b.get('listener.name.sasl_plaintext.plain.sasl.jaas.config')!, /password="\$\{dir:\/repo\/\.stack\/secrets:kafka-b-sasl-password\}"/);
+    assert.equal(a.get('sasl.enabled.mechanisms'), undefined, 'A stays PLAINTEXT only');
   });
 
   it('points each Connect worker at the cluster it writes to, with a short offset flush', () => {

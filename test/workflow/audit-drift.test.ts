@@ -89,19 +89,27 @@ describe('audit-drift playbook: control flow with stub activities', { timeout: 3
     assert.equal(report.steps.find((s) => s.name === 'repair')!.state, 'skipped');
   });
 
-  it('repair true: gate describes the target-only repairs; approved → recorded, not applied', async () => {
+  it('repair true: gate describes the target-only repairs; approved → applied on the target (B) only, nothing else', async () => {
     const h = await start(auditInput({ repair: true, requestedBy: 'alice', gates: { repair: { approvers: ['bob'], fourEyes: true, deadline: '5 minutes' } } }), { drift: SOME_DRIFT });
     const s = await gateOpen(h, 'repair');
     assert.match(s.openGate!.description, /target only: would set retention\.ms=604800000 on B topic A\.orders/);
     assert.equal(s.figures.worst, 'warn');
+    assert.ok(!namesOf(h.workflowId).includes('repairTopicConfigs'), 'nothing changed before the approval');
     await h.signal(approveSignal, { gate: 'repair', by: 'bob', comment: 'ok' });
     const report = await h.result();
     assert.equal(report.outcome, 'completed');
-    assert.equal(report.figures.repairOutcome, 'approved-not-applied');
+    assert.equal(report.figures.repairOutcome, 'applied');
     assert.deepEqual(report.decisions.map((d) => [d.gate, d.decision, d.by]), [['repair', 'approved', 'bob']]);
-    const apply = report.steps.find((x) => x.name === 'apply-repairs')!;
-    assert.equal(apply.state, 'skipped');
-    assert.match(String(apply.details?.why), /no config-altering activity/);
+    const repairCalls = calls.filter((c) => c.workflowId === h.workflowId && c.name === 'repairTopicConfigs');
+    // The two repairable findings (retention.ms, min.insync.replicas), never replication.factor, on B only.
+    assert.deepEqual(repairCalls.map((c) => c.arg), [
+      { cluster: 'B', repairs: [{ topic: 'A.orders', setting: 'retention.ms', to: '604800000' }, { topic: 'A.orders', setting: 'min.insync.replicas', to: '2' }] },
+    ]);
+    assert.deepEqual(report.figures.repairsApplied.map((a) => [a.cluster, a.topic, a.setting, a.value]), [
+      ['B', 'A.orders', 'retention.ms', '604800000'],
+      ['B', 'A.orders', 'min.insync.replicas', '2'],
+    ]);
+    assert.equal(report.steps.find((x) => x.name === 'apply-repairs')!.state, 'completed');
   });
 
   it('repair true, rejected: outcome rejected, findings still in the report', async () => {

@@ -24,6 +24,8 @@ interface Scenario {
   /** The seed cannot be derived (no snapshot, no forward offsets). */
   seedUnavailable?: boolean;
   forwardState?: string;
+  /** failoverSnapshot refuses the named workflow (SeedUnavailable). */
+  failoverUnusable?: string;
 }
 const scenarios = new Map<string, Scenario>();
 
@@ -49,7 +51,7 @@ type Stubs = Pick<
   Activities,
   | 'clusterHealth' | 'connectorStatus' | 'planFailbackSeedOffsets' | 'deployMirrorFlow' | 'stopConnector' | 'waitForConnectorState'
   | 'alterConnectorOffsets' | 'resumeConnector' | 'waitForReverseCatchUp' | 'applyOffsetTranslation' | 'waitForQuietProducers'
-  | 'waitForDrain' | 'snapshotEndOffsets' | 'removeMirrorFlow' | 'planForwardResumeOffsets'
+  | 'waitForDrain' | 'snapshotEndOffsets' | 'removeMirrorFlow' | 'planForwardResumeOffsets' | 'failoverSnapshot'
 >;
 
 const lagReport = (total: string) => ({
@@ -76,6 +78,11 @@ const stubs: Stubs = {
   async connectorStatus(input) {
     const s = record('connectorStatus', input);
     return { connector: input.connector, state: (s.forwardState ?? 'STOPPED') as never, workerId: 'w', tasks: [] };
+  },
+  async failoverSnapshot(input) {
+    const s = record('failoverSnapshot', input);
+    if (s.failoverUnusable) throw ApplicationFailure.create({ type: 'SeedUnavailable', nonRetryable: true, message: s.failoverUnusable });
+    return { workflowId: input.workflowId, runId: 'run-1', takenAt: T, offsets: { orders: { '0': '100' } } };
   },
   async planFailbackSeedOffsets(input) {
     const s = record('planFailbackSeedOffsets', input);
@@ -261,7 +268,9 @@ describe('failback playbook: control flow with stub activities', { timeout: 300_
     assert.deepEqual(resume.arg.endOffsets, { orders: { '0': '130' } });
     assert.deepEqual(report.steps.map((s) => s.name), [
       'check-primary', 'check-forward', 'plan-seed', 'deploy-reverse', 'seed-reverse', 'start-reverse', 'catch-up', 'translate-offsets',
-      'verify-quiet', 'drain', 'stop-reverse', 'snapshot-primary', 'remove-reverse', 'set-forward-offsets', 'resume-forward',
+      // consumers move only once their offsets are set on the primary
+      'hook:consumers-cutover', 'hook:stop-producers', 'verify-quiet', 'drain', 'stop-reverse', 'snapshot-primary', 'hook:producers-cutover',
+      'remove-reverse', 'set-forward-offsets', 'resume-forward',
     ]);
     assert.ok(report.steps.every((s) => s.state === 'completed'));
     assert.deepEqual(report.decisions.map((d) => d.gate), ['consumers-cutover', 'stop-producers', 'producers-cutover']);
@@ -350,6 +359,39 @@ describe('failback playbook: control flow with stub activities', { timeout: 300_
     assert.deepEqual(alter.arg.offsets, [{ partition: { cluster: 'B', topic: 'orders', partition: 0 }, offset: null }]);
     await h.signal(abortSignal, { by: 'bob', reason: 'test over' });
     await h.result();
+  });
+
+  it('seed from a failover workflow ID: its snapshot is read first, seeds the reverse flow, and is named in the report', async () => {
+    const h = await start(input({ seed: { mode: 'auto', failoverWorkflowId: 'kafka-dr-cutover-A~B' } }));
+    await approveAll(h);
+    const report = (await h.result()) as PlaybookReport<FailbackFigures>;
+    assert.equal(report.outcome, 'completed');
+    const names = namesOf(h.workflowId);
+    assert.ok(names.indexOf('failoverSnapshot') < names.indexOf('planFailbackSeedOffsets'), names.join(', '));
+    assert.deepEqual(callsOf(h.workflowId).find((c) => c.name === 'failoverSnapshot')!.arg, { workflowId: 'kafka-dr-cutover-A~B', primary: 'A', dr: 'B' });
+    assert.deepEqual(callsOf(h.workflowId).find((c) => c.name === 'planFailbackSeedOffsets')!.arg.snapshot, { orders: { '0': '100' } });
+    assert.deepEqual(report.figures.seedFailover, { workflowId: 'kafka-dr-cutover-A~B', runId: 'run-1', takenAt: T });
+    assert.equal(report.figures.seedFrom, 'snapshot');
+    // The consumers just stopped on B: translation waits (bounded) for reverse checkpoints covering their last commit.
+    assert.deepEqual(callsOf(h.workflowId).find((c) => c.name === 'applyOffsetTranslation')!.arg.freshness, { policy: 'identity', waitSeconds: 20, settleSeconds: 11 });
+  });
+
+  it('a failover workflow that cannot seed (unknown, running, another pair) fails before any side effect, with the reason', async () => {
+    const why = 'workflow kafka-dr-cutover-A~B run r is RUNNING, not COMPLETED: wait for the failover to finish, or give seed.snapshot';
+    const h = await start(input({ seed: { mode: 'auto', failoverWorkflowId: 'kafka-dr-cutover-A~B' } }), { failoverUnusable: why });
+    const cause = await failure(h);
+    assert.equal(cause.type, 'PlaybookFailed');
+    assert.ok(cause.message.includes(why), cause.message);
+    assert.ok(callsOf(h.workflowId).every((c) => !DESTRUCTIVE.has(c.name)), namesOf(h.workflowId).join(', '));
+    assert.ok(!namesOf(h.workflowId).includes('planFailbackSeedOffsets'));
+  });
+
+  it('a seed with both a snapshot and a failover workflow ID is refused as bad input', async () => {
+    const h = await start(input({ seed: { mode: 'auto', snapshot: { orders: { '0': '1' } }, failoverWorkflowId: 'fo-1' } }));
+    const cause = await failure(h);
+    assert.equal(cause.type, 'InvalidInput');
+    assert.match(cause.message, /seed\.failoverWorkflowId: give either snapshot or failoverWorkflowId, not both/);
+    assert.deepEqual(callsOf(h.workflowId), []);
   });
 
   it('dryRun: read-only steps and the plan; nothing destructive, no gate', async () => {

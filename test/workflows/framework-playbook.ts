@@ -2,7 +2,7 @@
 // compensation, messages) with stub activities, for test/workflow/framework.test.ts.
 import { proxyActivities, sleep } from '@temporalio/workflow';
 import { z } from 'zod';
-import { GateOptionsSchema, PersonSchema, type PlaybookReport } from '../../src/model/gates';
+import { GateOptionsSchema, PersonSchema, type OpenGateStatus, type PlaybookReport } from '../../src/model/gates';
 import { clusterPairKey } from '../../src/model/workflow-ids';
 import { parseInput, setupPlaybook, type GateOptions } from '../../workflows/framework';
 
@@ -29,6 +29,10 @@ export const FrameworkToyInput = z.strictObject({
   drainMs: z.number().int().min(0).default(0),
   /** Make this effect's activity fail (tests the failed outcome). */
   failEffect: z.string().optional(),
+  /** Declare the run a cutover source→target: approved gates run their registry hooks. */
+  cutover: z.boolean().default(false),
+  /** `toy`: the gates escalate through toyNotify; `registry`: through the framework's default notifyEscalation. */
+  notify: z.enum(['toy', 'registry']).default('toy'),
 });
 export type FrameworkToyInput = z.input<typeof FrameworkToyInput>;
 
@@ -38,7 +42,11 @@ export const FRAMEWORK_TOY_GATES = ['stop-producers', 'producers-cutover'] as co
 export async function frameworkToyPlaybook(raw: unknown): Promise<PlaybookReport> {
   const pb = setupPlaybook({ playbook: 'framework-toy', gates: FRAMEWORK_TOY_GATES });
   const input = parseInput(FrameworkToyInput, raw);
-  pb.begin({ clusterPair: clusterPairKey(input.source, input.target), requestedBy: input.requestedBy });
+  pb.begin({
+    clusterPair: clusterPairKey(input.source, input.target),
+    requestedBy: input.requestedBy,
+    ...(input.cutover ? { cutover: { from: input.source, to: input.target } } : {}),
+  });
 
   const gateOptions = (name: (typeof FRAMEWORK_TOY_GATES)[number], description: string): GateOptions => {
     const o = input.gates[name];
@@ -49,7 +57,7 @@ export async function frameworkToyPlaybook(raw: unknown): Promise<PlaybookReport
       ...(o.approvers ? { approvers: o.approvers } : {}),
       ...(o.fourEyes !== undefined ? { fourEyes: o.fourEyes } : {}),
       ...(o.escalateAfter !== undefined ? { escalateAfter: o.escalateAfter } : {}),
-      onEscalate: (gate) => toy.toyNotify(gate.name, gate.deadlineAt),
+      ...(input.notify === 'toy' ? { onEscalate: (gate: OpenGateStatus) => toy.toyNotify(gate.name, gate.deadlineAt) } : {}),
     };
   };
   const effect = (what: string) => toy.toyEffect(input.failEffect === what ? `${what}!fail` : what);

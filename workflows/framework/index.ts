@@ -17,9 +17,11 @@ import {
   type PlaybookStatus,
 } from '../../src/model/gates';
 import { Compensations } from './compensation';
+import { hookStepName, hooksEnabled, notifyEscalation, runCutoverHook, type CutoverDirection } from './cutover';
 import { Gates, type GateOptions, type GateResult } from './gates';
 import { describeError, Journal, nowIso, type StepControl, type StepOptions } from './journal';
 import { abortSignal, approveSignal, decideUpdate, rejectSignal, statusQuery } from './messages';
+import { countHook, countPlaybookFinished, recordGateWait } from './metrics';
 
 /**
  * The machinery every playbook shares. A playbook reads like its runbook:
@@ -47,6 +49,7 @@ export * from './messages';
 export { Gates, DECISION_REFUSED, PLAYBOOK_BUG, type GateOptions, type GateResult } from './gates';
 export { Journal, SEARCH_ATTRIBUTE_KEYS, describeError, nowIso, type StepControl, type StepOptions } from './journal';
 export { Compensations } from './compensation';
+export { CUTOVER_HOOKS_PATCH, ESCALATION_NOTIFY_PATCH, hookStepName, type CutoverDirection } from './cutover';
 
 /** Failure type of a bad playbook input (the message names each field and reason). */
 export const INVALID_INPUT = 'InvalidInput';
@@ -60,7 +63,21 @@ const PLAYBOOK_STOPPED = 'PlaybookStopped';
  * `setupPlaybook`, before any side effect. On failure the workflow fails at once,
  * non-retryably, type `InvalidInput`, message `field: reason; field: reason`.
  */
+/** Largest playbook input accepted, in characters of JSON. */
+export const MAX_INPUT_CHARS = 256 * 1024;
+
 export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
+  // The input sits in history and is carried by every status and report: a huge one (a
+  // pasted list of 30,000 topics) slows every replay and nears Temporal's 2 MB payload limit.
+  const size = JSON.stringify(input ?? null).length;
+  if (size > MAX_INPUT_CHARS) {
+    throw ApplicationFailure.create({
+      type: INVALID_INPUT,
+      message: `(input): is ${Math.round(size / 1024)} KiB, over the ${MAX_INPUT_CHARS / 1024} KiB limit of a playbook input: name topics by regex or split the run`,
+      nonRetryable: true,
+      details: [[{ field: '(input)', reason: `${size} characters of JSON, limit ${MAX_INPUT_CHARS}` }]],
+    });
+  }
   const parsed = schema.safeParse(input);
   if (parsed.success) return parsed.data;
   throw ApplicationFailure.create({
@@ -90,6 +107,8 @@ export class Playbook<F extends Record<string, unknown> = Record<string, unknown
   readonly compensations: Compensations;
   clusterPair: string | null = null;
   requestedBy: string | null = null;
+  /** Set by `begin({ cutover })`: the playbook moves clients, so approved gates run their cutover hooks. */
+  cutover: CutoverDirection | null = null;
   private state: PlaybookStatus['state'] = 'running';
   private outcome: PlaybookOutcome | null = null;
   private readonly startedAt = Date.now();
@@ -105,9 +124,15 @@ export class Playbook<F extends Record<string, unknown> = Record<string, unknown
     });
   }
 
-  /** Once the input is valid: who asked and which pair (the KafkaDrClusterPair search attribute). */
-  begin(context: { clusterPair?: string; requestedBy?: string }): void {
+  /**
+   * Once the input is valid: who asked and which pair (the KafkaDrClusterPair search
+   * attribute). `cutover` (failover: source→target; failback: dr→primary) says the
+   * playbook moves clients: each approved gate then runs its registry hook (README,
+   * "Cutover hooks") as step `hook:<gate>` before the playbook goes on.
+   */
+  begin(context: { clusterPair?: string; requestedBy?: string; cutover?: CutoverDirection }): void {
     if (context.requestedBy !== undefined) this.requestedBy = context.requestedBy;
+    if (context.cutover !== undefined) this.cutover = { from: context.cutover.from, to: context.cutover.to };
     if (context.clusterPair !== undefined) {
       this.clusterPair = context.clusterPair;
       this.journal.upsertSearchAttributes({ clusterPair: context.clusterPair });
@@ -167,17 +192,57 @@ export class Playbook<F extends Record<string, unknown> = Record<string, unknown
     this.journal.skip(name, why, details);
   }
 
-  /** Opens a gate and waits for its decision (see Gates.gate); the caller decides what to do. */
+  /**
+   * Opens a gate and waits for its decision (see Gates.gate); the caller decides what to
+   * do. Without its own `onEscalate`, an escalated gate sends the registry's escalation
+   * notification (README, "Cutover hooks").
+   */
   async gate(name: string, options: GateOptions): Promise<GateResult> {
     const requestedBy = options.requestedBy ?? this.requestedBy ?? undefined;
-    return this.gates.gate(name, requestedBy !== undefined ? { ...options, requestedBy } : options);
+    const onEscalate = options.onEscalate ?? ((open) => notifyEscalation(this.setup.playbook, open));
+    const opened = Date.now();
+    const result = await this.gates.gate(name, { ...options, onEscalate, ...(requestedBy !== undefined ? { requestedBy } : {}) });
+    recordGateWait(this.setup.playbook, name, result.decision, Date.now() - opened);
+    return result;
   }
 
-  /** Opens a gate; returns when approved, otherwise stops the playbook (run() compensates). */
-  async approval(name: string, options: GateOptions): Promise<GateResult> {
+  /**
+   * Opens a gate; returns when approved, otherwise stops the playbook (run() compensates).
+   * In a cutover playbook the gate's hook runs right after the approval, as step
+   * `hook:<gate>`; a hook that fails (after its retries) fails the playbook like any step.
+   */
+  async approval(name: string, options: GateOptions & { hook?: 'after-approval' | 'deferred' }): Promise<GateResult> {
     const result = await this.gate(name, options);
     this.stopUnlessApproved(result);
+    // 'deferred': the playbook must prepare something first (failback sets the groups'
+    // offsets on the primary before consumers may move there) and calls runHook itself.
+    if (options.hook !== 'deferred') await this.runHook(result);
     return result;
+  }
+
+  /** Runs an approved gate's cutover hook (step `hook:<gate>`); `approval` does it unless told 'deferred'. */
+  async runHook(approved: GateResult): Promise<void> {
+    const direction = this.cutover;
+    if (direction === null || !hooksEnabled()) return;
+    const request = {
+      workflowId: workflowInfo().workflowId,
+      playbook: this.setup.playbook,
+      gate: approved.gate,
+      from: direction.from,
+      to: direction.to,
+      approvedBy: approved.by ?? 'unknown',
+    };
+    try {
+      await this.step(hookStepName(approved.gate), () => runCutoverHook(request), {
+        details: { from: direction.from, to: direction.to, approvedBy: request.approvedBy },
+        summarize: (r) => ({ kind: r.kind, ...r.detail }),
+      });
+      countHook(this.setup.playbook, approved.gate, 'ok');
+    } catch (err) {
+      // An abort that arrived with the approval skips the hook: not a hook failure.
+      if (this.gates.aborted === null) countHook(this.setup.playbook, approved.gate, 'failed');
+      throw err;
+    }
   }
 
   /** Stops the playbook unless the gate was approved. */
@@ -261,6 +326,7 @@ export class Playbook<F extends Record<string, unknown> = Record<string, unknown
       }
     }
     this.outcome = outcome;
+    countPlaybookFinished(this.setup.playbook, outcome);
     let compensation: CompensationResult | null = null;
     // Search attribute upserts and undos must still happen in a cancelled workflow.
     await CancellationScope.nonCancellable(async () => {

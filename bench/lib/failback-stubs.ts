@@ -1,0 +1,111 @@
+import { Context } from '@temporalio/activity';
+import type { Activities } from '../../activities';
+import type { FailbackInput } from '../../src/model/failback-input';
+
+/**
+ * Stub activities for a whole failback (names and result shapes of activities/*, the
+ * happy path only), for counting history events in the time-skipping server. The drain
+ * heartbeats like the real one for `drainHeartbeatMs` of real time (heartbeats are not
+ * history events; the count must not move with it).
+ */
+
+const T = '2025-01-01T00:00:00.000Z';
+const REVERSE = ['mm2-B-to-A-source-failback', 'mm2-B-to-A-checkpoint', 'mm2-B-to-A-heartbeat'];
+
+const lagReport = (total: string) => ({
+  source: 'B',
+  partitions: [{ topic: 'orders', partition: 0, end: '130', committed: '129', lag: total, state: 'caught-up' as const }],
+  total,
+  maxLag: total,
+  anomalies: 0,
+  drained: total === '0',
+  missingTopics: [],
+  measuredAt: T,
+});
+
+type FailbackStubs = Pick<
+  Activities,
+  | 'clusterHealth' | 'connectorStatus' | 'planFailbackSeedOffsets' | 'deployMirrorFlow' | 'stopConnector' | 'waitForConnectorState'
+  | 'alterConnectorOffsets' | 'resumeConnector' | 'waitForReverseCatchUp' | 'applyOffsetTranslation' | 'waitForQuietProducers'
+  | 'snapshotEndOffsets' | 'removeMirrorFlow' | 'planForwardResumeOffsets'
+>;
+
+/** A drain stub shaped like waitForDrain: heartbeats every 100 ms for `ms` of real time. */
+export async function heartbeatingDrain(ms: number, source: string) {
+  const ctx = Context.current();
+  const started = Date.now();
+  let polls = 0;
+  do {
+    polls++;
+    ctx.heartbeat({ polls, consecutiveZero: 0, total: '1', maxLag: '1', anomalies: 0, nonZero: [] });
+    await new Promise((r) => setTimeout(r, Math.min(100, ms)));
+  } while (Date.now() - started < ms);
+  return { polls, consecutiveZero: 3, total: '0', maxLag: '0', anomalies: 0, nonZero: [], report: { ...lagReport('0'), source } };
+}
+
+export const failbackStubs: FailbackStubs = {
+  async clusterHealth(input) {
+    return {
+      cluster: input.cluster, brokers: { count: 1, ids: [1] }, expectedBrokers: 1, expectedBrokersFrom: 'registry', controllerId: 1,
+      underReplicated: [], offline: [], brokersMissingFromAssignments: [], topicCount: 3, partitionCount: 3, healthy: true, problems: [],
+    } as never;
+  },
+  async connectorStatus(input) {
+    return { connector: input.connector, state: 'STOPPED' as never, workerId: 'w', tasks: [] };
+  },
+  async planFailbackSeedOffsets() {
+    return {
+      seedFrom: 'snapshot', sourceAlias: 'B',
+      partitions: [{ topic: 'orders', partition: 0, source: 'snapshot', offset: '99', resumeAt: '100', exact: true, toCopy: '30' }],
+      skippedTopics: [], notes: [], current: { orders: { '0': '130' } },
+    } as never;
+  },
+  async deployMirrorFlow() {
+    return { flow: 'mm2-B-to-A', connect: 'connect-a', connectors: REVERSE.map((name) => ({ name, kind: 'source' as never, action: 'created' as const })), stale: [], checkedConnectors: 1 };
+  },
+  async stopConnector() {},
+  async waitForConnectorState(input) {
+    return { connector: input.connector, state: input.state, workerId: 'w', tasks: [] };
+  },
+  async alterConnectorOffsets(input) {
+    return { altered: input.offsets.length, message: 'ok' };
+  },
+  async resumeConnector() {},
+  async waitForReverseCatchUp() {
+    return { ...lagReport('5'), polls: 2 };
+  },
+  async applyOffsetTranslation() {
+    return {
+      source: 'B', target: 'A', allowRewind: false, groups: [{ group: 'billing', state: 'Empty', members: 0, partitions: [] } as never], checkpointsRead: 1, generatedAt: T,
+      applied: [{ group: 'billing', topic: 'orders', partition: 0, offset: '120' }], appliedAt: T,
+    };
+  },
+  async waitForQuietProducers(input) {
+    return { cluster: input.cluster, quietSince: T, endOffsets: {}, polls: 3 };
+  },
+  async snapshotEndOffsets(input) {
+    return { cluster: input.cluster, takenAt: T, offsets: { orders: { '0': '130' } }, missingTopics: [] };
+  },
+  async removeMirrorFlow() {
+    return { connectors: REVERSE.map((name) => ({ name, action: 'deleted' as const })), notMirrorMaker: [] };
+  },
+  async planForwardResumeOffsets() {
+    return { sourceAlias: 'A', connectors: [{ connector: 'mm2-A-to-B-source', partitions: [{ topic: 'orders', partition: 0, offset: '129', resumeAt: '130', skipped: '30' }] }], skippedTopics: [], notes: [] };
+  },
+};
+
+export function failbackInput(deadline: string): FailbackInput {
+  return {
+    primary: 'A',
+    dr: 'B',
+    forward: { connect: 'connect-b', connectors: ['mm2-A-to-B-source', 'mm2-A-to-B-checkpoint', 'mm2-A-to-B-heartbeat'], sourceConnectors: ['mm2-A-to-B-source'] },
+    reverse: { connect: 'connect-a', replicationFactor: 1 },
+    topics: ['orders'],
+    groups: ['billing'],
+    policy: 'identity',
+    seed: { mode: 'auto', snapshot: { cluster: 'B', takenAt: T, offsets: { orders: { '0': '100' } }, missingTopics: [] } },
+    requestedBy: 'alice',
+    gates: { 'consumers-cutover': { deadline }, 'stop-producers': { deadline }, 'producers-cutover': { deadline } },
+    quietSeconds: 1,
+  };
+}

@@ -1,0 +1,104 @@
+import { Command, Option } from 'commander';
+import { DrillOptionsSchema, runDrill } from '../drill/run';
+import { TASK_QUEUE } from '../model/task-queue';
+import { down, status, up, type ComponentStatus } from '../stack/stack';
+import { runWorker } from '../../workers/main';
+import type { CliContext } from './context';
+import { EXIT, usageError } from './exit-codes';
+import type { GlobalOptions } from './temporal';
+
+/** The verbs that run here rather than on Temporal: stack up|down|status, worker, drill. */
+
+export function formatStatus(rows: ComponentStatus[]): string {
+  const lines = rows.map((r) =>
+    [
+      r.component.padEnd(10),
+      r.state.padEnd(9),
+      r.address.padEnd(24),
+      (r.pid ? `pid ${r.pid}` : '').padEnd(10),
+      (r.rssMiB !== undefined ? `${r.rssMiB} MiB` : '').padEnd(9),
+      r.detail,
+    ].join(' '),
+  );
+  return ['COMPONENT  STATE     ADDRESS                  PID        RSS       DETAIL', ...lines].join('\n');
+}
+
+export function addLocalCommands(program: Command, ctx: CliContext): void {
+  const log = (line: string) => ctx.io.err(`kafka-dr: ${line}\n`);
+  const stack = program
+    .command('stack')
+    .description('the local DR stack: Kafka A and B, connect-a/-b with MM2, a Temporal dev server (settings: KDR_* variables)');
+
+  stack
+    .command('up')
+    .description('start the stack, reusing what already runs; exit 3 when a tool (java, mvn, python3) is missing')
+    .option('--json', 'print the component report as JSON')
+    .action(async (opts: { json?: boolean }) => {
+      const config = ctx.stackConfig();
+      const report = await up(config, log);
+      if (opts.json) ctx.io.out(`${JSON.stringify(report, null, 2)}\n`);
+      else ctx.io.out(`${formatStatus(report.components)}\n\nstack up in ${report.totalSeconds.toFixed(1)} s. Temporal UI: ${config.temporal.uiUrl}\n`);
+      ctx.setExit(EXIT.ok);
+    });
+
+  stack
+    .command('down')
+    .description('stop the processes this stack started')
+    .action(async () => {
+      await down(ctx.stackConfig(), log);
+      ctx.io.out('stack down: every process this stack started is stopped\n');
+      ctx.setExit(EXIT.ok);
+    });
+
+  stack
+    .command('status')
+    .description('each component, its address and health; exit 1 unless all are healthy')
+    .option('--json', 'print JSON')
+    .action(async (opts: { json?: boolean }) => {
+      const rows = await status(ctx.stackConfig());
+      ctx.io.out(opts.json ? `${JSON.stringify(rows, null, 2)}\n` : `${formatStatus(rows)}\n`);
+      // Non-zero unless the whole stack is usable, so scripts can gate on it.
+      ctx.setExit(rows.every((r) => r.state === 'healthy') ? EXIT.ok : EXIT.other);
+    });
+
+  program
+    .command('worker')
+    .description('run the kafka-dr Temporal worker (KDR_REGISTRY names the cluster registry; default: the local stack) until SIGINT/SIGTERM')
+    .action(async () => {
+      const globals = program.opts<GlobalOptions>();
+      if (globals.taskQueue !== undefined && globals.taskQueue !== TASK_QUEUE) {
+        throw usageError(`worker: --task-queue ${globals.taskQueue}: the worker polls '${TASK_QUEUE}', the queue every playbook start uses`);
+      }
+      const config = ctx.stackConfig();
+      // --address/--namespace (or TEMPORAL_*) move the worker too, so one flag set serves every verb.
+      const target = ctx.target();
+      await runWorker({ ...config, temporal: { ...config.temporal, address: target.address, namespace: target.namespace } });
+      ctx.setExit(EXIT.ok);
+    });
+
+  program
+    .command('drill')
+    .description('the DR drill: failover and failback under synthetic load, with a report (reports/drill-<time>.json, .md, .svg)')
+    .addOption(new Option('--mode <mode>', 'planned (0 lost expected) or unplanned (broker A stopped mid-stream)').choices(['planned', 'unplanned']))
+    .option('--reports-dir <dir>', 'where the report files go (default: reports)')
+    .addOption(new Option('--dr-period-seconds <s>', 'how long producers write to B between failover and failback (default 15)').argParser(Number))
+    .option('--keep', "keep the drill's topics, groups and connectors for inspection")
+    .option('--json', 'print the report as JSON instead of the file paths')
+    .action(async (opts: { mode?: string; reportsDir?: string; drPeriodSeconds?: number; keep?: boolean; json?: boolean }) => {
+      // Flags map onto the drill's own schema, which says what is wrong with a value.
+      const flags: Record<string, string> = { mode: '--mode', reportsDir: '--reports-dir', drPeriodSeconds: '--dr-period-seconds', keep: '--keep' };
+      const parsed = DrillOptionsSchema.safeParse({
+        ...(opts.mode !== undefined ? { mode: opts.mode } : {}),
+        ...(opts.reportsDir !== undefined ? { reportsDir: opts.reportsDir } : {}),
+        ...(opts.drPeriodSeconds !== undefined ? { drPeriodSeconds: opts.drPeriodSeconds } : {}),
+        ...(opts.keep === true ? { keep: true } : {}),
+      });
+      if (!parsed.success) {
+        throw usageError(`drill: ${parsed.error.issues.map((i) => `${flags[String(i.path[0])] ?? i.path.join('.')}: ${i.message}`).join('; ')}`);
+      }
+      const result = await runDrill(parsed.data, log);
+      if (opts.json) ctx.io.out(`${JSON.stringify(result.report, null, 2)}\n`);
+      else ctx.io.out(`drill report: ${result.files.markdown}\n  JSON: ${result.files.json}\n  timeline: ${result.files.svg}\n`);
+      ctx.setExit(result.exitCode);
+    });
+}

@@ -1,0 +1,115 @@
+import { formatRanges } from './delivery';
+import type { DrillPhase, DrillReport } from './report-types';
+
+/**
+ * The drill report as Markdown for people: verdict, counts table, phases with their
+ * durations, the playbooks' key figures and who switched the clients at each gate.
+ * Pure: unit-tested; the drill writes it next to the JSON.
+ */
+
+const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+function phaseRows(phases: readonly DrillPhase[]): string[] {
+  const t0 = Math.min(...phases.map((p) => Date.parse(p.startedAt)));
+  return phases.map((p) => {
+    const start = Date.parse(p.startedAt);
+    const name = p.parent ? `&nbsp;&nbsp;${p.parent} / ${p.name}` : `**${p.name}**`;
+    return `| ${name} | +${secs(start - t0)} | ${secs(Date.parse(p.endedAt) - start)} |`;
+  });
+}
+
+/** Figures worth a line per playbook (the JSON report keeps all of them). */
+const KEY_FIGURES: Record<string, string[]> = {
+  deploy: ['created', 'heartbeat'],
+  failover: ['lagAtStart', 'drainMs', 'rtoMs', 'rpoRecords', 'rpoEstimate', 'offsetsSet'],
+  failback: ['seedFrom', 'catchUpMs', 'lagAtConsumersGate', 'drainMs', 'rtoMs', 'offsetsSet', 'forwardOffsets'],
+};
+
+function describeFigure(name: string, value: unknown): string {
+  if (Array.isArray(value)) {
+    if (name === 'offsetsSet' || name === 'forwardOffsets') return `${value.length} partitions`;
+    return value.map(String).join(', ') || 'none';
+  }
+  if (name.endsWith('Ms') && typeof value === 'number') return secs(value);
+  if (name === 'heartbeat' && value && typeof value === 'object') {
+    const h = value as { waitedMs?: number };
+    return h.waitedMs !== undefined ? `first heartbeat after ${secs(h.waitedMs)}` : JSON.stringify(value);
+  }
+  if (name === 'rpoEstimate' && value && typeof value === 'object') {
+    const r = value as { ageMs?: number | null; lastHeartbeatAt?: string | null; reason?: string };
+    return r.ageMs !== null && r.ageMs !== undefined ? `${secs(r.ageMs)} (last heartbeat ${r.lastHeartbeatAt ?? '?'})` : (r.reason ?? 'unknown');
+  }
+  return typeof value === 'object' ? JSON.stringify(value) : String(value);
+}
+
+export function drillMarkdown(report: DrillReport, files: { svg?: string } = {}): string {
+  const lines: string[] = [];
+  const verdict = report.outcome === 'passed' ? 'PASSED' : 'FAILED';
+  lines.push(`# kafka-dr drill (${report.mode}): ${verdict}`);
+  lines.push('');
+  lines.push(`Drill \`${report.drillId}\`, ${report.startedAt} → ${report.endedAt} (${secs(report.durationMs)}).`);
+  if (report.error) lines.push('', `**Error:** ${report.error}`);
+  lines.push('');
+  lines.push('| produced | consumed | lost | duplicates | rpoRecords |');
+  lines.push('|---:|---:|---:|---:|---:|');
+  lines.push(`| ${report.produced} | ${report.consumed} | ${report.lost} | ${report.duplicates} | ${report.rpoRecords ?? 'n/a'} |`);
+  lines.push('');
+  const per = (m: Record<string, number> | undefined) =>
+    m ? Object.entries(m).map(([k, v]) => `${k} ${v}`).join(', ') : 'n/a';
+  lines.push(`- produced per cluster: ${per(report.producedOn)}; consumed from: ${per(report.consumedOn)}`);
+  if (report.lost > 0 && report.lostSample) lines.push(`- lost sequences (first ${report.lostSample.length}): ${formatRanges(report.lostSample)}`);
+  if (report.unacknowledgedSeen) lines.push(`- records whose send had failed but that arrived anyway: ${report.unacknowledgedSeen}`);
+  if (report.mode === 'unplanned') {
+    if (report.burstRecords !== undefined) lines.push(`- broker A was killed (SIGKILL) right after a burst of ${report.burstRecords} records`);
+    const est = report.rpoEstimate;
+    const estimate = est ? describeFigure('rpoEstimate', est) : 'n/a';
+    lines.push(`- RPO estimated by the playbook: ${estimate}; measured: ${report.rpoRecords ?? 'n/a'} records acknowledged by A never reached B`);
+    if (report.rpoEstimateNote) lines.push(`- note: ${report.rpoEstimateNote}`);
+    if (report.recoverableOnA !== undefined && report.recoverableOnA !== null) {
+      lines.push(`- of those, still on A after it came back: ${report.recoverableOnA}`);
+    }
+  }
+  if (report.failback) lines.push(`- failback: ${report.failback}`);
+  if (report.topics) {
+    lines.push(`- topics: ${report.topics.map((t) => `\`${t.name}\` (${t.partitions} partitions${t.compacted ? ', compacted' : ''})`).join(', ')}; group \`${report.group ?? '?'}\``);
+  }
+  lines.push('');
+
+  lines.push('## Phases');
+  lines.push('');
+  if (files.svg) lines.push(`![timeline](${files.svg})`, '');
+  lines.push('| phase | start | duration |');
+  lines.push('|---|---:|---:|');
+  lines.push(...(report.phases.length > 0 ? phaseRows(report.phases) : []));
+  lines.push('');
+
+  const playbooks = Object.entries(report.playbooks ?? {});
+  if (playbooks.length > 0) {
+    lines.push('## Playbooks');
+    lines.push('');
+    lines.push('| playbook | workflow ID | outcome | duration | key figures |');
+    lines.push('|---|---|---|---:|---|');
+    for (const [name, run] of playbooks) {
+      const figures = (KEY_FIGURES[name] ?? [])
+        .filter((f) => run.figures[f] !== undefined)
+        .map((f) => `${f}: ${describeFigure(f, run.figures[f])}`)
+        .join('; ');
+      lines.push(`| ${name} | \`${run.workflowId}\` | ${run.outcome} | ${secs(run.durationMs)} | ${figures || '—'} |`);
+    }
+    lines.push('');
+  }
+
+  const switches = report.switches ?? [];
+  if (switches.length > 0) {
+    lines.push(`## Client switches (${report.switchMode ?? 'n/a'})`);
+    lines.push('');
+    lines.push('| playbook | gate | via | at | what |');
+    lines.push('|---|---|---|---|---|');
+    for (const s of switches) {
+      const what = typeof s.detail.action === 'string' ? s.detail.action : JSON.stringify(s.detail);
+      lines.push(`| ${s.playbook} | ${s.gate} | ${s.via} | ${s.at} | ${what} |`);
+    }
+    lines.push('');
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,163 @@
+import type { PlaybookReport, StepRecord } from '../model/gates';
+import { formatDuration, lagRows } from './lag-rows';
+
+/**
+ * A playbook's final report (the workflow result) as Markdown for an incident
+ * ticket or a post-mortem: what ran and when, who decided what, the offsets set,
+ * lag and drain figures, and what compensation undid or deliberately kept. Pure.
+ */
+
+/** A table cell: no pipe or newline may break the row. */
+export function cell(value: unknown): string {
+  const text = value === null || value === undefined ? '' : typeof value === 'string' ? value : JSON.stringify(value);
+  return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+}
+
+function table(headers: string[], rows: unknown[][]): string[] {
+  return [`| ${headers.join(' | ')} |`, `|${headers.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`)];
+}
+
+const time = (iso: string | undefined) => (iso ? iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '');
+
+function stepNote(s: StepRecord): string {
+  if (s.error) return s.error;
+  if (s.compensatedBy) return `reverted by ${s.compensatedBy}`;
+  const why = s.details?.why;
+  return typeof why === 'string' ? why : '';
+}
+
+/** Figures named like durations or lag: drain/catch-up/RTO times, RPO, lag totals. */
+const FIGURE_RE = /lag|drain|rpo|rto|catchUp|quiet/i;
+
+function scalarFigures(figures: Record<string, unknown>): Array<[string, string]> {
+  const rows: Array<[string, string]> = [];
+  for (const [key, v] of Object.entries(figures)) {
+    if (!FIGURE_RE.test(key)) continue;
+    if (typeof v === 'number') rows.push([key, /Ms$/.test(key) ? `${formatDuration(v)} (${v} ms)` : String(v)]);
+    else if (typeof v === 'string' || typeof v === 'boolean') rows.push([key, String(v)]);
+    else if (v && typeof v === 'object' && !Array.isArray(v)) {
+      for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+        if (x === null || ['string', 'number', 'boolean'].includes(typeof x)) {
+          rows.push([`${key}.${k}`, typeof x === 'number' && /Ms$/.test(k) ? `${formatDuration(x)} (${x} ms)` : String(x)]);
+        }
+      }
+    }
+  }
+  return rows;
+}
+
+interface OffsetSet {
+  group: string;
+  topic: string;
+  partition: number;
+  offset: string | null;
+}
+
+/** Every `[{group, topic, partition, offset}]` list among the figures (failover's offsetsSet, failback's consumer offsets). */
+function offsetsSet(figures: Record<string, unknown>): Array<{ figure: string; rows: OffsetSet[] }> {
+  const out: Array<{ figure: string; rows: OffsetSet[] }> = [];
+  for (const [key, v] of Object.entries(figures)) {
+    if (!Array.isArray(v) || v.length === 0) continue;
+    const ok = v.every(
+      (x: unknown) =>
+        x && typeof x === 'object' && typeof (x as OffsetSet).group === 'string' && typeof (x as OffsetSet).topic === 'string' && typeof (x as OffsetSet).partition === 'number',
+    );
+    if (ok) out.push({ figure: key, rows: v as OffsetSet[] });
+  }
+  return out;
+}
+
+/** The report as a Markdown document (ends with a newline). */
+export function renderPlaybookMarkdown(report: PlaybookReport): string {
+  const lines: string[] = [];
+  lines.push(`# ${report.playbook} ${report.workflowId}: ${report.outcome}`, '');
+  const facts: Array<[string, unknown]> = [
+    ['Outcome', report.outcome],
+    ['Reason', report.reason],
+    ['Stopped at gate', report.stoppedAtGate],
+    ['Cluster pair', report.clusterPair],
+    ['Requested by', report.requestedBy],
+    ['Started', time(report.startedAt)],
+    ['Ended', time(report.endedAt)],
+    ['Duration', formatDuration(report.durationMs)],
+  ];
+  for (const [k, v] of facts) if (v !== null && v !== undefined && v !== '') lines.push(`- **${k}:** ${cell(v)}`);
+  if (report.figures.dryRun === true) lines.push('- **Dry run:** nothing was changed');
+  lines.push('');
+
+  if (report.phases.length > 0) {
+    lines.push('## Phases', '');
+    const end = Date.parse(report.endedAt);
+    lines.push(
+      ...table(
+        ['phase', 'from', 'time in phase'],
+        report.phases.map((p, i) => {
+          const next = report.phases[i + 1];
+          const until = next ? Date.parse(next.at) : end;
+          return [p.phase, time(p.at), next || Number.isFinite(until) ? formatDuration(until - Date.parse(p.at)) : ''];
+        }),
+      ),
+      '',
+    );
+  }
+
+  lines.push('## Steps', '');
+  if (report.steps.length === 0) lines.push('No step ran.', '');
+  else {
+    lines.push(
+      ...table(
+        ['#', 'step', 'state', 'started', 'took', 'note'],
+        report.steps.map((s, i) => [i + 1, s.name, s.state, time(s.startedAt), formatDuration(s.durationMs), stepNote(s)]),
+      ),
+      '',
+    );
+  }
+
+  lines.push('## Decisions', '');
+  if (report.decisions.length === 0) lines.push('No gate was decided.', '');
+  else {
+    lines.push(
+      ...table(
+        ['gate', 'decision', 'by', 'at', 'via', 'comment / reason'],
+        report.decisions.map((d) => [d.gate, d.decision, d.by ?? '', time(d.at), d.via, d.reason ?? d.comment ?? '']),
+      ),
+      '',
+    );
+  }
+  if (report.aborted) lines.push(`Aborted by ${cell(report.aborted.by)} at ${time(report.aborted.at)} (${report.aborted.via}): ${cell(report.aborted.reason)}`, '');
+
+  for (const { figure, rows } of offsetsSet(report.figures)) {
+    lines.push(`## Offsets set (${figure})`, '');
+    lines.push(...table(['group', 'topic', 'partition', 'offset'], rows.map((r) => [r.group, r.topic, r.partition, r.offset])), '');
+  }
+
+  const figures = scalarFigures(report.figures);
+  const lag = lagRows(report);
+  if (figures.length > 0 || lag.length > 0) {
+    lines.push('## Lag and drain', '');
+    if (figures.length > 0) lines.push(...table(['figure', 'value'], figures), '');
+    if (lag.length > 0) lines.push(...table(['topic', 'partition', 'lag', 'measured by'], lag.map((r) => [r.topic, r.partition ?? '', r.lag, r.from])), '');
+  }
+
+  lines.push('## Compensation', '');
+  const c = report.compensation;
+  if (!c) lines.push(report.outcome === 'completed' ? 'None needed: the playbook completed.' : 'None ran.', '');
+  else {
+    lines.push(`Reason: ${cell(c.reason)}`, '');
+    lines.push(`- **Undone:** ${c.undone.length > 0 ? c.undone.map(cell).join(', ') : 'nothing'}`);
+    for (const f of c.failed) lines.push(`- **Undo failed:** ${cell(f.name)}: ${cell(f.error)}`);
+    for (const k of c.leftAsIs) lines.push(`- **Left as is:** ${cell(k.name)}: ${cell(k.why)}`);
+    lines.push('');
+  }
+
+  if (report.ignoredMessages.length > 0) {
+    lines.push('## Messages that changed nothing', '');
+    lines.push(...table(['message', 'gate', 'by', 'at', 'why'], report.ignoredMessages.map((m) => [m.message, m.gate ?? '', m.by ?? '', time(m.at), m.reason])), '');
+  }
+
+  const plan = report.figures.plan;
+  if (plan !== undefined) {
+    lines.push('## Plan (dry run)', '', '```json', JSON.stringify(plan, null, 2), '```', '');
+  }
+  return `${lines.join('\n').replace(/\n+$/, '')}\n`;
+}

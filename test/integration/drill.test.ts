@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { describe, it } from 'node:test';
+import { runDrill, type DrillReport } from '../../src/drill/run';
+import { parseXml } from '../helpers/xml';
+
+/**
+ * The README's main command on the real stack: the planned drill (deploy A→B, failover,
+ * DR period on B, failback) with the synthetic producer and consumer group switched at
+ * every gate. Pass: not one acknowledged record lost, every phase timed in order, the
+ * three report files written and the timeline one bar per phase.
+ */
+describe('kafka-dr drill (planned) on the real stack', { timeout: 900_000 }, () => {
+  it('fails over and back losing no record, and writes the JSON, Markdown and SVG reports', async (t) => {
+    const reportsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kafka-dr-drill-'));
+    const lines: string[] = [];
+    const result = await runDrill({ mode: 'planned', reportsDir, drPeriodSeconds: 10 }, (l) => lines.push(l));
+    const r = result.report;
+    t.diagnostic(
+      `drill ${r.drillId}: ${Math.round(r.durationMs / 1000)} s; produced ${r.produced}, consumed ${r.consumed}, lost ${r.lost}, ` +
+        `duplicates ${r.duplicates}, rpoRecords ${r.rpoRecords}; switches by ${r.switchMode}`,
+    );
+    assert.equal(r.outcome, 'passed', `${r.error ?? ''}\n${lines.slice(-20).join('\n')}`);
+    assert.equal(result.exitCode, 0);
+
+    // Loss accounting.
+    assert.equal(r.lost, 0, `lost sequences: ${JSON.stringify(r.lostSample)}`);
+    assert.ok(r.produced > 0);
+    assert.ok(r.consumed >= r.produced, `consumed ${r.consumed} < produced ${r.produced}`);
+    assert.equal(r.rpoRecords, 0, 'every record A acknowledged before the failover is on B');
+    assert.ok((r.producedOn?.A ?? 0) > 0 && (r.producedOn?.B ?? 0) > 0, `the producer wrote to both clusters: ${JSON.stringify(r.producedOn)}`);
+    assert.ok((r.consumedOn?.A ?? 0) > 0 && (r.consumedOn?.B ?? 0) > 0, `the group read from both clusters: ${JSON.stringify(r.consumedOn)}`);
+
+    // Every playbook completed; the clients were switched at all six cutover gates.
+    assert.deepEqual(Object.entries(r.playbooks ?? {}).map(([name, p]) => [name, p.outcome]), [
+      ['deploy', 'completed'],
+      ['failover', 'completed'],
+      ['failback', 'completed'],
+    ]);
+    assert.deepEqual((r.switches ?? []).map((s) => `${s.playbook}/${s.gate}`), [
+      'failover/stop-producers',
+      'failover/consumers-cutover',
+      'failover/producers-cutover',
+      'failback/consumers-cutover',
+      'failback/stop-producers',
+      'failback/producers-cutover',
+    ]);
+
+    // Phases present and in order.
+    const top = r.phases.filter((p) => p.parent === undefined);
+    const names = top.map((p) => p.name);
+    for (const expected of ['stack', 'topics', 'deploy', 'failover', 'DR period on B', 'failback', 'verification']) {
+      assert.ok(names.includes(expected), `phase ${expected} in ${names.join(', ')}`);
+    }
+    for (let i = 1; i < top.length; i++) {
+      assert.ok(Date.parse(top[i]!.startedAt) >= Date.parse(top[i - 1]!.endedAt), `${top[i]!.name} starts after ${top[i - 1]!.name} ends`);
+    }
+    for (const p of r.phases) assert.ok(Date.parse(p.endedAt) >= Date.parse(p.startedAt), `${p.name} ends after it starts`);
+    assert.ok(r.phases.some((p) => p.parent === 'failover' && p.name === 'gate stop-producers'), 'the failover gates are in the timeline');
+    assert.ok(r.phases.some((p) => p.parent === 'failover' && p.name === 'drain'), 'the failover drain is in the timeline');
+
+    // Files.
+    const json = JSON.parse(fs.readFileSync(result.files.json, 'utf8')) as DrillReport;
+    assert.equal(json.lost, 0);
+    assert.equal(json.drillId, r.drillId);
+    const md = fs.readFileSync(result.files.markdown, 'utf8');
+    assert.match(md, /^# kafka-dr drill \(planned\): PASSED/);
+    assert.ok(md.includes(`| ${r.produced} | ${r.consumed} | 0 | ${r.duplicates} | 0 |`));
+    const svg = parseXml(fs.readFileSync(result.files.svg, 'utf8'));
+    assert.equal(svg[0]!.tag, 'svg');
+    const bars = svg.filter((e) => e.tag === 'rect' && e.attrs.class === 'bar');
+    assert.deepEqual(bars.map((b) => b.attrs['data-phase']), r.phases.map((p) => p.name), 'one bar per phase');
+    assert.ok(path.basename(result.files.json).startsWith('drill-'));
+  });
+});

@@ -1,0 +1,366 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { WorkflowHandle } from '@temporalio/client';
+import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
+import { createActivities, createDeps } from '../../activities';
+import { ConnectClient } from '../../src/connect/client';
+import type { FailbackFigures, FailbackInput } from '../../src/model/failback-input';
+import type { FailoverFigures, FailoverInput } from '../../src/model/failover-input';
+import type { PlaybookReport, PlaybookStatus } from '../../src/model/gates';
+import type { ReplicationPlanInput } from '../../src/model/replication-plan';
+import { stackRegistry } from '../../src/registry/load';
+import type { failback } from '../../workflows/failback';
+import type { failover } from '../../workflows/failover';
+import { approveSignal, decideUpdate, statusQuery } from '../../workflows/framework';
+import { deployFlowRunning, flowConnectors, retrying } from '../helpers/mm2';
+import { eventually, kafka, readUntil, stack, uniqueId } from '../helpers/stack';
+import { withWorker } from '../helpers/worker';
+import { captureHistory } from '../replay/capture';
+
+/**
+ * The whole DR cycle on the real stack, with traffic the whole time (Identity policy, one
+ * topic of 3 partitions): a producer writes sequence-numbered records and a consumer group
+ * reads them. Forward MM2 A→B runs; the planned failover moves the producer (stopped at
+ * stop-producers, restarted on B at producers-cutover) and the consumer (moved to B at
+ * consumers-cutover, where it starts at the offsets the playbook set); B takes writes for
+ * a while; a dry run checks the seed derived from the forward flow equals the failover's
+ * snapshot; the failback (seeded from the failover's workflow ID, run under the same ID as
+ * the failover, as the CLI does) moves the consumer and then the producer back to A; A takes
+ * writes again and the resumed forward flow copies them to B.
+ *
+ * Pass: every acknowledged seq is on A and on B exactly once (0 lost, nothing replayed),
+ * the consumer group read every acknowledged seq (0 lost), and its duplicates stay within
+ * the bound below (counted and reported).
+ */
+
+const PARTITIONS = 3;
+/** Records per send (one batch every SEND_EVERY_MS): ~60 records/s. */
+const BATCH = 6;
+const SEND_EVERY_MS = 100;
+/**
+ * Duplicates the group may see over the two cutovers. They come only from translated offsets
+ * that trail the group's last commit (checkpoint emitted before the last commit, or MM2's
+ * sparse offset syncs for an older position): at most about one checkpoint interval (1 s) of
+ * consumption per partition per cutover, ~60 records. Twice that per cutover leaves room on a
+ * loaded machine and still fails on a rewind to the start (hundreds).
+ */
+const MAX_DUPLICATES = 240;
+
+const seqOf = (v: Buffer | null) => Number(v!.toString().slice('seq='.length));
+
+/** The sequence-numbered producer: seq s → partition s % 3; remembers which cluster acknowledged each seq. */
+class SeqProducer {
+  readonly acked = new Map<number, 'A' | 'B'>();
+  failedSends = 0;
+  private next = 0;
+  private run: { producer: Producer; stop: boolean; done: Promise<void> } | undefined;
+
+  constructor(private readonly topic: string) {}
+
+  async start(client: Kafka, cluster: 'A' | 'B'): Promise<void> {
+    assert.equal(this.run, undefined, 'producer already running');
+    const producer = client.producer({ allowAutoTopicCreation: false });
+    await producer.connect();
+    const run = { producer, stop: false, done: Promise.resolve() };
+    run.done = (async () => {
+      while (!run.stop) {
+        const messages = [];
+        for (let i = 0; i < BATCH; i++, this.next++) messages.push({ key: `k-${this.next}`, value: `seq=${this.next}`, partition: this.next % PARTITIONS });
+        try {
+          await producer.send({ topic: this.topic, acks: -1, messages });
+          for (const m of messages) this.acked.set(seqOf(Buffer.from(m.value)), cluster);
+        } catch {
+          // Not acknowledged: not counted (the pass condition is about acknowledged records).
+          this.failedSends++;
+        }
+        await new Promise((r) => setTimeout(r, SEND_EVERY_MS));
+      }
+    })();
+    this.run = run;
+  }
+
+  /** Stops after the send in flight; every acknowledged seq is recorded when it returns. */
+  async stop(): Promise<void> {
+    const run = this.run;
+    if (!run) return;
+    run.stop = true;
+    await run.done;
+    await run.producer.disconnect();
+    this.run = undefined;
+  }
+
+  ackedOn(cluster: 'A' | 'B'): number {
+    return [...this.acked.values()].filter((c) => c === cluster).length;
+  }
+}
+
+/** The consumer group, on one cluster at a time; counts how often it saw each seq. */
+class SeqConsumer {
+  readonly seen = new Map<number, number>();
+  private consumer: Consumer | undefined;
+
+  constructor(
+    private readonly topic: string,
+    private readonly group: string,
+  ) {}
+
+  async start(client: Kafka): Promise<void> {
+    assert.equal(this.consumer, undefined, 'consumer already running');
+    const consumer = client.consumer({ groupId: this.group, maxWaitTimeInMs: 200, sessionTimeout: 10_000, heartbeatInterval: 1_000 });
+    await consumer.connect();
+    // fromBeginning only matters for a partition without a committed offset: on A at the start.
+    // On B and back on A the playbooks set every partition; a missing one would start at the end and show as loss.
+    await consumer.subscribe({ topic: this.topic, fromBeginning: this.seen.size === 0 });
+    // Commit after every record: the group's commit is its real position when it stops.
+    await consumer.run({ autoCommitThreshold: 1, eachMessage: async ({ message }) => void this.seen.set(seqOf(message.value), (this.seen.get(seqOf(message.value)) ?? 0) + 1) });
+    this.consumer = consumer;
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer?.disconnect();
+    this.consumer = undefined;
+  }
+
+  get duplicates(): number {
+    let n = 0;
+    for (const c of this.seen.values()) n += c - 1;
+    return n;
+  }
+}
+
+describe('failover then failback on the real stack with producers and consumers running throughout', { timeout: 420_000 }, () => {
+  const id = uniqueId();
+  const topic = `ff-${id}`;
+  const group = `ff-svc-${id}`;
+  const intervals = { refreshTopicsSeconds: 1, refreshGroupsSeconds: 1, emitCheckpointsSeconds: 1, emitHeartbeatsSeconds: 1 };
+  const forwardPlan: ReplicationPlanInput & { name: string } = {
+    source: 'A',
+    target: 'B',
+    connect: 'connect-b',
+    name: `fff-${id}`,
+    policy: { type: 'identity' },
+    topicGroups: [{ name: 'main', topics: [topic] }],
+    groups: [group],
+    replicationFactor: 1,
+    intervals,
+  };
+  const forward = flowConnectors(forwardPlan);
+  const reverseName = `ffr-${id}`;
+  const reverse = flowConnectors({ name: reverseName, topicGroups: [{ name: 'failback', topics: [topic] }] });
+  // As the CLI does (cutoverWorkflowId): failover and failback of a pair share one workflow ID.
+  const cutoverId = `e2e-cutover-${id}`;
+  const activities = createActivities(createDeps(stackRegistry(stack), 'test-failover-failback-e2e'));
+  const connectB = new ConnectClient(stack.connect['connect-b'].url);
+  const connectA = new ConnectClient(stack.connect['connect-a'].url);
+  const kafkaA = kafka('A');
+  const kafkaB = kafka('B');
+  const producer = new SeqProducer(topic);
+  const consumer = new SeqConsumer(topic, group);
+  let adminA: Admin;
+  let adminB: Admin;
+
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const ends = async (admin: Admin) => (await admin.fetchTopicOffsets(topic)).sort((a, b) => a.partition - b.partition).map((o) => Number(o.high));
+  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+  const gates = { deadline: '5 minutes' };
+
+  /** Waits until `gate` is open; on a timeout the error carries the playbook's status. */
+  const gateOpen = (h: WorkflowHandle, gate: string): Promise<PlaybookStatus> =>
+    eventually(
+      `gate ${gate} open`,
+      async () => {
+        const s = await h.query(statusQuery);
+        if (s.state === 'finished') throw new Error(`workflow finished: ${s.outcome}`);
+        return s.openGate?.name === gate ? s : undefined;
+      },
+      150_000,
+      200,
+    ).catch(async (err: unknown) => {
+      const s = await h.query(statusQuery).catch(() => undefined);
+      throw new Error(`${String(err)}; steps: ${JSON.stringify(s?.steps)}`);
+    });
+
+  before(async () => {
+    adminA = kafkaA.admin();
+    adminB = kafkaB.admin();
+    await Promise.all([adminA.connect(), adminB.connect()]);
+    // Same partitions on both sides (Identity): the failback copies B's partitions to A's.
+    await adminA.createTopics({ topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: 1 }], waitForLeaders: true });
+    await adminB.createTopics({ topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: 1 }], waitForLeaders: true });
+  });
+
+  after(async () => {
+    await producer.stop().catch(() => undefined);
+    await consumer.stop().catch(() => undefined);
+    await Promise.all(forward.all.map((n) => connectB.delete(n).catch(() => undefined)));
+    await Promise.all(reverse.all.map((n) => connectA.delete(n).catch(() => undefined)));
+    await adminA.deleteGroups([group]).catch(() => undefined);
+    await adminB.deleteGroups([group]).catch(() => undefined);
+    await adminA.deleteTopics({ topics: [topic] }).catch(() => undefined);
+    await adminB.deleteTopics({ topics: [topic] }).catch(() => undefined);
+    await Promise.all([adminA.disconnect(), adminB.disconnect()]);
+  });
+
+  it('0 lost on either cluster and for the consumer group, duplicates bounded, nothing replayed to B', async (t) => {
+    const started = Date.now();
+    const mark = (what: string) => t.diagnostic(`${((Date.now() - started) / 1000).toFixed(1)} s: ${what}`);
+
+    // 1. Forward MM2 A→B; traffic on A.
+    assert.deepEqual(await deployFlowRunning(activities, forwardPlan, connectB), forward.all);
+    await producer.start(kafkaA, 'A');
+    await consumer.start(kafkaA);
+    await eventually('records mirrored to B and consumed on A', async () => (sum(await ends(adminB)) >= 200 && consumer.seen.size >= 200 ? true : undefined), 90_000);
+    mark('forward flow running, traffic on A');
+
+    const { failoverReport, failbackReport } = await withWorker(async ({ client, taskQueue }) => {
+      // 2. Planned failover A→B; the test plays the operator at each gate.
+      const failoverInput: FailoverInput = {
+        source: 'A',
+        target: 'B',
+        mode: 'planned',
+        policy: 'identity',
+        forward: { connect: 'connect-b', connectors: forward.all, sourceConnectors: forward.sources },
+        topics: [topic],
+        groups: [group],
+        requestedBy: 'alice',
+        gates: { 'stop-producers': gates, 'consumers-cutover': gates, 'producers-cutover': gates },
+        quietSeconds: 2,
+      };
+      const fo = await client.workflow.start<typeof failover>('failover', { taskQueue, workflowId: cutoverId, args: [failoverInput], workflowExecutionTimeout: '5 minutes' });
+      await gateOpen(fo, 'stop-producers');
+      await producer.stop();
+      await fo.executeUpdate(decideUpdate, { args: [{ gate: 'stop-producers', decision: 'approve', by: 'bob', comment: 'producers stopped on A' }] });
+      mark('failover: producers stopped on A');
+      await gateOpen(fo, 'consumers-cutover');
+      await consumer.stop();
+      await fo.signal(approveSignal, { gate: 'consumers-cutover', by: 'bob' });
+      await consumer.start(kafkaB);
+      mark('failover: consumer moved to B');
+      await gateOpen(fo, 'producers-cutover');
+      await producer.start(kafkaB, 'B');
+      await fo.signal(approveSignal, { gate: 'producers-cutover', by: 'bob' });
+      const failoverReport = (await fo.result()) as PlaybookReport<FailoverFigures>;
+      assert.equal(failoverReport.outcome, 'completed', failoverReport.reason ?? '');
+      await captureHistory(fo, 'failover-planned-continuous');
+      mark('failover completed; producer on B');
+
+      // 3. The DR period: B takes writes, the group reads them on B.
+      await eventually('the group reads on B', async () => (consumer.seen.size >= producer.ackedOn('A') + 100 ? true : undefined), 60_000);
+
+      // 4. The derived seed (no snapshot, no workflow ID), in a dry run: it must equal the failover's snapshot.
+      const failbackInput = (seed: FailbackInput['seed'], dryRun: boolean): FailbackInput => ({
+        primary: 'A',
+        dr: 'B',
+        forward: { connect: 'connect-b', connectors: forward.all, sourceConnectors: forward.sources },
+        reverse: { connect: 'connect-a', name: reverseName, replicationFactor: 1, intervals },
+        topics: [topic],
+        groups: [group],
+        policy: 'identity',
+        seed,
+        requestedBy: 'tester',
+        gates: { 'consumers-cutover': gates, 'stop-producers': gates, 'producers-cutover': gates },
+        lagThreshold: 1_000,
+        catchUpTimeoutSeconds: 120,
+        quietSeconds: 2,
+        dryRun,
+      });
+      const dry = await client.workflow.start<typeof failback>('failback', {
+        taskQueue,
+        workflowId: `${cutoverId}-dry-run`,
+        args: [failbackInput({ mode: 'auto' }, true)],
+        workflowExecutionTimeout: '2 minutes',
+      });
+      const dryReport = (await dry.result()) as PlaybookReport<FailbackFigures>;
+      await captureHistory(dry, 'failback-dry-run-derived-seed');
+      assert.equal(dryReport.outcome, 'completed', dryReport.reason ?? '');
+      assert.deepEqual(dryReport.figures.plan.blockers, []);
+      const atFailover = failoverReport.figures.snapshots.target.offsets[topic]!;
+      assert.deepEqual(
+        dryReport.figures.plan.seed.map((s) => [s.topic, s.partition, s.source, s.exact, s.resumeAt]).sort(),
+        [...Array(PARTITIONS).keys()].map((p) => [topic, p, 'derived', true, atFailover[String(p)]]),
+        `the derived seed starts each partition at B's end at failover: ${JSON.stringify(dryReport.figures.plan.seed)}`,
+      );
+      mark('dry run: derived seed = failover snapshot');
+
+      // 5. The failback B→A, seeded from the failover named by its workflow ID (its own ID here).
+      const fb = await client.workflow.start<typeof failback>('failback', {
+        taskQueue,
+        workflowId: cutoverId,
+        args: [failbackInput({ mode: 'auto', failoverWorkflowId: cutoverId }, false)],
+        workflowExecutionTimeout: '5 minutes',
+      });
+      await gateOpen(fb, 'consumers-cutover');
+      await consumer.stop();
+      await fb.signal(approveSignal, { gate: 'consumers-cutover', by: 'bob', comment: 'consumers stopped on B' });
+      // translate-offsets runs right after the approval; the next gate opens once the group is set on A.
+      await gateOpen(fb, 'stop-producers');
+      await consumer.start(kafkaA);
+      mark('failback: consumer moved to A');
+      await producer.stop();
+      await fb.signal(approveSignal, { gate: 'stop-producers', by: 'bob' });
+      await gateOpen(fb, 'producers-cutover');
+      await producer.start(kafkaA, 'A');
+      await fb.signal(approveSignal, { gate: 'producers-cutover', by: 'bob' });
+      const failbackReport = (await fb.result()) as PlaybookReport<FailbackFigures>;
+      assert.equal(failbackReport.outcome, 'completed', `${failbackReport.reason ?? ''} ${JSON.stringify(failbackReport.steps)}`);
+      await captureHistory(fb, 'failback-from-failover-id');
+      mark('failback completed; producer on A');
+      return { failoverReport, failbackReport };
+    });
+
+    // 6. Traffic on A again, copied to B by the resumed forward flow; then everything stops.
+    const ackedBefore = producer.acked.size;
+    await eventually('more records on A after the failback', async () => (producer.acked.size >= ackedBefore + 100 ? true : undefined), 60_000);
+    await producer.stop();
+    const acked = producer.acked.size;
+    const expected = [...producer.acked.keys()].sort((a, b) => a - b);
+    await eventually('the group read every acknowledged seq', async () => (expected.every((s) => consumer.seen.has(s)) ? true : undefined), 90_000, 500).catch(() => undefined);
+    await consumer.stop();
+    await eventually('B holds what A holds', async () => {
+      const [a, b] = await Promise.all([ends(adminA), ends(adminB)]);
+      return sum(a) === acked && sum(b) === acked ? true : undefined;
+    }, 90_000).catch(() => undefined);
+    mark('traffic stopped');
+
+    // 0 lost, nothing duplicated, on both clusters: each acknowledged seq exactly once.
+    for (const [cluster, client] of [['A', kafkaA], ['B', kafkaB]] as const) {
+      const records = await readUntil(client, topic, (r) => r.length >= acked, 90_000);
+      const counts = new Map<number, number>();
+      for (const r of records) counts.set(seqOf(r.value), (counts.get(seqOf(r.value)) ?? 0) + 1);
+      const missing = expected.filter((s) => !counts.has(s));
+      const doubled = [...counts].filter(([, n]) => n > 1).map(([s]) => s);
+      assert.deepEqual(missing, [], `acknowledged seqs missing on ${cluster}`);
+      assert.deepEqual(doubled, [], `seqs twice on ${cluster} (a replay)`);
+      assert.equal(records.length, acked, `${cluster} holds exactly the acknowledged records`);
+      await sleep(0);
+    }
+
+    // The consumer group: every acknowledged seq read, duplicates counted and bounded.
+    const unread = expected.filter((s) => !consumer.seen.has(s));
+    assert.deepEqual(unread.slice(0, 20), [], `${unread.length} acknowledged seqs never read by the group`);
+    const fo = failoverReport.figures;
+    const fb = failbackReport.figures;
+    const freshness = (r: PlaybookReport) => JSON.stringify(r.steps.find((s) => s.name === 'translate-offsets')?.details?.checkpointFreshness ?? null);
+    t.diagnostic(
+      `records acknowledged ${acked} (A ${producer.ackedOn('A')}, B ${producer.ackedOn('B')}, failed sends ${producer.failedSends}); ` +
+        `consumer duplicates ${consumer.duplicates} (bound ${MAX_DUPLICATES}); failover: drainMs ${fo.drainMs} rtoMs ${fo.rtoMs} offsetsSet ${fo.offsetsSet.length} ` +
+        `freshness ${freshness(failoverReport)}; failback: seedFrom ${fb.seedFrom} seedFailover ${JSON.stringify(fb.seedFailover)} toCopy ${fb.seed.map((s) => s.toCopy).join(',')} ` +
+        `catchUpMs ${fb.catchUpMs} drainMs ${fb.drainMs} rtoMs ${fb.rtoMs} freshness ${freshness(failbackReport)}; total ${((Date.now() - started) / 1000).toFixed(0)} s`,
+    );
+    assert.ok(consumer.duplicates <= MAX_DUPLICATES, `${consumer.duplicates} duplicates > ${MAX_DUPLICATES}`);
+
+    // The failback read the failover's snapshot through its workflow ID, and the forward flow resumed from A's end at cutover.
+    assert.equal(fb.seedFrom, 'snapshot');
+    assert.equal(fb.seedFailover.workflowId, cutoverId);
+    assert.deepEqual(
+      fb.seed.map((s) => [s.partition, s.resumeAt]).sort(),
+      [...Array(PARTITIONS).keys()].map((p) => [p, fo.snapshots.target.offsets[topic]![String(p)]]),
+    );
+    assert.deepEqual(
+      fb.forwardOffsets.map((o) => [o.topic, o.partition, Number(o.offset)]).sort(),
+      [...Array(PARTITIONS).keys()].map((p) => [topic, p, Number(fb.cutover.offsets[topic]![String(p)]) - 1]),
+    );
+    const onConnectA = await retrying('connect-a connectors', () => connectA.list());
+    for (const n of reverse.all) assert.ok(!onConnectA.includes(n), `${n} deleted from connect-a`);
+  });
+});

@@ -1,0 +1,130 @@
+import assert from 'node:assert/strict';
+import * as net from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { lagMetricsInterceptor } from '../../src/metrics/worker-metrics';
+import { METRIC_GATE_WAIT, METRIC_HOOKS, METRIC_PLAYBOOKS_FINISHED, METRIC_REPLICATION_LAG } from '../../src/metrics/names';
+import type { LagReport } from '../../src/offsets/lag';
+import { approveSignal, rejectSignal } from '../../workflows/framework';
+import { defaultHookStubs } from '../helpers/hook-stubs';
+import { gateOpen } from '../helpers/playbook';
+import { eventually, stack, uniqueId } from '../helpers/stack';
+import type { FrameworkToyActivities, FrameworkToyInput, frameworkToyPlaybook } from '../workflows/framework-playbook';
+import type { runActivity } from '../workflows';
+
+/**
+ * kafka-dr's own metrics reach the same Prometheus endpoint as the SDK's: the workflow
+ * half (gate wait, playbooks finished, hooks) through the workflow metric meter, the
+ * worker half (replication lag) through the activity interceptor runWorker installs.
+ * Own Runtime (with a Prometheus endpoint) and worker, so not the shared stub harness.
+ */
+
+const lag: LagReport = {
+  source: 'A',
+  partitions: [
+    { topic: 'orders', partition: 0, end: '100', committed: '57', lag: '42', state: 'behind' },
+    { topic: 'orders', partition: 1, end: '10', committed: '9', lag: '0', state: 'caught-up' },
+  ],
+  total: '42',
+  maxLag: '42',
+  anomalies: 0,
+  drained: false,
+  missingTopics: [],
+  measuredAt: '2026-11-22T08:00:00.000Z',
+};
+
+const toy: FrameworkToyActivities = {
+  async toyEffect(what) {
+    return { what, lag: {} };
+  },
+  async toyUndo() {},
+  async toyNotify() {},
+};
+
+describe('playbook metrics on the Prometheus endpoint', { timeout: 300_000 }, () => {
+  let port: number;
+  let worker: Worker;
+  let running: Promise<void>;
+  let workerConnection: NativeConnection;
+  let connection: Connection;
+  let client: Client;
+  const taskQueue = `kafka-dr-test-metrics-${uniqueId()}`;
+
+  before(async () => {
+    const probe = net.createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    port = (probe.address() as net.AddressInfo).port;
+    await new Promise((resolve) => probe.close(resolve));
+    Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { metrics: { prometheus: { bindAddress: `127.0.0.1:${port}` } } } });
+    const bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: new DefaultLogger('ERROR') });
+    workerConnection = await NativeConnection.connect({ address: stack.temporal.address });
+    worker = await Worker.create({
+      connection: workerConnection,
+      namespace: stack.temporal.namespace,
+      taskQueue,
+      workflowBundle: bundle,
+      activities: { ...toy, ...defaultHookStubs, replicationLag: async () => lag },
+      interceptors: { activity: [lagMetricsInterceptor(Runtime.instance().metricMeter)] },
+    });
+    running = worker.run();
+    connection = await Connection.connect({ address: stack.temporal.address });
+    client = new Client({ connection, namespace: stack.temporal.namespace });
+  });
+
+  after(async () => {
+    worker?.shutdown();
+    await running;
+    await workerConnection?.close();
+    await connection?.close();
+  });
+
+  const scrape = async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const input = (): FrameworkToyInput => ({
+    source: 'A',
+    target: 'B',
+    requestedBy: 'alice',
+    cutover: true,
+    gates: { 'stop-producers': { deadline: '5 minutes' }, 'producers-cutover': { deadline: '5 minutes' } },
+  });
+
+  it('gate wait, playbooks finished and hooks, tagged by playbook, gate and outcome', async () => {
+    const start = () => client.workflow.start<typeof frameworkToyPlaybook>('frameworkToyPlaybook', { taskQueue, workflowId: `metrics-${uniqueId()}`, args: [input()] });
+    const done = await start();
+    await gateOpen(done, 'stop-producers');
+    await done.signal(approveSignal, { gate: 'stop-producers', by: 'bob' });
+    await gateOpen(done, 'producers-cutover');
+    await done.signal(approveSignal, { gate: 'producers-cutover', by: 'bob' });
+    assert.equal((await done.result()).outcome, 'completed');
+    const rejected = await start();
+    await gateOpen(rejected, 'stop-producers');
+    await rejected.signal(rejectSignal, { gate: 'stop-producers', by: 'bob', reason: 'not now' });
+    assert.equal((await rejected.result()).outcome, 'rejected');
+
+    const text = await eventually('playbook metrics', async () => {
+      const t = await scrape();
+      return t.includes(`${METRIC_PLAYBOOKS_FINISHED}{`) && /outcome="rejected"/.test(t) ? t : undefined;
+    }, 30_000, 500);
+    const line = (name: string, ...tags: string[]) =>
+      text.split('\n').find((l) => l.startsWith(`${name}{`) && tags.every((t) => l.includes(t)));
+    assert.match(line(`${METRIC_GATE_WAIT}_count`, 'gate="stop-producers"', 'decision="approved"', 'playbook="framework-toy"') ?? '', / 1$/);
+    assert.match(line(`${METRIC_GATE_WAIT}_count`, 'gate="stop-producers"', 'decision="rejected"') ?? '', / 1$/);
+    assert.match(line(METRIC_PLAYBOOKS_FINISHED, 'outcome="completed"', 'playbook="framework-toy"') ?? '', / 1$/);
+    assert.match(line(METRIC_PLAYBOOKS_FINISHED, 'outcome="rejected"') ?? '', / 1$/);
+    assert.match(line(METRIC_HOOKS, 'gate="stop-producers"', 'result="ok"') ?? '', / 1$/);
+    assert.match(line(METRIC_HOOKS, 'gate="producers-cutover"', 'result="ok"') ?? '', / 1$/);
+  });
+
+  it('replication lag per source topic from a lag activity result', async () => {
+    await client.workflow.execute<typeof runActivity>('runActivity', {
+      taskQueue,
+      workflowId: `metrics-lag-${uniqueId()}`,
+      args: ['replicationLag', [{ connect: 'connect-b', connectors: ['x'], source: 'A' }], { startToCloseTimeout: '10s' }],
+    });
+    const text = await eventually('lag gauge', async () => {
+      const t = await scrape();
+      return t.includes(`${METRIC_REPLICATION_LAG}{`) ? t : undefined;
+    }, 30_000, 500);
+    assert.match(text, new RegExp(`^${METRIC_REPLICATION_LAG}\\{source="A",topic="orders"\\} 42$`, 'm'));
+  });
+});

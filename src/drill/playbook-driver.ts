@@ -135,6 +135,9 @@ async function approveGate(o: DriveOptions, handle: WorkflowHandle, status: Play
   await o.switchboard.switch(request, 'approver');
 }
 
+/** `<playbook>/<gate>` → the steps that run after the approval and before the gate's hook. */
+const PREPARED_HOOKS: Record<string, readonly string[]> = { 'failback/consumers-cutover': ['translate-offsets'] };
+
 /**
  * Whether the approved gate's hook runs: yes once the switch is called; no once the
  * playbook moved on without a `hook:<gate>` step (another step started after the
@@ -149,6 +152,9 @@ async function hookRuns(
 ): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   const hookStep = `hook:${request.gate}`;
+  // Steps a playbook runs between an approval and that gate's hook: failback sets the
+  // groups' offsets on the primary before its consumers-cutover hook moves them there.
+  const beforeHook = PREPARED_HOOKS[`${request.playbook}/${request.gate}`] ?? [];
   while (Date.now() < deadline) {
     if (o.switchboard.called(request)) return true;
     const s = await handle.query(statusQuery).catch(() => null);
@@ -157,7 +163,7 @@ async function hookRuns(
       const hookSeen = s.steps.some((st) => st.name === hookStep);
       if (!hookSeen) {
         // Workflow time and ours come from one machine's clock (the drill runs on the stack's host).
-        const movedOn = s.steps.some((st) => !st.name.startsWith('hook:') && Date.parse(st.startedAt) >= approvedAtMs);
+        const movedOn = s.steps.some((st) => !st.name.startsWith('hook:') && !beforeHook.includes(st.name) && Date.parse(st.startedAt) >= approvedAtMs);
         if (movedOn || s.state === 'finished' || (s.openGate && s.openGate.name !== request.gate)) return false;
       }
     }

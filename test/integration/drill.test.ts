@@ -39,6 +39,8 @@ describe('kafka-dr drill (planned) on the real stack', { timeout: 900_000 }, () 
       ['failover', 'completed'],
       ['failback', 'completed'],
     ]);
+    // The playbooks' cutover hooks switched them (not the drill's fallback after approving).
+    assert.equal(r.switchMode, 'hook', `switches: ${JSON.stringify(r.switches)}`);
     assert.deepEqual((r.switches ?? []).map((s) => `${s.playbook}/${s.gate}`), [
       'failover/stop-producers',
       'failover/consumers-cutover',

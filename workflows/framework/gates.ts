@@ -85,6 +85,11 @@ export class Gates {
   /** Once the playbook is compensating or done, an abort changes nothing. */
   finishing: string | null = null;
   private readonly abortListeners: Array<(abort: AbortRecord) => void> = [];
+  /**
+   * Signals (approve/reject) for a gate that is still pending, kept for the activation
+   * they arrived in: see `holdEarly`.
+   */
+  private early: Array<{ gate: string; at: number; record: IgnoredMessageRecord; apply: () => void }> = [];
 
   constructor(
     gateNames: readonly string[],
@@ -127,7 +132,7 @@ export class Gates {
     if (!parsed.success) return this.ignore('approve', raw, describeIssues(parsed.error));
     const { gate, by, comment } = parsed.data;
     const why = this.refuse({ gate, decision: 'approve', by });
-    if (why) return this.ignore('approve', raw, why);
+    if (why) return this.holdEarly(gate, this.recordIgnored('approve', raw, why), () => this.handleApprove(raw));
     this.close({ gate, decision: 'approved', by, at: nowIso(), ...(comment ? { comment } : {}), via: 'signal' });
   }
 
@@ -137,7 +142,7 @@ export class Gates {
     if (!parsed.success) return this.ignore('reject', raw, describeIssues(parsed.error));
     const { gate, by, reason } = parsed.data;
     const why = this.refuse({ gate, decision: 'reject', by });
-    if (why) return this.ignore('reject', raw, why);
+    if (why) return this.holdEarly(gate, this.recordIgnored('reject', raw, why), () => this.handleReject(raw));
     this.close({ gate, decision: 'rejected', by, at: nowIso(), reason, via: 'signal' });
   }
 
@@ -186,6 +191,10 @@ export class Gates {
   }
 
   private ignore(message: IgnoredMessageRecord['message'], raw: unknown, reason: string): void {
+    this.recordIgnored(message, raw, reason);
+  }
+
+  private recordIgnored(message: IgnoredMessageRecord['message'], raw: unknown, reason: string): IgnoredMessageRecord {
     const record: IgnoredMessageRecord = { message, at: nowIso(), reason };
     const gate = field(raw, 'gate');
     const by = field(raw, 'by');
@@ -196,6 +205,36 @@ export class Gates {
     if (this.ignored.length > MAX_IGNORED) {
       this.ignored.shift();
       this.ignoredDropped++;
+    }
+    return record;
+  }
+
+  /**
+   * A signal for a gate that is still pending (known, never opened, no abort) may have
+   * arrived in the same activation as the completion of the step before that gate. Core
+   * hands signals and updates to the workflow before the other jobs of an activation, but
+   * a live workflow task can see the same two events in the other order (the gate opened
+   * first, then the signal closed it): the gate's commands must not depend on that order,
+   * or the history does not replay (TMPRL1100 on the gate's timer). So the signal is
+   * recorded as ignored as before, and is applied after all if its gate opens in the same
+   * activation (same workflow time); either order then gives the same commands.
+   */
+  private holdEarly(gate: string, record: IgnoredMessageRecord, apply: () => void): void {
+    if (this.aborted || this.summaries.find((s) => s.name === gate)?.state !== 'pending') return;
+    const at = Date.now();
+    this.early = this.early.filter((e) => e.at === at).slice(-MAX_IGNORED);
+    this.early.push({ gate, at, record, apply });
+  }
+
+  /** Applies the signals held for gate `name` in this activation (see holdEarly). */
+  private applyEarly(name: string): void {
+    const now = Date.now();
+    const held = this.early.filter((e) => e.gate === name && e.at === now);
+    this.early = [];
+    for (const e of held) {
+      const at = this.ignored.indexOf(e.record);
+      if (at >= 0) this.ignored.splice(at, 1);
+      e.apply(); // checked again against the open gate (approvers, four-eyes, abort)
     }
   }
 
@@ -276,6 +315,7 @@ export class Gates {
     delete summary.closedAt;
     const previousPhase = this.journal.phase;
     this.journal.setPhase(`awaiting-approval:${name}`);
+    this.applyEarly(name);
 
     const decided = () => open.result !== undefined || this.aborted !== null;
     let escalation: { scope: CancellationScope; done: boolean; promise: Promise<void> } | undefined;

@@ -17,7 +17,6 @@ import {
   detectRecreation,
   parseMirrorSourceOffsets,
   type CommittedOffset,
-  type SourcePartitionOffsets,
   type TopicRecreation,
 } from '../src/audit/recreation';
 import { classified, describeZodError, FailureType, invalidInput } from '../src/failures';
@@ -25,6 +24,7 @@ import { readToEnd } from '../src/kafka/read-to-end';
 import { decodeHeartbeat, Mm2DecodeError } from '../src/mm2/codecs';
 import { remoteTopicName } from '../src/mm2/connector-configs';
 import type { ActivityDeps } from './deps';
+import { fetchOffsetsOfTopics } from '../src/kafka/topic-offsets';
 
 /**
  * Audit activities: replication freshness (the RPO estimate), topic config drift and
@@ -299,15 +299,7 @@ export function createAuditActivities(deps: ActivityDeps) {
             () =>
               deps.kafka.withAdmin(args.source, async (admin) => {
                 const existing = new Set(await admin.listTopics());
-                const out = new Map<string, SourcePartitionOffsets[]>();
-                for (const topic of topics.filter((t) => existing.has(t))) {
-                  const offsets = await admin.fetchTopicOffsets(topic);
-                  out.set(
-                    topic,
-                    offsets.map((o) => ({ partition: o.partition, low: BigInt(o.low), high: BigInt(o.high) })),
-                  );
-                }
-                return out;
+                return fetchOffsetsOfTopics(deps.kafka.get(args.source), topics.filter((t) => existing.has(t)));
               }),
             { cluster: args.source, registry },
           );

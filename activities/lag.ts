@@ -13,6 +13,7 @@ import {
   type SourcePartitionOffsets,
 } from '../src/offsets/lag';
 import type { ActivityDeps } from './deps';
+import { fetchOffsetsOfTopics } from '../src/kafka/topic-offsets';
 
 /**
  * MM2 replication lag from Connect's offsets API (what MirrorSourceConnector committed)
@@ -61,12 +62,8 @@ async function measureLag(deps: ActivityDeps, input: z.output<typeof LagInputSch
   return deps.kafka.withAdmin(input.source, async (admin) => {
     const existing = new Set(await admin.listTopics());
     const sourceOffsets: SourcePartitionOffsets[] = [];
-    for (const topic of topics) {
-      if (!existing.has(topic)) continue;
-      for (const o of await admin.fetchTopicOffsets(topic)) {
-        sourceOffsets.push({ topic, partition: o.partition, low: BigInt(o.low), high: BigInt(o.high) });
-      }
-    }
+    const ranges = await fetchOffsetsOfTopics(deps.kafka.get(input.source), topics.filter((t) => existing.has(t)));
+    for (const [topic, partitions] of ranges) for (const p of partitions) sourceOffsets.push({ topic, ...p });
     const missing = input.topics ? input.topics.filter((t) => !existing.has(t)) : [];
     return computeLag(input.source, sourceOffsets, committed, new Date().toISOString(), topics, missing);
   });

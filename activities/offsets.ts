@@ -14,6 +14,9 @@ import {
 import { checkpointStaleness, decideOnStaleness, staleFingerprint, type SourceCommit, type StalenessDecision, type StalenessReport } from '../src/offsets/staleness';
 import { mirroredTopic } from '../src/model/failover-input';
 import type { ActivityDeps } from './deps';
+import { fetchOffsetsOfTopics } from '../src/kafka/topic-offsets';
+import { groupCommitter, GroupHasMembersError } from '../src/kafka/group-commit';
+import { inBatches } from '../src/concurrency';
 
 /**
  * Consumer-group offset translation from MM2 checkpoints: plan (read-only, the dry run)
@@ -131,10 +134,8 @@ async function buildPlan(deps: ActivityDeps, input: ParsedInput): Promise<Offset
     const existing = new Set(await admin.listTopics());
     const topics = downstream.filter((t) => existing.has(t));
     const targetOffsets: TargetPartitionOffsets[] = [];
-    for (const topic of topics) {
-      for (const o of await admin.fetchTopicOffsets(topic)) {
-        targetOffsets.push({ topic, partition: o.partition, low: BigInt(o.low), high: BigInt(o.high) });
-      }
+    for (const [topic, partitions] of await fetchOffsetsOfTopics(deps.kafka.get(input.target), topics)) {
+      for (const p of partitions) targetOffsets.push({ topic, ...p });
     }
     const described = await describeTargetGroups(admin, groupNames);
     const groups: TargetGroup[] = [];
@@ -252,8 +253,8 @@ async function pause(ms: number): Promise<void> {
   else await new Promise((r) => setTimeout(r, ms));
 }
 
-// kafkajs' own guard inside setOffsets (it joins the group briefly to commit).
-const KAFKAJS_GROUP_RUNNING = /must have no running instances/;
+/** Groups committed at once: each is one request to its coordinator. */
+const GROUPS_IN_FLIGHT = 16;
 
 export function createOffsetsActivities(deps: ActivityDeps) {
   return {
@@ -273,34 +274,37 @@ export function createOffsetsActivities(deps: ActivityDeps) {
         async () => {
           const { plan, freshness } = await planWhenFresh(deps, parsed);
           const applied: AppliedOffset[] = [];
+          const pending = plan.groups.map((group) => ({ group: group.group, writes: offsetsToApply(group) })).filter((g) => g.writes.length > 0);
+          if (pending.length === 0) return { ...plan, applied, appliedAt: new Date().toISOString(), ...(freshness ? { freshness } : {}) };
+          // Re-check right before writing: consumers may have started since the plan was made.
+          // The broker checks again at each commit (it refuses a memberless commit to a group with members).
           await deps.kafka.withAdmin(parsed.target, async (admin) => {
-            for (const group of plan.groups) {
-              const writes = offsetsToApply(group);
-              if (writes.length === 0) continue;
-              beat({ phase: 'applying', group: group.group, appliedSoFar: applied.length });
-              // Re-check right before writing: consumers may have started since the plan was made.
-              const now = (await describeTargetGroups(admin, [group.group])).get(group.group) ?? { state: 'Dead', members: 0 };
-              const reason = activeGroupReason({ group: group.group, ...now }, parsed.target);
-              if (reason) {
-                throw preconditionFailed(
-                  `${reason} (it was empty when planned; nothing was set for it${applied.length ? `; ${applied.length} partition offsets of other groups were set` : ''}; retrying)`,
-                );
-              }
-              for (const w of writes) {
-                try {
-                  await admin.setOffsets({ groupId: group.group, topic: w.topic, partitions: w.partitions });
-                } catch (err) {
-                  if (err instanceof Error && KAFKAJS_GROUP_RUNNING.test(err.message)) {
-                    throw preconditionFailed(
-                      `group ${group.group} got consumers on ${parsed.target} while its offsets were being set (${err.message}): stop them there first; retrying`,
-                    );
-                  }
-                  throw err;
-                }
-                for (const p of w.partitions) applied.push({ group: group.group, topic: w.topic, partition: p.partition, offset: p.offset });
-              }
+            const now = await describeTargetGroups(admin, pending.map((g) => g.group));
+            for (const { group } of pending) {
+              const reason = activeGroupReason({ group, ...(now.get(group) ?? { state: 'Dead', members: 0 }) }, parsed.target);
+              if (reason) throw preconditionFailed(`${reason} (it was empty when planned; nothing was set for any group; retrying)`);
             }
           });
+          beat({ phase: 'applying', groups: pending.length });
+          const committer = await groupCommitter(deps.kafka.get(parsed.target));
+          try {
+            await inBatches(pending, GROUPS_IN_FLIGHT, async ({ group, writes }) => {
+              try {
+                await committer.commit(group, writes);
+              } catch (err) {
+                if (err instanceof GroupHasMembersError) {
+                  throw preconditionFailed(
+                    `group ${group} got consumers on ${parsed.target} while its offsets were being set (${err.message}): stop them there first` +
+                      ` (offsets of ${new Set(applied.map((a) => a.group)).size} other group(s) were set; a retry recomputes them); retrying`,
+                  );
+                }
+                throw err;
+              }
+              for (const w of writes) for (const p of w.partitions) applied.push({ group, topic: w.topic, partition: p.partition, offset: p.offset });
+            });
+          } finally {
+            await committer.close();
+          }
           return { ...plan, applied, appliedAt: new Date().toISOString(), ...(freshness ? { freshness } : {}) };
         },
         { cluster: parsed.target, registry: deps.registry },

@@ -5,12 +5,14 @@ import {
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
   type Client,
+  type WorkflowHandle,
   type WorkflowExecutionStatusName,
 } from '@temporalio/client';
 import {
   AbortArgsSchema,
   DecideArgsSchema,
   describeIssues,
+  refuseDecision,
   type AbortArgs,
   type DecideArgs,
   type GateDecisionRecord,
@@ -163,21 +165,54 @@ function isDeadline(err: unknown): boolean {
  * gate, gate not open, not an approver, four-eyes). Arguments are checked first with
  * the workflow's own schema.
  */
-export async function decideGate(client: Client, workflowId: string, args: DecideArgs): Promise<GateDecisionRecord> {
+export async function decideGate(client: Client, workflowId: string, args: DecideArgs, options: { settleMs?: number } = {}): Promise<GateDecisionRecord> {
   const parsed = DecideArgsSchema.safeParse(args);
   if (!parsed.success) throw new DecisionRefusedError(workflowId, describeIssues(parsed.error));
   const d = await describeOrThrow(client, workflowId);
   if (!isRunning(d.status.name)) {
     throw new PlaybookStateError(`${workflowId} is not running (${d.status.name}): no gate to decide`, d.status.name);
   }
+  const handle = client.workflow.getHandle(workflowId, d.runId);
+  await awaitSettledGate(handle, workflowId, parsed.data, options.settleMs ?? 15_000);
   try {
-    return await client.workflow.getHandle(workflowId, d.runId).executeUpdate(decideUpdate, { args: [parsed.data] });
+    return await handle.executeUpdate(decideUpdate, { args: [parsed.data] });
   } catch (err) {
     if (err instanceof WorkflowUpdateFailedError) {
       const reason = err.cause instanceof Error ? err.cause.message : err.message;
       throw new DecisionRefusedError(workflowId, reason);
     }
     throw err;
+  }
+}
+
+/**
+ * Sends nothing until the workflow reports the gate open with no workflow task pending,
+ * and refuses here what its validator would refuse. An update that reaches the workflow in
+ * the same workflow task as the step completion that opens its gate (a worker restart can
+ * delay that task) is handled after the gate opens live but before it on replay: Temporal
+ * then fails the replay with a nondeterminism error and the run stalls
+ * (test/replay/nondeterminism.test.ts). With no task pending, the gate's opening is already
+ * in history and the update lands in a later task. The validator still has the last word.
+ */
+async function awaitSettledGate(handle: WorkflowHandle, workflowId: string, d: DecideArgs, settleMs: number): Promise<void> {
+  const until = Date.now() + settleMs;
+  for (;;) {
+    const status = await handle.query(statusQuery);
+    if (status.aborted) {
+      throw new DecisionRefusedError(workflowId, `the playbook was aborted by ${status.aborted.by} at ${status.aborted.at}: no decision is taken any more`);
+    }
+    const closed: Record<string, GateDecisionRecord> = {};
+    for (const decision of status.decisions) closed[decision.gate] = decision;
+    const refusal = refuseDecision({ known: status.gates.map((g) => g.name), open: status.openGate, closed }, d);
+    if (refusal) throw new DecisionRefusedError(workflowId, refusal);
+    if (!(await handle.describe()).raw.pendingWorkflowTask) return;
+    if (Date.now() >= until) {
+      throw new DecisionRefusedError(
+        workflowId,
+        `gate '${d.gate}' is open but the workflow has had a task pending for ${Math.round(settleMs / 1000)} s (is its worker restarting?): nothing was sent; try again once 'kafka-dr status' answers`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }
 

@@ -126,15 +126,17 @@ export function createFailbackActivities(deps: ActivityDeps) {
   const lag = createLagActivities(deps);
 
   /** End offsets of the topics of `cluster` matching `patterns`. */
-  async function endOffsetsMatching(cluster: string, patterns: string[]): Promise<{ offsets: EndOffsets }> {
+  /** End offsets of the topics matching `patterns`, and the patterns that match none. */
+  async function endOffsetsMatching(cluster: string, patterns: string[]): Promise<{ offsets: EndOffsets; unmatched: string[] }> {
     return classified(
       () =>
         deps.kafka.withAdmin(cluster, async (admin) => {
           const all = await admin.listTopics();
           const match = compileTopicPatterns(patterns) ?? (() => false);
           const wanted = all.filter((t) => match(t)).sort();
+          const unmatched = patterns.filter((p) => !all.some((t) => (compileTopicPatterns([p]) ?? (() => false))(t)));
           const { offsets } = wanted.length > 0 ? await fetchEndOffsets(admin, wanted) : { offsets: {} };
-          return { offsets: highsOf(offsets) };
+          return { offsets: highsOf(offsets), unmatched };
         }),
       { cluster, registry: deps.registry },
     );
@@ -216,7 +218,16 @@ export function createFailbackActivities(deps: ActivityDeps) {
      */
     async planFailbackSeedOffsets(input: PlanFailbackSeedInput): Promise<FailbackSeedResult> {
       const args = parse(SeedInput, input, 'planFailbackSeedOffsets');
-      const { offsets: current } = await endOffsetsMatching(args.dr, args.topics);
+      const { offsets: current, unmatched } = await endOffsetsMatching(args.dr, args.topics);
+      // A named topic missing on dr is a typo or a topic the failover never mirrored: either
+      // way there is nothing to copy back for it, and failing back without it would move its
+      // producers and consumers to a primary that never got their DR-period records.
+      if (unmatched.length > 0) {
+        throw invalidInput(
+          `topics: ${unmatched.map((t) => `'${t}'`).join(', ')} match${unmatched.length === 1 ? 'es' : ''} no topic on dr ${args.dr}: ` +
+            `nothing would be copied back for ${unmatched.length === 1 ? 'it' : 'them'}; fix the topic list (it names topics as they are on ${args.dr}); nothing was changed`,
+        );
+      }
       let forward: Parameters<typeof planFailbackSeed>[0]['forward'];
       if (!args.snapshot) {
         const byConnector = await forwardCommitted(args.primary, args.forward.connect, args.forward.sourceConnectors);

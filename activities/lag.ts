@@ -32,10 +32,14 @@ const LagInputSchema = z.strictObject({
 });
 export type ReplicationLagInput = z.input<typeof LagInputSchema>;
 
+// Connect commits a source offset only once the target acknowledged the record, and each
+// poll reads offsets before end offsets (a race overstates lag): with producers quiet, one
+// zero poll already proves the drain. The second, half a second later, guards against a
+// producer that was not quite stopped; a third added a second of cutover time and nothing else.
 const DrainInputSchema = LagInputSchema.extend({
   /** Zero-lag polls in a row required (within one attempt) before returning. */
-  consecutiveZeroPolls: z.number().int().min(1).max(1000).default(3),
-  pollMs: z.number().int().min(100).max(600_000).default(1000),
+  consecutiveZeroPolls: z.number().int().min(1).max(1000).default(2),
+  pollMs: z.number().int().min(100).max(600_000).default(500),
 });
 export type WaitForDrainInput = z.input<typeof DrainInputSchema>;
 

@@ -67,7 +67,7 @@ export interface AppliedOffset {
 }
 
 export interface AppliedOffsetPlan extends OffsetPlan {
-  /** What this attempt wrote (a retry rewrites the same computed values; already-set ones show as 'unchanged'). */
+  /** The offsets set: what this attempt wrote and, on a retry, what it found already set (an earlier attempt may have written it). */
   applied: AppliedOffset[];
   appliedAt: string;
   /** When `freshness` was asked: how the checkpoints compared with the source commits when applied. */
@@ -241,6 +241,15 @@ async function planWhenFresh(deps: ActivityDeps, input: ParsedInput): Promise<{ 
   }
 }
 
+/** This activity's attempt (1 outside a Temporal activity, e.g. the benchmarks). */
+function attemptNumber(): number {
+  try {
+    return Context.current().info.attempt;
+  } catch {
+    return 1;
+  }
+}
+
 async function pause(ms: number): Promise<void> {
   let ctx: Context | undefined;
   try {
@@ -274,6 +283,17 @@ export function createOffsetsActivities(deps: ActivityDeps) {
         async () => {
           const { plan, freshness } = await planWhenFresh(deps, parsed);
           const applied: AppliedOffset[] = [];
+          // A retry after an attempt that committed and then died (worker crash, timeout) finds
+          // those offsets already in place ('unchanged'): report them as set, or the playbook's
+          // report would say no offset was set when the earlier attempt set them all.
+          if (attemptNumber() > 1) {
+            for (const group of plan.groups) {
+              if (group.skipped) continue;
+              for (const p of group.partitions) {
+                if (p.action === 'unchanged' && p.to !== null) applied.push({ group: group.group, topic: p.topic, partition: p.partition, offset: p.to });
+              }
+            }
+          }
           const pending = plan.groups.map((group) => ({ group: group.group, writes: offsetsToApply(group) })).filter((g) => g.writes.length > 0);
           if (pending.length === 0) return { ...plan, applied, appliedAt: new Date().toISOString(), ...(freshness ? { freshness } : {}) };
           // Re-check right before writing: consumers may have started since the plan was made.

@@ -38,21 +38,25 @@ export const SHORT_WAIT_OPTIONS = {
  */
 // A drain or quiet wait may legitimately take a day (producers that drain slowly): each
 // attempt may run a week; a dead worker is still caught within the heartbeat timeout, and
-// the operator can abort the step at any time.
+// the operator can abort the step at any time. Retries back off to 15 s, not a minute, so a
+// cluster that comes back is noticed within 15 s; 20 attempts still ride out about 4
+// minutes of outage (an attempt only reads, so retrying often costs nothing).
 export const LONG_WAIT_OPTIONS = {
   startToCloseTimeout: '7d',
   heartbeatTimeout: '30s',
-  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 10, nonRetryableErrorTypes: [...NON_RETRYABLE] },
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '15s', maximumAttempts: 20, nonRetryableErrorTypes: [...NON_RETRYABLE] },
 } as const satisfies ActivityOptions;
 
 /**
- * Destructive calls (stop/resume connectors, set group offsets): few attempts, each
- * idempotent (stop of a stopped connector is a no-op, offsets are computed values).
- * A failure is for a human to look at, not for an hour of retries.
+ * Destructive calls (stop/resume connectors, set group offsets): each idempotent (stop of
+ * a stopped connector is a no-op, offsets are computed values), so a retry is safe. Six
+ * attempts, about 34 s of backoff: a Connect worker or broker restart (12-30 s here) is
+ * ridden out instead of failing the playbook into compensation; a longer outage is for a
+ * human to look at, not for an hour of retries.
  */
 export const DESTRUCTIVE_OPTIONS = {
   startToCloseTimeout: '1m',
-  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 3, nonRetryableErrorTypes: [...NON_RETRYABLE] },
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 6, nonRetryableErrorTypes: [...NON_RETRYABLE] },
 } as const satisfies ActivityOptions;
 
 /** Reads and quick REST/admin calls. */

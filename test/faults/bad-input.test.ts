@@ -144,6 +144,12 @@ const WORKFLOW_CASES: WorkflowCase[] = [
   { name: 'deploy: Identity-policy loop with an active reverse flow', workflowType: 'deployReplication', input: deploy({ policy: { type: 'identity' }, topicGroups: [{ name: 'orders', topics: [LOOP_TOPIC] }] }), type: 'ReplicationLoop', message: new RegExp(LOOP_CONNECTOR) },
   { name: 'deploy: dryRun as a string (UI JSON)', workflowType: 'deployReplication', input: deploy({}, { dryRun: 'yes' }), message: /^dryRun: Invalid input: expected boolean, received string$/ },
   { name: 'failback: no snapshot and no derivable boundary', workflowType: 'failback', input: failback(), type: 'SeedUnavailable', message: new RegExp(`^cannot seed the reverse flow for 2 partition\\(s\\): ${TOPIC}-0 \\(the forward flow has no committed offsets for ${TOPIC}: `) },
+  {
+    name: 'failback: a topic absent on dr',
+    workflowType: 'failback',
+    input: failback({ topics: [TOPIC, `${MISSING}-topic`] }),
+    message: new RegExp(`^topics: '${MISSING}-topic' matches no topic on dr B: nothing would be copied back for it; fix the topic list`),
+  },
   { name: 'failback: snapshot of the wrong cluster', workflowType: 'failback', input: failback({ seed: { snapshot: { cluster: 'A', offsets: { [TOPIC]: { '0': '1' } } } } }), message: /^seed\.snapshot\.cluster: is 'A'/ },
   { name: 'failback: negative lag threshold', workflowType: 'failback', input: failback({ lagThreshold: -1 }), message: /^lagThreshold: must be >= 0$/ },
   { name: 'recreate-topic: invalid topic name', workflowType: 'recreateTopic', input: recreate({ topic: 'bad topic!' }), message: /^topic: / },

@@ -61,7 +61,11 @@ describe('kafka-dr drill (planned) on the real stack', { timeout: 900_000 }, () 
     }
     for (const p of r.phases) assert.ok(Date.parse(p.endedAt) >= Date.parse(p.startedAt), `${p.name} ends after it starts`);
     assert.ok(r.phases.some((p) => p.parent === 'failover' && p.name === 'gate stop-producers'), 'the failover gates are in the timeline');
-    assert.ok(r.phases.some((p) => p.parent === 'failover' && p.name === 'drain'), 'the failover drain is in the timeline');
+    // Steps of a second or more are in the timeline; the drain usually takes less now, so
+    // it is checked in the failover's own figures (drained with producers quiet: 0 lost).
+    const failover = r.playbooks?.['failover']?.figures as { drainMs?: number } | undefined;
+    assert.equal(typeof failover?.drainMs, 'number', 'the failover drained');
+    assert.ok(r.phases.some((p) => p.parent === 'failover' && p.name === 'gate producers-cutover'), 'all three failover gates are in the timeline');
 
     // Files.
     const json = JSON.parse(fs.readFileSync(result.files.json, 'utf8')) as DrillReport;

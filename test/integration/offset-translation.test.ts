@@ -2,11 +2,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from '@temporalio/client';
 import type { Admin, Consumer } from 'kafkajs';
-import type { AppliedOffsetPlan, OffsetTranslationInput } from '../../activities/offsets';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createDeps } from '../../activities/deps';
+import { createOffsetsActivities, type AppliedOffsetPlan, type OffsetTranslationInput } from '../../activities/offsets';
 import { ConnectClient, inState } from '../../src/connect/client';
 import { readLatestCheckpoints } from '../../src/mm2/checkpoints';
 import { mirrorConnectors, remoteTopicName, type MirrorFlow } from '../../src/mm2/connector-configs';
 import type { OffsetPlan } from '../../src/offsets/translation';
+import { stackRegistry } from '../../src/registry/load';
 import { eventually, kafka, stack, uniqueId } from '../helpers/stack';
 import { runActivity, withWorker } from '../helpers/worker';
 
@@ -193,6 +196,19 @@ describe('offset translation on the real MM2 A→B', { timeout: 150_000 }, () =>
     const result = await apply();
     assert.deepEqual(
       result.applied.map((a) => [a.group, a.topic, a.partition, a.offset]).sort(),
+      [0, 1, 2].map((p) => [group, mirrored, p, String(HALF)]),
+    );
+    assert.deepEqual(await offsetsOnB(), [String(HALF), String(HALF), String(HALF)]);
+
+    // The same apply again: as a first attempt it has nothing to write and reports nothing set;
+    // as a retry (an earlier attempt committed, then its worker died) it still reports the
+    // offsets as set, so the playbook's report does not claim that none were.
+    const direct = createOffsetsActivities(createDeps(stackRegistry(stack), 'test-offset-translation'));
+    const again: AppliedOffsetPlan = await new MockActivityEnvironment({ attempt: 1 }).run(direct.applyOffsetTranslation, input());
+    assert.deepEqual(again.applied, []);
+    const retried: AppliedOffsetPlan = await new MockActivityEnvironment({ attempt: 2 }).run(direct.applyOffsetTranslation, input());
+    assert.deepEqual(
+      retried.applied.map((a) => [a.group, a.topic, a.partition, a.offset]).sort(),
       [0, 1, 2].map((p) => [group, mirrored, p, String(HALF)]),
     );
     assert.deepEqual(await offsetsOnB(), [String(HALF), String(HALF), String(HALF)]);

@@ -26,7 +26,9 @@ export type ConnectorRef = z.infer<typeof ConnectorRefSchema>;
 const WaitSchema = ConnectorRefSchema.extend({
   state: z.enum(['RUNNING', 'PAUSED', 'STOPPED']),
   allowNoTasks: z.boolean().optional(),
-  pollMs: z.number().int().min(100).max(60_000).default(1_000),
+  // Connect changes a connector's state in well under a second; a status read is cheap, and
+  // a one-second poll added up to a second per wait, four to six waits per cutover.
+  pollMs: z.number().int().min(100).max(60_000).default(250),
 }).strict();
 export type WaitForConnectorStateInput = z.input<typeof WaitSchema>;
 

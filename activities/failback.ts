@@ -87,7 +87,8 @@ const CatchUpInput = z.strictObject({
   /** Total lag (records) at or below which the wait ends. */
   threshold: z.number().int().min(0),
   timeoutSeconds: z.number().int().min(1),
-  pollMs: z.number().int().min(100).max(60_000).default(1_000),
+  /** Between lag reads (each reads the reverse connectors' offsets and the topics' end offsets once). */
+  pollMs: z.number().int().min(100).max(60_000).default(500),
 });
 export type WaitForCatchUpInput = z.input<typeof CatchUpInput>;
 

@@ -21,7 +21,7 @@ import { activities } from './lib/flows';
  *  - kafka-dr: planOffsetTranslation (read the checkpoints, describe the groups, plan) and
  *    applyOffsetTranslation (plans again, re-checks each group, sets the offsets), called
  *    in-process as the worker would. The plan always covers all G groups; the apply too
- *    when a 5-group probe says it fits in 2 minutes, else it is timed on `--apply-sample`
+ *    when a 50-group probe (its writes, less one plan) says it fits in 2 minutes, else it is timed on `--apply-sample`
  *    groups and its writes are extrapolated to G (the JSON says which).
  *  - the per-group CLI approach: `kafka-consumer-groups --reset-offsets --from-file
  *    <csv> --execute` per group (one JVM each, as kafka-run-class.sh runs it), given the
@@ -92,12 +92,17 @@ async function main(): Promise<void> {
 
     // A probe decides whether the apply runs on every group or on a sample (extrapolated):
     // at seconds per group, 1,000 groups would take over an hour per round.
-    const probeGroups = groupNames.slice(0, Math.min(5, groups));
+    // Every apply first re-plans (reads all G groups' checkpoints), so the probe times a plan
+    // too and charges only the rest to the probe's groups.
+    // 50 groups, so the fixed cost of an apply (connections, group coordinator lookups) does not pass for a per-group cost.
+    const probeGroups = groupNames.slice(0, Math.min(50, groups));
     await adminB.deleteGroups(probeGroups).catch(() => undefined);
     const p0 = Date.now();
+    await activities.planOffsetTranslation({ ...input, groups: probeGroups });
+    const p1 = Date.now();
     await activities.applyOffsetTranslation({ ...input, groups: probeGroups });
-    const probePerGroupMs = (Date.now() - p0) / probeGroups.length;
-    const applyGroups = probePerGroupMs * groups <= APPLY_BUDGET_MS ? groups : Math.min(groups, applySample);
+    const probePerGroupMs = Math.max(0, Date.now() - p1 - (p1 - p0)) / probeGroups.length;
+    const applyGroups = p1 - p0 + probePerGroupMs * groups <= APPLY_BUDGET_MS ? groups : Math.min(groups, applySample);
     log(`apply probe: ${round(probePerGroupMs)} ms per group → apply timed on ${applyGroups} of ${groups} groups${applyGroups < groups ? ' (extrapolated)' : ''}`);
     const applyInput = applyGroups === groups ? input : { ...input, groups: groupNames.slice(0, applyGroups) };
 
@@ -128,7 +133,7 @@ async function main(): Promise<void> {
     const planMs = median(results.map((x) => x.planMs));
     // The apply re-plans (reads every checkpoint) and writes applyGroups groups: scale the writes only.
     const measuredApplyMs = median(results.map((x) => x.applyMs));
-    const applyMs = applyGroups === groups ? measuredApplyMs : planMs + ((measuredApplyMs - planMs) * groups) / applyGroups;
+    const applyMs = applyGroups === groups ? measuredApplyMs : planMs + (Math.max(0, measuredApplyMs - planMs) * groups) / applyGroups;
     const cliPerGroup = median(results.flatMap((x) => x.cliPerGroupMs));
     const cliTotal = cliPerGroup * groups;
     const summary = {

@@ -70,13 +70,15 @@ drain() { # source bootstrap, connect, connector
 # Latest checkpoints of GROUP (MM2's CheckpointFormatter), one reset per group from a CSV.
 translate() { # target bootstrap, checkpoints topic
   # The checkpoints topic has one partition: assign it (no group join) and stop 5 s after the last record.
+  # Tombstones (the offsets benchmark deletes its checkpoints with them) make the formatter throw: skip them.
   kafka_tool org.apache.kafka.tools.consumer.ConsoleConsumer --bootstrap-server "$1" --topic "$2" --partition 0 --offset earliest \
-    --timeout-ms 5000 --formatter org.apache.kafka.connect.mirror.formatters.CheckpointFormatter 2>/dev/null \
+    --timeout-ms 5000 --skip-message-on-error --formatter org.apache.kafka.connect.mirror.formatters.CheckpointFormatter 2>/dev/null \
     | sed -nE 's/.*consumerGroupId=([^,]+), topicPartition=(.+)-([0-9]+), upstreamOffset=[0-9]+, downstreamOffset=([0-9]+).*/\1 \2 \3 \4/p' \
     | awk -v g="$GROUP" -v t="$TOPIC" '$1 == g && $2 == t { last[$3] = $4 } END { for (p in last) print t "," p "," last[p] }' >"$WORK/reset.csv"
   if [ -s "$WORK/reset.csv" ]; then
     kafka_tool org.apache.kafka.tools.consumer.group.ConsumerGroupCommand --bootstrap-server "$1" --group "$GROUP" \
-      --reset-offsets --from-file "$WORK/reset.csv" --execute >/dev/null
+      --reset-offsets --from-file "$WORK/reset.csv" --execute >"$WORK/reset.out" 2>&1 \
+      || { echo "runbook: offset reset failed:" >&2; cat "$WORK/reset.out" >&2; exit 1; }
   else
     echo "runbook: no checkpoints for $GROUP on $TOPIC" >&2
   fi

@@ -1,7 +1,7 @@
-import { Context } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import { z } from 'zod';
 import type { ConnectorOffset } from '../src/connect/client';
-import { classified, describeZodError, invalidInput } from '../src/failures';
+import { classified, describeZodError, FailureType, invalidInput } from '../src/failures';
 import {
   committedMirrorOffsets,
   computeLag,
@@ -96,7 +96,18 @@ export function createLagActivities(deps: ActivityDeps) {
       for (;;) {
         // Only the measurement is classified: the cancellation thrown by ctx.sleep below must
         // reach the SDK as a CancelledFailure, not be turned into an ApplicationFailure.
-        const report = await classified(() => measureLag(deps, parsed), { cluster: parsed.source, registry: deps.registry });
+        const report = await classified(() => measureLag(deps, parsed), { cluster: parsed.source, registry: deps.registry }).catch((err: unknown) => {
+          // A Connect worker that is starting answers 404 for connectors it has not read from
+          // its config topic yet. Once this drain has read the connector, a 404 means that, not
+          // "no such connector": retried like any other Connect outage.
+          if (progress.polls > 0 && err instanceof ApplicationFailure && err.type === FailureType.ConnectorNotFound) {
+            throw ApplicationFailure.create({
+              type: FailureType.ConnectUnavailable,
+              message: `${err.message} (this drain read the connector before: Connect may be restarting; retrying)`,
+            });
+          }
+          throw err;
+        });
         if (report.missingTopics.length > 0) {
           throw invalidInput(
             `waitForDrain: ${report.missingTopics.join(', ')} not on source cluster ${parsed.source}: fix the topics list (a drain cannot be proven for a topic that does not exist)`,

@@ -15,7 +15,7 @@ import { checkpointStaleness, decideOnStaleness, staleFingerprint, type SourceCo
 import { mirroredTopic } from '../src/model/failover-input';
 import type { ActivityDeps } from './deps';
 import { fetchOffsetsOfTopics } from '../src/kafka/topic-offsets';
-import { groupCommitter, GroupHasMembersError } from '../src/kafka/group-commit';
+import { GroupHasMembersError } from '../src/kafka/group-commit';
 import { inBatches } from '../src/concurrency';
 
 /**
@@ -306,9 +306,8 @@ export function createOffsetsActivities(deps: ActivityDeps) {
             }
           });
           beat({ phase: 'applying', groups: pending.length });
-          const committer = await groupCommitter(deps.kafka.get(parsed.target));
-          try {
-            await inBatches(pending, GROUPS_IN_FLIGHT, async ({ group, writes }) => {
+          await deps.kafka.withGroupCommitter(parsed.target, (committer) =>
+            inBatches(pending, GROUPS_IN_FLIGHT, async ({ group, writes }) => {
               try {
                 await committer.commit(group, writes);
               } catch (err) {
@@ -321,10 +320,8 @@ export function createOffsetsActivities(deps: ActivityDeps) {
                 throw err;
               }
               for (const w of writes) for (const p of w.partitions) applied.push({ group, topic: w.topic, partition: p.partition, offset: p.offset });
-            });
-          } finally {
-            await committer.close();
-          }
+            }),
+          );
           return { ...plan, applied, appliedAt: new Date().toISOString(), ...(freshness ? { freshness } : {}) };
         },
         { cluster: parsed.target, registry: deps.registry },

@@ -9,7 +9,7 @@ import { parseReplicationPlan } from '../src/model/replication-plan';
 import { AliasSchema } from '../src/registry/schema';
 import { createAuditActivities } from './audit';
 import type { ActivityDeps } from './deps';
-import { groupCommitter, GroupHasMembersError } from '../src/kafka/group-commit';
+import { GroupHasMembersError } from '../src/kafka/group-commit';
 
 /**
  * Topic and flow activities the deploy-replication and recreate-topic playbooks need on
@@ -273,15 +273,12 @@ export function createTopicsActivities(deps: ActivityDeps) {
               return { group: args.group, topic: args.topic, skipped: `${members} member(s) connected: stop the consumers and reset it again`, offsets: [] };
             }
             const offsets = (await admin.fetchTopicOffsets(args.topic)).map((o) => ({ partition: o.partition, offset: args.to === 'earliest' ? o.low : o.high }));
-            const committer = await groupCommitter(kafka.get(args.cluster));
             try {
-              await committer.commit(args.group, [{ topic: args.topic, partitions: offsets }]);
+              await kafka.withGroupCommitter(args.cluster, (committer) => committer.commit(args.group, [{ topic: args.topic, partitions: offsets }]));
             } catch (err) {
               // Consumers joined between the check and the commit: the same answer as above.
               if (err instanceof GroupHasMembersError) return { group: args.group, topic: args.topic, skipped: `${err.message}: stop the consumers and reset it again`, offsets: [] };
               throw err;
-            } finally {
-              await committer.close();
             }
             return { group: args.group, topic: args.topic, offsets: offsets.sort((a, b) => a.partition - b.partition) };
           });

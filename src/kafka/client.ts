@@ -1,5 +1,6 @@
 import { Kafka, logLevel, type KafkaConfig, type LogEntry, type SASLOptions } from 'kafkajs';
 import type { Registry, ResolvedKafkaCluster } from '../registry/load';
+import { groupCommitter, type GroupCommitter } from './group-commit';
 
 /**
  * kafkajs clients built from the registry. kafkajs retries 5 times with up to 30 s
@@ -58,6 +59,16 @@ export class KafkaClients {
       this.clients.set(alias, client);
     }
     return client;
+  }
+
+  /** Runs `fn` with a group committer (offset commits without joining; see group-commit.ts), always closing it afterwards. */
+  async withGroupCommitter<T>(alias: string, fn: (committer: GroupCommitter) => Promise<T>): Promise<T> {
+    const committer = await groupCommitter(this.get(alias));
+    try {
+      return await fn(committer);
+    } finally {
+      await committer.close();
+    }
   }
 
   /** Runs `fn` with a connected admin client, always disconnecting afterwards. */

@@ -111,7 +111,13 @@ describe('connect-b stopped and restarted mid-step', { timeout: 600_000 }, () =>
         },
         120_000,
         500,
-      );
+      ).catch(async (err: unknown) => {
+        // Say why: a drain that is no longer pending has ended (how is in its result).
+        const causes = (e: unknown): string => (e instanceof Error ? `${e.message}${e.cause ? ` <- ${causes(e.cause)}` : ''}` : String(e));
+        const d = await drain.describe();
+        const ended = d.status.name === 'RUNNING' ? 'still running' : await drain.result().then((r) => `completed: ${JSON.stringify(r)}`, (e: unknown) => `failed: ${causes(e)}`);
+        throw new Error(`${String(err)}; the drain workflow is ${d.status.name}, ${ended}; pending ${JSON.stringify(d.raw.pendingActivities?.map((a) => ({ attempt: a.attempt, state: a.state })))}`);
+      });
       assert.equal(retried.lastFailure?.applicationFailureInfo?.type, FailureType.ConnectUnavailable, retried.lastFailure?.message ?? '');
       mark(`drain on attempt ${retried.attempt} after ${retried.lastFailure?.applicationFailureInfo?.type}`);
 

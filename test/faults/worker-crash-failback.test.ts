@@ -164,7 +164,7 @@ describe('worker SIGKILLed in each failback step, then restarted', { timeout: 90
       // Mid-deploy: the first of the three reverse connectors exists, the other two do not.
       { step: 'deploy-reverse', point: { activity: 'deployMirrorFlow', call: 'connect.create', phase: 'after' }, orphan: 'fail' },
       { step: 'seed-reverse', point: { activity: 'alterConnectorOffsets', call: 'connect.alterOffsets', phase: 'after', argsContain: reverseSource }, orphan: 'fail' },
-      { step: 'translate-offsets', point: { activity: 'applyOffsetTranslation', call: 'kafka.setOffsets', phase: 'after' }, orphan: 'fail' },
+      { step: 'translate-offsets', point: { activity: 'applyOffsetTranslation', call: 'kafka.commit', phase: 'after' }, orphan: 'fail' },
       // Mid-wait: after the drain's first poll (heartbeated), before its second.
       { step: 'drain', point: { activity: 'waitForDrain', call: 'connect.getOffsets', phase: 'before', nth: 2 }, orphan: 'heartbeat-timeout' },
       { step: 'resume-forward', point: { activity: 'resumeConnector', call: 'connect.resume', phase: 'after', argsContain: forwardSource }, orphan: 'fail' },

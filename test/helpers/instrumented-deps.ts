@@ -12,7 +12,7 @@ export interface CallPoint {
   activity: string;
   attempt: number;
   workflowId: string;
-  /** `connect.<ConnectClient method>` or `kafka.<kafkajs Admin method>`. */
+  /** `connect.<ConnectClient method>`, `kafka.<kafkajs Admin method>` or `kafka.commit` (a group offset commit). */
   call: string;
   phase: 'before' | 'after';
   args: unknown[];
@@ -57,6 +57,11 @@ export function instrumentDeps(base: ActivityDeps, hook: CallHook): ActivityDeps
       if (key === 'withAdmin') {
         const withAdmin: typeof kafka.withAdmin = (alias, fn) => kafka.withAdmin(alias, (admin) => fn(instrument(admin, 'kafka', hook)));
         return withAdmin;
+      }
+      if (key === 'withGroupCommitter') {
+        const withGroupCommitter: typeof kafka.withGroupCommitter = (alias, fn) =>
+          kafka.withGroupCommitter(alias, (committer) => fn(instrument(committer, 'kafka', hook)));
+        return withGroupCommitter;
       }
       return Reflect.get(o, key, receiver) as unknown;
     },

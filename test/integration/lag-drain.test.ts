@@ -6,6 +6,7 @@ import type { Admin } from 'kafkajs';
 import type { DrainResult, ReplicationLagInput, WaitForDrainInput } from '../../activities/lag';
 import { createDeps } from '../../activities';
 import { ConnectClient, ConnectRestError, inState, type ConnectorOffset } from '../../src/connect/client';
+import { FailureType } from '../../src/failures';
 import { stackRegistry } from '../../src/registry/load';
 import { mirrorConnectors, remoteTopicName, type MirrorFlow } from '../../src/mm2/connector-configs';
 import type { DrainProgress, LagReport } from '../../src/offsets/lag';
@@ -47,11 +48,14 @@ class FlakyConnect extends ConnectClient {
   constructor(
     url: string,
     private readonly failOnCall: number,
+    private readonly failStatus = 503,
   ) {
     super(url);
   }
   override async getOffsets(name: string): Promise<ConnectorOffset[]> {
-    if (++this.calls === this.failOnCall) throw new ConnectRestError(503, 'injected: worker restarting', `GET /connectors/${name}/offsets`);
+    if (++this.calls === this.failOnCall) {
+      throw new ConnectRestError(this.failStatus, this.failStatus === 404 ? `Connector ${name} not found` : 'injected: worker restarting', `GET /connectors/${name}/offsets`);
+    }
     return super.getOffsets(name);
   }
 }
@@ -238,5 +242,23 @@ describe('replication lag and drain on the real MM2 A→B', { timeout: 150_000 }
     assert.equal(r.polls - r.resumedFromPolls!, 3, 'three fresh zero polls in the second attempt');
     assert.equal(r.consecutiveZero, 3);
     assert.equal(flaky.calls, 2 + 1 + 3);
+  });
+
+  it('a 404 for a connector the drain already read (a Connect worker starting) is retried; on the first read it is ConnectorNotFound', async () => {
+    const run = async (failOnCall: number) => {
+      const flaky = new FlakyConnect(stack.connect['connect-b'].url, failOnCall, 404);
+      const base = createDeps(stackRegistry(stack), 'flaky-connect-worker');
+      const deps = { ...base, connect: (name: string) => (name === 'connect-b' ? flaky : base.connect(name)) };
+      return withWorker(
+        (ctx) => runActivity<DrainResult>(ctx, 'waitForDrain', [drainInput], { startToCloseTimeout: '1m', heartbeatTimeout: '3s', retry: { initialInterval: '200ms', maximumAttempts: 3 } }),
+        { deps },
+      );
+    };
+    const later = await run(2);
+    assert.equal(later.failure, undefined, later.failure?.message);
+    assert.equal(later.attempts, 2, 'the 404 ended one attempt, the retry drained');
+    const first = await run(1);
+    assert.equal(first.failure?.type, FailureType.ConnectorNotFound, first.failure?.message);
+    assert.equal(first.attempts, 1, 'not retried: nothing says the connector ever existed');
   });
 });

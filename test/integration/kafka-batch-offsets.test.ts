@@ -23,7 +23,8 @@ describe('batch offset reads and memberless group commits on the local stack', {
 
   before(async () => {
     admin = client.admin();
-    producer = client.producer({ allowAutoTopicCreation: false });
+    // Idempotent: a retried send on a loaded machine must not write a record twice (the counts below are exact).
+    producer = client.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
     await Promise.all([admin.connect(), producer.connect()]);
     await admin.createTopics({
       waitForLeaders: true,

@@ -296,11 +296,7 @@ export function createAuditActivities(deps: ActivityDeps) {
           const remote = remoteNamer(args.remoteTopic, args.source);
 
           const source = await classified(
-            () =>
-              deps.kafka.withAdmin(args.source, async (admin) => {
-                const existing = new Set(await admin.listTopics());
-                return fetchOffsetsOfTopics(deps.kafka.get(args.source), topics.filter((t) => existing.has(t)));
-              }),
+            async () => (await fetchOffsetsOfTopics(deps.kafka.get(args.source), topics)).offsets,
             { cluster: args.source, registry },
           );
           const targetPartitions = await classified(

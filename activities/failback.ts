@@ -126,8 +126,7 @@ export function createFailbackActivities(deps: ActivityDeps) {
   const mm2 = createMm2Activities(deps);
   const lag = createLagActivities(deps);
 
-  /** End offsets of the topics of `cluster` matching `patterns`. */
-  /** End offsets of the topics matching `patterns`, and the patterns that match none. */
+  /** End offsets of the topics of `cluster` matching `patterns`, and the patterns that match none. */
   async function endOffsetsMatching(cluster: string, patterns: string[]): Promise<{ offsets: EndOffsets; unmatched: string[] }> {
     return classified(
       () =>
@@ -135,7 +134,11 @@ export function createFailbackActivities(deps: ActivityDeps) {
           const all = await admin.listTopics();
           const match = compileTopicPatterns(patterns) ?? (() => false);
           const wanted = all.filter((t) => match(t)).sort();
-          const unmatched = patterns.filter((p) => !all.some((t) => (compileTopicPatterns([p]) ?? (() => false))(t)));
+          // Each pattern compiled once, tried against the matched topics only.
+          const unmatched = patterns.filter((p) => {
+            const one = compileTopicPatterns([p]) ?? (() => false);
+            return !wanted.some((t) => one(t));
+          });
           const { offsets } = wanted.length > 0 ? await fetchEndOffsets(admin, wanted) : { offsets: {} };
           return { offsets: highsOf(offsets), unmatched };
         }),

@@ -63,14 +63,11 @@ async function measureLag(deps: ActivityDeps, input: z.output<typeof LagInputSch
   for (const name of input.connectors) offsets.push(...(await connect.getOffsets(name)));
   const committed = committedMirrorOffsets(input.source, offsets);
   const topics = input.topics ?? [...new Set([...committed.values()].map((c) => c.topic))].sort();
-  return deps.kafka.withAdmin(input.source, async (admin) => {
-    const existing = new Set(await admin.listTopics());
-    const sourceOffsets: SourcePartitionOffsets[] = [];
-    const ranges = await fetchOffsetsOfTopics(deps.kafka.get(input.source), topics.filter((t) => existing.has(t)));
-    for (const [topic, partitions] of ranges) for (const p of partitions) sourceOffsets.push({ topic, ...p });
-    const missing = input.topics ? input.topics.filter((t) => !existing.has(t)) : [];
-    return computeLag(input.source, sourceOffsets, committed, new Date().toISOString(), topics, missing);
-  });
+  // One connection per measurement (the drain measures every half second): the topic list and the offsets together.
+  const { offsets: ranges, missing } = await fetchOffsetsOfTopics(deps.kafka.get(input.source), topics);
+  const sourceOffsets: SourcePartitionOffsets[] = [];
+  for (const [topic, partitions] of ranges) for (const p of partitions) sourceOffsets.push({ topic, ...p });
+  return computeLag(input.source, sourceOffsets, committed, new Date().toISOString(), topics, input.topics ? missing : []);
 }
 
 export function createLagActivities(deps: ActivityDeps) {

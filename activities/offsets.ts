@@ -134,7 +134,7 @@ async function buildPlan(deps: ActivityDeps, input: ParsedInput): Promise<Offset
     const existing = new Set(await admin.listTopics());
     const topics = downstream.filter((t) => existing.has(t));
     const targetOffsets: TargetPartitionOffsets[] = [];
-    for (const [topic, partitions] of await fetchOffsetsOfTopics(deps.kafka.get(input.target), topics)) {
+    for (const [topic, partitions] of (await fetchOffsetsOfTopics(deps.kafka.get(input.target), topics)).offsets) {
       for (const p of partitions) targetOffsets.push({ topic, ...p });
     }
     const described = await describeTargetGroups(admin, groupNames);

@@ -12,6 +12,7 @@ import {
   AbortArgsSchema,
   DecideArgsSchema,
   describeIssues,
+  gateViewOf,
   refuseDecision,
   type AbortArgs,
   type DecideArgs,
@@ -197,13 +198,7 @@ export async function decideGate(client: Client, workflowId: string, args: Decid
 async function awaitSettledGate(handle: WorkflowHandle, workflowId: string, d: DecideArgs, settleMs: number): Promise<void> {
   const until = Date.now() + settleMs;
   for (;;) {
-    const status = await handle.query(statusQuery);
-    if (status.aborted) {
-      throw new DecisionRefusedError(workflowId, `the playbook was aborted by ${status.aborted.by} at ${status.aborted.at}: no decision is taken any more`);
-    }
-    const closed: Record<string, GateDecisionRecord> = {};
-    for (const decision of status.decisions) closed[decision.gate] = decision;
-    const refusal = refuseDecision({ known: status.gates.map((g) => g.name), open: status.openGate, closed }, d);
+    const refusal = refuseDecision(gateViewOf(await handle.query(statusQuery)), d);
     if (refusal) throw new DecisionRefusedError(workflowId, refusal);
     if (!(await handle.describe()).raw.pendingWorkflowTask) return;
     if (Date.now() >= until) {

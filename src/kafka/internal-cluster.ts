@@ -20,6 +20,8 @@ export interface InternalBroker {
 export interface InternalCluster {
   connect(): Promise<void>;
   disconnect(): Promise<void>;
+  /** No topics: every topic of the cluster (what `admin.listTopics` reads). */
+  metadata(): Promise<{ topicMetadata: Array<{ topic: string }> }>;
   addMultipleTargetTopics(topics: string[]): Promise<void>;
   refreshMetadataIfNecessary(): Promise<void>;
   findTopicPartitionMetadata(topic: string): Array<{ partitionId: number }>;

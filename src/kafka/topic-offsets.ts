@@ -11,22 +11,33 @@ export interface PartitionRange {
 /** Topics per ListOffsets round; 200 × 10 partitions is a small request. */
 const TOPICS_PER_REQUEST = 200;
 
+/** Offsets of the topics that exist, and the names asked for that do not. */
+export interface TopicOffsets {
+  offsets: Map<string, PartitionRange[]>;
+  missing: string[];
+}
+
 /**
  * Earliest and end offsets of many topics, in one ListOffsets request per leader broker
- * (per 200 topics). kafkajs' `admin.fetchTopicOffsets` reads one topic, and adds it to its
- * metadata targets first, refreshing metadata for all targets each time one is new: 1,000
- * topics one after the other cost about 200 ms each, 3.5 minutes in all. Every topic must
- * exist (list them first).
+ * (per 200 topics), and which of them do not exist, all over one connection. kafkajs'
+ * `admin.fetchTopicOffsets` reads one topic, and adds it to its metadata targets first,
+ * refreshing metadata for all targets each time one is new: 1,000 topics one after the
+ * other cost about 200 ms each, 3.5 minutes in all.
  */
-export async function fetchOffsetsOfTopics(kafka: Kafka, topics: readonly string[]): Promise<Map<string, PartitionRange[]>> {
+export async function fetchOffsetsOfTopics(kafka: Kafka, topics: readonly string[]): Promise<TopicOffsets> {
   const unique = [...new Set(topics)];
-  const ranges = new Map<string, Map<number, { low?: bigint; high?: bigint }>>(unique.map((t) => [t, new Map()]));
-  if (unique.length === 0) return new Map();
-  await withCluster(kafka, async (cluster) => {
-    await cluster.addMultipleTargetTopics(unique);
-    await cluster.refreshMetadataIfNecessary();
-    for (let i = 0; i < unique.length; i += TOPICS_PER_REQUEST) {
-      const chunk = unique.slice(i, i + TOPICS_PER_REQUEST).map((topic) => ({
+  if (unique.length === 0) return { offsets: new Map(), missing: [] };
+  const ranges = new Map<string, Map<number, { low?: bigint; high?: bigint }>>();
+  const missing = await withCluster(kafka, async (cluster) => {
+    const existing = new Set((await cluster.metadata()).topicMetadata.map((t) => t.topic));
+    const present = unique.filter((t) => existing.has(t));
+    for (const topic of present) ranges.set(topic, new Map());
+    if (present.length > 0) {
+      await cluster.addMultipleTargetTopics(present);
+      await cluster.refreshMetadataIfNecessary();
+    }
+    for (let i = 0; i < present.length; i += TOPICS_PER_REQUEST) {
+      const chunk = present.slice(i, i + TOPICS_PER_REQUEST).map((topic) => ({
         topic,
         partitions: cluster.findTopicPartitionMetadata(topic).map((p) => ({ partition: p.partitionId })),
       }));
@@ -44,11 +55,13 @@ export async function fetchOffsetsOfTopics(kafka: Kafka, topics: readonly string
         }
       }
     }
+    return unique.filter((t) => !existing.has(t));
   });
-  const out = new Map<string, PartitionRange[]>();
-  for (const topic of unique) {
-    const parts = [...ranges.get(topic)!.entries()].sort(([a], [b]) => a - b);
-    out.set(
+  // In the order asked, whatever order the answers came in.
+  const offsets = new Map<string, PartitionRange[]>();
+  for (const [topic, byPartition] of ranges) {
+    const parts = [...byPartition.entries()].sort(([a], [b]) => a - b);
+    offsets.set(
       topic,
       parts.map(([partition, r]) => {
         if (r.low === undefined || r.high === undefined) throw new Error(`no offsets came back for ${topic}/${partition}`);
@@ -56,5 +69,5 @@ export async function fetchOffsetsOfTopics(kafka: Kafka, topics: readonly string
       }),
     );
   }
-  return out;
+  return { offsets, missing };
 }

@@ -288,6 +288,15 @@ export interface GateView {
   open: Pick<OpenGateStatus, 'name' | 'approvers' | 'fourEyes' | 'requestedBy'> | null;
   /** The last decision per gate that is closed. */
   closed: Readonly<Record<string, GateDecisionRecord | undefined>>;
+  /** An abort refuses every decision, even one for the open gate. */
+  aborted?: Pick<AbortRecord, 'by' | 'at'> | null;
+}
+
+/** The same facts from outside, as the `status` query reports them (the client checks before it sends). */
+export function gateViewOf(status: Pick<PlaybookStatus, 'gates' | 'openGate' | 'decisions' | 'aborted'>): GateView {
+  const closed: Record<string, GateDecisionRecord> = {};
+  for (const d of status.decisions) closed[d.gate] = d;
+  return { known: status.gates.map((g) => g.name), open: status.openGate, closed, aborted: status.aborted };
 }
 
 /**
@@ -296,6 +305,7 @@ export interface GateView {
  * reject (withdraw) their own request but not approve it.
  */
 export function refuseDecision(view: GateView, d: { gate: string; decision: 'approve' | 'reject'; by: string }): string | undefined {
+  if (view.aborted) return `the playbook was aborted by ${view.aborted.by} at ${view.aborted.at}: no decision is taken any more`;
   if (!view.known.includes(d.gate)) {
     return `unknown gate '${d.gate}' (this playbook's gates: ${view.known.join(', ') || 'none'})`;
   }

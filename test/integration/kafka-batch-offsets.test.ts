@@ -47,7 +47,8 @@ describe('batch offset reads and memberless group commits on the local stack', {
 
   it('reads every partition of 31 topics exactly as kafkajs admin.fetchTopicOffsets does, in the order asked', async () => {
     const asked = [...TOPICS].reverse().concat(EMPTY_TOPIC);
-    const batch = await fetchOffsetsOfTopics(client, asked);
+    const { offsets: batch, missing } = await fetchOffsetsOfTopics(client, [...asked, `${EMPTY_TOPIC}-absent`]);
+    assert.deepEqual(missing, [`${EMPTY_TOPIC}-absent`]);
     assert.deepEqual([...batch.keys()], asked);
     for (const topic of asked) {
       const one = (await admin.fetchTopicOffsets(topic)).map((o) => ({ partition: o.partition, low: BigInt(o.low), high: BigInt(o.high) }));
@@ -55,7 +56,7 @@ describe('batch offset reads and memberless group commits on the local stack', {
       assert.deepEqual(batch.get(topic), one, topic);
     }
     assert.deepEqual(batch.get(TOPICS[9]!), [{ partition: 0, low: 0n, high: 9n }, { partition: 1, low: 0n, high: 0n }, { partition: 2, low: 0n, high: 0n }]);
-    assert.deepEqual(await fetchOffsetsOfTopics(client, []), new Map());
+    assert.deepEqual(await fetchOffsetsOfTopics(client, []), { offsets: new Map(), missing: [] });
   });
 
   it('commits an empty group’s offsets on several topics in one request, read back by the admin API', async () => {

@@ -116,7 +116,7 @@ export class Gates {
   view(): GateView {
     const closed: Record<string, GateDecisionRecord> = {};
     for (const d of this.decisions) closed[d.gate] = d;
-    return { known: this.known, open: this.openGate(), closed };
+    return { known: this.known, open: this.openGate(), closed, aborted: this.aborted };
   }
 
   onAbort(listener: (abort: AbortRecord) => void): void {
@@ -185,8 +185,7 @@ export class Gates {
   }
 
   private refuse(d: { gate: string; decision: 'approve' | 'reject'; by: string }): string | undefined {
-    // An abort wins even over a decision that arrives in the same activation before the gate wakes up.
-    if (this.aborted) return `the playbook was aborted by ${this.aborted.by} at ${this.aborted.at}: no decision is taken any more`;
+    // The view carries the abort: it wins even over a decision that arrives in the same activation before the gate wakes up.
     return refuseDecision(this.view(), d);
   }
 

@@ -1,5 +1,6 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { classified, describeZodError, FailureType, invalidInput } from '../src/failures';
+import { gateAction } from '../src/hooks/actions';
 import { CutoverHookRequestSchema, EscalationNoticeSchema } from '../src/hooks/requests';
 import { describeUrl } from '../src/hooks/resolved';
 import type { CutoverHookRequest, CutoverHookResult, EscalationNotice, EscalationResult } from '../src/hooks/types';
@@ -29,13 +30,15 @@ export function createHookActivities(deps: ActivityDeps) {
     async runCutoverHook(raw: CutoverHookRequest): Promise<CutoverHookResult> {
       const parsed = CutoverHookRequestSchema.safeParse(raw);
       if (!parsed.success) throw invalidInput(`runCutoverHook: ${describeZodError(parsed.error)}`);
-      const request = parsed.data;
+      const action = parsed.data.action ?? gateAction(parsed.data.gate);
+      if (!action) throw invalidInput(`runCutoverHook: action: required for gate '${parsed.data.gate}', which moves no clients of its own`);
+      const request: CutoverHookRequest = { ...parsed.data, action };
       const { key, hook } = deps.registry.hook(request.playbook, request.gate);
       const log = Context.current().log;
       switch (hook.kind) {
         case 'manual':
-          log.info('cutover hook: manual', { gate: request.gate, playbook: request.playbook, approvedBy: request.approvedBy });
-          return { kind: 'manual', detail: { confirmedBy: request.approvedBy, why: `no hook for '${request.gate}' in the registry: the approval is the confirmation` } };
+          log.info('cutover hook: manual', { gate: request.gate, action, playbook: request.playbook, approvedBy: request.approvedBy });
+          return { kind: 'manual', detail: { action, confirmedBy: request.approvedBy, why: manualWhy(request) } };
         case 'drill': {
           const drillSwitch = deps.drillSwitch;
           if (!drillSwitch) {
@@ -48,12 +51,12 @@ export function createHookActivities(deps: ActivityDeps) {
             });
           }
           const detail = await classified(() => drillSwitch(request), { registry: deps.registry });
-          log.info('cutover hook: drill switch', { gate: request.gate, playbook: request.playbook, from: request.from, to: request.to });
+          log.info('cutover hook: drill switch', { gate: request.gate, action, playbook: request.playbook, from: request.from, to: request.to });
           return { kind: 'drill', detail };
         }
         case 'webhook': {
           const response = await postWebhook(hook, request, { deliveryId: deliveryId(), attempt: Context.current().info.attempt, event: 'gate-approved', redact });
-          log.info('cutover hook: webhook answered', { gate: request.gate, url: response.url, status: response.status, durationMs: response.durationMs });
+          log.info('cutover hook: webhook answered', { gate: request.gate, action, url: response.url, status: response.status, durationMs: response.durationMs });
           return { kind: 'webhook', detail: { ...response, hook: key } };
         }
       }
@@ -79,4 +82,12 @@ export function createHookActivities(deps: ActivityDeps) {
       return { kind: 'webhook', detail: { ...response } };
     },
   };
+}
+
+/** A manual hook does nothing itself: what the operator is trusted to have done, or to do now. */
+function manualWhy(request: CutoverHookRequest): string {
+  const none = `no hook for '${request.gate}' in the registry`;
+  return request.action === 'start-consumers'
+    ? `${none}: start the consumer groups on ${request.to} now, their offsets are set there`
+    : `${none}: the approval is the confirmation`;
 }

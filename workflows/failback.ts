@@ -1,4 +1,4 @@
-import { ActivityFailure, ApplicationFailure } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, patched } from '@temporalio/workflow';
 import type { FailbackSeedResult } from '../activities/failback';
 import {
   FAILBACK_GATES,
@@ -24,6 +24,13 @@ export const FAILBACK_REFUSED = 'PreconditionFailed';
 
 const UNDO_REVERSE = 'delete the reverse flow';
 /**
+ * Patch id of the split consumers-cutover hook: `stop-consumers` right after the approval,
+ * `start-consumers` after translate-offsets. Before it, one hook after the translation
+ * moved them, so the groups kept committing on dr while the translation waited for
+ * checkpoints that covered their last commit (the full wait, and duplicates on primary).
+ */
+export const STOP_CONSUMERS_FIRST_PATCH = 'failback-stop-consumers-before-translate';
+/**
  * How long translate-offsets waits for reverse checkpoints that cover the groups' last commits
  * on dr. A few checkpoint intervals; inside the destructive activity timeout (1 minute).
  */
@@ -38,8 +45,9 @@ const DEFAULT_EMIT_CHECKPOINTS_SECONDS = 5;
  * → check-forward (forward connectors STOPPED: the Identity loop guard and the offset
  *   alter need it) → plan-seed (failover snapshot, given or read from the failover
  *   workflow named by ID, else derived from forward offsets + offset syncs) → deploy-reverse (created STOPPED) → seed-reverse → start-reverse
- * → catch-up (reverse lag ≤ lagThreshold) → gate consumers-cutover → translate-offsets
- * (through the reverse checkpoints, applied on primary) → gate stop-producers
+ * → catch-up (reverse lag ≤ lagThreshold) → gate consumers-cutover (hook: stop them on dr)
+ * → translate-offsets (through the reverse checkpoints, applied on primary; hook: start
+ * them on primary) → gate stop-producers
  * → verify-quiet (dr) → drain (reverse lag exactly 0) → stop-reverse → snapshot-primary
  * (the cutover boundary) → gate producers-cutover → remove-reverse → set-forward-offsets
  * (primary's end at cutover − 1) → resume-forward.
@@ -74,10 +82,12 @@ export async function failback(raw: unknown): Promise<PlaybookReport<FailbackFig
     await f.startReverse();
     await f.catchUp();
 
-    const consumers = await pb.approval('consumers-cutover', { ...f.gateOptions('consumers-cutover'), hook: 'deferred' });
+    // Runs recorded before the split moved the consumers in one hook after the translation.
+    const stopFirst = patched(STOP_CONSUMERS_FIRST_PATCH);
+    const consumers = await pb.approval('consumers-cutover', { ...f.gateOptions('consumers-cutover'), hook: stopFirst ? 'stop-consumers' : 'deferred' });
     pb.setPhase('consumers-moving');
     await f.translateOffsets();
-    await pb.runHook(consumers);
+    await pb.runHook(consumers, stopFirst ? 'start-consumers' : 'move-consumers');
 
     await pb.approval('stop-producers', f.gateOptions('stop-producers'));
     pb.setPhase('draining');
@@ -231,8 +241,9 @@ class Failback {
     const o = input.gates[gate];
     const descriptions: Record<FailbackGate, string> = {
       'consumers-cutover':
-        `stop consumer groups ${input.groups.join(', ')} on ${input.dr}; kafka-dr then translates their offsets through the reverse checkpoints ` +
-        `and sets them on ${input.primary} (step translate-offsets): start them on ${input.primary} once it completed`,
+        `stop consumer groups ${input.groups.join(', ')} on ${input.dr} (hook stop-consumers; without a hook, approving confirms they are stopped); ` +
+        `kafka-dr then translates their offsets through the reverse checkpoints and sets them on ${input.primary} (step translate-offsets), ` +
+        `then starts them on ${input.primary} (hook start-consumers; without a hook, start them once that step completed)`,
       'stop-producers':
         `confirm producers to ${input.topics.join(', ')} on ${input.dr} are stopped; kafka-dr then checks ${input.dr} is quiet for ${input.quietSeconds}s, ` +
         `drains the reverse flow to 0, stops it and records ${input.primary}'s end offsets (the cutover boundary)`,
@@ -360,7 +371,12 @@ class Failback {
       const offsetsSet = result.applied.map((a) => ({ group: a.group, topic: a.topic, partition: a.partition, offset: a.offset }));
       const groupsSkipped = result.groups.filter((g) => g.skipped).map((g) => ({ group: g.group, why: g.skipped! }));
       step.details({ set: offsetsSet.length, groupsSkipped, checkpointsRead: result.checkpointsRead, ...checkpointFreshness(result.freshness) });
-      pb.setFigures({ offsetsSet, groupsSkipped });
+      const f = result.freshness;
+      pb.setFigures({
+        offsetsSet,
+        groupsSkipped,
+        ...(f && f.decision !== 'wait' ? { translation: { decision: f.decision, waitedMs: f.waitedMs, stalePartitions: f.stale.length, behindTotal: f.behindTotal } } : {}),
+      });
     });
     pb.leaveAsIs(
       'consumer group offsets on primary',

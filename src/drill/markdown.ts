@@ -22,7 +22,7 @@ function phaseRows(phases: readonly DrillPhase[]): string[] {
 const KEY_FIGURES: Record<string, string[]> = {
   deploy: ['created', 'heartbeat'],
   failover: ['lagAtStart', 'drainMs', 'rtoMs', 'rpoRecords', 'rpoEstimate', 'offsetsSet'],
-  failback: ['seedFrom', 'catchUpMs', 'lagAtConsumersGate', 'drainMs', 'rtoMs', 'offsetsSet', 'forwardOffsets'],
+  failback: ['seedFrom', 'catchUpMs', 'lagAtConsumersGate', 'translation', 'drainMs', 'rtoMs', 'offsetsSet', 'forwardOffsets'],
 };
 
 function describeFigure(name: string, value: unknown): string {
@@ -34,6 +34,11 @@ function describeFigure(name: string, value: unknown): string {
   if (name === 'heartbeat' && value && typeof value === 'object') {
     const h = value as { waitedMs?: number };
     return h.waitedMs !== undefined ? `first heartbeat after ${secs(h.waitedMs)}` : JSON.stringify(value);
+  }
+  if (name === 'translation' && value && typeof value === 'object') {
+    const t = value as { decision?: string; waitedMs?: number; behindTotal?: string };
+    const when = `after ${secs(t.waitedMs ?? 0)}`;
+    return t.decision === 'apply' ? `checkpoints fresh ${when}` : `checkpoints stale ${when} (up to ${t.behindTotal ?? '?'} re-reads)`;
   }
   if (name === 'rpoEstimate' && value && typeof value === 'object') {
     const r = value as { ageMs?: number | null; lastHeartbeatAt?: string | null; reason?: string };
@@ -101,13 +106,13 @@ export function drillMarkdown(report: DrillReport, files: { svg?: string } = {})
 
   const switches = report.switches ?? [];
   if (switches.length > 0) {
-    lines.push(`## Client switches (${report.switchMode ?? 'n/a'})`);
+    lines.push('## Client switches (by the playbooks\' cutover hooks)');
     lines.push('');
-    lines.push('| playbook | gate | via | at | what |');
+    lines.push('| playbook | gate | action | at | what |');
     lines.push('|---|---|---|---|---|');
     for (const s of switches) {
       const what = typeof s.detail.action === 'string' ? s.detail.action : JSON.stringify(s.detail);
-      lines.push(`| ${s.playbook} | ${s.gate} | ${s.via} | ${s.at} | ${what} |`);
+      lines.push(`| ${s.playbook} | ${s.gate} | ${s.action} | ${s.at} | ${what} |`);
     }
     lines.push('');
   }

@@ -1,3 +1,5 @@
+import type { CutoverAction } from '../hooks/actions';
+
 /**
  * The drill report's shape (reports/drill-<timestamp>.json), shared by the drill, the
  * Markdown and SVG renderers and the CLI. Pure types.
@@ -11,12 +13,12 @@ export interface DrillPhase {
   parent?: string;
 }
 
-/** A cutover of the synthetic clients at a gate, and who did it. */
+/** A cutover of the synthetic clients, asked by a playbook's hook after a gate. */
 export interface DrillSwitchRecord {
   playbook: string;
   gate: string;
-  /** hook: the playbook's cutover hook called the drill switch; approver: the drill switched before approving. */
-  via: 'hook' | 'approver';
+  /** What the hook asked (src/hooks/actions.ts). */
+  action: CutoverAction;
   at: string;
   detail: Record<string, unknown>;
 }
@@ -65,8 +67,7 @@ export interface DrillReport {
   rpoEstimateNote?: string;
   /** Unplanned: of the rpoRecords, how many were still on A once it came back (recoverable by hand). */
   recoverableOnA?: number | null;
-  /** How the synthetic clients were switched at the gates. */
-  switchMode?: 'hook' | 'approver' | 'mixed' | 'none';
+  /** The synthetic clients' switches, in the order the playbooks' hooks asked them. */
   switches?: DrillSwitchRecord[];
   /** deploy, failover, failback: workflow IDs, outcomes, key figures. */
   playbooks?: Record<string, DrillPlaybookRun>;

@@ -17,7 +17,7 @@ import { countDelivery, missingFrom } from './delivery';
 import { deployInput, DRILL_APPROVER, drillNames, failbackInput, failoverInput, type DrillNames } from './inputs';
 import { drillMarkdown } from './markdown';
 import { PhaseClock, playbookPhases } from './phases';
-import { drivePlaybook, PlaybookFailedError, type DriveResult, type SwitchMode } from './playbook-driver';
+import { drivePlaybook, PlaybookFailedError, type DriveResult } from './playbook-driver';
 import { drillRegistry } from './registry';
 import type { DrillPlaybookRun, DrillReport, DrillResult } from './report-types';
 import { Switchboard } from './switchboard';
@@ -103,7 +103,6 @@ export async function runDrill(options: DrillOptions, log: (line: string) => voi
   const s: Session = { config, names, brokerAStopped: false, started: [] };
   const playbooks: Record<string, DrillPlaybookRun> = {};
   const extra: Partial<DrillReport> = {};
-  const mode: SwitchMode = { current: 'approver' };
   let error: string | undefined;
   let ackedOnABeforeFailover: number[] = [];
   let seqsOnB: number[] | null = null;
@@ -133,8 +132,7 @@ export async function runDrill(options: DrillOptions, log: (line: string) => voi
       await up(config, log);
     });
 
-    const { registry, hooksConfigured } = drillRegistry(config, log);
-    mode.current = hooksConfigured ? 'probe' : 'approver';
+    const registry = drillRegistry(config);
     const kafka = (s.kafka = new DrillKafka(registry));
     const producer = (s.producer = new SyntheticProducer(kafka, names.topics));
     const consumer = (s.consumer = new SyntheticConsumer(kafka, names.group, names.topics));
@@ -194,11 +192,7 @@ export async function runDrill(options: DrillOptions, log: (line: string) => voi
         workflowType: 'deployReplication',
         workflowId: playbookWorkflowId('deploy-replication', 'A', 'B', names.flow),
         input: deployInput(names),
-        from: 'A',
-        to: 'B',
         approver: DRILL_APPROVER,
-        switchboard,
-        mode,
         log,
       }),
     );
@@ -226,7 +220,7 @@ export async function runDrill(options: DrillOptions, log: (line: string) => voi
 
     if (opts.mode === 'planned') {
       const failover = await drive('failover', () =>
-        drivePlaybook({ client, taskQueue, workflowType: 'failover', workflowId: cutoverWorkflowId('A', 'B'), input: failoverInput(names, 'planned'), from: 'A', to: 'B', approver: DRILL_APPROVER, switchboard, mode, log }),
+        drivePlaybook({ client, taskQueue, workflowType: 'failover', workflowId: cutoverWorkflowId('A', 'B'), input: failoverInput(names, 'planned'), approver: DRILL_APPROVER, log }),
       );
       playbooks.failover = playbookRun(failover);
       ackedOnABeforeFailover = [...producer.acked].filter(([, c]) => c === 'A').map(([seq]) => seq);
@@ -237,27 +231,9 @@ export async function runDrill(options: DrillOptions, log: (line: string) => voi
 
       const snapshot = (failover.report.figures as { snapshots: { target: FailoverSnapshot } }).snapshots.target;
       const failback = await drive('failback', () =>
-        drivePlaybook({
-          client,
-          taskQueue,
-          workflowType: 'failback',
-          workflowId: cutoverWorkflowId('A', 'B'),
-          input: failbackInput(names, snapshot),
-          from: 'B',
-          to: 'A',
-          approver: DRILL_APPROVER,
-          switchboard,
-          mode,
-          log,
-          onStatus: async (status) => {
-            // The group may start on A only once the playbook has set its offsets there.
-            const d = switchboard.deferred;
-            if (d && status.steps.some((st) => st.name === d.afterStep && st.state === 'completed')) await switchboard.startDeferred();
-          },
-        }),
+        drivePlaybook({ client, taskQueue, workflowType: 'failback', workflowId: cutoverWorkflowId('A', 'B'), input: failbackInput(names, snapshot), approver: DRILL_APPROVER, log }),
       );
       playbooks.failback = playbookRun(failback);
-      if (switchboard.deferred) await switchboard.startDeferred();
       extra.failback = 'done: producers and the group are back on A, the forward flow resumed';
 
       await clock.phase('back on A', async () => {
@@ -284,7 +260,7 @@ export async function runDrill(options: DrillOptions, log: (line: string) => voi
       });
       ackedOnABeforeFailover = [...producer.acked].filter(([, c]) => c === 'A').map(([seq]) => seq);
       const failover = await drive('failover', () =>
-        drivePlaybook({ client, taskQueue, workflowType: 'failover', workflowId: cutoverWorkflowId('A', 'B'), input: failoverInput(names, 'unplanned'), from: 'A', to: 'B', approver: DRILL_APPROVER, switchboard, mode, log }),
+        drivePlaybook({ client, taskQueue, workflowType: 'failover', workflowId: cutoverWorkflowId('A', 'B'), input: failoverInput(names, 'unplanned'), approver: DRILL_APPROVER, log }),
       );
       playbooks.failover = playbookRun(failover);
       extra.rpoEstimate = (failover.report.figures as { rpoEstimate?: DrillReport['rpoEstimate'] }).rpoEstimate ?? null;
@@ -327,8 +303,6 @@ export async function runDrill(options: DrillOptions, log: (line: string) => voi
   const rpo = seqsOnB !== null ? missingFrom(ackedOnABeforeFailover, seqsOnB) : null;
   const plannedLoss = opts.mode === 'planned' && delivery.lost > 0;
   if (plannedLoss && !error) error = `the planned drill lost ${delivery.lost} records (first: ${delivery.lostSample.join(', ')})`;
-  const records = s.switchboard?.records ?? [];
-  const vias = new Set(records.map((r) => r.via));
   const report: DrillReport = {
     mode: opts.mode,
     drillId: names.id,
@@ -348,8 +322,7 @@ export async function runDrill(options: DrillOptions, log: (line: string) => voi
     lostSample: delivery.lostSample,
     unacknowledgedSeen: delivery.unacknowledgedSeen,
     failedSends: s.producer?.stats().failedSends ?? 0,
-    switchMode: vias.size === 0 ? 'none' : vias.size > 1 ? 'mixed' : [...vias][0]!,
-    switches: records,
+    switches: s.switchboard?.records ?? [],
     playbooks,
     topics: names.topics,
     group: names.group,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AliasSchema } from '../registry/schema';
+import { CUTOVER_ACTIONS } from './actions';
 import type { CutoverHookRequest, EscalationNotice } from './types';
 
 /**
@@ -14,10 +15,12 @@ export const CutoverHookRequestSchema = z.strictObject({
   workflowId: Name,
   playbook: Name,
   gate: Name,
+  /** Absent in requests scheduled by workflow code from before actions: the gate's own (see gateAction). */
+  action: z.enum(CUTOVER_ACTIONS).optional(),
   from: AliasSchema,
   to: AliasSchema,
   approvedBy: Name,
-}) satisfies z.ZodType<CutoverHookRequest>;
+}) satisfies z.ZodType<Omit<CutoverHookRequest, 'action'> & Partial<Pick<CutoverHookRequest, 'action'>>>;
 
 export const EscalationNoticeSchema = z.strictObject({
   event: z.literal('gate-escalated'),

@@ -1,3 +1,5 @@
+import type { CutoverAction } from './actions';
+
 /**
  * Cutover hooks: how producers and consumers actually move is outside Kafka. A gate's
  * hook runs after the gate is approved and before the playbook's next step, so
@@ -12,6 +14,8 @@ export interface CutoverHookRequest {
   playbook: string;
   /** stop-producers | consumers-cutover | producers-cutover | ... */
   gate: string;
+  /** What the clients must do now (./actions: one per gate, two for the failback's consumers-cutover). */
+  action: CutoverAction;
   /** Cluster alias the clients move away from (failover: A; failback: B). */
   from: string;
   /** Cluster alias the clients move to. */

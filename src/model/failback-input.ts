@@ -275,6 +275,12 @@ export interface FailbackFigures extends Record<string, unknown> {
   catchUpMs: number;
   offsetsSet: Array<{ group: string; topic: string; partition: number; offset: string }>;
   groupsSkipped: Array<{ group: string; why: string }>;
+  /**
+   * How the reverse checkpoints compared with the groups' last commits on dr when the
+   * offsets were set: 'apply' (every one covered) or 'apply-stale' (the wait ran out:
+   * up to `behindTotal` records are read again on primary).
+   */
+  translation: { decision: 'apply' | 'apply-stale'; waitedMs: number; stalePartitions: number; behindTotal: string };
   drainMs: number;
   /** primary's end offsets once the reverse flow drained to 0 and stopped: the cutover boundary. */
   cutover: { cluster: string; takenAt: string; offsets: Record<string, Record<string, string>> };

@@ -20,7 +20,7 @@ describe('kafka-dr drill (planned) on the real stack', { timeout: 900_000 }, () 
     const r = result.report;
     t.diagnostic(
       `drill ${r.drillId}: ${Math.round(r.durationMs / 1000)} s; produced ${r.produced}, consumed ${r.consumed}, lost ${r.lost}, ` +
-        `duplicates ${r.duplicates}, rpoRecords ${r.rpoRecords}; switches by ${r.switchMode}`,
+        `duplicates ${r.duplicates}, rpoRecords ${r.rpoRecords}; failback translation ${JSON.stringify(r.playbooks?.['failback']?.figures['translation'])}`,
     );
     assert.equal(r.outcome, 'passed', `${r.error ?? ''}\n${lines.slice(-20).join('\n')}`);
     assert.equal(result.exitCode, 0);
@@ -39,16 +39,21 @@ describe('kafka-dr drill (planned) on the real stack', { timeout: 900_000 }, () 
       ['failover', 'completed'],
       ['failback', 'completed'],
     ]);
-    // The playbooks' cutover hooks switched them (not the drill's fallback after approving).
-    assert.equal(r.switchMode, 'hook', `switches: ${JSON.stringify(r.switches)}`);
-    assert.deepEqual((r.switches ?? []).map((s) => `${s.playbook}/${s.gate}`), [
-      'failover/stop-producers',
-      'failover/consumers-cutover',
-      'failover/producers-cutover',
-      'failback/consumers-cutover',
-      'failback/stop-producers',
-      'failback/producers-cutover',
+    // The playbooks' cutover hooks switched them, in runbook order. The failback's group
+    // stops on B at its gate and starts on A after translate-offsets, a hook each.
+    assert.deepEqual((r.switches ?? []).map((s) => `${s.playbook}/${s.gate}/${s.action}`), [
+      'failover/stop-producers/stop-producers',
+      'failover/consumers-cutover/move-consumers',
+      'failover/producers-cutover/start-producers',
+      'failback/consumers-cutover/stop-consumers',
+      'failback/consumers-cutover/start-consumers',
+      'failback/stop-producers/stop-producers',
+      'failback/producers-cutover/start-producers',
     ]);
+    // With the group stopped on B first, the reverse checkpoints catch up with its final
+    // commit, and the translation sets offsets that re-read nothing the group had committed.
+    const translation = r.playbooks?.['failback']?.figures['translation'] as { decision?: string; behindTotal?: string } | undefined;
+    assert.equal(translation?.decision, 'apply', `failback translation: ${JSON.stringify(translation)}`);
 
     // Phases present and in order.
     const top = r.phases.filter((p) => p.parent === undefined);

@@ -127,7 +127,7 @@ describe('cutover hooks over HTTP: signed, retried, refused, secret-free history
     assert.equal(d.headers.authorization, TOKEN, 'a header from a secret ref is sent');
     assert.equal(d.headers[EVENT_HEADER.toLowerCase()], 'gate-approved');
     assert.equal(d.headers[ATTEMPT_HEADER.toLowerCase()], '1');
-    assert.deepEqual(JSON.parse(d.body) as CutoverHookRequest, { workflowId: h.workflowId, playbook: 'framework-toy', gate: 'stop-producers', from: 'A', to: 'B', approvedBy: 'bob' });
+    assert.deepEqual(JSON.parse(d.body) as CutoverHookRequest, { workflowId: h.workflowId, playbook: 'framework-toy', gate: 'stop-producers', action: 'stop-producers', from: 'A', to: 'B', approvedBy: 'bob' });
     await h.signal(approveSignal, { gate: 'producers-cutover', by: 'carol' });
     const report: PlaybookReport = await h.result();
     assert.equal(report.outcome, 'completed');

@@ -4,7 +4,7 @@ import { failbackInput, failoverInput, deployInput, drillNames, forwardConnector
 import { drillMarkdown } from '../../src/drill/markdown';
 import { PhaseClock, playbookPhases } from '../../src/drill/phases';
 import type { DrillReport } from '../../src/drill/report-types';
-import { actionFor } from '../../src/drill/switchboard';
+import { actionFor, Switchboard } from '../../src/drill/switchboard';
 import { DeployReplicationInput } from '../../src/model/deploy-input';
 import { FailbackInput } from '../../src/model/failback-input';
 import { FailoverInput } from '../../src/model/failover-input';
@@ -30,10 +30,16 @@ const report: DrillReport = {
   ],
   producedOn: { A: 900, B: 300 },
   consumedOn: { A: 1000, B: 207 },
-  switchMode: 'hook',
-  switches: [{ playbook: 'failover', gate: 'stop-producers', via: 'hook', at: at(25), detail: { action: 'producer stopped on A' } }],
+  switches: [{ playbook: 'failover', gate: 'stop-producers', action: 'stop-producers', at: at(25), detail: { action: 'producer stopped on A' } }],
   playbooks: {
     failover: { workflowId: 'kafka-dr-cutover-A~B', runId: 'r1', outcome: 'completed', durationMs: 30_000, figures: { drainMs: 4_000, offsetsSet: [1, 2, 3], rtoMs: 29_000 } },
+    failback: {
+      workflowId: 'kafka-dr-cutover-A~B',
+      runId: 'r2',
+      outcome: 'completed',
+      durationMs: 10_000,
+      figures: { translation: { decision: 'apply-stale', waitedMs: 20_000, stalePartitions: 2, behindTotal: '14' } },
+    },
   },
 };
 
@@ -55,7 +61,9 @@ describe('drill Markdown report', () => {
 
   it('shows playbooks with their key figures and the switches', () => {
     assert.ok(md.includes('| failover | `kafka-dr-cutover-A~B` | completed | 30.0 s | drainMs: 4.0 s; rtoMs: 29.0 s; offsetsSet: 3 partitions |'));
-    assert.ok(md.includes('| failover | stop-producers | hook |'));
+    assert.ok(md.includes('| failover | stop-producers | stop-producers |'));
+    // A stale translation says how many records the groups may read again.
+    assert.ok(md.includes('| failback | `kafka-dr-cutover-A~B` | completed | 10.0 s | translation: checkpoints stale after 20.0 s (up to 14 re-reads) |'));
   });
 
   it('says FAILED with the error and the lost sequences when records were lost', () => {
@@ -103,16 +111,32 @@ describe('drill phases', () => {
 });
 
 describe('drill switch and inputs', () => {
-  it('maps each gate to what moves: failback starts the group on A only after translate-offsets', () => {
-    assert.deepEqual(actionFor({ playbook: 'failover', gate: 'stop-producers', to: 'B' }), { action: 'stop-producer' });
-    assert.deepEqual(actionFor({ playbook: 'failover', gate: 'consumers-cutover', to: 'B' }), { action: 'move-consumer', cluster: 'B' });
-    assert.deepEqual(actionFor({ playbook: 'failover', gate: 'producers-cutover', to: 'B' }), { action: 'start-producer', cluster: 'B' });
-    assert.deepEqual(actionFor({ playbook: 'failback', gate: 'consumers-cutover', to: 'A' }), {
-      action: 'stop-consumer-then-start-after',
-      cluster: 'A',
-      afterStep: 'translate-offsets',
-    });
-    assert.equal(actionFor({ playbook: 'deploy-replication', gate: 'deploy', to: 'B' }).action, 'none');
+  it('maps each hook action to what moves, towards `to`', () => {
+    assert.deepEqual(actionFor({ action: 'stop-producers', to: 'B' }), { action: 'stop-producer' });
+    assert.deepEqual(actionFor({ action: 'move-consumers', to: 'B' }), { action: 'move-consumer', cluster: 'B' });
+    assert.deepEqual(actionFor({ action: 'start-producers', to: 'B' }), { action: 'start-producer', cluster: 'B' });
+    // The failback's consumers-cutover: stopped on B at the approval, started on A after translate-offsets.
+    assert.deepEqual(actionFor({ action: 'stop-consumers', to: 'A' }), { action: 'stop-consumer' });
+    assert.deepEqual(actionFor({ action: 'start-consumers', to: 'A' }), { action: 'start-consumer', cluster: 'A' });
+  });
+
+  it('switches once per playbook, workflow, gate and action: a retried hook changes nothing twice', async () => {
+    const calls: string[] = [];
+    const clients = {
+      producer: { start: async (c: string) => void calls.push(`producer start ${c}`), stop: async () => (calls.push('producer stop'), { stoppedOn: 'B', lastSeq: 7 }) },
+      consumer: { start: async (c: string) => void calls.push(`consumer start ${c}`), stop: async () => (calls.push('consumer stop'), { stoppedOn: 'B', consumed: 3 }) },
+    };
+    const board = new Switchboard(clients, () => undefined);
+    const base = { workflowId: 'w', playbook: 'failback', gate: 'consumers-cutover', from: 'B', to: 'A', approvedBy: 'x' } as const;
+    await board.hook({ ...base, action: 'stop-consumers' });
+    await board.hook({ ...base, action: 'stop-consumers' });
+    await board.hook({ ...base, action: 'start-consumers' });
+    await board.hook({ ...base, action: 'start-consumers' });
+    assert.deepEqual(calls, ['consumer stop', 'consumer start A']);
+    assert.deepEqual(board.records.map((r) => [r.gate, r.action, r.detail.action]), [
+      ['consumers-cutover', 'stop-consumers', 'consumer group stopped on B'],
+      ['consumers-cutover', 'start-consumers', 'consumer group started on A'],
+    ]);
   });
 
   it('builds playbook inputs the playbooks’ own schemas accept', () => {

@@ -31,7 +31,7 @@ function refused(input: unknown, env: NodeJS.ProcessEnv, field: string, reason: 
   );
 }
 
-const request: CutoverHookRequest = { workflowId: 'kafka-dr-cutover-A~B', playbook: 'failover', gate: 'stop-producers', from: 'A', to: 'B', approvedBy: 'bob' };
+const request: CutoverHookRequest = { workflowId: 'kafka-dr-cutover-A~B', playbook: 'failover', gate: 'stop-producers', action: 'stop-producers', from: 'A', to: 'B', approvedBy: 'bob' };
 
 describe('webhook signature', () => {
   it('is HMAC-SHA256 over `<timestamp>.<exact body>`, hex, prefixed sha256=', () => {
@@ -188,6 +188,34 @@ describe('runCutoverHook activity', () => {
       assert.match(e.message, /no drill switch.*set the hook to manual or a webhook/);
       return true;
     });
+  });
+
+  it("a request without `action` (scheduled by a workflow from before actions) means the gate's own action", async () => {
+    const seen: CutoverHookRequest[] = [];
+    const a = createHookActivities(
+      deps(registryWith({ 'consumers-cutover': { kind: 'drill' } }), {
+        drillSwitch: async (r) => {
+          seen.push(r);
+          return {};
+        },
+      }),
+    );
+    const { action: _, ...old } = { ...request, playbook: 'failback', gate: 'consumers-cutover', from: 'B', to: 'A' };
+    await mockEnv().run(a.runCutoverHook, old as CutoverHookRequest);
+    assert.deepEqual(seen.map((r) => r.action), ['move-consumers'], 'the old failback moved its consumers in one hook after translate-offsets');
+    const manual = createHookActivities(deps(registryWith({})));
+    const result: CutoverHookResult = await mockEnv().run(manual.runCutoverHook, { ...request, gate: 'consumers-cutover', action: 'start-consumers' as const, from: 'B', to: 'A' });
+    assert.equal(result.detail.action, 'start-consumers');
+    assert.match(String(result.detail.why), /start the consumer groups on A now/);
+    // A gate that moves no clients needs an action named.
+    const { action: __, ...noAction } = { ...request, gate: 'deploy' };
+    await assert.rejects(mockEnv().run(manual.runCutoverHook, noAction as CutoverHookRequest), (e: unknown) => {
+      assert.ok(e instanceof ApplicationFailure);
+      assert.equal(e.type, 'InvalidInput');
+      assert.match(e.message, /action: required for gate 'deploy'/);
+      return true;
+    });
+    await assert.rejects(mockEnv().run(manual.runCutoverHook, { ...request, action: 'reboot' as never }), /action: /);
   });
 
   it('a malformed request is InvalidInput, naming the field', async () => {

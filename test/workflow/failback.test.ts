@@ -267,12 +267,17 @@ describe('failback playbook: control flow with stub activities', { timeout: 300_
     const resume = callsOf(h.workflowId).find((c) => c.name === 'planForwardResumeOffsets')!;
     assert.deepEqual(resume.arg.endOffsets, { orders: { '0': '130' } });
     assert.deepEqual(report.steps.map((s) => s.name), [
-      'check-primary', 'check-forward', 'plan-seed', 'deploy-reverse', 'seed-reverse', 'start-reverse', 'catch-up', 'translate-offsets',
-      // consumers move only once their offsets are set on the primary
-      'hook:consumers-cutover', 'hook:stop-producers', 'verify-quiet', 'drain', 'stop-reverse', 'snapshot-primary', 'hook:producers-cutover',
+      'check-primary', 'check-forward', 'plan-seed', 'deploy-reverse', 'seed-reverse', 'start-reverse', 'catch-up',
+      // consumers stop on dr before the translation reads its checkpoints, and start on the
+      // primary only once their offsets are set there
+      'hook:consumers-cutover:stop-consumers', 'translate-offsets', 'hook:consumers-cutover:start-consumers', 'hook:stop-producers', 'verify-quiet', 'drain', 'stop-reverse', 'snapshot-primary', 'hook:producers-cutover',
       'remove-reverse', 'set-forward-offsets', 'resume-forward',
     ]);
     assert.ok(report.steps.every((s) => s.state === 'completed'));
+    assert.deepEqual(
+      report.steps.filter((s) => s.name.startsWith('hook:')).map((s) => [s.details?.action, s.details?.from, s.details?.to]),
+      [['stop-consumers', 'B', 'A'], ['start-consumers', 'B', 'A'], ['stop-producers', 'B', 'A'], ['start-producers', 'B', 'A']],
+    );
     assert.deepEqual(report.decisions.map((d) => d.gate), ['consumers-cutover', 'stop-producers', 'producers-cutover']);
     assert.equal(report.figures.rpoRecords, 0);
     assert.ok(report.figures.rtoMs > 0);

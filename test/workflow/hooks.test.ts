@@ -111,7 +111,7 @@ describe('cutover hooks and escalation notifications in the playbook framework',
       'toyEffect:switch-producers',
     ]);
     const requests = callsOf(h.workflowId).filter((c) => c.name === 'runCutoverHook').map((c) => c.arg as CutoverHookRequest);
-    assert.deepEqual(requests[0], { workflowId: h.workflowId, playbook: 'framework-toy', gate: 'stop-producers', from: 'A', to: 'B', approvedBy: 'bob' });
+    assert.deepEqual(requests[0], { workflowId: h.workflowId, playbook: 'framework-toy', gate: 'stop-producers', action: 'stop-producers', from: 'A', to: 'B', approvedBy: 'bob' });
     assert.equal(requests[1]!.gate, 'producers-cutover');
     assert.equal(requests[1]!.approvedBy, 'carol');
     // The journal: the hook step sits right after its gate, with what the hook did.

@@ -20,8 +20,8 @@ export interface CutoverDirection {
   to: string;
 }
 
-/** Journal step name of a gate's hook. */
-export const hookStepName = (gate: string) => `hook:${gate}`;
+/** Journal step name of a gate's hook: `hook:<gate>`, and `:<action>` when it asks other than the gate's own action. */
+export const hookStepName = (gate: string, action?: string) => (action === undefined ? `hook:${gate}` : `hook:${gate}:${action}`);
 
 /** True when this run executes hooks (new runs; false while replaying a history from before hooks). */
 export function hooksEnabled(): boolean {

@@ -16,6 +16,8 @@ import {
   type PlaybookReport,
   type PlaybookStatus,
 } from '../../src/model/gates';
+import { gateAction, type CutoverAction } from '../../src/hooks/actions';
+import type { CutoverHookRequest } from '../../src/hooks/types';
 import { Compensations } from './compensation';
 import { hookStepName, hooksEnabled, notifyEscalation, runCutoverHook, type CutoverDirection } from './cutover';
 import { Gates, type GateOptions, type GateResult } from './gates';
@@ -209,32 +211,41 @@ export class Playbook<F extends Record<string, unknown> = Record<string, unknown
   /**
    * Opens a gate; returns when approved, otherwise stops the playbook (run() compensates).
    * In a cutover playbook the gate's hook runs right after the approval, as step
-   * `hook:<gate>`; a hook that fails (after its retries) fails the playbook like any step.
+   * `hook:<gate>`, asking the gate's own action unless `hook` names another; a hook that
+   * fails (after its retries) fails the playbook like any step.
    */
-  async approval(name: string, options: GateOptions & { hook?: 'after-approval' | 'deferred' }): Promise<GateResult> {
+  async approval(name: string, options: GateOptions & { hook?: CutoverAction | 'deferred' }): Promise<GateResult> {
     const result = await this.gate(name, options);
     this.stopUnlessApproved(result);
-    // 'deferred': the playbook must prepare something first (failback sets the groups'
-    // offsets on the primary before consumers may move there) and calls runHook itself.
-    if (options.hook !== 'deferred') await this.runHook(result);
+    // 'deferred': the playbook must prepare something first and calls runHook itself.
+    if (options.hook !== 'deferred') await this.runHook(result, options.hook);
     return result;
   }
 
-  /** Runs an approved gate's cutover hook (step `hook:<gate>`); `approval` does it unless told 'deferred'. */
-  async runHook(approved: GateResult): Promise<void> {
+  /**
+   * Runs an approved gate's cutover hook: step `hook:<gate>` for the gate's own action,
+   * `hook:<gate>:<action>` for another (the failback's consumers-cutover asks two).
+   */
+  async runHook(approved: GateResult, action?: CutoverAction): Promise<void> {
     const direction = this.cutover;
     if (direction === null || !hooksEnabled()) return;
-    const request = {
+    const own = gateAction(approved.gate);
+    const asked = action ?? own;
+    if (!asked) {
+      throw ApplicationFailure.create({ type: 'PlaybookBug', message: `gate '${approved.gate}' moves no clients: its playbook must name the hook's action`, nonRetryable: true });
+    }
+    const request: CutoverHookRequest = {
       workflowId: workflowInfo().workflowId,
       playbook: this.setup.playbook,
       gate: approved.gate,
+      action: asked,
       from: direction.from,
       to: direction.to,
       approvedBy: approved.by ?? 'unknown',
     };
     try {
-      await this.step(hookStepName(approved.gate), () => runCutoverHook(request), {
-        details: { from: direction.from, to: direction.to, approvedBy: request.approvedBy },
+      await this.step(hookStepName(approved.gate, asked === own ? undefined : asked), () => runCutoverHook(request), {
+        details: { action: asked, from: direction.from, to: direction.to, approvedBy: request.approvedBy },
         summarize: (r) => ({ kind: r.kind, ...r.detail }),
       });
       countHook(this.setup.playbook, approved.gate, 'ok');

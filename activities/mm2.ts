@@ -1,12 +1,14 @@
 import { ApplicationFailure, asyncLocalStorage } from '@temporalio/activity';
 import { z } from 'zod';
-import { ConnectRestError, type ConnectClient, type ConnectorConfig } from '../src/connect/client';
+import { ConnectRestError, type ConnectClient } from '../src/connect/client';
 import { classified, describeZodError, FailureType, invalidInput } from '../src/failures';
 import {
   buildMirrorConnectors,
+  CREATED_BY_KEY,
   MIRROR_CHECKPOINT_CLASS,
   MIRROR_HEARTBEAT_CLASS,
   MIRROR_SOURCE_CLASS,
+  sameConnectorConfig,
   type MirrorConnectorKind,
 } from '../src/mm2/connector-configs';
 import { checkReplicationLoop, flowSpecFromPlan, sourceConnectorFromConfig, type FoundSourceConnector } from '../src/mm2/loop-guard';
@@ -155,12 +157,10 @@ async function findSourceConnectors(deps: ActivityDeps): Promise<FoundSourceConn
   return found;
 }
 
-function sameConfig(existing: ConnectorConfig, wanted: ConnectorConfig): boolean {
-  // Connect adds `name` to the stored config.
-  const keys = new Set([...Object.keys(existing), ...Object.keys(wanted)]);
-  keys.delete('name');
-  for (const k of keys) if (existing[k] !== wanted[k]) return false;
-  return true;
+/** The workflow run this activity serves (its retries serve the same one); undefined outside a workflow. */
+function deployingRun(): string | undefined {
+  const run = asyncLocalStorage.getStore()?.info.workflowExecution;
+  return run ? `${run.workflowId}/${run.runId}` : undefined;
 }
 
 async function listTopics(deps: ActivityDeps, alias: string): Promise<string[]> {
@@ -221,28 +221,34 @@ export function createMm2Activities(deps: ActivityDeps) {
 
           const client = deps.connect(plan.connect);
           const connectors: DeployedConnector[] = [];
-          // A retry after a failure mid-deploy (a Connect rebalance, a lost response) finds
-          // the connectors an earlier attempt created already in place: the heartbeat carries
-          // what this run created (and what it was creating), so the report and the
-          // playbook's compensation still count them as created by this run.
+          // A retry after a failure mid-deploy (a Connect rebalance, a lost response, a worker
+          // killed right after a create) finds the connectors an earlier attempt created
+          // already in place. Each carries its creator run in its config (CREATED_BY_KEY), so
+          // the report and the playbook's compensation still count them as created by this
+          // run; the heartbeat says the same for connectors created before the mark existed.
+          const run = deployingRun();
           const earlier = asyncLocalStorage.getStore()?.info.heartbeatDetails as { created?: string[]; creating?: string } | undefined;
           const createdBefore = new Set([...(earlier?.created ?? []), ...(earlier?.creating ? [earlier.creating] : [])]);
           const created = () => connectors.filter((c) => c.action === 'created').map((c) => c.name);
           for (const spec of specs) {
             const existing = await client.getConfig(spec.name);
+            const ours = existing !== undefined && ((run !== undefined && existing[CREATED_BY_KEY] === run) || createdBefore.has(spec.name));
             let action: DeployedConnector['action'];
             if (existing === undefined) {
               heartbeat({ deployed: connectors.length, of: specs.length, created: [...createdBefore, ...created()], creating: spec.name });
+              const config = run === undefined ? spec.config : { ...spec.config, [CREATED_BY_KEY]: run };
               // Created STOPPED, a connector copies nothing until its offsets are set and it is resumed.
-              if (initialState === 'STOPPED') await client.create(spec.name, spec.config, 'STOPPED');
-              else await client.putConfig(spec.name, spec.config);
+              if (initialState === 'STOPPED') await client.create(spec.name, config, 'STOPPED');
+              else await client.putConfig(spec.name, config);
               action = 'created';
-            } else if (sameConfig(existing, spec.config)) {
+            } else if (sameConnectorConfig(existing, spec.config)) {
               // A PUT of the same config would still restart the connector's tasks.
-              action = createdBefore.has(spec.name) ? 'created' : 'unchanged';
+              action = ours ? 'created' : 'unchanged';
             } else {
-              await client.putConfig(spec.name, spec.config);
-              action = createdBefore.has(spec.name) ? 'created' : 'updated';
+              // An update keeps the connector's creator: it stays someone else's to delete.
+              const creator = existing[CREATED_BY_KEY];
+              await client.putConfig(spec.name, creator === undefined ? spec.config : { ...spec.config, [CREATED_BY_KEY]: creator });
+              action = ours ? 'created' : 'updated';
             }
             connectors.push({ name: spec.name, kind: spec.kind, ...(spec.group ? { group: spec.group } : {}), action });
             heartbeat({ deployed: connectors.length, of: specs.length, created: [...new Set([...createdBefore, ...created()])] });

@@ -1,8 +1,8 @@
 import { ApplicationFailure, asyncLocalStorage, Context } from '@temporalio/activity';
 import { z } from 'zod';
-import { ConnectRestError, type ConnectorConfig } from '../src/connect/client';
+import { ConnectRestError } from '../src/connect/client';
 import { classified, describeZodError, FailureType, invalidInput } from '../src/failures';
-import { buildMirrorConnectors, type MirrorConnectorKind } from '../src/mm2/connector-configs';
+import { buildMirrorConnectors, sameConnectorConfig, type MirrorConnectorKind } from '../src/mm2/connector-configs';
 import { checkReplicationLoop, flowSpecFromPlan, sourceConnectorFromConfig, type FlowConflict, type FoundSourceConnector } from '../src/mm2/loop-guard';
 import { HEARTBEATS_TOPIC, replicationPolicy } from '../src/mm2/policy';
 import { parseReplicationPlan } from '../src/model/replication-plan';
@@ -132,13 +132,6 @@ function heartbeat(details: unknown): void {
 async function sleep(ms: number): Promise<void> {
   if (asyncLocalStorage.getStore()) await Context.current().sleep(ms);
   else await new Promise((r) => setTimeout(r, ms));
-}
-
-function sameConfig(existing: ConnectorConfig, wanted: ConnectorConfig): boolean {
-  const keys = new Set([...Object.keys(existing), ...Object.keys(wanted)]);
-  keys.delete('name');
-  for (const k of keys) if (existing[k] !== wanted[k]) return false;
-  return true;
 }
 
 function timedOut(message: string): ApplicationFailure {
@@ -315,7 +308,7 @@ export function createTopicsActivities(deps: ActivityDeps) {
           const connectors: PlannedConnector[] = [];
           for (const spec of specs) {
             const existing = await client.getConfig(spec.name);
-            const action = existing === undefined ? 'create' : sameConfig(existing, spec.config) ? 'unchanged' : 'update';
+            const action = existing === undefined ? 'create' : sameConnectorConfig(existing, spec.config) ? 'unchanged' : 'update';
             connectors.push({ name: spec.name, kind: spec.kind, ...(spec.group ? { group: spec.group } : {}), action });
           }
           const stale = found

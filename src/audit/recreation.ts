@@ -1,4 +1,5 @@
 import type { ConnectorOffset } from '../connect/client';
+import type { PartitionRange } from '../kafka/topic-offsets';
 
 /**
  * Detects a source topic that was deleted and recreated (or truncated) under MM2's feet.
@@ -25,13 +26,8 @@ export interface CommittedOffset {
   offset: bigint | null;
 }
 
-export interface SourcePartitionOffsets {
-  partition: number;
-  /** Log start offset. */
-  low: bigint;
-  /** End offset (the offset the next record gets). */
-  high: bigint;
-}
+/** A source partition's log start (`low`) and end (`high`) offsets, as the batched ListOffsets read returns them. */
+export type SourcePartitionOffsets = PartitionRange;
 
 export interface ParsedMirrorOffsets {
   committed: CommittedOffset[];

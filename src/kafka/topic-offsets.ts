@@ -4,7 +4,9 @@ import { withCluster } from './internal-cluster';
 /** Earliest and end offset of one partition. */
 export interface PartitionRange {
   partition: number;
+  /** Log start offset. */
   low: bigint;
+  /** End offset (the offset the next record gets). */
   high: bigint;
 }
 

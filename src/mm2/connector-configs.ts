@@ -129,6 +129,24 @@ export function remoteTopicName(policy: MirrorFlow['policy'], sourceAlias: strin
 //   unknown keys it ignores with a warning.
 // ---------------------------------------------------------------------------------
 
+/**
+ * Connector config key naming the workflow run (`<workflowId>/<runId>`) that created the
+ * connector. Connect stores it with the config and MM2 ignores it. A retried deploy reads
+ * it back to know which connectors its own earlier attempt created: a heartbeat saying
+ * so can be lost with a worker that dies right after the create, and then the playbook's
+ * compensation would leave that connector behind.
+ */
+export const CREATED_BY_KEY = 'kafka-dr.created-by';
+
+/** Whether a stored connector config is the wanted one: Connect adds `name`, and the creator mark is ours. */
+export function sameConnectorConfig(existing: ConnectorConfig, wanted: ConnectorConfig): boolean {
+  const keys = new Set([...Object.keys(existing), ...Object.keys(wanted)]);
+  keys.delete('name');
+  keys.delete(CREATED_BY_KEY);
+  for (const k of keys) if (existing[k] !== wanted[k]) return false;
+  return true;
+}
+
 export const MIRROR_SOURCE_CLASS = 'org.apache.kafka.connect.mirror.MirrorSourceConnector';
 export const MIRROR_CHECKPOINT_CLASS = 'org.apache.kafka.connect.mirror.MirrorCheckpointConnector';
 export const MIRROR_HEARTBEAT_CLASS = 'org.apache.kafka.connect.mirror.MirrorHeartbeatConnector';

@@ -7,7 +7,7 @@ import type { Admin } from 'kafkajs';
 import { createDeps } from '../../activities/deps';
 import { createMm2Activities, type DeployMirrorFlowResult, type ReadOffsetSyncsResult, type RemoveMirrorFlowResult } from '../../activities/mm2';
 import { ConnectClient, ConnectRestError, inState } from '../../src/connect/client';
-import { buildMirrorConnectors } from '../../src/mm2/connector-configs';
+import { buildMirrorConnectors, CREATED_BY_KEY } from '../../src/mm2/connector-configs';
 import { parseReplicationPlan, type ReplicationPlanInput } from '../../src/model/replication-plan';
 import { planFailbackSeed, toConnectOffsets, type EndOffsets } from '../../src/offsets/failback';
 import { resolveRegistry, stackRegistry, stackRegistryDocument } from '../../src/registry/load';
@@ -431,5 +431,31 @@ describe('deployMirrorFlow retried after a partial deploy', { timeout: 120_000 }
       retried.connectors.map((c) => c.action),
       names.map((_, i) => (i < 2 ? 'created' : 'unchanged')),
     );
+  });
+
+  it('a retry with no heartbeat at all (the worker died right after a create) knows its connectors by their creator mark; other runs do not take them over', async () => {
+    const marked = { ...plan, name: `${name}-m` };
+    const inRun = (runId: string, attempt = 1) =>
+      new MockActivityEnvironment({ attempt, workflowExecution: { workflowId: `kafka-dr-deploy-replication-A~B~${marked.name}`, runId } });
+    const deploy = (env: MockActivityEnvironment, p: ReplicationPlanInput = marked) =>
+      env.run(mm2.deployMirrorFlow as (input: unknown) => Promise<DeployMirrorFlowResult>, { plan: p, initialState: 'STOPPED' }) as Promise<DeployMirrorFlowResult>;
+    try {
+      const first = await deploy(inRun('r1'));
+      const names = first.connectors.map((c) => c.name);
+      assert.deepEqual(first.connectors.map((c) => c.action), names.map(() => 'created'));
+      const connectB = new ConnectClient(stack.connect['connect-b'].url);
+      for (const n of names) assert.equal((await connectB.getConfig(n))?.[CREATED_BY_KEY], `kafka-dr-deploy-replication-A~B~${marked.name}/r1`, n);
+
+      // The same run's next attempt, without heartbeat details: still its own.
+      const retried = await deploy(inRun('r1', 2));
+      assert.deepEqual(retried.connectors.map((c) => c.action), names.map(() => 'created'));
+      // Another run: unchanged; with another topic list, the source connector is updated and keeps its creator.
+      assert.deepEqual((await deploy(inRun('r2'))).connectors.map((c) => c.action), names.map(() => 'unchanged'));
+      const changed = await deploy(inRun('r3'), { ...marked, topicGroups: [{ name: 'g', topics: [`${name}-topic`, `${name}-other`] }] });
+      assert.deepEqual(changed.connectors.map((c) => c.action), names.map((n) => (n.includes('-source-') ? 'updated' : 'unchanged')));
+      for (const n of names) assert.equal((await connectB.getConfig(n))?.[CREATED_BY_KEY], `kafka-dr-deploy-replication-A~B~${marked.name}/r1`, n);
+    } finally {
+      await mm2.removeMirrorFlow({ connect: 'connect-b', name: marked.name, groups: ['g'] }).catch(() => undefined);
+    }
   });
 });

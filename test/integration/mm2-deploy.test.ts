@@ -449,10 +449,11 @@ describe('deployMirrorFlow retried after a partial deploy', { timeout: 120_000 }
       // The same run's next attempt, without heartbeat details: still its own.
       const retried = await deploy(inRun('r1', 2));
       assert.deepEqual(retried.connectors.map((c) => c.action), names.map(() => 'created'));
-      // Another run: unchanged; with another topic list, the source connector is updated and keeps its creator.
+      // Another run: unchanged; with another topic list, the connectors that name topics (the source
+      // and the checkpoint connector, which checkpoints the flow's topics) are updated and keep their creator.
       assert.deepEqual((await deploy(inRun('r2'))).connectors.map((c) => c.action), names.map(() => 'unchanged'));
       const changed = await deploy(inRun('r3'), { ...marked, topicGroups: [{ name: 'g', topics: [`${name}-topic`, `${name}-other`] }] });
-      assert.deepEqual(changed.connectors.map((c) => c.action), names.map((n) => (n.includes('-source-') ? 'updated' : 'unchanged')));
+      assert.deepEqual(changed.connectors.map((c) => c.action), names.map((n) => (n.endsWith('-heartbeat') ? 'unchanged' : 'updated')));
       for (const n of names) assert.equal((await connectB.getConfig(n))?.[CREATED_BY_KEY], `kafka-dr-deploy-replication-A~B~${marked.name}/r1`, n);
     } finally {
       await mm2.removeMirrorFlow({ connect: 'connect-b', name: marked.name, groups: ['g'] }).catch(() => undefined);

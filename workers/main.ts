@@ -9,6 +9,7 @@ import { jsonLinesLogger } from '../src/logging/json-lines';
 import { lagMetricsInterceptor, pollRunningPlaybooks } from '../src/metrics/worker-metrics';
 import { workerSettings, type WorkerSettings } from '../src/metrics/worker-settings';
 import { lazyTemporalClient } from './temporal-client';
+import { bundleWorkflowsOutOfProcess } from './workflow-bundle';
 
 export interface WorkerOptions {
   registry: Registry;
@@ -31,6 +32,7 @@ export interface WorkerOptions {
 
 /** A worker with every kafka-dr workflow and activity; the caller runs and shuts it down. */
 export async function createWorker(options: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
+  const workflowBundle = await bundleWorkflowsOutOfProcess(options.workflowsPath ?? require.resolve('../workflows'));
   const connection = await NativeConnection.connect({ address: options.address });
   // The native worker rejects an explicit `identity: undefined`; name it always, so the
   // UI's "worker" column says which host ran each step.
@@ -39,7 +41,7 @@ export async function createWorker(options: WorkerOptions): Promise<{ worker: Wo
     connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue ?? TASK_QUEUE,
-    workflowsPath: options.workflowsPath ?? require.resolve('../workflows'),
+    workflowBundle,
     activities: createActivities(options.deps ?? createDeps(options.registry, identity, { temporalClient: lazyTemporalClient(options.address, options.namespace) })),
     identity,
     ...(options.activityInterceptors ? { interceptors: { activity: options.activityInterceptors } } : {}),

@@ -24,15 +24,26 @@ interface Run {
   stderr: string;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
+/**
+ * `n` distinct free ports. The listeners stay open until all are picked: one closed at
+ * once lets the kernel hand the same port out again, and the stack refuses two
+ * components on one port (a red CI run of c8d9626 got 37647 twice).
+ */
+async function freePorts(n: number): Promise<number[]> {
+  const servers: net.Server[] = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      const s = net.createServer();
+      servers.push(s);
+      await new Promise<void>((resolve, reject) => {
+        s.once('error', reject);
+        s.listen(0, '127.0.0.1', () => resolve());
+      });
+    }
+    return servers.map((s) => (s.address() as net.AddressInfo).port);
+  } finally {
+    await Promise.all(servers.map((s) => new Promise<void>((resolve) => (s.listening ? s.close(() => resolve()) : resolve()))));
+  }
 }
 
 async function otherStackEnv(dir: string): Promise<NodeJS.ProcessEnv> {
@@ -49,7 +60,8 @@ async function otherStackEnv(dir: string): Promise<NodeJS.ProcessEnv> {
     'KDR_TEMPORAL_METRICS_PORT',
   ];
   const env: NodeJS.ProcessEnv = { ...process.env, KDR_STACK_DIR: dir, KDR_CACHE_DIR: stack.cacheDir };
-  for (const name of names) env[name] = String(await freePort());
+  const ports = await freePorts(names.length);
+  names.forEach((name, i) => (env[name] = String(ports[i])));
   return env;
 }
 

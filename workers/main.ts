@@ -32,8 +32,11 @@ export interface WorkerOptions {
 
 /** A worker with every kafka-dr workflow and activity; the caller runs and shuts it down. */
 export async function createWorker(options: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
-  const workflowBundle = await bundleWorkflowsOutOfProcess(options.workflowsPath ?? require.resolve('../workflows'));
-  const connection = await NativeConnection.connect({ address: options.address });
+  // The bundle (a child process, about 2 s) and the connection do not depend on each other.
+  const [workflowBundle, connection] = await Promise.all([
+    bundleWorkflowsOutOfProcess(options.workflowsPath ?? require.resolve('../workflows')),
+    NativeConnection.connect({ address: options.address }),
+  ]);
   // The native worker rejects an explicit `identity: undefined`; name it always, so the
   // UI's "worker" column says which host ran each step.
   const identity = options.identity ?? `kafka-dr-worker@${os.hostname()}:${process.pid}`;

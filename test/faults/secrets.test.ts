@@ -12,7 +12,8 @@ import { startPlaybook } from '../../src/client/playbooks';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verify } from '../../src/hooks/signature';
 import type { PlaybookStatus } from '../../src/model/gates';
 import { decideUpdate, statusQuery } from '../../workflows/framework';
-import { freePort, startAuthConnect, type AuthConnect } from '../helpers/auth-connect';
+import { startAuthConnect, type AuthConnect } from '../helpers/auth-connect';
+import { freePort } from '../helpers/ports';
 import { gateOpen } from '../helpers/playbook';
 import { eventually, kafka, REPO_ROOT, stack, uniqueId } from '../helpers/stack';
 

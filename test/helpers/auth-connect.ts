@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import axios from 'axios';
 import { properties } from '../../src/stack/components';
 import { connectBasicAuthExtension } from '../../src/stack/install';
+import { freePort } from './ports';
 import { eventually, stack } from './stack';
 
 /**
@@ -18,17 +18,6 @@ export interface AuthConnect {
   username: string;
   logFile: string;
   stop(): Promise<void>;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 export async function startAuthConnect(name: string, username: string, password: string): Promise<AuthConnect> {

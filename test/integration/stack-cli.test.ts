@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { processesMentioning } from '../../src/stack/processes';
+import { freePorts } from '../helpers/ports';
 import { stack } from '../helpers/stack';
 
 /**
@@ -24,34 +25,15 @@ interface Run {
   stderr: string;
 }
 
-/**
- * `n` distinct free ports. The listeners stay open until all are picked: one closed at
- * once lets the kernel hand the same port out again, and the stack refuses two
- * components on one port (a red CI run of c8d9626 got 37647 twice).
- */
-async function freePorts(n: number): Promise<number[]> {
-  const servers: net.Server[] = [];
-  try {
-    for (let i = 0; i < n; i++) {
-      const s = net.createServer();
-      servers.push(s);
-      await new Promise<void>((resolve, reject) => {
-        s.once('error', reject);
-        s.listen(0, '127.0.0.1', () => resolve());
-      });
-    }
-    return servers.map((s) => (s.address() as net.AddressInfo).port);
-  } finally {
-    await Promise.all(servers.map((s) => new Promise<void>((resolve) => (s.listening ? s.close(() => resolve()) : resolve()))));
-  }
-}
-
 async function otherStackEnv(dir: string): Promise<NodeJS.ProcessEnv> {
   const names = [
     'KDR_KAFKA_A_PORT',
     'KDR_KAFKA_A_CONTROLLER_PORT',
     'KDR_KAFKA_B_PORT',
     'KDR_KAFKA_B_CONTROLLER_PORT',
+    // Picked too: unset it is B's port + 2, which nothing reserved (or, inherited from the
+    // caller's environment, the caller's own stack's).
+    'KDR_KAFKA_B_SASL_PORT',
     'KDR_CONNECT_A_PORT',
     'KDR_CONNECT_B_PORT',
     'KDR_TEMPORAL_PORT',

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { METRIC_PLAYBOOKS_RUNNING } from '../../src/metrics/names';
 import { TASK_QUEUE } from '../../src/model/task-queue';
+import { freePort } from '../helpers/ports';
 import { eventually, stack, uniqueId } from '../helpers/stack';
 
 /**
@@ -23,14 +23,6 @@ interface LogLine {
   level: string;
   msg: string;
   [key: string]: unknown;
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 describe('kafka-dr worker process: JSON logs, metrics, graceful SIGTERM', { timeout: 420_000 }, () => {

@@ -4,8 +4,8 @@ import type { WorkflowBundle } from '@temporalio/worker';
 /**
  * The workflow bundle, built by a short-lived child process. Letting Worker.create bundle
  * from `workflowsPath` runs webpack in the worker's process, whose heap keeps what webpack
- * allocated: measured on the stack, an idle worker held 338 MiB that way against 202 MiB
- * with the same bundle built outside (bench/footprint.ts, README "Benchmarks"). Bundling at
+ * allocated: `node dist/bench/footprint.js` measured an idle worker at 294 MiB that way and
+ * 227-238 MiB with the bundle built here (README "Benchmarks"). Bundling at
  * every start, rather than shipping a prebuilt file, means a worker can never run workflow
  * code older than the build it was started from.
  */

@@ -67,8 +67,13 @@ export interface InstallResult {
 
 export function install(config: StackConfig, log: (line: string) => void): InstallResult {
   const kafkaLibs = installKafkaLibs(config, log);
+  return { kafkaLibs, ...installTemporal(config, log) };
+}
+
+/** The Temporal CLI and the time-skipping test server only: what `npm run test:unit` needs (no JVM). */
+export function installTemporal(config: StackConfig, log: (line: string) => void): Omit<InstallResult, 'kafkaLibs'> {
   const temporalCli = installTemporalCli(config, log);
-  return { kafkaLibs, temporalCli, temporalTestServer: installTemporalTestServer(config, log) };
+  return { temporalCli, temporalTestServer: installTemporalTestServer(config, log) };
 }
 
 function installKafkaLibs(config: StackConfig, log: (line: string) => void): InstallResult['kafkaLibs'] {

@@ -1,13 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { Kafka, logLevel, type KafkaMessage } from 'kafkajs';
-import { loadStackConfig } from '../../src/stack/config';
+import { loadStackConfig, type StackConfig } from '../../src/stack/config';
 
 /** Tests run from dist/test/...: the repo root is three levels up. */
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 
-/** The stack the test command brought up (same KDR_* settings as the CLI). */
-export const stack = loadStackConfig(process.env, REPO_ROOT);
+/**
+ * The stack the test command brought up (same KDR_* settings as the CLI). KDR_TEMPORAL_ADDRESS
+ * points the tests at another Temporal server: `npm run test:unit` starts one of its own.
+ */
+export const stack = withTemporalAddress(loadStackConfig(process.env, REPO_ROOT), process.env.KDR_TEMPORAL_ADDRESS);
+
+function withTemporalAddress(config: StackConfig, address: string | undefined): StackConfig {
+  return address ? { ...config, temporal: { ...config.temporal, address } } : config;
+}
 
 /** Unique per run, so tests can share the clusters and re-run without cleanup. */
 export function uniqueId(): string {

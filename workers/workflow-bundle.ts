@@ -5,7 +5,7 @@ import type { WorkflowBundle } from '@temporalio/worker';
  * The workflow bundle, built by a short-lived child process. Letting Worker.create bundle
  * from `workflowsPath` runs webpack in the worker's process, whose heap keeps what webpack
  * allocated: `node dist/bench/footprint.js` measured an idle worker at 294 MiB that way and
- * 227-238 MiB with the bundle built here (README "Benchmarks"). Bundling at
+ * 227-238 MiB with the bundle built here (docs/benchmarks.md). Bundling at
  * every start, rather than shipping a prebuilt file, means a worker can never run workflow
  * code older than the build it was started from.
  */

@@ -1,26 +1,9 @@
 import type { Heartbeat } from '../mm2/codecs';
 
 /**
- * Replication freshness: how old is the newest MM2 heartbeat that made it to the
- * target? That age bounds how stale the target's copy of the source is, which is the
- * RPO estimate when the source is lost.
- *
- * What the real MM2 (Kafka 4.1.1, verified on the local stack) does, and why the
- * topic to read is `<source>.heartbeats` on the target:
- * - MirrorHeartbeatConnector writes `heartbeats` on the cluster its Connect worker
- *   writes to (compacted, one partition), key = (its flow's source alias, target alias),
- *   value = (version 0, emission time in epoch ms). A heartbeat connector on connect-a
- *   (flow B→A) writes records keyed (B, A) into `heartbeats` on A.
- * - MirrorSourceConnector replicates every topic named `heartbeats` (or `x.heartbeats`)
- *   whatever its allowlist says, renamed by the policy: `<source alias>.heartbeats` on
- *   the target with DefaultReplicationPolicy, keys and timestamps unchanged. Its
- *   committed offsets list `heartbeats` next to the allowlisted topics.
- * So `A.heartbeats` on B only exists when something writes `heartbeats` on A (the
- * reverse flow's heartbeat connector in a bidirectional setup), and the key of its
- * records names that emitter (B→A), not the A→B flow being measured.
- *
- * The age uses two clocks (the emitting Connect worker's and the activity's): skew
- * between them shifts the estimate by the same amount.
+ * Replication freshness: the age of the newest MM2 heartbeat on the target (in
+ * `<source>.heartbeats`), the RPO estimate when the source is lost; two clocks, so skew
+ * shifts it. See docs/mm2-internals.md#heartbeats-and-replication-freshness
  */
 
 export const HEARTBEATS_TOPIC = 'heartbeats';

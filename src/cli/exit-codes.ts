@@ -1,5 +1,5 @@
 /**
- * Exit codes scripts can branch on (README, "CLI"). Stable: changing one breaks
+ * Exit codes scripts can branch on (docs/cli.md). Stable: changing one breaks
  * somebody's runbook automation.
  */
 export const EXIT = {

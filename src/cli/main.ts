@@ -12,7 +12,7 @@ import { buildProgram } from './program';
 import { isUnreachable, temporalTarget, unreachableError, type GlobalOptions } from './temporal';
 
 /**
- * `kafka-dr` entry point. Exit codes (README, "CLI"): 0 ok, 1 other, 2 bad arguments
+ * `kafka-dr` entry point. Exit codes (docs/cli.md): 0 ok, 1 other, 2 bad arguments
  * or input (nothing started), 3 missing tool, 4 playbook failed/rejected/aborted or
  * decision refused, 5 Temporal unreachable, 6 another playbook runs under the ID.
  */

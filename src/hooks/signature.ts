@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 /**
- * Webhook signatures (README, "Cutover hooks"). The HMAC-SHA256 covers
+ * Webhook signatures (docs/operations.md, "Cutover hooks"). The HMAC-SHA256 covers
  * `<timestamp>.<body>`, so a captured request cannot be replayed later with a fresh
  * timestamp, and a receiver checks the exact bytes it received (not a re-serialized
  * object). Receivers in other languages do the same in a few lines.

@@ -1,5 +1,5 @@
 /**
- * kafka-dr's own metric names (README, "Worker"). Pure: workflow code emits some of
+ * kafka-dr's own metric names (docs/operations.md, "Worker"). Pure: workflow code emits some of
  * them through the workflow metric meter, the worker the rest.
  */
 

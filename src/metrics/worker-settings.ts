@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * The worker's own settings from the environment (README, "Worker"). Validated at
+ * The worker's own settings from the environment (docs/operations.md, "Worker"). Validated at
  * start: a bad value stops the worker with the variable's name and the reason.
  */
 

@@ -107,27 +107,9 @@ export function remoteTopicName(policy: MirrorFlow['policy'], sourceAlias: strin
   return replicationPolicy({ type: policy, separator }, sourceAlias).formatRemoteTopic(sourceAlias, topic);
 }
 
-// ---------------------------------------------------------------------------------
 // Plan-based builder: one MirrorSourceConnector per topic group, one checkpoint and one
-// heartbeat connector, all with the same aliases, clusters and replication policy.
-//
-// Where each setting goes in Connect mode (checked against Kafka 4.1.1's MM2 and Connect):
-// - `source.cluster.*` / `target.cluster.*`: MM2 keeps only client keys from them
-//   (bootstrap, security.protocol, ssl.*, sasl.*: MirrorClientConfig.CLIENT_CONFIG_DEF)
-//   and uses them for its own clients: the source consumer, source/target admins, the
-//   offset-syncs producer.
-// - The source consumer: `source.cluster.*`, then `consumer.*`, then `source.consumer.*`
-//   (MirrorConnectorConfig.sourceConsumerConfig). kafka-dr uses `source.consumer.*`:
-//   `consumer.*` also catches MM2's own `consumer.poll.timeout.ms`.
-// - Replicated records (and checkpoints, heartbeats) are written by the Connect worker's
-//   producer, to the cluster the worker writes to: it takes the worker's `producer.*`
-//   and the connector's `producer.override.*`, the latter allowed by the worker's
-//   `connector.client.config.override.policy` (default `All` in 4.1.1, read from
-//   WorkerConfig; the stack's workers leave it unset; a worker set to `None` or
-//   `Principal` refuses these keys when the connector is validated). MM2 also reads
-//   `producer.*` for its offset-syncs producer, where `override.batch.size` & co. are
-//   unknown keys it ignores with a warning.
-// ---------------------------------------------------------------------------------
+// heartbeat connector. Which client keys reach which MM2 client in Connect mode:
+// see docs/mm2-internals.md#where-mm2-connector-settings-go
 
 /**
  * Connector config key naming the workflow run (`<workflowId>/<runId>`) that created the
@@ -168,22 +150,9 @@ export interface FlowEndpoints {
 }
 
 /**
- * Client settings per profile; a group's `tuning` overrides single values.
- * - default: moderate batching (64 KiB / 10 ms), no compression, exact offset syncs.
- * - high-throughput: big batches and fetches (256 KiB / 50 ms, 64 KiB minimum fetch),
- *   gzip (see below), more tasks, and MM2's default `offset.lag.max` of 100: exact syncs would add up
- *   to one offset-sync write per replicated record; the price is that translated
- *   consumer offsets may trail by up to ~100 records per partition (duplicates after
- *   failover, never loss).
- * - low-latency: no linger, no compression, small fetch wait.
- * Compression is opt-in (high-throughput, or `tuning.compression`) because MM2 re-compresses
- * with its producer's codec whatever the source used, and every consumer of the mirrored
- * topics must support it: Java clients and librdkafka do, kafkajs reads only gzip without
- * codec plugins (found on the stack: an lz4 override made the mirrored batches unreadable
- * to kafkajs, which also proves the `producer.override.*` keys reach the producer).
- * `offset.lag.max` 0 elsewhere: MM2 then writes an offset sync as soon as a partition
- * moves, so checkpoints translate exactly (consumers resume on the very record) and the
- * failback seed can be derived exactly from the syncs.
+ * Client settings per profile (default, high-throughput, low-latency); a group's `tuning`
+ * overrides single values. Why compression is opt-in and offset.lag.max is 0 by default:
+ * see docs/mm2-internals.md#tuning-profiles
  */
 export const PROFILE_TUNING: Record<Profile, Required<Tuning>> = {
   default: {

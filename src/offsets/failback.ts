@@ -2,32 +2,9 @@ import { findSync, type SyncPoint } from '../mm2/offset-syncs';
 import { compileTopicPatterns, isCycle, KAFKA_DR_TOPICS_EXCLUDE, replicationPolicy, topicScope, type PolicySpec } from '../mm2/policy';
 
 /**
- * Failback offset math: where the reverse MM2 flow (B→A) starts so that only the
- * DR-period delta flows back, and where the forward flow (A→B) resumes after the
- * producers moved back so that nothing that came back from B is replayed to B.
- *
- * Connect stores a MirrorSourceConnector's progress per source partition
- * `{cluster: <source alias>, topic, partition}` as `{offset: N}`, N = the upstream offset
- * of the last record replicated; the task resumes at N + 1 (MirrorSourceTask seeks to
- * offset + 1). No offset (or a null one in a PATCH, which resets it) makes the task
- * start at the earliest record (MM2 forces `auto.offset.reset=earliest`). A negative
- * offset is refused by MM2's offset validation (Connect answers HTTP 500: "cannot be
- * negative"), so "nothing to skip" is always null here, never -1.
- *
- * Which topics the seed applies to depends on the replication policy:
- * - IdentityReplicationPolicy: the forward flow wrote A's `orders` into B's `orders`,
- *   producers wrote to that same topic during DR, and the reverse flow copies B's `orders`
- *   back into A's `orders`. The seed skips the part of B's `orders` that came from A
- *   (up to the failover boundary). The forward resume skips everything in A's `orders`
- *   up to the producer cutover, which includes the records that came back.
- * - DefaultReplicationPolicy: the forward flow wrote A's `orders` into B's `A.orders`; DR
- *   producers wrote to B's local `orders`. The reverse flow copies B's `orders` to A's
- *   `B.orders` and skips B's `A.orders` (MM2 sees it came from A: a cycle). So the seed
- *   concerns only B's local topics, which hold DR-period writes only; the forward flow
- *   skips A's `B.*` topics as cycles, and its resume only has to skip what A received
- *   while it was stopped.
- *
- * bigint inside, decimal strings in and out (JSON, Temporal history).
+ * Failback offset math: where the reverse MM2 flow (B→A) starts so only the DR-period
+ * delta flows back, and where the forward flow resumes so nothing from B is replayed.
+ * bigint inside, decimal strings in and out; see docs/mm2-internals.md#failback-offset-math
  */
 
 /** topic → partition → end offset (decimal string). */

@@ -51,7 +51,7 @@ export class Registry {
     private readonly hookConfig: ResolvedHooks = NO_HOOKS,
   ) {}
 
-  /** The cutover hook of a gate (README, "Cutover hooks"); manual when the registry names none. */
+  /** The cutover hook of a gate (docs/operations.md, "Cutover hooks"); manual when the registry names none. */
   hook(playbook: string, gate: string): { key: string | null; hook: ResolvedHook } {
     return hookFor(this.hookConfig, playbook, gate);
   }

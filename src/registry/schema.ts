@@ -69,7 +69,7 @@ const RESERVED_HEADERS = /^(content-type|content-length|host|x-kafkadr-.*)$/i;
 
 /**
  * A signed webhook: kafka-dr POSTs JSON with an HMAC-SHA256 signature over the
- * timestamp and the body (README, "Cutover hooks"). Header values may be secret refs
+ * timestamp and the body (docs/operations.md, "Cutover hooks"). Header values may be secret refs
  * (a bearer token); the signing secret is always one.
  */
 export const WebhookSchema = z

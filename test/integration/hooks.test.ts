@@ -18,7 +18,7 @@ import type { FrameworkToyActivities, FrameworkToyInput, frameworkToyPlaybook } 
 /**
  * Cutover hooks end to end over real HTTP: the worker runs the real hook activities
  * (registry with webhook hooks) against a loopback receiver, on the dev server. The
- * receiver verifies every signature the way the README tells receivers to; scripted
+ * receiver verifies every signature the way docs/operations.md tells receivers to; scripted
  * answers per workflow show the retry (500 then 200) and the refusal (400).
  */
 

@@ -229,17 +229,17 @@ describe('runCutoverHook activity', () => {
   });
 });
 
-describe('README: the cutover hooks example', () => {
+describe('docs/operations.md: the cutover hooks example', () => {
   it('is a registry the worker accepts, with the documented precedence', async () => {
     const fs = await import('node:fs');
     const path = await import('node:path');
     const { parse } = await import('yaml');
-    const readme = fs.readFileSync(path.resolve(__dirname, '..', '..', '..', 'README.md'), 'utf8');
-    const section = readme.slice(readme.indexOf('## Cutover hooks'));
+    const page = fs.readFileSync(path.resolve(__dirname, '..', '..', '..', 'docs', 'operations.md'), 'utf8');
+    const section = page.slice(page.indexOf('## Cutover hooks'));
     const yamlBlock = /```yaml\n([\s\S]*?)```/.exec(section)?.[1];
     assert.ok(yamlBlock, 'the section has a yaml example');
     const example = parse(yamlBlock) as Record<string, unknown>;
-    const r = resolveRegistry(doc(example), 'README', { KAFKA_DR_HOOK_SECRET: SECRET, KAFKA_DR_HOOK_TOKEN: 'token-value' }, '/');
+    const r = resolveRegistry(doc(example), 'docs/operations.md', { KAFKA_DR_HOOK_SECRET: SECRET, KAFKA_DR_HOOK_TOKEN: 'token-value' }, '/');
     assert.equal(r.hook('failover', 'stop-producers').hook.kind, 'webhook');
     assert.equal(r.hook('failback', 'producers-cutover').hook.kind, 'manual');
     assert.equal(r.hook('failback', 'consumers-cutover').hook.kind, 'drill');

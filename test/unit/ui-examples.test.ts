@@ -17,7 +17,7 @@ import { REPO_ROOT } from '../helpers/stack';
 
 /**
  * What an operator pastes into the Temporal UI's Start Workflow form must be what the
- * workflow accepts: every docs/examples/*.json and every JSON block in the README's
+ * workflow accepts: every docs/examples/*.json and every JSON block in docs/operations.md's
  * "Temporal UI" section validates with its playbook's schema, and every playbook has both.
  */
 
@@ -40,13 +40,13 @@ function check(schema: z.ZodType, input: unknown, where: string): void {
   assert.ok(parsed.success, `${where}: ${parsed.success ? '' : describeIssues(parsed.error)}`);
 }
 
-/** The README's "Temporal UI" section: each ```json block with the workflow type named in `<code>` just before it. */
-function readmeUiExamples(): { section: string; blocks: { type: string; json: string }[] } {
-  const readme = fs.readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
-  const start = readme.indexOf('\n## Temporal UI');
-  assert.ok(start >= 0, 'README has a "## Temporal UI" section');
-  const end = readme.indexOf('\n## ', start + 1);
-  const section = readme.slice(start, end < 0 ? undefined : end);
+/** docs/operations.md's "Temporal UI" section: each ```json block with the workflow type named in `<code>` just before it. */
+function uiSectionExamples(): { section: string; blocks: { type: string; json: string }[] } {
+  const page = fs.readFileSync(path.join(REPO_ROOT, 'docs', 'operations.md'), 'utf8');
+  const start = page.indexOf('\n## Temporal UI');
+  assert.ok(start >= 0, 'docs/operations.md has a "## Temporal UI" section');
+  const end = page.indexOf('\n## ', start + 1);
+  const section = page.slice(start, end < 0 ? undefined : end);
   const blocks = [...section.matchAll(/<code>(\w+)<\/code>[^\n]*\n+```json\n([\s\S]*?)\n```/g)].map((m) => ({ type: m[1]!, json: m[2]! }));
   return { section, blocks };
 }
@@ -73,11 +73,11 @@ describe('Temporal UI inputs', () => {
     assert.deepEqual([...covered].sort(), [...byPrefix.keys()].sort(), 'every playbook has an example');
   });
 
-  it('gives a copy-paste input per playbook and the task queue in the README, each one valid', () => {
-    const { section, blocks } = readmeUiExamples();
+  it('gives a copy-paste input per playbook and the task queue in docs/operations.md, each one valid', () => {
+    const { section, blocks } = uiSectionExamples();
     assert.ok(section.includes(`\`${TASK_QUEUE}\``), `the section names the task queue \`${TASK_QUEUE}\``);
     assert.deepEqual(blocks.map((b) => b.type).sort(), Object.keys(PLAYBOOKS).sort(), 'one JSON block per playbook');
-    for (const { type, json } of blocks) check(PLAYBOOKS[type]!.schema, JSON.parse(json), `README, Temporal UI, ${type}`);
+    for (const { type, json } of blocks) check(PLAYBOOKS[type]!.schema, JSON.parse(json), `docs/operations.md, Temporal UI, ${type}`);
   });
 
   it('turns a bad UI input into an InvalidInput failure naming each field (what the UI shows)', () => {

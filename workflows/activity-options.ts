@@ -1,5 +1,6 @@
 import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { activitySummary } from '../src/model/activity-summaries';
 import { NON_RETRYABLE_TYPES } from '../src/model/failure-types';
 
 /**
@@ -59,14 +60,34 @@ export const DESTRUCTIVE_OPTIONS = {
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 6, nonRetryableErrorTypes: [...NON_RETRYABLE] },
 } as const satisfies ActivityOptions;
 
+/**
+ * `proxyActivities` whose calls carry a one-line summary (src/model/activity-summaries.ts),
+ * so the Temporal UI's timeline reads "stop the forward MM2 connectors", not `stopConnectors`.
+ * The summary is metadata on the command: it does not take part in replay.
+ */
+export function summarized(options: ActivityOptions): Activities {
+  const plain = proxyActivities<Activities>(options);
+  return new Proxy(plain, {
+    get(target, name) {
+      const fn = Reflect.get(target, name) as Activities[keyof Activities] | undefined;
+      if (typeof name !== 'string' || typeof fn !== 'function') return fn;
+      return (...args: unknown[]) =>
+        (fn as unknown as { executeWithOptions(o: ActivityOptions, a: unknown[]): Promise<unknown> }).executeWithOptions(
+          { ...options, summary: activitySummary(name) },
+          args,
+        );
+    },
+  });
+}
+
 /** Reads and quick REST/admin calls. */
-export const quick = proxyActivities<Activities>(QUICK_OPTIONS);
+export const quick = summarized(QUICK_OPTIONS);
 /** Connector state waits. */
-export const shortWaits = proxyActivities<Activities>(SHORT_WAIT_OPTIONS);
+export const shortWaits = summarized(SHORT_WAIT_OPTIONS);
 /** Drains and quiet-producer waits. */
-export const longWaits = proxyActivities<Activities>(LONG_WAIT_OPTIONS);
+export const longWaits = summarized(LONG_WAIT_OPTIONS);
 /** Calls that change the clusters or Connect. */
-export const destructive = proxyActivities<Activities>(DESTRUCTIVE_OPTIONS);
+export const destructive = summarized(DESTRUCTIVE_OPTIONS);
 
 /**
  * Cutover hooks (a webhook that moves clients, the drill switch): each attempt is
@@ -86,9 +107,9 @@ export const NOTIFY_OPTIONS = {
 } as const satisfies ActivityOptions;
 
 /** Cutover hooks, run by the playbook framework after an approved gate. */
-export const hooks = proxyActivities<Activities>(HOOK_OPTIONS);
+export const hooks = summarized(HOOK_OPTIONS);
 /** Escalation notifications, run by the playbook framework when a gate escalates. */
-export const notifications = proxyActivities<Activities>(NOTIFY_OPTIONS);
+export const notifications = summarized(NOTIFY_OPTIONS);
 
 /**
  * A probe of a cluster that may be down (unplanned failover): `attempts` tries, a
@@ -96,7 +117,7 @@ export const notifications = proxyActivities<Activities>(NOTIFY_OPTIONS);
  * so even normally non-retryable types end it at once.
  */
 export function probeActivities(attempts: number) {
-  return proxyActivities<Activities>({
+  return summarized({
     startToCloseTimeout: '15s',
     retry: { initialInterval: '2s', backoffCoefficient: 1.5, maximumInterval: '10s', maximumAttempts: attempts, nonRetryableErrorTypes: [...NON_RETRYABLE] },
   });

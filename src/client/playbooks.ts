@@ -14,6 +14,7 @@ import type { PlaybookReport } from '../model/gates';
 import { RecreateTopicInput } from '../model/recreate-topic-input';
 import { TASK_QUEUE } from '../model/task-queue';
 import { clusterPairKey, cutoverWorkflowId, playbookWorkflowId, type PlaybookName } from '../model/workflow-ids';
+import { startSummary } from './start-summary';
 
 /**
  * Starting playbooks from incident tooling (and the CLI): validate with the workflow's
@@ -222,6 +223,7 @@ async function startValidated(
   retries: number,
 ): Promise<StartedPlaybook> {
   const spec = PLAYBOOK_SPECS[playbook] as PlaybookSpec;
+  const summary = startSummary(spec.name, parsed);
   try {
     const handle = await client.workflow.start(spec.workflowType, {
       taskQueue,
@@ -234,6 +236,9 @@ async function startValidated(
         { key: PLAYBOOK_SEARCH_ATTRIBUTES.playbook, value: spec.name },
         { key: PLAYBOOK_SEARCH_ATTRIBUTES.clusterPair, value: spec.clusterPair(parsed) },
       ],
+     // The UI's Summary column and details panel: what runs, on which pair, asked by whom.
+      staticSummary: summary.summary,
+      staticDetails: summary.details,
     });
     return { handle: handle as StartedPlaybook['handle'], workflowId, runId: handle.firstExecutionRunId, started: true, input: parsed };
   } catch (err) {

@@ -7,6 +7,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import type { failback } from '../../workflows/failback';
 import type { PlaybookStatus } from '../../src/model/gates';
+import { startPlaybook } from '../../src/client/playbooks';
 import { statusQuery } from '../../workflows/framework';
 import { startStubWorker, workflowFailure, type StubWorker } from '../helpers/playbook';
 import { eventually, REPO_ROOT, stack, uniqueId } from '../helpers/stack';
@@ -59,12 +60,9 @@ describe('Temporal UI in headless Chromium', { timeout: 300_000 }, () => {
   before(async () => {
     assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} not found: install Debian's package chromium (apt-get install -y chromium); npm test does it when run as root`);
     harness = await startStubWorker({ name: 'ui', activities: failbackGateStubs });
-    running = await harness.client.workflow.start<typeof failback>('failback', {
-      taskQueue: harness.taskQueue,
-      workflowId: `ui-failback-${uniqueId()}`,
-      args: [example],
-      workflowExecutionTimeout: '5 minutes',
-    });
+    // Started as the CLI and incident tooling start it: with the UI's summary and details.
+    const started = await startPlaybook(harness.client, 'failback', example, { taskQueue: harness.taskQueue, workflowId: `ui-failback-${uniqueId()}` });
+    running = started.handle as WorkflowHandle<typeof failback>;
     await gateOpen(running, 'consumers-cutover');
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
@@ -165,6 +163,24 @@ describe('Temporal UI in headless Chromium', { timeout: 300_000 }, () => {
       assert.equal(status.openGate?.name, 'consumers-cutover');
       assert.match(status.openGate.description, /billing-svc, shipping-svc/, 'what approving will do, naming the groups');
       assert.equal(status.phase, 'awaiting-approval:consumers-cutover');
+    });
+  });
+
+  it('shows the summary, the details and the open gate in User Metadata, and activity summaries in the timeline', async () => {
+    await onPage('user-metadata', async () => {
+      await openWorkflow(running.workflowId);
+      await page.getByRole('tab', { name: 'User Metadata' }).click();
+      // The UI renders each markdown field in a sandboxed iframe of its own (/render?content=...).
+      await page.frameLocator('iframe').last().getByText('Waiting for approval:').waitFor();
+      const rendered = page.frames().filter((f) => f.url().includes('/render?'));
+      const text = (await Promise.all(rendered.map((f) => f.locator('body').innerText()))).join('\n');
+      assert.match(text, /failback B → A, requested by alice@example\.com/, 'static summary');
+      assert.match(text, /topics: orders, payments/, 'static details');
+      assert.match(text, /Waiting for approval: consumers-cutover/, 'current details: the open gate');
+      assert.match(text, /Approving: stop consumer groups billing-svc, shipping-svc/, 'what approving does');
+      assert.match(text, new RegExp(`kafka-dr approve ${escapeRegExp(running.workflowId)} consumers-cutover --as`), 'how to approve');
+      await page.getByRole('tab', { name: 'Timeline' }).click();
+      await page.getByText('plan where reverse replication starts').first().waitFor();
     });
   });
 

@@ -159,9 +159,14 @@ describe('history economy: a 24-hour planned failover stays small', { timeout: 1
   // 3 waits, each with its own workflow task), the target check and the lag check were
   // scheduled together, the two snapshots read together, and stop-forward/snapshot/
   // translate-offsets shared one phase. The 24-hour drain itself costs 3 events (above).
-  it('the whole planned failover with a 24 h wait, hooks included, stays under 120 history events', () => {
+  // Workflow-task events depend on timing: 111 events on an idle machine, 120 with eight builds
+  // beside it (three more tasks). The bound on the rest is the one that catches a regression.
+  it('the whole planned failover with a 24 h wait, hooks included, stays under 70 events besides workflow tasks', () => {
     assert.ok(day !== undefined, 'the 24 h run ran');
-    assert.ok(day.events < 120, `${day.events} history events`);
+    const rest = Object.values(nonTaskEvents(day.history)).reduce((a, b) => a + b, 0);
+    const detail = `${day.events} history events: ${JSON.stringify(histogram(day.history))}`;
+    assert.ok(rest < 70, `${rest} events besides workflow tasks; ${detail}`);
+    assert.ok(day.events < 135, detail);
   });
 });
 

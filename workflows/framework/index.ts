@@ -4,6 +4,7 @@ import {
   CancellationScope,
   condition,
   isCancellation,
+  setCurrentDetails,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -19,6 +20,7 @@ import {
 import { gateAction, type CutoverAction } from '../../src/hooks/actions';
 import type { CutoverHookRequest } from '../../src/hooks/types';
 import { Compensations } from './compensation';
+import { renderCurrentDetails } from './details';
 import { hookStepName, hooksEnabled, notifyEscalation, runCutoverHook, type CutoverDirection } from './cutover';
 import { Gates, type GateOptions, type GateResult } from './gates';
 import { describeError, Journal, nowIso, type StepControl, type StepOptions } from './journal';
@@ -120,6 +122,7 @@ export class Playbook<F extends Record<string, unknown> = Record<string, unknown
     this.journal = new Journal('starting');
     this.gates = new Gates(setup.gates, this.journal);
     this.compensations = new Compensations(this.journal);
+    this.journal.onChange = () => setCurrentDetails(renderCurrentDetails(this.status()));
     // An abort interrupts the waits the playbook marked abortable (a drain, not a half-done write).
     this.gates.onAbort(() => {
       for (const scope of this.abortableScopes) scope.cancel();

@@ -67,6 +67,8 @@ export class Journal {
   /** Indexes of running steps (innermost last), to link undos to the step that did the effect. */
   private readonly running: number[] = [];
   private lastStarted: number | undefined;
+  /** Called after every change the status shows (phase, figures, steps): the UI's current details. */
+  onChange: () => void = () => {};
 
   constructor(initialPhase: string) {
     this.phase = initialPhase;
@@ -88,11 +90,13 @@ export class Journal {
     this.phase = phase;
     this.phases.push({ phase, at: nowIso() });
     this.upsertSearchAttributes({ phase });
+    this.onChange();
   }
 
   /** Merges figures (RPO, drain time, offsets set) shown in the status and the report. */
   setFigures(patch: Record<string, unknown>): void {
     this.figures = { ...this.figures, ...patch };
+    this.onChange();
   }
 
   /**
@@ -105,6 +109,7 @@ export class Journal {
     const index = this.steps.push(record) - 1;
     this.running.push(index);
     this.lastStarted = index;
+    this.onChange();
     const started = Date.now();
     const control: StepControl = {
       name,
@@ -127,6 +132,7 @@ export class Journal {
       record.durationMs = Date.now() - started;
       const at = this.running.lastIndexOf(index);
       if (at >= 0) this.running.splice(at, 1);
+      this.onChange();
     }
   }
 

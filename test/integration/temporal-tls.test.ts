@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
@@ -15,8 +16,8 @@ import { startTemporalTlsProxy, testPki, type TemporalTlsProxy, type TestPki } f
 /**
  * Temporal over mTLS and with an API key, on the real dev server behind a local TLS proxy
  * (test/helpers/temporal-tls-proxy.ts): a kafka-dr worker (createWorker, with the settings
- * the loader reads from TEMPORAL_* variables) and the CLI (its own TEMPORAL_* variables)
- * run a failover dry run on the real clusters through the proxy, which is the only way
+ * the loader reads from TEMPORAL_* variables) and the CLI (a TOML profile with --profile
+ * for mTLS, TEMPORAL_* variables for the API key) run a failover dry run on the real clusters through the proxy, which is the only way
  * to the server they are given. Then the operator's mistakes: no client certificate, the
  * wrong CA, the wrong API key, a missing key file, each a one-line error naming the
  * setting, from the CLI and from `kafka-dr worker`, never with the key.
@@ -40,6 +41,15 @@ describe('Temporal over mTLS and API keys (TLS proxy in front of the dev server)
     // The certificate names localhost and 127.0.0.1; the name also keeps grpc-js from sending an IP as SNI.
     TEMPORAL_TLS_SERVER_NAME: 'localhost',
   });
+  const mtlsProfileFile = () => {
+    const file = path.join(pki.dir, 'temporal.toml');
+    fs.writeFileSync(
+      file,
+      `[profile.via-proxy]\naddress = "${mtls.address}"\nnamespace = "${stack.temporal.namespace}"\n\n[profile.via-proxy.tls]\n` +
+        `server_name = "localhost"\nserver_ca_cert_path = "${pki.caCert}"\nclient_cert_path = "${pki.clientCert}"\nclient_key_path = "${pki.clientKey}"\n`,
+    );
+    return file;
+  };
   const keyEnv = () => ({
     TEMPORAL_ADDRESS: keyProxy.address,
     TEMPORAL_NAMESPACE: stack.temporal.namespace,
@@ -77,18 +87,22 @@ describe('Temporal over mTLS and API keys (TLS proxy in front of the dev server)
       const forwardedBefore = proxy.stats.forwarded;
       const refusedBefore = proxy.stats.refused;
       const { worker, connection } = await createWorker({ ...settings, registry: stackRegistry(stack), taskQueue, identity });
+      // mtls: the CLI reads a TOML profile (the worker the variables), so both ways reach a real TLS server.
+      const cliEnv = mode === 'mtls' ? { ...baseEnv(), TEMPORAL_CONFIG_FILE: mtlsProfileFile() } : env;
+      const profileFlag = mode === 'mtls' ? ['--profile', 'via-proxy'] : [];
       let run;
       try {
         run = await worker.runUntil(
           runCli(
             [
+              ...profileFlag,
               '--task-queue', taskQueue,
               'failover', '--source', 'A', '--target', 'B', '--mode', 'unplanned',
               '--connect', 'connect-b', '--connectors', `mm2-tls-${mode}-source`, '--source-connectors', `mm2-tls-${mode}-source`,
               '--topics', `tls-${mode}`, '--groups', `tls-${mode}-group`, '--requested-by', 'tls-test',
               '--dry-run', '--wait', '--json', '--id', workflowId,
             ],
-            { env },
+            { env: cliEnv },
           ),
         );
       } finally {

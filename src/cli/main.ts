@@ -77,7 +77,8 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
     }
     // The worker's connection (createWorker): already one line naming the setting to fix.
     if (err instanceof TemporalConnectError) {
-      io.err(errorText(err.message));
+      // Unreachable keeps the usual line with its local-stack hint.
+      io.err(errorText(err.kind === 'unreachable' ? unreachableError(ctx.target(), err.cause ?? err).message : err.message));
       return EXIT.unreachable;
     }
     if (isUnreachable(err)) {

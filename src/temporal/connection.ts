@@ -66,8 +66,9 @@ export class TemporalConnectError extends Error {
   constructor(
     message: string,
     readonly kind: 'unreachable' | 'tls' | 'credentials',
+    cause?: unknown,
   ) {
-    super(message);
+    super(message, cause === undefined ? undefined : { cause });
   }
 }
 
@@ -221,7 +222,7 @@ export async function explainConnectFailure(s: TemporalSettings & Partial<Pick<L
       'tls',
     );
   }
-  return new TemporalConnectError(`${at} is unreachable: ${redact((texts[0] ?? String(err)).split('\n')[0]!.trim())}`, 'unreachable');
+  return new TemporalConnectError(`${at} is unreachable: ${redact((texts[0] ?? String(err)).split('\n')[0]!.trim())}`, 'unreachable', err);
 }
 
 function hostPort(address: string): { host: string; port: number } {

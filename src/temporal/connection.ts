@@ -114,24 +114,22 @@ export function loadTemporalSettings(
     throw new TemporalConfigError(`${profileSetting(overrides)}=${profileName}: no Temporal config file to read it from (set TEMPORAL_CONFIG_FILE, or create ${configFile ?? '~/.config/temporalio/temporal.toml'})`);
   }
 
-  const load = (): ClientConfigProfile => {
-    try {
-      return loadClientConfigProfile({
-        ...(profileName !== undefined ? { profile: profileName } : {}),
-        ...(fileUsed ? { configSource: { path: fileUsed } } : { disableFile: true }),
-        overrideEnvVars: vars,
-      });
-    } catch (err) {
-      throw profileError(err, fileUsed, profileName, overrides);
-    }
-  };
-  const profile = load();
+  let profile: ClientConfigProfile;
+  try {
+    profile = loadClientConfigProfile({
+      ...(profileName !== undefined ? { profile: profileName } : {}),
+      ...(fileUsed ? { configSource: { path: fileUsed } } : { disableFile: true }),
+      overrideEnvVars: vars,
+    });
+  } catch (err) {
+    throw profileError(err, fileUsed, profileName, overrides);
+  }
   const where = `profile ${profileName ?? 'default'} in ${fileUsed}`;
 
   const sources: LoadedTemporalSettings['sources'] = {};
   const tlsProfile = profile.tls;
-  const tlsOn = tlsProfile !== undefined ? tlsProfile.disabled !== true : profile.apiKey !== undefined;
-  if (tlsProfile && tlsOn) {
+  // Files of a disabled TLS table are not used (envconfig's rule), so not checked either.
+  if (tlsProfile && tlsProfile.disabled !== true) {
     for (const file of Object.keys(TLS_FILES) as TlsFile[]) {
       const source = tlsProfile[file === 'serverCA' ? 'serverCACert' : file];
       if (source) sources[file] = sourceLabel(file, source, vars, where);
@@ -360,7 +358,7 @@ function parseCertificate(file: TlsFile, bytes: Buffer, label: string): X509Cert
   }
 }
 
-/** Reads and checks the TLS files (nothing is contacted); fills nothing but errors. */
+/** Reads and checks the TLS files (nothing is contacted); throws TemporalConfigError naming the setting. */
 function checkTlsFiles(ca: ConfigDataSource | undefined, cert: ConfigDataSource | undefined, key: ConfigDataSource | undefined, sources: LoadedTemporalSettings['sources']): void {
   if (ca) parseCertificate('serverCA', readSource('serverCA', ca, sources.serverCA!), sources.serverCA!);
   if (cert && !key) throw new TemporalConfigError(`${sources.clientCert} is set but no client key: set TEMPORAL_TLS_CLIENT_KEY_PATH (or client_key_path in the profile's [tls])`);

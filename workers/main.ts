@@ -5,16 +5,16 @@ import { createActivities, createDeps, type ActivityDeps } from '../activities';
 import { loadRegistry, stackRegistry, type Registry } from '../src/registry/load';
 import { TASK_QUEUE } from '../src/model/task-queue';
 import type { StackConfig } from '../src/stack/config';
+import { explainConnectFailure, nativeConnectionOptions, type LoadedTemporalSettings, type TemporalSettings } from '../src/temporal/connection';
 import { jsonLinesLogger } from '../src/logging/json-lines';
 import { lagMetricsInterceptor, pollRunningPlaybooks } from '../src/metrics/worker-metrics';
 import { workerSettings, type WorkerSettings } from '../src/metrics/worker-settings';
 import { lazyTemporalClient } from './temporal-client';
 import { bundleWorkflowsOutOfProcess } from './workflow-bundle';
 
-export interface WorkerOptions {
+/** Temporal address and namespace, with TLS and API key when the loader found them (src/temporal/connection.ts). */
+export interface WorkerOptions extends TemporalSettings {
   registry: Registry;
-  address: string;
-  namespace: string;
   taskQueue?: string;
   identity?: string;
   /** Tests bundle extra workflows; production uses ../workflows. */
@@ -30,12 +30,21 @@ export interface WorkerOptions {
   shutdownGraceMs?: number;
 }
 
+/** The worker's connection; a TLS or credentials failure comes back as one TemporalConnectError line. */
+async function connectNative(settings: TemporalSettings): Promise<NativeConnection> {
+  try {
+    return await NativeConnection.connect(nativeConnectionOptions(settings));
+  } catch (err) {
+    throw await explainConnectFailure(settings, err);
+  }
+}
+
 /** A worker with every kafka-dr workflow and activity; the caller runs and shuts it down. */
 export async function createWorker(options: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
   // The bundle (a child process, about 2 s) and the connection do not depend on each other.
   const [workflowBundle, connection] = await Promise.all([
     bundleWorkflowsOutOfProcess(options.workflowsPath ?? require.resolve('../workflows')),
-    NativeConnection.connect({ address: options.address }),
+    connectNative(options),
   ]);
   // The native worker rejects an explicit `identity: undefined`; name it always, so the
   // UI's "worker" column says which host ran each step.
@@ -45,7 +54,7 @@ export async function createWorker(options: WorkerOptions): Promise<{ worker: Wo
     namespace: options.namespace,
     taskQueue: options.taskQueue ?? TASK_QUEUE,
     workflowBundle,
-    activities: createActivities(options.deps ?? createDeps(options.registry, identity, { temporalClient: lazyTemporalClient(options.address, options.namespace) })),
+    activities: createActivities(options.deps ?? createDeps(options.registry, identity, { temporalClient: lazyTemporalClient(options) })),
     identity,
     ...(options.activityInterceptors ? { interceptors: { activity: options.activityInterceptors } } : {}),
     ...(options.shutdownGraceMs !== undefined ? { shutdownGraceTime: options.shutdownGraceMs, shutdownForceTime: options.shutdownGraceMs + 15_000 } : {}),
@@ -75,13 +84,13 @@ function installRuntime(settings: WorkerSettings, logger: Logger): void {
  * KDR_WORKER_SHUTDOWN_GRACE_SECONDS (then cancels them; Temporal retries them on
  * another worker) and returns, so the process exits 0. A second signal exits at once.
  */
-export async function runWorker(config: StackConfig): Promise<void> {
+export async function runWorker(config: StackConfig, temporal: LoadedTemporalSettings): Promise<void> {
   const settings = workerSettings(process.env);
   // KDR_REGISTRY names the cluster registry file; without it the worker serves the local stack.
   // A bad file stops the worker here, naming the file and the field.
   const registry = process.env.KDR_REGISTRY ? loadRegistry(process.env.KDR_REGISTRY) : stackRegistry(config);
   // Our own lines go straight out; the runtime's (buffered 100 ms to order native logs) are flushed before we return.
-  const log = jsonLinesLogger({ level: settings.logLevel, redact: (text) => registry.redact(text) });
+  const log = jsonLinesLogger({ level: settings.logLevel, redact: (text) => temporal.redact(registry.redact(text)) });
   try {
     installRuntime(settings, log);
   } catch (err) {
@@ -94,15 +103,14 @@ export async function runWorker(config: StackConfig): Promise<void> {
   }
   const meter = Runtime.instance().metricMeter;
   const { worker, connection } = await createWorker({
+    ...temporal,
     registry,
-    address: config.temporal.address,
-    namespace: config.temporal.namespace,
     activityInterceptors: [lagMetricsInterceptor(meter)],
     shutdownGraceMs: settings.shutdownGraceMs,
   });
   const stopPolling =
     settings.runningPollMs > 0
-      ? pollRunningPlaybooks({ client: lazyTemporalClient(config.temporal.address, config.temporal.namespace), meter, taskQueue: TASK_QUEUE, intervalMs: settings.runningPollMs, log })
+      ? pollRunningPlaybooks({ client: lazyTemporalClient(temporal), meter, taskQueue: TASK_QUEUE, intervalMs: settings.runningPollMs, log })
       : () => undefined;
 
   let stopping: NodeJS.Signals | null = null;
@@ -122,13 +130,18 @@ export async function runWorker(config: StackConfig): Promise<void> {
 
   log.info('worker started', {
     taskQueue: TASK_QUEUE,
-    temporal: config.temporal.address,
-    namespace: config.temporal.namespace,
+    temporal: temporal.address,
+    namespace: temporal.namespace,
+    // How, never with what: no key, no certificate.
+    tls: temporal.summary.tls,
+    apiKey: temporal.summary.apiKey,
+    temporalProfile: temporal.summary.profile,
     registry: registry.source,
     clusters: registry.clusterAliases,
     connect: registry.connectNames,
     metrics: settings.metrics ? `http://${settings.metrics.bindAddress}/metrics` : null,
-    ui: `${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows`,
+    // The local stack's UI, only when the worker talks to the local stack's server.
+    ui: temporal.address === config.temporal.address ? `${config.temporal.uiUrl}/namespaces/${temporal.namespace}/workflows` : null,
   });
   try {
     await worker.run();

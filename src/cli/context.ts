@@ -6,7 +6,7 @@ import type { TemporalTarget } from './temporal';
 export interface CliContext {
   io: CliIo;
   repoRoot: string;
-  /** Temporal address, namespace and task queue (global flags, TEMPORAL_*, then the stack's). */
+  /** Temporal address, namespace, TLS, API key and task queue (global flags, TEMPORAL_*, the Temporal profile, then the stack's); throws CliError (exit 2) naming a bad setting. */
   target(): TemporalTarget;
   /** The local stack's settings (KDR_*); throws StackError('bad-config') naming a bad one. */
   stackConfig(): StackConfig;

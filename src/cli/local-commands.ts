@@ -70,9 +70,8 @@ export function addLocalCommands(program: Command, ctx: CliContext): void {
         throw usageError(`worker: --task-queue ${globals.taskQueue}: the worker polls '${TASK_QUEUE}', the queue every playbook start uses`);
       }
       const config = ctx.stackConfig();
-      // --address/--namespace (or TEMPORAL_*) move the worker too, so one flag set serves every verb.
-      const target = ctx.target();
-      await runWorker({ ...config, temporal: { ...config.temporal, address: target.address, namespace: target.namespace } });
+      // --address/--namespace/--profile (or TEMPORAL_*: TLS, API key) move the worker too, so one flag set serves every verb.
+      await runWorker(config, ctx.target());
       ctx.setExit(EXIT.ok);
     });
 

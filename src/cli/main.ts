@@ -9,7 +9,8 @@ import { CliError, EXIT } from './exit-codes';
 import { processIo, type CliIo } from './io';
 import { formatStatus } from './local-commands';
 import { buildProgram } from './program';
-import { isUnreachable, temporalTarget, unreachableError, type GlobalOptions } from './temporal';
+import { TemporalConnectError } from '../temporal/connection';
+import { isUnreachable, temporalTarget, unreachableError, type GlobalOptions, type TemporalTarget } from './temporal';
 
 /**
  * `kafka-dr` entry point. Exit codes (docs/cli.md): 0 ok, 1 other, 2 bad arguments
@@ -34,11 +35,13 @@ const errorText = (message: string) => `kafka-dr: ${message}\n`;
 export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
   let exitCode: number = EXIT.ok;
   let config: StackConfig | undefined;
+  let target: TemporalTarget | undefined;
   const ctx: CliContext = {
     io,
     repoRoot: REPO_ROOT,
     stackConfig: () => (config ??= loadStackConfig(io.env, REPO_ROOT)),
-    target: () => temporalTarget(program.opts<GlobalOptions>(), io.env, REPO_ROOT),
+    // Once per run: it reads the profile and the certificate files.
+    target: () => (target ??= temporalTarget(program.opts<GlobalOptions>(), io.env, REPO_ROOT)),
     setExit: (code) => {
       exitCode = code;
     },
@@ -71,6 +74,12 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
       if (report) io.err(`${formatStatus(report.components)}\n`);
       io.err(errorText(err.message));
       return stackExitCode(err);
+    }
+    // The worker's connection (createWorker): already one line naming the setting to fix.
+    if (err instanceof TemporalConnectError) {
+      // Unreachable keeps the usual line with its local-stack hint.
+      io.err(errorText(err.kind === 'unreachable' ? unreachableError(ctx.target(), err.cause ?? err).message : err.message));
+      return EXIT.unreachable;
     }
     if (isUnreachable(err)) {
       io.err(errorText(unreachableError(ctx.target(), err).message));

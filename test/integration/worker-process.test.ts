@@ -76,6 +76,8 @@ describe('kafka-dr worker process: JSON logs, metrics, graceful SIGTERM', { time
     assert.equal(started.level, 'INFO');
     assert.equal(started.taskQueue, TASK_QUEUE);
     assert.equal(started.metrics, `http://127.0.0.1:${port}/metrics`);
+    // How it connects to Temporal, never with what (src/temporal/connection.ts): the local stack's plaintext dev server.
+    assert.deepEqual([started.temporal, started.tls, started.apiKey, started.temporalProfile], [stack.temporal.address, 'off', false, null]);
     assert.ok(!Number.isNaN(Date.parse(started.time)));
     // The SDK's first line ("Worker state changed") comes once the worker runs, after our start
     // line: the workflows are bundled in a child process now, so no bundler line precedes it.

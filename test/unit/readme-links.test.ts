@@ -12,10 +12,6 @@ import { REPO_ROOT } from '../helpers/stack';
 
 const README_MAX_BYTES = 12 * 1024;
 
-// Pages another branch adds, linked before it is merged. The lead removes an entry on
-// merge: docs/connecting.md comes with the temporal connection work.
-const NOT_YET_MERGED = new Set(['docs/connecting.md']);
-
 /** GitHub's heading anchor: lower case, punctuation dropped (not - or _), spaces to -, repeats get -1, -2. */
 export function headingSlugs(markdown: string): Set<string> {
   const slugs = new Set<string>();
@@ -74,7 +70,6 @@ describe('README and docs links', () => {
         checked++;
         const [target, anchor] = link.split('#', 2) as [string, string | undefined];
         const resolved = target === '' ? file : path.posix.normalize(path.posix.join(path.posix.dirname(file), decodeURIComponent(target)));
-        if (NOT_YET_MERGED.has(resolved)) continue;
         const abs = path.join(REPO_ROOT, resolved);
         if (!fs.existsSync(abs)) {
           broken.push(`${file}: ${link} (no ${resolved})`);

@@ -171,16 +171,15 @@ export interface FlowEndpoints {
  * Client settings per profile; a group's `tuning` overrides single values.
  * - default: moderate batching (64 KiB / 10 ms), no compression, exact offset syncs.
  * - high-throughput: big batches and fetches (256 KiB / 50 ms, 64 KiB minimum fetch),
- *   gzip (see below), more tasks, and MM2's default `offset.lag.max` of 100: exact syncs would add up
+ *   lz4 (see below), more tasks, and MM2's default `offset.lag.max` of 100: exact syncs would add up
  *   to one offset-sync write per replicated record; the price is that translated
  *   consumer offsets may trail by up to ~100 records per partition (duplicates after
  *   failover, never loss).
  * - low-latency: no linger, no compression, small fetch wait.
  * Compression is opt-in (high-throughput, or `tuning.compression`) because MM2 re-compresses
  * with its producer's codec whatever the source used, and every consumer of the mirrored
- * topics must support it: Java clients and librdkafka do, kafkajs reads only gzip without
- * codec plugins (found on the stack: an lz4 override made the mirrored batches unreadable
- * to kafkajs, which also proves the `producer.override.*` keys reach the producer).
+ * topics must support it. kafka-dr itself reads every codec (src/kafka/compression.ts:
+ * kafkajs alone reads only gzip); so do Java clients and librdkafka.
  * `offset.lag.max` 0 elsewhere: MM2 then writes an offset sync as soon as a partition
  * moves, so checkpoints translate exactly (consumers resume on the very record) and the
  * failback seed can be derived exactly from the syncs.
@@ -200,10 +199,10 @@ export const PROFILE_TUNING: Record<Profile, Required<Tuning>> = {
     tasksMax: 8,
     batchSize: 262_144,
     lingerMs: 50,
-    // gzip, not lz4: the MirrorSourceConnector's producer also writes the replicated
-    // `<source>.heartbeats`, which kafka-dr reads with kafkajs (RPO estimate, audit), and
-    // kafkajs decodes only gzip without codec plugins. lz4 once kafka-dr ships an lz4 codec.
-    compression: 'gzip',
+    // lz4: the cheapest codec per byte saved, where MM2's CPU is the limit. The
+    // MirrorSourceConnector's producer also writes the replicated `<source>.heartbeats`,
+    // which kafka-dr reads (freshness, RPO estimate) with its own lz4 codec.
+    compression: 'lz4',
     fetchMinBytes: 65_536,
     fetchMaxWaitMs: 500,
     maxPollRecords: 5_000,

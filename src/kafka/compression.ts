@@ -78,11 +78,12 @@ const LZ4_FLG = 0x60; // version 01, independent blocks, no checksums, no conten
 const LZ4_BD = 0x40; // maximum block size 64 KiB, as Kafka's Java producer writes
 const LZ4_MAX_BLOCK = 64 * 1024;
 const LZ4_UNCOMPRESSED = 0x80000000;
-// Blocks 16 bytes short of the maximum. lz4js may end a block's last match sequence 10
-// bytes before the block's end; the reference decoder (which Kafka's lz4-java uses through
-// JNI) rejects a sequence that ends within 12 bytes of its output buffer unless it is the
-// last, and frame decoders size that buffer to the maximum block size. The slack keeps
-// every lz4js block decodable.
+// Blocks 16 bytes short of the maximum. lz4js may start a block's last match 10 bytes
+// before the block's end; the reference decoder (which Kafka's lz4-java uses through JNI)
+// refuses literals that end within 12 bytes of its output buffer unless they are the last,
+// and frame decoders size that buffer to the maximum block size. The slack keeps every
+// lz4js block decodable (a full 64 KiB lz4js block fails in lz4-java 1.8.0's JNI decoder:
+// test/integration/codecs-e2e.test.ts).
 const LZ4_BLOCK_INPUT = LZ4_MAX_BLOCK - 16;
 
 export function lz4Compress(data: Uint8Array): Buffer {

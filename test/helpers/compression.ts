@@ -118,3 +118,29 @@ export function watchDecompression(): { count(codec: CodecName): number; inputs(
     },
   };
 }
+
+/**
+ * Long repeats up to 40 bytes before the end, then a 4-byte repeat 11 bytes before it:
+ * lz4js starts its last match there, which the reference LZ4 decoder refuses when the
+ * block fills the buffer it decodes into (a full 64 KiB block).
+ */
+export function lz4EdgeBlock(n: number): Buffer {
+  const data = Buffer.alloc(n, 'abcdefgh');
+  for (let i = n - 40; i < n; i++) data[i] = (i * 37 + 11) & 0xff;
+  data.write('WXYZ', n - 35, 'latin1');
+  data.write('WXYZ', n - 11, 'latin1');
+  return data;
+}
+
+/** The blocks of one of our LZ4 frames (7-byte header, no checksums). */
+export function lz4Blocks(frame: Buffer): Array<{ compressed: boolean; data: Buffer }> {
+  const blocks: Array<{ compressed: boolean; data: Buffer }> = [];
+  for (let pos = 7; ; ) {
+    const size = frame.readUInt32LE(pos);
+    pos += 4;
+    if (size === 0) return blocks;
+    const length = size & 0x7fffffff;
+    blocks.push({ compressed: (size & 0x80000000) === 0, data: frame.subarray(pos, pos + length) });
+    pos += length;
+  }
+}

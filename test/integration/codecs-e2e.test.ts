@@ -1,13 +1,28 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CompressionTypes, type Admin } from 'kafkajs';
+import * as lz4js from 'lz4js';
 import { createActivities, createDeps } from '../../activities';
 import { ConnectClient } from '../../src/connect/client';
-import { KAFKAJS_CODECS, type CodecName } from '../../src/kafka/compression';
+import { KAFKAJS_CODECS, lz4Compress, type CodecName } from '../../src/kafka/compression';
 import type { ReplicationPlanInput } from '../../src/model/replication-plan';
 import { resolveRegistry, stackRegistryDocument } from '../../src/registry/load';
-import { CODECS, digest, FIXTURE_DIR, fixturePath, fixtureValues, parseRecords, watchDecompression, type CompressionFixture } from '../helpers/compression';
+import {
+  CODECS,
+  digest,
+  FIXTURE_DIR,
+  fixturePath,
+  fixtureValues,
+  lz4Blocks,
+  lz4EdgeBlock,
+  parseRecords,
+  watchDecompression,
+  type CompressionFixture,
+} from '../helpers/compression';
 import { deployFlowRunning, flowConnectors, heartbeatsOnAConfig, retrying } from '../helpers/mm2';
 import { eventually, kafka, readUntil, REPO_ROOT, stack, uniqueId } from '../helpers/stack';
 
@@ -240,4 +255,29 @@ describe('lz4, snappy and zstd end to end: the JVM writes them, kafka-dr reads t
       }
     });
   }
+
+  it("lz4: Kafka's own decoder (lz4-java through JNI) decodes every block kafka-dr writes, and refuses lz4js' full 64 KiB block", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kafka-dr-lz4-'));
+    try {
+      // The negative control: lz4js compressing a whole 64 KiB block, ending a match 10 bytes before its end.
+      const full = lz4EdgeBlock(65_536);
+      const scratch = new Uint8Array(lz4js.compressBound(full.length));
+      fs.writeFileSync(path.join(dir, 'full.bin'), scratch.subarray(0, lz4js.compressBlock(full, scratch, 0, full.length, new Uint32Array(1 << 16))));
+      const input = Buffer.concat([lz4EdgeBlock(65_520), lz4EdgeBlock(65_520), Buffer.from(fixtureValues().join(''))]);
+      const ours = lz4Blocks(lz4Compress(input));
+      const files = ours.map((b, i) => path.join(dir, `ours-${i}.bin`));
+      ours.forEach((b, i) => fs.writeFileSync(files[i]!, b.data));
+      assert.ok(ours.length >= 3 && ours.every((b) => b.compressed));
+      const jar = fs.readdirSync(stack.kafkaLibDir).find((f) => /^lz4-java-.*\.jar$/.test(f));
+      assert.ok(jar, `no lz4-java jar in ${stack.kafkaLibDir}`);
+      const source = path.join(REPO_ROOT, 'test', 'fixtures', 'compression', 'Lz4Blocks.java');
+      const out = execFileSync('java', ['-cp', path.join(stack.kafkaLibDir, jar), source, '65536', path.join(dir, 'full.bin'), ...files], { encoding: 'utf8', timeout: 120_000 });
+      const [decompressor, fullResult, ...oursResults] = out.trim().split('\n');
+      assert.match(decompressor!, /JNI/, 'Kafka decodes with the JNI decompressor when it loads: the strict one');
+      assert.match(fullResult!, /^error /, "lz4js' full block is refused (else the 16-byte slack is not needed)");
+      assert.deepEqual(oursResults, ours.map((_, i) => `ok ${Math.min(65_520, input.length - i * 65_520)}`));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -5,7 +5,7 @@ import { CompressionCodecs, CompressionTypes } from 'kafkajs';
 import * as lz4js from 'lz4js';
 import * as snappyjs from 'snappyjs';
 import { CompressionCodecError, KAFKAJS_CODECS, lz4Compress, snappyCompress } from '../../src/kafka/compression';
-import { CODECS, digest, fixtureValues, parseRecords, readFixture } from '../helpers/compression';
+import { CODECS, digest, fixtureValues, lz4Blocks, lz4EdgeBlock, parseRecords, readFixture } from '../helpers/compression';
 
 const roundTrip = async (codec: (typeof CODECS)[number], data: Buffer) =>
   KAFKAJS_CODECS[codec].decompress(await KAFKAJS_CODECS[codec].compress({ buffer: data }));
@@ -57,19 +57,6 @@ function referenceDecoderComplaint(block: Uint8Array, capacity: number): string 
     if (op > capacity - 5) return `a match ends at ${op}, within 5 bytes of ${capacity}`;
   }
   return 'the block does not end with literals';
-}
-
-/** The blocks of one of our LZ4 frames (7-byte header, no checksums). */
-function lz4Blocks(frame: Buffer): Array<{ compressed: boolean; data: Buffer }> {
-  const blocks: Array<{ compressed: boolean; data: Buffer }> = [];
-  for (let pos = 7; ; ) {
-    const size = frame.readUInt32LE(pos);
-    pos += 4;
-    if (size === 0) return blocks;
-    const length = size & 0x7fffffff;
-    blocks.push({ compressed: (size & 0x80000000) === 0, data: frame.subarray(pos, pos + length) });
-    pos += length;
-  }
 }
 
 describe('kafkajs compression codecs', () => {
@@ -125,22 +112,13 @@ describe('kafkajs compression codecs', () => {
   });
 
   it('lz4: every block, decoded into the 64 KiB a frame decoder allots, meets the reference decoder’s end-of-block rules', () => {
-    // Long repeats up to 40 bytes before the end, then a 4-byte repeat 11 bytes before it:
-    // lz4js starts its last match there, which the reference decoder refuses in a full block.
-    const tricky = (n: number) => {
-      const data = Buffer.alloc(n, 'abcdefgh');
-      for (let i = n - 40; i < n; i++) data[i] = (i * 37 + 11) & 0xff;
-      data.write('WXYZ', n - 35, 'latin1');
-      data.write('WXYZ', n - 11, 'latin1');
-      return data;
-    };
     // Negative control: lz4js compressing a full 64 KiB block (what its own frame writer would do with 64 KiB blocks).
-    const full = tricky(65_536);
+    const full = lz4EdgeBlock(65_536);
     const scratch = new Uint8Array(lz4js.compressBound(full.length));
     const n = lz4js.compressBlock(full, scratch, 0, full.length, new Uint32Array(1 << 16));
     assert.match(referenceDecoderComplaint(scratch.subarray(0, n), 65_536) ?? 'accepted', /not the last/);
 
-    for (const data of [tricky(65_520), tricky(65_520 * 3), tricky(200_001), bytes(300_000, 'repetitive'), Buffer.from(fixtureValues().join(''))]) {
+    for (const data of [lz4EdgeBlock(65_520), lz4EdgeBlock(65_520 * 3), lz4EdgeBlock(200_001), bytes(300_000, 'repetitive'), Buffer.from(fixtureValues().join(''))]) {
       const blocks = lz4Blocks(lz4Compress(data));
       assert.ok(blocks.some((b) => b.compressed));
       for (const [i, b] of blocks.entries()) {

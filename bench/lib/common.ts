@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { loadStackConfig, type StackConfig } from '../../src/stack/config';
+import '../../src/kafka/compression';
 
 /**
  * What every benchmark shares: where the repo is, the stack it runs against, sizes

@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { DrillOptionsSchema, runDrill } from '../drill/run';
+import { CompressionSchema } from '../model/replication-plan';
 import { TASK_QUEUE } from '../model/task-queue';
 import { down, status, up, type ComponentStatus } from '../stack/stack';
 import { runWorker } from '../../workers/main';
@@ -82,15 +83,17 @@ export function addLocalCommands(program: Command, ctx: CliContext): void {
     .option('--reports-dir <dir>', 'where the report files go (default: reports)')
     .addOption(new Option('--dr-period-seconds <s>', 'how long producers write to B between failover and failback (default 15)').argParser(Number))
     .option('--keep', "keep the drill's topics, groups and connectors for inspection")
+    .addOption(new Option('--codec <codec>', "MM2's producer compression in both flows (default: none)").choices(CompressionSchema.options))
     .option('--json', 'print the report as JSON instead of the file paths')
-    .action(async (opts: { mode?: string; reportsDir?: string; drPeriodSeconds?: number; keep?: boolean; json?: boolean }) => {
+    .action(async (opts: { mode?: string; reportsDir?: string; drPeriodSeconds?: number; keep?: boolean; codec?: string; json?: boolean }) => {
       // Flags map onto the drill's own schema, which says what is wrong with a value.
-      const flags: Record<string, string> = { mode: '--mode', reportsDir: '--reports-dir', drPeriodSeconds: '--dr-period-seconds', keep: '--keep' };
+      const flags: Record<string, string> = { mode: '--mode', reportsDir: '--reports-dir', drPeriodSeconds: '--dr-period-seconds', keep: '--keep', codec: '--codec' };
       const parsed = DrillOptionsSchema.safeParse({
         ...(opts.mode !== undefined ? { mode: opts.mode } : {}),
         ...(opts.reportsDir !== undefined ? { reportsDir: opts.reportsDir } : {}),
         ...(opts.drPeriodSeconds !== undefined ? { drPeriodSeconds: opts.drPeriodSeconds } : {}),
         ...(opts.keep === true ? { keep: true } : {}),
+        ...(opts.codec !== undefined ? { codec: opts.codec } : {}),
       });
       if (!parsed.success) {
         throw usageError(`drill: ${parsed.error.issues.map((i) => `${flags[String(i.path[0])] ?? i.path.join('.')}: ${i.message}`).join('; ')}`);

@@ -1,6 +1,7 @@
 import type { DeployReplicationInput } from '../model/deploy-input';
 import type { FailbackInput } from '../model/failback-input';
 import type { FailoverInput, FailoverSnapshot } from '../model/failover-input';
+import type { Compression } from '../model/replication-plan';
 import type { DrillTopic } from './records';
 
 /**
@@ -39,7 +40,12 @@ const INTERVALS = { refreshTopicsSeconds: 2, refreshGroupsSeconds: 2, emitCheckp
 
 const gate = { approvers: [DRILL_APPROVER], fourEyes: true, deadline: '10 minutes' };
 
-export function deployInput(n: DrillNames): DeployReplicationInput {
+/** The drill's topic group; `codec` (the drill's --codec) sets its MM2 producer compression. */
+function topicGroup(name: string, n: DrillNames, codec: Compression | undefined) {
+  return { name, topics: n.topics.map((t) => t.name), ...(codec ? { tuning: { compression: codec } } : {}) };
+}
+
+export function deployInput(n: DrillNames, codec?: Compression): DeployReplicationInput {
   return {
     plan: {
       source: 'A',
@@ -47,7 +53,7 @@ export function deployInput(n: DrillNames): DeployReplicationInput {
       connect: 'connect-b',
       name: n.flow,
       policy: { type: 'identity' },
-      topicGroups: [{ name: 'drill', topics: n.topics.map((t) => t.name) }],
+      topicGroups: [topicGroup('drill', n, codec)],
       groups: [n.group],
       replicationFactor: 1,
       intervals: INTERVALS,
@@ -82,12 +88,12 @@ export function failoverInput(n: DrillNames, mode: 'planned' | 'unplanned'): Fai
 }
 
 /** Failback B→A seeded from the failover's snapshot of B (its report's figures.snapshots.target). */
-export function failbackInput(n: DrillNames, snapshot: FailoverSnapshot): FailbackInput {
+export function failbackInput(n: DrillNames, snapshot: FailoverSnapshot, codec?: Compression): FailbackInput {
   return {
     primary: 'A',
     dr: 'B',
     forward: forwardConnectors(n),
-    reverse: { connect: 'connect-a', name: n.reverseFlow, replicationFactor: 1, intervals: INTERVALS },
+    reverse: { connect: 'connect-a', name: n.reverseFlow, replicationFactor: 1, intervals: INTERVALS, topicGroups: [topicGroup('failback', n, codec)] },
     topics: n.topics.map((t) => t.name),
     groups: [n.group],
     policy: 'identity',

@@ -53,6 +53,7 @@ export function drillMarkdown(report: DrillReport, files: { svg?: string } = {})
   lines.push(`# kafka-dr drill (${report.mode}): ${verdict}`);
   lines.push('');
   lines.push(`Drill \`${report.drillId}\`, ${report.startedAt} → ${report.endedAt} (${secs(report.durationMs)}).`);
+  if (report.codec) lines.push('', `MM2 wrote both flows in ${report.codec} (--codec).`);
   if (report.error) lines.push('', `**Error:** ${report.error}`);
   lines.push('');
   lines.push('| produced | consumed | lost | duplicates | rpoRecords |');

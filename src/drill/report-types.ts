@@ -34,6 +34,8 @@ export interface DrillPlaybookRun {
 
 export interface DrillReport {
   mode: 'planned' | 'unplanned';
+  /** The --codec both MM2 flows wrote with (absent: the profile's, none). */
+  codec?: string;
   drillId: string;
   startedAt: string;
   endedAt: string;

@@ -8,6 +8,7 @@ import { createDeps } from '../../activities/deps';
 import { createWorker } from '../../workers/main';
 import { ConnectClient } from '../connect/client';
 import type { FailoverSnapshot } from '../model/failover-input';
+import { CompressionSchema } from '../model/replication-plan';
 import { cutoverWorkflowId, playbookWorkflowId } from '../model/workflow-ids';
 import { loadStackConfig, type StackConfig } from '../stack/config';
 import { stopProcess } from '../stack/processes';
@@ -42,6 +43,11 @@ export const DrillOptionsSchema = z.strictObject({
   burstRecords: z.number().int().min(0).max(1_000_000).default(5_000),
   /** Keep the drill's topics, groups and connectors for inspection (default: removed at the end). */
   keep: z.boolean().default(false),
+  /**
+   * MM2's producer compression for both flows (default: the profile's, none): the mirrored
+   * topics and the replicated heartbeats the playbooks read are written in it.
+   */
+  codec: CompressionSchema.optional(),
 });
 export type DrillOptions = z.input<typeof DrillOptionsSchema>;
 
@@ -121,7 +127,7 @@ export async function runDrill(options: DrillOptions, log: (line: string) => voi
     }
   };
 
-  log(`drill ${names.id} (${opts.mode}); topics ${names.topics.map((t) => t.name).join(', ')}, group ${names.group}`);
+  log(`drill ${names.id} (${opts.mode}${opts.codec ? `, MM2 writes ${opts.codec}` : ''}); topics ${names.topics.map((t) => t.name).join(', ')}, group ${names.group}`);
   try {
     await clock.phase('stack', async () => {
       if (await isUp(config)) {
@@ -191,7 +197,7 @@ export async function runDrill(options: DrillOptions, log: (line: string) => voi
         taskQueue,
         workflowType: 'deployReplication',
         workflowId: playbookWorkflowId('deploy-replication', 'A', 'B', names.flow),
-        input: deployInput(names),
+        input: deployInput(names, opts.codec),
         approver: DRILL_APPROVER,
         log,
       }),
@@ -231,7 +237,7 @@ export async function runDrill(options: DrillOptions, log: (line: string) => voi
 
       const snapshot = (failover.report.figures as { snapshots: { target: FailoverSnapshot } }).snapshots.target;
       const failback = await drive('failback', () =>
-        drivePlaybook({ client, taskQueue, workflowType: 'failback', workflowId: cutoverWorkflowId('A', 'B'), input: failbackInput(names, snapshot), approver: DRILL_APPROVER, log }),
+        drivePlaybook({ client, taskQueue, workflowType: 'failback', workflowId: cutoverWorkflowId('A', 'B'), input: failbackInput(names, snapshot, opts.codec), approver: DRILL_APPROVER, log }),
       );
       playbooks.failback = playbookRun(failback);
       extra.failback = 'done: producers and the group are back on A, the forward flow resumed';
@@ -305,6 +311,7 @@ export async function runDrill(options: DrillOptions, log: (line: string) => voi
   if (plannedLoss && !error) error = `the planned drill lost ${delivery.lost} records (first: ${delivery.lostSample.join(', ')})`;
   const report: DrillReport = {
     mode: opts.mode,
+    ...(opts.codec ? { codec: opts.codec } : {}),
     drillId: names.id,
     startedAt: startedAt.toISOString(),
     endedAt: endedAt.toISOString(),

@@ -1,6 +1,8 @@
 import { Kafka, logLevel, type KafkaConfig, type LogEntry, type SASLOptions } from 'kafkajs';
 import type { Registry, ResolvedKafkaCluster } from '../registry/load';
 import { groupCommitter, type GroupCommitter } from './group-commit';
+// Snappy, LZ4 and ZSTD for every kafkajs client (kafkajs itself reads only gzip).
+import './compression';
 
 /**
  * kafkajs clients built from the registry. kafkajs retries 5 times with up to 30 s

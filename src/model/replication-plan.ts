@@ -56,6 +56,10 @@ const ListEntry = z.string().superRefine((entry, ctx) => {
 
 const Positive = (max: number) => z.number().int().min(1).max(max);
 
+/** Producer `compression.type` of the MirrorSourceConnector (kafka-dr reads every one: src/kafka/compression.ts). */
+export const CompressionSchema = z.enum(['none', 'gzip', 'snappy', 'lz4', 'zstd']);
+export type Compression = z.infer<typeof CompressionSchema>;
+
 /** Client settings of one MirrorSourceConnector; each overrides its profile's default. */
 export const TuningSchema = z
   .object({
@@ -64,7 +68,7 @@ export const TuningSchema = z
     /** Producer `batch.size` (bytes) of the Connect worker's producer that writes to the target. */
     batchSize: z.number().int().min(0).max(16 * 1024 * 1024).optional(),
     lingerMs: z.number().int().min(0).max(60_000).optional(),
-    compression: z.enum(['none', 'gzip', 'snappy', 'lz4', 'zstd']).optional(),
+    compression: CompressionSchema.optional(),
     /** Source consumer `fetch.min.bytes`. */
     fetchMinBytes: Positive(64 * 1024 * 1024).optional(),
     fetchMaxWaitMs: z.number().int().min(0).max(60_000).optional(),

@@ -2,6 +2,7 @@ import axios from 'axios';
 import { Kafka, logLevel } from 'kafkajs';
 import { Connection } from '@temporalio/client';
 import { SEARCH_ATTRIBUTES } from '../model/search-attributes';
+import '../kafka/compression';
 import type { ComponentName, StackConfig } from './config';
 
 /**

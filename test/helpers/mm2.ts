@@ -1,7 +1,8 @@
 import type { Activities } from '../../activities';
-import { inState, type ConnectClient } from '../../src/connect/client';
+import { inState, type ConnectClient, type ConnectorConfig } from '../../src/connect/client';
+import { mirrorHeartbeatConfig } from '../../src/mm2/connector-configs';
 import type { ReplicationPlanInput } from '../../src/model/replication-plan';
-import { eventually } from './stack';
+import { eventually, stack } from './stack';
 
 /**
  * MM2 scaffolding the end-to-end tests repeat: deploy a flow with kafka-dr's own
@@ -42,4 +43,22 @@ export async function deployFlowRunning(
   const names = deployed.connectors.map((c) => c.name);
   await connectorsInState(connect, names, 'RUNNING');
   return names;
+}
+
+/**
+ * A heartbeat connector for connect-a: `heartbeats` on A keyed (`sourceAlias`, A), as a
+ * bidirectional setup's B→A flow writes them. An A→B flow mirrors them to B, where the
+ * freshness check reads them.
+ */
+export function heartbeatsOnAConfig(name: string, sourceAlias: string): ConnectorConfig {
+  return mirrorHeartbeatConfig({
+    source: { alias: sourceAlias, bootstrapServers: stack.kafka.B.bootstrap },
+    target: { alias: 'A', bootstrapServers: stack.kafka.A.bootstrap },
+    name,
+    topics: [],
+    groups: [],
+    policy: 'default',
+    replicationFactor: 1,
+    intervalSeconds: 1,
+  });
 }

@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { Kafka, logLevel, type KafkaMessage } from 'kafkajs';
 import { loadStackConfig, type StackConfig } from '../../src/stack/config';
+// Test clients read what MM2 writes in any codec, as kafka-dr's own clients do.
+import '../../src/kafka/compression';
 
 /** Tests run from dist/test/...: the repo root is three levels up. */
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');

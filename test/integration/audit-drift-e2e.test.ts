@@ -4,14 +4,13 @@ import type { Admin } from 'kafkajs';
 import { ConfigResourceTypes } from 'kafkajs';
 import { createActivities, createDeps } from '../../activities';
 import { ConnectClient } from '../../src/connect/client';
-import { mirrorHeartbeatConfig } from '../../src/mm2/connector-configs';
 import type { AuditFigures, AuditInput } from '../../src/model/audit-input';
 import type { PlaybookReport } from '../../src/model/gates';
 import type { ReplicationPlanInput } from '../../src/model/replication-plan';
 import { stackRegistry } from '../../src/registry/load';
 import type { auditDrift } from '../../workflows/audit-drift';
 import { approveSignal, statusQuery } from '../../workflows/framework';
-import { deployFlowRunning, flowConnectors } from '../helpers/mm2';
+import { deployFlowRunning, flowConnectors, heartbeatsOnAConfig } from '../helpers/mm2';
 import { eventually, kafka, stack, uniqueId } from '../helpers/stack';
 import { withWorker } from '../helpers/worker';
 import { captureHistory } from '../replay/capture';
@@ -72,19 +71,7 @@ describe('audit-drift end to end on the real stack', { timeout: 300_000 }, () =>
     adminB = kafkaB.admin();
     await Promise.all([adminA.connect(), adminB.connect()]);
     await adminA.createTopics({ topics: [{ topic, numPartitions: 2, replicationFactor: 1 }], waitForLeaders: true });
-    await connectA.putConfig(
-      heartbeatOnA,
-      mirrorHeartbeatConfig({
-        source: { alias: 'B', bootstrapServers: stack.kafka.B.bootstrap },
-        target: { alias: 'A', bootstrapServers: stack.kafka.A.bootstrap },
-        name: heartbeatOnA,
-        topics: [],
-        groups: [],
-        policy: 'default',
-        replicationFactor: 1,
-        intervalSeconds: 1,
-      }),
-    );
+    await connectA.putConfig(heartbeatOnA, heartbeatsOnAConfig(heartbeatOnA, 'B'));
   });
 
   after(async () => {

@@ -157,6 +157,7 @@ describe('kafka-dr: bad arguments exit 2 with a message naming the flag, nothing
     refused(await cli('drill', '--mode', 'chaos'), /Allowed choices are planned, unplanned/);
     refused(await cli('drill', '--reports-dir', ''), /drill: --reports-dir: /);
     refused(await cli('drill', '--dr-period-seconds', 'soon'), /drill: --dr-period-seconds: /);
+    refused(await cli('drill', '--codec', 'lz5'), /Allowed choices are none, gzip, snappy, lz4, zstd/);
   });
 
   it('a bad KDR_* setting is named (exit 2) when the CLI needs the stack defaults', async () => {

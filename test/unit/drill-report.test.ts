@@ -6,7 +6,7 @@ import { PhaseClock, playbookPhases } from '../../src/drill/phases';
 import type { DrillReport } from '../../src/drill/report-types';
 import { actionFor, Switchboard } from '../../src/drill/switchboard';
 import { DeployReplicationInput } from '../../src/model/deploy-input';
-import { FailbackInput } from '../../src/model/failback-input';
+import { FailbackInput, reverseConnectors } from '../../src/model/failback-input';
 import { FailoverInput } from '../../src/model/failover-input';
 
 const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, 0) + s * 1000).toISOString();
@@ -149,5 +149,18 @@ describe('drill switch and inputs', () => {
     assert.ok(fb.success, fb.success ? '' : JSON.stringify(fb.error.issues));
     assert.deepEqual(forwardConnectors(n).sourceConnectors, ['drill-abc-12-source-drill']);
     assert.ok(n.topics.some((t) => t.compacted) && n.topics.every((t) => t.partitions > 1));
+  });
+
+  it('--codec sets the MM2 producer compression of both flows, which the source connectors get', () => {
+    const n = drillNames('abc-12');
+    const snapshot = { cluster: 'B', takenAt: at(0), offsets: {}, missingTopics: [] };
+    assert.equal(deployInput(n).plan.topicGroups[0]!.tuning, undefined, 'no --codec: the profile decides (none)');
+    assert.equal(failbackInput(n, snapshot).reverse.topicGroups![0]!.tuning, undefined);
+    const deploy = DeployReplicationInput.parse(deployInput(n, 'zstd'));
+    const fb = FailbackInput.parse(failbackInput(n, snapshot, 'zstd'));
+    assert.deepEqual(deploy.plan.topicGroups.map((g) => [g.name, g.tuning?.compression]), [['drill', 'zstd']]);
+    assert.deepEqual(fb.reverse.topicGroups!.map((g) => [g.name, g.tuning?.compression]), [['failback', 'zstd']]);
+    // The connector names the drill cleans up and the failback reads stay the same.
+    assert.deepEqual(reverseConnectors(fb).sources.map((s) => s.name), ['drill-abc-12-back-source-failback']);
   });
 });

@@ -216,7 +216,7 @@ describe('MM2 connector configs from a plan', () => {
     assert.equal(bulk['tasks.max'], '16', 'override');
     assert.equal(bulk['producer.override.batch.size'], '1048576', 'override');
     assert.equal(bulk['producer.override.linger.ms'], '50', 'high-throughput default');
-    assert.equal(bulk['producer.override.compression.type'], 'gzip', 'kafka-dr must be able to read the heartbeats it replicates');
+    assert.equal(bulk['producer.override.compression.type'], 'lz4', 'high-throughput default (kafka-dr reads lz4: src/kafka/compression.ts)');
     assert.equal(bulk['source.consumer.fetch.min.bytes'], '65536');
     assert.equal(bulk['offset.lag.max'], '100');
     assert.deepEqual(effectiveTuning({ profile: 'low-latency', tuning: { lingerMs: 2 } }), { ...PROFILE_TUNING['low-latency'], lingerMs: 2 });

@@ -399,7 +399,7 @@ export function heartbeatEmitterName(flowName: string): string {
  * (Identity names it the same: IdentityReplicationPolicy defers to Default for heartbeats).
  * So the newest heartbeat there is as old as this flow's replication, which is what an
  * unplanned failover reports. It only needs the source (MirrorHeartbeatConnector opens
- * an admin on its target cluster alone), so it keeps beating while the target side is
+ * an admin on its target cluster alone, Kafka 4.1), so it keeps beating while the target side is
  * down and stops when the source does: the gap it leaves is the replication's.
  */
 export function buildHeartbeatEmitter(plan: ReplicationPlan, endpoints: FlowEndpoints): MirrorConnectorSpec {
@@ -411,7 +411,8 @@ export function buildHeartbeatEmitter(plan: ReplicationPlan, endpoints: FlowEndp
       'connector.class': MIRROR_HEARTBEAT_CLASS,
       'source.cluster.alias': plan.target,
       'target.cluster.alias': plan.source,
-      ...clusterClientConfig('source.cluster.', endpoints.target),
+      // No `source.cluster.*`: the connector never connects to its "source" (the flow's
+      // target), so the target's credentials stay off the source side's Connect.
       ...clusterClientConfig('target.cluster.', endpoints.source),
       'replication.policy.class': policy.className,
       'replication.policy.separator': policy.separator,

@@ -138,7 +138,7 @@ describe('heartbeat emitter config', () => {
     assert.equal(e.config['source.cluster.alias'], 'B');
     assert.equal(e.config['target.cluster.alias'], 'A');
     assert.equal(e.config['target.cluster.bootstrap.servers'], 'a:9092');
-    assert.equal(e.config['source.cluster.bootstrap.servers'], 'b:9092');
+    assert.equal(e.config['source.cluster.bootstrap.servers'], undefined, "B's client settings (credentials) stay off the source side");
     assert.equal(e.config['replication.policy.class'], 'org.apache.kafka.connect.mirror.IdentityReplicationPolicy');
     assert.equal(e.config['emit.heartbeats.interval.seconds'], '1');
     // The flow's first source connector replicates heartbeats topics: that is how the emitter's records reach B.

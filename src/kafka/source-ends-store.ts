@@ -7,12 +7,20 @@ import { readToEnd } from './read-to-end';
  * the target cluster, written at every lag measurement, read by an unplanned failover.
  */
 
+// Clients (one per cluster and worker) that have seen the topic: a drain records every few
+// seconds. A send that fails (the topic deleted meanwhile) forgets it, so the next one re-creates it.
+const known = new WeakSet<Kafka>();
+
 /** Creates the topic when it is missing (replication factor: the broker count, at most 3). */
 async function ensureTopic(kafka: Kafka): Promise<void> {
+  if (known.has(kafka)) return;
   const admin = kafka.admin();
   await admin.connect();
   try {
-    if ((await admin.listTopics()).includes(SOURCE_ENDS_TOPIC)) return;
+    if ((await admin.listTopics()).includes(SOURCE_ENDS_TOPIC)) {
+      known.add(kafka);
+      return;
+    }
     const brokers = (await admin.describeCluster()).brokers.length;
     await admin.createTopics({
       topics: [
@@ -29,6 +37,7 @@ async function ensureTopic(kafka: Kafka): Promise<void> {
   } finally {
     await admin.disconnect().catch(() => undefined);
   }
+  known.add(kafka);
 }
 
 /** Writes one record per source partition (acks all). */
@@ -39,6 +48,9 @@ export async function recordSourceEnds(kafka: Kafka, entries: KnownSourceEnd[]):
   await producer.connect();
   try {
     await producer.send({ topic: SOURCE_ENDS_TOPIC, acks: -1, messages: entries.map(encodeSourceEnd) });
+  } catch (err) {
+    known.delete(kafka);
+    throw err;
   } finally {
     await producer.disconnect().catch(() => undefined);
   }

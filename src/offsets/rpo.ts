@@ -202,7 +202,7 @@ export function computeRpoEvidence(input: RpoEvidenceInput): RpoEvidence {
       why:
         total === null
           ? `no end offset of ${input.topics.join(', ')} on ${input.source} was ever recorded (the worker records them at every lag measurement): the records lost cannot be bounded`
-          : `records ${input.source} held at ${oldestKnowledge} that the forward flow had not replicated (last known end − committed + 1); ` +
+          : `records ${input.source} held at ${oldestKnowledge} that the forward flow had not replicated (last known end − (committed + 1)); ` +
             'records written after that are not counted; transaction markers and records on the target whose offsets were not committed yet count too',
     },
     seconds: {

@@ -9,6 +9,7 @@ import { createLagActivities } from './lag';
 import { createMm2Activities } from './mm2';
 import { createOffsetsActivities } from './offsets';
 import { createRepairActivities } from './repairs';
+import { createRpoActivities } from './rpo';
 import { createTopicsActivities } from './topics';
 
 export type { ActivityDeps } from './deps';
@@ -35,6 +36,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createFailbackActivities(deps),
     ...createTopicsActivities(deps),
     ...createRepairActivities(deps),
+    ...createRpoActivities(deps),
     ...createHookActivities(deps),
   };
 }

@@ -1,4 +1,4 @@
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure, asyncLocalStorage, Context } from '@temporalio/activity';
 import { z } from 'zod';
 import type { ConnectorOffset } from '../src/connect/client';
 import { classified, describeZodError, FailureType, invalidInput } from '../src/failures';
@@ -14,6 +14,7 @@ import {
 } from '../src/offsets/lag';
 import type { ActivityDeps } from './deps';
 import { fetchOffsetsOfTopics } from '../src/kafka/topic-offsets';
+import { recordSourceEnds } from '../src/kafka/source-ends-store';
 
 /**
  * MM2 replication lag from Connect's offsets API (what MirrorSourceConnector committed)
@@ -54,7 +55,26 @@ function parse<S extends z.ZodType>(schema: S, input: unknown, what: string): z.
   return parsed.data;
 }
 
-async function measureLag(deps: ActivityDeps, input: z.output<typeof LagInputSchema>): Promise<LagReport> {
+/**
+ * Keeps the source end offsets a measurement read on the target cluster (the cluster the
+ * measured flow writes to), so that an unplanned failover can bound the records lost
+ * without the source (src/offsets/rpo.ts). Best effort: a measurement is not failed by it;
+ * a failure is logged and the failover reports the age of what it finds.
+ */
+async function recordEnds(deps: ActivityDeps, input: z.output<typeof LagInputSchema>, sourceOffsets: SourcePartitionOffsets[], observedAt: string): Promise<void> {
+  try {
+    const target = deps.registry.connect(input.connect).writesTo;
+    await recordSourceEnds(
+      deps.kafka.get(target),
+      sourceOffsets.map((o) => ({ source: input.source, topic: o.topic, partition: o.partition, low: o.low, end: o.high, observedAt, by: deps.workerName })),
+    );
+  } catch (err) {
+    const log = asyncLocalStorage.getStore()?.log;
+    (log ? log.warn.bind(log) : console.warn)(`could not record the source end offsets of ${input.source} on the target of ${input.connect}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+async function measureLag(deps: ActivityDeps, input: z.output<typeof LagInputSchema>, record = true): Promise<LagReport> {
   deps.registry.cluster(input.source);
   const connect = deps.connect(input.connect);
   // Offsets first, end offsets second: an end offset read later can only be larger, so
@@ -67,8 +87,12 @@ async function measureLag(deps: ActivityDeps, input: z.output<typeof LagInputSch
   const { offsets: ranges, missing } = await fetchOffsetsOfTopics(deps.kafka.get(input.source), topics);
   const sourceOffsets: SourcePartitionOffsets[] = [];
   for (const [topic, partitions] of ranges) for (const p of partitions) sourceOffsets.push({ topic, ...p });
-  return computeLag(input.source, sourceOffsets, committed, new Date().toISOString(), topics, input.topics ? missing : []);
+  const measuredAt = new Date().toISOString();
+  if (record) await recordEnds(deps, input, sourceOffsets, measuredAt);
+  return computeLag(input.source, sourceOffsets, committed, measuredAt, topics, input.topics ? missing : []);
 }
+
+const RECORD_EVERY_MS = 5_000;
 
 export function createLagActivities(deps: ActivityDeps) {
   return {
@@ -87,13 +111,17 @@ export function createLagActivities(deps: ActivityDeps) {
       const ctx = Context.current();
       // polls carries over from the last attempt; consecutiveZero restarts at 0 (see resumeDrain).
       let progress = resumeDrain(ctx.info.heartbeatDetails);
+      let lastRecorded = 0;
       ctx.heartbeat(progress);
       // Heartbeat at least twice per heartbeat timeout even with a long pollMs.
       const slice = ctx.info.heartbeatTimeoutMs ? Math.max(50, Math.min(parsed.pollMs, ctx.info.heartbeatTimeoutMs / 2)) : parsed.pollMs;
       for (;;) {
         // Only the measurement is classified: the cancellation thrown by ctx.sleep below must
         // reach the SDK as a CancelledFailure, not be turned into an ApplicationFailure.
-        const report = await classified(() => measureLag(deps, parsed), { cluster: parsed.source, registry: deps.registry }).catch((err: unknown) => {
+        // The drain polls every half second: its end offsets are recorded every RECORD_EVERY_MS.
+        const record = Date.now() - lastRecorded >= RECORD_EVERY_MS;
+        if (record) lastRecorded = Date.now();
+        const report = await classified(() => measureLag(deps, parsed, record), { cluster: parsed.source, registry: deps.registry }).catch((err: unknown) => {
           // A Connect worker that is starting answers 404 for connectors it has not read from
           // its config topic yet. Once this drain has read the connector, a 404 means that, not
           // "no such connector": retried like any other Connect outage.

@@ -3,18 +3,22 @@ import { z } from 'zod';
 import { ConnectRestError, type ConnectClient } from '../src/connect/client';
 import { classified, describeZodError, FailureType, invalidInput } from '../src/failures';
 import {
+  buildHeartbeatEmitter,
   buildMirrorConnectors,
   CREATED_BY_KEY,
+  heartbeatEmitterName,
   MIRROR_CHECKPOINT_CLASS,
   MIRROR_HEARTBEAT_CLASS,
   MIRROR_SOURCE_CLASS,
   sameConnectorConfig,
   type MirrorConnectorKind,
+  type MirrorConnectorSpec,
 } from '../src/mm2/connector-configs';
 import { checkReplicationLoop, flowSpecFromPlan, sourceConnectorFromConfig, type FoundSourceConnector } from '../src/mm2/loop-guard';
 import { readOffsetSyncHistory } from '../src/mm2/offset-syncs';
 import { replicationPolicy } from '../src/mm2/policy';
-import { parseReplicationPlan, PolicySchema } from '../src/model/replication-plan';
+import { parseReplicationPlan, PolicySchema, type ReplicationPlan } from '../src/model/replication-plan';
+import type { Registry } from '../src/registry/load';
 import { AliasSchema } from '../src/registry/schema';
 import type { ActivityDeps } from './deps';
 
@@ -30,6 +34,8 @@ const DeployInput = z
     plan: z.unknown(),
     /** STOPPED: new connectors are created stopped (Connect 3.7+), so offsets can be seeded first; existing ones keep their state. */
     initialState: z.enum(['RUNNING', 'STOPPED']).default('RUNNING'),
+    /** Also deploy the flow's heartbeat emitter on the Connect cluster that writes to the source (buildHeartbeatEmitter). */
+    heartbeatEmitter: z.boolean().default(false),
   })
   .strict();
 export type DeployMirrorFlowInput = z.input<typeof DeployInput>;
@@ -38,6 +44,8 @@ export interface DeployedConnector {
   name: string;
   kind: MirrorConnectorKind;
   group?: string;
+  /** The Connect cluster it is on when that is not the plan's (the heartbeat emitter). */
+  connect?: string;
   /** unchanged: the config on Connect already was the wanted one, nothing was sent. */
   action: 'created' | 'updated' | 'unchanged';
 }
@@ -50,6 +58,46 @@ export interface DeployMirrorFlowResult {
   stale: string[];
   /** MirrorSourceConnectors in either direction between the two clusters the loop guard compared against. */
   checkedConnectors: number;
+  /** Asked for an emitter and none could be placed: why (the replicated heartbeat age then does not measure this flow). */
+  emitterSkipped?: string;
+}
+
+/** Where a plan's heartbeat emitter runs: `sourceConnect`, else the registry's only Connect cluster writing to the source. */
+export function placeHeartbeatEmitter(registry: Registry, plan: ReplicationPlan): { connect: string } | { skipped: string } {
+  if (plan.sourceConnect !== undefined) {
+    const c = registry.connect(plan.sourceConnect);
+    if (c.writesTo !== plan.source) {
+      throw invalidInput(
+        `sourceConnect: Connect cluster '${plan.sourceConnect}' writes to ${c.writesTo}, not to the plan's source ${plan.source}: ` +
+          `the heartbeat emitter writes into the source through its Connect worker's producer`,
+      );
+    }
+    return { connect: plan.sourceConnect };
+  }
+  const candidates = registry.connectWritingTo(plan.source).map((c) => c.name).sort();
+  if (candidates.length === 1) return { connect: candidates[0]! };
+  if (candidates.length === 0) {
+    return {
+      skipped:
+        `no Connect cluster in the registry writes to ${plan.source}: no heartbeat emitter, so ${plan.source}.heartbeats on ${plan.target} ` +
+        `does not measure this flow (add one with writesTo: ${plan.source} and deploy again)`,
+    };
+  }
+  throw invalidInput(`sourceConnect: several Connect clusters write to ${plan.source} (${candidates.join(', ')}): name the one to run the heartbeat emitter`);
+}
+
+/** The plan's connectors with the Connect cluster each goes to: the flow's on plan.connect, the emitter (when asked and placed) on the source side. */
+export function flowConnectorSpecs(
+  registry: Registry,
+  plan: ReplicationPlan,
+  withEmitter: boolean,
+): { specs: Array<MirrorConnectorSpec & { connect: string }>; emitterSkipped?: string } {
+  const endpoints = { source: registry.cluster(plan.source), target: registry.cluster(plan.target) };
+  const specs = buildMirrorConnectors(plan, endpoints).map((s) => ({ ...s, connect: plan.connect }));
+  if (!withEmitter) return { specs };
+  const placed = placeHeartbeatEmitter(registry, plan);
+  if ('skipped' in placed) return { specs, emitterSkipped: placed.skipped };
+  return { specs: [...specs, { ...buildHeartbeatEmitter(plan, endpoints), connect: placed.connect }] };
 }
 
 const FlowNameSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'must be a flow name (connector name prefix)');
@@ -68,6 +116,8 @@ export interface RemoveMirrorFlowResult {
   connectors: Array<{ name: string; action: 'deleted' | 'absent' }>;
   /** Connectors with the flow's names that are not MM2 connectors: left alone. */
   notMirrorMaker: string[];
+  /** Connect clusters that did not answer when looking for the flow's heartbeat emitter (it may still run there). */
+  emitterNotChecked?: string[];
 }
 
 const OffsetSchema = z.string().regex(/^\d+$/, 'must be a decimal offset');
@@ -181,7 +231,7 @@ export function createMm2Activities(deps: ActivityDeps) {
      * Safe to repeat: unchanged connectors are not touched, changed ones are PUT.
      */
     async deployMirrorFlow(input: DeployMirrorFlowInput): Promise<DeployMirrorFlowResult> {
-      const { plan: rawPlan, initialState } = parse(DeployInput, input);
+      const { plan: rawPlan, initialState, heartbeatEmitter } = parse(DeployInput, input);
       const parsed = parseReplicationPlan(rawPlan);
       if (!parsed.ok) throw invalidInput(`invalid replication plan: ${parsed.error}`);
       const plan = parsed.plan;
@@ -196,7 +246,7 @@ export function createMm2Activities(deps: ActivityDeps) {
                 `that writes to ${plan.target} (${candidates.length > 0 ? `the registry has: ${candidates.join(', ')}` : 'the registry has none'})`,
             );
           }
-          const specs = buildMirrorConnectors(plan, { source: deps.registry.cluster(plan.source), target: deps.registry.cluster(plan.target) });
+          const { specs, emitterSkipped } = flowConnectorSpecs(deps.registry, plan, heartbeatEmitter);
           const names = specs.map((s) => s.name);
 
           // The loop guard looks at every Connect cluster: the reverse flow runs on the other side.
@@ -219,7 +269,6 @@ export function createMm2Activities(deps: ActivityDeps) {
             });
           }
 
-          const client = deps.connect(plan.connect);
           const connectors: DeployedConnector[] = [];
           // A retry after a failure mid-deploy (a Connect rebalance, a lost response, a worker
           // killed right after a create) finds the connectors an earlier attempt created
@@ -231,6 +280,7 @@ export function createMm2Activities(deps: ActivityDeps) {
           const createdBefore = new Set([...(earlier?.created ?? []), ...(earlier?.creating ? [earlier.creating] : [])]);
           const created = () => connectors.filter((c) => c.action === 'created').map((c) => c.name);
           for (const spec of specs) {
+            const client = deps.connect(spec.connect);
             const existing = await client.getConfig(spec.name);
             const ours = existing !== undefined && ((run !== undefined && existing[CREATED_BY_KEY] === run) || createdBefore.has(spec.name));
             let action: DeployedConnector['action'];
@@ -250,14 +300,14 @@ export function createMm2Activities(deps: ActivityDeps) {
               await client.putConfig(spec.name, creator === undefined ? spec.config : { ...spec.config, [CREATED_BY_KEY]: creator });
               action = ours ? 'created' : 'updated';
             }
-            connectors.push({ name: spec.name, kind: spec.kind, ...(spec.group ? { group: spec.group } : {}), action });
+            connectors.push({ name: spec.name, kind: spec.kind, ...(spec.group ? { group: spec.group } : {}), ...(spec.connect !== plan.connect ? { connect: spec.connect } : {}), action });
             heartbeat({ deployed: connectors.length, of: specs.length, created: [...new Set([...createdBefore, ...created()])] });
           }
           const stale = found
             .filter((c) => c.connect === plan.connect && c.name.startsWith(`${plan.name}-source-`) && !names.includes(c.name))
             .map((c) => c.name)
             .sort();
-          return { flow: plan.name, connect: plan.connect, connectors, stale, checkedConnectors: guard.checked };
+          return { flow: plan.name, connect: plan.connect, connectors, stale, checkedConnectors: guard.checked, ...(emitterSkipped ? { emitterSkipped } : {}) };
         },
         { registry: deps.registry },
       );
@@ -265,7 +315,9 @@ export function createMm2Activities(deps: ActivityDeps) {
 
     /**
      * Deletes a flow's MM2 connectors (`<name>-source-*`, `<name>-checkpoint`,
-     * `<name>-heartbeat`) from a Connect cluster; topics stay. Safe to repeat: gone counts as done.
+     * `<name>-heartbeat`) from a Connect cluster, and its heartbeat emitter
+     * (`<name>-heartbeat-emitter`) from whichever Connect cluster of the registry runs it;
+     * topics stay. Safe to repeat: gone counts as done.
      */
     async removeMirrorFlow(input: RemoveMirrorFlowInput): Promise<RemoveMirrorFlowResult> {
       const { connect, name, groups } = parse(RemoveInput, input);
@@ -288,7 +340,24 @@ export function createMm2Activities(deps: ActivityDeps) {
             }
             connectors.push({ name: n, action: mm2 === undefined ? 'absent' : await client.delete(n) });
           }
-          return { connectors, notMirrorMaker };
+          // The emitter runs on the source side, which the caller does not name: look on each
+          // Connect cluster. One that does not answer (the source side may be down) is listed, not a failure.
+          const emitter = heartbeatEmitterName(name);
+          const emitterNotChecked: string[] = [];
+          let emitterDeleted = false;
+          for (const other of deps.registry.connectNames) {
+            const c = deps.connect(other);
+            try {
+              const mm2 = await isMirrorMaker(c, emitter);
+              if (mm2 === false) notMirrorMaker.push(`${emitter} (on ${other})`);
+              else if (mm2 === true && (await c.delete(emitter)) === 'deleted') emitterDeleted = true;
+            } catch (err) {
+              if (other === connect) throw err;
+              emitterNotChecked.push(other);
+            }
+          }
+          if (emitterDeleted) connectors.push({ name: emitter, action: 'deleted' });
+          return { connectors, notMirrorMaker, ...(emitterNotChecked.length > 0 ? { emitterNotChecked } : {}) };
         },
         { registry: deps.registry },
       );

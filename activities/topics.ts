@@ -2,13 +2,14 @@ import { ApplicationFailure, asyncLocalStorage, Context } from '@temporalio/acti
 import { z } from 'zod';
 import { ConnectRestError } from '../src/connect/client';
 import { classified, describeZodError, FailureType, invalidInput } from '../src/failures';
-import { buildMirrorConnectors, sameConnectorConfig, type MirrorConnectorKind } from '../src/mm2/connector-configs';
+import { sameConnectorConfig, type MirrorConnectorKind } from '../src/mm2/connector-configs';
 import { checkReplicationLoop, flowSpecFromPlan, sourceConnectorFromConfig, type FlowConflict, type FoundSourceConnector } from '../src/mm2/loop-guard';
 import { HEARTBEATS_TOPIC, replicationPolicy } from '../src/mm2/policy';
 import { parseReplicationPlan } from '../src/model/replication-plan';
 import { AliasSchema } from '../src/registry/schema';
 import { createAuditActivities } from './audit';
 import type { ActivityDeps } from './deps';
+import { flowConnectorSpecs } from './mm2';
 import { GroupHasMembersError } from '../src/kafka/group-commit';
 
 /**
@@ -55,7 +56,11 @@ const ResetGroupInput = z.strictObject({
 });
 export type ResetConsumerGroupInput = z.input<typeof ResetGroupInput>;
 
-const PlanFlowInput = z.strictObject({ plan: z.unknown() });
+const PlanFlowInput = z.strictObject({
+  plan: z.unknown(),
+  /** Include the flow's heartbeat emitter (on the Connect cluster that writes to the source), as deployMirrorFlow would. */
+  heartbeatEmitter: z.boolean().default(false),
+});
 export type PlanMirrorFlowInput = z.input<typeof PlanFlowInput>;
 
 const HeartbeatsInput = z.strictObject({
@@ -96,6 +101,8 @@ export interface PlannedConnector {
   name: string;
   kind: MirrorConnectorKind;
   group?: string;
+  /** The Connect cluster it goes to when that is not the plan's (the heartbeat emitter). */
+  connect?: string;
   action: 'create' | 'update' | 'unchanged';
 }
 
@@ -106,6 +113,8 @@ export interface MirrorFlowPlan {
   /** `<flow>-source-*` connectors the plan no longer lists (a deploy leaves them). */
   stale: string[];
   loopGuard: { ok: true; checkedConnectors: number } | { ok: false; kind: 'loop' | 'double-replication'; message: string; conflicts: FlowConflict[] };
+  /** Asked for the heartbeat emitter and none can be placed: why. */
+  emitterSkipped?: string;
 }
 
 export interface HeartbeatProof {
@@ -285,7 +294,7 @@ export function createTopicsActivities(deps: ActivityDeps) {
      * the loop guard's verdict), without writing anything: the dry run. Safe to repeat.
      */
     async planMirrorFlow(input: PlanMirrorFlowInput): Promise<MirrorFlowPlan> {
-      const { plan: rawPlan } = parse(PlanFlowInput, input);
+      const { plan: rawPlan, heartbeatEmitter } = parse(PlanFlowInput, input);
       const parsed = parseReplicationPlan(rawPlan);
       if (!parsed.ok) throw invalidInput(`invalid replication plan: ${parsed.error}`);
       const plan = parsed.plan;
@@ -295,7 +304,7 @@ export function createTopicsActivities(deps: ActivityDeps) {
           if (connectCluster.writesTo !== plan.target) {
             throw invalidInput(`connect: Connect cluster '${plan.connect}' writes to ${connectCluster.writesTo}, not to the plan's target ${plan.target}`);
           }
-          const specs = buildMirrorConnectors(plan, { source: registry.cluster(plan.source), target: registry.cluster(plan.target) });
+          const { specs, emitterSkipped } = flowConnectorSpecs(registry, plan, heartbeatEmitter);
           const names = specs.map((s) => s.name);
           const listTopics = (alias: string) => classified(() => kafka.withAdmin(alias, (a) => a.listTopics()), { cluster: alias, registry });
           const [found, sourceTopics, targetTopics] = await Promise.all([findSourceConnectors(), listTopics(plan.source), listTopics(plan.target)]);
@@ -304,12 +313,11 @@ export function createTopicsActivities(deps: ActivityDeps) {
             found,
             topics: { [plan.source]: sourceTopics, [plan.target]: targetTopics },
           });
-          const client = deps.connect(plan.connect);
           const connectors: PlannedConnector[] = [];
           for (const spec of specs) {
-            const existing = await client.getConfig(spec.name);
+            const existing = await deps.connect(spec.connect).getConfig(spec.name);
             const action = existing === undefined ? 'create' : sameConnectorConfig(existing, spec.config) ? 'unchanged' : 'update';
-            connectors.push({ name: spec.name, kind: spec.kind, ...(spec.group ? { group: spec.group } : {}), action });
+            connectors.push({ name: spec.name, kind: spec.kind, ...(spec.group ? { group: spec.group } : {}), ...(spec.connect !== plan.connect ? { connect: spec.connect } : {}), action });
           }
           const stale = found
             .filter((c) => c.connect === plan.connect && c.name.startsWith(`${plan.name}-source-`) && !names.includes(c.name))
@@ -318,7 +326,7 @@ export function createTopicsActivities(deps: ActivityDeps) {
           const loopGuard: MirrorFlowPlan['loopGuard'] = guard.ok
             ? { ok: true, checkedConnectors: guard.checked }
             : { ok: false, kind: guard.kind, message: guard.message, conflicts: guard.conflicts };
-          return { flow: plan.name, connect: plan.connect, connectors, stale, loopGuard };
+          return { flow: plan.name, connect: plan.connect, connectors, stale, loopGuard, ...(emitterSkipped ? { emitterSkipped } : {}) };
         },
         { registry },
       );

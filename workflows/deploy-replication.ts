@@ -18,7 +18,9 @@ export const REPLICATION_LOOP = 'ReplicationLoop';
  * Deploys an MM2 flow from a replication plan, as the runbook says:
  *
  * plan (read-only: connectors to create/update, loop guard) → [gate deploy, when asked]
- * → deploy (PUT the connectors on the target-side Connect) → wait-running (every
+ * → deploy (PUT the connectors on the target-side Connect, and the flow's heartbeat
+ * emitter on the source-side Connect: it writes `heartbeats` into the source, which the
+ * flow replicates, so the replicated heartbeat's age measures this flow) → wait-running (every
  * connector RUNNING; the checkpoint connector may have no task yet) → heartbeats (a
  * heartbeat of the flow arrives on the target) → report.
  * dryRun: the plan step only; changes nothing.
@@ -83,13 +85,14 @@ class Deploy {
   async plan() {
     const { pb, input } = this;
     return pb.step('plan', async (step) => {
-      const p = await quick.planMirrorFlow({ plan: input.plan });
+      const p = await quick.planMirrorFlow({ plan: input.plan, heartbeatEmitter: true });
       const loopGuard = p.loopGuard.ok
         ? { ok: true, checkedConnectors: p.loopGuard.checkedConnectors }
         : { ok: false, kind: p.loopGuard.kind, message: p.loopGuard.message };
-      step.details({ connectors: p.connectors.map((c) => `${c.action} ${c.name}`), stale: p.stale, loopGuard });
+      step.details({ connectors: p.connectors.map((c) => `${c.action} ${c.name}${c.connect ? ` on ${c.connect}` : ''}`), stale: p.stale, loopGuard, ...(p.emitterSkipped ? { emitterSkipped: p.emitterSkipped } : {}) });
       pb.setFigures({
         connectors: p.connectors,
+        ...(p.emitterSkipped ? { emitterSkipped: p.emitterSkipped } : {}),
         stale: p.stale,
         loopGuard,
         blockers: p.loopGuard.ok ? [] : [p.loopGuard.message],
@@ -104,24 +107,25 @@ class Deploy {
    * the only writer of the flow's names under its workflow ID; a delete of an absent
    * connector is a no-op).
    */
-  async deploy(planned: Array<{ name: string; action: string }>): Promise<void> {
+  async deploy(planned: Array<{ name: string; action: string; connect?: string }>): Promise<void> {
     const { pb, input } = this;
     const connect = input.plan.connect;
     await pb.step('deploy', async (step) => {
       let result;
       try {
-        result = await destructive.deployMirrorFlow({ plan: input.plan });
+        result = await destructive.deployMirrorFlow({ plan: input.plan, heartbeatEmitter: true });
       } catch (err) {
         const loop = err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === REPLICATION_LOOP;
         if (!loop) {
           for (const c of planned.filter((p) => p.action === 'create')) {
-            pb.onUndo(undoName(c.name), () => destructive.deleteConnector({ connect, connector: c.name }));
+            pb.onUndo(undoName(c.name), () => destructive.deleteConnector({ connect: c.connect ?? connect, connector: c.name }));
           }
         }
         throw err;
       }
       for (const c of result.connectors.filter((x) => x.action === 'created')) {
-        pb.onUndo(undoName(c.name), () => destructive.deleteConnector({ connect, connector: c.name }));
+        // The heartbeat emitter is on the source side's Connect cluster.
+        pb.onUndo(undoName(c.name), () => destructive.deleteConnector({ connect: c.connect ?? connect, connector: c.name }));
       }
       const updated = result.connectors.filter((c) => c.action === 'updated').map((c) => c.name);
       if (updated.length > 0) {
@@ -142,7 +146,7 @@ class Deploy {
         const running: string[] = [];
         for (const c of this.connectors) {
           // The checkpoint connector has zero tasks until a group of the allowlist exists.
-          await shortWaits.waitForConnectorState({ connect: input.plan.connect, connector: c.name, state: 'RUNNING', ...(c.kind === 'checkpoint' ? { allowNoTasks: true } : {}) });
+          await shortWaits.waitForConnectorState({ connect: c.connect ?? input.plan.connect, connector: c.name, state: 'RUNNING', ...(c.kind === 'checkpoint' ? { allowNoTasks: true } : {}) });
           running.push(c.name);
           step.details({ running: [...running] });
         }

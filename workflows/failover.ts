@@ -1,4 +1,4 @@
-import { ActivityFailure, ApplicationFailure } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, patched } from '@temporalio/workflow';
 import type { PlaybookReport } from '../src/model/gates';
 import {
   FAILOVER_GATES,
@@ -18,13 +18,20 @@ import { checkpointFreshness, drainStep, verifyQuietStep } from './steps';
 export const FAILOVER_REFUSED = 'PreconditionFailed';
 
 /**
+ * Unplanned runs recorded before it had estimate-rpo only (the replicated heartbeat's age);
+ * with it a `rpo-evidence` step follows: committed offsets, last known source end offsets,
+ * newest replicated records, and the records/seconds bounds (one more activity).
+ */
+export const UNPLANNED_RPO_EVIDENCE_PATCH = 'failover-unplanned-rpo-evidence';
+
+/**
  * Fails over `source` → `target` (MM2), planned or unplanned, as the runbook says:
  *
  * planned:   check-target + check-lag (read together) → gate stop-producers → verify-quiet
  *            → drain (to 0) → stop-forward (one activity) → snapshot (source and target,
  *            read together) → translate-offsets
  *            → gate consumers-cutover → gate producers-cutover
- * unplanned: probe-source → estimate-rpo → stop-forward → snapshot (target)
+ * unplanned: probe-source → estimate-rpo → rpo-evidence → stop-forward → snapshot (target)
  *            → translate-offsets → gate consumers-cutover → gate producers-cutover
  * dryRun:    the read-only steps, then the plan (connectors it would stop, offsets it
  *            would set, gates it would ask); changes nothing.
@@ -163,7 +170,44 @@ class Failover {
       pb.setFigures({ rpoEstimate });
       return fresh;
     });
+    if (patched(UNPLANNED_RPO_EVIDENCE_PATCH)) await this.rpoEvidence();
     return [];
+  }
+
+  /**
+   * The RPO from evidence the target side keeps (activities/rpo.ts): records the source
+   * held, as last recorded, that the forward flow had not replicated (a lower bound, with
+   * the age of that knowledge), and how long ago replication stopped (an upper bound, from
+   * this flow's replicated heartbeat). Evidence must not hold up a failover: when it cannot
+   * be read the step says why and the failover goes on.
+   */
+  async rpoEvidence(): Promise<void> {
+    const { input, pb } = this;
+    await pb.step('rpo-evidence', async (step) => {
+      try {
+        const e = await shortWaits.unplannedRpoEvidence({
+          connect: input.forward.connect,
+          connectors: input.forward.sourceConnectors,
+          source: input.source,
+          target: input.target,
+          topics: input.topics,
+          policy: input.policy,
+        });
+        const { total, ...bound } = e.records;
+        step.details({ rpoRecords: total, asOf: bound.asOf, heartbeatAgeMs: e.seconds.heartbeatAgeMs, newestReplicatedRecordAt: e.seconds.newestReplicatedRecordAt });
+        pb.setFigures({
+          ...(total !== null ? { rpoRecords: Number(total) } : {}),
+          rpoRecordsBound: bound,
+          rpoSeconds: e.seconds,
+          rpoEvidence: { partitions: e.partitions, heartbeat: e.heartbeat, computedAt: e.computedAt },
+        });
+      } catch (err) {
+        if (!(err instanceof ActivityFailure)) throw err;
+        const unavailable = `the RPO evidence could not be read: ${describeError(err)}`;
+        step.details({ unavailable });
+        pb.setFigures({ rpoEvidence: { unavailable } });
+      }
+    });
   }
 
   /** What approving each gate does, with the input's guard options. */

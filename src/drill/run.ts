@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { createDeps } from '../../activities/deps';
 import { createWorker } from '../../workers/main';
 import { ConnectClient } from '../connect/client';
+import { heartbeatEmitterName } from '../mm2/connector-configs';
 import type { FailoverSnapshot } from '../model/failover-input';
 import { CompressionSchema } from '../model/replication-plan';
 import { cutoverWorkflowId, playbookWorkflowId } from '../model/workflow-ids';
@@ -359,6 +360,8 @@ async function cleanup(s: Session, keep: boolean, log: (line: string) => void): 
     const reverse = [`${names.reverseFlow}-source-failback`, `${names.reverseFlow}-checkpoint`, `${names.reverseFlow}-heartbeat`];
     for (const n of forward) await attempt(`delete connector ${n}`, () => s.connect!.b.delete(n));
     for (const n of reverse) await attempt(`delete connector ${n}`, () => s.connect!.a.delete(n));
+    // deploy-replication's heartbeat emitter writes into A, so it runs on connect-a.
+    await attempt(`delete connector ${heartbeatEmitterName(names.flow)}`, () => s.connect!.a.delete(heartbeatEmitterName(names.flow)));
     for (const alias of ['A', 'B']) {
       await attempt(`delete the drill group on ${alias}`, () => s.kafka!.withAdmin(alias, (admin) => admin.deleteGroups([names.group])));
       await attempt(`delete the drill topics on ${alias}`, () =>

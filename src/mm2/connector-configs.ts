@@ -133,7 +133,8 @@ export const MIRROR_SOURCE_CLASS = 'org.apache.kafka.connect.mirror.MirrorSource
 export const MIRROR_CHECKPOINT_CLASS = 'org.apache.kafka.connect.mirror.MirrorCheckpointConnector';
 export const MIRROR_HEARTBEAT_CLASS = 'org.apache.kafka.connect.mirror.MirrorHeartbeatConnector';
 
-export type MirrorConnectorKind = 'source' | 'checkpoint' | 'heartbeat';
+/** `emitter`: the heartbeat connector that writes into the flow's SOURCE (see buildHeartbeatEmitter). */
+export type MirrorConnectorKind = 'source' | 'checkpoint' | 'heartbeat' | 'emitter';
 
 export interface MirrorConnectorSpec {
   name: string;
@@ -352,4 +353,45 @@ export function buildMirrorConnectors(plan: ReplicationPlan, endpoints: FlowEndp
     },
   };
   return [...sources, checkpoint, heartbeat];
+}
+
+/** Name of a flow's heartbeat emitter (on the Connect cluster that writes to the source). */
+export function heartbeatEmitterName(flowName: string): string {
+  return `${flowName}-heartbeat-emitter`;
+}
+
+/**
+ * The flow's heartbeat emitter: a MirrorHeartbeatConnector run by a Connect cluster that
+ * writes to the flow's SOURCE, configured as the reverse pair (source alias = the flow's
+ * target, target alias = the flow's source), as MM2's dedicated mode runs one for every
+ * pair. It writes `heartbeats` on the source, keyed (target, source); the flow's first
+ * MirrorSourceConnector replicates that topic to `<source>.heartbeats` on the target
+ * (Identity names it the same: IdentityReplicationPolicy defers to Default for heartbeats).
+ * So the newest heartbeat there is as old as this flow's replication, which is what an
+ * unplanned failover reports. It only needs the source (MirrorHeartbeatConnector opens
+ * an admin on its target cluster alone, Kafka 4.1), so it keeps beating while the target side is
+ * down and stops when the source does: the gap it leaves is the replication's.
+ */
+export function buildHeartbeatEmitter(plan: ReplicationPlan, endpoints: FlowEndpoints): MirrorConnectorSpec {
+  const policy = replicationPolicy(planPolicy(plan), plan.target);
+  return {
+    name: heartbeatEmitterName(plan.name),
+    kind: 'emitter',
+    config: {
+      'connector.class': MIRROR_HEARTBEAT_CLASS,
+      'source.cluster.alias': plan.target,
+      'target.cluster.alias': plan.source,
+      // No `source.cluster.*`: the connector never connects to its "source" (the flow's
+      // target), so the target's credentials stay off the source side's Connect.
+      ...clusterClientConfig('target.cluster.', endpoints.source),
+      'replication.policy.class': policy.className,
+      'replication.policy.separator': policy.separator,
+      'key.converter': BYTES,
+      'value.converter': BYTES,
+      'header.converter': BYTES,
+      'tasks.max': '1',
+      'heartbeats.topic.replication.factor': String(plan.replicationFactor),
+      'emit.heartbeats.interval.seconds': String(plan.intervals.emitHeartbeatsSeconds),
+    },
+  };
 }

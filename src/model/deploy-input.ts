@@ -28,7 +28,10 @@ export type ParsedDeployReplicationInput = z.output<typeof DeployReplicationInpu
 
 export interface DeployConnectorFigure {
   name: string;
-  kind: 'source' | 'checkpoint' | 'heartbeat';
+  /** emitter: the heartbeat emitter writing into the source, on `connect` (the source-side Connect). */
+  kind: 'source' | 'checkpoint' | 'heartbeat' | 'emitter';
+  /** The Connect cluster it runs on when not the plan's (the emitter). */
+  connect?: string;
   group?: string;
   /** What the run did (or, in a dry run, would do). */
   action: 'created' | 'updated' | 'unchanged' | 'create' | 'update';
@@ -47,6 +50,8 @@ export interface DeployFigures extends Record<string, unknown> {
   loopGuard: { ok: boolean; checkedConnectors?: number; kind?: string; message?: string };
   /** The first heartbeat of this flow seen on the target after the deploy. */
   heartbeat: { lastHeartbeatAt: string; ageMs: number; waitedMs: number; remoteAgeMs: number | null };
+  /** No heartbeat emitter could be placed (no Connect cluster writes to the source): why. */
+  emitterSkipped: string;
   /** Dry run: why a real run would stop now (loop guard). */
   blockers: string[];
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { RpoEvidence } from '../offsets/rpo';
 import { GateOptionsSchema, PersonSchema } from './gates';
 
 /**
@@ -134,8 +135,20 @@ export interface FailoverFigures extends Record<string, unknown> {
   sourceReachable: boolean | null;
   /** Unplanned: age of the newest replicated heartbeat on the target. */
   rpoEstimate: { ageMs: number | null; lastHeartbeatAt: string | null; reason?: string };
-  /** Planned: records lost (0: drained to exactly 0 with producers quiet). */
+  /**
+   * Planned: records lost (0: drained to exactly 0 with producers quiet). Unplanned: the
+   * records bound of rpo-evidence (see rpoRecordsBound); absent when no source end offset
+   * of the flow's topics was ever recorded.
+   */
   rpoRecords: number;
+  /** Unplanned: what rpoRecords is (a lower bound) and as of when. */
+  rpoRecordsBound: Omit<RpoEvidence['records'], 'total'>;
+  /** Unplanned: how long ago replication stopped (upper bound, from this flow's replicated heartbeat) and the newest replicated record. */
+  rpoSeconds: RpoEvidence['seconds'];
+  /** Unplanned: the evidence per partition and the heartbeat read, or why it could not be read. */
+  rpoEvidence:
+    | { partitions: RpoEvidence['partitions']; heartbeat: { topic: string; emitter: { source: string; target: string }; otherEmitters: number; reason?: string }; computedAt: string }
+    | { unavailable: string };
   snapshots: { source: FailoverSnapshot | null; target: FailoverSnapshot };
   offsetsSet: Array<{ group: string; topic: string; partition: number; offset: string }>;
   /** Groups skipped by the translation (members on the target) with why. */

@@ -128,6 +128,11 @@ export const ReplicationPlanSchema = z
     target: Alias,
     /** Connect cluster (registry name) that runs the flow; it must write to `target`. */
     connect: z.string().min(1, 'names the Connect cluster that writes to the target'),
+    /**
+     * Connect cluster (registry name) that writes to `source`: runs the flow's heartbeat
+     * emitter (deploy-replication). Default: the registry's only such cluster.
+     */
+    sourceConnect: z.string().min(1, 'names the Connect cluster that writes to the source').optional(),
     /** Connector name prefix; default `mm2-<source>-to-<target>`. */
     name: FlowName.optional(),
     policy: PolicySchema,

@@ -44,6 +44,8 @@ const CONNECT = 'connect-auth';
 const AUTH_WORKER = `connect-auth-${id}`;
 const SOURCE = `${FLOW}-source-orders`;
 const CONNECTORS = [SOURCE, `${FLOW}-checkpoint`, `${FLOW}-heartbeat`];
+/** deploy-replication's heartbeat emitter, on connect-a (the registry's Connect cluster writing to A). */
+const EMITTER = `${FLOW}-heartbeat-emitter`;
 
 const CONNECT_USER = 'kdr-connect';
 const secrets: Record<string, string> = {
@@ -210,6 +212,7 @@ describe('secrets: no credential reaches history, logs, heartbeats or query resu
     if (authConnect) {
       const auth = { username: CONNECT_USER, password: secrets['Connect basic auth password']! };
       for (const name of CONNECTORS) await axios.delete(`${authConnect.url}/connectors/${name}`, { auth, validateStatus: () => true }).catch(() => undefined);
+      await axios.delete(`${stack.connect['connect-a'].url}/connectors/${EMITTER}`, { validateStatus: () => true }).catch(() => undefined);
       await authConnect.stop();
     }
     await stopWorker();
@@ -287,7 +290,7 @@ describe('secrets: no credential reaches history, logs, heartbeats or query resu
       const report = await handle.result();
       observed.push({ what: 'deploy report', text: JSON.stringify(report) });
       assert.equal(report.outcome, 'completed');
-      assert.deepEqual([...(report.figures.created as string[])].sort(), [...CONNECTORS].sort());
+      assert.deepEqual([...(report.figures.created as string[])].sort(), [...CONNECTORS, EMITTER].sort());
     } finally {
       await unwatch();
     }

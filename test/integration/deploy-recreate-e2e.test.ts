@@ -5,6 +5,7 @@ import { ConnectClient } from '../../src/connect/client';
 import type { DeployFigures, DeployReplicationInput } from '../../src/model/deploy-input';
 import type { PlaybookReport, PlaybookStatus } from '../../src/model/gates';
 import type { RecreateFigures, RecreateTopicInput } from '../../src/model/recreate-topic-input';
+import { heartbeatEmitterName } from '../../src/mm2/connector-configs';
 import { planConnectorNames } from '../../src/model/replication-plan';
 import type { deployReplication } from '../../workflows/deploy-replication';
 import { approveSignal, statusQuery } from '../../workflows/framework';
@@ -38,6 +39,9 @@ describe('deploy-replication and recreate-topic end to end on the real stack', {
   };
   const names = planConnectorNames({ name: flowName, topicGroups: [{ name: 'main', topics: [topic], profile: 'default' }] });
   const connect = new ConnectClient(stack.connect['connect-b'].url);
+  // deploy-replication's heartbeat emitter writes into A: it runs on connect-a.
+  const emitter = heartbeatEmitterName(flowName);
+  const connectA = new ConnectClient(stack.connect['connect-a'].url);
   const kafkaA = kafka('A');
   const kafkaB = kafka('B');
   let adminA: Admin;
@@ -62,6 +66,7 @@ describe('deploy-replication and recreate-topic end to end on the real stack', {
 
   after(async () => {
     await Promise.all(names.map((n) => connect.delete(n).catch(() => undefined)));
+    await connectA.delete(emitter).catch(() => undefined);
     await adminB.deleteGroups([group]).catch(() => undefined);
     await adminA.deleteTopics({ topics: [topic] }).catch(() => undefined);
     await adminB.deleteTopics({ topics: [mirrored] }).catch(() => undefined);
@@ -79,9 +84,10 @@ describe('deploy-replication and recreate-topic end to end on the real stack', {
         workflowExecutionTimeout: '4 minutes',
       })) as PlaybookReport<DeployFigures>;
       assert.equal(deployed.outcome, 'completed');
-      assert.deepEqual([...deployed.figures.created].sort(), [...names].sort());
+      assert.deepEqual([...deployed.figures.created].sort(), [...names, emitter].sort());
       assert.ok(deployed.figures.heartbeat.ageMs >= 0);
       for (const n of names) assert.equal((await connect.status(n)).connector.state, 'RUNNING', n);
+      assert.equal((await connectA.status(emitter)).connector.state, 'RUNNING', emitter);
 
       // 2. 20 records replicated
       await produce(Array.from({ length: 20 }, (_, i) => `old-${i}`), 1);

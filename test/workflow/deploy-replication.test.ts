@@ -22,6 +22,8 @@ interface Scenario {
   /** Connectors that already exist (unchanged). */
   existing?: string[];
   neverRunning?: string;
+  /** The plan has a heartbeat emitter on connect-a. */
+  emitter?: boolean;
 }
 const scenarios = new Map<string, Scenario>();
 const WRITES = new Set(['deployMirrorFlow', 'deleteConnector']);
@@ -37,6 +39,8 @@ const NAMES = [
   { name: 'mm2-A-to-B-checkpoint', kind: 'checkpoint' as const },
   { name: 'mm2-A-to-B-heartbeat', kind: 'heartbeat' as const },
 ];
+const EMITTER = { name: 'mm2-A-to-B-heartbeat-emitter', kind: 'emitter' as const, connect: 'connect-a' };
+const namesFor = (s: Scenario) => (s.emitter ? [...NAMES, EMITTER] : NAMES);
 const LOOP_MESSAGE = 'replication loop: mm2-B-to-A-source on connect-a replicates orders back to A with IdentityReplicationPolicy';
 
 type Stubs = Pick<Activities, 'planMirrorFlow' | 'deployMirrorFlow' | 'waitForConnectorState' | 'waitForHeartbeats' | 'deleteConnector'>;
@@ -46,7 +50,7 @@ const stubs: Stubs = {
     return {
       flow: 'mm2-A-to-B',
       connect: 'connect-b',
-      connectors: NAMES.map((c) => ({ ...c, action: s.existing?.includes(c.name) ? ('unchanged' as const) : ('create' as const) })),
+      connectors: namesFor(s).map((c) => ({ ...c, action: s.existing?.includes(c.name) ? ('unchanged' as const) : ('create' as const) })),
       stale: [],
       loopGuard: s.loop ? { ok: false, kind: 'loop', message: LOOP_MESSAGE, conflicts: [] } : { ok: true, checkedConnectors: 2 },
     };
@@ -56,7 +60,7 @@ const stubs: Stubs = {
     return {
       flow: 'mm2-A-to-B',
       connect: 'connect-b',
-      connectors: NAMES.map((c) => ({ ...c, action: s.existing?.includes(c.name) ? ('unchanged' as const) : ('created' as const) })),
+      connectors: namesFor(s).map((c) => ({ ...c, action: s.existing?.includes(c.name) ? ('unchanged' as const) : ('created' as const) })),
       stale: [],
       checkedConnectors: 2,
     };
@@ -131,6 +135,7 @@ describe('deploy-replication playbook: control flow with stub activities', { tim
     // The plan reaches the activity parsed (defaults filled, name derived).
     const deployed = callsOf(h.workflowId).find((c) => c.name === 'deployMirrorFlow')!;
     assert.equal((deployed.arg.plan as { name: string }).name, 'mm2-A-to-B');
+    assert.equal(deployed.arg.heartbeatEmitter, true, 'deploy-replication asks for the heartbeat emitter');
     const f = report.figures;
     assert.deepEqual(f.created, ['mm2-A-to-B-source-orders', 'mm2-A-to-B-checkpoint']);
     assert.deepEqual(f.unchanged, ['mm2-A-to-B-heartbeat']);
@@ -177,6 +182,21 @@ describe('deploy-replication playbook: control flow with stub activities', { tim
     const deleted = namesOf(h.workflowId).filter((n) => n.startsWith('deleteConnector'));
     assert.deepEqual(deleted, ['deleteConnector:mm2-A-to-B-checkpoint', 'deleteConnector:mm2-A-to-B-source-orders']);
     assert.ok(!namesOf(h.workflowId).includes('waitForHeartbeats'));
+  });
+
+  it('heartbeat emitter: waited for and deleted on its own Connect cluster (the source side)', async () => {
+    const h = await start(input(), { emitter: true, neverRunning: EMITTER.name });
+    const cause = await failure(h);
+    assert.match(cause.message, /FAILED: boom/);
+    const wait = callsOf(h.workflowId).find((c) => c.name === 'waitForConnectorState' && c.arg.connector === EMITTER.name)!;
+    assert.equal(wait.arg.connect, 'connect-a');
+    const deletes = callsOf(h.workflowId).filter((c) => c.name === 'deleteConnector').map((c) => [c.arg.connector, c.arg.connect]);
+    assert.deepEqual(deletes, [
+      [EMITTER.name, 'connect-a'],
+      ['mm2-A-to-B-heartbeat', 'connect-b'],
+      ['mm2-A-to-B-checkpoint', 'connect-b'],
+      ['mm2-A-to-B-source-orders', 'connect-b'],
+    ]);
   });
 
   it('dryRun: connectors it would create and the loop verdict, no write', async () => {

@@ -24,6 +24,7 @@ interface Scenario {
   lagTotal?: string;
   targetHealthy?: boolean;
   sourceDown?: boolean;
+  evidenceFails?: boolean;
 }
 const scenarios = new Map<string, Scenario>();
 
@@ -67,6 +68,7 @@ type Stubs = Pick<
   | 'planOffsetTranslation'
   | 'applyOffsetTranslation'
   | 'replicationFreshness'
+  | 'unplannedRpoEvidence'
 >;
 
 const lagReport = (total: string) => ({
@@ -161,6 +163,19 @@ const stubs: Stubs = {
       recordsRead: 5,
       unreadableRecords: 0,
       emitters: [],
+    };
+  },
+  async unplannedRpoEvidence(input) {
+    const s = record('unplannedRpoEvidence', input);
+    if (s.evidenceFails) throw ApplicationFailure.create({ type: 'ConnectUnavailable', message: 'connect-b: connection refused', nonRetryable: true });
+    return {
+      partitions: [
+        { topic: 'orders', partition: 0, committedOffset: '9', lastKnownSourceEnd: '14', lastKnownSourceEndAt: '2025-01-01T00:00:05.000Z', recordsNotReplicated: '4', newestReplicatedRecordAt: '2025-01-01T00:00:02.000Z' },
+      ],
+      records: { total: '4', bound: 'lower', asOf: '2025-01-01T00:00:05.000Z', ageMs: 5000, unknownPartitions: [], why: 'w' },
+      seconds: { bound: 'upper', lastReplicatedHeartbeatAt: '2025-01-01T00:00:03.000Z', heartbeatAgeMs: 7000, newestReplicatedRecordAt: '2025-01-01T00:00:02.000Z', newestReplicatedRecordAgeMs: 8000, why: 'w' },
+      computedAt: '2025-01-01T00:00:10.000Z',
+      heartbeat: { topic: 'A.heartbeats', emitter: { source: 'B', target: 'A' }, otherEmitters: 0 },
     };
   },
 };
@@ -364,6 +379,7 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
     assert.deepEqual(report.steps.map((s) => [s.name, s.state]), [
       ['probe-source', 'completed'],
       ['estimate-rpo', 'completed'],
+      ['rpo-evidence', 'completed'],
       ['verify-quiet', 'skipped'],
       ['drain', 'skipped'],
       ['stop-forward', 'completed'],
@@ -377,13 +393,27 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
     assert.deepEqual(names.filter((n) => n === 'clusterHealth:A').length, 2, 'probed probeAttempts times');
     for (const absent of ['waitForDrain', 'waitForQuietProducers', 'replicationLag', 'snapshotEndOffsets:A']) assert.ok(!names.includes(absent), absent);
     assert.equal(report.figures.snapshots.source, null);
-    assert.equal(report.figures.rpoRecords, undefined);
+    // The records bound from the evidence, read from the target side only.
+    assert.equal(report.figures.rpoRecords, 4);
+    assert.equal(report.figures.rpoRecordsBound.bound, 'lower');
+    assert.equal(report.figures.rpoRecordsBound.asOf, '2025-01-01T00:00:05.000Z');
+    assert.equal(report.figures.rpoSeconds.heartbeatAgeMs, 7000);
+    assert.deepEqual(callsOf(h.workflowId).find((c) => c.name === 'unplannedRpoEvidence')!.arg, {
+      connect: 'connect-b',
+      connectors: ['mm2-A-to-B-source'],
+      source: 'A',
+      target: 'B',
+      topics: ['orders'],
+      policy: 'default',
+    });
     assert.deepEqual(report.decisions.map((d) => d.gate), ['consumers-cutover', 'producers-cutover']);
   });
 
-  it('unplanned with sourceUnreachable asserted: no probe at all', async () => {
-    const h = await start(input({ mode: 'unplanned', sourceUnreachable: true }));
-    await gateOpen(h, 'consumers-cutover');
+  it('unplanned with sourceUnreachable asserted: no probe at all; evidence that cannot be read does not hold up the failover', async () => {
+    const h = await start(input({ mode: 'unplanned', sourceUnreachable: true }), { evidenceFails: true });
+    const s = await gateOpen(h, 'consumers-cutover');
+    assert.match(String((s.figures.rpoEvidence as { unavailable: string }).unavailable), /could not be read: .*connection refused/);
+    assert.equal(s.figures.rpoRecords, undefined);
     assert.ok(!namesOf(h.workflowId).includes('clusterHealth:A'));
     await h.signal(abortSignal, { by: 'bob', reason: 'test over' });
     const report = await h.result();

@@ -8,7 +8,7 @@ import { SEARCH_ATTRIBUTES } from '../src/model/search-attributes';
 import { createStubs, failoverInput } from '../test/replay/stubs';
 import { approveSignal, statusQuery } from '../workflows/framework';
 import { eventually, median, printTable, runMain, sizeOption, stack, uniqueId, writeResult } from './lib/common';
-import { failbackInput, failbackStubs, heartbeatingDrain } from './lib/failback-stubs';
+import { failbackInput, failbackStubs, heartbeatingDrain } from '../test/helpers/failback-stubs';
 
 /**
  * Benchmark 4: history economy. The real failover and failback workflows with stub

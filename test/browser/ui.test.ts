@@ -6,12 +6,10 @@ import { after, before, describe, it } from 'node:test';
 import type { WorkflowHandle } from '@temporalio/client';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import type { failback } from '../../workflows/failback';
-import type { PlaybookStatus } from '../../src/model/gates';
 import { startPlaybook } from '../../src/client/playbooks';
-import { statusQuery } from '../../workflows/framework';
-import { startStubWorker, workflowFailure, type StubWorker } from '../helpers/playbook';
+import { gateOpen as gateOpenWithin, startStubWorker, workflowFailure, type StubWorker } from '../helpers/playbook';
 import { eventually, REPO_ROOT, stack, uniqueId } from '../helpers/stack';
-import { failbackGateStubs } from './failback-stubs';
+import { failbackStubs } from '../helpers/failback-stubs';
 
 /**
  * The operator's Temporal UI path, in a real headless Chromium against the stack's
@@ -30,18 +28,8 @@ const CHROMIUM_ARGS = ['--headless=new', '--no-sandbox', '--disable-gpu', '--dis
 // The UI renders from API calls after navigation; on 2 shared cores that can take a while.
 const UI_TIMEOUT_MS = 30_000;
 
-/** Like helpers/playbook's gateOpen, with room for a machine busy enough to slow a dozen stub activities. */
-function gateOpen(h: WorkflowHandle, gate: string): Promise<PlaybookStatus> {
-  return eventually(
-    `gate ${gate} open`,
-    async () => {
-      const s = await h.query(statusQuery);
-      return s.openGate?.name === gate ? s : undefined;
-    },
-    90_000,
-    250,
-  );
-}
+// A machine busy enough to slow a dozen stub activities: more room than the workflow tests need.
+const gateOpen = (h: WorkflowHandle, gate: string) => gateOpenWithin(h, gate, 90_000);
 
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -59,7 +47,7 @@ describe('Temporal UI in headless Chromium', { timeout: 300_000 }, () => {
 
   before(async () => {
     assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} not found: install Debian's package chromium (apt-get install -y chromium); npm test does it when run as root`);
-    harness = await startStubWorker({ name: 'ui', activities: failbackGateStubs });
+    harness = await startStubWorker({ name: 'ui', activities: failbackStubs });
     // Started as the CLI and incident tooling start it: with the UI's summary and details.
     const started = await startPlaybook(harness.client, 'failback', example, { taskQueue: harness.taskQueue, workflowId: `ui-failback-${uniqueId()}` });
     running = started.handle as WorkflowHandle<typeof failback>;

@@ -58,14 +58,14 @@ export async function startStubWorker(options: {
 }
 
 /** Waits until `gate` is the playbook's open gate; returns the status at that moment. */
-export function gateOpen(h: WorkflowHandle, gate: string): Promise<PlaybookStatus> {
+export function gateOpen(h: WorkflowHandle, gate: string, timeoutMs = 30_000): Promise<PlaybookStatus> {
   return eventually(
     `gate ${gate} open`,
     async () => {
       const s = await h.query(statusQuery);
       return s.openGate?.name === gate ? s : undefined;
     },
-    30_000,
+    timeoutMs,
     100,
   );
 }

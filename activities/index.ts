@@ -10,6 +10,7 @@ import { createMm2Activities } from './mm2';
 import { createOffsetsActivities } from './offsets';
 import { createRepairActivities } from './repairs';
 import { createTopicsActivities } from './topics';
+import { createUnplacedActivities } from './unplaced';
 
 export type { ActivityDeps } from './deps';
 export { createDeps } from './deps';
@@ -36,6 +37,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createTopicsActivities(deps),
     ...createRepairActivities(deps),
     ...createHookActivities(deps),
+    ...createUnplacedActivities(deps),
   };
 }
 

@@ -1,5 +1,6 @@
 import { ActivityFailure, ApplicationFailure, patched } from '@temporalio/workflow';
 import type { AppliedOffsetPlan } from '../activities/offsets';
+import type { GroupsInFlowResult } from '../activities/unplaced';
 import type { PlaybookReport } from '../src/model/gates';
 import {
   FAILOVER_GATES,
@@ -61,8 +62,11 @@ export async function failover(raw: unknown): Promise<PlaybookReport<FailoverFig
     // Runs recorded before it translated while consumers still ran, and checked no group.
     const stopFirst = patched(FAILOVER_STOP_CONSUMERS_FIRST_PATCH);
     pb.setPhase('checking');
+    // Scheduled with the planned checks (one workflow task, not two): it only reads.
+    const groups = stopFirst ? f.readGroupsInFlow() : undefined;
+    groups?.catch(() => undefined); // awaited below unless a check refuses first
     const blockers = input.mode === 'planned' ? await f.checkPlanned() : await f.checkUnplanned();
-    if (stopFirst) await f.checkGroups(blockers);
+    if (groups) await f.checkGroups(blockers, groups);
 
     if (input.dryRun) {
       await f.dryRunPlan(blockers, stopFirst);
@@ -84,8 +88,8 @@ export async function failover(raw: unknown): Promise<PlaybookReport<FailoverFig
     await f.stopForward();
     await f.snapshot();
     if (stopFirst) {
+      // No phase of its own (each phase is a history event): the gates and steps say where it is.
       const consumers = await pb.approval('consumers-cutover', { ...f.gateOptions('consumers-cutover', true), hook: 'stop-consumers' });
-      pb.setPhase('consumers-moving');
       const result = await f.translateOffsets();
       await f.placeUnplaced(result);
       await pb.runHook(consumers, 'start-consumers');
@@ -216,13 +220,18 @@ class Failover {
     };
   }
 
+  /** The read check-groups judges, scheduled early (see failover()). */
+  readGroupsInFlow(): Promise<GroupsInFlowResult> {
+    const { input } = this;
+    return quick.checkGroupsInFlow({ connect: input.forward.connect, connectors: input.forward.connectors, groups: input.groups });
+  }
+
   /** check-groups (see checkGroupsStep): the forward checkpoint connector must translate every named group. */
-  async checkGroups(blockers: string[]): Promise<void> {
+  async checkGroups(blockers: string[], read: Promise<GroupsInFlowResult>): Promise<void> {
     const { input, pb } = this;
     await checkGroupsStep(pb, {
+      read,
       connect: input.forward.connect,
-      connectors: input.forward.connectors,
-      groups: input.groups,
       dryRun: input.dryRun,
       blockers,
       refuse: (m) => this.refuse(m),

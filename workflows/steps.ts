@@ -1,5 +1,5 @@
 import type { AppliedOffsetPlan } from '../activities/offsets';
-import type { FindUnplacedResult } from '../activities/unplaced';
+import type { FindUnplacedResult, GroupsInFlowResult } from '../activities/unplaced';
 import type { GateChoices } from '../src/model/gates';
 import {
   describeUnplaced,
@@ -11,7 +11,7 @@ import {
   type PlacedUnplaced,
   type UnplacedFigures,
 } from '../src/model/unplaced';
-import { destructive, longWaits, quick, shortWaits } from './activity-options';
+import { destructive, longWaits, shortWaits } from './activity-options';
 import type { GateOptions, Playbook } from './framework';
 
 /**
@@ -71,10 +71,10 @@ export function checkpointFreshness(f: AppliedOffsetPlan['freshness']): Record<s
  */
 export async function checkGroupsStep(
   pb: Playbook,
-  args: { connect: string; connectors: string[]; groups: string[]; dryRun: boolean; blockers: string[]; refuse: (message: string) => never },
+  args: { read: Promise<GroupsInFlowResult>; connect: string; dryRun: boolean; blockers: string[]; refuse: (message: string) => never },
 ): Promise<void> {
   await pb.step('check-groups', async (step) => {
-    const r = await quick.checkGroupsInFlow({ connect: args.connect, connectors: args.connectors, groups: args.groups });
+    const r = await args.read;
     step.details({ checkpointConnectors: r.checkpointConnectors, outside: r.outside });
     if (r.outside.length === 0) return r;
     const message =

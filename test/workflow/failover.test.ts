@@ -261,10 +261,9 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
     const second = await gateOpen(h, 'consumers-cutover');
     // Stopped and snapshotted before the consumers gate; translated only after it (consumers stopped first).
     const names = namesOf(h.workflowId);
-    // The two checks and the two snapshots are scheduled together: their order among themselves may vary.
-    assert.deepEqual(names.slice(0, 2).sort(), ['clusterHealth:B', 'replicationLag']);
-    assert.deepEqual(names.slice(2, 6), [
-      'checkGroupsInFlow',
+    // The three checks and the two snapshots are scheduled together: their order among themselves may vary.
+    assert.deepEqual(names.slice(0, 3).sort(), ['checkGroupsInFlow', 'clusterHealth:B', 'replicationLag']);
+    assert.deepEqual(names.slice(3, 6), [
       'waitForQuietProducers:A',
       'waitForDrain',
       // One activity stops the three and waits for STOPPED (history economy).
@@ -387,15 +386,15 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
     assert.deepEqual(report.decisions, []);
     assert.deepEqual(report.steps.map((s) => [s.name, s.state]), [['check-target', 'completed'], ['check-lag', 'failed']]);
     assert.equal(report.figures.lagAtStart, '5000');
-    assert.deepEqual(namesOf(h.workflowId).sort(), ['clusterHealth:B', 'replicationLag']);
+    assert.deepEqual(namesOf(h.workflowId).sort(), ['checkGroupsInFlow', 'clusterHealth:B', 'replicationLag']);
   });
 
   it('planned refused when the target is unhealthy', async () => {
     const h = await start(input(), { targetHealthy: false });
     const cause = await failure(h);
     assert.match(cause.message, /target B is not healthy: 1 offline partition: orders-0/);
-    // Both read-only checks are scheduled together; nothing else runs.
-    assert.deepEqual(namesOf(h.workflowId).sort(), ['clusterHealth:B', 'replicationLag']);
+    // The read-only checks are scheduled together; nothing else runs.
+    assert.deepEqual(namesOf(h.workflowId).sort(), ['checkGroupsInFlow', 'clusterHealth:B', 'replicationLag']);
   });
 
   it('unplanned, source unreachable after N probes: RPO from heartbeat freshness, no drain, target snapshot only, same gates', async () => {
@@ -447,8 +446,8 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
     assert.equal(report.outcome, 'completed');
     assert.deepEqual(report.decisions, []);
     assert.ok(callsOf(h.workflowId).every((c) => !DESTRUCTIVE.has(c.name)), `calls: ${namesOf(h.workflowId).join(', ')}`);
-    assert.deepEqual(namesOf(h.workflowId).slice(0, 2).sort(), ['clusterHealth:B', 'replicationLag']);
-    assert.deepEqual(namesOf(h.workflowId).slice(2), ['checkGroupsInFlow', 'planOffsetTranslation', 'findUnplacedPositions']);
+    assert.deepEqual(namesOf(h.workflowId).slice(0, 3).sort(), ['checkGroupsInFlow', 'clusterHealth:B', 'replicationLag']);
+    assert.deepEqual(namesOf(h.workflowId).slice(3), ['planOffsetTranslation', 'findUnplacedPositions']);
     const plan = report.figures.plan;
     assert.deepEqual(plan.unplaced, []);
     assert.deepEqual(plan.connectorsToStop, { connect: 'connect-b', connectors: CONNECTORS });

@@ -148,6 +148,24 @@ describe('status view', () => {
     assert.doesNotMatch(text, /\x1b/, 'no escape codes in the view itself');
   });
 
+  it('a gate that asks choices: the keys, the options and the --choice form; per-group positions; choices in the decision line', () => {
+    const base = status();
+    const s = status({
+      gates: [...base.gates, { name: 'unplaced-groups', state: 'open' }],
+      openGate: { ...base.openGate!, name: 'unplaced-groups', description: '1 group-partition(s) of 1 group(s) ...', choices: { options: ['earliest', 'end', 'leave-out'], keys: ['parked'] } },
+      decisions: [{ gate: 'consumers-cutover', decision: 'approved', by: 'bob', at: '2026-01-01T10:00:05.000Z', via: 'update', choices: { x: 'end' } }],
+      figures: { groupPositions: [{ group: 'billing', exact: 2, translated: 0, earliest: 0, end: 0, leftOut: 0, reRead: '0', skipped: '0', outcome: 'exact' }] },
+    });
+    const text = renderStatus(snapshot(s));
+    assert.match(text, /Choose one of earliest \| end \| leave-out for each of: parked/);
+    assert.match(text, /kafka-dr approve kafka-dr-cutover-A~B unplaced-groups --as NAME --choice parked=CHOICE/);
+    assert.match(text, /consumers-cutover +approved by bob at 2026-01-01 10:00:05Z choosing x=end/);
+    assert.match(text, /Consumer groups\n {2}billing: exact/);
+    const lines = statusEvents(snapshot(s)).map((e) => e.line);
+    assert.ok(lines.some((l) => /gate unplaced-groups waits: .*choose earliest \| end \| leave-out for parked/.test(l)), lines.join('\n'));
+    assert.ok(lines.includes('consumer groups: billing: exact'), lines.join('\n'));
+  });
+
   it('a closed run rebuilt from its report: decisions, compensation, outcome; no open gate', () => {
     const r = report();
     const text = renderStatus(snapshot(statusFromReport(r), { temporalStatus: 'COMPLETED', closeTime: r.endedAt, report: r }));

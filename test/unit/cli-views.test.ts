@@ -228,6 +228,27 @@ describe('Markdown report', () => {
     assert.ok(md.endsWith('\n') && !md.endsWith('\n\n'));
   });
 
+  it('per-group positions, the unplaced group-partitions and the choices made', () => {
+    const md = renderPlaybookMarkdown(
+      report({
+        decisions: [{ gate: 'unplaced-groups', decision: 'approved', by: 'bob', at: '2026-01-01T10:00:50.000Z', via: 'update', choices: { parked: 'end' } }],
+        figures: {
+          unplaced: [{ group: 'parked', topic: 'orders', downstream: 'A.orders', partition: 1, committed: '20', sourceEnd: '50', lag: '30', why: 'no-checkpoint' }],
+          unplacedSet: [{ group: 'parked', topic: 'A.orders', partition: 1, choice: 'end', offset: '50', low: '0', high: '50' }],
+          groupPositions: [
+            { group: 'billing', exact: 0, translated: 2, earliest: 0, end: 0, leftOut: 0, reRead: '0', skipped: '0', outcome: 'translated through checkpoints on 2 partition(s)' },
+            { group: 'parked', exact: 0, translated: 0, earliest: 0, end: 1, leftOut: 0, reRead: '0', skipped: '30', outcome: 'skipped 30 (end on 1 partition(s))' },
+          ],
+        },
+      }),
+    );
+    assert.match(md, /\| unplaced-groups \| approved \| bob \| .* \| update \| chose parked=end \|/);
+    assert.match(md, /## Consumer group positions\n\n.*\n.*\n\| billing \| translated through checkpoints on 2 partition\(s\) \| 0 \| 2 \| 0 \| 0 \| 0 \| 0 \| 0 \|\n\| parked \| skipped 30 \(end on 1 partition\(s\)\) \| 0 \| 0 \| 0 \| 1 \| 0 \| 0 \| 30 \|/);
+    assert.match(md, /## Group-partitions the translation could not place\n\n.*\n.*\n\| parked \| orders \| 1 \| 20 \| 50 \| 30 \| no-checkpoint \|/);
+    assert.match(md, /## Offsets set \(unplacedSet\)\n\n.*\n.*\n\| parked \| A\.orders \| 1 \| 50 \|/);
+    assert.doesNotMatch(md, /## Offsets set \(unplaced\)/);
+  });
+
   it('a completed dry run: no compensation needed, the plan as JSON, nothing decided', () => {
     const md = renderPlaybookMarkdown(
       report({ outcome: 'completed', reason: null, aborted: null, decisions: [], ignoredMessages: [], compensation: null, figures: { dryRun: true, plan: { blockers: ['lag 99'] } } }),

@@ -11,6 +11,7 @@ import { createOffsetsActivities } from './offsets';
 import { createRepairActivities } from './repairs';
 import { createRpoActivities } from './rpo';
 import { createTopicsActivities } from './topics';
+import { createUnplacedActivities } from './unplaced';
 
 export type { ActivityDeps } from './deps';
 export { createDeps } from './deps';
@@ -38,6 +39,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createRepairActivities(deps),
     ...createRpoActivities(deps),
     ...createHookActivities(deps),
+    ...createUnplacedActivities(deps),
   };
 }
 

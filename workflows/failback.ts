@@ -1,5 +1,6 @@
 import { ActivityFailure, ApplicationFailure, patched } from '@temporalio/workflow';
 import type { FailbackSeedResult } from '../activities/failback';
+import type { AppliedOffsetPlan } from '../activities/offsets';
 import {
   FAILBACK_GATES,
   FailbackInput,
@@ -17,7 +18,7 @@ import type { PlaybookReport } from '../src/model/gates';
 import { clusterPairKey } from '../src/model/workflow-ids';
 import { destructive, longWaits, quick, shortWaits } from './activity-options';
 import { describeError, parseInput, setupPlaybook, type GateOptions, type Playbook } from './framework';
-import { checkpointFreshness, drainStep, verifyQuietStep } from './steps';
+import { checkpointFreshness, drainStep, placeUnplacedSteps, verifyQuietStep } from './steps';
 
 /** Failure type of a failback refused by a precondition (primary unhealthy, forward flow not stopped). */
 export const FAILBACK_REFUSED = 'PreconditionFailed';
@@ -30,6 +31,12 @@ const UNDO_REVERSE = 'delete the reverse flow';
  * checkpoints that covered their last commit (the full wait, and duplicates on primary).
  */
 export const STOP_CONSUMERS_FIRST_PATCH = 'failback-stop-consumers-before-translate';
+/**
+ * Patch id of find-unplaced (and, when a group-partition with a commit on dr has no
+ * position on primary, the unplaced-groups gate and place-unplaced) between
+ * translate-offsets and the start-consumers hook. Before it such partitions passed silently.
+ */
+export const UNPLACED_GATE_PATCH = 'failback-unplaced-groups-gate';
 /**
  * How long translate-offsets waits for reverse checkpoints that cover the groups' last commits
  * on dr. A few checkpoint intervals; inside the destructive activity timeout (1 minute).
@@ -46,8 +53,8 @@ const DEFAULT_EMIT_CHECKPOINTS_SECONDS = 5;
  *   alter need it) → plan-seed (failover snapshot, given or read from the failover
  *   workflow named by ID, else derived from forward offsets + offset syncs) → deploy-reverse (created STOPPED) → seed-reverse → start-reverse
  * → catch-up (reverse lag ≤ lagThreshold) → gate consumers-cutover (hook: stop them on dr)
- * → translate-offsets (through the reverse checkpoints, applied on primary; hook: start
- * them on primary) → gate stop-producers
+ * → translate-offsets (through the reverse checkpoints, applied on primary) → find-unplaced
+ * [→ gate unplaced-groups → place-unplaced] (hook: start them on primary) → gate stop-producers
  * → verify-quiet (dr) → drain (reverse lag exactly 0) → stop-reverse → snapshot-primary
  * (the cutover boundary) → gate producers-cutover → remove-reverse → set-forward-offsets
  * (primary's end at cutover − 1) → resume-forward.
@@ -86,7 +93,9 @@ export async function failback(raw: unknown): Promise<PlaybookReport<FailbackFig
     const stopFirst = patched(STOP_CONSUMERS_FIRST_PATCH);
     const consumers = await pb.approval('consumers-cutover', { ...f.gateOptions('consumers-cutover'), hook: stopFirst ? 'stop-consumers' : 'deferred' });
     pb.setPhase('consumers-moving');
-    await f.translateOffsets();
+    const translated = await f.translateOffsets();
+    // Only after the split: before it the groups still consumed on dr while this ran.
+    if (stopFirst && patched(UNPLACED_GATE_PATCH)) await f.placeUnplaced(translated);
     await pb.runHook(consumers, stopFirst ? 'start-consumers' : 'move-consumers');
 
     await pb.approval('stop-producers', f.gateOptions('stop-producers'));
@@ -356,9 +365,9 @@ class Failback {
     );
   }
 
-  async translateOffsets(): Promise<void> {
+  async translateOffsets(): Promise<AppliedOffsetPlan> {
     const { input, pb } = this;
-    await pb.step('translate-offsets', async (step) => {
+    const result = await pb.step('translate-offsets', async (step) => {
       const result = await destructive.applyOffsetTranslation({
         source: input.dr,
         target: input.primary,
@@ -377,11 +386,33 @@ class Failback {
         groupsSkipped,
         ...(f && f.decision !== 'wait' ? { translation: { decision: f.decision, waitedMs: f.waitedMs, stalePartitions: f.stale.length, behindTotal: f.behindTotal } } : {}),
       });
+      return result;
     });
     pb.leaveAsIs(
       'consumer group offsets on primary',
       `set only forward and only on groups empty on ${this.input.primary}; consumers that moved cannot be moved back by kafka-dr: restart them on ${this.input.dr} if the failback stops`,
     );
+    return result;
+  }
+
+  /**
+   * find-unplaced → gate unplaced-groups → place-unplaced (workflows/steps.ts), before the
+   * consumers start on primary. No check-groups here: the reverse checkpoint connector is
+   * deployed by this playbook with `groups` as its allowlist.
+   */
+  async placeUnplaced(translated: AppliedOffsetPlan): Promise<void> {
+    const { input, pb } = this;
+    const { description: _d, ...gate } = this.gateOptions('consumers-cutover');
+    await placeUnplacedSteps(pb, {
+      source: input.dr,
+      target: input.primary,
+      policy: input.policy,
+      groups: input.groups,
+      topics: input.topics,
+      readSource: true,
+      translated,
+      gate,
+    });
   }
 
   /** Two reverse checkpoint intervals (and a second): a fresher checkpoint would have come by then. */

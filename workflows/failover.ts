@@ -1,4 +1,6 @@
 import { ActivityFailure, ApplicationFailure, patched } from '@temporalio/workflow';
+import type { AppliedOffsetPlan } from '../activities/offsets';
+import type { GroupsInFlowResult } from '../activities/unplaced';
 import type { PlaybookReport } from '../src/model/gates';
 import {
   FAILOVER_GATES,
@@ -12,7 +14,7 @@ import {
 import { clusterPairKey } from '../src/model/workflow-ids';
 import { destructive, probeActivities, quick, shortWaits } from './activity-options';
 import { describeError, parseInput, setupPlaybook, type GateOptions, type Playbook } from './framework';
-import { checkpointFreshness, drainStep, verifyQuietStep } from './steps';
+import { checkGroupsStep, checkpointFreshness, drainStep, placeUnplacedSteps, plannedOf, verifyQuietStep } from './steps';
 
 /** Failure type of a failover refused by a precondition (unhealthy target, lag too high). */
 export const FAILOVER_REFUSED = 'PreconditionFailed';
@@ -25,14 +27,27 @@ export const FAILOVER_REFUSED = 'PreconditionFailed';
 export const UNPLANNED_RPO_EVIDENCE_PATCH = 'failover-unplanned-rpo-evidence';
 
 /**
+ * Patch id of the runbook where consumers stop before the translation: check-groups (a
+ * named group the flow's checkpoint connector never translates is refused at start), gate
+ * consumers-cutover with hook `stop-consumers`, translate-offsets (the groups' commits are
+ * final), the `unplaced-groups` gate when a group-partition has no position, hook
+ * `start-consumers`. Before it, translate-offsets ran before the gate while the groups
+ * still consumed on the source, and group-partitions without a checkpoint passed silently.
+ */
+export const FAILOVER_STOP_CONSUMERS_FIRST_PATCH = 'failover-stop-consumers-before-translate';
+
+/**
  * Fails over `source` → `target` (MM2), planned or unplanned, as the runbook says:
  *
- * planned:   check-target + check-lag (read together) → gate stop-producers → verify-quiet
- *            → drain (to 0) → stop-forward (one activity) → snapshot (source and target,
- *            read together) → translate-offsets
- *            → gate consumers-cutover → gate producers-cutover
- * unplanned: probe-source → estimate-rpo → rpo-evidence → stop-forward → snapshot (target)
- *            → translate-offsets → gate consumers-cutover → gate producers-cutover
+ * planned:   check-target + check-lag (read together) → check-groups → gate stop-producers
+ *            → verify-quiet → drain (to 0) → stop-forward (one activity) → snapshot (source
+ *            and target, read together) → gate consumers-cutover (hook: stop them on the
+ *            source) → translate-offsets → find-unplaced [→ gate unplaced-groups →
+ *            place-unplaced] (hook: start them on the target) → gate producers-cutover
+ * unplanned: probe-source → estimate-rpo → rpo-evidence → check-groups → stop-forward → snapshot (target)
+ *            → the same consumers steps → gate producers-cutover
+ * (Runs from before FAILOVER_STOP_CONSUMERS_FIRST_PATCH: no check-groups, translate-offsets
+ * before the consumers gate, whose hook moved them in one action, and no unplaced gate.)
  * dryRun:    the read-only steps, then the plan (connectors it would stop, offsets it
  *            would set, gates it would ask); changes nothing.
  *
@@ -51,11 +66,17 @@ export async function failover(raw: unknown): Promise<PlaybookReport<FailoverFig
   const f = new Failover(pb, input);
 
   return pb.run(async () => {
+    // Runs recorded before it translated while consumers still ran, and checked no group.
+    const stopFirst = patched(FAILOVER_STOP_CONSUMERS_FIRST_PATCH);
     pb.setPhase('checking');
+    // Scheduled with the planned checks (one workflow task, not two): it only reads.
+    const groups = stopFirst ? f.readGroupsInFlow() : undefined;
+    groups?.catch(() => undefined); // awaited below unless a check refuses first
     const blockers = input.mode === 'planned' ? await f.checkPlanned() : await f.checkUnplanned();
+    if (groups) await f.checkGroups(blockers, groups);
 
     if (input.dryRun) {
-      await f.dryRunPlan(blockers);
+      await f.dryRunPlan(blockers, stopFirst);
       return;
     }
 
@@ -73,9 +94,16 @@ export async function failover(raw: unknown): Promise<PlaybookReport<FailoverFig
     pb.setPhase('switching-over');
     await f.stopForward();
     await f.snapshot();
-    await f.translateOffsets();
-
-    await pb.approval('consumers-cutover', f.gateOptions('consumers-cutover'));
+    if (stopFirst) {
+      // No phase of its own (each phase is a history event): the gates and steps say where it is.
+      const consumers = await pb.approval('consumers-cutover', { ...f.gateOptions('consumers-cutover', true), hook: 'stop-consumers' });
+      const result = await f.translateOffsets();
+      await f.placeUnplaced(result);
+      await pb.runHook(consumers, 'start-consumers');
+    } else {
+      await f.translateOffsets();
+      await pb.approval('consumers-cutover', f.gateOptions('consumers-cutover'));
+    }
     pb.setPhase('consumers-moved');
     const producers = await pb.approval('producers-cutover', f.gateOptions('producers-cutover'));
     for (const name of input.forward.connectors) {
@@ -211,15 +239,18 @@ class Failover {
   }
 
   /** What approving each gate does, with the input's guard options. */
-  gateOptions(gate: FailoverGate): GateOptions {
+  gateOptions(gate: FailoverGate, stopFirst = false): GateOptions {
     const { input } = this;
     const o = input.gates[gate];
     const descriptions: Record<FailoverGate, string> = {
       'stop-producers':
         `confirm producers to ${input.topics.join(', ')} on ${input.source} are stopped; kafka-dr then checks ${input.source} is quiet for ` +
         `${input.quietSeconds}s, drains MM2 lag to 0 and stops ${input.forward.connectors.join(', ')} on ${input.forward.connect}`,
-      'consumers-cutover':
-        `move consumer groups ${input.groups.join(', ')} to ${input.target}: they resume at the translated offsets on ${this.remoteTopics.join(', ')}`,
+      'consumers-cutover': stopFirst
+        ? `stop consumer groups ${input.groups.join(', ')} on ${input.source} (hook stop-consumers; without a hook, approving confirms they are stopped); ` +
+          `kafka-dr then translates their offsets and sets them on ${input.target} (step translate-offsets; a group-partition left without a position ` +
+          `stops at gate unplaced-groups), then starts them on ${input.target} (hook start-consumers; without a hook, start them once that is done)`
+        : `move consumer groups ${input.groups.join(', ')} to ${input.target}: they resume at the translated offsets on ${this.remoteTopics.join(', ')}`,
       'producers-cutover':
         `move producers to ${input.target}; afterwards an abort no longer resumes ${input.source}→${input.target} (failback reverses the flow)`,
     };
@@ -233,15 +264,52 @@ class Failover {
     };
   }
 
-  async dryRunPlan(blockers: string[]): Promise<void> {
+  /** The read check-groups judges, scheduled early (see failover()). */
+  readGroupsInFlow(): Promise<GroupsInFlowResult> {
+    const { input } = this;
+    return quick.checkGroupsInFlow({ connect: input.forward.connect, connectors: input.forward.connectors, groups: input.groups });
+  }
+
+  /** check-groups (see checkGroupsStep): the forward checkpoint connector must translate every named group. */
+  async checkGroups(blockers: string[], read: Promise<GroupsInFlowResult>): Promise<void> {
+    const { input, pb } = this;
+    await checkGroupsStep(pb, {
+      read,
+      connect: input.forward.connect,
+      dryRun: input.dryRun,
+      blockers,
+      refuse: (m) => this.refuse(m),
+    });
+  }
+
+  async dryRunPlan(blockers: string[], stopFirst: boolean): Promise<void> {
     const { input, pb } = this;
     const plan = await pb.step(
       'plan-offsets',
       () => quick.planOffsetTranslation({ source: input.source, target: input.target, groups: input.groups, topics: input.topics }),
       { summarize: (p) => ({ groups: p.groups.length, checkpointsRead: p.checkpointsRead }) },
     );
+    let unplaced: FailoverPlan['unplaced'];
+    if (stopFirst) {
+      // What the gate would list if the plan were applied now (consumers still running: their commits may still move).
+      const found = await pb.step(
+        'find-unplaced',
+        () =>
+          shortWaits.findUnplacedPositions({
+            source: input.source,
+            target: input.target,
+            policy: input.policy,
+            groups: input.groups,
+            topics: input.topics,
+            planned: plannedOf(plan.groups),
+            readSource: input.mode === 'planned',
+          }),
+        { summarize: (r) => ({ unplaced: r.unplaced.length, sourceRead: r.sourceRead }) },
+      );
+      unplaced = found.unplaced;
+    }
     const gates = (input.mode === 'planned' ? FAILOVER_GATES : FAILOVER_GATES.filter((g) => g !== 'stop-producers')).map((gate) => {
-      const o = this.gateOptions(gate);
+      const o = this.gateOptions(gate, stopFirst);
       return { gate, description: o.description, approvers: o.approvers ? [...o.approvers] : null, fourEyes: o.fourEyes ?? false, deadline: input.gates[gate].deadline };
     });
     const result: FailoverPlan = {
@@ -254,6 +322,7 @@ class Failover {
         ...(g.skipped ? { skipped: g.skipped } : {}),
         partitions: g.partitions.map((p) => ({ topic: p.topic, partition: p.partition, from: p.from, to: p.to, action: p.action })),
       })),
+      ...(unplaced ? { unplaced } : {}),
       blockers,
     };
     for (const step of ['stop-forward', 'snapshot', 'translate-offsets']) pb.skip(step, 'dry run');
@@ -310,9 +379,9 @@ class Failover {
     });
   }
 
-  async translateOffsets(): Promise<void> {
+  async translateOffsets(): Promise<AppliedOffsetPlan> {
     const { input, pb } = this;
-    await pb.step('translate-offsets', async (step) => {
+    const result = await pb.step('translate-offsets', async (step) => {
       const result = await destructive.applyOffsetTranslation({
         source: input.source,
         target: input.target,
@@ -332,5 +401,22 @@ class Failover {
       'consumer group offsets on target',
       `set only forward and only on groups empty on ${input.target}: nothing reads them until consumers move there`,
     );
+    return result;
+  }
+
+  /** find-unplaced → gate unplaced-groups → place-unplaced (workflows/steps.ts), before consumers start on the target. */
+  async placeUnplaced(translated: AppliedOffsetPlan): Promise<void> {
+    const { input, pb } = this;
+    const { description: _d, ...gate } = this.gateOptions('consumers-cutover');
+    await placeUnplacedSteps(pb, {
+      source: input.source,
+      target: input.target,
+      policy: input.policy,
+      groups: input.groups,
+      topics: input.topics,
+      readSource: input.mode === 'planned',
+      translated,
+      gate,
+    });
   }
 }

@@ -1,6 +1,18 @@
 import type { AppliedOffsetPlan } from '../activities/offsets';
-import { longWaits } from './activity-options';
-import type { Playbook } from './framework';
+import type { FindUnplacedResult, GroupsInFlowResult } from '../activities/unplaced';
+import type { GateChoices } from '../src/model/gates';
+import {
+  describeUnplaced,
+  groupPositions,
+  placementsFor,
+  UNPLACED_CHOICES,
+  UNPLACED_GATE,
+  unplacedGroups,
+  type PlacedUnplaced,
+  type UnplacedFigures,
+} from '../src/model/unplaced';
+import { destructive, longWaits, shortWaits } from './activity-options';
+import type { GateOptions, Playbook } from './framework';
 
 /**
  * Runbook steps that failover and failback share, with the clusters and connectors
@@ -50,4 +62,113 @@ export function checkpointFreshness(f: AppliedOffsetPlan['freshness']): Record<s
       ...(f.stale.length > 0 ? { stalePartitions: f.stale.slice(0, MAX_STALE_LISTED) } : {}),
     },
   };
+}
+
+/**
+ * check-groups: the named groups (literal names) the flow's MirrorCheckpointConnector never
+ * translates (its `groups` / `groups.exclude`). Each would end the failover without a
+ * position: refused at start with its name (a blocker in a dry run).
+ */
+export async function checkGroupsStep(
+  pb: Playbook,
+  args: { read: Promise<GroupsInFlowResult>; connect: string; dryRun: boolean; blockers: string[]; refuse: (message: string) => never },
+): Promise<void> {
+  await pb.step('check-groups', async (step) => {
+    const r = await args.read;
+    step.details({ checkpointConnectors: r.checkpointConnectors, outside: r.outside });
+    if (r.outside.length === 0) return r;
+    const message =
+      `group${r.outside.length === 1 ? '' : 's'} outside the flow's groups allowlist, never translated by ${args.connect}: ` +
+      `${r.outside.map((o) => `${o.group} (${o.why})`).join('; ')}: add ${r.outside.length === 1 ? 'it' : 'them'} to the checkpoint connector's groups ` +
+      `(and let it emit), or leave ${r.outside.length === 1 ? 'it' : 'them'} out of groups`;
+    if (!args.dryRun) args.refuse(message);
+    args.blockers.push(message);
+    return r;
+  });
+}
+
+/** The translation's outcome reduced to what find-unplaced needs (kept small: it goes into history). */
+export function plannedOf(groups: AppliedOffsetPlan['groups']): Array<{
+  group: string;
+  skipped?: string;
+  partitions: Array<{ topic: string; partition: number; action: string; upstream: string | null; method?: string; note?: string }>;
+}> {
+  return groups.map((g) => ({
+    group: g.group,
+    ...(g.skipped ? { skipped: g.skipped } : {}),
+    partitions: g.partitions.map((p) => {
+      const method = (p as { method?: unknown }).method;
+      return {
+        topic: p.topic,
+        partition: p.partition,
+        action: p.action,
+        upstream: p.upstream,
+        ...(typeof method === 'string' ? { method } : {}),
+        ...(p.note !== undefined ? { note: p.note } : {}),
+      };
+    }),
+  }));
+}
+
+/**
+ * find-unplaced → (only when some group-partition has no position) gate unplaced-groups →
+ * place-unplaced. The gate asks, per group, earliest | end | leave-out; nothing is set for
+ * those groups before the decision, and a rejection stops the playbook (compensation).
+ */
+export async function placeUnplacedSteps(
+  pb: Playbook,
+  args: {
+    source: string;
+    target: string;
+    policy: 'default' | 'identity';
+    groups: string[];
+    topics: string[];
+    readSource: boolean;
+    translated: AppliedOffsetPlan;
+    /** Approvers, four-eyes and deadline of the gate (the consumers gate's). */
+    gate: Omit<GateOptions, 'description' | 'choices'>;
+  },
+): Promise<UnplacedFigures> {
+  const found: FindUnplacedResult = await pb.step(
+    'find-unplaced',
+    () =>
+      shortWaits.findUnplacedPositions({
+        source: args.source,
+        target: args.target,
+        policy: args.policy,
+        groups: args.groups,
+        topics: args.topics,
+        planned: plannedOf(args.translated.groups),
+        readSource: args.readSource,
+      }),
+    { summarize: (r) => ({ unplaced: r.unplaced.length, groups: unplacedGroups(r.unplaced).slice(0, 50), sourceRead: r.sourceRead }) },
+  );
+  let choices: Record<string, string> = {};
+  let set: PlacedUnplaced[] = [];
+  if (found.unplaced.length > 0) {
+    pb.setFigures({ unplaced: found.unplaced });
+    const choicesAsked: GateChoices = { options: [...UNPLACED_CHOICES], keys: unplacedGroups(found.unplaced) };
+    const decision = await pb.gate(UNPLACED_GATE, { ...args.gate, description: describeUnplaced(found.unplaced, args.target), choices: choicesAsked });
+    pb.stopUnlessApproved(decision);
+    choices = decision.choices ?? {};
+    const placements = placementsFor(found.unplaced, choices);
+    if (placements.length > 0) {
+      set = (
+        await pb.step('place-unplaced', () => destructive.placeUnplacedGroups({ target: args.target, placements }), {
+          details: { choices },
+          summarize: (r) => ({ set: r.set.length }),
+        })
+      ).set;
+    } else {
+      pb.skip('place-unplaced', 'every unplaced group was left out', { choices });
+    }
+  }
+  const figures: UnplacedFigures = {
+    unplaced: found.unplaced,
+    unplacedChoices: choices,
+    unplacedSet: set,
+    groupPositions: groupPositions({ placed: found.placed, unplaced: found.unplaced, choices, set }),
+  };
+  pb.setFigures({ ...figures });
+  return figures;
 }

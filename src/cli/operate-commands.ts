@@ -12,7 +12,7 @@ import {
   PlaybookStateError,
   type PlaybookSnapshot,
 } from '../client/operations';
-import { AbortArgsSchema, DecideArgsSchema, GateNameSchema } from '../model/gates';
+import { AbortArgsSchema, DecideArgsSchema, EVERY_KEY, GateNameSchema } from '../model/gates';
 import { renderPlaybookMarkdown } from '../report/playbook-markdown';
 import type { CliContext } from './context';
 import { CliError, EXIT, usageError } from './exit-codes';
@@ -109,14 +109,37 @@ function checkMessage(schema: typeof DecideArgsSchema | typeof AbortArgsSchema, 
   throw usageError(`nothing sent:\n${lines.join('\n')}`);
 }
 
-async function decide(ctx: CliContext, workflowId: string, gate: string, decision: 'approve' | 'reject', by: string, comment: string | undefined, json: boolean): Promise<number> {
-  const args = { gate, decision, by, ...(comment !== undefined ? { comment } : {}) };
-  checkMessage(DecideArgsSchema, args, { by: '--as', comment: decision === 'approve' ? '--comment' : '--reason', gate: '<gate>' });
+/** `--choice <choice>` (every key) or `--choice <key>=<choice>`, repeatable: the approval's choices. */
+function collectChoice(value: string, previous: Record<string, string> | undefined): Record<string, string> {
+  const at = value.lastIndexOf('=');
+  const [key, choice] = at < 0 ? [EVERY_KEY, value] : [value.slice(0, at), value.slice(at + 1)];
+  if (key.trim() === '' || choice.trim() === '') throw new InvalidArgumentError('must be <choice> or <key>=<choice>, e.g. end or orders-app=earliest');
+  const out = { ...(previous ?? {}) };
+  if (Object.hasOwn(out, key)) throw new InvalidArgumentError(`chooses twice for ${key === EVERY_KEY ? 'every key' : key}`);
+  out[key] = choice;
+  return out;
+}
+
+async function decide(
+  ctx: CliContext,
+  workflowId: string,
+  gate: string,
+  decision: 'approve' | 'reject',
+  by: string,
+  comment: string | undefined,
+  json: boolean,
+  choices?: Record<string, string>,
+): Promise<number> {
+  const args = { gate, decision, by, ...(comment !== undefined ? { comment } : {}), ...(choices ? { choices } : {}) };
+  checkMessage(DecideArgsSchema, args, { by: '--as', comment: decision === 'approve' ? '--comment' : '--reason', gate: '<gate>', choices: '--choice' });
   return onPlaybook(ctx, async (client) => {
     try {
       const record = await decideGate(client, workflowId, args);
       if (json) ctx.io.out(`${JSON.stringify(record)}\n`);
-      else ctx.io.out(`${record.decision} gate ${record.gate} of ${workflowId} as ${record.by ?? by} at ${record.at}\n`);
+      else {
+        const chose = record.choices ? ` choosing ${Object.entries(record.choices).map(([k, v]) => `${k}=${v}`).join(', ')}` : '';
+        ctx.io.out(`${record.decision} gate ${record.gate} of ${workflowId} as ${record.by ?? by} at ${record.at}${chose}\n`);
+      }
       return EXIT.ok;
     } catch (err) {
       if (err instanceof DecisionRefusedError) throw new CliError(`${decision} refused: ${err.reason}`, EXIT.playbookFailed);
@@ -156,9 +179,14 @@ export function addOperateCommands(program: Command, ctx: CliContext): void {
     .argument('<gate>', 'the gate to approve (kafka-dr status shows the open one)', parseGate)
     .requiredOption('--as <name>', 'who approves (kept in the audit trail; checked against the gate\'s approvers and four-eyes)', nonEmpty('--as'))
     .option('--comment <text>', 'why, for the audit trail')
+    .option(
+      '--choice <[key=]choice>',
+      'for a gate that asks choices (kafka-dr status lists them, e.g. unplaced-groups: earliest | end | leave-out per group): <key>=<choice>, or <choice> for every key; repeatable',
+      collectChoice,
+    )
     .option('--json', 'print the recorded decision as JSON')
-    .action(async (workflowId: string, gate: string, opts: { as: string; comment?: string; json?: boolean }) => {
-      ctx.setExit(await decide(ctx, workflowId, gate, 'approve', opts.as, opts.comment, opts.json === true));
+    .action(async (workflowId: string, gate: string, opts: { as: string; comment?: string; choice?: Record<string, string>; json?: boolean }) => {
+      ctx.setExit(await decide(ctx, workflowId, gate, 'approve', opts.as, opts.comment, opts.json === true, opts.choice));
     });
 
   program

@@ -1,5 +1,6 @@
 import type { PlaybookSnapshot } from '../client/operations';
 import type { PlaybookStatus, StepRecord } from '../model/gates';
+import { describePositions, type GroupPosition } from '../model/unplaced';
 import { formatDuration, lagRows } from '../report/lag-rows';
 
 /**
@@ -27,7 +28,8 @@ function gateLine(status: PlaybookStatus, name: string): string {
   if (decision) {
     const by = decision.by ? ` by ${decision.by}` : '';
     const why = decision.reason ?? decision.comment;
-    return `${decision.decision}${by} at ${clock(decision.at)}${why ? `: ${why}` : ''}`;
+    const chose = decision.choices ? ` choosing ${Object.entries(decision.choices).map(([k, v]) => `${k}=${v}`).join(', ')}` : '';
+    return `${decision.decision}${by} at ${clock(decision.at)}${chose}${why ? `: ${why}` : ''}`;
   }
   const summary = status.gates.find((g) => g.name === name);
   if (status.openGate?.name === name) return 'OPEN';
@@ -81,8 +83,16 @@ export function renderStatus(snap: PlaybookSnapshot): string {
     lines.push(`  Approving it: ${g.description}`);
     lines.push(`  ${deciders(s)}`);
     if (g.escalationError) lines.push(`  Escalation failed: ${g.escalationError}`);
-    lines.push(`  kafka-dr approve ${snap.workflowId} ${g.name} --as NAME [--comment TEXT]`);
+    if (g.choices) lines.push(`  Choose one of ${g.choices.options.join(' | ')} for each of: ${g.choices.keys.join(', ')}`);
+    const choose = g.choices ? ` --choice ${g.choices.keys.length === 1 ? `${g.choices.keys[0]}=CHOICE` : 'CHOICE|KEY=CHOICE ...'}` : '';
+    lines.push(`  kafka-dr approve ${snap.workflowId} ${g.name} --as NAME${choose} [--comment TEXT]`);
     lines.push(`  kafka-dr reject ${snap.workflowId} ${g.name} --as NAME --reason WHY`);
+  }
+
+  const positions = s.figures.groupPositions as GroupPosition[] | undefined;
+  if (positions && positions.length > 0) {
+    lines.push('', 'Consumer groups');
+    for (const p of positions) lines.push(`  ${p.group}: ${p.outcome}`);
   }
 
   const lag = lagRows(s);
@@ -134,8 +144,10 @@ export function statusEvents(snap: PlaybookSnapshot): StatusEvent[] {
     if (state !== 'pending') events.push({ key: `gate:${name}`, line: `gate ${name}: ${state === 'OPEN' ? 'open' : state}` });
   }
   if (s.openGate) {
-    events.push({ key: `open:${s.openGate.name}`, line: `gate ${s.openGate.name} waits: approving it will ${s.openGate.description} (${deciders(s)}; deadline ${clock(s.openGate.deadlineAt)})` });
+    events.push({ key: `open:${s.openGate.name}`, line: `gate ${s.openGate.name} waits: approving it will ${s.openGate.description} (${deciders(s)}${s.openGate.choices ? `; choose ${s.openGate.choices.options.join(' | ')} for ${s.openGate.choices.keys.join(', ')}` : ''}; deadline ${clock(s.openGate.deadlineAt)})` });
   }
+  const positions = s.figures.groupPositions as GroupPosition[] | undefined;
+  if (positions && positions.length > 0) events.push({ key: 'groups', line: `consumer groups: ${describePositions(positions)}` });
   for (const r of lagRows(s)) events.push({ key: `lag:${r.topic}:${r.partition ?? ''}`, line: `lag ${r.topic}${r.partition !== null ? `[${r.partition}]` : ''} ${r.lag} (${r.from})` });
   if (s.aborted) events.push({ key: 'aborted', line: `aborted by ${s.aborted.by}: ${s.aborted.reason}` });
   if (s.compensations.result) {

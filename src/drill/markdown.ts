@@ -1,5 +1,6 @@
 import { formatRanges } from './delivery';
 import type { DrillPhase, DrillReport } from './report-types';
+import { describePositions, type GroupPosition } from '../model/unplaced';
 
 /**
  * The drill report as Markdown for people: verdict, counts table, phases with their
@@ -21,13 +22,14 @@ function phaseRows(phases: readonly DrillPhase[]): string[] {
 /** Figures worth a line per playbook (the JSON report keeps all of them). */
 const KEY_FIGURES: Record<string, string[]> = {
   deploy: ['created', 'heartbeat'],
-  failover: ['lagAtStart', 'drainMs', 'rtoMs', 'rpoRecords', 'rpoEstimate', 'offsetsSet'],
-  failback: ['seedFrom', 'catchUpMs', 'lagAtConsumersGate', 'translation', 'drainMs', 'rtoMs', 'offsetsSet', 'forwardOffsets'],
+  failover: ['lagAtStart', 'drainMs', 'rtoMs', 'rpoRecords', 'rpoEstimate', 'offsetsSet', 'groupPositions'],
+  failback: ['seedFrom', 'catchUpMs', 'lagAtConsumersGate', 'translation', 'drainMs', 'rtoMs', 'offsetsSet', 'groupPositions', 'forwardOffsets'],
 };
 
 function describeFigure(name: string, value: unknown): string {
   if (Array.isArray(value)) {
     if (name === 'offsetsSet' || name === 'forwardOffsets') return `${value.length} partitions`;
+    if (name === 'groupPositions') return describePositions(value as GroupPosition[]);
     return value.map(String).join(', ') || 'none';
   }
   if (name.endsWith('Ms') && typeof value === 'number') return secs(value);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_GATE_DEADLINE } from './failover-input';
 import { GateOptionsSchema, PersonSchema } from './gates';
+import type { UnplacedFigures } from './unplaced';
 import { IntervalsSchema, TopicGroupSchema, type ReplicationPlanInput } from './replication-plan';
 
 /**
@@ -259,7 +260,7 @@ export interface FailbackPlan {
 }
 
 /** Figures in the status and the report. */
-export interface FailbackFigures extends Record<string, unknown> {
+export interface FailbackFigures extends Record<string, unknown>, Partial<UnplacedFigures> {
   dryRun: boolean;
   policy: 'default' | 'identity';
   /** Where the seed came from: 'snapshot' when the input had one (or named the failover), else 'derived' (per partition in `seed`). */

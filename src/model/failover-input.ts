@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { RpoEvidence } from '../offsets/rpo';
 import { GateOptionsSchema, PersonSchema } from './gates';
+import type { UnplacedFigures, UnplacedPartition } from './unplaced';
 
 /**
  * The failover playbook's input (workflows/failover.ts) and its figures. Pure (zod
@@ -119,12 +120,17 @@ export interface FailoverPlan {
   gates: Array<{ gate: FailoverGate; description: string; approvers: string[] | null; fourEyes: boolean; deadline: string | number }>;
   /** Offsets it would set on the target, per group and partition. */
   offsets: Array<{ group: string; skipped?: string; partitions: Array<{ topic: string; partition: number; from: string | null; to: string | null; action: string }> }>;
-  /** What would stop a real run now (unhealthy target, lag above threshold). */
+  /**
+   * Group-partitions the translation would leave without a position if it ran now: a real
+   * run stops at gate unplaced-groups with this list (absent in runs from before that gate).
+   */
+  unplaced?: UnplacedPartition[];
+  /** What would stop a real run now (unhealthy target, lag above threshold, a group outside the flow's allowlist). */
   blockers: string[];
 }
 
 /** Figures in the status and the report. */
-export interface FailoverFigures extends Record<string, unknown> {
+export interface FailoverFigures extends Record<string, unknown>, Partial<UnplacedFigures> {
   mode: 'planned' | 'unplanned';
   dryRun: boolean;
   /** Planned: total forward lag (records) when the failover started. */

@@ -101,7 +101,17 @@ export type GateOptionsInput = z.infer<typeof GateOptionsSchema>;
 // ---------------------------------------------------------------------------
 // Messages (payloads of the `approve`, `reject`, `abort` signals and the `decide` update)
 
-export const ApproveArgsSchema = z.object({ gate: GateNameSchema, by: PersonSchema, comment: Comment.optional() });
+/**
+ * Choices an approval carries when its gate asks for them (e.g. `unplaced-groups`: per
+ * group `earliest`, `end` or `leave-out`): key → choice; the key `*` chooses for every
+ * key not named.
+ */
+export const ChoicesSchema = z.record(z.string().min(1).max(249), z.string().min(1).max(64)).refine((c) => Object.keys(c).length <= 10_000, { message: 'at most 10000 choices' });
+export type Choices = z.infer<typeof ChoicesSchema>;
+/** The key that chooses for every key not named. */
+export const EVERY_KEY = '*';
+
+export const ApproveArgsSchema = z.object({ gate: GateNameSchema, by: PersonSchema, comment: Comment.optional(), choices: ChoicesSchema.optional() });
 export type ApproveArgs = z.input<typeof ApproveArgsSchema>;
 
 export const RejectArgsSchema = z.object({ gate: GateNameSchema, by: PersonSchema, reason: Reason });
@@ -116,6 +126,8 @@ export const DecideArgsSchema = z
     decision: z.enum(['approve', 'reject']),
     by: PersonSchema,
     comment: Comment.optional(),
+    /** Only with approve, and only for a gate that asks for choices. */
+    choices: ChoicesSchema.optional(),
   })
   .superRefine((v, ctx) => {
     // A rejection aborts the playbook and runs compensations: the audit trail needs the why.
@@ -147,8 +159,16 @@ export interface GateDecisionRecord {
   at: string;
   comment?: string;
   reason?: string;
+  /** The approval's choice for every key of a gate that asks for choices (`*` resolved). */
+  choices?: Record<string, string>;
   /** How the decision arrived. */
   via: 'signal' | 'update' | 'deadline' | 'abort';
+}
+
+/** What a gate asks the approval to choose: one of `options` for each of `keys`. */
+export interface GateChoices {
+  options: string[];
+  keys: string[];
 }
 
 /** The gate a playbook waits on, with what approving it will do. */
@@ -167,6 +187,8 @@ export interface OpenGateStatus {
   /** Null: anyone who names themselves may decide. */
   approvers: string[] | null;
   fourEyes: boolean;
+  /** Present when approving must choose (`--choice`): one of `options` per key. */
+  choices?: GateChoices;
 }
 
 export interface GateSummary {
@@ -285,7 +307,7 @@ export interface PlaybookReport<F extends Record<string, unknown> = Record<strin
 /** What the rule needs to know about the playbook's gates. */
 export interface GateView {
   known: readonly string[];
-  open: Pick<OpenGateStatus, 'name' | 'approvers' | 'fourEyes' | 'requestedBy'> | null;
+  open: Pick<OpenGateStatus, 'name' | 'approvers' | 'fourEyes' | 'requestedBy' | 'choices'> | null;
   /** The last decision per gate that is closed. */
   closed: Readonly<Record<string, GateDecisionRecord | undefined>>;
   /** An abort refuses every decision, even one for the open gate. */
@@ -304,7 +326,7 @@ export function gateViewOf(status: Pick<PlaybookStatus, 'gates' | 'openGate' | '
  * Approvers (when listed) may approve or reject; with four-eyes the requester may
  * reject (withdraw) their own request but not approve it.
  */
-export function refuseDecision(view: GateView, d: { gate: string; decision: 'approve' | 'reject'; by: string }): string | undefined {
+export function refuseDecision(view: GateView, d: { gate: string; decision: 'approve' | 'reject'; by: string; choices?: Choices }): string | undefined {
   if (view.aborted) return `the playbook was aborted by ${view.aborted.by} at ${view.aborted.at}: no decision is taken any more`;
   if (!view.known.includes(d.gate)) {
     return `unknown gate '${d.gate}' (this playbook's gates: ${view.known.join(', ') || 'none'})`;
@@ -325,5 +347,34 @@ export function refuseDecision(view: GateView, d: { gate: string; decision: 'app
   if (d.decision === 'approve' && open.fourEyes && open.requestedBy !== null && samePerson(open.requestedBy, d.by)) {
     return `${d.by} requested this playbook and may not approve gate '${d.gate}' themselves (four-eyes: another approver must)`;
   }
+  if (d.decision === 'approve') {
+    const resolved = resolveChoices(open.choices, d.choices);
+    if (typeof resolved === 'string') return `gate '${d.gate}': ${resolved}`;
+  }
   return undefined;
+}
+
+/**
+ * The choice for every key of a gate that asks for choices, or why the given ones do not
+ * do: a key without a choice (and no `*`), an unknown key, a choice not offered. A gate
+ * that asks none takes none (undefined when none given).
+ */
+export function resolveChoices(asked: GateChoices | undefined, given: Choices | undefined): Record<string, string> | undefined | string {
+  if (!asked) return given && Object.keys(given).length > 0 ? 'this gate takes no choices (leave --choice out)' : undefined;
+  const g = given ?? {};
+  const unknown = Object.keys(g).filter((k) => k !== EVERY_KEY && !asked.keys.includes(k));
+  if (unknown.length > 0) return `no such key to choose for: ${unknown.join(', ')} (keys: ${asked.keys.join(', ')})`;
+  const bad = Object.entries(g).filter(([, v]) => !asked.options.includes(v));
+  if (bad.length > 0) return `${bad.map(([k, v]) => `${k}=${v}`).join(', ')}: not a choice here (choices: ${asked.options.join(', ')})`;
+  const out: Record<string, string> = {};
+  const missing: string[] = [];
+  for (const k of asked.keys) {
+    const v = Object.hasOwn(g, k) ? g[k] : g[EVERY_KEY];
+    if (v === undefined) missing.push(k);
+    else out[k] = v;
+  }
+  if (missing.length > 0) {
+    return `approving must choose ${asked.options.join(' | ')} for ${missing.join(', ')} (--choice <key>=<choice>, or --choice <choice> for all)`;
+  }
+  return out;
 }

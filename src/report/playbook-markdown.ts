@@ -1,4 +1,5 @@
 import type { PlaybookReport, StepRecord } from '../model/gates';
+import type { GroupPosition, UnplacedPartition } from '../model/unplaced';
 import { formatDuration, lagRows } from './lag-rows';
 
 /**
@@ -57,7 +58,8 @@ interface OffsetSet {
 function offsetsSet(figures: Record<string, unknown>): Array<{ figure: string; rows: OffsetSet[] }> {
   const out: Array<{ figure: string; rows: OffsetSet[] }> = [];
   for (const [key, v] of Object.entries(figures)) {
-    if (!Array.isArray(v) || v.length === 0) continue;
+    // `unplaced` lists partitions without a position: its own section.
+    if (key === 'unplaced' || !Array.isArray(v) || v.length === 0) continue;
     const ok = v.every(
       (x: unknown) =>
         x && typeof x === 'object' && typeof (x as OffsetSet).group === 'string' && typeof (x as OffsetSet).topic === 'string' && typeof (x as OffsetSet).partition === 'number',
@@ -119,12 +121,42 @@ export function renderPlaybookMarkdown(report: PlaybookReport): string {
     lines.push(
       ...table(
         ['gate', 'decision', 'by', 'at', 'via', 'comment / reason'],
-        report.decisions.map((d) => [d.gate, d.decision, d.by ?? '', time(d.at), d.via, d.reason ?? d.comment ?? '']),
+        report.decisions.map((d) => [
+          d.gate,
+          d.decision,
+          d.by ?? '',
+          time(d.at),
+          d.via,
+          [d.reason ?? d.comment ?? '', d.choices ? `chose ${Object.entries(d.choices).map(([k, v]) => `${k}=${v}`).join(', ')}` : ''].filter(Boolean).join('; '),
+        ]),
       ),
       '',
     );
   }
   if (report.aborted) lines.push(`Aborted by ${cell(report.aborted.by)} at ${time(report.aborted.at)} (${report.aborted.via}): ${cell(report.aborted.reason)}`, '');
+
+  const positions = report.figures.groupPositions as GroupPosition[] | undefined;
+  const unplaced = report.figures.unplaced as UnplacedPartition[] | undefined;
+  if (positions && positions.length > 0) {
+    lines.push('## Consumer group positions', '');
+    lines.push(
+      ...table(
+        ['group', 'outcome', 'exact', 'through checkpoints', 'earliest', 'end', 'left out', 're-read', 'skipped'],
+        positions.map((p) => [p.group, p.outcome, p.exact, p.translated, p.earliest, p.end, p.leftOut, p.reRead ?? 'unknown', p.skipped ?? 'unknown']),
+      ),
+      '',
+    );
+  }
+  if (unplaced && unplaced.length > 0) {
+    lines.push('## Group-partitions the translation could not place', '');
+    lines.push(
+      ...table(
+        ['group', 'topic', 'partition', 'committed', 'source end', 'lag', 'why'],
+        unplaced.map((u) => [u.group, u.topic, u.partition, u.committed ?? '', u.sourceEnd ?? '', u.lag ?? 'unknown', u.why]),
+      ),
+      '',
+    );
+  }
 
   for (const { figure, rows } of offsetsSet(report.figures)) {
     lines.push(`## Offsets set (${figure})`, '');

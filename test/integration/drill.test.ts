@@ -42,11 +42,12 @@ describe('kafka-dr drill (planned) on the real stack', { timeout: 900_000 }, () 
       ['failover', 'completed'],
       ['failback', 'completed'],
     ]);
-    // The playbooks' cutover hooks switched them, in runbook order. The failback's group
-    // stops on B at its gate and starts on A after translate-offsets, a hook each.
+    // The playbooks' cutover hooks switched them, in runbook order. In both playbooks the
+    // group stops at its gate and starts on the other cluster after translate-offsets, a hook each.
     assert.deepEqual((r.switches ?? []).map((s) => `${s.playbook}/${s.gate}/${s.action}`), [
       'failover/stop-producers/stop-producers',
-      'failover/consumers-cutover/move-consumers',
+      'failover/consumers-cutover/stop-consumers',
+      'failover/consumers-cutover/start-consumers',
       'failover/producers-cutover/start-producers',
       'failback/consumers-cutover/stop-consumers',
       'failback/consumers-cutover/start-consumers',
@@ -71,8 +72,10 @@ describe('kafka-dr drill (planned) on the real stack', { timeout: 900_000 }, () 
     assert.ok(r.phases.some((p) => p.parent === 'failover' && p.name === 'gate stop-producers'), 'the failover gates are in the timeline');
     // Steps of a second or more are in the timeline; the drain usually takes less now, so
     // it is checked in the failover's own figures (drained with producers quiet: 0 lost).
-    const failover = r.playbooks?.['failover']?.figures as { drainMs?: number } | undefined;
+    const failover = r.playbooks?.['failover']?.figures as { drainMs?: number; groupPositions?: Array<{ leftOut: number; earliest: number; end: number }> } | undefined;
     assert.equal(typeof failover?.drainMs, 'number', 'the failover drained');
+    // The drill's group has a position on every partition it committed: no unplaced-groups gate.
+    assert.ok((failover?.groupPositions ?? []).length > 0 && failover!.groupPositions!.every((g) => g.leftOut + g.earliest + g.end === 0), JSON.stringify(failover?.groupPositions));
     assert.ok(r.phases.some((p) => p.parent === 'failover' && p.name === 'gate producers-cutover'), 'all three failover gates are in the timeline');
 
     // Files.

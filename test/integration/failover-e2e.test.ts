@@ -195,9 +195,11 @@ describe('failover (planned) A→B end to end on the real stack', { timeout: 300
       await producing;
       await h.executeUpdate(decideUpdate, { args: [{ gate: 'stop-producers', decision: 'approve', by: 'bob', comment: 'producers stopped' }] });
       const atConsumers = await gateOpen('consumers-cutover');
-      assert.ok(atConsumers.figures.offsetsSet, 'offsets set before the consumers gate');
+      assert.equal(atConsumers.figures.offsetsSet, undefined, 'consumers stop before the translation: nothing set before the consumers gate');
       await h.signal(approveSignal, { gate: 'consumers-cutover', by: 'carol' });
-      await gateOpen('producers-cutover');
+      const atProducers = await gateOpen('producers-cutover');
+      assert.ok(atProducers.figures.offsetsSet, 'offsets set before the producers gate');
+      assert.deepEqual(atProducers.figures.unplaced, [], 'the group has a position on every partition it committed');
       await h.signal(approveSignal, { gate: 'producers-cutover', by: 'carol' });
       const result = (await h.result()) as PlaybookReport<FailoverFigures>;
       await captureHistory(h, 'failover-planned-default-policy');

@@ -234,9 +234,11 @@ describe('failover then failback on the real stack with producers and consumers 
       await gateOpen(fo, 'consumers-cutover');
       await consumer.stop();
       await fo.signal(approveSignal, { gate: 'consumers-cutover', by: 'bob' });
+      // translate-offsets runs right after the approval (the group stopped on A); the next gate opens once it is set on B.
+      const atProducers = await gateOpen(fo, 'producers-cutover');
+      assert.deepEqual(atProducers.figures.unplaced, [], 'the group has a position on B for every partition it committed on A');
       await consumer.start(kafkaB);
       mark('failover: consumer moved to B');
-      await gateOpen(fo, 'producers-cutover');
       await producer.start(kafkaB, 'B');
       await fo.signal(approveSignal, { gate: 'producers-cutover', by: 'bob' });
       const failoverReport = (await fo.result()) as PlaybookReport<FailoverFigures>;

@@ -34,18 +34,33 @@ async function main(): Promise<void> {
   const connection = await Connection.connect({ address: stack.temporal.address });
   const client = new Client({ connection, namespace: stack.temporal.namespace });
 
-  const approveWhenOpen = async (h: WorkflowHandle, gate: string, by: string) => {
+  const approveWhenOpen = async (h: WorkflowHandle, gate: string, by: string, choices?: Record<string, string>) => {
     await eventually(`gate ${gate}`, async () => ((await h.query(statusQuery)).openGate?.name === gate ? true : undefined), 30_000, 100);
-    await h.signal(approveSignal, { gate, by });
+    await h.signal(approveSignal, { gate, by, ...(choices ? { choices } : {}) });
   };
 
-  const runs: Array<{ name: string; workflowType: string; input: unknown; scenario?: AuditScenario; approve: Array<[string, string]> }> = [
+  const runs: Array<{ name: string; workflowType: string; input: unknown; scenario?: AuditScenario; approve: Array<[string, string, Record<string, string>?]> }> = [
     {
       name: 'failover-planned-approved',
       workflowType: 'failover',
       input: failoverInput(),
       scenario: { lagTotal: '42' },
       approve: [['stop-producers', 'bob'], ['consumers-cutover', 'carol'], ['producers-cutover', 'carol']],
+    },
+    {
+      // The runbook of patch failover-stop-consumers-before-translate: check-groups, consumers stopped before
+      // translate-offsets, find-unplaced, then the unplaced-groups gate (approved with a choice per group).
+      name: 'failover-planned-unplaced-groups',
+      workflowType: 'failover',
+      input: failoverInput({ groups: ['billing', 'parked', 'late'] }),
+      scenario: {
+        lagTotal: '42',
+        unplaced: [
+          { group: 'late', topic: 'orders', downstream: 'A.orders', partition: 0, committed: '8', sourceEnd: '10', lag: '2', why: 'no-checkpoint' },
+          { group: 'parked', topic: 'orders', downstream: 'A.orders', partition: 0, committed: '4', sourceEnd: '10', lag: '6', why: 'no checkpoint or offset sync translates this partition' },
+        ],
+      },
+      approve: [['stop-producers', 'bob'], ['consumers-cutover', 'carol'], ['unplaced-groups', 'carol', { parked: 'end', '*': 'earliest' }], ['producers-cutover', 'carol']],
     },
     { name: 'audit-drift-report-only', workflowType: 'auditDrift', input: auditInput(), scenario: { drift: SOME_DRIFT, heartbeatAgeMs: 120_000 }, approve: [] },
     {
@@ -67,7 +82,7 @@ async function main(): Promise<void> {
       const workflowId = `replay-${run.name}-${uniqueId()}`;
       scenarios.set(workflowId, run.scenario ?? {});
       const h = await client.workflow.start(run.workflowType, { taskQueue, workflowId, args: [run.input], workflowExecutionTimeout: '2 minutes' });
-      for (const [gate, by] of run.approve) await approveWhenOpen(h, gate, by);
+      for (const [gate, by, choices] of run.approve) await approveWhenOpen(h, gate, by, choices);
       await h.result();
       const history = await h.fetchHistory();
       const { file, events } = writeHistory(history, run.name, OUT);

@@ -1,3 +1,4 @@
+import type { UnplacedPartition } from '../../src/model/unplaced';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Activities } from '../../activities';
@@ -21,6 +22,8 @@ export interface AuditScenario {
   recreated?: string[];
   /** Cluster that answers ClusterUnreachable (non-retryable here so tests stay fast). */
   unreachable?: string;
+  /** Group-partitions find-unplaced reports (failover): the unplaced-groups gate opens. */
+  unplaced?: UnplacedPartition[];
 }
 
 export type Call = { workflowId: string; name: string; arg: Record<string, unknown> };
@@ -107,6 +110,9 @@ type StubNames =
   | 'snapshotEndOffsets'
   | 'planOffsetTranslation'
   | 'applyOffsetTranslation'
+  | 'checkGroupsInFlow'
+  | 'findUnplacedPositions'
+  | 'placeUnplacedGroups'
   | 'repairTopicConfigs'
   | 'runCutoverHook'
   | 'notifyEscalation';
@@ -244,6 +250,22 @@ export function createStubs(scenarioOf: (workflowId: string) => AuditScenario, c
     async repairTopicConfigs(input) {
       record('repairTopicConfigs', input);
       return { cluster: input.cluster, applied: input.repairs.map((r) => ({ topic: r.topic, setting: r.setting, value: r.to })) };
+    },
+    async checkGroupsInFlow(input) {
+      record('checkGroupsInFlow', input);
+      return { checkpointConnectors: ['mm2-A-to-B-checkpoint'], outside: [] };
+    },
+    async findUnplacedPositions(input) {
+      const s = record('findUnplacedPositions', input);
+      return { unplaced: s.unplaced ?? [], placed: { billing: { exact: 0, translated: 1 } }, sourceRead: input.readSource };
+    },
+    async placeUnplacedGroups(input) {
+      record('placeUnplacedGroups', input);
+      return {
+        set: input.placements.flatMap((pl) =>
+          pl.partitions.map((p) => ({ group: pl.group, topic: p.topic, partition: p.partition, choice: pl.choice, offset: pl.choice === 'end' ? '10' : '0', low: '0', high: '10' })),
+        ),
+      };
     },
     async applyOffsetTranslation(input) {
       record('applyOffsetTranslation', input);

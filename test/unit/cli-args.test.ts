@@ -143,6 +143,8 @@ describe('kafka-dr: bad arguments exit 2 with a message naming the flag, nothing
     refused(await cli('reject', 'wf', 'stop-producers', '--as', 'bob'), /required option '--reason <text>' not specified/);
     refused(await cli('abort', 'wf', '--as', 'bob'), /required option '--reason <text>' not specified/);
     refused(await cli('abort', '--as', 'bob', '--reason', 'x'), /missing required argument 'workflow-id'/);
+    refused(await cli('approve', 'wf', 'unplaced-groups', '--as', 'bob', '--choice', 'g='), /--choice <\[key=\]choice>' argument 'g=' is invalid. must be <choice> or <key>=<choice>/);
+    refused(await cli('approve', 'wf', 'unplaced-groups', '--as', 'bob', '--choice', 'g=end', '--choice', 'g=earliest'), /argument 'g=earliest' is invalid. chooses twice for g/);
   });
 
   it('status, list, report, stack, drill: bad arguments', async () => {

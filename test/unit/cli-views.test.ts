@@ -148,6 +148,24 @@ describe('status view', () => {
     assert.doesNotMatch(text, /\x1b/, 'no escape codes in the view itself');
   });
 
+  it('a gate that asks choices: the keys, the options and the --choice form; per-group positions; choices in the decision line', () => {
+    const base = status();
+    const s = status({
+      gates: [...base.gates, { name: 'unplaced-groups', state: 'open' }],
+      openGate: { ...base.openGate!, name: 'unplaced-groups', description: '1 group-partition(s) of 1 group(s) ...', choices: { options: ['earliest', 'end', 'leave-out'], keys: ['parked'] } },
+      decisions: [{ gate: 'consumers-cutover', decision: 'approved', by: 'bob', at: '2026-01-01T10:00:05.000Z', via: 'update', choices: { x: 'end' } }],
+      figures: { groupPositions: [{ group: 'billing', exact: 2, translated: 0, earliest: 0, end: 0, leftOut: 0, reRead: '0', skipped: '0', outcome: 'exact' }] },
+    });
+    const text = renderStatus(snapshot(s));
+    assert.match(text, /Choose one of earliest \| end \| leave-out for each of: parked/);
+    assert.match(text, /kafka-dr approve kafka-dr-cutover-A~B unplaced-groups --as NAME --choice parked=CHOICE/);
+    assert.match(text, /consumers-cutover +approved by bob at 2026-01-01 10:00:05Z choosing x=end/);
+    assert.match(text, /Consumer groups\n {2}billing: exact/);
+    const lines = statusEvents(snapshot(s)).map((e) => e.line);
+    assert.ok(lines.some((l) => /gate unplaced-groups waits: .*choose earliest \| end \| leave-out for parked/.test(l)), lines.join('\n'));
+    assert.ok(lines.includes('consumer groups: billing: exact'), lines.join('\n'));
+  });
+
   it('a closed run rebuilt from its report: decisions, compensation, outcome; no open gate', () => {
     const r = report();
     const text = renderStatus(snapshot(statusFromReport(r), { temporalStatus: 'COMPLETED', closeTime: r.endedAt, report: r }));
@@ -208,6 +226,27 @@ describe('Markdown report', () => {
     assert.match(md, /## Messages that changed nothing[\s\S]*\| approve \| stop-producers \| mallory \|/);
     assert.match(md, /Aborted by carol at 2026-01-01 10:04:59Z \(signal\): wrong \\\| pair/);
     assert.ok(md.endsWith('\n') && !md.endsWith('\n\n'));
+  });
+
+  it('per-group positions, the unplaced group-partitions and the choices made', () => {
+    const md = renderPlaybookMarkdown(
+      report({
+        decisions: [{ gate: 'unplaced-groups', decision: 'approved', by: 'bob', at: '2026-01-01T10:00:50.000Z', via: 'update', choices: { parked: 'end' } }],
+        figures: {
+          unplaced: [{ group: 'parked', topic: 'orders', downstream: 'A.orders', partition: 1, committed: '20', sourceEnd: '50', lag: '30', why: 'no-checkpoint' }],
+          unplacedSet: [{ group: 'parked', topic: 'A.orders', partition: 1, choice: 'end', offset: '50', low: '0', high: '50' }],
+          groupPositions: [
+            { group: 'billing', exact: 0, translated: 2, earliest: 0, end: 0, leftOut: 0, reRead: '0', skipped: '0', outcome: 'translated through checkpoints on 2 partition(s)' },
+            { group: 'parked', exact: 0, translated: 0, earliest: 0, end: 1, leftOut: 0, reRead: '0', skipped: '30', outcome: 'skipped 30 (end on 1 partition(s))' },
+          ],
+        },
+      }),
+    );
+    assert.match(md, /\| unplaced-groups \| approved \| bob \| .* \| update \| chose parked=end \|/);
+    assert.match(md, /## Consumer group positions\n\n.*\n.*\n\| billing \| translated through checkpoints on 2 partition\(s\) \| 0 \| 2 \| 0 \| 0 \| 0 \| 0 \| 0 \|\n\| parked \| skipped 30 \(end on 1 partition\(s\)\) \| 0 \| 0 \| 0 \| 1 \| 0 \| 0 \| 30 \|/);
+    assert.match(md, /## Group-partitions the translation could not place\n\n.*\n.*\n\| parked \| orders \| 1 \| 20 \| 50 \| 30 \| no-checkpoint \|/);
+    assert.match(md, /## Offsets set \(unplacedSet\)\n\n.*\n.*\n\| parked \| A\.orders \| 1 \| 50 \|/);
+    assert.doesNotMatch(md, /## Offsets set \(unplaced\)/);
   });
 
   it('a completed dry run: no compensation needed, the plan as JSON, nothing decided', () => {

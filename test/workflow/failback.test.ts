@@ -9,6 +9,7 @@ import type { failback } from '../../workflows/failback';
 import { abortSignal, approveSignal, rejectSignal, statusQuery } from '../../workflows/framework';
 import { gateOpen, replayAll, startStubWorker, workflowFailure, type StubWorker } from '../helpers/playbook';
 import { uniqueId } from '../helpers/stack';
+import type { UnplacedPartition } from '../../src/model/unplaced';
 
 /**
  * The failback playbook's control flow on the real Temporal dev server with stub
@@ -26,12 +27,14 @@ interface Scenario {
   forwardState?: string;
   /** failoverSnapshot refuses the named workflow (SeedUnavailable). */
   failoverUnusable?: string;
+  /** What find-unplaced answers. */
+  unplaced?: UnplacedPartition[];
 }
 const scenarios = new Map<string, Scenario>();
 
 const DESTRUCTIVE = new Set([
   'stopConnector', 'resumeConnector', 'pauseConnector', 'deleteConnector', 'restartConnector', 'applyOffsetTranslation',
-  'alterConnectorOffsets', 'resetConnectorOffsets', 'deployMirrorFlow', 'removeMirrorFlow',
+  'alterConnectorOffsets', 'resetConnectorOffsets', 'deployMirrorFlow', 'removeMirrorFlow', 'placeUnplacedGroups',
 ]);
 
 function wfId(): string {
@@ -52,6 +55,7 @@ type Stubs = Pick<
   | 'clusterHealth' | 'connectorStatus' | 'planFailbackSeedOffsets' | 'deployMirrorFlow' | 'stopConnector' | 'waitForConnectorState'
   | 'alterConnectorOffsets' | 'resumeConnector' | 'waitForReverseCatchUp' | 'applyOffsetTranslation' | 'waitForQuietProducers'
   | 'waitForDrain' | 'snapshotEndOffsets' | 'removeMirrorFlow' | 'planForwardResumeOffsets' | 'failoverSnapshot'
+  | 'findUnplacedPositions' | 'placeUnplacedGroups'
 >;
 
 const lagReport = (total: string) => ({
@@ -130,6 +134,18 @@ const stubs: Stubs = {
     return {
       source: 'B', target: 'A', allowRewind: false, groups: [{ group: 'billing', state: 'Empty', members: 0, partitions: [] } as never], checkpointsRead: 1, generatedAt: T,
       applied: [{ group: 'billing', topic: 'orders', partition: 0, offset: '120' }], appliedAt: T,
+    };
+  },
+  async findUnplacedPositions(input) {
+    const s = record('findUnplacedPositions', input);
+    return { unplaced: s.unplaced ?? [], placed: { billing: { exact: 1, translated: 0 } }, sourceRead: input.readSource };
+  },
+  async placeUnplacedGroups(input) {
+    record('placeUnplacedGroups', input);
+    return {
+      set: input.placements.flatMap((pl) =>
+        pl.partitions.map((p) => ({ group: pl.group, topic: p.topic, partition: p.partition, choice: pl.choice, offset: pl.choice === 'end' ? '130' : '0', low: '0', high: '130' })),
+      ),
     };
   },
   async waitForQuietProducers(input) {
@@ -239,7 +255,9 @@ describe('failback playbook: control flow with stub activities', { timeout: 300_
 
     await h.signal(approveSignal, { gate: 'consumers-cutover', by: 'bob' });
     await gateOpen(h, 'stop-producers');
-    assert.equal(namesOf(h.workflowId).at(-1), 'applyOffsetTranslation', 'consumers translated before the stop-producers gate');
+    assert.deepEqual(namesOf(h.workflowId).slice(-2), ['applyOffsetTranslation', 'findUnplacedPositions'], 'consumers translated before the stop-producers gate');
+    const find = callsOf(h.workflowId).find((c) => c.name === 'findUnplacedPositions')!;
+    assert.deepEqual([find.arg.source, find.arg.target, find.arg.readSource, find.arg.policy], ['B', 'A', true, 'identity']);
     await h.signal(approveSignal, { gate: 'stop-producers', by: 'carol' });
     const third = await gateOpen(h, 'producers-cutover');
     assert.deepEqual(namesOf(h.workflowId).slice(-5), [
@@ -270,7 +288,7 @@ describe('failback playbook: control flow with stub activities', { timeout: 300_
       'check-primary', 'check-forward', 'plan-seed', 'deploy-reverse', 'seed-reverse', 'start-reverse', 'catch-up',
       // consumers stop on dr before the translation reads its checkpoints, and start on the
       // primary only once their offsets are set there
-      'hook:consumers-cutover:stop-consumers', 'translate-offsets', 'hook:consumers-cutover:start-consumers', 'hook:stop-producers', 'verify-quiet', 'drain', 'stop-reverse', 'snapshot-primary', 'hook:producers-cutover',
+      'hook:consumers-cutover:stop-consumers', 'translate-offsets', 'find-unplaced', 'hook:consumers-cutover:start-consumers', 'hook:stop-producers', 'verify-quiet', 'drain', 'stop-reverse', 'snapshot-primary', 'hook:producers-cutover',
       'remove-reverse', 'set-forward-offsets', 'resume-forward',
     ]);
     assert.ok(report.steps.every((s) => s.state === 'completed'));
@@ -282,6 +300,7 @@ describe('failback playbook: control flow with stub activities', { timeout: 300_
     assert.equal(report.figures.rpoRecords, 0);
     assert.ok(report.figures.rtoMs > 0);
     assert.deepEqual(report.figures.forwardOffsets, [{ connector: 'mm2-A-to-B-source', topic: 'orders', partition: 0, offset: '129', skipped: '30' }]);
+    assert.deepEqual(report.figures.groupPositions!.map((p) => [p.group, p.outcome]), [['billing', 'exact']]);
     assert.deepEqual(report.figures.seed.map((s) => [s.topic, s.partition, s.source, s.offset, s.connector]), [['orders', 0, 'snapshot', '99', REVERSE_SOURCE]]);
     assert.equal(report.compensation, null);
   });
@@ -449,6 +468,39 @@ describe('failback playbook: control flow with stub activities', { timeout: 300_
     const h = await start(input({ seed: { mode: 'auto', snapshot: { cluster: 'A', takenAt: T, offsets: { orders: { '0': '1' } }, missingTopics: [] } } }));
     const cause = await failure(h);
     assert.match(cause.message, /seed.snapshot.cluster: is 'A'/);
+  });
+
+  it('a group with a commit on dr but no position on A: gate unplaced-groups before consumers start; the choice is applied on A', async () => {
+    const unplaced: UnplacedPartition[] = [
+      { group: 'parked', topic: 'orders', downstream: 'orders', partition: 0, committed: '100', sourceEnd: '130', lag: '30', why: 'no-checkpoint' },
+    ];
+    const h = await start(input({ groups: ['billing', 'parked'] }), { unplaced });
+    await gateOpen(h, 'consumers-cutover');
+    await h.signal(approveSignal, { gate: 'consumers-cutover', by: 'bob' });
+    const s = await gateOpen(h, 'unplaced-groups');
+    assert.match(s.openGate!.description, /parked orders\[0\]: lag 30 \(committed 100 of 130\)/);
+    assert.deepEqual(s.openGate!.choices!.keys, ['parked']);
+    assert.ok(!namesOf(h.workflowId).includes('placeUnplacedGroups'));
+    assert.ok(!s.steps.some((x) => x.name === 'hook:consumers-cutover:start-consumers'), 'consumers not started before the decision');
+    await h.signal(approveSignal, { gate: 'unplaced-groups', by: 'bob', choices: { parked: 'end' } });
+    await gateOpen(h, 'stop-producers');
+    assert.deepEqual(callsOf(h.workflowId).find((c) => c.name === 'placeUnplacedGroups')!.arg, {
+      target: 'A',
+      placements: [{ group: 'parked', choice: 'end', partitions: [{ topic: 'orders', partition: 0 }] }],
+    });
+    await h.signal(abortSignal, { by: 'bob', reason: 'test over' });
+    const report = (await h.result()) as PlaybookReport<FailbackFigures>;
+    const steps = report.steps.map((x) => x.name);
+    assert.deepEqual(steps.slice(steps.indexOf('translate-offsets'), steps.indexOf('translate-offsets') + 4), [
+      'translate-offsets',
+      'find-unplaced',
+      'place-unplaced',
+      'hook:consumers-cutover:start-consumers',
+    ]);
+    assert.deepEqual(report.figures.groupPositions!.map((p) => [p.group, p.outcome]), [
+      ['billing', 'exact'],
+      ['parked', 'skipped 30 (end on 1 partition(s))'],
+    ]);
   });
 
   it('replays every history recorded above with the same bundle', async () => {

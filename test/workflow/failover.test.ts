@@ -9,6 +9,7 @@ import type { failover } from '../../workflows/failover';
 import { abortSignal, approveSignal, decideUpdate, rejectSignal, statusQuery } from '../../workflows/framework';
 import { gateOpen, replayAll, startStubWorker, workflowFailure, type StubWorker } from '../helpers/playbook';
 import { uniqueId } from '../helpers/stack';
+import type { UnplacedPartition } from '../../src/model/unplaced';
 
 /**
  * The failover playbook's control flow on the real Temporal dev server with stub
@@ -25,10 +26,25 @@ interface Scenario {
   targetHealthy?: boolean;
   sourceDown?: boolean;
   evidenceFails?: boolean;
+  /** Named groups the forward checkpoint connector never translates. */
+  outside?: string[];
+  /** What find-unplaced answers. */
+  unplaced?: UnplacedPartition[];
 }
 const scenarios = new Map<string, Scenario>();
 
-const DESTRUCTIVE = new Set(['stopConnector', 'stopConnectors', 'resumeConnector', 'pauseConnector', 'deleteConnector', 'restartConnector', 'applyOffsetTranslation', 'alterConnectorOffsets', 'resetConnectorOffsets']);
+const DESTRUCTIVE = new Set([
+  'stopConnector',
+  'stopConnectors',
+  'resumeConnector',
+  'pauseConnector',
+  'deleteConnector',
+  'restartConnector',
+  'applyOffsetTranslation',
+  'alterConnectorOffsets',
+  'resetConnectorOffsets',
+  'placeUnplacedGroups',
+]);
 
 function wfId(): string {
   return Context.current().info.workflowExecution?.workflowId ?? '';
@@ -69,6 +85,9 @@ type Stubs = Pick<
   | 'applyOffsetTranslation'
   | 'replicationFreshness'
   | 'unplannedRpoEvidence'
+  | 'checkGroupsInFlow'
+  | 'findUnplacedPositions'
+  | 'placeUnplacedGroups'
 >;
 
 const lagReport = (total: string) => ({
@@ -150,6 +169,22 @@ const stubs: Stubs = {
       appliedAt: '2025-01-01T00:00:01.000Z',
     };
   },
+  async checkGroupsInFlow(input) {
+    const s = record('checkGroupsInFlow', input);
+    return { checkpointConnectors: ['mm2-A-to-B-checkpoint'], outside: (s.outside ?? []).map((group) => ({ group, why: `mm2-A-to-B-checkpoint: not in its groups allowlist (groups=billing)` })) };
+  },
+  async findUnplacedPositions(input) {
+    const s = record('findUnplacedPositions', input);
+    return { unplaced: s.unplaced ?? [], placed: { billing: { exact: 0, translated: 2 } }, sourceRead: input.readSource };
+  },
+  async placeUnplacedGroups(input) {
+    record('placeUnplacedGroups', input);
+    return {
+      set: input.placements.flatMap((pl) =>
+        pl.partitions.map((p) => ({ group: pl.group, topic: p.topic, partition: p.partition, choice: pl.choice, offset: pl.choice === 'end' ? '500' : '0', low: '0', high: '500' })),
+      ),
+    };
+  },
   async replicationFreshness(input) {
     record('replicationFreshness', input);
     return {
@@ -227,32 +262,31 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
 
   const failure = workflowFailure;
 
-  it('planned, approved at every gate: runbook order, nothing destructive before stop-producers, figures for failback and RTO/RPO', async () => {
+  it('planned, approved at every gate: runbook order, consumers stopped before the translation, figures for failback and RTO/RPO', async () => {
     const h = await start(input());
     const first = await gateOpen(h, 'stop-producers');
-    assert.deepEqual(namesOf(h.workflowId).sort(), ['clusterHealth:B', 'replicationLag']);
+    assert.deepEqual(namesOf(h.workflowId).sort(), ['checkGroupsInFlow', 'clusterHealth:B', 'replicationLag']);
     assert.ok(callsOf(h.workflowId).every((c) => !DESTRUCTIVE.has(c.name)), 'nothing destructive before stop-producers');
     assert.match(first.openGate!.description, /producers to orders on A are stopped/);
     assert.deepEqual(first.openGate!.approvers, ['bob', 'carol']);
     assert.equal(first.figures.lagAtStart, '42');
+    assert.deepEqual(callsOf(h.workflowId).find((c) => c.name === 'checkGroupsInFlow')!.arg, { connect: 'connect-b', connectors: CONNECTORS, groups: ['billing'] });
 
     await h.signal(approveSignal, { gate: 'stop-producers', by: 'bob' });
     const second = await gateOpen(h, 'consumers-cutover');
-    // Translated before the consumers gate opens; stopped before translated.
+    // Stopped and snapshotted before the consumers gate; translated only after it (consumers stopped first).
     const names = namesOf(h.workflowId);
-    // The two checks and the two snapshots are scheduled together: their order among themselves may vary.
-    assert.deepEqual(names.slice(0, 2).sort(), ['clusterHealth:B', 'replicationLag']);
-    assert.deepEqual(names.slice(2, 5), [
+    // The three checks and the two snapshots are scheduled together: their order among themselves may vary.
+    assert.deepEqual(names.slice(0, 3).sort(), ['checkGroupsInFlow', 'clusterHealth:B', 'replicationLag']);
+    assert.deepEqual(names.slice(3, 6), [
       'waitForQuietProducers:A',
       'waitForDrain',
       // One activity stops the three and waits for STOPPED (history economy).
       'stopConnectors',
     ]);
-    assert.deepEqual(names.slice(5, 7).sort(), ['snapshotEndOffsets:A', 'snapshotEndOffsets:B']);
-    assert.deepEqual(names.slice(7), ['applyOffsetTranslation']);
+    assert.deepEqual(names.slice(6).sort(), ['snapshotEndOffsets:A', 'snapshotEndOffsets:B']);
+    assert.match(second.openGate!.description, /stop consumer groups billing on A \(hook stop-consumers/);
     assert.deepEqual(callsOf(h.workflowId).find((c) => c.name === 'stopConnectors')!.arg, { connect: 'connect-b', connectors: CONNECTORS });
-    const translate = callsOf(h.workflowId).find((c) => c.name === 'applyOffsetTranslation')!;
-    assert.deepEqual(translate.arg.freshness, { policy: 'default', waitSeconds: 0 }, 'planned: checkpoint freshness compared with A, reported only');
     assert.deepEqual(second.compensations.registered.map((r) => [r.name, r.step]), CONNECTORS.map((c) => [`resume forward connector ${c}`, 'stop-forward']));
     const snapB = callsOf(h.workflowId).find((c) => c.name === 'snapshotEndOffsets' && c.arg.cluster === 'B')!;
     assert.deepEqual(snapB.arg.topics, ['A.orders', 'orders']);
@@ -263,6 +297,12 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
     await assert.rejects(h.executeUpdate(decideUpdate, { args: [{ gate: 'consumers-cutover', decision: 'approve', by: 'alice' }] }), (err: Error) => /four-eyes/.test(String(err.cause)));
     await h.executeUpdate(decideUpdate, { args: [{ gate: 'consumers-cutover', decision: 'approve', by: 'dave', comment: 'consumers moved' }] });
     await gateOpen(h, 'producers-cutover');
+    assert.deepEqual(namesOf(h.workflowId).slice(8), ['applyOffsetTranslation', 'findUnplacedPositions']);
+    const translate = callsOf(h.workflowId).find((c) => c.name === 'applyOffsetTranslation')!;
+    assert.deepEqual(translate.arg.freshness, { policy: 'default', waitSeconds: 0 }, 'planned: checkpoint freshness compared with A, reported only');
+    const find = callsOf(h.workflowId).find((c) => c.name === 'findUnplacedPositions')!;
+    assert.equal(find.arg.readSource, true);
+    assert.deepEqual(find.arg.planned, [{ group: 'billing', partitions: groupPlan.partitions.map(({ from: _f, to: _t, checkpoint: _c, ...p }) => p) }]);
     await h.signal(approveSignal, { gate: 'producers-cutover', by: 'erin' });
 
     const report = (await h.result()) as PlaybookReport<FailoverFigures>;
@@ -271,15 +311,20 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
     assert.deepEqual(report.steps.map((s) => [s.name, s.state]), [
       ['check-target', 'completed'],
       ['check-lag', 'completed'],
+      ['check-groups', 'completed'],
       ['hook:stop-producers', 'completed'],
       ['verify-quiet', 'completed'],
       ['drain', 'completed'],
       ['stop-forward', 'completed'],
       ['snapshot', 'completed'],
+      ['hook:consumers-cutover:stop-consumers', 'completed'],
       ['translate-offsets', 'completed'],
-      ['hook:consumers-cutover', 'completed'],
+      ['find-unplaced', 'completed'],
+      ['hook:consumers-cutover:start-consumers', 'completed'],
       ['hook:producers-cutover', 'completed'],
     ]);
+    assert.deepEqual(report.figures.unplaced, []);
+    assert.deepEqual(report.figures.groupPositions!.map((g) => [g.group, g.outcome]), [['billing', 'translated through checkpoints on 2 partition(s)']]);
     assert.deepEqual(report.decisions.map((d) => [d.gate, d.decision, d.by]), [
       ['stop-producers', 'approved', 'bob'],
       ['consumers-cutover', 'approved', 'dave'],
@@ -312,7 +357,7 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
     assert.ok(callsOf(h.workflowId).every((c) => !DESTRUCTIVE.has(c.name)), `calls: ${namesOf(h.workflowId).join(', ')}`);
   });
 
-  it('aborted at consumers-cutover (after stop-forward): every forward connector is resumed, newest first; offsets kept, with why', async () => {
+  it('aborted at consumers-cutover (after stop-forward): every forward connector is resumed, newest first; nothing was translated yet', async () => {
     const h = await start(input());
     await gateOpen(h, 'stop-producers');
     await h.signal(approveSignal, { gate: 'stop-producers', by: 'bob' });
@@ -321,7 +366,8 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
     const report = await h.result();
     assert.equal(report.outcome, 'aborted');
     assert.deepEqual(report.compensation!.undone, [...CONNECTORS].reverse().map((c) => `resume forward connector ${c}`));
-    assert.deepEqual(report.compensation!.leftAsIs.map((l) => l.name), ['consumer group offsets on target']);
+    assert.deepEqual(report.compensation!.leftAsIs.map((l) => l.name), []);
+    assert.ok(!namesOf(h.workflowId).includes('applyOffsetTranslation'), 'the consumers gate comes before the translation');
     const resumed = namesOf(h.workflowId).filter((n) => n.startsWith('resumeConnector'));
     assert.deepEqual(resumed, [...CONNECTORS].reverse().map((c) => `resumeConnector:${c}`));
     assert.equal(report.steps.find((s) => s.name === 'stop-forward')!.state, 'compensated');
@@ -355,15 +401,15 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
     assert.deepEqual(report.decisions, []);
     assert.deepEqual(report.steps.map((s) => [s.name, s.state]), [['check-target', 'completed'], ['check-lag', 'failed']]);
     assert.equal(report.figures.lagAtStart, '5000');
-    assert.deepEqual(namesOf(h.workflowId).sort(), ['clusterHealth:B', 'replicationLag']);
+    assert.deepEqual(namesOf(h.workflowId).sort(), ['checkGroupsInFlow', 'clusterHealth:B', 'replicationLag']);
   });
 
   it('planned refused when the target is unhealthy', async () => {
     const h = await start(input(), { targetHealthy: false });
     const cause = await failure(h);
     assert.match(cause.message, /target B is not healthy: 1 offline partition: orders-0/);
-    // Both read-only checks are scheduled together; nothing else runs.
-    assert.deepEqual(namesOf(h.workflowId).sort(), ['clusterHealth:B', 'replicationLag']);
+    // The read-only checks are scheduled together; nothing else runs.
+    assert.deepEqual(namesOf(h.workflowId).sort(), ['checkGroupsInFlow', 'clusterHealth:B', 'replicationLag']);
   });
 
   it('unplanned, source unreachable after N probes: RPO from heartbeat freshness, no drain, target snapshot only, same gates', async () => {
@@ -379,13 +425,15 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
     assert.deepEqual(report.steps.map((s) => [s.name, s.state]), [
       ['probe-source', 'completed'],
       ['estimate-rpo', 'completed'],
-      ['rpo-evidence', 'completed'],
+      ['check-groups', 'completed'],
       ['verify-quiet', 'skipped'],
       ['drain', 'skipped'],
       ['stop-forward', 'completed'],
       ['snapshot', 'completed'],
+      ['hook:consumers-cutover:stop-consumers', 'completed'],
       ['translate-offsets', 'completed'],
-      ['hook:consumers-cutover', 'completed'],
+      ['find-unplaced', 'completed'],
+      ['hook:consumers-cutover:start-consumers', 'completed'],
       ['hook:producers-cutover', 'completed'],
     ]);
     assert.equal(report.steps[0]!.details!.reachable, false);
@@ -427,9 +475,10 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
     assert.equal(report.outcome, 'completed');
     assert.deepEqual(report.decisions, []);
     assert.ok(callsOf(h.workflowId).every((c) => !DESTRUCTIVE.has(c.name)), `calls: ${namesOf(h.workflowId).join(', ')}`);
-    assert.deepEqual(namesOf(h.workflowId).slice(0, 2).sort(), ['clusterHealth:B', 'replicationLag']);
-    assert.deepEqual(namesOf(h.workflowId).slice(2), ['planOffsetTranslation']);
+    assert.deepEqual(namesOf(h.workflowId).slice(0, 3).sort(), ['checkGroupsInFlow', 'clusterHealth:B', 'replicationLag']);
+    assert.deepEqual(namesOf(h.workflowId).slice(3), ['planOffsetTranslation', 'findUnplacedPositions']);
     const plan = report.figures.plan;
+    assert.deepEqual(plan.unplaced, []);
     assert.deepEqual(plan.connectorsToStop, { connect: 'connect-b', connectors: CONNECTORS });
     assert.deepEqual(plan.mirroredTopics, ['A.orders']);
     assert.deepEqual(plan.gates.map((g) => g.gate), ['stop-producers', 'consumers-cutover', 'producers-cutover']);
@@ -458,6 +507,117 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
       assert.ok(cause.message.includes(field), `${field} in: ${cause.message}`);
     }
     assert.deepEqual(callsOf(h.workflowId), []);
+  });
+
+  const UNPLACED: UnplacedPartition[] = [
+    { group: 'parked', topic: 'orders', downstream: 'A.orders', partition: 0, committed: '250', sourceEnd: '500', lag: '250', why: 'no checkpoint or offset sync translates this partition' },
+    { group: 'parked', topic: 'orders', downstream: 'A.orders', partition: 1, committed: '100', sourceEnd: '500', lag: '400', why: 'no checkpoint or offset sync translates this partition' },
+    { group: 'late', topic: 'orders', downstream: 'A.orders', partition: 0, committed: '480', sourceEnd: '500', lag: '20', why: 'no-checkpoint' },
+    { group: 'gone', topic: 'orders', downstream: 'A.orders', partition: 0, committed: '7', sourceEnd: '500', lag: '493', why: 'no-checkpoint' },
+  ];
+
+  async function toUnplacedGate(h: Handle) {
+    await gateOpen(h, 'stop-producers');
+    await h.signal(approveSignal, { gate: 'stop-producers', by: 'bob' });
+    await gateOpen(h, 'consumers-cutover');
+    await h.signal(approveSignal, { gate: 'consumers-cutover', by: 'dave' });
+    return gateOpen(h, 'unplaced-groups');
+  }
+
+  it('group-partitions without a position: gate unplaced-groups lists them with their lag; nothing set for them and consumers not started before the decision; each choice applies what it says', async () => {
+    const h = await start(input({ groups: ['billing', 'parked', 'late', 'gone'] }), { unplaced: UNPLACED });
+    const s = await toUnplacedGate(h);
+    const g = s.openGate!;
+    assert.match(g.description, /4 group-partition\(s\) of 3 group\(s\) have a commit on the source but no verified position on B/);
+    assert.match(g.description, /parked orders\[1\]: lag 400 \(committed 100 of 500\)/);
+    assert.match(g.description, /earliest .*end .*leave-out/);
+    assert.deepEqual(g.choices, { options: ['earliest', 'end', 'leave-out'], keys: ['gone', 'late', 'parked'] });
+    assert.equal(g.fourEyes, true, "the consumers gate's guard");
+    assert.equal((s.figures.unplaced as UnplacedPartition[]).length, 4);
+    assert.ok(!namesOf(h.workflowId).includes('placeUnplacedGroups'), 'nothing placed before the decision');
+    assert.ok(!s.steps.some((x) => x.name === 'hook:consumers-cutover:start-consumers'), 'consumers not started before the decision');
+
+    // An approval must choose for every group; the requester may not approve (four-eyes).
+    await assert.rejects(h.executeUpdate(decideUpdate, { args: [{ gate: 'unplaced-groups', decision: 'approve', by: 'dave', choices: { parked: 'end' } }] }), (err: Error) =>
+      /must choose earliest \| end \| leave-out for gone, late/.test(String(err.cause)),
+    );
+    await assert.rejects(h.executeUpdate(decideUpdate, { args: [{ gate: 'unplaced-groups', decision: 'approve', by: 'dave', choices: { '*': 'latest' } }] }), (err: Error) =>
+      /not a choice here/.test(String(err.cause)),
+    );
+    const record = await h.executeUpdate(decideUpdate, { args: [{ gate: 'unplaced-groups', decision: 'approve', by: 'dave', choices: { parked: 'end', late: 'earliest', '*': 'leave-out' } }] });
+    assert.deepEqual(record.choices, { gone: 'leave-out', late: 'earliest', parked: 'end' });
+    await gateOpen(h, 'producers-cutover');
+    const place = callsOf(h.workflowId).filter((c) => c.name === 'placeUnplacedGroups');
+    assert.equal(place.length, 1);
+    assert.deepEqual(place[0]!.arg, {
+      target: 'B',
+      placements: [
+        { group: 'parked', choice: 'end', partitions: [{ topic: 'A.orders', partition: 0 }, { topic: 'A.orders', partition: 1 }] },
+        { group: 'late', choice: 'earliest', partitions: [{ topic: 'A.orders', partition: 0 }] },
+      ],
+    });
+    await h.signal(approveSignal, { gate: 'producers-cutover', by: 'erin' });
+    const report = (await h.result()) as PlaybookReport<FailoverFigures>;
+    assert.equal(report.outcome, 'completed');
+    const steps = report.steps.map((x) => x.name);
+    assert.deepEqual(steps.slice(steps.indexOf('translate-offsets')), ['translate-offsets', 'find-unplaced', 'place-unplaced', 'hook:consumers-cutover:start-consumers', 'hook:producers-cutover']);
+    assert.deepEqual(report.decisions.map((d) => d.gate), ['stop-producers', 'consumers-cutover', 'unplaced-groups', 'producers-cutover']);
+    assert.deepEqual(report.figures.unplacedChoices, { gone: 'leave-out', late: 'earliest', parked: 'end' });
+    assert.deepEqual(report.figures.groupPositions!.map((p) => [p.group, p.outcome, p.skipped, p.reRead]), [
+      ['billing', 'translated through checkpoints on 2 partition(s)', '0', '0'],
+      ['gone', 'left out (1 partition(s) without a position: leave-out)', '0', '0'],
+      ['late', 're-read 480 (earliest on 1 partition(s))', '0', '480'],
+      ['parked', 'skipped 650 (end on 2 partition(s))', '650', '0'],
+    ]);
+  });
+
+  it('unplaced-groups, every group left out: nothing placed (the step is skipped), the playbook goes on', async () => {
+    const h = await start(input({ groups: ['billing', 'parked'] }), { unplaced: UNPLACED.slice(0, 2) });
+    await toUnplacedGate(h);
+    await h.signal(approveSignal, { gate: 'unplaced-groups', by: 'dave', choices: { parked: 'leave-out' } });
+    await gateOpen(h, 'producers-cutover');
+    await h.signal(abortSignal, { by: 'erin', reason: 'test over' });
+    const report = (await h.result()) as PlaybookReport<FailoverFigures>;
+    assert.ok(!namesOf(h.workflowId).includes('placeUnplacedGroups'));
+    assert.equal(report.steps.find((x) => x.name === 'place-unplaced')!.state, 'skipped');
+    assert.equal(report.figures.groupPositions!.find((p) => p.group === 'parked')!.leftOut, 2);
+  });
+
+  it('unplaced-groups rejected: the playbook stops before consumers start; forward connectors resumed', async () => {
+    const h = await start(input({ groups: ['billing', 'parked'] }), { unplaced: UNPLACED.slice(0, 2) });
+    await toUnplacedGate(h);
+    await h.signal(rejectSignal, { gate: 'unplaced-groups', by: 'dave', reason: 'parked must be placed by hand' });
+    const report = (await h.result()) as PlaybookReport<FailoverFigures>;
+    assert.equal(report.outcome, 'rejected');
+    assert.equal(report.stoppedAtGate, 'unplaced-groups');
+    assert.ok(!namesOf(h.workflowId).includes('placeUnplacedGroups'));
+    assert.ok(!report.steps.some((x) => x.name === 'hook:consumers-cutover:start-consumers'));
+    assert.equal(report.compensation!.undone.length, CONNECTORS.length);
+  });
+
+  it('a named group outside the flow\'s groups allowlist is refused at start, naming it, non-retryably; nothing changed', async () => {
+    const h = await start(input({ groups: ['billing', 'audit'] }), { outside: ['audit'] });
+    const cause = await failure(h);
+    assert.equal(cause.type, 'PlaybookFailed');
+    assert.match(cause.message, /group outside the flow's groups allowlist, never translated by connect-b: audit \(mm2-A-to-B-checkpoint: not in its groups allowlist/);
+    const report = cause.details![0] as PlaybookReport<FailoverFigures>;
+    assert.deepEqual(report.decisions, []);
+    assert.equal(report.steps.find((x) => x.name === 'check-groups')!.state, 'failed');
+    assert.ok(callsOf(h.workflowId).every((c) => !DESTRUCTIVE.has(c.name)));
+  });
+
+  it('dryRun lists the unplaced group-partitions and a group outside the allowlist as a blocker', async () => {
+    const h = await start(input({ dryRun: true, groups: ['billing', 'parked', 'audit'] }), { outside: ['audit'], unplaced: UNPLACED.slice(0, 2) });
+    const report = (await h.result()) as PlaybookReport<FailoverFigures>;
+    assert.equal(report.outcome, 'completed');
+    const plan = report.figures.plan;
+    assert.deepEqual(plan.unplaced!.map((u) => [u.group, u.partition, u.lag]), [
+      ['parked', 0, '250'],
+      ['parked', 1, '400'],
+    ]);
+    assert.equal(plan.blockers.length, 1);
+    assert.match(plan.blockers[0]!, /audit/);
+    assert.ok(callsOf(h.workflowId).every((c) => !DESTRUCTIVE.has(c.name)));
   });
 
   it('replays every history recorded above with the same bundle', async () => {

@@ -9,7 +9,10 @@ import {
   RejectArgsSchema,
   describeIssues,
   refuseDecision,
+  resolveChoices,
   type AbortRecord,
+  type Choices,
+  type GateChoices,
   type GateDecisionRecord,
   type GateSummary,
   type GateView,
@@ -49,6 +52,8 @@ export interface GateOptions {
    * the status and the gate keeps waiting.
    */
   onEscalate?: (gate: OpenGateStatus) => Promise<unknown>;
+  /** Approving must choose one of `options` for each of `keys` (recorded in the decision). */
+  choices?: GateChoices;
 }
 
 /** A gate's decision as the playbook sees it: the recorded decision plus whether it escalated. */
@@ -105,7 +110,11 @@ export class Gates {
   openGate(): OpenGateStatus | null {
     if (!this.current || this.current.result) return null;
     const { result: _result, ...status } = this.current;
-    return { ...status, approvers: status.approvers ? [...status.approvers] : null };
+    return {
+      ...status,
+      approvers: status.approvers ? [...status.approvers] : null,
+      ...(status.choices ? { choices: { options: [...status.choices.options], keys: [...status.choices.keys] } } : {}),
+    };
   }
 
   gateSummaries(): GateSummary[] {
@@ -130,10 +139,10 @@ export class Gates {
   handleApprove(raw: unknown): void {
     const parsed = ApproveArgsSchema.safeParse(raw);
     if (!parsed.success) return this.ignore('approve', raw, describeIssues(parsed.error));
-    const { gate, by, comment } = parsed.data;
-    const why = this.refuse({ gate, decision: 'approve', by });
+    const { gate, by, comment, choices } = parsed.data;
+    const why = this.refuse({ gate, decision: 'approve', by, ...(choices ? { choices } : {}) });
     if (why) return this.holdEarly(gate, this.recordIgnored('approve', raw, why), () => this.handleApprove(raw));
-    this.close({ gate, decision: 'approved', by, at: nowIso(), ...(comment ? { comment } : {}), via: 'signal' });
+    this.close({ gate, decision: 'approved', by, at: nowIso(), ...(comment ? { comment } : {}), ...this.chosen(choices), via: 'signal' });
   }
 
   /** `reject` signal: applies a valid rejection; records an invalid one as ignored. */
@@ -168,10 +177,10 @@ export class Gates {
     // The validator ran in the same activation; check again for a caller that skips it.
     const checked = this.checkDecide(raw);
     if (typeof checked === 'string') throw ApplicationFailure.create({ type: DECISION_REFUSED, message: checked, nonRetryable: true });
-    const { gate, decision, by, comment } = checked;
+    const { gate, decision, by, comment, choices } = checked;
     const record: GateDecisionRecord =
       decision === 'approve'
-        ? { gate, decision: 'approved', by, at: nowIso(), ...(comment ? { comment } : {}), via: 'update' }
+        ? { gate, decision: 'approved', by, at: nowIso(), ...(comment ? { comment } : {}), ...this.chosen(choices), via: 'update' }
         : { gate, decision: 'rejected', by, at: nowIso(), reason: comment!, via: 'update' };
     this.close(record);
     return record;
@@ -184,7 +193,13 @@ export class Gates {
     return this.refuse(parsed.data) ?? parsed.data;
   }
 
-  private refuse(d: { gate: string; decision: 'approve' | 'reject'; by: string }): string | undefined {
+  /** The open gate's choices resolved (`*` expanded); refuse() has already checked them. */
+  private chosen(given: Choices | undefined): { choices?: Record<string, string> } {
+    const resolved = resolveChoices(this.current?.choices, given);
+    return resolved && typeof resolved === 'object' ? { choices: resolved } : {};
+  }
+
+  private refuse(d: { gate: string; decision: 'approve' | 'reject'; by: string; choices?: Choices }): string | undefined {
     // The view carries the abort: it wins even over a decision that arrives in the same activation before the gate wakes up.
     return refuseDecision(this.view(), d);
   }
@@ -304,6 +319,7 @@ export class Gates {
       deadlineAt: new Date(opened + deadline).toISOString(),
       approvers: options.approvers ? [...options.approvers] : null,
       fourEyes: options.fourEyes ?? false,
+      ...(options.choices ? { choices: { options: [...options.choices.options], keys: [...options.choices.keys] } } : {}),
     };
     // An abort that came before the gate opened: do not ask anyone.
     if (this.aborted) return this.resultOf(this.closeAborted(open, summary), false);
@@ -398,6 +414,7 @@ export class Gates {
     if (record.by !== undefined) result.by = record.by;
     if (record.comment !== undefined) result.comment = record.comment;
     if (record.reason !== undefined) result.reason = record.reason;
+    if (record.choices !== undefined) result.choices = record.choices;
     return result;
   }
 }

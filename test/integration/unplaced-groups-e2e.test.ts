@@ -1,0 +1,189 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { WorkflowFailedError } from '@temporalio/client';
+import type { Admin } from 'kafkajs';
+import { ConnectClient, inState } from '../../src/connect/client';
+import { readLatestCheckpoints } from '../../src/mm2/checkpoints';
+import { mirrorConnectors, remoteTopicName, type MirrorFlow } from '../../src/mm2/connector-configs';
+import type { FailoverFigures, FailoverInput } from '../../src/model/failover-input';
+import type { PlaybookReport } from '../../src/model/gates';
+import type { failover } from '../../workflows/failover';
+import { approveSignal, decideUpdate, statusQuery } from '../../workflows/framework';
+import { eventually, kafka, stack, uniqueId } from '../helpers/stack';
+import { withWorker } from '../helpers/worker';
+
+/**
+ * Issue 13 on the real stack: a group with commits on A that MM2's checkpoint connector
+ * never translates (its `groups` names only the other group) ends the translation
+ * without a position on B. The planned failover stops at gate unplaced-groups with the
+ * list (lag per partition) before consumers start, B's offsets of that group untouched;
+ * approving with `end` sets them at B's end and the report counts the skipped records.
+ * A group named literally that the checkpoint connector never translates is refused at
+ * start (check-groups), before anything changes.
+ */
+
+const PARTITIONS = 2;
+const RECORDS = 50;
+/** Where the parked group stands on A, per partition: lag 30 and 20. */
+const PARKED_AT = [20, 30];
+
+describe('unplaced groups: the planned failover stops at a gate and applies the choice (real stack)', { timeout: 300_000 }, () => {
+  const id = uniqueId();
+  const topic = `ug-${id}`;
+  const prefix = `ug-${id}`;
+  const ok = `${prefix}-ok`;
+  const parked = `${prefix}-parked`;
+  const mirrored = remoteTopicName('default', 'A', topic);
+  const flow: MirrorFlow = {
+    source: { alias: 'A', bootstrapServers: stack.kafka.A.bootstrap },
+    target: { alias: 'B', bootstrapServers: stack.kafka.B.bootstrap },
+    name: `ug-${id}`,
+    topics: [topic],
+    // Only `ok` is translated: `parked` gets no checkpoint.
+    groups: [ok],
+    policy: 'default',
+    replicationFactor: 1,
+    intervalSeconds: 1,
+  };
+  const connectors = mirrorConnectors(flow);
+  const names = Object.keys(connectors);
+  const connect = new ConnectClient(stack.connect['connect-b'].url);
+  const kafkaA = kafka('A');
+  const kafkaB = kafka('B');
+  let adminA: Admin;
+  let adminB: Admin;
+
+  const input = (groups: string[], extra: Partial<FailoverInput> = {}): FailoverInput => ({
+    source: 'A',
+    target: 'B',
+    mode: 'planned',
+    forward: { connect: 'connect-b', connectors: names, sourceConnectors: [`${flow.name}-source`] },
+    topics: [topic],
+    groups,
+    requestedBy: 'alice',
+    gates: { 'stop-producers': { deadline: '5 minutes' }, 'consumers-cutover': { deadline: '5 minutes' }, 'producers-cutover': { deadline: '5 minutes' } },
+    quietSeconds: 2,
+    ...extra,
+  });
+
+  const committedOn = async (admin: Admin, group: string, t: string) => {
+    const [offsets] = await admin.fetchOffsets({ groupId: group, topics: [t] });
+    return offsets!.partitions.sort((a, b) => a.partition - b.partition).map((p) => Number(p.offset));
+  };
+  const ends = async (admin: Admin, t: string) => (await admin.fetchTopicOffsets(t)).sort((a, b) => a.partition - b.partition).map((o) => Number(o.high));
+
+  before(async () => {
+    adminA = kafkaA.admin();
+    adminB = kafkaB.admin();
+    await Promise.all([adminA.connect(), adminB.connect()]);
+    await adminA.createTopics({ topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: 1 }], waitForLeaders: true });
+    const producer = kafkaA.producer({ allowAutoTopicCreation: false, idempotent: true });
+    await producer.connect();
+    const messages = [];
+    for (let i = 0; i < RECORDS * PARTITIONS; i++) messages.push({ key: `k-${i}`, value: `seq=${i}`, partition: i % PARTITIONS });
+    await producer.send({ topic, acks: -1, messages });
+    await producer.disconnect();
+    // Both groups committed on A, no consumer running: `ok` at the end, `parked` behind.
+    await adminA.setOffsets({ groupId: ok, topic, partitions: [...Array(PARTITIONS).keys()].map((p) => ({ partition: p, offset: String(RECORDS) })) });
+    await adminA.setOffsets({ groupId: parked, topic, partitions: PARKED_AT.map((offset, partition) => ({ partition, offset: String(offset) })) });
+    for (const [name, config] of Object.entries(connectors)) await connect.putConfig(name, config);
+    await eventually(
+      'the MM2 connectors RUNNING on connect-b',
+      async () => {
+        const states = await Promise.all(names.map(async (n) => inState(await connect.status(n), 'RUNNING', n.endsWith('-checkpoint'))));
+        return states.every(Boolean) ? true : undefined;
+      },
+      90_000,
+    );
+    await eventually('records mirrored to B', async () => {
+      const b = await ends(adminB, mirrored).catch(() => []);
+      return b.length === PARTITIONS && b.every((n) => n === RECORDS) ? true : undefined;
+    }, 90_000);
+    await eventually(
+      `checkpoints of ${ok} on B (and none of ${parked})`,
+      async () => {
+        const read = await readLatestCheckpoints(kafkaB, 'A', { groups: [ok, parked] });
+        const ours = read.checkpoints.filter((c) => c.topic === mirrored);
+        assert.ok(!ours.some((c) => c.consumerGroupId === parked), `no checkpoint for ${parked}`);
+        return ours.filter((c) => c.consumerGroupId === ok && c.downstreamOffset === BigInt(RECORDS)).length === PARTITIONS ? true : undefined;
+      },
+      60_000,
+      1000,
+    );
+  });
+
+  after(async () => {
+    await Promise.all(names.map((n) => connect.delete(n).catch(() => undefined)));
+    await adminA.deleteGroups([ok, parked]).catch(() => undefined);
+    await adminB.deleteGroups([ok, parked]).catch(() => undefined);
+    await adminA.deleteTopics({ topics: [topic] }).catch(() => undefined);
+    await adminB.deleteTopics({ topics: [mirrored] }).catch(() => undefined);
+    await Promise.all([adminA.disconnect(), adminB.disconnect()]);
+  });
+
+  it('a group named in the failover that the checkpoint connector never translates is refused at start, naming it; nothing stopped', async () => {
+    const err = await withWorker(async ({ client, taskQueue }) => {
+      const h = await client.workflow.start<typeof failover>('failover', { taskQueue, workflowId: `ug-refused-${id}`, args: [input([ok, parked])], workflowExecutionTimeout: '2 minutes' });
+      return h.result().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    });
+    assert.ok(err instanceof WorkflowFailedError, String(err));
+    const message = String((err.cause as Error).message);
+    assert.match(message, new RegExp(`outside the flow's groups allowlist, never translated by connect-b: ${parked} \\(${flow.name}-checkpoint: not in its groups allowlist \\(groups=${ok}\\)\\)`));
+    assert.ok(!message.includes(`${ok} (`), 'the allowlisted group is not named');
+    for (const n of names) assert.equal((await connect.status(n)).connector.state, 'RUNNING', `${n} untouched`);
+  });
+
+  it('a group with commits on A but no checkpoint: gate unplaced-groups lists it with its lag, B untouched before the decision; `end` sets B\'s end and the report counts the skipped records', async () => {
+    const report = await withWorker(async ({ client, taskQueue }) => {
+      // A regex names both: the parked one is not refused at start (not named), it reaches the gate.
+      const h = await client.workflow.start<typeof failover>('failover', { taskQueue, workflowId: `ug-${id}`, args: [input([`${prefix}-.*`])], workflowExecutionTimeout: '4 minutes' });
+      const gateOpen = (gate: string) =>
+        eventually(`gate ${gate} open`, async () => {
+          const s = await h.query(statusQuery);
+          if (s.state === 'finished') throw new Error(`workflow finished: ${s.outcome} ${JSON.stringify(s.steps)}`);
+          return s.openGate?.name === gate ? s : undefined;
+        }, 120_000, 200);
+      await gateOpen('stop-producers');
+      await h.signal(approveSignal, { gate: 'stop-producers', by: 'bob' });
+      await gateOpen('consumers-cutover');
+      await h.signal(approveSignal, { gate: 'consumers-cutover', by: 'bob' });
+      const atGate = await gateOpen('unplaced-groups');
+      const g = atGate.openGate!;
+      assert.deepEqual(g.choices, { options: ['earliest', 'end', 'leave-out'], keys: [parked] });
+      assert.match(g.description, new RegExp(`${parked} ${topic}\\[0\\]: lag ${RECORDS - PARKED_AT[0]!} \\(committed ${PARKED_AT[0]} of ${RECORDS}\\)`));
+      assert.match(g.description, new RegExp(`${parked} ${topic}\\[1\\]: lag ${RECORDS - PARKED_AT[1]!} \\(committed ${PARKED_AT[1]} of ${RECORDS}\\)`));
+      // Nothing set for the parked group on B before the decision; the translated one is placed.
+      assert.deepEqual(await committedOn(adminB, parked, mirrored), [-1, -1]);
+      assert.deepEqual(await committedOn(adminB, ok, mirrored), [RECORDS, RECORDS]);
+      assert.ok(!atGate.steps.some((x) => x.name.startsWith('hook:consumers-cutover:start')), 'consumers not started before the decision');
+
+      await h.executeUpdate(decideUpdate, { args: [{ gate: 'unplaced-groups', decision: 'approve', by: 'carol', choices: { [parked]: 'end' } }] });
+      await gateOpen('producers-cutover');
+      await h.signal(approveSignal, { gate: 'producers-cutover', by: 'carol' });
+      return (await h.result()) as PlaybookReport<FailoverFigures>;
+    });
+    assert.equal(report.outcome, 'completed', report.reason ?? '');
+    assert.deepEqual(await committedOn(adminB, parked, mirrored), await ends(adminB, mirrored), "the parked group at B's end");
+    assert.deepEqual(await committedOn(adminB, ok, mirrored), [RECORDS, RECORDS]);
+    const positions = report.figures.groupPositions!;
+    const p = positions.find((x) => x.group === parked)!;
+    const skipped = PARKED_AT.reduce((n, at) => n + RECORDS - at, 0);
+    assert.equal(p.skipped, String(skipped), JSON.stringify(positions));
+    assert.equal(p.end, PARTITIONS);
+    assert.match(p.outcome, new RegExp(`^skipped ${skipped} \\(end on 2 partition`));
+    const o = positions.find((x) => x.group === ok)!;
+    assert.equal(o.leftOut + o.earliest + o.end, 0);
+    assert.equal(o.exact + o.translated, PARTITIONS);
+    assert.deepEqual(report.decisions.find((d) => d.gate === 'unplaced-groups')!.choices, { [parked]: 'end' });
+    const steps = report.steps.map((s) => s.name);
+    assert.deepEqual(steps.slice(steps.indexOf('translate-offsets'), steps.indexOf('translate-offsets') + 4), [
+      'translate-offsets',
+      'find-unplaced',
+      'place-unplaced',
+      'hook:consumers-cutover:start-consumers',
+    ]);
+  });
+});

@@ -425,6 +425,7 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
     assert.deepEqual(report.steps.map((s) => [s.name, s.state]), [
       ['probe-source', 'completed'],
       ['estimate-rpo', 'completed'],
+      ['rpo-evidence', 'completed'],
       ['check-groups', 'completed'],
       ['verify-quiet', 'skipped'],
       ['drain', 'skipped'],

@@ -2,6 +2,7 @@ import { createAuditActivities } from './audit';
 import { createConnectActivities } from './connect';
 import { createCutoverActivities } from './cutover';
 import { createFailbackActivities } from './failback';
+import { createFlowActivities } from './flow';
 import type { ActivityDeps } from './deps';
 import { createHookActivities } from './hooks';
 import { createKafkaActivities } from './kafka';
@@ -36,6 +37,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createTopicsActivities(deps),
     ...createRepairActivities(deps),
     ...createHookActivities(deps),
+    ...createFlowActivities(deps),
   };
 }
 

@@ -1,4 +1,5 @@
-import { ActivityFailure, ApplicationFailure } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, patched } from '@temporalio/workflow';
+import { checkFlowScope, formatRefusal } from '../src/mm2/flow-scope';
 import type { PlaybookReport } from '../src/model/gates';
 import {
   FAILOVER_GATES,
@@ -16,6 +17,11 @@ import { checkpointFreshness, drainStep, verifyQuietStep } from './steps';
 
 /** Failure type of a failover refused by a precondition (unhealthy target, lag too high). */
 export const FAILOVER_REFUSED = 'PreconditionFailed';
+/**
+ * Patch id of the check-scope step (the input checked against the forward flow's connector
+ * configs). Runs recorded before it replay without the step.
+ */
+export const FLOW_SCOPE_PATCH = 'check-flow-scope';
 
 /**
  * Fails over `source` → `target` (MM2), planned or unplanned, as the runbook says:
@@ -46,6 +52,7 @@ export async function failover(raw: unknown): Promise<PlaybookReport<FailoverFig
   return pb.run(async () => {
     pb.setPhase('checking');
     const blockers = input.mode === 'planned' ? await f.checkPlanned() : await f.checkUnplanned();
+    if (patched(FLOW_SCOPE_PATCH)) blockers.push(...(await f.checkScope()));
 
     if (input.dryRun) {
       await f.dryRunPlan(blockers);
@@ -89,7 +96,35 @@ class Failover {
     private readonly pb: Playbook<FailoverFigures>,
     private readonly input: ParsedFailoverInput,
   ) {
-    this.remoteTopics = input.topics.map((t) => mirroredTopic(input.policy, input.source, t));
+    this.remoteTopics = input.topics.map((t) => mirroredTopic(input.policy, input.source, t, input.separator));
+  }
+
+  /**
+   * The input against the forward flow's connector configs: policy, separator, topics (a
+   * planned failover lists the source's topics to find mirrored ones the input leaves out;
+   * an unplanned one cannot). Every disagreement at once: blockers in a dry run, one
+   * refusal otherwise.
+   */
+  async checkScope(): Promise<string[]> {
+    const { input, pb } = this;
+    const refusals = await pb.step('check-scope', async (step) => {
+      const scope = await quick.describeFlow({
+        connect: input.forward.connect,
+        connectors: input.forward.connectors,
+        sourceConnectors: input.forward.sourceConnectors,
+        ...(input.mode === 'planned' ? { listTopicsOn: input.source } : {}),
+      });
+      const found = checkFlowScope(
+        { source: input.source, target: input.target, policy: input.policy, separator: input.separator, topics: input.topics, excludeTopics: input.excludeTopics, groups: input.groups },
+        scope,
+      ).map(formatRefusal);
+      step.details({ policy: scope.policy ?? null, separator: scope.separator, mirroredTopics: scope.mirroredTopics, groups: scope.groupPatterns, refusals: found });
+      if (found.length > 0 && !input.dryRun) {
+        this.refuse(`the input does not match the forward flow ${input.forward.connectors.join(', ')} on ${input.forward.connect}: ${found.join('; ')}; nothing was changed`);
+      }
+      return found;
+    });
+    return refusals;
   }
 
   private refuse(message: string): never {
@@ -193,7 +228,14 @@ class Failover {
     const { input, pb } = this;
     const plan = await pb.step(
       'plan-offsets',
-      () => quick.planOffsetTranslation({ source: input.source, target: input.target, groups: input.groups, topics: input.topics }),
+      () =>
+        quick.planOffsetTranslation({
+          source: input.source,
+          target: input.target,
+          groups: input.groups,
+          topics: input.topics,
+          ...(input.separator ? { separator: input.separator } : {}),
+        }),
       { summarize: (p) => ({ groups: p.groups.length, checkpointsRead: p.checkpointsRead }) },
     );
     const gates = (input.mode === 'planned' ? FAILOVER_GATES : FAILOVER_GATES.filter((g) => g !== 'stop-producers')).map((gate) => {
@@ -274,6 +316,7 @@ class Failover {
         target: input.target,
         groups: input.groups,
         topics: input.topics,
+        ...(input.separator ? { separator: input.separator } : {}),
         // Planned: the source is up, so the checkpoints can be compared with the groups' last commits
         // there. Only reported: the checkpoint connector is stopped, a fresher one will not come.
         ...(input.mode === 'planned' ? { freshness: { policy: input.policy, waitSeconds: 0 } } : {}),

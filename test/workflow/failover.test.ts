@@ -9,6 +9,9 @@ import type { failover } from '../../workflows/failover';
 import { abortSignal, approveSignal, decideUpdate, rejectSignal, statusQuery } from '../../workflows/framework';
 import { gateOpen, replayAll, startStubWorker, workflowFailure, type StubWorker } from '../helpers/playbook';
 import { uniqueId } from '../helpers/stack';
+import { deriveFlowScope, type FlowScope } from '../../src/mm2/flow-scope';
+import { IDENTITY_POLICY_CLASS } from '../../src/mm2/policy';
+import { OPEN_FLOW_SCOPE } from '../replay/stubs';
 
 /**
  * The failover playbook's control flow on the real Temporal dev server with stub
@@ -24,6 +27,8 @@ interface Scenario {
   lagTotal?: string;
   targetHealthy?: boolean;
   sourceDown?: boolean;
+  /** describeFlow's answer (default: a flow that refuses nothing). */
+  flowScope?: FlowScope;
 }
 const scenarios = new Map<string, Scenario>();
 
@@ -67,7 +72,11 @@ type Stubs = Pick<
   | 'planOffsetTranslation'
   | 'applyOffsetTranslation'
   | 'replicationFreshness'
+  | 'describeFlow'
 >;
+
+/** describeFlow calls, apart from `calls`: the call-order assertions below predate the scope check. */
+const flowCalls: Call[] = [];
 
 const lagReport = (total: string) => ({
   source: 'A',
@@ -81,6 +90,10 @@ const lagReport = (total: string) => ({
 });
 
 const stubs: Stubs = {
+  async describeFlow(input) {
+    flowCalls.push({ workflowId: wfId(), name: 'describeFlow', arg: input as Record<string, unknown> });
+    return scenarios.get(wfId())?.flowScope ?? OPEN_FLOW_SCOPE;
+  },
   async clusterHealth(input) {
     const s = record('clusterHealth', input);
     if (input.cluster === 'A' && s.sourceDown) throw ApplicationFailure.create({ type: 'ClusterUnreachable', message: 'cluster A: connection refused' });
@@ -256,6 +269,7 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
     assert.deepEqual(report.steps.map((s) => [s.name, s.state]), [
       ['check-target', 'completed'],
       ['check-lag', 'completed'],
+      ['check-scope', 'completed'],
       ['hook:stop-producers', 'completed'],
       ['verify-quiet', 'completed'],
       ['drain', 'completed'],
@@ -364,6 +378,7 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
     assert.deepEqual(report.steps.map((s) => [s.name, s.state]), [
       ['probe-source', 'completed'],
       ['estimate-rpo', 'completed'],
+      ['check-scope', 'completed'],
       ['verify-quiet', 'skipped'],
       ['drain', 'skipped'],
       ['stop-forward', 'completed'],
@@ -428,6 +443,60 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
       assert.ok(cause.message.includes(field), `${field} in: ${cause.message}`);
     }
     assert.deepEqual(callsOf(h.workflowId), []);
+  });
+
+  /** An Identity flow mirroring orders and payments, as describeFlow derives it from Connect. */
+  const identityFlow = (): FlowScope =>
+    deriveFlowScope({
+      connectors: [
+        {
+          name: 'mm2-A-to-B-source',
+          config: {
+            'connector.class': 'org.apache.kafka.connect.mirror.MirrorSourceConnector',
+            'source.cluster.alias': 'A',
+            'target.cluster.alias': 'B',
+            'replication.policy.class': IDENTITY_POLICY_CLASS,
+            topics: 'orders,payments',
+          },
+        },
+      ],
+      sourceConnectors: ['mm2-A-to-B-source'],
+      sourceTopics: ['orders', 'payments', 'unrelated'],
+    });
+
+  it('dryRun against the flow: every disagreement listed at once as a blocker naming its field; nothing destructive', async () => {
+    const h = await start(input({ dryRun: true, topics: ['orders', 'unrelated'] }), { flowScope: identityFlow() });
+    const report = (await h.result()) as PlaybookReport<FailoverFigures>;
+    assert.equal(report.outcome, 'completed');
+    const blockers = report.figures.plan.blockers;
+    assert.equal(blockers.length, 3, blockers.join('\n'));
+    assert.match(blockers[0]!, /^policy: is 'default' but the flow uses the IdentityReplicationPolicy/);
+    assert.match(blockers[1]!, /^topics: 'unrelated' is not mirrored by the flow/);
+    assert.match(blockers[2]!, /^topics: the flow also mirrors 'payments'.*excludeTopics/);
+    const flow = flowCalls.filter((c) => c.workflowId === h.workflowId);
+    assert.deepEqual(flow.map((c) => c.arg), [{ connect: 'connect-b', connectors: CONNECTORS, sourceConnectors: ['mm2-A-to-B-source'], listTopicsOn: 'A' }]);
+    assert.ok(callsOf(h.workflowId).every((c) => !DESTRUCTIVE.has(c.name)), `calls: ${namesOf(h.workflowId).join(', ')}`);
+  });
+
+  it('a real run that disagrees with the flow is refused before any gate, naming every field; an input that agrees runs', async () => {
+    const h = await start(input({ policy: 'default' }), { flowScope: identityFlow() });
+    const cause = await failure(h);
+    assert.equal(cause.type, 'PlaybookFailed');
+    assert.match(cause.message, /policy: is 'default'.*set policy to 'identity'.*topics: the flow also mirrors 'payments'.*nothing was changed/);
+    const report = cause.details![0] as PlaybookReport<FailoverFigures>;
+    assert.deepEqual(report.steps.map((s) => [s.name, s.state]), [['check-target', 'completed'], ['check-lag', 'completed'], ['check-scope', 'failed']]);
+    assert.ok(callsOf(h.workflowId).every((c) => !DESTRUCTIVE.has(c.name)));
+
+    const ok = await start(input({ policy: 'identity', topics: ['orders'], excludeTopics: ['payments'] }), { flowScope: identityFlow() });
+    await gateOpen(ok, 'stop-producers');
+    await ok.signal(abortSignal, { by: 'bob', reason: 'test over' });
+    assert.equal((await ok.result()).outcome, 'aborted');
+  });
+
+  it('unplanned: the flow is read without listing the (down) source', async () => {
+    const h = await start(input({ mode: 'unplanned', sourceUnreachable: true, dryRun: true }));
+    await h.result();
+    assert.deepEqual(flowCalls.filter((c) => c.workflowId === h.workflowId).map((c) => c.arg.listTopicsOn), [undefined]);
   });
 
   it('replays every history recorded above with the same bundle', async () => {

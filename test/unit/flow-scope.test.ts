@@ -2,6 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { checkFlowScope, deriveFlowScope, formatRefusal, type FlowConnectorConfig, type ScopeClaim } from '../../src/mm2/flow-scope';
 import { DEFAULT_POLICY_CLASS, IDENTITY_POLICY_CLASS, KAFKA_DR_TOPICS_EXCLUDE } from '../../src/mm2/policy';
+import { checkpointsTopic, LatestCheckpoints } from '../../src/mm2/checkpoints';
+import { FailbackInput, reversePlan } from '../../src/model/failback-input';
+import { mirroredTopic } from '../../src/model/failover-input';
 
 const SOURCE = 'org.apache.kafka.connect.mirror.MirrorSourceConnector';
 const CHECKPOINT = 'org.apache.kafka.connect.mirror.MirrorCheckpointConnector';
@@ -193,5 +196,32 @@ describe('checkFlowScope', () => {
   it('field names follow the input (recreate-topic: topic, sourceConnector)', () => {
     const got = checkFlowScope(claim({ topics: ['other'], fields: { topics: 'topic' } }), identity);
     assert.equal(got[0]!.field, 'topic');
+  });
+});
+
+describe('the separator reaches every name kafka-dr builds', () => {
+  it('mirror names, the checkpoints topic, the checkpoint filter and the reverse plan', () => {
+    assert.equal(mirroredTopic('default', 'A', 'orders'), 'A.orders');
+    assert.equal(mirroredTopic('default', 'A', 'orders', '-'), 'A-orders');
+    assert.equal(mirroredTopic('identity', 'A', 'orders', '-'), 'orders');
+    assert.equal(checkpointsTopic('A'), 'A.checkpoints.internal');
+    assert.equal(checkpointsTopic('A', '-'), 'A-checkpoints-internal');
+    // The filter keeps checkpoints of A-orders when asked for orders with separator '-'.
+    const latest = new LatestCheckpoints('A', { groups: ['g'], topics: ['orders'], separator: '-' });
+    assert.equal((latest as unknown as { keepTopic: (t: string) => boolean }).keepTopic('A-orders'), true);
+    assert.equal((latest as unknown as { keepTopic: (t: string) => boolean }).keepTopic('A.orders'), false);
+    const input = FailbackInput.parse({
+      primary: 'A',
+      dr: 'B',
+      forward: { connect: 'connect-b', connectors: ['s'], sourceConnectors: ['s'] },
+      reverse: { connect: 'connect-a' },
+      topics: ['orders'],
+      groups: ['g'],
+      policy: 'default',
+      separator: '-',
+      seed: {},
+      requestedBy: 'alice',
+    });
+    assert.deepEqual(reversePlan(input).policy, { type: 'default', separator: '-' });
   });
 });

@@ -1,5 +1,5 @@
 import { ActivityFailure, ApplicationFailure, patched } from '@temporalio/workflow';
-import { checkFlowScope, formatRefusal } from '../src/mm2/flow-scope';
+import { checkFlowScope, formatRefusal, type FlowScope } from '../src/mm2/flow-scope';
 import type { PlaybookReport } from '../src/model/gates';
 import {
   FAILOVER_GATES,
@@ -51,8 +51,10 @@ export async function failover(raw: unknown): Promise<PlaybookReport<FailoverFig
 
   return pb.run(async () => {
     pb.setPhase('checking');
+    // Read with the first checks (one workflow task for all of them), judged after them.
+    const flow = patched(FLOW_SCOPE_PATCH) ? f.readFlow() : undefined;
     const blockers = input.mode === 'planned' ? await f.checkPlanned() : await f.checkUnplanned();
-    if (patched(FLOW_SCOPE_PATCH)) blockers.push(...(await f.checkScope()));
+    if (flow) blockers.push(...(await f.checkScope(flow)));
 
     if (input.dryRun) {
       await f.dryRunPlan(blockers);
@@ -99,21 +101,30 @@ class Failover {
     this.remoteTopics = input.topics.map((t) => mirroredTopic(input.policy, input.source, t, input.separator));
   }
 
+  /** Schedules the read of the forward flow's configs (and, planned, the source's topics) for check-scope. */
+  readFlow(): Promise<FlowScope> {
+    const { input } = this;
+    const p = quick.describeFlow({
+      connect: input.forward.connect,
+      connectors: input.forward.connectors,
+      sourceConnectors: input.forward.sourceConnectors,
+      ...(input.mode === 'planned' ? { listTopicsOn: input.source } : {}),
+    });
+    // Awaited only if the other checks pass: keep a refused run from leaving an unhandled rejection.
+    p.catch(() => undefined);
+    return p;
+  }
+
   /**
    * The input against the forward flow's connector configs: policy, separator, topics (a
    * planned failover lists the source's topics to find mirrored ones the input leaves out;
    * an unplanned one cannot). Every disagreement at once: blockers in a dry run, one
    * refusal otherwise.
    */
-  async checkScope(): Promise<string[]> {
+  async checkScope(flow: Promise<FlowScope>): Promise<string[]> {
     const { input, pb } = this;
     const refusals = await pb.step('check-scope', async (step) => {
-      const scope = await quick.describeFlow({
-        connect: input.forward.connect,
-        connectors: input.forward.connectors,
-        sourceConnectors: input.forward.sourceConnectors,
-        ...(input.mode === 'planned' ? { listTopicsOn: input.source } : {}),
-      });
+      const scope = await flow;
       const found = checkFlowScope(
         { source: input.source, target: input.target, policy: input.policy, separator: input.separator, topics: input.topics, excludeTopics: input.excludeTopics, groups: input.groups },
         scope,

@@ -22,7 +22,8 @@ import { createStubs, failoverInput, lagReport } from '../replay/stubs';
  *    24 hours of skipped time spent where a planned failover spends its waiting: the
  *    stop-producers gate waits 24 h (a durable timer + condition), then the drain runs as
  *    one heartbeating activity. The drain is one activity, the day one timer.
- *    The whole run is 111 events today: 9 of them are the three cutover-hook steps (an
+ *    The whole run is 116 events today (111 before check-scope read the forward flow,
+ *    issue 15: one activity scheduled with the first checks, and its patch marker): 9 of them are the three cutover-hook steps (an
  *    activity each, even when the hook is `manual`, so the report records who moved the
  *    clients) and 6 the gates' phase upserts. The last test bounds it under 120; the drain
  *    itself, the issue's subject, costs 3 events whatever its length (first test).

@@ -13,6 +13,7 @@ import type { FlowScope } from '../../src/mm2/flow-scope';
 import type { PairState } from '../../src/model/pair-state';
 import { cutoverWorkflowId } from '../../src/model/workflow-ids';
 import { OPEN_FLOW_SCOPE } from '../replay/stubs';
+import { PlaybookConflictError, startFailover } from '../../src/client/playbooks';
 
 /** recreate-topic's control flow on the dev server with stub activities; histories replayed at the end. */
 
@@ -359,10 +360,14 @@ describe('recreate-topic playbook: control flow with stub activities', { timeout
     const held = await lock.describe();
     assert.equal(held.type, 'pairLock');
     assert.equal(held.status.name, 'RUNNING');
-    // A failover of the pair cannot start now.
+    // A failover of the pair cannot start now; the client says who holds the lock.
     await assert.rejects(
-      harness.client.workflow.start('failover', { taskQueue: harness.taskQueue, workflowId: cutoverWorkflowId('A', 'B'), args: [{}] }),
-      (e: Error) => e.name === 'WorkflowExecutionAlreadyStartedError',
+      startFailover(
+        harness.client,
+        { source: 'A', target: 'B', mode: 'planned', forward: { connect: 'connect-b', connectors: ['s'], sourceConnectors: ['s'] }, topics: ['orders'], groups: ['g'], requestedBy: 'alice' },
+        { taskQueue: harness.taskQueue },
+      ),
+      (e: Error) => e instanceof PlaybookConflictError && e.message.startsWith(`${h.workflowId} (recreate-topic orders) holds the cutover lock of the pair, kafka-dr-cutover-A~B`),
     );
     released.add(h.workflowId);
     assert.equal((await h.result()).outcome, 'completed');

@@ -2,6 +2,7 @@ import { createAuditActivities } from './audit';
 import { createConnectActivities } from './connect';
 import { createCutoverActivities } from './cutover';
 import { createFailbackActivities } from './failback';
+import { createFlowActivities } from './flow';
 import type { ActivityDeps } from './deps';
 import { createHookActivities } from './hooks';
 import { createKafkaActivities } from './kafka';
@@ -40,6 +41,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createRpoActivities(deps),
     ...createHookActivities(deps),
     ...createUnplacedActivities(deps),
+    ...createFlowActivities(deps),
   };
 }
 

@@ -34,6 +34,8 @@ const OffsetTranslationInputSchema = z
     /** Only these topics (upstream or downstream names). */
     topics: z.array(z.string().min(1)).min(1).optional(),
     allowRewind: z.boolean().optional(),
+    /** The flow's `replication.policy.separator` (default '.'): names the checkpoints topic and the Default-policy mirrors. */
+    separator: z.string().regex(/^[A-Za-z0-9._-]{1,8}$/, 'must be 1-8 of letters, digits, . _ -').optional(),
     /**
      * Compare the checkpoints with the groups' commits on the source first (the source must
      * be reachable); while they are older, read them again for up to `waitSeconds` (0: only
@@ -117,12 +119,12 @@ async function buildPlan(deps: ActivityDeps, input: ParsedInput): Promise<Offset
   const read = await readLatestCheckpoints(
     deps.kafka.get(input.target),
     input.source,
-    { groups: input.groups, topics: input.topics },
+    { groups: input.groups, topics: input.topics, ...(input.separator ? { separator: input.separator } : {}) },
     { onProgress: (n) => beat({ phase: 'reading checkpoints', read: n }) },
   );
   if (!read.topicExists) {
     throw preconditionFailed(
-      `${checkpointsTopic(input.source)} does not exist on ${input.target}: deploy MM2's checkpoint connector for ` +
+      `${checkpointsTopic(input.source, input.separator)} does not exist on ${input.target}: deploy MM2's checkpoint connector for ` +
         `${input.source}→${input.target} (with these groups in its allowlist) and let it emit before translating offsets`,
     );
   }
@@ -170,13 +172,13 @@ async function buildPlan(deps: ActivityDeps, input: ParsedInput): Promise<Offset
 }
 
 /** The source name of a topic given as upstream or downstream name. */
-function upstreamTopic(policy: 'default' | 'identity', source: string, topic: string): string {
-  return policy === 'default' && topic.startsWith(`${source}.`) ? topic.slice(source.length + 1) : topic;
+function upstreamTopic(policy: 'default' | 'identity', source: string, topic: string, separator = '.'): string {
+  return policy === 'default' && topic.startsWith(`${source}${separator}`) ? topic.slice(source.length + separator.length) : topic;
 }
 
 /** The planned groups' committed offsets on the source, for the topics the plan covers. */
 async function sourceCommits(deps: ActivityDeps, input: ParsedInput, plan: OffsetPlan, policy: 'default' | 'identity'): Promise<SourceCommit[]> {
-  const wanted = [...new Set([...(input.topics ?? []), ...plan.groups.flatMap((g) => g.partitions.map((p) => p.topic))].map((t) => upstreamTopic(policy, input.source, t)))].sort();
+  const wanted = [...new Set([...(input.topics ?? []), ...plan.groups.flatMap((g) => g.partitions.map((p) => p.topic))].map((t) => upstreamTopic(policy, input.source, t, input.separator)))].sort();
   return classified(
     () =>
       deps.kafka.withAdmin(input.source, async (admin) => {
@@ -219,7 +221,7 @@ async function planWhenFresh(deps: ActivityDeps, input: ParsedInput): Promise<{ 
     const report = checkpointStaleness({
       checkpoints,
       committed: await sourceCommits(deps, input, plan, fresh.policy),
-      downstreamTopic: (t) => mirroredTopic(fresh.policy, input.source, t),
+      downstreamTopic: (t) => mirroredTopic(fresh.policy, input.source, t, input.separator),
     });
     const now = Date.now();
     const print = staleFingerprint(report);

@@ -1,6 +1,7 @@
 import { ActivityFailure, ApplicationFailure, patched } from '@temporalio/workflow';
 import type { FailbackSeedResult } from '../activities/failback';
 import type { AppliedOffsetPlan } from '../activities/offsets';
+import { checkFlowScope, formatRefusal } from '../src/mm2/flow-scope';
 import {
   FAILBACK_GATES,
   FailbackInput,
@@ -18,6 +19,7 @@ import type { PlaybookReport } from '../src/model/gates';
 import { clusterPairKey } from '../src/model/workflow-ids';
 import { destructive, longWaits, quick, shortWaits } from './activity-options';
 import { describeError, parseInput, setupPlaybook, type GateOptions, type Playbook } from './framework';
+import { FLOW_SCOPE_PATCH } from './failover';
 import { checkpointFreshness, drainStep, placeUnplacedSteps, verifyQuietStep } from './steps';
 
 /** Failure type of a failback refused by a precondition (primary unhealthy, forward flow not stopped). */
@@ -169,7 +171,35 @@ class Failback {
         );
       }
     });
+    if (patched(FLOW_SCOPE_PATCH)) await this.checkScope(blockers);
     return blockers;
+  }
+
+  /**
+   * The input against the forward flow's connector configs (policy, separator, topics:
+   * primary's topics are listed to find mirrored ones the input leaves out). Every
+   * disagreement at once: blockers in a dry run, one refusal otherwise.
+   */
+  async checkScope(blockers: string[]): Promise<void> {
+    const { input, pb } = this;
+    const refusals = await pb.step('check-scope', async (step) => {
+      const scope = await quick.describeFlow({
+        connect: input.forward.connect,
+        connectors: input.forward.connectors,
+        sourceConnectors: input.forward.sourceConnectors,
+        listTopicsOn: input.primary,
+      });
+      const found = checkFlowScope(
+        { source: input.primary, target: input.dr, policy: input.policy, separator: input.separator, topics: input.topics, excludeTopics: input.excludeTopics, fields: { source: 'primary', target: 'dr' } },
+        scope,
+      ).map(formatRefusal);
+      step.details({ policy: scope.policy ?? null, separator: scope.separator, mirroredTopics: scope.mirroredTopics, refusals: found });
+      if (found.length > 0 && !input.dryRun) {
+        this.refuse(`the input does not match the forward flow ${input.forward.connectors.join(', ')} on ${input.forward.connect}: ${found.join('; ')}; nothing was changed`);
+      }
+      return found;
+    });
+    blockers.push(...refusals);
   }
 
   /** The seed plan (read-only). In a dry run a seed that cannot be derived is a blocker; otherwise it fails the playbook. */
@@ -373,6 +403,7 @@ class Failback {
         target: input.primary,
         groups: input.groups,
         topics: input.topics,
+        ...(input.separator ? { separator: input.separator } : {}),
         // The consumers just stopped on dr: their last commit may be newer than the last reverse
         // checkpoint (emitted every interval). The reverse flow runs, so a fresher one comes: wait a little.
         freshness: { policy: input.policy, waitSeconds: CHECKPOINT_FRESHNESS_WAIT_SECONDS, settleSeconds: this.checkpointSettleSeconds() },

@@ -1,6 +1,7 @@
 import { ActivityFailure, ApplicationFailure, patched } from '@temporalio/workflow';
 import type { AppliedOffsetPlan } from '../activities/offsets';
 import type { GroupsInFlowResult } from '../activities/unplaced';
+import { checkFlowScope, formatRefusal, type FlowScope } from '../src/mm2/flow-scope';
 import type { PlaybookReport } from '../src/model/gates';
 import {
   FAILOVER_GATES,
@@ -18,6 +19,11 @@ import { checkGroupsStep, checkpointFreshness, drainStep, placeUnplacedSteps, pl
 
 /** Failure type of a failover refused by a precondition (unhealthy target, lag too high). */
 export const FAILOVER_REFUSED = 'PreconditionFailed';
+/**
+ * Patch id of the check-scope step (the input checked against the forward flow's connector
+ * configs). Runs recorded before it replay without the step.
+ */
+export const FLOW_SCOPE_PATCH = 'check-flow-scope';
 
 /**
  * Unplanned runs recorded before it had estimate-rpo only (the replicated heartbeat's age);
@@ -69,10 +75,14 @@ export async function failover(raw: unknown): Promise<PlaybookReport<FailoverFig
     // Runs recorded before it translated while consumers still ran, and checked no group.
     const stopFirst = patched(FAILOVER_STOP_CONSUMERS_FIRST_PATCH);
     pb.setPhase('checking');
-    // Scheduled with the planned checks (one workflow task, not two): it only reads.
+    // Read with the first checks (one workflow task for all of them), judged after them.
+    const flow = patched(FLOW_SCOPE_PATCH) ? f.readFlow() : undefined;
     const groups = stopFirst ? f.readGroupsInFlow() : undefined;
-    groups?.catch(() => undefined); // awaited below unless a check refuses first
+    // Awaited below unless a check refuses first.
+    flow?.catch(() => undefined);
+    groups?.catch(() => undefined);
     const blockers = input.mode === 'planned' ? await f.checkPlanned() : await f.checkUnplanned();
+    if (flow) blockers.push(...(await f.checkScope(flow)));
     if (groups) await f.checkGroups(blockers, groups);
 
     if (input.dryRun) {
@@ -124,7 +134,44 @@ class Failover {
     private readonly pb: Playbook<FailoverFigures>,
     private readonly input: ParsedFailoverInput,
   ) {
-    this.remoteTopics = input.topics.map((t) => mirroredTopic(input.policy, input.source, t));
+    this.remoteTopics = input.topics.map((t) => mirroredTopic(input.policy, input.source, t, input.separator));
+  }
+
+  /** Schedules the read of the forward flow's configs (and, planned, the source's topics) for check-scope. */
+  readFlow(): Promise<FlowScope> {
+    const { input } = this;
+    const p = quick.describeFlow({
+      connect: input.forward.connect,
+      connectors: input.forward.connectors,
+      sourceConnectors: input.forward.sourceConnectors,
+      ...(input.mode === 'planned' ? { listTopicsOn: input.source } : {}),
+    });
+    // Awaited only if the other checks pass: keep a refused run from leaving an unhandled rejection.
+    p.catch(() => undefined);
+    return p;
+  }
+
+  /**
+   * The input against the forward flow's connector configs: policy, separator, topics (a
+   * planned failover lists the source's topics to find mirrored ones the input leaves out;
+   * an unplanned one cannot). Every disagreement at once: blockers in a dry run, one
+   * refusal otherwise.
+   */
+  async checkScope(flow: Promise<FlowScope>): Promise<string[]> {
+    const { input, pb } = this;
+    const refusals = await pb.step('check-scope', async (step) => {
+      const scope = await flow;
+      const found = checkFlowScope(
+        { source: input.source, target: input.target, policy: input.policy, separator: input.separator, topics: input.topics, excludeTopics: input.excludeTopics, groups: input.groups },
+        scope,
+      ).map(formatRefusal);
+      step.details({ policy: scope.policy ?? null, separator: scope.separator, mirroredTopics: scope.mirroredTopics, groups: scope.groupPatterns, refusals: found });
+      if (found.length > 0 && !input.dryRun) {
+        this.refuse(`the input does not match the forward flow ${input.forward.connectors.join(', ')} on ${input.forward.connect}: ${found.join('; ')}; nothing was changed`);
+      }
+      return found;
+    });
+    return refusals;
   }
 
   private refuse(message: string): never {
@@ -286,7 +333,14 @@ class Failover {
     const { input, pb } = this;
     const plan = await pb.step(
       'plan-offsets',
-      () => quick.planOffsetTranslation({ source: input.source, target: input.target, groups: input.groups, topics: input.topics }),
+      () =>
+        quick.planOffsetTranslation({
+          source: input.source,
+          target: input.target,
+          groups: input.groups,
+          topics: input.topics,
+          ...(input.separator ? { separator: input.separator } : {}),
+        }),
       { summarize: (p) => ({ groups: p.groups.length, checkpointsRead: p.checkpointsRead }) },
     );
     let unplaced: FailoverPlan['unplaced'];
@@ -387,6 +441,7 @@ class Failover {
         target: input.target,
         groups: input.groups,
         topics: input.topics,
+        ...(input.separator ? { separator: input.separator } : {}),
         // Planned: the source is up, so the checkpoints can be compared with the groups' last commits
         // there. Only reported: the checkpoint connector is stopped, a fresher one will not come.
         ...(input.mode === 'planned' ? { freshness: { policy: input.policy, waitSeconds: 0 } } : {}),

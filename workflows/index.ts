@@ -6,3 +6,4 @@ export * from './audit-drift';
 export * from './deploy-replication';
 export * from './recreate-topic';
 export * from './failback';
+export * from './pair-lock';

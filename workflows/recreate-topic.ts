@@ -1,4 +1,7 @@
-import { ApplicationFailure } from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { ApplicationFailure, patched, startChild, workflowInfo, type ChildWorkflowHandle } from '@temporalio/workflow';
+import { checkFlowScope, formatRefusal } from '../src/mm2/flow-scope';
+import { describePairState } from '../src/model/pair-state';
 import type { PlaybookReport } from '../src/model/gates';
 import {
   mirrorName,
@@ -8,12 +11,21 @@ import {
   type RecreateFigures,
   type RecreatePlan,
 } from '../src/model/recreate-topic-input';
-import { clusterPairKey } from '../src/model/workflow-ids';
+import { clusterPairKey, cutoverWorkflowId } from '../src/model/workflow-ids';
 import { destructive, longWaits, quick, shortWaits } from './activity-options';
 import { parseInput, setupPlaybook, type GateOptions, type Playbook } from './framework';
+import { pairLock, releasePairLockSignal } from './pair-lock';
 
 /** Failure type of a recreation refused by a precondition (source topic missing, mirror wrong after resume). */
 export const RECREATE_REFUSED = 'PreconditionFailed';
+/**
+ * Patch id of the pair guard: check-pair (refuses while the pair is failed over or a cutover
+ * runs, and an input that disagrees with the flow) and, once approved, lock-pair (the pair's
+ * cutover ID held by a pairLock child until the end) and recheck-pair. Before it,
+ * recreate-topic after a planned failover deleted B's live topic and resumed the forward
+ * connector the failover had stopped.
+ */
+export const PAIR_GUARD_PATCH = 'recreate-topic-pair-guard';
 
 /**
  * Re-mirrors a topic that was recreated (or truncated) on the source, as the runbook says:
@@ -40,13 +52,22 @@ export async function recreateTopic(raw: unknown): Promise<PlaybookReport<Recrea
 
   return pb.run(async () => {
     pb.setPhase('checking');
+    const guarded = patched(PAIR_GUARD_PATCH);
+    const blockers: string[] = [];
+    if (guarded) await r.checkPair('check-pair', blockers);
     await r.detect();
-    await r.checkSource();
+    await r.checkSource(guarded ? blockers : undefined);
     if (input.dryRun) {
-      await r.dryRunPlan();
+      await r.dryRunPlan(blockers);
       return;
     }
     await pb.approval('recreate', r.gateOptions());
+    if (guarded) {
+      // Held from here to the end: no failover or failback of the pair can start meanwhile.
+      // Checked again under the lock: a failover may have completed while the gate waited.
+      await r.lockPair();
+      await r.checkPair('recheck-pair', []);
+    }
     pb.setPhase('recreating');
     await r.stopConnector();
     await r.deleteMirror();
@@ -56,15 +77,18 @@ export async function recreateTopic(raw: unknown): Promise<PlaybookReport<Recrea
     await r.verifyMirror();
     await r.catchUp();
     await r.resetGroups();
+    if (guarded) await r.unlockPair();
     pb.setPhase('recreated');
   });
 }
 
 const RESUME = 'resume connector';
+const UNLOCK = 'release the pair lock';
 
 class Recreate {
   readonly remote: string;
   private sourcePartitions = 0;
+  private lock: ChildWorkflowHandle<typeof pairLock> | undefined;
   private readonly ref: { connect: string; connector: string };
 
   constructor(
@@ -107,17 +131,99 @@ class Recreate {
     });
   }
 
-  /** The source topic must exist: MM2 recreates the mirror from it. */
-  async checkSource(): Promise<void> {
+  /** The source topic must exist: MM2 recreates the mirror from it. With `blockers`, a dry run lists it instead of failing. */
+  async checkSource(blockers?: string[]): Promise<void> {
     const { pb, input } = this;
     await pb.step('check-source', async (step) => {
       const d = await quick.describeTopics({ cluster: input.source, topics: [input.topic] });
       const t = d[input.topic];
-      if (!t || !t.exists) this.refuse(`topic ${input.topic} does not exist on ${input.source}: there is nothing to re-mirror (create it first)`);
+      if (!t || !t.exists) {
+        const why = `topic: ${input.topic} does not exist on ${input.source}: there is nothing to re-mirror (create it first)`;
+        if (!blockers || !input.dryRun) this.refuse(blockers ? why : why.slice('topic: '.length));
+        blockers.push(why);
+        step.details({ exists: false });
+        return;
+      }
       this.sourcePartitions = t.partitions;
       step.details({ partitions: t.partitions, replicationFactor: t.replicationFactor });
       pb.setFigures({ sourcePartitions: t.partitions });
     });
+  }
+
+  /**
+   * Refuses while the pair is mid-cutover (Temporal: a failover/failback running, or a
+   * completed failover with no failback since; Connect: the connector STOPPED while the
+   * topic exists on the target, which is how a failover leaves it, whereas an earlier
+   * recreate-topic stopped half-way has already deleted it), and an input that disagrees
+   * with the connector's config (policy, separator, a topic it does not mirror). In a dry
+   * run every refusal is a blocker; otherwise one failure lists them all.
+   */
+  async checkPair(name: string, blockers: string[]): Promise<void> {
+    const { pb, input } = this;
+    await pb.step(name, async (step) => {
+      const [pair, status, mirror, scope] = await Promise.all([
+        quick.pairCutoverState({ source: input.source, target: input.target }),
+        quick.connectorStatus(this.ref),
+        quick.describeTopics({ cluster: input.target, topics: [this.remote] }),
+        quick.describeFlow({ connect: input.connect, connectors: [input.sourceConnector], sourceConnectors: [input.sourceConnector], connectorsField: 'sourceConnector' }),
+      ]);
+      const found: string[] = [];
+      const why = pair.state === 'unknown' ? undefined : describePairState(pair, { source: input.source, target: input.target, workflowId: pair.workflowId });
+      if (why) found.push(why);
+      const mirrorExists = mirror[this.remote]?.exists ?? false;
+      if (status.state === 'STOPPED' && mirrorExists) {
+        found.push(
+          `sourceConnector: ${input.sourceConnector} on ${input.connect} is STOPPED while ${input.target}'s ${this.remote} exists, as a failover leaves the pair ` +
+            `(producers may be writing to ${input.target} now): recreating would delete ${this.remote} with every record in it and resume the flow; ` +
+            `fail back first (kafka-dr failback), or resume the connector if it was stopped for another reason`,
+        );
+      }
+      found.push(
+        ...checkFlowScope(
+          { source: input.source, target: input.target, policy: input.policy, separator: input.separator, topics: [input.topic], fields: { topics: 'topic' } },
+          scope,
+        ).map(formatRefusal),
+      );
+      step.details({ pair: pair.state, connector: status.state, mirrorExists, policy: scope.policy ?? null, separator: scope.separator, refusals: found });
+      if (found.length > 0 && !input.dryRun) {
+        this.refuse(`recreate-topic ${input.topic} refused, nothing was changed: ${found.join('; ')}`);
+      }
+      blockers.push(...found);
+    });
+  }
+
+  /** Takes the pair's cutover ID (a pairLock child) for the rest of the run; refuses while a failover or failback runs. */
+  async lockPair(): Promise<void> {
+    const { pb, input } = this;
+    const workflowId = cutoverWorkflowId(input.source, input.target);
+    await pb.step(
+      'lock-pair',
+      async () => {
+        try {
+          this.lock = await startChild(pairLock, { workflowId, args: [{ holder: workflowInfo().workflowId, reason: `recreate-topic ${input.topic}` }] });
+        } catch (err) {
+          if (err instanceof WorkflowExecutionAlreadyStartedError) {
+            this.refuse(
+              `a failover or failback of ${input.source}~${input.target} is running (${workflowId}): recreate-topic must not run during a cutover; ` +
+                'wait until it ends (after a failover, fail back first); nothing was changed',
+            );
+          }
+          throw err;
+        }
+        // Also released when the run ends otherwise (after the resume: undos run newest first),
+        // so a failover can start at once instead of after the parent-close termination.
+        pb.onUndo(UNLOCK, () => this.unlockPair());
+      },
+      { details: { lock: workflowId } },
+    );
+  }
+
+  /** Releases the pair's cutover ID (a run that ends otherwise releases it by closing: the child is terminated). */
+  async unlockPair(): Promise<void> {
+    if (!this.lock) return;
+    await this.lock.signal(releasePairLockSignal);
+    await this.lock.result();
+    this.lock = undefined;
   }
 
   gateOptions(): GateOptions {
@@ -143,7 +249,7 @@ class Recreate {
       .map((o) => ({ partition: o.partition.partition as number, offset: o.offset }));
   }
 
-  async dryRunPlan(): Promise<void> {
+  async dryRunPlan(blockers: string[]): Promise<void> {
     const { pb, input } = this;
     const plan = await pb.step('plan', async (step) => {
       const offsets = await this.topicOffsets();
@@ -155,6 +261,7 @@ class Recreate {
         sourcePartitions: this.sourcePartitions,
         groupsToReset: input.resetGroupsTo === 'none' ? [] : [...input.groups],
         gate: { gate: 'recreate', description: this.gateOptions().description },
+        blockers,
       };
       step.details({ offsetsToReset: offsets.length, mirrorExists: result.deleteTopic.exists });
       return result;

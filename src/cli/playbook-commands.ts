@@ -12,7 +12,7 @@ import { closedOutcome } from '../client/operations';
 import { renderPlaybookMarkdown } from '../report/playbook-markdown';
 import type { CliContext } from './context';
 import { CliError, EXIT, usageError } from './exit-codes';
-import { flagForField, flagsToInput, GATE_FLAGS, PLAYBOOK_VERBS, type FieldFlag, type PlaybookVerb } from './playbook-flags';
+import { flagForField, flagsToInput, GATE_FLAGS, PLAYBOOK_VERBS, withFlags, type FieldFlag, type PlaybookVerb } from './playbook-flags';
 import { withTemporal } from './temporal';
 
 /**
@@ -157,8 +157,14 @@ async function runPlaybookVerb(ctx: CliContext, spec: PlaybookVerb, opts: Record
     ctx.io.err(`kafka-dr: ${started.started ? 'started' : 'already running with the same input'}: ${what}; waiting for its report (\`kafka-dr status ${started.workflowId}\` shows progress and open gates)\n`);
     const { report, failure } = await closedOutcome(client, started.workflowId, runId);
     if (report) ctx.io.out(opts.json === true ? `${JSON.stringify(report, null, 2)}\n` : renderPlaybookMarkdown(report));
+    // A dry run's blockers, each with the flag that fixes it: every operator mistake at once.
+    const blockers = (report?.figures as { plan?: { blockers?: unknown } } | undefined)?.plan?.blockers;
+    if (Array.isArray(blockers) && blockers.length > 0) {
+      ctx.io.err(`kafka-dr: ${blockers.length} blocker(s) would stop a real run:\n${blockers.map((b) => `  - ${withFlags(spec, String(b))}`).join('\n')}\n`);
+    }
     if (!report || report.outcome !== 'completed') {
-      ctx.io.err(`kafka-dr: ${what} ${report ? `ended ${report.outcome}${report.reason ? `: ${report.reason}` : ''}` : `failed: ${failure ?? 'no report'}`}\n`);
+      const why = report ? `ended ${report.outcome}${report.reason ? `: ${withFlags(spec, report.reason)}` : ''}` : `failed: ${failure ? withFlags(spec, failure) : 'no report'}`;
+      ctx.io.err(`kafka-dr: ${what} ${why}\n`);
       return EXIT.playbookFailed;
     }
     return EXIT.ok;

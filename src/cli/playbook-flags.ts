@@ -62,6 +62,15 @@ const REQUESTED_BY: FieldFlag = {
 };
 const POLICY = (path: FieldPath): FieldFlag => ({ flag: '--policy', arg: '<policy>', kind: 'string', path, choices: ['default', 'identity'], help: "the flow's replication policy (default: default, mirrors named <source>.<topic>)" });
 
+const SEPARATOR: FieldFlag = { flag: '--separator', arg: '<sep>', kind: 'string', path: ['separator'], help: "the flow's replication.policy.separator (Default policy; default .)" };
+const EXCLUDE_TOPICS: FieldFlag = {
+  flag: '--exclude-topics',
+  arg: '<names>',
+  kind: 'list',
+  path: ['excludeTopics'],
+  help: 'topics the flow mirrors that this run leaves out on purpose (otherwise every mirrored topic must be in --topics)',
+};
+
 export const PLAYBOOK_VERBS: readonly PlaybookVerb[] = [
   {
     verb: 'failover',
@@ -77,6 +86,8 @@ export const PLAYBOOK_VERBS: readonly PlaybookVerb[] = [
       { flag: '--topics', arg: '<names>', kind: 'list', path: ['topics'], help: 'source topic names' },
       { flag: '--groups', arg: '<names>', kind: 'list', path: ['groups'], help: 'consumer groups to move (names or regexes)' },
       POLICY(['policy']),
+      SEPARATOR,
+      EXCLUDE_TOPICS,
       { flag: '--lag-threshold', arg: '<records>', kind: 'int', path: ['lagThreshold'], help: 'planned: largest forward lag at which it may start' },
       { flag: '--quiet-seconds', arg: '<s>', kind: 'number', path: ['quietSeconds'], help: 'planned: how long source end offsets must stay put' },
       { flag: '--probe-attempts', arg: '<n>', kind: 'int', path: ['probeAttempts'], help: 'unplanned: probes before the source is declared down' },
@@ -107,6 +118,8 @@ export const PLAYBOOK_VERBS: readonly PlaybookVerb[] = [
       { flag: '--replication-factor', arg: '<n>', kind: 'int', path: ['reverse', 'replicationFactor'], help: "reverse flow's replication factor" },
       { flag: '--topics', arg: '<names>', kind: 'list', path: ['topics'], help: 'topics copied back' },
       { flag: '--groups', arg: '<names>', kind: 'list', path: ['groups'], help: 'consumer groups to move back' },
+      SEPARATOR,
+      EXCLUDE_TOPICS,
       POLICY(['policy']),
       { flag: '--seed-mode', arg: '<mode>', kind: 'string', path: ['seed', 'mode'], choices: ['auto', 'earliest'], help: 'how partitions without a boundary are seeded' },
       { flag: '--seed-snapshot', arg: '<file>', kind: 'json-file', path: ['seed', 'snapshot'], help: "JSON file: the failover report's figures.snapshots.target" },
@@ -269,4 +282,16 @@ export function flagForField(spec: PlaybookVerb, field: string): string | undefi
   // A missing object (`forward`): the flags that fill it.
   const within = [...spec.fields, ...GATE_FLAGS].filter((f) => f.path[0] !== '*' && f.path.length > parts.length && parts.every((p, i) => String(f.path[i]) === p));
   return within.length > 0 ? [...new Set(within.map((f) => f.flag))].join(', ') : undefined;
+}
+
+/**
+ * A playbook's refusal or blocker with the flag after each input field it names
+ * (`policy (--policy): is 'default' but ...`). Blockers and refusals name fields as
+ * `field: why`, one per line or joined with '; '.
+ */
+export function withFlags(spec: PlaybookVerb, text: string): string {
+  return text.replace(/(^|; |: )([a-z][A-Za-z]*(?:\.[A-Za-z]+)*): /g, (whole, before: string, field: string) => {
+    const flag = flagForField(spec, field);
+    return flag ? `${before}${field} (${flag}): ` : whole;
+  });
 }

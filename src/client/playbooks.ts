@@ -64,7 +64,18 @@ export class PlaybookConflictError extends Error {
   constructor(
     readonly wanted: { playbook: string; workflowId: string },
     readonly running: RunningPlaybook,
+    /** When a pairLock (workflows/pair-lock.ts) holds the ID: the playbook holding it and why. */
+    lockHolder?: { holder?: unknown; reason?: unknown },
   ) {
+    if (running.workflowType === 'pairLock') {
+      const holder = typeof lockHolder?.holder === 'string' ? lockHolder.holder : 'another playbook';
+      super(
+        `${holder}${typeof lockHolder?.reason === 'string' ? ` (${lockHolder.reason})` : ''} holds the cutover lock of the pair, ${running.workflowId} ` +
+          `(run ${running.runId}, since ${running.startTime}): no failover or failback may start until it ends. ` +
+          `Follow it with \`kafka-dr status ${holder} --watch\`, or stop it with \`kafka-dr abort ${holder} --as NAME --reason WHY\``,
+      );
+      return;
+    }
     const what = running.workflowType === wantedType(wanted.playbook) ? `another ${running.workflowType} with a different input` : running.workflowType;
     super(
       `${what} is already running as ${running.workflowId} (run ${running.runId}, started ${running.startTime}` +
@@ -253,7 +264,7 @@ async function startValidated(
   const same = existing.running.workflowType === spec.workflowType && spec.schema.safeParse(existing.input).success
     ? canonical(spec.schema.parse(existing.input)) === canonical(parsed)
     : false;
-  if (!same) throw new PlaybookConflictError({ playbook, workflowId }, existing.running);
+  if (!same) throw new PlaybookConflictError({ playbook, workflowId }, existing.running, existing.running.workflowType === 'pairLock' ? (existing.input as { holder?: unknown; reason?: unknown }) : undefined);
   const handle = client.workflow.getHandle(workflowId, existing.running.runId);
   return { handle: handle as StartedPlaybook['handle'], workflowId, runId: existing.running.runId, started: false, input: parsed };
 }

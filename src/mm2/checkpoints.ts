@@ -10,8 +10,9 @@ import { decodeCheckpoint, Mm2DecodeError, type Checkpoint } from './codecs';
  * interval, so older records for the same key are history, not state.
  */
 
-export function checkpointsTopic(sourceAlias: string): string {
-  return `${sourceAlias}.checkpoints.internal`;
+/** `<source>.checkpoints.internal`; with a custom `replication.policy.separator` MM2 uses it here too (`A_checkpoints_internal`). */
+export function checkpointsTopic(sourceAlias: string, separator = '.'): string {
+  return `${sourceAlias}${separator}checkpoints${separator}internal`;
 }
 
 /** What to keep: groups by allowlist (MM2-style regexes, whole-name match) and, optionally, topics. */
@@ -24,6 +25,8 @@ export interface CheckpointFilter {
    * Absent: every topic.
    */
   topics?: string[];
+  /** The flow's `replication.policy.separator` (default '.'): names the checkpoints topic and the mirrors. */
+  separator?: string;
 }
 
 /** Compiles an allowlist; throws a SyntaxError naming the bad pattern (callers turn it into InvalidInput). */
@@ -44,12 +47,12 @@ export function literalGroupNames(patterns: string[]): string[] {
   return patterns.filter((p) => /^[A-Za-z0-9._-]+$/.test(p));
 }
 
-function topicMatcher(sourceAlias: string, topics: string[] | undefined): (downstream: string) => boolean {
+function topicMatcher(sourceAlias: string, topics: string[] | undefined, separator = '.'): (downstream: string) => boolean {
   if (!topics) return () => true;
   const names = new Set<string>();
   for (const t of topics) {
     names.add(t);
-    names.add(remoteTopicName('default', sourceAlias, t));
+    names.add(remoteTopicName('default', sourceAlias, t, separator));
   }
   return (downstream) => names.has(downstream);
 }
@@ -71,7 +74,7 @@ export class LatestCheckpoints {
 
   constructor(sourceAlias: string, filter: CheckpointFilter) {
     this.keepGroup = groupMatcher(filter.groups);
-    this.keepTopic = topicMatcher(sourceAlias, filter.topics);
+    this.keepTopic = topicMatcher(sourceAlias, filter.topics, filter.separator);
   }
 
   add(record: Pick<RawRecord, 'offset' | 'key' | 'value'>): void {
@@ -144,7 +147,7 @@ export async function readLatestCheckpoints(
   filter: CheckpointFilter,
   options: { timeoutMs?: number; onProgress?: (read: number) => void } = {},
 ): Promise<ReadCheckpointsResult> {
-  const topic = checkpointsTopic(sourceAlias);
+  const topic = checkpointsTopic(sourceAlias, filter.separator);
   const admin = target.admin();
   await admin.connect();
   let exists: boolean;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DEFAULT_GATE_DEADLINE } from './failover-input';
+import { DEFAULT_GATE_DEADLINE, Separator } from './failover-input';
 import { GateOptionsSchema, PersonSchema } from './gates';
 import type { UnplacedFigures } from './unplaced';
 import { IntervalsSchema, TopicGroupSchema, type ReplicationPlanInput } from './replication-plan';
@@ -121,6 +121,10 @@ export const FailbackInput = z
     groups: unique(GroupName, 'group'),
     /** The forward flow's replication policy; the reverse flow uses the same. */
     policy: z.enum(['default', 'identity']).default('default'),
+    /** The forward flow's `replication.policy.separator` (Default policy; default "."); the reverse flow uses the same. */
+    separator: Separator.optional(),
+    /** Topics the forward flow mirrors that this failback deliberately does not copy back (see the failover's excludeTopics). */
+    excludeTopics: z.array(TopicName).optional(),
     seed: SeedSchema,
     requestedBy: PersonSchema,
     gates: z
@@ -142,6 +146,9 @@ export const FailbackInput = z
   })
   .superRefine((v, ctx) => {
     if (v.primary === v.dr) ctx.addIssue({ code: 'custom', path: ['dr'], message: `must differ from primary ('${v.primary}')` });
+    (v.excludeTopics ?? []).forEach((t, i) => {
+      if (v.topics.includes(t)) ctx.addIssue({ code: 'custom', path: ['excludeTopics', i], message: `'${t}' is also in topics: list it in one of them` });
+    });
     const snap = v.seed.snapshot;
     if (snap && 'offsets' in snap && typeof snap.cluster === 'string' && snap.cluster !== v.dr) {
       ctx.addIssue({
@@ -208,7 +215,7 @@ export function reversePlan(input: ParsedFailbackInput): ReplicationPlanInput & 
     target: input.primary,
     connect: input.reverse.connect,
     name: input.reverse.name ?? `mm2-${input.dr}-to-${input.primary}`,
-    policy: { type: input.policy },
+    policy: { type: input.policy, ...(input.separator ? { separator: input.separator } : {}) },
     topicGroups: input.reverse.topicGroups ?? [{ name: 'failback', topics: [...input.topics] }],
     groups: [...input.groups],
     replicationFactor: input.reverse.replicationFactor,

@@ -14,6 +14,8 @@ const Alias = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'must be a cl
 const ConnectorName = z.string().trim().min(1, 'must not be empty').max(249, 'must be at most 249 characters');
 const TopicName = z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'must be a Kafka topic name (1-249 letters, digits, . _ -)');
 const GroupName = z.string().min(1, 'must not be empty').max(249, 'must be at most 249 characters');
+/** `replication.policy.separator`: part of topic names, so only topic-name characters. */
+export const Separator = z.string().regex(/^[A-Za-z0-9._-]{1,8}$/, 'must be 1-8 of letters, digits, . _ - (as the flow\'s replication.policy.separator)');
 
 const unique = <T extends z.ZodType<string>>(item: T, what: string) =>
   z
@@ -67,6 +69,14 @@ export const FailoverInput = z
     groups: unique(GroupName, 'group'),
     /** Replication policy of the forward flow: names the mirrored topics on the target. */
     policy: z.enum(['default', 'identity']).default('default'),
+    /** The forward flow's `replication.policy.separator` (Default policy; default "."): mirrors are `<source><separator><topic>`. */
+    separator: Separator.optional(),
+    /**
+     * Topics the forward flow mirrors that this failover deliberately leaves out (they stop
+     * with the flow but are neither drained nor translated). Without it, the check refuses
+     * an input that does not list every mirrored topic.
+     */
+    excludeTopics: z.array(TopicName).optional(),
     /** Who asked for the failover (four-eyes compares approvers against it). */
     requestedBy: PersonSchema,
     gates: z
@@ -89,6 +99,9 @@ export const FailoverInput = z
   })
   .superRefine((v, ctx) => {
     if (v.source === v.target) ctx.addIssue({ code: 'custom', path: ['target'], message: `must differ from source ('${v.source}')` });
+    (v.excludeTopics ?? []).forEach((t, i) => {
+      if (v.topics.includes(t)) ctx.addIssue({ code: 'custom', path: ['excludeTopics', i], message: `'${t}' is also in topics: list it in one of them` });
+    });
     if (v.sourceUnreachable && v.mode === 'planned') {
       ctx.addIssue({ code: 'custom', path: ['sourceUnreachable'], message: "a planned failover needs the source up: use mode 'unplanned'" });
     }
@@ -96,9 +109,9 @@ export const FailoverInput = z
 export type FailoverInput = z.input<typeof FailoverInput>;
 export type ParsedFailoverInput = z.output<typeof FailoverInput>;
 
-/** The mirrored name of a source topic on the target (MM2's DefaultReplicationPolicy with separator `.`, or Identity). */
-export function mirroredTopic(policy: 'default' | 'identity', sourceAlias: string, topic: string): string {
-  return policy === 'identity' ? topic : `${sourceAlias}.${topic}`;
+/** The mirrored name of a source topic on the target (MM2's DefaultReplicationPolicy with `separator`, default `.`, or Identity). */
+export function mirroredTopic(policy: 'default' | 'identity', sourceAlias: string, topic: string, separator = '.'): string {
+  return policy === 'identity' ? topic : `${sourceAlias}${separator}${topic}`;
 }
 
 /** End offsets per topic and partition (decimal strings), taken at one moment. */

@@ -68,6 +68,8 @@ export interface RecreatePlan {
   sourcePartitions: number;
   groupsToReset: string[];
   gate: { gate: 'recreate'; description: string };
+  /** What would stop a real run now (pair failed over, input not matching the flow, source topic missing), each `field: why`. */
+  blockers: string[];
 }
 
 export interface RecreateFigures extends Record<string, unknown> {

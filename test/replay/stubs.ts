@@ -5,6 +5,7 @@ import type { Activities } from '../../activities';
 import type { DriftReport } from '../../src/audit/drift';
 import type { AuditInput } from '../../src/model/audit-input';
 import type { FailoverInput } from '../../src/model/failover-input';
+import type { FlowScope } from '../../src/mm2/flow-scope';
 import { defaultHookStubs } from '../helpers/hook-stubs';
 
 /**
@@ -29,6 +30,24 @@ export interface AuditScenario {
 export type Call = { workflowId: string; name: string; arg: Record<string, unknown> };
 
 export const AT = '2025-01-01T00:00:00.000Z';
+
+/**
+ * describeFlow's answer for a flow whose configs kafka-dr could not model (policy unknown,
+ * nothing listed): checkFlowScope then refuses nothing, so stubbed playbooks run as before.
+ */
+export const OPEN_FLOW_SCOPE: FlowScope = {
+  policy: undefined,
+  separator: '.',
+  sourceAlias: undefined,
+  targetAlias: undefined,
+  topicPatterns: ['.*'],
+  topicExcludes: [],
+  groupPatterns: null,
+  groupExcludes: null,
+  mirroredTopics: null,
+  mirrors: {},
+  problems: [],
+};
 
 export function lagReport(total: string) {
   return {
@@ -115,7 +134,8 @@ type StubNames =
   | 'placeUnplacedGroups'
   | 'repairTopicConfigs'
   | 'runCutoverHook'
-  | 'notifyEscalation';
+  | 'notifyEscalation'
+  | 'describeFlow';
 export type Stubs = Pick<Activities, StubNames>;
 
 /** Stubs for audit-drift and the planned failover path; `calls` collects every call. */
@@ -133,6 +153,9 @@ export function createStubs(scenarioOf: (workflowId: string) => AuditScenario, c
   };
   return {
     ...defaultHookStubs,
+    async describeFlow() {
+      return OPEN_FLOW_SCOPE;
+    },
     async connectorStatus(input) {
       const s = record('connectorStatus', input);
       const c = s.connectors?.[input.connector] ?? { state: 'RUNNING' };

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { PlaybookInputError, playbookStartId, validatePlaybookInput } from '../../src/client/playbooks';
 import { listQuery } from '../../src/client/operations';
-import { flagForField, flagsToInput, GATE_FLAGS, mergeInput, PLAYBOOK_VERBS, setPath, type FieldFlag, type PlaybookVerb } from '../../src/cli/playbook-flags';
+import { flagForField, flagsToInput, GATE_FLAGS, mergeInput, PLAYBOOK_VERBS, setPath, withFlags, type FieldFlag, type PlaybookVerb } from '../../src/cli/playbook-flags';
 
 /** How flags and `--input` combine into a playbook input, and the IDs and queries the client derives. */
 
@@ -132,5 +132,23 @@ describe('client: validation, workflow IDs, list query', () => {
   it('list query: playbooks by search attribute, running unless --all, filters quoted', () => {
     assert.equal(listQuery({}), "KafkaDrPlaybook IS NOT NULL AND ExecutionStatus = 'Running'");
     assert.equal(listQuery({ all: true, playbook: "fail'over", clusterPair: 'A~B' }), "KafkaDrPlaybook IS NOT NULL AND KafkaDrPlaybook = 'fail\\'over' AND KafkaDrClusterPair = 'A~B'");
+  });
+});
+
+describe('refusals and blockers name the flag', () => {
+  it('adds the flag after each input field a refusal names, one per line or joined with "; "', () => {
+    const failover = verb('failover');
+    assert.equal(
+      withFlags(failover, "policy: is 'default' but the flow uses the IdentityReplicationPolicy (replication.policy.class): set policy to 'identity'"),
+      "policy (--policy): is 'default' but the flow uses the IdentityReplicationPolicy (replication.policy.class): set policy to 'identity'",
+    );
+    assert.equal(
+      withFlags(failover, "check-scope failed: the input does not match the forward flow x on connect-b: topics: 'o' is not mirrored; excludeTopics: 'p' is not mirrored; forward.connectors: 'typo' not found"),
+      "check-scope failed: the input does not match the forward flow x on connect-b: topics (--topics): 'o' is not mirrored; excludeTopics (--exclude-topics): 'p' is not mirrored; forward.connectors (--connectors): 'typo' not found",
+    );
+    assert.equal(withFlags(verb('failback'), 'separator: is \'.\''), "separator (--separator): is '.'");
+    assert.equal(withFlags(verb('recreate-topic'), 'sourceConnector: x is STOPPED'), 'sourceConnector (--source-connector): x is STOPPED');
+    // Words that are not fields stay as they are.
+    assert.equal(withFlags(failover, 'the pair is failed over: fail back first'), 'the pair is failed over: fail back first');
   });
 });

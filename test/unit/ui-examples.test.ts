@@ -29,8 +29,8 @@ const PLAYBOOKS: Record<string, { schema: z.ZodType; file: string }> = {
   recreateTopic: { schema: RecreateTopicInput, file: 'recreate-topic' },
   auditDrift: { schema: AuditInput, file: 'audit-drift' },
 };
-/** Registered workflows that are not playbooks an operator starts. */
-const NOT_PLAYBOOKS = new Set(['stackSmoke']);
+/** Registered workflows that are not playbooks an operator starts (pairLock: recreate-topic's child, workflows/pair-lock.ts). */
+const NOT_PLAYBOOKS = new Set(['stackSmoke', 'pairLock']);
 
 const EXAMPLES_DIR = path.join(REPO_ROOT, 'docs', 'examples');
 const exampleFiles = fs.readdirSync(EXAMPLES_DIR).filter((f) => f.endsWith('.json'));

@@ -10,6 +10,8 @@ import { abortSignal, approveSignal, rejectSignal, statusQuery } from '../../wor
 import { gateOpen, replayAll, startStubWorker, workflowFailure, type StubWorker } from '../helpers/playbook';
 import { uniqueId } from '../helpers/stack';
 import type { UnplacedPartition } from '../../src/model/unplaced';
+import { deriveFlowScope, type FlowScope } from '../../src/mm2/flow-scope';
+import { OPEN_FLOW_SCOPE } from '../replay/stubs';
 
 /**
  * The failback playbook's control flow on the real Temporal dev server with stub
@@ -29,6 +31,8 @@ interface Scenario {
   failoverUnusable?: string;
   /** What find-unplaced answers. */
   unplaced?: UnplacedPartition[];
+  /** describeFlow's answer (default: a flow that refuses nothing). */
+  flowScope?: FlowScope;
 }
 const scenarios = new Map<string, Scenario>();
 
@@ -54,9 +58,12 @@ type Stubs = Pick<
   Activities,
   | 'clusterHealth' | 'connectorStatus' | 'planFailbackSeedOffsets' | 'deployMirrorFlow' | 'stopConnector' | 'waitForConnectorState'
   | 'alterConnectorOffsets' | 'resumeConnector' | 'waitForReverseCatchUp' | 'applyOffsetTranslation' | 'waitForQuietProducers'
-  | 'waitForDrain' | 'snapshotEndOffsets' | 'removeMirrorFlow' | 'planForwardResumeOffsets' | 'failoverSnapshot'
+  | 'waitForDrain' | 'snapshotEndOffsets' | 'removeMirrorFlow' | 'planForwardResumeOffsets' | 'failoverSnapshot' | 'describeFlow'
   | 'findUnplacedPositions' | 'placeUnplacedGroups'
 >;
+
+/** describeFlow calls, apart from `calls`: the call-order assertions below predate the scope check. */
+const flowCalls: Call[] = [];
 
 const lagReport = (total: string) => ({
   source: 'B',
@@ -70,6 +77,10 @@ const lagReport = (total: string) => ({
 });
 
 const stubs: Stubs = {
+  async describeFlow(input) {
+    flowCalls.push({ workflowId: wfId(), name: 'describeFlow', arg: input as Record<string, unknown> });
+    return scenarios.get(wfId())?.flowScope ?? OPEN_FLOW_SCOPE;
+  },
   async clusterHealth(input) {
     const s = record('clusterHealth', input);
     const healthy = s.primaryHealthy !== false;
@@ -285,7 +296,7 @@ describe('failback playbook: control flow with stub activities', { timeout: 300_
     const resume = callsOf(h.workflowId).find((c) => c.name === 'planForwardResumeOffsets')!;
     assert.deepEqual(resume.arg.endOffsets, { orders: { '0': '130' } });
     assert.deepEqual(report.steps.map((s) => s.name), [
-      'check-primary', 'check-forward', 'plan-seed', 'deploy-reverse', 'seed-reverse', 'start-reverse', 'catch-up',
+      'check-primary', 'check-forward', 'check-scope', 'plan-seed', 'deploy-reverse', 'seed-reverse', 'start-reverse', 'catch-up',
       // consumers stop on dr before the translation reads its checkpoints, and start on the
       // primary only once their offsets are set there
       'hook:consumers-cutover:stop-consumers', 'translate-offsets', 'find-unplaced', 'hook:consumers-cutover:start-consumers', 'hook:stop-producers', 'verify-quiet', 'drain', 'stop-reverse', 'snapshot-primary', 'hook:producers-cutover',
@@ -430,6 +441,34 @@ describe('failback playbook: control flow with stub activities', { timeout: 300_
     assert.deepEqual(plan.gates.map((g) => g.gate), ['consumers-cutover', 'stop-producers', 'producers-cutover']);
     assert.equal(plan.blockers.length, 1);
     assert.match(plan.blockers[0]!, /primary A is not healthy/);
+  });
+
+  it('dryRun against the flow: an unhealthy primary and every disagreement with the forward flow listed at once, each naming its field', async () => {
+    // A Default-policy flow with separator '_' mirroring orders and payments.
+    const flowScope = deriveFlowScope({
+      connectors: [
+        {
+          name: 'mm2-A-to-B-source',
+          config: { 'connector.class': 'org.apache.kafka.connect.mirror.MirrorSourceConnector', 'source.cluster.alias': 'A', 'target.cluster.alias': 'B', 'replication.policy.separator': '_', topics: 'orders|payments' },
+        },
+      ],
+      sourceConnectors: ['mm2-A-to-B-source'],
+      sourceTopics: ['orders', 'payments'],
+    });
+    const h = await start(input({ dryRun: true }), { primaryHealthy: false, flowScope });
+    const report = (await h.result()) as PlaybookReport<FailbackFigures>;
+    const blockers = report.figures.plan.blockers;
+    assert.equal(blockers.length, 4, blockers.join('\n'));
+    assert.match(blockers[0]!, /primary A is not healthy/);
+    assert.match(blockers[1]!, /^policy: is 'identity' but the flow uses the DefaultReplicationPolicy/);
+    assert.match(blockers[2]!, /^separator: is '\.' but the flow's replication\.policy\.separator is '_'/);
+    assert.match(blockers[3]!, /^topics: the flow also mirrors 'payments'/);
+    assert.deepEqual(flowCalls.filter((c) => c.workflowId === h.workflowId).map((c) => c.arg.listTopicsOn), ['A']);
+    assert.ok(callsOf(h.workflowId).every((c) => !DESTRUCTIVE.has(c.name)));
+
+    // The input that says what the flow does passes the check, and the reverse flow gets the separator.
+    const ok = await start(input({ dryRun: true, policy: 'default', separator: '_', excludeTopics: ['payments'] }), { flowScope });
+    assert.deepEqual(((await ok.result()) as PlaybookReport<FailbackFigures>).figures.plan.blockers, []);
   });
 
   it('dryRun with an underivable seed: reported as a blocker', async () => {

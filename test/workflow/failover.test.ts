@@ -10,6 +10,9 @@ import { abortSignal, approveSignal, decideUpdate, rejectSignal, statusQuery } f
 import { gateOpen, replayAll, startStubWorker, workflowFailure, type StubWorker } from '../helpers/playbook';
 import { uniqueId } from '../helpers/stack';
 import type { UnplacedPartition } from '../../src/model/unplaced';
+import { deriveFlowScope, type FlowScope } from '../../src/mm2/flow-scope';
+import { IDENTITY_POLICY_CLASS } from '../../src/mm2/policy';
+import { OPEN_FLOW_SCOPE } from '../replay/stubs';
 
 /**
  * The failover playbook's control flow on the real Temporal dev server with stub
@@ -30,6 +33,8 @@ interface Scenario {
   outside?: string[];
   /** What find-unplaced answers. */
   unplaced?: UnplacedPartition[];
+  /** describeFlow's answer (default: a flow that refuses nothing). */
+  flowScope?: FlowScope;
 }
 const scenarios = new Map<string, Scenario>();
 
@@ -88,7 +93,11 @@ type Stubs = Pick<
   | 'checkGroupsInFlow'
   | 'findUnplacedPositions'
   | 'placeUnplacedGroups'
+  | 'describeFlow'
 >;
+
+/** describeFlow calls, apart from `calls`: the call-order assertions below predate the scope check. */
+const flowCalls: Call[] = [];
 
 const lagReport = (total: string) => ({
   source: 'A',
@@ -102,6 +111,10 @@ const lagReport = (total: string) => ({
 });
 
 const stubs: Stubs = {
+  async describeFlow(input) {
+    flowCalls.push({ workflowId: wfId(), name: 'describeFlow', arg: input as Record<string, unknown> });
+    return scenarios.get(wfId())?.flowScope ?? OPEN_FLOW_SCOPE;
+  },
   async clusterHealth(input) {
     const s = record('clusterHealth', input);
     if (input.cluster === 'A' && s.sourceDown) throw ApplicationFailure.create({ type: 'ClusterUnreachable', message: 'cluster A: connection refused' });
@@ -311,6 +324,7 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
     assert.deepEqual(report.steps.map((s) => [s.name, s.state]), [
       ['check-target', 'completed'],
       ['check-lag', 'completed'],
+      ['check-scope', 'completed'],
       ['check-groups', 'completed'],
       ['hook:stop-producers', 'completed'],
       ['verify-quiet', 'completed'],
@@ -426,6 +440,7 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
       ['probe-source', 'completed'],
       ['estimate-rpo', 'completed'],
       ['rpo-evidence', 'completed'],
+      ['check-scope', 'completed'],
       ['check-groups', 'completed'],
       ['verify-quiet', 'skipped'],
       ['drain', 'skipped'],
@@ -619,6 +634,60 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
     assert.equal(plan.blockers.length, 1);
     assert.match(plan.blockers[0]!, /audit/);
     assert.ok(callsOf(h.workflowId).every((c) => !DESTRUCTIVE.has(c.name)));
+  });
+
+  /** An Identity flow mirroring orders and payments, as describeFlow derives it from Connect. */
+  const identityFlow = (): FlowScope =>
+    deriveFlowScope({
+      connectors: [
+        {
+          name: 'mm2-A-to-B-source',
+          config: {
+            'connector.class': 'org.apache.kafka.connect.mirror.MirrorSourceConnector',
+            'source.cluster.alias': 'A',
+            'target.cluster.alias': 'B',
+            'replication.policy.class': IDENTITY_POLICY_CLASS,
+            topics: 'orders,payments',
+          },
+        },
+      ],
+      sourceConnectors: ['mm2-A-to-B-source'],
+      sourceTopics: ['orders', 'payments', 'unrelated'],
+    });
+
+  it('dryRun against the flow: every disagreement listed at once as a blocker naming its field; nothing destructive', async () => {
+    const h = await start(input({ dryRun: true, topics: ['orders', 'unrelated'] }), { flowScope: identityFlow() });
+    const report = (await h.result()) as PlaybookReport<FailoverFigures>;
+    assert.equal(report.outcome, 'completed');
+    const blockers = report.figures.plan.blockers;
+    assert.equal(blockers.length, 3, blockers.join('\n'));
+    assert.match(blockers[0]!, /^policy: is 'default' but the flow uses the IdentityReplicationPolicy/);
+    assert.match(blockers[1]!, /^topics: 'unrelated' is not mirrored by the flow/);
+    assert.match(blockers[2]!, /^topics: the flow also mirrors 'payments'.*excludeTopics/);
+    const flow = flowCalls.filter((c) => c.workflowId === h.workflowId);
+    assert.deepEqual(flow.map((c) => c.arg), [{ connect: 'connect-b', connectors: CONNECTORS, sourceConnectors: ['mm2-A-to-B-source'], listTopicsOn: 'A' }]);
+    assert.ok(callsOf(h.workflowId).every((c) => !DESTRUCTIVE.has(c.name)), `calls: ${namesOf(h.workflowId).join(', ')}`);
+  });
+
+  it('a real run that disagrees with the flow is refused before any gate, naming every field; an input that agrees runs', async () => {
+    const h = await start(input({ policy: 'default' }), { flowScope: identityFlow() });
+    const cause = await failure(h);
+    assert.equal(cause.type, 'PlaybookFailed');
+    assert.match(cause.message, /policy: is 'default'.*set policy to 'identity'.*topics: the flow also mirrors 'payments'.*nothing was changed/);
+    const report = cause.details![0] as PlaybookReport<FailoverFigures>;
+    assert.deepEqual(report.steps.map((s) => [s.name, s.state]), [['check-target', 'completed'], ['check-lag', 'completed'], ['check-scope', 'failed']]);
+    assert.ok(callsOf(h.workflowId).every((c) => !DESTRUCTIVE.has(c.name)));
+
+    const ok = await start(input({ policy: 'identity', topics: ['orders'], excludeTopics: ['payments'] }), { flowScope: identityFlow() });
+    await gateOpen(ok, 'stop-producers');
+    await ok.signal(abortSignal, { by: 'bob', reason: 'test over' });
+    assert.equal((await ok.result()).outcome, 'aborted');
+  });
+
+  it('unplanned: the flow is read without listing the (down) source', async () => {
+    const h = await start(input({ mode: 'unplanned', sourceUnreachable: true, dryRun: true }));
+    await h.result();
+    assert.deepEqual(flowCalls.filter((c) => c.workflowId === h.workflowId).map((c) => c.arg.listTopicsOn), [undefined]);
   });
 
   it('replays every history recorded above with the same bundle', async () => {

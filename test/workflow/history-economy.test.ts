@@ -22,7 +22,8 @@ import { createStubs, failoverInput, lagReport } from '../replay/stubs';
  *    24 hours of skipped time spent where a planned failover spends its waiting: the
  *    stop-producers gate waits 24 h (a durable timer + condition), then the drain runs as
  *    one heartbeating activity. The drain is one activity, the day one timer.
- *    The whole run is 128-134 events today: 12 of them are the four cutover-hook steps (an
+ *    The whole run is about 135 events today (111 before issue 15's check-scope, one activity
+ *    scheduled with the first checks, and issue 13's consumers split and unplaced check): 12 of them are the four cutover-hook steps (an
  *    activity each, even when the hook is `manual`, so the report records who moved the
  *    clients) and 6 the gates' phase upserts. The last test bounds it under 150; the drain
  *    itself, the issue's subject, costs 3 events whatever its length (first test).

@@ -9,6 +9,11 @@ import type { recreateTopic } from '../../workflows/recreate-topic';
 import { abortSignal, approveSignal, rejectSignal, statusQuery } from '../../workflows/framework';
 import { replayAll, startStubWorker, type StubWorker } from '../helpers/playbook';
 import { eventually, uniqueId } from '../helpers/stack';
+import type { FlowScope } from '../../src/mm2/flow-scope';
+import type { PairState } from '../../src/model/pair-state';
+import { cutoverWorkflowId } from '../../src/model/workflow-ids';
+import { OPEN_FLOW_SCOPE } from '../replay/stubs';
+import { PlaybookConflictError, startFailover } from '../../src/client/playbooks';
 
 /** recreate-topic's control flow on the dev server with stub activities; histories replayed at the end. */
 
@@ -18,6 +23,15 @@ interface Scenario {
   notDetected?: boolean;
   /** Hold the STOPPED wait until the test says so (abort after stop). */
   holdStopped?: boolean;
+  /** pairCutoverState's answer (default idle). */
+  pair?: PairState;
+  /** The source connector's state (default RUNNING). */
+  connectorState?: 'RUNNING' | 'STOPPED';
+  /** describeTopics says the mirror on B does not exist. */
+  mirrorAbsent?: boolean;
+  flowScope?: FlowScope;
+  /** Hold the drain wait until released (the lock is held meanwhile). */
+  holdDrain?: boolean;
 }
 const scenarios = new Map<string, Scenario>();
 const released = new Set<string>();
@@ -43,8 +57,28 @@ type Stubs = Pick<
   | 'auditTopicDrift'
   | 'waitForDrain'
   | 'resetConsumerGroup'
+  | 'pairCutoverState'
+  | 'connectorStatus'
+  | 'describeFlow'
 >;
+/** The pair guard's reads, apart from `calls` (whose order assertions predate the guard). */
+const guardCalls: Call[] = [];
+const guard = (name: string, arg: unknown): Scenario => {
+  guardCalls.push({ workflowId: wfId(), name, arg: arg as Record<string, unknown> });
+  return scenarios.get(wfId()) ?? {};
+};
 const stubs: Stubs = {
+  async pairCutoverState(input) {
+    const s = guard('pairCutoverState', input);
+    return { ...(s.pair ?? { state: 'idle' }), workflowId: cutoverWorkflowId(input.source, input.target) };
+  },
+  async connectorStatus(input) {
+    const s = guard('connectorStatus', input);
+    return { connector: input.connector, state: s.connectorState ?? 'RUNNING', workerId: 'w', tasks: [] };
+  },
+  async describeFlow(input) {
+    return guard('describeFlow', input).flowScope ?? OPEN_FLOW_SCOPE;
+  },
   async detectTopicRecreation(input) {
     const s = record('detectTopicRecreation', input);
     const detected = !s.notDetected;
@@ -69,7 +103,8 @@ const stubs: Stubs = {
     };
   },
   async describeTopics(input) {
-    record('describeTopics', input);
+    const s = record('describeTopics', input);
+    if (s.mirrorAbsent && input.cluster === 'B') return Object.fromEntries(input.topics.map((t) => [t, { topic: t, exists: false as const }]));
     return Object.fromEntries(
       input.topics.map((t) => [t, { topic: t, exists: true as const, partitions: input.cluster === 'A' ? 2 : 1, replicationFactor: 1, configs: {} as never }]),
     );
@@ -111,7 +146,10 @@ const stubs: Stubs = {
     return { topicsCompared: 1, findings: [], missingOnTarget: [], missingOnSource: [], counts: { error: 0, warn: 0, info: 0 } };
   },
   async waitForDrain(input) {
-    record('waitForDrain', input);
+    const s = record('waitForDrain', input);
+    if (s.holdDrain) {
+      while (!released.has(wfId())) await new Promise((r) => setTimeout(r, 50));
+    }
     return {
       polls: 3,
       consecutiveZero: 2,
@@ -174,7 +212,9 @@ describe('recreate-topic playbook: control flow with stub activities', { timeout
   it('happy path: detect, gate, stop, delete the mirror, reset only that topic\'s offsets, resume, verify, catch up, reset groups', async () => {
     const h = await start(input());
     const s = await gateOpen(h);
-    assert.deepEqual(namesOf(h.workflowId), ['detectTopicRecreation', 'describeTopics']);
+    // check-pair reads B's mirror first (is the pair failed over?), then detect and check-source.
+    assert.deepEqual(namesOf(h.workflowId), ['describeTopics', 'detectTopicRecreation', 'describeTopics']);
+    assert.deepEqual(guardCalls.filter((c) => c.workflowId === h.workflowId).map((c) => c.name).sort(), ['connectorStatus', 'describeFlow', 'pairCutoverState']);
     assert.match(s.openGate!.description, /stop connector mm2-A-to-B-source-orders on connect-b, delete B's A.orders/);
     assert.match(s.openGate!.description, /2 partition/);
     assert.equal(s.figures.detected, true);
@@ -182,7 +222,9 @@ describe('recreate-topic playbook: control flow with stub activities', { timeout
     const report = (await h.result()) as PlaybookReport<RecreateFigures>;
     assert.equal(report.outcome, 'completed');
     assert.deepEqual(namesOf(h.workflowId), [
+      'describeTopics',
       'detectTopicRecreation',
+      'describeTopics',
       'describeTopics',
       'stopConnector',
       'waitForConnectorState:STOPPED',
@@ -232,7 +274,7 @@ describe('recreate-topic playbook: control flow with stub activities', { timeout
     released.add(h.workflowId);
     const report = await h.result();
     assert.equal(report.outcome, 'aborted');
-    assert.deepEqual(report.compensation!.undone, ['resume connector']);
+    assert.deepEqual(report.compensation!.undone, ['resume connector', 'release the pair lock']);
     const names = namesOf(h.workflowId);
     assert.ok(!names.includes('deleteTopic') && !names.includes('alterConnectorOffsets'), names.join(', '));
     assert.equal(names.filter((n) => n === 'resumeConnector').length, 1);
@@ -243,7 +285,7 @@ describe('recreate-topic playbook: control flow with stub activities', { timeout
     const s = await gateOpen(h);
     assert.equal(s.figures.detected, false);
     assert.equal(s.figures.proceededWithoutDetection, true);
-    assert.match(JSON.stringify(s.steps[0]!.details), /no recreation of orders on A detected: proceeding because the operator asked/);
+    assert.match(JSON.stringify(s.steps.find((x) => x.name === 'detect')!.details), /no recreation of orders on A detected: proceeding because the operator asked/);
     await h.signal(approveSignal, { gate: 'recreate', by: 'bob' });
     const report = await h.result();
     assert.equal(report.outcome, 'completed');
@@ -273,6 +315,78 @@ describe('recreate-topic playbook: control flow with stub activities', { timeout
     assert.equal(err.cause.nonRetryable, true);
     for (const field of ['target: must differ', 'topic:', 'groups', 'sourceConnector']) assert.ok(err.cause.message.includes(field), `${field} in ${err.cause.message}`);
     assert.deepEqual(callsOf(h.workflowId), []);
+  });
+
+  it('refused while the pair is failed over (Temporal), before the gate, saying to fail back first; nothing changed', async () => {
+    const h = await start(input(), { pair: { state: 'failed-over', runId: 'r1', at: '2025-01-01T00:00:00.000Z' } });
+    const err = await h.result().then(() => undefined, (e: unknown) => e);
+    assert.ok(err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure, String(err));
+    assert.match(err.cause.message, /the pair is failed over .*fail back first/);
+    assert.ok(callsOf(h.workflowId).every((c) => !DESTRUCTIVE.has(c.name)), namesOf(h.workflowId).join(', '));
+  });
+
+  it('refused when the connector is STOPPED and the topic exists on B (how a failover leaves it); a half-done recreation (mirror gone) may re-run', async () => {
+    const h = await start(input(), { connectorState: 'STOPPED' });
+    const err = await h.result().then(() => undefined, (e: unknown) => e);
+    assert.ok(err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure, String(err));
+    assert.match(err.cause.message, /sourceConnector: mm2-A-to-B-source-orders on connect-b is STOPPED while B's A.orders exists.*fail back first/);
+    assert.ok(callsOf(h.workflowId).every((c) => !DESTRUCTIVE.has(c.name)));
+
+    const rerun = await start(input({ groups: [], resetGroupsTo: 'none' }), { connectorState: 'STOPPED', mirrorAbsent: true });
+    await gateOpen(rerun);
+    await rerun.signal(rejectSignal, { gate: 'recreate', by: 'carol', reason: 'test over' });
+    assert.equal((await rerun.result()).outcome, 'rejected');
+  });
+
+  it('dryRun lists every blocker at once: failed over, connector stopped, policy mismatch', async () => {
+    const flowScope: FlowScope = { ...OPEN_FLOW_SCOPE, policy: 'identity', sourceAlias: 'A', targetAlias: 'B' };
+    const h = await start(input({ dryRun: true }), { pair: { state: 'failed-over', runId: 'r1', at: '2025-01-01T00:00:00.000Z' }, connectorState: 'STOPPED', flowScope });
+    const report = (await h.result()) as PlaybookReport<RecreateFigures>;
+    assert.equal(report.outcome, 'completed');
+    const blockers = report.figures.plan.blockers;
+    assert.equal(blockers.length, 3, blockers.join('\n'));
+    assert.match(blockers[0]!, /the pair is failed over/);
+    assert.match(blockers[1]!, /^sourceConnector: .* is STOPPED/);
+    assert.match(blockers[2]!, /^policy: is 'default' but the flow uses the IdentityReplicationPolicy/);
+    assert.ok(callsOf(h.workflowId).every((c) => !DESTRUCTIVE.has(c.name)));
+  });
+
+  it('holds the pair lock from approval to the end: the cutover ID is taken meanwhile and free after', async () => {
+    const h = await start(input({ groups: [], resetGroupsTo: 'none' }), { holdDrain: true });
+    await gateOpen(h);
+    await h.signal(approveSignal, { gate: 'recreate', by: 'bob' });
+    await eventually('catch-up reached', async () => (namesOf(h.workflowId).includes('waitForDrain') ? true : undefined), 30_000, 50);
+    const lock = harness.client.workflow.getHandle(cutoverWorkflowId('A', 'B'));
+    const held = await lock.describe();
+    assert.equal(held.type, 'pairLock');
+    assert.equal(held.status.name, 'RUNNING');
+    // A failover of the pair cannot start now; the client says who holds the lock.
+    await assert.rejects(
+      startFailover(
+        harness.client,
+        { source: 'A', target: 'B', mode: 'planned', forward: { connect: 'connect-b', connectors: ['s'], sourceConnectors: ['s'] }, topics: ['orders'], groups: ['g'], requestedBy: 'alice' },
+        { taskQueue: harness.taskQueue },
+      ),
+      (e: Error) => e instanceof PlaybookConflictError && e.message.startsWith(`${h.workflowId} (recreate-topic orders) holds the cutover lock of the pair, kafka-dr-cutover-A~B`),
+    );
+    released.add(h.workflowId);
+    assert.equal((await h.result()).outcome, 'completed');
+    assert.equal((await lock.describe()).status.name, 'COMPLETED');
+  });
+
+  it('refused at lock-pair when a cutover of the pair runs (after the gate), nothing changed', async () => {
+    const blocker = await harness.client.workflow.start('pairLock', { taskQueue: harness.taskQueue, workflowId: cutoverWorkflowId('A', 'B'), args: [{ holder: 'test', reason: 'stands in for a running failover' }] });
+    try {
+      const h = await start(input());
+      await gateOpen(h);
+      await h.signal(approveSignal, { gate: 'recreate', by: 'bob' });
+      const err = await h.result().then(() => undefined, (e: unknown) => e);
+      assert.ok(err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure, String(err));
+      assert.match(err.cause.message, /a failover or failback of A~B is running \(kafka-dr-cutover-A~B\).*fail back first/);
+      assert.ok(callsOf(h.workflowId).every((c) => !DESTRUCTIVE.has(c.name)));
+    } finally {
+      await blocker.terminate('test over');
+    }
   });
 
   it('replays every history recorded above with the same bundle', async () => {

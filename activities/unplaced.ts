@@ -38,6 +38,8 @@ const FindSchema = z.strictObject({
   source: Name,
   target: Name,
   policy: Policy,
+  /** The flow's replication.policy.separator (Default policy names `<source><separator><topic>`). */
+  separator: z.string().min(1).default('.'),
   /** The playbook's group allowlist (names or regexes). */
   groups: z.array(Name).min(1),
   /** Source topic names. */
@@ -114,8 +116,9 @@ export function createUnplacedActivities(deps: ActivityDeps) {
      */
     async findUnplacedPositions(raw: FindUnplacedInput): Promise<FindUnplacedResult> {
       const input = parse(FindSchema, 'findUnplacedPositions', raw);
-      const downstreamTopic = (t: string) => mirroredTopic(input.policy, input.source, t);
-      const upstreamTopic = (d: string) => (input.policy === 'default' && d.startsWith(`${input.source}.`) ? d.slice(input.source.length + 1) : d);
+      const downstreamTopic = (t: string) => mirroredTopic(input.policy, input.source, t, input.separator);
+      const prefix = `${input.source}${input.separator}`;
+      const upstreamTopic = (d: string) => (input.policy === 'default' && d.startsWith(prefix) ? d.slice(prefix.length) : d);
       const placed = placedCounts(input.planned);
       if (!input.readSource) {
         return { unplaced: findUnplaced({ groups: input.planned, commits: null, sourceEnds: null, downstreamTopic, upstreamTopic }), placed, sourceRead: false };

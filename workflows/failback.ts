@@ -438,6 +438,7 @@ class Failback {
       source: input.dr,
       target: input.primary,
       policy: input.policy,
+      ...(input.separator ? { separator: input.separator } : {}),
       groups: input.groups,
       topics: input.topics,
       readSource: true,

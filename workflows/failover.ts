@@ -467,6 +467,7 @@ class Failover {
       source: input.source,
       target: input.target,
       policy: input.policy,
+      ...(input.separator ? { separator: input.separator } : {}),
       groups: input.groups,
       topics: input.topics,
       readSource: input.mode === 'planned',

@@ -121,6 +121,8 @@ export async function placeUnplacedSteps(
     source: string;
     target: string;
     policy: 'default' | 'identity';
+    /** The flow's separator, when not `.`. */
+    separator?: string;
     groups: string[];
     topics: string[];
     readSource: boolean;
@@ -136,6 +138,7 @@ export async function placeUnplacedSteps(
         source: args.source,
         target: args.target,
         policy: args.policy,
+        ...(args.separator ? { separator: args.separator } : {}),
         groups: args.groups,
         topics: args.topics,
         planned: plannedOf(args.translated.groups),

@@ -17,6 +17,7 @@ import type { ActivityDeps } from './deps';
 import { fetchOffsetsOfTopics } from '../src/kafka/topic-offsets';
 import { GroupHasMembersError } from '../src/kafka/group-commit';
 import { inBatches } from '../src/concurrency';
+import { readExactPlacements } from './exact-positions';
 
 /**
  * Consumer-group offset translation from MM2 checkpoints: plan (read-only, the dry run)
@@ -34,6 +35,15 @@ const OffsetTranslationInputSchema = z
     /** Only these topics (upstream or downstream names). */
     topics: z.array(z.string().min(1)).min(1).optional(),
     allowRewind: z.boolean().optional(),
+    /** The forward flow's replication policy (names the mirrored topics); defaults to freshness.policy. */
+    policy: z.enum(['default', 'identity']).optional(),
+    /**
+     * Exact positions: each group's next record on the source, found on the target by its
+     * content (src/offsets/exact-positions.ts); the checkpoint only where none is verified.
+     * Needs both clusters up and the policy. Default: on when `freshness` is given (the
+     * source is up: planned failover, failback).
+     */
+    exact: z.boolean().optional(),
     /**
      * Compare the checkpoints with the groups' commits on the source first (the source must
      * be reachable); while they are older, read them again for up to `waitSeconds` (0: only
@@ -50,6 +60,9 @@ const OffsetTranslationInputSchema = z
   })
   .superRefine((v, ctx) => {
     if (v.source === v.target) ctx.addIssue({ code: 'custom', path: ['target'], message: 'must differ from source' });
+    if ((v.exact ?? v.freshness !== undefined) && !(v.policy ?? v.freshness?.policy)) {
+      ctx.addIssue({ code: 'custom', path: ['policy'], message: 'exact positions need the replication policy (policy or freshness.policy)' });
+    }
     try {
       groupMatcher(v.groups);
     } catch (err) {
@@ -70,7 +83,7 @@ export interface AppliedOffsetPlan extends OffsetPlan {
   /** The offsets set: what this attempt wrote and, on a retry, what it found already set (an earlier attempt may have written it). */
   applied: AppliedOffset[];
   appliedAt: string;
-  /** When `freshness` was asked: how the checkpoints compared with the source commits when applied. */
+  /** When `freshness` was asked: how the checkpoints compared with the source commits when applied (partitions placed exactly left out). */
   freshness?: StalenessReport & { waitedMs: number; decision: StalenessDecision };
 }
 
@@ -120,30 +133,60 @@ async function buildPlan(deps: ActivityDeps, input: ParsedInput): Promise<Offset
     { groups: input.groups, topics: input.topics },
     { onProgress: (n) => beat({ phase: 'reading checkpoints', read: n }) },
   );
-  if (!read.topicExists) {
+  const policy = input.policy ?? input.freshness?.policy;
+  const exact = (input.exact ?? input.freshness !== undefined) && policy !== undefined;
+  if (!read.topicExists && !exact) {
     throw preconditionFailed(
       `${checkpointsTopic(input.source)} does not exist on ${input.target}: deploy MM2's checkpoint connector for ` +
         `${input.source}→${input.target} (with these groups in its allowlist) and let it emit before translating offsets`,
     );
   }
   beat({ phase: 'describing groups', checkpoints: read.checkpoints.length });
-  const groupNames = [...new Set([...read.checkpoints.map((c) => c.consumerGroupId), ...literalGroupNames(input.groups)])].sort();
-  const downstream = [...new Set(read.checkpoints.map((c) => c.topic))].sort();
+  const checkpointGroups = [...new Set(read.checkpoints.map((c) => c.consumerGroupId))];
 
   return deps.kafka.withAdmin(input.target, async (admin) => {
     const existing = new Set(await admin.listTopics());
+    // The flow's topics by their upstream names: those asked for, else those checkpointed.
+    const upstreamTopics = exact
+      ? [...new Set((input.topics ?? read.checkpoints.map((c) => c.topic)).map((t) => upstreamTopic(policy, input.source, t)))].sort()
+      : [];
+    const downstream = [
+      ...new Set([...read.checkpoints.map((c) => c.topic), ...upstreamTopics.map((t) => mirroredTopic(policy!, input.source, t))]),
+    ].sort();
     const topics = downstream.filter((t) => existing.has(t));
     const targetOffsets: TargetPartitionOffsets[] = [];
     for (const [topic, partitions] of (await fetchOffsetsOfTopics(deps.kafka.get(input.target), topics)).offsets) {
       for (const p of partitions) targetOffsets.push({ topic, ...p });
     }
+    let exactRead: Awaited<ReturnType<typeof readExactPlacements>> | undefined;
+    if (exact) {
+      exactRead = await classified(
+        () =>
+          readExactPlacements(deps.kafka, {
+            source: input.source,
+            target: input.target,
+            policy: policy!,
+            groups: input.groups,
+            knownGroups: checkpointGroups,
+            upstreamTopics,
+            targetTopics: new Set(topics),
+            targetOffsets: new Map(targetOffsets.map((o) => [`${o.topic}\u0000${o.partition}`, { low: o.low, high: o.high }])),
+            beat,
+          }),
+        { cluster: input.source, registry: deps.registry },
+      );
+    }
+    const groupNames = [...new Set([...checkpointGroups, ...literalGroupNames(input.groups), ...(exactRead?.groups ?? [])])].sort();
     const described = await describeTargetGroups(admin, groupNames);
     const groups: TargetGroup[] = [];
     for (const group of groupNames) {
       const d = described.get(group) ?? { state: 'Dead', members: 0 };
-      const groupTopics = [...new Set(read.checkpoints.filter((c) => c.consumerGroupId === group).map((c) => c.topic))].filter((t) =>
-        existing.has(t),
-      );
+      const groupTopics = [
+        ...new Set([
+          ...read.checkpoints.filter((c) => c.consumerGroupId === group).map((c) => c.topic),
+          ...(exactRead?.placements.filter((p) => p.group === group).map((p) => p.topic) ?? []),
+        ]),
+      ].filter((t) => existing.has(t));
       const committed: TargetGroup['committed'] = [];
       if (groupTopics.length > 0) {
         for (const t of await admin.fetchOffsets({ groupId: group, topics: groupTopics })) {
@@ -156,7 +199,7 @@ async function buildPlan(deps: ActivityDeps, input: ParsedInput): Promise<Offset
       }
       groups.push({ group, state: d.state, members: d.members, committed });
     }
-    return planOffsets({
+    const plan = planOffsets({
       source: input.source,
       target: input.target,
       checkpoints: read.checkpoints,
@@ -165,7 +208,19 @@ async function buildPlan(deps: ActivityDeps, input: ParsedInput): Promise<Offset
       allowRewind: input.allowRewind ?? false,
       checkpointsRead: read.recordsRead,
       generatedAt: new Date().toISOString(),
+      ...(exactRead ? { exact: exactRead.placements } : {}),
     });
+    if (!exactRead) return plan;
+    return {
+      ...plan,
+      exactReads: {
+        syncsRead: exactRead.syncsRead,
+        sourceRecordsRead: exactRead.sourceRecordsRead,
+        targetRecordsRead: exactRead.targetRecordsRead,
+        attempted: exactRead.placements.length,
+        verified: exactRead.placements.filter((p) => p.outcome.method === 'exact').length,
+      },
+    };
   });
 }
 
@@ -212,9 +267,12 @@ async function planWhenFresh(deps: ActivityDeps, input: ParsedInput): Promise<{ 
   let fingerprint: string | undefined;
   let changedAt = started;
   for (;;) {
-    // Each partition of the plan carries the upstream offset its newest checkpoint translated.
+    // Partitions placed from a checkpoint (or not at all): the checkpoint's upstream offset
+    // against the source commit. Exact ones do not depend on the checkpoints.
     const checkpoints = plan.groups.flatMap((g) =>
-      g.partitions.filter((p) => p.upstream !== null).map((p) => ({ consumerGroupId: g.group, topic: p.topic, partition: p.partition, upstreamOffset: BigInt(p.upstream!) })),
+      g.partitions
+        .filter((p) => p.method !== 'exact' && (p.checkpointUpstream ?? p.upstream) !== null && p.checkpoint !== null)
+        .map((p) => ({ consumerGroupId: g.group, topic: p.topic, partition: p.partition, upstreamOffset: BigInt((p.checkpointUpstream ?? p.upstream)!) })),
     );
     const report = checkpointStaleness({
       checkpoints,

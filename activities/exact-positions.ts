@@ -8,6 +8,7 @@ import { readToEnd } from '../src/kafka/read-to-end';
 import { fetchOffsetsOfTopics } from '../src/kafka/topic-offsets';
 import { inBatches } from '../src/concurrency';
 import {
+  anchorOf,
   exactPosition,
   mergeRanges,
   PartitionRecords,
@@ -53,6 +54,8 @@ export interface ExactReadResult {
   targetRecordsRead: number;
 }
 
+/** Rounds of reading further on the source (each reads 4× the previous span). */
+const SOURCE_READ_ROUNDS = 4;
 const pk = (topic: string, partition: number) => `${topic}\u0000${partition}`;
 /** Groups whose commits are fetched at once (one request each). */
 const GROUPS_IN_FLIGHT = 16;
@@ -143,29 +146,68 @@ export async function readExactPlacements(kafka: KafkaClients, input: ExactReadI
     want.get(k)!.ranges.push(range);
   }
   const sourceRecords = new Map<string, PartitionRecords>();
-  input.beat({ phase: 'exact: reading source records', read: 0 });
-  const { records: sourceRecordsRead } = await readRanges(
-    kafkaOf(input.source),
-    spans(want),
-    (topic, r) => {
-      const k = pk(topic, r.partition);
-      if (!sourceRecords.has(k)) sourceRecords.set(k, new PartitionRecords());
-      sourceRecords.get(k)!.add(printRecord(r));
-    },
-    { onProgress: (n) => input.beat({ phase: 'exact: reading source records', read: n }) },
-  );
+  /** What was read per source partition (anchors further away are read in later rounds). */
+  const extent = new Map<string, Range>();
+  let sourceRecordsRead = 0;
+  const readSource = async (ranges: PartitionRange[]) => {
+    input.beat({ phase: 'exact: reading source records', read: sourceRecordsRead });
+    const { records } = await readRanges(
+      kafkaOf(input.source),
+      ranges,
+      (topic, r) => {
+        const k = pk(topic, r.partition);
+        if (!sourceRecords.has(k)) sourceRecords.set(k, new PartitionRecords());
+        sourceRecords.get(k)!.add(printRecord(r));
+      },
+      { onProgress: (n) => input.beat({ phase: 'exact: reading source records', read: sourceRecordsRead + n }) },
+    );
+    sourceRecordsRead += records;
+    for (const r of ranges) {
+      const k = pk(r.topic, r.partition);
+      const e = extent.get(k);
+      extent.set(k, e ? { from: r.from < e.from ? r.from : e.from, to: r.to > e.to ? r.to : e.to } : { from: r.from, to: r.to });
+    }
+  };
+  await readSource(spans(want));
+  const sourceOf = (topic: string, partition: number) => {
+    const k = pk(topic, partition);
+    const r = sourceRange.get(k);
+    if (!r) return undefined;
+    const e = extent.get(k);
+    return { ...r, records: sourceRecords.get(k) ?? new PartitionRecords(), ...(e ? { readFrom: e.from, readTo: e.to } : {}) };
+  };
+  // A commit inside a long run of compacted offsets or markers: read further, a few times.
+  for (let round = 0; round < SOURCE_READ_ROUNDS; round++) {
+    const more = new Map<string, PartitionRange>();
+    for (const c of commits) {
+      const src = sourceOf(c.topic, c.partition);
+      if (!src) continue;
+      const a = anchorOf({ committed: c.committed, source: src });
+      if (!('readMore' in a) || !a.readMore) continue;
+      const k = pk(c.topic, c.partition);
+      const m = more.get(k);
+      more.set(k, {
+        topic: c.topic,
+        partition: c.partition,
+        from: m && m.from < a.readMore.from ? m.from : a.readMore.from,
+        to: m && m.to > a.readMore.to ? m.to : a.readMore.to,
+      });
+    }
+    if (more.size === 0) break;
+    await readSource([...more.values()]);
+  }
 
   // 4. The records around each guessed copy on the target.
   const facts = commits.map((c) => {
     const downstream = downstreamOf.get(c.topic)!;
-    const src = sourceRange.get(pk(c.topic, c.partition));
+    const src = sourceOf(c.topic, c.partition);
     const tgt = input.targetOffsets.get(pk(downstream, c.partition));
-    return { c, downstream, src, tgt, syncs: lines.get(pk(c.topic, c.partition)), records: sourceRecords.get(pk(c.topic, c.partition)) ?? new PartitionRecords() };
+    return { c, downstream, src, tgt, syncs: lines.get(pk(c.topic, c.partition)) };
   });
   const targetWant = new Map<string, { topic: string; partition: number; ranges: Range[] }>();
   for (const f of facts) {
     if (!f.src || !f.tgt) continue;
-    const range = targetRangeFor({ committed: f.c.committed, source: { ...f.src, records: f.records }, target: f.tgt, ...(f.syncs ? { syncs: f.syncs } : {}) });
+    const range = targetRangeFor({ committed: f.c.committed, source: f.src, target: f.tgt, ...(f.syncs ? { syncs: f.syncs } : {}) });
     if (!range) continue;
     const k = pk(f.downstream, f.c.partition);
     if (!targetWant.has(k)) targetWant.set(k, { topic: f.downstream, partition: f.c.partition, ranges: [] });
@@ -193,7 +235,7 @@ export async function readExactPlacements(kafka: KafkaClients, input: ExactReadI
       ...base,
       outcome: exactPosition({
         committed: f.c.committed,
-        source: { ...f.src, records: f.records },
+        source: f.src,
         target: { ...f.tgt, records: targetRecords.get(pk(f.downstream, f.c.partition)) ?? new PartitionRecords() },
         ...(f.syncs ? { syncs: f.syncs } : {}),
       }),

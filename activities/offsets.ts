@@ -5,8 +5,10 @@ import { classified, describeZodError, FailureType, invalidInput } from '../src/
 import { groupMatcher, literalGroupNames, readLatestCheckpoints, checkpointsTopic } from '../src/mm2/checkpoints';
 import {
   activeGroupReason,
+  groupOutcomes,
   offsetsToApply,
   planOffsets,
+  type GroupOutcome,
   type OffsetPlan,
   type TargetGroup,
   type TargetPartitionOffsets,
@@ -83,6 +85,8 @@ export interface AppliedOffsetPlan extends OffsetPlan {
   /** The offsets set: what this attempt wrote and, on a retry, what it found already set (an earlier attempt may have written it). */
   applied: AppliedOffset[];
   appliedAt: string;
+  /** Per group: partitions placed exactly, from a checkpoint (with the records re-read at most), left out. */
+  outcomes?: GroupOutcome[];
   /** When `freshness` was asked: how the checkpoints compared with the source commits when applied (partitions placed exactly left out). */
   freshness?: StalenessReport & { waitedMs: number; decision: StalenessDecision };
 }
@@ -353,7 +357,7 @@ export function createOffsetsActivities(deps: ActivityDeps) {
             }
           }
           const pending = plan.groups.map((group) => ({ group: group.group, writes: offsetsToApply(group) })).filter((g) => g.writes.length > 0);
-          if (pending.length === 0) return { ...plan, applied, appliedAt: new Date().toISOString(), ...(freshness ? { freshness } : {}) };
+          if (pending.length === 0) return { ...plan, applied, appliedAt: new Date().toISOString(), outcomes: groupOutcomes(plan), ...(freshness ? { freshness } : {}) };
           // Re-check right before writing: consumers may have started since the plan was made.
           // The broker checks again at each commit (it refuses a memberless commit to a group with members).
           await deps.kafka.withAdmin(parsed.target, async (admin) => {
@@ -380,7 +384,7 @@ export function createOffsetsActivities(deps: ActivityDeps) {
               for (const w of writes) for (const p of w.partitions) applied.push({ group, topic: w.topic, partition: p.partition, offset: p.offset });
             }),
           );
-          return { ...plan, applied, appliedAt: new Date().toISOString(), ...(freshness ? { freshness } : {}) };
+          return { ...plan, applied, appliedAt: new Date().toISOString(), outcomes: groupOutcomes(plan), ...(freshness ? { freshness } : {}) };
         },
         { cluster: parsed.target, registry: deps.registry },
       );

@@ -220,24 +220,38 @@ export type ExactOutcome =
 export interface ExactInput {
   /** The group's committed offset on the source. */
   committed: bigint;
-  source: { low: bigint; high: bigint; records: PartitionRecords };
+  /**
+   * `readFrom`/`readTo`: the source offsets read around the commit, when more than
+   * sourceRangeFor's window (a long run of compacted offsets or markers was read past).
+   */
+  source: { low: bigint; high: bigint; records: PartitionRecords; readFrom?: bigint; readTo?: bigint };
   target: { low: bigint; high: bigint; records: PartitionRecords };
   syncs?: SyncLine;
 }
 
 /** The first step: which source record anchors the position, and whether it is "the next" or "the last consumed". */
-export function anchorOf(input: Pick<ExactInput, 'committed' | 'source'>): { record: RecordPrint; next: boolean } | { reason: string } {
+export function anchorOf(input: Pick<ExactInput, 'committed' | 'source'>): { record: RecordPrint; next: boolean } | { reason: string; readMore?: Range } {
   const { committed, source } = input;
-  const range = sourceRangeFor(committed, source.low, source.high);
-  if (!range) return { reason: `the source partition is empty (offsets ${source.low}..${source.high})` };
+  const window = sourceRangeFor(committed, source.low, source.high);
+  if (!window) return { reason: `the source partition is empty (offsets ${source.low}..${source.high})` };
+  const range = { from: min(window.from, source.readFrom ?? window.from), to: max(window.to, source.readTo ?? window.to) };
   const next = source.records.firstFrom(committed, range.to);
   if (next) return { record: next, next: true };
   if (committed < source.high && range.to < source.high) {
-    return { reason: `no record in ${committed}..${range.to - 1n} on the source (a long run of markers or compacted offsets)` };
+    return {
+      reason: `no record in ${committed}..${range.to - 1n} on the source (a long run of markers or compacted offsets)`,
+      readMore: { from: range.from, to: min(source.high, range.to + (range.to - range.from) * 4n) },
+    };
   }
   const last = source.records.lastBefore(committed, range.from);
   if (last) return { record: last, next: false };
-  return { reason: `no record near offset ${committed} on the source to anchor the position` };
+  if (range.from > source.low) {
+    return {
+      reason: `no record in ${range.from}..${committed - 1n} on the source to anchor the position`,
+      readMore: { from: max(source.low, range.from - (range.to - range.from) * 4n), to: range.to },
+    };
+  }
+  return { reason: `no record before offset ${committed} on the source to anchor the position` };
 }
 
 /** Source records after `r` (up to `n`), in order, among those read. */

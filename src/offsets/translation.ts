@@ -346,3 +346,49 @@ export function summarizePlan(plan: OffsetPlan): {
   }
   return { groups: plan.groups.length, skippedGroups, actions, methods };
 }
+
+/** Per group, how its partitions end up: the report's "exact / re-read N / left out". */
+export interface GroupOutcome {
+  group: string;
+  /** Partitions at a verified exact position (set now or already there). */
+  exact: number;
+  /** Partitions placed from a checkpoint. */
+  checkpoint: number;
+  /**
+   * Records the group reads again on the target, at most: per checkpoint-placed partition, its
+   * commit on the source minus the offset the checkpoint translated (source offsets: an upper
+   * bound where offsets have no record). Null when a commit on the source is unknown.
+   */
+  reread: string | null;
+  /** Partitions with a commit on the source that got no position (kept as they were). */
+  leftOut: number;
+  /** Why the whole group was left as it was. */
+  skipped?: string;
+}
+
+export function groupOutcomes(plan: OffsetPlan): GroupOutcome[] {
+  return plan.groups.map((g) => {
+    const out: GroupOutcome = { group: g.group, exact: 0, checkpoint: 0, reread: '0', leftOut: 0 };
+    let reread: bigint | null = 0n;
+    for (const p of g.partitions) {
+      const placed = !g.skipped && (APPLIED_ACTIONS.has(p.action) || p.action === 'unchanged');
+      if (!placed) {
+        if (p.upstream !== null) out.leftOut++;
+        continue;
+      }
+      if (p.method === 'exact') out.exact++;
+      else if (p.method === 'checkpoint') {
+        out.checkpoint++;
+        const from = p.checkpointUpstream ?? p.upstream;
+        if (p.checkpointUpstream === undefined) reread = null;
+        else if (reread !== null && from !== null && p.upstream !== null) {
+          const d = BigInt(p.upstream) - BigInt(from);
+          if (d > 0n) reread += d;
+        }
+      }
+    }
+    out.reread = reread === null ? null : reread.toString();
+    if (g.skipped) out.skipped = g.skipped;
+    return out;
+  });
+}

@@ -5,6 +5,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { createDeps } from '../../activities/deps';
 import { createOffsetsActivities } from '../../activities/offsets';
 import { ConnectClient, inState } from '../../src/connect/client';
+import { groupCommitter } from '../../src/kafka/group-commit';
 import { readRanges } from '../../src/kafka/read-ranges';
 import { checkpointsTopic } from '../../src/mm2/checkpoints';
 import { encodeCheckpoint } from '../../src/mm2/codecs';
@@ -176,7 +177,18 @@ for (const policy of ['identity', 'default'] as const) {
       progress('compacted on A');
       await adminA.alterConfigs({
         validateOnly: false,
-        resources: [{ type: ConfigResourceTypes.TOPIC, name: compacted, configEntries: [{ name: 'segment.ms', value: '604800000' }, { name: 'min.cleanable.dirty.ratio', value: '0.5' }] }],
+        // Not incremental: every config the topic keeps is listed.
+        resources: [
+          {
+            type: ConfigResourceTypes.TOPIC,
+            name: compacted,
+            configEntries: [
+              { name: 'cleanup.policy', value: 'compact' },
+              { name: 'segment.ms', value: '604800000' },
+              { name: 'min.cleanable.dirty.ratio', value: '0.5' },
+            ],
+          },
+        ],
       });
 
       // Park the groups: random committed offsets (0 and the end included), no consumers.
@@ -201,10 +213,14 @@ for (const policy of ['identity', 'default'] as const) {
         }
         parked.set(g, byTopic);
       });
-      for (const [g, byTopic] of parked) {
-        for (const [t, at] of byTopic) {
-          await adminA.setOffsets({ groupId: g, topic: t, partitions: [...at].map(([partition, offset]) => ({ partition, offset: String(offset) })) });
+      // One OffsetCommit per group (kafkajs' setOffsets joins the group as a consumer: seconds each).
+      const committer = await groupCommitter(kafkaA);
+      try {
+        for (const [g, byTopic] of parked) {
+          await committer.commit(g, [...byTopic].map(([t, at]) => ({ topic: t, partitions: [...at].map(([partition, offset]) => ({ partition, offset: String(offset) })) })));
         }
+      } finally {
+        await committer.close();
       }
 
       progress('groups parked');

@@ -5,12 +5,13 @@ import {
   mergeRanges,
   PartitionRecords,
   printRecord,
+  anchorOf,
   sameRecord,
   SyncLine,
   targetRangeFor,
   type ExactInput,
 } from '../../src/offsets/exact-positions';
-import { APPLIED_ACTIONS, offsetsToApply, planOffsets, type ExactPlacement, type PlanInput } from '../../src/offsets/translation';
+import { APPLIED_ACTIONS, groupOutcomes, offsetsToApply, planOffsets, type ExactPlacement, type PlanInput } from '../../src/offsets/translation';
 
 /** A record of the source "log": content `v<n>` at offset `offset`, timestamp 1000 + n. */
 const rec = (offset: bigint, n: number, ts = 1000 + n) => printRecord({ offset, key: Buffer.from(`k${n}`), value: Buffer.from(`v${n}`), timestamp: ts });
@@ -113,6 +114,21 @@ describe('exact positions', () => {
     assert.equal(position(input(10, src, 10, tgt, 7, line)), 7n);
     // The same with no syncs at all (a compacted syncs topic): found by content.
     assert.equal(position(input(5, src, 10, tgt, 7)), 4n);
+  });
+
+  it('a long run of compacted offsets: asks to read further on the source, then places the group', () => {
+    // Only offsets 250..299 survived compaction; MM2 copied them to 0..49.
+    const src = seq(250, 300);
+    const tgt = seq(0, 50, 250);
+    const first = exactPosition(input(7, src, 300, tgt, 50));
+    assert.equal(first.method, 'none');
+    assert.match(first.method === 'none' ? first.reason : '', /no record in 7\.\.38 .*compacted/);
+    const more = anchorOf({ committed: 7n, source: input(7, src, 300, tgt, 50).source });
+    assert.ok('readMore' in more && more.readMore && more.readMore.to > 39n, 'reads past the window');
+    // MM2 synced the first record it copied (upstream 250 → downstream 0).
+    const i = input(7, src, 300, tgt, 50, syncs([[250, 0]]));
+    i.source.readTo = 300n;
+    assert.equal(position(i), 0n);
   });
 
   it('an aborted transaction: its records are skipped like a read_committed group skips them', () => {
@@ -227,5 +243,27 @@ describe('plan with exact positions', () => {
     const p = planOffsets(input).groups[0]!.partitions[0]!;
     assert.deepEqual([p.action, p.to], ['skip-would-rewind', '9']);
     assert.match(p.note ?? '', /ahead of the exact position \(9 > 7\)/);
+  });
+});
+
+describe('group outcomes', () => {
+  it('counts exact, checkpoint (with the records re-read at most) and left-out partitions per group', () => {
+    const T = 'A.orders';
+    const plan = planOffsets({
+      source: 'A',
+      target: 'B',
+      checkpoints: [{ consumerGroupId: 'g', topic: T, partition: 1, upstreamOffset: 25n, downstreamOffset: 25n, metadata: '' }],
+      groups: [{ group: 'g', state: 'Dead', members: 0, committed: [] }],
+      targetOffsets: [0, 1, 2].map((partition) => ({ topic: T, partition, low: 0n, high: 100n })),
+      allowRewind: false,
+      checkpointsRead: 1,
+      generatedAt: '2025-01-01T00:00:00.000Z',
+      exact: [
+        { group: 'g', topic: T, partition: 0, committed: 40n, outcome: { method: 'exact', position: 40n, note: 'verified' } },
+        { group: 'g', topic: T, partition: 1, committed: 30n, outcome: { method: 'none', reason: 'no copy' } },
+        { group: 'g', topic: T, partition: 2, committed: 20n, outcome: { method: 'none', reason: 'no copy' } },
+      ],
+    });
+    assert.deepEqual(groupOutcomes(plan), [{ group: 'g', exact: 1, checkpoint: 1, reread: '5', leftOut: 1 }]);
   });
 });

@@ -183,14 +183,18 @@ async function buildPlan(deps: ActivityDeps, input: ParsedInput): Promise<Offset
     const groupNames = [...new Set([...checkpointGroups, ...literalGroupNames(input.groups), ...(exactRead?.groups ?? [])])].sort();
     const described = await describeTargetGroups(admin, groupNames);
     const groups: TargetGroup[] = [];
-    for (const group of groupNames) {
+    const topicsOf = new Map<string, Set<string>>();
+    for (const [group, topic] of [
+      ...read.checkpoints.map((c) => [c.consumerGroupId, c.topic] as const),
+      ...(exactRead?.placements.map((p) => [p.group, p.topic] as const) ?? []),
+    ]) {
+      if (!topicsOf.has(group)) topicsOf.set(group, new Set());
+      topicsOf.get(group)!.add(topic);
+    }
+    // One OffsetFetch per group, several at once (1,000 one after the other cost seconds).
+    await inBatches(groupNames, GROUPS_IN_FLIGHT, async (group) => {
       const d = described.get(group) ?? { state: 'Dead', members: 0 };
-      const groupTopics = [
-        ...new Set([
-          ...read.checkpoints.filter((c) => c.consumerGroupId === group).map((c) => c.topic),
-          ...(exactRead?.placements.filter((p) => p.group === group).map((p) => p.topic) ?? []),
-        ]),
-      ].filter((t) => existing.has(t));
+      const groupTopics = [...(topicsOf.get(group) ?? [])].sort().filter((t) => existing.has(t));
       const committed: TargetGroup['committed'] = [];
       if (groupTopics.length > 0) {
         for (const t of await admin.fetchOffsets({ groupId: group, topics: groupTopics })) {
@@ -202,7 +206,7 @@ async function buildPlan(deps: ActivityDeps, input: ParsedInput): Promise<Offset
         }
       }
       groups.push({ group, state: d.state, members: d.members, committed });
-    }
+    });
     const plan = planOffsets({
       source: input.source,
       target: input.target,

@@ -5,8 +5,10 @@ import { classified, describeZodError, FailureType, invalidInput } from '../src/
 import { groupMatcher, literalGroupNames, readLatestCheckpoints, checkpointsTopic } from '../src/mm2/checkpoints';
 import {
   activeGroupReason,
+  groupOutcomes,
   offsetsToApply,
   planOffsets,
+  type GroupOutcome,
   type OffsetPlan,
   type TargetGroup,
   type TargetPartitionOffsets,
@@ -17,6 +19,7 @@ import type { ActivityDeps } from './deps';
 import { fetchOffsetsOfTopics } from '../src/kafka/topic-offsets';
 import { GroupHasMembersError } from '../src/kafka/group-commit';
 import { inBatches } from '../src/concurrency';
+import { readExactPlacements } from './exact-positions';
 
 /**
  * Consumer-group offset translation from MM2 checkpoints: plan (read-only, the dry run)
@@ -36,6 +39,15 @@ const OffsetTranslationInputSchema = z
     allowRewind: z.boolean().optional(),
     /** The flow's `replication.policy.separator` (default '.'): names the checkpoints topic and the Default-policy mirrors. */
     separator: z.string().regex(/^[A-Za-z0-9._-]{1,8}$/, 'must be 1-8 of letters, digits, . _ -').optional(),
+    /** The forward flow's replication policy (names the mirrored topics); defaults to freshness.policy. */
+    policy: z.enum(['default', 'identity']).optional(),
+    /**
+     * Exact positions: each group's next record on the source, found on the target by its
+     * content (src/offsets/exact-positions.ts); the checkpoint only where none is verified.
+     * Needs both clusters up and the policy. Default: on when `freshness` is given (the
+     * source is up: planned failover, failback).
+     */
+    exact: z.boolean().optional(),
     /**
      * Compare the checkpoints with the groups' commits on the source first (the source must
      * be reachable); while they are older, read them again for up to `waitSeconds` (0: only
@@ -52,6 +64,9 @@ const OffsetTranslationInputSchema = z
   })
   .superRefine((v, ctx) => {
     if (v.source === v.target) ctx.addIssue({ code: 'custom', path: ['target'], message: 'must differ from source' });
+    if ((v.exact ?? v.freshness !== undefined) && !(v.policy ?? v.freshness?.policy)) {
+      ctx.addIssue({ code: 'custom', path: ['policy'], message: 'exact positions need the replication policy (policy or freshness.policy)' });
+    }
     try {
       groupMatcher(v.groups);
     } catch (err) {
@@ -72,7 +87,9 @@ export interface AppliedOffsetPlan extends OffsetPlan {
   /** The offsets set: what this attempt wrote and, on a retry, what it found already set (an earlier attempt may have written it). */
   applied: AppliedOffset[];
   appliedAt: string;
-  /** When `freshness` was asked: how the checkpoints compared with the source commits when applied. */
+  /** Per group: partitions placed exactly, from a checkpoint (with the records re-read at most), left out. */
+  outcomes?: GroupOutcome[];
+  /** When `freshness` was asked: how the checkpoints compared with the source commits when applied (partitions placed exactly left out). */
   freshness?: StalenessReport & { waitedMs: number; decision: StalenessDecision };
 }
 
@@ -122,30 +139,65 @@ async function buildPlan(deps: ActivityDeps, input: ParsedInput): Promise<Offset
     { groups: input.groups, topics: input.topics, ...(input.separator ? { separator: input.separator } : {}) },
     { onProgress: (n) => beat({ phase: 'reading checkpoints', read: n }) },
   );
-  if (!read.topicExists) {
+  const policy = input.policy ?? input.freshness?.policy;
+  const exact = (input.exact ?? input.freshness !== undefined) && policy !== undefined;
+  if (!read.topicExists && !exact) {
     throw preconditionFailed(
       `${checkpointsTopic(input.source, input.separator)} does not exist on ${input.target}: deploy MM2's checkpoint connector for ` +
         `${input.source}→${input.target} (with these groups in its allowlist) and let it emit before translating offsets`,
     );
   }
   beat({ phase: 'describing groups', checkpoints: read.checkpoints.length });
-  const groupNames = [...new Set([...read.checkpoints.map((c) => c.consumerGroupId), ...literalGroupNames(input.groups)])].sort();
-  const downstream = [...new Set(read.checkpoints.map((c) => c.topic))].sort();
+  const checkpointGroups = [...new Set(read.checkpoints.map((c) => c.consumerGroupId))];
 
   return deps.kafka.withAdmin(input.target, async (admin) => {
     const existing = new Set(await admin.listTopics());
+    // The flow's topics by their upstream names: those asked for, else those checkpointed.
+    const upstreamTopics = exact
+      ? [...new Set((input.topics ?? read.checkpoints.map((c) => c.topic)).map((t) => upstreamTopic(policy, input.source, t, input.separator)))].sort()
+      : [];
+    const downstream = [
+      ...new Set([...read.checkpoints.map((c) => c.topic), ...upstreamTopics.map((t) => mirroredTopic(policy!, input.source, t, input.separator))]),
+    ].sort();
     const topics = downstream.filter((t) => existing.has(t));
     const targetOffsets: TargetPartitionOffsets[] = [];
     for (const [topic, partitions] of (await fetchOffsetsOfTopics(deps.kafka.get(input.target), topics)).offsets) {
       for (const p of partitions) targetOffsets.push({ topic, ...p });
     }
+    let exactRead: Awaited<ReturnType<typeof readExactPlacements>> | undefined;
+    if (exact) {
+      exactRead = await classified(
+        () =>
+          readExactPlacements(deps.kafka, {
+            source: input.source,
+            target: input.target,
+            policy: policy!,
+            ...(input.separator ? { separator: input.separator } : {}),
+            groups: input.groups,
+            knownGroups: checkpointGroups,
+            upstreamTopics,
+            targetTopics: new Set(topics),
+            targetOffsets: new Map(targetOffsets.map((o) => [`${o.topic}\u0000${o.partition}`, { low: o.low, high: o.high }])),
+            beat,
+          }),
+        { cluster: input.source, registry: deps.registry },
+      );
+    }
+    const groupNames = [...new Set([...checkpointGroups, ...literalGroupNames(input.groups), ...(exactRead?.groups ?? [])])].sort();
     const described = await describeTargetGroups(admin, groupNames);
     const groups: TargetGroup[] = [];
-    for (const group of groupNames) {
+    const topicsOf = new Map<string, Set<string>>();
+    for (const [group, topic] of [
+      ...read.checkpoints.map((c) => [c.consumerGroupId, c.topic] as const),
+      ...(exactRead?.placements.map((p) => [p.group, p.topic] as const) ?? []),
+    ]) {
+      if (!topicsOf.has(group)) topicsOf.set(group, new Set());
+      topicsOf.get(group)!.add(topic);
+    }
+    // One OffsetFetch per group, several at once (1,000 one after the other cost seconds).
+    await inBatches(groupNames, GROUPS_IN_FLIGHT, async (group) => {
       const d = described.get(group) ?? { state: 'Dead', members: 0 };
-      const groupTopics = [...new Set(read.checkpoints.filter((c) => c.consumerGroupId === group).map((c) => c.topic))].filter((t) =>
-        existing.has(t),
-      );
+      const groupTopics = [...(topicsOf.get(group) ?? [])].sort().filter((t) => existing.has(t));
       const committed: TargetGroup['committed'] = [];
       if (groupTopics.length > 0) {
         for (const t of await admin.fetchOffsets({ groupId: group, topics: groupTopics })) {
@@ -157,8 +209,8 @@ async function buildPlan(deps: ActivityDeps, input: ParsedInput): Promise<Offset
         }
       }
       groups.push({ group, state: d.state, members: d.members, committed });
-    }
-    return planOffsets({
+    });
+    const plan = planOffsets({
       source: input.source,
       target: input.target,
       checkpoints: read.checkpoints,
@@ -167,7 +219,19 @@ async function buildPlan(deps: ActivityDeps, input: ParsedInput): Promise<Offset
       allowRewind: input.allowRewind ?? false,
       checkpointsRead: read.recordsRead,
       generatedAt: new Date().toISOString(),
+      ...(exactRead ? { exact: exactRead.placements } : {}),
     });
+    if (!exactRead) return plan;
+    return {
+      ...plan,
+      exactReads: {
+        syncsRead: exactRead.syncsRead,
+        sourceRecordsRead: exactRead.sourceRecordsRead,
+        targetRecordsRead: exactRead.targetRecordsRead,
+        attempted: exactRead.placements.length,
+        verified: exactRead.placements.filter((p) => p.outcome.method === 'exact').length,
+      },
+    };
   });
 }
 
@@ -214,9 +278,12 @@ async function planWhenFresh(deps: ActivityDeps, input: ParsedInput): Promise<{ 
   let fingerprint: string | undefined;
   let changedAt = started;
   for (;;) {
-    // Each partition of the plan carries the upstream offset its newest checkpoint translated.
+    // Partitions placed from a checkpoint (or not at all): the checkpoint's upstream offset
+    // against the source commit. Exact ones do not depend on the checkpoints.
     const checkpoints = plan.groups.flatMap((g) =>
-      g.partitions.filter((p) => p.upstream !== null).map((p) => ({ consumerGroupId: g.group, topic: p.topic, partition: p.partition, upstreamOffset: BigInt(p.upstream!) })),
+      g.partitions
+        .filter((p) => p.method !== 'exact' && (p.checkpointUpstream ?? p.upstream) !== null && p.checkpoint !== null)
+        .map((p) => ({ consumerGroupId: g.group, topic: p.topic, partition: p.partition, upstreamOffset: BigInt((p.checkpointUpstream ?? p.upstream)!) })),
     );
     const report = checkpointStaleness({
       checkpoints,
@@ -297,7 +364,7 @@ export function createOffsetsActivities(deps: ActivityDeps) {
             }
           }
           const pending = plan.groups.map((group) => ({ group: group.group, writes: offsetsToApply(group) })).filter((g) => g.writes.length > 0);
-          if (pending.length === 0) return { ...plan, applied, appliedAt: new Date().toISOString(), ...(freshness ? { freshness } : {}) };
+          if (pending.length === 0) return { ...plan, applied, appliedAt: new Date().toISOString(), outcomes: groupOutcomes(plan), ...(freshness ? { freshness } : {}) };
           // Re-check right before writing: consumers may have started since the plan was made.
           // The broker checks again at each commit (it refuses a memberless commit to a group with members).
           await deps.kafka.withAdmin(parsed.target, async (admin) => {
@@ -324,7 +391,7 @@ export function createOffsetsActivities(deps: ActivityDeps) {
               for (const w of writes) for (const p of w.partitions) applied.push({ group, topic: w.topic, partition: p.partition, offset: p.offset });
             }),
           );
-          return { ...plan, applied, appliedAt: new Date().toISOString(), ...(freshness ? { freshness } : {}) };
+          return { ...plan, applied, appliedAt: new Date().toISOString(), outcomes: groupOutcomes(plan), ...(freshness ? { freshness } : {}) };
         },
         { cluster: parsed.target, registry: deps.registry },
       );

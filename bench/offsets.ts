@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import type { Admin } from 'kafkajs';
+import { groupCommitter } from '../src/kafka/group-commit';
 import { checkpointsTopic } from '../src/mm2/checkpoints';
 import { encodeCheckpoint } from '../src/mm2/codecs';
 import { kafka, median, printTable, round, runMain, sizeOption, stack, uniqueId, writeResult } from './lib/common';
@@ -23,6 +24,11 @@ import { activities } from './lib/flows';
  *    in-process as the worker would. The plan always covers all G groups; the apply too
  *    when a 50-group probe (its writes, less one plan) says it fits in 2 minutes, else it is timed on `--apply-sample`
  *    groups and its writes are extrapolated to G (the JSON says which).
+ *  - kafka-dr exact (planned failover / failback): the same G groups parked at the same
+ *    offsets on A (committed there with the admin API), the topic on A and its copy on B
+ *    written with the same keys, values and timestamps; plan and apply with `exact`, which
+ *    reads the groups' commits on A, the offset syncs on A (the stack's shared topic, as it
+ *    is) and the records around every position on both clusters, and verifies each one.
  *  - the per-group CLI approach: `kafka-consumer-groups --reset-offsets --from-file
  *    <csv> --execute` per group (one JVM each, as kafka-run-class.sh runs it), given the
  *    translated offsets for free (a CSV per group). A sample of N groups is timed and
@@ -57,19 +63,28 @@ async function main(): Promise<void> {
   const groupNames = Array.from({ length: groups }, (_, i) => `offs-${id}-g${String(i).padStart(5, '0')}`);
   const adminB: Admin = kafka('B').admin();
   await adminB.connect();
+  const adminA: Admin = kafka('A').admin();
+  await adminA.connect();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kdr-bench-offsets-'));
   try {
     // The mirrored topic on B with records, and the checkpoints topic as MM2 creates it (compacted, 1 partition).
     await adminB.createTopics({ topics: [{ topic: downstream, numPartitions: PARTITIONS, replicationFactor: 1 }], waitForLeaders: true });
+    await adminA.createTopics({ topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: 1 }], waitForLeaders: true });
     await adminB.createTopics({
       topics: [{ topic: checkpointsTopic('A'), numPartitions: 1, replicationFactor: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }],
       waitForLeaders: true,
     });
     const producer = kafka('B').producer({ allowAutoTopicCreation: false });
     await producer.connect();
+    // The same records on A and B (key, value, timestamp): B's topic is a copy of A's, offset for offset.
     const filler = [];
-    for (let p = 0; p < PARTITIONS; p++) for (let i = 0; i < RECORDS_PER_PARTITION; i++) filler.push({ partition: p, value: `r${i}` });
+    const ts = Date.now();
+    for (let p = 0; p < PARTITIONS; p++) for (let i = 0; i < RECORDS_PER_PARTITION; i++) filler.push({ partition: p, key: `k${p}-${i}`, value: `r${i}`, timestamp: String(ts + i) });
     await producer.send({ topic: downstream, acks: -1, messages: filler });
+    const producerA = kafka('A').producer({ allowAutoTopicCreation: false });
+    await producerA.connect();
+    await producerA.send({ topic, acks: -1, messages: filler });
+    await producerA.disconnect();
     // One checkpoint per group-partition: a deterministic offset inside the topic.
     const expected = new Map<string, number[]>();
     for (const [g, group] of groupNames.entries()) {
@@ -106,6 +121,7 @@ async function main(): Promise<void> {
     log(`apply probe: ${round(probePerGroupMs)} ms per group → apply timed on ${applyGroups} of ${groups} groups${applyGroups < groups ? ' (extrapolated)' : ''}`);
     const applyInput = applyGroups === groups ? input : { ...input, groups: groupNames.slice(0, applyGroups) };
 
+    const gp = groups * PARTITIONS;
     const results: Array<{ planMs: number; applyMs: number; applyGroups: number; applied: number; cliPerGroupMs: number[] }> = [];
     for (let r = 0; r < rounds; r++) {
       await adminB.deleteGroups(groupNames).catch(() => undefined);
@@ -129,7 +145,36 @@ async function main(): Promise<void> {
       log(`round ${r + 1}/${rounds}: kafka-dr plan ${planMs} ms, apply ${applyMs} ms (${applied.applied.length} offsets); CLI median ${median(cliPerGroupMs)} ms per group (${sample} groups)`);
       results.push({ planMs, applyMs, applyGroups, applied: applied.applied.length, cliPerGroupMs });
     }
-    const gp = groups * PARTITIONS;
+    // Exact: the groups committed on A at the checkpoints' upstream offsets (100 = the end: caught up).
+    // One OffsetCommit per group (kafkajs' setOffsets joins the group as a consumer: seconds each).
+    const committer = await groupCommitter(kafka('A'));
+    try {
+      for (const group of groupNames) {
+        await committer.commit(group, [{ topic, partitions: expected.get(group)!.map((o, partition) => ({ partition, offset: String(o) })) }]);
+      }
+    } finally {
+      await committer.close();
+    }
+    const exactInput = { ...input, exact: true, policy: 'default' as const };
+    const exactRounds: Array<{ planMs: number; applyMs: number; verified: number; applied: number; recordsRead: number; syncsRead: number }> = [];
+    for (let r = 0; r < rounds; r++) {
+      await adminB.deleteGroups(groupNames).catch(() => undefined);
+      const t0 = Date.now();
+      const plan = await activities.planOffsetTranslation(exactInput);
+      const planMs = Date.now() - t0;
+      const exactParts = plan.groups.flatMap((g) => g.partitions).filter((p) => p.method === 'exact');
+      if (exactParts.length !== gp) throw new Error(`exact plan: ${exactParts.length} of ${gp} group-partitions verified (${JSON.stringify(plan.exactReads)})`);
+      const t1 = Date.now();
+      const applied = await activities.applyOffsetTranslation(exactInput);
+      const applyMs = Date.now() - t1;
+      if (applied.applied.length !== gp) throw new Error(`exact apply: ${applied.applied.length} offsets, expected ${gp}`);
+      const check = await adminB.fetchOffsets({ groupId: groupNames[groups - 1]!, topics: [downstream] });
+      const got = check[0]!.partitions.sort((a, b) => a.partition - b.partition).map((p) => Number(p.offset));
+      if (JSON.stringify(got) !== JSON.stringify(expected.get(groupNames[groups - 1]!))) throw new Error(`exact apply left ${got.join(',')}`);
+      const reads = applied.exactReads!;
+      log(`exact round ${r + 1}/${rounds}: plan ${planMs} ms, apply ${applyMs} ms (${reads.verified}/${reads.attempted} verified, ${reads.sourceRecordsRead}+${reads.targetRecordsRead} records, ${reads.syncsRead} syncs read)`);
+      exactRounds.push({ planMs, applyMs, verified: reads.verified, applied: applied.applied.length, recordsRead: reads.sourceRecordsRead + reads.targetRecordsRead, syncsRead: reads.syncsRead });
+    }
     const planMs = median(results.map((x) => x.planMs));
     // The apply re-plans (reads every checkpoint) and writes applyGroups groups: scale the writes only.
     const measuredApplyMs = median(results.map((x) => x.applyMs));
@@ -148,10 +193,18 @@ async function main(): Promise<void> {
       },
       cli: { sampledGroups: sample, medianPerGroupMs: round(cliPerGroup), extrapolatedTotalMs: round(cliTotal), groupPartitionsPerSecond: round(PARTITIONS / (cliPerGroup / 1000), 1) },
       speedup: round(cliTotal / applyMs, 2),
+      exact: {
+        planMs: round(median(exactRounds.map((x) => x.planMs))),
+        applyMs: round(median(exactRounds.map((x) => x.applyMs))),
+        verified: exactRounds[0]?.verified ?? 0,
+        recordsRead: exactRounds[0]?.recordsRead ?? 0,
+        syncsRead: exactRounds[0]?.syncsRead ?? 0,
+      },
     };
     printTable(`Offset translation, ${groups} groups × ${PARTITIONS} partitions = ${gp} group-partitions (${rounds} round(s), medians)`, [
       ['approach', 'read + plan', 'read + plan + apply', 'group-partitions/s', 'goal'],
       [`kafka-dr (plan / apply activities${applyGroups < groups ? `, apply on ${applyGroups} groups, extrapolated` : ''})`, `${round(planMs)} ms`, `${round(applyMs)} ms`, summary.kafkaDr.groupPartitionsPerSecond, '10,000 in ≤ 10 s'],
+      ['kafka-dr exact (verified by record content; apply re-plans)', `${summary.exact.planMs} ms`, `${summary.exact.applyMs} ms`, round(gp / (summary.exact.applyMs / 1000), 1), '10,000 in ≤ 10 s'],
       [`CLI reset per group (${sample} sampled, extrapolated)`, 'given', `${round(cliTotal)} ms`, summary.cli.groupPartitionsPerSecond, ''],
     ]);
     writeResult('offsets', {
@@ -161,6 +214,7 @@ async function main(): Promise<void> {
       goal: '10,000 group-partitions translated and applied in ≤ 10 s',
       summary,
       rounds: results,
+      exactRounds,
     });
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -180,6 +234,9 @@ async function main(): Promise<void> {
     await adminB.deleteGroups(groupNames).catch(() => undefined);
     await adminB.deleteTopics({ topics: [downstream] }).catch(() => undefined);
     await adminB.disconnect();
+    await adminA.deleteGroups(groupNames).catch(() => undefined);
+    await adminA.deleteTopics({ topics: [topic] }).catch(() => undefined);
+    await adminA.disconnect();
   }
 }
 

@@ -206,12 +206,15 @@ describe('offset translation plan', () => {
     assert.equal(again.groups[0]!.partitions[0]!.action, 'unchanged');
   });
 
-  it('clamps a checkpoint past the end of the target partition and says it should not happen', () => {
-    const plan = planOffsets(input({ checkpoints: [cp('g', T, 0, 150n)], groups: [group('g', [null])] }));
+  it('refuses a checkpoint past the end of the target partition (stale), never clamps it to the end', () => {
+    const plan = planOffsets(input({ checkpoints: [cp('g', T, 0, 150n, 140n)], groups: [group('g', [null])] }));
     const p = plan.groups[0]!.partitions[0]!;
-    assert.deepEqual([p.action, p.to, p.checkpoint], ['clamped', '100', '150']);
-    assert.match(p.note ?? '', /past the end.*should not happen.*recreated or truncated/);
-    assert.deepEqual(offsetsToApply(plan.groups[0]!), [{ topic: T, partitions: [{ partition: 0, offset: '100' }] }]);
+    assert.deepEqual([p.action, p.to, p.checkpoint, p.upstream, p.method], ['refused-past-end', null, '150', '140', 'none']);
+    assert.match(p.note ?? '', /past the end.*\(100\).*stale.*recreated or truncated.*refused/);
+    assert.deepEqual(offsetsToApply(plan.groups[0]!), []);
+    // The end itself is a valid position (a caught-up group).
+    const atEnd = planOffsets(input({ checkpoints: [cp('g', T, 0, 100n)], groups: [group('g', [null])] }));
+    assert.deepEqual([atEnd.groups[0]!.partitions[0]!.action, atEnd.groups[0]!.partitions[0]!.to], ['set', '100']);
   });
 
   it('clamps a checkpoint below the log start (records deleted on the target) up to the log start', () => {
@@ -222,8 +225,13 @@ describe('offset translation plan', () => {
   });
 
   it('a clamped value still never rewinds without allowRewind', () => {
-    const plan = planOffsets(input({ checkpoints: [cp('g', T, 0, 150n)], groups: [group('g', [120n])] }));
+    const plan = planOffsets(input({ targetOffsets: ends([100n], [30n]), checkpoints: [cp('g', T, 0, 10n)], groups: [group('g', [40n])] }));
     assert.equal(plan.groups[0]!.partitions[0]!.action, 'skip-would-rewind');
+  });
+
+  it('a stale checkpoint past the end is refused even when the group stands further on the target', () => {
+    const plan = planOffsets(input({ checkpoints: [cp('g', T, 0, 150n)], groups: [group('g', [120n])] }));
+    assert.deepEqual([plan.groups[0]!.partitions[0]!.action, plan.groups[0]!.partitions[0]!.to], ['refused-past-end', '120']);
   });
 
   it('a negative downstream offset is not applied', () => {

@@ -73,6 +73,15 @@ export function headlineRows(r: Record<string, Json | undefined>): string[][] {
       '≤ 10 s',
       off.summary.groupPartitions >= 10_000 && k.applyMs <= 10_000 ? 'yes' : 'no',
     ]);
+    const x = off.summary.exact;
+    if (x) {
+      rows.push([
+        `exact positions, ${num(off.summary.groupPartitions)} group-partitions, each verified by record content`,
+        `${s(x.applyMs)} read + verify + plan + apply (plan alone ${s(x.planMs)}; ${num(x.verified)} verified, ${num(x.recordsRead)} records and ${num(x.syncsRead)} offset syncs read)`,
+        '≤ 10 s',
+        x.applyMs <= 10_000 ? 'yes' : 'no',
+      ]);
+    }
   }
   const h = r.history;
   if (h) {

@@ -8,12 +8,15 @@ import {
   isDrained,
   nextDrainProgress,
   resumeDrain,
+  unreplicatedRange,
+  withTransactions,
   type DrainProgress,
   type LagReport,
   type SourcePartitionOffsets,
 } from '../src/offsets/lag';
 import type { ActivityDeps } from './deps';
 import { fetchOffsetsOfTopics } from '../src/kafka/topic-offsets';
+import { scanCommittedRanges } from '../src/kafka/committed-records';
 
 /**
  * MM2 replication lag from Connect's offsets API (what MirrorSourceConnector committed)
@@ -29,6 +32,11 @@ const LagInputSchema = z.strictObject({
   source: z.string().min(1),
   /** Only these source topics; default: every topic the connectors have committed offsets for. */
   topics: z.array(z.string().min(1)).min(1).optional(),
+  /**
+   * Count the committed data records of every unreplicated range exactly (read to its end).
+   * Default: stop each partition at its first data record, enough for "behind or drained".
+   */
+  exact: z.boolean().default(false),
 });
 export type ReplicationLagInput = z.input<typeof LagInputSchema>;
 
@@ -67,7 +75,13 @@ async function measureLag(deps: ActivityDeps, input: z.output<typeof LagInputSch
   const { offsets: ranges, missing } = await fetchOffsetsOfTopics(deps.kafka.get(input.source), topics);
   const sourceOffsets: SourcePartitionOffsets[] = [];
   for (const [topic, partitions] of ranges) for (const p of partitions) sourceOffsets.push({ topic, ...p });
-  return computeLag(input.source, sourceOffsets, committed, new Date().toISOString(), topics, input.topics ? missing : []);
+  const report = computeLag(input.source, sourceOffsets, committed, new Date().toISOString(), topics, input.topics ? missing : []);
+  // Transaction markers and aborted records are never replicated: read the unreplicated
+  // ranges read_committed to tell them from data (and open transactions from both).
+  const unreplicated = report.partitions.map(unreplicatedRange).filter((r) => r !== null);
+  if (unreplicated.length === 0) return report;
+  const scans = await scanCommittedRanges(deps.kafka.get(input.source), unreplicated, input.exact ? {} : { firstOnly: true, partitionMaxBytes: 64 * 1024 });
+  return withTransactions(report, scans);
 }
 
 export function createLagActivities(deps: ActivityDeps) {

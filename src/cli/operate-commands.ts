@@ -109,9 +109,9 @@ function checkMessage(schema: typeof DecideArgsSchema | typeof AbortArgsSchema, 
   throw usageError(`nothing sent:\n${lines.join('\n')}`);
 }
 
-async function decide(ctx: CliContext, workflowId: string, gate: string, decision: 'approve' | 'reject', by: string, comment: string | undefined, json: boolean): Promise<number> {
-  const args = { gate, decision, by, ...(comment !== undefined ? { comment } : {}) };
-  checkMessage(DecideArgsSchema, args, { by: '--as', comment: decision === 'approve' ? '--comment' : '--reason', gate: '<gate>' });
+async function decide(ctx: CliContext, workflowId: string, gate: string, decision: 'approve' | 'reject', by: string, comment: string | undefined, json: boolean, choice?: string): Promise<number> {
+  const args = { gate, decision, by, ...(comment !== undefined ? { comment } : {}), ...(choice !== undefined ? { choice } : {}) };
+  checkMessage(DecideArgsSchema, args, { by: '--as', comment: decision === 'approve' ? '--comment' : '--reason', gate: '<gate>', choice: '--choice' });
   return onPlaybook(ctx, async (client) => {
     try {
       const record = await decideGate(client, workflowId, args);
@@ -156,9 +156,10 @@ export function addOperateCommands(program: Command, ctx: CliContext): void {
     .argument('<gate>', 'the gate to approve (kafka-dr status shows the open one)', parseGate)
     .requiredOption('--as <name>', 'who approves (kept in the audit trail; checked against the gate\'s approvers and four-eyes)', nonEmpty('--as'))
     .option('--comment <text>', 'why, for the audit trail')
+    .option('--choice <choice>', "for a gate that offers choices (status shows them, e.g. replication-gap: re-drain | accept-loss); without it the gate's default, the choice that loses nothing")
     .option('--json', 'print the recorded decision as JSON')
-    .action(async (workflowId: string, gate: string, opts: { as: string; comment?: string; json?: boolean }) => {
-      ctx.setExit(await decide(ctx, workflowId, gate, 'approve', opts.as, opts.comment, opts.json === true));
+    .action(async (workflowId: string, gate: string, opts: { as: string; comment?: string; choice?: string; json?: boolean }) => {
+      ctx.setExit(await decide(ctx, workflowId, gate, 'approve', opts.as, opts.comment, opts.json === true, opts.choice));
     });
 
   program

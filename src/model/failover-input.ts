@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { GateOptionsSchema, PersonSchema } from './gates';
+import type { EndGrowth, PartitionGap, WritesAfterSnapshot } from '../offsets/conservation';
 
 /**
  * The failover playbook's input (workflows/failover.ts) and its figures. Pure (zod
@@ -134,8 +135,23 @@ export interface FailoverFigures extends Record<string, unknown> {
   sourceReachable: boolean | null;
   /** Unplanned: age of the newest replicated heartbeat on the target. */
   rpoEstimate: { ageMs: number | null; lastHeartbeatAt: string | null; reason?: string };
-  /** Planned: records lost (0: drained to exactly 0 with producers quiet). */
+  /**
+   * Planned: records on the source the target never got, measured at the end with the
+   * forward flow stopped (accepted gap + writes after the snapshot; markers and aborted
+   * records not counted). Runs started before the measurement existed report 0.
+   */
   rpoRecords: number;
+  /** Planned: the check after stop-forward (src/offsets/conservation.ts). */
+  conservation: {
+    checkedAt: string;
+    gapRecords: string;
+    gaps: PartitionGap[];
+    grownAfterDrain: EndGrowth[];
+    redrains: number;
+    acceptedLoss?: { records: string; partitions: number; by: string | null; at: string };
+  };
+  /** Planned: records written to the source after the stop-forward snapshot, per partition, at the last check. */
+  writesAfterSnapshot: WritesAfterSnapshot;
   snapshots: { source: FailoverSnapshot | null; target: FailoverSnapshot };
   offsetsSet: Array<{ group: string; topic: string; partition: number; offset: string }>;
   /** Groups skipped by the translation (members on the target) with why. */

@@ -101,7 +101,14 @@ export type GateOptionsInput = z.infer<typeof GateOptionsSchema>;
 // ---------------------------------------------------------------------------
 // Messages (payloads of the `approve`, `reject`, `abort` signals and the `decide` update)
 
-export const ApproveArgsSchema = z.object({ gate: GateNameSchema, by: PersonSchema, comment: Comment.optional() });
+/**
+ * A gate that offers choices (e.g. `replication-gap`: re-drain or accept-loss) reads the
+ * approval's `choice`; a bare approval takes the gate's announced default, the choice that
+ * loses nothing. Gates without choices ignore it.
+ */
+const Choice = z.string().trim().min(1).max(40).regex(/^[a-z][a-z0-9-]*$/, 'a choice is a lowercase word like re-drain');
+
+export const ApproveArgsSchema = z.object({ gate: GateNameSchema, by: PersonSchema, comment: Comment.optional(), choice: Choice.optional() });
 export type ApproveArgs = z.input<typeof ApproveArgsSchema>;
 
 export const RejectArgsSchema = z.object({ gate: GateNameSchema, by: PersonSchema, reason: Reason });
@@ -116,6 +123,7 @@ export const DecideArgsSchema = z
     decision: z.enum(['approve', 'reject']),
     by: PersonSchema,
     comment: Comment.optional(),
+    choice: Choice.optional(),
   })
   .superRefine((v, ctx) => {
     // A rejection aborts the playbook and runs compensations: the audit trail needs the why.
@@ -146,6 +154,8 @@ export interface GateDecisionRecord {
   by?: string;
   at: string;
   comment?: string;
+  /** The approval's choice, for gates that offer some. */
+  choice?: string;
   reason?: string;
   /** How the decision arrived. */
   via: 'signal' | 'update' | 'deadline' | 'abort';
@@ -167,6 +177,8 @@ export interface OpenGateStatus {
   /** Null: anyone who names themselves may decide. */
   approvers: string[] | null;
   fourEyes: boolean;
+  /** The approval's choices, the default (what a bare approve takes) first; absent: none offered. */
+  choices?: string[];
 }
 
 export interface GateSummary {
@@ -285,7 +297,7 @@ export interface PlaybookReport<F extends Record<string, unknown> = Record<strin
 /** What the rule needs to know about the playbook's gates. */
 export interface GateView {
   known: readonly string[];
-  open: Pick<OpenGateStatus, 'name' | 'approvers' | 'fourEyes' | 'requestedBy'> | null;
+  open: Pick<OpenGateStatus, 'name' | 'approvers' | 'fourEyes' | 'requestedBy' | 'choices'> | null;
   /** The last decision per gate that is closed. */
   closed: Readonly<Record<string, GateDecisionRecord | undefined>>;
   /** An abort refuses every decision, even one for the open gate. */
@@ -304,7 +316,7 @@ export function gateViewOf(status: Pick<PlaybookStatus, 'gates' | 'openGate' | '
  * Approvers (when listed) may approve or reject; with four-eyes the requester may
  * reject (withdraw) their own request but not approve it.
  */
-export function refuseDecision(view: GateView, d: { gate: string; decision: 'approve' | 'reject'; by: string }): string | undefined {
+export function refuseDecision(view: GateView, d: { gate: string; decision: 'approve' | 'reject'; by: string; choice?: string }): string | undefined {
   if (view.aborted) return `the playbook was aborted by ${view.aborted.by} at ${view.aborted.at}: no decision is taken any more`;
   if (!view.known.includes(d.gate)) {
     return `unknown gate '${d.gate}' (this playbook's gates: ${view.known.join(', ') || 'none'})`;
@@ -324,6 +336,11 @@ export function refuseDecision(view: GateView, d: { gate: string; decision: 'app
   }
   if (d.decision === 'approve' && open.fourEyes && open.requestedBy !== null && samePerson(open.requestedBy, d.by)) {
     return `${d.by} requested this playbook and may not approve gate '${d.gate}' themselves (four-eyes: another approver must)`;
+  }
+  if (d.choice !== undefined && !(open.choices ?? []).includes(d.choice)) {
+    return open.choices
+      ? `gate '${d.gate}' has no choice '${d.choice}' (choices: ${open.choices.join(', ')}; without --choice: ${open.choices[0]})`
+      : `gate '${d.gate}' offers no choices: approve it without one`;
   }
   return undefined;
 }

@@ -30,7 +30,7 @@ export const AT = '2025-01-01T00:00:00.000Z';
 export function lagReport(total: string) {
   return {
     source: 'A',
-    partitions: [{ topic: 'orders', partition: 0, end: total, committed: '0', lag: total, state: (total === '0' ? 'caught-up' : 'behind') as 'caught-up' | 'behind' }],
+    partitions: [{ topic: 'orders', partition: 0, end: String(10 + Number(total)), committed: '9', lag: total, state: (total === '0' ? 'caught-up' : 'behind') as 'caught-up' | 'behind' }],
     total,
     maxLag: total,
     anomalies: 0,
@@ -144,7 +144,8 @@ export function createStubs(scenarioOf: (workflowId: string) => AuditScenario, c
     async replicationLag(input) {
       const s = record('replicationLag', input);
       unreachable(s, input.source);
-      return lagReport(s.lagTotal ?? '0');
+      // exact: the failover's conservation checks, with the forward flow stopped and nothing lost.
+      return lagReport(input.exact ? '0' : (s.lagTotal ?? '0'));
     },
     async replicationFreshness(input) {
       const s = record('replicationFreshness', input);
@@ -217,7 +218,9 @@ export function createStubs(scenarioOf: (workflowId: string) => AuditScenario, c
       const progress = { polls: 4, consecutiveZero: 3, total: '0', maxLag: '0', anomalies: 0, nonZero: [] };
       Context.current().heartbeat(progress);
       const { drained: _d, ...report } = lagReport('0');
-      return { ...progress, report: { ...report, drained: true } };
+      // The source end the snapshot stub reports (10), all replicated: no growth after the drain.
+      const partitions = report.partitions.map((p) => ({ ...p, end: '10', committed: '9' }));
+      return { ...progress, report: { ...report, partitions, drained: true } };
     },
     async stopConnector(input) {
       record('stopConnector', input);

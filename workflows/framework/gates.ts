@@ -49,6 +49,8 @@ export interface GateOptions {
    * the status and the gate keeps waiting.
    */
   onEscalate?: (gate: OpenGateStatus) => Promise<unknown>;
+  /** Choices an approval may name, the default first (an approval without one records it). */
+  choices?: readonly string[];
 }
 
 /** A gate's decision as the playbook sees it: the recorded decision plus whether it escalated. */
@@ -68,6 +70,12 @@ const MAX_FIELD_CHARS = 200;
 function clip(value: unknown): string | undefined {
   if (typeof value !== 'string') return undefined;
   return value.length > MAX_FIELD_CHARS ? `${value.slice(0, MAX_FIELD_CHARS)}…` : value;
+}
+
+/** The approval's choice, or the open gate's default when it offers choices; nothing otherwise. */
+function withChoice(choice: string | undefined, choices: readonly string[] | undefined): { choice?: string } {
+  const c = choice ?? choices?.[0];
+  return c !== undefined ? { choice: c } : {};
 }
 
 function field(raw: unknown, name: string): string | undefined {
@@ -130,10 +138,10 @@ export class Gates {
   handleApprove(raw: unknown): void {
     const parsed = ApproveArgsSchema.safeParse(raw);
     if (!parsed.success) return this.ignore('approve', raw, describeIssues(parsed.error));
-    const { gate, by, comment } = parsed.data;
-    const why = this.refuse({ gate, decision: 'approve', by });
+    const { gate, by, comment, choice } = parsed.data;
+    const why = this.refuse({ gate, decision: 'approve', by, ...(choice ? { choice } : {}) });
     if (why) return this.holdEarly(gate, this.recordIgnored('approve', raw, why), () => this.handleApprove(raw));
-    this.close({ gate, decision: 'approved', by, at: nowIso(), ...(comment ? { comment } : {}), via: 'signal' });
+    this.close({ gate, decision: 'approved', by, at: nowIso(), ...(comment ? { comment } : {}), ...withChoice(choice, this.current?.choices), via: 'signal' });
   }
 
   /** `reject` signal: applies a valid rejection; records an invalid one as ignored. */
@@ -168,10 +176,10 @@ export class Gates {
     // The validator ran in the same activation; check again for a caller that skips it.
     const checked = this.checkDecide(raw);
     if (typeof checked === 'string') throw ApplicationFailure.create({ type: DECISION_REFUSED, message: checked, nonRetryable: true });
-    const { gate, decision, by, comment } = checked;
+    const { gate, decision, by, comment, choice } = checked;
     const record: GateDecisionRecord =
       decision === 'approve'
-        ? { gate, decision: 'approved', by, at: nowIso(), ...(comment ? { comment } : {}), via: 'update' }
+        ? { gate, decision: 'approved', by, at: nowIso(), ...(comment ? { comment } : {}), ...withChoice(choice, this.current?.choices), via: 'update' }
         : { gate, decision: 'rejected', by, at: nowIso(), reason: comment!, via: 'update' };
     this.close(record);
     return record;
@@ -184,7 +192,7 @@ export class Gates {
     return this.refuse(parsed.data) ?? parsed.data;
   }
 
-  private refuse(d: { gate: string; decision: 'approve' | 'reject'; by: string }): string | undefined {
+  private refuse(d: { gate: string; decision: 'approve' | 'reject'; by: string; choice?: string }): string | undefined {
     // The view carries the abort: it wins even over a decision that arrives in the same activation before the gate wakes up.
     return refuseDecision(this.view(), d);
   }
@@ -304,6 +312,7 @@ export class Gates {
       deadlineAt: new Date(opened + deadline).toISOString(),
       approvers: options.approvers ? [...options.approvers] : null,
       fourEyes: options.fourEyes ?? false,
+      ...(options.choices ? { choices: [...options.choices] } : {}),
     };
     // An abort that came before the gate opened: do not ask anyone.
     if (this.aborted) return this.resultOf(this.closeAborted(open, summary), false);
@@ -398,6 +407,7 @@ export class Gates {
     if (record.by !== undefined) result.by = record.by;
     if (record.comment !== undefined) result.comment = record.comment;
     if (record.reason !== undefined) result.reason = record.reason;
+    if (record.choice !== undefined) result.choice = record.choice;
     return result;
   }
 }

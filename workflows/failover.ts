@@ -247,7 +247,7 @@ class Failover {
   }
 
   async drain(): Promise<void> {
-    const { input, pb } = this;
+    const { pb } = this;
     const drainMs = await drainStep(pb, this.lagArgs(), (r) => (this.drainReport = r));
     // rpoRecords is measured after stop-forward (check-conservation, check-writes), not assumed here.
     pb.setFigures({ drainMs });

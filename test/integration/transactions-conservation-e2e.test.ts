@@ -1,15 +1,21 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Admin, Producer } from 'kafkajs';
+import type { WorkflowHandle } from '@temporalio/client';
+import { createActivities } from '../../activities';
 import { createDeps } from '../../activities/deps';
 import { ConnectClient, inState } from '../../src/connect/client';
 import { mirrorConnectors, remoteTopicName, type MirrorFlow } from '../../src/mm2/connector-configs';
+import type { FailbackFigures, FailbackInput } from '../../src/model/failback-input';
 import type { FailoverFigures, FailoverInput } from '../../src/model/failover-input';
+import type { ReplicationPlanInput } from '../../src/model/replication-plan';
+import type { failback } from '../../workflows/failback';
 import type { PlaybookReport } from '../../src/model/gates';
 import { stackRegistry } from '../../src/registry/load';
 import type { failover } from '../../workflows/failover';
 import { approveSignal, statusQuery } from '../../workflows/framework';
 import { instrumentDeps } from '../helpers/instrumented-deps';
+import { deployFlowRunning, flowConnectors } from '../helpers/mm2';
 import { eventually, kafka, readUntil, stack, uniqueId } from '../helpers/stack';
 import { withWorker } from '../helpers/worker';
 
@@ -215,5 +221,155 @@ describe('transactions and conservation: planned failover A→B end to end', { t
       for (let i = 0; i < 10; i++) assert.ok(values.has(`c${t}-${i}`), `committed c${t}-${i} on B`);
     }
     for (let i = 0; i < 7; i++) assert.ok(values.has(`g-${i}`), `gap record g-${i} on B after the re-drain`);
+  });
+});
+
+/**
+ * (b) Transactional producers on both sides of a full cycle (Identity, deployed with
+ * deploy-replication's activity, so read_committed comes from kafka-dr's own configs):
+ * 30 committed + 10 aborted on A, planned failover; 30 committed + 10 aborted on B during
+ * the DR period, failback. Pass: both playbooks complete with rpoRecords 0, each cluster's
+ * end offsets are exactly its own records and markers plus the other's committed records
+ * (an aborted record copied across would add 10), and every committed record is on both.
+ */
+describe('transactions: failover then failback with transactional producers on A and on B', { timeout: 600_000 }, () => {
+  const id = uniqueId();
+  const topic = `txc-${id}`;
+  const groups = [`txc-svc-${id}`];
+  const intervals = { refreshTopicsSeconds: 1, refreshGroupsSeconds: 1, emitCheckpointsSeconds: 1, emitHeartbeatsSeconds: 1 };
+  const forwardPlan: ReplicationPlanInput & { name: string } = {
+    source: 'A',
+    target: 'B',
+    connect: 'connect-b',
+    name: `txcf-${id}`,
+    policy: { type: 'identity' },
+    topicGroups: [{ name: 'main', topics: [topic] }],
+    groups,
+    replicationFactor: 1,
+    intervals,
+  };
+  const forward = flowConnectors(forwardPlan);
+  const reverseName = `txcr-${id}`;
+  const reverse = flowConnectors({ name: reverseName, topicGroups: [{ name: 'failback', topics: [topic] }] });
+  const cutoverId = `txc-cutover-${id}`;
+  const activities = createActivities(createDeps(stackRegistry(stack), 'test-txn-cycle-e2e'));
+  const connectB = new ConnectClient(stack.connect['connect-b'].url);
+  const connectA = new ConnectClient(stack.connect['connect-a'].url);
+  const kafkaA = kafka('A');
+  const kafkaB = kafka('B');
+  let adminA: Admin;
+  let adminB: Admin;
+  const gates = { deadline: '5 minutes' };
+  const ends = async (admin: Admin) => (await admin.fetchTopicOffsets(topic)).sort((a, b) => a.partition - b.partition).map((o) => Number(o.high));
+
+  /** 4 transactions of 10 records over 2 partitions, the third aborted: 30 committed, 10 aborted, 4 markers per partition. */
+  async function transactions(client: typeof kafkaA, prefix: string): Promise<void> {
+    const txn = client.producer({ transactionalId: `kdr-test-${prefix}-${id}`, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    await txn.connect();
+    try {
+      for (let t = 0; t < 4; t++) {
+        const tx = await txn.transaction();
+        await tx.send({ topic, acks: -1, messages: [...Array(10).keys()].map((i) => ({ key: `${prefix}${t}-${i}`, value: `${prefix}${t === 2 ? 'x' : 'c'}${t}-${i}`, partition: i % 2 })) });
+        if (t === 2) await tx.abort();
+        else await tx.commit();
+      }
+    } finally {
+      await txn.disconnect();
+    }
+  }
+
+  const gateOpen = (h: WorkflowHandle, gate: string) =>
+    eventually(`gate ${gate} open`, async () => {
+      const st = await h.query(statusQuery);
+      if (st.state === 'finished') throw new Error(`workflow finished: ${st.outcome} ${JSON.stringify(st.steps.filter((x) => x.state === 'failed'))}`);
+      return st.openGate?.name === gate ? st : undefined;
+    }, 240_000, 300);
+
+  before(async () => {
+    adminA = kafkaA.admin();
+    adminB = kafkaB.admin();
+    await Promise.all([adminA.connect(), adminB.connect()]);
+    await adminA.createTopics({ topics: [{ topic, numPartitions: 2, replicationFactor: 1 }], waitForLeaders: true });
+    await adminB.createTopics({ topics: [{ topic, numPartitions: 2, replicationFactor: 1 }], waitForLeaders: true });
+  });
+
+  after(async () => {
+    await Promise.all(forward.all.map((n) => connectB.delete(n).catch(() => undefined)));
+    await Promise.all(reverse.all.map((n) => connectA.delete(n).catch(() => undefined)));
+    await adminA.deleteTopics({ topics: [topic] }).catch(() => undefined);
+    await adminB.deleteTopics({ topics: [topic] }).catch(() => undefined);
+    await Promise.all([adminA.disconnect(), adminB.disconnect()]);
+  });
+
+  it('both playbooks complete, rpoRecords 0, aborted records stay where they were written, 0 lost', async () => {
+    await deployFlowRunning(activities, forwardPlan, connectB);
+    await transactions(kafkaA, 'a');
+    assert.deepEqual(await ends(adminA), [24, 24], '20 records + 4 markers per partition on A');
+
+    const { foReport, fbReport } = await withWorker(async ({ client, taskQueue }) => {
+      const foInput: FailoverInput = {
+        source: 'A',
+        target: 'B',
+        mode: 'planned',
+        policy: 'identity',
+        forward: { connect: 'connect-b', connectors: forward.all, sourceConnectors: forward.sources },
+        topics: [topic],
+        groups,
+        requestedBy: 'alice',
+        gates: { 'stop-producers': gates, 'consumers-cutover': gates, 'producers-cutover': gates },
+        quietSeconds: 2,
+      };
+      const fo = await client.workflow.start<typeof failover>('failover', { taskQueue, workflowId: cutoverId, args: [foInput], workflowExecutionTimeout: '8 minutes' });
+      for (const gate of ['stop-producers', 'consumers-cutover', 'producers-cutover']) {
+        await gateOpen(fo, gate);
+        await fo.signal(approveSignal, { gate, by: 'bob' });
+      }
+      const foReport = (await fo.result()) as PlaybookReport<FailoverFigures>;
+      assert.equal(foReport.outcome, 'completed', foReport.reason ?? '');
+
+      // The DR period: a transactional producer on B.
+      await transactions(kafkaB, 'b');
+
+      const fbInput: FailbackInput = {
+        primary: 'A',
+        dr: 'B',
+        forward: { connect: 'connect-b', connectors: forward.all, sourceConnectors: forward.sources },
+        reverse: { connect: 'connect-a', name: reverseName, replicationFactor: 1, intervals },
+        topics: [topic],
+        groups,
+        policy: 'identity',
+        seed: { mode: 'auto', failoverWorkflowId: cutoverId },
+        requestedBy: 'tester',
+        gates: { 'consumers-cutover': gates, 'stop-producers': gates, 'producers-cutover': gates },
+        lagThreshold: 1_000,
+        catchUpTimeoutSeconds: 180,
+        quietSeconds: 2,
+      };
+      const fb = await client.workflow.start<typeof failback>('failback', { taskQueue, workflowId: cutoverId, args: [fbInput], workflowExecutionTimeout: '8 minutes' });
+      for (const gate of ['consumers-cutover', 'stop-producers', 'producers-cutover']) {
+        await gateOpen(fb, gate);
+        await fb.signal(approveSignal, { gate, by: 'bob' });
+      }
+      const fbReport = (await fb.result()) as PlaybookReport<FailbackFigures>;
+      return { foReport, fbReport };
+    });
+
+    assert.equal(fbReport.outcome, 'completed', `${fbReport.reason ?? ''} ${JSON.stringify(fbReport.steps.filter((x) => x.state === 'failed'))}`);
+    assert.equal(foReport.figures.rpoRecords, 0);
+    assert.equal(foReport.figures.conservation.gapRecords, '0');
+    assert.equal(fbReport.figures.rpoRecords, 0);
+    assert.equal((fbReport.figures as FailbackFigures & { conservation: { gapRecords: string } }).conservation.gapRecords, '0');
+
+    // Each side: its own 20 records + 4 markers per partition, plus the other side's 15 committed per partition.
+    assert.deepEqual(await ends(adminB), [39, 39], 'B: no aborted record of A copied');
+    assert.deepEqual(await ends(adminA), [39, 39], 'A: no aborted record of B copied back');
+    for (const [name, client] of [['A', kafkaA], ['B', kafkaB]] as const) {
+      const read = await readUntil(client, topic, (rs) => rs.length >= 60);
+      const values = new Set(read.map((r) => r.value!.toString()));
+      for (const prefix of ['a', 'b']) {
+        for (const t of [0, 1, 3]) for (let i = 0; i < 10; i++) assert.ok(values.has(`${prefix}c${t}-${i}`), `${prefix}c${t}-${i} on ${name}`);
+      }
+      assert.deepEqual([...values].filter((v) => v.includes('x')), [], `no aborted record readable on ${name}`);
+    }
   });
 });

@@ -72,7 +72,10 @@ async function measureLag(deps: ActivityDeps, input: z.output<typeof LagInputSch
   const committed = committedMirrorOffsets(input.source, offsets);
   const topics = input.topics ?? [...new Set([...committed.values()].map((c) => c.topic))].sort();
   // One connection per measurement (the drain measures every half second): the topic list and the offsets together.
-  const { offsets: ranges, missing } = await fetchOffsetsOfTopics(deps.kafka.get(input.source), topics);
+  // High watermarks, not kafkajs' default last stable offsets: an open transaction's records
+  // lie beyond the LSO, and a drain that read LSOs would call a partition drained while a
+  // commit can still add records to replicate (the scan below then flags the transaction).
+  const { offsets: ranges, missing } = await fetchOffsetsOfTopics(deps.kafka.get(input.source), topics, 'high-watermark');
   const sourceOffsets: SourcePartitionOffsets[] = [];
   for (const [topic, partitions] of ranges) for (const p of partitions) sourceOffsets.push({ topic, ...p });
   const report = computeLag(input.source, sourceOffsets, committed, new Date().toISOString(), topics, input.topics ? missing : []);

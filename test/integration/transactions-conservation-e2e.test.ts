@@ -373,3 +373,99 @@ describe('transactions: failover then failback with transactional producers on A
     }
   });
 });
+
+/**
+ * The lag measurement itself on the real stack (what the drain polls): an open transaction
+ * on A is never "drained" whatever MM2 did; once it commits, the unreplicated offsets left
+ * are markers only and the partition is caught up; an aborted transaction leaves only
+ * aborted records and markers, caught up too, and none of them reaches B.
+ */
+describe('replicationLag with transactions on the real stack', { timeout: 300_000 }, () => {
+  const id = uniqueId();
+  const topic = `txl-${id}`;
+  const flow: MirrorFlow = {
+    source: { alias: 'A', bootstrapServers: stack.kafka.A.bootstrap },
+    target: { alias: 'B', bootstrapServers: stack.kafka.B.bootstrap },
+    name: `txl-${id}`,
+    topics: [topic],
+    groups: [`txl-svc-${id}`],
+    policy: 'default',
+    replicationFactor: 1,
+    intervalSeconds: 1,
+  };
+  const connectors = mirrorConnectors(flow);
+  const names = Object.keys(connectors);
+  const connect = new ConnectClient(stack.connect['connect-b'].url);
+  const activities = createActivities(createDeps(stackRegistry(stack), 'test-txn-lag'));
+  const kafkaA = kafka('A');
+  let adminA: Admin;
+  const lag = (exact: boolean) => activities.replicationLag({ connect: 'connect-b', connectors: [`${flow.name}-source`], source: 'A', topics: [topic], exact });
+
+  before(async () => {
+    adminA = kafkaA.admin();
+    await adminA.connect();
+    await adminA.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 1 }], waitForLeaders: true });
+    for (const [name, config] of Object.entries(connectors)) await connect.putConfig(name, config);
+  });
+
+  after(async () => {
+    await Promise.all(names.map((n) => connect.delete(n).catch(() => undefined)));
+    await adminA.deleteTopics({ topics: [topic] }).catch(() => undefined);
+    const adminB = kafka('B').admin();
+    await adminB.connect();
+    await adminB.deleteTopics({ topics: [remoteTopicName('default', 'A', topic)] }).catch(() => undefined);
+    await adminB.disconnect();
+    await adminA.disconnect();
+  });
+
+  it('open transaction: behind, never drained; committed: markers only, caught up; aborted: caught up, nothing on B', async () => {
+    const txn = kafkaA.producer({ transactionalId: `kdr-test-lag-${id}`, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    await txn.connect();
+    try {
+      const first = await txn.transaction();
+      await first.send({ topic, acks: -1, messages: [...Array(5).keys()].map((i) => ({ value: `c-${i}`, partition: 0 })) });
+      await first.commit();
+      const drained = await eventually('the first transaction replicated (lag: its commit marker only)', async () => {
+        const r = await lag(false);
+        return r.drained ? r : undefined;
+      }, 120_000, 1000);
+      assert.equal(drained.partitions[0]!.end, '6');
+      assert.equal(drained.partitions[0]!.committed, '4', 'MM2 replicated offsets 0-4; offset 5 is the commit marker');
+
+      // An open transaction: 3 records after offset 6, not committed.
+      const open = await txn.transaction();
+      await open.send({ topic, acks: -1, messages: [...Array(3).keys()].map((i) => ({ value: `o-${i}`, partition: 0 })) });
+      await new Promise((r) => setTimeout(r, 3000));
+      for (const exact of [false, true]) {
+        const r = await lag(exact);
+        assert.equal(r.drained, false, `exact ${exact}: an open transaction is not drained`);
+        assert.equal(r.partitions[0]!.state, 'behind');
+        assert.equal(r.partitions[0]!.openTransactionAt, '6');
+      }
+      await open.commit();
+      const after1 = await eventually('the committed transaction replicated', async () => {
+        const r = await lag(true);
+        return r.drained ? r : undefined;
+      }, 120_000, 1000);
+      assert.equal(after1.partitions[0]!.end, '10');
+      assert.equal(after1.partitions[0]!.committed, '8');
+
+      // An aborted transaction: 4 records and a marker, never replicated, caught up at once.
+      const aborted = await txn.transaction();
+      await aborted.send({ topic, acks: -1, messages: [...Array(4).keys()].map((i) => ({ value: `x-${i}`, partition: 0 })) });
+      await aborted.abort();
+      const r = await lag(true);
+      assert.equal(r.drained, true);
+      assert.equal(r.partitions[0]!.end, '15');
+      assert.equal(r.partitions[0]!.committed, '8');
+      assert.equal(r.partitions[0]!.markersOrAborted, '6', 'commit marker 9, aborted 10-13, abort marker 14');
+      assert.equal(r.total, '0');
+    } finally {
+      await txn.disconnect();
+    }
+    // B: the 8 committed records only.
+    const onB = await readUntil(kafka('B'), remoteTopicName('default', 'A', topic), (rs) => rs.length >= 8);
+    await new Promise((res) => setTimeout(res, 2000));
+    assert.deepEqual(onB.map((x) => x.value!.toString()).sort(), ['c-0', 'c-1', 'c-2', 'c-3', 'c-4', 'o-0', 'o-1', 'o-2']);
+  });
+});

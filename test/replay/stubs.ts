@@ -19,6 +19,8 @@ export interface AuditScenario {
   heartbeatAgeMs?: number | null;
   drift?: DriftReport;
   recreated?: string[];
+  /** MirrorSourceConnectors whose source consumer reads read_uncommitted. */
+  readUncommitted?: string[];
   /** Cluster that answers ClusterUnreachable (non-retryable here so tests stay fast). */
   unreachable?: string;
 }
@@ -189,6 +191,7 @@ export function createStubs(scenarioOf: (workflowId: string) => AuditScenario, c
         })),
         recreated,
         notes: [],
+        ...(s.readUncommitted ? { readUncommitted: s.readUncommitted.map((connector) => ({ connector, isolationLevel: 'read_uncommitted' })) } : {}),
       };
     },
     async clusterHealth(input) {

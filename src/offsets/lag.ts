@@ -317,6 +317,13 @@ export function nextDrainProgress(prev: DrainProgress, report: LagReport): Drain
     next.note = 'no partition measured: check the connector names, the source alias and the topics';
   } else if (report.anomalies > 0) {
     next.note = `${report.anomalies} partition(s) with negative lag (source recreated or truncated): not drained`;
+  } else {
+    const open = report.partitions.filter((p) => p.openTransactionAt !== undefined);
+    if (open.length > 0) {
+      next.note =
+        `a transaction is open on ${open.slice(0, 5).map((p) => `${p.topic}-${p.partition} (from offset ${p.openTransactionAt})`).join(', ')}` +
+        `${open.length > 5 ? ` and ${open.length - 5} more` : ''}: its producer must commit or abort it (or it times out) before the drain can finish`;
+    }
   }
   return next;
 }

@@ -4,7 +4,7 @@ import { committedDataOffsets, type FetchedRecord } from '../../src/kafka/commit
 import { mirrorConnectors, sourceConsumerIsolation } from '../../src/mm2/connector-configs';
 import { refuseDecision, type GateView } from '../../src/model/gates';
 import { describeGaps, endGrowth, replicationGaps, writesAfterSnapshot } from '../../src/offsets/conservation';
-import { computeLag, unreplicatedRange, withTransactions, type LagReport } from '../../src/offsets/lag';
+import { computeLag, nextDrainProgress, resumeDrain, unreplicatedRange, withTransactions, type LagReport } from '../../src/offsets/lag';
 
 /** Pure parts of transaction-aware lag and failover conservation (issues 14, 15). */
 
@@ -64,6 +64,8 @@ describe('withTransactions: lag with markers accounted', () => {
     assert.equal(r.partitions[0]!.state, 'behind');
     assert.equal(r.partitions[0]!.openTransactionAt, '100');
     assert.equal(r.total, '10', 'the raw lag stays (an upper bound)');
+    // The drain's heartbeat (the UI) says why it waits.
+    assert.match(nextDrainProgress(resumeDrain(undefined), r).note!, /a transaction is open on orders-0 \(from offset 100\): its producer must commit or abort it/);
   });
 
   it('a complete scan replaces the raw lag by the committed data records; a scan stopped at the first one keeps the raw lag', () => {

@@ -22,7 +22,7 @@ import {
 import { classified, describeZodError, FailureType, invalidInput } from '../src/failures';
 import { readToEnd } from '../src/kafka/read-to-end';
 import { decodeHeartbeat, Mm2DecodeError } from '../src/mm2/codecs';
-import { remoteTopicName } from '../src/mm2/connector-configs';
+import { remoteTopicName, sourceConsumerIsolation } from '../src/mm2/connector-configs';
 import type { ActivityDeps } from './deps';
 import { fetchOffsetsOfTopics } from '../src/kafka/topic-offsets';
 
@@ -87,6 +87,11 @@ export interface RecreationReport {
   /** Topics where the source log is not the one MM2 replicated. */
   recreated: string[];
   notes: string[];
+  /**
+   * MirrorSourceConnectors whose source consumer reads read_uncommitted: they copy aborted
+   * transactional records to the target as ordinary records. Absent in older reports.
+   */
+  readUncommitted?: Array<{ connector: string; isolationLevel: string }>;
 }
 
 function parse<T>(schema: z.ZodType<T>, input: unknown): T {
@@ -261,6 +266,7 @@ export function createAuditActivities(deps: ActivityDeps) {
           const connect = deps.connect(args.connect);
           const sourceAlias = args.remoteTopic.sourceAlias ?? args.source;
           const notes: string[] = [];
+          const readUncommitted: Array<{ connector: string; isolationLevel: string }> = [];
           const committed: CommittedOffset[] = [];
           for (const name of args.connectors) {
             const config = await connect.getConfig(name);
@@ -277,6 +283,8 @@ export function createAuditActivities(deps: ActivityDeps) {
                 `connector ${name} is a ${cls || 'connector without connector.class'}, not a MirrorSourceConnector: only those commit replicated source offsets`,
               );
             }
+            const isolationLevel = sourceConsumerIsolation(config);
+            if (isolationLevel !== 'read_committed') readUncommitted.push({ connector: name, isolationLevel });
             const configuredAlias = config['source.cluster.alias'];
             if (configuredAlias !== undefined && configuredAlias !== sourceAlias) {
               notes.push(
@@ -321,6 +329,7 @@ export function createAuditActivities(deps: ActivityDeps) {
             topics: results,
             recreated: results.filter((r) => r.recreationSuspected).map((r) => r.topic),
             notes,
+            readUncommitted,
           };
         },
         { registry },

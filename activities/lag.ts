@@ -8,6 +8,8 @@ import {
   isDrained,
   nextDrainProgress,
   resumeDrain,
+  unreplicatedRange,
+  withTransactions,
   type DrainProgress,
   type LagReport,
   type SourcePartitionOffsets,
@@ -15,6 +17,7 @@ import {
 import type { ActivityDeps } from './deps';
 import { fetchOffsetsOfTopics } from '../src/kafka/topic-offsets';
 import { recordSourceEnds } from '../src/kafka/source-ends-store';
+import { scanCommittedRanges } from '../src/kafka/committed-records';
 
 /**
  * MM2 replication lag from Connect's offsets API (what MirrorSourceConnector committed)
@@ -30,6 +33,11 @@ const LagInputSchema = z.strictObject({
   source: z.string().min(1),
   /** Only these source topics; default: every topic the connectors have committed offsets for. */
   topics: z.array(z.string().min(1)).min(1).optional(),
+  /**
+   * Count the committed data records of every unreplicated range exactly (read to its end).
+   * Default: stop each partition at its first data record, enough for "behind or drained".
+   */
+  exact: z.boolean().default(false),
 });
 export type ReplicationLagInput = z.input<typeof LagInputSchema>;
 
@@ -84,12 +92,21 @@ async function measureLag(deps: ActivityDeps, input: z.output<typeof LagInputSch
   const committed = committedMirrorOffsets(input.source, offsets);
   const topics = input.topics ?? [...new Set([...committed.values()].map((c) => c.topic))].sort();
   // One connection per measurement (the drain measures every half second): the topic list and the offsets together.
-  const { offsets: ranges, missing } = await fetchOffsetsOfTopics(deps.kafka.get(input.source), topics);
+  // High watermarks, not kafkajs' default last stable offsets: an open transaction's records
+  // lie beyond the LSO, and a drain that read LSOs would call a partition drained while a
+  // commit can still add records to replicate (the scan below then flags the transaction).
+  const { offsets: ranges, missing } = await fetchOffsetsOfTopics(deps.kafka.get(input.source), topics, 'high-watermark');
   const sourceOffsets: SourcePartitionOffsets[] = [];
   for (const [topic, partitions] of ranges) for (const p of partitions) sourceOffsets.push({ topic, ...p });
   const measuredAt = new Date().toISOString();
   if (record) await recordEnds(deps, input, sourceOffsets, measuredAt);
-  return computeLag(input.source, sourceOffsets, committed, measuredAt, topics, input.topics ? missing : []);
+  const report = computeLag(input.source, sourceOffsets, committed, measuredAt, topics, input.topics ? missing : []);
+  // Transaction markers and aborted records are never replicated: read the unreplicated
+  // ranges read_committed to tell them from data (and open transactions from both).
+  const unreplicated = report.partitions.map(unreplicatedRange).filter((r) => r !== null);
+  if (unreplicated.length === 0) return report;
+  const scans = await scanCommittedRanges(deps.kafka.get(input.source), unreplicated, input.exact ? {} : { firstOnly: true, partitionMaxBytes: 64 * 1024 });
+  return withTransactions(report, scans);
 }
 
 const RECORD_EVERY_MS = 5_000;

@@ -209,6 +209,14 @@ class Audit {
       }
     }
     for (const note of rec.notes) this.add(flow, 'recreation', flowKey(flow), 'info', note);
+    // Read from the same activity result (no new command): older histories replay unchanged.
+    for (const r of rec.readUncommitted ?? []) {
+      this.add(
+        flow, 'connector', r.connector, 'warn',
+        `the source consumer reads ${r.isolationLevel}: aborted transactional records are replicated to ${flow.target} as ordinary records; ` +
+          `set source.consumer.isolation.level=read_committed on the connector (kafka-dr deploy-replication does)`,
+      );
+    }
   }
 
   /**

@@ -21,6 +21,7 @@ import { destructive, longWaits, quick, shortWaits } from './activity-options';
 import { describeError, parseInput, setupPlaybook, type GateOptions, type Playbook } from './framework';
 import { FLOW_SCOPE_PATCH } from './failover';
 import { checkpointFreshness, drainStep, placeUnplacedSteps, verifyQuietStep } from './steps';
+import { describeGaps, replicationGaps, sumRecords } from '../src/offsets/conservation';
 
 /** Failure type of a failback refused by a precondition (primary unhealthy, forward flow not stopped). */
 export const FAILBACK_REFUSED = 'PreconditionFailed';
@@ -105,6 +106,9 @@ export async function failback(raw: unknown): Promise<PlaybookReport<FailbackFig
     await f.verifyQuiet();
     await f.drain();
     await f.stopReverse();
+    // Runs started before the measurement replay without it (and keep their rpoRecords 0).
+    const measured = patched(FAILBACK_RPO_PATCH);
+    if (measured) await f.checkConservation();
     await f.snapshotPrimary();
 
     const producers = await pb.approval('producers-cutover', f.gateOptions('producers-cutover'));
@@ -112,7 +116,7 @@ export async function failback(raw: unknown): Promise<PlaybookReport<FailbackFig
       UNDO_REVERSE,
       `producers write to ${input.primary} now: the reverse flow is removed as a step of the runbook, and the forward flow resumes from the cutover boundary`,
     );
-    pb.setFigures({ rtoMs: Date.parse(producers.at) - startedAt, rpoRecords: 0 });
+    pb.setFigures({ rtoMs: Date.parse(producers.at) - startedAt, rpoRecords: measured ? f.rpoRecords : 0 });
     pb.setPhase('resuming-forward');
     await f.removeReverse();
     await f.setForwardOffsets();
@@ -121,10 +125,16 @@ export async function failback(raw: unknown): Promise<PlaybookReport<FailbackFig
   });
 }
 
+/** The reverse flow's unreplicated records are measured after stop-reverse (rpoRecords). */
+const FAILBACK_RPO_PATCH = 'failback-rpo-measured';
+
 /** The steps, one method each, so the workflow body above reads like the runbook. */
 class Failback {
   private readonly plan: ReturnType<typeof reversePlan>;
   private readonly reverse: ReturnType<typeof reverseConnectors>;
+  /** Records on dr the primary never got, measured after stop-reverse. */
+  rpoRecords = 0;
+  private gapNote = '';
 
   constructor(
     private readonly pb: Playbook<FailbackFigures>,
@@ -291,7 +301,7 @@ class Failback {
         `${input.forward.connectors.join(', ')} on ${input.forward.connect} from the cutover boundary; afterwards nothing is undone`,
     };
     return {
-      description: descriptions[gate],
+      description: descriptions[gate] + (gate === 'producers-cutover' ? this.gapNote : ''),
       requestedBy: input.requestedBy,
       deadline: o.deadline,
       ...(o.approvers ? { approvers: o.approvers } : {}),
@@ -474,6 +484,28 @@ class Failback {
       for (const connector of sources) await shortWaits.waitForConnectorState({ connect, connector, state: 'STOPPED' });
       step.details({ stopped: sources });
     });
+  }
+
+  /**
+   * With the reverse flow stopped: dr's committed records not on primary, per partition,
+   * counted exactly (markers and aborted records are not records). Reported in the figures
+   * and the producers-cutover description; the drain makes it 0 unless a producer kept writing.
+   */
+  async checkConservation(): Promise<void> {
+    const { input, pb } = this;
+    const report = await pb.step(
+      'check-conservation',
+      () => quick.replicationLag({ connect: input.reverse.connect, connectors: this.reverse.sources.map((s) => s.name), source: input.dr, topics: input.topics, exact: true }),
+      { summarize: (r) => ({ unreplicated: r.total, partitions: r.partitions.length, measuredAt: r.measuredAt }) },
+    );
+    const gaps = replicationGaps(report);
+    const gapRecords = sumRecords(gaps);
+    this.rpoRecords = Number(gapRecords);
+    pb.setFigures({ conservation: { checkedAt: report.measuredAt, gapRecords: gapRecords.toString(), gaps }, rpoRecords: this.rpoRecords });
+    this.gapNote =
+      gaps.length === 0
+        ? ''
+        : `. WARNING: ${gapRecords} record(s) on ${input.dr} are not on ${input.primary} after stop-reverse (a producer still wrote to ${input.dr}?): ${describeGaps(gaps)}`;
   }
 
   async snapshotPrimary(): Promise<void> {

@@ -2,6 +2,8 @@ import { ActivityFailure, ApplicationFailure, patched } from '@temporalio/workfl
 import type { AppliedOffsetPlan } from '../activities/offsets';
 import type { GroupsInFlowResult } from '../activities/unplaced';
 import { checkFlowScope, formatRefusal, type FlowScope } from '../src/mm2/flow-scope';
+import type { LagReport } from '../src/offsets/lag';
+import { describeGaps, endGrowth, replicationGaps, sumRecords, writesAfterSnapshot, type PartitionGap } from '../src/offsets/conservation';
 import type { PlaybookReport } from '../src/model/gates';
 import {
   FAILOVER_GATES,
@@ -10,6 +12,7 @@ import {
   type FailoverFigures,
   type FailoverGate,
   type FailoverPlan,
+  type FailoverSnapshot,
   type ParsedFailoverInput,
 } from '../src/model/failover-input';
 import { clusterPairKey } from '../src/model/workflow-ids';
@@ -104,7 +107,11 @@ export async function failover(raw: unknown): Promise<PlaybookReport<FailoverFig
     pb.setPhase('switching-over');
     await f.stopForward();
     await f.snapshot();
+    // Planned runs started before conservation was measured replay without these steps.
+    const conserve = input.mode === 'planned' && patched(CONSERVATION_PATCH);
+    if (conserve) await f.proveConservation();
     if (stopFirst) {
+      if (conserve) await f.checkWrites('consumers-cutover');
       // No phase of its own (each phase is a history event): the gates and steps say where it is.
       const consumers = await pb.approval('consumers-cutover', { ...f.gateOptions('consumers-cutover', true), hook: 'stop-consumers' });
       const result = await f.translateOffsets();
@@ -112,23 +119,41 @@ export async function failover(raw: unknown): Promise<PlaybookReport<FailoverFig
       await pb.runHook(consumers, 'start-consumers');
     } else {
       await f.translateOffsets();
+      if (conserve) await f.checkWrites('consumers-cutover');
       await pb.approval('consumers-cutover', f.gateOptions('consumers-cutover'));
     }
     pb.setPhase('consumers-moved');
+    if (conserve) await f.checkWrites('producers-cutover');
     const producers = await pb.approval('producers-cutover', f.gateOptions('producers-cutover'));
     for (const name of input.forward.connectors) {
       pb.leaveAsIs(undoName(name), `producers write to ${input.target} now: resuming ${input.source}→${input.target} would mix old and new writes; failback reverses the flow`);
     }
-    pb.setFigures({ rtoMs: Date.parse(producers.at) - startedAt, ...(input.mode === 'planned' ? { rpoRecords: 0 } : {}) });
+    if (conserve) await f.checkWrites('end');
+    // Unpatched planned runs keep their old claim (drained to 0 with producers quiet).
+    pb.setFigures({ rtoMs: Date.parse(producers.at) - startedAt, ...(input.mode === 'planned' ? { rpoRecords: conserve ? f.rpoRecords() : 0 } : {}) });
     pb.setPhase('failed-over');
   });
 }
 
 const undoName = (connector: string) => `resume forward connector ${connector}`;
 
+/** Planned failover measures conservation: check-conservation (+ gate replication-gap) and check-writes at each later gate and at the end. */
+const CONSERVATION_PATCH = 'failover-conservation';
+/** The replication-gap gate's one choice (key `gap`); a bare approve takes re-drain, which loses nothing. */
+const GAP_CHOICES = { options: ['re-drain', 'accept-loss'], keys: ['gap'], default: 're-drain' };
+
 /** The steps, one method each, so the workflow body above reads like the runbook. */
 class Failover {
   private readonly remoteTopics: string[];
+  /** The drain's last poll (source end offsets when lag was 0). */
+  private drainReport: LagReport | null = null;
+  private sourceSnapshot: FailoverSnapshot | null = null;
+  /** Unreplicated records known (and accepted) at the conservation check: not writes after the snapshot. */
+  private acceptedGap: PartitionGap[] = [];
+  /** The last check-writes' count of unreplicated records (the measured RPO). */
+  private unreplicated: bigint = 0n;
+  /** Appended to the later gates' descriptions when records were written after the snapshot. */
+  private writesNote = '';
 
   constructor(
     private readonly pb: Playbook<FailoverFigures>,
@@ -302,7 +327,7 @@ class Failover {
         `move producers to ${input.target}; afterwards an abort no longer resumes ${input.source}→${input.target} (failback reverses the flow)`,
     };
     return {
-      description: descriptions[gate],
+      description: descriptions[gate] + (gate === 'stop-producers' ? '' : this.writesNote),
       requestedBy: input.requestedBy,
       deadline: o.deadline,
       ...(o.approvers ? { approvers: o.approvers } : {}),
@@ -390,9 +415,116 @@ class Failover {
   }
 
   async drain(): Promise<void> {
+    const { pb } = this;
+    const drainMs = await drainStep(pb, this.lagArgs(), (r) => (this.drainReport = r));
+    // rpoRecords is measured after stop-forward (check-conservation, check-writes), not assumed here.
+    pb.setFigures({ drainMs });
+  }
+
+  private lagArgs() {
+    const { input } = this;
+    return { connect: input.forward.connect, connectors: input.forward.sourceConnectors, source: input.source, topics: input.topics };
+  }
+
+  /** Unreplicated committed records per source partition, exactly (markers and aborted records not counted). */
+  private async unreplicatedNow(step: string): Promise<LagReport> {
+    return this.pb.step(step, () => quick.replicationLag({ ...this.lagArgs(), exact: true }), {
+      summarize: (r) => ({ unreplicated: r.total, partitions: r.partitions.length, measuredAt: r.measuredAt }),
+    });
+  }
+
+  /**
+   * With the forward flow stopped, every source partition's end must equal the forward
+   * connector's committed offset + 1, markers and aborted records accounted (exact count of
+   * committed records in between), and no topic may have grown between the drain's end and
+   * the snapshot (a producer still writing). Otherwise gate `replication-gap`: `re-drain`
+   * (default: resume the flow, drain, stop, snapshot, check again) or `accept-loss` (recorded
+   * with the counts; rpoRecords includes them).
+   */
+  async proveConservation(): Promise<void> {
     const { input, pb } = this;
-    const drainMs = await drainStep(pb, { connect: input.forward.connect, connectors: input.forward.sourceConnectors, source: input.source, topics: input.topics });
-    pb.setFigures({ drainMs, rpoRecords: 0 });
+    for (let round = 1; ; round++) {
+      const report = await this.unreplicatedNow(round === 1 ? 'check-conservation' : `check-conservation-${round}`);
+      const gaps = replicationGaps(report);
+      const grown = endGrowth(this.drainReport?.partitions ?? [], this.sourceSnapshot?.offsets ?? {});
+      const gapRecords = sumRecords(gaps);
+      const conservation = {
+        checkedAt: report.measuredAt,
+        gapRecords: gapRecords.toString(),
+        gaps,
+        grownAfterDrain: grown,
+        redrains: round - 1,
+      };
+      pb.setFigures({ conservation });
+      if (gaps.length === 0 && grown.length === 0) {
+        this.acceptedGap = [];
+        return;
+      }
+      const why = [
+        gaps.length > 0
+          ? `${gapRecords} record(s) on ${input.source} are not on ${input.target} after stop-forward: ${describeGaps(gaps)}`
+          : '',
+        grown.length > 0
+          ? `${input.source} grew after the drain (producers still writing?): ${grown.map((g) => `${g.topic}-${g.partition} +${g.grown}`).join(', ')}`
+          : '',
+      ].filter(Boolean);
+      const o = input.gates['stop-producers'];
+      const decision = await pb.gate('replication-gap', {
+        description:
+          `${why.join('. ')}. Approve with choice re-drain (default) to resume ${input.forward.connectors.join(', ')}, drain, stop and check again ` +
+          `(stop the producers first), or accept-loss to go on without them (${gapRecords} record(s) recorded as lost)`,
+        requestedBy: input.requestedBy,
+        deadline: o.deadline,
+        choices: GAP_CHOICES,
+        ...(o.approvers ? { approvers: o.approvers } : {}),
+        ...(o.fourEyes !== undefined ? { fourEyes: o.fourEyes } : {}),
+        ...(o.escalateAfter !== undefined ? { escalateAfter: o.escalateAfter } : {}),
+      });
+      pb.stopUnlessApproved(decision);
+      if (decision.choices?.gap === 'accept-loss') {
+        this.acceptedGap = gaps;
+        this.unreplicated = gapRecords;
+        pb.setFigures({ conservation: { ...conservation, acceptedLoss: { records: gapRecords.toString(), partitions: gaps.length, by: decision.by ?? null, at: decision.at } } });
+        return;
+      }
+      await this.redrain(round);
+    }
+  }
+
+  /** Resumes the forward connectors, drains to 0, stops them again and takes a new snapshot. */
+  private async redrain(round: number): Promise<void> {
+    const { input, pb } = this;
+    const connect = input.forward.connect;
+    await pb.step(`resume-forward-${round}`, async () => {
+      // The undos registered by stop-forward still stand: an abort from here resumes them (a no-op if running).
+      for (const connector of input.forward.connectors) await destructive.resumeConnector({ connect, connector });
+    });
+    await drainStep(pb, this.lagArgs(), (r) => (this.drainReport = r), `re-drain-${round}`);
+    await this.stopForward(false);
+    await this.snapshot();
+  }
+
+  /**
+   * Records written to the source after the stop-forward snapshot (the forward flow is
+   * stopped: none of them reaches the target), per partition, measured before each later
+   * gate opens (its description says so) and at the end; the last one is rpoRecords.
+   */
+  async checkWrites(at: 'consumers-cutover' | 'producers-cutover' | 'end'): Promise<void> {
+    const { input, pb } = this;
+    const report = await this.unreplicatedNow(`check-writes:${at}`);
+    const writes = writesAfterSnapshot(this.acceptedGap, report, at);
+    this.unreplicated = BigInt(writes.unreplicated);
+    pb.setFigures({ writesAfterSnapshot: writes, rpoRecords: Number(this.unreplicated) });
+    this.writesNote =
+      writes.records === '0'
+        ? ''
+        : `. WARNING: ${writes.records} record(s) were written to ${input.source} after the stop-forward snapshot and are not on ${input.target} ` +
+          `(a producer still writes there): ${describeGaps(writes.partitions)}`;
+  }
+
+  /** Records on the source that the target never got, as last measured. */
+  rpoRecords(): number {
+    return Number(this.unreplicated);
   }
 
   /**
@@ -400,13 +532,13 @@ class Failover {
    * resumes are registered before the call (saga): a call that fails half-way leaves some
    * stopped, and resuming one that never stopped is a no-op.
    */
-  async stopForward(): Promise<void> {
+  async stopForward(registerUndo = true): Promise<void> {
     const { input, pb } = this;
     const connect = input.forward.connect;
     await pb.step(
       'stop-forward',
       async (step) => {
-        for (const connector of input.forward.connectors) {
+        for (const connector of registerUndo ? input.forward.connectors : []) {
           pb.onUndo(undoName(connector), () => destructive.resumeConnector({ connect, connector }));
         }
         const { stopped } = await shortWaits.stopConnectors({ connect, connectors: input.forward.connectors });
@@ -430,6 +562,7 @@ class Failover {
       ]);
       step.details({ targetTakenAt: target.takenAt, sourceTakenAt: source?.takenAt ?? null, targetMissing: target.missingTopics });
       pb.setFigures({ snapshots: { source, target } });
+      this.sourceSnapshot = source;
     });
   }
 

@@ -1,4 +1,5 @@
 import type { AppliedOffsetPlan } from '../activities/offsets';
+import type { LagReport } from '../src/offsets/lag';
 import type { FindUnplacedResult, GroupsInFlowResult } from '../activities/unplaced';
 import type { GateChoices } from '../src/model/gates';
 import {
@@ -33,12 +34,16 @@ export async function verifyQuietStep(pb: Playbook, args: { cluster: string; top
 export async function drainStep(
   pb: Playbook,
   args: { connect: string; connectors: string[]; source: string; topics: string[] },
+  /** Receives the last poll's report (the source end offsets at the drain's end). */
+  onDrained?: (report: LagReport) => void,
+  stepName = 'drain',
 ): Promise<number> {
   const started = Date.now();
-  await pb.step('drain', () => longWaits.waitForDrain(args), {
+  const result = await pb.step(stepName, () => longWaits.waitForDrain(args), {
     abortable: true,
     summarize: (r) => ({ polls: r.polls, total: r.total, maxLag: r.maxLag, partitions: r.report.partitions.length }),
   });
+  onDrained?.(result.report);
   return Date.now() - started;
 }
 

@@ -37,6 +37,23 @@ const POLICY_CLASS = {
 
 const BYTES = 'org.apache.kafka.connect.converters.ByteArrayConverter';
 
+/**
+ * MM2's source consumer reads read_committed: aborted records are not replicated, and
+ * records of an open transaction wait for its commit. The consumer's default,
+ * read_uncommitted, copies aborted records to the target as ordinary ones (measured:
+ * 20 aborted records on B after a failover). Markers are never replicated either way.
+ */
+export const READ_COMMITTED = { 'source.consumer.isolation.level': 'read_committed' } as const;
+
+/**
+ * The isolation level a MirrorSourceConnector's source consumer gets from its config:
+ * `source.consumer.*` wins over `consumer.*` (MirrorConnectorConfig.sourceConsumerConfig);
+ * neither set is the Kafka consumer's default, read_uncommitted.
+ */
+export function sourceConsumerIsolation(config: Readonly<Record<string, string | undefined>>): string {
+  return (config['source.consumer.isolation.level'] ?? config['consumer.isolation.level'] ?? 'read_uncommitted').trim().toLowerCase();
+}
+
 function common(flow: MirrorFlow): ConnectorConfig {
   return {
     'source.cluster.alias': flow.source.alias,
@@ -64,6 +81,7 @@ export function mirrorSourceConfig(flow: MirrorFlow): ConnectorConfig {
     'offset.lag.max': '0',
     // Without an authorizer on the clusters, ACL sync only logs errors.
     'sync.topic.acls.enabled': 'false',
+    ...READ_COMMITTED,
   };
 }
 
@@ -317,6 +335,7 @@ export function buildMirrorConnectors(plan: ReplicationPlan, endpoints: FlowEndp
         'source.consumer.fetch.min.bytes': String(t.fetchMinBytes),
         'source.consumer.fetch.max.wait.ms': String(t.fetchMaxWaitMs),
         'source.consumer.max.poll.records': String(t.maxPollRecords),
+        ...READ_COMMITTED,
       },
     };
   });

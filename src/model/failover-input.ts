@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { RpoEvidence } from '../offsets/rpo';
 import { GateOptionsSchema, PersonSchema } from './gates';
 import type { UnplacedFigures, UnplacedPartition } from './unplaced';
+import type { EndGrowth, PartitionGap, WritesAfterSnapshot } from '../offsets/conservation';
 
 /**
  * The failover playbook's input (workflows/failover.ts) and its figures. Pure (zod
@@ -155,9 +156,11 @@ export interface FailoverFigures extends Record<string, unknown>, Partial<Unplac
   /** Unplanned: age of the newest replicated heartbeat on the target. */
   rpoEstimate: { ageMs: number | null; lastHeartbeatAt: string | null; reason?: string };
   /**
-   * Planned: records lost (0: drained to exactly 0 with producers quiet). Unplanned: the
-   * records bound of rpo-evidence (see rpoRecordsBound); absent when no source end offset
-   * of the flow's topics was ever recorded.
+   * Planned: records on the source the target never got, measured at the end with the
+   * forward flow stopped (accepted gap + writes after the snapshot; markers and aborted
+   * records not counted); runs started before the measurement existed report 0.
+   * Unplanned: the records bound of rpo-evidence (see rpoRecordsBound); absent when no
+   * source end offset of the flow's topics was ever recorded.
    */
   rpoRecords: number;
   /** Unplanned: what rpoRecords is (a lower bound) and as of when. */
@@ -168,6 +171,17 @@ export interface FailoverFigures extends Record<string, unknown>, Partial<Unplac
   rpoEvidence:
     | { partitions: RpoEvidence['partitions']; heartbeat: { topic: string; emitter: { source: string; target: string }; otherEmitters: number; reason?: string }; computedAt: string }
     | { unavailable: string };
+  /** Planned: the check after stop-forward (src/offsets/conservation.ts). */
+  conservation: {
+    checkedAt: string;
+    gapRecords: string;
+    gaps: PartitionGap[];
+    grownAfterDrain: EndGrowth[];
+    redrains: number;
+    acceptedLoss?: { records: string; partitions: number; by: string | null; at: string };
+  };
+  /** Planned: records written to the source after the stop-forward snapshot, per partition, at the last check. */
+  writesAfterSnapshot: WritesAfterSnapshot;
   snapshots: { source: FailoverSnapshot | null; target: FailoverSnapshot };
   offsetsSet: Array<{ group: string; topic: string; partition: number; offset: string }>;
   /** Groups skipped by the translation (members on the target) with why. */

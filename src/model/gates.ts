@@ -103,8 +103,9 @@ export type GateOptionsInput = z.infer<typeof GateOptionsSchema>;
 
 /**
  * Choices an approval carries when its gate asks for them (e.g. `unplaced-groups`: per
- * group `earliest`, `end` or `leave-out`): key → choice; the key `*` chooses for every
- * key not named.
+ * group `earliest`, `end` or `leave-out`; `replication-gap`: `re-drain` or `accept-loss`):
+ * key → choice; the key `*` chooses for every key not named. A gate with a default (the
+ * choice that loses nothing) takes it for a key a bare approval leaves out.
  */
 export const ChoicesSchema = z.record(z.string().min(1).max(249), z.string().min(1).max(64)).refine((c) => Object.keys(c).length <= 10_000, { message: 'at most 10000 choices' });
 export type Choices = z.infer<typeof ChoicesSchema>;
@@ -158,6 +159,8 @@ export interface GateDecisionRecord {
   by?: string;
   at: string;
   comment?: string;
+  /** The approval's choice, for gates that offer some. */
+  choice?: string;
   reason?: string;
   /** The approval's choice for every key of a gate that asks for choices (`*` resolved). */
   choices?: Record<string, string>;
@@ -169,6 +172,8 @@ export interface GateDecisionRecord {
 export interface GateChoices {
   options: string[];
   keys: string[];
+  /** What a key nobody chose for takes (the choice that loses nothing); absent: each key must be chosen. */
+  default?: string;
 }
 
 /** The gate a playbook waits on, with what approving it will do. */
@@ -369,7 +374,7 @@ export function resolveChoices(asked: GateChoices | undefined, given: Choices | 
   const out: Record<string, string> = {};
   const missing: string[] = [];
   for (const k of asked.keys) {
-    const v = Object.hasOwn(g, k) ? g[k] : g[EVERY_KEY];
+    const v = Object.hasOwn(g, k) ? g[k] : (g[EVERY_KEY] ?? asked.default);
     if (v === undefined) missing.push(k);
     else out[k] = v;
   }

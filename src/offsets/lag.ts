@@ -9,8 +9,12 @@ import type { ConnectorOffset } from '../connect/client';
  * the record and Connect flushed its offsets, so "lag 0 everywhere while producers are
  * stopped" means every record is on the target.
  *
- * Known limit: a transactional source topic ends on a commit marker that is never
- * replicated, so its lag stays at 1 or more; kafka-dr does not special-case it.
+ * Transactions: a transactional source partition holds offsets no read_committed consumer
+ * (MM2's included) ever returns: commit/abort markers and aborted records. The raw
+ * difference above counts them; `withTransactions` replaces it, for the partitions that
+ * were scanned (src/kafka/committed-records.ts), by the committed data records left, and
+ * keeps a partition with an open transaction in the range behind (its records are not
+ * decided: a commit turns them into data to replicate).
  * Offsets are decimal strings at this module's edge (Temporal history is JSON).
  */
 
@@ -36,6 +40,10 @@ export interface PartitionLag {
   lag: string | null;
   state: LagState;
   note?: string;
+  /** Offsets of the raw lag that are transaction markers or aborted records (scanned partitions only). */
+  markersOrAborted?: string;
+  /** Set when a transaction is open inside the unreplicated range: its first offset (the last stable offset). */
+  openTransactionAt?: string;
 }
 
 export interface LagReport {
@@ -160,7 +168,11 @@ export function computeLag(
     partitions.push(partitionLag(c.topic, c.partition, undefined, c.offset));
   }
   partitions.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
+  return summarizeLag(sourceAlias, partitions, measuredAt, missingTopics);
+}
 
+/** Totals and the drained verdict over measured partitions. */
+function summarizeLag(sourceAlias: string, partitions: PartitionLag[], measuredAt: string, missingTopics: string[]): LagReport {
   let total = 0n;
   let maxLag = 0n;
   let anomalies = 0;
@@ -185,6 +197,59 @@ export function computeLag(
     missingTopics,
     measuredAt,
   };
+}
+
+/** The unreplicated range of a partition with a positive raw lag: [end − lag, end). */
+export function unreplicatedRange(p: PartitionLag): { topic: string; partition: number; from: bigint; to: bigint } | null {
+  if (p.end === null || p.lag === null || (p.state !== 'behind' && p.state !== 'not-started')) return null;
+  const lag = BigInt(p.lag);
+  if (lag <= 0n) return null;
+  const end = BigInt(p.end);
+  return { topic: p.topic, partition: p.partition, from: end - lag, to: end };
+}
+
+/** What a read_committed scan of one unreplicated range found (see src/kafka/committed-records.ts). */
+export interface TransactionScan {
+  topic: string;
+  partition: number;
+  dataRecords: number;
+  markersOrAborted: number;
+  lastStable: string;
+  openTransaction: boolean;
+  /** The whole range was read; false: stopped at the first data record or at an open transaction. */
+  complete: boolean;
+}
+
+/**
+ * The report with transaction markers accounted: a scanned partition whose range was read
+ * completely, without an open transaction, has as lag its committed data records (0 when
+ * only markers and aborted records are left: caught up). An open transaction keeps the
+ * raw lag (never drained). A scan stopped at the first data record keeps the raw lag too
+ * (an upper bound: "behind" is all a drain needs to know).
+ */
+export function withTransactions(report: LagReport, scans: readonly TransactionScan[]): LagReport {
+  const byKey = new Map(scans.map((s) => [partitionKey(s.topic, s.partition), s]));
+  const partitions = report.partitions.map((p): PartitionLag => {
+    const scan = byKey.get(partitionKey(p.topic, p.partition));
+    if (!scan || p.lag === null || (p.state !== 'behind' && p.state !== 'not-started')) return p;
+    if (scan.openTransaction) {
+      return {
+        ...p,
+        state: 'behind',
+        openTransactionAt: scan.lastStable,
+        note: `a transaction is open from offset ${scan.lastStable}: not drained until its producer commits or aborts it (or it times out)`,
+      };
+    }
+    if (!scan.complete) return p;
+    const lag = BigInt(scan.dataRecords);
+    const out: PartitionLag = { ...p, lag: lag.toString(), markersOrAborted: String(scan.markersOrAborted) };
+    if (lag === 0n) {
+      out.state = 'caught-up';
+      out.note = `the ${p.lag} unreplicated offset(s) are transaction markers or aborted records: nothing to replicate`;
+    }
+    return out;
+  });
+  return summarizeLag(report.source, partitions, report.measuredAt, report.missingTopics);
 }
 
 /** Progress of waitForDrain, also its heartbeat details (so the Temporal UI shows the lag). */
@@ -252,6 +317,13 @@ export function nextDrainProgress(prev: DrainProgress, report: LagReport): Drain
     next.note = 'no partition measured: check the connector names, the source alias and the topics';
   } else if (report.anomalies > 0) {
     next.note = `${report.anomalies} partition(s) with negative lag (source recreated or truncated): not drained`;
+  } else {
+    const open = report.partitions.filter((p) => p.openTransactionAt !== undefined);
+    if (open.length > 0) {
+      next.note =
+        `a transaction is open on ${open.slice(0, 5).map((p) => `${p.topic}-${p.partition} (from offset ${p.openTransactionAt})`).join(', ')}` +
+        `${open.length > 5 ? ` and ${open.length - 5} more` : ''}: its producer must commit or abort it (or it times out) before the drain can finish`;
+    }
   }
   return next;
 }

@@ -21,6 +21,8 @@ export interface AuditScenario {
   heartbeatAgeMs?: number | null;
   drift?: DriftReport;
   recreated?: string[];
+  /** MirrorSourceConnectors whose source consumer reads read_uncommitted. */
+  readUncommitted?: string[];
   /** Cluster that answers ClusterUnreachable (non-retryable here so tests stay fast). */
   unreachable?: string;
   /** Group-partitions find-unplaced reports (failover): the unplaced-groups gate opens. */
@@ -52,7 +54,7 @@ export const OPEN_FLOW_SCOPE: FlowScope = {
 export function lagReport(total: string) {
   return {
     source: 'A',
-    partitions: [{ topic: 'orders', partition: 0, end: total, committed: '0', lag: total, state: (total === '0' ? 'caught-up' : 'behind') as 'caught-up' | 'behind' }],
+    partitions: [{ topic: 'orders', partition: 0, end: String(10 + Number(total)), committed: '9', lag: total, state: (total === '0' ? 'caught-up' : 'behind') as 'caught-up' | 'behind' }],
     total,
     maxLag: total,
     anomalies: 0,
@@ -173,7 +175,8 @@ export function createStubs(scenarioOf: (workflowId: string) => AuditScenario, c
     async replicationLag(input) {
       const s = record('replicationLag', input);
       unreachable(s, input.source);
-      return lagReport(s.lagTotal ?? '0');
+      // exact: the failover's conservation checks, with the forward flow stopped and nothing lost.
+      return lagReport(input.exact ? '0' : (s.lagTotal ?? '0'));
     },
     async replicationFreshness(input) {
       const s = record('replicationFreshness', input);
@@ -217,6 +220,7 @@ export function createStubs(scenarioOf: (workflowId: string) => AuditScenario, c
         })),
         recreated,
         notes: [],
+        ...(s.readUncommitted ? { readUncommitted: s.readUncommitted.map((connector) => ({ connector, isolationLevel: 'read_uncommitted' })) } : {}),
       };
     },
     async clusterHealth(input) {
@@ -246,7 +250,9 @@ export function createStubs(scenarioOf: (workflowId: string) => AuditScenario, c
       const progress = { polls: 4, consecutiveZero: 3, total: '0', maxLag: '0', anomalies: 0, nonZero: [] };
       Context.current().heartbeat(progress);
       const { drained: _d, ...report } = lagReport('0');
-      return { ...progress, report: { ...report, drained: true } };
+      // The source end the snapshot stub reports (10), all replicated: no growth after the drain.
+      const partitions = report.partitions.map((p) => ({ ...p, end: '10', committed: '9' }));
+      return { ...progress, report: { ...report, partitions, drained: true } };
     },
     async stopConnector(input) {
       record('stopConnector', input);

@@ -140,6 +140,7 @@ describe('kafka-dr: bad arguments exit 2 with a message naming the flag, nothing
     refused(await cli('approve', 'wf', 'Stop Producers', '--as', 'bob'), /value 'Stop Producers' is invalid for argument 'gate'. must be 1-63 lower-case letters/);
     refused(await cli('approve', 'wf', 'stop-producers', '--as', ' '), /--as must not be empty/);
     refused(await cli('approve', 'wf', 'stop-producers', '--as', 'x'.repeat(129)), /--as: must be at most 128 characters/);
+    refused(await cli('approve', 'wf', 'replication-gap', '--as', 'bob', '--choice', 'Accept Loss'), /--choice: a choice is a lowercase word like re-drain/);
     refused(await cli('reject', 'wf', 'stop-producers', '--as', 'bob'), /required option '--reason <text>' not specified/);
     refused(await cli('abort', 'wf', '--as', 'bob'), /required option '--reason <text>' not specified/);
     refused(await cli('abort', '--as', 'bob', '--reason', 'x'), /missing required argument 'workflow-id'/);

@@ -66,17 +66,19 @@ describe('audit-drift playbook: control flow with stub activities', { timeout: 3
       heartbeatAgeMs: 120_000,
       drift: SOME_DRIFT,
       recreated: ['orders'],
+      readUncommitted: ['mm2-A-to-B-source'],
     });
     const report = await h.result();
     assert.equal(report.outcome, 'completed');
     const f = report.figures;
     const by = (check: string) => f.findings.filter((x) => x.check === check).map((x) => [x.subject, x.severity]);
-    assert.deepEqual(by('connector'), [['mm2-A-to-B-source/1', 'error'], ['mm2-A-to-B-checkpoint', 'warn']]);
+    assert.deepEqual(by('connector'), [['mm2-A-to-B-source/1', 'error'], ['mm2-A-to-B-checkpoint', 'warn'], ['mm2-A-to-B-source', 'warn']]);
+    assert.match(f.findings.find((x) => x.subject === 'mm2-A-to-B-source')!.message, /reads read_uncommitted: aborted transactional records are replicated to B.*source\.consumer\.isolation\.level=read_committed/);
     assert.deepEqual(by('lag'), [['A->B', 'error']]); // 5000 > 10 × lagMax 100
     assert.deepEqual(by('freshness'), [['A.heartbeats', 'warn']]); // 120 s: above 30 s, below 10×
     assert.deepEqual(by('recreation'), [['orders', 'error']]);
     assert.deepEqual(by('drift'), [['A.orders:min.insync.replicas', 'warn'], ['A.orders:retention.ms', 'warn'], ['A.orders:replication.factor', 'info']]);
-    assert.deepEqual(f.counts, { error: 3, warn: 4, info: 1 });
+    assert.deepEqual(f.counts, { error: 3, warn: 5, info: 1 });
     assert.equal(f.worst, 'error');
     // Sorted by severity first.
     assert.deepEqual([...new Set(f.findings.map((x) => x.severity))], ['error', 'warn', 'info']);

@@ -58,7 +58,7 @@ type Stubs = Pick<
   Activities,
   | 'clusterHealth' | 'connectorStatus' | 'planFailbackSeedOffsets' | 'deployMirrorFlow' | 'stopConnector' | 'waitForConnectorState'
   | 'alterConnectorOffsets' | 'resumeConnector' | 'waitForReverseCatchUp' | 'applyOffsetTranslation' | 'waitForQuietProducers'
-  | 'waitForDrain' | 'snapshotEndOffsets' | 'removeMirrorFlow' | 'planForwardResumeOffsets' | 'failoverSnapshot' | 'describeFlow'
+  | 'waitForDrain' | 'snapshotEndOffsets' | 'removeMirrorFlow' | 'planForwardResumeOffsets' | 'failoverSnapshot' | 'describeFlow' | 'replicationLag'
   | 'findUnplacedPositions' | 'placeUnplacedGroups'
 >;
 
@@ -80,6 +80,11 @@ const stubs: Stubs = {
   async describeFlow(input) {
     flowCalls.push({ workflowId: wfId(), name: 'describeFlow', arg: input as Record<string, unknown> });
     return scenarios.get(wfId())?.flowScope ?? OPEN_FLOW_SCOPE;
+  },
+  /** Only the conservation check after stop-reverse calls it (exact): nothing left on B. */
+  async replicationLag(input) {
+    record('replicationLag', input);
+    return lagReport('0');
   },
   async clusterHealth(input) {
     const s = record('clusterHealth', input);
@@ -271,13 +276,16 @@ describe('failback playbook: control flow with stub activities', { timeout: 300_
     assert.deepEqual([find.arg.source, find.arg.target, find.arg.readSource, find.arg.policy], ['B', 'A', true, 'identity']);
     await h.signal(approveSignal, { gate: 'stop-producers', by: 'carol' });
     const third = await gateOpen(h, 'producers-cutover');
-    assert.deepEqual(namesOf(h.workflowId).slice(-5), [
+    assert.deepEqual(namesOf(h.workflowId).slice(-6), [
       'waitForQuietProducers:B',
       'waitForDrain',
       `stopConnector:${REVERSE_SOURCE}`,
       `waitForConnectorState:${REVERSE_SOURCE}`,
+      // rpoRecords measured: B's records not on A, counted exactly with the reverse flow stopped.
+      'replicationLag',
       'snapshotEndOffsets:A',
     ]);
+    assert.equal(callsOf(h.workflowId).find((c) => c.name === 'replicationLag')!.arg.exact, true);
     assert.deepEqual(third.figures.cutover, { cluster: 'A', takenAt: T, offsets: { orders: { '0': '130' } } });
     await h.signal(approveSignal, { gate: 'producers-cutover', by: 'dave' });
 
@@ -299,7 +307,7 @@ describe('failback playbook: control flow with stub activities', { timeout: 300_
       'check-primary', 'check-forward', 'check-scope', 'plan-seed', 'deploy-reverse', 'seed-reverse', 'start-reverse', 'catch-up',
       // consumers stop on dr before the translation reads its checkpoints, and start on the
       // primary only once their offsets are set there
-      'hook:consumers-cutover:stop-consumers', 'translate-offsets', 'find-unplaced', 'hook:consumers-cutover:start-consumers', 'hook:stop-producers', 'verify-quiet', 'drain', 'stop-reverse', 'snapshot-primary', 'hook:producers-cutover',
+      'hook:consumers-cutover:stop-consumers', 'translate-offsets', 'find-unplaced', 'hook:consumers-cutover:start-consumers', 'hook:stop-producers', 'verify-quiet', 'drain', 'stop-reverse', 'check-conservation', 'snapshot-primary', 'hook:producers-cutover',
       'remove-reverse', 'set-forward-offsets', 'resume-forward',
     ]);
     assert.ok(report.steps.every((s) => s.state === 'completed'));

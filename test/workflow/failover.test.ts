@@ -26,6 +26,8 @@ const calls: Call[] = [];
 /** What a stub answers, per workflow (set before starting it). */
 interface Scenario {
   lagTotal?: string;
+  /** Unreplicated records the exact lag reports after stop-forward, one answer per call. */
+  gaps?: string[];
   targetHealthy?: boolean;
   sourceDown?: boolean;
   evidenceFails?: boolean;
@@ -101,7 +103,7 @@ const flowCalls: Call[] = [];
 
 const lagReport = (total: string) => ({
   source: 'A',
-  partitions: [{ topic: 'orders', partition: 0, end: total, committed: '0', lag: total, state: (total === '0' ? 'caught-up' : 'behind') as 'caught-up' | 'behind' }],
+  partitions: [{ topic: 'orders', partition: 0, end: String(10 + Number(total)), committed: '9', lag: total, state: (total === '0' ? 'caught-up' : 'behind') as 'caught-up' | 'behind' }],
   total,
   maxLag: total,
   anomalies: 0,
@@ -136,6 +138,8 @@ const stubs: Stubs = {
   },
   async replicationLag(input) {
     const s = record('replicationLag', input);
+    // exact: the conservation checks after stop-forward; `gaps` answers them in turn (then 0).
+    if (input.exact) return lagReport(s.gaps?.shift() ?? '0');
     return lagReport(s.lagTotal ?? '42');
   },
   async waitForQuietProducers(input) {
@@ -297,7 +301,10 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
       // One activity stops the three and waits for STOPPED (history economy).
       'stopConnectors',
     ]);
-    assert.deepEqual(names.slice(6).sort(), ['snapshotEndOffsets:A', 'snapshotEndOffsets:B']);
+    assert.deepEqual(names.slice(6, 8).sort(), ['snapshotEndOffsets:A', 'snapshotEndOffsets:B']);
+    // Conservation proven (exact count, forward flow stopped) and writes after the snapshot counted before the gate; no translation yet.
+    assert.deepEqual(names.slice(8), ['replicationLag', 'replicationLag']);
+    assert.ok(callsOf(h.workflowId).filter((c) => c.name === 'replicationLag').slice(1).every((c) => c.arg.exact === true));
     assert.match(second.openGate!.description, /stop consumer groups billing on A \(hook stop-consumers/);
     assert.deepEqual(callsOf(h.workflowId).find((c) => c.name === 'stopConnectors')!.arg, { connect: 'connect-b', connectors: CONNECTORS });
     assert.deepEqual(second.compensations.registered.map((r) => [r.name, r.step]), CONNECTORS.map((c) => [`resume forward connector ${c}`, 'stop-forward']));
@@ -331,11 +338,15 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
       ['drain', 'completed'],
       ['stop-forward', 'completed'],
       ['snapshot', 'completed'],
+      ['check-conservation', 'completed'],
+      ['check-writes:consumers-cutover', 'completed'],
       ['hook:consumers-cutover:stop-consumers', 'completed'],
       ['translate-offsets', 'completed'],
       ['find-unplaced', 'completed'],
       ['hook:consumers-cutover:start-consumers', 'completed'],
+      ['check-writes:producers-cutover', 'completed'],
       ['hook:producers-cutover', 'completed'],
+      ['check-writes:end', 'completed'],
     ]);
     assert.deepEqual(report.figures.unplaced, []);
     assert.deepEqual(report.figures.groupPositions!.map((g) => [g.group, g.outcome]), [['billing', 'translated through checkpoints on 2 partition(s)']]);
@@ -348,6 +359,10 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
     assert.equal(f.mode, 'planned');
     assert.equal(f.lagAtStart, '42');
     assert.equal(f.rpoRecords, 0);
+    assert.equal(f.conservation.gapRecords, '0');
+    assert.deepEqual(f.conservation.grownAfterDrain, []);
+    assert.equal(f.writesAfterSnapshot.at, 'end');
+    assert.equal(f.writesAfterSnapshot.records, '0');
     assert.equal(typeof f.drainMs, 'number');
     assert.ok(f.rtoMs > 0, `rtoMs ${f.rtoMs}`);
     assert.equal(f.snapshots.source!.cluster, 'A');
@@ -358,6 +373,54 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
       { group: 'billing', topic: 'A.orders', partition: 1, offset: '12' },
     ]);
     assert.equal(report.phases.at(-1)!.phase, 'completed');
+  });
+
+  it('a gap after stop-forward opens replication-gap: re-drain (the default) resumes, drains, stops and checks again; writes after the snapshot reach rpoRecords', async () => {
+    // Exact lag answers in turn: check-conservation 3 (gap), again 0 after the re-drain, then 0, 5 and 5 at the later checks.
+    const h = await start(input(), { gaps: ['3', '0', '0', '5', '5'] });
+    await gateOpen(h, 'stop-producers');
+    await h.signal(approveSignal, { gate: 'stop-producers', by: 'bob' });
+    const gap = await gateOpen(h, 'replication-gap');
+    assert.match(gap.openGate!.description, /3 record\(s\) on A are not on B after stop-forward: orders-0: 3 record\(s\) \(replicated up to 10, end 13\)/);
+    assert.deepEqual(gap.openGate!.choices, { options: ['re-drain', 'accept-loss'], keys: ['gap'], default: 're-drain' });
+    assert.equal((gap.figures as FailoverFigures).conservation.gapRecords, '3');
+    await assert.rejects(
+      h.executeUpdate(decideUpdate, { args: [{ gate: 'replication-gap', decision: 'approve', by: 'bob', choices: { '*': 'ignore' } }] }),
+      (err: Error) => /\*=ignore: not a choice here/.test(String(err.cause)),
+    );
+    await h.signal(approveSignal, { gate: 'replication-gap', by: 'bob' });
+    await gateOpen(h, 'consumers-cutover');
+    await h.signal(approveSignal, { gate: 'consumers-cutover', by: 'dave' });
+    const prod = await gateOpen(h, 'producers-cutover');
+    assert.match(prod.openGate!.description, /WARNING: 5 record\(s\) were written to A after the stop-forward snapshot and are not on B .*orders-0: 5 record\(s\)/);
+    await h.signal(approveSignal, { gate: 'producers-cutover', by: 'erin' });
+    const report = (await h.result()) as PlaybookReport<FailoverFigures>;
+    assert.equal(report.outcome, 'completed');
+    assert.deepEqual(report.decisions.find((d) => d.gate === 'replication-gap')?.choices, { gap: 're-drain' });
+    const names = namesOf(h.workflowId);
+    const redrain = names.slice(names.indexOf('replicationLag', 2) + 1, names.lastIndexOf('applyOffsetTranslation'));
+    assert.deepEqual(redrain.slice(0, 5), CONNECTORS.map((c) => `resumeConnector:${c}`).concat(['waitForDrain', 'stopConnectors']));
+    assert.equal(report.figures.conservation.redrains, 1);
+    assert.equal(report.figures.rpoRecords, 5);
+    assert.deepEqual(report.figures.writesAfterSnapshot.partitions, [{ topic: 'orders', partition: 0, records: '5', end: '15' }]);
+  });
+
+  it('replication-gap with accept-loss: recorded with the counts, the lost records are in rpoRecords, not in writesAfterSnapshot', async () => {
+    const h = await start(input(), { gaps: ['3', '3', '3', '3'] });
+    await gateOpen(h, 'stop-producers');
+    await h.signal(approveSignal, { gate: 'stop-producers', by: 'bob' });
+    await gateOpen(h, 'replication-gap');
+    await h.executeUpdate(decideUpdate, { args: [{ gate: 'replication-gap', decision: 'approve', by: 'carol', choices: { '*': 'accept-loss' }, comment: 'known test records' }] });
+    await gateOpen(h, 'consumers-cutover');
+    await h.signal(approveSignal, { gate: 'consumers-cutover', by: 'dave' });
+    await gateOpen(h, 'producers-cutover');
+    await h.signal(approveSignal, { gate: 'producers-cutover', by: 'erin' });
+    const report = (await h.result()) as PlaybookReport<FailoverFigures>;
+    assert.equal(report.outcome, 'completed');
+    assert.deepEqual(report.figures.conservation.acceptedLoss, { records: '3', partitions: 1, by: 'carol', at: report.decisions.find((d) => d.gate === 'replication-gap')!.at });
+    assert.equal(report.figures.rpoRecords, 3);
+    assert.equal(report.figures.writesAfterSnapshot.records, '0');
+    assert.ok(!namesOf(h.workflowId).includes('resumeConnector:mm2-A-to-B-source'), 'accept-loss does not resume the flow');
   });
 
   it('rejected at stop-producers: nothing stopped, nothing set, completes as rejected', async () => {

@@ -75,6 +75,7 @@ function clip(value: unknown): string | undefined {
   return value.length > MAX_FIELD_CHARS ? `${value.slice(0, MAX_FIELD_CHARS)}…` : value;
 }
 
+
 function field(raw: unknown, name: string): string | undefined {
   return raw && typeof raw === 'object' ? clip((raw as Record<string, unknown>)[name]) : undefined;
 }
@@ -319,7 +320,7 @@ export class Gates {
       deadlineAt: new Date(opened + deadline).toISOString(),
       approvers: options.approvers ? [...options.approvers] : null,
       fourEyes: options.fourEyes ?? false,
-      ...(options.choices ? { choices: { options: [...options.choices.options], keys: [...options.choices.keys] } } : {}),
+      ...(options.choices ? { choices: { options: [...options.choices.options], keys: [...options.choices.keys], ...(options.choices.default !== undefined ? { default: options.choices.default } : {}) } } : {}),
     };
     // An abort that came before the gate opened: do not ask anyone.
     if (this.aborted) return this.resultOf(this.closeAborted(open, summary), false);

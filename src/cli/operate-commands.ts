@@ -104,7 +104,8 @@ function checkMessage(schema: typeof DecideArgsSchema | typeof AbortArgsSchema, 
   if (parsed.success) return;
   const lines = parsed.error.issues.map((i) => {
     const field = i.path.map(String).join('.');
-    return `  ${flags[field] ?? field}: ${i.message}`;
+    // A nested field (choices.<key>) is named by its top-level flag.
+    return `  ${flags[field] ?? flags[String(i.path[0])] ?? field}: ${i.message}`;
   });
   throw usageError(`nothing sent:\n${lines.join('\n')}`);
 }

@@ -107,7 +107,7 @@ export type GateOptionsInput = z.infer<typeof GateOptionsSchema>;
  * key → choice; the key `*` chooses for every key not named. A gate with a default (the
  * choice that loses nothing) takes it for a key a bare approval leaves out.
  */
-export const ChoicesSchema = z.record(z.string().min(1).max(249), z.string().min(1).max(64)).refine((c) => Object.keys(c).length <= 10_000, { message: 'at most 10000 choices' });
+export const ChoicesSchema = z.record(z.string().min(1).max(249), z.string().trim().min(1).max(64).regex(/^[a-z][a-z0-9-]*$/, 'a choice is a lowercase word like re-drain')).refine((c) => Object.keys(c).length <= 10_000, { message: 'at most 10000 choices' });
 export type Choices = z.infer<typeof ChoicesSchema>;
 /** The key that chooses for every key not named. */
 export const EVERY_KEY = '*';

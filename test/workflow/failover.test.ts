@@ -317,7 +317,8 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
     await assert.rejects(h.executeUpdate(decideUpdate, { args: [{ gate: 'consumers-cutover', decision: 'approve', by: 'alice' }] }), (err: Error) => /four-eyes/.test(String(err.cause)));
     await h.executeUpdate(decideUpdate, { args: [{ gate: 'consumers-cutover', decision: 'approve', by: 'dave', comment: 'consumers moved' }] });
     await gateOpen(h, 'producers-cutover');
-    assert.deepEqual(namesOf(h.workflowId).slice(8), ['applyOffsetTranslation', 'findUnplacedPositions']);
+    // Translated after the approval; check-writes before the producers gate opens.
+    assert.deepEqual(namesOf(h.workflowId).slice(10), ['applyOffsetTranslation', 'findUnplacedPositions', 'replicationLag']);
     const translate = callsOf(h.workflowId).find((c) => c.name === 'applyOffsetTranslation')!;
     assert.deepEqual(translate.arg.freshness, { policy: 'default', waitSeconds: 0 }, 'planned: checkpoint freshness compared with A, reported only');
     const find = callsOf(h.workflowId).find((c) => c.name === 'findUnplacedPositions')!;
@@ -398,7 +399,7 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
     assert.equal(report.outcome, 'completed');
     assert.deepEqual(report.decisions.find((d) => d.gate === 'replication-gap')?.choices, { gap: 're-drain' });
     const names = namesOf(h.workflowId);
-    const redrain = names.slice(names.indexOf('replicationLag', 2) + 1, names.lastIndexOf('applyOffsetTranslation'));
+    const redrain = names.slice(names.findIndex((n) => n.startsWith('resumeConnector:')), names.lastIndexOf('applyOffsetTranslation'));
     assert.deepEqual(redrain.slice(0, 5), CONNECTORS.map((c) => `resumeConnector:${c}`).concat(['waitForDrain', 'stopConnectors']));
     assert.equal(report.figures.conservation.redrains, 1);
     assert.equal(report.figures.rpoRecords, 5);
@@ -639,7 +640,15 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
     const report = (await h.result()) as PlaybookReport<FailoverFigures>;
     assert.equal(report.outcome, 'completed');
     const steps = report.steps.map((x) => x.name);
-    assert.deepEqual(steps.slice(steps.indexOf('translate-offsets')), ['translate-offsets', 'find-unplaced', 'place-unplaced', 'hook:consumers-cutover:start-consumers', 'hook:producers-cutover']);
+    assert.deepEqual(steps.slice(steps.indexOf('translate-offsets')), [
+      'translate-offsets',
+      'find-unplaced',
+      'place-unplaced',
+      'hook:consumers-cutover:start-consumers',
+      'check-writes:producers-cutover',
+      'hook:producers-cutover',
+      'check-writes:end',
+    ]);
     assert.deepEqual(report.decisions.map((d) => d.gate), ['stop-producers', 'consumers-cutover', 'unplaced-groups', 'producers-cutover']);
     assert.deepEqual(report.figures.unplacedChoices, { gone: 'leave-out', late: 'earliest', parked: 'end' });
     assert.deepEqual(report.figures.groupPositions!.map((p) => [p.group, p.outcome, p.skipped, p.reRead]), [

@@ -114,7 +114,7 @@ export class Gates {
     return {
       ...status,
       approvers: status.approvers ? [...status.approvers] : null,
-      ...(status.choices ? { choices: { options: [...status.choices.options], keys: [...status.choices.keys] } } : {}),
+      ...(status.choices ? { choices: { options: [...status.choices.options], keys: [...status.choices.keys], ...(status.choices.default !== undefined ? { default: status.choices.default } : {}) } } : {}),
     };
   }
 

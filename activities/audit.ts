@@ -32,9 +32,7 @@ import { fetchOffsetsOfTopics } from '../src/kafka/topic-offsets';
  */
 
 const ClusterAlias = z.string().min(1, 'must name a cluster of the registry');
-const TopicName = z
-  .string()
-  .regex(/^[A-Za-z0-9._-]{1,249}$/, 'must be a Kafka topic name (1-249 letters, digits, ., _ or -)');
+const TopicName = z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'must be a Kafka topic name (1-249 letters, digits, ., _ or -)');
 // An MM2 alias becomes part of topic names (`<alias>.heartbeats`).
 const Mm2Alias = z.string().regex(/^[A-Za-z0-9._-]{1,200}$/, 'must be an MM2 cluster alias (letters, digits, ., _ or -)');
 
@@ -245,9 +243,7 @@ export function createAuditActivities(deps: ActivityDeps) {
               { cluster: args.target, registry },
             ),
           ]);
-          return compareTopics(
-            pairs.map((p) => ({ ...p, source: sourceFacts.get(p.topic), target: targetFacts.get(p.remoteTopic) })),
-          );
+          return compareTopics(pairs.map((p) => ({ ...p, source: sourceFacts.get(p.topic), target: targetFacts.get(p.remoteTopic) })));
         },
         { registry },
       );
@@ -303,10 +299,10 @@ export function createAuditActivities(deps: ActivityDeps) {
           }
           const remote = remoteNamer(args.remoteTopic, args.source);
 
-          const source = await classified(
-            async () => (await fetchOffsetsOfTopics(deps.kafka.get(args.source), topics)).offsets,
-            { cluster: args.source, registry },
-          );
+          const source = await classified(async () => (await fetchOffsetsOfTopics(deps.kafka.get(args.source), topics)).offsets, {
+            cluster: args.source,
+            registry,
+          });
           const targetPartitions = await classified(
             () =>
               deps.kafka.withAdmin(args.target, async (admin) => {

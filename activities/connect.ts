@@ -115,9 +115,7 @@ export function offsetToDecimal(offset: Record<string, unknown> | null, partitio
 /** A decimal offset string as the JSON number Connect expects; refuses what a double cannot hold exactly. */
 export function decimalToOffset(decimal: string, field: string): number {
   if (BigInt(decimal) > BigInt(Number.MAX_SAFE_INTEGER)) {
-    throw invalidInput(
-      `${field}: ${decimal} is above 2^53 - 1: Connect carries offsets as JSON numbers (doubles) and would round it`,
-    );
+    throw invalidInput(`${field}: ${decimal} is above 2^53 - 1: Connect carries offsets as JSON numbers (doubles) and would round it`);
   }
   return Number(decimal);
 }
@@ -312,7 +310,9 @@ export function createConnectActivities(deps: ActivityDeps) {
         const config = await client.getConfig(connector);
         const connectorClass = config?.['connector.class'] ?? '';
         if (!connectorClass.endsWith('MirrorSourceConnector')) {
-          throw invalidInput(`connector ${connector} on ${connect} is a ${connectorClass || 'connector without a class'}; alterConnectorOffsets sets MirrorSourceConnector offsets only`);
+          throw invalidInput(
+            `connector ${connector} on ${connect} is a ${connectorClass || 'connector without a class'}; alterConnectorOffsets sets MirrorSourceConnector offsets only`,
+          );
         }
         // MM2 accepts (and stores) an offset for any `cluster`, but its tasks only read the
         // partitions of their own source alias: a mismatch would be a silent no-op.

@@ -137,7 +137,8 @@ export async function readExactPlacements(kafka: KafkaClients, input: ExactReadI
   // 3. The records around each commit on the source.
   const sourceOffsets = await fetchOffsetsOfTopics(kafkaOf(input.source), upstream);
   const sourceRange = new Map<string, { low: bigint; high: bigint }>();
-  for (const [topic, ps] of sourceOffsets.offsets) for (const p of ps) sourceRange.set(pk(topic, p.partition), { low: p.low, high: p.high });
+  for (const [topic, ps] of sourceOffsets.offsets)
+    for (const p of ps) sourceRange.set(pk(topic, p.partition), { low: p.low, high: p.high });
   const want = new Map<string, { topic: string; partition: number; ranges: Range[] }>();
   for (const c of commits) {
     const r = sourceRange.get(pk(c.topic, c.partition));
@@ -231,8 +232,10 @@ export async function readExactPlacements(kafka: KafkaClients, input: ExactReadI
   // 5. Decide (pure).
   const placements: ExactPlacement[] = facts.map((f) => {
     const base = { group: f.c.group, topic: f.downstream, partition: f.c.partition, committed: f.c.committed };
-    if (!f.src) return { ...base, outcome: { method: 'none', reason: `${f.c.topic} partition ${f.c.partition} not found on ${input.source}` } };
-    if (!f.tgt) return { ...base, outcome: { method: 'none', reason: `${f.downstream} partition ${f.c.partition} not found on ${input.target}` } };
+    if (!f.src)
+      return { ...base, outcome: { method: 'none', reason: `${f.c.topic} partition ${f.c.partition} not found on ${input.source}` } };
+    if (!f.tgt)
+      return { ...base, outcome: { method: 'none', reason: `${f.downstream} partition ${f.c.partition} not found on ${input.target}` } };
     return {
       ...base,
       outcome: exactPosition({

@@ -94,7 +94,10 @@ export type WaitForCatchUpInput = z.input<typeof CatchUpInput>;
 
 const FromFailoverInput = z.strictObject({
   workflowId: z.string().regex(/^[A-Za-z0-9._~:@\/-]{1,255}$/),
-  runId: z.string().regex(/^[A-Za-z0-9-]{1,64}$/).optional(),
+  runId: z
+    .string()
+    .regex(/^[A-Za-z0-9-]{1,64}$/)
+    .optional(),
   primary: Alias,
   dr: Alias,
 });
@@ -209,7 +212,11 @@ export function createFailbackActivities(deps: ActivityDeps) {
         throw unusable(`${what} is ${run.status.name}, not COMPLETED: wait for the failover to finish, or give seed.snapshot`);
       }
       const report = (await client.workflow.getHandle(args.workflowId, run.runId).result()) as FailoverReportForSeed;
-      const found = snapshotFromFailoverReport(report, { primary: args.primary, dr: args.dr, workflowId: `${args.workflowId} (run ${run.runId})` });
+      const found = snapshotFromFailoverReport(report, {
+        primary: args.primary,
+        dr: args.dr,
+        workflowId: `${args.workflowId} (run ${run.runId})`,
+      });
       if ('refused' in found) throw unusable(found.refused);
       return { workflowId: args.workflowId, runId: run.runId, takenAt: found.takenAt, offsets: found.offsets };
     },
@@ -244,9 +251,17 @@ export function createFailbackActivities(deps: ActivityDeps) {
             policy: { type: args.policy },
             upTo: committed.map((c) => ({ topic: c.topic, partition: c.partition, offset: c.offset })),
           });
-          syncs = read.atOrBelow.map((s) => ({ topic: s.topic, partition: s.partition, upstreamOffset: s.upstreamOffset, downstreamOffset: s.downstreamOffset }));
+          syncs = read.atOrBelow.map((s) => ({
+            topic: s.topic,
+            partition: s.partition,
+            upstreamOffset: s.upstreamOffset,
+            downstreamOffset: s.downstreamOffset,
+          }));
         }
-        const topicsOnA = await classified(() => deps.kafka.withAdmin(args.primary, (admin) => admin.listTopics()), { cluster: args.primary, registry: deps.registry });
+        const topicsOnA = await classified(() => deps.kafka.withAdmin(args.primary, (admin) => admin.listTopics()), {
+          cluster: args.primary,
+          registry: deps.registry,
+        });
         forward = { committed, syncs, topicsOnA };
       }
       try {
@@ -263,7 +278,12 @@ export function createFailbackActivities(deps: ActivityDeps) {
         return { seedFrom: args.snapshot ? 'snapshot' : 'derived', ...plan, current };
       } catch (err) {
         if (err instanceof FailbackSeedError) {
-          throw ApplicationFailure.create({ type: SEED_UNAVAILABLE, message: err.message, nonRetryable: true, details: [{ partitions: err.partitions }] });
+          throw ApplicationFailure.create({
+            type: SEED_UNAVAILABLE,
+            message: err.message,
+            nonRetryable: true,
+            details: [{ partitions: err.partitions }],
+          });
         }
         throw invalidInput(`planFailbackSeedOffsets: ${err instanceof Error ? err.message : String(err)}`);
       }
@@ -284,7 +304,11 @@ export function createFailbackActivities(deps: ActivityDeps) {
       for (const connector of args.forward.sourceConnectors) {
         const config = await classified(() => client.getConfig(connector), { registry: deps.registry });
         if (!config) {
-          throw ApplicationFailure.create({ type: FailureType.ConnectorNotFound, message: `forward connector ${connector} is not on ${args.forward.connect}`, nonRetryable: true });
+          throw ApplicationFailure.create({
+            type: FailureType.ConnectorNotFound,
+            message: `forward connector ${connector} is not on ${args.forward.connect}`,
+            nonRetryable: true,
+          });
         }
         const include = parseConnectList(config['topics']);
         const exclude = config['topics.exclude'] !== undefined ? parseConnectList(config['topics.exclude']) : undefined;
@@ -319,7 +343,12 @@ export function createFailbackActivities(deps: ActivityDeps) {
       const deadline = Date.now() + args.timeoutSeconds * 1000;
       let polls = 0;
       for (;;) {
-        const report = await lag.replicationLag({ connect: args.connect, connectors: args.connectors, source: args.source, topics: args.topics });
+        const report = await lag.replicationLag({
+          connect: args.connect,
+          connectors: args.connectors,
+          source: args.source,
+          topics: args.topics,
+        });
         polls++;
         ctx?.heartbeat({ polls, total: report.total, maxLag: report.maxLag });
         const ok = report.missingTopics.length === 0 && report.anomalies === 0 && BigInt(report.total) <= BigInt(args.threshold);

@@ -35,14 +35,18 @@ export function createFlowActivities(deps: ActivityDeps) {
      * (src/model/pair-state.ts). Reads Temporal only; safe to repeat. Without a Temporal
      * client on this worker it answers `{ state: 'unknown' }` (the caller decides).
      */
-    async pairCutoverState(input: z.input<typeof PairInput>): Promise<(PairState & { workflowId: string }) | { state: 'unknown'; workflowId: string }> {
+    async pairCutoverState(
+      input: z.input<typeof PairInput>,
+    ): Promise<(PairState & { workflowId: string }) | { state: 'unknown'; workflowId: string }> {
       const parsed = PairInput.safeParse(input);
       if (!parsed.success) throw invalidInput(`pairCutoverState input: ${describeZodError(parsed.error)}`);
       const workflowId = cutoverWorkflowId(parsed.data.source, parsed.data.target);
       if (!deps.temporalClient) return { state: 'unknown', workflowId };
       const client = await deps.temporalClient();
       const runs: CutoverRun[] = [];
-      for await (const w of client.workflow.list({ query: `WorkflowId = '${workflowId}' AND (WorkflowType = 'failover' OR WorkflowType = 'failback')` })) {
+      for await (const w of client.workflow.list({
+        query: `WorkflowId = '${workflowId}' AND (WorkflowType = 'failover' OR WorkflowType = 'failback')`,
+      })) {
         runs.push({ type: w.type, runId: w.runId, status: w.status.name, startTime: w.startTime.toISOString() });
       }
       // Only completed runs' outcomes matter (a rejected failover changed nothing): read the newest few.
@@ -71,7 +75,12 @@ export function createFlowActivities(deps: ActivityDeps) {
           const out: FlowConnectorConfig[] = [];
           for (const name of names) {
             const config = await client.getConfig(name);
-            out.push({ name, config: config ? Object.fromEntries(FLOW_CONFIG_KEYS.filter((k) => config[k] !== undefined).map((k) => [k, config[k]!])) : null });
+            out.push({
+              name,
+              config: config
+                ? Object.fromEntries(FLOW_CONFIG_KEYS.filter((k) => config[k] !== undefined).map((k) => [k, config[k]!]))
+                : null,
+            });
           }
           return out;
         },

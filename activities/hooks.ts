@@ -51,12 +51,29 @@ export function createHookActivities(deps: ActivityDeps) {
             });
           }
           const detail = await classified(() => drillSwitch(request), { registry: deps.registry });
-          log.info('cutover hook: drill switch', { gate: request.gate, action, playbook: request.playbook, from: request.from, to: request.to });
+          log.info('cutover hook: drill switch', {
+            gate: request.gate,
+            action,
+            playbook: request.playbook,
+            from: request.from,
+            to: request.to,
+          });
           return { kind: 'drill', detail };
         }
         case 'webhook': {
-          const response = await postWebhook(hook, request, { deliveryId: deliveryId(), attempt: Context.current().info.attempt, event: 'gate-approved', redact });
-          log.info('cutover hook: webhook answered', { gate: request.gate, action, url: response.url, status: response.status, durationMs: response.durationMs });
+          const response = await postWebhook(hook, request, {
+            deliveryId: deliveryId(),
+            attempt: Context.current().info.attempt,
+            event: 'gate-approved',
+            redact,
+          });
+          log.info('cutover hook: webhook answered', {
+            gate: request.gate,
+            action,
+            url: response.url,
+            status: response.status,
+            durationMs: response.durationMs,
+          });
           return { kind: 'webhook', detail: { ...response, hook: key } };
         }
       }
@@ -74,10 +91,18 @@ export function createHookActivities(deps: ActivityDeps) {
       const target = deps.registry.escalationNotification;
       const log = Context.current().log;
       if (target.kind === 'log') {
-        log.warn(`gate '${notice.gate}' of ${notice.playbook} ${notice.workflowId} has waited ${Math.round(notice.waitedMs / 60_000)} min for a decision`, { ...notice });
+        log.warn(
+          `gate '${notice.gate}' of ${notice.playbook} ${notice.workflowId} has waited ${Math.round(notice.waitedMs / 60_000)} min for a decision`,
+          { ...notice },
+        );
         return { kind: 'log', detail: { logged: true } };
       }
-      const response = await postWebhook(target, notice, { deliveryId: deliveryId(), attempt: Context.current().info.attempt, event: 'gate-escalated', redact });
+      const response = await postWebhook(target, notice, {
+        deliveryId: deliveryId(),
+        attempt: Context.current().info.attempt,
+        event: 'gate-escalated',
+        redact,
+      });
       log.info('escalation notified', { gate: notice.gate, url: describeUrl(target.url), status: response.status });
       return { kind: 'webhook', detail: { ...response } };
     },

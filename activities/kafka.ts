@@ -163,7 +163,12 @@ export function createKafkaActivities(deps: ActivityDeps) {
           window = observeOffsets(window, highs, now);
           ctx.heartbeat(quietHeartbeat(window));
           if (isQuiet(window, now, quietMs)) {
-            return { cluster: args.cluster, quietSince: new Date(window.lastChangeAtMs).toISOString(), endOffsets: highs, polls: window.polls };
+            return {
+              cluster: args.cluster,
+              quietSince: new Date(window.lastChangeAtMs).toISOString(),
+              endOffsets: highs,
+              polls: window.polls,
+            };
           }
           // Sleep no longer than the window needs, so the answer comes within one poll of it.
           const remaining = window.lastChangeAtMs + quietMs - now;

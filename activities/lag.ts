@@ -69,16 +69,31 @@ function parse<S extends z.ZodType>(schema: S, input: unknown, what: string): z.
  * without the source (src/offsets/rpo.ts). Best effort: a measurement is not failed by it;
  * a failure is logged and the failover reports the age of what it finds.
  */
-async function recordEnds(deps: ActivityDeps, input: z.output<typeof LagInputSchema>, sourceOffsets: SourcePartitionOffsets[], observedAt: string): Promise<void> {
+async function recordEnds(
+  deps: ActivityDeps,
+  input: z.output<typeof LagInputSchema>,
+  sourceOffsets: SourcePartitionOffsets[],
+  observedAt: string,
+): Promise<void> {
   try {
     const target = deps.registry.connect(input.connect).writesTo;
     await recordSourceEnds(
       deps.kafka.get(target),
-      sourceOffsets.map((o) => ({ source: input.source, topic: o.topic, partition: o.partition, low: o.low, end: o.high, observedAt, by: deps.workerName })),
+      sourceOffsets.map((o) => ({
+        source: input.source,
+        topic: o.topic,
+        partition: o.partition,
+        low: o.low,
+        end: o.high,
+        observedAt,
+        by: deps.workerName,
+      })),
     );
   } catch (err) {
     const log = asyncLocalStorage.getStore()?.log;
-    (log ? log.warn.bind(log) : console.warn)(`could not record the source end offsets of ${input.source} on the target of ${input.connect}: ${err instanceof Error ? err.message : String(err)}`);
+    (log ? log.warn.bind(log) : console.warn)(
+      `could not record the source end offsets of ${input.source} on the target of ${input.connect}: ${err instanceof Error ? err.message : String(err)}`,
+    );
   }
 }
 
@@ -105,7 +120,11 @@ async function measureLag(deps: ActivityDeps, input: z.output<typeof LagInputSch
   // ranges read_committed to tell them from data (and open transactions from both).
   const unreplicated = report.partitions.map(unreplicatedRange).filter((r) => r !== null);
   if (unreplicated.length === 0) return report;
-  const scans = await scanCommittedRanges(deps.kafka.get(input.source), unreplicated, input.exact ? {} : { firstOnly: true, partitionMaxBytes: 64 * 1024 });
+  const scans = await scanCommittedRanges(
+    deps.kafka.get(input.source),
+    unreplicated,
+    input.exact ? {} : { firstOnly: true, partitionMaxBytes: 64 * 1024 },
+  );
   return withTransactions(report, scans);
 }
 
@@ -138,18 +157,20 @@ export function createLagActivities(deps: ActivityDeps) {
         // The drain polls every half second: its end offsets are recorded every RECORD_EVERY_MS.
         const record = Date.now() - lastRecorded >= RECORD_EVERY_MS;
         if (record) lastRecorded = Date.now();
-        const report = await classified(() => measureLag(deps, parsed, record), { cluster: parsed.source, registry: deps.registry }).catch((err: unknown) => {
-          // A Connect worker that is starting answers 404 for connectors it has not read from
-          // its config topic yet. Once this drain has read the connector, a 404 means that, not
-          // "no such connector": retried like any other Connect outage.
-          if (progress.polls > 0 && err instanceof ApplicationFailure && err.type === FailureType.ConnectorNotFound) {
-            throw ApplicationFailure.create({
-              type: FailureType.ConnectUnavailable,
-              message: `${err.message} (this drain read the connector before: Connect may be restarting; retrying)`,
-            });
-          }
-          throw err;
-        });
+        const report = await classified(() => measureLag(deps, parsed, record), { cluster: parsed.source, registry: deps.registry }).catch(
+          (err: unknown) => {
+            // A Connect worker that is starting answers 404 for connectors it has not read from
+            // its config topic yet. Once this drain has read the connector, a 404 means that, not
+            // "no such connector": retried like any other Connect outage.
+            if (progress.polls > 0 && err instanceof ApplicationFailure && err.type === FailureType.ConnectorNotFound) {
+              throw ApplicationFailure.create({
+                type: FailureType.ConnectUnavailable,
+                message: `${err.message} (this drain read the connector before: Connect may be restarting; retrying)`,
+              });
+            }
+            throw err;
+          },
+        );
         if (report.missingTopics.length > 0) {
           throw invalidInput(
             `waitForDrain: ${report.missingTopics.join(', ')} not on source cluster ${parsed.source}: fix the topics list (a drain cannot be proven for a topic that does not exist)`,

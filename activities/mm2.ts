@@ -74,7 +74,10 @@ export function placeHeartbeatEmitter(registry: Registry, plan: ReplicationPlan)
     }
     return { connect: plan.sourceConnect };
   }
-  const candidates = registry.connectWritingTo(plan.source).map((c) => c.name).sort();
+  const candidates = registry
+    .connectWritingTo(plan.source)
+    .map((c) => c.name)
+    .sort();
   if (candidates.length === 1) return { connect: candidates[0]! };
   if (candidates.length === 0) {
     return {
@@ -83,7 +86,9 @@ export function placeHeartbeatEmitter(registry: Registry, plan: ReplicationPlan)
         `does not measure this flow (add one with writesTo: ${plan.source} and deploy again)`,
     };
   }
-  throw invalidInput(`sourceConnect: several Connect clusters write to ${plan.source} (${candidates.join(', ')}): name the one to run the heartbeat emitter`);
+  throw invalidInput(
+    `sourceConnect: several Connect clusters write to ${plan.source} (${candidates.join(', ')}): name the one to run the heartbeat emitter`,
+  );
 }
 
 /** The plan's connectors with the Connect cluster each goes to: the flow's on plan.connect, the emitter (when asked and placed) on the source side. */
@@ -282,7 +287,8 @@ export function createMm2Activities(deps: ActivityDeps) {
           for (const spec of specs) {
             const client = deps.connect(spec.connect);
             const existing = await client.getConfig(spec.name);
-            const ours = existing !== undefined && ((run !== undefined && existing[CREATED_BY_KEY] === run) || createdBefore.has(spec.name));
+            const ours =
+              existing !== undefined && ((run !== undefined && existing[CREATED_BY_KEY] === run) || createdBefore.has(spec.name));
             let action: DeployedConnector['action'];
             if (existing === undefined) {
               heartbeat({ deployed: connectors.length, of: specs.length, created: [...createdBefore, ...created()], creating: spec.name });
@@ -300,14 +306,27 @@ export function createMm2Activities(deps: ActivityDeps) {
               await client.putConfig(spec.name, creator === undefined ? spec.config : { ...spec.config, [CREATED_BY_KEY]: creator });
               action = ours ? 'created' : 'updated';
             }
-            connectors.push({ name: spec.name, kind: spec.kind, ...(spec.group ? { group: spec.group } : {}), ...(spec.connect !== plan.connect ? { connect: spec.connect } : {}), action });
+            connectors.push({
+              name: spec.name,
+              kind: spec.kind,
+              ...(spec.group ? { group: spec.group } : {}),
+              ...(spec.connect !== plan.connect ? { connect: spec.connect } : {}),
+              action,
+            });
             heartbeat({ deployed: connectors.length, of: specs.length, created: [...new Set([...createdBefore, ...created()])] });
           }
           const stale = found
             .filter((c) => c.connect === plan.connect && c.name.startsWith(`${plan.name}-source-`) && !names.includes(c.name))
             .map((c) => c.name)
             .sort();
-          return { flow: plan.name, connect: plan.connect, connectors, stale, checkedConnectors: guard.checked, ...(emitterSkipped ? { emitterSkipped } : {}) };
+          return {
+            flow: plan.name,
+            connect: plan.connect,
+            connectors,
+            stale,
+            checkedConnectors: guard.checked,
+            ...(emitterSkipped ? { emitterSkipped } : {}),
+          };
         },
         { registry: deps.registry },
       );

@@ -13,7 +13,14 @@ import {
   type TargetGroup,
   type TargetPartitionOffsets,
 } from '../src/offsets/translation';
-import { checkpointStaleness, decideOnStaleness, staleFingerprint, type SourceCommit, type StalenessDecision, type StalenessReport } from '../src/offsets/staleness';
+import {
+  checkpointStaleness,
+  decideOnStaleness,
+  staleFingerprint,
+  type SourceCommit,
+  type StalenessDecision,
+  type StalenessReport,
+} from '../src/offsets/staleness';
 import { mirroredTopic } from '../src/model/failover-input';
 import type { ActivityDeps } from './deps';
 import { fetchOffsetsOfTopics } from '../src/kafka/topic-offsets';
@@ -38,7 +45,10 @@ const OffsetTranslationInputSchema = z
     topics: z.array(z.string().min(1)).min(1).optional(),
     allowRewind: z.boolean().optional(),
     /** The flow's `replication.policy.separator` (default '.'): names the checkpoints topic and the Default-policy mirrors. */
-    separator: z.string().regex(/^[A-Za-z0-9._-]{1,8}$/, 'must be 1-8 of letters, digits, . _ -').optional(),
+    separator: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,8}$/, 'must be 1-8 of letters, digits, . _ -')
+      .optional(),
     /** The forward flow's replication policy (names the mirrored topics); defaults to freshness.policy. */
     policy: z.enum(['default', 'identity']).optional(),
     /**
@@ -65,7 +75,11 @@ const OffsetTranslationInputSchema = z
   .superRefine((v, ctx) => {
     if (v.source === v.target) ctx.addIssue({ code: 'custom', path: ['target'], message: 'must differ from source' });
     if ((v.exact ?? v.freshness !== undefined) && !(v.policy ?? v.freshness?.policy)) {
-      ctx.addIssue({ code: 'custom', path: ['policy'], message: 'exact positions need the replication policy (policy or freshness.policy)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['policy'],
+        message: 'exact positions need the replication policy (policy or freshness.policy)',
+      });
     }
     try {
       groupMatcher(v.groups);
@@ -116,10 +130,7 @@ function preconditionFailed(message: string): ApplicationFailure {
 }
 
 /** The group descriptions kafkajs returns, reduced to what the plan needs. */
-async function describeTargetGroups(
-  admin: Admin,
-  groups: string[],
-): Promise<Map<string, { state: string; members: number }>> {
+async function describeTargetGroups(admin: Admin, groups: string[]): Promise<Map<string, { state: string; members: number }>> {
   const out = new Map<string, { state: string; members: number }>();
   if (groups.length === 0) return out;
   const { groups: described } = await admin.describeGroups(groups);
@@ -154,10 +165,17 @@ async function buildPlan(deps: ActivityDeps, input: ParsedInput): Promise<Offset
     const existing = new Set(await admin.listTopics());
     // The flow's topics by their upstream names: those asked for, else those checkpointed.
     const upstreamTopics = exact
-      ? [...new Set((input.topics ?? read.checkpoints.map((c) => c.topic)).map((t) => upstreamTopic(policy, input.source, t, input.separator)))].sort()
+      ? [
+          ...new Set(
+            (input.topics ?? read.checkpoints.map((c) => c.topic)).map((t) => upstreamTopic(policy, input.source, t, input.separator)),
+          ),
+        ].sort()
       : [];
     const downstream = [
-      ...new Set([...read.checkpoints.map((c) => c.topic), ...upstreamTopics.map((t) => mirroredTopic(policy!, input.source, t, input.separator))]),
+      ...new Set([
+        ...read.checkpoints.map((c) => c.topic),
+        ...upstreamTopics.map((t) => mirroredTopic(policy!, input.source, t, input.separator)),
+      ]),
     ].sort();
     const topics = downstream.filter((t) => existing.has(t));
     const targetOffsets: TargetPartitionOffsets[] = [];
@@ -241,8 +259,19 @@ function upstreamTopic(policy: 'default' | 'identity', source: string, topic: st
 }
 
 /** The planned groups' committed offsets on the source, for the topics the plan covers. */
-async function sourceCommits(deps: ActivityDeps, input: ParsedInput, plan: OffsetPlan, policy: 'default' | 'identity'): Promise<SourceCommit[]> {
-  const wanted = [...new Set([...(input.topics ?? []), ...plan.groups.flatMap((g) => g.partitions.map((p) => p.topic))].map((t) => upstreamTopic(policy, input.source, t, input.separator)))].sort();
+async function sourceCommits(
+  deps: ActivityDeps,
+  input: ParsedInput,
+  plan: OffsetPlan,
+  policy: 'default' | 'identity',
+): Promise<SourceCommit[]> {
+  const wanted = [
+    ...new Set(
+      [...(input.topics ?? []), ...plan.groups.flatMap((g) => g.partitions.map((p) => p.topic))].map((t) =>
+        upstreamTopic(policy, input.source, t, input.separator),
+      ),
+    ),
+  ].sort();
   return classified(
     () =>
       deps.kafka.withAdmin(input.source, async (admin) => {
@@ -270,7 +299,10 @@ const FRESHNESS_POLL_MS = 1_000;
  * Plans, and with `freshness` re-plans until the checkpoints cover every source commit or
  * the wait is over (pure decision: src/offsets/staleness.ts).
  */
-async function planWhenFresh(deps: ActivityDeps, input: ParsedInput): Promise<{ plan: OffsetPlan; freshness?: AppliedOffsetPlan['freshness'] }> {
+async function planWhenFresh(
+  deps: ActivityDeps,
+  input: ParsedInput,
+): Promise<{ plan: OffsetPlan; freshness?: AppliedOffsetPlan['freshness'] }> {
   const fresh = input.freshness;
   let plan = await buildPlan(deps, input);
   if (!fresh) return { plan };
@@ -283,7 +315,12 @@ async function planWhenFresh(deps: ActivityDeps, input: ParsedInput): Promise<{ 
     const checkpoints = plan.groups.flatMap((g) =>
       g.partitions
         .filter((p) => p.method !== 'exact' && (p.checkpointUpstream ?? p.upstream) !== null && p.checkpoint !== null)
-        .map((p) => ({ consumerGroupId: g.group, topic: p.topic, partition: p.partition, upstreamOffset: BigInt((p.checkpointUpstream ?? p.upstream)!) })),
+        .map((p) => ({
+          consumerGroupId: g.group,
+          topic: p.topic,
+          partition: p.partition,
+          upstreamOffset: BigInt((p.checkpointUpstream ?? p.upstream)!),
+        })),
     );
     const report = checkpointStaleness({
       checkpoints,
@@ -359,16 +396,29 @@ export function createOffsetsActivities(deps: ActivityDeps) {
             for (const group of plan.groups) {
               if (group.skipped) continue;
               for (const p of group.partitions) {
-                if (p.action === 'unchanged' && p.to !== null) applied.push({ group: group.group, topic: p.topic, partition: p.partition, offset: p.to });
+                if (p.action === 'unchanged' && p.to !== null)
+                  applied.push({ group: group.group, topic: p.topic, partition: p.partition, offset: p.to });
               }
             }
           }
-          const pending = plan.groups.map((group) => ({ group: group.group, writes: offsetsToApply(group) })).filter((g) => g.writes.length > 0);
-          if (pending.length === 0) return { ...plan, applied, appliedAt: new Date().toISOString(), outcomes: groupOutcomes(plan), ...(freshness ? { freshness } : {}) };
+          const pending = plan.groups
+            .map((group) => ({ group: group.group, writes: offsetsToApply(group) }))
+            .filter((g) => g.writes.length > 0);
+          if (pending.length === 0)
+            return {
+              ...plan,
+              applied,
+              appliedAt: new Date().toISOString(),
+              outcomes: groupOutcomes(plan),
+              ...(freshness ? { freshness } : {}),
+            };
           // Re-check right before writing: consumers may have started since the plan was made.
           // The broker checks again at each commit (it refuses a memberless commit to a group with members).
           await deps.kafka.withAdmin(parsed.target, async (admin) => {
-            const now = await describeTargetGroups(admin, pending.map((g) => g.group));
+            const now = await describeTargetGroups(
+              admin,
+              pending.map((g) => g.group),
+            );
             for (const { group } of pending) {
               const reason = activeGroupReason({ group, ...(now.get(group) ?? { state: 'Dead', members: 0 }) }, parsed.target);
               if (reason) throw preconditionFailed(`${reason} (it was empty when planned; nothing was set for any group; retrying)`);
@@ -388,10 +438,17 @@ export function createOffsetsActivities(deps: ActivityDeps) {
                 }
                 throw err;
               }
-              for (const w of writes) for (const p of w.partitions) applied.push({ group, topic: w.topic, partition: p.partition, offset: p.offset });
+              for (const w of writes)
+                for (const p of w.partitions) applied.push({ group, topic: w.topic, partition: p.partition, offset: p.offset });
             }),
           );
-          return { ...plan, applied, appliedAt: new Date().toISOString(), outcomes: groupOutcomes(plan), ...(freshness ? { freshness } : {}) };
+          return {
+            ...plan,
+            applied,
+            appliedAt: new Date().toISOString(),
+            outcomes: groupOutcomes(plan),
+            ...(freshness ? { freshness } : {}),
+          };
         },
         { cluster: parsed.target, registry: deps.registry },
       );

@@ -34,7 +34,10 @@ export interface RepairTopicsResult {
 const PARTITIONS = 'partitions';
 
 async function topicOverrides(admin: Admin, topic: string): Promise<TopicOverride[]> {
-  const { resources } = await admin.describeConfigs({ resources: [{ type: ConfigResourceTypes.TOPIC, name: topic }], includeSynonyms: false });
+  const { resources } = await admin.describeConfigs({
+    resources: [{ type: ConfigResourceTypes.TOPIC, name: topic }],
+    includeSynonyms: false,
+  });
   return (resources[0]?.configEntries ?? [])
     .filter((e) => e.configSource === ConfigSource.TOPIC_CONFIG)
     .map((e) => ({ name: e.configName, value: e.configValue ?? null, sensitive: e.isSensitive }));
@@ -62,19 +65,32 @@ export function createRepairActivities(deps: ActivityDeps) {
               if (grow) {
                 const [meta] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
                 // Partitions only grow: a repeat after success finds the count reached and does nothing.
-                if ((meta?.partitions.length ?? 0) < Number(grow.to)) await admin.createPartitions({ topicPartitions: [{ topic, count: Number(grow.to) }] });
+                if ((meta?.partitions.length ?? 0) < Number(grow.to))
+                  await admin.createPartitions({ topicPartitions: [{ topic, count: Number(grow.to) }] });
               }
               const changes = mine.filter((r) => r.setting !== PARTITIONS).map((r) => ({ setting: r.setting, to: r.to }));
               if (changes.length > 0) {
                 const next = overridesAfterRepair(await topicOverrides(admin, topic), changes);
                 if ('refused' in next) {
-                  throw ApplicationFailure.create({ type: FailureType.PreconditionFailed, nonRetryable: true, message: `${cluster} topic ${topic}: ${next.refused}` });
+                  throw ApplicationFailure.create({
+                    type: FailureType.PreconditionFailed,
+                    nonRetryable: true,
+                    message: `${cluster} topic ${topic}: ${next.refused}`,
+                  });
                 }
-                await admin.alterConfigs({ validateOnly: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configEntries: next.set }] });
+                await admin.alterConfigs({
+                  validateOnly: false,
+                  resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configEntries: next.set }],
+                });
               }
               const after = new Map((await topicOverrides(admin, topic)).map((o) => [o.name, o.value]));
               const partitions = grow ? (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]?.partitions.length : undefined;
-              for (const r of mine) applied.push({ topic, setting: r.setting, value: r.setting === PARTITIONS ? String(partitions) : (after.get(r.setting) ?? '(default)') });
+              for (const r of mine)
+                applied.push({
+                  topic,
+                  setting: r.setting,
+                  value: r.setting === PARTITIONS ? String(partitions) : (after.get(r.setting) ?? '(default)'),
+                });
             }
             return { cluster, applied };
           }),

@@ -49,7 +49,11 @@ function heartbeat(details: unknown): void {
 }
 
 /** Newest record (by offset) of every non-empty partition of each topic, read from the end. */
-async function newestRecords(deps: ActivityDeps, cluster: string, topics: Map<string, string>): Promise<Array<{ topic: string; partition: number; timestampMs: number }>> {
+async function newestRecords(
+  deps: ActivityDeps,
+  cluster: string,
+  topics: Map<string, string>,
+): Promise<Array<{ topic: string; partition: number; timestampMs: number }>> {
   const kafka = deps.kafka.get(cluster);
   const { offsets } = await fetchOffsetsOfTopics(kafka, [...topics.keys()]);
   const out: Array<{ topic: string; partition: number; timestampMs: number }> = [];
@@ -90,7 +94,9 @@ export function createRpoActivities(deps: ActivityDeps) {
           const offsets: ConnectorOffset[] = [];
           for (const name of args.connectors) offsets.push(...(await client.getOffsets(name)));
           heartbeat({ read: 'committed offsets' });
-          const knownEnds = await readSourceEnds(deps.kafka.get(args.target), args.source, (read) => heartbeat({ reading: 'source end offsets', read }));
+          const knownEnds = await readSourceEnds(deps.kafka.get(args.target), args.source, (read) =>
+            heartbeat({ reading: 'source end offsets', read }),
+          );
           const mirrored = new Map(args.topics.map((t) => [mirroredTopic(args.policy, args.source, t), t]));
           const records = await newestRecords(deps, args.target, mirrored);
           const fresh = await audit.replicationFreshness({ target: args.target, sourceAlias: args.source, includeTargetHeartbeats: false });

@@ -3,7 +3,13 @@ import { z } from 'zod';
 import { ConnectRestError } from '../src/connect/client';
 import { classified, describeZodError, FailureType, invalidInput } from '../src/failures';
 import { sameConnectorConfig, type MirrorConnectorKind } from '../src/mm2/connector-configs';
-import { checkReplicationLoop, flowSpecFromPlan, sourceConnectorFromConfig, type FlowConflict, type FoundSourceConnector } from '../src/mm2/loop-guard';
+import {
+  checkReplicationLoop,
+  flowSpecFromPlan,
+  sourceConnectorFromConfig,
+  type FlowConflict,
+  type FoundSourceConnector,
+} from '../src/mm2/loop-guard';
 import { HEARTBEATS_TOPIC, replicationPolicy } from '../src/mm2/policy';
 import { parseReplicationPlan } from '../src/model/replication-plan';
 import { AliasSchema } from '../src/registry/schema';
@@ -22,7 +28,10 @@ import { GroupHasMembersError } from '../src/kafka/group-commit';
 const TopicName = z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'must be a Kafka topic name (1-249 letters, digits, . _ -)');
 const PolicyRef = z.strictObject({
   type: z.enum(['default', 'identity']),
-  separator: z.string().regex(/^[A-Za-z0-9._-]{1,8}$/, 'must be 1-8 of letters, digits, . _ -').optional(),
+  separator: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,8}$/, 'must be 1-8 of letters, digits, . _ -')
+    .optional(),
 });
 
 const DeleteTopicInput = z.strictObject({
@@ -112,7 +121,9 @@ export interface MirrorFlowPlan {
   connectors: PlannedConnector[];
   /** `<flow>-source-*` connectors the plan no longer lists (a deploy leaves them). */
   stale: string[];
-  loopGuard: { ok: true; checkedConnectors: number } | { ok: false; kind: 'loop' | 'double-replication'; message: string; conflicts: FlowConflict[] };
+  loopGuard:
+    | { ok: true; checkedConnectors: number }
+    | { ok: false; kind: 'loop' | 'double-replication'; message: string; conflicts: FlowConflict[] };
   /** Asked for the heartbeat emitter and none can be placed: why. */
   emitterSkipped?: string;
 }
@@ -182,7 +193,9 @@ export function createTopicsActivities(deps: ActivityDeps) {
     async deleteTopic(input: DeleteTopicInput): Promise<DeleteTopicResult> {
       const args = parse(DeleteTopicInput, input);
       if (args.cluster === args.sourceAlias) {
-        throw invalidInput(`cluster: ${args.cluster} is the flow's source: deleteTopic deletes mirrored copies on the target only, never a source topic`);
+        throw invalidInput(
+          `cluster: ${args.cluster} is the flow's source: deleteTopic deletes mirrored copies on the target only, never a source topic`,
+        );
       }
       const policy = replicationPolicy({ type: args.policy.type, separator: args.policy.separator }, args.sourceAlias);
       if (policy.isInternalTopic(args.topic) || policy.isHeartbeatsTopic(args.topic)) {
@@ -207,14 +220,21 @@ export function createTopicsActivities(deps: ActivityDeps) {
                 action = 'deleted';
               } catch (err) {
                 // Deleted meanwhile (a retry of ours, or someone else): gone is what we want.
-                if (!/UNKNOWN_TOPIC_OR_PARTITION|does not host this topic-partition/i.test(String((err as Error)?.message) + JSON.stringify(err))) throw err;
+                if (
+                  !/UNKNOWN_TOPIC_OR_PARTITION|does not host this topic-partition/i.test(
+                    String((err as Error)?.message) + JSON.stringify(err),
+                  )
+                )
+                  throw err;
               }
             }
             const deadline = started + args.timeoutSeconds * 1_000;
             for (;;) {
               const topics = await admin.listTopics();
-              if (!topics.includes(args.topic)) return { cluster: args.cluster, topic: args.topic, action, goneAfterMs: Date.now() - started };
-              if (Date.now() > deadline) throw timedOut(`topic ${args.topic} on ${args.cluster} is still listed ${args.timeoutSeconds}s after its deletion`);
+              if (!topics.includes(args.topic))
+                return { cluster: args.cluster, topic: args.topic, action, goneAfterMs: Date.now() - started };
+              if (Date.now() > deadline)
+                throw timedOut(`topic ${args.topic} on ${args.cluster} is still listed ${args.timeoutSeconds}s after its deletion`);
               heartbeat({ topic: args.topic, waiting: 'gone' });
               await sleep(args.pollMs);
             }
@@ -272,14 +292,30 @@ export function createTopicsActivities(deps: ActivityDeps) {
             const { groups } = await admin.describeGroups([args.group]);
             const members = groups[0]?.members.length ?? 0;
             if (members > 0) {
-              return { group: args.group, topic: args.topic, skipped: `${members} member(s) connected: stop the consumers and reset it again`, offsets: [] };
+              return {
+                group: args.group,
+                topic: args.topic,
+                skipped: `${members} member(s) connected: stop the consumers and reset it again`,
+                offsets: [],
+              };
             }
-            const offsets = (await admin.fetchTopicOffsets(args.topic)).map((o) => ({ partition: o.partition, offset: args.to === 'earliest' ? o.low : o.high }));
+            const offsets = (await admin.fetchTopicOffsets(args.topic)).map((o) => ({
+              partition: o.partition,
+              offset: args.to === 'earliest' ? o.low : o.high,
+            }));
             try {
-              await kafka.withGroupCommitter(args.cluster, (committer) => committer.commit(args.group, [{ topic: args.topic, partitions: offsets }]));
+              await kafka.withGroupCommitter(args.cluster, (committer) =>
+                committer.commit(args.group, [{ topic: args.topic, partitions: offsets }]),
+              );
             } catch (err) {
               // Consumers joined between the check and the commit: the same answer as above.
-              if (err instanceof GroupHasMembersError) return { group: args.group, topic: args.topic, skipped: `${err.message}: stop the consumers and reset it again`, offsets: [] };
+              if (err instanceof GroupHasMembersError)
+                return {
+                  group: args.group,
+                  topic: args.topic,
+                  skipped: `${err.message}: stop the consumers and reset it again`,
+                  offsets: [],
+                };
               throw err;
             }
             return { group: args.group, topic: args.topic, offsets: offsets.sort((a, b) => a.partition - b.partition) };
@@ -302,12 +338,19 @@ export function createTopicsActivities(deps: ActivityDeps) {
         async () => {
           const connectCluster = registry.connect(plan.connect);
           if (connectCluster.writesTo !== plan.target) {
-            throw invalidInput(`connect: Connect cluster '${plan.connect}' writes to ${connectCluster.writesTo}, not to the plan's target ${plan.target}`);
+            throw invalidInput(
+              `connect: Connect cluster '${plan.connect}' writes to ${connectCluster.writesTo}, not to the plan's target ${plan.target}`,
+            );
           }
           const { specs, emitterSkipped } = flowConnectorSpecs(registry, plan, heartbeatEmitter);
           const names = specs.map((s) => s.name);
-          const listTopics = (alias: string) => classified(() => kafka.withAdmin(alias, (a) => a.listTopics()), { cluster: alias, registry });
-          const [found, sourceTopics, targetTopics] = await Promise.all([findSourceConnectors(), listTopics(plan.source), listTopics(plan.target)]);
+          const listTopics = (alias: string) =>
+            classified(() => kafka.withAdmin(alias, (a) => a.listTopics()), { cluster: alias, registry });
+          const [found, sourceTopics, targetTopics] = await Promise.all([
+            findSourceConnectors(),
+            listTopics(plan.source),
+            listTopics(plan.target),
+          ]);
           const guard = checkReplicationLoop({
             flow: { ...flowSpecFromPlan(plan), name: plan.name, connect: plan.connect, connectors: names },
             found,
@@ -317,7 +360,13 @@ export function createTopicsActivities(deps: ActivityDeps) {
           for (const spec of specs) {
             const existing = await deps.connect(spec.connect).getConfig(spec.name);
             const action = existing === undefined ? 'create' : sameConnectorConfig(existing, spec.config) ? 'unchanged' : 'update';
-            connectors.push({ name: spec.name, kind: spec.kind, ...(spec.group ? { group: spec.group } : {}), ...(spec.connect !== plan.connect ? { connect: spec.connect } : {}), action });
+            connectors.push({
+              name: spec.name,
+              kind: spec.kind,
+              ...(spec.group ? { group: spec.group } : {}),
+              ...(spec.connect !== plan.connect ? { connect: spec.connect } : {}),
+              action,
+            });
           }
           const stale = found
             .filter((c) => c.connect === plan.connect && c.name.startsWith(`${plan.name}-source-`) && !names.includes(c.name))
@@ -347,7 +396,12 @@ export function createTopicsActivities(deps: ActivityDeps) {
         // Only the target's own `heartbeats` (where this flow's heartbeat connector writes):
         // `<source>.heartbeats` may hold batches another flow compressed with a codec
         // kafkajs cannot read (lz4), and it is not what proves this flow runs.
-        const report = await audit.replicationFreshness({ target: args.target, sourceAlias: args.sourceAlias, topic: HEARTBEATS_TOPIC, includeTargetHeartbeats: false });
+        const report = await audit.replicationFreshness({
+          target: args.target,
+          sourceAlias: args.sourceAlias,
+          topic: HEARTBEATS_TOPIC,
+          includeTargetHeartbeats: false,
+        });
         const emitter = report.emitters.find((e) => e.source === args.sourceAlias && e.target === args.target);
         if (emitter && Date.parse(emitter.lastHeartbeatAt) >= since) {
           return {
@@ -359,9 +413,13 @@ export function createTopicsActivities(deps: ActivityDeps) {
             remoteAgeMs: null,
           };
         }
-        last = emitter ? `newest (${args.sourceAlias}→${args.target}) heartbeat is from ${emitter.lastHeartbeatAt}, before ${args.since}` : `no (${args.sourceAlias}→${args.target}) heartbeat in ${args.target}'s heartbeats topic`;
+        last = emitter
+          ? `newest (${args.sourceAlias}→${args.target}) heartbeat is from ${emitter.lastHeartbeatAt}, before ${args.since}`
+          : `no (${args.sourceAlias}→${args.target}) heartbeat in ${args.target}'s heartbeats topic`;
         if (Date.now() - started > args.timeoutSeconds * 1_000) {
-          throw timedOut(`no heartbeat of the ${args.sourceAlias}→${args.target} flow arrived on ${args.target} within ${args.timeoutSeconds}s: ${last} (is the heartbeat connector RUNNING?)`);
+          throw timedOut(
+            `no heartbeat of the ${args.sourceAlias}→${args.target} flow arrived on ${args.target} within ${args.timeoutSeconds}s: ${last} (is the heartbeat connector RUNNING?)`,
+          );
         }
         heartbeat({ waiting: 'heartbeats', last });
         await sleep(args.pollMs);

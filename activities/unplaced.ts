@@ -28,7 +28,14 @@ const PlannedSchema = z.array(
     group: Name,
     skipped: z.string().optional(),
     partitions: z.array(
-      z.object({ topic: Name, partition: z.number().int().min(0), action: Name, upstream: z.string().nullable(), method: z.string().optional(), note: z.string().optional() }),
+      z.object({
+        topic: Name,
+        partition: z.number().int().min(0),
+        action: Name,
+        upstream: z.string().nullable(),
+        method: z.string().optional(),
+        note: z.string().optional(),
+      }),
     ),
   }),
 );
@@ -121,7 +128,11 @@ export function createUnplacedActivities(deps: ActivityDeps) {
       const upstreamTopic = (d: string) => (input.policy === 'default' && d.startsWith(prefix) ? d.slice(prefix.length) : d);
       const placed = placedCounts(input.planned);
       if (!input.readSource) {
-        return { unplaced: findUnplaced({ groups: input.planned, commits: null, sourceEnds: null, downstreamTopic, upstreamTopic }), placed, sourceRead: false };
+        return {
+          unplaced: findUnplaced({ groups: input.planned, commits: null, sourceEnds: null, downstreamTopic, upstreamTopic }),
+          placed,
+          sourceRead: false,
+        };
       }
       const { commits, sourceEnds } = await classified(
         () =>
@@ -142,12 +153,17 @@ export function createUnplacedActivities(deps: ActivityDeps) {
               }
             }
             const sourceEnds: Record<string, Record<string, string>> = {};
-            for (const [topic, ps] of ranges.offsets) sourceEnds[topic] = Object.fromEntries(ps.map((p) => [String(p.partition), p.high.toString()]));
+            for (const [topic, ps] of ranges.offsets)
+              sourceEnds[topic] = Object.fromEntries(ps.map((p) => [String(p.partition), p.high.toString()]));
             return { commits, sourceEnds };
           }),
         { cluster: input.source, registry: deps.registry },
       );
-      return { unplaced: findUnplaced({ groups: input.planned, commits, sourceEnds, downstreamTopic, upstreamTopic }), placed, sourceRead: true };
+      return {
+        unplaced: findUnplaced({ groups: input.planned, commits, sourceEnds, downstreamTopic, upstreamTopic }),
+        placed,
+        sourceRead: true,
+      };
     },
 
     /**
@@ -176,7 +192,15 @@ export function createUnplacedActivities(deps: ActivityDeps) {
               }
               const offset = (pl.choice === 'earliest' ? range.low : range.high).toString();
               byTopic.set(topic, [...(byTopic.get(topic) ?? []), { partition, offset }]);
-              set.push({ group: pl.group, topic, partition, choice: pl.choice, offset, low: range.low.toString(), high: range.high.toString() });
+              set.push({
+                group: pl.group,
+                topic,
+                partition,
+                choice: pl.choice,
+                offset,
+                low: range.low.toString(),
+                high: range.high.toString(),
+              });
             }
             return { group: pl.group, writes: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })) };
           });
@@ -184,7 +208,8 @@ export function createUnplacedActivities(deps: ActivityDeps) {
             const { groups } = await admin.describeGroups(writes.map((w) => w.group));
             for (const g of groups) {
               const reason = activeGroupReason({ group: g.groupId, state: g.state, members: g.members.length }, input.target);
-              if (reason) throw ApplicationFailure.create({ type: FailureType.PreconditionFailed, message: `${reason}; nothing was set; retrying` });
+              if (reason)
+                throw ApplicationFailure.create({ type: FailureType.PreconditionFailed, message: `${reason}; nothing was set; retrying` });
             }
           });
           await deps.kafka.withGroupCommitter(input.target, async (committer) => {
@@ -192,7 +217,11 @@ export function createUnplacedActivities(deps: ActivityDeps) {
               try {
                 await committer.commit(w.group, w.writes);
               } catch (err) {
-                if (err instanceof GroupHasMembersError) throw ApplicationFailure.create({ type: FailureType.PreconditionFailed, message: `${err.message}: stop its consumers on ${input.target}; retrying` });
+                if (err instanceof GroupHasMembersError)
+                  throw ApplicationFailure.create({
+                    type: FailureType.PreconditionFailed,
+                    message: `${err.message}: stop its consumers on ${input.target}; retrying`,
+                  });
                 throw err;
               }
             }

@@ -68,7 +68,11 @@ async function main(): Promise<void> {
   try {
     const t0 = Date.now();
     const createdA = await ensureTopics(adminA, names, () => false);
-    const createdB = await ensureTopics(adminB, names.map((n) => `A.${n}`), (_, i) => i % 10 === 0);
+    const createdB = await ensureTopics(
+      adminB,
+      names.map((n) => `A.${n}`),
+      (_, i) => i % 10 === 0,
+    );
     log(`topics: ${createdA} created on A, ${createdB} on B (${topics} × ${PARTITIONS} partitions each) in ${Date.now() - t0} ms`);
     const deployed = await retrying('audit flow deployed', () =>
       activities.deployMirrorFlow({
@@ -88,7 +92,16 @@ async function main(): Promise<void> {
     const connectors = deployed.connectors.map((c) => c.name);
     flow = { name: flowName, connect: 'connect-b', source: 'A', target: 'B', sourceConnector: `${flowName}-source-main`, connectors };
     const input: AuditInput = {
-      flows: [{ source: 'A', target: 'B', connect: 'connect-b', connectors: [flow.sourceConnector], otherConnectors: connectors.filter((c) => c !== flow!.sourceConnector), topics: names }],
+      flows: [
+        {
+          source: 'A',
+          target: 'B',
+          connect: 'connect-b',
+          connectors: [flow.sourceConnector],
+          otherConnectors: connectors.filter((c) => c !== flow!.sourceConnector),
+          topics: names,
+        },
+      ],
       requestedBy: 'bench',
     };
     const runs: Array<{ ms: number; steps: Record<string, number>; findings: number }> = [];
@@ -115,10 +128,13 @@ async function main(): Promise<void> {
     const auditMs = median(runs.map((x) => x.ms));
     const checks = [...new Set(runs.flatMap((x) => Object.keys(x.steps)))];
     const stepMedians = Object.fromEntries(checks.map((c) => [c, round(median(runs.map((x) => x.steps[c] ?? 0)))]));
-    printTable(`Drift audit of ${topics} topics × ${PARTITIONS} partitions on each cluster (${rounds} round(s), medians; MM2 ${running ? 'RUNNING' : 'STOPPED'})`, [
-      ['one audit', ...checks, 'findings', 'goal'],
-      [`${round(auditMs)} ms`, ...checks.map((c) => `${stepMedians[c]} ms`), runs[0]?.findings ?? 0, '≤ 30 s'],
-    ]);
+    printTable(
+      `Drift audit of ${topics} topics × ${PARTITIONS} partitions on each cluster (${rounds} round(s), medians; MM2 ${running ? 'RUNNING' : 'STOPPED'})`,
+      [
+        ['one audit', ...checks, 'findings', 'goal'],
+        [`${round(auditMs)} ms`, ...checks.map((c) => `${stepMedians[c]} ms`), runs[0]?.findings ?? 0, '≤ 30 s'],
+      ],
+    );
     writeResult('audit', {
       what: 'one auditDrift workflow (report only) over T topics × 10 partitions on A and their mirrors on B',
       settings: { topics, partitions: PARTITIONS, rounds, mm2: running ? 'RUNNING' : 'STOPPED' },

@@ -46,7 +46,15 @@ async function produceBurst(producer: Producer, topic: string, records: number):
   return Date.now();
 }
 
-async function oneRound(w: WorkerChild, flow: Flow, topic: string, admin: Admin, producer: Producer, flushMs: number, records: number): Promise<Round> {
+async function oneRound(
+  w: WorkerChild,
+  flow: Flow,
+  topic: string,
+  admin: Admin,
+  producer: Producer,
+  flushMs: number,
+  records: number,
+): Promise<Round> {
   const connect = connectClient(flow.connect);
   const lastAckAt = await produceBurst(producer, topic, records);
   const ends = new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, BigInt(o.high)]));
@@ -106,7 +114,13 @@ async function main(): Promise<void> {
       await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: 1 }], waitForLeaders: true });
       const producer = kafka(source).producer({ allowAutoTopicCreation: false });
       await producer.connect();
-      const flow = await deployFlow({ name: `bench-drain-${source}-${id}`, source, topics: [topic], groups: ['bench-drain-none'], policy: 'default' });
+      const flow = await deployFlow({
+        name: `bench-drain-${source}-${id}`,
+        source,
+        topics: [topic],
+        groups: ['bench-drain-none'],
+        policy: 'default',
+      });
       setups.push({ flushMs: flushes[i]!, flow, topic, admin, producer });
     }
     w = await startWorkerChild();
@@ -116,7 +130,9 @@ async function main(): Promise<void> {
     for (let r = 0; r < rounds; r++) {
       for (const s of setups) {
         const res = await oneRound(w, s.flow, s.topic, s.admin, s.producer, s.flushMs, records);
-        log(`round ${r + 1}/${rounds} flush ${s.flushMs} ms: commit→drain end ${res.commitToDrainEndMs} ms (ack→commit ${res.ackToCommitMs} ms, ${res.polls} polls)`);
+        log(
+          `round ${r + 1}/${rounds} flush ${s.flushMs} ms: commit→drain end ${res.commitToDrainEndMs} ms (ack→commit ${res.ackToCommitMs} ms, ${res.polls} polls)`,
+        );
         results.push(res);
         await sleep(500);
       }
@@ -139,7 +155,13 @@ async function main(): Promise<void> {
     });
     printTable(`Drain detection (${rounds} rounds each, ${records} records per burst, medians)`, [
       ['flush interval (floor)', 'commit → drain step done', 'last ack → commit', 'last ack → drain done', 'goal (flush + 1 s)'],
-      ...summary.map((s) => [`${s.flushMs} ms`, `${s.medianCommitToDrainEndMs} ms`, `${s.medianAckToCommitMs} ms`, `${s.medianAckToDrainEndMs} ms`, `${s.goalMs} ms`]),
+      ...summary.map((s) => [
+        `${s.flushMs} ms`,
+        `${s.medianCommitToDrainEndMs} ms`,
+        `${s.medianAckToCommitMs} ms`,
+        `${s.medianAckToDrainEndMs} ms`,
+        `${s.goalMs} ms`,
+      ]),
     ]);
     writeResult('drain', {
       what: 'drain detection latency: last MM2 offset committed on Connect → the playbook drain step (waitForDrain, production defaults) done',

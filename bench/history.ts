@@ -39,19 +39,31 @@ function drainEvents(history: temporal.api.history.v1.IHistory): number {
   const drain = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'waitForDrain');
   if (!drain) return 0;
   const id = String(drain.eventId);
-  return 1 + events.filter((e) => String(e.activityTaskStartedEventAttributes?.scheduledEventId ?? e.activityTaskCompletedEventAttributes?.scheduledEventId ?? '') === id).length;
+  return (
+    1 +
+    events.filter(
+      (e) =>
+        String(e.activityTaskStartedEventAttributes?.scheduledEventId ?? e.activityTaskCompletedEventAttributes?.scheduledEventId ?? '') ===
+        id,
+    ).length
+  );
 }
 
 async function main(): Promise<void> {
   const drainMs = sizeOption('drain-ms', 3000, 1000);
   const rounds = sizeOption('rounds', 2, 1);
-  if (!fs.existsSync(stack.temporalTestServerBin)) throw new Error(`${stack.temporalTestServerBin} missing: run \`kafka-dr stack up\` (installs the time-skipping server)`);
+  if (!fs.existsSync(stack.temporalTestServerBin))
+    throw new Error(`${stack.temporalTestServerBin} missing: run \`kafka-dr stack up\` (installs the time-skipping server)`);
   Runtime.install({ logger: new DefaultLogger('ERROR') });
-  const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: stack.temporalTestServerBin } } });
+  const env = await TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path: stack.temporalTestServerBin } },
+  });
   try {
     await env.connection.operatorService.addSearchAttributes({
       namespace: env.namespace ?? 'default',
-      searchAttributes: Object.fromEntries(Object.keys(SEARCH_ATTRIBUTES).map((n) => [n, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
+      searchAttributes: Object.fromEntries(
+        Object.keys(SEARCH_ATTRIBUTES).map((n) => [n, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]),
+      ),
     });
     const taskQueue = `kafka-dr-bench-history-${uniqueId()}`;
     const fo = createStubs(() => ({ lagTotal: '42' }));
@@ -62,8 +74,9 @@ async function main(): Promise<void> {
     const activities: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
     for (const name of names) {
       activities[name] = (...args: unknown[]) => {
-        const impl = ((isFailback() ? failbackStubs : fo) as Record<string, ((...a: unknown[]) => Promise<unknown>) | undefined>)[name]
-          ?? ((fo as Record<string, ((...a: unknown[]) => Promise<unknown>) | undefined>)[name])!;
+        const impl =
+          ((isFailback() ? failbackStubs : fo) as Record<string, ((...a: unknown[]) => Promise<unknown>) | undefined>)[name] ??
+          (fo as Record<string, ((...a: unknown[]) => Promise<unknown>) | undefined>)[name]!;
         return impl(...args);
       };
     }
@@ -81,10 +94,19 @@ async function main(): Promise<void> {
     const scenario = async (playbook: 'failover' | 'failback', wait: string | null, heartbeatMs: number) => {
       const workflowId = `history-${playbook}-${uniqueId()}`;
       RUNS.set(workflowId, heartbeatMs);
-      const gates = playbook === 'failover' ? ['stop-producers', 'consumers-cutover', 'producers-cutover'] : ['consumers-cutover', 'stop-producers', 'producers-cutover'];
+      const gates =
+        playbook === 'failover'
+          ? ['stop-producers', 'consumers-cutover', 'producers-cutover']
+          : ['consumers-cutover', 'stop-producers', 'producers-cutover'];
       const input =
         playbook === 'failover'
-          ? failoverInput({ gates: { 'stop-producers': { deadline: '48h' }, 'consumers-cutover': { deadline: '48h' }, 'producers-cutover': { deadline: '48h' } } })
+          ? failoverInput({
+              gates: {
+                'stop-producers': { deadline: '48h' },
+                'consumers-cutover': { deadline: '48h' },
+                'producers-cutover': { deadline: '48h' },
+              },
+            })
           : failbackInput('48h');
       const h = await env.client.workflow.start(playbook, { taskQueue, workflowId, args: [input] });
       for (const gate of gates) {
@@ -132,7 +154,13 @@ async function main(): Promise<void> {
     });
     printTable(`History events (time-skipping server, ${rounds} round(s), Temporal warns at ${WARNING})`, [
       ['scenario', 'events (median)', 'range', 'drain activity events', '% of warning'],
-      ...summary.map((s) => [s.scenario, s.medianEvents, `${s.min}-${s.max}`, s.drainActivityEvents, `${(s.shareOfWarning * 100).toFixed(2)} %`]),
+      ...summary.map((s) => [
+        s.scenario,
+        s.medianEvents,
+        `${s.min}-${s.max}`,
+        s.drainActivityEvents,
+        `${(s.shareOfWarning * 100).toFixed(2)} %`,
+      ]),
     ]);
     writeResult('history', {
       what: 'history events of whole playbooks (stub activities, time-skipping server) against the 10,240-event warning',

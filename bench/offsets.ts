@@ -45,9 +45,24 @@ const log = (line: string) => console.error(`bench offsets: ${line}`);
 async function cliReset(group: string, csv: string): Promise<number> {
   const t0 = Date.now();
   await run('java', [
-    '-Xmx256M', '-server', '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20', '-XX:InitiatingHeapOccupancyPercent=35', '-XX:+ExplicitGCInvokesConcurrent',
-    '-Djava.awt.headless=true', '-cp', `${stack.kafkaLibDir}/*`, 'org.apache.kafka.tools.consumer.group.ConsumerGroupCommand',
-    '--bootstrap-server', stack.kafka.B.bootstrap, '--group', group, '--reset-offsets', '--from-file', csv, '--execute',
+    '-Xmx256M',
+    '-server',
+    '-XX:+UseG1GC',
+    '-XX:MaxGCPauseMillis=20',
+    '-XX:InitiatingHeapOccupancyPercent=35',
+    '-XX:+ExplicitGCInvokesConcurrent',
+    '-Djava.awt.headless=true',
+    '-cp',
+    `${stack.kafkaLibDir}/*`,
+    'org.apache.kafka.tools.consumer.group.ConsumerGroupCommand',
+    '--bootstrap-server',
+    stack.kafka.B.bootstrap,
+    '--group',
+    group,
+    '--reset-offsets',
+    '--from-file',
+    csv,
+    '--execute',
   ]);
   return Date.now() - t0;
 }
@@ -71,7 +86,14 @@ async function main(): Promise<void> {
     await adminB.createTopics({ topics: [{ topic: downstream, numPartitions: PARTITIONS, replicationFactor: 1 }], waitForLeaders: true });
     await adminA.createTopics({ topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: 1 }], waitForLeaders: true });
     await adminB.createTopics({
-      topics: [{ topic: checkpointsTopic('A'), numPartitions: 1, replicationFactor: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }],
+      topics: [
+        {
+          topic: checkpointsTopic('A'),
+          numPartitions: 1,
+          replicationFactor: 1,
+          configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
+        },
+      ],
       waitForLeaders: true,
     });
     const producer = kafka('B').producer({ allowAutoTopicCreation: false });
@@ -79,7 +101,9 @@ async function main(): Promise<void> {
     // The same records on A and B (key, value, timestamp): B's topic is a copy of A's, offset for offset.
     const filler = [];
     const ts = Date.now();
-    for (let p = 0; p < PARTITIONS; p++) for (let i = 0; i < RECORDS_PER_PARTITION; i++) filler.push({ partition: p, key: `k${p}-${i}`, value: `r${i}`, timestamp: String(ts + i) });
+    for (let p = 0; p < PARTITIONS; p++)
+      for (let i = 0; i < RECORDS_PER_PARTITION; i++)
+        filler.push({ partition: p, key: `k${p}-${i}`, value: `r${i}`, timestamp: String(ts + i) });
     await producer.send({ topic: downstream, acks: -1, messages: filler });
     const producerA = kafka('A').producer({ allowAutoTopicCreation: false });
     await producerA.connect();
@@ -93,7 +117,16 @@ async function main(): Promise<void> {
     }
     for (let i = 0; i < groupNames.length; i += 100) {
       const messages = groupNames.slice(i, i + 100).flatMap((group) =>
-        expected.get(group)!.map((o, partition) => encodeCheckpoint({ consumerGroupId: group, topic: downstream, partition, upstreamOffset: BigInt(o), downstreamOffset: BigInt(o), metadata: '' })),
+        expected.get(group)!.map((o, partition) =>
+          encodeCheckpoint({
+            consumerGroupId: group,
+            topic: downstream,
+            partition,
+            upstreamOffset: BigInt(o),
+            downstreamOffset: BigInt(o),
+            metadata: '',
+          }),
+        ),
       );
       await producer.send({ topic: checkpointsTopic('A'), acks: -1, messages });
     }
@@ -102,7 +135,13 @@ async function main(): Promise<void> {
     const input = { source: 'A', target: 'B', groups: [`offs-${id}-g.*`], topics: [topic] };
     const sampleGroups = groupNames.slice(0, sample);
     for (const group of sampleGroups) {
-      fs.writeFileSync(path.join(dir, `${group}.csv`), expected.get(group)!.map((o, p) => `${downstream},${p},${o}\n`).join(''));
+      fs.writeFileSync(
+        path.join(dir, `${group}.csv`),
+        expected
+          .get(group)!
+          .map((o, p) => `${downstream},${p},${o}\n`)
+          .join(''),
+      );
     }
 
     // A probe decides whether the apply runs on every group or on a sample (extrapolated):
@@ -118,7 +157,9 @@ async function main(): Promise<void> {
     await activities.applyOffsetTranslation({ ...input, groups: probeGroups });
     const probePerGroupMs = Math.max(0, Date.now() - p1 - (p1 - p0)) / probeGroups.length;
     const applyGroups = p1 - p0 + probePerGroupMs * groups <= APPLY_BUDGET_MS ? groups : Math.min(groups, applySample);
-    log(`apply probe: ${round(probePerGroupMs)} ms per group → apply timed on ${applyGroups} of ${groups} groups${applyGroups < groups ? ' (extrapolated)' : ''}`);
+    log(
+      `apply probe: ${round(probePerGroupMs)} ms per group → apply timed on ${applyGroups} of ${groups} groups${applyGroups < groups ? ' (extrapolated)' : ''}`,
+    );
     const applyInput = applyGroups === groups ? input : { ...input, groups: groupNames.slice(0, applyGroups) };
 
     const gp = groups * PARTITIONS;
@@ -133,7 +174,9 @@ async function main(): Promise<void> {
       const applied = await activities.applyOffsetTranslation(applyInput);
       const applyMs = Date.now() - t1;
       if (applied.applied.length !== applyGroups * PARTITIONS) {
-        throw new Error(`applied ${applied.applied.length} offsets, expected ${applyGroups * PARTITIONS} (${applied.checkpointsRead} checkpoints read)`);
+        throw new Error(
+          `applied ${applied.applied.length} offsets, expected ${applyGroups * PARTITIONS} (${applied.checkpointsRead} checkpoints read)`,
+        );
       }
       // The CLI side on the sample (deleted first, so it writes from scratch as kafka-dr did).
       await adminB.deleteGroups(sampleGroups).catch(() => undefined);
@@ -142,7 +185,9 @@ async function main(): Promise<void> {
       const check = await adminB.fetchOffsets({ groupId: sampleGroups[0]!, topics: [downstream] });
       const got = check[0]!.partitions.sort((a, b) => a.partition - b.partition).map((p) => Number(p.offset));
       if (JSON.stringify(got) !== JSON.stringify(expected.get(sampleGroups[0]!))) throw new Error(`CLI reset left ${got.join(',')}`);
-      log(`round ${r + 1}/${rounds}: kafka-dr plan ${planMs} ms, apply ${applyMs} ms (${applied.applied.length} offsets); CLI median ${median(cliPerGroupMs)} ms per group (${sample} groups)`);
+      log(
+        `round ${r + 1}/${rounds}: kafka-dr plan ${planMs} ms, apply ${applyMs} ms (${applied.applied.length} offsets); CLI median ${median(cliPerGroupMs)} ms per group (${sample} groups)`,
+      );
       results.push({ planMs, applyMs, applyGroups, applied: applied.applied.length, cliPerGroupMs });
     }
     // Exact: the groups committed on A at the checkpoints' upstream offsets (100 = the end: caught up).
@@ -150,30 +195,50 @@ async function main(): Promise<void> {
     const committer = await groupCommitter(kafka('A'));
     try {
       for (const group of groupNames) {
-        await committer.commit(group, [{ topic, partitions: expected.get(group)!.map((o, partition) => ({ partition, offset: String(o) })) }]);
+        await committer.commit(group, [
+          { topic, partitions: expected.get(group)!.map((o, partition) => ({ partition, offset: String(o) })) },
+        ]);
       }
     } finally {
       await committer.close();
     }
     const exactInput = { ...input, exact: true, policy: 'default' as const };
-    const exactRounds: Array<{ planMs: number; applyMs: number; verified: number; applied: number; recordsRead: number; syncsRead: number }> = [];
+    const exactRounds: Array<{
+      planMs: number;
+      applyMs: number;
+      verified: number;
+      applied: number;
+      recordsRead: number;
+      syncsRead: number;
+    }> = [];
     for (let r = 0; r < rounds; r++) {
       await adminB.deleteGroups(groupNames).catch(() => undefined);
       const t0 = Date.now();
       const plan = await activities.planOffsetTranslation(exactInput);
       const planMs = Date.now() - t0;
       const exactParts = plan.groups.flatMap((g) => g.partitions).filter((p) => p.method === 'exact');
-      if (exactParts.length !== gp) throw new Error(`exact plan: ${exactParts.length} of ${gp} group-partitions verified (${JSON.stringify(plan.exactReads)})`);
+      if (exactParts.length !== gp)
+        throw new Error(`exact plan: ${exactParts.length} of ${gp} group-partitions verified (${JSON.stringify(plan.exactReads)})`);
       const t1 = Date.now();
       const applied = await activities.applyOffsetTranslation(exactInput);
       const applyMs = Date.now() - t1;
       if (applied.applied.length !== gp) throw new Error(`exact apply: ${applied.applied.length} offsets, expected ${gp}`);
       const check = await adminB.fetchOffsets({ groupId: groupNames[groups - 1]!, topics: [downstream] });
       const got = check[0]!.partitions.sort((a, b) => a.partition - b.partition).map((p) => Number(p.offset));
-      if (JSON.stringify(got) !== JSON.stringify(expected.get(groupNames[groups - 1]!))) throw new Error(`exact apply left ${got.join(',')}`);
+      if (JSON.stringify(got) !== JSON.stringify(expected.get(groupNames[groups - 1]!)))
+        throw new Error(`exact apply left ${got.join(',')}`);
       const reads = applied.exactReads!;
-      log(`exact round ${r + 1}/${rounds}: plan ${planMs} ms, apply ${applyMs} ms (${reads.verified}/${reads.attempted} verified, ${reads.sourceRecordsRead}+${reads.targetRecordsRead} records, ${reads.syncsRead} syncs read)`);
-      exactRounds.push({ planMs, applyMs, verified: reads.verified, applied: applied.applied.length, recordsRead: reads.sourceRecordsRead + reads.targetRecordsRead, syncsRead: reads.syncsRead });
+      log(
+        `exact round ${r + 1}/${rounds}: plan ${planMs} ms, apply ${applyMs} ms (${reads.verified}/${reads.attempted} verified, ${reads.sourceRecordsRead}+${reads.targetRecordsRead} records, ${reads.syncsRead} syncs read)`,
+      );
+      exactRounds.push({
+        planMs,
+        applyMs,
+        verified: reads.verified,
+        applied: applied.applied.length,
+        recordsRead: reads.sourceRecordsRead + reads.targetRecordsRead,
+        syncsRead: reads.syncsRead,
+      });
     }
     const planMs = median(results.map((x) => x.planMs));
     // The apply re-plans (reads every checkpoint) and writes applyGroups groups: scale the writes only.
@@ -191,7 +256,12 @@ async function main(): Promise<void> {
         measuredApplyMs: round(measuredApplyMs),
         groupPartitionsPerSecond: round(gp / (applyMs / 1000), 1),
       },
-      cli: { sampledGroups: sample, medianPerGroupMs: round(cliPerGroup), extrapolatedTotalMs: round(cliTotal), groupPartitionsPerSecond: round(PARTITIONS / (cliPerGroup / 1000), 1) },
+      cli: {
+        sampledGroups: sample,
+        medianPerGroupMs: round(cliPerGroup),
+        extrapolatedTotalMs: round(cliTotal),
+        groupPartitionsPerSecond: round(PARTITIONS / (cliPerGroup / 1000), 1),
+      },
       speedup: round(cliTotal / applyMs, 2),
       exact: {
         planMs: round(median(exactRounds.map((x) => x.planMs))),
@@ -203,14 +273,33 @@ async function main(): Promise<void> {
     };
     printTable(`Offset translation, ${groups} groups × ${PARTITIONS} partitions = ${gp} group-partitions (${rounds} round(s), medians)`, [
       ['approach', 'read + plan', 'read + plan + apply', 'group-partitions/s', 'goal'],
-      [`kafka-dr (plan / apply activities${applyGroups < groups ? `, apply on ${applyGroups} groups, extrapolated` : ''})`, `${round(planMs)} ms`, `${round(applyMs)} ms`, summary.kafkaDr.groupPartitionsPerSecond, '10,000 in ≤ 10 s'],
-      ['kafka-dr exact (verified by record content; apply re-plans)', `${summary.exact.planMs} ms`, `${summary.exact.applyMs} ms`, round(gp / (summary.exact.applyMs / 1000), 1), '10,000 in ≤ 10 s'],
+      [
+        `kafka-dr (plan / apply activities${applyGroups < groups ? `, apply on ${applyGroups} groups, extrapolated` : ''})`,
+        `${round(planMs)} ms`,
+        `${round(applyMs)} ms`,
+        summary.kafkaDr.groupPartitionsPerSecond,
+        '10,000 in ≤ 10 s',
+      ],
+      [
+        'kafka-dr exact (verified by record content; apply re-plans)',
+        `${summary.exact.planMs} ms`,
+        `${summary.exact.applyMs} ms`,
+        round(gp / (summary.exact.applyMs / 1000), 1),
+        '10,000 in ≤ 10 s',
+      ],
       [`CLI reset per group (${sample} sampled, extrapolated)`, 'given', `${round(cliTotal)} ms`, summary.cli.groupPartitionsPerSecond, ''],
     ]);
     writeResult('offsets', {
       what: 'consumer-group offset translation at scale: kafka-dr plan + apply vs kafka-consumer-groups --reset-offsets per group',
       checkpoints: 'written directly into A.checkpoints.internal on B with the MM2 codec (src/mm2/codecs.ts), not emitted by MM2',
-      settings: { groups, partitions: PARTITIONS, rounds, cliSample: sample, applyTimedOnGroups: applyGroups, applyProbeMsPerGroup: round(probePerGroupMs) },
+      settings: {
+        groups,
+        partitions: PARTITIONS,
+        rounds,
+        cliSample: sample,
+        applyTimedOnGroups: applyGroups,
+        applyProbeMsPerGroup: round(probePerGroupMs),
+      },
       goal: '10,000 group-partitions translated and applied in ≤ 10 s',
       summary,
       rounds: results,
@@ -224,7 +313,14 @@ async function main(): Promise<void> {
     for (let i = 0; i < groupNames.length; i += 100) {
       const messages = groupNames.slice(i, i + 100).flatMap((group) =>
         Array.from({ length: PARTITIONS }, (_, partition) => ({
-          key: encodeCheckpoint({ consumerGroupId: group, topic: downstream, partition, upstreamOffset: 0n, downstreamOffset: 0n, metadata: '' }).key,
+          key: encodeCheckpoint({
+            consumerGroupId: group,
+            topic: downstream,
+            partition,
+            upstreamOffset: 0n,
+            downstreamOffset: 0n,
+            metadata: '',
+          }).key,
           value: null,
         })),
       );

@@ -10,7 +10,20 @@ import type { FailbackFigures, FailbackInput } from '../src/model/failback-input
 import type { FailoverFigures, FailoverInput } from '../src/model/failover-input';
 import type { PlaybookReport, StepRecord } from '../src/model/gates';
 import { approveSignal, statusQuery } from '../workflows/framework';
-import { eventually, kafka, median, printTable, REPO_ROOT, round, runMain, sizeOption, sleep, stack, uniqueId, writeResult } from './lib/common';
+import {
+  eventually,
+  kafka,
+  median,
+  printTable,
+  REPO_ROOT,
+  round,
+  runMain,
+  sizeOption,
+  sleep,
+  stack,
+  uniqueId,
+  writeResult,
+} from './lib/common';
 import { connectClient, deleteFlow, deployFlow, type Flow } from './lib/flows';
 import { startWorkerChild, type WorkerChild } from './lib/worker-child';
 
@@ -91,7 +104,11 @@ async function setUp(): Promise<Scenario> {
   const forward = await deployFlow({ name: `orch-${id}`, source: 'A', topics: [topic], groups: [group], policy: 'identity' });
   await produce('A', topic, 0, RECORDS);
   await commitAtEnd(adminA, group, topic);
-  await eventually('B has the forward records', async () => ((await ends(adminB, topic)).reduce((a, b) => a + b, 0) === RECORDS ? true : undefined), 120_000);
+  await eventually(
+    'B has the forward records',
+    async () => ((await ends(adminB, topic)).reduce((a, b) => a + b, 0) === RECORDS ? true : undefined),
+    120_000,
+  );
   await eventually(
     'checkpoints of the group on B',
     async () => {
@@ -124,9 +141,19 @@ async function tearDown(s: Scenario, reverseNames: string[]): Promise<void> {
 const inherentMs = () => 2 * QUIET_S * 1000 + 3 * stack.connectOffsetFlushMs;
 
 /** Runs a playbook to the end, approving every gate as soon as it opens (50 ms status polls). */
-async function runPlaybook<F extends Record<string, unknown>>(w: WorkerChild, name: 'failover' | 'failback', workflowId: string, input: unknown): Promise<{ report: PlaybookReport<F>; ms: number }> {
+async function runPlaybook<F extends Record<string, unknown>>(
+  w: WorkerChild,
+  name: 'failover' | 'failback',
+  workflowId: string,
+  input: unknown,
+): Promise<{ report: PlaybookReport<F>; ms: number }> {
   const t0 = Date.now();
-  const h = await w.client.workflow.start(name, { taskQueue: w.taskQueue, workflowId, args: [input], workflowExecutionTimeout: '15 minutes' });
+  const h = await w.client.workflow.start(name, {
+    taskQueue: w.taskQueue,
+    workflowId,
+    args: [input],
+    workflowExecutionTimeout: '15 minutes',
+  });
   let finished = false;
   const result = h.result().finally(() => (finished = true));
   const approved = new Set<string>();
@@ -141,20 +168,38 @@ async function runPlaybook<F extends Record<string, unknown>>(w: WorkerChild, na
   }
   const report = (await result) as PlaybookReport<F>;
   const ms = Date.now() - t0;
-  if (report.outcome !== 'completed') throw new Error(`${name} ${report.outcome}: ${report.reason ?? ''} ${JSON.stringify(report.steps.filter((x: StepRecord) => x.error))}`);
+  if (report.outcome !== 'completed')
+    throw new Error(`${name} ${report.outcome}: ${report.reason ?? ''} ${JSON.stringify(report.steps.filter((x: StepRecord) => x.error))}`);
   return { report, ms };
 }
 
 const stepsOf = (prefix: string, steps: StepRecord[]) =>
-  steps.filter((s) => s.durationMs !== undefined || s.endedAt).map((s) => ({ name: `${prefix}/${s.name}`, ms: s.durationMs ?? Date.parse(s.endedAt!) - Date.parse(s.startedAt) }));
+  steps
+    .filter((s) => s.durationMs !== undefined || s.endedAt)
+    .map((s) => ({ name: `${prefix}/${s.name}`, ms: s.durationMs ?? Date.parse(s.endedAt!) - Date.parse(s.startedAt) }));
 
 async function runKafkaDr(w: WorkerChild, rss: { idle: number[]; peak: number[] }): Promise<RunResult> {
   const s = await setUp();
   const reverseName = `orchr-${s.id}`;
   try {
-    const gates = { 'stop-producers': { deadline: '10 minutes' }, 'consumers-cutover': { deadline: '10 minutes' }, 'producers-cutover': { deadline: '10 minutes' } };
+    const gates = {
+      'stop-producers': { deadline: '10 minutes' },
+      'consumers-cutover': { deadline: '10 minutes' },
+      'producers-cutover': { deadline: '10 minutes' },
+    };
     const forward = { connect: 'connect-b', connectors: s.forward.connectors, sourceConnectors: [s.forward.sourceConnector] };
-    const foInput: FailoverInput = { source: 'A', target: 'B', mode: 'planned', forward, topics: [s.topic], groups: [s.group], policy: 'identity', requestedBy: 'bench', gates, quietSeconds: QUIET_S };
+    const foInput: FailoverInput = {
+      source: 'A',
+      target: 'B',
+      mode: 'planned',
+      forward,
+      topics: [s.topic],
+      groups: [s.group],
+      policy: 'identity',
+      requestedBy: 'bench',
+      gates,
+      quietSeconds: QUIET_S,
+    };
     rss.idle.push(w.rss().nowMiB ?? 0);
     const fo = await runPlaybook<FailoverFigures>(w, 'failover', `bench-failover-${s.id}`, foInput);
     await drPeriod(s);
@@ -164,7 +209,12 @@ async function runKafkaDr(w: WorkerChild, rss: { idle: number[]; peak: number[] 
       primary: 'A',
       dr: 'B',
       forward,
-      reverse: { connect: 'connect-a', name: reverseName, replicationFactor: 1, intervals: { refreshTopicsSeconds: 1, refreshGroupsSeconds: 1, emitCheckpointsSeconds: 1, emitHeartbeatsSeconds: 1 } },
+      reverse: {
+        connect: 'connect-a',
+        name: reverseName,
+        replicationFactor: 1,
+        intervals: { refreshTopicsSeconds: 1, refreshGroupsSeconds: 1, emitCheckpointsSeconds: 1, emitHeartbeatsSeconds: 1 },
+      },
       topics: [s.topic],
       groups: [s.group],
       policy: 'identity',
@@ -213,7 +263,8 @@ async function runRunbook(): Promise<RunResult> {
     replicationFactor: 1,
     intervalSeconds: 1,
   });
-  for (const [name, config] of Object.entries(reverse)) fs.writeFileSync(path.join(dir, `${name}.json`), JSON.stringify({ name, config, initial_state: 'STOPPED' }));
+  for (const [name, config] of Object.entries(reverse))
+    fs.writeFileSync(path.join(dir, `${name}.json`), JSON.stringify({ name, config, initial_state: 'STOPPED' }));
   try {
     const env = {
       ...process.env,
@@ -231,7 +282,10 @@ async function runRunbook(): Promise<RunResult> {
       REVERSE_SOURCE: `${reverseName}-source`,
     };
     const t0 = Date.now();
-    const child = spawn('bash', [path.join(REPO_ROOT, 'bench', 'runbook', 'failover-failback.sh')], { env, stdio: ['pipe', 'pipe', 'inherit'] });
+    const child = spawn('bash', [path.join(REPO_ROOT, 'bench', 'runbook', 'failover-failback.sh')], {
+      env,
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
     const exited = new Promise<number>((resolve) => child.once('exit', (code) => resolve(code ?? 1)));
     const steps: Array<{ name: string; ms: number }> = [];
     let phase = 'failover';
@@ -275,10 +329,16 @@ export async function main(options: { only?: 'kafka-dr' } = {}): Promise<void> {
     rss.startup = w.rss().peakMiB;
     for (let r = 0; r < rounds; r++) {
       // Alternate which goes first, so drift in machine load does not favour one side.
-      const order: Array<'kafka-dr' | 'runbook'> = withRunbook ? (r % 2 === 0 ? ['kafka-dr', 'runbook'] : ['runbook', 'kafka-dr']) : ['kafka-dr'];
+      const order: Array<'kafka-dr' | 'runbook'> = withRunbook
+        ? r % 2 === 0
+          ? ['kafka-dr', 'runbook']
+          : ['runbook', 'kafka-dr']
+        : ['kafka-dr'];
       for (const mode of order) {
         const res = mode === 'kafka-dr' ? await runKafkaDr(w, rss) : await runRunbook();
-        log(`round ${r + 1}/${rounds} ${mode}: total ${res.totalMs} ms (failover ${res.failoverMs}, failback ${res.failbackMs}), overhead ${res.overheadMs} ms`);
+        log(
+          `round ${r + 1}/${rounds} ${mode}: total ${res.totalMs} ms (failover ${res.failoverMs}, failback ${res.failbackMs}), overhead ${res.overheadMs} ms`,
+        );
         results.push(res);
       }
     }
@@ -286,30 +346,58 @@ export async function main(options: { only?: 'kafka-dr' } = {}): Promise<void> {
     await w.stop();
   }
   const of = (mode: RunResult['mode']) => results.filter((r) => r.mode === mode);
-  const med = (mode: RunResult['mode'], k: 'totalMs' | 'overheadMs' | 'failoverMs' | 'failbackMs') => round(median(of(mode).map((r) => r[k])));
+  const med = (mode: RunResult['mode'], k: 'totalMs' | 'overheadMs' | 'failoverMs' | 'failbackMs') =>
+    round(median(of(mode).map((r) => r[k])));
   const stepMedians = (mode: RunResult['mode']) => {
     const names = [...new Set(of(mode).flatMap((r) => r.steps.map((s) => s.name)))];
-    return Object.fromEntries(names.map((n) => [n, round(median(of(mode).map((r) => r.steps.filter((s) => s.name === n).reduce((a, s) => a + s.ms, 0))))]));
+    return Object.fromEntries(
+      names.map((n) => [n, round(median(of(mode).map((r) => r.steps.filter((s) => s.name === n).reduce((a, s) => a + s.ms, 0))))]),
+    );
   };
-  const kdr = { failoverMs: med('kafka-dr', 'failoverMs'), failbackMs: med('kafka-dr', 'failbackMs'), totalMs: med('kafka-dr', 'totalMs'), overheadMs: med('kafka-dr', 'overheadMs'), steps: stepMedians('kafka-dr') };
+  const kdr = {
+    failoverMs: med('kafka-dr', 'failoverMs'),
+    failbackMs: med('kafka-dr', 'failbackMs'),
+    totalMs: med('kafka-dr', 'totalMs'),
+    overheadMs: med('kafka-dr', 'overheadMs'),
+    steps: stepMedians('kafka-dr'),
+  };
   const rb = withRunbook
-    ? { failoverMs: med('runbook', 'failoverMs'), failbackMs: med('runbook', 'failbackMs'), totalMs: med('runbook', 'totalMs'), overheadMs: med('runbook', 'overheadMs'), steps: stepMedians('runbook') }
+    ? {
+        failoverMs: med('runbook', 'failoverMs'),
+        failbackMs: med('runbook', 'failbackMs'),
+        totalMs: med('runbook', 'totalMs'),
+        overheadMs: med('runbook', 'overheadMs'),
+        steps: stepMedians('runbook'),
+      }
     : undefined;
   const ratios = rb ? { total: round(rb.totalMs / kdr.totalMs, 2), overhead: round(rb.overheadMs / kdr.overheadMs, 2) } : undefined;
   const rows: Array<Array<string | number>> = [['', 'kafka-dr', ...(rb ? ['scripted runbook', 'runbook / kafka-dr'] : [])]];
   for (const k of ['failoverMs', 'failbackMs', 'totalMs', 'overheadMs'] as const) {
     rows.push([k.replace('Ms', ' (ms)'), kdr[k], ...(rb ? [rb[k], round(rb[k] / kdr[k], 2)] : [])]);
   }
-  printTable(`Failover + failback, instant approvals (${rounds} round(s), medians; inherent waits ${inherentMs()} ms subtracted for the overhead)`, rows);
+  printTable(
+    `Failover + failback, instant approvals (${rounds} round(s), medians; inherent waits ${inherentMs()} ms subtracted for the overhead)`,
+    rows,
+  );
   const stepNames = [...new Set([...Object.keys(kdr.steps), ...Object.keys(rb?.steps ?? {})])];
-  printTable('Per step (median ms)', [['step', 'kafka-dr', ...(rb ? ['scripted runbook'] : [])], ...stepNames.map((n) => [n, kdr.steps[n] ?? '-', ...(rb ? [rb.steps[n] ?? '-'] : [])])]);
+  printTable('Per step (median ms)', [
+    ['step', 'kafka-dr', ...(rb ? ['scripted runbook'] : [])],
+    ...stepNames.map((n) => [n, kdr.steps[n] ?? '-', ...(rb ? [rb.steps[n] ?? '-'] : [])]),
+  ]);
   const idle = round(median(rss.idle), 1);
   const peak = round(Math.max(...rss.peak), 1);
   printTable('kafka-dr worker RSS (MiB, own process)', [
     ['after start-up (peak)', 'idle (before each failover)', 'peak during a failback', 'goal'],
     [round(rss.startup, 1), idle, peak, '≤ 300 MB'],
   ]);
-  const settings = { rounds, partitions: PARTITIONS, forwardRecords: RECORDS, drRecords: DR_RECORDS, quietSeconds: QUIET_S, connectOffsetFlushMs: stack.connectOffsetFlushMs };
+  const settings = {
+    rounds,
+    partitions: PARTITIONS,
+    forwardRecords: RECORDS,
+    drRecords: DR_RECORDS,
+    quietSeconds: QUIET_S,
+    connectOffsetFlushMs: stack.connectOffsetFlushMs,
+  };
   if (options.only !== 'kafka-dr') {
     writeResult('orchestration', {
       what: 'planned failover A→B + failback B→A with instant approvals: kafka-dr playbooks vs a scripted runbook (Kafka CLI tools + curl), alternating',

@@ -13,7 +13,10 @@ type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-ex
 /** Result files, by benchmark name (the file name without `.json`), sorted by name. */
 export function loadResults(resultsDir: string): Record<string, Json> {
   const out: Record<string, Json> = {};
-  for (const file of fs.readdirSync(resultsDir).filter((f) => f.endsWith('.json')).sort()) {
+  for (const file of fs
+    .readdirSync(resultsDir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()) {
     out[file.slice(0, -'.json'.length)] = JSON.parse(fs.readFileSync(path.join(resultsDir, file), 'utf8')) as Json;
   }
   return out;
@@ -65,7 +68,9 @@ export function headlineRows(r: Record<string, Json | undefined>): string[][] {
   if (off) {
     const k = off.summary.kafkaDr;
     const cli = off.summary.cli;
-    const applied = k.applyExtrapolated ? `apply timed on ${num(k.applyTimedOnGroups)} groups, extrapolated` : `all ${num(off.settings.groups)} groups applied`;
+    const applied = k.applyExtrapolated
+      ? `apply timed on ${num(k.applyTimedOnGroups)} groups, extrapolated`
+      : `all ${num(off.settings.groups)} groups applied`;
     rows.push([
       `offset translation, ${num(off.summary.groupPartitions)} group-partitions (${num(off.settings.groups)} groups)`,
       `${s(k.applyMs)} read + plan + apply, ${applied} (${num(k.groupPartitionsPerSecond)} group-partitions/s; plan alone ${s(k.planMs)}); ` +
@@ -143,7 +148,10 @@ function table(header: string[], rows: string[][]): string {
 const WHAT_IS_TIMED = table(
   ['benchmark', 'what is timed'],
   [
-    ['`history`', "history events of a whole failover and failback (stub activities, time-skipping server), 1 h and 24 h waits before the drain"],
+    [
+      '`history`',
+      'history events of a whole failover and failback (stub activities, time-skipping server), 1 h and 24 h waits before the drain',
+    ],
     [
       '`drain`',
       "last MM2 offset committed on Connect (50 ms polls of `GET /connectors/{n}/offsets`) → the playbooks' drain step done, for two offset flush intervals (it restarts the stack's Connect workers once so that connect-b runs one and connect-a the other, then rounds alternate without restarts, and it puts the original interval back at the end)",
@@ -156,7 +164,10 @@ const WHAT_IS_TIMED = table(
       '`offsets`',
       "1,000 groups × 10 partitions: read checkpoints + plan, and apply, against `kafka-consumer-groups --reset-offsets --from-file` per group. Checkpoints are written into `A.checkpoints.internal` with kafka-dr's MM2 codec, not emitted by MM2. The CLI is timed on a sample of groups and extrapolated; kafka-dr's apply runs on all groups unless a 50-group probe says that would take over 2 minutes (then on a sample, extrapolated, and the JSON says so)",
     ],
-    ['`audit`', 'one `auditDrift` run (report only) over 1,000 topics × 10 partitions on A and their mirrors on B, the flow\'s connectors deployed STOPPED (`--mm2=running` to run them)'],
+    [
+      '`audit`',
+      "one `auditDrift` run (report only) over 1,000 topics × 10 partitions on A and their mirrors on B, the flow's connectors deployed STOPPED (`--mm2=running` to run them)",
+    ],
   ],
 );
 
@@ -186,7 +197,8 @@ function stepTable(o: Json): string {
       .flatMap((r) => (r.steps as Json[]).filter((x) => x.name === name).map((x) => x.ms as number));
     return ms.length > 1 ? ` (${range(Math.min(...ms), Math.max(...ms))})` : '';
   };
-  const cell = (mode: string, steps: Record<string, number>, n: string) => (steps[n] === undefined ? '–' : `${num(steps[n])}${spread(mode, n)}`);
+  const cell = (mode: string, steps: Record<string, number>, n: string) =>
+    steps[n] === undefined ? '–' : `${num(steps[n])}${spread(mode, n)}`;
   return table(
     ['step', 'kafka-dr, ms', 'scripted runbook, ms'],
     names.map((n) => [`\`${n}\``, cell('kafka-dr', k, n), cell('runbook', rb, n)]),
@@ -196,7 +208,13 @@ function stepTable(o: Json): string {
 function historyTable(h: Json): string {
   return table(
     ['scenario', 'events (median)', 'min–max', 'drain activity', 'share of the warning'],
-    (h.summary as Json[]).map((x) => [x.scenario, String(x.medianEvents), range(x.min, x.max), String(x.drainActivityEvents), pct(x.shareOfWarning)]),
+    (h.summary as Json[]).map((x) => [
+      x.scenario,
+      String(x.medianEvents),
+      range(x.min, x.max),
+      String(x.drainActivityEvents),
+      pct(x.shareOfWarning),
+    ]),
   );
 }
 
@@ -293,7 +311,9 @@ export function writeBenchmarksDoc(repoRoot: string, check = false): boolean {
 
 if (require.main === module) {
   // dist/bench/render-docs.js → the repo root is two levels up (bench/render-docs.ts: one).
-  const root = [path.resolve(__dirname, '..', '..'), path.resolve(__dirname, '..')].find((d) => fs.existsSync(path.join(d, 'bench', 'results')));
+  const root = [path.resolve(__dirname, '..', '..'), path.resolve(__dirname, '..')].find((d) =>
+    fs.existsSync(path.join(d, 'bench', 'results')),
+  );
   if (!root) throw new Error(`bench/results not found above ${__dirname}`);
   const check = process.argv.includes('--check');
   const ok = writeBenchmarksDoc(root, check);

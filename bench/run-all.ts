@@ -20,7 +20,10 @@ function runOne(name: string, args: string[]): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+  const only = process.argv
+    .find((a) => a.startsWith('--only='))
+    ?.slice('--only='.length)
+    .split(',');
   const args = process.argv.slice(2).filter((a) => !a.startsWith('--only='));
   const failed: string[] = [];
   for (const name of BENCHES) {
@@ -32,7 +35,10 @@ async function main(): Promise<void> {
     if (code !== 0) failed.push(name);
   }
   const rows = headlineRows(loadResults(path.join(REPO_ROOT, 'bench', 'results')));
-  printTable('Benchmarks: latest figures (bench/results/*.json) against the goals', [['figure', 'measured (median)', 'goal', 'met'], ...rows]);
+  printTable('Benchmarks: latest figures (bench/results/*.json) against the goals', [
+    ['figure', 'measured (median)', 'goal', 'met'],
+    ...rows,
+  ]);
   writeBenchmarksDoc(REPO_ROOT);
   console.log('\ndocs/benchmarks.md regenerated from bench/results');
   if (failed.length > 0) throw new Error(`failed: ${failed.join(', ')}`);

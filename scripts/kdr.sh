@@ -52,8 +52,8 @@ cmd_test() {
   local t0=$SECONDS started=0 before
   bootstrap
   ensure_chromium
-  say "lint (eslint, type-aware)"
-  npx --no-install eslint .
+  say "lint (eslint, type-aware) and format check (prettier)"
+  npm run -s lint
   # Reuse a stack that is already running; otherwise start one and stop it afterwards,
   # leaving the machine as we found it.
   before=$(cli stack status --json 2>/dev/null || true)

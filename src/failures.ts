@@ -18,7 +18,12 @@ export { FailureType, NON_RETRYABLE_TYPES } from './model/failure-types';
 const identity = (s: string) => s;
 
 export function invalidInput(message: string, details?: unknown): ApplicationFailure {
-  return ApplicationFailure.create({ type: FailureType.InvalidInput, message, nonRetryable: true, details: details === undefined ? [] : [details] });
+  return ApplicationFailure.create({
+    type: FailureType.InvalidInput,
+    message,
+    nonRetryable: true,
+    details: details === undefined ? [] : [details],
+  });
 }
 
 /** A zod failure as one line per problem: `field: reason`. */
@@ -38,7 +43,10 @@ export function connectFailure(err: ConnectRestError, redact: (s: string) => str
   }
   // MM2 reports invalid offsets/partitions in an offsets PATCH as HTTP 500 (Kafka 4.1):
   // retrying the same body can never succeed.
-  if (status === 500 && /Source (offset|partition) .*(cannot be negative|must be an integer|must be a string|is missing the)/.test(message)) {
+  if (
+    status === 500 &&
+    /Source (offset|partition) .*(cannot be negative|must be an integer|must be a string|is missing the)/.test(message)
+  ) {
     return ApplicationFailure.create({
       type: FailureType.ConnectRejected,
       message: `${message} (fix the request; it will not be retried)`,
@@ -122,7 +130,12 @@ export function toFailure(err: unknown, context: { cluster?: string; redact?: (s
     // Our own failures can quote a broker or Connect message too: redact them as well.
     const redacted = redact(err.message);
     if (redacted === err.message) return err;
-    return ApplicationFailure.create({ type: err.type ?? undefined, message: redacted, nonRetryable: err.nonRetryable ?? undefined, details: err.details as unknown[] });
+    return ApplicationFailure.create({
+      type: err.type ?? undefined,
+      message: redacted,
+      nonRetryable: err.nonRetryable ?? undefined,
+      details: err.details as unknown[],
+    });
   }
   if (err instanceof ConnectRestError) return connectFailure(err, redact);
   if (err instanceof UnknownAliasError) {
@@ -133,13 +146,19 @@ export function toFailure(err: unknown, context: { cluster?: string; redact?: (s
   }
   if (err instanceof z.ZodError) {
     // A response that does not match its schema: a version or proxy problem, retried.
-    return ApplicationFailure.create({ type: FailureType.ConnectUnavailable, message: `unexpected response shape: ${describeZodError(err)}` });
+    return ApplicationFailure.create({
+      type: FailureType.ConnectUnavailable,
+      message: `unexpected response shape: ${describeZodError(err)}`,
+    });
   }
   if (err instanceof Mm2DecodeError) {
     return ApplicationFailure.create({ type: FailureType.Mm2RecordUnreadable, message: err.message, nonRetryable: true });
   }
   if (err instanceof ReadToEndTimeout) {
-    return ApplicationFailure.create({ type: FailureType.KafkaError, message: redact(`cluster ${context.cluster ?? '?'}: ${err.message}`) });
+    return ApplicationFailure.create({
+      type: FailureType.KafkaError,
+      message: redact(`cluster ${context.cluster ?? '?'}: ${err.message}`),
+    });
   }
   const name = (err as KafkaJsLikeError | undefined)?.name ?? '';
   if (name.startsWith('KafkaJS')) return kafkaFailure(err, context.cluster ?? '?', redact);
@@ -148,10 +167,7 @@ export function toFailure(err: unknown, context: { cluster?: string; redact?: (s
 }
 
 /** Runs `fn` and converts whatever it throws (see toFailure). */
-export async function classified<T>(
-  fn: () => Promise<T>,
-  context: { cluster?: string; registry?: Registry } = {},
-): Promise<T> {
+export async function classified<T>(fn: () => Promise<T>, context: { cluster?: string; registry?: Registry } = {}): Promise<T> {
   try {
     return await fn();
   } catch (err) {

@@ -5,7 +5,12 @@ import { createActivities, createDeps, type ActivityDeps } from '../activities';
 import { loadRegistry, stackRegistry, type Registry } from '../src/registry/load';
 import { TASK_QUEUE } from '../src/model/task-queue';
 import type { StackConfig } from '../src/stack/config';
-import { explainConnectFailure, nativeConnectionOptions, type LoadedTemporalSettings, type TemporalSettings } from '../src/temporal/connection';
+import {
+  explainConnectFailure,
+  nativeConnectionOptions,
+  type LoadedTemporalSettings,
+  type TemporalSettings,
+} from '../src/temporal/connection';
 import { jsonLinesLogger } from '../src/logging/json-lines';
 import { lagMetricsInterceptor, pollRunningPlaybooks } from '../src/metrics/worker-metrics';
 import { workerSettings, type WorkerSettings } from '../src/metrics/worker-settings';
@@ -57,7 +62,9 @@ export async function createWorker(options: WorkerOptions): Promise<{ worker: Wo
     activities: createActivities(options.deps ?? createDeps(options.registry, identity, { temporalClient: lazyTemporalClient(options) })),
     identity,
     ...(options.activityInterceptors ? { interceptors: { activity: options.activityInterceptors } } : {}),
-    ...(options.shutdownGraceMs !== undefined ? { shutdownGraceTime: options.shutdownGraceMs, shutdownForceTime: options.shutdownGraceMs + 15_000 } : {}),
+    ...(options.shutdownGraceMs !== undefined
+      ? { shutdownGraceTime: options.shutdownGraceMs, shutdownForceTime: options.shutdownGraceMs + 15_000 }
+      : {}),
   });
   return { worker, connection };
 }
@@ -97,7 +104,9 @@ export async function runWorker(config: StackConfig, temporal: LoadedTemporalSet
     // A prometheus port in use fails here: say which variable moves it.
     const reason = err instanceof Error ? err.message : String(err);
     if (settings.metrics && /prometheus|bind|address|in use/i.test(reason)) {
-      throw new Error(`cannot serve metrics on ${settings.metrics.bindAddress} (${reason}): set KDR_WORKER_METRICS_PORT to a free port, or 0 for no metrics endpoint`);
+      throw new Error(
+        `cannot serve metrics on ${settings.metrics.bindAddress} (${reason}): set KDR_WORKER_METRICS_PORT to a free port, or 0 for no metrics endpoint`,
+      );
     }
     throw err;
   }
@@ -110,7 +119,13 @@ export async function runWorker(config: StackConfig, temporal: LoadedTemporalSet
   });
   const stopPolling =
     settings.runningPollMs > 0
-      ? pollRunningPlaybooks({ client: lazyTemporalClient(temporal), meter, taskQueue: TASK_QUEUE, intervalMs: settings.runningPollMs, log })
+      ? pollRunningPlaybooks({
+          client: lazyTemporalClient(temporal),
+          meter,
+          taskQueue: TASK_QUEUE,
+          intervalMs: settings.runningPollMs,
+          log,
+        })
       : () => undefined;
 
   let stopping: NodeJS.Signals | null = null;
@@ -122,7 +137,10 @@ export async function runWorker(config: StackConfig, temporal: LoadedTemporalSet
     }
     stopping = signal;
     stopRequestedAt = Date.now();
-    log.info('shutdown requested: no new tasks; in-flight activities may finish', { signal, graceSeconds: settings.shutdownGraceMs / 1000 });
+    log.info('shutdown requested: no new tasks; in-flight activities may finish', {
+      signal,
+      graceSeconds: settings.shutdownGraceMs / 1000,
+    });
     worker.shutdown();
   };
   process.on('SIGTERM', onSignal);

@@ -11,7 +11,9 @@ import type { WorkflowBundle } from '@temporalio/worker';
  */
 export function bundleWorkflowsOutOfProcess(workflowsPath: string): Promise<WorkflowBundle> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [require.resolve('./bundle-workflows-main'), workflowsPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [require.resolve('./bundle-workflows-main'), workflowsPath], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const code: Buffer[] = [];
     const errors: Buffer[] = [];
     child.stdout.on('data', (chunk: Buffer) => code.push(chunk));

@@ -29,7 +29,13 @@ export const QUICK_OPTIONS = {
 export const SHORT_WAIT_OPTIONS = {
   startToCloseTimeout: '5m',
   heartbeatTimeout: '20s',
-  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes: [...NON_RETRYABLE] },
+  retry: {
+    initialInterval: '2s',
+    backoffCoefficient: 2,
+    maximumInterval: '30s',
+    maximumAttempts: 5,
+    nonRetryableErrorTypes: [...NON_RETRYABLE],
+  },
 } as const satisfies ActivityOptions;
 
 /**
@@ -45,7 +51,13 @@ export const SHORT_WAIT_OPTIONS = {
 export const LONG_WAIT_OPTIONS = {
   startToCloseTimeout: '7d',
   heartbeatTimeout: '30s',
-  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '15s', maximumAttempts: 20, nonRetryableErrorTypes: [...NON_RETRYABLE] },
+  retry: {
+    initialInterval: '2s',
+    backoffCoefficient: 2,
+    maximumInterval: '15s',
+    maximumAttempts: 20,
+    nonRetryableErrorTypes: [...NON_RETRYABLE],
+  },
 } as const satisfies ActivityOptions;
 
 /**
@@ -57,7 +69,13 @@ export const LONG_WAIT_OPTIONS = {
  */
 export const DESTRUCTIVE_OPTIONS = {
   startToCloseTimeout: '1m',
-  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 6, nonRetryableErrorTypes: [...NON_RETRYABLE] },
+  retry: {
+    initialInterval: '2s',
+    backoffCoefficient: 2,
+    maximumInterval: '10s',
+    maximumAttempts: 6,
+    nonRetryableErrorTypes: [...NON_RETRYABLE],
+  },
 } as const satisfies ActivityOptions;
 
 /**
@@ -97,13 +115,25 @@ export const destructive = summarized(DESTRUCTIVE_OPTIONS);
  */
 export const HOOK_OPTIONS = {
   startToCloseTimeout: '3m',
-  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 8, nonRetryableErrorTypes: [...NON_RETRYABLE] },
+  retry: {
+    initialInterval: '2s',
+    backoffCoefficient: 2,
+    maximumInterval: '1m',
+    maximumAttempts: 8,
+    nonRetryableErrorTypes: [...NON_RETRYABLE],
+  },
 } as const satisfies ActivityOptions;
 
 /** Escalation notifications: best effort while the gate keeps waiting (a failure shows in the status). */
 export const NOTIFY_OPTIONS = {
   startToCloseTimeout: '3m',
-  retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '2m', maximumAttempts: 6, nonRetryableErrorTypes: [...NON_RETRYABLE] },
+  retry: {
+    initialInterval: '5s',
+    backoffCoefficient: 2,
+    maximumInterval: '2m',
+    maximumAttempts: 6,
+    nonRetryableErrorTypes: [...NON_RETRYABLE],
+  },
 } as const satisfies ActivityOptions;
 
 /** Cutover hooks, run by the playbook framework after an approved gate. */
@@ -119,6 +149,12 @@ export const notifications = summarized(NOTIFY_OPTIONS);
 export function probeActivities(attempts: number) {
   return summarized({
     startToCloseTimeout: '15s',
-    retry: { initialInterval: '2s', backoffCoefficient: 1.5, maximumInterval: '10s', maximumAttempts: attempts, nonRetryableErrorTypes: [...NON_RETRYABLE] },
+    retry: {
+      initialInterval: '2s',
+      backoffCoefficient: 1.5,
+      maximumInterval: '10s',
+      maximumAttempts: attempts,
+      nonRetryableErrorTypes: [...NON_RETRYABLE],
+    },
   });
 }

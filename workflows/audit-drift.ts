@@ -120,7 +120,14 @@ class Audit {
   }
 
   async flow(flow: ParsedAuditFlow): Promise<void> {
-    const summary: AuditFlowSummary = { flow: flowKey(flow), connectors: [], lagTotal: null, heartbeatAgeMs: null, driftFindings: 0, recreated: [] };
+    const summary: AuditFlowSummary = {
+      flow: flowKey(flow),
+      connectors: [],
+      lagTotal: null,
+      heartbeatAgeMs: null,
+      driftFindings: 0,
+      recreated: [],
+    };
     this.summaries.push(summary);
     await this.connectors(flow, summary);
     await this.lag(flow, summary);
@@ -135,11 +142,23 @@ class Audit {
       summary.connectors.push({ connector, state: r?.state ?? null, tasks: (r?.tasks ?? []).map((t) => ({ id: t.id, state: t.state })) });
       if (!r) continue;
       if (r.state !== 'RUNNING') {
-        this.add(flow, 'connector', connector, r.state === 'PAUSED' ? 'warn' : 'error', `connector is ${r.state} on ${flow.connect}${r.trace ? `: ${r.trace}` : ''}`);
+        this.add(
+          flow,
+          'connector',
+          connector,
+          r.state === 'PAUSED' ? 'warn' : 'error',
+          `connector is ${r.state} on ${flow.connect}${r.trace ? `: ${r.trace}` : ''}`,
+        );
       }
       for (const t of r.tasks) {
         if (t.state !== 'RUNNING') {
-          this.add(flow, 'connector', `${connector}/${t.id}`, t.state === 'PAUSED' ? 'warn' : 'error', `task ${t.id} is ${t.state} on ${t.workerId}${t.trace ? `: ${t.trace}` : ''}`);
+          this.add(
+            flow,
+            'connector',
+            `${connector}/${t.id}`,
+            t.state === 'PAUSED' ? 'warn' : 'error',
+            `task ${t.id} is ${t.state} on ${t.workerId}${t.trace ? `: ${t.trace}` : ''}`,
+          );
         }
       }
       if (r.state === 'RUNNING' && r.tasks.length === 0 && flow.connectors.includes(connector)) {
@@ -157,28 +176,55 @@ class Audit {
     const total = BigInt(lag.total);
     const max = BigInt(this.input.lagMax);
     if (total > max) {
-      this.add(flow, 'lag', flowKey(flow), total > max * 10n ? 'error' : 'warn', `replication lag ${lag.total} records (max ${lag.maxLag} on one partition) is above lagMax ${this.input.lagMax}`);
+      this.add(
+        flow,
+        'lag',
+        flowKey(flow),
+        total > max * 10n ? 'error' : 'warn',
+        `replication lag ${lag.total} records (max ${lag.maxLag} on one partition) is above lagMax ${this.input.lagMax}`,
+      );
     }
-    if (lag.missingTopics.length > 0) this.add(flow, 'lag', lag.missingTopics.join(','), 'error', `not on source ${flow.source}: ${lag.missingTopics.join(', ')}`);
+    if (lag.missingTopics.length > 0)
+      this.add(flow, 'lag', lag.missingTopics.join(','), 'error', `not on source ${flow.source}: ${lag.missingTopics.join(', ')}`);
     if (lag.anomalies > 0) {
       const odd = lag.partitions.filter((p) => p.state !== 'caught-up' && p.state !== 'behind').slice(0, 10);
-      this.add(flow, 'lag', flowKey(flow), 'warn', `${lag.anomalies} partition(s) without a lag figure: ${odd.map((p) => `${p.topic}-${p.partition} ${p.state}`).join(', ')}`);
+      this.add(
+        flow,
+        'lag',
+        flowKey(flow),
+        'warn',
+        `${lag.anomalies} partition(s) without a lag figure: ${odd.map((p) => `${p.topic}-${p.partition} ${p.state}`).join(', ')}`,
+      );
     }
   }
 
   private async freshness(flow: ParsedAuditFlow, summary: AuditFlowSummary): Promise<void> {
-    const fresh = await this.check(flow, 'freshness', '', () => quick.replicationFreshness({ target: flow.target, sourceAlias: flow.source }));
+    const fresh = await this.check(flow, 'freshness', '', () =>
+      quick.replicationFreshness({ target: flow.target, sourceAlias: flow.source }),
+    );
     if (!fresh) return;
     summary.heartbeatAgeMs = fresh.ageMs;
     const maxAge = this.input.freshnessMaxAgeMs;
     if (fresh.ageMs === null) {
       this.add(flow, 'freshness', fresh.topic, 'error', `no replicated heartbeat on ${flow.target}: ${fresh.reason ?? 'none read'}`);
     } else if (fresh.ageMs > maxAge) {
-      this.add(flow, 'freshness', fresh.topic, fresh.ageMs > maxAge * 10 ? 'error' : 'warn', `newest replicated heartbeat is ${fresh.ageMs} ms old (at ${fresh.lastHeartbeatAt}), above freshnessMaxAgeMs ${maxAge}: the target is at least that stale`);
+      this.add(
+        flow,
+        'freshness',
+        fresh.topic,
+        fresh.ageMs > maxAge * 10 ? 'error' : 'warn',
+        `newest replicated heartbeat is ${fresh.ageMs} ms old (at ${fresh.lastHeartbeatAt}), above freshnessMaxAgeMs ${maxAge}: the target is at least that stale`,
+      );
     }
     const own = fresh.targetHeartbeats;
     if (own && own.ageMs !== null && own.ageMs > maxAge) {
-      this.add(flow, 'freshness', own.topic, 'warn', `the target's own heartbeats are ${own.ageMs} ms old: the heartbeat connector or its Connect cluster is not writing to ${flow.target}`);
+      this.add(
+        flow,
+        'freshness',
+        own.topic,
+        'warn',
+        `the target's own heartbeats are ${own.ageMs} ms old: the heartbeat connector or its Connect cluster is not writing to ${flow.target}`,
+      );
     }
   }
 
@@ -197,7 +243,14 @@ class Audit {
 
   private async recreation(flow: ParsedAuditFlow, summary: AuditFlowSummary): Promise<void> {
     const rec = await this.check(flow, 'recreation', '', () =>
-      quick.detectTopicRecreation({ connect: flow.connect, connectors: flow.connectors, source: flow.source, target: flow.target, topics: flow.topics, remoteTopic: { policy: flow.policy } }),
+      quick.detectTopicRecreation({
+        connect: flow.connect,
+        connectors: flow.connectors,
+        source: flow.source,
+        target: flow.target,
+        topics: flow.topics,
+        remoteTopic: { policy: flow.policy },
+      }),
     );
     if (!rec) return;
     summary.recreated = rec.recreated;
@@ -212,7 +265,10 @@ class Audit {
     // Read from the same activity result (no new command): older histories replay unchanged.
     for (const r of rec.readUncommitted ?? []) {
       this.add(
-        flow, 'connector', r.connector, 'warn',
+        flow,
+        'connector',
+        r.connector,
+        'warn',
         `the source consumer reads ${r.isolationLevel}: aborted transactional records are replicated to ${flow.target} as ordinary records; ` +
           `set source.consumer.isolation.level=read_committed on the connector (kafka-dr deploy-replication does)`,
       );
@@ -247,7 +303,8 @@ class Audit {
   /** Findings, counts and per-flow summaries into the figures (status and report). */
   publish(): void {
     const findings = [...this.findings].sort(
-      (a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] || a.flow.localeCompare(b.flow) || a.subject.localeCompare(b.subject),
+      (a, b) =>
+        SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] || a.flow.localeCompare(b.flow) || a.subject.localeCompare(b.subject),
     );
     const counts: Record<Severity, number> = { error: 0, warn: 0, info: 0 };
     for (const f of findings) counts[f.severity]++;
@@ -261,13 +318,23 @@ function repairFor(flow: ParsedAuditFlow, f: DriftFinding): AuditRepair | undefi
   if (f.source === null || f.target === null) return undefined;
   if (REPAIRABLE.has(f.setting)) {
     return {
-      flow: flowKey(flow), cluster: flow.target, topic: f.remoteTopic, setting: f.setting, from: f.target, to: f.source,
+      flow: flowKey(flow),
+      cluster: flow.target,
+      topic: f.remoteTopic,
+      setting: f.setting,
+      from: f.target,
+      to: f.source,
       action: `would set ${f.setting}=${f.source} on ${flow.target} topic ${f.remoteTopic} (now ${f.target})`,
     };
   }
   if (f.setting === 'partitions' && Number(f.target) < Number(f.source)) {
     return {
-      flow: flowKey(flow), cluster: flow.target, topic: f.remoteTopic, setting: 'partitions', from: f.target, to: f.source,
+      flow: flowKey(flow),
+      cluster: flow.target,
+      topic: f.remoteTopic,
+      setting: 'partitions',
+      from: f.target,
+      to: f.source,
       action: `would add partitions to ${flow.target} topic ${f.remoteTopic}: ${f.target} → ${f.source}`,
     };
   }

@@ -89,7 +89,12 @@ class Deploy {
       const loopGuard = p.loopGuard.ok
         ? { ok: true, checkedConnectors: p.loopGuard.checkedConnectors }
         : { ok: false, kind: p.loopGuard.kind, message: p.loopGuard.message };
-      step.details({ connectors: p.connectors.map((c) => `${c.action} ${c.name}${c.connect ? ` on ${c.connect}` : ''}`), stale: p.stale, loopGuard, ...(p.emitterSkipped ? { emitterSkipped: p.emitterSkipped } : {}) });
+      step.details({
+        connectors: p.connectors.map((c) => `${c.action} ${c.name}${c.connect ? ` on ${c.connect}` : ''}`),
+        stale: p.stale,
+        loopGuard,
+        ...(p.emitterSkipped ? { emitterSkipped: p.emitterSkipped } : {}),
+      });
       pb.setFigures({
         connectors: p.connectors,
         ...(p.emitterSkipped ? { emitterSkipped: p.emitterSkipped } : {}),
@@ -129,12 +134,21 @@ class Deploy {
       }
       const updated = result.connectors.filter((c) => c.action === 'updated').map((c) => c.name);
       if (updated.length > 0) {
-        pb.leaveAsIs('updated connector configs', `${updated.join(', ')} existed before this run; their previous configs are not kept, so they stay as deployed`);
+        pb.leaveAsIs(
+          'updated connector configs',
+          `${updated.join(', ')} existed before this run; their previous configs are not kept, so they stay as deployed`,
+        );
       }
       this.connectors = result.connectors;
       const names = (a: string) => result.connectors.filter((c) => c.action === a).map((c) => c.name);
       step.details({ created: names('created'), updated, unchanged: names('unchanged'), stale: result.stale });
-      pb.setFigures({ connectors: result.connectors, created: names('created'), updated, unchanged: names('unchanged'), stale: result.stale });
+      pb.setFigures({
+        connectors: result.connectors,
+        created: names('created'),
+        updated,
+        unchanged: names('unchanged'),
+        stale: result.stale,
+      });
     });
   }
 
@@ -146,7 +160,12 @@ class Deploy {
         const running: string[] = [];
         for (const c of this.connectors) {
           // The checkpoint connector has zero tasks until a group of the allowlist exists.
-          await shortWaits.waitForConnectorState({ connect: c.connect ?? input.plan.connect, connector: c.name, state: 'RUNNING', ...(c.kind === 'checkpoint' ? { allowNoTasks: true } : {}) });
+          await shortWaits.waitForConnectorState({
+            connect: c.connect ?? input.plan.connect,
+            connector: c.name,
+            state: 'RUNNING',
+            ...(c.kind === 'checkpoint' ? { allowNoTasks: true } : {}),
+          });
           running.push(c.name);
           step.details({ running: [...running] });
         }
@@ -160,8 +179,18 @@ class Deploy {
     await pb.step(
       'heartbeats',
       async (step) => {
-        const proof = await shortWaits.waitForHeartbeats({ target: input.plan.target, sourceAlias: input.plan.source, since, timeoutSeconds: input.waitSeconds });
-        const heartbeat = { lastHeartbeatAt: proof.lastHeartbeatAt, ageMs: proof.ageMs, waitedMs: proof.waitedMs, remoteAgeMs: proof.remoteAgeMs };
+        const proof = await shortWaits.waitForHeartbeats({
+          target: input.plan.target,
+          sourceAlias: input.plan.source,
+          since,
+          timeoutSeconds: input.waitSeconds,
+        });
+        const heartbeat = {
+          lastHeartbeatAt: proof.lastHeartbeatAt,
+          ageMs: proof.ageMs,
+          waitedMs: proof.waitedMs,
+          remoteAgeMs: proof.remoteAgeMs,
+        };
         step.details(heartbeat);
         pb.setFigures({ heartbeat });
       },

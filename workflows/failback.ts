@@ -70,7 +70,11 @@ const DEFAULT_EMIT_CHECKPOINTS_SECONDS = 5;
 export async function failback(raw: unknown): Promise<PlaybookReport<FailbackFigures>> {
   const pb = setupPlaybook<FailbackFigures>({ playbook: 'failback', gates: FAILBACK_GATES });
   const input = parseInput(FailbackInput, raw);
-  pb.begin({ clusterPair: clusterPairKey(input.primary, input.dr), requestedBy: input.requestedBy, cutover: { from: input.dr, to: input.primary } });
+  pb.begin({
+    clusterPair: clusterPairKey(input.primary, input.dr),
+    requestedBy: input.requestedBy,
+    cutover: { from: input.dr, to: input.primary },
+  });
   const startedAt = Date.now();
   pb.setFigures({ dryRun: input.dryRun, policy: input.policy });
   const f = new Failback(pb, input);
@@ -94,7 +98,10 @@ export async function failback(raw: unknown): Promise<PlaybookReport<FailbackFig
 
     // Runs recorded before the split moved the consumers in one hook after the translation.
     const stopFirst = patched(STOP_CONSUMERS_FIRST_PATCH);
-    const consumers = await pb.approval('consumers-cutover', { ...f.gateOptions('consumers-cutover'), hook: stopFirst ? 'stop-consumers' : 'deferred' });
+    const consumers = await pb.approval('consumers-cutover', {
+      ...f.gateOptions('consumers-cutover'),
+      hook: stopFirst ? 'stop-consumers' : 'deferred',
+    });
     pb.setPhase('consumers-moving');
     const translated = await f.translateOffsets();
     // Only after the split: before it the groups still consumed on dr while this ran.
@@ -157,7 +164,10 @@ class Failback {
       blockers.push(message);
     };
     await pb.step('check-primary', async (step) => {
-      const health = await quick.clusterHealth({ cluster: input.primary, ...(input.expectedBrokers ? { expectedBrokers: input.expectedBrokers } : {}) });
+      const health = await quick.clusterHealth({
+        cluster: input.primary,
+        ...(input.expectedBrokers ? { expectedBrokers: input.expectedBrokers } : {}),
+      });
       step.details({
         healthy: health.healthy,
         brokers: health.brokers.count,
@@ -200,12 +210,22 @@ class Failback {
         listTopicsOn: input.primary,
       });
       const found = checkFlowScope(
-        { source: input.primary, target: input.dr, policy: input.policy, separator: input.separator, topics: input.topics, excludeTopics: input.excludeTopics, fields: { source: 'primary', target: 'dr' } },
+        {
+          source: input.primary,
+          target: input.dr,
+          policy: input.policy,
+          separator: input.separator,
+          topics: input.topics,
+          excludeTopics: input.excludeTopics,
+          fields: { source: 'primary', target: 'dr' },
+        },
         scope,
       ).map(formatRefusal);
       step.details({ policy: scope.policy ?? null, separator: scope.separator, mirroredTopics: scope.mirroredTopics, refusals: found });
       if (found.length > 0 && !input.dryRun) {
-        this.refuse(`the input does not match the forward flow ${input.forward.connectors.join(', ')} on ${input.forward.connect}: ${found.join('; ')}; nothing was changed`);
+        this.refuse(
+          `the input does not match the forward flow ${input.forward.connectors.join(', ')} on ${input.forward.connect}: ${found.join('; ')}; nothing was changed`,
+        );
       }
       return found;
     });
@@ -217,46 +237,43 @@ class Failback {
     const { input, pb } = this;
     let snapshot = seedSnapshotOffsets(input);
     try {
-      return await pb.step(
-        'plan-seed',
-        async (step) => {
-          if (input.seed.failoverWorkflowId) {
-            // Only runs that name the failover schedule this read: histories of snapshot/derived runs keep their commands.
-            const found = await quick.failoverSnapshot({
-              workflowId: input.seed.failoverWorkflowId,
-              ...(input.seed.failoverRunId ? { runId: input.seed.failoverRunId } : {}),
-              primary: input.primary,
-              dr: input.dr,
-            });
-            snapshot = found.offsets;
-            const seedFailover = { workflowId: found.workflowId, runId: found.runId, takenAt: found.takenAt };
-            step.details({ seedFailover });
-            pb.setFigures({ seedFailover });
-          }
-          const seed = await quick.planFailbackSeedOffsets({
+      return await pb.step('plan-seed', async (step) => {
+        if (input.seed.failoverWorkflowId) {
+          // Only runs that name the failover schedule this read: histories of snapshot/derived runs keep their commands.
+          const found = await quick.failoverSnapshot({
+            workflowId: input.seed.failoverWorkflowId,
+            ...(input.seed.failoverRunId ? { runId: input.seed.failoverRunId } : {}),
             primary: input.primary,
             dr: input.dr,
-            policy: input.policy,
-            topics: [...new Set(this.reverse.sources.flatMap((s) => s.patterns))],
-            mode: input.seed.mode,
-            ...(snapshot ? { snapshot } : {}),
-            forward: { connect: input.forward.connect, sourceConnectors: input.forward.sourceConnectors },
           });
-          const figures = this.seedFigures(seed);
-          const unowned = figures.filter((s) => !s.connector);
-          if (unowned.length > 0) {
-            this.refuse(`no reverse topic group covers ${unowned.map((s) => `${s.topic}-${s.partition}`).join(', ')}`);
-          }
-          step.details({
-            seedFrom: seed.seedFrom,
-            partitions: figures.length,
-            bySource: countBy(figures.map((s) => s.source)),
-            toCopy: figures.reduce((n, s) => n + BigInt(s.toCopy), 0n).toString(),
-          });
-          pb.setFigures({ seedFrom: seed.seedFrom, seed: figures, seedNotes: seed.notes, skippedTopics: seed.skippedTopics });
-          return seed;
-        },
-      );
+          snapshot = found.offsets;
+          const seedFailover = { workflowId: found.workflowId, runId: found.runId, takenAt: found.takenAt };
+          step.details({ seedFailover });
+          pb.setFigures({ seedFailover });
+        }
+        const seed = await quick.planFailbackSeedOffsets({
+          primary: input.primary,
+          dr: input.dr,
+          policy: input.policy,
+          topics: [...new Set(this.reverse.sources.flatMap((s) => s.patterns))],
+          mode: input.seed.mode,
+          ...(snapshot ? { snapshot } : {}),
+          forward: { connect: input.forward.connect, sourceConnectors: input.forward.sourceConnectors },
+        });
+        const figures = this.seedFigures(seed);
+        const unowned = figures.filter((s) => !s.connector);
+        if (unowned.length > 0) {
+          this.refuse(`no reverse topic group covers ${unowned.map((s) => `${s.topic}-${s.partition}`).join(', ')}`);
+        }
+        step.details({
+          seedFrom: seed.seedFrom,
+          partitions: figures.length,
+          bySource: countBy(figures.map((s) => s.source)),
+          toCopy: figures.reduce((n, s) => n + BigInt(s.toCopy), 0n).toString(),
+        });
+        pb.setFigures({ seedFrom: seed.seedFrom, seed: figures, seedNotes: seed.notes, skippedTopics: seed.skippedTopics });
+        return seed;
+      });
     } catch (err) {
       if (input.dryRun && err instanceof ActivityFailure) {
         blockers.push(`seed: ${describeError(err)}`);
@@ -316,14 +333,37 @@ class Failback {
       reverse: { connect: input.reverse.connect, flow: this.plan.name, connectors: [...this.reverse.all], initialState: 'STOPPED' },
       seed: seed ? this.seedFigures(seed) : [],
       skippedTopics: seed?.skippedTopics ?? [],
-      forward: { connect: input.forward.connect, connectors: [...input.forward.connectors], sourceConnectors: [...input.forward.sourceConnectors] },
+      forward: {
+        connect: input.forward.connect,
+        connectors: [...input.forward.connectors],
+        sourceConnectors: [...input.forward.sourceConnectors],
+      },
       gates: FAILBACK_GATES.map((gate) => {
         const o = this.gateOptions(gate);
-        return { gate, description: o.description, approvers: o.approvers ? [...o.approvers] : null, fourEyes: o.fourEyes ?? false, deadline: input.gates[gate].deadline };
+        return {
+          gate,
+          description: o.description,
+          approvers: o.approvers ? [...o.approvers] : null,
+          fourEyes: o.fourEyes ?? false,
+          deadline: input.gates[gate].deadline,
+        };
       }),
       blockers,
     };
-    for (const step of ['deploy-reverse', 'seed-reverse', 'start-reverse', 'catch-up', 'translate-offsets', 'verify-quiet', 'drain', 'stop-reverse', 'snapshot-primary', 'remove-reverse', 'set-forward-offsets', 'resume-forward']) {
+    for (const step of [
+      'deploy-reverse',
+      'seed-reverse',
+      'start-reverse',
+      'catch-up',
+      'translate-offsets',
+      'verify-quiet',
+      'drain',
+      'stop-reverse',
+      'snapshot-primary',
+      'remove-reverse',
+      'set-forward-offsets',
+      'resume-forward',
+    ]) {
       pb.skip(step, 'dry run');
     }
     pb.setFigures({ plan });
@@ -345,7 +385,8 @@ class Failback {
         pb.setFigures({ reverseConnectors });
         // An existing connector (a re-run) keeps its state: make sure the sources are stopped before seeding.
         for (const s of this.reverse.sources) {
-          if (result.connectors.find((c) => c.name === s.name)?.action !== 'created') await destructive.stopConnector({ connect, connector: s.name });
+          if (result.connectors.find((c) => c.name === s.name)?.action !== 'created')
+            await destructive.stopConnector({ connect, connector: s.name });
           await shortWaits.waitForConnectorState({ connect, connector: s.name, state: 'STOPPED' });
         }
         return result;
@@ -420,12 +461,19 @@ class Failback {
       });
       const offsetsSet = result.applied.map((a) => ({ group: a.group, topic: a.topic, partition: a.partition, offset: a.offset }));
       const groupsSkipped = result.groups.filter((g) => g.skipped).map((g) => ({ group: g.group, why: g.skipped! }));
-      step.details({ set: offsetsSet.length, groupsSkipped, checkpointsRead: result.checkpointsRead, ...checkpointFreshness(result.freshness) });
+      step.details({
+        set: offsetsSet.length,
+        groupsSkipped,
+        checkpointsRead: result.checkpointsRead,
+        ...checkpointFreshness(result.freshness),
+      });
       const f = result.freshness;
       pb.setFigures({
         offsetsSet,
         groupsSkipped,
-        ...(f && f.decision !== 'wait' ? { translation: { decision: f.decision, waitedMs: f.waitedMs, stalePartitions: f.stale.length, behindTotal: f.behindTotal } } : {}),
+        ...(f && f.decision !== 'wait'
+          ? { translation: { decision: f.decision, waitedMs: f.waitedMs, stalePartitions: f.stale.length, behindTotal: f.behindTotal } }
+          : {}),
       });
       return result;
     });
@@ -470,7 +518,12 @@ class Failback {
 
   async drain(): Promise<void> {
     const { input, pb } = this;
-    const drainMs = await drainStep(pb, { connect: input.reverse.connect, connectors: this.reverse.sources.map((s) => s.name), source: input.dr, topics: input.topics });
+    const drainMs = await drainStep(pb, {
+      connect: input.reverse.connect,
+      connectors: this.reverse.sources.map((s) => s.name),
+      source: input.dr,
+      topics: input.topics,
+    });
     pb.setFigures({ drainMs });
   }
 
@@ -495,7 +548,14 @@ class Failback {
     const { input, pb } = this;
     const report = await pb.step(
       'check-conservation',
-      () => quick.replicationLag({ connect: input.reverse.connect, connectors: this.reverse.sources.map((s) => s.name), source: input.dr, topics: input.topics, exact: true }),
+      () =>
+        quick.replicationLag({
+          connect: input.reverse.connect,
+          connectors: this.reverse.sources.map((s) => s.name),
+          source: input.dr,
+          topics: input.topics,
+          exact: true,
+        }),
       { summarize: (r) => ({ unreplicated: r.total, partitions: r.partitions.length, measuredAt: r.measuredAt }) },
     );
     const gaps = replicationGaps(report);
@@ -543,10 +603,19 @@ class Failback {
         await destructive.alterConnectorOffsets({
           connect: input.forward.connect,
           connector: c.connector,
-          offsets: c.partitions.map((p) => ({ partition: { cluster: input.primary, topic: p.topic, partition: p.partition }, offset: p.offset })),
+          offsets: c.partitions.map((p) => ({
+            partition: { cluster: input.primary, topic: p.topic, partition: p.partition },
+            offset: p.offset,
+          })),
         });
         for (const p of c.partitions) {
-          forwardOffsets.push({ connector: c.connector, topic: p.topic, partition: p.partition, offset: p.offset, ...(p.skipped !== undefined ? { skipped: p.skipped } : {}) });
+          forwardOffsets.push({
+            connector: c.connector,
+            topic: p.topic,
+            partition: p.partition,
+            offset: p.offset,
+            ...(p.skipped !== undefined ? { skipped: p.skipped } : {}),
+          });
         }
       }
       step.details({ set: forwardOffsets.length, skippedTopics: plan.skippedTopics });

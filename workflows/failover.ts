@@ -69,7 +69,11 @@ export const FAILOVER_STOP_CONSUMERS_FIRST_PATCH = 'failover-stop-consumers-befo
 export async function failover(raw: unknown): Promise<PlaybookReport<FailoverFigures>> {
   const pb = setupPlaybook<FailoverFigures>({ playbook: 'failover', gates: FAILOVER_GATES });
   const input = parseInput(FailoverInput, raw);
-  pb.begin({ clusterPair: clusterPairKey(input.source, input.target), requestedBy: input.requestedBy, cutover: { from: input.source, to: input.target } });
+  pb.begin({
+    clusterPair: clusterPairKey(input.source, input.target),
+    requestedBy: input.requestedBy,
+    cutover: { from: input.source, to: input.target },
+  });
   const startedAt = Date.now();
   pb.setFigures({ mode: input.mode, dryRun: input.dryRun });
   const f = new Failover(pb, input);
@@ -126,11 +130,17 @@ export async function failover(raw: unknown): Promise<PlaybookReport<FailoverFig
     if (conserve) await f.checkWrites('producers-cutover');
     const producers = await pb.approval('producers-cutover', f.gateOptions('producers-cutover'));
     for (const name of input.forward.connectors) {
-      pb.leaveAsIs(undoName(name), `producers write to ${input.target} now: resuming ${input.source}→${input.target} would mix old and new writes; failback reverses the flow`);
+      pb.leaveAsIs(
+        undoName(name),
+        `producers write to ${input.target} now: resuming ${input.source}→${input.target} would mix old and new writes; failback reverses the flow`,
+      );
     }
     if (conserve) await f.checkWrites('end');
     // Unpatched planned runs keep their old claim (drained to 0 with producers quiet).
-    pb.setFigures({ rtoMs: Date.parse(producers.at) - startedAt, ...(input.mode === 'planned' ? { rpoRecords: conserve ? f.rpoRecords() : 0 } : {}) });
+    pb.setFigures({
+      rtoMs: Date.parse(producers.at) - startedAt,
+      ...(input.mode === 'planned' ? { rpoRecords: conserve ? f.rpoRecords() : 0 } : {}),
+    });
     pb.setPhase('failed-over');
   });
 }
@@ -187,12 +197,28 @@ class Failover {
     const refusals = await pb.step('check-scope', async (step) => {
       const scope = await flow;
       const found = checkFlowScope(
-        { source: input.source, target: input.target, policy: input.policy, separator: input.separator, topics: input.topics, excludeTopics: input.excludeTopics, groups: input.groups },
+        {
+          source: input.source,
+          target: input.target,
+          policy: input.policy,
+          separator: input.separator,
+          topics: input.topics,
+          excludeTopics: input.excludeTopics,
+          groups: input.groups,
+        },
         scope,
       ).map(formatRefusal);
-      step.details({ policy: scope.policy ?? null, separator: scope.separator, mirroredTopics: scope.mirroredTopics, groups: scope.groupPatterns, refusals: found });
+      step.details({
+        policy: scope.policy ?? null,
+        separator: scope.separator,
+        mirroredTopics: scope.mirroredTopics,
+        groups: scope.groupPatterns,
+        refusals: found,
+      });
       if (found.length > 0 && !input.dryRun) {
-        this.refuse(`the input does not match the forward flow ${input.forward.connectors.join(', ')} on ${input.forward.connect}: ${found.join('; ')}; nothing was changed`);
+        this.refuse(
+          `the input does not match the forward flow ${input.forward.connectors.join(', ')} on ${input.forward.connect}: ${found.join('; ')}; nothing was changed`,
+        );
       }
       return found;
     });
@@ -223,13 +249,24 @@ class Failover {
     lagP.catch(() => undefined);
     await pb.step('check-target', async (step) => {
       const health = await healthP;
-      step.details({ healthy: health.healthy, brokers: health.brokers.count, expectedBrokers: health.expectedBrokers, problems: health.problems });
+      step.details({
+        healthy: health.healthy,
+        brokers: health.brokers.count,
+        expectedBrokers: health.expectedBrokers,
+        problems: health.problems,
+      });
       if (!health.healthy) block(`target ${input.target} is not healthy: ${health.problems.join('; ')}`);
       return health;
     });
     await pb.step('check-lag', async (step) => {
       const lag = await lagP;
-      step.details({ total: lag.total, maxLag: lag.maxLag, anomalies: lag.anomalies, missingTopics: lag.missingTopics, threshold: input.lagThreshold });
+      step.details({
+        total: lag.total,
+        maxLag: lag.maxLag,
+        anomalies: lag.anomalies,
+        missingTopics: lag.missingTopics,
+        threshold: input.lagThreshold,
+      });
       pb.setFigures({ lagAtStart: lag.total });
       if (lag.missingTopics.length > 0) block(`topics not on ${input.source}: ${lag.missingTopics.join(', ')}`);
       if (BigInt(lag.total) > BigInt(input.lagThreshold)) {
@@ -294,7 +331,12 @@ class Failover {
           policy: input.policy,
         });
         const { total, ...bound } = e.records;
-        step.details({ rpoRecords: total, asOf: bound.asOf, heartbeatAgeMs: e.seconds.heartbeatAgeMs, newestReplicatedRecordAt: e.seconds.newestReplicatedRecordAt });
+        step.details({
+          rpoRecords: total,
+          asOf: bound.asOf,
+          heartbeatAgeMs: e.seconds.heartbeatAgeMs,
+          newestReplicatedRecordAt: e.seconds.newestReplicatedRecordAt,
+        });
         pb.setFigures({
           ...(total !== null ? { rpoRecords: Number(total) } : {}),
           rpoRecordsBound: bound,
@@ -323,8 +365,7 @@ class Failover {
           `kafka-dr then translates their offsets and sets them on ${input.target} (step translate-offsets; a group-partition left without a position ` +
           `stops at gate unplaced-groups), then starts them on ${input.target} (hook start-consumers; without a hook, start them once that is done)`
         : `move consumer groups ${input.groups.join(', ')} to ${input.target}: they resume at the translated offsets on ${this.remoteTopics.join(', ')}`,
-      'producers-cutover':
-        `move producers to ${input.target}; afterwards an abort no longer resumes ${input.source}→${input.target} (failback reverses the flow)`,
+      'producers-cutover': `move producers to ${input.target}; afterwards an abort no longer resumes ${input.source}→${input.target} (failback reverses the flow)`,
     };
     return {
       description: descriptions[gate] + (gate === 'stop-producers' ? '' : this.writesNote),
@@ -389,7 +430,13 @@ class Failover {
     }
     const gates = (input.mode === 'planned' ? FAILOVER_GATES : FAILOVER_GATES.filter((g) => g !== 'stop-producers')).map((gate) => {
       const o = this.gateOptions(gate, stopFirst);
-      return { gate, description: o.description, approvers: o.approvers ? [...o.approvers] : null, fourEyes: o.fourEyes ?? false, deadline: input.gates[gate].deadline };
+      return {
+        gate,
+        description: o.description,
+        approvers: o.approvers ? [...o.approvers] : null,
+        fourEyes: o.fourEyes ?? false,
+        deadline: input.gates[gate].deadline,
+      };
     });
     const result: FailoverPlan = {
       mode: input.mode,
@@ -484,7 +531,12 @@ class Failover {
       if (decision.choices?.gap === 'accept-loss') {
         this.acceptedGap = gaps;
         this.unreplicated = gapRecords;
-        pb.setFigures({ conservation: { ...conservation, acceptedLoss: { records: gapRecords.toString(), partitions: gaps.length, by: decision.by ?? null, at: decision.at } } });
+        pb.setFigures({
+          conservation: {
+            ...conservation,
+            acceptedLoss: { records: gapRecords.toString(), partitions: gaps.length, by: decision.by ?? null, at: decision.at },
+          },
+        });
         return;
       }
       await this.redrain(round);
@@ -581,7 +633,12 @@ class Failover {
       });
       const offsetsSet = result.applied.map((a) => ({ group: a.group, topic: a.topic, partition: a.partition, offset: a.offset }));
       const groupsSkipped = result.groups.filter((g) => g.skipped).map((g) => ({ group: g.group, why: g.skipped! }));
-      step.details({ set: offsetsSet.length, groupsSkipped, checkpointsRead: result.checkpointsRead, ...checkpointFreshness(result.freshness) });
+      step.details({
+        set: offsetsSet.length,
+        groupsSkipped,
+        checkpointsRead: result.checkpointsRead,
+        ...checkpointFreshness(result.freshness),
+      });
       pb.setFigures({ offsetsSet, groupsSkipped });
       return result;
     });

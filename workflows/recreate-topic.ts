@@ -165,10 +165,18 @@ class Recreate {
         quick.pairCutoverState({ source: input.source, target: input.target }),
         quick.connectorStatus(this.ref),
         quick.describeTopics({ cluster: input.target, topics: [this.remote] }),
-        quick.describeFlow({ connect: input.connect, connectors: [input.sourceConnector], sourceConnectors: [input.sourceConnector], connectorsField: 'sourceConnector' }),
+        quick.describeFlow({
+          connect: input.connect,
+          connectors: [input.sourceConnector],
+          sourceConnectors: [input.sourceConnector],
+          connectorsField: 'sourceConnector',
+        }),
       ]);
       const found: string[] = [];
-      const why = pair.state === 'unknown' ? undefined : describePairState(pair, { source: input.source, target: input.target, workflowId: pair.workflowId });
+      const why =
+        pair.state === 'unknown'
+          ? undefined
+          : describePairState(pair, { source: input.source, target: input.target, workflowId: pair.workflowId });
       if (why) found.push(why);
       const mirrorExists = mirror[this.remote]?.exists ?? false;
       if (status.state === 'STOPPED' && mirrorExists) {
@@ -180,11 +188,25 @@ class Recreate {
       }
       found.push(
         ...checkFlowScope(
-          { source: input.source, target: input.target, policy: input.policy, separator: input.separator, topics: [input.topic], fields: { topics: 'topic' } },
+          {
+            source: input.source,
+            target: input.target,
+            policy: input.policy,
+            separator: input.separator,
+            topics: [input.topic],
+            fields: { topics: 'topic' },
+          },
           scope,
         ).map(formatRefusal),
       );
-      step.details({ pair: pair.state, connector: status.state, mirrorExists, policy: scope.policy ?? null, separator: scope.separator, refusals: found });
+      step.details({
+        pair: pair.state,
+        connector: status.state,
+        mirrorExists,
+        policy: scope.policy ?? null,
+        separator: scope.separator,
+        refusals: found,
+      });
       if (found.length > 0 && !input.dryRun) {
         this.refuse(`recreate-topic ${input.topic} refused, nothing was changed: ${found.join('; ')}`);
       }
@@ -200,7 +222,10 @@ class Recreate {
       'lock-pair',
       async () => {
         try {
-          this.lock = await startChild(pairLock, { workflowId, args: [{ holder: workflowInfo().workflowId, reason: `recreate-topic ${input.topic}` }] });
+          this.lock = await startChild(pairLock, {
+            workflowId,
+            args: [{ holder: workflowInfo().workflowId, reason: `recreate-topic ${input.topic}` }],
+          });
         } catch (err) {
           if (err instanceof WorkflowExecutionAlreadyStartedError) {
             this.refuse(
@@ -229,7 +254,10 @@ class Recreate {
   gateOptions(): GateOptions {
     const { input } = this;
     const g = input.gate;
-    const groups = input.groups.length > 0 && input.resetGroupsTo !== 'none' ? `, then set groups ${input.groups.join(', ')} on ${input.target} to the start of the new mirror` : '';
+    const groups =
+      input.groups.length > 0 && input.resetGroupsTo !== 'none'
+        ? `, then set groups ${input.groups.join(', ')} on ${input.target} to the start of the new mirror`
+        : '';
     return {
       description:
         `stop connector ${input.sourceConnector} on ${input.connect}, delete ${input.target}'s ${this.remote} (every record in it), reset the MM2 offsets of ${input.topic}, ` +
@@ -245,7 +273,10 @@ class Recreate {
   private async topicOffsets() {
     const all = await quick.getConnectorOffsets(this.ref);
     return all
-      .filter((o) => o.partition.cluster === this.input.source && o.partition.topic === this.input.topic && typeof o.partition.partition === 'number')
+      .filter(
+        (o) =>
+          o.partition.cluster === this.input.source && o.partition.topic === this.input.topic && typeof o.partition.partition === 'number',
+      )
       .map((o) => ({ partition: o.partition.partition as number, offset: o.offset }));
   }
 
@@ -256,7 +287,12 @@ class Recreate {
       const mirror = (await quick.describeTopics({ cluster: input.target, topics: [this.remote] }))[this.remote];
       const result: RecreatePlan = {
         connector: { connect: input.connect, name: input.sourceConnector },
-        deleteTopic: { cluster: input.target, topic: this.remote, exists: mirror?.exists ?? false, partitions: mirror?.exists ? mirror.partitions : null },
+        deleteTopic: {
+          cluster: input.target,
+          topic: this.remote,
+          exists: mirror?.exists ?? false,
+          partitions: mirror?.exists ? mirror.partitions : null,
+        },
         offsetsToReset: offsets,
         sourcePartitions: this.sourcePartitions,
         groupsToReset: input.resetGroupsTo === 'none' ? [] : [...input.groups],
@@ -266,7 +302,16 @@ class Recreate {
       step.details({ offsetsToReset: offsets.length, mirrorExists: result.deleteTopic.exists });
       return result;
     });
-    for (const step of ['stop-connector', 'delete-mirror', 'reset-offsets', 'resume-connector', 'verify-mirror', 'catch-up', 'reset-groups']) pb.skip(step, 'dry run');
+    for (const step of [
+      'stop-connector',
+      'delete-mirror',
+      'reset-offsets',
+      'resume-connector',
+      'verify-mirror',
+      'catch-up',
+      'reset-groups',
+    ])
+      pb.skip(step, 'dry run');
     pb.setFigures({ plan });
     pb.setPhase('dry-run');
   }
@@ -306,7 +351,10 @@ class Recreate {
     await pb.step('reset-offsets', async (step) => {
       const offsets = await this.topicOffsets();
       if (offsets.length === 0) {
-        step.details({ reset: 0, note: `${input.sourceConnector} has no committed offsets for ${input.topic}: MM2 copies it from the start anyway` });
+        step.details({
+          reset: 0,
+          note: `${input.sourceConnector} has no committed offsets for ${input.topic}: MM2 copies it from the start anyway`,
+        });
       } else {
         await destructive.alterConnectorOffsets({
           ...this.ref,
@@ -334,8 +382,18 @@ class Recreate {
     await pb.step(
       'verify-mirror',
       async (step) => {
-        const t = await shortWaits.waitForTopic({ cluster: input.target, topic: this.remote, partitions: this.sourcePartitions, timeoutSeconds: input.waitSeconds });
-        const drift = await quick.auditTopicDrift({ source: input.source, target: input.target, topics: [input.topic], remoteTopic: this.remoteTopic });
+        const t = await shortWaits.waitForTopic({
+          cluster: input.target,
+          topic: this.remote,
+          partitions: this.sourcePartitions,
+          timeoutSeconds: input.waitSeconds,
+        });
+        const drift = await quick.auditTopicDrift({
+          source: input.source,
+          target: input.target,
+          topics: [input.topic],
+          remoteTopic: this.remoteTopic,
+        });
         const driftFindings = drift.findings.map((f) => ({ setting: f.setting, source: f.source, target: f.target, severity: f.severity }));
         step.details({ partitions: t.partitions, waitedMs: t.waitedMs, drift: driftFindings });
         pb.setFigures({ mirrorPartitions: t.partitions, driftFindings });
@@ -351,7 +409,14 @@ class Recreate {
     const started = Date.now();
     await pb.step(
       'catch-up',
-      () => longWaits.waitForDrain({ connect: input.connect, connectors: [input.sourceConnector], source: input.source, topics: [input.topic], consecutiveZeroPolls: 2 }),
+      () =>
+        longWaits.waitForDrain({
+          connect: input.connect,
+          connectors: [input.sourceConnector],
+          source: input.source,
+          topics: [input.topic],
+          consecutiveZeroPolls: 2,
+        }),
       { abortable: true, summarize: (r) => ({ polls: r.polls, total: r.total, partitions: r.report.partitions.length }) },
     );
     pb.setFigures({ catchUpMs: Date.now() - started });
@@ -372,6 +437,9 @@ class Recreate {
       }
       pb.setFigures({ groupsReset });
     });
-    pb.leaveAsIs('consumer group offsets on target', 'set to the start of the recreated mirror: the old offsets pointed into the deleted log');
+    pb.leaveAsIs(
+      'consumer group offsets on target',
+      'set to the start of the recreated mirror: the old offsets pointed into the deleted log',
+    );
   }
 }

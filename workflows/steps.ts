@@ -156,7 +156,11 @@ export async function placeUnplacedSteps(
   if (found.unplaced.length > 0) {
     pb.setFigures({ unplaced: found.unplaced });
     const choicesAsked: GateChoices = { options: [...UNPLACED_CHOICES], keys: unplacedGroups(found.unplaced) };
-    const decision = await pb.gate(UNPLACED_GATE, { ...args.gate, description: describeUnplaced(found.unplaced, args.target), choices: choicesAsked });
+    const decision = await pb.gate(UNPLACED_GATE, {
+      ...args.gate,
+      description: describeUnplaced(found.unplaced, args.target),
+      choices: choicesAsked,
+    });
     pb.stopUnlessApproved(decision);
     choices = decision.choices ?? {};
     const placements = placementsFor(found.unplaced, choices);

@@ -24,7 +24,11 @@ export function runningFlushMs(worker: ConnectWorker): number | undefined {
  * recorded is stopped; `stack up` then starts just that worker and waits until MM2 is
  * ready. Connectors survive: their configs live in Connect's config topic.
  */
-export async function ensureConnectFlush(worker: ConnectWorker, flushMs: number, log: (line: string) => void): Promise<'kept' | 'restarted'> {
+export async function ensureConnectFlush(
+  worker: ConnectWorker,
+  flushMs: number,
+  log: (line: string) => void,
+): Promise<'kept' | 'restarted'> {
   if (runningProcess(stack, worker) && runningFlushMs(worker) === flushMs) return 'kept';
   log(`restarting ${worker} with offset.flush.interval.ms=${flushMs}`);
   await stopProcess(stack, worker, 30_000);

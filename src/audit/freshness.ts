@@ -105,7 +105,14 @@ export function summarizeHeartbeats(input: {
   const { topic, tracker, nowMs } = input;
   const base = { topic, recordsRead: tracker.records, unreadableRecords: tracker.unreadable };
   if (!input.topicExists) {
-    return { ...base, lastHeartbeatAt: null, ageMs: null, from: null, emitters: [], reason: `topic ${topic} does not exist: ${input.missingHint}` };
+    return {
+      ...base,
+      lastHeartbeatAt: null,
+      ageMs: null,
+      from: null,
+      emitters: [],
+      reason: `topic ${topic} does not exist: ${input.missingHint}`,
+    };
   }
   const emitters = tracker.emitters();
   const newest = emitters[0];

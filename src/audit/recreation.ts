@@ -94,12 +94,7 @@ export interface RecreationFinding {
 }
 
 export type PartitionStatus =
-  | 'caught-up'
-  | 'lagging'
-  | 'end-below-committed'
-  | 'expired-before-replicated'
-  | 'no-committed-offset'
-  | 'missing-on-source';
+  'caught-up' | 'lagging' | 'end-below-committed' | 'expired-before-replicated' | 'no-committed-offset' | 'missing-on-source';
 
 export interface PartitionEvidence {
   partition: number;

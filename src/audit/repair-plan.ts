@@ -21,11 +21,16 @@ export interface ConfigChange {
 }
 
 /** The full override set to send, or why it cannot be sent without losing something. */
-export function overridesAfterRepair(current: TopicOverride[], changes: ConfigChange[]): { set: Array<{ name: string; value: string }> } | { refused: string } {
+export function overridesAfterRepair(
+  current: TopicOverride[],
+  changes: ConfigChange[],
+): { set: Array<{ name: string; value: string }> } | { refused: string } {
   // A hidden value cannot be sent back: the legacy request would erase it.
   const hidden = current.filter((o) => o.sensitive || o.value === null).map((o) => o.name);
   if (hidden.length > 0) {
-    return { refused: `the topic has overrides whose values the broker hides (${hidden.join(', ')}): AlterConfigs would erase them; apply the repair by hand (kafka-configs --alter --add-config)` };
+    return {
+      refused: `the topic has overrides whose values the broker hides (${hidden.join(', ')}): AlterConfigs would erase them; apply the repair by hand (kafka-configs --alter --add-config)`,
+    };
   }
   const merged = new Map(current.map((o) => [o.name, o.value!]));
   for (const c of changes) merged.set(c.setting, c.to);

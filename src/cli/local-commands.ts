@@ -38,7 +38,10 @@ export function addLocalCommands(program: Command, ctx: CliContext): void {
       const config = ctx.stackConfig();
       const report = await up(config, log);
       if (opts.json) ctx.io.out(`${JSON.stringify(report, null, 2)}\n`);
-      else ctx.io.out(`${formatStatus(report.components)}\n\nstack up in ${report.totalSeconds.toFixed(1)} s. Temporal UI: ${config.temporal.uiUrl}\n`);
+      else
+        ctx.io.out(
+          `${formatStatus(report.components)}\n\nstack up in ${report.totalSeconds.toFixed(1)} s. Temporal UI: ${config.temporal.uiUrl}\n`,
+        );
       ctx.setExit(EXIT.ok);
     });
 
@@ -64,11 +67,15 @@ export function addLocalCommands(program: Command, ctx: CliContext): void {
 
   program
     .command('worker')
-    .description('run the kafka-dr Temporal worker (KDR_REGISTRY names the cluster registry; default: the local stack) until SIGINT/SIGTERM')
+    .description(
+      'run the kafka-dr Temporal worker (KDR_REGISTRY names the cluster registry; default: the local stack) until SIGINT/SIGTERM',
+    )
     .action(async () => {
       const globals = program.opts<GlobalOptions>();
       if (globals.taskQueue !== undefined && globals.taskQueue !== TASK_QUEUE) {
-        throw usageError(`worker: --task-queue ${globals.taskQueue}: the worker polls '${TASK_QUEUE}', the queue every playbook start uses`);
+        throw usageError(
+          `worker: --task-queue ${globals.taskQueue}: the worker polls '${TASK_QUEUE}', the queue every playbook start uses`,
+        );
       }
       const config = ctx.stackConfig();
       // --address/--namespace/--profile (or TEMPORAL_*: TLS, API key) move the worker too, so one flag set serves every verb.
@@ -79,28 +86,42 @@ export function addLocalCommands(program: Command, ctx: CliContext): void {
   program
     .command('drill')
     .description('the DR drill: failover and failback under synthetic load, with a report (reports/drill-<time>.json, .md, .svg)')
-    .addOption(new Option('--mode <mode>', 'planned (0 lost expected) or unplanned (broker A stopped mid-stream)').choices(['planned', 'unplanned']))
+    .addOption(
+      new Option('--mode <mode>', 'planned (0 lost expected) or unplanned (broker A stopped mid-stream)').choices(['planned', 'unplanned']),
+    )
     .option('--reports-dir <dir>', 'where the report files go (default: reports)')
-    .addOption(new Option('--dr-period-seconds <s>', 'how long producers write to B between failover and failback (default 15)').argParser(Number))
+    .addOption(
+      new Option('--dr-period-seconds <s>', 'how long producers write to B between failover and failback (default 15)').argParser(Number),
+    )
     .option('--keep', "keep the drill's topics, groups and connectors for inspection")
     .addOption(new Option('--codec <codec>', "MM2's producer compression in both flows (default: none)").choices(CompressionSchema.options))
     .option('--json', 'print the report as JSON instead of the file paths')
-    .action(async (opts: { mode?: string; reportsDir?: string; drPeriodSeconds?: number; keep?: boolean; codec?: string; json?: boolean }) => {
-      // Flags map onto the drill's own schema, which says what is wrong with a value.
-      const flags: Record<string, string> = { mode: '--mode', reportsDir: '--reports-dir', drPeriodSeconds: '--dr-period-seconds', keep: '--keep', codec: '--codec' };
-      const parsed = DrillOptionsSchema.safeParse({
-        ...(opts.mode !== undefined ? { mode: opts.mode } : {}),
-        ...(opts.reportsDir !== undefined ? { reportsDir: opts.reportsDir } : {}),
-        ...(opts.drPeriodSeconds !== undefined ? { drPeriodSeconds: opts.drPeriodSeconds } : {}),
-        ...(opts.keep === true ? { keep: true } : {}),
-        ...(opts.codec !== undefined ? { codec: opts.codec } : {}),
-      });
-      if (!parsed.success) {
-        throw usageError(`drill: ${parsed.error.issues.map((i) => `${flags[String(i.path[0])] ?? i.path.join('.')}: ${i.message}`).join('; ')}`);
-      }
-      const result = await runDrill(parsed.data, log);
-      if (opts.json) ctx.io.out(`${JSON.stringify(result.report, null, 2)}\n`);
-      else ctx.io.out(`drill report: ${result.files.markdown}\n  JSON: ${result.files.json}\n  timeline: ${result.files.svg}\n`);
-      ctx.setExit(result.exitCode);
-    });
+    .action(
+      async (opts: { mode?: string; reportsDir?: string; drPeriodSeconds?: number; keep?: boolean; codec?: string; json?: boolean }) => {
+        // Flags map onto the drill's own schema, which says what is wrong with a value.
+        const flags: Record<string, string> = {
+          mode: '--mode',
+          reportsDir: '--reports-dir',
+          drPeriodSeconds: '--dr-period-seconds',
+          keep: '--keep',
+          codec: '--codec',
+        };
+        const parsed = DrillOptionsSchema.safeParse({
+          ...(opts.mode !== undefined ? { mode: opts.mode } : {}),
+          ...(opts.reportsDir !== undefined ? { reportsDir: opts.reportsDir } : {}),
+          ...(opts.drPeriodSeconds !== undefined ? { drPeriodSeconds: opts.drPeriodSeconds } : {}),
+          ...(opts.keep === true ? { keep: true } : {}),
+          ...(opts.codec !== undefined ? { codec: opts.codec } : {}),
+        });
+        if (!parsed.success) {
+          throw usageError(
+            `drill: ${parsed.error.issues.map((i) => `${flags[String(i.path[0])] ?? i.path.join('.')}: ${i.message}`).join('; ')}`,
+          );
+        }
+        const result = await runDrill(parsed.data, log);
+        if (opts.json) ctx.io.out(`${JSON.stringify(result.report, null, 2)}\n`);
+        else ctx.io.out(`drill report: ${result.files.markdown}\n  JSON: ${result.files.json}\n  timeline: ${result.files.svg}\n`);
+        ctx.setExit(result.exitCode);
+      },
+    );
 }

@@ -72,7 +72,9 @@ async function watch(ctx: CliContext, client: Client, workflowId: string, opts: 
       if (json !== lastJson) ctx.io.out(`${json}\n`);
       lastJson = json;
     } else if (redraw) {
-      ctx.io.out(`${CLEAR_SCREEN}${renderStatus(snap)}\n\n${snap.temporalStatus === 'RUNNING' ? `(refreshing every ${opts.intervalMs / 1000}s; Ctrl-C stops watching, not the playbook)` : 'closed'}\n`);
+      ctx.io.out(
+        `${CLEAR_SCREEN}${renderStatus(snap)}\n\n${snap.temporalStatus === 'RUNNING' ? `(refreshing every ${opts.intervalMs / 1000}s; Ctrl-C stops watching, not the playbook)` : 'closed'}\n`,
+      );
     } else {
       for (const e of changedEvents(statusEvents(snap), printed)) ctx.io.out(`${stamp()} ${e.line}\n`);
     }
@@ -94,7 +96,8 @@ function parseGate(value: string): string {
 }
 
 function parseLimit(value: string): number {
-  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 1000) throw new InvalidArgumentError('must be a whole number from 1 to 1000');
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 1000)
+    throw new InvalidArgumentError('must be a whole number from 1 to 1000');
   return Number(value);
 }
 
@@ -114,7 +117,8 @@ function checkMessage(schema: typeof DecideArgsSchema | typeof AbortArgsSchema, 
 function collectChoice(value: string, previous: Record<string, string> | undefined): Record<string, string> {
   const at = value.lastIndexOf('=');
   const [key, choice] = at < 0 ? [EVERY_KEY, value] : [value.slice(0, at), value.slice(at + 1)];
-  if (key.trim() === '' || choice.trim() === '') throw new InvalidArgumentError('must be <choice> or <key>=<choice>, e.g. end or orders-app=earliest');
+  if (key.trim() === '' || choice.trim() === '')
+    throw new InvalidArgumentError('must be <choice> or <key>=<choice>, e.g. end or orders-app=earliest');
   const out = { ...(previous ?? {}) };
   if (Object.hasOwn(out, key)) throw new InvalidArgumentError(`chooses twice for ${key === EVERY_KEY ? 'every key' : key}`);
   out[key] = choice;
@@ -132,13 +136,22 @@ async function decide(
   choices?: Record<string, string>,
 ): Promise<number> {
   const args = { gate, decision, by, ...(comment !== undefined ? { comment } : {}), ...(choices ? { choices } : {}) };
-  checkMessage(DecideArgsSchema, args, { by: '--as', comment: decision === 'approve' ? '--comment' : '--reason', gate: '<gate>', choices: '--choice' });
+  checkMessage(DecideArgsSchema, args, {
+    by: '--as',
+    comment: decision === 'approve' ? '--comment' : '--reason',
+    gate: '<gate>',
+    choices: '--choice',
+  });
   return onPlaybook(ctx, async (client) => {
     try {
       const record = await decideGate(client, workflowId, args);
       if (json) ctx.io.out(`${JSON.stringify(record)}\n`);
       else {
-        const chose = record.choices ? ` choosing ${Object.entries(record.choices).map(([k, v]) => `${k}=${v}`).join(', ')}` : '';
+        const chose = record.choices
+          ? ` choosing ${Object.entries(record.choices)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(', ')}`
+          : '';
         ctx.io.out(`${record.decision} gate ${record.gate} of ${workflowId} as ${record.by ?? by} at ${record.at}${chose}\n`);
       }
       return EXIT.ok;
@@ -157,9 +170,12 @@ const nonEmpty = (flag: string) => (value: string) => {
 export function addOperateCommands(program: Command, ctx: CliContext): void {
   program
     .command('status')
-    .description('a playbook\'s steps, open gate (and what approving it does), lag per partition')
-    .argument('<workflow-id>', 'the playbook\'s workflow ID (kafka-dr list shows them)')
-    .option('--watch', 'follow it until it closes: redrawn in place on a terminal, one line per change when piped; exit 0 if it completed, 4 otherwise')
+    .description("a playbook's steps, open gate (and what approving it does), lag per partition")
+    .argument('<workflow-id>', "the playbook's workflow ID (kafka-dr list shows them)")
+    .option(
+      '--watch',
+      'follow it until it closes: redrawn in place on a terminal, one line per change when piped; exit 0 if it completed, 4 otherwise',
+    )
     .addOption(new Option('--interval <seconds>', 'poll interval for --watch').argParser(parseInterval).default(1))
     .option('--json', 'print the status as JSON (with --watch: one line per change)')
     .action(async (workflowId: string, opts: { watch?: boolean; interval: number; json?: boolean }) => {
@@ -176,24 +192,30 @@ export function addOperateCommands(program: Command, ctx: CliContext): void {
   program
     .command('approve')
     .description('approve the open gate (the decide update: a refusal comes back with its reason, exit 4)')
-    .argument('<workflow-id>', 'the playbook\'s workflow ID')
+    .argument('<workflow-id>', "the playbook's workflow ID")
     .argument('<gate>', 'the gate to approve (kafka-dr status shows the open one)', parseGate)
-    .requiredOption('--as <name>', 'who approves (kept in the audit trail; checked against the gate\'s approvers and four-eyes)', nonEmpty('--as'))
+    .requiredOption(
+      '--as <name>',
+      "who approves (kept in the audit trail; checked against the gate's approvers and four-eyes)",
+      nonEmpty('--as'),
+    )
     .option('--comment <text>', 'why, for the audit trail')
     .option(
       '--choice <[key=]choice>',
-      "for a gate that asks choices (kafka-dr status lists them, e.g. unplaced-groups: earliest | end | leave-out per group; replication-gap: re-drain | accept-loss): <key>=<choice>, or <choice> for every key; repeatable. A gate with a default (the choice that loses nothing) takes it where none is given",
+      'for a gate that asks choices (kafka-dr status lists them, e.g. unplaced-groups: earliest | end | leave-out per group; replication-gap: re-drain | accept-loss): <key>=<choice>, or <choice> for every key; repeatable. A gate with a default (the choice that loses nothing) takes it where none is given',
       collectChoice,
     )
     .option('--json', 'print the recorded decision as JSON')
-    .action(async (workflowId: string, gate: string, opts: { as: string; comment?: string; choice?: Record<string, string>; json?: boolean }) => {
-      ctx.setExit(await decide(ctx, workflowId, gate, 'approve', opts.as, opts.comment, opts.json === true, opts.choice));
-    });
+    .action(
+      async (workflowId: string, gate: string, opts: { as: string; comment?: string; choice?: Record<string, string>; json?: boolean }) => {
+        ctx.setExit(await decide(ctx, workflowId, gate, 'approve', opts.as, opts.comment, opts.json === true, opts.choice));
+      },
+    );
 
   program
     .command('reject')
     .description('reject the open gate: the playbook compensates and stops (a refusal comes back with its reason, exit 4)')
-    .argument('<workflow-id>', 'the playbook\'s workflow ID')
+    .argument('<workflow-id>', "the playbook's workflow ID")
     .argument('<gate>', 'the gate to reject', parseGate)
     .requiredOption('--as <name>', 'who rejects', nonEmpty('--as'))
     .requiredOption('--reason <text>', 'why (required: the playbook undoes its changes)', nonEmpty('--reason'))
@@ -205,7 +227,7 @@ export function addOperateCommands(program: Command, ctx: CliContext): void {
   program
     .command('abort')
     .description('abort a running playbook, whatever gate is open: it compensates (undoes what is safe to undo) and stops')
-    .argument('<workflow-id>', 'the playbook\'s workflow ID')
+    .argument('<workflow-id>', "the playbook's workflow ID")
     .requiredOption('--as <name>', 'who aborts', nonEmpty('--as'))
     .requiredOption('--reason <text>', 'why', nonEmpty('--reason'))
     .option('--json', 'print {accepted, reason} as JSON')
@@ -215,7 +237,8 @@ export function addOperateCommands(program: Command, ctx: CliContext): void {
         await onPlaybook(ctx, async (client) => {
           const r = await abortPlaybook(client, workflowId, { by: opts.as, reason: opts.reason });
           if (opts.json) ctx.io.out(`${JSON.stringify({ workflowId, accepted: r.accepted, reason: r.reason })}\n`);
-          else if (r.accepted) ctx.io.out(`abort accepted: ${workflowId} ${r.reason}; it compensates now (\`kafka-dr status ${workflowId} --watch\`)\n`);
+          else if (r.accepted)
+            ctx.io.out(`abort accepted: ${workflowId} ${r.reason}; it compensates now (\`kafka-dr status ${workflowId} --watch\`)\n`);
           if (!r.accepted) {
             if (!opts.json) ctx.io.err(`kafka-dr: abort of ${workflowId} changed nothing: ${r.reason}\n`);
             return EXIT.playbookFailed;
@@ -237,7 +260,8 @@ export function addOperateCommands(program: Command, ctx: CliContext): void {
       let clusterPair: string | undefined;
       if (opts.pair !== undefined) {
         const parts = opts.pair.split('~');
-        if (parts.length !== 2 || parts.some((p) => !/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(p))) throw usageError(`--pair ${opts.pair}: must be two cluster aliases joined by ~ (e.g. A~B)`);
+        if (parts.length !== 2 || parts.some((p) => !/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(p)))
+          throw usageError(`--pair ${opts.pair}: must be two cluster aliases joined by ~ (e.g. A~B)`);
         clusterPair = [...parts].sort().join('~');
       }
       ctx.setExit(
@@ -252,9 +276,17 @@ export function addOperateCommands(program: Command, ctx: CliContext): void {
             return EXIT.ok;
           }
           const header = ['WORKFLOW ID', 'PLAYBOOK', 'PAIR', 'PHASE', 'STATUS', 'STARTED'];
-          const table = rows.map((r) => [r.workflowId, r.playbook ?? r.workflowType, r.clusterPair ?? '', r.phase ?? '', r.status, r.startTime.replace(/\.\d+Z$/, 'Z')]);
+          const table = rows.map((r) => [
+            r.workflowId,
+            r.playbook ?? r.workflowType,
+            r.clusterPair ?? '',
+            r.phase ?? '',
+            r.status,
+            r.startTime.replace(/\.\d+Z$/, 'Z'),
+          ]);
           const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
-          for (const row of [header, ...table]) ctx.io.out(`${row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')}\n`);
+          for (const row of [header, ...table])
+            ctx.io.out(`${row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')}\n`);
           return EXIT.ok;
         }),
       );
@@ -263,7 +295,7 @@ export function addOperateCommands(program: Command, ctx: CliContext): void {
   program
     .command('report')
     .description('the final report of a closed playbook: steps with times, decisions, offsets set, lag/drain figures, compensations')
-    .argument('<workflow-id>', 'the playbook\'s workflow ID')
+    .argument('<workflow-id>', "the playbook's workflow ID")
     .addOption(new Option('--json', 'the report as JSON (the workflow result)').conflicts('markdown'))
     .addOption(new Option('--markdown', 'the report as Markdown (the default)').conflicts('json'))
     .action(async (workflowId: string, opts: { json?: boolean; markdown?: boolean }) => {

@@ -1,13 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import {
-  PlaybookConflictError,
-  PlaybookInputError,
-  playbookStartId,
-  startPlaybook,
-  validatePlaybookInput,
-} from '../client/playbooks';
+import { PlaybookConflictError, PlaybookInputError, playbookStartId, startPlaybook, validatePlaybookInput } from '../client/playbooks';
 import { closedOutcome } from '../client/operations';
 import { renderPlaybookMarkdown } from '../report/playbook-markdown';
 import type { CliContext } from './context';
@@ -23,7 +17,10 @@ import { withTemporal } from './temporal';
  */
 
 function splitList(value: string, previous: string[] | undefined): string[] {
-  const items = value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  const items = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
   if (items.length === 0) throw new InvalidArgumentError('must list at least one name (comma-separated)');
   return [...(previous ?? []), ...items];
 }
@@ -65,7 +62,12 @@ async function readJson(ctx: CliContext, flag: string, file: string): Promise<un
 }
 
 /** The input a verb's flags and files describe, not yet validated. */
-export async function buildInput(ctx: CliContext, spec: PlaybookVerb, opts: Record<string, unknown>, optionOf: Map<FieldFlag, Option>): Promise<Record<string, unknown>> {
+export async function buildInput(
+  ctx: CliContext,
+  spec: PlaybookVerb,
+  opts: Record<string, unknown>,
+  optionOf: Map<FieldFlag, Option>,
+): Promise<Record<string, unknown>> {
   let base: Record<string, unknown> = {};
   if (typeof opts.input === 'string') {
     const doc = await readJson(ctx, '--input', opts.input);
@@ -111,12 +113,19 @@ async function confirm(ctx: CliContext, spec: PlaybookVerb, input: Record<string
     );
   }
   const target = ctx.target();
-  ctx.io.err(`About to start ${spec.playbook} ${workflowId} on ${target.address} (namespace ${target.namespace}, task queue ${target.taskQueue}):\n  ${spec.describe(input)}\n`);
+  ctx.io.err(
+    `About to start ${spec.playbook} ${workflowId} on ${target.address} (namespace ${target.namespace}, task queue ${target.taskQueue}):\n  ${spec.describe(input)}\n`,
+  );
   const answer = (await ctx.io.prompt('Start it? [y/N] ')).trim().toLowerCase();
   if (answer !== 'y' && answer !== 'yes') throw new CliError('not started (not confirmed)', EXIT.other);
 }
 
-async function runPlaybookVerb(ctx: CliContext, spec: PlaybookVerb, opts: Record<string, unknown>, optionOf: Map<FieldFlag, Option>): Promise<number> {
+async function runPlaybookVerb(
+  ctx: CliContext,
+  spec: PlaybookVerb,
+  opts: Record<string, unknown>,
+  optionOf: Map<FieldFlag, Option>,
+): Promise<number> {
   const raw = await buildInput(ctx, spec, opts, optionOf);
   let parsed: Record<string, unknown>;
   try {
@@ -147,23 +156,31 @@ async function runPlaybookVerb(ctx: CliContext, spec: PlaybookVerb, opts: Record
     const what = `${spec.playbook}${dryRun ? ' (dry run)' : ''} ${started.workflowId}`;
     if (opts.wait !== true) {
       if (opts.json === true) {
-        ctx.io.out(`${JSON.stringify({ workflowId: started.workflowId, runId, playbook: spec.playbook, started: started.started, dryRun, taskQueue: target.taskQueue })}\n`);
+        ctx.io.out(
+          `${JSON.stringify({ workflowId: started.workflowId, runId, playbook: spec.playbook, started: started.started, dryRun, taskQueue: target.taskQueue })}\n`,
+        );
       } else {
         ctx.io.out(`${started.started ? 'started' : 'already running with the same input'}: ${what} (run ${runId})\n`);
         ctx.io.out(`follow it: kafka-dr status ${started.workflowId} --watch\n`);
       }
       return EXIT.ok;
     }
-    ctx.io.err(`kafka-dr: ${started.started ? 'started' : 'already running with the same input'}: ${what}; waiting for its report (\`kafka-dr status ${started.workflowId}\` shows progress and open gates)\n`);
+    ctx.io.err(
+      `kafka-dr: ${started.started ? 'started' : 'already running with the same input'}: ${what}; waiting for its report (\`kafka-dr status ${started.workflowId}\` shows progress and open gates)\n`,
+    );
     const { report, failure } = await closedOutcome(client, started.workflowId, runId);
     if (report) ctx.io.out(opts.json === true ? `${JSON.stringify(report, null, 2)}\n` : renderPlaybookMarkdown(report));
     // A dry run's blockers, each with the flag that fixes it: every operator mistake at once.
     const blockers = (report?.figures as { plan?: { blockers?: unknown } } | undefined)?.plan?.blockers;
     if (Array.isArray(blockers) && blockers.length > 0) {
-      ctx.io.err(`kafka-dr: ${blockers.length} blocker(s) would stop a real run:\n${blockers.map((b) => `  - ${withFlags(spec, String(b))}`).join('\n')}\n`);
+      ctx.io.err(
+        `kafka-dr: ${blockers.length} blocker(s) would stop a real run:\n${blockers.map((b) => `  - ${withFlags(spec, String(b))}`).join('\n')}\n`,
+      );
     }
     if (!report || report.outcome !== 'completed') {
-      const why = report ? `ended ${report.outcome}${report.reason ? `: ${withFlags(spec, report.reason)}` : ''}` : `failed: ${failure ? withFlags(spec, failure) : 'no report'}`;
+      const why = report
+        ? `ended ${report.outcome}${report.reason ? `: ${withFlags(spec, report.reason)}` : ''}`
+        : `failed: ${failure ? withFlags(spec, failure) : 'no report'}`;
       ctx.io.err(`kafka-dr: ${what} ${why}\n`);
       return EXIT.playbookFailed;
     }
@@ -175,7 +192,10 @@ async function runPlaybookVerb(ctx: CliContext, spec: PlaybookVerb, opts: Record
 export function addPlaybookCommands(program: Command, ctx: CliContext): void {
   for (const spec of PLAYBOOK_VERBS) {
     const cmd = program.command(spec.verb).description(spec.summary);
-    cmd.option('--input <file>', `JSON input (the ${spec.playbook} workflow input, as in docs/examples; - reads stdin); flags override its fields`);
+    cmd.option(
+      '--input <file>',
+      `JSON input (the ${spec.playbook} workflow input, as in docs/examples; - reads stdin); flags override its fields`,
+    );
     const optionOf = new Map<FieldFlag, Option>();
     for (const field of [...spec.fields, ...GATE_FLAGS]) {
       const option = optionFor(field);
@@ -186,8 +206,18 @@ export function addPlaybookCommands(program: Command, ctx: CliContext): void {
       .option('--dry-run', 'read-only: run the checks and return the plan (dryRun: true); changes nothing')
       .option('--wait', 'wait until the playbook ends and print its report (exit 4 unless it completed)')
       .option('--json', 'print JSON (the start as one line; with --wait, the report)')
-      .option('--id <workflow-id>', spec.idIsLock ? 'workflow ID for a --dry-run (a real run always uses its lock ID)' : 'workflow ID (default: derived from the clusters)')
-      .option('-y, --yes', spec.destructive ? 'start without asking (required when stdin is not a terminal)' : 'accepted for symmetry: this playbook changes nothing and never asks')
+      .option(
+        '--id <workflow-id>',
+        spec.idIsLock
+          ? 'workflow ID for a --dry-run (a real run always uses its lock ID)'
+          : 'workflow ID (default: derived from the clusters)',
+      )
+      .option(
+        '-y, --yes',
+        spec.destructive
+          ? 'start without asking (required when stdin is not a terminal)'
+          : 'accepted for symmetry: this playbook changes nothing and never asks',
+      )
       .addHelpText('after', `\nExample:\n  ${spec.example}\n`)
       .action(async (opts: Record<string, unknown>) => {
         ctx.setExit(await runPlaybookVerb(ctx, spec, opts, optionOf));

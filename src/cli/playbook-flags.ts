@@ -47,10 +47,28 @@ const rec = (v: unknown) => (v && typeof v === 'object' ? (v as Record<string, u
 
 /** `--approvers`, `--four-eyes`, `--gate-deadline`, `--escalate-after` for every gate of a playbook. */
 export const GATE_FLAGS: readonly FieldFlag[] = [
-  { flag: '--approvers', arg: '<names>', kind: 'list', path: ['*', 'approvers'], help: 'who may approve or reject each gate (comma-separated; default: anyone who names themselves)' },
+  {
+    flag: '--approvers',
+    arg: '<names>',
+    kind: 'list',
+    path: ['*', 'approvers'],
+    help: 'who may approve or reject each gate (comma-separated; default: anyone who names themselves)',
+  },
   { flag: '--four-eyes', kind: 'true', path: ['*', 'fourEyes'], help: 'the requester may not approve their own gates' },
-  { flag: '--gate-deadline', arg: '<duration>', kind: 'string', path: ['*', 'deadline'], help: "how long each gate waits before the playbook aborts safely ('2h', '30m')" },
-  { flag: '--escalate-after', arg: '<duration>', kind: 'string', path: ['*', 'escalateAfter'], help: 'when an open gate calls its notification hook' },
+  {
+    flag: '--gate-deadline',
+    arg: '<duration>',
+    kind: 'string',
+    path: ['*', 'deadline'],
+    help: "how long each gate waits before the playbook aborts safely ('2h', '30m')",
+  },
+  {
+    flag: '--escalate-after',
+    arg: '<duration>',
+    kind: 'string',
+    path: ['*', 'escalateAfter'],
+    help: 'when an open gate calls its notification hook',
+  },
 ];
 
 const REQUESTED_BY: FieldFlag = {
@@ -60,9 +78,22 @@ const REQUESTED_BY: FieldFlag = {
   path: ['requestedBy'],
   help: 'who asks for the run (four-eyes compares approvers against it; default: $KDR_OPERATOR or your login name)',
 };
-const POLICY = (path: FieldPath): FieldFlag => ({ flag: '--policy', arg: '<policy>', kind: 'string', path, choices: ['default', 'identity'], help: "the flow's replication policy (default: default, mirrors named <source>.<topic>)" });
+const POLICY = (path: FieldPath): FieldFlag => ({
+  flag: '--policy',
+  arg: '<policy>',
+  kind: 'string',
+  path,
+  choices: ['default', 'identity'],
+  help: "the flow's replication policy (default: default, mirrors named <source>.<topic>)",
+});
 
-const SEPARATOR: FieldFlag = { flag: '--separator', arg: '<sep>', kind: 'string', path: ['separator'], help: "the flow's replication.policy.separator (Default policy; default .)" };
+const SEPARATOR: FieldFlag = {
+  flag: '--separator',
+  arg: '<sep>',
+  kind: 'string',
+  path: ['separator'],
+  help: "the flow's replication.policy.separator (Default policy; default .)",
+};
 const EXCLUDE_TOPICS: FieldFlag = {
   flag: '--exclude-topics',
   arg: '<names>',
@@ -79,18 +110,61 @@ export const PLAYBOOK_VERBS: readonly PlaybookVerb[] = [
     fields: [
       { flag: '--source', arg: '<alias>', kind: 'string', path: ['source'], help: 'the cluster failing over (A)' },
       { flag: '--target', arg: '<alias>', kind: 'string', path: ['target'], help: 'the DR cluster taking over (B)' },
-      { flag: '--mode', arg: '<mode>', kind: 'string', path: ['mode'], choices: ['planned', 'unplanned'], help: 'planned (source healthy, zero loss) or unplanned' },
-      { flag: '--connect', arg: '<name>', kind: 'string', path: ['forward', 'connect'], help: 'Connect cluster running the forward flow (e.g. connect-b)' },
-      { flag: '--connectors', arg: '<names>', kind: 'list', path: ['forward', 'connectors'], help: 'every forward connector to stop (comma-separated)' },
-      { flag: '--source-connectors', arg: '<names>', kind: 'list', path: ['forward', 'sourceConnectors'], help: 'the MirrorSourceConnectors among them' },
+      {
+        flag: '--mode',
+        arg: '<mode>',
+        kind: 'string',
+        path: ['mode'],
+        choices: ['planned', 'unplanned'],
+        help: 'planned (source healthy, zero loss) or unplanned',
+      },
+      {
+        flag: '--connect',
+        arg: '<name>',
+        kind: 'string',
+        path: ['forward', 'connect'],
+        help: 'Connect cluster running the forward flow (e.g. connect-b)',
+      },
+      {
+        flag: '--connectors',
+        arg: '<names>',
+        kind: 'list',
+        path: ['forward', 'connectors'],
+        help: 'every forward connector to stop (comma-separated)',
+      },
+      {
+        flag: '--source-connectors',
+        arg: '<names>',
+        kind: 'list',
+        path: ['forward', 'sourceConnectors'],
+        help: 'the MirrorSourceConnectors among them',
+      },
       { flag: '--topics', arg: '<names>', kind: 'list', path: ['topics'], help: 'source topic names' },
       { flag: '--groups', arg: '<names>', kind: 'list', path: ['groups'], help: 'consumer groups to move (names or regexes)' },
       POLICY(['policy']),
       SEPARATOR,
       EXCLUDE_TOPICS,
-      { flag: '--lag-threshold', arg: '<records>', kind: 'int', path: ['lagThreshold'], help: 'planned: largest forward lag at which it may start' },
-      { flag: '--quiet-seconds', arg: '<s>', kind: 'number', path: ['quietSeconds'], help: 'planned: how long source end offsets must stay put' },
-      { flag: '--probe-attempts', arg: '<n>', kind: 'int', path: ['probeAttempts'], help: 'unplanned: probes before the source is declared down' },
+      {
+        flag: '--lag-threshold',
+        arg: '<records>',
+        kind: 'int',
+        path: ['lagThreshold'],
+        help: 'planned: largest forward lag at which it may start',
+      },
+      {
+        flag: '--quiet-seconds',
+        arg: '<s>',
+        kind: 'number',
+        path: ['quietSeconds'],
+        help: 'planned: how long source end offsets must stay put',
+      },
+      {
+        flag: '--probe-attempts',
+        arg: '<n>',
+        kind: 'int',
+        path: ['probeAttempts'],
+        help: 'unplanned: probes before the source is declared down',
+      },
       { flag: '--source-unreachable', kind: 'true', path: ['sourceUnreachable'], help: 'unplanned: assert the source is down (no probe)' },
       REQUESTED_BY,
     ],
@@ -110,23 +184,96 @@ export const PLAYBOOK_VERBS: readonly PlaybookVerb[] = [
     fields: [
       { flag: '--primary', arg: '<alias>', kind: 'string', path: ['primary'], help: 'the cluster failed back to (A)' },
       { flag: '--dr', arg: '<alias>', kind: 'string', path: ['dr'], help: 'the cluster failed over to (B)' },
-      { flag: '--forward-connect', arg: '<name>', kind: 'string', path: ['forward', 'connect'], help: 'Connect cluster of the stopped forward flow (e.g. connect-b)' },
-      { flag: '--forward-connectors', arg: '<names>', kind: 'list', path: ['forward', 'connectors'], help: 'every forward connector (resumed at the end)' },
-      { flag: '--forward-source-connectors', arg: '<names>', kind: 'list', path: ['forward', 'sourceConnectors'], help: 'the forward MirrorSourceConnectors' },
-      { flag: '--reverse-connect', arg: '<name>', kind: 'string', path: ['reverse', 'connect'], help: 'Connect cluster for the reverse flow (e.g. connect-a)' },
-      { flag: '--reverse-name', arg: '<prefix>', kind: 'string', path: ['reverse', 'name'], help: 'reverse connector name prefix (default mm2-<dr>-to-<primary>)' },
-      { flag: '--replication-factor', arg: '<n>', kind: 'int', path: ['reverse', 'replicationFactor'], help: "reverse flow's replication factor" },
+      {
+        flag: '--forward-connect',
+        arg: '<name>',
+        kind: 'string',
+        path: ['forward', 'connect'],
+        help: 'Connect cluster of the stopped forward flow (e.g. connect-b)',
+      },
+      {
+        flag: '--forward-connectors',
+        arg: '<names>',
+        kind: 'list',
+        path: ['forward', 'connectors'],
+        help: 'every forward connector (resumed at the end)',
+      },
+      {
+        flag: '--forward-source-connectors',
+        arg: '<names>',
+        kind: 'list',
+        path: ['forward', 'sourceConnectors'],
+        help: 'the forward MirrorSourceConnectors',
+      },
+      {
+        flag: '--reverse-connect',
+        arg: '<name>',
+        kind: 'string',
+        path: ['reverse', 'connect'],
+        help: 'Connect cluster for the reverse flow (e.g. connect-a)',
+      },
+      {
+        flag: '--reverse-name',
+        arg: '<prefix>',
+        kind: 'string',
+        path: ['reverse', 'name'],
+        help: 'reverse connector name prefix (default mm2-<dr>-to-<primary>)',
+      },
+      {
+        flag: '--replication-factor',
+        arg: '<n>',
+        kind: 'int',
+        path: ['reverse', 'replicationFactor'],
+        help: "reverse flow's replication factor",
+      },
       { flag: '--topics', arg: '<names>', kind: 'list', path: ['topics'], help: 'topics copied back' },
       { flag: '--groups', arg: '<names>', kind: 'list', path: ['groups'], help: 'consumer groups to move back' },
       SEPARATOR,
       EXCLUDE_TOPICS,
       POLICY(['policy']),
-      { flag: '--seed-mode', arg: '<mode>', kind: 'string', path: ['seed', 'mode'], choices: ['auto', 'earliest'], help: 'how partitions without a boundary are seeded' },
-      { flag: '--seed-snapshot', arg: '<file>', kind: 'json-file', path: ['seed', 'snapshot'], help: "JSON file: the failover report's figures.snapshots.target" },
-      { flag: '--seed-from-failover', arg: '<workflow-id>', kind: 'string', path: ['seed', 'failoverWorkflowId'], help: "seed from that completed failover's snapshot (usually kafka-dr-cutover-<A>~<B>)" },
-      { flag: '--seed-failover-run', arg: '<run-id>', kind: 'string', path: ['seed', 'failoverRunId'], help: 'that failover run, when not the newest of its ID' },
-      { flag: '--lag-threshold', arg: '<records>', kind: 'int', path: ['lagThreshold'], help: 'reverse lag at which the consumers gate opens' },
-      { flag: '--catch-up-timeout-seconds', arg: '<s>', kind: 'int', path: ['catchUpTimeoutSeconds'], help: 'how long the reverse flow may take to catch up' },
+      {
+        flag: '--seed-mode',
+        arg: '<mode>',
+        kind: 'string',
+        path: ['seed', 'mode'],
+        choices: ['auto', 'earliest'],
+        help: 'how partitions without a boundary are seeded',
+      },
+      {
+        flag: '--seed-snapshot',
+        arg: '<file>',
+        kind: 'json-file',
+        path: ['seed', 'snapshot'],
+        help: "JSON file: the failover report's figures.snapshots.target",
+      },
+      {
+        flag: '--seed-from-failover',
+        arg: '<workflow-id>',
+        kind: 'string',
+        path: ['seed', 'failoverWorkflowId'],
+        help: "seed from that completed failover's snapshot (usually kafka-dr-cutover-<A>~<B>)",
+      },
+      {
+        flag: '--seed-failover-run',
+        arg: '<run-id>',
+        kind: 'string',
+        path: ['seed', 'failoverRunId'],
+        help: 'that failover run, when not the newest of its ID',
+      },
+      {
+        flag: '--lag-threshold',
+        arg: '<records>',
+        kind: 'int',
+        path: ['lagThreshold'],
+        help: 'reverse lag at which the consumers gate opens',
+      },
+      {
+        flag: '--catch-up-timeout-seconds',
+        arg: '<s>',
+        kind: 'int',
+        path: ['catchUpTimeoutSeconds'],
+        help: 'how long the reverse flow may take to catch up',
+      },
       { flag: '--quiet-seconds', arg: '<s>', kind: 'number', path: ['quietSeconds'], help: 'how long dr end offsets must stay put' },
       { flag: '--expected-brokers', arg: '<n>', kind: 'int', path: ['expectedBrokers'], help: "primary's expected broker count" },
       REQUESTED_BY,
@@ -146,19 +293,33 @@ export const PLAYBOOK_VERBS: readonly PlaybookVerb[] = [
       { flag: '--source', arg: '<alias>', kind: 'string', path: ['source'], help: 'cluster where the topic was recreated' },
       { flag: '--target', arg: '<alias>', kind: 'string', path: ['target'], help: 'cluster holding the mirror' },
       { flag: '--connect', arg: '<name>', kind: 'string', path: ['connect'], help: 'Connect cluster running the flow' },
-      { flag: '--source-connector', arg: '<name>', kind: 'string', path: ['sourceConnector'], help: 'the MirrorSourceConnector replicating the topic' },
+      {
+        flag: '--source-connector',
+        arg: '<name>',
+        kind: 'string',
+        path: ['sourceConnector'],
+        help: 'the MirrorSourceConnector replicating the topic',
+      },
       { flag: '--topic', arg: '<name>', kind: 'string', path: ['topic'], help: "the topic's name on the source" },
       POLICY(['policy']),
       { flag: '--separator', arg: '<sep>', kind: 'string', path: ['separator'], help: 'DefaultReplicationPolicy separator (default .)' },
       { flag: '--groups', arg: '<names>', kind: 'list', path: ['groups'], help: 'consumer groups on the target reading the mirror' },
-      { flag: '--reset-groups-to', arg: '<where>', kind: 'string', path: ['resetGroupsTo'], choices: ['earliest', 'none'], help: 'where those groups restart' },
+      {
+        flag: '--reset-groups-to',
+        arg: '<where>',
+        kind: 'string',
+        path: ['resetGroupsTo'],
+        choices: ['earliest', 'none'],
+        help: 'where those groups restart',
+      },
       { flag: '--wait-seconds', arg: '<s>', kind: 'int', path: ['waitSeconds'], help: 'how long to wait for each state change' },
       REQUESTED_BY,
     ],
     gatePaths: [['gate']],
     destructive: true,
     idIsLock: true,
-    describe: (i) => `recreate the mirror of ${String(i.topic)} on ${String(i.target)}: delete it and re-copy from ${String(i.source)} after gate 'recreate'`,
+    describe: (i) =>
+      `recreate the mirror of ${String(i.topic)} on ${String(i.target)}: delete it and re-copy from ${String(i.source)} after gate 'recreate'`,
     example: 'kafka-dr recreate-topic --input docs/examples/recreate-topic.json --dry-run',
   },
   {
@@ -170,10 +331,22 @@ export const PLAYBOOK_VERBS: readonly PlaybookVerb[] = [
       { flag: '--target', arg: '<alias>', kind: 'string', path: ['flows', 0, 'target'], help: "the flow's target cluster" },
       { flag: '--connect', arg: '<name>', kind: 'string', path: ['flows', 0, 'connect'], help: 'Connect cluster running the flow' },
       { flag: '--connectors', arg: '<names>', kind: 'list', path: ['flows', 0, 'connectors'], help: "the flow's MirrorSourceConnectors" },
-      { flag: '--other-connectors', arg: '<names>', kind: 'list', path: ['flows', 0, 'otherConnectors'], help: 'checkpoint/heartbeat connectors to check too' },
+      {
+        flag: '--other-connectors',
+        arg: '<names>',
+        kind: 'list',
+        path: ['flows', 0, 'otherConnectors'],
+        help: 'checkpoint/heartbeat connectors to check too',
+      },
       { flag: '--topics', arg: '<names>', kind: 'list', path: ['flows', 0, 'topics'], help: 'source topics to compare with their mirrors' },
       POLICY(['flows', 0, 'policy']),
-      { flag: '--freshness-max-age-ms', arg: '<ms>', kind: 'int', path: ['freshnessMaxAgeMs'], help: 'heartbeat age above which a flow is flagged' },
+      {
+        flag: '--freshness-max-age-ms',
+        arg: '<ms>',
+        kind: 'int',
+        path: ['freshnessMaxAgeMs'],
+        help: 'heartbeat age above which a flow is flagged',
+      },
       { flag: '--lag-max', arg: '<records>', kind: 'int', path: ['lagMax'], help: 'total lag above which a flow is flagged' },
       { flag: '--repair', kind: 'true', path: ['repair'], help: 'ask (gate repair) before proposing repairs' },
       REQUESTED_BY,
@@ -181,7 +354,8 @@ export const PLAYBOOK_VERBS: readonly PlaybookVerb[] = [
     gatePaths: AUDIT_GATES.map((g) => ['gates', g]),
     destructive: false,
     idIsLock: false,
-    describe: (i) => `audit ${(Array.isArray(i.flows) ? i.flows : []).map((f) => `${String(rec(f).source)}→${String(rec(f).target)}`).join(', ')}`,
+    describe: (i) =>
+      `audit ${(Array.isArray(i.flows) ? i.flows : []).map((f) => `${String(rec(f).source)}→${String(rec(f).target)}`).join(', ')}`,
     example: 'kafka-dr audit --source A --target B --connect connect-b --connectors mm2-A-to-B-source-orders --topics orders --wait',
   },
   {
@@ -189,17 +363,60 @@ export const PLAYBOOK_VERBS: readonly PlaybookVerb[] = [
     playbook: 'deploy-replication',
     summary: 'deploy an MM2 flow from a replication plan (refuses a loop, waits RUNNING and heartbeats)',
     fields: [
-      { flag: '--plan', arg: '<file>', kind: 'json-file', path: ['plan'], help: 'replication plan JSON (docs/replication-plan.example.json)' },
+      {
+        flag: '--plan',
+        arg: '<file>',
+        kind: 'json-file',
+        path: ['plan'],
+        help: 'replication plan JSON (docs/replication-plan.example.json)',
+      },
       { flag: '--source', arg: '<alias>', kind: 'string', path: ['plan', 'source'], help: 'source cluster' },
       { flag: '--target', arg: '<alias>', kind: 'string', path: ['plan', 'target'], help: 'target cluster' },
       { flag: '--connect', arg: '<name>', kind: 'string', path: ['plan', 'connect'], help: 'Connect cluster writing to the target' },
-      { flag: '--name', arg: '<prefix>', kind: 'string', path: ['plan', 'name'], help: 'connector name prefix (default mm2-<source>-to-<target>)' },
-      { flag: '--policy', arg: '<policy>', kind: 'string', path: ['plan', 'policy', 'type'], choices: ['default', 'identity'], help: 'replication policy' },
-      { flag: '--topics', arg: '<names>', kind: 'list', path: ['plan', 'topicGroups', 0, 'topics'], help: 'topics (names or regexes) of one topic group' },
-      { flag: '--topic-group', arg: '<name>', kind: 'string', path: ['plan', 'topicGroups', 0, 'name'], help: 'name of that group (default: main)' },
+      {
+        flag: '--name',
+        arg: '<prefix>',
+        kind: 'string',
+        path: ['plan', 'name'],
+        help: 'connector name prefix (default mm2-<source>-to-<target>)',
+      },
+      {
+        flag: '--policy',
+        arg: '<policy>',
+        kind: 'string',
+        path: ['plan', 'policy', 'type'],
+        choices: ['default', 'identity'],
+        help: 'replication policy',
+      },
+      {
+        flag: '--topics',
+        arg: '<names>',
+        kind: 'list',
+        path: ['plan', 'topicGroups', 0, 'topics'],
+        help: 'topics (names or regexes) of one topic group',
+      },
+      {
+        flag: '--topic-group',
+        arg: '<name>',
+        kind: 'string',
+        path: ['plan', 'topicGroups', 0, 'name'],
+        help: 'name of that group (default: main)',
+      },
       { flag: '--groups', arg: '<regexes>', kind: 'list', path: ['plan', 'groups'], help: 'consumer groups to checkpoint' },
-      { flag: '--replication-factor', arg: '<n>', kind: 'int', path: ['plan', 'replicationFactor'], help: 'replication factor of mirrored and internal topics' },
-      { flag: '--wait-seconds', arg: '<s>', kind: 'int', path: ['waitSeconds'], help: 'how long to wait for RUNNING and the first heartbeat' },
+      {
+        flag: '--replication-factor',
+        arg: '<n>',
+        kind: 'int',
+        path: ['plan', 'replicationFactor'],
+        help: 'replication factor of mirrored and internal topics',
+      },
+      {
+        flag: '--wait-seconds',
+        arg: '<s>',
+        kind: 'int',
+        path: ['waitSeconds'],
+        help: 'how long to wait for RUNNING and the first heartbeat',
+      },
       REQUESTED_BY,
     ],
     gatePaths: [['gate']],
@@ -250,7 +467,11 @@ export function setPath(target: Record<string, unknown>, path: FieldPath, value:
 }
 
 /** The flags given (by attribute value) as an input object, gate flags copied into every gate. */
-export function flagsToInput(spec: PlaybookVerb, values: ReadonlyMap<FieldFlag, unknown>, base: Record<string, unknown>): Record<string, unknown> {
+export function flagsToInput(
+  spec: PlaybookVerb,
+  values: ReadonlyMap<FieldFlag, unknown>,
+  base: Record<string, unknown>,
+): Record<string, unknown> {
   const over: Record<string, unknown> = {};
   for (const [field, value] of values) {
     if (value === undefined) continue;
@@ -280,7 +501,9 @@ export function flagForField(spec: PlaybookVerb, field: string): string | undefi
   }
   if (best) return best.flag;
   // A missing object (`forward`): the flags that fill it.
-  const within = [...spec.fields, ...GATE_FLAGS].filter((f) => f.path[0] !== '*' && f.path.length > parts.length && parts.every((p, i) => String(f.path[i]) === p));
+  const within = [...spec.fields, ...GATE_FLAGS].filter(
+    (f) => f.path[0] !== '*' && f.path.length > parts.length && parts.every((p, i) => String(f.path[i]) === p),
+  );
   return within.length > 0 ? [...new Set(within.map((f) => f.flag))].join(', ') : undefined;
 }
 

@@ -16,9 +16,18 @@ export function buildProgram(ctx: CliContext): Command {
       outputError: (s, write) => write(`kafka-dr: ${s.replace(/^error: /, '')}`),
     })
     .showHelpAfterError('(add --help for usage)')
-    .option('--address <host:port>', 'Temporal frontend (default: $TEMPORAL_ADDRESS, else the Temporal profile\'s, else the local stack\'s, 127.0.0.1:$KDR_TEMPORAL_PORT)')
-    .option('--namespace <name>', 'Temporal namespace (default: $TEMPORAL_NAMESPACE, else the profile\'s, else $KDR_TEMPORAL_NAMESPACE or default)')
-    .option('--profile <name>', 'Temporal config profile in $TEMPORAL_CONFIG_FILE or ~/.config/temporalio/temporal.toml (default: $TEMPORAL_PROFILE, else default); TLS and API key: TEMPORAL_TLS_*, TEMPORAL_API_KEY (docs/connecting.md)')
+    .option(
+      '--address <host:port>',
+      "Temporal frontend (default: $TEMPORAL_ADDRESS, else the Temporal profile's, else the local stack's, 127.0.0.1:$KDR_TEMPORAL_PORT)",
+    )
+    .option(
+      '--namespace <name>',
+      "Temporal namespace (default: $TEMPORAL_NAMESPACE, else the profile's, else $KDR_TEMPORAL_NAMESPACE or default)",
+    )
+    .option(
+      '--profile <name>',
+      'Temporal config profile in $TEMPORAL_CONFIG_FILE or ~/.config/temporalio/temporal.toml (default: $TEMPORAL_PROFILE, else default); TLS and API key: TEMPORAL_TLS_*, TEMPORAL_API_KEY (docs/connecting.md)',
+    )
     .option('--task-queue <name>', 'task queue the kafka-dr worker polls (default: kafka-dr)')
     .addHelpText(
       'after',

@@ -28,7 +28,11 @@ function gateLine(status: PlaybookStatus, name: string): string {
   if (decision) {
     const by = decision.by ? ` by ${decision.by}` : '';
     const why = decision.reason ?? decision.comment;
-    const chose = decision.choices ? ` choosing ${Object.entries(decision.choices).map(([k, v]) => `${k}=${v}`).join(', ')}` : '';
+    const chose = decision.choices
+      ? ` choosing ${Object.entries(decision.choices)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(', ')}`
+      : '';
     return `${decision.decision}${by} at ${clock(decision.at)}${chose}${why ? `: ${why}` : ''}`;
   }
   const summary = status.gates.find((g) => g.name === name);
@@ -67,7 +71,9 @@ export function renderStatus(snap: PlaybookSnapshot): string {
   const width = Math.min(40, Math.max(4, ...s.steps.map((x) => x.name.length)));
   for (const step of s.steps) {
     const note = stepNote(step);
-    lines.push(`  ${MARK[step.state]} ${step.name.padEnd(width)}  ${step.state.padEnd(11)} ${stepTiming(step).padEnd(22)}${note ? ` ${note}` : ''}`.trimEnd());
+    lines.push(
+      `  ${MARK[step.state]} ${step.name.padEnd(width)}  ${step.state.padEnd(11)} ${stepTiming(step).padEnd(22)}${note ? ` ${note}` : ''}`.trimEnd(),
+    );
   }
 
   const gateNames = [...new Set([...s.gates.map((g) => g.name), ...s.decisions.map((d) => d.gate)])];
@@ -79,7 +85,10 @@ export function renderStatus(snap: PlaybookSnapshot): string {
 
   if (s.openGate) {
     const g = s.openGate;
-    lines.push('', `Open gate: ${g.name} (opened ${clock(g.openedAt)}, deadline ${clock(g.deadlineAt)}${g.escalatedAt ? `, escalated ${clock(g.escalatedAt)}` : ''})`);
+    lines.push(
+      '',
+      `Open gate: ${g.name} (opened ${clock(g.openedAt)}, deadline ${clock(g.deadlineAt)}${g.escalatedAt ? `, escalated ${clock(g.escalatedAt)}` : ''})`,
+    );
     lines.push(`  Approving it: ${g.description}`);
     lines.push(`  ${deciders(s)}`);
     if (g.escalationError) lines.push(`  Escalation failed: ${g.escalationError}`);
@@ -104,7 +113,8 @@ export function renderStatus(snap: PlaybookSnapshot): string {
   }
 
   const c = s.compensations;
-  if (c.registered.length > 0 && s.state === 'running') lines.push('', `On abort or reject, undo: ${c.registered.map((r) => r.name).join(', ')}`);
+  if (c.registered.length > 0 && s.state === 'running')
+    lines.push('', `On abort or reject, undo: ${c.registered.map((r) => r.name).join(', ')}`);
   if (c.result) {
     lines.push('', `Compensation (${c.result.reason}): undone ${c.result.undone.join(', ') || 'nothing'}`);
     for (const f of c.result.failed) lines.push(`  undo failed: ${f.name}: ${f.error}`);
@@ -112,7 +122,8 @@ export function renderStatus(snap: PlaybookSnapshot): string {
   for (const k of c.leftAsIs) lines.push(`  left as is: ${k.name}: ${k.why}`);
   if (s.aborted) lines.push('', `Aborted by ${s.aborted.by} at ${clock(s.aborted.at)}: ${s.aborted.reason}`);
   const lastIgnored = s.ignoredMessages[s.ignoredMessages.length - 1];
-  if (lastIgnored) lines.push('', `Last ignored ${lastIgnored.message}${lastIgnored.by ? ` from ${lastIgnored.by}` : ''}: ${lastIgnored.reason}`);
+  if (lastIgnored)
+    lines.push('', `Last ignored ${lastIgnored.message}${lastIgnored.by ? ` from ${lastIgnored.by}` : ''}: ${lastIgnored.reason}`);
   if (s.outcome) lines.push('', `Outcome: ${s.outcome}${snap.report?.reason ? `: ${snap.report.reason}` : ''}`);
   else if (snap.failure) lines.push('', `Failure: ${snap.failure}`);
   return lines.join('\n');
@@ -127,7 +138,9 @@ export interface StatusEvent {
 /** The facts of a snapshot in reading order (header, phase, steps, gates, open gate, lag, outcome). */
 export function statusEvents(snap: PlaybookSnapshot): StatusEvent[] {
   const s = snap.status;
-  const events: StatusEvent[] = [{ key: 'workflow', line: `workflow ${snap.workflowId} ${s?.playbook ?? snap.workflowType} ${snap.temporalStatus}` }];
+  const events: StatusEvent[] = [
+    { key: 'workflow', line: `workflow ${snap.workflowId} ${s?.playbook ?? snap.workflowType} ${snap.temporalStatus}` },
+  ];
   if (!s) {
     if (snap.failure) events.push({ key: 'failure', line: `failure: ${snap.failure}` });
     return events;
@@ -144,14 +157,24 @@ export function statusEvents(snap: PlaybookSnapshot): StatusEvent[] {
     if (state !== 'pending') events.push({ key: `gate:${name}`, line: `gate ${name}: ${state === 'OPEN' ? 'open' : state}` });
   }
   if (s.openGate) {
-    events.push({ key: `open:${s.openGate.name}`, line: `gate ${s.openGate.name} waits: approving it will ${s.openGate.description} (${deciders(s)}${s.openGate.choices ? `; choose ${s.openGate.choices.options.join(' | ')} for ${s.openGate.choices.keys.join(', ')}` : ''}; deadline ${clock(s.openGate.deadlineAt)})` });
+    events.push({
+      key: `open:${s.openGate.name}`,
+      line: `gate ${s.openGate.name} waits: approving it will ${s.openGate.description} (${deciders(s)}${s.openGate.choices ? `; choose ${s.openGate.choices.options.join(' | ')} for ${s.openGate.choices.keys.join(', ')}` : ''}; deadline ${clock(s.openGate.deadlineAt)})`,
+    });
   }
   const positions = s.figures.groupPositions as GroupPosition[] | undefined;
   if (positions && positions.length > 0) events.push({ key: 'groups', line: `consumer groups: ${describePositions(positions)}` });
-  for (const r of lagRows(s)) events.push({ key: `lag:${r.topic}:${r.partition ?? ''}`, line: `lag ${r.topic}${r.partition !== null ? `[${r.partition}]` : ''} ${r.lag} (${r.from})` });
+  for (const r of lagRows(s))
+    events.push({
+      key: `lag:${r.topic}:${r.partition ?? ''}`,
+      line: `lag ${r.topic}${r.partition !== null ? `[${r.partition}]` : ''} ${r.lag} (${r.from})`,
+    });
   if (s.aborted) events.push({ key: 'aborted', line: `aborted by ${s.aborted.by}: ${s.aborted.reason}` });
   if (s.compensations.result) {
-    events.push({ key: 'compensation', line: `compensation: undone ${s.compensations.result.undone.join(', ') || 'nothing'}${s.compensations.result.failed.length ? `; failed ${s.compensations.result.failed.map((f) => f.name).join(', ')}` : ''}` });
+    events.push({
+      key: 'compensation',
+      line: `compensation: undone ${s.compensations.result.undone.join(', ') || 'nothing'}${s.compensations.result.failed.length ? `; failed ${s.compensations.result.failed.map((f) => f.name).join(', ')}` : ''}`,
+    });
   }
   if (s.outcome && snap.temporalStatus !== 'RUNNING') {
     events.push({ key: 'outcome', line: `outcome ${s.outcome}${snap.report?.reason ? `: ${snap.report.reason}` : ''}` });

@@ -1,7 +1,13 @@
 import { Client, Connection, isGrpcServiceError, NamespaceNotFoundError } from '@temporalio/client';
 import { TASK_QUEUE } from '../model/task-queue';
 import { loadStackConfig } from '../stack/config';
-import { clientConnectionOptions, explainConnectFailure, loadTemporalSettings, TemporalConfigError, type LoadedTemporalSettings } from '../temporal/connection';
+import {
+  clientConnectionOptions,
+  explainConnectFailure,
+  loadTemporalSettings,
+  TemporalConfigError,
+  type LoadedTemporalSettings,
+} from '../temporal/connection';
 import { CliError, EXIT } from './exit-codes';
 
 /**
@@ -43,7 +49,11 @@ const UNAVAILABLE = 14;
 export function isUnreachable(err: unknown): boolean {
   for (let e: unknown = err, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
     if (isGrpcServiceError(e) && e.code === UNAVAILABLE) return true;
-    if (e instanceof Error && /failed to connect|ECONNREFUSED|UNAVAILABLE|connect timed out|Failed to connect before the deadline/i.test(e.message)) return true;
+    if (
+      e instanceof Error &&
+      /failed to connect|ECONNREFUSED|UNAVAILABLE|connect timed out|Failed to connect before the deadline/i.test(e.message)
+    )
+      return true;
   }
   return false;
 }

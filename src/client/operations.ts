@@ -33,7 +33,10 @@ import { PLAYBOOK_SEARCH_ATTRIBUTES } from './playbooks';
 /** No workflow with this ID in the namespace. */
 export class PlaybookNotFoundError extends Error {
   override readonly name = 'PlaybookNotFoundError';
-  constructor(readonly workflowId: string, namespace: string) {
+  constructor(
+    readonly workflowId: string,
+    namespace: string,
+  ) {
     super(`no workflow '${workflowId}' in namespace ${namespace}: \`kafka-dr list --all\` shows recent playbooks`);
   }
 }
@@ -41,7 +44,10 @@ export class PlaybookNotFoundError extends Error {
 /** The playbook is closed (or not yet closed) when the call needs the other. */
 export class PlaybookStateError extends Error {
   override readonly name = 'PlaybookStateError';
-  constructor(message: string, readonly status: WorkflowExecutionStatusName) {
+  constructor(
+    message: string,
+    readonly status: WorkflowExecutionStatusName,
+  ) {
     super(message);
   }
 }
@@ -49,7 +55,10 @@ export class PlaybookStateError extends Error {
 /** The workflow refused the decision (the update validator's reason); nothing changed. */
 export class DecisionRefusedError extends Error {
   override readonly name = 'DecisionRefusedError';
-  constructor(readonly workflowId: string, readonly reason: string) {
+  constructor(
+    readonly workflowId: string,
+    readonly reason: string,
+  ) {
     super(`${workflowId} refused the decision: ${reason}`);
   }
 }
@@ -57,8 +66,14 @@ export class DecisionRefusedError extends Error {
 /** Nobody answered the status query in time: no worker polls the playbook's task queue. */
 export class NoWorkerError extends Error {
   override readonly name = 'NoWorkerError';
-  constructor(readonly workflowId: string, taskQueue: string, ms: number) {
-    super(`no worker answered ${workflowId}'s status query within ${ms / 1000}s: is a kafka-dr worker polling task queue '${taskQueue}'? (\`kafka-dr worker\`)`);
+  constructor(
+    readonly workflowId: string,
+    taskQueue: string,
+    ms: number,
+  ) {
+    super(
+      `no worker answered ${workflowId}'s status query within ${ms / 1000}s: is a kafka-dr worker polling task queue '${taskQueue}'? (\`kafka-dr worker\`)`,
+    );
   }
 }
 
@@ -91,15 +106,23 @@ async function describeOrThrow(client: Client, workflowId: string) {
 }
 
 /** A run's report once it closes (waits for it): its result, or the report a PlaybookFailed failure carries. */
-export async function closedOutcome(client: Client, workflowId: string, runId: string): Promise<{ report: PlaybookReport | null; failure: string | null }> {
+export async function closedOutcome(
+  client: Client,
+  workflowId: string,
+  runId: string,
+): Promise<{ report: PlaybookReport | null; failure: string | null }> {
   try {
     const report = (await client.workflow.getHandle(workflowId, runId).result()) as PlaybookReport;
     return { report, failure: null };
   } catch (err) {
     if (!(err instanceof WorkflowFailedError)) throw err;
     const cause = err.cause;
-    const report = cause instanceof ApplicationFailure && cause.details?.[0] && typeof cause.details[0] === 'object' ? (cause.details[0] as PlaybookReport) : null;
-    const failure = cause instanceof ApplicationFailure ? `${cause.type ? `${cause.type}: ` : ''}${cause.message}` : (cause?.message ?? err.message);
+    const report =
+      cause instanceof ApplicationFailure && cause.details?.[0] && typeof cause.details[0] === 'object'
+        ? (cause.details[0] as PlaybookReport)
+        : null;
+    const failure =
+      cause instanceof ApplicationFailure ? `${cause.type ? `${cause.type}: ` : ''}${cause.message}` : (cause?.message ?? err.message);
     return { report: report && Array.isArray(report.steps) ? report : null, failure };
   }
 }
@@ -131,7 +154,11 @@ export function statusFromReport(report: PlaybookReport): PlaybookStatus {
  * The playbook's status. Running: the `status` query (a worker must answer within
  * `queryTimeoutMs`). Closed: rebuilt from the report, so no worker is needed.
  */
-export async function playbookSnapshot(client: Client, workflowId: string, options: { queryTimeoutMs?: number } = {}): Promise<PlaybookSnapshot> {
+export async function playbookSnapshot(
+  client: Client,
+  workflowId: string,
+  options: { queryTimeoutMs?: number } = {},
+): Promise<PlaybookSnapshot> {
   const d = await describeOrThrow(client, workflowId);
   const base = {
     workflowId,
@@ -166,7 +193,12 @@ function isDeadline(err: unknown): boolean {
  * gate, gate not open, not an approver, four-eyes). Arguments are checked first with
  * the workflow's own schema.
  */
-export async function decideGate(client: Client, workflowId: string, args: DecideArgs, options: { settleMs?: number } = {}): Promise<GateDecisionRecord> {
+export async function decideGate(
+  client: Client,
+  workflowId: string,
+  args: DecideArgs,
+  options: { settleMs?: number } = {},
+): Promise<GateDecisionRecord> {
   const parsed = DecideArgsSchema.safeParse(args);
   if (!parsed.success) throw new DecisionRefusedError(workflowId, describeIssues(parsed.error));
   const d = await describeOrThrow(client, workflowId);
@@ -241,17 +273,26 @@ export async function abortPlaybook(
       if (s.aborted && s.aborted.by === parsed.data.by && s.aborted.reason === parsed.data.reason) {
         return { accepted: true, reason: `aborted by ${s.aborted.by}: ${s.aborted.reason}`, status: s };
       }
-      const ignored = [...s.ignoredMessages].reverse().find((m) => m.message === 'abort' && m.by === parsed.data.by && Date.parse(m.at) >= sentAt - 60_000);
+      const ignored = [...s.ignoredMessages]
+        .reverse()
+        .find((m) => m.message === 'abort' && m.by === parsed.data.by && Date.parse(m.at) >= sentAt - 60_000);
       if (ignored) return { accepted: false, reason: ignored.reason, status: s };
     }
     if (snap && !isRunning(snap.temporalStatus)) break;
     await new Promise((r) => setTimeout(r, 250));
   }
-  return { accepted: false, reason: 'the abort was sent but the playbook did not confirm it in time: check `kafka-dr status`', status: last };
+  return {
+    accepted: false,
+    reason: 'the abort was sent but the playbook did not confirm it in time: check `kafka-dr status`',
+    status: last,
+  };
 }
 
 /** The final report of a closed playbook; PlaybookStateError while it runs. */
-export async function playbookReport(client: Client, workflowId: string): Promise<{ report: PlaybookReport; temporalStatus: WorkflowExecutionStatusName }> {
+export async function playbookReport(
+  client: Client,
+  workflowId: string,
+): Promise<{ report: PlaybookReport; temporalStatus: WorkflowExecutionStatusName }> {
   const d = await describeOrThrow(client, workflowId);
   if (isRunning(d.status.name)) {
     throw new PlaybookStateError(
@@ -260,7 +301,8 @@ export async function playbookReport(client: Client, workflowId: string): Promis
     );
   }
   const { report, failure } = await closedOutcome(client, workflowId, d.runId);
-  if (!report) throw new PlaybookStateError(`${workflowId} closed ${d.status.name} without a report${failure ? `: ${failure}` : ''}`, d.status.name);
+  if (!report)
+    throw new PlaybookStateError(`${workflowId} closed ${d.status.name} without a report${failure ? `: ${failure}` : ''}`, d.status.name);
   return { report, temporalStatus: d.status.name };
 }
 

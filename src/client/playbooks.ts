@@ -1,9 +1,4 @@
-import {
-  WorkflowExecutionAlreadyStartedError,
-  WorkflowIdConflictPolicy,
-  type Client,
-  type WorkflowHandle,
-} from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, type Client, type WorkflowHandle } from '@temporalio/client';
 import { arrayFromPayloads, defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { z } from 'zod';
 import { AuditInput } from '../model/audit-input';
@@ -76,7 +71,10 @@ export class PlaybookConflictError extends Error {
       );
       return;
     }
-    const what = running.workflowType === wantedType(wanted.playbook) ? `another ${running.workflowType} with a different input` : running.workflowType;
+    const what =
+      running.workflowType === wantedType(wanted.playbook)
+        ? `another ${running.workflowType} with a different input`
+        : running.workflowType;
     super(
       `${what} is already running as ${running.workflowId} (run ${running.runId}, started ${running.startTime}` +
         `${running.phase ? `, phase ${running.phase}` : ''}): one playbook at a time per ID` +
@@ -159,7 +157,10 @@ function wantedType(playbook: string): string {
 }
 
 /** Validates `raw` with the playbook's schema; throws PlaybookInputError naming every field. */
-export function validatePlaybookInput<P extends StartablePlaybook>(playbook: P, raw: unknown): z.output<(typeof PLAYBOOK_SPECS)[P]['schema']> {
+export function validatePlaybookInput<P extends StartablePlaybook>(
+  playbook: P,
+  raw: unknown,
+): z.output<(typeof PLAYBOOK_SPECS)[P]['schema']> {
   const spec = PLAYBOOK_SPECS[playbook] as PlaybookSpec;
   const parsed = spec.schema.safeParse(raw);
   if (!parsed.success) {
@@ -218,7 +219,12 @@ async function describeRunning(client: Client, workflowId: string): Promise<{ ru
  * throws PlaybookConflictError when something else runs there, PlaybookInputError on
  * a bad input. Safe to repeat.
  */
-export async function startPlaybook(client: Client, playbook: StartablePlaybook, raw: unknown, options: StartPlaybookOptions = {}): Promise<StartedPlaybook> {
+export async function startPlaybook(
+  client: Client,
+  playbook: StartablePlaybook,
+  raw: unknown,
+  options: StartPlaybookOptions = {},
+): Promise<StartedPlaybook> {
   const parsed = validatePlaybookInput(playbook, raw) as Record<string, unknown>;
   const workflowId = options.workflowId ?? playbookStartId(playbook, parsed);
   return startValidated(client, playbook, raw, parsed, workflowId, options.taskQueue ?? TASK_QUEUE, 1);
@@ -247,7 +253,7 @@ async function startValidated(
         { key: PLAYBOOK_SEARCH_ATTRIBUTES.playbook, value: spec.name },
         { key: PLAYBOOK_SEARCH_ATTRIBUTES.clusterPair, value: spec.clusterPair(parsed) },
       ],
-     // The UI's Summary column and details panel: what runs, on which pair, asked by whom.
+      // The UI's Summary column and details panel: what runs, on which pair, asked by whom.
       staticSummary: summary.summary,
       staticDetails: summary.details,
     });
@@ -261,10 +267,16 @@ async function startValidated(
     if (retries > 0) return startValidated(client, playbook, raw, parsed, workflowId, taskQueue, retries - 1);
     throw new Error(`${workflowId}: Temporal refused the start as a duplicate but no run is open; try again`);
   }
-  const same = existing.running.workflowType === spec.workflowType && spec.schema.safeParse(existing.input).success
-    ? canonical(spec.schema.parse(existing.input)) === canonical(parsed)
-    : false;
-  if (!same) throw new PlaybookConflictError({ playbook, workflowId }, existing.running, existing.running.workflowType === 'pairLock' ? (existing.input as { holder?: unknown; reason?: unknown }) : undefined);
+  const same =
+    existing.running.workflowType === spec.workflowType && spec.schema.safeParse(existing.input).success
+      ? canonical(spec.schema.parse(existing.input)) === canonical(parsed)
+      : false;
+  if (!same)
+    throw new PlaybookConflictError(
+      { playbook, workflowId },
+      existing.running,
+      existing.running.workflowType === 'pairLock' ? (existing.input as { holder?: unknown; reason?: unknown }) : undefined,
+    );
   const handle = client.workflow.getHandle(workflowId, existing.running.runId);
   return { handle: handle as StartedPlaybook['handle'], workflowId, runId: existing.running.runId, started: false, input: parsed };
 }
@@ -280,7 +292,11 @@ export function startFailback(client: Client, input: FailbackInput, options?: St
 }
 
 /** Starts (or finds the running) topic recreation; see startPlaybook. */
-export function startRecreateTopic(client: Client, input: z.input<typeof RecreateTopicInput>, options?: StartPlaybookOptions): Promise<StartedPlaybook> {
+export function startRecreateTopic(
+  client: Client,
+  input: z.input<typeof RecreateTopicInput>,
+  options?: StartPlaybookOptions,
+): Promise<StartedPlaybook> {
   return startPlaybook(client, 'recreate-topic', input, options);
 }
 
@@ -290,6 +306,10 @@ export function startAudit(client: Client, input: z.input<typeof AuditInput>, op
 }
 
 /** Starts (or finds the running) MM2 deployment; see startPlaybook. */
-export function startDeployReplication(client: Client, input: z.input<typeof DeployReplicationInput>, options?: StartPlaybookOptions): Promise<StartedPlaybook> {
+export function startDeployReplication(
+  client: Client,
+  input: z.input<typeof DeployReplicationInput>,
+  options?: StartPlaybookOptions,
+): Promise<StartedPlaybook> {
   return startPlaybook(client, 'deploy-replication', input, options);
 }

@@ -44,7 +44,9 @@ export async function ensureAuditSchedule(client: Client, options: AuditSchedule
   const parsed = AuditInput.safeParse(options.input);
   if (!parsed.success) throw new Error(`audit schedule ${options.scheduleId}: bad input: ${describeIssues(parsed.error)}`);
   if (parsed.data.repair) {
-    throw new Error(`audit schedule ${options.scheduleId}: repair must be false on a schedule (a scheduled run must not wait on an approval gate)`);
+    throw new Error(
+      `audit schedule ${options.scheduleId}: repair must be false on a schedule (a scheduled run must not wait on an approval gate)`,
+    );
   }
   const spec: ScheduleSpec = { intervals: [{ every: options.every }] };
   const action: ScheduleOptionsAction = {

@@ -34,7 +34,9 @@ export function startSummary(playbook: string, input: Input): StartSummary {
     case 'deploy-replication': {
       const plan = (input.plan ?? {}) as Input;
       head = `deploy MM2 ${str(plan.source)} → ${str(plan.target)} on ${str(plan.connect)}`;
-      const groups = Array.isArray(plan.topicGroups) ? (plan.topicGroups as Input[]).map((g) => `${str(g.name)} (${list(g.topics).join(', ')})`) : [];
+      const groups = Array.isArray(plan.topicGroups)
+        ? (plan.topicGroups as Input[]).map((g) => `${str(g.name)} (${list(g.topics).join(', ')})`)
+        : [];
       body = [...named('topic groups', groups), ...named('consumer groups', list(plan.groups))];
       break;
     }

@@ -13,9 +13,7 @@ export type ConnectorState = z.infer<typeof ConnectorStateSchema>;
 export const ConnectorStatusSchema = z.object({
   name: z.string(),
   connector: z.object({ state: ConnectorStateSchema, worker_id: z.string(), trace: z.string().optional() }),
-  tasks: z.array(
-    z.object({ id: z.number().int(), state: ConnectorStateSchema, worker_id: z.string(), trace: z.string().optional() }),
-  ),
+  tasks: z.array(z.object({ id: z.number().int(), state: ConnectorStateSchema, worker_id: z.string(), trace: z.string().optional() })),
   type: z.string().optional(),
 });
 export type ConnectorStatus = z.infer<typeof ConnectorStatusSchema>;
@@ -66,10 +64,7 @@ export class ConnectClient {
       // Added per request, so the credential is not part of the instance defaults that
       // axios copies into every error's `config`.
       this.http.interceptors.request.use((config) => {
-        config.headers.set(
-          'Authorization',
-          `Basic ${Buffer.from(`${auth.username}:${auth.password.reveal()}`).toString('base64')}`,
-        );
+        config.headers.set('Authorization', `Basic ${Buffer.from(`${auth.username}:${auth.password.reveal()}`).toString('base64')}`);
         return config;
       });
     }
@@ -94,9 +89,7 @@ export class ConnectClient {
 
   /** Creates the connector or replaces its config (PUT is idempotent: safe to repeat). */
   putConfig(name: string, config: ConnectorConfig): Promise<unknown> {
-    return this.call(`PUT /connectors/${name}/config`, () =>
-      this.http.put(`/connectors/${encodeURIComponent(name)}/config`, config),
-    );
+    return this.call(`PUT /connectors/${name}/config`, () => this.http.put(`/connectors/${encodeURIComponent(name)}/config`, config));
   }
 
   status(name: string): Promise<ConnectorStatus> {

@@ -51,7 +51,11 @@ export class DrillKafka {
     try {
       return await fn(admin);
     } finally {
-      await within(admin.disconnect().catch(() => undefined), 5_000, undefined);
+      await within(
+        admin.disconnect().catch(() => undefined),
+        5_000,
+        undefined,
+      );
     }
   }
 }
@@ -106,7 +110,12 @@ export class SyntheticProducer {
     const stoppedOn = this.current;
     this.running = false;
     if (this.loop) await within(this.loop, 30_000, undefined);
-    if (this.producer) await within(this.producer.disconnect().catch(() => undefined), 5_000, undefined);
+    if (this.producer)
+      await within(
+        this.producer.disconnect().catch(() => undefined),
+        5_000,
+        undefined,
+      );
     this.loop = null;
     this.producer = null;
     return { stoppedOn, lastSeq: this.nextSeq - 1 };
@@ -237,8 +246,18 @@ export class SyntheticConsumer {
     this.consumer = null;
     this.cluster = null;
     if (consumer) {
-      await within(consumer.commitOffsets([...this.positions.values()].map((p) => ({ topic: p.topic, partition: p.partition, offset: p.next }))).catch(() => undefined), 5_000, undefined);
-      await within(consumer.disconnect().catch(() => undefined), 15_000, undefined);
+      await within(
+        consumer
+          .commitOffsets([...this.positions.values()].map((p) => ({ topic: p.topic, partition: p.partition, offset: p.next })))
+          .catch(() => undefined),
+        5_000,
+        undefined,
+      );
+      await within(
+        consumer.disconnect().catch(() => undefined),
+        15_000,
+        undefined,
+      );
     }
     return { stoppedOn, consumed: this.consumed.length };
   }
@@ -268,16 +287,25 @@ export async function groupBehind(kafka: DrillKafka, cluster: string, groupId: s
 }
 
 /** Every drill sequence on `cluster`'s topics, read from the beginning to the end offsets of now. */
-export async function readAllSeqs(kafka: DrillKafka, cluster: string, topics: readonly DrillTopic[], timeoutMs = 120_000): Promise<number[]> {
+export async function readAllSeqs(
+  kafka: DrillKafka,
+  cluster: string,
+  topics: readonly DrillTopic[],
+  timeoutMs = 120_000,
+): Promise<number[]> {
   const ends = await kafka.withAdmin(cluster, async (admin) => {
     const out = new Map<string, bigint>();
-    for (const t of topics) for (const o of await admin.fetchTopicOffsets(t.name)) if (BigInt(o.high) > 0n) out.set(`${t.name}/${o.partition}`, BigInt(o.high));
+    for (const t of topics)
+      for (const o of await admin.fetchTopicOffsets(t.name)) if (BigInt(o.high) > 0n) out.set(`${t.name}/${o.partition}`, BigInt(o.high));
     return out;
   });
   const seqs: number[] = [];
   if (ends.size === 0) return seqs;
   // A throwaway group no MM2 flow checkpoints (the flows list the drill's group only).
-  const consumer = kafka.get(cluster).consumer({ groupId: `kafka-dr-drill-reader-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`, maxWaitTimeInMs: 250 });
+  const consumer = kafka.get(cluster).consumer({
+    groupId: `kafka-dr-drill-reader-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`,
+    maxWaitTimeInMs: 250,
+  });
   const remaining = new Set(ends.keys());
   await consumer.connect();
   try {
@@ -298,10 +326,21 @@ export async function readAllSeqs(kafka: DrillKafka, cluster: string, topics: re
         }
       },
     });
-    const ok = await within(finished.then(() => true), timeoutMs, false);
-    if (!ok) throw new Error(`reading ${cluster} did not reach the end offsets in ${timeoutMs} ms (partitions left: ${[...remaining].join(', ')})`);
+    const ok = await within(
+      finished.then(() => true),
+      timeoutMs,
+      false,
+    );
+    if (!ok)
+      throw new Error(
+        `reading ${cluster} did not reach the end offsets in ${timeoutMs} ms (partitions left: ${[...remaining].join(', ')})`,
+      );
     return seqs;
   } finally {
-    await within(consumer.disconnect().catch(() => undefined), 10_000, undefined);
+    await within(
+      consumer.disconnect().catch(() => undefined),
+      10_000,
+      undefined,
+    );
   }
 }

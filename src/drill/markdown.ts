@@ -23,7 +23,17 @@ function phaseRows(phases: readonly DrillPhase[]): string[] {
 const KEY_FIGURES: Record<string, string[]> = {
   deploy: ['created', 'heartbeat'],
   failover: ['lagAtStart', 'drainMs', 'rtoMs', 'rpoRecords', 'rpoEstimate', 'offsetsSet', 'groupPositions'],
-  failback: ['seedFrom', 'catchUpMs', 'lagAtConsumersGate', 'translation', 'drainMs', 'rtoMs', 'offsetsSet', 'groupPositions', 'forwardOffsets'],
+  failback: [
+    'seedFrom',
+    'catchUpMs',
+    'lagAtConsumersGate',
+    'translation',
+    'drainMs',
+    'rtoMs',
+    'offsetsSet',
+    'groupPositions',
+    'forwardOffsets',
+  ],
 };
 
 function describeFigure(name: string, value: unknown): string {
@@ -44,7 +54,9 @@ function describeFigure(name: string, value: unknown): string {
   }
   if (name === 'rpoEstimate' && value && typeof value === 'object') {
     const r = value as { ageMs?: number | null; lastHeartbeatAt?: string | null; reason?: string };
-    return r.ageMs !== null && r.ageMs !== undefined ? `${secs(r.ageMs)} (last heartbeat ${r.lastHeartbeatAt ?? '?'})` : (r.reason ?? 'unknown');
+    return r.ageMs !== null && r.ageMs !== undefined
+      ? `${secs(r.ageMs)} (last heartbeat ${r.lastHeartbeatAt ?? '?'})`
+      : (r.reason ?? 'unknown');
   }
   return typeof value === 'object' ? JSON.stringify(value) : String(value);
 }
@@ -63,15 +75,23 @@ export function drillMarkdown(report: DrillReport, files: { svg?: string } = {})
   lines.push(`| ${report.produced} | ${report.consumed} | ${report.lost} | ${report.duplicates} | ${report.rpoRecords ?? 'n/a'} |`);
   lines.push('');
   const per = (m: Record<string, number> | undefined) =>
-    m ? Object.entries(m).map(([k, v]) => `${k} ${v}`).join(', ') : 'n/a';
+    m
+      ? Object.entries(m)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')
+      : 'n/a';
   lines.push(`- produced per cluster: ${per(report.producedOn)}; consumed from: ${per(report.consumedOn)}`);
-  if (report.lost > 0 && report.lostSample) lines.push(`- lost sequences (first ${report.lostSample.length}): ${formatRanges(report.lostSample)}`);
+  if (report.lost > 0 && report.lostSample)
+    lines.push(`- lost sequences (first ${report.lostSample.length}): ${formatRanges(report.lostSample)}`);
   if (report.unacknowledgedSeen) lines.push(`- records whose send had failed but that arrived anyway: ${report.unacknowledgedSeen}`);
   if (report.mode === 'unplanned') {
-    if (report.burstRecords !== undefined) lines.push(`- broker A was killed (SIGKILL) right after a burst of ${report.burstRecords} records`);
+    if (report.burstRecords !== undefined)
+      lines.push(`- broker A was killed (SIGKILL) right after a burst of ${report.burstRecords} records`);
     const est = report.rpoEstimate;
     const estimate = est ? describeFigure('rpoEstimate', est) : 'n/a';
-    lines.push(`- RPO estimated by the playbook: ${estimate}; measured: ${report.rpoRecords ?? 'n/a'} records acknowledged by A never reached B`);
+    lines.push(
+      `- RPO estimated by the playbook: ${estimate}; measured: ${report.rpoRecords ?? 'n/a'} records acknowledged by A never reached B`,
+    );
     if (report.rpoEstimateNote) lines.push(`- note: ${report.rpoEstimateNote}`);
     if (report.recoverableOnA !== undefined && report.recoverableOnA !== null) {
       lines.push(`- of those, still on A after it came back: ${report.recoverableOnA}`);
@@ -79,7 +99,9 @@ export function drillMarkdown(report: DrillReport, files: { svg?: string } = {})
   }
   if (report.failback) lines.push(`- failback: ${report.failback}`);
   if (report.topics) {
-    lines.push(`- topics: ${report.topics.map((t) => `\`${t.name}\` (${t.partitions} partitions${t.compacted ? ', compacted' : ''})`).join(', ')}; group \`${report.group ?? '?'}\``);
+    lines.push(
+      `- topics: ${report.topics.map((t) => `\`${t.name}\` (${t.partitions} partitions${t.compacted ? ', compacted' : ''})`).join(', ')}; group \`${report.group ?? '?'}\``,
+    );
   }
   lines.push('');
 
@@ -109,7 +131,7 @@ export function drillMarkdown(report: DrillReport, files: { svg?: string } = {})
 
   const switches = report.switches ?? [];
   if (switches.length > 0) {
-    lines.push('## Client switches (by the playbooks\' cutover hooks)');
+    lines.push("## Client switches (by the playbooks' cutover hooks)");
     lines.push('');
     lines.push('| playbook | gate | action | at | what |');
     lines.push('|---|---|---|---|---|');

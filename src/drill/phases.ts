@@ -34,11 +34,7 @@ export class PhaseClock {
  * A playbook's gates (open → decided) and its steps of at least `minStepMs`, in start
  * order, as children of `parent`. Shorter steps stay in the playbook's own report.
  */
-export function playbookPhases(
-  parent: string,
-  journal: { gates?: GateSummary[]; steps?: StepRecord[] },
-  minStepMs = 1_000,
-): DrillPhase[] {
+export function playbookPhases(parent: string, journal: { gates?: GateSummary[]; steps?: StepRecord[] }, minStepMs = 1_000): DrillPhase[] {
   const out: DrillPhase[] = [];
   for (const g of journal.gates ?? []) {
     if (g.openedAt && g.closedAt) out.push({ name: `gate ${g.name}`, startedAt: g.openedAt, endedAt: g.closedAt, parent });

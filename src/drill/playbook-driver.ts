@@ -87,7 +87,11 @@ export async function drivePlaybook(o: DriveOptions): Promise<DriveResult> {
   }
   const status = await handle.query(statusQuery).catch(() => null);
   if (report.outcome !== 'completed') {
-    throw new PlaybookFailedError(o.workflowId, report, `${o.workflowType} ${o.workflowId} ended ${report.outcome}: ${report.reason ?? ''}`);
+    throw new PlaybookFailedError(
+      o.workflowId,
+      report,
+      `${o.workflowType} ${o.workflowId} ended ${report.outcome}: ${report.reason ?? ''}`,
+    );
   }
   return { report, status, runId: handle.firstExecutionRunId };
 }

@@ -73,13 +73,20 @@ async function until(what: string, probe: () => Promise<boolean>, timeoutMs: num
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}${last ? `: ${message(last)}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}${last ? `: ${message(last)}` : ''}`);
     await sleep(intervalMs);
   }
 }
 
 function playbookRun(r: DriveResult): DrillPlaybookRun {
-  return { workflowId: r.report.workflowId, runId: r.runId, outcome: r.report.outcome, durationMs: r.report.durationMs, figures: r.report.figures };
+  return {
+    workflowId: r.report.workflowId,
+    runId: r.runId,
+    outcome: r.report.outcome,
+    durationMs: r.report.durationMs,
+    figures: r.report.figures,
+  };
 }
 
 /** Everything the drill holds while it runs, so the cleanup can undo it whatever failed. */
@@ -122,13 +129,21 @@ export async function runDrill(options: DrillOptions, log: (line: string) => voi
       return r;
     } catch (err) {
       if (err instanceof PlaybookFailedError && err.report) {
-        playbooks[parent] = { workflowId: err.workflowId, runId: '', outcome: err.report.outcome, durationMs: err.report.durationMs, figures: err.report.figures };
+        playbooks[parent] = {
+          workflowId: err.workflowId,
+          runId: '',
+          outcome: err.report.outcome,
+          durationMs: err.report.durationMs,
+          figures: err.report.figures,
+        };
       }
       throw err;
     }
   };
 
-  log(`drill ${names.id} (${opts.mode}${opts.codec ? `, MM2 writes ${opts.codec}` : ''}); topics ${names.topics.map((t) => t.name).join(', ')}, group ${names.group}`);
+  log(
+    `drill ${names.id} (${opts.mode}${opts.codec ? `, MM2 writes ${opts.codec}` : ''}); topics ${names.topics.map((t) => t.name).join(', ')}, group ${names.group}`,
+  );
   try {
     await clock.phase('stack', async () => {
       if (await isUp(config)) {
@@ -227,7 +242,15 @@ export async function runDrill(options: DrillOptions, log: (line: string) => voi
 
     if (opts.mode === 'planned') {
       const failover = await drive('failover', () =>
-        drivePlaybook({ client, taskQueue, workflowType: 'failover', workflowId: cutoverWorkflowId('A', 'B'), input: failoverInput(names, 'planned'), approver: DRILL_APPROVER, log }),
+        drivePlaybook({
+          client,
+          taskQueue,
+          workflowType: 'failover',
+          workflowId: cutoverWorkflowId('A', 'B'),
+          input: failoverInput(names, 'planned'),
+          approver: DRILL_APPROVER,
+          log,
+        }),
       );
       playbooks.failover = playbookRun(failover);
       ackedOnABeforeFailover = [...producer.acked].filter(([, c]) => c === 'A').map(([seq]) => seq);
@@ -238,7 +261,15 @@ export async function runDrill(options: DrillOptions, log: (line: string) => voi
 
       const snapshot = (failover.report.figures as { snapshots: { target: FailoverSnapshot } }).snapshots.target;
       const failback = await drive('failback', () =>
-        drivePlaybook({ client, taskQueue, workflowType: 'failback', workflowId: cutoverWorkflowId('A', 'B'), input: failbackInput(names, snapshot, opts.codec), approver: DRILL_APPROVER, log }),
+        drivePlaybook({
+          client,
+          taskQueue,
+          workflowType: 'failback',
+          workflowId: cutoverWorkflowId('A', 'B'),
+          input: failbackInput(names, snapshot, opts.codec),
+          approver: DRILL_APPROVER,
+          log,
+        }),
       );
       playbooks.failback = playbookRun(failback);
       extra.failback = 'done: producers and the group are back on A, the forward flow resumed';
@@ -248,7 +279,11 @@ export async function runDrill(options: DrillOptions, log: (line: string) => voi
       });
       await clock.phase('verification', async () => {
         await producer.stop();
-        await until('the group caught up on A', async () => (await groupBehind(kafka, 'A', names.group, names.topics)).length === 0, 180_000);
+        await until(
+          'the group caught up on A',
+          async () => (await groupBehind(kafka, 'A', names.group, names.topics)).length === 0,
+          180_000,
+        );
         await consumer.stop();
         seqsOnB = await readAllSeqs(kafka, 'B', names.topics);
       });
@@ -267,7 +302,15 @@ export async function runDrill(options: DrillOptions, log: (line: string) => voi
       });
       ackedOnABeforeFailover = [...producer.acked].filter(([, c]) => c === 'A').map(([seq]) => seq);
       const failover = await drive('failover', () =>
-        drivePlaybook({ client, taskQueue, workflowType: 'failover', workflowId: cutoverWorkflowId('A', 'B'), input: failoverInput(names, 'unplanned'), approver: DRILL_APPROVER, log }),
+        drivePlaybook({
+          client,
+          taskQueue,
+          workflowType: 'failover',
+          workflowId: cutoverWorkflowId('A', 'B'),
+          input: failoverInput(names, 'unplanned'),
+          approver: DRILL_APPROVER,
+          log,
+        }),
       );
       playbooks.failover = playbookRun(failover);
       extra.rpoEstimate = (failover.report.figures as { rpoEstimate?: DrillReport['rpoEstimate'] }).rpoEstimate ?? null;
@@ -290,7 +333,11 @@ export async function runDrill(options: DrillOptions, log: (line: string) => voi
         'so the drill stops at the failover and reports them (recoverableOnA)';
       await clock.phase('verification', async () => {
         await producer.stop();
-        await until('the group caught up on B', async () => (await groupBehind(kafka, 'B', names.group, names.topics)).length === 0, 180_000);
+        await until(
+          'the group caught up on B',
+          async () => (await groupBehind(kafka, 'B', names.group, names.topics)).length === 0,
+          180_000,
+        );
         await consumer.stop();
         seqsOnB = await readAllSeqs(kafka, 'B', names.topics);
         const lostWithA = missingFrom(ackedOnABeforeFailover, seqsOnB);
@@ -306,7 +353,10 @@ export async function runDrill(options: DrillOptions, log: (line: string) => voi
   }
 
   const endedAt = new Date();
-  const delivery = countDelivery(s.producer?.acked.keys() ?? [], (s.consumer?.consumed ?? []).map((c) => c.seq));
+  const delivery = countDelivery(
+    s.producer?.acked.keys() ?? [],
+    (s.consumer?.consumed ?? []).map((c) => c.seq),
+  );
   const rpo = seqsOnB !== null ? missingFrom(ackedOnABeforeFailover, seqsOnB) : null;
   const plannedLoss = opts.mode === 'planned' && delivery.lost > 0;
   if (plannedLoss && !error) error = `the planned drill lost ${delivery.lost} records (first: ${delivery.lostSample.join(', ')})`;
@@ -398,7 +448,10 @@ function writeReport(report: DrillReport, reportsDir: string): DrillResult['file
   const base = path.join(dir, `drill-${stamp}`);
   const files = { json: `${base}.json`, markdown: `${base}.md`, svg: `${base}.svg` };
   fs.writeFileSync(files.json, JSON.stringify(report, null, 2) + '\n');
-  fs.writeFileSync(files.svg, timelineSvg(report.phases, { title: `kafka-dr drill (${report.mode}) ${report.drillId}: ${report.outcome}` }));
+  fs.writeFileSync(
+    files.svg,
+    timelineSvg(report.phases, { title: `kafka-dr drill (${report.mode}) ${report.drillId}: ${report.outcome}` }),
+  );
   fs.writeFileSync(files.markdown, drillMarkdown(report, { svg: path.basename(files.svg) }));
   return files;
 }

@@ -10,7 +10,8 @@ import type { DrillSwitchRecord } from './report-types';
  * playbook is part of the key.)
  */
 
-const keyOf = (r: Pick<CutoverHookRequest, 'playbook' | 'workflowId' | 'gate' | 'action'>) => `${r.playbook}/${r.workflowId}/${r.gate}/${r.action}`;
+const keyOf = (r: Pick<CutoverHookRequest, 'playbook' | 'workflowId' | 'gate' | 'action'>) =>
+  `${r.playbook}/${r.workflowId}/${r.gate}/${r.action}`;
 
 /** What the switch needs from the synthetic clients. */
 export interface SwitchableClients {

@@ -53,9 +53,13 @@ export function timelineSvg(phases: readonly DrillPhase[], options: TimelineOpti
   const axisY = L.top + phases.length * L.rowHeight + 4;
 
   const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+  );
   out.push(`<rect x="0" y="0" width="${width}" height="${height}" fill="#ffffff"/>`);
-  out.push(`<text x="${L.margin}" y="24" font-size="15" font-weight="bold" fill="${COLORS.text}">${escapeXml(options.title ?? 'kafka-dr drill timeline')}</text>`);
+  out.push(
+    `<text x="${L.margin}" y="24" font-size="15" font-weight="bold" fill="${COLORS.text}">${escapeXml(options.title ?? 'kafka-dr drill timeline')}</text>`,
+  );
 
   const step = tickStepMs(span);
   out.push(`<g class="axis" stroke="${COLORS.grid}">`);
@@ -86,7 +90,9 @@ export function timelineSvg(phases: readonly DrillPhase[], options: TimelineOpti
     out.push(
       `<rect class="bar" data-phase="${escapeXml(p.name)}" data-duration-ms="${duration}" x="${fmt(x)}" y="${fmt(barY)}" width="${fmt(w)}" height="${L.barHeight}" rx="2" fill="${child ? COLORS.child : COLORS.top}"><title>${escapeXml(`${p.parent ? `${p.parent} / ` : ''}${p.name}: ${seconds(duration)}`)}</title></rect>`,
     );
-    out.push(`<text x="${fmt(x + w + 4)}" y="${fmt(barY + L.barHeight - 2)}" fill="${COLORS.text}" font-size="11">${seconds(duration)}</text>`);
+    out.push(
+      `<text x="${fmt(x + w + 4)}" y="${fmt(barY + L.barHeight - 2)}" fill="${COLORS.text}" font-size="11">${seconds(duration)}</text>`,
+    );
   });
   out.push('</svg>');
   return out.join('\n') + '\n';

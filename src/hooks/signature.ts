@@ -38,9 +38,11 @@ export function verify(
   const ts = Number(request.timestamp);
   const now = options.nowSeconds ?? Math.floor(Date.now() / 1000);
   const tolerance = options.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
-  if (Math.abs(now - ts) > tolerance) return { ok: false, reason: `timestamp ${ts} is more than ${tolerance}s from now (${now}): a replay or a skewed clock` };
+  if (Math.abs(now - ts) > tolerance)
+    return { ok: false, reason: `timestamp ${ts} is more than ${tolerance}s from now (${now}): a replay or a skewed clock` };
   const expected = Buffer.from(sign(secret, ts, request.body));
   const given = Buffer.from(request.signature);
-  if (expected.length !== given.length || !timingSafeEqual(expected, given)) return { ok: false, reason: 'signature does not match the body' };
+  if (expected.length !== given.length || !timingSafeEqual(expected, given))
+    return { ok: false, reason: 'signature does not match the body' };
   return { ok: true };
 }

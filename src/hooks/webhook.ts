@@ -49,7 +49,12 @@ export interface WebhookResponse {
 }
 
 /** POSTs `payload` as JSON, signed; returns the 2xx response or throws a classified ApplicationFailure. */
-export async function postWebhook(hook: ResolvedWebhook, payload: unknown, delivery: WebhookDelivery, nowMs = Date.now()): Promise<WebhookResponse> {
+export async function postWebhook(
+  hook: ResolvedWebhook,
+  payload: unknown,
+  delivery: WebhookDelivery,
+  nowMs = Date.now(),
+): Promise<WebhookResponse> {
   const url = describeUrl(hook.url);
   const body = JSON.stringify(payload);
   const timestamp = Math.floor(nowMs / 1000);
@@ -88,7 +93,14 @@ export async function postWebhook(hook: ResolvedWebhook, payload: unknown, deliv
     });
   }
   const recorded = clean(clipBody(text));
-  const response: WebhookResponse = { url, status, body: recorded, durationMs: Date.now() - started, deliveryId: delivery.deliveryId, attempt: delivery.attempt };
+  const response: WebhookResponse = {
+    url,
+    status,
+    body: recorded,
+    durationMs: Date.now() - started,
+    deliveryId: delivery.deliveryId,
+    attempt: delivery.attempt,
+  };
   const verdict = classifyStatus(status);
   if (verdict === 'ok') return response;
   if (verdict === 'reject') {

@@ -30,7 +30,10 @@ export interface FetchedRecord {
  * `aborted` (from its first offset up to that producer's abort marker). The same rule as
  * the Java consumer's and kafkajs' read_committed filter.
  */
-export function committedDataOffsets(records: readonly FetchedRecord[], aborted: ReadonlyArray<{ producerId: string; firstOffset: string }>): bigint[] {
+export function committedDataOffsets(
+  records: readonly FetchedRecord[],
+  aborted: ReadonlyArray<{ producerId: string; firstOffset: string }>,
+): bigint[] {
   const pending = [...aborted].sort((a, b) => cmp(BigInt(a.firstOffset), BigInt(b.firstOffset)));
   const abortedProducers = new Set<string>();
   const out: bigint[] = [];
@@ -92,20 +95,21 @@ const READ_COMMITTED = 1;
  * committed data records. Ranges with `from >= to` come back empty and complete.
  */
 export async function scanCommittedRanges(kafka: Kafka, ranges: readonly RangeToScan[], options: ScanOptions = {}): Promise<RangeScan[]> {
-  const states = ranges.map(
-    (r): RangeScan & { next: bigint } => ({
-      ...r,
-      next: r.from,
-      dataRecords: 0,
-      firstData: null,
-      lastData: null,
-      markersOrAborted: 0,
-      lastStable: r.to.toString(),
-      openTransaction: false,
-      complete: r.from >= r.to,
-    }),
-  );
-  const open = () => states.filter((s) => !s.complete && !(s.openTransaction && s.next >= BigInt(s.lastStable)) && !(options.firstOnly && s.dataRecords > 0));
+  const states = ranges.map((r): RangeScan & { next: bigint } => ({
+    ...r,
+    next: r.from,
+    dataRecords: 0,
+    firstData: null,
+    lastData: null,
+    markersOrAborted: 0,
+    lastStable: r.to.toString(),
+    openTransaction: false,
+    complete: r.from >= r.to,
+  }));
+  const open = () =>
+    states.filter(
+      (s) => !s.complete && !(s.openTransaction && s.next >= BigInt(s.lastStable)) && !(options.firstOnly && s.dataRecords > 0),
+    );
   if (open().length === 0) return states.map(strip);
   await withCluster(kafka, async (cluster) => {
     const topics = [...new Set(states.map((s) => s.topic))];
@@ -116,11 +120,14 @@ export async function scanCommittedRanges(kafka: Kafka, ranges: readonly RangeTo
     for (let round = 0; ; round++) {
       const todo = open();
       if (todo.length === 0) return;
-      if (round >= maxRounds) throw new Error(`scanning ${todo.length} partition range(s) did not finish in ${maxRounds} fetch rounds (first: ${todo[0]!.topic}-${todo[0]!.partition} at ${todo[0]!.next})`);
+      if (round >= maxRounds)
+        throw new Error(
+          `scanning ${todo.length} partition range(s) did not finish in ${maxRounds} fetch rounds (first: ${todo[0]!.topic}-${todo[0]!.partition} at ${todo[0]!.next})`,
+        );
       let progressed = false;
       for (const [leader, group] of byLeader(cluster, todo)) {
         const broker = await (cluster as unknown as FetchCluster).findBroker({ nodeId: leader });
-        const byTopic = new Map<string, Array<typeof group[number]>>();
+        const byTopic = new Map<string, Array<(typeof group)[number]>>();
         for (const s of group) byTopic.set(s.topic, [...(byTopic.get(s.topic) ?? []), s]);
         const answer = await broker.fetch({
           replicaId: -1,
@@ -130,7 +137,11 @@ export async function scanCommittedRanges(kafka: Kafka, ranges: readonly RangeTo
           maxBytes: 16 * 1024 * 1024,
           topics: [...byTopic].map(([topic, ss]) => ({
             topic,
-            partitions: ss.map((s) => ({ partition: s.partition, fetchOffset: s.next.toString(), maxBytes: options.partitionMaxBytes ?? 1024 * 1024 })),
+            partitions: ss.map((s) => ({
+              partition: s.partition,
+              fetchOffset: s.next.toString(),
+              maxBytes: options.partitionMaxBytes ?? 1024 * 1024,
+            })),
           })),
         });
         for (const t of answer.responses) {
@@ -161,7 +172,9 @@ export async function scanCommittedRanges(kafka: Kafka, ranges: readonly RangeTo
       stalled = progressed ? 0 : stalled + 1;
       if (stalled > 50) {
         const s = open()[0]!;
-        throw new Error(`scanning ${s.topic}-${s.partition} makes no progress at offset ${s.next} (end ${s.to}, last stable ${s.lastStable})`);
+        throw new Error(
+          `scanning ${s.topic}-${s.partition} makes no progress at offset ${s.next} (end ${s.to}, last stable ${s.lastStable})`,
+        );
       }
     }
   });

@@ -60,11 +60,12 @@ export function snappyDecompress(data: Buffer): Buffer {
     return asBuffer(snappyjs.uncompress(data));
   }
   const chunks: Buffer[] = [];
-  for (let pos = XERIAL_HEADER_BYTES; pos < data.length; ) {
+  for (let pos = XERIAL_HEADER_BYTES; pos < data.length;) {
     if (pos + 4 > data.length) throw new CompressionCodecError('snappy', `truncated chunk length at byte ${pos}`);
     const length = data.readInt32BE(pos);
     pos += 4;
-    if (length < 0 || pos + length > data.length) throw new CompressionCodecError('snappy', `chunk of ${length} bytes at byte ${pos} overruns the ${data.length}-byte input`);
+    if (length < 0 || pos + length > data.length)
+      throw new CompressionCodecError('snappy', `chunk of ${length} bytes at byte ${pos} overruns the ${data.length}-byte input`);
     chunks.push(asBuffer(snappyjs.uncompress(data.subarray(pos, pos + length))));
     pos += length;
   }
@@ -166,7 +167,10 @@ function codec(name: CodecName, compress: (data: Buffer) => Buffer | Promise<Buf
         return decompress(buffer);
       } catch (err) {
         if (err instanceof CompressionCodecError) throw err;
-        throw new CompressionCodecError(name, `cannot decompress a ${buffer.length}-byte record batch: ${err instanceof Error ? err.message : String(err)}`);
+        throw new CompressionCodecError(
+          name,
+          `cannot decompress a ${buffer.length}-byte record batch: ${err instanceof Error ? err.message : String(err)}`,
+        );
       }
     },
   };

@@ -16,7 +16,13 @@ export type { GroupOffsetWrite } from './internal-cluster';
  */
 
 /** Broker answers meaning "this group has members or a generation: not ours to commit for". */
-const GROUP_ACTIVE_ERRORS = new Set(['UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'REBALANCE_IN_PROGRESS', 'FENCED_MEMBER_EPOCH', 'STALE_MEMBER_EPOCH']);
+const GROUP_ACTIVE_ERRORS = new Set([
+  'UNKNOWN_MEMBER_ID',
+  'ILLEGAL_GENERATION',
+  'REBALANCE_IN_PROGRESS',
+  'FENCED_MEMBER_EPOCH',
+  'STALE_MEMBER_EPOCH',
+]);
 
 /** The group got members between the check and the write; the broker refused the commit. */
 export class GroupHasMembersError extends Error {

@@ -45,7 +45,9 @@ export async function openCluster(kafka: Kafka, options: ClusterOptions = {}): P
   const symbol = Object.getOwnPropertySymbols(kafka).find((s) => s.description === 'private:Kafka:createCluster');
   const factory = symbol ? (kafka as unknown as Record<symbol, unknown>)[symbol] : undefined;
   if (typeof factory !== 'function') {
-    throw new Error('kafkajs has no cluster factory where kafka-dr expects it (kafkajs 2.2.x internals): upgrade kafka-dr together with kafkajs');
+    throw new Error(
+      'kafkajs has no cluster factory where kafka-dr expects it (kafkajs 2.2.x internals): upgrade kafka-dr together with kafkajs',
+    );
   }
   const cluster = (factory as (options: { allowAutoTopicCreation: boolean; isolationLevel?: number }) => InternalCluster)({
     allowAutoTopicCreation: false,

@@ -190,7 +190,9 @@ export type EndOffsetMap = Record<string, Record<string, string>>;
 export function highsOf(offsets: Record<string, PartitionOffsets[]>): EndOffsetMap {
   const out: EndOffsetMap = {};
   for (const topic of Object.keys(offsets).sort()) {
-    out[topic] = Object.fromEntries([...offsets[topic]!].sort((a, b) => a.partition - b.partition).map((p) => [String(p.partition), p.high]));
+    out[topic] = Object.fromEntries(
+      [...offsets[topic]!].sort((a, b) => a.partition - b.partition).map((p) => [String(p.partition), p.high]),
+    );
   }
   return out;
 }
@@ -365,7 +367,10 @@ interface InternalCluster {
   disconnect(): Promise<void>;
   brokerPool: {
     seedBroker: {
-      lookupRequest(apiKey: number, definition: unknown): (args: { topics: string[]; allowAutoTopicCreation: boolean }) => {
+      lookupRequest(
+        apiKey: number,
+        definition: unknown,
+      ): (args: { topics: string[]; allowAutoTopicCreation: boolean }) => {
         request: unknown;
         response: { decode(raw: Buffer): Promise<unknown> };
       };
@@ -418,7 +423,13 @@ export async function readRawMetadata(kafka: Kafka): Promise<ClusterSnapshot> {
         // A topic-level error (e.g. being deleted right now) leaves no partitions to judge.
         .filter((t) => t.topicErrorCode === 0)
         .flatMap((t) =>
-          t.partitionMetadata.map((p) => ({ topic: t.topic, partition: p.partitionId, leader: p.leader, replicas: p.replicas, isr: p.isr })),
+          t.partitionMetadata.map((p) => ({
+            topic: t.topic,
+            partition: p.partitionId,
+            leader: p.leader,
+            replicas: p.replicas,
+            isr: p.isr,
+          })),
         ),
       source: 'raw-metadata',
     };
@@ -470,7 +481,9 @@ export async function describeTopicsWith(admin: Admin, topics: string[]): Promis
   }
   const out: Record<string, TopicDescription> = {};
   for (const topic of topics) {
-    out[topic] = missing.includes(topic) ? { topic, exists: false } : describeTopic(topic, found.get(topic) ?? [], configs.get(topic) ?? []);
+    out[topic] = missing.includes(topic)
+      ? { topic, exists: false }
+      : describeTopic(topic, found.get(topic) ?? [], configs.get(topic) ?? []);
   }
   return out;
 }

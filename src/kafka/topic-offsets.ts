@@ -38,35 +38,39 @@ export async function fetchOffsetsOfTopics(
   const unique = [...new Set(topics)];
   if (unique.length === 0) return { offsets: new Map(), missing: [] };
   const ranges = new Map<string, Map<number, { low?: bigint; high?: bigint }>>();
-  const missing = await withCluster(kafka, async (cluster) => {
-    const existing = new Set((await cluster.metadata()).topicMetadata.map((t) => t.topic));
-    const present = unique.filter((t) => existing.has(t));
-    for (const topic of present) ranges.set(topic, new Map());
-    if (present.length > 0) {
-      await cluster.addMultipleTargetTopics(present);
-      await cluster.refreshMetadataIfNecessary();
-    }
-    for (let i = 0; i < present.length; i += TOPICS_PER_REQUEST) {
-      const chunk = present.slice(i, i + TOPICS_PER_REQUEST).map((topic) => ({
-        topic,
-        partitions: cluster.findTopicPartitionMetadata(topic).map((p) => ({ partition: p.partitionId })),
-      }));
-      const [low, high] = await Promise.all([
-        cluster.fetchTopicsOffset(chunk.map((c) => ({ ...c, fromBeginning: true }))),
-        cluster.fetchTopicsOffset(chunk.map((c) => ({ ...c, fromBeginning: false }))),
-      ]);
-      for (const [answer, key] of [
-        [low, 'low'],
-        [high, 'high'],
-      ] as const) {
-        for (const t of answer) {
-          const byPartition = ranges.get(t.topic)!;
-          for (const p of t.partitions) byPartition.set(p.partition, { ...byPartition.get(p.partition), [key]: BigInt(p.offset) });
+  const missing = await withCluster(
+    kafka,
+    async (cluster) => {
+      const existing = new Set((await cluster.metadata()).topicMetadata.map((t) => t.topic));
+      const present = unique.filter((t) => existing.has(t));
+      for (const topic of present) ranges.set(topic, new Map());
+      if (present.length > 0) {
+        await cluster.addMultipleTargetTopics(present);
+        await cluster.refreshMetadataIfNecessary();
+      }
+      for (let i = 0; i < present.length; i += TOPICS_PER_REQUEST) {
+        const chunk = present.slice(i, i + TOPICS_PER_REQUEST).map((topic) => ({
+          topic,
+          partitions: cluster.findTopicPartitionMetadata(topic).map((p) => ({ partition: p.partitionId })),
+        }));
+        const [low, high] = await Promise.all([
+          cluster.fetchTopicsOffset(chunk.map((c) => ({ ...c, fromBeginning: true }))),
+          cluster.fetchTopicsOffset(chunk.map((c) => ({ ...c, fromBeginning: false }))),
+        ]);
+        for (const [answer, key] of [
+          [low, 'low'],
+          [high, 'high'],
+        ] as const) {
+          for (const t of answer) {
+            const byPartition = ranges.get(t.topic)!;
+            for (const p of t.partitions) byPartition.set(p.partition, { ...byPartition.get(p.partition), [key]: BigInt(p.offset) });
+          }
         }
       }
-    }
-    return unique.filter((t) => !existing.has(t));
-  }, end === 'high-watermark' ? { isolationLevel: 0 } : {});
+      return unique.filter((t) => !existing.has(t));
+    },
+    end === 'high-watermark' ? { isolationLevel: 0 } : {},
+  );
   // In the order asked, whatever order the answers came in.
   const offsets = new Map<string, PartitionRange[]>();
   for (const [topic, byPartition] of ranges) {

@@ -18,7 +18,12 @@ function plain(value: unknown, depth = 0): unknown {
   if (typeof value !== 'object') return value;
   if (value instanceof Error) {
     const e = value as Error & { type?: unknown; cause?: unknown };
-    return { name: e.name, message: e.message, ...(typeof e.type === 'string' ? { type: e.type } : {}), ...(e.cause !== undefined && depth < 3 ? { cause: plain(e.cause, depth + 1) } : {}) };
+    return {
+      name: e.name,
+      message: e.message,
+      ...(typeof e.type === 'string' ? { type: e.type } : {}),
+      ...(e.cause !== undefined && depth < 3 ? { cause: plain(e.cause, depth + 1) } : {}),
+    };
   }
   if (value instanceof Date) return value.toISOString();
   if (depth >= 5) return '[nested]';

@@ -15,7 +15,12 @@ import { METRIC_PLAYBOOKS_RUNNING, METRIC_REPLICATION_LAG, PLAYBOOK_WORKFLOW_TYP
  * (replicationLag, waitForDrain, …): whatever a playbook measured last is what the gauge shows.
  */
 export function lagMetricsInterceptor(meter: MetricMeter): ActivityInterceptorsFactory {
-  const gauge = meter.createGauge(METRIC_REPLICATION_LAG, 'int', 'records', 'MM2 replication lag per source topic, as last measured by a playbook');
+  const gauge = meter.createGauge(
+    METRIC_REPLICATION_LAG,
+    'int',
+    'records',
+    'MM2 replication lag per source topic, as last measured by a playbook',
+  );
   return () => ({
     inbound: {
       async execute(input, next) {
@@ -31,22 +36,36 @@ export function lagMetricsInterceptor(meter: MetricMeter): ActivityInterceptorsF
  * Keeps the playbooks-running gauge current by asking Temporal's visibility (so it is
  * right after a worker restart, and counts runs other workers execute too). Returns stop().
  */
-export function pollRunningPlaybooks(options: { client: () => Promise<Client>; meter: MetricMeter; taskQueue: string; intervalMs: number; log: Logger }): () => void {
-  const gauge = options.meter.createGauge(METRIC_PLAYBOOKS_RUNNING, 'int', '', 'Playbook workflows running now, by playbook (Temporal visibility)');
+export function pollRunningPlaybooks(options: {
+  client: () => Promise<Client>;
+  meter: MetricMeter;
+  taskQueue: string;
+  intervalMs: number;
+  log: Logger;
+}): () => void {
+  const gauge = options.meter.createGauge(
+    METRIC_PLAYBOOKS_RUNNING,
+    'int',
+    '',
+    'Playbook workflows running now, by playbook (Temporal visibility)',
+  );
   let warned = false;
   let stopped = false;
   const poll = async () => {
     try {
       const client = await options.client();
       for (const type of PLAYBOOK_WORKFLOW_TYPES) {
-        const { count } = await client.workflow.count(`TaskQueue = '${options.taskQueue}' AND WorkflowType = '${type}' AND ExecutionStatus = 'Running'`);
+        const { count } = await client.workflow.count(
+          `TaskQueue = '${options.taskQueue}' AND WorkflowType = '${type}' AND ExecutionStatus = 'Running'`,
+        );
         if (stopped) return;
         gauge.set(count, { playbook: type });
       }
       warned = false;
     } catch (err) {
       // Once per outage: the worker goes on; the gauge keeps its last values.
-      if (!warned) options.log.warn('playbooks-running gauge: cannot count workflows', { error: err instanceof Error ? err.message : String(err) });
+      if (!warned)
+        options.log.warn('playbooks-running gauge: cannot count workflows', { error: err instanceof Error ? err.message : String(err) });
       warned = true;
     }
   };

@@ -22,7 +22,9 @@ const SettingsSchema = z.object({
     .regex(/^[A-Za-z0-9.:-]+$/, 'must be a host name or IP address (127.0.0.1 keeps it on loopback; 0.0.0.0 for a scraper elsewhere)')
     .default('127.0.0.1'),
   KDR_WORKER_SHUTDOWN_GRACE_SECONDS: Int(0, 3_600).default(30),
-  KDR_WORKER_LOG_LEVEL: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'], { error: 'must be TRACE, DEBUG, INFO, WARN or ERROR' }).default('INFO'),
+  KDR_WORKER_LOG_LEVEL: z
+    .enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'], { error: 'must be TRACE, DEBUG, INFO, WARN or ERROR' })
+    .default('INFO'),
   KDR_WORKER_RUNNING_POLL_SECONDS: Int(0, 3_600).default(15),
 });
 
@@ -37,14 +39,21 @@ export interface WorkerSettings {
 }
 
 export class WorkerSettingsError extends Error {
-  constructor(readonly variable: string, readonly reason: string) {
+  constructor(
+    readonly variable: string,
+    readonly reason: string,
+  ) {
     super(`${variable}: ${reason}`);
     this.name = 'WorkerSettingsError';
   }
 }
 
 export function workerSettings(env: NodeJS.ProcessEnv): WorkerSettings {
-  const picked = Object.fromEntries(Object.keys(SettingsSchema.shape).filter((k) => env[k] !== undefined && env[k] !== '').map((k) => [k, env[k]]));
+  const picked = Object.fromEntries(
+    Object.keys(SettingsSchema.shape)
+      .filter((k) => env[k] !== undefined && env[k] !== '')
+      .map((k) => [k, env[k]]),
+  );
   const parsed = SettingsSchema.safeParse(picked);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;

@@ -57,8 +57,7 @@ function topicMatcher(sourceAlias: string, topics: string[] | undefined, separat
   return (downstream) => names.has(downstream);
 }
 
-const keyOf = (c: Pick<Checkpoint, 'consumerGroupId' | 'topic' | 'partition'>) =>
-  JSON.stringify([c.consumerGroupId, c.topic, c.partition]);
+const keyOf = (c: Pick<Checkpoint, 'consumerGroupId' | 'topic' | 'partition'>) => JSON.stringify([c.consumerGroupId, c.topic, c.partition]);
 
 /**
  * Folds checkpoint records into the latest one per key. Pure, so the "latest wins"
@@ -110,10 +109,7 @@ export class LatestCheckpoints {
   checkpoints(): Checkpoint[] {
     return [...this.latest.values()]
       .map((v) => v.checkpoint)
-      .sort(
-        (a, b) =>
-          a.consumerGroupId.localeCompare(b.consumerGroupId) || a.topic.localeCompare(b.topic) || a.partition - b.partition,
-      );
+      .sort((a, b) => a.consumerGroupId.localeCompare(b.consumerGroupId) || a.topic.localeCompare(b.topic) || a.partition - b.partition);
   }
 }
 

@@ -126,12 +126,7 @@ export function decodeCheckpoint(key: Buffer, value: Buffer): Checkpoint {
 export function encodeCheckpoint(c: Checkpoint): { key: Buffer; value: Buffer } {
   return {
     key: new Writer().string(c.consumerGroupId).string(c.topic).int32(c.partition).done(),
-    value: new Writer()
-      .int16(CHECKPOINT_VERSION)
-      .int64(c.upstreamOffset)
-      .int64(c.downstreamOffset)
-      .string(c.metadata)
-      .done(),
+    value: new Writer().int16(CHECKPOINT_VERSION).int64(c.upstreamOffset).int64(c.downstreamOffset).string(c.metadata).done(),
   };
 }
 

@@ -229,7 +229,8 @@ const SASL_MODULES = {
 const jaasQuote = (v: string) => `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 
 /** Config keys whose values are credentials or private keys. */
-export const SENSITIVE_KEY = /(sasl\.jaas\.config|ssl\.key\.password|ssl\.keystore\.key|ssl\.keystore\.password|ssl\.truststore\.password)$/;
+export const SENSITIVE_KEY =
+  /(sasl\.jaas\.config|ssl\.key\.password|ssl\.keystore\.key|ssl\.keystore\.password|ssl\.truststore\.password)$/;
 
 /** A copy fit for logs, dry-run output and workflow history. */
 export function redactConnectorConfig(config: ConnectorConfig): ConnectorConfig {
@@ -299,9 +300,7 @@ function planCommon(plan: ReplicationPlan, endpoints: FlowEndpoints): ConnectorC
  */
 export function buildMirrorConnectors(plan: ReplicationPlan, endpoints: FlowEndpoints): MirrorConnectorSpec[] {
   if (endpoints.source.alias !== plan.source || endpoints.target.alias !== plan.target) {
-    throw new Error(
-      `endpoints ${endpoints.source.alias}→${endpoints.target.alias} do not match the plan's ${plan.source}→${plan.target}`,
-    );
+    throw new Error(`endpoints ${endpoints.source.alias}→${endpoints.target.alias} do not match the plan's ${plan.source}→${plan.target}`);
   }
   const common = planCommon(plan, endpoints);
   const rf = String(plan.replicationFactor);

@@ -93,13 +93,19 @@ export function deriveFlowScope(args: {
   const problems: Refusal[] = [];
   const missing = args.connectors.filter((c) => c.config === null).map((c) => c.name);
   if (missing.length > 0) {
-    problems.push({ field, message: `${quoted(missing)} not found on the Connect cluster: name the flow's connectors as Connect lists them` });
+    problems.push({
+      field,
+      message: `${quoted(missing)} not found on the Connect cluster: name the flow's connectors as Connect lists them`,
+    });
   }
   const present = args.connectors.filter((c) => c.config !== null);
   const sources = present.filter((c) => args.sourceConnectors.includes(c.name));
   const notSource = sources.filter((c) => !isSource(c)).map((c) => c.name);
   if (notSource.length > 0) {
-    problems.push({ field, message: `${quoted(notSource)} ${notSource.length === 1 ? 'is' : 'are'} not a MirrorSourceConnector: list only the flow's MirrorSourceConnectors as its source connectors` });
+    problems.push({
+      field,
+      message: `${quoted(notSource)} ${notSource.length === 1 ? 'is' : 'are'} not a MirrorSourceConnector: list only the flow's MirrorSourceConnectors as its source connectors`,
+    });
   }
 
   // Policy and separator: every connector of the flow must agree (MM2 names topics with each).
@@ -115,15 +121,25 @@ export function deriveFlowScope(args: {
   }
   let policy: PolicyType | undefined;
   if (policies.size > 1) {
-    problems.push({ field, message: `the flow's connectors disagree on replication.policy.class (${[...policies].map(([p, n]) => `${p}: ${n.join(', ')}`).join('; ')}): redeploy the flow with one policy` });
+    problems.push({
+      field,
+      message: `the flow's connectors disagree on replication.policy.class (${[...policies].map(([p, n]) => `${p}: ${n.join(', ')}`).join('; ')}): redeploy the flow with one policy`,
+    });
   } else if (policies.size === 1) {
     const [only] = policies.keys();
     if (only === 'default' || only === 'identity') policy = only;
-    else problems.push({ field, message: `the flow uses replication.policy.${only!}, which kafka-dr does not model (only Default and Identity)` });
+    else
+      problems.push({
+        field,
+        message: `the flow uses replication.policy.${only!}, which kafka-dr does not model (only Default and Identity)`,
+      });
   }
   let separator = DEFAULT_SEPARATOR;
   if (separators.size > 1) {
-    problems.push({ field, message: `the flow's connectors disagree on replication.policy.separator (${[...separators].map(([s, n]) => `'${s}': ${n.join(', ')}`).join('; ')}): redeploy the flow with one separator` });
+    problems.push({
+      field,
+      message: `the flow's connectors disagree on replication.policy.separator (${[...separators].map(([s, n]) => `'${s}': ${n.join(', ')}`).join('; ')}): redeploy the flow with one separator`,
+    });
   } else if (separators.size === 1) {
     separator = [...separators.keys()][0]!;
   }
@@ -132,7 +148,13 @@ export function deriveFlowScope(args: {
   const sourceAlias = first?.config?.['source.cluster.alias'];
   const targetAlias = first?.config?.['target.cluster.alias'];
   const topicPatterns = [...new Set(sources.flatMap((c) => parseConnectList(c.config!.topics ?? '.*')))];
-  const topicExcludes = [...new Set(sources.flatMap((c) => (c.config!['topics.exclude'] === undefined ? MM2_TOPICS_EXCLUDE_DEFAULT : parseConnectList(c.config!['topics.exclude']))))];
+  const topicExcludes = [
+    ...new Set(
+      sources.flatMap((c) =>
+        c.config!['topics.exclude'] === undefined ? MM2_TOPICS_EXCLUDE_DEFAULT : parseConnectList(c.config!['topics.exclude']),
+      ),
+    ),
+  ];
   const checkpoint = present.find(isCheckpoint);
   const groupPatterns = checkpoint ? parseConnectList(checkpoint.config!.groups ?? '.*') : null;
   const groupExcludes = checkpoint
@@ -150,7 +172,19 @@ export function deriveFlowScope(args: {
     mirroredTopics = [...args.sourceTopics].filter((t) => selects.some((s) => s(t))).sort();
     for (const t of mirroredTopics) mirrors[t] = names.formatRemoteTopic(sourceAlias ?? '', t);
   }
-  return { policy, separator, sourceAlias, targetAlias, topicPatterns, topicExcludes, groupPatterns, groupExcludes, mirroredTopics, mirrors, problems };
+  return {
+    policy,
+    separator,
+    sourceAlias,
+    targetAlias,
+    topicPatterns,
+    topicExcludes,
+    groupPatterns,
+    groupExcludes,
+    mirroredTopics,
+    mirrors,
+    problems,
+  };
 }
 
 /** One matcher per MirrorSourceConnector: each selects with its own allowlist (MM2's shouldReplicateTopic). */
@@ -161,7 +195,10 @@ function sourceSelectors(sources: readonly FlowConnectorConfig[], policy: Policy
     try {
       return topicScope(
         p,
-        { include: parseConnectList(cfg.topics ?? '.*'), exclude: cfg['topics.exclude'] === undefined ? MM2_TOPICS_EXCLUDE_DEFAULT : parseConnectList(cfg['topics.exclude']) },
+        {
+          include: parseConnectList(cfg.topics ?? '.*'),
+          exclude: cfg['topics.exclude'] === undefined ? MM2_TOPICS_EXCLUDE_DEFAULT : parseConnectList(cfg['topics.exclude']),
+        },
         cfg['target.cluster.alias'] ?? '',
       );
     } catch {
@@ -192,13 +229,26 @@ export interface ScopeClaim {
  * topic left out is found only when the source's topics were listed.
  */
 export function checkFlowScope(claim: ScopeClaim, scope: FlowScope): Refusal[] {
-  const f = { source: 'source', target: 'target', topics: 'topics', excludeTopics: 'excludeTopics', separator: 'separator', ...claim.fields };
+  const f = {
+    source: 'source',
+    target: 'target',
+    topics: 'topics',
+    excludeTopics: 'excludeTopics',
+    separator: 'separator',
+    ...claim.fields,
+  };
   const out: Refusal[] = [...scope.problems];
   if (scope.sourceAlias !== undefined && scope.sourceAlias !== claim.source) {
-    out.push({ field: f.source, message: `is '${claim.source}' but the flow's connectors replicate from '${scope.sourceAlias}' (source.cluster.alias): name the flow of this pair` });
+    out.push({
+      field: f.source,
+      message: `is '${claim.source}' but the flow's connectors replicate from '${scope.sourceAlias}' (source.cluster.alias): name the flow of this pair`,
+    });
   }
   if (scope.targetAlias !== undefined && scope.targetAlias !== claim.target) {
-    out.push({ field: f.target, message: `is '${claim.target}' but the flow's connectors replicate to '${scope.targetAlias}' (target.cluster.alias): name the flow of this pair` });
+    out.push({
+      field: f.target,
+      message: `is '${claim.target}' but the flow's connectors replicate to '${scope.targetAlias}' (target.cluster.alias): name the flow of this pair`,
+    });
   }
   if (scope.policy !== undefined && scope.policy !== claim.policy) {
     out.push({
@@ -236,7 +286,10 @@ export function checkFlowScope(claim: ScopeClaim, scope: FlowScope): Refusal[] {
   const excluded = claim.excludeTopics ?? [];
   const notInFlow = excluded.filter((t) => !selects(t));
   if (notInFlow.length > 0) {
-    out.push({ field: f.excludeTopics, message: `${quoted(notInFlow)} ${notInFlow.length === 1 ? 'is' : 'are'} not mirrored by the flow: nothing to exclude, remove ${notInFlow.length === 1 ? 'it' : 'them'}` });
+    out.push({
+      field: f.excludeTopics,
+      message: `${quoted(notInFlow)} ${notInFlow.length === 1 ? 'is' : 'are'} not mirrored by the flow: nothing to exclude, remove ${notInFlow.length === 1 ? 'it' : 'them'}`,
+    });
   }
   if (scope.mirroredTopics) {
     const named = new Set([...claim.topics, ...excluded]);

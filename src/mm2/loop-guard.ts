@@ -77,8 +77,7 @@ export interface FlowConflict {
 }
 
 export type LoopGuardResult =
-  | { ok: true; checked: number }
-  | { ok: false; kind: 'loop' | 'double-replication'; message: string; conflicts: FlowConflict[] };
+  { ok: true; checked: number } | { ok: false; kind: 'loop' | 'double-replication'; message: string; conflicts: FlowConflict[] };
 
 const SOURCE_CLASS = 'org.apache.kafka.connect.mirror.MirrorSourceConnector';
 const LITERAL = /^[A-Za-z0-9._-]+$/;
@@ -243,7 +242,14 @@ export function checkReplicationLoop(input: LoopGuardInput): LoopGuardResult {
         loops.push({ kind: 'loop', connect: c.connect, connector: c.name, state: c.state, topics: overlap, entries });
       }
     } else if (overlap.length > 0 || identical.length > 0) {
-      doubles.push({ kind: 'double-replication', connect: c.connect, connector: c.name, state: c.state, topics: overlap, entries: identical });
+      doubles.push({
+        kind: 'double-replication',
+        connect: c.connect,
+        connector: c.name,
+        state: c.state,
+        topics: overlap,
+        entries: identical,
+      });
     }
   }
   const arrow = `${flow.source}→${flow.target}`;
@@ -294,4 +300,3 @@ export function checkReplicationLoop(input: LoopGuardInput): LoopGuardResult {
   }
   return { ok: true, checked };
 }
-

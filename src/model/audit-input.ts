@@ -44,7 +44,8 @@ export const AuditFlowSchema = z
   .superRefine((f, ctx) => {
     if (f.source === f.target) ctx.addIssue({ code: 'custom', path: ['target'], message: `must differ from source ('${f.source}')` });
     f.otherConnectors.forEach((name, i) => {
-      if (f.connectors.includes(name)) ctx.addIssue({ code: 'custom', path: ['otherConnectors', i], message: `'${name}' is already in connectors` });
+      if (f.connectors.includes(name))
+        ctx.addIssue({ code: 'custom', path: ['otherConnectors', i], message: `'${name}' is already in connectors` });
     });
   });
 
@@ -66,12 +67,16 @@ export const AuditInput = z
     requestedBy: PersonSchema,
     gates: z
       .strictObject({
-        repair: GateOptionsSchema.extend({ deadline: DurationSchema.optional() }).transform((g) => ({ ...g, deadline: g.deadline ?? '4h' })),
+        repair: GateOptionsSchema.extend({ deadline: DurationSchema.optional() }).transform((g) => ({
+          ...g,
+          deadline: g.deadline ?? '4h',
+        })),
       })
       .default(() => ({ repair: { deadline: '4h' as string | number } })),
   })
   .superRefine((v, ctx) => {
-    if (v.repair && v.dryRun) ctx.addIssue({ code: 'custom', path: ['repair'], message: 'a dry run repairs nothing: drop repair or dryRun' });
+    if (v.repair && v.dryRun)
+      ctx.addIssue({ code: 'custom', path: ['repair'], message: 'a dry run repairs nothing: drop repair or dryRun' });
     const seen = new Set<string>();
     v.flows.forEach((f, i) => {
       const key = `${f.source}->${f.target}@${f.connect}`;

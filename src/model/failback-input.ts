@@ -17,7 +17,9 @@ const Alias = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'must be a cl
 const ConnectorName = z.string().trim().min(1, 'must not be empty').max(249, 'must be at most 249 characters');
 const TopicName = z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'must be a Kafka topic name (1-249 letters, digits, . _ -)');
 const GroupName = z.string().min(1, 'must not be empty').max(249, 'must be at most 249 characters');
-const FlowName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'must be 1-100 letters, digits, . _ or - (connector names derive from it)');
+const FlowName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'must be 1-100 letters, digits, . _ or - (connector names derive from it)');
 const Offset = z.string().regex(/^\d+$/, 'must be a decimal offset string, e.g. "42"');
 // No quotes or spaces: the ID goes into a visibility query (WorkflowId = '...').
 const WorkflowId = z.string().regex(/^[A-Za-z0-9._~:@\/-]{1,255}$/, 'must be a workflow ID (letters, digits and . _ ~ : @ / -)');
@@ -69,7 +71,10 @@ export const SeedSchema = z
      */
     failoverWorkflowId: WorkflowId.optional(),
     /** That failover's run ID, when an older failover run of the same ID is meant. */
-    failoverRunId: z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'must be a Temporal run ID').optional(),
+    failoverRunId: z
+      .string()
+      .regex(/^[A-Za-z0-9-]{1,64}$/, 'must be a Temporal run ID')
+      .optional(),
   })
   .superRefine((s, ctx) => {
     if (s.snapshot && s.failoverWorkflowId) {
@@ -100,7 +105,11 @@ export const FailbackInput = z
       .superRefine((f, ctx) => {
         f.sourceConnectors.forEach((name, i) => {
           if (!f.connectors.includes(name)) {
-            ctx.addIssue({ code: 'custom', path: ['sourceConnectors', i], message: `'${name}' is not in forward.connectors (list every forward connector there)` });
+            ctx.addIssue({
+              code: 'custom',
+              path: ['sourceConnectors', i],
+              message: `'${name}' is not in forward.connectors (list every forward connector there)`,
+            });
           }
         });
       }),
@@ -147,7 +156,8 @@ export const FailbackInput = z
   .superRefine((v, ctx) => {
     if (v.primary === v.dr) ctx.addIssue({ code: 'custom', path: ['dr'], message: `must differ from primary ('${v.primary}')` });
     (v.excludeTopics ?? []).forEach((t, i) => {
-      if (v.topics.includes(t)) ctx.addIssue({ code: 'custom', path: ['excludeTopics', i], message: `'${t}' is also in topics: list it in one of them` });
+      if (v.topics.includes(t))
+        ctx.addIssue({ code: 'custom', path: ['excludeTopics', i], message: `'${t}' is also in topics: list it in one of them` });
     });
     const snap = v.seed.snapshot;
     if (snap && 'offsets' in snap && typeof snap.cluster === 'string' && snap.cluster !== v.dr) {
@@ -165,7 +175,9 @@ export type ParsedFailbackInput = z.output<typeof FailbackInput>;
 export function seedSnapshotOffsets(input: ParsedFailbackInput): Record<string, Record<string, string>> | undefined {
   const snap = input.seed.snapshot;
   if (!snap) return undefined;
-  return 'offsets' in snap && typeof snap.cluster === 'string' ? (snap.offsets as Record<string, Record<string, string>>) : (snap as Record<string, Record<string, string>>);
+  return 'offsets' in snap && typeof snap.cluster === 'string'
+    ? (snap.offsets as Record<string, Record<string, string>>)
+    : (snap as Record<string, Record<string, string>>);
 }
 
 /** The part of a failover's report the failback seed reads (figures.snapshots, as JSON). */
@@ -174,7 +186,13 @@ export interface FailoverReportForSeed {
   outcome?: string;
   reason?: string | null;
   clusterPair?: string | null;
-  figures?: { dryRun?: boolean; snapshots?: { source?: { cluster?: string } | null; target?: { cluster?: string; takenAt?: string; offsets?: Record<string, Record<string, string>> } } };
+  figures?: {
+    dryRun?: boolean;
+    snapshots?: {
+      source?: { cluster?: string } | null;
+      target?: { cluster?: string; takenAt?: string; offsets?: Record<string, Record<string, string>> };
+    };
+  };
 }
 
 /**
@@ -185,9 +203,10 @@ export function snapshotFromFailoverReport(
   report: FailoverReportForSeed,
   want: { primary: string; dr: string; workflowId: string },
 ): { offsets: Record<string, Record<string, string>>; takenAt: string | null } | { refused: string } {
-  const instead = 'give seed.snapshot (the failover report\'s figures.snapshots.target) or omit both to derive the seed';
+  const instead = "give seed.snapshot (the failover report's figures.snapshots.target) or omit both to derive the seed";
   const what = `failover ${want.workflowId}`;
-  if (report.playbook !== 'failover') return { refused: `${what} returned a ${report.playbook ?? 'non-playbook'} report, not a failover's: ${instead}` };
+  if (report.playbook !== 'failover')
+    return { refused: `${what} returned a ${report.playbook ?? 'non-playbook'} report, not a failover's: ${instead}` };
   if (report.outcome !== 'completed') {
     return {
       refused:
@@ -201,8 +220,7 @@ export function snapshotFromFailoverReport(
   const source = report.figures?.snapshots?.source?.cluster;
   if (target.cluster !== want.dr || (source !== undefined && source !== want.primary)) {
     return {
-      refused:
-        `${what} failed over ${source ?? '?'}→${target.cluster ?? '?'}, not ${want.primary}→${want.dr}: name the failover of this pair`,
+      refused: `${what} failed over ${source ?? '?'}→${target.cluster ?? '?'}, not ${want.primary}→${want.dr}: name the failover of this pair`,
     };
   }
   return { offsets: target.offsets, takenAt: target.takenAt ?? null };

@@ -16,7 +16,9 @@ const ConnectorName = z.string().trim().min(1, 'must not be empty').max(249, 'mu
 const TopicName = z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'must be a Kafka topic name (1-249 letters, digits, . _ -)');
 const GroupName = z.string().min(1, 'must not be empty').max(249, 'must be at most 249 characters');
 /** `replication.policy.separator`: part of topic names, so only topic-name characters. */
-export const Separator = z.string().regex(/^[A-Za-z0-9._-]{1,8}$/, 'must be 1-8 of letters, digits, . _ - (as the flow\'s replication.policy.separator)');
+export const Separator = z
+  .string()
+  .regex(/^[A-Za-z0-9._-]{1,8}$/, "must be 1-8 of letters, digits, . _ - (as the flow's replication.policy.separator)");
 
 const unique = <T extends z.ZodType<string>>(item: T, what: string) =>
   z
@@ -60,7 +62,11 @@ export const FailoverInput = z
       .superRefine((f, ctx) => {
         f.sourceConnectors.forEach((name, i) => {
           if (!f.connectors.includes(name)) {
-            ctx.addIssue({ code: 'custom', path: ['sourceConnectors', i], message: `'${name}' is not in forward.connectors (list every connector to stop there)` });
+            ctx.addIssue({
+              code: 'custom',
+              path: ['sourceConnectors', i],
+              message: `'${name}' is not in forward.connectors (list every connector to stop there)`,
+            });
           }
         });
       }),
@@ -101,10 +107,15 @@ export const FailoverInput = z
   .superRefine((v, ctx) => {
     if (v.source === v.target) ctx.addIssue({ code: 'custom', path: ['target'], message: `must differ from source ('${v.source}')` });
     (v.excludeTopics ?? []).forEach((t, i) => {
-      if (v.topics.includes(t)) ctx.addIssue({ code: 'custom', path: ['excludeTopics', i], message: `'${t}' is also in topics: list it in one of them` });
+      if (v.topics.includes(t))
+        ctx.addIssue({ code: 'custom', path: ['excludeTopics', i], message: `'${t}' is also in topics: list it in one of them` });
     });
     if (v.sourceUnreachable && v.mode === 'planned') {
-      ctx.addIssue({ code: 'custom', path: ['sourceUnreachable'], message: "a planned failover needs the source up: use mode 'unplanned'" });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['sourceUnreachable'],
+        message: "a planned failover needs the source up: use mode 'unplanned'",
+      });
     }
   });
 export type FailoverInput = z.input<typeof FailoverInput>;
@@ -133,7 +144,11 @@ export interface FailoverPlan {
   /** Gates it would ask, in order, with what approving each does. */
   gates: Array<{ gate: FailoverGate; description: string; approvers: string[] | null; fourEyes: boolean; deadline: string | number }>;
   /** Offsets it would set on the target, per group and partition. */
-  offsets: Array<{ group: string; skipped?: string; partitions: Array<{ topic: string; partition: number; from: string | null; to: string | null; action: string }> }>;
+  offsets: Array<{
+    group: string;
+    skipped?: string;
+    partitions: Array<{ topic: string; partition: number; from: string | null; to: string | null; action: string }>;
+  }>;
   /**
    * Group-partitions the translation would leave without a position if it ran now: a real
    * run stops at gate unplaced-groups with this list (absent in runs from before that gate).
@@ -169,7 +184,11 @@ export interface FailoverFigures extends Record<string, unknown>, Partial<Unplac
   rpoSeconds: RpoEvidence['seconds'];
   /** Unplanned: the evidence per partition and the heartbeat read, or why it could not be read. */
   rpoEvidence:
-    | { partitions: RpoEvidence['partitions']; heartbeat: { topic: string; emitter: { source: string; target: string }; otherEmitters: number; reason?: string }; computedAt: string }
+    | {
+        partitions: RpoEvidence['partitions'];
+        heartbeat: { topic: string; emitter: { source: string; target: string }; otherEmitters: number; reason?: string };
+        computedAt: string;
+      }
     | { unavailable: string };
   /** Planned: the check after stop-forward (src/offsets/conservation.ts). */
   conservation: {

@@ -22,16 +22,41 @@ const UNIT_MS: Record<string, number> = {
   y: 31_557_600_000,
 };
 const UNIT_ALIASES: Record<string, keyof typeof UNIT_MS> = {
-  milliseconds: 'ms', millisecond: 'ms', msecs: 'ms', msec: 'ms', ms: 'ms',
-  seconds: 's', second: 's', secs: 's', sec: 's', s: 's',
-  minutes: 'm', minute: 'm', mins: 'm', min: 'm', m: 'm',
-  hours: 'h', hour: 'h', hrs: 'h', hr: 'h', h: 'h',
-  days: 'd', day: 'd', d: 'd',
-  weeks: 'w', week: 'w', w: 'w',
-  years: 'y', year: 'y', yrs: 'y', yr: 'y', y: 'y',
+  milliseconds: 'ms',
+  millisecond: 'ms',
+  msecs: 'ms',
+  msec: 'ms',
+  ms: 'ms',
+  seconds: 's',
+  second: 's',
+  secs: 's',
+  sec: 's',
+  s: 's',
+  minutes: 'm',
+  minute: 'm',
+  mins: 'm',
+  min: 'm',
+  m: 'm',
+  hours: 'h',
+  hour: 'h',
+  hrs: 'h',
+  hr: 'h',
+  h: 'h',
+  days: 'd',
+  day: 'd',
+  d: 'd',
+  weeks: 'w',
+  week: 'w',
+  w: 'w',
+  years: 'y',
+  year: 'y',
+  yrs: 'y',
+  yr: 'y',
+  y: 'y',
 };
 // The `ms` package's grammar (what Temporal accepts), minus negative values.
-const DURATION_RE = /^((?:\d+)?\.?\d+) *(milliseconds?|msecs?|ms|seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h|days?|d|weeks?|w|years?|yrs?|y)?$/i;
+const DURATION_RE =
+  /^((?:\d+)?\.?\d+) *(milliseconds?|msecs?|ms|seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h|days?|d|weeks?|w|years?|yrs?|y)?$/i;
 
 /**
  * Milliseconds in a duration (`'90s'`, `'2 hours'`, `1500`), or undefined when it is
@@ -53,11 +78,9 @@ export function durationMs(value: string | number): number | undefined {
 }
 
 /** A duration in an input: `'30s'`, `'4 hours'` or milliseconds. */
-export const DurationSchema = z
-  .union([z.string(), z.number()])
-  .refine((v) => durationMs(v) !== undefined, {
-    message: "must be a positive duration such as '90s', '30 minutes', '4h' or a number of milliseconds",
-  });
+export const DurationSchema = z.union([z.string(), z.number()]).refine((v) => durationMs(v) !== undefined, {
+  message: "must be a positive duration such as '90s', '30 minutes', '4h' or a number of milliseconds",
+});
 
 // ---------------------------------------------------------------------------
 // Names
@@ -68,11 +91,7 @@ export const GateNameSchema = z
   .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be 1-63 lower-case letters, digits or - (e.g. stop-producers)');
 
 /** Who decides: a person or a system identity, kept in the audit trail. */
-export const PersonSchema = z
-  .string()
-  .trim()
-  .min(1, 'must name who decides (empty)')
-  .max(128, 'must be at most 128 characters');
+export const PersonSchema = z.string().trim().min(1, 'must name who decides (empty)').max(128, 'must be at most 128 characters');
 
 const Comment = z.string().trim().max(2000, 'must be at most 2000 characters');
 const Reason = z.string().trim().min(1, 'must say why (empty)').max(2000, 'must be at most 2000 characters');
@@ -107,12 +126,27 @@ export type GateOptionsInput = z.infer<typeof GateOptionsSchema>;
  * key → choice; the key `*` chooses for every key not named. A gate with a default (the
  * choice that loses nothing) takes it for a key a bare approval leaves out.
  */
-export const ChoicesSchema = z.record(z.string().min(1).max(249), z.string().trim().min(1).max(64).regex(/^[a-z][a-z0-9-]*$/, 'a choice is a lowercase word like re-drain')).refine((c) => Object.keys(c).length <= 10_000, { message: 'at most 10000 choices' });
+export const ChoicesSchema = z
+  .record(
+    z.string().min(1).max(249),
+    z
+      .string()
+      .trim()
+      .min(1)
+      .max(64)
+      .regex(/^[a-z][a-z0-9-]*$/, 'a choice is a lowercase word like re-drain'),
+  )
+  .refine((c) => Object.keys(c).length <= 10_000, { message: 'at most 10000 choices' });
 export type Choices = z.infer<typeof ChoicesSchema>;
 /** The key that chooses for every key not named. */
 export const EVERY_KEY = '*';
 
-export const ApproveArgsSchema = z.object({ gate: GateNameSchema, by: PersonSchema, comment: Comment.optional(), choices: ChoicesSchema.optional() });
+export const ApproveArgsSchema = z.object({
+  gate: GateNameSchema,
+  by: PersonSchema,
+  comment: Comment.optional(),
+  choices: ChoicesSchema.optional(),
+});
 export type ApproveArgs = z.input<typeof ApproveArgsSchema>;
 
 export const RejectArgsSchema = z.object({ gate: GateNameSchema, by: PersonSchema, reason: Reason });
@@ -140,9 +174,7 @@ export type DecideArgs = z.input<typeof DecideArgsSchema>;
 
 /** One line, `field: reason; field: reason`, for inputs and messages alike. */
 export function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .map((i) => `${i.path.map(String).join('.') || '(input)'}: ${i.message}`)
-    .join('; ');
+  return error.issues.map((i) => `${i.path.map(String).join('.') || '(input)'}: ${i.message}`).join('; ');
 }
 
 // ---------------------------------------------------------------------------
@@ -331,7 +363,10 @@ export function gateViewOf(status: Pick<PlaybookStatus, 'gates' | 'openGate' | '
  * Approvers (when listed) may approve or reject; with four-eyes the requester may
  * reject (withdraw) their own request but not approve it.
  */
-export function refuseDecision(view: GateView, d: { gate: string; decision: 'approve' | 'reject'; by: string; choices?: Choices }): string | undefined {
+export function refuseDecision(
+  view: GateView,
+  d: { gate: string; decision: 'approve' | 'reject'; by: string; choices?: Choices },
+): string | undefined {
   if (view.aborted) return `the playbook was aborted by ${view.aborted.by} at ${view.aborted.at}: no decision is taken any more`;
   if (!view.known.includes(d.gate)) {
     return `unknown gate '${d.gate}' (this playbook's gates: ${view.known.join(', ') || 'none'})`;

@@ -18,12 +18,12 @@ export interface CutoverRun {
 }
 
 export type PairState =
-  | { state: 'idle' }
-  | { state: 'cutover-running'; type: string; runId: string }
-  | { state: 'failed-over'; runId: string; at: string };
+  { state: 'idle' } | { state: 'cutover-running'; type: string; runId: string } | { state: 'failed-over'; runId: string; at: string };
 
 export function pairCutoverState(runs: readonly CutoverRun[]): PairState {
-  const cutovers = runs.filter((r) => r.type === 'failover' || r.type === 'failback').sort((a, b) => Date.parse(b.startTime) - Date.parse(a.startTime));
+  const cutovers = runs
+    .filter((r) => r.type === 'failover' || r.type === 'failback')
+    .sort((a, b) => Date.parse(b.startTime) - Date.parse(a.startTime));
   const running = cutovers.find((r) => r.status === 'RUNNING');
   if (running) return { state: 'cutover-running', type: running.type, runId: running.runId };
   // The newest cutover that changed something decides: a failover that failed or was

@@ -28,7 +28,10 @@ export const RecreateTopicInput = z
     /** The flow's replication policy: names the mirror on the target (default: `<source>.<topic>`). */
     policy: z.enum(['default', 'identity']).default('default'),
     /** DefaultReplicationPolicy separator (default "."). */
-    separator: z.string().regex(/^[A-Za-z0-9._-]{1,8}$/, 'must be 1-8 of letters, digits, . _ -').optional(),
+    separator: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,8}$/, 'must be 1-8 of letters, digits, . _ -')
+      .optional(),
     /** Consumer groups on the target that read the mirror. */
     groups: z
       .array(z.string().min(1, 'must not be empty').max(249))

@@ -11,9 +11,7 @@ import { z } from 'zod';
  */
 
 // The registry's alias rule (src/registry/schema.ts), repeated so this module stays import-free.
-const Alias = z
-  .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'must be 1-64 letters, digits, - or _ (it becomes part of topic names)');
+const Alias = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'must be 1-64 letters, digits, - or _ (it becomes part of topic names)');
 
 // Connector names are `<name>-source-<group>`: keep both to characters every tool accepts.
 const FlowName = z
@@ -66,7 +64,12 @@ export const TuningSchema = z
     /** Connect tasks; MM2 runs at most one per topic-partition, extra tasks stay idle. */
     tasksMax: Positive(1000).optional(),
     /** Producer `batch.size` (bytes) of the Connect worker's producer that writes to the target. */
-    batchSize: z.number().int().min(0).max(16 * 1024 * 1024).optional(),
+    batchSize: z
+      .number()
+      .int()
+      .min(0)
+      .max(16 * 1024 * 1024)
+      .optional(),
     lingerMs: z.number().int().min(0).max(60_000).optional(),
     compression: CompressionSchema.optional(),
     /** Source consumer `fetch.min.bytes`. */

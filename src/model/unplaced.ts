@@ -155,7 +155,8 @@ export function groupPositions(args: {
     }
     if (earliest > 0) parts.push(`re-read ${reRead === null ? 'unknown' : reRead.toString()} (earliest on ${earliest} partition(s))`);
     if (end > 0) parts.push(`skipped ${skipped === null ? 'unknown' : skipped.toString()} (end on ${end} partition(s))`);
-    if (leftOut > 0) parts.push(`left out (${leftOut} partition(s) without a position${args.choices[group] ? `: ${args.choices[group]}` : ''})`);
+    if (leftOut > 0)
+      parts.push(`left out (${leftOut} partition(s) without a position${args.choices[group] ? `: ${args.choices[group]}` : ''})`);
     return {
       group,
       exact: placed.exact,

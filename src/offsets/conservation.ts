@@ -58,7 +58,10 @@ export interface EndGrowth {
  * stop-forward snapshot): a producer was still writing. Partitions present in only one
  * reading are not compared.
  */
-export function endGrowth(before: ReadonlyArray<{ topic: string; partition: number; end: string | null }>, after: Record<string, Record<string, string>>): EndGrowth[] {
+export function endGrowth(
+  before: ReadonlyArray<{ topic: string; partition: number; end: string | null }>,
+  after: Record<string, Record<string, string>>,
+): EndGrowth[] {
   const out: EndGrowth[] = [];
   for (const b of before) {
     const a = after[b.topic]?.[String(b.partition)];
@@ -108,8 +111,16 @@ export function writesAfterSnapshot(baseline: readonly PartitionGap[], now: LagR
 }
 
 /** One line per partition, at most `max`, for a gate description. */
-export function describeGaps(gaps: ReadonlyArray<{ topic: string; partition: number; records: string; end: string | null; next?: string | null }>, max = 10): string {
-  const lines = gaps.slice(0, max).map((g) => `${g.topic}-${g.partition}: ${g.records} record(s)${g.next !== undefined ? ` (replicated up to ${g.next ?? 'nothing'}, end ${g.end ?? '?'})` : ` (end ${g.end ?? '?'})`}`);
+export function describeGaps(
+  gaps: ReadonlyArray<{ topic: string; partition: number; records: string; end: string | null; next?: string | null }>,
+  max = 10,
+): string {
+  const lines = gaps
+    .slice(0, max)
+    .map(
+      (g) =>
+        `${g.topic}-${g.partition}: ${g.records} record(s)${g.next !== undefined ? ` (replicated up to ${g.next ?? 'nothing'}, end ${g.end ?? '?'})` : ` (end ${g.end ?? '?'})`}`,
+    );
   if (gaps.length > max) lines.push(`… and ${gaps.length - max} more partition(s)`);
   return lines.join('; ');
 }

@@ -83,7 +83,8 @@ export class SyncLine {
 
   add(s: SyncPair): void {
     const p = this.points;
-    while (p.length > 0 && (p[p.length - 1]!.upstreamOffset >= s.upstreamOffset || p[p.length - 1]!.downstreamOffset >= s.downstreamOffset)) p.pop();
+    while (p.length > 0 && (p[p.length - 1]!.upstreamOffset >= s.upstreamOffset || p[p.length - 1]!.downstreamOffset >= s.downstreamOffset))
+      p.pop();
     p.push({ upstreamOffset: s.upstreamOffset, downstreamOffset: s.downstreamOffset });
   }
 
@@ -213,9 +214,7 @@ export function guessCopy(u: bigint, syncs: SyncLine | undefined, low: bigint, h
   return { guesses: inRange, search };
 }
 
-export type ExactOutcome =
-  | { method: 'exact'; position: bigint; note: string }
-  | { method: 'none'; reason: string };
+export type ExactOutcome = { method: 'exact'; position: bigint; note: string } | { method: 'none'; reason: string };
 
 export interface ExactInput {
   /** The group's committed offset on the source. */
@@ -230,7 +229,9 @@ export interface ExactInput {
 }
 
 /** The first step: which source record anchors the position, and whether it is "the next" or "the last consumed". */
-export function anchorOf(input: Pick<ExactInput, 'committed' | 'source'>): { record: RecordPrint; next: boolean } | { reason: string; readMore?: Range } {
+export function anchorOf(
+  input: Pick<ExactInput, 'committed' | 'source'>,
+): { record: RecordPrint; next: boolean } | { reason: string; readMore?: Range } {
   const { committed, source } = input;
   const window = sourceRangeFor(committed, source.low, source.high);
   if (!window) return { reason: `the source partition is empty (offsets ${source.low}..${source.high})` };
@@ -294,7 +295,8 @@ export function exactPosition(input: ExactInput): ExactOutcome {
   if ('reason' in anchor) return { method: 'none', reason: anchor.reason };
   const { record, next } = anchor;
   const guess = guessCopy(record.offset, input.syncs, input.target.low, input.target.high);
-  if (!guess) return { method: 'none', reason: `the target partition has no records to match (offsets ${input.target.low}..${input.target.high})` };
+  if (!guess)
+    return { method: 'none', reason: `the target partition has no records to match (offsets ${input.target.low}..${input.target.high})` };
   const { records } = input.target;
   let copy: RecordPrint | undefined;
   let how: string;
@@ -322,7 +324,9 @@ export function exactPosition(input: ExactInput): ExactOutcome {
     };
   }
   const position = next ? copy.offset : copy.offset + 1n;
-  const what = next ? `next record (source ${record.offset}) is target ${copy.offset}` : `caught up: last consumed record (source ${record.offset}) is target ${copy.offset}`;
+  const what = next
+    ? `next record (source ${record.offset}) is target ${copy.offset}`
+    : `caught up: last consumed record (source ${record.offset}) is target ${copy.offset}`;
   return { method: 'exact', position, note: `${what}; ${how}` };
 }
 

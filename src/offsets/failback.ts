@@ -210,7 +210,9 @@ export function planFailbackSeed(input: FailbackSeedInput): FailbackSeedPlan {
         const snapTopic = input.snapshot[topic];
         const snapEnd = snapTopic?.[String(partition)];
         if (snapTopic === undefined) {
-          entries.push(fromStart(topic, partition, end, 'earliest', `not on ${B} at failover (created during DR): every record is DR-period data`));
+          entries.push(
+            fromStart(topic, partition, end, 'earliest', `not on ${B} at failover (created during DR): every record is DR-period data`),
+          );
         } else if (snapEnd === undefined) {
           entries.push(fromStart(topic, partition, end, 'earliest', 'partition added during DR: every record is DR-period data'));
         } else {
@@ -258,7 +260,9 @@ export function planFailbackSeed(input: FailbackSeedInput): FailbackSeedPlan {
       if (n !== undefined) {
         const sync = findSync(syncs.get(key(topic, partition)) ?? [], n);
         if (!sync) {
-          fail(`no offset sync at or below ${A}'s offset ${n} (the forward flow's last replicated record): where it landed on ${B} is unknown`);
+          fail(
+            `no offset sync at or below ${A}'s offset ${n} (the forward flow's last replicated record): where it landed on ${B} is unknown`,
+          );
           continue;
         }
         const exact = sync.upstreamOffset === n;
@@ -284,10 +288,18 @@ export function planFailbackSeed(input: FailbackSeedInput): FailbackSeedPlan {
         });
       } else if (committedTopics.has(topic)) {
         entries.push(
-          fromStart(topic, partition, end, 'derived', `the forward flow never replicated a record of this partition: every record here was written on ${B}`),
+          fromStart(
+            topic,
+            partition,
+            end,
+            'derived',
+            `the forward flow never replicated a record of this partition: every record here was written on ${B}`,
+          ),
         );
       } else if (topicsOnA && !topicsOnA.has(topic)) {
-        entries.push(fromStart(topic, partition, end, 'earliest', `not on ${A} (created on ${B} during DR): every record is DR-period data`));
+        entries.push(
+          fromStart(topic, partition, end, 'earliest', `not on ${A} (created on ${B} during DR): every record is DR-period data`),
+        );
       } else {
         fail(`the forward flow has no committed offsets for ${topic}: which of its records came from ${A} is unknown`);
       }
@@ -299,7 +311,13 @@ export function planFailbackSeed(input: FailbackSeedInput): FailbackSeedPlan {
     for (const p of problems) {
       const end = offsetOf(input.current[p.topic]![String(p.partition)]!, 'B end offset');
       entries.push(
-        fromStart(p.topic, p.partition, end, 'earliest', `${p.reason}; copied from its first record as the operator chose (seed: earliest): records that came from ${A} come back as duplicates`),
+        fromStart(
+          p.topic,
+          p.partition,
+          end,
+          'earliest',
+          `${p.reason}; copied from its first record as the operator chose (seed: earliest): records that came from ${A} come back as duplicates`,
+        ),
       );
     }
   }
@@ -349,7 +367,8 @@ export function planForwardResume(input: ForwardResumeInput): ForwardResumePlan 
   const { policy, forwardSource: A, forwardTarget: B } = input;
   const { inScope, skipped } = scopeOf(policy, A, B, input.include, input.exclude, Object.keys(input.endOffsets));
   const committed = new Map<string, bigint>();
-  for (const c of input.committed ?? []) committed.set(`${c.partition}:${c.topic}`, offsetOf(c.offset, `forward offset ${c.topic}-${c.partition}`));
+  for (const c of input.committed ?? [])
+    committed.set(`${c.partition}:${c.topic}`, offsetOf(c.offset, `forward offset ${c.topic}-${c.partition}`));
   const entries: ResumeEntry[] = [];
   for (const topic of inScope) {
     const ends = input.endOffsets[topic]!;
@@ -397,7 +416,10 @@ export interface ConnectOffsetEntry {
  * Entries as Connect offsets (JS numbers). Offsets beyond 2^53 cannot be JS numbers
  * without rounding: those throw; send connectOffsetsBody's text instead.
  */
-export function toConnectOffsets(sourceAlias: string, entries: ReadonlyArray<{ topic: string; partition: number; offset: string | null }>): ConnectOffsetEntry[] {
+export function toConnectOffsets(
+  sourceAlias: string,
+  entries: ReadonlyArray<{ topic: string; partition: number; offset: string | null }>,
+): ConnectOffsetEntry[] {
   return entries.map((e) => {
     let offset: { offset: number } | null = null;
     if (e.offset !== null) {
@@ -417,9 +439,13 @@ export function toConnectOffsets(sourceAlias: string, entries: ReadonlyArray<{ t
  * The PATCH body as JSON text with every offset written as an exact integer literal
  * (Connect parses it as a Java long; verified with 9007199254740993 on Kafka 4.1.1).
  */
-export function connectOffsetsBody(sourceAlias: string, entries: ReadonlyArray<{ topic: string; partition: number; offset: string | null }>): string {
+export function connectOffsetsBody(
+  sourceAlias: string,
+  entries: ReadonlyArray<{ topic: string; partition: number; offset: string | null }>,
+): string {
   const items = entries.map((e) => {
-    if (e.offset !== null && !/^\d+$/.test(e.offset)) throw new Error(`offset '${e.offset}' of ${e.topic}-${e.partition} is not a decimal offset`);
+    if (e.offset !== null && !/^\d+$/.test(e.offset))
+      throw new Error(`offset '${e.offset}' of ${e.topic}-${e.partition} is not a decimal offset`);
     const partition = JSON.stringify({ cluster: sourceAlias, topic: e.topic, partition: e.partition });
     return `{"partition":${partition},"offset":${e.offset === null ? 'null' : `{"offset":${e.offset}}`}}`;
   });

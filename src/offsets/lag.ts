@@ -78,7 +78,10 @@ const MirrorOffsetSchema = z.object({ offset: z.number().int() });
  * same partition (a topic moved between topic groups) the higher offset wins: it is the
  * one the current owner resumed from, or the further progress.
  */
-export function committedMirrorOffsets(sourceAlias: string, offsets: ConnectorOffset[]): Map<string, { topic: string; partition: number; offset: bigint | null }> {
+export function committedMirrorOffsets(
+  sourceAlias: string,
+  offsets: ConnectorOffset[],
+): Map<string, { topic: string; partition: number; offset: bigint | null }> {
   const out = new Map<string, { topic: string; partition: number; offset: bigint | null }>();
   for (const o of offsets) {
     const p = MirrorPartitionSchema.safeParse(o.partition);
@@ -321,7 +324,10 @@ export function nextDrainProgress(prev: DrainProgress, report: LagReport): Drain
     const open = report.partitions.filter((p) => p.openTransactionAt !== undefined);
     if (open.length > 0) {
       next.note =
-        `a transaction is open on ${open.slice(0, 5).map((p) => `${p.topic}-${p.partition} (from offset ${p.openTransactionAt})`).join(', ')}` +
+        `a transaction is open on ${open
+          .slice(0, 5)
+          .map((p) => `${p.topic}-${p.partition} (from offset ${p.openTransactionAt})`)
+          .join(', ')}` +
         `${open.length > 5 ? ` and ${open.length - 5} more` : ''}: its producer must commit or abort it (or it times out) before the drain can finish`;
     }
   }

@@ -52,7 +52,16 @@ export interface KnownSourceEnd {
 export function encodeSourceEnd(e: KnownSourceEnd): { key: string; value: string } {
   return {
     key: JSON.stringify([e.source, e.topic, e.partition]),
-    value: JSON.stringify({ v: 1, source: e.source, topic: e.topic, partition: e.partition, low: e.low.toString(), end: e.end.toString(), observedAt: e.observedAt, by: e.by }),
+    value: JSON.stringify({
+      v: 1,
+      source: e.source,
+      topic: e.topic,
+      partition: e.partition,
+      low: e.low.toString(),
+      end: e.end.toString(),
+      observedAt: e.observedAt,
+      by: e.by,
+    }),
   };
 }
 
@@ -64,7 +73,15 @@ export function decodeSourceEnd(value: Buffer | string | null): KnownSourceEnd |
     if (v.v !== 1 || typeof v.source !== 'string' || typeof v.topic !== 'string' || typeof v.partition !== 'number') return undefined;
     if (typeof v.end !== 'string' || !/^\d+$/.test(v.end) || typeof v.low !== 'string' || !/^\d+$/.test(v.low)) return undefined;
     if (typeof v.observedAt !== 'string' || Number.isNaN(Date.parse(v.observedAt))) return undefined;
-    return { source: v.source, topic: v.topic, partition: v.partition, low: BigInt(v.low), end: BigInt(v.end), observedAt: v.observedAt, by: typeof v.by === 'string' ? v.by : 'unknown' };
+    return {
+      source: v.source,
+      topic: v.topic,
+      partition: v.partition,
+      low: BigInt(v.low),
+      end: BigInt(v.end),
+      observedAt: v.observedAt,
+      by: typeof v.by === 'string' ? v.by : 'unknown',
+    };
   } catch {
     return undefined;
   }
@@ -149,7 +166,15 @@ export function computeRpoEvidence(input: RpoEvidenceInput): RpoEvidence {
     const k = partitionKey(topic, partition);
     let r = rows.get(k);
     if (!r) {
-      r = { topic, partition, committedOffset: null, lastKnownSourceEnd: null, lastKnownSourceEndAt: null, recordsNotReplicated: null, newestReplicatedRecordAt: null };
+      r = {
+        topic,
+        partition,
+        committedOffset: null,
+        lastKnownSourceEnd: null,
+        lastKnownSourceEndAt: null,
+        recordsNotReplicated: null,
+        newestReplicatedRecordAt: null,
+      };
       rows.set(k, r);
     }
     return r;
@@ -184,7 +209,8 @@ export function computeRpoEvidence(input: RpoEvidenceInput): RpoEvidence {
   }
   const partitions = [...rows.values()].sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));
   const unknownPartitions = partitions.filter((p) => p.lastKnownSourceEnd === null).map((p) => `${p.topic}/${p.partition}`);
-  for (const p of partitions) if (p.lastKnownSourceEnd === null) p.note = 'no source end offset recorded for this partition: not in the records bound';
+  for (const p of partitions)
+    if (p.lastKnownSourceEnd === null) p.note = 'no source end offset recorded for this partition: not in the records bound';
   const newest = partitions.reduce<number | null>((m, p) => {
     if (p.newestReplicatedRecordAt === null) return m;
     const t = Date.parse(p.newestReplicatedRecordAt);

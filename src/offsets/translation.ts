@@ -287,7 +287,16 @@ export function planOffsets(input: PlanInput): OffsetPlan {
         for (const p of [...ps].sort((a, b) => a - b)) {
           const k = pkey(topic, p);
           partitions.push(
-            planPartition(topic, p, committed.get(k) ?? null, cpByPartition.get(k), ranges.get(k), input.allowRewind, input.target, exactByPartition.get(k)),
+            planPartition(
+              topic,
+              p,
+              committed.get(k) ?? null,
+              cpByPartition.get(k),
+              ranges.get(k),
+              input.allowRewind,
+              input.target,
+              exactByPartition.get(k),
+            ),
           );
         }
       }
@@ -298,7 +307,7 @@ export function planOffsets(input: PlanInput): OffsetPlan {
         plan.skipped =
           `no checkpoint for group ${g.group} in ${input.source}.checkpoints.internal on ${input.target}` +
           (input.exact ? ` and no committed offset on ${input.source} for the mirrored topics` : '') +
-          ': is it in the checkpoint connector\'s groups allowlist, and has it committed offsets on the source?';
+          ": is it in the checkpoint connector's groups allowlist, and has it committed offsets on the source?";
       }
       return plan;
     });

@@ -81,11 +81,13 @@ export function findUnplaced(args: {
   const add = (group: string, downstream: string, partition: number, committed: string | null, why: string) => {
     const topic = args.upstreamTopic(downstream);
     const end = args.sourceEnds?.[topic]?.[String(partition)] ?? null;
-    const lag = end !== null && committed !== null ? (BigInt(end) > BigInt(committed) ? BigInt(end) - BigInt(committed) : 0n).toString() : null;
+    const lag =
+      end !== null && committed !== null ? (BigInt(end) > BigInt(committed) ? BigInt(end) - BigInt(committed) : 0n).toString() : null;
     out.set(pkey(group, downstream, partition), { group, topic, downstream, partition, committed, sourceEnd: end, lag, why });
   };
   const whyOf = (group: string, entry: { g: PlannedGroup; p: PlannedPartition } | undefined) =>
-    skipped.get(group) ?? (entry ? `${entry.p.action}${entry.p.note ? `: ${entry.p.note}` : ''}` : 'no checkpoint or offset sync translates this partition');
+    skipped.get(group) ??
+    (entry ? `${entry.p.action}${entry.p.note ? `: ${entry.p.note}` : ''}` : 'no checkpoint or offset sync translates this partition');
 
   for (const c of args.commits ?? []) {
     if (c.offset === null) continue;

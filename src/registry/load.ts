@@ -212,7 +212,11 @@ export function resolveRegistry(doc: unknown, source: string, env: NodeJS.Proces
     const secret = readSecret(w.secret, `${field}.secret`);
     if (secret.reveal().length < MIN_SIGNING_SECRET) {
       const where = 'env' in w.secret ? `${field}.secret.env` : `${field}.secret.file`;
-      throw new RegistryError(source, where, `the signing secret has ${secret.reveal().length} characters: use at least ${MIN_SIGNING_SECRET} (e.g. \`openssl rand -hex 32\`)`);
+      throw new RegistryError(
+        source,
+        where,
+        `the signing secret has ${secret.reveal().length} characters: use at least ${MIN_SIGNING_SECRET} (e.g. \`openssl rand -hex 32\`)`,
+      );
     }
     const headers: Record<string, string | Secret> = {};
     for (const [name, value] of Object.entries(w.headers)) {

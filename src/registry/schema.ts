@@ -59,7 +59,10 @@ export const ConnectClusterSchema = z
     url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
     /** The Kafka cluster this Connect cluster writes to: the target of the MM2 flows it runs. */
     writesTo: AliasSchema,
-    basicAuth: z.object({ username: z.string().min(1), password: SecretRefSchema }).strict().optional(),
+    basicAuth: z
+      .object({ username: z.string().min(1), password: SecretRefSchema })
+      .strict()
+      .optional(),
     requestTimeoutMs: z.number().int().min(100).max(600_000).default(30_000),
   })
   .strict();
@@ -81,7 +84,10 @@ export const WebhookSchema = z
     timeoutMs: z.number().int().min(100, 'must be at least 100').max(120_000, 'must be at most 120000 (2 minutes)').default(10_000),
     headers: z
       .record(
-        z.string().regex(/^[A-Za-z0-9-]+$/, 'must be an HTTP header name').refine((h) => !RESERVED_HEADERS.test(h), 'is set by kafka-dr itself'),
+        z
+          .string()
+          .regex(/^[A-Za-z0-9-]+$/, 'must be an HTTP header name')
+          .refine((h) => !RESERVED_HEADERS.test(h), 'is set by kafka-dr itself'),
         z.union([z.string(), SecretRefSchema], { error: 'must be a string or a secret ref { env } / { file }' }),
       )
       .default({}),
@@ -101,7 +107,10 @@ export const HookSchema = z.discriminatedUnion(
 /** `<gate>` for every playbook, or `<playbook>/<gate>` for one (wins over the plain gate). */
 export const HookKeySchema = z
   .string()
-  .regex(/^([a-z][a-z0-9-]{0,39}\/)?[a-z][a-z0-9-]{0,63}$/, 'must be a gate name (stop-producers) or playbook/gate (failback/stop-producers)');
+  .regex(
+    /^([a-z][a-z0-9-]{0,39}\/)?[a-z][a-z0-9-]{0,63}$/,
+    'must be a gate name (stop-producers) or playbook/gate (failback/stop-producers)',
+  );
 
 export const NotificationsSchema = z
   .object({

@@ -17,7 +17,8 @@ export interface LagRow {
 const MAX_DEPTH = 3;
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isLagValue = (v: unknown): v is string | number => (typeof v === 'number' && Number.isFinite(v)) || (typeof v === 'string' && /^-?\d+$/.test(v));
+const isLagValue = (v: unknown): v is string | number =>
+  (typeof v === 'number' && Number.isFinite(v)) || (typeof v === 'string' && /^-?\d+$/.test(v));
 
 function collect(value: unknown, from: string, depth: number, out: LagRow[]): void {
   if (depth > MAX_DEPTH) return;
@@ -36,7 +37,9 @@ function collect(value: unknown, from: string, depth: number, out: LagRow[]): vo
     if (key === 'lag' && isRecord(v) && Object.values(v).length > 0 && Object.values(v).every(isLagValue)) {
       for (const [name, lag] of Object.entries(v)) {
         const m = /^(.*)-(\d+)$/.exec(name);
-        out.push(m ? { topic: m[1]!, partition: Number(m[2]), lag: String(lag), from } : { topic: name, partition: null, lag: String(lag), from });
+        out.push(
+          m ? { topic: m[1]!, partition: Number(m[2]), lag: String(lag), from } : { topic: name, partition: null, lag: String(lag), from },
+        );
       }
     } else {
       collect(v, from, depth + 1, out);
@@ -48,13 +51,18 @@ function collect(value: unknown, from: string, depth: number, out: LagRow[]): vo
  * The latest lag figure per topic-partition: steps in journal order, then figures
  * (a later measurement replaces an earlier one), sorted by topic and partition.
  */
-export function lagRows(source: { steps: ReadonlyArray<{ name: string; details?: Record<string, unknown> }>; figures: Record<string, unknown> }): LagRow[] {
+export function lagRows(source: {
+  steps: ReadonlyArray<{ name: string; details?: Record<string, unknown> }>;
+  figures: Record<string, unknown>;
+}): LagRow[] {
   const found: LagRow[] = [];
   for (const step of source.steps) if (step.details) collect(step.details, step.name, 0, found);
   for (const [key, v] of Object.entries(source.figures)) collect({ [key]: v }, `figures.${key}`, 0, found);
   const latest = new Map<string, LagRow>();
   for (const row of found) latest.set(`${row.topic}\u0000${row.partition ?? ''}`, row);
-  return [...latest.values()].sort((a, b) => (a.topic === b.topic ? (a.partition ?? -1) - (b.partition ?? -1) : a.topic < b.topic ? -1 : 1));
+  return [...latest.values()].sort((a, b) =>
+    a.topic === b.topic ? (a.partition ?? -1) - (b.partition ?? -1) : a.topic < b.topic ? -1 : 1,
+  );
 }
 
 /** `1.2 s`, `3 min 04 s`, `2 h 05 min`: durations as an operator reads them. */

@@ -62,7 +62,11 @@ function offsetsSet(figures: Record<string, unknown>): Array<{ figure: string; r
     if (key === 'unplaced' || !Array.isArray(v) || v.length === 0) continue;
     const ok = v.every(
       (x: unknown) =>
-        x && typeof x === 'object' && typeof (x as OffsetSet).group === 'string' && typeof (x as OffsetSet).topic === 'string' && typeof (x as OffsetSet).partition === 'number',
+        x &&
+        typeof x === 'object' &&
+        typeof (x as OffsetSet).group === 'string' &&
+        typeof (x as OffsetSet).topic === 'string' &&
+        typeof (x as OffsetSet).partition === 'number',
     );
     if (ok) out.push({ figure: key, rows: v as OffsetSet[] });
   }
@@ -127,13 +131,26 @@ export function renderPlaybookMarkdown(report: PlaybookReport): string {
           d.by ?? '',
           time(d.at),
           d.via,
-          [d.reason ?? d.comment ?? '', d.choices ? `chose ${Object.entries(d.choices).map(([k, v]) => `${k}=${v}`).join(', ')}` : ''].filter(Boolean).join('; '),
+          [
+            d.reason ?? d.comment ?? '',
+            d.choices
+              ? `chose ${Object.entries(d.choices)
+                  .map(([k, v]) => `${k}=${v}`)
+                  .join(', ')}`
+              : '',
+          ]
+            .filter(Boolean)
+            .join('; '),
         ]),
       ),
       '',
     );
   }
-  if (report.aborted) lines.push(`Aborted by ${cell(report.aborted.by)} at ${time(report.aborted.at)} (${report.aborted.via}): ${cell(report.aborted.reason)}`, '');
+  if (report.aborted)
+    lines.push(
+      `Aborted by ${cell(report.aborted.by)} at ${time(report.aborted.at)} (${report.aborted.via}): ${cell(report.aborted.reason)}`,
+      '',
+    );
 
   const positions = report.figures.groupPositions as GroupPosition[] | undefined;
   const unplaced = report.figures.unplaced as UnplacedPartition[] | undefined;
@@ -142,7 +159,17 @@ export function renderPlaybookMarkdown(report: PlaybookReport): string {
     lines.push(
       ...table(
         ['group', 'outcome', 'exact', 'through checkpoints', 'earliest', 'end', 'left out', 're-read', 'skipped'],
-        positions.map((p) => [p.group, p.outcome, p.exact, p.translated, p.earliest, p.end, p.leftOut, p.reRead ?? 'unknown', p.skipped ?? 'unknown']),
+        positions.map((p) => [
+          p.group,
+          p.outcome,
+          p.exact,
+          p.translated,
+          p.earliest,
+          p.end,
+          p.leftOut,
+          p.reRead ?? 'unknown',
+          p.skipped ?? 'unknown',
+        ]),
       ),
       '',
     );
@@ -160,7 +187,13 @@ export function renderPlaybookMarkdown(report: PlaybookReport): string {
 
   for (const { figure, rows } of offsetsSet(report.figures)) {
     lines.push(`## Offsets set (${figure})`, '');
-    lines.push(...table(['group', 'topic', 'partition', 'offset'], rows.map((r) => [r.group, r.topic, r.partition, r.offset])), '');
+    lines.push(
+      ...table(
+        ['group', 'topic', 'partition', 'offset'],
+        rows.map((r) => [r.group, r.topic, r.partition, r.offset]),
+      ),
+      '',
+    );
   }
 
   const figures = scalarFigures(report.figures);
@@ -168,7 +201,14 @@ export function renderPlaybookMarkdown(report: PlaybookReport): string {
   if (figures.length > 0 || lag.length > 0) {
     lines.push('## Lag and drain', '');
     if (figures.length > 0) lines.push(...table(['figure', 'value'], figures), '');
-    if (lag.length > 0) lines.push(...table(['topic', 'partition', 'lag', 'measured by'], lag.map((r) => [r.topic, r.partition ?? '', r.lag, r.from])), '');
+    if (lag.length > 0)
+      lines.push(
+        ...table(
+          ['topic', 'partition', 'lag', 'measured by'],
+          lag.map((r) => [r.topic, r.partition ?? '', r.lag, r.from]),
+        ),
+        '',
+      );
   }
 
   lines.push('## Compensation', '');
@@ -184,7 +224,13 @@ export function renderPlaybookMarkdown(report: PlaybookReport): string {
 
   if (report.ignoredMessages.length > 0) {
     lines.push('## Messages that changed nothing', '');
-    lines.push(...table(['message', 'gate', 'by', 'at', 'why'], report.ignoredMessages.map((m) => [m.message, m.gate ?? '', m.by ?? '', time(m.at), m.reason])), '');
+    lines.push(
+      ...table(
+        ['message', 'gate', 'by', 'at', 'why'],
+        report.ignoredMessages.map((m) => [m.message, m.gate ?? '', m.by ?? '', time(m.at), m.reason]),
+      ),
+      '',
+    );
   }
 
   const plan = report.figures.plan;

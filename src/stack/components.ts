@@ -90,8 +90,7 @@ function saslListenerProperties(sasl: NonNullable<KafkaNode['sasl']>): Record<st
     'config.providers.dir.class': 'org.apache.kafka.common.config.provider.DirectoryConfigProvider',
     'config.providers.dir.param.allowed.paths': dir,
     'sasl.enabled.mechanisms': 'PLAIN',
-    'listener.name.sasl_plaintext.plain.sasl.jaas.config':
-      `org.apache.kafka.common.security.plain.PlainLoginModule required username="${sasl.username}" password="${password}" user_${sasl.username}="${password}";`,
+    'listener.name.sasl_plaintext.plain.sasl.jaas.config': `org.apache.kafka.common.security.plain.PlainLoginModule required username="${sasl.username}" password="${password}" user_${sasl.username}="${password}";`,
   };
 }
 

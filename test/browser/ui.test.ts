@@ -46,10 +46,16 @@ describe('Temporal UI in headless Chromium', { timeout: 300_000 }, () => {
   let running: WorkflowHandle<typeof failback>;
 
   before(async () => {
-    assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} not found: install Debian's package chromium (apt-get install -y chromium); npm test does it when run as root`);
+    assert.ok(
+      fs.existsSync(CHROMIUM),
+      `${CHROMIUM} not found: install Debian's package chromium (apt-get install -y chromium); npm test does it when run as root`,
+    );
     harness = await startStubWorker({ name: 'ui', activities: failbackStubs });
     // Started as the CLI and incident tooling start it: with the UI's summary and details.
-    const started = await startPlaybook(harness.client, 'failback', example, { taskQueue: harness.taskQueue, workflowId: `ui-failback-${uniqueId()}` });
+    const started = await startPlaybook(harness.client, 'failback', example, {
+      taskQueue: harness.taskQueue,
+      workflowId: `ui-failback-${uniqueId()}`,
+    });
     running = started.handle as WorkflowHandle<typeof failback>;
     await gateOpen(running, 'consumers-cutover');
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
@@ -237,7 +243,11 @@ describe('Temporal UI in headless Chromium', { timeout: 300_000 }, () => {
       assert.match(await page.locator('main').innerText(), new RegExp(`FAILED\\s+${workflowId}`), 'Failed badge beside the ID');
       // The result panel shows the failure: the same field-level message the client got.
       const result = await codeBlock('workflowExecutionFailedEventAttributes').innerText();
-      assert.match(result, new RegExp(`"message":\\s*${escapeRegExp(JSON.stringify(failure.message))}`), `UI result panel shows the message; got:\n${result.slice(0, 600)}`);
+      assert.match(
+        result,
+        new RegExp(`"message":\\s*${escapeRegExp(JSON.stringify(failure.message))}`),
+        `UI result panel shows the message; got:\n${result.slice(0, 600)}`,
+      );
       assert.match(result, /"type":\s*"InvalidInput"/);
     });
   });

@@ -118,42 +118,159 @@ interface WorkflowCase {
 const manyTopics = Array.from({ length: 30_000 }, (_, i) => `bi-many-${id}-${i}`);
 
 const WORKFLOW_CASES: WorkflowCase[] = [
-  { name: 'failover: unknown cluster alias', workflowType: 'failover', input: failover({ source: 'Z' }), type: 'UnknownCluster', message: /unknown cluster 'Z' \(the registry knows: A, B\)/ },
-  { name: 'failover: source = target', workflowType: 'failover', input: failover({ target: 'A' }), message: /^target: must differ from source \('A'\)$/ },
-  { name: 'failover: malformed alias', workflowType: 'failover', input: failover({ target: 'B C' }), message: /^target: must be a cluster alias/ },
-  { name: 'failover: negative lag threshold', workflowType: 'failover', input: failover({ lagThreshold: -5 }), message: /^lagThreshold: must be > 0$/ },
-  { name: 'failover: threshold as a string (UI JSON)', workflowType: 'failover', input: failover({ lagThreshold: '100' }), message: /^lagThreshold: Invalid input: expected number, received string$/ },
-  { name: 'failover: negative quietSeconds', workflowType: 'failover', input: failover({ quietSeconds: -1 }), message: /^quietSeconds: must be > 0$/ },
-  { name: 'failover: unknown mode', workflowType: 'failover', input: failover({ mode: 'sideways' }), message: /^mode: .*"planned"\|"unplanned"/ },
+  {
+    name: 'failover: unknown cluster alias',
+    workflowType: 'failover',
+    input: failover({ source: 'Z' }),
+    type: 'UnknownCluster',
+    message: /unknown cluster 'Z' \(the registry knows: A, B\)/,
+  },
+  {
+    name: 'failover: source = target',
+    workflowType: 'failover',
+    input: failover({ target: 'A' }),
+    message: /^target: must differ from source \('A'\)$/,
+  },
+  {
+    name: 'failover: malformed alias',
+    workflowType: 'failover',
+    input: failover({ target: 'B C' }),
+    message: /^target: must be a cluster alias/,
+  },
+  {
+    name: 'failover: negative lag threshold',
+    workflowType: 'failover',
+    input: failover({ lagThreshold: -5 }),
+    message: /^lagThreshold: must be > 0$/,
+  },
+  {
+    name: 'failover: threshold as a string (UI JSON)',
+    workflowType: 'failover',
+    input: failover({ lagThreshold: '100' }),
+    message: /^lagThreshold: Invalid input: expected number, received string$/,
+  },
+  {
+    name: 'failover: negative quietSeconds',
+    workflowType: 'failover',
+    input: failover({ quietSeconds: -1 }),
+    message: /^quietSeconds: must be > 0$/,
+  },
+  {
+    name: 'failover: unknown mode',
+    workflowType: 'failover',
+    input: failover({ mode: 'sideways' }),
+    message: /^mode: .*"planned"\|"unplanned"/,
+  },
   { name: 'failover: misspelt field', workflowType: 'failover', input: failover({ lagTreshold: 10 }), message: /lagTreshold/ },
-  { name: 'failover: empty group list', workflowType: 'failover', input: failover({ groups: [] }), message: /^groups: must list at least one group$/ },
-  { name: 'failover: bad gate deadline', workflowType: 'failover', input: failover({ gates: { 'stop-producers': { deadline: 'soon' } } }), message: /^gates\.stop-producers\.deadline: must be a positive duration/ },
-  { name: 'failover: unknown gate', workflowType: 'failover', input: failover({ gates: { 'drain-now': { deadline: '1m' } } }), message: /drain-now/ },
+  {
+    name: 'failover: empty group list',
+    workflowType: 'failover',
+    input: failover({ groups: [] }),
+    message: /^groups: must list at least one group$/,
+  },
+  {
+    name: 'failover: bad gate deadline',
+    workflowType: 'failover',
+    input: failover({ gates: { 'stop-producers': { deadline: 'soon' } } }),
+    message: /^gates\.stop-producers\.deadline: must be a positive duration/,
+  },
+  {
+    name: 'failover: unknown gate',
+    workflowType: 'failover',
+    input: failover({ gates: { 'drain-now': { deadline: '1m' } } }),
+    message: /drain-now/,
+  },
   { name: 'failover: not an object', workflowType: 'failover', input: 'failover A B', message: /expected object, received string/ },
-  { name: 'failover: unknown connector', workflowType: 'failover', input: failover(), type: 'ConnectorNotFound', message: new RegExp(`${MISSING}-source`) },
+  {
+    name: 'failover: unknown connector',
+    workflowType: 'failover',
+    input: failover(),
+    type: 'ConnectorNotFound',
+    message: new RegExp(`${MISSING}-source`),
+  },
   {
     name: 'failover: oversized input (30,000 topics)',
     workflowType: 'failover',
     input: failover({ topics: manyTopics }),
     message: /^\(input\): is \d+ KiB, over the 256 KiB limit/,
   },
-  { name: 'deploy: empty topic regex', workflowType: 'deployReplication', input: deploy({ topicGroups: [{ name: 'orders', topics: [''] }] }), message: /^plan\.topicGroups\.0\.topics\.0: an empty entry matches nothing$/ },
-  { name: 'deploy: invalid topic regex', workflowType: 'deployReplication', input: deploy({ topicGroups: [{ name: 'orders', topics: ['orders-(['] }] }), message: /^plan\.topicGroups\.0\.topics\.0: 'orders-\(\[' does not compile as a regex/ },
-  { name: 'deploy: source = target', workflowType: 'deployReplication', input: deploy({ target: 'A' }), message: /^plan\.target: source and target must differ/ },
-  { name: 'deploy: unknown Connect cluster', workflowType: 'deployReplication', input: deploy({ connect: 'connect-z' }), type: 'UnknownCluster', message: /unknown Connect cluster 'connect-z' \(the registry knows: connect-a, connect-b\)/ },
-  { name: 'deploy: Identity-policy loop with an active reverse flow', workflowType: 'deployReplication', input: deploy({ policy: { type: 'identity' }, topicGroups: [{ name: 'orders', topics: [LOOP_TOPIC] }] }), type: 'ReplicationLoop', message: new RegExp(LOOP_CONNECTOR) },
-  { name: 'deploy: dryRun as a string (UI JSON)', workflowType: 'deployReplication', input: deploy({}, { dryRun: 'yes' }), message: /^dryRun: Invalid input: expected boolean, received string$/ },
-  { name: 'failback: no snapshot and no derivable boundary', workflowType: 'failback', input: failback(), type: 'SeedUnavailable', message: new RegExp(`^cannot seed the reverse flow for 2 partition\\(s\\): ${TOPIC}-0 \\(the forward flow has no committed offsets for ${TOPIC}: `) },
+  {
+    name: 'deploy: empty topic regex',
+    workflowType: 'deployReplication',
+    input: deploy({ topicGroups: [{ name: 'orders', topics: [''] }] }),
+    message: /^plan\.topicGroups\.0\.topics\.0: an empty entry matches nothing$/,
+  },
+  {
+    name: 'deploy: invalid topic regex',
+    workflowType: 'deployReplication',
+    input: deploy({ topicGroups: [{ name: 'orders', topics: ['orders-(['] }] }),
+    message: /^plan\.topicGroups\.0\.topics\.0: 'orders-\(\[' does not compile as a regex/,
+  },
+  {
+    name: 'deploy: source = target',
+    workflowType: 'deployReplication',
+    input: deploy({ target: 'A' }),
+    message: /^plan\.target: source and target must differ/,
+  },
+  {
+    name: 'deploy: unknown Connect cluster',
+    workflowType: 'deployReplication',
+    input: deploy({ connect: 'connect-z' }),
+    type: 'UnknownCluster',
+    message: /unknown Connect cluster 'connect-z' \(the registry knows: connect-a, connect-b\)/,
+  },
+  {
+    name: 'deploy: Identity-policy loop with an active reverse flow',
+    workflowType: 'deployReplication',
+    input: deploy({ policy: { type: 'identity' }, topicGroups: [{ name: 'orders', topics: [LOOP_TOPIC] }] }),
+    type: 'ReplicationLoop',
+    message: new RegExp(LOOP_CONNECTOR),
+  },
+  {
+    name: 'deploy: dryRun as a string (UI JSON)',
+    workflowType: 'deployReplication',
+    input: deploy({}, { dryRun: 'yes' }),
+    message: /^dryRun: Invalid input: expected boolean, received string$/,
+  },
+  {
+    name: 'failback: no snapshot and no derivable boundary',
+    workflowType: 'failback',
+    input: failback(),
+    type: 'SeedUnavailable',
+    message: new RegExp(
+      `^cannot seed the reverse flow for 2 partition\\(s\\): ${TOPIC}-0 \\(the forward flow has no committed offsets for ${TOPIC}: `,
+    ),
+  },
   {
     name: 'failback: a topic absent on dr',
     workflowType: 'failback',
     input: failback({ topics: [TOPIC, `${MISSING}-topic`] }),
     message: new RegExp(`^topics: '${MISSING}-topic' matches no topic on dr B: nothing would be copied back for it; fix the topic list`),
   },
-  { name: 'failback: snapshot of the wrong cluster', workflowType: 'failback', input: failback({ seed: { snapshot: { cluster: 'A', offsets: { [TOPIC]: { '0': '1' } } } } }), message: /^seed\.snapshot\.cluster: is 'A'/ },
-  { name: 'failback: negative lag threshold', workflowType: 'failback', input: failback({ lagThreshold: -1 }), message: /^lagThreshold: must be >= 0$/ },
-  { name: 'recreate-topic: invalid topic name', workflowType: 'recreateTopic', input: recreate({ topic: 'bad topic!' }), message: /^topic: / },
-  { name: 'audit-drift: negative lag threshold', workflowType: 'auditDrift', input: audit({ lagMax: -1 }), message: /^lagMax: must be >= 0$/ },
+  {
+    name: 'failback: snapshot of the wrong cluster',
+    workflowType: 'failback',
+    input: failback({ seed: { snapshot: { cluster: 'A', offsets: { [TOPIC]: { '0': '1' } } } } }),
+    message: /^seed\.snapshot\.cluster: is 'A'/,
+  },
+  {
+    name: 'failback: negative lag threshold',
+    workflowType: 'failback',
+    input: failback({ lagThreshold: -1 }),
+    message: /^lagThreshold: must be >= 0$/,
+  },
+  {
+    name: 'recreate-topic: invalid topic name',
+    workflowType: 'recreateTopic',
+    input: recreate({ topic: 'bad topic!' }),
+    message: /^topic: /,
+  },
+  {
+    name: 'audit-drift: negative lag threshold',
+    workflowType: 'auditDrift',
+    input: audit({ lagMax: -1 }),
+    message: /^lagMax: must be >= 0$/,
+  },
 ];
 
 describe('bad input matrix: refused, named, non-retryable, nothing changed (issue 6.7)', { timeout: 900_000 }, () => {
@@ -179,7 +296,14 @@ describe('bad input matrix: refused, named, non-retryable, nothing changed (issu
     await producer.connect();
     await producer.send({ topic: TOPIC, messages: Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: `v${i}` })) });
     await producer.disconnect();
-    await admin.setOffsets({ groupId: GROUP, topic: TOPIC, partitions: [{ partition: 0, offset: '3' }, { partition: 1, offset: '2' }] });
+    await admin.setOffsets({
+      groupId: GROUP,
+      topic: TOPIC,
+      partitions: [
+        { partition: 0, offset: '3' },
+        { partition: 1, offset: '2' },
+      ],
+    });
     await admin.disconnect();
     const adminB = kafka('B').admin();
     await adminB.connect();
@@ -193,16 +317,27 @@ describe('bad input matrix: refused, named, non-retryable, nothing changed (issu
     // deploying A→B with Identity too would loop records. (It has nothing to copy: the topic is not on B.)
     const registry = stackRegistry(stack);
     const reversePlan = ReplicationPlanSchema.parse(
-      plan({ source: 'B', target: 'A', connect: 'connect-a', name: `bi-loop-${id}`, policy: { type: 'identity' }, topicGroups: [{ name: 'orders', topics: [LOOP_TOPIC] }] }),
+      plan({
+        source: 'B',
+        target: 'A',
+        connect: 'connect-a',
+        name: `bi-loop-${id}`,
+        policy: { type: 'identity' },
+        topicGroups: [{ name: 'orders', topics: [LOOP_TOPIC] }],
+      }),
     );
-    const source = buildMirrorConnectors(reversePlan, { source: registry.cluster('B'), target: registry.cluster('A') }).find((c) => c.kind === 'source')!;
+    const source = buildMirrorConnectors(reversePlan, { source: registry.cluster('B'), target: registry.cluster('A') }).find(
+      (c) => c.kind === 'source',
+    )!;
     assert.equal(source.name, LOOP_CONNECTOR);
     await connectA.putConfig(source.name, source.config);
     // The forward flow A→B (Identity) of the failback case: created STOPPED, never run, so
     // it has no committed offsets, and the mirrored topic on B has records: the seed
     // boundary can be neither read from a snapshot nor derived.
     const forwardPlan = ReplicationPlanSchema.parse(plan({ name: FWD, policy: { type: 'identity' } }));
-    const forward = buildMirrorConnectors(forwardPlan, { source: registry.cluster('A'), target: registry.cluster('B') }).find((c) => c.kind === 'source')!;
+    const forward = buildMirrorConnectors(forwardPlan, { source: registry.cluster('A'), target: registry.cluster('B') }).find(
+      (c) => c.kind === 'source',
+    )!;
     assert.equal(forward.name, FWD_SOURCE);
     await connectB.create(forward.name, forward.config, 'STOPPED');
 
@@ -273,16 +408,42 @@ describe('bad input matrix: refused, named, non-retryable, nothing changed (issu
       const activities = events.map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name).filter((n): n is string => !!n);
       const attempts = events.map((e) => e.activityTaskStartedEventAttributes?.attempt ?? 0);
       assert.ok(Math.max(0, ...attempts) <= 1, `${c.name}: not retried (attempts ${attempts.join(',')})`);
-      outcomes.push(`${c.name}: ${match.type} in ${Date.now() - started} ms, activities [${activities.join(', ')}]: ${match.message.slice(0, 160)}`);
+      outcomes.push(
+        `${c.name}: ${match.type} in ${Date.now() - started} ms, activities [${activities.join(', ')}]: ${match.message.slice(0, 160)}`,
+      );
       await unchanged(before, c.name);
     });
   }
 
   const clientCases: Array<{ name: string; playbook: StartablePlaybook; input: unknown; field: string; reason: RegExp }> = [
-    { name: 'failover source = target', playbook: 'failover', input: failover({ target: 'A' }), field: 'target', reason: /must differ from source/ },
-    { name: 'deploy empty topic regex', playbook: 'deploy-replication', input: deploy({ topicGroups: [{ name: 'orders', topics: [''] }] }), field: 'plan.topicGroups.0.topics.0', reason: /empty entry/ },
-    { name: 'failover negative threshold', playbook: 'failover', input: failover({ lagThreshold: -1 }), field: 'lagThreshold', reason: /must be > 0/ },
-    { name: 'recreate-topic invalid group list', playbook: 'recreate-topic', input: recreate({ groups: [''] }), field: 'groups.0', reason: /must not be empty/ },
+    {
+      name: 'failover source = target',
+      playbook: 'failover',
+      input: failover({ target: 'A' }),
+      field: 'target',
+      reason: /must differ from source/,
+    },
+    {
+      name: 'deploy empty topic regex',
+      playbook: 'deploy-replication',
+      input: deploy({ topicGroups: [{ name: 'orders', topics: [''] }] }),
+      field: 'plan.topicGroups.0.topics.0',
+      reason: /empty entry/,
+    },
+    {
+      name: 'failover negative threshold',
+      playbook: 'failover',
+      input: failover({ lagThreshold: -1 }),
+      field: 'lagThreshold',
+      reason: /must be > 0/,
+    },
+    {
+      name: 'recreate-topic invalid group list',
+      playbook: 'recreate-topic',
+      input: recreate({ groups: [''] }),
+      field: 'groups.0',
+      reason: /must not be empty/,
+    },
   ];
   for (const c of clientCases) {
     it(`client module: ${c.name}: PlaybookInputError naming ${c.field}, no workflow started`, async () => {
@@ -306,12 +467,15 @@ describe('bad input matrix: refused, named, non-retryable, nothing changed (issu
     });
   }
 
-  it('UI JSON: an input over Temporal\'s payload limit (3 MB) is refused at start, nothing runs', async () => {
+  it("UI JSON: an input over Temporal's payload limit (3 MB) is refused at start, nothing runs", async () => {
     const before = await probe.snapshot();
     const workflowId = `bad-input-huge-${uniqueId()}`;
     const err = await client.workflow
       .start('failover', { taskQueue, workflowId, args: [failover({ requestedBy: 'x'.repeat(3 * 1024 * 1024) })] })
-      .then(() => undefined, (e: unknown) => e);
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     assert.ok(err instanceof Error, 'start refused');
     const messages: string[] = [];
     for (let e: unknown = err; e instanceof Error; e = e.cause) messages.push(e.message);
@@ -325,7 +489,10 @@ describe('bad input matrix: refused, named, non-retryable, nothing changed (issu
   // The registry: the worker process refuses a bad file at start, exit code 2, one line.
 
   const cli = path.resolve(__dirname, '..', '..', 'src', 'cli', 'main.js');
-  function runWorkerProcess(registryText: string, env: Record<string, string> = {}): Promise<{ code: number | null; stderr: string; file: string }> {
+  function runWorkerProcess(
+    registryText: string,
+    env: Record<string, string> = {},
+  ): Promise<{ code: number | null; stderr: string; file: string }> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kdr-bad-registry-'));
     const file = path.join(dir, 'registry.yaml');
     fs.writeFileSync(file, registryText);
@@ -363,8 +530,16 @@ describe('bad input matrix: refused, named, non-retryable, nothing changed (issu
       field: /clusters\.A\.sasl\.password: must be \{ env: VAR_NAME \} or \{ file: \/path\/to\/secret \}/,
       secret: `inline-${id}-hunter2`,
     },
-    { name: 'Connect writes to an unknown cluster', text: `clusters:\n  ${a}\nconnect:\n  connect-a: { url: "http://127.0.0.1:1", writesTo: Q }\n`, field: /connect\.connect-a\.writesTo: names cluster 'Q', which is not under clusters/ },
-    { name: 'unknown alias characters', text: `clusters:\n  "A~B":\n    bootstrapServers: ["127.0.0.1:1"]\n`, field: /clusters\.A~B: alias must be 1-64 letters/ },
+    {
+      name: 'Connect writes to an unknown cluster',
+      text: `clusters:\n  ${a}\nconnect:\n  connect-a: { url: "http://127.0.0.1:1", writesTo: Q }\n`,
+      field: /connect\.connect-a\.writesTo: names cluster 'Q', which is not under clusters/,
+    },
+    {
+      name: 'unknown alias characters',
+      text: `clusters:\n  "A~B":\n    bootstrapServers: ["127.0.0.1:1"]\n`,
+      field: /clusters\.A~B: alias must be 1-64 letters/,
+    },
   ];
   for (const c of registryCases) {
     it(`registry: ${c.name}: the worker exits 2 naming the file and the field`, async () => {
@@ -413,11 +588,31 @@ describe('bad input matrix: refused, named, non-retryable, nothing changed (issu
   };
 
   const cliCases: Array<{ name: string; args: () => string[]; stderr: RegExp }> = [
-    { name: 'failover, source = target (flag over the input file)', args: () => ['failover', '--input', inputFile('f.json', failover()), '--target', 'A', '-y'], stderr: /target \(--target\): must differ from source/ },
-    { name: 'failover, negative --lag-threshold', args: () => ['failover', '--input', inputFile('f.json', failover()), '--lag-threshold', '-5', '-y'], stderr: /lagThreshold \(--lag-threshold\): must be > 0/ },
-    { name: 'deploy, empty topic regex in the input file', args: () => ['deploy', '--input', inputFile('d.json', deploy({ topicGroups: [{ name: 'orders', topics: [''] }] })), '-y'], stderr: /plan\.topicGroups\.0\.topics\.0( \(--topics\))?: an empty entry matches nothing/ },
-    { name: 'failover, input file is not JSON', args: () => ['failover', '--input', inputFile('f.json', '{ "source": "A", '), '-y'], stderr: /JSON|--input/ },
-    { name: 'failover, unknown mode flag value', args: () => ['failover', '--input', inputFile('f.json', failover()), '--mode', 'sideways', '-y'], stderr: /--mode|sideways/ },
+    {
+      name: 'failover, source = target (flag over the input file)',
+      args: () => ['failover', '--input', inputFile('f.json', failover()), '--target', 'A', '-y'],
+      stderr: /target \(--target\): must differ from source/,
+    },
+    {
+      name: 'failover, negative --lag-threshold',
+      args: () => ['failover', '--input', inputFile('f.json', failover()), '--lag-threshold', '-5', '-y'],
+      stderr: /lagThreshold \(--lag-threshold\): must be > 0/,
+    },
+    {
+      name: 'deploy, empty topic regex in the input file',
+      args: () => ['deploy', '--input', inputFile('d.json', deploy({ topicGroups: [{ name: 'orders', topics: [''] }] })), '-y'],
+      stderr: /plan\.topicGroups\.0\.topics\.0( \(--topics\))?: an empty entry matches nothing/,
+    },
+    {
+      name: 'failover, input file is not JSON',
+      args: () => ['failover', '--input', inputFile('f.json', '{ "source": "A", '), '-y'],
+      stderr: /JSON|--input/,
+    },
+    {
+      name: 'failover, unknown mode flag value',
+      args: () => ['failover', '--input', inputFile('f.json', failover()), '--mode', 'sideways', '-y'],
+      stderr: /--mode|sideways/,
+    },
   ];
   for (const c of cliCases) {
     it(`CLI: ${c.name}: exit 2, names it, nothing started`, async () => {
@@ -429,7 +624,12 @@ describe('bad input matrix: refused, named, non-retryable, nothing changed (issu
       assert.match(stderr, c.stderr);
       await new Promise((r) => setTimeout(r, 1000));
       assert.equal((await client.workflow.count(`TaskQueue = '${tq}'`)).count, 0, 'nothing started');
-      outcomes.push(`CLI ${c.name}: ${stderr.trim().replace(/\s*\n\s*/g, ' ').slice(0, 200)}`);
+      outcomes.push(
+        `CLI ${c.name}: ${stderr
+          .trim()
+          .replace(/\s*\n\s*/g, ' ')
+          .slice(0, 200)}`,
+      );
       await unchanged(before, c.name);
     });
   }

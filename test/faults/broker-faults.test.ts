@@ -57,7 +57,11 @@ describe('broker B stopped or frozen mid-step', { timeout: 600_000 }, () => {
   const produce = async (from: number, to: number) => {
     const producer = kafkaB.producer({ allowAutoTopicCreation: false });
     await producer.connect();
-    await producer.send({ topic, acks: -1, messages: Array.from({ length: to - from }, (_, i) => ({ value: `seq=${from + i}`, partition: (from + i) % PARTITIONS })) });
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: Array.from({ length: to - from }, (_, i) => ({ value: `seq=${from + i}`, partition: (from + i) % PARTITIONS })),
+    });
     await producer.disconnect();
   };
   const thaw = () => {
@@ -82,7 +86,11 @@ describe('broker B stopped or frozen mid-step', { timeout: 600_000 }, () => {
     adminB = kafkaB.admin();
     await Promise.all([adminA.connect(), adminB.connect()]);
     await adminB.createTopics({
-      topics: [topic, toDelete, toDeleteFrozen].map((t) => ({ topic: t, numPartitions: t === topic ? PARTITIONS : 1, replicationFactor: 1 })),
+      topics: [topic, toDelete, toDeleteFrozen].map((t) => ({
+        topic: t,
+        numPartitions: t === topic ? PARTITIONS : 1,
+        replicationFactor: 1,
+      })),
       waitForLeaders: true,
     });
   });
@@ -100,15 +108,33 @@ describe('broker B stopped or frozen mid-step', { timeout: 600_000 }, () => {
     // The reverse flow B→A on connect-a; some records copied, then the source stopped with 40 to go.
     await retrying('the flow deployed', () =>
       activities.deployMirrorFlow({
-        plan: { source: 'B', target: 'A', connect: 'connect-a', name, policy: { type: 'default' }, topicGroups: [{ name: 'main', topics: [topic] }], replicationFactor: 1 },
+        plan: {
+          source: 'B',
+          target: 'A',
+          connect: 'connect-a',
+          name,
+          policy: { type: 'default' },
+          topicGroups: [{ name: 'main', topics: [topic] }],
+          replicationFactor: 1,
+        },
       }),
     );
-    await eventually('the connectors RUNNING', async () => {
-      const states = await Promise.all(connectors.map(async (n) => inState(await connectA.status(n), 'RUNNING', n.endsWith('-checkpoint'))));
-      return states.every(Boolean) ? true : undefined;
-    }, 90_000);
+    await eventually(
+      'the connectors RUNNING',
+      async () => {
+        const states = await Promise.all(
+          connectors.map(async (n) => inState(await connectA.status(n), 'RUNNING', n.endsWith('-checkpoint'))),
+        );
+        return states.every(Boolean) ? true : undefined;
+      },
+      90_000,
+    );
     await produce(0, BEFORE);
-    await eventually('the first records on A', async () => (sum(await ends(adminA, mirrored).catch(() => [0])) === BEFORE ? true : undefined), 90_000);
+    await eventually(
+      'the first records on A',
+      async () => (sum(await ends(adminA, mirrored).catch(() => [0])) === BEFORE ? true : undefined),
+      90_000,
+    );
     await retrying('the source stopped', () => connectA.stop(source));
     await eventually('the source STOPPED', async () => ((await connectA.status(source)).connector.state === 'STOPPED' ? true : undefined));
     await produce(BEFORE, TOTAL);
@@ -125,11 +151,21 @@ describe('broker B stopped or frozen mid-step', { timeout: 600_000 }, () => {
           args: ['waitForDrain', [{ connect: 'connect-a', connectors: [source], source: 'B', topics: [topic] }], LONG_WAIT_OPTIONS],
           workflowExecutionTimeout: '8 minutes',
         });
-        await eventually('the drain waiting (a heartbeat seen)', async () => ((await pendingActivity(drain, 'waitForDrain'))?.lastHeartbeatTime ? true : undefined), 60_000, 250);
+        await eventually(
+          'the drain waiting (a heartbeat seen)',
+          async () => ((await pendingActivity(drain, 'waitForDrain'))?.lastHeartbeatTime ? true : undefined),
+          60_000,
+          250,
+        );
 
         // (1) and (2): B stopped.
         mark(`kafka-b ${await stopComponent('kafka-b')} mid-drain`);
-        const deletion = await runActivity<DeleteTopicResult>(ctx, 'deleteTopic', [{ cluster: 'B', topic: toDelete, sourceAlias: 'A', policy: { type: 'default' } }], DESTRUCTIVE_OPTIONS);
+        const deletion = await runActivity<DeleteTopicResult>(
+          ctx,
+          'deleteTopic',
+          [{ cluster: 'B', topic: toDelete, sourceAlias: 'A', policy: { type: 'default' } }],
+          DESTRUCTIVE_OPTIONS,
+        );
         mark(`deleteTopic failed after ${deletion.attempts} attempts`);
         assert.equal(deletion.failure?.type, FailureType.ClusterUnreachable, deletion.failure?.message);
         assert.equal(deletion.failure?.nonRetryable, false);
@@ -143,7 +179,9 @@ describe('broker B stopped or frozen mid-step', { timeout: 600_000 }, () => {
           120_000,
           500,
         );
-        mark(`drain on attempt ${retried.attempt} after ${retried.lastFailure?.applicationFailureInfo?.type ?? retried.lastFailure?.message}`);
+        mark(
+          `drain on attempt ${retried.attempt} after ${retried.lastFailure?.applicationFailureInfo?.type ?? retried.lastFailure?.message}`,
+        );
         assert.ok(
           retried.lastFailure?.applicationFailureInfo?.type === FailureType.ClusterUnreachable || retried.lastFailure?.timeoutFailureInfo,
           `ClusterUnreachable or a heartbeat timeout: ${JSON.stringify(retried.lastFailure)}`,
@@ -156,10 +194,17 @@ describe('broker B stopped or frozen mid-step', { timeout: 600_000 }, () => {
         const result = (await drain.result()) as DrainResult;
         mark('drained');
         assert.equal(result.total, '0');
-        const started = (await drain.fetchHistory()).events?.find((e) => e.activityTaskStartedEventAttributes)?.activityTaskStartedEventAttributes;
+        const started = (await drain.fetchHistory()).events?.find(
+          (e) => e.activityTaskStartedEventAttributes,
+        )?.activityTaskStartedEventAttributes;
         assert.ok((started?.attempt ?? 0) >= 2, `the drain completed on attempt ${started?.attempt}`);
 
-        const again = await runActivity<DeleteTopicResult>(ctx, 'deleteTopic', [{ cluster: 'B', topic: toDelete, sourceAlias: 'A', policy: { type: 'default' } }], DESTRUCTIVE_OPTIONS);
+        const again = await runActivity<DeleteTopicResult>(
+          ctx,
+          'deleteTopic',
+          [{ cluster: 'B', topic: toDelete, sourceAlias: 'A', policy: { type: 'default' } }],
+          DESTRUCTIVE_OPTIONS,
+        );
         assert.equal(again.result?.action, 'deleted', again.failure?.message);
 
         // (3): B frozen right after the delete request.
@@ -170,7 +215,9 @@ describe('broker B stopped or frozen mid-step', { timeout: 600_000 }, () => {
           [{ cluster: 'B', topic: toDeleteFrozen, sourceAlias: 'A', policy: { type: 'default' } }],
           DESTRUCTIVE_OPTIONS,
         );
-        mark(`deletion with B frozen ${FREEZE_MS / 1000}s: ${frozenDeletion.result?.action ?? frozenDeletion.failure?.type} on attempt ${frozenDeletion.attempts}`);
+        mark(
+          `deletion with B frozen ${FREEZE_MS / 1000}s: ${frozenDeletion.result?.action ?? frozenDeletion.failure?.type} on attempt ${frozenDeletion.attempts}`,
+        );
         assert.equal(armFreeze, false, 'B was frozen mid-deletion');
         assert.equal(frozenDeletion.failure, undefined, frozenDeletion.failure?.message);
         assert.ok(['deleted', 'absent'].includes(frozenDeletion.result!.action));
@@ -180,11 +227,17 @@ describe('broker B stopped or frozen mid-step', { timeout: 600_000 }, () => {
     thaw();
     t.diagnostic(timeline.join('; '));
 
-    assert.ok(!(await retrying('B topics', () => adminB.listTopics())).includes(toDeleteFrozen), 'the deletion interrupted by the freeze is complete');
+    assert.ok(
+      !(await retrying('B topics', () => adminB.listTopics())).includes(toDeleteFrozen),
+      'the deletion interrupted by the freeze is complete',
+    );
     const onA = await readUntil(kafkaA, mirrored, (r) => r.length >= TOTAL);
     await new Promise((r) => setTimeout(r, 2_000));
     assert.equal(sum(await ends(adminA, mirrored)), TOTAL, 'no record copied twice across the outage');
-    assert.deepEqual(onA.map((r) => Number(r.value!.toString().slice('seq='.length))).sort((a, b) => a - b), [...Array(TOTAL).keys()]);
+    assert.deepEqual(
+      onA.map((r) => Number(r.value!.toString().slice('seq='.length))).sort((a, b) => a - b),
+      [...Array(TOTAL).keys()],
+    );
     await assertStackHealthy();
   });
 });

@@ -45,7 +45,11 @@ describe('connect-b stopped and restarted mid-step', { timeout: 600_000 }, () =>
   const produce = async (from: number, to: number) => {
     const producer = kafkaA.producer({ allowAutoTopicCreation: false });
     await producer.connect();
-    await producer.send({ topic, acks: -1, messages: Array.from({ length: to - from }, (_, i) => ({ value: `seq=${from + i}`, partition: (from + i) % PARTITIONS })) });
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: Array.from({ length: to - from }, (_, i) => ({ value: `seq=${from + i}`, partition: (from + i) % PARTITIONS })),
+    });
     await producer.disconnect();
   };
 
@@ -68,16 +72,34 @@ describe('connect-b stopped and restarted mid-step', { timeout: 600_000 }, () =>
   it('the drain wait survives it (retried, completes after the restart, every record once on B); a destructive call fails ConnectUnavailable after exactly 3 attempts', async (t) => {
     await retrying('the flow deployed', () =>
       activities.deployMirrorFlow({
-        plan: { source: 'A', target: 'B', connect: 'connect-b', name, policy: { type: 'default' }, topicGroups: [{ name: 'main', topics: [topic] }], replicationFactor: 1 },
+        plan: {
+          source: 'A',
+          target: 'B',
+          connect: 'connect-b',
+          name,
+          policy: { type: 'default' },
+          topicGroups: [{ name: 'main', topics: [topic] }],
+          replicationFactor: 1,
+        },
       }),
     );
-    await eventually('the connectors RUNNING', async () => {
-      const states = await Promise.all(connectors.map(async (n) => inState(await connectB.status(n), 'RUNNING', n.endsWith('-checkpoint'))));
-      return states.every(Boolean) ? true : undefined;
-    }, 90_000);
+    await eventually(
+      'the connectors RUNNING',
+      async () => {
+        const states = await Promise.all(
+          connectors.map(async (n) => inState(await connectB.status(n), 'RUNNING', n.endsWith('-checkpoint'))),
+        );
+        return states.every(Boolean) ? true : undefined;
+      },
+      90_000,
+    );
     // Some records copied (committed offsets exist), then the source stopped with 40 to go: lag 40.
     await produce(0, BEFORE);
-    await eventually('the first records on B', async () => (sum(await ends(adminB, mirrored).catch(() => [0])) === BEFORE ? true : undefined), 90_000);
+    await eventually(
+      'the first records on B',
+      async () => (sum(await ends(adminB, mirrored).catch(() => [0])) === BEFORE ? true : undefined),
+      90_000,
+    );
     await retrying('the source stopped', () => connectB.stop(source));
     await eventually('the source STOPPED', async () => ((await connectB.status(source)).connector.state === 'STOPPED' ? true : undefined));
     await produce(BEFORE, TOTAL);
@@ -93,7 +115,12 @@ describe('connect-b stopped and restarted mid-step', { timeout: 600_000 }, () =>
         args: ['waitForDrain', [{ connect: 'connect-b', connectors: [source], source: 'A', topics: [topic] }], LONG_WAIT_OPTIONS],
         workflowExecutionTimeout: '8 minutes',
       });
-      await eventually('the drain waiting (a heartbeat seen)', async () => ((await pendingActivity(drain, 'waitForDrain'))?.lastHeartbeatTime ? true : undefined), 60_000, 250);
+      await eventually(
+        'the drain waiting (a heartbeat seen)',
+        async () => ((await pendingActivity(drain, 'waitForDrain'))?.lastHeartbeatTime ? true : undefined),
+        60_000,
+        250,
+      );
 
       mark(`connect-b ${await stopComponent('connect-b')} mid-drain`);
       const pause = await runActivity(ctx, 'pauseConnector', [{ connect: 'connect-b', connector: source }], DESTRUCTIVE_OPTIONS);
@@ -115,8 +142,16 @@ describe('connect-b stopped and restarted mid-step', { timeout: 600_000 }, () =>
         // Say why: a drain that is no longer pending has ended (how is in its result).
         const causes = (e: unknown): string => (e instanceof Error ? `${e.message}${e.cause ? ` <- ${causes(e.cause)}` : ''}` : String(e));
         const d = await drain.describe();
-        const ended = d.status.name === 'RUNNING' ? 'still running' : await drain.result().then((r) => `completed: ${JSON.stringify(r)}`, (e: unknown) => `failed: ${causes(e)}`);
-        throw new Error(`${String(err)}; the drain workflow is ${d.status.name}, ${ended}; pending ${JSON.stringify(d.raw.pendingActivities?.map((a) => ({ attempt: a.attempt, state: a.state })))}`);
+        const ended =
+          d.status.name === 'RUNNING'
+            ? 'still running'
+            : await drain.result().then(
+                (r) => `completed: ${JSON.stringify(r)}`,
+                (e: unknown) => `failed: ${causes(e)}`,
+              );
+        throw new Error(
+          `${String(err)}; the drain workflow is ${d.status.name}, ${ended}; pending ${JSON.stringify(d.raw.pendingActivities?.map((a) => ({ attempt: a.attempt, state: a.state })))}`,
+        );
       });
       assert.equal(retried.lastFailure?.applicationFailureInfo?.type, FailureType.ConnectUnavailable, retried.lastFailure?.message ?? '');
       mark(`drain on attempt ${retried.attempt} after ${retried.lastFailure?.applicationFailureInfo?.type}`);
@@ -137,7 +172,10 @@ describe('connect-b stopped and restarted mid-step', { timeout: 600_000 }, () =>
     const onB = await readUntil(kafkaB, mirrored, (r) => r.length >= TOTAL);
     await new Promise((r) => setTimeout(r, 2_000));
     assert.equal(sum(await ends(adminB, mirrored)), TOTAL, 'no record copied twice across the restart');
-    assert.deepEqual(onB.map((r) => Number(r.value!.toString().slice('seq='.length))).sort((a, b) => a - b), [...Array(TOTAL).keys()]);
+    assert.deepEqual(
+      onB.map((r) => Number(r.value!.toString().slice('seq='.length))).sort((a, b) => a - b),
+      [...Array(TOTAL).keys()],
+    );
     await assertStackHealthy();
   });
 });

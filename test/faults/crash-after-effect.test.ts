@@ -25,7 +25,10 @@ import { runActivity, type ActivityOutcome } from '../helpers/worker';
  */
 
 // Short start-to-close so Temporal's own timeout, not the test, notices the dead worker.
-const OPTIONS: ActivityOptions = { startToCloseTimeout: '15s', retry: { maximumAttempts: 3, initialInterval: '1s', backoffCoefficient: 1 } };
+const OPTIONS: ActivityOptions = {
+  startToCloseTimeout: '15s',
+  retry: { maximumAttempts: 3, initialInterval: '1s', backoffCoefficient: 1 },
+};
 
 describe('crash after the side effect, before completion is reported', { timeout: 300_000 }, () => {
   const id = uniqueId();
@@ -91,7 +94,15 @@ describe('crash after the side effect, before completion is reported', { timeout
       {
         activity: 'deployMirrorFlow',
         input: {
-          plan: { source: 'A', target: 'B', connect: 'connect-b', name: flowName, policy: { type: 'default' }, topicGroups: [{ name: 'main', topics: [topic] }], replicationFactor: 1 },
+          plan: {
+            source: 'A',
+            target: 'B',
+            connect: 'connect-b',
+            name: flowName,
+            policy: { type: 'default' },
+            topicGroups: [{ name: 'main', topics: [topic] }],
+            replicationFactor: 1,
+          },
           initialState: 'STOPPED',
         },
         // All three connectors exist: the whole effect is done.
@@ -102,8 +113,16 @@ describe('crash after the side effect, before completion is reported', { timeout
         input: { connect: 'connect-b', connector: altered, offsets: [{ partition: { cluster: 'A', topic, partition: 0 }, offset: '4' }] },
         pause: { activity: 'alterConnectorOffsets', call: 'connect.alterOffsets', phase: 'after' },
       },
-      { activity: 'deleteConnector', input: { connect: 'connect-b', connector: doomed }, pause: { activity: 'deleteConnector', call: 'connect.delete', phase: 'after' } },
-      { activity: 'stopConnector', input: { connect: 'connect-b', connector: running }, pause: { activity: 'stopConnector', call: 'connect.stop', phase: 'after' } },
+      {
+        activity: 'deleteConnector',
+        input: { connect: 'connect-b', connector: doomed },
+        pause: { activity: 'deleteConnector', call: 'connect.delete', phase: 'after' },
+      },
+      {
+        activity: 'stopConnector',
+        input: { connect: 'connect-b', connector: running },
+        pause: { activity: 'stopConnector', call: 'connect.stop', phase: 'after' },
+      },
       {
         activity: 'deleteTopic',
         input: { cluster: 'B', topic: mirrorToDelete, sourceAlias: 'A', policy: { type: 'default' } },
@@ -131,12 +150,18 @@ describe('crash after the side effect, before completion is reported', { timeout
         const outcome = (r as PromiseFulfilledResult<ActivityOutcome<unknown>>).value;
         assert.equal(outcome.failure, undefined, `${calls[i]!.activity} failed: ${outcome.failure?.type} ${outcome.failure?.message}`);
         const killed = pausedAttempt.get(calls[i]!.activity)!;
-        assert.equal(outcome.attempts, killed + 1, `${calls[i]!.activity} completed on the attempt after the killed one (${killed}), per the history`);
+        assert.equal(
+          outcome.attempts,
+          killed + 1,
+          `${calls[i]!.activity} completed on the attempt after the killed one (${killed}), per the history`,
+        );
         byName.set(calls[i]!.activity, outcome);
       }
       const shown = (c: (typeof calls)[number]) => {
         const r = byName.get(c.activity)!.result;
-        return c.activity === 'deployMirrorFlow' ? (r as DeployMirrorFlowResult).connectors.map((x) => x.action).join('/') : JSON.stringify(r ?? null).slice(0, 80);
+        return c.activity === 'deployMirrorFlow'
+          ? (r as DeployMirrorFlowResult).connectors.map((x) => x.action).join('/')
+          : JSON.stringify(r ?? null).slice(0, 80);
       };
       t.diagnostic(`retry results: ${calls.map((c) => `${c.activity} ${shown(c)}`).join('; ')}`);
 
@@ -145,17 +170,27 @@ describe('crash after the side effect, before completion is reported', { timeout
       assert.equal(creates.filter((r) => r.status === 201).length, 3, JSON.stringify(creates));
       assert.equal(creates.length, postsBeforeKill, 'the retry sent no create');
       const deploy = byName.get('deployMirrorFlow')!.result as DeployMirrorFlowResult;
-      assert.deepEqual(deploy.connectors.map((c) => c.name), deployed);
+      assert.deepEqual(
+        deploy.connectors.map((c) => c.name),
+        deployed,
+      );
       // The retry counts all three as created by this run (so a compensation would delete
       // them), though the killed attempt's last heartbeat may never have reached the server:
       // each connector's config names the run that created it.
-      assert.deepEqual(deploy.connectors.map((c) => c.action), ['created', 'created', 'created']);
-      for (const n of deployed) assert.match((await past409(() => connectB.getConfig(n)))?.['kafka-dr.created-by'] ?? '', /^.+\/.+$/, `${n}: creator run`);
+      assert.deepEqual(
+        deploy.connectors.map((c) => c.action),
+        ['created', 'created', 'created'],
+      );
+      for (const n of deployed)
+        assert.match((await past409(() => connectB.getConfig(n)))?.['kafka-dr.created-by'] ?? '', /^.+\/.+$/, `${n}: creator run`);
       for (const n of deployed) assert.equal((await past409(() => connectB.status(n))).connector.state, 'STOPPED', n);
 
       // alterConnectorOffsets: the offset is the one set, PATCHed twice with the same value.
       const offsets = committedMirrorOffsets('A', await past409(() => connectB.getOffsets(altered)));
-      assert.deepEqual([...offsets.values()].map((o) => [o.topic, o.partition, Number(o.offset)]), [[topic, 0, 4]]);
+      assert.deepEqual(
+        [...offsets.values()].map((o) => [o.topic, o.partition, Number(o.offset)]),
+        [[topic, 0, 4]],
+      );
       assert.equal(proxy.requests({ method: 'PATCH', path: `/connectors/${altered}/offsets` }).filter((r) => r.status === 200).length, 2);
 
       // deleteConnector: the retry answers `absent`; the connector is gone.

@@ -21,7 +21,9 @@ describe(`the planned drill ${RUNS} times in a row on one stack (issue 6.9)`, { 
   after(() => {
     // One line per run: the figures docs/guarantees.md quotes.
     for (const r of reports) {
-      console.log(`drill ${r.drillId}: ${r.outcome}, produced ${r.produced}, consumed ${r.consumed}, lost ${r.lost}, duplicates ${r.duplicates}, ${Math.round(r.durationMs / 1000)} s`);
+      console.log(
+        `drill ${r.drillId}: ${r.outcome}, produced ${r.produced}, consumed ${r.consumed}, lost ${r.lost}, duplicates ${r.duplicates}, ${Math.round(r.durationMs / 1000)} s`,
+      );
     }
     fs.rmSync(reportsDir, { recursive: true, force: true });
   });

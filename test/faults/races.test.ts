@@ -105,10 +105,15 @@ describe('operator message races (issue 6.6)', { timeout: 300_000 }, () => {
   }
 
   const stepRunning = (h: Handle, name: string) =>
-    eventually(`step '${name}' running`, async () => {
-      const s = await h.query(statusQuery);
-      return s.steps.some((x) => x.name === name && x.state === 'running') ? s : undefined;
-    }, 30_000, 100);
+    eventually(
+      `step '${name}' running`,
+      async () => {
+        const s = await h.query(statusQuery);
+        return s.steps.some((x) => x.name === name && x.state === 'running') ? s : undefined;
+      },
+      30_000,
+      100,
+    );
 
   it('the same approval sent as two concurrent decide updates: one decision, the other refused naming the first', async () => {
     const h = await start(input());
@@ -125,18 +130,30 @@ describe('operator message races (issue 6.6)', { timeout: 300_000 }, () => {
     const winner = (accepted[0] as PromiseFulfilledResult<{ by?: string; decision: string }>).value;
     for (const r of refused) {
       assert.ok(r.reason instanceof WorkflowUpdateFailedError, String(r.reason));
-      assert.match((r.reason.cause as Error).message, new RegExp(`^gate 'stop-producers' is not open: already ${winner.decision} by ${winner.by} at `));
+      assert.match(
+        (r.reason.cause as Error).message,
+        new RegExp(`^gate 'stop-producers' is not open: already ${winner.decision} by ${winner.by} at `),
+      );
     }
     const s = await h.query(statusQuery);
-    assert.deepEqual(s.decisions.map((d) => [d.gate, d.by]), [['stop-producers', winner.by]]);
+    assert.deepEqual(
+      s.decisions.map((d) => [d.gate, d.by]),
+      [['stop-producers', winner.by]],
+    );
     if (winner.decision === 'approved') {
       await gateOpen(h, 'producers-cutover');
-      assert.deepEqual(callsOf(h.workflowId).filter((c) => c === 'toyEffect:create-reverse'), ['toyEffect:create-reverse']);
+      assert.deepEqual(
+        callsOf(h.workflowId).filter((c) => c === 'toyEffect:create-reverse'),
+        ['toyEffect:create-reverse'],
+      );
       await h.signal(abortSignal, { by: 'bob', reason: 'test over' });
     }
     const report = await h.result();
     // A rejection compensates once; an approval then abort compensates once: one undo of the stop either way.
-    assert.deepEqual(callsOf(h.workflowId).filter((c) => c === 'toyUndo:resume-forward'), ['toyUndo:resume-forward']);
+    assert.deepEqual(
+      callsOf(h.workflowId).filter((c) => c === 'toyUndo:resume-forward'),
+      ['toyUndo:resume-forward'],
+    );
     assert.equal(report.decisions.filter((d) => d.gate === 'stop-producers').length, 1);
   });
 
@@ -145,29 +162,43 @@ describe('operator message races (issue 6.6)', { timeout: 300_000 }, () => {
     await gateOpen(h, 'stop-producers');
     await h.signal(approveSignal, { gate: 'producers-cutover', by: 'bob', comment: 'pre-approving' });
     await h.signal(approveSignal, { gate: 'no-such-gate', by: 'bob' });
-    const s = await eventually('2 ignored', async () => {
-      const st = await h.query(statusQuery);
-      return st.ignoredMessages.length === 2 ? st : undefined;
-    }, 30_000, 100);
-    assert.deepEqual(s.ignoredMessages.map((m) => [m.message, m.gate, m.by, m.reason]), [
-      ['approve', 'producers-cutover', 'bob', "gate 'producers-cutover' is not open yet (the open gate is 'stop-producers')"],
-      ['approve', 'no-such-gate', 'bob', "unknown gate 'no-such-gate' (this playbook's gates: stop-producers, producers-cutover)"],
-    ]);
+    const s = await eventually(
+      '2 ignored',
+      async () => {
+        const st = await h.query(statusQuery);
+        return st.ignoredMessages.length === 2 ? st : undefined;
+      },
+      30_000,
+      100,
+    );
+    assert.deepEqual(
+      s.ignoredMessages.map((m) => [m.message, m.gate, m.by, m.reason]),
+      [
+        ['approve', 'producers-cutover', 'bob', "gate 'producers-cutover' is not open yet (the open gate is 'stop-producers')"],
+        ['approve', 'no-such-gate', 'bob', "unknown gate 'no-such-gate' (this playbook's gates: stop-producers, producers-cutover)"],
+      ],
+    );
     assert.deepEqual(s.decisions, []);
 
     await h.signal(approveSignal, { gate: 'stop-producers', by: 'carol' });
     const later = await gateOpen(h, 'producers-cutover');
     // The early approval did not carry over: the gate is open, undecided.
-    assert.deepEqual(later.decisions.map((d) => [d.gate, d.by]), [['stop-producers', 'carol']]);
+    assert.deepEqual(
+      later.decisions.map((d) => [d.gate, d.by]),
+      [['stop-producers', 'carol']],
+    );
     assert.equal(later.gates.find((g) => g.name === 'producers-cutover')!.state, 'open');
     assert.ok(!callsOf(h.workflowId).includes('toyEffect:switch-producers'));
     await h.signal(approveSignal, { gate: 'producers-cutover', by: 'bob' });
     const report = await h.result();
     assert.equal(report.outcome, 'completed');
-    assert.deepEqual(report.decisions.map((d) => [d.gate, d.decision, d.by]), [
-      ['stop-producers', 'approved', 'carol'],
-      ['producers-cutover', 'approved', 'bob'],
-    ]);
+    assert.deepEqual(
+      report.decisions.map((d) => [d.gate, d.decision, d.by]),
+      [
+        ['stop-producers', 'approved', 'carol'],
+        ['producers-cutover', 'approved', 'bob'],
+      ],
+    );
   });
 
   it('approvals after the deadline: refused while compensating (update) or recorded as ignored (signal); refused by the server once closed', async () => {
@@ -184,24 +215,36 @@ describe('operator message races (issue 6.6)', { timeout: 300_000 }, () => {
       /^gate 'stop-producers' is not open: already timed-out at \S+ \(no gate is open\)$/,
     );
     await h.signal(approveSignal, { gate: 'stop-producers', by: 'bob', comment: 'sorry, late' });
-    const s = await eventually('late approval ignored', async () => {
-      const st = await h.query(statusQuery);
-      return st.ignoredMessages.length === 1 ? st : undefined;
-    }, 30_000, 100);
+    const s = await eventually(
+      'late approval ignored',
+      async () => {
+        const st = await h.query(statusQuery);
+        return st.ignoredMessages.length === 1 ? st : undefined;
+      },
+      30_000,
+      100,
+    );
     assert.match(s.ignoredMessages[0]!.reason, /^gate 'stop-producers' is not open: already timed-out at /);
     release();
     const report = await h.result();
     assert.equal(report.outcome, 'timed-out');
-    assert.deepEqual(report.decisions.map((d) => [d.gate, d.decision, d.via]), [['stop-producers', 'timed-out', 'deadline']]);
+    assert.deepEqual(
+      report.decisions.map((d) => [d.gate, d.decision, d.via]),
+      [['stop-producers', 'timed-out', 'deadline']],
+    );
     assert.deepEqual(callsOf(h.workflowId), ['toyEffect:stop-forward', 'toyUndo:resume-forward']);
 
     // Closed: the server itself refuses both, naming the reason; nothing reaches the workflow.
-    const closedSignal = await h.signal(approveSignal, { gate: 'stop-producers', by: 'bob' }).then(() => undefined, (e: unknown) => e);
+    const closedSignal = await h.signal(approveSignal, { gate: 'stop-producers', by: 'bob' }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.ok(closedSignal instanceof WorkflowNotFoundError, `signal after close: ${String(closedSignal)}`);
     assert.match(closedSignal.message, /already completed/);
-    const closedUpdate = await h
-      .executeUpdate(decideUpdate, { args: [{ gate: 'stop-producers', decision: 'approve', by: 'bob' }] })
-      .then(() => undefined, (e: unknown) => e);
+    const closedUpdate = await h.executeUpdate(decideUpdate, { args: [{ gate: 'stop-producers', decision: 'approve', by: 'bob' }] }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.ok(closedUpdate instanceof Error, 'update after close refused');
     assert.match(closedUpdate.message, /already completed|not found/i);
     assert.equal((await h.describe()).status.name, 'COMPLETED');
@@ -218,23 +261,33 @@ describe('operator message races (issue 6.6)', { timeout: 300_000 }, () => {
     // The first undo (newest effect first) is held.
     await stepRunning(h, 'undo: delete reverse connectors');
     await h.signal(abortSignal, { by: 'dave', reason: 'stop everything' });
-    const s = await eventually('abort ignored', async () => {
-      const st = await h.query(statusQuery);
-      return st.ignoredMessages.length === 1 ? st : undefined;
-    }, 30_000, 100);
-    assert.deepEqual([s.ignoredMessages[0]!.message, s.ignoredMessages[0]!.by, s.ignoredMessages[0]!.reason], [
-      'abort',
-      'dave',
-      'the playbook is already finishing (rejected)',
-    ]);
+    const s = await eventually(
+      'abort ignored',
+      async () => {
+        const st = await h.query(statusQuery);
+        return st.ignoredMessages.length === 1 ? st : undefined;
+      },
+      30_000,
+      100,
+    );
+    assert.deepEqual(
+      [s.ignoredMessages[0]!.message, s.ignoredMessages[0]!.by, s.ignoredMessages[0]!.reason],
+      ['abort', 'dave', 'the playbook is already finishing (rejected)'],
+    );
     assert.equal(s.aborted, null);
     // A cancellation from the UI at this point does not cut the compensation short either.
     await h.cancel();
     release();
-    const outcome = await h.result().then((r) => r.outcome, (e: unknown) => `threw ${String(e)}`);
+    const outcome = await h.result().then(
+      (r) => r.outcome,
+      (e: unknown) => `threw ${String(e)}`,
+    );
     const final = await h.query(statusQuery);
     assert.deepEqual(final.compensations.result?.undone, ['delete reverse connectors', 'resume forward connectors']);
-    assert.deepEqual(callsOf(h.workflowId).filter((c) => c.startsWith('toyUndo')), ['toyUndo:delete-reverse', 'toyUndo:resume-forward']);
+    assert.deepEqual(
+      callsOf(h.workflowId).filter((c) => c.startsWith('toyUndo')),
+      ['toyUndo:delete-reverse', 'toyUndo:resume-forward'],
+    );
     assert.equal(final.outcome, 'rejected', `outcome ${outcome}`);
     assert.equal(outcome, 'rejected');
   });
@@ -260,11 +313,16 @@ describe('operator message races (issue 6.6)', { timeout: 300_000 }, () => {
     // One run, one first effect.
     assert.equal(callsOf(id).filter((c) => c === 'toyEffect:stop-forward').length, 1);
     // Visibility is eventually consistent: wait until the run is listed, then count.
-    const runs = await eventually('the run listed', async () => {
-      const found: string[] = [];
-      for await (const r of w.client.workflow.list({ query: `WorkflowId = '${id}'` })) found.push(r.runId);
-      return found.length > 0 ? found : undefined;
-    }, 30_000, 250);
+    const runs = await eventually(
+      'the run listed',
+      async () => {
+        const found: string[] = [];
+        for await (const r of w.client.workflow.list({ query: `WorkflowId = '${id}'` })) found.push(r.runId);
+        return found.length > 0 ? found : undefined;
+      },
+      30_000,
+      250,
+    );
     assert.equal(runs.length, 1, 'one execution for the pair');
     await winner.signal(abortSignal, { by: s.requestedBy!, reason: 'race test over' });
     assert.equal((await winner.result()).outcome, 'aborted');
@@ -279,7 +337,8 @@ describe('operator message races (issue 6.6)', { timeout: 300_000 }, () => {
   it('through the client module (startPlaybook, as the CLI and the UI do): a failover and a failback of one pair at once, one starts, the other is refused naming it', async () => {
     // No worker polls this queue: the winner stays open without side effects, so only the lock is under test.
     const taskQueue = `kafka-dr-test-races-idle-${uniqueId()}`;
-    const example = (f: string) => JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'docs', 'examples', f), 'utf8')) as Record<string, unknown>;
+    const example = (f: string) =>
+      JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'docs', 'examples', f), 'utf8')) as Record<string, unknown>;
     const a = `A${uniqueId().replace(/-/g, '')}`.slice(0, 20);
     const b = `B${uniqueId().replace(/-/g, '')}`.slice(0, 20);
     const failover = { ...example('failover.planned.json'), source: a, target: b };
@@ -298,9 +357,17 @@ describe('operator message races (issue 6.6)', { timeout: 300_000 }, () => {
     assert.equal(winner.started, true);
     const err: unknown = refused[0]!.reason;
     assert.ok(err instanceof PlaybookConflictError, String(err));
-    assert.match(err.message, new RegExp(`is already running as ${winner.workflowId.replace(/[~-]/g, '.')} .*one cutover at a time per cluster pair`));
+    assert.match(
+      err.message,
+      new RegExp(`is already running as ${winner.workflowId.replace(/[~-]/g, '.')} .*one cutover at a time per cluster pair`),
+    );
     // The same request again is not a second start either: it returns the running one.
-    const again = await startPlaybook(w.client, settled[0]!.status === 'fulfilled' ? 'failover' : 'failback', settled[0]!.status === 'fulfilled' ? failover : failback, { taskQueue });
+    const again = await startPlaybook(
+      w.client,
+      settled[0]!.status === 'fulfilled' ? 'failover' : 'failback',
+      settled[0]!.status === 'fulfilled' ? failover : failback,
+      { taskQueue },
+    );
     assert.equal(again.started, false);
     assert.equal((await again.handle.describe()).runId, (await winner.handle.describe()).runId);
     await winner.handle.terminate('race test over');

@@ -71,10 +71,11 @@ function toText(value: unknown): string {
       if (seen.has(v)) return;
       seen.add(v);
       if (Array.isArray(v)) v.forEach(walk);
-      else for (const [k, x] of Object.entries(v)) {
-        out.push(k);
-        walk(x);
-      }
+      else
+        for (const [k, x] of Object.entries(v)) {
+          out.push(k);
+          walk(x);
+        }
     }
   };
   walk(value);
@@ -101,17 +102,29 @@ describe('secrets: no credential reaches history, logs, heartbeats or query resu
     const cli = path.resolve(__dirname, '..', '..', 'src', 'cli', 'main.js');
     const child = spawn(process.execPath, ['-e', `require(${JSON.stringify(cli)}).run()`, 'kafka-dr', 'worker'], {
       cwd: REPO_ROOT,
-      env: { ...process.env, KDR_REGISTRY: registryFile, KDR_WORKER_LOG_LEVEL: 'DEBUG', KDR_WORKER_METRICS_PORT: '0', KDR_WORKER_RUNNING_POLL_SECONDS: '0', ...env },
+      env: {
+        ...process.env,
+        KDR_REGISTRY: registryFile,
+        KDR_WORKER_LOG_LEVEL: 'DEBUG',
+        KDR_WORKER_METRICS_PORT: '0',
+        KDR_WORKER_RUNNING_POLL_SECONDS: '0',
+        ...env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     worker = child;
     const startAt = workerOutput.length;
     child.stdout!.on('data', (d: Buffer) => (workerOutput += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (workerOutput += d.toString()));
-    await eventually('the worker started', async () => {
-      if (child.exitCode !== null) throw new Error(`worker exited ${child.exitCode}: ${workerOutput.slice(startAt)}`);
-      return /worker started/.test(workerOutput.slice(startAt)) ? true : undefined;
-    }, 120_000, 250);
+    await eventually(
+      'the worker started',
+      async () => {
+        if (child.exitCode !== null) throw new Error(`worker exited ${child.exitCode}: ${workerOutput.slice(startAt)}`);
+        return /worker started/.test(workerOutput.slice(startAt)) ? true : undefined;
+      },
+      120_000,
+      250,
+    );
   }
 
   async function stopWorker(): Promise<void> {
@@ -130,7 +143,10 @@ describe('secrets: no credential reaches history, logs, heartbeats or query resu
     list.push({ name: 'Connect Authorization header (base64)', value: basic });
     return list;
   };
-  const found = (text: string) => needles().filter((n) => text.includes(n.value)).map((n) => n.name);
+  const found = (text: string) =>
+    needles()
+      .filter((n) => text.includes(n.value))
+      .map((n) => n.name);
 
   before(async () => {
     assert.ok(stack.kafka.B.sasl, 'the stack has a SASL listener on B');
@@ -183,7 +199,11 @@ describe('secrets: no credential reaches history, logs, heartbeats or query resu
       },
       connect: {
         'connect-a': { url: stack.connect['connect-a'].url, writesTo: 'A' },
-        [CONNECT]: { url: authConnect.url, writesTo: 'B', basicAuth: { username: CONNECT_USER, password: { env: 'KDR_TEST_CONNECT_PASSWORD' } } },
+        [CONNECT]: {
+          url: authConnect.url,
+          writesTo: 'B',
+          basicAuth: { username: CONNECT_USER, password: { env: 'KDR_TEST_CONNECT_PASSWORD' } },
+        },
       },
       hooks: { 'stop-producers': webhook('cutover'), 'consumers-cutover': webhook('cutover'), 'producers-cutover': webhook('cutover') },
       notifications: { escalation: webhook('escalation') },
@@ -211,7 +231,8 @@ describe('secrets: no credential reaches history, logs, heartbeats or query resu
   after(async () => {
     if (authConnect) {
       const auth = { username: CONNECT_USER, password: secrets['Connect basic auth password']! };
-      for (const name of CONNECTORS) await axios.delete(`${authConnect.url}/connectors/${name}`, { auth, validateStatus: () => true }).catch(() => undefined);
+      for (const name of CONNECTORS)
+        await axios.delete(`${authConnect.url}/connectors/${name}`, { auth, validateStatus: () => true }).catch(() => undefined);
       await axios.delete(`${stack.connect['connect-a'].url}/connectors/${EMITTER}`, { validateStatus: () => true }).catch(() => undefined);
       await authConnect.stop();
     }
@@ -229,7 +250,10 @@ describe('secrets: no credential reaches history, logs, heartbeats or query resu
         try {
           const d = await h.describe();
           for (const p of d.raw.pendingActivities ?? []) {
-            observed.push({ what: `pending activity ${p.activityType?.name ?? '?'} of ${h.workflowId}`, text: toText({ heartbeat: p.heartbeatDetails, lastFailure: p.lastFailure }) });
+            observed.push({
+              what: `pending activity ${p.activityType?.name ?? '?'} of ${h.workflowId}`,
+              text: toText({ heartbeat: p.heartbeatDetails, lastFailure: p.lastFailure }),
+            });
           }
         } catch {
           // closed or not yet visible
@@ -257,22 +281,27 @@ describe('secrets: no credential reaches history, logs, heartbeats or query resu
   };
 
   it('deploy-replication through SASL (B) and basic auth (Connect), gate with an escalation webhook: completes', async () => {
-    const { handle } = await startPlaybook(client, 'deploy-replication', {
-      plan: {
-        source: 'A',
-        target: 'B',
-        connect: CONNECT,
-        name: FLOW,
-        policy: { type: 'default' },
-        topicGroups: [{ name: 'orders', topics: [TOPIC] }],
-        groups: [GROUP],
-        replicationFactor: 1,
-        intervals: { refreshTopicsSeconds: 5, refreshGroupsSeconds: 5, emitCheckpointsSeconds: 1 },
+    const { handle } = await startPlaybook(
+      client,
+      'deploy-replication',
+      {
+        plan: {
+          source: 'A',
+          target: 'B',
+          connect: CONNECT,
+          name: FLOW,
+          policy: { type: 'default' },
+          topicGroups: [{ name: 'orders', topics: [TOPIC] }],
+          groups: [GROUP],
+          replicationFactor: 1,
+          intervals: { refreshTopicsSeconds: 5, refreshGroupsSeconds: 5, emitCheckpointsSeconds: 1 },
+        },
+        requestedBy: 'alice',
+        gate: { approvers: ['bob'], deadline: '10m', escalateAfter: '1s' },
+        waitSeconds: 180,
       },
-      requestedBy: 'alice',
-      gate: { approvers: ['bob'], deadline: '10m', escalateAfter: '1s' },
-      waitSeconds: 180,
-    }, { workflowId: `secrets-deploy-${id}` });
+      { workflowId: `secrets-deploy-${id}` },
+    );
     started.push(handle);
     const unwatch = watch(handle);
     try {
@@ -299,14 +328,23 @@ describe('secrets: no credential reaches history, logs, heartbeats or query resu
       auth: { username: CONNECT_USER, password: secrets['Connect basic auth password']! },
     });
     const jaas = config.data['target.cluster.sasl.jaas.config'] ?? '';
-    console.log(`Connect GET /connectors/${SOURCE}/config returns the SASL password in plain text: ${jaas.includes(secrets['Kafka B SASL password']!)}`);
+    console.log(
+      `Connect GET /connectors/${SOURCE}/config returns the SASL password in plain text: ${jaas.includes(secrets['Kafka B SASL password']!)}`,
+    );
   });
 
   it('audit-drift reads the flow through both credentials (connector configs included): completes', async () => {
-    const { handle } = await startPlaybook(client, 'audit-drift', {
-      flows: [{ source: 'A', target: 'B', connect: CONNECT, connectors: [SOURCE], otherConnectors: CONNECTORS.slice(1), topics: [TOPIC] }],
-      requestedBy: 'alice',
-    }, { workflowId: `secrets-audit-${id}` });
+    const { handle } = await startPlaybook(
+      client,
+      'audit-drift',
+      {
+        flows: [
+          { source: 'A', target: 'B', connect: CONNECT, connectors: [SOURCE], otherConnectors: CONNECTORS.slice(1), topics: [TOPIC] },
+        ],
+        requestedBy: 'alice',
+      },
+      { workflowId: `secrets-audit-${id}` },
+    );
     started.push(handle);
     const unwatch = watch(handle);
     try {
@@ -321,28 +359,38 @@ describe('secrets: no credential reaches history, logs, heartbeats or query resu
 
   it('a planned failover through both credentials, three gates each followed by a signed cutover hook: completes', async () => {
     // Let MM2 copy the records and emit a checkpoint for the group first.
-    await eventually('records mirrored on B', async () => {
-      const admin = kafka('B').admin();
-      await admin.connect();
-      try {
-        const offsets = await admin.fetchTopicOffsets(`A.${TOPIC}`);
-        return offsets.every((o) => o.high === '20') ? true : undefined;
-      } finally {
-        await admin.disconnect();
-      }
-    }, 120_000, 1000);
+    await eventually(
+      'records mirrored on B',
+      async () => {
+        const admin = kafka('B').admin();
+        await admin.connect();
+        try {
+          const offsets = await admin.fetchTopicOffsets(`A.${TOPIC}`);
+          return offsets.every((o) => o.high === '20') ? true : undefined;
+        } finally {
+          await admin.disconnect();
+        }
+      },
+      120_000,
+      1000,
+    );
     const gate = { approvers: ['bob'], deadline: '10m' };
-    const { handle } = await startPlaybook(client, 'failover', {
-      source: 'A',
-      target: 'B',
-      mode: 'planned',
-      forward: { connect: CONNECT, connectors: CONNECTORS, sourceConnectors: [SOURCE] },
-      topics: [TOPIC],
-      groups: [GROUP],
-      requestedBy: 'alice',
-      gates: { 'stop-producers': gate, 'consumers-cutover': gate, 'producers-cutover': gate },
-      quietSeconds: 2,
-    }, { workflowId: `secrets-failover-${id}` });
+    const { handle } = await startPlaybook(
+      client,
+      'failover',
+      {
+        source: 'A',
+        target: 'B',
+        mode: 'planned',
+        forward: { connect: CONNECT, connectors: CONNECTORS, sourceConnectors: [SOURCE] },
+        topics: [TOPIC],
+        groups: [GROUP],
+        requestedBy: 'alice',
+        gates: { 'stop-producers': gate, 'consumers-cutover': gate, 'producers-cutover': gate },
+        quietSeconds: 2,
+      },
+      { workflowId: `secrets-failover-${id}` },
+    );
     started.push(handle);
     const unwatch = watch(handle);
     try {
@@ -382,10 +430,15 @@ describe('secrets: no credential reaches history, logs, heartbeats or query resu
       KDR_TEST_HOOK_SECRET: secrets['webhook HMAC secret']!,
       KDR_TEST_HOOK_TOKEN: `Bearer ${secrets['webhook bearer token']!}`,
     });
-    const { handle } = await startPlaybook(client, 'audit-drift', {
-      flows: [{ source: 'A', target: 'B', connect: CONNECT, connectors: [SOURCE], topics: [TOPIC] }],
-      requestedBy: 'alice',
-    }, { workflowId: `secrets-audit-wrong-${id}` });
+    const { handle } = await startPlaybook(
+      client,
+      'audit-drift',
+      {
+        flows: [{ source: 'A', target: 'B', connect: CONNECT, connectors: [SOURCE], topics: [TOPIC] }],
+        requestedBy: 'alice',
+      },
+      { workflowId: `secrets-audit-wrong-${id}` },
+    );
     started.push(handle);
     const unwatch = watch(handle);
     let outcome: string;
@@ -424,7 +477,10 @@ describe('secrets: no credential reaches history, logs, heartbeats or query resu
       scan(`history ${h.workflowId} (${history.events?.length ?? 0} events)`, text);
       scan(`describe ${h.workflowId}`, toText((await h.describe()).raw));
     }
-    assert.ok(observed.some((o) => o.what.startsWith('pending activity')), 'pending activities were seen while the playbooks ran');
+    assert.ok(
+      observed.some((o) => o.what.startsWith('pending activity')),
+      'pending activities were seen while the playbooks ran',
+    );
     for (const o of observed) scan(o.what, o.text);
     scan('worker stdout+stderr (DEBUG)', workerOutput);
     assert.ok(workerOutput.length > 1000, 'the worker logged');

@@ -8,7 +8,15 @@ import type { PlaybookReport, PlaybookStatus } from '../../src/model/gates';
 import { stackRegistry } from '../../src/registry/load';
 import type { failover } from '../../workflows/failover';
 import { decideUpdate, statusQuery } from '../../workflows/framework';
-import { activityRuns, assertStackHealthy, quietSdkLogs, autoApprove, pendingActivity, startComponents, stopComponent } from '../helpers/faults';
+import {
+  activityRuns,
+  assertStackHealthy,
+  quietSdkLogs,
+  autoApprove,
+  pendingActivity,
+  startComponents,
+  stopComponent,
+} from '../helpers/faults';
 import { eventually, kafka, stack, uniqueId } from '../helpers/stack';
 import { withWorker } from '../helpers/worker';
 
@@ -79,14 +87,20 @@ describe('Temporal server killed and restarted mid-playbook', { timeout: 600_000
     await eventually(
       'the forward connectors RUNNING',
       async () => {
-        const states = await Promise.all(connectors.map(async (n) => inState(await connectB.status(n), 'RUNNING', n.endsWith('-checkpoint'))));
+        const states = await Promise.all(
+          connectors.map(async (n) => inState(await connectB.status(n), 'RUNNING', n.endsWith('-checkpoint'))),
+        );
         return states.every(Boolean) ? true : undefined;
       },
       90_000,
     );
     const producer = kafkaA.producer({ allowAutoTopicCreation: false });
     await producer.connect();
-    await producer.send({ topic, acks: -1, messages: Array.from({ length: RECORDS }, (_, i) => ({ value: `seq=${i}`, partition: i % PARTITIONS })) });
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: Array.from({ length: RECORDS }, (_, i) => ({ value: `seq=${i}`, partition: i % PARTITIONS })),
+    });
     await producer.disconnect();
 
     const input: FailoverInput = {
@@ -97,7 +111,11 @@ describe('Temporal server killed and restarted mid-playbook', { timeout: 600_000
       topics: [topic],
       groups: [group],
       requestedBy: 'alice',
-      gates: { 'stop-producers': { deadline: '10 minutes' }, 'consumers-cutover': { deadline: '10 minutes' }, 'producers-cutover': { deadline: '10 minutes' } },
+      gates: {
+        'stop-producers': { deadline: '10 minutes' },
+        'consumers-cutover': { deadline: '10 minutes' },
+        'producers-cutover': { deadline: '10 minutes' },
+      },
       quietSeconds: 8,
     };
     const timeline: string[] = [];
@@ -138,7 +156,12 @@ describe('Temporal server killed and restarted mid-playbook', { timeout: 600_000
       await h.executeUpdate(decideUpdate, { args: [{ gate: 'stop-producers', decision: 'approve', by: 'bob' }] });
 
       // 2. While an activity runs: the quiet-producers wait (8 s) after the approval.
-      await eventually('waitForQuietProducers running', async () => ((await pendingActivity(h, 'waitForQuietProducers'))?.attempt ? true : undefined), 120_000, 200);
+      await eventually(
+        'waitForQuietProducers running',
+        async () => ((await pendingActivity(h, 'waitForQuietProducers'))?.attempt ? true : undefined),
+        120_000,
+        200,
+      );
       await restartTemporal('during waitForQuietProducers');
 
       const approver = autoApprove(h, ['consumers-cutover', 'producers-cutover'], 'carol');
@@ -148,7 +171,9 @@ describe('Temporal server killed and restarted mid-playbook', { timeout: 600_000
         const described = await h.describe();
         assert.equal(described.runId, runId, 'the same run completed: no new run started');
         const quiet = (await activityRuns(h)).filter((r) => r.type === 'waitForQuietProducers');
-        t.diagnostic(`waitForQuietProducers: ${quiet.map((r) => `attempt ${r.attempt} ${r.outcome}${r.lastFailure ? ` after "${r.lastFailure}"` : ''}`).join('; ')}`);
+        t.diagnostic(
+          `waitForQuietProducers: ${quiet.map((r) => `attempt ${r.attempt} ${r.outcome}${r.lastFailure ? ` after "${r.lastFailure}"` : ''}`).join('; ')}`,
+        );
         return result;
       } finally {
         await approver.stop();
@@ -157,14 +182,20 @@ describe('Temporal server killed and restarted mid-playbook', { timeout: 600_000
     t.diagnostic(timeline.join('; '));
 
     assert.equal(report.outcome, 'completed', `${report.reason ?? ''} ${JSON.stringify(report.steps ?? report)}`);
-    assert.deepEqual(report.decisions.map((d) => [d.gate, d.decision, d.by]), [
-      ['stop-producers', 'approved', 'bob'],
-      ['consumers-cutover', 'approved', 'carol'],
-      ['producers-cutover', 'approved', 'carol'],
-    ]);
+    assert.deepEqual(
+      report.decisions.map((d) => [d.gate, d.decision, d.by]),
+      [
+        ['stop-producers', 'approved', 'bob'],
+        ['consumers-cutover', 'approved', 'carol'],
+        ['producers-cutover', 'approved', 'carol'],
+      ],
+    );
     // 0 lost: B holds what A holds, per partition; the forward flow is stopped.
     const onA = await ends(adminA, topic);
-    assert.equal(onA.reduce((a, b) => a + b, 0), RECORDS);
+    assert.equal(
+      onA.reduce((a, b) => a + b, 0),
+      RECORDS,
+    );
     assert.deepEqual(await ends(adminB, mirrored), onA);
     assert.equal(report.figures.rpoRecords, 0);
     for (const n of connectors) assert.equal((await retrying(`${n} status`, () => connectB.status(n))).connector.state, 'STOPPED', n);

@@ -101,12 +101,18 @@ describe('versioning: a patched() change is safe for runs in flight; without it 
     // Old path: no verify step, even though v2 ran the rest.
     assert.deepEqual(callsOf(inFlight.workflowId), ['stop-forward@v1', 'switch@v2']);
     assert.deepEqual(report.figures, { version: 'v2', verified: false });
-    assert.deepEqual(report.steps.map((s) => s.name), ['stop forward connectors', 'switch producers']);
+    assert.deepEqual(
+      report.steps.map((s) => s.name),
+      ['stop forward connectors', 'switch producers'],
+    );
     const history = await inFlight.fetchHistory();
     const identities = new Set(
       (history.events ?? []).map((e) => e.workflowTaskCompletedEventAttributes?.identity).filter((x): x is string => !!x),
     );
-    assert.ok([...identities].some((i) => i.startsWith('versioning-v1')) && [...identities].some((i) => i.startsWith('versioning-v2')), `both workers ran it: ${[...identities].join(', ')}`);
+    assert.ok(
+      [...identities].some((i) => i.startsWith('versioning-v1')) && [...identities].some((i) => i.startsWith('versioning-v2')),
+      `both workers ran it: ${[...identities].join(', ')}`,
+    );
     assert.equal((history.events ?? []).filter((e) => e.markerRecordedEventAttributes).length, 0, 'no patch marker in the old run');
   });
 
@@ -126,9 +132,17 @@ describe('versioning: a patched() change is safe for runs in flight; without it 
   it('replay: both histories replay on v2; v2 without patched() fails the v1 history with DeterminismViolationError', async () => {
     const v1History = await inFlight.fetchHistory();
     await Worker.runReplayHistory({ workflowBundle: bundles.v2!, replayName: 'v1 run on v2' }, v1History, inFlight.workflowId);
-    await Worker.runReplayHistory({ workflowBundle: bundles.v2!, replayName: 'v2 run on v2' }, await fresh.fetchHistory(), fresh.workflowId);
+    await Worker.runReplayHistory(
+      { workflowBundle: bundles.v2!, replayName: 'v2 run on v2' },
+      await fresh.fetchHistory(),
+      fresh.workflowId,
+    );
     await assert.rejects(
-      Worker.runReplayHistory({ workflowBundle: bundles['v2-unpatched']!, replayName: 'v1 run on v2-unpatched' }, v1History, inFlight.workflowId),
+      Worker.runReplayHistory(
+        { workflowBundle: bundles['v2-unpatched']!, replayName: 'v1 run on v2-unpatched' },
+        v1History,
+        inFlight.workflowId,
+      ),
       (err: unknown) => {
         assert.ok(err instanceof DeterminismViolationError, `expected DeterminismViolationError, got ${String(err)}`);
         return true;

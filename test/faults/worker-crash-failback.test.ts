@@ -131,7 +131,9 @@ describe('worker SIGKILLed in each failback step, then restarted', { timeout: 90
     await eventually(
       'the forward connectors RUNNING',
       async () => {
-        const states = await Promise.all(forwardConnectors.map(async (n) => inState(await connectB.status(n), 'RUNNING', n.endsWith('-checkpoint'))));
+        const states = await Promise.all(
+          forwardConnectors.map(async (n) => inState(await connectB.status(n), 'RUNNING', n.endsWith('-checkpoint'))),
+        );
         return states.every(Boolean) ? true : undefined;
       },
       90_000,
@@ -163,11 +165,23 @@ describe('worker SIGKILLed in each failback step, then restarted', { timeout: 90
     const kills: Array<{ step: string; point: PausePoint; orphan: 'fail' | 'heartbeat-timeout' }> = [
       // Mid-deploy: the first of the three reverse connectors exists, the other two do not.
       { step: 'deploy-reverse', point: { activity: 'deployMirrorFlow', call: 'connect.create', phase: 'after' }, orphan: 'fail' },
-      { step: 'seed-reverse', point: { activity: 'alterConnectorOffsets', call: 'connect.alterOffsets', phase: 'after', argsContain: reverseSource }, orphan: 'fail' },
+      {
+        step: 'seed-reverse',
+        point: { activity: 'alterConnectorOffsets', call: 'connect.alterOffsets', phase: 'after', argsContain: reverseSource },
+        orphan: 'fail',
+      },
       { step: 'translate-offsets', point: { activity: 'applyOffsetTranslation', call: 'kafka.commit', phase: 'after' }, orphan: 'fail' },
       // Mid-wait: after the drain's first poll (heartbeated), before its second.
-      { step: 'drain', point: { activity: 'waitForDrain', call: 'connect.getOffsets', phase: 'before', nth: 2 }, orphan: 'heartbeat-timeout' },
-      { step: 'resume-forward', point: { activity: 'resumeConnector', call: 'connect.resume', phase: 'after', argsContain: forwardSource }, orphan: 'fail' },
+      {
+        step: 'drain',
+        point: { activity: 'waitForDrain', call: 'connect.getOffsets', phase: 'before', nth: 2 },
+        orphan: 'heartbeat-timeout',
+      },
+      {
+        step: 'resume-forward',
+        point: { activity: 'resumeConnector', call: 'connect.resume', phase: 'after', argsContain: forwardSource },
+        orphan: 'fail',
+      },
     ];
     const registry = stackRegistryDocument(stack);
     registry.connect['connect-a']!.url = proxyA.url;
@@ -224,7 +238,9 @@ describe('worker SIGKILLed in each failback step, then restarted', { timeout: 90
         if (kill.orphan === 'fail' && !REAL_TIMEOUTS) {
           await failOrphanedAttempt(client, handle, kill.point.activity, `worker ${worker.pid} was SIGKILLed during ${kill.step} (test)`);
         }
-        timeline.push(`${((Date.now() - t0) / 1000).toFixed(1)}s killed in ${kill.step} (${paused.call} ${paused.phase}, attempt ${paused.attempt})`);
+        timeline.push(
+          `${((Date.now() - t0) / 1000).toFixed(1)}s killed in ${kill.step} (${paused.call} ${paused.phase}, attempt ${paused.attempt})`,
+        );
         replacements.push(startWorker().then((w) => workers.push(w)));
       }
       const report = (await handle.result()) as PlaybookReport<FailbackFigures>;
@@ -236,22 +252,39 @@ describe('worker SIGKILLed in each failback step, then restarted', { timeout: 90
       const runs = await activityRuns(handle);
       for (const kill of kills) {
         const retried = runs.filter((r) => r.type === kill.point.activity && r.attempt >= 2);
-        assert.ok(retried.length >= 1, `${kill.step}: ${kill.point.activity} retried after the kill: ${JSON.stringify(runs.filter((r) => r.type === kill.point.activity))}`);
+        assert.ok(
+          retried.length >= 1,
+          `${kill.step}: ${kill.point.activity} retried after the kill: ${JSON.stringify(runs.filter((r) => r.type === kill.point.activity))}`,
+        );
         assert.ok(retried.every((r) => r.outcome === 'completed'));
       }
-      t.diagnostic(`retried: ${runs.filter((r) => r.attempt >= 2).map((r) => `${r.type}#${r.attempt} after "${r.lastFailure}"`).join('; ')}`);
+      t.diagnostic(
+        `retried: ${runs
+          .filter((r) => r.attempt >= 2)
+          .map((r) => `${r.type}#${r.attempt} after "${r.lastFailure}"`)
+          .join('; ')}`,
+      );
 
       // The uninterrupted run's end state (failback-e2e): each seq once on A.
       const onAEnds = await ends(adminA);
       assert.equal(sum(onAEnds), TOTAL, `A's end offsets ${onAEnds.join(',')}`);
       const onA = await readUntil(kafkaA, topic, (r) => r.length >= TOTAL);
-      assert.deepEqual(onA.map((r) => seqOf(r.value)).sort((a, b) => a - b), [...Array(TOTAL).keys()], 'each seq 0..79 exactly once on A');
+      assert.deepEqual(
+        onA.map((r) => seqOf(r.value)).sort((a, b) => a - b),
+        [...Array(TOTAL).keys()],
+        'each seq 0..79 exactly once on A',
+      );
       assert.equal(sum(report.figures.seed.map((s) => Number(s.toCopy))), DR_RECORDS);
 
       // The group's offsets on A: its position on B.
       const [onAGroup] = await adminA.fetchOffsets({ groupId: group, topics: [topic] });
-      assert.deepEqual(onAGroup!.partitions.sort((a, b) => a.partition - b.partition).map((p) => Number(p.offset)), consumedOnB);
-      t.diagnostic(`offsetsSet in the report: ${JSON.stringify(report.figures.offsetsSet)} (the retry after the kill finds them already set)`);
+      assert.deepEqual(
+        onAGroup!.partitions.sort((a, b) => a.partition - b.partition).map((p) => Number(p.offset)),
+        consumedOnB,
+      );
+      t.diagnostic(
+        `offsetsSet in the report: ${JSON.stringify(report.figures.offsetsSet)} (the retry after the kill finds them already set)`,
+      );
 
       // Each reverse connector created by one POST, none refused as existing; all gone now.
       const creates = proxyA.requests({ method: 'POST', path: '/connectors' });
@@ -262,10 +295,16 @@ describe('worker SIGKILLed in each failback step, then restarted', { timeout: 90
 
       // The forward source resumes at A's end at cutover; its connectors RUNNING.
       const cutover = report.figures.cutover.offsets[topic]!;
-      assert.deepEqual([...Array(PARTITIONS).keys()].map((p) => Number(cutover[String(p)])), onAEnds);
+      assert.deepEqual(
+        [...Array(PARTITIONS).keys()].map((p) => Number(cutover[String(p)])),
+        onAEnds,
+      );
       const committed = committedMirrorOffsets('A', await retrying('forward offsets', () => connectB.getOffsets(forwardSource)));
       assert.deepEqual(
-        [...committed.values()].filter((c) => c.topic === topic).sort((a, b) => a.partition - b.partition).map((c) => Number(c.offset)),
+        [...committed.values()]
+          .filter((c) => c.topic === topic)
+          .sort((a, b) => a.partition - b.partition)
+          .map((c) => Number(c.offset)),
         onAEnds.map((e) => e - 1),
         'forward committed offsets = A end at cutover − 1',
       );
@@ -278,7 +317,10 @@ describe('worker SIGKILLed in each failback step, then restarted', { timeout: 90
       const onB = await readUntil(kafkaB, topic, (r) => r.length >= TOTAL + 1);
       await new Promise((r) => setTimeout(r, 2_000));
       assert.equal(sum(await ends(adminB)), TOTAL + 1, 'B holds 81 records: no replay of the 30');
-      assert.deepEqual(onB.map((r) => seqOf(r.value)).sort((a, b) => a - b), [...Array(TOTAL + 1).keys()]);
+      assert.deepEqual(
+        onB.map((r) => seqOf(r.value)).sort((a, b) => a - b),
+        [...Array(TOTAL + 1).keys()],
+      );
     } finally {
       await approver.stop();
       await Promise.allSettled(replacements);
@@ -300,7 +342,9 @@ async function nextPause(workers: ChildWorker[], used: number[], timeoutMs: numb
       if (paused) return { worker, paused };
     }
     if (Date.now() > deadline) {
-      throw new Error(`no worker paused within ${timeoutMs} ms; stderr: ${workers.map((w) => w.stderrTail.slice(-5).join(' | ')).join(' || ')}`);
+      throw new Error(
+        `no worker paused within ${timeoutMs} ms; stderr: ${workers.map((w) => w.stderrTail.slice(-5).join(' | ')).join(' || ')}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 100));
   }

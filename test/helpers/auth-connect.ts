@@ -28,7 +28,11 @@ export async function startAuthConnect(name: string, username: string, password:
   const users = path.join(dir, 'users.properties');
   fs.writeFileSync(users, `${username}: ${password}\n`, { mode: 0o600 });
   const jaas = path.join(dir, 'connect-jaas.conf');
-  fs.writeFileSync(jaas, `KafkaConnect {\n  org.apache.kafka.connect.rest.basic.auth.extension.PropertyFileLoginModule required\n  file="${users}";\n};\n`, { mode: 0o600 });
+  fs.writeFileSync(
+    jaas,
+    `KafkaConnect {\n  org.apache.kafka.connect.rest.basic.auth.extension.PropertyFileLoginModule required\n  file="${users}";\n};\n`,
+    { mode: 0o600 },
+  );
   const worker = path.join(dir, 'worker.properties');
   fs.writeFileSync(
     worker,

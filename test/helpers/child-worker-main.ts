@@ -54,7 +54,15 @@ const pauseAt: CallHook = async (at) => {
     const n = (seen.get(index) ?? 0) + 1;
     seen.set(index, n);
     if (n !== (p.nth ?? 1) || consumed().includes(index)) continue;
-    emit({ event: 'paused', point: index, activity: at.activity, attempt: at.attempt, workflowId: at.workflowId, call: at.call, phase: at.phase });
+    emit({
+      event: 'paused',
+      point: index,
+      activity: at.activity,
+      attempt: at.attempt,
+      workflowId: at.workflowId,
+      call: at.call,
+      phase: at.phase,
+    });
     await new Promise((resolve) => setTimeout(resolve, PAUSE_LIMIT_MS));
     process.exit(70);
   }

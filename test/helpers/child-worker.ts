@@ -81,9 +81,22 @@ export class ChildWorker {
       const check = () => {
         const found = this.events.find(match);
         if (found) return done(() => resolve(found));
-        if (this.exitInfo) return done(() => reject(new Error(`child worker exited (${JSON.stringify(this.exitInfo)}) before ${what}; stderr: ${this.stderrTail.slice(-15).join(' | ')}`)));
+        if (this.exitInfo)
+          return done(() =>
+            reject(
+              new Error(
+                `child worker exited (${JSON.stringify(this.exitInfo)}) before ${what}; stderr: ${this.stderrTail.slice(-15).join(' | ')}`,
+              ),
+            ),
+          );
       };
-      const timer = setTimeout(() => done(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; stderr: ${this.stderrTail.slice(-15).join(' | ')}`))), timeoutMs);
+      const timer = setTimeout(
+        () =>
+          done(() =>
+            reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; stderr: ${this.stderrTail.slice(-15).join(' | ')}`)),
+          ),
+        timeoutMs,
+      );
       const done = (fn: () => void) => {
         clearTimeout(timer);
         this.listeners = this.listeners.filter((l) => l !== check);

@@ -19,7 +19,10 @@ export const FIXTURE_DIR = path.join(__dirname, '..', '..', '..', 'test', 'fixtu
  * chunks), and hex of a hash chain (compresses only by its 4-bit alphabet).
  */
 export function fixtureValues(): string[] {
-  const lines = Array.from({ length: 1_000 }, (_, i) => `{"order":${i},"sku":"sku-${i % 37}","qty":${i % 7},"note":"kafka-dr codec fixture"}`);
+  const lines = Array.from(
+    { length: 1_000 },
+    (_, i) => `{"order":${i},"sku":"sku-${i % 37}","qty":${i % 7},"note":"kafka-dr codec fixture"}`,
+  );
   let h = Buffer.from('kafka-dr');
   const hex: string[] = [];
   for (let i = 0; i < 64; i++) {
@@ -135,7 +138,7 @@ export function lz4EdgeBlock(n: number): Buffer {
 /** The blocks of one of our LZ4 frames (7-byte header, no checksums). */
 export function lz4Blocks(frame: Buffer): Array<{ compressed: boolean; data: Buffer }> {
   const blocks: Array<{ compressed: boolean; data: Buffer }> = [];
-  for (let pos = 7; ; ) {
+  for (let pos = 7; ;) {
     const size = frame.readUInt32LE(pos);
     pos += 4;
     if (size === 0) return blocks;

@@ -25,9 +25,20 @@ const lagReport = (total: string) => ({
 
 type FailbackStubs = Pick<
   Activities,
-  | 'clusterHealth' | 'connectorStatus' | 'planFailbackSeedOffsets' | 'deployMirrorFlow' | 'stopConnector' | 'waitForConnectorState'
-  | 'alterConnectorOffsets' | 'resumeConnector' | 'waitForReverseCatchUp' | 'applyOffsetTranslation' | 'waitForQuietProducers'
-  | 'snapshotEndOffsets' | 'removeMirrorFlow' | 'planForwardResumeOffsets'
+  | 'clusterHealth'
+  | 'connectorStatus'
+  | 'planFailbackSeedOffsets'
+  | 'deployMirrorFlow'
+  | 'stopConnector'
+  | 'waitForConnectorState'
+  | 'alterConnectorOffsets'
+  | 'resumeConnector'
+  | 'waitForReverseCatchUp'
+  | 'applyOffsetTranslation'
+  | 'waitForQuietProducers'
+  | 'snapshotEndOffsets'
+  | 'removeMirrorFlow'
+  | 'planForwardResumeOffsets'
 >;
 
 /** A drain stub shaped like waitForDrain: heartbeats every 100 ms for `ms` of real time. */
@@ -46,8 +57,18 @@ export async function heartbeatingDrain(ms: number, source: string) {
 export const failbackStubs: FailbackStubs = {
   async clusterHealth(input) {
     return {
-      cluster: input.cluster, brokers: { count: 1, ids: [1] }, expectedBrokers: 1, expectedBrokersFrom: 'registry', controllerId: 1,
-      underReplicated: [], offline: [], brokersMissingFromAssignments: [], topicCount: 3, partitionCount: 3, healthy: true, problems: [],
+      cluster: input.cluster,
+      brokers: { count: 1, ids: [1] },
+      expectedBrokers: 1,
+      expectedBrokersFrom: 'registry',
+      controllerId: 1,
+      underReplicated: [],
+      offline: [],
+      brokersMissingFromAssignments: [],
+      topicCount: 3,
+      partitionCount: 3,
+      healthy: true,
+      problems: [],
     } as never;
   },
   async connectorStatus(input) {
@@ -55,13 +76,22 @@ export const failbackStubs: FailbackStubs = {
   },
   async planFailbackSeedOffsets() {
     return {
-      seedFrom: 'snapshot', sourceAlias: 'B',
+      seedFrom: 'snapshot',
+      sourceAlias: 'B',
       partitions: [{ topic: 'orders', partition: 0, source: 'snapshot', offset: '99', resumeAt: '100', exact: true, toCopy: '30' }],
-      skippedTopics: [], notes: [], current: { orders: { '0': '130' } },
+      skippedTopics: [],
+      notes: [],
+      current: { orders: { '0': '130' } },
     } as never;
   },
   async deployMirrorFlow() {
-    return { flow: 'mm2-B-to-A', connect: 'connect-a', connectors: REVERSE.map((name) => ({ name, kind: 'source' as never, action: 'created' as const })), stale: [], checkedConnectors: 1 };
+    return {
+      flow: 'mm2-B-to-A',
+      connect: 'connect-a',
+      connectors: REVERSE.map((name) => ({ name, kind: 'source' as never, action: 'created' as const })),
+      stale: [],
+      checkedConnectors: 1,
+    };
   },
   async stopConnector() {},
   async waitForConnectorState(input) {
@@ -76,8 +106,14 @@ export const failbackStubs: FailbackStubs = {
   },
   async applyOffsetTranslation() {
     return {
-      source: 'B', target: 'A', allowRewind: false, groups: [{ group: 'billing', state: 'Empty', members: 0, partitions: [] } as never], checkpointsRead: 1, generatedAt: T,
-      applied: [{ group: 'billing', topic: 'orders', partition: 0, offset: '120' }], appliedAt: T,
+      source: 'B',
+      target: 'A',
+      allowRewind: false,
+      groups: [{ group: 'billing', state: 'Empty', members: 0, partitions: [] } as never],
+      checkpointsRead: 1,
+      generatedAt: T,
+      applied: [{ group: 'billing', topic: 'orders', partition: 0, offset: '120' }],
+      appliedAt: T,
     };
   },
   async waitForQuietProducers(input) {
@@ -90,7 +126,14 @@ export const failbackStubs: FailbackStubs = {
     return { connectors: REVERSE.map((name) => ({ name, action: 'deleted' as const })), notMirrorMaker: [] };
   },
   async planForwardResumeOffsets() {
-    return { sourceAlias: 'A', connectors: [{ connector: 'mm2-A-to-B-source', partitions: [{ topic: 'orders', partition: 0, offset: '129', resumeAt: '130', skipped: '30' }] }], skippedTopics: [], notes: [] };
+    return {
+      sourceAlias: 'A',
+      connectors: [
+        { connector: 'mm2-A-to-B-source', partitions: [{ topic: 'orders', partition: 0, offset: '129', resumeAt: '130', skipped: '30' }] },
+      ],
+      skippedTopics: [],
+      notes: [],
+    };
   },
 };
 
@@ -98,7 +141,11 @@ export function failbackInput(deadline: string): FailbackInput {
   return {
     primary: 'A',
     dr: 'B',
-    forward: { connect: 'connect-b', connectors: ['mm2-A-to-B-source', 'mm2-A-to-B-checkpoint', 'mm2-A-to-B-heartbeat'], sourceConnectors: ['mm2-A-to-B-source'] },
+    forward: {
+      connect: 'connect-b',
+      connectors: ['mm2-A-to-B-source', 'mm2-A-to-B-checkpoint', 'mm2-A-to-B-heartbeat'],
+      sourceConnectors: ['mm2-A-to-B-source'],
+    },
     reverse: { connect: 'connect-a', replicationFactor: 1 },
     topics: ['orders'],
     groups: ['billing'],

@@ -79,7 +79,12 @@ export class FaultProxy {
 
   /** The next `n` matching requests get `status` with `body` (default: a Connect-shaped error). */
   failNext(n: number, status: number, body?: unknown, match?: RequestMatch): this {
-    this.failRules.push({ matches: matcher(match), remaining: n, status, body: body ?? connectErrorBody(status, `fault-proxy: injected ${status}`) });
+    this.failRules.push({
+      matches: matcher(match),
+      remaining: n,
+      status,
+      body: body ?? connectErrorBody(status, `fault-proxy: injected ${status}`),
+    });
     return this;
   }
 

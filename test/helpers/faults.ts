@@ -15,7 +15,13 @@ import { eventually, stack } from './stack';
  */
 
 // The grace `stack down` gives each kind of process before SIGKILL.
-const GRACE_MS: Record<ComponentName, number> = { 'connect-a': 20_000, 'connect-b': 20_000, 'kafka-a': 30_000, 'kafka-b': 30_000, temporal: 10_000 };
+const GRACE_MS: Record<ComponentName, number> = {
+  'connect-a': 20_000,
+  'connect-b': 20_000,
+  'kafka-a': 30_000,
+  'kafka-b': 30_000,
+  temporal: 10_000,
+};
 
 /** Stops one component: SIGTERM then SIGKILL after its grace, or at once with `{ kill: true }` (a crash). */
 export async function stopComponent(name: ComponentName, options: { kill?: boolean } = {}): Promise<string> {
@@ -141,7 +147,11 @@ function decodeFirst(payloads: temporal.api.common.v1.IPayload[] | null | undefi
  * update: its validator refuses a gate not open yet. With no worker alive a query or an
  * update fails or waits: simply tried again.
  */
-export function autoApprove(handle: WorkflowHandle, gates: readonly string[], by = 'approver'): { stop: () => Promise<void>; approved: string[] } {
+export function autoApprove(
+  handle: WorkflowHandle,
+  gates: readonly string[],
+  by = 'approver',
+): { stop: () => Promise<void>; approved: string[] } {
   const approved: string[] = [];
   let running = true;
   const loop = (async () => {

@@ -16,17 +16,27 @@ export async function retrying<T>(what: string, fn: () => Promise<T>, timeoutMs 
 }
 
 /** The connector names `deployMirrorFlow` creates for a plan: one source per topic group, checkpoint, heartbeat. */
-export function flowConnectors(plan: Pick<ReplicationPlanInput, 'name' | 'topicGroups'> & { name: string }): { sources: string[]; all: string[] } {
+export function flowConnectors(plan: Pick<ReplicationPlanInput, 'name' | 'topicGroups'> & { name: string }): {
+  sources: string[];
+  all: string[];
+} {
   const sources = plan.topicGroups.map((g) => `${plan.name}-source-${g.name}`);
   return { sources, all: [...sources, `${plan.name}-checkpoint`, `${plan.name}-heartbeat`] };
 }
 
 /** Waits until every connector is in `state` (a checkpoint connector may have no task yet). */
-export async function connectorsInState(connect: ConnectClient, names: string[], state: 'RUNNING' | 'STOPPED' | 'PAUSED', timeoutMs = 90_000): Promise<void> {
+export async function connectorsInState(
+  connect: ConnectClient,
+  names: string[],
+  state: 'RUNNING' | 'STOPPED' | 'PAUSED',
+  timeoutMs = 90_000,
+): Promise<void> {
   await eventually(
     `${names.join(', ')} ${state}`,
     async () => {
-      const states = await Promise.all(names.map(async (n) => inState(await connect.status(n), state, state === 'STOPPED' || n.endsWith('-checkpoint'))));
+      const states = await Promise.all(
+        names.map(async (n) => inState(await connect.status(n), state, state === 'STOPPED' || n.endsWith('-checkpoint'))),
+      );
       return states.every(Boolean) ? true : undefined;
     },
     timeoutMs,

@@ -43,12 +43,43 @@ export function testPki(): TestPki {
   const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
   const ecKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
   const ca = (name: string) =>
-    openssl('req', '-x509', ...ecKey, '-keyout', f(`${name}.key`), '-out', f(`${name}.crt`), '-days', '2', '-subj', `/CN=kafka-dr test ${name}`,
-      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
+    openssl(
+      'req',
+      '-x509',
+      ...ecKey,
+      '-keyout',
+      f(`${name}.key`),
+      '-out',
+      f(`${name}.crt`),
+      '-days',
+      '2',
+      '-subj',
+      `/CN=kafka-dr test ${name}`,
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+    );
   const leaf = (name: string, signer: string, cn: string, ext: string) => {
     fs.writeFileSync(f(`${name}.ext`), `${ext}\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n`);
     openssl('req', ...ecKey, '-keyout', f(`${name}.key`), '-out', f(`${name}.csr`), '-subj', `/CN=${cn}`);
-    openssl('x509', '-req', '-in', f(`${name}.csr`), '-CA', f(`${signer}.crt`), '-CAkey', f(`${signer}.key`), '-CAcreateserial', '-days', '2', '-extfile', f(`${name}.ext`), '-out', f(`${name}.crt`));
+    openssl(
+      'x509',
+      '-req',
+      '-in',
+      f(`${name}.csr`),
+      '-CA',
+      f(`${signer}.crt`),
+      '-CAkey',
+      f(`${signer}.key`),
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-extfile',
+      f(`${name}.ext`),
+      '-out',
+      f(`${name}.crt`),
+    );
   };
   ca('ca');
   ca('other-ca');
@@ -145,7 +176,10 @@ export async function startTemporalTlsProxy(options: ProxyOptions): Promise<Temp
       if (headers.authorization !== `Bearer ${apiKey}`) {
         stats.refused++;
         // Trailers-only response, as a gRPC server answers a call it refuses outright.
-        stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '16', 'grpc-message': 'invalid API key' }, { endStream: true });
+        stream.respond(
+          { ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '16', 'grpc-message': 'invalid API key' },
+          { endStream: true },
+        );
         return;
       }
       stats.forwarded++;
@@ -160,7 +194,9 @@ export async function startTemporalTlsProxy(options: ProxyOptions): Promise<Temp
         stream.respond(responseHeaders, endStream ? { endStream: true } : { waitForTrailers: true });
       });
       req.on('trailers', (t) => (trailers = t));
-      stream.on('wantTrailers', () => stream.sendTrailers(trailers ?? { 'grpc-status': '13', 'grpc-message': 'proxy: upstream sent no trailers' }));
+      stream.on('wantTrailers', () =>
+        stream.sendTrailers(trailers ?? { 'grpc-status': '13', 'grpc-message': 'proxy: upstream sent no trailers' }),
+      );
       req.on('data', (chunk: Buffer) => {
         if (!stream.destroyed && !stream.writableEnded) stream.write(chunk);
       });

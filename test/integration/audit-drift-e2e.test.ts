@@ -53,7 +53,17 @@ describe('audit-drift end to end on the real stack', { timeout: 300_000 }, () =>
   let adminB: Admin;
 
   const input = (repair: boolean): AuditInput => ({
-    flows: [{ source: 'A', target: 'B', connect: 'connect-b', connectors: connectors.sources, otherConnectors: connectors.all.slice(1), topics: [topic], policy: 'default' }],
+    flows: [
+      {
+        source: 'A',
+        target: 'B',
+        connect: 'connect-b',
+        connectors: connectors.sources,
+        otherConnectors: connectors.all.slice(1),
+        topics: [topic],
+        policy: 'default',
+      },
+    ],
     freshnessMaxAgeMs: 60_000,
     lagMax: 10_000,
     repair,
@@ -62,7 +72,10 @@ describe('audit-drift end to end on the real stack', { timeout: 300_000 }, () =>
   });
 
   const retentionOn = async (admin: Admin, name: string): Promise<string | undefined> => {
-    const { resources } = await admin.describeConfigs({ resources: [{ type: ConfigResourceTypes.TOPIC, name, configNames: ['retention.ms'] }], includeSynonyms: false });
+    const { resources } = await admin.describeConfigs({
+      resources: [{ type: ConfigResourceTypes.TOPIC, name, configNames: ['retention.ms'] }],
+      includeSynonyms: false,
+    });
     return resources[0]?.configEntries.find((e) => e.configName === 'retention.ms')?.configValue;
   };
 
@@ -88,23 +101,46 @@ describe('audit-drift end to end on the real stack', { timeout: 300_000 }, () =>
     await producer.connect();
     await producer.send({ topic, messages: [...Array(10).keys()].map((i) => ({ value: `r${i}`, partition: i % 2 })) });
     await producer.disconnect();
-    await eventually('the records mirrored to B', async () => {
-      const ends = await adminB.fetchTopicOffsets(mirrored).catch(() => []);
-      return ends.reduce((n, o) => n + Number(o.high), 0) === 10 ? true : undefined;
-    }, 90_000);
-    await eventually('fresh heartbeats from A on B', async () => {
-      const f = await activities.replicationFreshness({ target: 'B', sourceAlias: 'A' });
-      return f.ageMs !== null && f.ageMs < 10_000 ? true : undefined;
-    }, 90_000, 1000);
+    await eventually(
+      'the records mirrored to B',
+      async () => {
+        const ends = await adminB.fetchTopicOffsets(mirrored).catch(() => []);
+        return ends.reduce((n, o) => n + Number(o.high), 0) === 10 ? true : undefined;
+      },
+      90_000,
+    );
+    await eventually(
+      'fresh heartbeats from A on B',
+      async () => {
+        const f = await activities.replicationFreshness({ target: 'B', sourceAlias: 'A' });
+        return f.ageMs !== null && f.ageMs < 10_000 ? true : undefined;
+      },
+      90_000,
+      1000,
+    );
     const sourceRetention = await retentionOn(adminA, topic);
     // MM2 syncs topic configs when it starts: wait for the mirror to match before calling it clean.
-    await eventually('B retention equal to A', async () => ((await retentionOn(adminB, mirrored)) === sourceRetention ? true : undefined), 60_000);
+    await eventually(
+      'B retention equal to A',
+      async () => ((await retentionOn(adminB, mirrored)) === sourceRetention ? true : undefined),
+      60_000,
+    );
 
     await withWorker(async ({ client, taskQueue }) => {
       const run = async (name: string, repair: boolean, approve: boolean) => {
-        const h = await client.workflow.start<typeof auditDrift>('auditDrift', { taskQueue, workflowId: `audit-e2e-${name}-${id}`, args: [input(repair)], workflowExecutionTimeout: '3 minutes' });
+        const h = await client.workflow.start<typeof auditDrift>('auditDrift', {
+          taskQueue,
+          workflowId: `audit-e2e-${name}-${id}`,
+          args: [input(repair)],
+          workflowExecutionTimeout: '3 minutes',
+        });
         if (approve) {
-          await eventually('repair gate open', async () => ((await h.query(statusQuery)).openGate?.name === 'repair' ? true : undefined), 90_000, 200);
+          await eventually(
+            'repair gate open',
+            async () => ((await h.query(statusQuery)).openGate?.name === 'repair' ? true : undefined),
+            90_000,
+            200,
+          );
           await h.signal(approveSignal, { gate: 'repair', by: 'bob' });
         }
         const report = (await h.result()) as PlaybookReport<AuditFigures>;
@@ -115,11 +151,20 @@ describe('audit-drift end to end on the real stack', { timeout: 300_000 }, () =>
       // 1. Before the drift: nothing above info.
       const clean = await run('clean', false, false);
       assert.equal(clean.outcome, 'completed');
-      assert.deepEqual(clean.figures.findings.filter((f) => f.severity !== 'info'), [], JSON.stringify(clean.figures.findings));
+      assert.deepEqual(
+        clean.figures.findings.filter((f) => f.severity !== 'info'),
+        [],
+        JSON.stringify(clean.figures.findings),
+      );
       assert.deepEqual(clean.figures.repairs, []);
 
       // 2. The drift: B keeps the mirror one hour instead of A's retention.
-      await adminB.alterConfigs({ validateOnly: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: mirrored, configEntries: [{ name: 'retention.ms', value: DRIFTED_RETENTION_MS }] }] });
+      await adminB.alterConfigs({
+        validateOnly: false,
+        resources: [
+          { type: ConfigResourceTypes.TOPIC, name: mirrored, configEntries: [{ name: 'retention.ms', value: DRIFTED_RETENTION_MS }] },
+        ],
+      });
       assert.equal(await retentionOn(adminB, mirrored), DRIFTED_RETENTION_MS);
 
       // 3. The audit with the repair gate, approved.
@@ -137,16 +182,25 @@ describe('audit-drift end to end on the real stack', { timeout: 300_000 }, () =>
         [['B', mirrored, 'retention.ms', DRIFTED_RETENTION_MS, sourceRetention]],
         'the repair is on the target (B) only, back to the source value',
       );
-      assert.deepEqual(drifted.decisions.map((d) => [d.gate, d.decision, d.by]), [['repair', 'approved', 'bob']]);
+      assert.deepEqual(
+        drifted.decisions.map((d) => [d.gate, d.decision, d.by]),
+        [['repair', 'approved', 'bob']],
+      );
       // Approved: set on B, read back; A never touched.
       assert.equal(drifted.figures.repairOutcome, 'applied');
-      assert.deepEqual(drifted.figures.repairsApplied, [{ cluster: 'B', topic: mirrored, setting: 'retention.ms', value: sourceRetention }]);
+      assert.deepEqual(drifted.figures.repairsApplied, [
+        { cluster: 'B', topic: mirrored, setting: 'retention.ms', value: sourceRetention },
+      ]);
       assert.equal(await retentionOn(adminB, mirrored), sourceRetention, 'B repaired');
       assert.equal(await retentionOn(adminA, topic), sourceRetention, 'A never touched');
 
       // 4. The next audit is clean again.
       const after = await run('after-repair', false, false);
-      assert.deepEqual(after.figures.findings.filter((f) => f.severity !== 'info'), [], JSON.stringify(after.figures.findings));
+      assert.deepEqual(
+        after.figures.findings.filter((f) => f.severity !== 'info'),
+        [],
+        JSON.stringify(after.figures.findings),
+      );
       assert.deepEqual(after.figures.repairs, []);
     });
   });

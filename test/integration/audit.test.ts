@@ -111,7 +111,10 @@ describe('audit activities on the local stack', { timeout: 420_000 }, () => {
     const registry = resolveRegistry(
       {
         clusters: { ...doc.clusters, DOWN: { bootstrapServers: [`127.0.0.1:${await closedPort()}`], expectedBrokers: 1 } },
-        connect: { ...doc.connect, 'connect-down': { url: `http://127.0.0.1:${await closedPort()}`, writesTo: 'B', requestTimeoutMs: 5_000 } },
+        connect: {
+          ...doc.connect,
+          'connect-down': { url: `http://127.0.0.1:${await closedPort()}`, writesTo: 'B', requestTimeoutMs: 5_000 },
+        },
       },
       'audit test registry',
       {},
@@ -166,7 +169,11 @@ describe('audit activities on the local stack', { timeout: 420_000 }, () => {
     });
 
     it('reports a missing heartbeats topic as a reason, not a failure', async () => {
-      const r = await ok<FreshnessReport>('replicationFreshness', { target: 'B', sourceAlias: `nobody-${id}`, includeTargetHeartbeats: false });
+      const r = await ok<FreshnessReport>('replicationFreshness', {
+        target: 'B',
+        sourceAlias: `nobody-${id}`,
+        includeTargetHeartbeats: false,
+      });
       assert.equal(r.lastHeartbeatAt, null);
       assert.equal(r.ageMs, null);
       assert.equal(r.topic, `nobody-${id}.heartbeats`);
@@ -196,7 +203,11 @@ describe('audit activities on the local stack', { timeout: 420_000 }, () => {
       assert.equal(fresh.targetHeartbeats?.topic, 'heartbeats');
 
       await connectB.pause(source);
-      await eventually('the source connector PAUSED', async () => (inState(await connectB.status(source), 'PAUSED') ? true : undefined), 60_000);
+      await eventually(
+        'the source connector PAUSED',
+        async () => (inState(await connectB.status(source), 'PAUSED') ? true : undefined),
+        60_000,
+      );
       await sleep(1_000); // records sent just before the pause land
       const paused = await freshness();
       await sleep(4_000);
@@ -246,13 +257,27 @@ describe('audit activities on the local stack', { timeout: 420_000 }, () => {
         topics: [retention, parts, missing],
         remoteTopic: { policy: 'default' },
       });
-      const pick = (f: DriftFinding) => ({ topic: f.topic, remoteTopic: f.remoteTopic, setting: f.setting, source: f.source, target: f.target, severity: f.severity });
+      const pick = (f: DriftFinding) => ({
+        topic: f.topic,
+        remoteTopic: f.remoteTopic,
+        setting: f.setting,
+        source: f.source,
+        target: f.target,
+        severity: f.severity,
+      });
       // The whole list: any other difference between A's and B's broker defaults would show here too.
       assert.deepEqual(report.findings.map(pick), [
         { topic: missing, remoteTopic: `A.${missing}`, setting: 'topic', source: 'exists', target: null, severity: 'error' },
         { topic: parts, remoteTopic: `A.${parts}`, setting: 'partitions', source: '3', target: '2', severity: 'error' },
         { topic: parts, remoteTopic: `A.${parts}`, setting: 'cleanup.policy', source: 'delete', target: 'compact', severity: 'error' },
-        { topic: retention, remoteTopic: `A.${retention}`, setting: 'retention.ms', source: '3600000', target: '7200000', severity: 'warn' },
+        {
+          topic: retention,
+          remoteTopic: `A.${retention}`,
+          setting: 'retention.ms',
+          source: '3600000',
+          target: '7200000',
+          severity: 'warn',
+        },
       ]);
       assert.deepEqual(report.missingOnTarget, [missing]);
       assert.deepEqual(report.missingOnSource, []);
@@ -310,12 +335,19 @@ describe('audit activities on the local stack', { timeout: 420_000 }, () => {
       );
 
       await connectB.stop(connector);
-      await eventually('connector STOPPED', async () => ((await connectB.status(connector)).connector.state === 'STOPPED' ? true : undefined), 60_000);
+      await eventually(
+        'connector STOPPED',
+        async () => ((await connectB.status(connector)).connector.state === 'STOPPED' ? true : undefined),
+        60_000,
+      );
       await adminA.deleteTopics({ topics: [topic] });
       // createTopics answers false while the old topic still exists (deletion is asynchronous).
       await eventually(
         `${topic} recreated with 2 partitions`,
-        async () => ((await adminA.createTopics({ topics: [{ topic, numPartitions: 2, replicationFactor: 1 }], waitForLeaders: true })) ? true : undefined),
+        async () =>
+          (await adminA.createTopics({ topics: [{ topic, numPartitions: 2, replicationFactor: 1 }], waitForLeaders: true }))
+            ? true
+            : undefined,
         60_000,
       );
       await produce(kafkaA, topic, 5, 0);
@@ -365,7 +397,11 @@ describe('audit activities on the local stack', { timeout: 420_000 }, () => {
       assert.equal(out.failure?.type, 'ClusterUnreachable');
       assert.match(out.failure?.message ?? '', /cluster DOWN/);
       assert.equal(out.attempts, 2);
-      const drift = await run('auditTopicDrift', { source: 'DOWN', target: 'B', topics: ['t'], remoteTopic: { policy: 'default' } }, TWO_TRIES);
+      const drift = await run(
+        'auditTopicDrift',
+        { source: 'DOWN', target: 'B', topics: ['t'], remoteTopic: { policy: 'default' } },
+        TWO_TRIES,
+      );
       assert.equal(drift.failure?.type, 'ClusterUnreachable');
       assert.match(drift.failure?.message ?? '', /cluster DOWN/);
     });
@@ -375,7 +411,11 @@ describe('audit activities on the local stack', { timeout: 420_000 }, () => {
       const down = await run('detectTopicRecreation', { ...base, connect: 'connect-down' }, TWO_TRIES);
       assert.equal(down.failure?.type, 'ConnectUnavailable');
       assert.equal(down.attempts, 2);
-      const absent = await run('detectTopicRecreation', { ...base, connect: 'connect-b', connectors: [`no-such-${uniqueId()}`] }, TWO_TRIES);
+      const absent = await run(
+        'detectTopicRecreation',
+        { ...base, connect: 'connect-b', connectors: [`no-such-${uniqueId()}`] },
+        TWO_TRIES,
+      );
       assert.equal(absent.failure?.type, 'ConnectorNotFound');
       assert.equal(absent.attempts, 1);
     });

@@ -24,7 +24,16 @@ const CONNECTORS = ['mm2-fwd-source', 'mm2-fwd-checkpoint', 'mm2-fwd-heartbeat']
 
 const lagReport = (total: string) => ({
   source: A,
-  partitions: [{ topic: 'orders', partition: 0, end: total, committed: '0', lag: total, state: (total === '0' ? 'caught-up' : 'behind') as 'caught-up' | 'behind' }],
+  partitions: [
+    {
+      topic: 'orders',
+      partition: 0,
+      end: total,
+      committed: '0',
+      lag: total,
+      state: (total === '0' ? 'caught-up' : 'behind') as 'caught-up' | 'behind',
+    },
+  ],
   total,
   maxLag: total,
   anomalies: 0,
@@ -90,7 +99,14 @@ const stubs: FailoverStubs & Record<string, (...args: never[]) => Promise<unknow
     return { cluster: input.cluster, takenAt: '2026-01-01T00:00:00.000Z', offsets: {}, missingTopics: [] };
   },
   async planOffsetTranslation() {
-    return { source: A, target: B, allowRewind: false, groups: [groupPlan as never], checkpointsRead: 1, generatedAt: '2026-01-01T00:00:00.000Z' };
+    return {
+      source: A,
+      target: B,
+      allowRewind: false,
+      groups: [groupPlan as never],
+      checkpointsRead: 1,
+      generatedAt: '2026-01-01T00:00:00.000Z',
+    };
   },
   async applyOffsetTranslation() {
     return {
@@ -120,17 +136,28 @@ const stubs: FailoverStubs & Record<string, (...args: never[]) => Promise<unknow
 
 const failoverFlags = (extra: string[] = []) => [
   'failover',
-  '--source', A,
-  '--target', B,
-  '--mode', 'planned',
-  '--connect', 'connect-b',
-  '--connectors', CONNECTORS.join(','),
-  '--source-connectors', CONNECTORS[0]!,
-  '--topics', 'orders',
-  '--groups', 'billing',
-  '--requested-by', 'alice',
-  '--quiet-seconds', '1',
-  '--gate-deadline', '10m',
+  '--source',
+  A,
+  '--target',
+  B,
+  '--mode',
+  'planned',
+  '--connect',
+  'connect-b',
+  '--connectors',
+  CONNECTORS.join(','),
+  '--source-connectors',
+  CONNECTORS[0]!,
+  '--topics',
+  'orders',
+  '--groups',
+  'billing',
+  '--requested-by',
+  'alice',
+  '--quiet-seconds',
+  '1',
+  '--gate-deadline',
+  '10m',
   ...extra,
 ];
 
@@ -159,7 +186,11 @@ describe('kafka-dr CLI against Temporal with a real worker', { timeout: 600_000 
   it('failover --dry-run --wait --json: the plan, on its own ID, without touching the pair lock', async () => {
     const dry = await cli(...failoverFlags(['--dry-run', '--wait', '--json']));
     assert.equal(dry.code, 0, dry.stderr);
-    const report = JSON.parse(dry.stdout) as { workflowId: string; outcome: string; figures: { dryRun: boolean; plan: { connectorsToStop: { connectors: string[] } } } };
+    const report = JSON.parse(dry.stdout) as {
+      workflowId: string;
+      outcome: string;
+      figures: { dryRun: boolean; plan: { connectorsToStop: { connectors: string[] } } };
+    };
     assert.equal(report.workflowId, `${PAIR_ID}-dry-run`);
     assert.equal(report.outcome, 'completed');
     assert.equal(report.figures.dryRun, true);
@@ -181,31 +212,64 @@ describe('kafka-dr CLI against Temporal with a real worker', { timeout: 600_000 
     const again = await cli(...failoverFlags(['--yes', '--approvers', 'bob,carol', '--json']));
     assert.equal(again.code, 0, again.stderr);
     const firstRun = /\(run ([0-9a-f-]+)\)/.exec(start.stdout)![1];
-    assert.deepEqual((({ started, workflowId, runId }) => ({ started, workflowId, runId }))(JSON.parse(again.stdout) as Record<string, unknown>), {
-      started: false,
-      workflowId: PAIR_ID,
-      runId: firstRun,
-    });
+    assert.deepEqual(
+      (({ started, workflowId, runId }) => ({ started, workflowId, runId }))(JSON.parse(again.stdout) as Record<string, unknown>),
+      {
+        started: false,
+        workflowId: PAIR_ID,
+        runId: firstRun,
+      },
+    );
 
-    await eventually('gate stop-producers open', async () => {
-      const s = await cli('status', PAIR_ID, '--json');
-      return s.code === 0 && /"name": "stop-producers",\s+"description"/.test(s.stdout) ? s : undefined;
-    }, 60_000, 300);
+    await eventually(
+      'gate stop-producers open',
+      async () => {
+        const s = await cli('status', PAIR_ID, '--json');
+        return s.code === 0 && /"name": "stop-producers",\s+"description"/.test(s.stdout) ? s : undefined;
+      },
+      60_000,
+      300,
+    );
     const status = await cli('status', PAIR_ID);
     assert.equal(status.code, 0, status.stderr);
     assert.match(status.stdout, new RegExp(`^failover ${PAIR_ID} {2}RUNNING {2}phase \\S+$`, 'm'));
     assert.match(status.stdout, /\[x\] check-target +completed/);
     assert.match(status.stdout, /^Open gate: stop-producers/m);
-    assert.match(status.stdout, /Approving it: confirm producers to orders on A-.* are stopped; kafka-dr then checks .* drains MM2 lag to 0 and stops mm2-fwd-source/);
+    assert.match(
+      status.stdout,
+      /Approving it: confirm producers to orders on A-.* are stopped; kafka-dr then checks .* drains MM2 lag to 0 and stops mm2-fwd-source/,
+    );
     assert.match(status.stdout, /approvers: bob, carol/);
 
     // A failback of the same pair (B→A) while the failover runs: refused, naming it.
     const failback = await cli(
-      'failback', '--primary', A, '--dr', B, '--forward-connect', 'connect-b', '--forward-connectors', CONNECTORS.join(','),
-      '--forward-source-connectors', CONNECTORS[0]!, '--reverse-connect', 'connect-a', '--topics', 'orders', '--groups', 'billing', '--yes',
+      'failback',
+      '--primary',
+      A,
+      '--dr',
+      B,
+      '--forward-connect',
+      'connect-b',
+      '--forward-connectors',
+      CONNECTORS.join(','),
+      '--forward-source-connectors',
+      CONNECTORS[0]!,
+      '--reverse-connect',
+      'connect-a',
+      '--topics',
+      'orders',
+      '--groups',
+      'billing',
+      '--yes',
     );
     assert.equal(failback.code, 6, failback.stderr);
-    assert.match(failback.stderr, new RegExp(`^kafka-dr: failback not started: failover is already running as ${PAIR_ID} \\(run [0-9a-f-]+, started .*\\): one playbook at a time per ID \\(one cutover at a time per cluster pair\\)`, 'm'));
+    assert.match(
+      failback.stderr,
+      new RegExp(
+        `^kafka-dr: failback not started: failover is already running as ${PAIR_ID} \\(run [0-9a-f-]+, started .*\\): one playbook at a time per ID \\(one cutover at a time per cluster pair\\)`,
+        'm',
+      ),
+    );
     assert.match(failback.stderr, new RegExp(`kafka-dr status ${PAIR_ID} --watch`));
     // The same failover with another input is a conflict too, not "the same request".
     const other = await cli(...failoverFlags(['--yes', '--lag-threshold', '5']));
@@ -215,13 +279,19 @@ describe('kafka-dr CLI against Temporal with a real worker', { timeout: 600_000 
     // Refused decisions come back with the workflow's reason, exit 4; accepted ones exit 0.
     const early = await cli('approve', PAIR_ID, 'consumers-cutover', '--as', 'bob');
     assert.equal(early.code, 4);
-    assert.match(early.stderr, /^kafka-dr: approve refused: gate 'consumers-cutover' is not open yet \(the open gate is 'stop-producers'\)/m);
+    assert.match(
+      early.stderr,
+      /^kafka-dr: approve refused: gate 'consumers-cutover' is not open yet \(the open gate is 'stop-producers'\)/m,
+    );
     const stranger = await cli('approve', PAIR_ID, 'stop-producers', '--as', 'mallory');
     assert.equal(stranger.code, 4);
     assert.match(stranger.stderr, /approve refused: mallory may not decide gate 'stop-producers' \(approvers: bob, carol\)/);
     const unknown = await cli('reject', PAIR_ID, 'launch-missiles', '--as', 'bob', '--reason', 'no');
     assert.equal(unknown.code, 4);
-    assert.match(unknown.stderr, /unknown gate 'launch-missiles' \(this playbook's gates: stop-producers, consumers-cutover, producers-cutover\)/);
+    assert.match(
+      unknown.stderr,
+      /unknown gate 'launch-missiles' \(this playbook's gates: stop-producers, consumers-cutover, producers-cutover\)/,
+    );
     const ok = await cli('approve', PAIR_ID, 'stop-producers', '--as', 'bob', '--comment', 'producers stopped');
     assert.equal(ok.code, 0, ok.stderr);
     assert.match(ok.stdout, new RegExp(`^approved gate stop-producers of ${PAIR_ID} as bob at `));
@@ -229,14 +299,23 @@ describe('kafka-dr CLI against Temporal with a real worker', { timeout: 600_000 
     const listed = await cli('list', '--json', '--pair', `${B}~${A}`);
     assert.equal(listed.code, 0, listed.stderr);
     const rows = JSON.parse(listed.stdout) as Array<{ workflowId: string; playbook: string; clusterPair: string; status: string }>;
-    assert.deepEqual(rows.map((r) => [r.workflowId, r.playbook, r.clusterPair, r.status]), [[PAIR_ID, 'failover', `${A}~${B}`, 'RUNNING']]);
+    assert.deepEqual(
+      rows.map((r) => [r.workflowId, r.playbook, r.clusterPair, r.status]),
+      [[PAIR_ID, 'failover', `${A}~${B}`, 'RUNNING']],
+    );
     const table = await cli('list');
     assert.match(table.stdout, /^WORKFLOW ID +PLAYBOOK +PAIR +PHASE +STATUS +STARTED$/m);
     assert.match(table.stdout, new RegExp(`^${PAIR_ID} +failover +${A}~${B} +\\S+ +RUNNING`, 'm'));
 
     // status --watch on a pipe (a real child process): plain lines, appended on change, until it closes.
     const watcher = spawnCli([...tq, 'status', PAIR_ID, '--watch', '--interval', '0.3']);
-    await eventually('watch shows the consumers gate', async () => (/gate consumers-cutover waits: approving it will stop consumer groups billing on /.test(watcher.output().stdout) ? true : undefined), 60_000, 200);
+    await eventually(
+      'watch shows the consumers gate',
+      async () =>
+        /gate consumers-cutover waits: approving it will stop consumer groups billing on /.test(watcher.output().stdout) ? true : undefined,
+      60_000,
+      200,
+    );
 
     const abort = await cli('abort', PAIR_ID, '--as', 'carol', '--reason', 'drill over');
     assert.equal(abort.code, 0, abort.stderr);
@@ -249,10 +328,19 @@ describe('kafka-dr CLI against Temporal with a real worker', { timeout: 600_000 
     for (const line of lines) assert.match(line, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \S/, `timestamped line: ${line}`);
     const facts = lines.map((l) => l.replace(/^\S+ /, ''));
     assert.equal(new Set(facts).size, facts.length, 'each fact printed once');
-    assert.ok(facts.some((f) => /^gate stop-producers: approved by bob at \S+ \S+: producers stopped$/.test(f)), 'the approval');
-    assert.ok(facts.some((f) => /^step undo: resume forward connector mm2-fwd-source: completed \(/.test(f)), 'the undo');
+    assert.ok(
+      facts.some((f) => /^gate stop-producers: approved by bob at \S+ \S+: producers stopped$/.test(f)),
+      'the approval',
+    );
+    assert.ok(
+      facts.some((f) => /^step undo: resume forward connector mm2-fwd-source: completed \(/.test(f)),
+      'the undo',
+    );
     assert.match(facts[facts.length - 1]!, /^outcome aborted: .*aborted by carol: drill over$/);
-    assert.ok(facts.indexOf('phase compensating') < facts.indexOf(`workflow ${PAIR_ID} failover COMPLETED`), 'compensating seen before the close');
+    assert.ok(
+      facts.indexOf('phase compensating') < facts.indexOf(`workflow ${PAIR_ID} failover COMPLETED`),
+      'compensating seen before the close',
+    );
 
     const again2 = await cli('abort', PAIR_ID, '--as', 'carol', '--reason', 'twice');
     assert.equal(again2.code, 4);
@@ -265,7 +353,10 @@ describe('kafka-dr CLI against Temporal with a real worker', { timeout: 600_000 
     assert.match(md.stdout, /\| stop-forward \| compensated \|/);
     // Aborted at the consumers gate, which comes before the translation: nothing was set.
     assert.doesNotMatch(md.stdout, /## Offsets set/);
-    assert.match(md.stdout, /- \*\*Undone:\*\* resume forward connector mm2-fwd-heartbeat, resume forward connector mm2-fwd-checkpoint, resume forward connector mm2-fwd-source/);
+    assert.match(
+      md.stdout,
+      /- \*\*Undone:\*\* resume forward connector mm2-fwd-heartbeat, resume forward connector mm2-fwd-checkpoint, resume forward connector mm2-fwd-source/,
+    );
     const json = await cli('report', PAIR_ID, '--json');
     assert.equal((JSON.parse(json.stdout) as { outcome: string }).outcome, 'aborted');
 
@@ -291,21 +382,29 @@ describe('kafka-dr CLI against Temporal with a real worker', { timeout: 600_000 
       gates: { 'stop-producers': { deadline: '10m' }, 'producers-cutover': { deadline: '10m' } },
     };
     await harness.client.workflow.start('frameworkToyPlaybook', { taskQueue: harness.taskQueue, workflowId, args: [input] });
-    const s = await eventually('toy at its first gate', async () => {
-      const r = await cli('status', workflowId);
-      return /Open gate: stop-producers/.test(r.stdout) ? r : undefined;
-    }, 60_000, 300);
+    const s = await eventually(
+      'toy at its first gate',
+      async () => {
+        const r = await cli('status', workflowId);
+        return /Open gate: stop-producers/.test(r.stdout) ? r : undefined;
+      },
+      60_000,
+      300,
+    );
     assert.match(s.stdout, /^Lag per partition$/m);
     assert.match(s.stdout, /orders +0 +5 +stop forward connectors\n {2}orders +1 +0 +stop forward connectors/);
 
     const reject = await cli('reject', workflowId, 'stop-producers', '--as', 'bob', '--reason', 'not today', '--json');
     assert.equal(reject.code, 0, reject.stderr);
-    assert.deepEqual((({ gate, decision, by, reason }) => ({ gate, decision, by, reason }))(JSON.parse(reject.stdout) as Record<string, unknown>), {
-      gate: 'stop-producers',
-      decision: 'rejected',
-      by: 'bob',
-      reason: 'not today',
-    });
+    assert.deepEqual(
+      (({ gate, decision, by, reason }) => ({ gate, decision, by, reason }))(JSON.parse(reject.stdout) as Record<string, unknown>),
+      {
+        gate: 'stop-producers',
+        decision: 'rejected',
+        by: 'bob',
+        reason: 'not today',
+      },
+    );
     const watched = await cli('status', workflowId, '--watch', '--interval', '0.3');
     assert.equal(watched.code, 4, 'a rejected playbook: exit 4');
     assert.match(watched.stdout, /outcome rejected: gate 'stop-producers' rejected by bob: not today/);
@@ -328,7 +427,14 @@ describe('kafka-dr CLI against Temporal with a real worker', { timeout: 600_000 
     await harness.client.workflow.start('frameworkToyPlaybook', {
       taskQueue: harness.taskQueue,
       workflowId,
-      args: [{ source: A, target: B, requestedBy: 'alice', gates: { 'stop-producers': { deadline: '10m' }, 'producers-cutover': { deadline: '10m' } } }],
+      args: [
+        {
+          source: A,
+          target: B,
+          requestedBy: 'alice',
+          gates: { 'stop-producers': { deadline: '10m' }, 'producers-cutover': { deadline: '10m' } },
+        },
+      ],
     });
     const running = await cli('report', workflowId);
     assert.equal(running.code, 4);

@@ -117,17 +117,27 @@ describe('lz4, snappy and zstd end to end: the JVM writes them, kafka-dr reads t
           await producer.send({ topic: fixtureTopic, acks: -1, messages: fixtureValues().map((value) => ({ value })) });
           // 2. The topic gets one batch per partition the broker compresses, then one kafkajs compressed (the broker validates it).
           const messages = (from: number) =>
-            Array.from({ length: PER_SEND }, (_, k) => ({ key: `k-${from + k}`, value: valueOf(codec, from + k), partition: (from + k) % PARTITIONS }));
+            Array.from({ length: PER_SEND }, (_, k) => ({
+              key: `k-${from + k}`,
+              value: valueOf(codec, from + k),
+              partition: (from + k) % PARTITIONS,
+            }));
           await producer.send({ topic, acks: -1, messages: messages(0) });
           await producer.send({ topic, acks: -1, compression: KAFKAJS_TYPE[codec], messages: messages(PER_SEND) });
         } finally {
           await producer.disconnect();
         }
         const fixture = await readUntil(kafkaA, fixtureTopic, (r) => r.length >= 3);
-        assert.deepEqual(fixture.map((r) => digest(r.value)), fixtureValues().map(digest));
+        assert.deepEqual(
+          fixture.map((r) => digest(r.value)),
+          fixtureValues().map(digest),
+        );
         const [batch] = watch.inputs(codec);
         assert.ok(batch, `kafkajs decompressed no ${codec} batch reading ${fixtureTopic}`);
-        assert.deepEqual(parseRecords(await KAFKAJS_CODECS[codec].decompress(batch), 3).map((r) => digest(r.value)), fixtureValues().map(digest));
+        assert.deepEqual(
+          parseRecords(await KAFKAJS_CODECS[codec].decompress(batch), 3).map((r) => digest(r.value)),
+          fixtureValues().map(digest),
+        );
         if (process.env.KDR_CAPTURE_FIXTURES === '1') {
           const body: CompressionFixture = {
             capturedFrom: `Apache Kafka ${stack.kafkaVersion} broker, topic compression.type=${codec}`,
@@ -141,8 +151,14 @@ describe('lz4, snappy and zstd end to end: the JVM writes them, kafka-dr reads t
 
         let before = watch.count(codec);
         const onA = await readUntil(kafkaA, topic, (r) => r.length >= 2 * PER_SEND);
-        assert.deepEqual(onA.map((r) => r.value?.toString()).sort(), Array.from({ length: 2 * PER_SEND }, (_, i) => valueOf(codec, i)).sort());
-        assert.ok(watch.count(codec) - before >= 2 * PARTITIONS, `${watch.count(codec) - before} ${codec} batches read on A, expected one per partition and send`);
+        assert.deepEqual(
+          onA.map((r) => r.value?.toString()).sort(),
+          Array.from({ length: 2 * PER_SEND }, (_, i) => valueOf(codec, i)).sort(),
+        );
+        assert.ok(
+          watch.count(codec) - before >= 2 * PARTITIONS,
+          `${watch.count(codec) - before} ${codec} batches read on A, expected one per partition and send`,
+        );
 
         // 3. The flow, in the codec: the source connector's producer (the mirror and the replicated heartbeats) by the
         // plan's tuning; the checkpoints by an override on the checkpoint connector, as a Connect worker whose producers
@@ -242,12 +258,12 @@ describe('lz4, snappy and zstd end to end: the JVM writes them, kafka-dr reads t
         await activities.planOffsetTranslation({ source, target: 'B', groups: [group] });
         assert.ok(watch.count(codec) - before >= 1, `the translation read no ${codec} batch from ${source}.checkpoints.internal`);
         const applied = await activities.applyOffsetTranslation({ source, target: 'B', groups: [group] });
-        assert.deepEqual(applied.applied.map((a) => [a.topic, a.partition, a.offset]).sort(), ends.map((e) => [mirrored, e.partition, e.high]).sort());
-        const [committed] = await adminB.fetchOffsets({ groupId: group, topics: [mirrored] });
         assert.deepEqual(
-          committed!.partitions.map((p) => [p.partition, p.offset]).sort(),
-          ends.map((e) => [e.partition, e.high]).sort(),
+          applied.applied.map((a) => [a.topic, a.partition, a.offset]).sort(),
+          ends.map((e) => [mirrored, e.partition, e.high]).sort(),
         );
+        const [committed] = await adminB.fetchOffsets({ groupId: group, topics: [mirrored] });
+        assert.deepEqual(committed!.partitions.map((p) => [p.partition, p.offset]).sort(), ends.map((e) => [e.partition, e.high]).sort());
       } finally {
         watch.stop();
         await adminA.deleteGroups([group]).catch(() => undefined);
@@ -262,7 +278,10 @@ describe('lz4, snappy and zstd end to end: the JVM writes them, kafka-dr reads t
       // The negative control: lz4js compressing a whole 64 KiB block, ending a match 10 bytes before its end.
       const full = lz4EdgeBlock(65_536);
       const scratch = new Uint8Array(lz4js.compressBound(full.length));
-      fs.writeFileSync(path.join(dir, 'full.bin'), scratch.subarray(0, lz4js.compressBlock(full, scratch, 0, full.length, new Uint32Array(1 << 16))));
+      fs.writeFileSync(
+        path.join(dir, 'full.bin'),
+        scratch.subarray(0, lz4js.compressBlock(full, scratch, 0, full.length, new Uint32Array(1 << 16))),
+      );
       const input = Buffer.concat([lz4EdgeBlock(65_520), lz4EdgeBlock(65_520), Buffer.from(fixtureValues().join(''))]);
       const ours = lz4Blocks(lz4Compress(input));
       const files = ours.map((b, i) => path.join(dir, `ours-${i}.bin`));
@@ -271,11 +290,17 @@ describe('lz4, snappy and zstd end to end: the JVM writes them, kafka-dr reads t
       const jar = fs.readdirSync(stack.kafkaLibDir).find((f) => /^lz4-java-.*\.jar$/.test(f));
       assert.ok(jar, `no lz4-java jar in ${stack.kafkaLibDir}`);
       const source = path.join(REPO_ROOT, 'test', 'fixtures', 'compression', 'Lz4Blocks.java');
-      const out = execFileSync('java', ['-cp', path.join(stack.kafkaLibDir, jar), source, '65536', path.join(dir, 'full.bin'), ...files], { encoding: 'utf8', timeout: 120_000 });
+      const out = execFileSync('java', ['-cp', path.join(stack.kafkaLibDir, jar), source, '65536', path.join(dir, 'full.bin'), ...files], {
+        encoding: 'utf8',
+        timeout: 120_000,
+      });
       const [decompressor, fullResult, ...oursResults] = out.trim().split('\n');
       assert.match(decompressor!, /JNI/, 'Kafka decodes with the JNI decompressor when it loads: the strict one');
       assert.match(fullResult!, /^error /, "lz4js' full block is refused (else the 16-byte slack is not needed)");
-      assert.deepEqual(oursResults, ours.map((_, i) => `ok ${Math.min(65_520, input.length - i * 65_520)}`));
+      assert.deepEqual(
+        oursResults,
+        ours.map((_, i) => `ok ${Math.min(65_520, input.length - i * 65_520)}`),
+      );
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -172,7 +172,9 @@ describe('Connect activities on the real connect-b', { timeout: 150_000 }, () =>
 
   after(async () => {
     for (const name of [mm2, scratch, failing, doomed]) {
-      await past409(() => connectB.delete(name)).catch((err: unknown) => console.error(`cleanup: connector ${name} left on connect-b: ${String(err)}`));
+      await past409(() => connectB.delete(name)).catch((err: unknown) =>
+        console.error(`cleanup: connector ${name} left on connect-b: ${String(err)}`),
+      );
     }
     await stopWorker?.();
     await proxy?.close();
@@ -184,7 +186,11 @@ describe('Connect activities on the real connect-b', { timeout: 150_000 }, () =>
   });
 
   it('refuses offsets MM2 would mishandle before Connect sees them (MM2 itself answers 500 to a partition without `cluster`)', async () => {
-    const stopped = await run<ConnectorReport>('waitForConnectorState', { connect: 'connect-b', connector: mm2, state: 'STOPPED', pollMs: 250 }, WAITING);
+    const stopped = await run<ConnectorReport>(
+      'waitForConnectorState',
+      { connect: 'connect-b', connector: mm2, state: 'STOPPED', pollMs: 250 },
+      WAITING,
+    );
     assert.equal(stopped.result?.state, 'STOPPED');
 
     // Pinned fact (Kafka 4.1.1): MM2's offset validation throws a ConnectException, which
@@ -202,8 +208,18 @@ describe('Connect activities on the real connect-b', { timeout: 150_000 }, () =>
     assert.match(answer.connectMessage, /Source partition \{.*\} is missing the 'cluster' key, which is required/);
 
     const alter = (offsets: unknown) => run('alterConnectorOffsets', { connect: 'connect-b', connector: mm2, offsets });
-    assertFailed(await alter([{ partition: { topic, partition: 0 }, offset: '5' }]), FailureType.InvalidInput, 1, /offsets\.0\.partition\.cluster/);
-    assertFailed(await alter([{ partition: { cluster: 'A', topic, partition: 0 }, offset: '-1' }]), FailureType.InvalidInput, 1, /offsets\.0\.offset/);
+    assertFailed(
+      await alter([{ partition: { topic, partition: 0 }, offset: '5' }]),
+      FailureType.InvalidInput,
+      1,
+      /offsets\.0\.partition\.cluster/,
+    );
+    assertFailed(
+      await alter([{ partition: { cluster: 'A', topic, partition: 0 }, offset: '-1' }]),
+      FailureType.InvalidInput,
+      1,
+      /offsets\.0\.offset/,
+    );
     assertFailed(
       await alter([{ partition: { cluster: 'A', topic, partition: 0 }, offset: '9007199254740993' }]),
       FailureType.InvalidInput,
@@ -211,7 +227,10 @@ describe('Connect activities on the real connect-b', { timeout: 150_000 }, () =>
       /above 2\^53/,
     );
     // MM2 would store this one (200) and never read it: its tasks only read their source alias.
-    const foreign = await runCounted('alterConnectorOffsets', { connector: mm2, offsets: [{ partition: { cluster: 'Z', topic, partition: 0 }, offset: '5' }] });
+    const foreign = await runCounted('alterConnectorOffsets', {
+      connector: mm2,
+      offsets: [{ partition: { cluster: 'Z', topic, partition: 0 }, offset: '5' }],
+    });
     assertFailed(foreign.outcome, FailureType.InvalidInput, foreign.expectedAttempts, /'Z' is not the source alias 'A'/);
     const offsets = await run<ConnectorOffsetEntry[]>('getConnectorOffsets', { connect: 'connect-b', connector: mm2 });
     assert.deepEqual(offsets.result, [], 'nothing was stored by the refused requests');
@@ -234,7 +253,10 @@ describe('Connect activities on the real connect-b', { timeout: 150_000 }, () =>
     const running = await run<ConnectorReport>('waitForConnectorState', { ...ref, state: 'RUNNING', pollMs: 250 }, WAITING);
     assert.equal(running.failure, undefined, running.failure?.message);
     assert.equal(running.result?.state, 'RUNNING');
-    assert.deepEqual(running.result?.tasks.map((t) => t.state), ['RUNNING']);
+    assert.deepEqual(
+      running.result?.tasks.map((t) => t.state),
+      ['RUNNING'],
+    );
 
     const mirrored = remoteTopicName('default', 'A', topic);
     const records = await readUntil(kafkaB, mirrored, (r) => r.length >= RECORDS - 10, 60_000);
@@ -250,21 +272,23 @@ describe('Connect activities on the real connect-b', { timeout: 150_000 }, () =>
     const [end] = await adminB.fetchTopicOffsets(mirrored);
     assert.equal(end?.high, '10', 'exactly 10 records on B: seq=10..19, nothing before offset+1');
     const values = records.map((r) => r.value?.toString());
-    assert.deepEqual(values, Array.from({ length: 10 }, (_, i) => `seq=${i + 10}`));
+    assert.deepEqual(
+      values,
+      Array.from({ length: 10 }, (_, i) => `seq=${i + 10}`),
+    );
   });
 
   it('refuses to alter or reset offsets of a RUNNING connector: PreconditionFailed, one attempt, no write sent', async () => {
     const ref = { connect: 'connect-b-faulty', connector: mm2 };
-    const alter = await run('alterConnectorOffsets', { ...ref, offsets: [{ partition: { cluster: 'A', topic, partition: 0 }, offset: '0' }] });
+    const alter = await run('alterConnectorOffsets', {
+      ...ref,
+      offsets: [{ partition: { cluster: 'A', topic, partition: 0 }, offset: '0' }],
+    });
     assertFailed(alter, FailureType.PreconditionFailed, 1, /is RUNNING.*stop it first/);
     assert.equal(alter.failure?.nonRetryable, true);
     const reset = await run('resetConnectorOffsets', ref);
     assertFailed(reset, FailureType.PreconditionFailed, 1, /stop it first/);
-    assert.deepEqual(
-      proxy.requests({ path: `/connectors/${mm2}/offsets` }),
-      [],
-      'neither PATCH nor DELETE reached Connect',
-    );
+    assert.deepEqual(proxy.requests({ path: `/connectors/${mm2}/offsets` }), [], 'neither PATCH nor DELETE reached Connect');
     // Repeating resume on a RUNNING connector is harmless.
     assert.equal((await run('resumeConnector', { connect: 'connect-b', connector: mm2 })).failure, undefined);
   });
@@ -316,11 +340,20 @@ describe('Connect activities on the real connect-b', { timeout: 150_000 }, () =>
 
     // Stopping twice is fine; then an empty alter request is Connect's own 400.
     for (let i = 0; i < 2; i++) assert.equal((await run('stopConnector', { connect: 'connect-b', connector: scratch })).failure, undefined);
-    const stopped = await run<ConnectorReport>('waitForConnectorState', { connect: 'connect-b', connector: scratch, state: 'STOPPED', pollMs: 250 }, WAITING);
+    const stopped = await run<ConnectorReport>(
+      'waitForConnectorState',
+      { connect: 'connect-b', connector: scratch, state: 'STOPPED', pollMs: 250 },
+      WAITING,
+    );
     assert.equal(stopped.result?.state, 'STOPPED');
     const counted = await runCounted('alterConnectorOffsets', { connector: scratch, offsets: [] });
     const empty = counted.outcome;
-    assertFailed(empty, FailureType.ConnectRejected, counted.expectedAttempts, /HTTP 400: Partitions \/ offsets need to be provided for an alter offsets request/);
+    assertFailed(
+      empty,
+      FailureType.ConnectRejected,
+      counted.expectedAttempts,
+      /HTTP 400: Partitions \/ offsets need to be provided for an alter offsets request/,
+    );
     assert.equal(empty.failure?.nonRetryable, true);
     assert.match(empty.failure?.message ?? '', /^connect-b-faulty: PATCH/, 'names the Connect cluster, not its URL');
     assert.ok(!empty.failure?.message.includes(proxy.url));
@@ -435,7 +468,11 @@ describe('Connect activities on the real connect-b', { timeout: 150_000 }, () =>
     const config = { ...mirrorSourceConfig(flow(failing, [failTopic])), 'source.consumer.auto.offset.reset': 'bogus' };
     await past409(() => connectB.putConfig(failing, config));
     const ref = { connect: 'connect-b', connector: failing };
-    const { outcome, expectedAttempts } = await runCounted('waitForConnectorState', { connector: failing, state: 'RUNNING', pollMs: 250 }, WAITING);
+    const { outcome, expectedAttempts } = await runCounted(
+      'waitForConnectorState',
+      { connector: failing, state: 'RUNNING', pollMs: 250 },
+      WAITING,
+    );
     assertFailed(
       outcome,
       FailureType.ConnectorFailed,

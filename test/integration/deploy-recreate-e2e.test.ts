@@ -90,14 +90,20 @@ describe('deploy-replication and recreate-topic end to end on the real stack', {
       assert.equal((await connectA.status(emitter)).connector.state, 'RUNNING', emitter);
 
       // 2. 20 records replicated
-      await produce(Array.from({ length: 20 }, (_, i) => `old-${i}`), 1);
+      await produce(
+        Array.from({ length: 20 }, (_, i) => `old-${i}`),
+        1,
+      );
       await readUntil(kafkaB, mirrored, (r) => r.length >= 20);
 
       // 3. the source topic is recreated with 2 partitions and 5 new records
       await adminA.deleteTopics({ topics: [topic] });
       await eventually('source topic gone', async () => ((await adminA.listTopics()).includes(topic) ? undefined : true), 30_000, 200);
       await adminA.createTopics({ topics: [{ topic, numPartitions: 2, replicationFactor: 1 }], waitForLeaders: true });
-      await produce(Array.from({ length: 5 }, (_, i) => `new-${i}`), 2);
+      await produce(
+        Array.from({ length: 5 }, (_, i) => `new-${i}`),
+        2,
+      );
 
       // 4. recreate-topic, gate approved
       const recreateInput: RecreateTopicInput = {
@@ -117,10 +123,15 @@ describe('deploy-replication and recreate-topic end to end on the real stack', {
         args: [recreateInput],
         workflowExecutionTimeout: '4 minutes',
       });
-      const s = await eventually('recreate gate open', async () => {
-        const st: PlaybookStatus = await h.query(statusQuery);
-        return st.openGate?.name === 'recreate' ? st : undefined;
-      }, 60_000, 200);
+      const s = await eventually(
+        'recreate gate open',
+        async () => {
+          const st: PlaybookStatus = await h.query(statusQuery);
+          return st.openGate?.name === 'recreate' ? st : undefined;
+        },
+        60_000,
+        200,
+      );
       // With 2 s topic refreshes MM2 may already have followed the new log (offset out of
       // range → earliest) before the check: detection then finds nothing, and the playbook
       // proceeds on the operator's request, saying so.
@@ -138,7 +149,11 @@ describe('deploy-replication and recreate-topic end to end on the real stack', {
       const records = await readUntil(kafkaB, mirrored, (r) => r.length >= 5);
       await new Promise((r) => setTimeout(r, 3_000));
       const ends = await adminB.fetchTopicOffsets(mirrored);
-      assert.equal(ends.reduce((n, p) => n + Number(p.high) - Number(p.low), 0), 5, JSON.stringify(ends));
+      assert.equal(
+        ends.reduce((n, p) => n + Number(p.high) - Number(p.low), 0),
+        5,
+        JSON.stringify(ends),
+      );
       assert.deepEqual(records.map((r) => r.value!.toString()).sort(), ['new-0', 'new-1', 'new-2', 'new-3', 'new-4']);
       // The group on B was set to the start of the new mirror.
       const offsets = await adminB.fetchOffsets({ groupId: group, topics: [mirrored] });

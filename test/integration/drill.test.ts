@@ -33,27 +33,39 @@ describe('kafka-dr drill (planned) on the real stack', { timeout: 900_000 }, () 
     assert.ok(r.produced > 0);
     assert.ok(r.consumed >= r.produced, `consumed ${r.consumed} < produced ${r.produced}`);
     assert.equal(r.rpoRecords, 0, 'every record A acknowledged before the failover is on B');
-    assert.ok((r.producedOn?.A ?? 0) > 0 && (r.producedOn?.B ?? 0) > 0, `the producer wrote to both clusters: ${JSON.stringify(r.producedOn)}`);
-    assert.ok((r.consumedOn?.A ?? 0) > 0 && (r.consumedOn?.B ?? 0) > 0, `the group read from both clusters: ${JSON.stringify(r.consumedOn)}`);
+    assert.ok(
+      (r.producedOn?.A ?? 0) > 0 && (r.producedOn?.B ?? 0) > 0,
+      `the producer wrote to both clusters: ${JSON.stringify(r.producedOn)}`,
+    );
+    assert.ok(
+      (r.consumedOn?.A ?? 0) > 0 && (r.consumedOn?.B ?? 0) > 0,
+      `the group read from both clusters: ${JSON.stringify(r.consumedOn)}`,
+    );
 
     // Every playbook completed; the clients were switched at all six cutover gates.
-    assert.deepEqual(Object.entries(r.playbooks ?? {}).map(([name, p]) => [name, p.outcome]), [
-      ['deploy', 'completed'],
-      ['failover', 'completed'],
-      ['failback', 'completed'],
-    ]);
+    assert.deepEqual(
+      Object.entries(r.playbooks ?? {}).map(([name, p]) => [name, p.outcome]),
+      [
+        ['deploy', 'completed'],
+        ['failover', 'completed'],
+        ['failback', 'completed'],
+      ],
+    );
     // The playbooks' cutover hooks switched them, in runbook order. In both playbooks the
     // group stops at its gate and starts on the other cluster after translate-offsets, a hook each.
-    assert.deepEqual((r.switches ?? []).map((s) => `${s.playbook}/${s.gate}/${s.action}`), [
-      'failover/stop-producers/stop-producers',
-      'failover/consumers-cutover/stop-consumers',
-      'failover/consumers-cutover/start-consumers',
-      'failover/producers-cutover/start-producers',
-      'failback/consumers-cutover/stop-consumers',
-      'failback/consumers-cutover/start-consumers',
-      'failback/stop-producers/stop-producers',
-      'failback/producers-cutover/start-producers',
-    ]);
+    assert.deepEqual(
+      (r.switches ?? []).map((s) => `${s.playbook}/${s.gate}/${s.action}`),
+      [
+        'failover/stop-producers/stop-producers',
+        'failover/consumers-cutover/stop-consumers',
+        'failover/consumers-cutover/start-consumers',
+        'failover/producers-cutover/start-producers',
+        'failback/consumers-cutover/stop-consumers',
+        'failback/consumers-cutover/start-consumers',
+        'failback/stop-producers/stop-producers',
+        'failback/producers-cutover/start-producers',
+      ],
+    );
     // With the group stopped on B first, the reverse checkpoints catch up with its final
     // commit, and the translation sets offsets that re-read nothing the group had committed.
     const translation = r.playbooks?.['failback']?.figures['translation'] as { decision?: string; behindTotal?: string } | undefined;
@@ -69,14 +81,24 @@ describe('kafka-dr drill (planned) on the real stack', { timeout: 900_000 }, () 
       assert.ok(Date.parse(top[i]!.startedAt) >= Date.parse(top[i - 1]!.endedAt), `${top[i]!.name} starts after ${top[i - 1]!.name} ends`);
     }
     for (const p of r.phases) assert.ok(Date.parse(p.endedAt) >= Date.parse(p.startedAt), `${p.name} ends after it starts`);
-    assert.ok(r.phases.some((p) => p.parent === 'failover' && p.name === 'gate stop-producers'), 'the failover gates are in the timeline');
+    assert.ok(
+      r.phases.some((p) => p.parent === 'failover' && p.name === 'gate stop-producers'),
+      'the failover gates are in the timeline',
+    );
     // Steps of a second or more are in the timeline; the drain usually takes less now, so
     // it is checked in the failover's own figures (drained with producers quiet: 0 lost).
-    const failover = r.playbooks?.['failover']?.figures as { drainMs?: number; groupPositions?: Array<{ leftOut: number; earliest: number; end: number }> } | undefined;
+    const failover = r.playbooks?.['failover']?.figures as
+      { drainMs?: number; groupPositions?: Array<{ leftOut: number; earliest: number; end: number }> } | undefined;
     assert.equal(typeof failover?.drainMs, 'number', 'the failover drained');
     // The drill's group has a position on every partition it committed: no unplaced-groups gate.
-    assert.ok((failover?.groupPositions ?? []).length > 0 && failover!.groupPositions!.every((g) => g.leftOut + g.earliest + g.end === 0), JSON.stringify(failover?.groupPositions));
-    assert.ok(r.phases.some((p) => p.parent === 'failover' && p.name === 'gate producers-cutover'), 'all three failover gates are in the timeline');
+    assert.ok(
+      (failover?.groupPositions ?? []).length > 0 && failover!.groupPositions!.every((g) => g.leftOut + g.earliest + g.end === 0),
+      JSON.stringify(failover?.groupPositions),
+    );
+    assert.ok(
+      r.phases.some((p) => p.parent === 'failover' && p.name === 'gate producers-cutover'),
+      'all three failover gates are in the timeline',
+    );
 
     // Files.
     const json = JSON.parse(fs.readFileSync(result.files.json, 'utf8')) as DrillReport;
@@ -88,7 +110,11 @@ describe('kafka-dr drill (planned) on the real stack', { timeout: 900_000 }, () 
     const svg = parseXml(fs.readFileSync(result.files.svg, 'utf8'));
     assert.equal(svg[0]!.tag, 'svg');
     const bars = svg.filter((e) => e.tag === 'rect' && e.attrs.class === 'bar');
-    assert.deepEqual(bars.map((b) => b.attrs['data-phase']), r.phases.map((p) => p.name), 'one bar per phase');
+    assert.deepEqual(
+      bars.map((b) => b.attrs['data-phase']),
+      r.phases.map((p) => p.name),
+      'one bar per phase',
+    );
     assert.ok(path.basename(result.files.json).startsWith('drill-'));
   });
 });

@@ -44,7 +44,8 @@ async function readAll(k: Kafka, admin: Admin, topic: string): Promise<Map<numbe
   await readRanges(
     k,
     offsets.map((o) => ({ topic, partition: o.partition, from: BigInt(o.low), to: BigInt(o.high) })),
-    (_, r) => out.get(r.partition)!.push({ offset: Number(r.offset), content: `${r.key?.toString()}|${r.value?.toString()}|${r.timestamp}` }),
+    (_, r) =>
+      out.get(r.partition)!.push({ offset: Number(r.offset), content: `${r.key?.toString()}|${r.value?.toString()}|${r.timestamp}` }),
     { timeoutMs: 120_000 },
   );
   for (const rs of out.values()) rs.sort((a, b) => a.offset - b.offset);
@@ -97,7 +98,8 @@ for (const policy of ['identity', 'default'] as const) {
     const parked = new Map<string, Map<string, Map<number, number>>>();
 
     const t0 = Date.now();
-    const progress = (what: string) => console.error(`exact-positions e2e (${policy}): ${what} after ${Math.round((Date.now() - t0) / 1000)} s`);
+    const progress = (what: string) =>
+      console.error(`exact-positions e2e (${policy}): ${what} after ${Math.round((Date.now() - t0) / 1000)} s`);
     before(async () => {
       adminA = kafkaA.admin();
       adminB = kafkaB.admin();
@@ -138,18 +140,34 @@ for (const policy of ['identity', 'default'] as const) {
         await producer.send({
           topic: compacted,
           acks: -1,
-          messages: Array.from({ length: SIDE_PARTITIONS * 30 }, (_, j) => ({ partition: j % SIDE_PARTITIONS, key: `c${j}`, value: `round${round}-${j}` })),
+          messages: Array.from({ length: SIDE_PARTITIONS * 30 }, (_, j) => ({
+            partition: j % SIDE_PARTITIONS,
+            key: `c${j}`,
+            value: `round${round}-${j}`,
+          })),
         });
         await new Promise((r) => setTimeout(r, 150));
       }
       await producer.disconnect();
 
       // The transactional topic: committed and aborted transactions in turn (markers after each).
-      const tx = kafkaA.producer({ transactionalId: `ex-${id}-tx`, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+      const tx = kafkaA.producer({
+        transactionalId: `ex-${id}-tx`,
+        idempotent: true,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: false,
+      });
       await tx.connect();
       for (let round = 0; round < 12; round++) {
         const t = await tx.transaction();
-        await t.send({ topic: txn, messages: Array.from({ length: SIDE_PARTITIONS * 20 }, (_, j) => ({ partition: j % SIDE_PARTITIONS, key: `t${round}-${j}`, value: `r${round}-${j}` })) });
+        await t.send({
+          topic: txn,
+          messages: Array.from({ length: SIDE_PARTITIONS * 20 }, (_, j) => ({
+            partition: j % SIDE_PARTITIONS,
+            key: `t${round}-${j}`,
+            value: `r${round}-${j}`,
+          })),
+        });
         if (round % 3 === 1) await t.abort();
         else await t.commit();
       }
@@ -159,7 +177,11 @@ for (const policy of ['identity', 'default'] as const) {
       // and the planned failover waits for lag 0.
       const tail = kafkaA.producer({ allowAutoTopicCreation: false });
       await tail.connect();
-      await tail.send({ topic: txn, acks: -1, messages: Array.from({ length: SIDE_PARTITIONS }, (_, p) => ({ partition: p, key: `tail${p}`, value: 'tail' })) });
+      await tail.send({
+        topic: txn,
+        acks: -1,
+        messages: Array.from({ length: SIDE_PARTITIONS }, (_, p) => ({ partition: p, key: `tail${p}`, value: 'tail' })),
+      });
       await tail.disconnect();
       progress('produced');
 
@@ -193,7 +215,11 @@ for (const policy of ['identity', 'default'] as const) {
 
       // Park the groups: random committed offsets (0 and the end included), no consumers.
       const ends = new Map<string, number[]>();
-      for (const t of topics) ends.set(t, (await adminA.fetchTopicOffsets(t)).sort((a, b) => a.partition - b.partition).map((o) => Number(o.high)));
+      for (const t of topics)
+        ends.set(
+          t,
+          (await adminA.fetchTopicOffsets(t)).sort((a, b) => a.partition - b.partition).map((o) => Number(o.high)),
+        );
       const txnRecs = await readAll(kafkaA, adminA, txn);
       groups.forEach((g, gi) => {
         const byTopic = new Map<string, Map<number, number>>();
@@ -217,7 +243,13 @@ for (const policy of ['identity', 'default'] as const) {
       const committer = await groupCommitter(kafkaA);
       try {
         for (const [g, byTopic] of parked) {
-          await committer.commit(g, [...byTopic].map(([t, at]) => ({ topic: t, partitions: [...at].map(([partition, offset]) => ({ partition, offset: String(offset) })) })));
+          await committer.commit(
+            g,
+            [...byTopic].map(([t, at]) => ({
+              topic: t,
+              partitions: [...at].map(([partition, offset]) => ({ partition, offset: String(offset) })),
+            })),
+          );
         }
       } finally {
         await committer.close();
@@ -252,12 +284,25 @@ for (const policy of ['identity', 'default'] as const) {
       );
       progress('mirrored');
       // A stale checkpoint (as after a recreation of the topic on B): past the end of B's partition.
-      await eventually('the checkpoints topic on B', async () => ((await adminB.listTopics()).includes(checkpointsTopic('A')) ? true : undefined), 60_000);
+      await eventually(
+        'the checkpoints topic on B',
+        async () => ((await adminB.listTopics()).includes(checkpointsTopic('A')) ? true : undefined),
+        60_000,
+      );
       const p = kafkaB.producer();
       await p.connect();
       await p.send({
         topic: checkpointsTopic('A'),
-        messages: [encodeCheckpoint({ consumerGroupId: staleGroup, topic: down(plain), partition: 0, upstreamOffset: 4000n, downstreamOffset: 5000n, metadata: '' })],
+        messages: [
+          encodeCheckpoint({
+            consumerGroupId: staleGroup,
+            topic: down(plain),
+            partition: 0,
+            upstreamOffset: 4000n,
+            downstreamOffset: 5000n,
+            metadata: '',
+          }),
+        ],
       });
       await p.disconnect();
     });
@@ -303,17 +348,44 @@ for (const policy of ['identity', 'default'] as const) {
         quietSeconds: 2,
       };
       const report = await withWorker(async ({ client, taskQueue }) => {
-        const h = await client.workflow.start<typeof failover>('failover', { taskQueue, workflowId: `exact-e2e-${id}`, args: [input], workflowExecutionTimeout: '8 minutes' });
+        const h = await client.workflow.start<typeof failover>('failover', {
+          taskQueue,
+          workflowId: `exact-e2e-${id}`,
+          args: [input],
+          workflowExecutionTimeout: '8 minutes',
+        });
         const gateOpen = (gate: string) =>
-          eventually(`gate ${gate} open`, async () => {
-            const s = await h.query(statusQuery);
-            if (s.state === 'finished') throw new Error(`workflow finished: ${s.outcome} ${JSON.stringify(s)}`);
-            return s.openGate?.name === gate ? s : undefined;
-          }, 240_000, 300);
+          eventually(
+            `gate ${gate} open`,
+            async () => {
+              const s = await h.query(statusQuery);
+              if (s.state === 'finished') throw new Error(`workflow finished: ${s.outcome} ${JSON.stringify(s)}`);
+              return s.openGate?.name === gate ? s : undefined;
+            },
+            240_000,
+            300,
+          );
         await gateOpen('stop-producers');
-        await h.executeUpdate(decideUpdate, { args: [{ gate: 'stop-producers', decision: 'approve', by: 'bob', comment: 'no producers' }] });
+        await h.executeUpdate(decideUpdate, {
+          args: [{ gate: 'stop-producers', decision: 'approve', by: 'bob', comment: 'no producers' }],
+        });
         await gateOpen('consumers-cutover');
         await h.signal(approveSignal, { gate: 'consumers-cutover', by: 'carol' });
+        // The stale checkpoint is refused, so its group has no position: the unplaced-groups gate
+        // lists it, and only it (every other group-partition was placed exactly); it is left out.
+        const next = await eventually(
+          'unplaced-groups or producers-cutover open',
+          async () => {
+            const s = await h.query(statusQuery);
+            if (s.state === 'finished') throw new Error(`workflow finished: ${s.outcome} ${JSON.stringify(s)}`);
+            return s.openGate && ['unplaced-groups', 'producers-cutover'].includes(s.openGate.name) ? s : undefined;
+          },
+          240_000,
+          300,
+        );
+        assert.equal(next.openGate!.name, 'unplaced-groups', 'the refused stale checkpoint leaves its group without a position');
+        assert.deepEqual(next.openGate!.choices?.keys, [staleGroup]);
+        await h.signal(approveSignal, { gate: 'unplaced-groups', by: 'carol', choices: { [staleGroup]: 'leave-out' } });
         await gateOpen('producers-cutover');
         await h.signal(approveSignal, { gate: 'producers-cutover', by: 'carol' });
         return (await h.result()) as PlaybookReport<FailoverFigures>;
@@ -330,7 +402,11 @@ for (const policy of ['identity', 'default'] as const) {
         recsB.set(t, await readAll(kafkaB, adminB, down(t)));
       }
       const endsB = new Map<string, number[]>();
-      for (const t of topics) endsB.set(t, (await adminB.fetchTopicOffsets(down(t))).sort((a, b) => a.partition - b.partition).map((o) => Number(o.high)));
+      for (const t of topics)
+        endsB.set(
+          t,
+          (await adminB.fetchTopicOffsets(down(t))).sort((a, b) => a.partition - b.partition).map((o) => Number(o.high)),
+        );
       let checked = 0;
       const wrong: string[] = [];
       for (const [g, byTopic] of parked) {
@@ -347,7 +423,8 @@ for (const policy of ['identity', 'default'] as const) {
             const nextA = a.find((r) => r.offset >= committed);
             const ok = nextA
               ? b.find((r) => r.offset >= position)?.content === nextA.content && b.some((r) => r.offset === position)
-              : position > 0 && b.filter((r) => r.offset < position).pop()?.content === a.filter((r) => r.offset < committed).pop()?.content;
+              : position > 0 &&
+                b.filter((r) => r.offset < position).pop()?.content === a.filter((r) => r.offset < committed).pop()?.content;
             if (!ok) wrong.push(`${g} ${t}/${p}: committed ${committed} on A, ${position} on B (end ${endsB.get(t)![p]})`);
           }
         }

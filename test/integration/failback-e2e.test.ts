@@ -97,11 +97,16 @@ describe('failback B→A end to end on the real stack (Identity)', { timeout: 30
   it('copies back only the DR-period records, cuts over and resumes the forward flow from the cutover boundary', async (t) => {
     // 1. The forward flow A→B, deployed by kafka-dr.
     const deployed = await retrying('the forward flow deployed', () => activities.deployMirrorFlow({ plan: forwardPlan }));
-    assert.deepEqual(deployed.connectors.map((c) => c.name), forwardConnectors);
+    assert.deepEqual(
+      deployed.connectors.map((c) => c.name),
+      forwardConnectors,
+    );
     await eventually(
       'the forward connectors RUNNING on connect-b',
       async () => {
-        const states = await Promise.all(forwardConnectors.map(async (n) => inState(await connectB.status(n), 'RUNNING', n.endsWith('-checkpoint'))));
+        const states = await Promise.all(
+          forwardConnectors.map(async (n) => inState(await connectB.status(n), 'RUNNING', n.endsWith('-checkpoint'))),
+        );
         return states.every(Boolean) ? true : undefined;
       },
       90_000,
@@ -109,7 +114,11 @@ describe('failback B→A end to end on the real stack (Identity)', { timeout: 30
 
     // 2. 50 records on A, drained to B.
     await produce(kafkaA, 0, FORWARD_RECORDS);
-    await eventually('B drained the 50 forward records', async () => (sum(await ends(adminB)) === FORWARD_RECORDS ? true : undefined), 90_000);
+    await eventually(
+      'B drained the 50 forward records',
+      async () => (sum(await ends(adminB)) === FORWARD_RECORDS ? true : undefined),
+      90_000,
+    );
 
     // 3. The failover, simulated: forward flow stopped, B's end offsets snapshot.
     for (const n of forwardConnectors) await retrying(`${n} stopped`, () => connectB.stop(n));
@@ -181,7 +190,9 @@ describe('failback B→A end to end on the real stack (Identity)', { timeout: 30
         });
 
       await gateOpen('consumers-cutover');
-      await h.executeUpdate(decideUpdate, { args: [{ gate: 'consumers-cutover', decision: 'approve', by: 'approver', comment: 'consumers stopped on B' }] });
+      await h.executeUpdate(decideUpdate, {
+        args: [{ gate: 'consumers-cutover', decision: 'approve', by: 'approver', comment: 'consumers stopped on B' }],
+      });
       await gateOpen('stop-producers');
       await h.signal(approveSignal, { gate: 'stop-producers', by: 'approver' });
       await gateOpen('producers-cutover');
@@ -216,7 +227,10 @@ describe('failback B→A end to end on the real stack (Identity)', { timeout: 30
       `offsets set: ${JSON.stringify(report.figures.offsetsSet)}, skipped: ${JSON.stringify(report.figures.groupsSkipped)}`,
     );
     const [onAGroup] = await adminA.fetchOffsets({ groupId: group, topics: [topic] });
-    assert.deepEqual(onAGroup!.partitions.sort((a, b) => a.partition - b.partition).map((p) => Number(p.offset)), consumedOnB);
+    assert.deepEqual(
+      onAGroup!.partitions.sort((a, b) => a.partition - b.partition).map((p) => Number(p.offset)),
+      consumedOnB,
+    );
 
     // The reverse flow is gone from connect-a.
     const onConnectA = await retrying('connect-a connectors', () => connectA.list());
@@ -224,7 +238,10 @@ describe('failback B→A end to end on the real stack (Identity)', { timeout: 30
 
     // The cutover boundary is A's end, and the forward source resumes right after it.
     const cutover = report.figures.cutover.offsets[topic]!;
-    assert.deepEqual([...Array(PARTITIONS).keys()].map((p) => Number(cutover[String(p)])), onAEnds);
+    assert.deepEqual(
+      [...Array(PARTITIONS).keys()].map((p) => Number(cutover[String(p)])),
+      onAEnds,
+    );
     assert.deepEqual(
       report.figures.forwardOffsets.map((o) => [o.connector, o.topic, o.partition, o.offset]).sort(),
       onAEnds.map((e, p) => [forwardSource, topic, p, String(e - 1)]),
@@ -237,7 +254,8 @@ describe('failback B→A end to end on the real stack (Identity)', { timeout: 30
     assert.deepEqual(
       [...committed.values()]
         .filter((c) => c.topic === topic) // MM2 also mirrors the shared `heartbeats` topic
-        .sort((a, b) => a.partition - b.partition).map((c) => [c.topic, c.partition, Number(c.offset)]),
+        .sort((a, b) => a.partition - b.partition)
+        .map((c) => [c.topic, c.partition, Number(c.offset)]),
       onAEnds.map((e, p) => [topic, p, e - 1]),
       'forward committed offsets = A end at cutover − 1',
     );
@@ -259,10 +277,13 @@ describe('failback B→A end to end on the real stack (Identity)', { timeout: 30
       `seed toCopy ${f.seed.map((s) => `${s.partition}:${s.toCopy}`).join(',')}; lagAtConsumersGate ${f.lagAtConsumersGate}; catchUpMs ${f.catchUpMs}; ` +
         `offsetsSet ${f.offsetsSet.length}; drainMs ${f.drainMs}; cutover ${JSON.stringify(f.cutover.offsets)}; rtoMs ${f.rtoMs}; durationMs ${report.durationMs}`,
     );
-    assert.deepEqual(report.decisions.map((d) => [d.gate, d.decision, d.by]), [
-      ['consumers-cutover', 'approved', 'approver'],
-      ['stop-producers', 'approved', 'approver'],
-      ['producers-cutover', 'approved', 'approver'],
-    ]);
+    assert.deepEqual(
+      report.decisions.map((d) => [d.gate, d.decision, d.by]),
+      [
+        ['consumers-cutover', 'approved', 'approver'],
+        ['stop-producers', 'approved', 'approver'],
+        ['producers-cutover', 'approved', 'approver'],
+      ],
+    );
   });
 });

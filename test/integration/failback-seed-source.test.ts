@@ -25,11 +25,17 @@ describe('failoverSnapshot: which failover workflows can seed a failback', { tim
   before(async () => {
     connection = await Connection.connect({ address: stack.temporal.address });
     client = new Client({ connection, namespace: stack.temporal.namespace });
-    ({ failoverSnapshot } = createFailbackActivities(createDeps(stackRegistry(stack), 'test-seed-source', { temporalClient: async () => client })));
+    ({ failoverSnapshot } = createFailbackActivities(
+      createDeps(stackRegistry(stack), 'test-seed-source', { temporalClient: async () => client }),
+    ));
   });
 
   after(async () => {
-    for (const wid of started) await client.workflow.getHandle(wid).terminate('test over').catch(() => undefined);
+    for (const wid of started)
+      await client.workflow
+        .getHandle(wid)
+        .terminate('test over')
+        .catch(() => undefined);
     await connection.close();
   });
 

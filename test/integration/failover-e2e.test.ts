@@ -138,7 +138,9 @@ describe('failover (planned) A→B end to end on the real stack', { timeout: 300
         return [...Array(PARTITIONS).keys()].every((p) => lastSeqOnA.get(p) === (consumedTo[p]! - 1) * PARTITIONS + p) ? true : undefined;
       });
       void consumed;
-      await consumerA.commitOffsets([...Array(PARTITIONS).keys()].map((partition) => ({ topic, partition, offset: String(consumedTo[partition]) })));
+      await consumerA.commitOffsets(
+        [...Array(PARTITIONS).keys()].map((partition) => ({ topic, partition, offset: String(consumedTo[partition]) })),
+      );
     } finally {
       await consumerA.disconnect();
     }
@@ -183,19 +185,30 @@ describe('failover (planned) A→B end to end on the real stack', { timeout: 300
         workflowExecutionTimeout: '4 minutes',
       });
       const gateOpen = (gate: string) =>
-        eventually(`gate ${gate} open`, async () => {
-          const s = await h.query(statusQuery);
-          if (s.state === 'finished') throw new Error(`workflow finished: ${s.outcome}`);
-          return s.openGate?.name === gate ? s : undefined;
-        }, 90_000, 200);
+        eventually(
+          `gate ${gate} open`,
+          async () => {
+            const s = await h.query(statusQuery);
+            if (s.state === 'finished') throw new Error(`workflow finished: ${s.outcome}`);
+            return s.openGate?.name === gate ? s : undefined;
+          },
+          90_000,
+          200,
+        );
 
       await gateOpen('stop-producers');
       // The operator stops the producers, then confirms.
       producerState.running = false;
       await producing;
-      await h.executeUpdate(decideUpdate, { args: [{ gate: 'stop-producers', decision: 'approve', by: 'bob', comment: 'producers stopped' }] });
+      await h.executeUpdate(decideUpdate, {
+        args: [{ gate: 'stop-producers', decision: 'approve', by: 'bob', comment: 'producers stopped' }],
+      });
       const atConsumers = await gateOpen('consumers-cutover');
-      assert.equal(atConsumers.figures.offsetsSet, undefined, 'consumers stop before the translation: nothing set before the consumers gate');
+      assert.equal(
+        atConsumers.figures.offsetsSet,
+        undefined,
+        'consumers stop before the translation: nothing set before the consumers gate',
+      );
       await h.signal(approveSignal, { gate: 'consumers-cutover', by: 'carol' });
       const atProducers = await gateOpen('producers-cutover');
       assert.ok(atProducers.figures.offsetsSet, 'offsets set before the producers gate');
@@ -208,7 +221,10 @@ describe('failover (planned) A→B end to end on the real stack', { timeout: 300
 
     assert.equal(report.outcome, 'completed', report.reason ?? '');
     const acked = producerState.acked;
-    assert.ok(acked.every((n) => n > consumedTo[0]!), `the producer wrote after the group stopped: ${acked.join(',')}`);
+    assert.ok(
+      acked.every((n) => n > consumedTo[0]!),
+      `the producer wrote after the group stopped: ${acked.join(',')}`,
+    );
 
     // 0 lost: every acknowledged record of A is on B, per partition, by count and by seq.
     assert.deepEqual(await ends(adminA, topic), acked);
@@ -246,7 +262,8 @@ describe('failover (planned) A→B end to end on the real stack', { timeout: 300
     } finally {
       await consumerB.disconnect();
     }
-    for (let p = 0; p < PARTITIONS; p++) assert.equal(firstOnB.get(p), consumedTo[p]! * PARTITIONS + p, `partition ${p}: the next seq after the last consumed on A`);
+    for (let p = 0; p < PARTITIONS; p++)
+      assert.equal(firstOnB.get(p), consumedTo[p]! * PARTITIONS + p, `partition ${p}: the next seq after the last consumed on A`);
 
     // The report holds both snapshots (failback's boundary) and the figures.
     const { snapshots } = report.figures;
@@ -256,10 +273,13 @@ describe('failover (planned) A→B end to end on the real stack', { timeout: 300
     assert.equal(report.figures.rpoRecords, 0);
     assert.ok(report.figures.rtoMs > 0 && report.figures.drainMs >= 0);
     assert.ok(BigInt(report.figures.lagAtStart) >= 0n);
-    assert.deepEqual(report.decisions.map((d) => [d.gate, d.decision, d.by]), [
-      ['stop-producers', 'approved', 'bob'],
-      ['consumers-cutover', 'approved', 'carol'],
-      ['producers-cutover', 'approved', 'carol'],
-    ]);
+    assert.deepEqual(
+      report.decisions.map((d) => [d.gate, d.decision, d.by]),
+      [
+        ['stop-producers', 'approved', 'bob'],
+        ['consumers-cutover', 'approved', 'carol'],
+        ['producers-cutover', 'approved', 'carol'],
+      ],
+    );
   });
 });

@@ -65,7 +65,8 @@ class SeqProducer {
     run.done = (async () => {
       while (!run.stop) {
         const messages = [];
-        for (let i = 0; i < BATCH; i++, this.next++) messages.push({ key: `k-${this.next}`, value: `seq=${this.next}`, partition: this.next % PARTITIONS });
+        for (let i = 0; i < BATCH; i++, this.next++)
+          messages.push({ key: `k-${this.next}`, value: `seq=${this.next}`, partition: this.next % PARTITIONS });
         try {
           await producer.send({ topic: this.topic, acks: -1, messages });
           for (const m of messages) this.acked.set(seqOf(Buffer.from(m.value)), cluster);
@@ -112,7 +113,10 @@ class SeqConsumer {
     // On B and back on A the playbooks set every partition; a missing one would start at the end and show as loss.
     await consumer.subscribe({ topic: this.topic, fromBeginning: this.seen.size === 0 });
     // Commit after every record: the group's commit is its real position when it stops.
-    await consumer.run({ autoCommitThreshold: 1, eachMessage: async ({ message }) => void this.seen.set(seqOf(message.value), (this.seen.get(seqOf(message.value)) ?? 0) + 1) });
+    await consumer.run({
+      autoCommitThreshold: 1,
+      eachMessage: async ({ message }) => void this.seen.set(seqOf(message.value), (this.seen.get(seqOf(message.value)) ?? 0) + 1),
+    });
     this.consumer = consumer;
   }
 
@@ -160,7 +164,8 @@ describe('failover then failback on the real stack with producers and consumers 
   let adminB: Admin;
 
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-  const ends = async (admin: Admin) => (await admin.fetchTopicOffsets(topic)).sort((a, b) => a.partition - b.partition).map((o) => Number(o.high));
+  const ends = async (admin: Admin) =>
+    (await admin.fetchTopicOffsets(topic)).sort((a, b) => a.partition - b.partition).map((o) => Number(o.high));
   const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
   const gates = { deadline: '5 minutes' };
 
@@ -209,7 +214,11 @@ describe('failover then failback on the real stack with producers and consumers 
     assert.deepEqual(await deployFlowRunning(activities, forwardPlan, connectB), forward.all);
     await producer.start(kafkaA, 'A');
     await consumer.start(kafkaA);
-    await eventually('records mirrored to B and consumed on A', async () => (sum(await ends(adminB)) >= 200 && consumer.seen.size >= 200 ? true : undefined), 90_000);
+    await eventually(
+      'records mirrored to B and consumed on A',
+      async () => (sum(await ends(adminB)) >= 200 && consumer.seen.size >= 200 ? true : undefined),
+      90_000,
+    );
     mark('forward flow running, traffic on A');
 
     const { failoverReport, failbackReport } = await withWorker(async ({ client, taskQueue }) => {
@@ -226,10 +235,17 @@ describe('failover then failback on the real stack with producers and consumers 
         gates: { 'stop-producers': gates, 'consumers-cutover': gates, 'producers-cutover': gates },
         quietSeconds: 2,
       };
-      const fo = await client.workflow.start<typeof failover>('failover', { taskQueue, workflowId: cutoverId, args: [failoverInput], workflowExecutionTimeout: '5 minutes' });
+      const fo = await client.workflow.start<typeof failover>('failover', {
+        taskQueue,
+        workflowId: cutoverId,
+        args: [failoverInput],
+        workflowExecutionTimeout: '5 minutes',
+      });
       await gateOpen(fo, 'stop-producers');
       await producer.stop();
-      await fo.executeUpdate(decideUpdate, { args: [{ gate: 'stop-producers', decision: 'approve', by: 'bob', comment: 'producers stopped on A' }] });
+      await fo.executeUpdate(decideUpdate, {
+        args: [{ gate: 'stop-producers', decision: 'approve', by: 'bob', comment: 'producers stopped on A' }],
+      });
       mark('failover: producers stopped on A');
       await gateOpen(fo, 'consumers-cutover');
       await consumer.stop();
@@ -312,20 +328,36 @@ describe('failover then failback on the real stack with producers and consumers 
 
     // 6. Traffic on A again, copied to B by the resumed forward flow; then everything stops.
     const ackedBefore = producer.acked.size;
-    await eventually('more records on A after the failback', async () => (producer.acked.size >= ackedBefore + 100 ? true : undefined), 60_000);
+    await eventually(
+      'more records on A after the failback',
+      async () => (producer.acked.size >= ackedBefore + 100 ? true : undefined),
+      60_000,
+    );
     await producer.stop();
     const acked = producer.acked.size;
     const expected = [...producer.acked.keys()].sort((a, b) => a - b);
-    await eventually('the group read every acknowledged seq', async () => (expected.every((s) => consumer.seen.has(s)) ? true : undefined), 90_000, 500).catch(() => undefined);
+    await eventually(
+      'the group read every acknowledged seq',
+      async () => (expected.every((s) => consumer.seen.has(s)) ? true : undefined),
+      90_000,
+      500,
+    ).catch(() => undefined);
     await consumer.stop();
-    await eventually('B holds what A holds', async () => {
-      const [a, b] = await Promise.all([ends(adminA), ends(adminB)]);
-      return sum(a) === acked && sum(b) === acked ? true : undefined;
-    }, 90_000).catch(() => undefined);
+    await eventually(
+      'B holds what A holds',
+      async () => {
+        const [a, b] = await Promise.all([ends(adminA), ends(adminB)]);
+        return sum(a) === acked && sum(b) === acked ? true : undefined;
+      },
+      90_000,
+    ).catch(() => undefined);
     mark('traffic stopped');
 
     // 0 lost, nothing duplicated, on both clusters: each acknowledged seq exactly once.
-    for (const [cluster, client] of [['A', kafkaA], ['B', kafkaB]] as const) {
+    for (const [cluster, client] of [
+      ['A', kafkaA],
+      ['B', kafkaB],
+    ] as const) {
       const records = await readUntil(client, topic, (r) => r.length >= acked, 90_000);
       const counts = new Map<number, number>();
       for (const r of records) counts.set(seqOf(r.value), (counts.get(seqOf(r.value)) ?? 0) + 1);
@@ -342,7 +374,8 @@ describe('failover then failback on the real stack with producers and consumers 
     assert.deepEqual(unread.slice(0, 20), [], `${unread.length} acknowledged seqs never read by the group`);
     const fo = failoverReport.figures;
     const fb = failbackReport.figures;
-    const freshness = (r: PlaybookReport) => JSON.stringify(r.steps.find((s) => s.name === 'translate-offsets')?.details?.checkpointFreshness ?? null);
+    const freshness = (r: PlaybookReport) =>
+      JSON.stringify(r.steps.find((s) => s.name === 'translate-offsets')?.details?.checkpointFreshness ?? null);
     t.diagnostic(
       `records acknowledged ${acked} (A ${producer.ackedOn('A')}, B ${producer.ackedOn('B')}, failed sends ${producer.failedSends}); ` +
         `consumer duplicates ${consumer.duplicates} (bound ${MAX_DUPLICATES}); failover: drainMs ${fo.drainMs} rtoMs ${fo.rtoMs} offsetsSet ${fo.offsetsSet.length} ` +

@@ -80,18 +80,26 @@ describe('guard rails end to end on the real stack', { timeout: 600_000 }, () =>
     const producer = (cluster === 'A' ? kafkaA : kafkaB).producer({ allowAutoTopicCreation: false });
     await producer.connect();
     try {
-      await producer.send({ topic, acks: -1, messages: Array.from({ length: count }, (_, i) => ({ key: `${prefix}-${i}`, value: `${prefix}-${i}`, partition: i % 2 })) });
+      await producer.send({
+        topic,
+        acks: -1,
+        messages: Array.from({ length: count }, (_, i) => ({ key: `${prefix}-${i}`, value: `${prefix}-${i}`, partition: i % 2 })),
+      });
     } finally {
       await producer.disconnect();
     }
   };
-  const total = async (admin: Admin, topic: string) => (await admin.fetchTopicOffsets(topic)).reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
+  const total = async (admin: Admin, topic: string) =>
+    (await admin.fetchTopicOffsets(topic)).reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
 
   before(async () => {
     adminA = kafkaA.admin();
     adminB = kafkaB.admin();
     await Promise.all([adminA.connect(), adminB.connect()]);
-    await adminA.createTopics({ topics: [t1, t2, outside, t3].map((topic) => ({ topic, numPartitions: 2, replicationFactor: 1 })), waitForLeaders: true });
+    await adminA.createTopics({
+      topics: [t1, t2, outside, t3].map((topic) => ({ topic, numPartitions: 2, replicationFactor: 1 })),
+      waitForLeaders: true,
+    });
   });
 
   after(async () => {
@@ -107,31 +115,58 @@ describe('guard rails end to end on the real stack', { timeout: 600_000 }, () =>
     target: 'B',
     mode: 'planned',
     requestedBy: 'e2e',
-    gates: { 'stop-producers': { deadline: '5 minutes' }, 'consumers-cutover': { deadline: '5 minutes' }, 'producers-cutover': { deadline: '5 minutes' } },
+    gates: {
+      'stop-producers': { deadline: '5 minutes' },
+      'consumers-cutover': { deadline: '5 minutes' },
+      'producers-cutover': { deadline: '5 minutes' },
+    },
     quietSeconds: 2,
     ...o,
   });
 
   /** Runs a failover to its end, approving every gate it opens. */
-  async function runFailover(client: Client, taskQueue: string, input: FailoverInput, name: string): Promise<PlaybookReport<FailoverFigures>> {
-    const h = await client.workflow.start<typeof failover>('failover', { taskQueue, workflowId: `guard-e2e-${name}-${id}`, args: [input], workflowExecutionTimeout: '5 minutes' });
+  async function runFailover(
+    client: Client,
+    taskQueue: string,
+    input: FailoverInput,
+    name: string,
+  ): Promise<PlaybookReport<FailoverFigures>> {
+    const h = await client.workflow.start<typeof failover>('failover', {
+      taskQueue,
+      workflowId: `guard-e2e-${name}-${id}`,
+      args: [input],
+      workflowExecutionTimeout: '5 minutes',
+    });
     for (;;) {
-      const s = await eventually(`${name}: a gate open or finished`, async () => {
-        const st = await h.query(statusQuery).catch(() => undefined);
-        return st && (st.openGate || st.state === 'finished') ? st : undefined;
-      }, 180_000, 300).catch(() => undefined);
+      const s = await eventually(
+        `${name}: a gate open or finished`,
+        async () => {
+          const st = await h.query(statusQuery).catch(() => undefined);
+          return st && (st.openGate || st.state === 'finished') ? st : undefined;
+        },
+        180_000,
+        300,
+      ).catch(() => undefined);
       if (!s || s.state === 'finished' || !s.openGate) break;
       await h.signal(approveSignal, { gate: s.openGate.name, by: 'e2e-approver' });
-      await eventually(`${name}: ${s.openGate.name} decided`, async () => {
-        const st = await h.query(statusQuery).catch(() => undefined);
-        return !st || st.state === 'finished' || st.openGate?.name !== s.openGate!.name ? true : undefined;
-      }, 60_000, 200);
+      await eventually(
+        `${name}: ${s.openGate.name} decided`,
+        async () => {
+          const st = await h.query(statusQuery).catch(() => undefined);
+          return !st || st.state === 'finished' || st.openGate?.name !== s.openGate!.name ? true : undefined;
+        },
+        60_000,
+        200,
+      );
     }
     return (await h.result()) as PlaybookReport<FailoverFigures>;
   }
 
   const failureOf = async (p: Promise<unknown>) => {
-    const err = await p.then(() => undefined, (e: unknown) => e);
+    const err = await p.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.ok(err instanceof WorkflowFailedError, `expected a failed workflow, got ${String(err)}`);
     return err.cause?.message ?? '';
   };
@@ -155,9 +190,18 @@ describe('guard rails end to end on the real stack', { timeout: 600_000 }, () =>
       })) as PlaybookReport<FailoverFigures>;
       assert.equal(dry.outcome, 'completed');
       const blockers = dry.figures.plan.blockers;
-      assert.ok(blockers.some((b) => /^policy: is 'default' but the flow uses the IdentityReplicationPolicy/.test(b)), blockers.join('\n'));
-      assert.ok(blockers.some((b) => b.startsWith(`topics: '${outside}' is not mirrored by the flow`)), blockers.join('\n'));
-      assert.ok(blockers.some((b) => b.startsWith(`topics: the flow also mirrors '${t2}'`)), blockers.join('\n'));
+      assert.ok(
+        blockers.some((b) => /^policy: is 'default' but the flow uses the IdentityReplicationPolicy/.test(b)),
+        blockers.join('\n'),
+      );
+      assert.ok(
+        blockers.some((b) => b.startsWith(`topics: '${outside}' is not mirrored by the flow`)),
+        blockers.join('\n'),
+      );
+      assert.ok(
+        blockers.some((b) => b.startsWith(`topics: the flow also mirrors '${t2}'`)),
+        blockers.join('\n'),
+      );
 
       // A real run with the wrong policy: refused before any gate; the forward flow keeps running.
       const refused = await failureOf(
@@ -172,7 +216,12 @@ describe('guard rails end to end on the real stack', { timeout: 600_000 }, () =>
       for (const n of identity.all) assert.equal((await connect.status(n)).connector.state, 'RUNNING', n);
 
       // The input that says what the flow does: the failover completes.
-      const report = await runFailover(client, taskQueue, failoverInput({ forward, topics: [t1, t2], groups: [g1], policy: 'identity' }), 'identity');
+      const report = await runFailover(
+        client,
+        taskQueue,
+        failoverInput({ forward, topics: [t1, t2], groups: [g1], policy: 'identity' }),
+        'identity',
+      );
       assert.equal(report.outcome, 'completed', report.reason ?? '');
       for (const n of identity.all) assert.equal((await connect.status(n)).connector.state, 'STOPPED', n);
 
@@ -194,9 +243,17 @@ describe('guard rails end to end on the real stack', { timeout: 600_000 }, () =>
         waitSeconds: 60,
       };
       const why = await failureOf(
-        client.workflow.execute<typeof recreateTopic>('recreateTopic', { taskQueue, workflowId: `guard-e2e-recreate-${id}`, args: [recreate], workflowExecutionTimeout: '3 minutes' }),
+        client.workflow.execute<typeof recreateTopic>('recreateTopic', {
+          taskQueue,
+          workflowId: `guard-e2e-recreate-${id}`,
+          args: [recreate],
+          workflowExecutionTimeout: '3 minutes',
+        }),
       );
-      assert.match(why, new RegExp(`sourceConnector: ${identity.sources[0]} on connect-b is STOPPED while B's ${t1} exists.*fail back first`));
+      assert.match(
+        why,
+        new RegExp(`sourceConnector: ${identity.sources[0]} on connect-b is STOPPED while B's ${t1} exists.*fail back first`),
+      );
     });
 
     // B's topic intact, the forward flow still stopped.
@@ -218,18 +275,28 @@ describe('guard rails end to end on the real stack', { timeout: 600_000 }, () =>
       await consumer.subscribe({ topic: t3, fromBeginning: true });
       await consumer.run({ eachMessage: async () => void read++ });
       await eventually('the group read 30 on A', async () => (read >= 30 ? true : undefined), 60_000, 200);
-      await eventually('the group committed on A', async () => {
-        const [c] = await adminA.fetchOffsets({ groupId: g3, topics: [t3] });
-        return c!.partitions.reduce((n, p) => n + Number(p.offset), 0) === 30 ? true : undefined;
-      }, 60_000, 500);
+      await eventually(
+        'the group committed on A',
+        async () => {
+          const [c] = await adminA.fetchOffsets({ groupId: g3, topics: [t3] });
+          return c!.partitions.reduce((n, p) => n + Number(p.offset), 0) === 30 ? true : undefined;
+        },
+        60_000,
+        500,
+      );
     } finally {
       await consumer.disconnect();
     }
-    await eventually('checkpoints of the group on B (separator -)', async () => {
-      const r = await readLatestCheckpoints(kafkaB, 'A', { groups: [g3], separator: '-' });
-      const ours = r.checkpoints.filter((c) => c.topic === sepMirror);
-      return ours.length === 2 && ours.reduce((n, c) => n + Number(c.downstreamOffset), 0) === 30 ? true : undefined;
-    }, 90_000, 1000);
+    await eventually(
+      'checkpoints of the group on B (separator -)',
+      async () => {
+        const r = await readLatestCheckpoints(kafkaB, 'A', { groups: [g3], separator: '-' });
+        const ours = r.checkpoints.filter((c) => c.topic === sepMirror);
+        return ours.length === 2 && ours.reduce((n, c) => n + Number(c.downstreamOffset), 0) === 30 ? true : undefined;
+      },
+      90_000,
+      1000,
+    );
 
     const forward = { connect: 'connect-b', connectors: sep.all, sourceConnectors: sep.sources };
     await withWorker(async ({ client, taskQueue }) => {
@@ -242,17 +309,32 @@ describe('guard rails end to end on the real stack', { timeout: 600_000 }, () =>
       assert.deepEqual(dry.figures.plan.blockers.filter((b) => b.startsWith('separator:')).length, 1, dry.figures.plan.blockers.join('\n'));
       assert.match(dry.figures.plan.blockers.join('\n'), /separator: is '\.' but the flow's replication\.policy\.separator is '-'/);
 
-      const report = await runFailover(client, taskQueue, failoverInput({ forward, topics: [t3], groups: [g3], policy: 'default', separator: '-' }), 'sep');
+      const report = await runFailover(
+        client,
+        taskQueue,
+        failoverInput({ forward, topics: [t3], groups: [g3], policy: 'default', separator: '-' }),
+        'sep',
+      );
       assert.equal(report.outcome, 'completed', report.reason ?? '');
-      assert.deepEqual(report.figures.snapshots.target.offsets[sepMirror] && Object.values(report.figures.snapshots.target.offsets[sepMirror]).reduce((n, o) => n + Number(o), 0), 30);
+      assert.deepEqual(
+        report.figures.snapshots.target.offsets[sepMirror] &&
+          Object.values(report.figures.snapshots.target.offsets[sepMirror]).reduce((n, o) => n + Number(o), 0),
+        30,
+      );
       assert.equal(report.figures.rpoRecords, 0);
       // The group is placed on A-<topic>, at what it had read on A.
       const placed = report.figures.offsetsSet.filter((o) => o.group === g3);
       assert.deepEqual([...new Set(placed.map((o) => o.topic))], [sepMirror], JSON.stringify(report.figures.offsetsSet));
-      assert.equal(placed.reduce((n, o) => n + Number(o.offset), 0), 30);
+      assert.equal(
+        placed.reduce((n, o) => n + Number(o.offset), 0),
+        30,
+      );
     });
     const [committed] = await adminB.fetchOffsets({ groupId: g3, topics: [sepMirror] });
-    assert.equal(committed!.partitions.reduce((n, p) => n + Number(p.offset), 0), 30);
+    assert.equal(
+      committed!.partitions.reduce((n, p) => n + Number(p.offset), 0),
+      30,
+    );
     assert.equal(await total(adminB, sepMirror), 30, '0 lost');
     for (const n of sep.all) assert.equal((await connect.status(n)).connector.state, 'STOPPED', n);
   });

@@ -77,7 +77,13 @@ describe('cutover hooks over HTTP: signed, retried, refused, secret-free history
     server = receiver();
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const webhook = (path: string) => ({ kind: 'webhook', url: `${base}${path}`, secret: { env: 'HOOK_SECRET' }, timeoutMs: 5_000, headers: { Authorization: { env: 'HOOK_TOKEN' } } });
+    const webhook = (path: string) => ({
+      kind: 'webhook',
+      url: `${base}${path}`,
+      secret: { env: 'HOOK_SECRET' },
+      timeoutMs: 5_000,
+      headers: { Authorization: { env: 'HOOK_TOKEN' } },
+    });
     const registry = resolveRegistry(
       {
         clusters: { A: { bootstrapServers: ['127.0.0.1:1'] }, B: { bootstrapServers: ['127.0.0.1:2'] } },
@@ -88,7 +94,10 @@ describe('cutover hooks over HTTP: signed, retried, refused, secret-free history
       { HOOK_SECRET: SECRET, HOOK_TOKEN: TOKEN },
       '/',
     );
-    w = await startStubWorker({ name: 'hooks-http', activities: { ...toyStubs, ...createHookActivities(createDeps(registry, 'hooks-it')) } });
+    w = await startStubWorker({
+      name: 'hooks-http',
+      activities: { ...toyStubs, ...createHookActivities(createDeps(registry, 'hooks-it')) },
+    });
   });
 
   after(async () => {
@@ -110,7 +119,12 @@ describe('cutover hooks over HTTP: signed, retried, refused, secret-free history
   async function start(args: FrameworkToyInput, statuses?: number[]): Promise<Handle> {
     const workflowId = `hooks-http-${uniqueId()}`;
     if (statuses) script.set(workflowId, [...statuses]);
-    const h = await w.client.workflow.start<typeof frameworkToyPlaybook>('frameworkToyPlaybook', { taskQueue: w.taskQueue, workflowId, args: [args], workflowExecutionTimeout: '3 minutes' });
+    const h = await w.client.workflow.start<typeof frameworkToyPlaybook>('frameworkToyPlaybook', {
+      taskQueue: w.taskQueue,
+      workflowId,
+      args: [args],
+      workflowExecutionTimeout: '3 minutes',
+    });
     started.push(h);
     return h;
   }
@@ -127,7 +141,15 @@ describe('cutover hooks over HTTP: signed, retried, refused, secret-free history
     assert.equal(d.headers.authorization, TOKEN, 'a header from a secret ref is sent');
     assert.equal(d.headers[EVENT_HEADER.toLowerCase()], 'gate-approved');
     assert.equal(d.headers[ATTEMPT_HEADER.toLowerCase()], '1');
-    assert.deepEqual(JSON.parse(d.body) as CutoverHookRequest, { workflowId: h.workflowId, playbook: 'framework-toy', gate: 'stop-producers', action: 'stop-producers', from: 'A', to: 'B', approvedBy: 'bob' });
+    assert.deepEqual(JSON.parse(d.body) as CutoverHookRequest, {
+      workflowId: h.workflowId,
+      playbook: 'framework-toy',
+      gate: 'stop-producers',
+      action: 'stop-producers',
+      from: 'A',
+      to: 'B',
+      approvedBy: 'bob',
+    });
     await h.signal(approveSignal, { gate: 'producers-cutover', by: 'carol' });
     const report: PlaybookReport = await h.result();
     assert.equal(report.outcome, 'completed');
@@ -147,8 +169,15 @@ describe('cutover hooks over HTTP: signed, retried, refused, secret-free history
     await gateOpen(h, 'producers-cutover');
     const ds = deliveriesOf(h.workflowId);
     assert.equal(ds.length, 2);
-    assert.deepEqual(ds.map((d) => d.headers[ATTEMPT_HEADER.toLowerCase()]), ['1', '2']);
-    assert.equal(ds[0]!.headers[DELIVERY_HEADER.toLowerCase()], ds[1]!.headers[DELIVERY_HEADER.toLowerCase()], 'receivers deduplicate on the delivery ID');
+    assert.deepEqual(
+      ds.map((d) => d.headers[ATTEMPT_HEADER.toLowerCase()]),
+      ['1', '2'],
+    );
+    assert.equal(
+      ds[0]!.headers[DELIVERY_HEADER.toLowerCase()],
+      ds[1]!.headers[DELIVERY_HEADER.toLowerCase()],
+      'receivers deduplicate on the delivery ID',
+    );
     assert.ok(ds.every((d) => d.verified.ok));
     const s = await h.query(statusQuery);
     const step = s.steps.find((x) => x.name === 'hook:stop-producers')!;
@@ -173,10 +202,18 @@ describe('cutover hooks over HTTP: signed, retried, refused, secret-free history
 
   it('an escalated gate posts one signed notice to the escalation webhook', async () => {
     const h = await start(
-      input({ notify: 'registry', gates: { 'stop-producers': { deadline: '5 minutes', escalateAfter: '1 second' }, 'producers-cutover': { deadline: '5 minutes' } } }),
+      input({
+        notify: 'registry',
+        gates: { 'stop-producers': { deadline: '5 minutes', escalateAfter: '1 second' }, 'producers-cutover': { deadline: '5 minutes' } },
+      }),
     );
     await gateOpen(h, 'stop-producers');
-    await eventually('escalation delivered', async () => (deliveriesOf(h.workflowId, '/escalation').length > 0 ? true : undefined), 30_000, 200);
+    await eventually(
+      'escalation delivered',
+      async () => (deliveriesOf(h.workflowId, '/escalation').length > 0 ? true : undefined),
+      30_000,
+      200,
+    );
     await h.signal(approveSignal, { gate: 'stop-producers', by: 'bob' });
     await gateOpen(h, 'producers-cutover');
     await h.signal(approveSignal, { gate: 'producers-cutover', by: 'bob' });

@@ -55,7 +55,11 @@ describe('batch offset reads and memberless group commits on the local stack', {
       one.sort((a, b) => a.partition - b.partition);
       assert.deepEqual(batch.get(topic), one, topic);
     }
-    assert.deepEqual(batch.get(TOPICS[9]!), [{ partition: 0, low: 0n, high: 9n }, { partition: 1, low: 0n, high: 0n }, { partition: 2, low: 0n, high: 0n }]);
+    assert.deepEqual(batch.get(TOPICS[9]!), [
+      { partition: 0, low: 0n, high: 9n },
+      { partition: 1, low: 0n, high: 0n },
+      { partition: 2, low: 0n, high: 0n },
+    ]);
     assert.deepEqual(await fetchOffsetsOfTopics(client, []), { offsets: new Map(), missing: [] });
   });
 
@@ -65,7 +69,13 @@ describe('batch offset reads and memberless group commits on the local stack', {
     try {
       await committer.commit(group, [
         { topic: TOPICS[5]!, partitions: [{ partition: 2, offset: '3' }] },
-        { topic: TOPICS[7]!, partitions: [{ partition: 1, offset: '6' }, { partition: 0, offset: '0' }] },
+        {
+          topic: TOPICS[7]!,
+          partitions: [
+            { partition: 1, offset: '6' },
+            { partition: 0, offset: '0' },
+          ],
+        },
       ]);
     } finally {
       await committer.close();

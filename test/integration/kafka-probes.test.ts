@@ -250,7 +250,14 @@ describe('Kafka probes on the local stack', { timeout: 120_000 }, () => {
 
     it('restarts the window when the offsets moved since the heartbeat', async () => {
       const env = new MockActivityEnvironment({
-        heartbeatDetails: { polls: 3, lastChangeAt: minuteAgo(), changedPartitions: [], changedCount: 0, partitions: 3, offsetsDigest: '0000000000000000' },
+        heartbeatDetails: {
+          polls: 3,
+          lastChangeAt: minuteAgo(),
+          changedPartitions: [],
+          changedCount: 0,
+          partitions: 3,
+          offsetsDigest: '0000000000000000',
+        },
       });
       const started = Date.now();
       const result = await waitIn(env, { cluster: 'A', topics: [TOPIC], quietSeconds: 1.5, pollMs: 200 });

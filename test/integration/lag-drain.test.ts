@@ -54,7 +54,11 @@ class FlakyConnect extends ConnectClient {
   }
   override async getOffsets(name: string): Promise<ConnectorOffset[]> {
     if (++this.calls === this.failOnCall) {
-      throw new ConnectRestError(this.failStatus, this.failStatus === 404 ? `Connector ${name} not found` : 'injected: worker restarting', `GET /connectors/${name}/offsets`);
+      throw new ConnectRestError(
+        this.failStatus,
+        this.failStatus === 404 ? `Connector ${name} not found` : 'injected: worker restarting',
+        `GET /connectors/${name}/offsets`,
+      );
     }
     return super.getOffsets(name);
   }
@@ -103,14 +107,22 @@ describe('replication lag and drain on the real MM2 A→B', { timeout: 150_000 }
       await producer.disconnect();
     }
   };
-  const records = async (admin: Admin, t: string) => (await admin.fetchTopicOffsets(t)).reduce((a, o) => a + Number(o.high) - Number(o.low), 0);
+  const records = async (admin: Admin, t: string) =>
+    (await admin.fetchTopicOffsets(t)).reduce((a, o) => a + Number(o.high) - Number(o.low), 0);
   const lag = async () => {
-    const out = await runActivity<LagReport>(worker.ctx, 'replicationLag', [lagInput], { startToCloseTimeout: '30s', retry: { maximumAttempts: 2 } });
+    const out = await runActivity<LagReport>(worker.ctx, 'replicationLag', [lagInput], {
+      startToCloseTimeout: '30s',
+      retry: { maximumAttempts: 2 },
+    });
     assert.equal(out.failure, undefined, out.failure?.message);
     return out.result!;
   };
   const connectorIn = (state: 'RUNNING' | 'STOPPED') =>
-    eventually(`${sourceName} ${state}`, async () => ((inState(await connect.status(sourceName), state, state === 'STOPPED') ? true : undefined)), 60_000);
+    eventually(
+      `${sourceName} ${state}`,
+      async () => (inState(await connect.status(sourceName), state, state === 'STOPPED') ? true : undefined),
+      60_000,
+    );
 
   before(async () => {
     adminA = kafkaA.admin();
@@ -250,7 +262,12 @@ describe('replication lag and drain on the real MM2 A→B', { timeout: 150_000 }
       const base = createDeps(stackRegistry(stack), 'flaky-connect-worker');
       const deps = { ...base, connect: (name: string) => (name === 'connect-b' ? flaky : base.connect(name)) };
       return withWorker(
-        (ctx) => runActivity<DrainResult>(ctx, 'waitForDrain', [drainInput], { startToCloseTimeout: '1m', heartbeatTimeout: '3s', retry: { initialInterval: '200ms', maximumAttempts: 3 } }),
+        (ctx) =>
+          runActivity<DrainResult>(ctx, 'waitForDrain', [drainInput], {
+            startToCloseTimeout: '1m',
+            heartbeatTimeout: '3s',
+            retry: { initialInterval: '200ms', maximumAttempts: 3 },
+          }),
         { deps },
       );
     };

@@ -5,7 +5,12 @@ import type { Client } from '@temporalio/client';
 import axios from 'axios';
 import type { Admin } from 'kafkajs';
 import { createDeps } from '../../activities/deps';
-import { createMm2Activities, type DeployMirrorFlowResult, type ReadOffsetSyncsResult, type RemoveMirrorFlowResult } from '../../activities/mm2';
+import {
+  createMm2Activities,
+  type DeployMirrorFlowResult,
+  type ReadOffsetSyncsResult,
+  type RemoveMirrorFlowResult,
+} from '../../activities/mm2';
 import { ConnectClient, ConnectRestError, inState } from '../../src/connect/client';
 import { buildMirrorConnectors, CREATED_BY_KEY } from '../../src/mm2/connector-configs';
 import { parseReplicationPlan, type ReplicationPlanInput } from '../../src/model/replication-plan';
@@ -64,7 +69,9 @@ describe('MM2 flows deployed by kafka-dr activities on the local stack', { timeo
   };
 
   const states = async (client: ConnectClient, names: string[], state: 'RUNNING' | 'STOPPED') => {
-    const all = await Promise.all(names.map(async (n) => inState(await client.status(n), state, state === 'STOPPED' || n.endsWith('-checkpoint'))));
+    const all = await Promise.all(
+      names.map(async (n) => inState(await client.status(n), state, state === 'STOPPED' || n.endsWith('-checkpoint'))),
+    );
     return all.every(Boolean) ? true : undefined;
   };
 
@@ -139,18 +146,32 @@ describe('MM2 flows deployed by kafka-dr activities on the local stack', { timeo
     const names = result!.connectors.map((c) => c.name);
     await eventually('the flow RUNNING on connect-b', () => states(connectB, names, 'RUNNING'), 90_000);
 
-    await produce(kafkaA, t1, Array.from({ length: 10 }, (_, i) => ({ partition: 0, value: `core-${i}` })));
-    await produce(kafkaA, t2, Array.from({ length: 10 }, (_, i) => ({ partition: i % 2, value: `bulk-${i}` })));
+    await produce(
+      kafkaA,
+      t1,
+      Array.from({ length: 10 }, (_, i) => ({ partition: 0, value: `core-${i}` })),
+    );
+    await produce(
+      kafkaA,
+      t2,
+      Array.from({ length: 10 }, (_, i) => ({ partition: i % 2, value: `bulk-${i}` })),
+    );
     const core = await readUntil(kafkaB, `A.${t1}`, (r) => r.length >= 10);
     const bulk = await readUntil(kafkaB, `A.${t2}`, (r) => r.length >= 10);
-    assert.deepEqual(core.map((r) => r.value?.toString()), Array.from({ length: 10 }, (_, i) => `core-${i}`));
+    assert.deepEqual(
+      core.map((r) => r.value?.toString()),
+      Array.from({ length: 10 }, (_, i) => `core-${i}`),
+    );
     assert.deepEqual(bulk.map((r) => r.value?.toString()).sort(), Array.from({ length: 10 }, (_, i) => `bulk-${i}`).sort());
 
     // The group's tuning reached Connect (tasks.max 1 overrides the profile's 8).
     assert.equal((await connectB.getConfig(`${flowName}-source-bulk`))!['tasks.max'], '1');
 
     const again = await runActivity<DeployMirrorFlowResult>(ctx, 'deployMirrorFlow', [{ plan: twoGroupPlan }], QUICK);
-    assert.deepEqual(again.result!.connectors.map((c) => c.action), ['unchanged', 'unchanged', 'unchanged', 'unchanged']);
+    assert.deepEqual(
+      again.result!.connectors.map((c) => c.action),
+      ['unchanged', 'unchanged', 'unchanged', 'unchanged'],
+    );
   });
 
   it("reads the flow's offset syncs from A: upstream and downstream offsets paired", async () => {
@@ -282,7 +303,12 @@ describe('MM2 flows deployed by kafka-dr activities on the local stack', { timeo
       replicationFactor: 1,
       intervals: FAST_INTERVALS,
     };
-    const deployed = await runActivity<DeployMirrorFlowResult>(ctx, 'deployMirrorFlow', [{ plan: reverse, initialState: 'STOPPED' }], QUICK);
+    const deployed = await runActivity<DeployMirrorFlowResult>(
+      ctx,
+      'deployMirrorFlow',
+      [{ plan: reverse, initialState: 'STOPPED' }],
+      QUICK,
+    );
     assert.equal(deployed.failure, undefined, deployed.failure?.message);
     const source = `${seedFlow}-source-seed`;
     await eventually('the reverse source connector STOPPED', () => states(connectA, [source], 'STOPPED'));
@@ -343,7 +369,10 @@ describe('MM2 flows deployed by kafka-dr activities on the local stack', { timeo
       { name: `${flowName}-checkpoint`, action: 'deleted' },
       { name: `${flowName}-heartbeat`, action: 'deleted' },
     ]);
-    assert.deepEqual((await connectB.list()).filter((n) => n.startsWith(`${flowName}-`)), []);
+    assert.deepEqual(
+      (await connectB.list()).filter((n) => n.startsWith(`${flowName}-`)),
+      [],
+    );
     const second = await runActivity<RemoveMirrorFlowResult>(ctx, 'removeMirrorFlow', [{ connect: 'connect-b', name: flowName }], QUICK);
     assert.deepEqual(second.result!.connectors, [
       { name: `${flowName}-checkpoint`, action: 'absent' },
@@ -384,7 +413,10 @@ describe('MM2 flow activities when a dependency is down', { timeout: 120_000 }, 
     const failure = await failureOf(mm2.deployMirrorFlow({ plan }));
     assert.equal(failure.type, 'ConnectUnavailable');
     assert.equal(failure.nonRetryable, false);
-    assert.deepEqual((await new ConnectClient(stack.connect['connect-b'].url).list()).filter((n) => n.startsWith(plan.name!)), []);
+    assert.deepEqual(
+      (await new ConnectClient(stack.connect['connect-b'].url).list()).filter((n) => n.startsWith(plan.name!)),
+      [],
+    );
   });
 
   it('fails retryably (ClusterUnreachable) when a Kafka cluster cannot be reached', async () => {
@@ -418,15 +450,24 @@ describe('deployMirrorFlow retried after a partial deploy', { timeout: 120_000 }
   it('still reports the connectors an earlier attempt created as created (compensation relies on it)', async () => {
     const first = await mm2.deployMirrorFlow({ plan, initialState: 'STOPPED' });
     const names = first.connectors.map((c) => c.name);
-    assert.deepEqual(first.connectors.map((c) => c.action), names.map(() => 'created'));
+    assert.deepEqual(
+      first.connectors.map((c) => c.action),
+      names.map(() => 'created'),
+    );
 
     // A fresh call (a new run) finds them in place: unchanged.
     const again = await mm2.deployMirrorFlow({ plan, initialState: 'STOPPED' });
-    assert.deepEqual(again.connectors.map((c) => c.action), names.map(() => 'unchanged'));
+    assert.deepEqual(
+      again.connectors.map((c) => c.action),
+      names.map(() => 'unchanged'),
+    );
 
     // A retry of the first run: the heartbeat of the failed attempt named what it created.
     const retryEnv = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: { created: names.slice(0, 1), creating: names[1] } });
-    const retried = (await retryEnv.run(mm2.deployMirrorFlow as (input: unknown) => Promise<DeployMirrorFlowResult>, { plan, initialState: 'STOPPED' })) as DeployMirrorFlowResult;
+    const retried = (await retryEnv.run(mm2.deployMirrorFlow as (input: unknown) => Promise<DeployMirrorFlowResult>, {
+      plan,
+      initialState: 'STOPPED',
+    })) as DeployMirrorFlowResult;
     assert.deepEqual(
       retried.connectors.map((c) => c.action),
       names.map((_, i) => (i < 2 ? 'created' : 'unchanged')),
@@ -438,23 +479,40 @@ describe('deployMirrorFlow retried after a partial deploy', { timeout: 120_000 }
     const inRun = (runId: string, attempt = 1) =>
       new MockActivityEnvironment({ attempt, workflowExecution: { workflowId: `kafka-dr-deploy-replication-A~B~${marked.name}`, runId } });
     const deploy = (env: MockActivityEnvironment, p: ReplicationPlanInput = marked) =>
-      env.run(mm2.deployMirrorFlow as (input: unknown) => Promise<DeployMirrorFlowResult>, { plan: p, initialState: 'STOPPED' }) as Promise<DeployMirrorFlowResult>;
+      env.run(mm2.deployMirrorFlow as (input: unknown) => Promise<DeployMirrorFlowResult>, {
+        plan: p,
+        initialState: 'STOPPED',
+      }) as Promise<DeployMirrorFlowResult>;
     try {
       const first = await deploy(inRun('r1'));
       const names = first.connectors.map((c) => c.name);
-      assert.deepEqual(first.connectors.map((c) => c.action), names.map(() => 'created'));
+      assert.deepEqual(
+        first.connectors.map((c) => c.action),
+        names.map(() => 'created'),
+      );
       const connectB = new ConnectClient(stack.connect['connect-b'].url);
-      for (const n of names) assert.equal((await connectB.getConfig(n))?.[CREATED_BY_KEY], `kafka-dr-deploy-replication-A~B~${marked.name}/r1`, n);
+      for (const n of names)
+        assert.equal((await connectB.getConfig(n))?.[CREATED_BY_KEY], `kafka-dr-deploy-replication-A~B~${marked.name}/r1`, n);
 
       // The same run's next attempt, without heartbeat details: still its own.
       const retried = await deploy(inRun('r1', 2));
-      assert.deepEqual(retried.connectors.map((c) => c.action), names.map(() => 'created'));
+      assert.deepEqual(
+        retried.connectors.map((c) => c.action),
+        names.map(() => 'created'),
+      );
       // Another run: unchanged; with another topic list, the connectors that name topics (the source
       // and the checkpoint connector, which checkpoints the flow's topics) are updated and keep their creator.
-      assert.deepEqual((await deploy(inRun('r2'))).connectors.map((c) => c.action), names.map(() => 'unchanged'));
+      assert.deepEqual(
+        (await deploy(inRun('r2'))).connectors.map((c) => c.action),
+        names.map(() => 'unchanged'),
+      );
       const changed = await deploy(inRun('r3'), { ...marked, topicGroups: [{ name: 'g', topics: [`${name}-topic`, `${name}-other`] }] });
-      assert.deepEqual(changed.connectors.map((c) => c.action), names.map((n) => (n.endsWith('-heartbeat') ? 'unchanged' : 'updated')));
-      for (const n of names) assert.equal((await connectB.getConfig(n))?.[CREATED_BY_KEY], `kafka-dr-deploy-replication-A~B~${marked.name}/r1`, n);
+      assert.deepEqual(
+        changed.connectors.map((c) => c.action),
+        names.map((n) => (n.endsWith('-heartbeat') ? 'unchanged' : 'updated')),
+      );
+      for (const n of names)
+        assert.equal((await connectB.getConfig(n))?.[CREATED_BY_KEY], `kafka-dr-deploy-replication-A~B~${marked.name}/r1`, n);
     } finally {
       await mm2.removeMirrorFlow({ connect: 'connect-b', name: marked.name, groups: ['g'] }).catch(() => undefined);
     }

@@ -68,7 +68,12 @@ describe('offset translation on the real MM2 A→B', { timeout: 150_000 }, () =>
   let adminA: Admin;
   let adminB: Admin;
   let worker: Awaited<ReturnType<typeof startWorker>>;
-  const input = (over: Partial<OffsetTranslationInput> = {}): OffsetTranslationInput => ({ source: 'A', target: 'B', groups: [group], ...over });
+  const input = (over: Partial<OffsetTranslationInput> = {}): OffsetTranslationInput => ({
+    source: 'A',
+    target: 'B',
+    groups: [group],
+    ...over,
+  });
   const quick = { startToCloseTimeout: '90s', retry: { maximumAttempts: 1 } };
 
   const produce = async (from: number, to: number) => {
@@ -251,7 +256,11 @@ describe('offset translation on the real MM2 A→B', { timeout: 150_000 }, () =>
 
   it('skips a group with an active consumer on B and changes nothing', async () => {
     const before = await offsetsOnB();
-    assert.deepEqual(before, [String(PER_PARTITION), String(PER_PARTITION), String(PER_PARTITION)], 'the B consumer committed its progress');
+    assert.deepEqual(
+      before,
+      [String(PER_PARTITION), String(PER_PARTITION), String(PER_PARTITION)],
+      'the B consumer committed its progress',
+    );
     const consumer = kafkaB.consumer({ groupId: group, maxWaitTimeInMs: 200 });
     await consumer.connect();
     try {
@@ -308,11 +317,17 @@ describe('offset translation on the real MM2 A→B', { timeout: 150_000 }, () =>
   });
 
   it('fails at once on an unknown cluster alias or a bad group pattern', async () => {
-    const unknown = await runActivity(worker.ctx, 'planOffsetTranslation', [input({ target: 'Z' })], { startToCloseTimeout: '30s', retry: { maximumAttempts: 3 } });
+    const unknown = await runActivity(worker.ctx, 'planOffsetTranslation', [input({ target: 'Z' })], {
+      startToCloseTimeout: '30s',
+      retry: { maximumAttempts: 3 },
+    });
     assert.equal(unknown.failure?.type, 'UnknownCluster');
     assert.match(unknown.failure?.message ?? '', /unknown cluster 'Z'/);
     assert.equal(unknown.attempts, 1, 'not retried');
-    const bad = await runActivity(worker.ctx, 'applyOffsetTranslation', [input({ groups: ['(oops'] })], { startToCloseTimeout: '30s', retry: { maximumAttempts: 3 } });
+    const bad = await runActivity(worker.ctx, 'applyOffsetTranslation', [input({ groups: ['(oops'] })], {
+      startToCloseTimeout: '30s',
+      retry: { maximumAttempts: 3 },
+    });
     assert.equal(bad.failure?.type, 'InvalidInput');
     assert.match(bad.failure?.message ?? '', /groups: group pattern '\(oops'/);
     assert.equal(bad.attempts, 1);

@@ -162,10 +162,13 @@ describe('kafka-dr stack refuses bad settings with one line and starts nothing',
     const status = await cli(['stack', 'status', '--json'], env);
     assert.equal(status.code, 1, 'status exits non-zero while the stack is not all healthy');
     const rows = JSON.parse(status.stdout) as Array<{ component: string; state: string }>;
-    assert.deepEqual(
-      Object.fromEntries(rows.map((r) => [r.component, r.state])),
-      { 'kafka-a': 'stopped', 'kafka-b': 'stopped', 'connect-a': 'stopped', 'connect-b': 'stopped', temporal: 'healthy' },
-    );
+    assert.deepEqual(Object.fromEntries(rows.map((r) => [r.component, r.state])), {
+      'kafka-a': 'stopped',
+      'kafka-b': 'stopped',
+      'connect-a': 'stopped',
+      'connect-b': 'stopped',
+      temporal: 'healthy',
+    });
 
     const down = await cli(['stack', 'down'], env);
     assert.equal(down.code, 0, down.stderr);

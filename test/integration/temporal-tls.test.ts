@@ -96,11 +96,32 @@ describe('Temporal over mTLS and API keys (TLS proxy in front of the dev server)
           runCli(
             [
               ...profileFlag,
-              '--task-queue', taskQueue,
-              'failover', '--source', 'A', '--target', 'B', '--mode', 'unplanned',
-              '--connect', 'connect-b', '--connectors', `mm2-tls-${mode}-source`, '--source-connectors', `mm2-tls-${mode}-source`,
-              '--topics', `tls-${mode}`, '--groups', `tls-${mode}-group`, '--requested-by', 'tls-test',
-              '--dry-run', '--wait', '--json', '--id', workflowId,
+              '--task-queue',
+              taskQueue,
+              'failover',
+              '--source',
+              'A',
+              '--target',
+              'B',
+              '--mode',
+              'unplanned',
+              '--connect',
+              'connect-b',
+              '--connectors',
+              `mm2-tls-${mode}-source`,
+              '--source-connectors',
+              `mm2-tls-${mode}-source`,
+              '--topics',
+              `tls-${mode}`,
+              '--groups',
+              `tls-${mode}-group`,
+              '--requested-by',
+              'tls-test',
+              '--dry-run',
+              '--wait',
+              '--json',
+              '--id',
+              workflowId,
             ],
             { env: cliEnv },
           ),
@@ -109,7 +130,11 @@ describe('Temporal over mTLS and API keys (TLS proxy in front of the dev server)
         await connection.close();
       }
       assert.equal(run.code, 0, run.stderr);
-      const report = JSON.parse(run.stdout) as { workflowId: string; outcome: string; figures: { dryRun: boolean; sourceReachable?: boolean } };
+      const report = JSON.parse(run.stdout) as {
+        workflowId: string;
+        outcome: string;
+        figures: { dryRun: boolean; sourceReachable?: boolean };
+      };
       assert.equal(report.workflowId, workflowId);
       assert.equal(report.outcome, 'completed');
       assert.equal(report.figures.dryRun, true);
@@ -118,10 +143,15 @@ describe('Temporal over mTLS and API keys (TLS proxy in front of the dev server)
       assert.equal(proxy.stats.refused, refusedBefore, 'nothing refused');
 
       // Seen from the dev server directly: our worker (behind the proxy) ran every activity; no secret in the history.
-      const history = await new Client({ connection: direct, namespace: stack.temporal.namespace }).workflow.getHandle(workflowId).fetchHistory();
+      const history = await new Client({ connection: direct, namespace: stack.temporal.namespace }).workflow
+        .getHandle(workflowId)
+        .fetchHistory();
       const starts = (history.events ?? []).filter((e) => e.activityTaskStartedEventAttributes);
       assert.ok(starts.length >= 2, `activities ran (${starts.length})`);
-      assert.ok(starts.every((e) => e.activityTaskStartedEventAttributes!.identity === identity), 'run by the worker behind the proxy');
+      assert.ok(
+        starts.every((e) => e.activityTaskStartedEventAttributes!.identity === identity),
+        'run by the worker behind the proxy',
+      );
       const text = JSON.stringify(history);
       assert.ok(!text.includes(apiKey), 'no API key in the history');
       assert.ok(!text.includes('PRIVATE KEY'), 'no key in the history');
@@ -133,25 +163,48 @@ describe('Temporal over mTLS and API keys (TLS proxy in front of the dev server)
     const { TEMPORAL_TLS_CLIENT_CERT_PATH: _c, TEMPORAL_TLS_CLIENT_KEY_PATH: _k, ...noClientCert } = mtlsEnv();
     const at = (p: TemporalTlsProxy) => `Temporal at ${p.address.replace(/\./g, '\\.')} \\(namespace ${stack.temporal.namespace}\\)`;
     return [
-      ['no client certificate (mTLS)', noClientCert, new RegExp(`^kafka-dr: ${at(mtls)}: the server requires a client certificate \\(mTLS\\): set TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH`), 5],
+      [
+        'no client certificate (mTLS)',
+        noClientCert,
+        new RegExp(
+          `^kafka-dr: ${at(mtls)}: the server requires a client certificate \\(mTLS\\): set TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH`,
+        ),
+        5,
+      ],
       [
         'the wrong CA',
         { ...mtlsEnv(), TEMPORAL_TLS_SERVER_CA_CERT_PATH: pki.otherCaCert },
-        new RegExp(`^kafka-dr: ${at(mtls)}: the server's TLS certificate is not signed by the CA in TEMPORAL_TLS_SERVER_CA_CERT_PATH=${pki.otherCaCert}: point TEMPORAL_TLS_SERVER_CA_CERT_PATH at the CA that signed it$`),
+        new RegExp(
+          `^kafka-dr: ${at(mtls)}: the server's TLS certificate is not signed by the CA in TEMPORAL_TLS_SERVER_CA_CERT_PATH=${pki.otherCaCert}: point TEMPORAL_TLS_SERVER_CA_CERT_PATH at the CA that signed it$`,
+        ),
         5,
       ],
       [
         'a client certificate from another CA',
         { ...mtlsEnv(), TEMPORAL_TLS_CLIENT_CERT_PATH: pki.strangerCert, TEMPORAL_TLS_CLIENT_KEY_PATH: pki.strangerKey },
-        new RegExp(`^kafka-dr: ${at(mtls)}: the server refused the client certificate in TEMPORAL_TLS_CLIENT_CERT_PATH=${pki.strangerCert}: it is not signed by a CA the server trusts`),
+        new RegExp(
+          `^kafka-dr: ${at(mtls)}: the server refused the client certificate in TEMPORAL_TLS_CLIENT_CERT_PATH=${pki.strangerCert}: it is not signed by a CA the server trusts`,
+        ),
         5,
       ],
-      ['the wrong API key', { ...keyEnv(), TEMPORAL_API_KEY: `${apiKey}-wrong` }, new RegExp(`^kafka-dr: ${at(keyProxy)} rejected the API key from TEMPORAL_API_KEY \\(unauthenticated\\)`), 5],
-      ['no API key', { ...keyEnv(), TEMPORAL_API_KEY: '', TEMPORAL_TLS: 'true' }, new RegExp(`^kafka-dr: ${at(keyProxy)} requires credentials \\(unauthenticated\\): set TEMPORAL_API_KEY`), 5],
+      [
+        'the wrong API key',
+        { ...keyEnv(), TEMPORAL_API_KEY: `${apiKey}-wrong` },
+        new RegExp(`^kafka-dr: ${at(keyProxy)} rejected the API key from TEMPORAL_API_KEY \\(unauthenticated\\)`),
+        5,
+      ],
+      [
+        'no API key',
+        { ...keyEnv(), TEMPORAL_API_KEY: '', TEMPORAL_TLS: 'true' },
+        new RegExp(`^kafka-dr: ${at(keyProxy)} requires credentials \\(unauthenticated\\): set TEMPORAL_API_KEY`),
+        5,
+      ],
       [
         'a missing key file',
         { ...mtlsEnv(), TEMPORAL_TLS_CLIENT_KEY_PATH: path.join(pki.dir, 'missing.key') },
-        new RegExp(`^kafka-dr: TEMPORAL_TLS_CLIENT_KEY_PATH=${path.join(pki.dir, 'missing.key')}: cannot read the client key: no such file$`),
+        new RegExp(
+          `^kafka-dr: TEMPORAL_TLS_CLIENT_KEY_PATH=${path.join(pki.dir, 'missing.key')}: cannot read the client key: no such file$`,
+        ),
         2,
       ],
     ];
@@ -177,7 +230,10 @@ describe('Temporal over mTLS and API keys (TLS proxy in front of the dev server)
   it('kafka-dr worker: the same mistakes stop it at start with the same line', async () => {
     const runs = mistakes().map(async ([what, env, pattern, code]) => {
       // KDR_WORKER_METRICS_PORT=0: no metrics endpoint, so these workers never contend for a port.
-      const child = spawn(process.execPath, [CLI_ENTRY, 'worker'], { env: { ...baseEnv(), KDR_WORKER_METRICS_PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [CLI_ENTRY, 'worker'], {
+        env: { ...baseEnv(), KDR_WORKER_METRICS_PORT: '0', ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let stderr = '';
       child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
       const timer = setTimeout(() => child.kill('SIGKILL'), 180_000);

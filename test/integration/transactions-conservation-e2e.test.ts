@@ -91,11 +91,17 @@ describe('transactions and conservation: planned failover A→B end to end', { t
   const ends = async (admin: Admin, t: string) =>
     (await admin.fetchTopicOffsets(t)).sort((a, b) => a.partition - b.partition).map((o) => Number(o.high));
   /** n records, alternating partitions, values `<prefix>-<i>`. */
-  const batch = (prefix: string, n: number) => [...Array(n).keys()].map((i) => ({ key: `${prefix}-${i}`, value: `${prefix}-${i}`, partition: i % PARTITIONS }));
+  const batch = (prefix: string, n: number) =>
+    [...Array(n).keys()].map((i) => ({ key: `${prefix}-${i}`, value: `${prefix}-${i}`, partition: i % PARTITIONS }));
 
   it('drains past the markers, keeps aborted records off B, re-drains a gap, and counts writes after the snapshot', async () => {
     // (a) 12 transactions of 10 records; the 4th and the 9th aborted.
-    const txn = kafkaA.producer({ transactionalId: `kdr-test-${id}`, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    const txn = kafkaA.producer({
+      transactionalId: `kdr-test-${id}`,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+    });
     await txn.connect();
     try {
       for (let t = 0; t < 12; t++) {
@@ -110,10 +116,15 @@ describe('transactions and conservation: planned failover A→B end to end', { t
     }
     // 60 records and 12 markers (one per transaction) per partition.
     assert.deepEqual(await ends(adminA, topic), [72, 72]);
-    await eventually('the 100 committed records mirrored to B', async () => {
-      const b = await ends(adminB, mirrored).catch(() => []);
-      return b.length === PARTITIONS && b[0]! + b[1]! >= 100 ? true : undefined;
-    }, 120_000, 500);
+    await eventually(
+      'the 100 committed records mirrored to B',
+      async () => {
+        const b = await ends(adminB, mirrored).catch(() => []);
+        return b.length === PARTITIONS && b[0]! + b[1]! >= 100 ? true : undefined;
+      },
+      120_000,
+      500,
+    );
 
     // (d) The hook: 7 records to A right before the stop-forward call, after the drain ended.
     let injected = false;
@@ -148,11 +159,16 @@ describe('transactions and conservation: planned failover A→B end to end', { t
           workflowExecutionTimeout: '9 minutes',
         });
         const gateOpen = (gate: string) =>
-          eventually(`gate ${gate} open`, async () => {
-            const s = await h.query(statusQuery);
-            if (s.state === 'finished') throw new Error(`workflow finished: ${s.outcome}`);
-            return s.openGate?.name === gate ? s : undefined;
-          }, 240_000, 300);
+          eventually(
+            `gate ${gate} open`,
+            async () => {
+              const s = await h.query(statusQuery);
+              if (s.state === 'finished') throw new Error(`workflow finished: ${s.outcome}`);
+              return s.openGate?.name === gate ? s : undefined;
+            },
+            240_000,
+            300,
+          );
 
         await gateOpen('stop-producers');
         await h.signal(approveSignal, { gate: 'stop-producers', by: 'bob' });
@@ -184,7 +200,12 @@ describe('transactions and conservation: planned failover A→B end to end', { t
         await plain.send({ topic, acks: -1, messages: batch('s', 10) });
         await h.signal(approveSignal, { gate: 'consumers-cutover', by: 'carol' });
         const producers = await gateOpen('producers-cutover');
-        assert.match(producers.openGate!.description, new RegExp(`WARNING: 10 record\\(s\\) were written to A after the stop-forward snapshot and are not on B .*${topic}-0: 5 record\\(s\\).*${topic}-1: 5 record\\(s\\)`));
+        assert.match(
+          producers.openGate!.description,
+          new RegExp(
+            `WARNING: 10 record\\(s\\) were written to A after the stop-forward snapshot and are not on B .*${topic}-0: 5 record\\(s\\).*${topic}-1: 5 record\\(s\\)`,
+          ),
+        );
         await h.signal(approveSignal, { gate: 'producers-cutover', by: 'dave' });
         return (await h.result()) as PlaybookReport<FailoverFigures>;
       },
@@ -215,7 +236,11 @@ describe('transactions and conservation: planned failover A→B end to end', { t
     assert.equal(values.size, 107, 'no duplicates on B');
     const aborted = [...values].filter((v) => v.startsWith('x'));
     assert.deepEqual(aborted, [], 'aborted records not on B');
-    assert.deepEqual([...values].filter((v) => v.startsWith('s-')), [], 'stragglers not on B (counted in rpoRecords instead)');
+    assert.deepEqual(
+      [...values].filter((v) => v.startsWith('s-')),
+      [],
+      'stragglers not on B (counted in rpoRecords instead)',
+    );
     for (let t = 0; t < 12; t++) {
       if (t === 3 || t === 8) continue;
       for (let i = 0; i < 10; i++) assert.ok(values.has(`c${t}-${i}`), `committed c${t}-${i} on B`);
@@ -260,16 +285,30 @@ describe('transactions: failover then failback with transactional producers on A
   let adminA: Admin;
   let adminB: Admin;
   const gates = { deadline: '5 minutes' };
-  const ends = async (admin: Admin) => (await admin.fetchTopicOffsets(topic)).sort((a, b) => a.partition - b.partition).map((o) => Number(o.high));
+  const ends = async (admin: Admin) =>
+    (await admin.fetchTopicOffsets(topic)).sort((a, b) => a.partition - b.partition).map((o) => Number(o.high));
 
   /** 4 transactions of 10 records over 2 partitions, the third aborted: 30 committed, 10 aborted, 4 markers per partition. */
   async function transactions(client: typeof kafkaA, prefix: string): Promise<void> {
-    const txn = client.producer({ transactionalId: `kdr-test-${prefix}-${id}`, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    const txn = client.producer({
+      transactionalId: `kdr-test-${prefix}-${id}`,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+    });
     await txn.connect();
     try {
       for (let t = 0; t < 4; t++) {
         const tx = await txn.transaction();
-        await tx.send({ topic, acks: -1, messages: [...Array(10).keys()].map((i) => ({ key: `${prefix}${t}-${i}`, value: `${prefix}${t === 2 ? 'x' : 'c'}${t}-${i}`, partition: i % 2 })) });
+        await tx.send({
+          topic,
+          acks: -1,
+          messages: [...Array(10).keys()].map((i) => ({
+            key: `${prefix}${t}-${i}`,
+            value: `${prefix}${t === 2 ? 'x' : 'c'}${t}-${i}`,
+            partition: i % 2,
+          })),
+        });
         if (t === 2) await tx.abort();
         else await tx.commit();
       }
@@ -279,11 +318,17 @@ describe('transactions: failover then failback with transactional producers on A
   }
 
   const gateOpen = (h: WorkflowHandle, gate: string) =>
-    eventually(`gate ${gate} open`, async () => {
-      const st = await h.query(statusQuery);
-      if (st.state === 'finished') throw new Error(`workflow finished: ${st.outcome} ${JSON.stringify(st.steps.filter((x) => x.state === 'failed'))}`);
-      return st.openGate?.name === gate ? st : undefined;
-    }, 240_000, 300);
+    eventually(
+      `gate ${gate} open`,
+      async () => {
+        const st = await h.query(statusQuery);
+        if (st.state === 'finished')
+          throw new Error(`workflow finished: ${st.outcome} ${JSON.stringify(st.steps.filter((x) => x.state === 'failed'))}`);
+        return st.openGate?.name === gate ? st : undefined;
+      },
+      240_000,
+      300,
+    );
 
   before(async () => {
     adminA = kafkaA.admin();
@@ -319,7 +364,12 @@ describe('transactions: failover then failback with transactional producers on A
         gates: { 'stop-producers': gates, 'consumers-cutover': gates, 'producers-cutover': gates },
         quietSeconds: 2,
       };
-      const fo = await client.workflow.start<typeof failover>('failover', { taskQueue, workflowId: cutoverId, args: [foInput], workflowExecutionTimeout: '8 minutes' });
+      const fo = await client.workflow.start<typeof failover>('failover', {
+        taskQueue,
+        workflowId: cutoverId,
+        args: [foInput],
+        workflowExecutionTimeout: '8 minutes',
+      });
       for (const gate of ['stop-producers', 'consumers-cutover', 'producers-cutover']) {
         await gateOpen(fo, gate);
         await fo.signal(approveSignal, { gate, by: 'bob' });
@@ -345,7 +395,12 @@ describe('transactions: failover then failback with transactional producers on A
         catchUpTimeoutSeconds: 180,
         quietSeconds: 2,
       };
-      const fb = await client.workflow.start<typeof failback>('failback', { taskQueue, workflowId: cutoverId, args: [fbInput], workflowExecutionTimeout: '8 minutes' });
+      const fb = await client.workflow.start<typeof failback>('failback', {
+        taskQueue,
+        workflowId: cutoverId,
+        args: [fbInput],
+        workflowExecutionTimeout: '8 minutes',
+      });
       for (const gate of ['consumers-cutover', 'stop-producers', 'producers-cutover']) {
         await gateOpen(fb, gate);
         await fb.signal(approveSignal, { gate, by: 'bob' });
@@ -354,7 +409,11 @@ describe('transactions: failover then failback with transactional producers on A
       return { foReport, fbReport };
     });
 
-    assert.equal(fbReport.outcome, 'completed', `${fbReport.reason ?? ''} ${JSON.stringify(fbReport.steps.filter((x) => x.state === 'failed'))}`);
+    assert.equal(
+      fbReport.outcome,
+      'completed',
+      `${fbReport.reason ?? ''} ${JSON.stringify(fbReport.steps.filter((x) => x.state === 'failed'))}`,
+    );
     assert.equal(foReport.figures.rpoRecords, 0);
     assert.equal(foReport.figures.conservation.gapRecords, '0');
     assert.equal(fbReport.figures.rpoRecords, 0);
@@ -363,13 +422,21 @@ describe('transactions: failover then failback with transactional producers on A
     // Each side: its own 20 records + 4 markers per partition, plus the other side's 15 committed per partition.
     assert.deepEqual(await ends(adminB), [39, 39], 'B: no aborted record of A copied');
     assert.deepEqual(await ends(adminA), [39, 39], 'A: no aborted record of B copied back');
-    for (const [name, client] of [['A', kafkaA], ['B', kafkaB]] as const) {
+    for (const [name, client] of [
+      ['A', kafkaA],
+      ['B', kafkaB],
+    ] as const) {
       const read = await readUntil(client, topic, (rs) => rs.length >= 60);
       const values = new Set(read.map((r) => r.value!.toString()));
       for (const prefix of ['a', 'b']) {
-        for (const t of [0, 1, 3]) for (let i = 0; i < 10; i++) assert.ok(values.has(`${prefix}c${t}-${i}`), `${prefix}c${t}-${i} on ${name}`);
+        for (const t of [0, 1, 3])
+          for (let i = 0; i < 10; i++) assert.ok(values.has(`${prefix}c${t}-${i}`), `${prefix}c${t}-${i} on ${name}`);
       }
-      assert.deepEqual([...values].filter((v) => v.includes('x')), [], `no aborted record readable on ${name}`);
+      assert.deepEqual(
+        [...values].filter((v) => v.includes('x')),
+        [],
+        `no aborted record readable on ${name}`,
+      );
     }
   });
 });
@@ -399,7 +466,8 @@ describe('replicationLag with transactions on the real stack', { timeout: 300_00
   const activities = createActivities(createDeps(stackRegistry(stack), 'test-txn-lag'));
   const kafkaA = kafka('A');
   let adminA: Admin;
-  const lag = (exact: boolean) => activities.replicationLag({ connect: 'connect-b', connectors: [`${flow.name}-source`], source: 'A', topics: [topic], exact });
+  const lag = (exact: boolean) =>
+    activities.replicationLag({ connect: 'connect-b', connectors: [`${flow.name}-source`], source: 'A', topics: [topic], exact });
 
   before(async () => {
     adminA = kafkaA.admin();
@@ -419,16 +487,26 @@ describe('replicationLag with transactions on the real stack', { timeout: 300_00
   });
 
   it('open transaction: behind, never drained; committed: markers only, caught up; aborted: caught up, nothing on B', async () => {
-    const txn = kafkaA.producer({ transactionalId: `kdr-test-lag-${id}`, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    const txn = kafkaA.producer({
+      transactionalId: `kdr-test-lag-${id}`,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+    });
     await txn.connect();
     try {
       const first = await txn.transaction();
       await first.send({ topic, acks: -1, messages: [...Array(5).keys()].map((i) => ({ value: `c-${i}`, partition: 0 })) });
       await first.commit();
-      const drained = await eventually('the first transaction replicated (lag: its commit marker only)', async () => {
-        const r = await lag(false);
-        return r.drained ? r : undefined;
-      }, 120_000, 1000);
+      const drained = await eventually(
+        'the first transaction replicated (lag: its commit marker only)',
+        async () => {
+          const r = await lag(false);
+          return r.drained ? r : undefined;
+        },
+        120_000,
+        1000,
+      );
       assert.equal(drained.partitions[0]!.end, '6');
       assert.equal(drained.partitions[0]!.committed, '4', 'MM2 replicated offsets 0-4; offset 5 is the commit marker');
 
@@ -443,10 +521,15 @@ describe('replicationLag with transactions on the real stack', { timeout: 300_00
         assert.equal(r.partitions[0]!.openTransactionAt, '6');
       }
       await open.commit();
-      const after1 = await eventually('the committed transaction replicated', async () => {
-        const r = await lag(true);
-        return r.drained ? r : undefined;
-      }, 120_000, 1000);
+      const after1 = await eventually(
+        'the committed transaction replicated',
+        async () => {
+          const r = await lag(true);
+          return r.drained ? r : undefined;
+        },
+        120_000,
+        1000,
+      );
       assert.equal(after1.partitions[0]!.end, '10');
       assert.equal(after1.partitions[0]!.committed, '8');
 

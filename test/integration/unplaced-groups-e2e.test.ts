@@ -61,7 +61,11 @@ describe('unplaced groups: the planned failover stops at a gate and applies the 
     topics: [topic],
     groups,
     requestedBy: 'alice',
-    gates: { 'stop-producers': { deadline: '5 minutes' }, 'consumers-cutover': { deadline: '5 minutes' }, 'producers-cutover': { deadline: '5 minutes' } },
+    gates: {
+      'stop-producers': { deadline: '5 minutes' },
+      'consumers-cutover': { deadline: '5 minutes' },
+      'producers-cutover': { deadline: '5 minutes' },
+    },
     quietSeconds: 2,
     ...extra,
   });
@@ -70,7 +74,8 @@ describe('unplaced groups: the planned failover stops at a gate and applies the 
     const [offsets] = await admin.fetchOffsets({ groupId: group, topics: [t] });
     return offsets!.partitions.sort((a, b) => a.partition - b.partition).map((p) => Number(p.offset));
   };
-  const ends = async (admin: Admin, t: string) => (await admin.fetchTopicOffsets(t)).sort((a, b) => a.partition - b.partition).map((o) => Number(o.high));
+  const ends = async (admin: Admin, t: string) =>
+    (await admin.fetchTopicOffsets(t)).sort((a, b) => a.partition - b.partition).map((o) => Number(o.high));
 
   before(async () => {
     adminA = kafkaA.admin();
@@ -84,8 +89,16 @@ describe('unplaced groups: the planned failover stops at a gate and applies the 
     await producer.send({ topic, acks: -1, messages });
     await producer.disconnect();
     // Both groups committed on A, no consumer running: `ok` at the end, `parked` behind.
-    await adminA.setOffsets({ groupId: ok, topic, partitions: [...Array(PARTITIONS).keys()].map((p) => ({ partition: p, offset: String(RECORDS) })) });
-    await adminA.setOffsets({ groupId: parked, topic, partitions: PARKED_AT.map((offset, partition) => ({ partition, offset: String(offset) })) });
+    await adminA.setOffsets({
+      groupId: ok,
+      topic,
+      partitions: [...Array(PARTITIONS).keys()].map((p) => ({ partition: p, offset: String(RECORDS) })),
+    });
+    await adminA.setOffsets({
+      groupId: parked,
+      topic,
+      partitions: PARKED_AT.map((offset, partition) => ({ partition, offset: String(offset) })),
+    });
     for (const [name, config] of Object.entries(connectors)) await connect.putConfig(name, config);
     await eventually(
       'the MM2 connectors RUNNING on connect-b',
@@ -95,17 +108,23 @@ describe('unplaced groups: the planned failover stops at a gate and applies the 
       },
       90_000,
     );
-    await eventually('records mirrored to B', async () => {
-      const b = await ends(adminB, mirrored).catch(() => []);
-      return b.length === PARTITIONS && b.every((n) => n === RECORDS) ? true : undefined;
-    }, 90_000);
+    await eventually(
+      'records mirrored to B',
+      async () => {
+        const b = await ends(adminB, mirrored).catch(() => []);
+        return b.length === PARTITIONS && b.every((n) => n === RECORDS) ? true : undefined;
+      },
+      90_000,
+    );
     await eventually(
       `checkpoints of ${ok} on B (and none of ${parked})`,
       async () => {
         const read = await readLatestCheckpoints(kafkaB, 'A', { groups: [ok, parked] });
         const ours = read.checkpoints.filter((c) => c.topic === mirrored);
         assert.ok(!ours.some((c) => c.consumerGroupId === parked), `no checkpoint for ${parked}`);
-        return ours.filter((c) => c.consumerGroupId === ok && c.downstreamOffset === BigInt(RECORDS)).length === PARTITIONS ? true : undefined;
+        return ours.filter((c) => c.consumerGroupId === ok && c.downstreamOffset === BigInt(RECORDS)).length === PARTITIONS
+          ? true
+          : undefined;
       },
       60_000,
       1000,
@@ -123,7 +142,12 @@ describe('unplaced groups: the planned failover stops at a gate and applies the 
 
   it('a group named in the failover that the checkpoint connector never translates is refused at start, naming it; nothing stopped', async () => {
     const err = await withWorker(async ({ client, taskQueue }) => {
-      const h = await client.workflow.start<typeof failover>('failover', { taskQueue, workflowId: `ug-refused-${id}`, args: [input([ok, parked])], workflowExecutionTimeout: '2 minutes' });
+      const h = await client.workflow.start<typeof failover>('failover', {
+        taskQueue,
+        workflowId: `ug-refused-${id}`,
+        args: [input([ok, parked])],
+        workflowExecutionTimeout: '2 minutes',
+      });
       return h.result().then(
         () => undefined,
         (e: unknown) => e,
@@ -137,16 +161,26 @@ describe('unplaced groups: the planned failover stops at a gate and applies the 
     for (const n of names) assert.equal((await connect.status(n)).connector.state, 'RUNNING', `${n} untouched`);
   });
 
-  it('a group with commits on A but no checkpoint: gate unplaced-groups lists it with its lag, B untouched before the decision; `end` sets B\'s end and the report counts the skipped records', async () => {
+  it("a group with commits on A but no checkpoint: gate unplaced-groups lists it with its lag, B untouched before the decision; `end` sets B's end and the report counts the skipped records", async () => {
     const report = await withWorker(async ({ client, taskQueue }) => {
       // A regex names both: the parked one is not refused at start (not named), it reaches the gate.
-      const h = await client.workflow.start<typeof failover>('failover', { taskQueue, workflowId: `ug-${id}`, args: [input([`${prefix}-.*`])], workflowExecutionTimeout: '4 minutes' });
+      const h = await client.workflow.start<typeof failover>('failover', {
+        taskQueue,
+        workflowId: `ug-${id}`,
+        args: [input([`${prefix}-.*`])],
+        workflowExecutionTimeout: '4 minutes',
+      });
       const gateOpen = (gate: string) =>
-        eventually(`gate ${gate} open`, async () => {
-          const s = await h.query(statusQuery);
-          if (s.state === 'finished') throw new Error(`workflow finished: ${s.outcome} ${JSON.stringify(s.steps)}`);
-          return s.openGate?.name === gate ? s : undefined;
-        }, 120_000, 200);
+        eventually(
+          `gate ${gate} open`,
+          async () => {
+            const s = await h.query(statusQuery);
+            if (s.state === 'finished') throw new Error(`workflow finished: ${s.outcome} ${JSON.stringify(s.steps)}`);
+            return s.openGate?.name === gate ? s : undefined;
+          },
+          120_000,
+          200,
+        );
       await gateOpen('stop-producers');
       await h.signal(approveSignal, { gate: 'stop-producers', by: 'bob' });
       await gateOpen('consumers-cutover');
@@ -154,14 +188,22 @@ describe('unplaced groups: the planned failover stops at a gate and applies the 
       const atGate = await gateOpen('unplaced-groups');
       const g = atGate.openGate!;
       assert.deepEqual(g.choices, { options: ['earliest', 'end', 'leave-out'], keys: [parked] });
-      assert.match(g.description, new RegExp(`${parked} ${topic}\\[0\\]: lag ${RECORDS - PARKED_AT[0]!} \\(committed ${PARKED_AT[0]} of ${RECORDS}\\)`));
-      assert.match(g.description, new RegExp(`${parked} ${topic}\\[1\\]: lag ${RECORDS - PARKED_AT[1]!} \\(committed ${PARKED_AT[1]} of ${RECORDS}\\)`));
+      assert.match(
+        g.description,
+        new RegExp(`${parked} ${topic}\\[0\\]: lag ${RECORDS - PARKED_AT[0]!} \\(committed ${PARKED_AT[0]} of ${RECORDS}\\)`),
+      );
+      assert.match(
+        g.description,
+        new RegExp(`${parked} ${topic}\\[1\\]: lag ${RECORDS - PARKED_AT[1]!} \\(committed ${PARKED_AT[1]} of ${RECORDS}\\)`),
+      );
       // Nothing set for the parked group on B before the decision; the translated one is placed.
       assert.deepEqual(await committedOn(adminB, parked, mirrored), [-1, -1]);
       assert.deepEqual(await committedOn(adminB, ok, mirrored), [RECORDS, RECORDS]);
       assert.ok(!atGate.steps.some((x) => x.name.startsWith('hook:consumers-cutover:start')), 'consumers not started before the decision');
 
-      await h.executeUpdate(decideUpdate, { args: [{ gate: 'unplaced-groups', decision: 'approve', by: 'carol', choices: { [parked]: 'end' } }] });
+      await h.executeUpdate(decideUpdate, {
+        args: [{ gate: 'unplaced-groups', decision: 'approve', by: 'carol', choices: { [parked]: 'end' } }],
+      });
       await gateOpen('producers-cutover');
       await h.signal(approveSignal, { gate: 'producers-cutover', by: 'carol' });
       return (await h.result()) as PlaybookReport<FailoverFigures>;

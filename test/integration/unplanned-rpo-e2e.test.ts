@@ -94,7 +94,8 @@ describe('unplanned failover: RPO from evidence on the real stack', { timeout: 4
     );
     await producer.send({ topic, acks: -1, messages });
   };
-  const ends = async (admin: Admin, t: string) => (await admin.fetchTopicOffsets(t)).sort((a, b) => a.partition - b.partition).map((o) => Number(o.high));
+  const ends = async (admin: Admin, t: string) =>
+    (await admin.fetchTopicOffsets(t)).sort((a, b) => a.partition - b.partition).map((o) => Number(o.high));
 
   before(async () => {
     adminA = kafkaA.admin();
@@ -115,7 +116,7 @@ describe('unplanned failover: RPO from evidence on the real stack', { timeout: 4
     await Promise.all([adminA.disconnect(), adminB.disconnect()]);
   });
 
-  it('reports rpoRecords = the records A held that B never got, per partition, and this flow\'s replicated heartbeat age', async () => {
+  it("reports rpoRecords = the records A held that B never got, per partition, and this flow's replicated heartbeat age", async () => {
     await withWorker(
       async ({ client, taskQueue }) => {
         // 1. deploy-replication: the flow on connect-b, its heartbeat emitter on connect-a.
@@ -157,7 +158,12 @@ describe('unplanned failover: RPO from evidence on the real stack', { timeout: 4
         await eventually(
           'lag 0 (Connect flushed the committed offsets)',
           async () => {
-            const lag = await activities.replicationLag({ connect: 'connect-b', connectors: [sourceConnector], source: alias, topics: [topic] });
+            const lag = await activities.replicationLag({
+              connect: 'connect-b',
+              connectors: [sourceConnector],
+              source: alias,
+              topics: [topic],
+            });
             return lag.total === '0' && lag.drained ? lag : undefined;
           },
           60_000,
@@ -171,7 +177,12 @@ describe('unplanned failover: RPO from evidence on the real stack', { timeout: 4
 
         // 4. N more records on A that B never gets, and one lag measurement records the new end offsets.
         await produce(AFTER);
-        const lag = await activities.replicationLag({ connect: 'connect-b', connectors: [sourceConnector], source: alias, topics: [topic] });
+        const lag = await activities.replicationLag({
+          connect: 'connect-b',
+          connectors: [sourceConnector],
+          source: alias,
+          topics: [topic],
+        });
         assert.equal(lag.total, String(N), JSON.stringify(lag.partitions));
         const expectedEnds = BEFORE.map((b, p) => b + AFTER[p]!);
         assert.deepEqual(await ends(adminA, topic), expectedEnds);
@@ -181,7 +192,12 @@ describe('unplanned failover: RPO from evidence on the real stack', { timeout: 4
         await eventually(
           `the emitter writes into A after the stop`,
           async () => {
-            const r = await activities.replicationFreshness({ target: alias, sourceAlias: 'B', topic: 'heartbeats', includeTargetHeartbeats: false });
+            const r = await activities.replicationFreshness({
+              target: alias,
+              sourceAlias: 'B',
+              topic: 'heartbeats',
+              includeTargetHeartbeats: false,
+            });
             const own = r.emitters.find((e) => e.source === 'B' && e.target === alias);
             return own && Date.parse(own.lastHeartbeatAt) > stoppedAt ? own : undefined;
           },
@@ -208,11 +224,16 @@ describe('unplanned failover: RPO from evidence on the real stack', { timeout: 4
           workflowExecutionTimeout: '4 minutes',
         });
         const gateOpen = (gate: string) =>
-          eventually(`gate ${gate} open`, async () => {
-            const s = await h.query(statusQuery);
-            if (s.state === 'finished') throw new Error(`workflow finished: ${s.outcome}`);
-            return s.openGate?.name === gate ? s : undefined;
-          }, 120_000, 250);
+          eventually(
+            `gate ${gate} open`,
+            async () => {
+              const s = await h.query(statusQuery);
+              if (s.state === 'finished') throw new Error(`workflow finished: ${s.outcome}`);
+              return s.openGate?.name === gate ? s : undefined;
+            },
+            120_000,
+            250,
+          );
         await gateOpen('consumers-cutover');
         await h.signal(approveSignal, { gate: 'consumers-cutover', by: 'bob' });
         await gateOpen('producers-cutover');
@@ -221,7 +242,9 @@ describe('unplanned failover: RPO from evidence on the real stack', { timeout: 4
         assert.equal(report.outcome, 'completed', report.reason ?? '');
         const f = report.figures;
         const evidence = f.rpoEvidence as Extract<FailoverFigures['rpoEvidence'], { partitions: unknown }>;
-        console.log(`rpo figures: rpoRecords ${f.rpoRecords}, bound ${JSON.stringify(f.rpoRecordsBound)}, seconds ${JSON.stringify(f.rpoSeconds)}`);
+        console.log(
+          `rpo figures: rpoRecords ${f.rpoRecords}, bound ${JSON.stringify(f.rpoRecordsBound)}, seconds ${JSON.stringify(f.rpoSeconds)}`,
+        );
 
         // Records: N, a lower bound as of the last measurement (after the stop).
         assert.equal(f.rpoRecords, N);
@@ -242,15 +265,24 @@ describe('unplanned failover: RPO from evidence on the real stack', { timeout: 4
         assert.deepEqual(evidence.heartbeat.emitter, { source: 'B', target: alias });
         assert.equal(evidence.heartbeat.topic, `${alias}.heartbeats`);
         const lastHb = Date.parse(f.rpoSeconds.lastReplicatedHeartbeatAt!);
-        assert.ok(lastHb >= deployStarted && lastHb < stoppedAt, `replicated heartbeat ${f.rpoSeconds.lastReplicatedHeartbeatAt} between the deploy and the stop`);
-        assert.ok(f.rpoSeconds.heartbeatAgeMs! >= Date.parse(evidence.computedAt) - stoppedAt, 'its age covers the time since replication stopped');
+        assert.ok(
+          lastHb >= deployStarted && lastHb < stoppedAt,
+          `replicated heartbeat ${f.rpoSeconds.lastReplicatedHeartbeatAt} between the deploy and the stop`,
+        );
+        assert.ok(
+          f.rpoSeconds.heartbeatAgeMs! >= Date.parse(evidence.computedAt) - stoppedAt,
+          'its age covers the time since replication stopped',
+        );
         assert.equal(f.rpoSeconds.bound, 'upper');
         // The known ends are on B (the target), where an unplanned failover can read them.
         assert.ok((await adminB.listTopics()).includes(SOURCE_ENDS_TOPIC));
 
         // 6. Removing the flow removes its emitter from connect-a too.
         const removed = await activities.removeMirrorFlow({ connect: 'connect-b', name: flowName });
-        assert.ok(removed.connectors.some((c) => c.name === emitter && c.action === 'deleted'), JSON.stringify(removed));
+        assert.ok(
+          removed.connectors.some((c) => c.name === emitter && c.action === 'deleted'),
+          JSON.stringify(removed),
+        );
         assert.equal(await connectA.getConfig(emitter), undefined);
       },
       { registry },

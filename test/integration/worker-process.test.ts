@@ -49,7 +49,10 @@ describe('kafka-dr worker process: JSON logs, metrics, graceful SIGTERM', { time
       KDR_WORKER_SHUTDOWN_GRACE_SECONDS: '20',
     };
     delete env.KDR_REGISTRY; // the local stack's registry
-    child = spawn(process.execPath, ['-e', `require(${JSON.stringify(CLI)}).run()`, '_', 'worker'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(process.execPath, ['-e', `require(${JSON.stringify(CLI)}).run()`, '_', 'worker'], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let partial = '';
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
       const parts = (partial + chunk).split('\n');
@@ -59,10 +62,15 @@ describe('kafka-dr worker process: JSON logs, metrics, graceful SIGTERM', { time
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => stdout.push(chunk));
     exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
     // Bundling the workflows takes a while on a loaded machine.
-    await eventually('worker started', async () => {
-      if (child.exitCode !== null) throw new Error(`worker exited ${child.exitCode}: ${stderrLines.slice(-5).join('\n')}`);
-      return logs().find((l) => l.msg === 'worker started');
-    }, 240_000, 500);
+    await eventually(
+      'worker started',
+      async () => {
+        if (child.exitCode !== null) throw new Error(`worker exited ${child.exitCode}: ${stderrLines.slice(-5).join('\n')}`);
+        return logs().find((l) => l.msg === 'worker started');
+      },
+      240_000,
+      500,
+    );
     connection = await Connection.connect({ address: stack.temporal.address });
   });
 
@@ -77,7 +85,10 @@ describe('kafka-dr worker process: JSON logs, metrics, graceful SIGTERM', { time
     assert.equal(started.taskQueue, TASK_QUEUE);
     assert.equal(started.metrics, `http://127.0.0.1:${port}/metrics`);
     // How it connects to Temporal, never with what (src/temporal/connection.ts): the local stack's plaintext dev server.
-    assert.deepEqual([started.temporal, started.tls, started.apiKey, started.temporalProfile], [stack.temporal.address, 'off', false, null]);
+    assert.deepEqual(
+      [started.temporal, started.tls, started.apiKey, started.temporalProfile],
+      [stack.temporal.address, 'off', false, null],
+    );
     assert.ok(!Number.isNaN(Date.parse(started.time)));
     // The SDK's first line ("Worker state changed") comes once the worker runs, after our start
     // line: the workflows are bundled in a child process now, so no bundler line precedes it.
@@ -89,12 +100,24 @@ describe('kafka-dr worker process: JSON logs, metrics, graceful SIGTERM', { time
   it('serves Temporal SDK metrics and kafka-dr metrics on loopback', async () => {
     // Give the worker something to do, so activity and workflow metrics exist.
     const client = new Client({ connection, namespace: stack.temporal.namespace });
-    const result = await client.workflow.execute('stackSmoke', { taskQueue: TASK_QUEUE, workflowId: `worker-process-smoke-${uniqueId()}`, args: ['worker-process test'] });
+    const result = await client.workflow.execute('stackSmoke', {
+      taskQueue: TASK_QUEUE,
+      workflowId: `worker-process-smoke-${uniqueId()}`,
+      args: ['worker-process test'],
+    });
     assert.match((result as { worker: string }).worker, /^kafka-dr-worker@/);
-    const text = await eventually('metrics', async () => {
-      const t = await scrape();
-      return /temporal_activity_execution_latency_count\{[^}]*activity_type="describeWorker"/.test(t) && t.includes(`${METRIC_PLAYBOOKS_RUNNING}{`) ? t : undefined;
-    }, 30_000, 500);
+    const text = await eventually(
+      'metrics',
+      async () => {
+        const t = await scrape();
+        return /temporal_activity_execution_latency_count\{[^}]*activity_type="describeWorker"/.test(t) &&
+          t.includes(`${METRIC_PLAYBOOKS_RUNNING}{`)
+          ? t
+          : undefined;
+      },
+      30_000,
+      500,
+    );
     assert.match(text, /^temporal_worker_start\{[^}]*task_queue="kafka-dr"[^}]*\} 1$/m);
     assert.match(text, new RegExp(`^${METRIC_PLAYBOOKS_RUNNING}\\{playbook="failover"\\} \\d+$`, 'm'));
   });
@@ -114,7 +137,10 @@ describe('kafka-dr worker process: JSON logs, metrics, graceful SIGTERM', { time
     const stopped = logs().find((l) => l.msg === 'worker stopped cleanly');
     assert.ok(stopped, `a final line (${elapsed} ms after SIGTERM)`);
     assert.equal(stopped.signal, 'SIGTERM');
-    assert.ok(logs().every((l) => typeof l.time === 'string' && typeof l.level === 'string' && typeof l.msg === 'string'), 'every stderr line is a JSON log object');
+    assert.ok(
+      logs().every((l) => typeof l.time === 'string' && typeof l.level === 'string' && typeof l.msg === 'string'),
+      'every stderr line is a JSON log object',
+    );
     await assert.rejects(fetch(`http://127.0.0.1:${port}/metrics`), 'the metrics endpoint is gone with the process');
   });
 });

@@ -23,11 +23,19 @@ export const captureEnabled = (): boolean => process.env.KDR_CAPTURE_FIXTURES ==
  * "TypeError: type must be a Type".
  */
 export function historyToPlainJSON(history: temporal.api.history.v1.IHistory): unknown {
-  return temporal.api.history.v1.History.toObject(temporal.api.history.v1.History.fromObject(history), { longs: String, enums: String, bytes: String });
+  return temporal.api.history.v1.History.toObject(temporal.api.history.v1.History.fromObject(history), {
+    longs: String,
+    enums: String,
+    bytes: String,
+  });
 }
 
 /** Writes `<dir>/<name>.json`; returns the path and the event count. */
-export function writeHistory(history: temporal.api.history.v1.IHistory, name: string, dir = HISTORIES_DIR): { file: string; events: number } {
+export function writeHistory(
+  history: temporal.api.history.v1.IHistory,
+  name: string,
+  dir = HISTORIES_DIR,
+): { file: string; events: number } {
   fs.mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `${name}.json`);
   fs.writeFileSync(file, `${JSON.stringify(historyToPlainJSON(history), null, 1)}\n`);

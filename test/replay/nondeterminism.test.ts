@@ -36,7 +36,9 @@ function fromProto3Json(value: unknown): unknown {
 }
 
 const load = (file: string) =>
-  temporal.api.history.v1.History.fromObject(fromProto3Json(JSON.parse(fs.readFileSync(path.join(DIR, file), 'utf8'))) as Record<string, unknown>);
+  temporal.api.history.v1.History.fromObject(
+    fromProto3Json(JSON.parse(fs.readFileSync(path.join(DIR, file), 'utf8'))) as Record<string, unknown>,
+  );
 
 describe('replay of failback histories with an approval next to a step completion', { timeout: 120_000 }, () => {
   let bundle: WorkflowBundle;
@@ -47,7 +49,11 @@ describe('replay of failback histories with an approval next to a step completio
   });
 
   it('approve signal in the same task as the step completion replays', async () => {
-    await Worker.runReplayHistory({ workflowBundle: bundle }, load('failback-approve-signal-after-worker-kill.json'), 'failback-approve-signal');
+    await Worker.runReplayHistory(
+      { workflowBundle: bundle },
+      load('failback-approve-signal-after-worker-kill.json'),
+      'failback-approve-signal',
+    );
   });
 
   // The decide update cannot be made to replay by workflow code: on replay Core runs the

@@ -39,13 +39,23 @@ async function main(): Promise<void> {
     await h.signal(approveSignal, { gate, by, ...(choices ? { choices } : {}) });
   };
 
-  const runs: Array<{ name: string; workflowType: string; input: unknown; scenario?: AuditScenario; approve: Array<[string, string, Record<string, string>?]> }> = [
+  const runs: Array<{
+    name: string;
+    workflowType: string;
+    input: unknown;
+    scenario?: AuditScenario;
+    approve: Array<[string, string, Record<string, string>?]>;
+  }> = [
     {
       name: 'failover-planned-approved',
       workflowType: 'failover',
       input: failoverInput(),
       scenario: { lagTotal: '42' },
-      approve: [['stop-producers', 'bob'], ['consumers-cutover', 'carol'], ['producers-cutover', 'carol']],
+      approve: [
+        ['stop-producers', 'bob'],
+        ['consumers-cutover', 'carol'],
+        ['producers-cutover', 'carol'],
+      ],
     },
     {
       // The runbook of patch failover-stop-consumers-before-translate: check-groups, consumers stopped before
@@ -56,13 +66,42 @@ async function main(): Promise<void> {
       scenario: {
         lagTotal: '42',
         unplaced: [
-          { group: 'late', topic: 'orders', downstream: 'A.orders', partition: 0, committed: '8', sourceEnd: '10', lag: '2', why: 'no-checkpoint' },
-          { group: 'parked', topic: 'orders', downstream: 'A.orders', partition: 0, committed: '4', sourceEnd: '10', lag: '6', why: 'no checkpoint or offset sync translates this partition' },
+          {
+            group: 'late',
+            topic: 'orders',
+            downstream: 'A.orders',
+            partition: 0,
+            committed: '8',
+            sourceEnd: '10',
+            lag: '2',
+            why: 'no-checkpoint',
+          },
+          {
+            group: 'parked',
+            topic: 'orders',
+            downstream: 'A.orders',
+            partition: 0,
+            committed: '4',
+            sourceEnd: '10',
+            lag: '6',
+            why: 'no checkpoint or offset sync translates this partition',
+          },
         ],
       },
-      approve: [['stop-producers', 'bob'], ['consumers-cutover', 'carol'], ['unplaced-groups', 'carol', { parked: 'end', '*': 'earliest' }], ['producers-cutover', 'carol']],
+      approve: [
+        ['stop-producers', 'bob'],
+        ['consumers-cutover', 'carol'],
+        ['unplaced-groups', 'carol', { parked: 'end', '*': 'earliest' }],
+        ['producers-cutover', 'carol'],
+      ],
     },
-    { name: 'audit-drift-report-only', workflowType: 'auditDrift', input: auditInput(), scenario: { drift: SOME_DRIFT, heartbeatAgeMs: 120_000 }, approve: [] },
+    {
+      name: 'audit-drift-report-only',
+      workflowType: 'auditDrift',
+      input: auditInput(),
+      scenario: { drift: SOME_DRIFT, heartbeatAgeMs: 120_000 },
+      approve: [],
+    },
     {
       name: 'audit-drift-repair-approved',
       workflowType: 'auditDrift',
@@ -81,7 +120,12 @@ async function main(): Promise<void> {
     for (const run of runs.filter((r) => only.length === 0 || only.includes(r.name))) {
       const workflowId = `replay-${run.name}-${uniqueId()}`;
       scenarios.set(workflowId, run.scenario ?? {});
-      const h = await client.workflow.start(run.workflowType, { taskQueue, workflowId, args: [run.input], workflowExecutionTimeout: '2 minutes' });
+      const h = await client.workflow.start(run.workflowType, {
+        taskQueue,
+        workflowId,
+        args: [run.input],
+        workflowExecutionTimeout: '2 minutes',
+      });
       for (const [gate, by, choices] of run.approve) await approveWhenOpen(h, gate, by, choices);
       await h.result();
       const history = await h.fetchHistory();

@@ -22,7 +22,12 @@ const histories = () =>
     .readdirSync(DIR)
     .filter((f) => f.endsWith('.json'))
     .sort()
-    .map((f) => ({ workflowId: path.basename(f, '.json'), history: temporal.api.history.v1.History.fromObject(JSON.parse(fs.readFileSync(path.join(DIR, f), 'utf8')) as Record<string, unknown>) }));
+    .map((f) => ({
+      workflowId: path.basename(f, '.json'),
+      history: temporal.api.history.v1.History.fromObject(
+        JSON.parse(fs.readFileSync(path.join(DIR, f), 'utf8')) as Record<string, unknown>,
+      ),
+    }));
 
 describe('replay of recorded playbook histories', { timeout: 120_000 }, () => {
   let current: WorkflowBundle;
@@ -36,8 +41,14 @@ describe('replay of recorded playbook histories', { timeout: 120_000 }, () => {
 
   it('the committed fixtures cover failover and audit-drift', () => {
     const names = histories().map((h) => h.workflowId);
-    assert.ok(names.some((n) => n.startsWith('failover-')), names.join(', '));
-    assert.ok(names.some((n) => n.startsWith('audit-drift-')), names.join(', '));
+    assert.ok(
+      names.some((n) => n.startsWith('failover-')),
+      names.join(', '),
+    );
+    assert.ok(
+      names.some((n) => n.startsWith('audit-drift-')),
+      names.join(', '),
+    );
   });
 
   it('every recorded history replays against the current workflows', async () => {

@@ -54,7 +54,16 @@ export const OPEN_FLOW_SCOPE: FlowScope = {
 export function lagReport(total: string) {
   return {
     source: 'A',
-    partitions: [{ topic: 'orders', partition: 0, end: String(10 + Number(total)), committed: '9', lag: total, state: (total === '0' ? 'caught-up' : 'behind') as 'caught-up' | 'behind' }],
+    partitions: [
+      {
+        topic: 'orders',
+        partition: 0,
+        end: String(10 + Number(total)),
+        committed: '9',
+        lag: total,
+        state: (total === '0' ? 'caught-up' : 'behind') as 'caught-up' | 'behind',
+      },
+    ],
     total,
     maxLag: total,
     anomalies: 0,
@@ -64,15 +73,45 @@ export function lagReport(total: string) {
   };
 }
 
-export const NO_DRIFT: DriftReport = { topicsCompared: 1, findings: [], missingOnTarget: [], missingOnSource: [], counts: { error: 0, warn: 0, info: 0 } };
+export const NO_DRIFT: DriftReport = {
+  topicsCompared: 1,
+  findings: [],
+  missingOnTarget: [],
+  missingOnSource: [],
+  counts: { error: 0, warn: 0, info: 0 },
+};
 
 /** retention.ms shorter on B, min ISR differs: two repairable findings. */
 export const SOME_DRIFT: DriftReport = {
   topicsCompared: 1,
   findings: [
-    { topic: 'orders', remoteTopic: 'A.orders', setting: 'retention.ms', source: '604800000', target: '3600000', severity: 'warn', note: 'the target keeps less than the source' },
-    { topic: 'orders', remoteTopic: 'A.orders', setting: 'min.insync.replicas', source: '2', target: '1', severity: 'warn', note: 'acks=all producers get different durability' },
-    { topic: 'orders', remoteTopic: 'A.orders', setting: 'replication.factor', source: '3', target: '1', severity: 'info', note: 'replication factors differ' },
+    {
+      topic: 'orders',
+      remoteTopic: 'A.orders',
+      setting: 'retention.ms',
+      source: '604800000',
+      target: '3600000',
+      severity: 'warn',
+      note: 'the target keeps less than the source',
+    },
+    {
+      topic: 'orders',
+      remoteTopic: 'A.orders',
+      setting: 'min.insync.replicas',
+      source: '2',
+      target: '1',
+      severity: 'warn',
+      note: 'acks=all producers get different durability',
+    },
+    {
+      topic: 'orders',
+      remoteTopic: 'A.orders',
+      setting: 'replication.factor',
+      source: '3',
+      target: '1',
+      severity: 'info',
+      note: 'replication factors differ',
+    },
   ],
   missingOnTarget: [],
   missingOnSource: [],
@@ -81,7 +120,16 @@ export const SOME_DRIFT: DriftReport = {
 
 export function auditInput(overrides: Partial<AuditInput> = {}): AuditInput {
   return {
-    flows: [{ source: 'A', target: 'B', connect: 'connect-b', connectors: ['mm2-A-to-B-source'], otherConnectors: ['mm2-A-to-B-checkpoint'], topics: ['orders'] }],
+    flows: [
+      {
+        source: 'A',
+        target: 'B',
+        connect: 'connect-b',
+        connectors: ['mm2-A-to-B-source'],
+        otherConnectors: ['mm2-A-to-B-checkpoint'],
+        topics: ['orders'],
+      },
+    ],
     freshnessMaxAgeMs: 30_000,
     lagMax: 100,
     requestedBy: 'audit-schedule',
@@ -94,7 +142,11 @@ export function failoverInput(overrides: Partial<FailoverInput> = {}): FailoverI
     source: 'A',
     target: 'B',
     mode: 'planned',
-    forward: { connect: 'connect-b', connectors: ['mm2-A-to-B-source', 'mm2-A-to-B-checkpoint', 'mm2-A-to-B-heartbeat'], sourceConnectors: ['mm2-A-to-B-source'] },
+    forward: {
+      connect: 'connect-b',
+      connectors: ['mm2-A-to-B-source', 'mm2-A-to-B-checkpoint', 'mm2-A-to-B-heartbeat'],
+      sourceConnectors: ['mm2-A-to-B-source'],
+    },
     topics: ['orders'],
     groups: ['billing'],
     requestedBy: 'alice',
@@ -150,7 +202,11 @@ export function createStubs(scenarioOf: (workflowId: string) => AuditScenario, c
   };
   const unreachable = (s: AuditScenario, cluster: string) => {
     if (s.unreachable === cluster) {
-      throw ApplicationFailure.create({ type: 'ClusterUnreachable', message: `cluster ${cluster}: connection refused`, nonRetryable: true });
+      throw ApplicationFailure.create({
+        type: 'ClusterUnreachable',
+        message: `cluster ${cluster}: connection refused`,
+        nonRetryable: true,
+      });
     }
   };
   return {
@@ -162,14 +218,23 @@ export function createStubs(scenarioOf: (workflowId: string) => AuditScenario, c
       const s = record('connectorStatus', input);
       const c = s.connectors?.[input.connector] ?? { state: 'RUNNING' };
       if (c === 'missing') {
-        throw ApplicationFailure.create({ type: 'ConnectorNotFound', message: `connector ${input.connector} does not exist on ${input.connect}`, nonRetryable: true });
+        throw ApplicationFailure.create({
+          type: 'ConnectorNotFound',
+          message: `connector ${input.connector} does not exist on ${input.connect}`,
+          nonRetryable: true,
+        });
       }
       const taskStates = c.taskStates ?? ['RUNNING'];
       return {
         connector: input.connector,
         state: c.state as never,
         workerId: '127.0.0.1:28083',
-        tasks: taskStates.map((state, id) => ({ id, state: state as never, workerId: '127.0.0.1:28083', ...(state === 'FAILED' ? { trace: 'org.apache.kafka.common.errors.RecordTooLargeException: too large' } : {}) })),
+        tasks: taskStates.map((state, id) => ({
+          id,
+          state: state as never,
+          workerId: '127.0.0.1:28083',
+          ...(state === 'FAILED' ? { trace: 'org.apache.kafka.common.errors.RecordTooLargeException: too large' } : {}),
+        })),
       };
     },
     async replicationLag(input) {
@@ -214,13 +279,19 @@ export function createStubs(scenarioOf: (workflowId: string) => AuditScenario, c
           recreationSuspected: recreated.includes(topic),
           sourcePartitions: 2,
           targetPartitions: 2,
-          findings: recreated.includes(topic) ? [{ kind: 'end-below-committed' as const, partition: 0, message: 'end 3 < last replicated 10 + 1' }] : [],
+          findings: recreated.includes(topic)
+            ? [{ kind: 'end-below-committed' as const, partition: 0, message: 'end 3 < last replicated 10 + 1' }]
+            : [],
           partitions: [],
-          summary: recreated.includes(topic) ? `${topic} looks recreated on ${input.source} (end offset below what MM2 replicated)` : `${topic}: consistent`,
+          summary: recreated.includes(topic)
+            ? `${topic} looks recreated on ${input.source} (end offset below what MM2 replicated)`
+            : `${topic}: consistent`,
         })),
         recreated,
         notes: [],
-        ...(s.readUncommitted ? { readUncommitted: s.readUncommitted.map((connector) => ({ connector, isolationLevel: 'read_uncommitted' })) } : {}),
+        ...(s.readUncommitted
+          ? { readUncommitted: s.readUncommitted.map((connector) => ({ connector, isolationLevel: 'read_uncommitted' })) }
+          : {}),
       };
     },
     async clusterHealth(input) {
@@ -270,7 +341,12 @@ export function createStubs(scenarioOf: (workflowId: string) => AuditScenario, c
     },
     async snapshotEndOffsets(input) {
       record('snapshotEndOffsets', input);
-      return { cluster: input.cluster, takenAt: AT, offsets: Object.fromEntries(input.topics.map((t) => [t, { '0': '10' }])), missingTopics: [] } as never;
+      return {
+        cluster: input.cluster,
+        takenAt: AT,
+        offsets: Object.fromEntries(input.topics.map((t) => [t, { '0': '10' }])),
+        missingTopics: [],
+      } as never;
     },
     async planOffsetTranslation(input) {
       record('planOffsetTranslation', input);
@@ -292,7 +368,15 @@ export function createStubs(scenarioOf: (workflowId: string) => AuditScenario, c
       record('placeUnplacedGroups', input);
       return {
         set: input.placements.flatMap((pl) =>
-          pl.partitions.map((p) => ({ group: pl.group, topic: p.topic, partition: p.partition, choice: pl.choice, offset: pl.choice === 'end' ? '10' : '0', low: '0', high: '10' })),
+          pl.partitions.map((p) => ({
+            group: pl.group,
+            topic: p.topic,
+            partition: p.partition,
+            choice: pl.choice,
+            offset: pl.choice === 'end' ? '10' : '0',
+            low: '0',
+            high: '10',
+          })),
         ),
       };
     },

@@ -9,7 +9,10 @@ describe('audit repair: the override set sent with the legacy AlterConfigs reque
         { name: 'cleanup.policy', value: 'compact', sensitive: false },
         { name: 'retention.ms', value: '3600000', sensitive: false },
       ],
-      [{ setting: 'retention.ms', to: '604800000' }, { setting: 'min.insync.replicas', to: '2' }],
+      [
+        { setting: 'retention.ms', to: '604800000' },
+        { setting: 'min.insync.replicas', to: '2' },
+      ],
     );
     assert.deepEqual(out, {
       set: [

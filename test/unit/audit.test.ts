@@ -121,14 +121,39 @@ describe('topic config drift', () => {
   });
 
   const matrix: Array<[string, TopicFacts, TopicFacts, Array<[string, string, string | null, string | null]>]> = [
-    ['retention.ms differs: warn', facts({}, { 'retention.ms': '3600000' }), facts({}, { 'retention.ms': '7200000' }), [['retention.ms', 'warn', '3600000', '7200000']]],
-    ['retention.bytes differs: warn', facts({}, { 'retention.bytes': '-1' }), facts({}, { 'retention.bytes': '1000' }), [['retention.bytes', 'warn', '-1', '1000']]],
-    ['cleanup.policy differs: error', facts(), facts({}, { 'cleanup.policy': 'compact' }), [['cleanup.policy', 'error', 'delete', 'compact']]],
-    ['max.message.bytes differs: warn', facts(), facts({}, { 'max.message.bytes': '100000' }), [['max.message.bytes', 'warn', '1048588', '100000']]],
+    [
+      'retention.ms differs: warn',
+      facts({}, { 'retention.ms': '3600000' }),
+      facts({}, { 'retention.ms': '7200000' }),
+      [['retention.ms', 'warn', '3600000', '7200000']],
+    ],
+    [
+      'retention.bytes differs: warn',
+      facts({}, { 'retention.bytes': '-1' }),
+      facts({}, { 'retention.bytes': '1000' }),
+      [['retention.bytes', 'warn', '-1', '1000']],
+    ],
+    [
+      'cleanup.policy differs: error',
+      facts(),
+      facts({}, { 'cleanup.policy': 'compact' }),
+      [['cleanup.policy', 'error', 'delete', 'compact']],
+    ],
+    [
+      'max.message.bytes differs: warn',
+      facts(),
+      facts({}, { 'max.message.bytes': '100000' }),
+      [['max.message.bytes', 'warn', '1048588', '100000']],
+    ],
     ['min.insync.replicas differs: warn', facts(), facts({}, { 'min.insync.replicas': '1' }), [['min.insync.replicas', 'warn', '2', '1']]],
     ['fewer partitions on the target: error', facts(), facts({ partitions: 2 }), [['partitions', 'error', '3', '2']]],
     ['more partitions on the target: warn', facts(), facts({ partitions: 6 }), [['partitions', 'warn', '3', '6']]],
-    ['replication factor differs, target still meets its min ISR: info', facts(), facts({ replicationFactor: 2 }), [['replication.factor', 'info', '3', '2']]],
+    [
+      'replication factor differs, target still meets its min ISR: info',
+      facts(),
+      facts({ replicationFactor: 2 }),
+      [['replication.factor', 'info', '3', '2']],
+    ],
     [
       'target replication factor below its min ISR: error',
       facts(),
@@ -141,7 +166,12 @@ describe('topic config drift', () => {
       facts({ replicationFactor: 1 }, { 'min.insync.replicas': '2' }),
       [['replication.factor', 'error', '1', '1']],
     ],
-    ['a config the target did not report: warn', facts(), { ...facts(), configs: { ...facts().configs, 'max.message.bytes': undefined } }, [['max.message.bytes', 'warn', '1048588', null]]],
+    [
+      'a config the target did not report: warn',
+      facts(),
+      { ...facts(), configs: { ...facts().configs, 'max.message.bytes': undefined } },
+      [['max.message.bytes', 'warn', '1048588', null]],
+    ],
   ];
   for (const [name, s, t, expected] of matrix) {
     it(name, () => assert.deepEqual(only(pair(s, t)), expected));

@@ -41,7 +41,15 @@ describe('docs/benchmarks.md', () => {
       orchestration: 'orchestration overhead',
       'worker-footprint': 'worker RSS',
     };
-    assert.deepEqual(Object.keys(results).sort(), Object.keys(expectedPrefix).sort(), 'a new result file needs a headline row in bench/render-docs.ts');
-    for (const [name, prefix] of Object.entries(expectedPrefix)) assert.ok(rows.some((r) => r.startsWith(prefix)), `${name}: a row starting '${prefix}'`);
+    assert.deepEqual(
+      Object.keys(results).sort(),
+      Object.keys(expectedPrefix).sort(),
+      'a new result file needs a headline row in bench/render-docs.ts',
+    );
+    for (const [name, prefix] of Object.entries(expectedPrefix))
+      assert.ok(
+        rows.some((r) => r.startsWith(prefix)),
+        `${name}: a row starting '${prefix}'`,
+      );
   });
 });

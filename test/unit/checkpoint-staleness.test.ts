@@ -2,7 +2,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { checkpointStaleness, decideOnStaleness, staleFingerprint } from '../../src/offsets/staleness';
 
-const cp = (group: string, topic: string, partition: number, upstreamOffset: bigint) => ({ consumerGroupId: group, topic, partition, upstreamOffset });
+const cp = (group: string, topic: string, partition: number, upstreamOffset: bigint) => ({
+  consumerGroupId: group,
+  topic,
+  partition,
+  upstreamOffset,
+});
 const commit = (group: string, topic: string, partition: number, offset: bigint | null) => ({ group, topic, partition, offset });
 const defaultPolicy = (t: string) => `A.${t}`;
 
@@ -14,13 +19,18 @@ describe('checkpoint staleness: do the checkpoints cover the groups\u2019 last c
       downstreamTopic: defaultPolicy,
     });
     assert.equal(report.checked, 2);
-    assert.deepEqual(report.stale, [{ group: 'billing', topic: 'A.orders', partition: 1, checkpointUpstream: '40', committedOnSource: '55', behind: '15' }]);
+    assert.deepEqual(report.stale, [
+      { group: 'billing', topic: 'A.orders', partition: 1, checkpointUpstream: '40', committedOnSource: '55', behind: '15' },
+    ]);
     assert.equal(report.behindTotal, '15');
   });
 
   it('no checkpoint for a committed partition is stale (null upstream) but not counted in behindTotal', () => {
     const report = checkpointStaleness({ checkpoints: [], committed: [commit('billing', 'orders', 0, 7n)], downstreamTopic: (t) => t });
-    assert.deepEqual(report.stale.map((s) => [s.topic, s.checkpointUpstream, s.behind]), [['orders', null, '7']]);
+    assert.deepEqual(
+      report.stale.map((s) => [s.topic, s.checkpointUpstream, s.behind]),
+      [['orders', null, '7']],
+    );
     assert.equal(report.behindTotal, '0');
   });
 
@@ -35,14 +45,27 @@ describe('checkpoint staleness: do the checkpoints cover the groups\u2019 last c
   });
 
   it('groups are not mixed up: another group\u2019s checkpoint does not cover this one', () => {
-    const report = checkpointStaleness({ checkpoints: [cp('other', 'orders', 0, 100n)], committed: [commit('g', 'orders', 0, 100n)], downstreamTopic: (t) => t });
+    const report = checkpointStaleness({
+      checkpoints: [cp('other', 'orders', 0, 100n)],
+      committed: [commit('g', 'orders', 0, 100n)],
+      downstreamTopic: (t) => t,
+    });
     assert.equal(report.stale.length, 1);
   });
 
   it('decision: fresh applies now; stale waits while time is left, then applies and reports', () => {
     const fresh = { checked: 1, stale: [], behindTotal: '0' };
-    const stale = { checked: 1, stale: [{ group: 'g', topic: 't', partition: 0, checkpointUpstream: '1', committedOnSource: '2', behind: '1' }], behindTotal: '1' };
-    const clock = (waitedMs: number, maxWaitMs: number, unchangedMs = waitedMs, settleMs?: number) => ({ waitedMs, maxWaitMs, unchangedMs, ...(settleMs !== undefined ? { settleMs } : {}) });
+    const stale = {
+      checked: 1,
+      stale: [{ group: 'g', topic: 't', partition: 0, checkpointUpstream: '1', committedOnSource: '2', behind: '1' }],
+      behindTotal: '1',
+    };
+    const clock = (waitedMs: number, maxWaitMs: number, unchangedMs = waitedMs, settleMs?: number) => ({
+      waitedMs,
+      maxWaitMs,
+      unchangedMs,
+      ...(settleMs !== undefined ? { settleMs } : {}),
+    });
     assert.equal(decideOnStaleness(fresh, clock(0, 0)), 'apply');
     assert.equal(decideOnStaleness(stale, clock(0, 20_000)), 'wait');
     assert.equal(decideOnStaleness(stale, clock(19_999, 20_000)), 'wait');
@@ -52,10 +75,22 @@ describe('checkpoint staleness: do the checkpoints cover the groups\u2019 last c
   });
 
   it('decision: checkpoints that stopped moving end the wait early (MM2 emits only when the translation moves)', () => {
-    const stale = { checked: 1, stale: [{ group: 'g', topic: 't', partition: 0, checkpointUpstream: '339', committedOnSource: '340', behind: '1' }], behindTotal: '1' };
-    assert.equal(decideOnStaleness(stale, { waitedMs: 4_000, maxWaitMs: 20_000, unchangedMs: 2_000, settleMs: 3_000 }), 'wait', 'moved 2 s ago: keep waiting');
+    const stale = {
+      checked: 1,
+      stale: [{ group: 'g', topic: 't', partition: 0, checkpointUpstream: '339', committedOnSource: '340', behind: '1' }],
+      behindTotal: '1',
+    };
+    assert.equal(
+      decideOnStaleness(stale, { waitedMs: 4_000, maxWaitMs: 20_000, unchangedMs: 2_000, settleMs: 3_000 }),
+      'wait',
+      'moved 2 s ago: keep waiting',
+    );
     assert.equal(decideOnStaleness(stale, { waitedMs: 4_000, maxWaitMs: 20_000, unchangedMs: 3_000, settleMs: 3_000 }), 'apply-stale');
-    assert.equal(decideOnStaleness(stale, { waitedMs: 4_000, maxWaitMs: 20_000, unchangedMs: 4_000 }), 'wait', 'no settle time: wait to the maximum');
+    assert.equal(
+      decideOnStaleness(stale, { waitedMs: 4_000, maxWaitMs: 20_000, unchangedMs: 4_000 }),
+      'wait',
+      'no settle time: wait to the maximum',
+    );
   });
 
   it('the fingerprint changes when a stale checkpoint moves, not when the commit does', () => {

@@ -34,7 +34,24 @@ function refused(run: CliRun, pattern: RegExp): void {
   assert.equal(run.stdout, '', 'nothing on stdout');
 }
 
-const failoverFlags = ['--source', 'A', '--target', 'B', '--mode', 'planned', '--connect', 'connect-b', '--connectors', 'mm2-src,mm2-cp', '--source-connectors', 'mm2-src', '--topics', 'orders', '--groups', 'billing'];
+const failoverFlags = [
+  '--source',
+  'A',
+  '--target',
+  'B',
+  '--mode',
+  'planned',
+  '--connect',
+  'connect-b',
+  '--connectors',
+  'mm2-src,mm2-cp',
+  '--source-connectors',
+  'mm2-src',
+  '--topics',
+  'orders',
+  '--groups',
+  'billing',
+];
 
 describe('kafka-dr: bad arguments exit 2 with a message naming the flag, nothing started', () => {
   it('no verb, an unknown verb, an unknown option', async () => {
@@ -46,13 +63,32 @@ describe('kafka-dr: bad arguments exit 2 with a message naming the flag, nothing
   });
 
   it('--help on every verb exits 0 and lists its options', async () => {
-    for (const verb of [['failover'], ['failback'], ['recreate-topic'], ['audit'], ['deploy'], ['status'], ['approve'], ['reject'], ['abort'], ['list'], ['report'], ['stack'], ['stack', 'up'], ['stack', 'status'], ['stack', 'down'], ['worker'], ['drill']]) {
+    for (const verb of [
+      ['failover'],
+      ['failback'],
+      ['recreate-topic'],
+      ['audit'],
+      ['deploy'],
+      ['status'],
+      ['approve'],
+      ['reject'],
+      ['abort'],
+      ['list'],
+      ['report'],
+      ['stack'],
+      ['stack', 'up'],
+      ['stack', 'status'],
+      ['stack', 'down'],
+      ['worker'],
+      ['drill'],
+    ]) {
       const run = await runCli([...verb, '--help']);
       assert.equal(run.code, 0, `${verb.join(' ')} --help`);
       assert.match(run.stdout, new RegExp(`Usage: kafka-dr ${verb.join(' ')}`), verb.join(' '));
     }
     const failover = await runCli(['failover', '--help']);
-    for (const flag of ['--input', '--dry-run', '--wait', '--json', '--id', '--yes', '--connectors', '--approvers']) assert.match(failover.stdout, new RegExp(flag));
+    for (const flag of ['--input', '--dry-run', '--wait', '--json', '--id', '--yes', '--connectors', '--approvers'])
+      assert.match(failover.stdout, new RegExp(flag));
   });
 
   it('failover: each missing field is named with its flag', async () => {
@@ -71,8 +107,14 @@ describe('kafka-dr: bad arguments exit 2 with a message naming the flag, nothing
   });
 
   it('failover: a bad choice, a bad number, an empty list', async () => {
-    refused(await cli('failover', '--mode', 'sideways'), /option '--mode <mode>' argument 'sideways' is invalid. Allowed choices are planned, unplanned/);
-    refused(await cli('failover', '--lag-threshold', '1.5'), /--lag-threshold <records>' argument '1.5' is invalid. must be a whole number/);
+    refused(
+      await cli('failover', '--mode', 'sideways'),
+      /option '--mode <mode>' argument 'sideways' is invalid. Allowed choices are planned, unplanned/,
+    );
+    refused(
+      await cli('failover', '--lag-threshold', '1.5'),
+      /--lag-threshold <records>' argument '1.5' is invalid. must be a whole number/,
+    );
     refused(await cli('failover', '--topics', ' , '), /--topics <names>' argument ' , ' is invalid. must list at least one name/);
     refused(await cli('failover', ...failoverFlags, '--lag-threshold', '0'), /lagThreshold \(--lag-threshold\): must be > 0/);
   });
@@ -88,7 +130,10 @@ describe('kafka-dr: bad arguments exit 2 with a message naming the flag, nothing
     refused(await cli('failover', '--input', file('bad.json', '{"source": ')), /--input .*bad\.json: not valid JSON/);
     refused(await cli('failover', '--input', file('list.json', '[1]')), /--input .*list\.json: must hold one JSON object/);
     const extra = JSON.parse(fs.readFileSync(path.join(EXAMPLES, 'failover.planned.json'), 'utf8')) as Record<string, unknown>;
-    refused(await cli('failover', '--yes', '--input', file('extra.json', JSON.stringify({ ...extra, colour: 'blue' }))), /\(input\): Unrecognized key: "colour"/);
+    refused(
+      await cli('failover', '--yes', '--input', file('extra.json', JSON.stringify({ ...extra, colour: 'blue' }))),
+      /\(input\): Unrecognized key: "colour"/,
+    );
   });
 
   it('--id on a real cutover is refused (the ID is the pair lock)', async () => {
@@ -119,33 +164,105 @@ describe('kafka-dr: bad arguments exit 2 with a message naming the flag, nothing
   it('failback, recreate-topic, audit, deploy: field errors name their flags', async () => {
     const fb = await cli('failback', '--primary', 'A', '--dr', 'A', '--topics', 'orders');
     refused(fb, /reverse \(--reverse-connect, --reverse-name, --replication-factor\): /);
-    refused(await cli('failback', '--input', path.join(EXAMPLES, 'failback.json'), '--dr', 'A', '--yes'), /dr \(--dr\): must differ from primary \('A'\)/);
+    refused(
+      await cli('failback', '--input', path.join(EXAMPLES, 'failback.json'), '--dr', 'A', '--yes'),
+      /dr \(--dr\): must differ from primary \('A'\)/,
+    );
     refused(await cli('failback', '--seed-snapshot', path.join(tmp, 'none.json')), /--seed-snapshot .*none\.json: cannot read it/);
-    const both = await cli('failback', '--input', path.join(EXAMPLES, 'failback.json'), '--seed-from-failover', 'kafka-dr-cutover-A~B', '--yes');
+    const both = await cli(
+      'failback',
+      '--input',
+      path.join(EXAMPLES, 'failback.json'),
+      '--seed-from-failover',
+      'kafka-dr-cutover-A~B',
+      '--yes',
+    );
     refused(both, /seed\.failoverWorkflowId \(--seed-from-failover\): give either snapshot or failoverWorkflowId, not both/);
 
-    refused(await cli('recreate-topic', '--source', 'A', '--target', 'B', '--connect', 'connect-b', '--source-connector', 'x', '--topic', 'bad topic'), /topic \(--topic\): must be a Kafka topic name/);
+    refused(
+      await cli(
+        'recreate-topic',
+        '--source',
+        'A',
+        '--target',
+        'B',
+        '--connect',
+        'connect-b',
+        '--source-connector',
+        'x',
+        '--topic',
+        'bad topic',
+      ),
+      /topic \(--topic\): must be a Kafka topic name/,
+    );
     refused(await cli('recreate-topic', '--reset-groups-to', 'latest'), /Allowed choices are earliest, none/);
 
-    refused(await cli('audit', '--source', 'A', '--target', 'B', '--connect', 'connect-b', '--topics', 'orders'), /flows\.0\.connectors \(--connectors\): /);
-    refused(await cli('audit', '--source', 'A', '--target', 'B', '--connect', 'connect-b', '--connectors', 'c', '--topics', 'orders', '--repair', '--dry-run'), /repair \(--repair\): a dry run repairs nothing/);
+    refused(
+      await cli('audit', '--source', 'A', '--target', 'B', '--connect', 'connect-b', '--topics', 'orders'),
+      /flows\.0\.connectors \(--connectors\): /,
+    );
+    refused(
+      await cli(
+        'audit',
+        '--source',
+        'A',
+        '--target',
+        'B',
+        '--connect',
+        'connect-b',
+        '--connectors',
+        'c',
+        '--topics',
+        'orders',
+        '--repair',
+        '--dry-run',
+      ),
+      /repair \(--repair\): a dry run repairs nothing/,
+    );
 
-    refused(await cli('deploy', '--source', 'A', '--target', 'B', '--connect', 'connect-b', '--policy', 'default', '--topics', '__consumer_offsets'), /plan\.topicGroups\.0\.topics\.0 \(--topics\): '__consumer_offsets' is an internal topic/);
+    refused(
+      await cli(
+        'deploy',
+        '--source',
+        'A',
+        '--target',
+        'B',
+        '--connect',
+        'connect-b',
+        '--policy',
+        'default',
+        '--topics',
+        '__consumer_offsets',
+      ),
+      /plan\.topicGroups\.0\.topics\.0 \(--topics\): '__consumer_offsets' is an internal topic/,
+    );
     refused(await cli('deploy', '--plan', file('plan.json', '{}')), /plan\.source \(--source\): /);
   });
 
   it('approve, reject, abort: missing --as/--reason, a bad gate name, an empty name', async () => {
     refused(await cli('approve', 'wf', '--as', 'bob'), /missing required argument 'gate'/);
     refused(await cli('approve', 'wf', 'stop-producers'), /required option '--as <name>' not specified/);
-    refused(await cli('approve', 'wf', 'Stop Producers', '--as', 'bob'), /value 'Stop Producers' is invalid for argument 'gate'. must be 1-63 lower-case letters/);
+    refused(
+      await cli('approve', 'wf', 'Stop Producers', '--as', 'bob'),
+      /value 'Stop Producers' is invalid for argument 'gate'. must be 1-63 lower-case letters/,
+    );
     refused(await cli('approve', 'wf', 'stop-producers', '--as', ' '), /--as must not be empty/);
     refused(await cli('approve', 'wf', 'stop-producers', '--as', 'x'.repeat(129)), /--as: must be at most 128 characters/);
-    refused(await cli('approve', 'wf', 'replication-gap', '--as', 'bob', '--choice', 'Accept Loss'), /--choice: a choice is a lowercase word like re-drain/);
+    refused(
+      await cli('approve', 'wf', 'replication-gap', '--as', 'bob', '--choice', 'Accept Loss'),
+      /--choice: a choice is a lowercase word like re-drain/,
+    );
     refused(await cli('reject', 'wf', 'stop-producers', '--as', 'bob'), /required option '--reason <text>' not specified/);
     refused(await cli('abort', 'wf', '--as', 'bob'), /required option '--reason <text>' not specified/);
     refused(await cli('abort', '--as', 'bob', '--reason', 'x'), /missing required argument 'workflow-id'/);
-    refused(await cli('approve', 'wf', 'unplaced-groups', '--as', 'bob', '--choice', 'g='), /--choice <\[key=\]choice>' argument 'g=' is invalid. must be <choice> or <key>=<choice>/);
-    refused(await cli('approve', 'wf', 'unplaced-groups', '--as', 'bob', '--choice', 'g=end', '--choice', 'g=earliest'), /argument 'g=earliest' is invalid. chooses twice for g/);
+    refused(
+      await cli('approve', 'wf', 'unplaced-groups', '--as', 'bob', '--choice', 'g='),
+      /--choice <\[key=\]choice>' argument 'g=' is invalid. must be <choice> or <key>=<choice>/,
+    );
+    refused(
+      await cli('approve', 'wf', 'unplaced-groups', '--as', 'bob', '--choice', 'g=end', '--choice', 'g=earliest'),
+      /argument 'g=earliest' is invalid. chooses twice for g/,
+    );
   });
 
   it('status, list, report, stack, drill: bad arguments', async () => {

@@ -2,13 +2,24 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { PlaybookInputError, playbookStartId, validatePlaybookInput } from '../../src/client/playbooks';
 import { listQuery } from '../../src/client/operations';
-import { flagForField, flagsToInput, GATE_FLAGS, mergeInput, PLAYBOOK_VERBS, setPath, withFlags, type FieldFlag, type PlaybookVerb } from '../../src/cli/playbook-flags';
+import {
+  flagForField,
+  flagsToInput,
+  GATE_FLAGS,
+  mergeInput,
+  PLAYBOOK_VERBS,
+  setPath,
+  withFlags,
+  type FieldFlag,
+  type PlaybookVerb,
+} from '../../src/cli/playbook-flags';
 
 /** How flags and `--input` combine into a playbook input, and the IDs and queries the client derives. */
 
 const verb = (name: PlaybookVerb['verb']) => PLAYBOOK_VERBS.find((v) => v.verb === name)!;
 const flag = (spec: PlaybookVerb, name: string): FieldFlag => [...spec.fields, ...GATE_FLAGS].find((f) => f.flag === name)!;
-const values = (spec: PlaybookVerb, entries: Array<[string, unknown]>) => new Map(entries.map(([name, v]) => [flag(spec, name), v] as const));
+const values = (spec: PlaybookVerb, entries: Array<[string, unknown]>) =>
+  new Map(entries.map(([name, v]) => [flag(spec, name), v] as const));
 
 describe('CLI flags → playbook input', () => {
   it('merges flags over the file: objects key by key, lists of objects item by item, other values replaced', () => {
@@ -47,7 +58,14 @@ describe('CLI flags → playbook input', () => {
     const spec = verb('deploy');
     const bare = flagsToInput(spec, values(spec, [['--topics', ['orders']]]), {});
     assert.deepEqual(bare.plan, { topicGroups: [{ topics: ['orders'], name: 'main' }] });
-    const named = flagsToInput(spec, values(spec, [['--topics', ['orders']], ['--topic-group', 'o']]), {});
+    const named = flagsToInput(
+      spec,
+      values(spec, [
+        ['--topics', ['orders']],
+        ['--topic-group', 'o'],
+      ]),
+      {},
+    );
     assert.deepEqual(named.plan, { topicGroups: [{ topics: ['orders'], name: 'o' }] });
     const fromFile = flagsToInput(spec, values(spec, [['--topics', ['x']]]), { plan: { topicGroups: [{ name: 'file', topics: ['a'] }] } });
     assert.deepEqual(fromFile.plan, { topicGroups: [{ name: 'file', topics: ['x'] }] });
@@ -55,7 +73,17 @@ describe('CLI flags → playbook input', () => {
 
   it('audit: flow flags land in the first flow; recreate-topic: gate flags in its one gate', () => {
     const audit = verb('audit');
-    assert.deepEqual(flagsToInput(audit, values(audit, [['--source', 'A'], ['--lag-max', 5]]), {}), { flows: [{ source: 'A' }], lagMax: 5 });
+    assert.deepEqual(
+      flagsToInput(
+        audit,
+        values(audit, [
+          ['--source', 'A'],
+          ['--lag-max', 5],
+        ]),
+        {},
+      ),
+      { flows: [{ source: 'A' }], lagMax: 5 },
+    );
     const recreate = verb('recreate-topic');
     assert.deepEqual(flagsToInput(recreate, values(recreate, [['--four-eyes', true]]), {}), { gate: { fourEyes: true } });
   });
@@ -117,7 +145,14 @@ describe('client: validation, workflow IDs, list query', () => {
       requestedBy: 'alice',
     });
     assert.equal(playbookStartId('failback', fb), 'kafka-dr-cutover-A~B', 'failback B→A locks the same pair');
-    const rt = validatePlaybookInput('recreate-topic', { source: 'A', target: 'B', connect: 'connect-b', sourceConnector: 'x', topic: 'orders', requestedBy: 'a' });
+    const rt = validatePlaybookInput('recreate-topic', {
+      source: 'A',
+      target: 'B',
+      connect: 'connect-b',
+      sourceConnector: 'x',
+      topic: 'orders',
+      requestedBy: 'a',
+    });
     assert.equal(playbookStartId('recreate-topic', rt), 'kafka-dr-recreate-topic-A~B~orders');
     const audit = validatePlaybookInput('audit-drift', {
       flows: [
@@ -131,7 +166,10 @@ describe('client: validation, workflow IDs, list query', () => {
 
   it('list query: playbooks by search attribute, running unless --all, filters quoted', () => {
     assert.equal(listQuery({}), "KafkaDrPlaybook IS NOT NULL AND ExecutionStatus = 'Running'");
-    assert.equal(listQuery({ all: true, playbook: "fail'over", clusterPair: 'A~B' }), "KafkaDrPlaybook IS NOT NULL AND KafkaDrPlaybook = 'fail\\'over' AND KafkaDrClusterPair = 'A~B'");
+    assert.equal(
+      listQuery({ all: true, playbook: "fail'over", clusterPair: 'A~B' }),
+      "KafkaDrPlaybook IS NOT NULL AND KafkaDrPlaybook = 'fail\\'over' AND KafkaDrClusterPair = 'A~B'",
+    );
   });
 });
 
@@ -139,14 +177,20 @@ describe('refusals and blockers name the flag', () => {
   it('adds the flag after each input field a refusal names, one per line or joined with "; "', () => {
     const failover = verb('failover');
     assert.equal(
-      withFlags(failover, "policy: is 'default' but the flow uses the IdentityReplicationPolicy (replication.policy.class): set policy to 'identity'"),
+      withFlags(
+        failover,
+        "policy: is 'default' but the flow uses the IdentityReplicationPolicy (replication.policy.class): set policy to 'identity'",
+      ),
       "policy (--policy): is 'default' but the flow uses the IdentityReplicationPolicy (replication.policy.class): set policy to 'identity'",
     );
     assert.equal(
-      withFlags(failover, "check-scope failed: the input does not match the forward flow x on connect-b: topics: 'o' is not mirrored; excludeTopics: 'p' is not mirrored; forward.connectors: 'typo' not found"),
+      withFlags(
+        failover,
+        "check-scope failed: the input does not match the forward flow x on connect-b: topics: 'o' is not mirrored; excludeTopics: 'p' is not mirrored; forward.connectors: 'typo' not found",
+      ),
       "check-scope failed: the input does not match the forward flow x on connect-b: topics (--topics): 'o' is not mirrored; excludeTopics (--exclude-topics): 'p' is not mirrored; forward.connectors (--connectors): 'typo' not found",
     );
-    assert.equal(withFlags(verb('failback'), 'separator: is \'.\''), "separator (--separator): is '.'");
+    assert.equal(withFlags(verb('failback'), "separator: is '.'"), "separator (--separator): is '.'");
     assert.equal(withFlags(verb('recreate-topic'), 'sourceConnector: x is STOPPED'), 'sourceConnector (--source-connector): x is STOPPED');
     // Words that are not fields stay as they are.
     assert.equal(withFlags(failover, 'the pair is failed over: fail back first'), 'the pair is failed over: fail back first');

@@ -18,15 +18,30 @@ function status(overrides: Partial<PlaybookStatus> = {}): PlaybookStatus {
     state: 'running',
     outcome: null,
     phase: 'checking',
-    phases: [{ phase: 'starting', at: '2026-01-01T10:00:00.000Z' }, { phase: 'checking', at: '2026-01-01T10:00:01.000Z' }],
+    phases: [
+      { phase: 'starting', at: '2026-01-01T10:00:00.000Z' },
+      { phase: 'checking', at: '2026-01-01T10:00:01.000Z' },
+    ],
     steps: [
-      { name: 'check-target', state: 'completed', startedAt: '2026-01-01T10:00:01.000Z', endedAt: '2026-01-01T10:00:01.250Z', durationMs: 250 },
+      {
+        name: 'check-target',
+        state: 'completed',
+        startedAt: '2026-01-01T10:00:01.000Z',
+        endedAt: '2026-01-01T10:00:01.250Z',
+        durationMs: 250,
+      },
       {
         name: 'check-lag',
         state: 'completed',
         startedAt: '2026-01-01T10:00:02.000Z',
         durationMs: 1500,
-        details: { total: '42', partitions: [{ topic: 'orders', partition: 1, lag: '40' }, { topic: 'orders', partition: 0, lag: '2' }] },
+        details: {
+          total: '42',
+          partitions: [
+            { topic: 'orders', partition: 1, lag: '40' },
+            { topic: 'orders', partition: 0, lag: '2' },
+          ],
+        },
       },
       { name: 'drain', state: 'skipped', startedAt: '2026-01-01T10:00:03.000Z', durationMs: 0, details: { why: 'dry run' } },
     ],
@@ -89,14 +104,42 @@ function report(overrides: Partial<PlaybookReport> = {}): PlaybookReport {
       { phase: 'compensating', at: '2026-01-01T10:05:00.000Z' },
     ],
     steps: [
-      { name: 'drain', state: 'completed', startedAt: '2026-01-01T10:01:00.000Z', durationMs: 61_000, details: { lag: { 'orders-0': 0, 'orders-1': 0 } } },
-      { name: 'stop-forward', state: 'compensated', startedAt: '2026-01-01T10:02:00.000Z', durationMs: 800, compensatedBy: 'undo: resume forward connector s' },
+      {
+        name: 'drain',
+        state: 'completed',
+        startedAt: '2026-01-01T10:01:00.000Z',
+        durationMs: 61_000,
+        details: { lag: { 'orders-0': 0, 'orders-1': 0 } },
+      },
+      {
+        name: 'stop-forward',
+        state: 'compensated',
+        startedAt: '2026-01-01T10:02:00.000Z',
+        durationMs: 800,
+        compensatedBy: 'undo: resume forward connector s',
+      },
       { name: 'undo: resume forward connector s', state: 'completed', startedAt: '2026-01-01T10:05:00.000Z', durationMs: 300 },
     ],
-    decisions: [{ gate: 'stop-producers', decision: 'approved', by: 'bob', at: '2026-01-01T10:00:50.000Z', via: 'update', comment: 'producers\nstopped' }],
-    ignoredMessages: [{ message: 'approve', at: '2026-01-01T10:00:40.000Z', gate: 'stop-producers', by: 'mallory', reason: 'mallory may not decide' }],
+    decisions: [
+      {
+        gate: 'stop-producers',
+        decision: 'approved',
+        by: 'bob',
+        at: '2026-01-01T10:00:50.000Z',
+        via: 'update',
+        comment: 'producers\nstopped',
+      },
+    ],
+    ignoredMessages: [
+      { message: 'approve', at: '2026-01-01T10:00:40.000Z', gate: 'stop-producers', by: 'mallory', reason: 'mallory may not decide' },
+    ],
     aborted: { by: 'carol', reason: 'wrong | pair', at: '2026-01-01T10:04:59.000Z', via: 'signal' },
-    figures: { drainMs: 61_000, lagAtStart: '42', offsetsSet: [{ group: 'billing', topic: 'A.orders', partition: 0, offset: '10' }], rpoEstimate: { ageMs: 900, lastHeartbeatAt: null } },
+    figures: {
+      drainMs: 61_000,
+      lagAtStart: '42',
+      offsetsSet: [{ group: 'billing', topic: 'A.orders', partition: 0, offset: '10' }],
+      rpoEstimate: { ageMs: 900, lastHeartbeatAt: null },
+    },
     compensation: {
       reason: 'aborted by carol: wrong | pair',
       undone: ['resume forward connector s'],
@@ -111,7 +154,15 @@ describe('lag per partition', () => {
   it('finds {topic, partition, lag} lists and lag maps, keeps the latest per partition, sorted', () => {
     const rows = lagRows({
       steps: [
-        { name: 'check-lag', details: { partitions: [{ topic: 'orders', partition: 1, lag: '40' }, { topic: 'orders', partition: 0, lag: 2 }] } },
+        {
+          name: 'check-lag',
+          details: {
+            partitions: [
+              { topic: 'orders', partition: 1, lag: '40' },
+              { topic: 'orders', partition: 0, lag: 2 },
+            ],
+          },
+        },
         { name: 'drain', details: { lag: { 'orders-1': 0, clicks: 7 } } },
       ],
       figures: { catchUp: { partitions: [{ topic: 'a', partition: 3, lag: '1' }] }, total: '9' },
@@ -129,7 +180,10 @@ describe('lag per partition', () => {
   });
 
   it('formats durations as an operator reads them', () => {
-    assert.deepEqual([formatDuration(250), formatDuration(1500), formatDuration(61_000), formatDuration(7_500_000), formatDuration(undefined)], ['250 ms', '1.5 s', '1 min 01 s', '2 h 05 min', '']);
+    assert.deepEqual(
+      [formatDuration(250), formatDuration(1500), formatDuration(61_000), formatDuration(7_500_000), formatDuration(undefined)],
+      ['250 ms', '1.5 s', '1 min 01 s', '2 h 05 min', ''],
+    );
   });
 });
 
@@ -152,9 +206,27 @@ describe('status view', () => {
     const base = status();
     const s = status({
       gates: [...base.gates, { name: 'unplaced-groups', state: 'open' }],
-      openGate: { ...base.openGate!, name: 'unplaced-groups', description: '1 group-partition(s) of 1 group(s) ...', choices: { options: ['earliest', 'end', 'leave-out'], keys: ['parked'] } },
-      decisions: [{ gate: 'consumers-cutover', decision: 'approved', by: 'bob', at: '2026-01-01T10:00:05.000Z', via: 'update', choices: { x: 'end' } }],
-      figures: { groupPositions: [{ group: 'billing', exact: 2, translated: 0, earliest: 0, end: 0, leftOut: 0, reRead: '0', skipped: '0', outcome: 'exact' }] },
+      openGate: {
+        ...base.openGate!,
+        name: 'unplaced-groups',
+        description: '1 group-partition(s) of 1 group(s) ...',
+        choices: { options: ['earliest', 'end', 'leave-out'], keys: ['parked'] },
+      },
+      decisions: [
+        {
+          gate: 'consumers-cutover',
+          decision: 'approved',
+          by: 'bob',
+          at: '2026-01-01T10:00:05.000Z',
+          via: 'update',
+          choices: { x: 'end' },
+        },
+      ],
+      figures: {
+        groupPositions: [
+          { group: 'billing', exact: 2, translated: 0, earliest: 0, end: 0, leftOut: 0, reRead: '0', skipped: '0', outcome: 'exact' },
+        ],
+      },
     });
     const text = renderStatus(snapshot(s));
     assert.match(text, /Choose one of earliest \| end \| leave-out for each of: parked/);
@@ -162,7 +234,10 @@ describe('status view', () => {
     assert.match(text, /consumers-cutover +approved by bob at 2026-01-01 10:00:05Z choosing x=end/);
     assert.match(text, /Consumer groups\n {2}billing: exact/);
     const lines = statusEvents(snapshot(s)).map((e) => e.line);
-    assert.ok(lines.some((l) => /gate unplaced-groups waits: .*choose earliest \| end \| leave-out for parked/.test(l)), lines.join('\n'));
+    assert.ok(
+      lines.some((l) => /gate unplaced-groups waits: .*choose earliest \| end \| leave-out for parked/.test(l)),
+      lines.join('\n'),
+    );
     assert.ok(lines.includes('consumer groups: billing: exact'), lines.join('\n'));
   });
 
@@ -185,15 +260,26 @@ describe('status view', () => {
   it('piped --watch: one line per fact, printed again only when it changes', () => {
     const printed = new Map<string, string>();
     const first = changedEvents(statusEvents(snapshot(status())), printed).map((e) => e.line);
-    assert.deepEqual(first.slice(0, 3), ['workflow kafka-dr-cutover-A~B failover RUNNING', 'phase checking', 'step check-target: completed (250 ms)']);
+    assert.deepEqual(first.slice(0, 3), [
+      'workflow kafka-dr-cutover-A~B failover RUNNING',
+      'phase checking',
+      'step check-target: completed (250 ms)',
+    ]);
     assert.ok(first.includes('gate stop-producers: open'));
-    assert.ok(first.some((l) => l.startsWith('gate stop-producers waits: approving it will confirm producers to orders on A are stopped (approvers: bob, carol;')));
+    assert.ok(
+      first.some((l) =>
+        l.startsWith('gate stop-producers waits: approving it will confirm producers to orders on A are stopped (approvers: bob, carol;'),
+      ),
+    );
     assert.ok(first.includes('lag orders[1] 40 (check-lag)'));
     assert.deepEqual(changedEvents(statusEvents(snapshot(status())), printed), [], 'same status: nothing printed');
 
     const later = status({
       phase: 'draining',
-      gates: [{ name: 'stop-producers', state: 'approved' }, { name: 'consumers-cutover', state: 'pending' }],
+      gates: [
+        { name: 'stop-producers', state: 'approved' },
+        { name: 'consumers-cutover', state: 'pending' },
+      ],
       openGate: null,
       decisions: [{ gate: 'stop-producers', decision: 'approved', by: 'bob', at: '2026-01-01T10:01:00.000Z', via: 'update' }],
     });
@@ -214,15 +300,28 @@ describe('Markdown report', () => {
     assert.match(md, /^# failover kafka-dr-cutover-A~B: aborted\n/);
     assert.match(md, /- \*\*Duration:\*\* 5 min 30 s/);
     assert.match(md, /- \*\*Reason:\*\* aborted by carol: wrong \\\| pair/);
-    assert.match(md, /\| phase \| from \| time in phase \|\n\|---\|---\|---\|\n\| checking \| 2026-01-01 10:00:00Z \| 5 min 00 s \|\n\| compensating \| 2026-01-01 10:05:00Z \| 30\.0 s \|/);
+    assert.match(
+      md,
+      /\| phase \| from \| time in phase \|\n\|---\|---\|---\|\n\| checking \| 2026-01-01 10:00:00Z \| 5 min 00 s \|\n\| compensating \| 2026-01-01 10:05:00Z \| 30\.0 s \|/,
+    );
     assert.match(md, /\| 1 \| drain \| completed \| 2026-01-01 10:01:00Z \| 1 min 01 s \|  \|/);
     assert.match(md, /\| 2 \| stop-forward \| compensated \| .* \| reverted by undo: resume forward connector s \|/);
-    assert.match(md, /\| stop-producers \| approved \| bob \| 2026-01-01 10:00:50Z \| update \| producers stopped \|/, 'newlines flattened in a cell');
-    assert.match(md, /## Offsets set \(offsetsSet\)\n\n\| group \| topic \| partition \| offset \|\n\|---\|---\|---\|---\|\n\| billing \| A\.orders \| 0 \| 10 \|/);
+    assert.match(
+      md,
+      /\| stop-producers \| approved \| bob \| 2026-01-01 10:00:50Z \| update \| producers stopped \|/,
+      'newlines flattened in a cell',
+    );
+    assert.match(
+      md,
+      /## Offsets set \(offsetsSet\)\n\n\| group \| topic \| partition \| offset \|\n\|---\|---\|---\|---\|\n\| billing \| A\.orders \| 0 \| 10 \|/,
+    );
     assert.match(md, /\| drainMs \| 1 min 01 s \(61000 ms\) \|/);
     assert.match(md, /\| rpoEstimate\.ageMs \| 900 ms \(900 ms\) \|/);
     assert.match(md, /\| orders \| 1 \| 0 \| drain \|/);
-    assert.match(md, /- \*\*Undone:\*\* resume forward connector s\n- \*\*Undo failed:\*\* delete reverse: ConnectRebalancing: 409\n- \*\*Left as is:\*\* consumer group offsets on target: nothing reads them yet/);
+    assert.match(
+      md,
+      /- \*\*Undone:\*\* resume forward connector s\n- \*\*Undo failed:\*\* delete reverse: ConnectRebalancing: 409\n- \*\*Left as is:\*\* consumer group offsets on target: nothing reads them yet/,
+    );
     assert.match(md, /## Messages that changed nothing[\s\S]*\| approve \| stop-producers \| mallory \|/);
     assert.match(md, /Aborted by carol at 2026-01-01 10:04:59Z \(signal\): wrong \\\| pair/);
     assert.ok(md.endsWith('\n') && !md.endsWith('\n\n'));
@@ -231,27 +330,81 @@ describe('Markdown report', () => {
   it('per-group positions, the unplaced group-partitions and the choices made', () => {
     const md = renderPlaybookMarkdown(
       report({
-        decisions: [{ gate: 'unplaced-groups', decision: 'approved', by: 'bob', at: '2026-01-01T10:00:50.000Z', via: 'update', choices: { parked: 'end' } }],
+        decisions: [
+          {
+            gate: 'unplaced-groups',
+            decision: 'approved',
+            by: 'bob',
+            at: '2026-01-01T10:00:50.000Z',
+            via: 'update',
+            choices: { parked: 'end' },
+          },
+        ],
         figures: {
-          unplaced: [{ group: 'parked', topic: 'orders', downstream: 'A.orders', partition: 1, committed: '20', sourceEnd: '50', lag: '30', why: 'no-checkpoint' }],
+          unplaced: [
+            {
+              group: 'parked',
+              topic: 'orders',
+              downstream: 'A.orders',
+              partition: 1,
+              committed: '20',
+              sourceEnd: '50',
+              lag: '30',
+              why: 'no-checkpoint',
+            },
+          ],
           unplacedSet: [{ group: 'parked', topic: 'A.orders', partition: 1, choice: 'end', offset: '50', low: '0', high: '50' }],
           groupPositions: [
-            { group: 'billing', exact: 0, translated: 2, earliest: 0, end: 0, leftOut: 0, reRead: '0', skipped: '0', outcome: 'translated through checkpoints on 2 partition(s)' },
-            { group: 'parked', exact: 0, translated: 0, earliest: 0, end: 1, leftOut: 0, reRead: '0', skipped: '30', outcome: 'skipped 30 (end on 1 partition(s))' },
+            {
+              group: 'billing',
+              exact: 0,
+              translated: 2,
+              earliest: 0,
+              end: 0,
+              leftOut: 0,
+              reRead: '0',
+              skipped: '0',
+              outcome: 'translated through checkpoints on 2 partition(s)',
+            },
+            {
+              group: 'parked',
+              exact: 0,
+              translated: 0,
+              earliest: 0,
+              end: 1,
+              leftOut: 0,
+              reRead: '0',
+              skipped: '30',
+              outcome: 'skipped 30 (end on 1 partition(s))',
+            },
           ],
         },
       }),
     );
     assert.match(md, /\| unplaced-groups \| approved \| bob \| .* \| update \| chose parked=end \|/);
-    assert.match(md, /## Consumer group positions\n\n.*\n.*\n\| billing \| translated through checkpoints on 2 partition\(s\) \| 0 \| 2 \| 0 \| 0 \| 0 \| 0 \| 0 \|\n\| parked \| skipped 30 \(end on 1 partition\(s\)\) \| 0 \| 0 \| 0 \| 1 \| 0 \| 0 \| 30 \|/);
-    assert.match(md, /## Group-partitions the translation could not place\n\n.*\n.*\n\| parked \| orders \| 1 \| 20 \| 50 \| 30 \| no-checkpoint \|/);
+    assert.match(
+      md,
+      /## Consumer group positions\n\n.*\n.*\n\| billing \| translated through checkpoints on 2 partition\(s\) \| 0 \| 2 \| 0 \| 0 \| 0 \| 0 \| 0 \|\n\| parked \| skipped 30 \(end on 1 partition\(s\)\) \| 0 \| 0 \| 0 \| 1 \| 0 \| 0 \| 30 \|/,
+    );
+    assert.match(
+      md,
+      /## Group-partitions the translation could not place\n\n.*\n.*\n\| parked \| orders \| 1 \| 20 \| 50 \| 30 \| no-checkpoint \|/,
+    );
     assert.match(md, /## Offsets set \(unplacedSet\)\n\n.*\n.*\n\| parked \| A\.orders \| 1 \| 50 \|/);
     assert.doesNotMatch(md, /## Offsets set \(unplaced\)/);
   });
 
   it('a completed dry run: no compensation needed, the plan as JSON, nothing decided', () => {
     const md = renderPlaybookMarkdown(
-      report({ outcome: 'completed', reason: null, aborted: null, decisions: [], ignoredMessages: [], compensation: null, figures: { dryRun: true, plan: { blockers: ['lag 99'] } } }),
+      report({
+        outcome: 'completed',
+        reason: null,
+        aborted: null,
+        decisions: [],
+        ignoredMessages: [],
+        compensation: null,
+        figures: { dryRun: true, plan: { blockers: ['lag 99'] } },
+      }),
     );
     assert.match(md, /- \*\*Dry run:\*\* nothing was changed/);
     assert.match(md, /No gate was decided\./);

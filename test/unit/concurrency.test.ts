@@ -16,7 +16,10 @@ describe('inBatches', () => {
       seen.push(n);
       inFlight--;
     });
-    assert.deepEqual([...seen].sort((a, b) => a - b), [...Array(50).keys()]);
+    assert.deepEqual(
+      [...seen].sort((a, b) => a - b),
+      [...Array(50).keys()],
+    );
     assert.equal(peak, 4);
   });
 

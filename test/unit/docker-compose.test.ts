@@ -96,7 +96,6 @@ function kafkaVersionOfImage(image: string): { version: string; exact: boolean }
   return undefined;
 }
 
-
 const majorMinor = (v: string) => v.split('.').slice(0, 2).join('.');
 
 const BROKERS = ['kafka-a', 'kafka-b'] as const;

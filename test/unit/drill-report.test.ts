@@ -30,9 +30,17 @@ const report: DrillReport = {
   ],
   producedOn: { A: 900, B: 300 },
   consumedOn: { A: 1000, B: 207 },
-  switches: [{ playbook: 'failover', gate: 'stop-producers', action: 'stop-producers', at: at(25), detail: { action: 'producer stopped on A' } }],
+  switches: [
+    { playbook: 'failover', gate: 'stop-producers', action: 'stop-producers', at: at(25), detail: { action: 'producer stopped on A' } },
+  ],
   playbooks: {
-    failover: { workflowId: 'kafka-dr-cutover-A~B', runId: 'r1', outcome: 'completed', durationMs: 30_000, figures: { drainMs: 4_000, offsetsSet: [1, 2, 3], rtoMs: 29_000 } },
+    failover: {
+      workflowId: 'kafka-dr-cutover-A~B',
+      runId: 'r1',
+      outcome: 'completed',
+      durationMs: 30_000,
+      figures: { drainMs: 4_000, offsetsSet: [1, 2, 3], rtoMs: 29_000 },
+    },
     failback: {
       workflowId: 'kafka-dr-cutover-A~B',
       runId: 'r2',
@@ -60,25 +68,47 @@ describe('drill Markdown report', () => {
   });
 
   it('shows playbooks with their key figures and the switches', () => {
-    assert.ok(md.includes('| failover | `kafka-dr-cutover-A~B` | completed | 30.0 s | drainMs: 4.0 s; rtoMs: 29.0 s; offsetsSet: 3 partitions |'));
+    assert.ok(
+      md.includes('| failover | `kafka-dr-cutover-A~B` | completed | 30.0 s | drainMs: 4.0 s; rtoMs: 29.0 s; offsetsSet: 3 partitions |'),
+    );
     assert.ok(md.includes('| failover | stop-producers | stop-producers |'));
     // A stale translation says how many records the groups may read again.
-    assert.ok(md.includes('| failback | `kafka-dr-cutover-A~B` | completed | 10.0 s | translation: checkpoints stale after 20.0 s (up to 14 re-reads) |'));
+    assert.ok(
+      md.includes(
+        '| failback | `kafka-dr-cutover-A~B` | completed | 10.0 s | translation: checkpoints stale after 20.0 s (up to 14 re-reads) |',
+      ),
+    );
   });
 
   it('says FAILED with the error and the lost sequences when records were lost', () => {
-    const failed = drillMarkdown({ ...report, outcome: 'failed', lost: 3, lostSample: [4, 5, 9], error: 'the planned drill lost 3 records' });
+    const failed = drillMarkdown({
+      ...report,
+      outcome: 'failed',
+      lost: 3,
+      lostSample: [4, 5, 9],
+      error: 'the planned drill lost 3 records',
+    });
     assert.match(failed, /: FAILED/);
     assert.ok(failed.includes('**Error:** the planned drill lost 3 records'));
     assert.ok(failed.includes('lost sequences (first 3): 4-5, 9'));
   });
 
   it('unplanned: shows the estimated RPO next to the measured one', () => {
-    const md2 = drillMarkdown({ ...report, mode: 'unplanned', rpoRecords: 12, rpoEstimate: { ageMs: 1500, lastHeartbeatAt: at(40) }, recoverableOnA: 12 });
+    const md2 = drillMarkdown({
+      ...report,
+      mode: 'unplanned',
+      rpoRecords: 12,
+      rpoEstimate: { ageMs: 1500, lastHeartbeatAt: at(40) },
+      recoverableOnA: 12,
+    });
     assert.ok(md2.includes('RPO estimated by the playbook: 1.5 s'));
     assert.ok(md2.includes('measured: 12 records'));
     assert.ok(md2.includes('still on A after it came back: 12'));
-    const stale = drillMarkdown({ ...report, mode: 'unplanned', rpoEstimateNote: 'no heartbeat replicated from A during this drill reached B' });
+    const stale = drillMarkdown({
+      ...report,
+      mode: 'unplanned',
+      rpoEstimateNote: 'no heartbeat replicated from A during this drill reached B',
+    });
     assert.ok(stale.includes('- note: no heartbeat replicated from A during this drill reached B'));
   });
 });
@@ -93,7 +123,10 @@ describe('drill phases', () => {
 
   it('takes a playbook’s gates and long steps as children, in start order, right after the parent', () => {
     const children = playbookPhases('failover', {
-      gates: [{ name: 'stop-producers', state: 'approved', openedAt: at(10), closedAt: at(11) }, { name: 'producers-cutover', state: 'pending' }],
+      gates: [
+        { name: 'stop-producers', state: 'approved', openedAt: at(10), closedAt: at(11) },
+        { name: 'producers-cutover', state: 'pending' },
+      ],
       steps: [
         { name: 'check-target', state: 'completed', startedAt: at(1), endedAt: at(1.2) },
         { name: 'drain', state: 'completed', startedAt: at(12), endedAt: at(20) },
@@ -101,12 +134,22 @@ describe('drill phases', () => {
         { name: 'skipped-one', state: 'skipped', startedAt: at(1), endedAt: at(9) },
       ],
     });
-    assert.deepEqual(children.map((c) => c.name), ['gate stop-producers', 'verify-quiet', 'drain']);
+    assert.deepEqual(
+      children.map((c) => c.name),
+      ['gate stop-producers', 'verify-quiet', 'drain'],
+    );
     assert.ok(children.every((c) => c.parent === 'failover'));
     const clock = new PhaseClock();
-    clock.phases.push({ name: 'deploy', startedAt: at(0), endedAt: at(1) }, { name: 'failover', startedAt: at(1), endedAt: at(30) }, { name: 'dr', startedAt: at(30), endedAt: at(40) });
+    clock.phases.push(
+      { name: 'deploy', startedAt: at(0), endedAt: at(1) },
+      { name: 'failover', startedAt: at(1), endedAt: at(30) },
+      { name: 'dr', startedAt: at(30), endedAt: at(40) },
+    );
     clock.addChildren('failover', children);
-    assert.deepEqual(clock.phases.map((p) => p.name), ['deploy', 'failover', 'gate stop-producers', 'verify-quiet', 'drain', 'dr']);
+    assert.deepEqual(
+      clock.phases.map((p) => p.name),
+      ['deploy', 'failover', 'gate stop-producers', 'verify-quiet', 'drain', 'dr'],
+    );
   });
 });
 
@@ -123,8 +166,14 @@ describe('drill switch and inputs', () => {
   it('switches once per playbook, workflow, gate and action: a retried hook changes nothing twice', async () => {
     const calls: string[] = [];
     const clients = {
-      producer: { start: async (c: string) => void calls.push(`producer start ${c}`), stop: async () => (calls.push('producer stop'), { stoppedOn: 'B', lastSeq: 7 }) },
-      consumer: { start: async (c: string) => void calls.push(`consumer start ${c}`), stop: async () => (calls.push('consumer stop'), { stoppedOn: 'B', consumed: 3 }) },
+      producer: {
+        start: async (c: string) => void calls.push(`producer start ${c}`),
+        stop: async () => (calls.push('producer stop'), { stoppedOn: 'B', lastSeq: 7 }),
+      },
+      consumer: {
+        start: async (c: string) => void calls.push(`consumer start ${c}`),
+        stop: async () => (calls.push('consumer stop'), { stoppedOn: 'B', consumed: 3 }),
+      },
     };
     const board = new Switchboard(clients, () => undefined);
     const base = { workflowId: 'w', playbook: 'failback', gate: 'consumers-cutover', from: 'B', to: 'A', approvedBy: 'x' } as const;
@@ -133,10 +182,13 @@ describe('drill switch and inputs', () => {
     await board.hook({ ...base, action: 'start-consumers' });
     await board.hook({ ...base, action: 'start-consumers' });
     assert.deepEqual(calls, ['consumer stop', 'consumer start A']);
-    assert.deepEqual(board.records.map((r) => [r.gate, r.action, r.detail.action]), [
-      ['consumers-cutover', 'stop-consumers', 'consumer group stopped on B'],
-      ['consumers-cutover', 'start-consumers', 'consumer group started on A'],
-    ]);
+    assert.deepEqual(
+      board.records.map((r) => [r.gate, r.action, r.detail.action]),
+      [
+        ['consumers-cutover', 'stop-consumers', 'consumer group stopped on B'],
+        ['consumers-cutover', 'start-consumers', 'consumer group started on A'],
+      ],
+    );
   });
 
   it('builds playbook inputs the playbooks’ own schemas accept', () => {
@@ -145,7 +197,9 @@ describe('drill switch and inputs', () => {
     assert.ok(FailoverInput.safeParse(failoverInput(n, 'planned')).success);
     const unplanned = FailoverInput.safeParse(failoverInput(n, 'unplanned'));
     assert.ok(unplanned.success && unplanned.data.probeAttempts === 2);
-    const fb = FailbackInput.safeParse(failbackInput(n, { cluster: 'B', takenAt: at(0), offsets: { [n.topics[0]!.name]: { '0': '5' } }, missingTopics: [] }));
+    const fb = FailbackInput.safeParse(
+      failbackInput(n, { cluster: 'B', takenAt: at(0), offsets: { [n.topics[0]!.name]: { '0': '5' } }, missingTopics: [] }),
+    );
     assert.ok(fb.success, fb.success ? '' : JSON.stringify(fb.error.issues));
     assert.deepEqual(forwardConnectors(n).sourceConnectors, ['drill-abc-12-source-drill']);
     assert.ok(n.topics.some((t) => t.compacted) && n.topics.every((t) => t.partitions > 1));
@@ -158,9 +212,18 @@ describe('drill switch and inputs', () => {
     assert.equal(failbackInput(n, snapshot).reverse.topicGroups![0]!.tuning, undefined);
     const deploy = DeployReplicationInput.parse(deployInput(n, 'zstd'));
     const fb = FailbackInput.parse(failbackInput(n, snapshot, 'zstd'));
-    assert.deepEqual(deploy.plan.topicGroups.map((g) => [g.name, g.tuning?.compression]), [['drill', 'zstd']]);
-    assert.deepEqual(fb.reverse.topicGroups!.map((g) => [g.name, g.tuning?.compression]), [['failback', 'zstd']]);
+    assert.deepEqual(
+      deploy.plan.topicGroups.map((g) => [g.name, g.tuning?.compression]),
+      [['drill', 'zstd']],
+    );
+    assert.deepEqual(
+      fb.reverse.topicGroups!.map((g) => [g.name, g.tuning?.compression]),
+      [['failback', 'zstd']],
+    );
     // The connector names the drill cleans up and the failback reads stay the same.
-    assert.deepEqual(reverseConnectors(fb).sources.map((s) => s.name), ['drill-abc-12-back-source-failback']);
+    assert.deepEqual(
+      reverseConnectors(fb).sources.map((s) => s.name),
+      ['drill-abc-12-back-source-failback'],
+    );
   });
 });

@@ -27,13 +27,19 @@ describe('drill timeline SVG', () => {
   it('draws one bar per phase, in order', () => {
     const b = bars(svg);
     assert.equal(b.length, phases.length);
-    assert.deepEqual(b.map((x) => x.phase), phases.map((p) => escapeXml(p.name)));
+    assert.deepEqual(
+      b.map((x) => x.phase),
+      phases.map((p) => escapeXml(p.name)),
+    );
   });
 
   it('makes widths proportional to durations and positions proportional to start times', () => {
     const b = bars(svg);
     // 60 s over 600 px: 10 px per second.
-    assert.deepEqual(b.map((x) => x.width), [100, 300, 10, 200, 200]);
+    assert.deepEqual(
+      b.map((x) => x.width),
+      [100, 300, 10, 200, 200],
+    );
     assert.equal(b[1]!.x - b[0]!.x, 100);
     assert.equal(b[3]!.x - b[0]!.x, 150);
   });
@@ -46,7 +52,11 @@ describe('drill timeline SVG', () => {
     const elements = parseXml(svg);
     assert.equal(elements[0]!.tag, 'svg');
     const parsedBars = elements.filter((e) => e.tag === 'rect' && e.attrs.class === 'bar');
-    assert.deepEqual(parsedBars.map((b) => b.attrs['data-phase']), phases.map((p) => p.name), 'labels unescaped by the parser');
+    assert.deepEqual(
+      parsedBars.map((b) => b.attrs['data-phase']),
+      phases.map((p) => p.name),
+      'labels unescaped by the parser',
+    );
     assert.throws(() => parseXml(svg.replace('</svg>', '')), 'the parser does refuse a truncated document');
   });
 

@@ -11,10 +11,18 @@ import {
   targetRangeFor,
   type ExactInput,
 } from '../../src/offsets/exact-positions';
-import { APPLIED_ACTIONS, groupOutcomes, offsetsToApply, planOffsets, type ExactPlacement, type PlanInput } from '../../src/offsets/translation';
+import {
+  APPLIED_ACTIONS,
+  groupOutcomes,
+  offsetsToApply,
+  planOffsets,
+  type ExactPlacement,
+  type PlanInput,
+} from '../../src/offsets/translation';
 
 /** A record of the source "log": content `v<n>` at offset `offset`, timestamp 1000 + n. */
-const rec = (offset: bigint, n: number, ts = 1000 + n) => printRecord({ offset, key: Buffer.from(`k${n}`), value: Buffer.from(`v${n}`), timestamp: ts });
+const rec = (offset: bigint, n: number, ts = 1000 + n) =>
+  printRecord({ offset, key: Buffer.from(`k${n}`), value: Buffer.from(`v${n}`), timestamp: ts });
 
 /** Partition records from [offset, content number] pairs. */
 function log(entries: Array<[number, number]>): PartitionRecords {
@@ -31,7 +39,14 @@ function syncs(pairs: Array<[number, number]>): SyncLine {
   return line;
 }
 
-function input(committed: number, source: Array<[number, number]>, sourceHigh: number, target: Array<[number, number]>, targetHigh: number, line?: SyncLine): ExactInput {
+function input(
+  committed: number,
+  source: Array<[number, number]>,
+  sourceHigh: number,
+  target: Array<[number, number]>,
+  targetHigh: number,
+  line?: SyncLine,
+): ExactInput {
   return {
     committed: BigInt(committed),
     source: { low: 0n, high: BigInt(sourceHigh), records: log(source) },
@@ -56,22 +71,57 @@ describe('record prints', () => {
     assert.ok(!sameRecord(printRecord({ ...base, key: null }), printRecord({ ...base, key: Buffer.alloc(0) })));
     assert.ok(!sameRecord(a, printRecord({ ...base, headers: { h: Buffer.from('1') } })));
     // The key/value boundary is not ambiguous.
-    assert.ok(!sameRecord(printRecord({ ...base, key: Buffer.from('ab'), value: Buffer.from('c') }), printRecord({ ...base, key: Buffer.from('a'), value: Buffer.from('bc') })));
+    assert.ok(
+      !sameRecord(
+        printRecord({ ...base, key: Buffer.from('ab'), value: Buffer.from('c') }),
+        printRecord({ ...base, key: Buffer.from('a'), value: Buffer.from('bc') }),
+      ),
+    );
   });
 });
 
 describe('sync line', () => {
   it('drops the syncs a later lifetime contradicts (a task restart re-copying a range) and keeps the older ones below', () => {
-    const line = syncs([[0, 0], [1, 1], [2, 2], [3, 3], [4, 4], [5, 5], [6, 6], [4, 7], [5, 8]]);
-    assert.deepEqual(line.points.map((p) => [Number(p.upstreamOffset), Number(p.downstreamOffset)]), [[0, 0], [1, 1], [2, 2], [3, 3], [4, 7], [5, 8]]);
+    const line = syncs([
+      [0, 0],
+      [1, 1],
+      [2, 2],
+      [3, 3],
+      [4, 4],
+      [5, 5],
+      [6, 6],
+      [4, 7],
+      [5, 8],
+    ]);
+    assert.deepEqual(
+      line.points.map((p) => [Number(p.upstreamOffset), Number(p.downstreamOffset)]),
+      [
+        [0, 0],
+        [1, 1],
+        [2, 2],
+        [3, 3],
+        [4, 7],
+        [5, 8],
+      ],
+    );
     // The target topic recreated: everything before is gone.
     line.add({ upstreamOffset: 9n, downstreamOffset: 0n });
-    assert.deepEqual(line.points.map((p) => Number(p.upstreamOffset)), [9]);
+    assert.deepEqual(
+      line.points.map((p) => Number(p.upstreamOffset)),
+      [9],
+    );
   });
 
   it('finds the syncs around an offset', () => {
-    const line = syncs([[0, 10], [5, 15], [9, 19]]);
-    assert.deepEqual(line.around(7n), { below: { upstreamOffset: 5n, downstreamOffset: 15n }, above: { upstreamOffset: 9n, downstreamOffset: 19n } });
+    const line = syncs([
+      [0, 10],
+      [5, 15],
+      [9, 19],
+    ]);
+    assert.deepEqual(line.around(7n), {
+      below: { upstreamOffset: 5n, downstreamOffset: 15n },
+      above: { upstreamOffset: 9n, downstreamOffset: 19n },
+    });
     assert.deepEqual(line.around(20n), { below: { upstreamOffset: 9n, downstreamOffset: 19n } });
   });
 });
@@ -98,15 +148,48 @@ describe('exact positions', () => {
     const src = seq(0, 50);
     const tgt = seq(0, 50);
     // A wrong sync (5 → 8): the record at 8 is not source 5; the search finds it at 5.
-    const out = exactPosition(input(5, src, 50, tgt, 50, syncs([[0, 0], [5, 8], [9, 9]])));
+    const out = exactPosition(
+      input(
+        5,
+        src,
+        50,
+        tgt,
+        50,
+        syncs([
+          [0, 0],
+          [5, 8],
+          [9, 9],
+        ]),
+      ),
+    );
     assert.equal(out.method === 'exact' && out.position, 5n);
   });
 
   it('a compacted source (offset gaps): the next record after the commit, wherever it landed', () => {
     // Source offsets 0,1,3,4,7,8,9 (2, 5, 6 compacted away); MM2 copied them to 0..6 and synced each gap.
-    const src: Array<[number, number]> = [[0, 0], [1, 1], [3, 3], [4, 4], [7, 7], [8, 8], [9, 9]];
-    const tgt: Array<[number, number]> = [[0, 0], [1, 1], [2, 3], [3, 4], [4, 7], [5, 8], [6, 9]];
-    const line = syncs([[0, 0], [3, 2], [7, 4]]);
+    const src: Array<[number, number]> = [
+      [0, 0],
+      [1, 1],
+      [3, 3],
+      [4, 4],
+      [7, 7],
+      [8, 8],
+      [9, 9],
+    ];
+    const tgt: Array<[number, number]> = [
+      [0, 0],
+      [1, 1],
+      [2, 3],
+      [3, 4],
+      [4, 7],
+      [5, 8],
+      [6, 9],
+    ];
+    const line = syncs([
+      [0, 0],
+      [3, 2],
+      [7, 4],
+    ]);
     // Committed 5 (a compacted offset): its next record is 7, copied at 4.
     assert.equal(position(input(5, src, 10, tgt, 7, line)), 4n);
     assert.equal(position(input(2, src, 10, tgt, 7, line)), 2n);
@@ -136,7 +219,18 @@ describe('exact positions', () => {
     const src = [...seq(0, 5), ...seq(9, 20)];
     // MM2 (read_uncommitted by default) copied the aborted records as plain records: target 5..7 = contents 105..107.
     const tgt = [...seq(0, 5), ...seq(5, 8, 105), ...seq(8, 19, 9)];
-    const line = syncs([[0, 0], [1, 1], [2, 2], [3, 3], [4, 4], [5, 5], [6, 6], [7, 7], [9, 8], [10, 9]]);
+    const line = syncs([
+      [0, 0],
+      [1, 1],
+      [2, 2],
+      [3, 3],
+      [4, 4],
+      [5, 5],
+      [6, 6],
+      [7, 7],
+      [9, 8],
+      [10, 9],
+    ]);
     // Committed 5, 6 or 8 (inside the aborted range or on the marker): the next record is source 9, target 8.
     assert.equal(position(input(5, src, 20, tgt, 19, line)), 8n);
     assert.equal(position(input(8, src, 20, tgt, 19, line)), 8n);
@@ -148,13 +242,34 @@ describe('exact positions', () => {
     const src = seq(0, 10);
     // Target: source 0..6, then 4..9 again (offsets 7..12).
     const tgt = [...seq(0, 7), ...seq(7, 13, 4)];
-    const line = syncs([[0, 0], [1, 1], [2, 2], [3, 3], [4, 4], [5, 5], [6, 6], [4, 7], [5, 8], [6, 9], [7, 10], [8, 11], [9, 12]]);
+    const line = syncs([
+      [0, 0],
+      [1, 1],
+      [2, 2],
+      [3, 3],
+      [4, 4],
+      [5, 5],
+      [6, 6],
+      [4, 7],
+      [5, 8],
+      [6, 9],
+      [7, 10],
+      [8, 11],
+      [9, 12],
+    ]);
     assert.equal(position(input(5, src, 10, tgt, 13, line)), 8n);
-    assert.equal(position(input(3, src, 10, tgt, 13, line)), 3n, 'before the re-copied range: its first copy (the duplicates that follow are MM2\'s)');
+    assert.equal(
+      position(input(3, src, 10, tgt, 13, line)),
+      3n,
+      "before the re-copied range: its first copy (the duplicates that follow are MM2's)",
+    );
     assert.equal(position(input(10, src, 10, tgt, 13, line)), 13n);
     // No syncs: the last copy found by content in the searched span.
     const out = exactPosition(input(5, src, 10, tgt, 13));
-    assert.ok(out.method === 'exact' && out.position === 8n && /2 copies/.test(out.note), JSON.stringify(out, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));
+    assert.ok(
+      out.method === 'exact' && out.position === 8n && /2 copies/.test(out.note),
+      JSON.stringify(out, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)),
+    );
   });
 
   it('two identical records in a row on the source: each maps to its own copy (no record skipped)', () => {
@@ -167,7 +282,11 @@ describe('exact positions', () => {
     const src = seq(0, 20);
     const tgt = new PartitionRecords();
     for (let i = 0; i < 20; i++) tgt.add(rec(BigInt(i), i, 5));
-    const out = exactPosition({ committed: 7n, source: { low: 0n, high: 20n, records: log(src) }, target: { low: 0n, high: 20n, records: tgt } });
+    const out = exactPosition({
+      committed: 7n,
+      source: { low: 0n, high: 20n, records: log(src) },
+      target: { low: 0n, high: 20n, records: tgt },
+    });
     assert.equal(out.method, 'none');
     assert.match(out.method === 'none' ? out.reason : '', /no copy of source offset 7 .*in target offsets 0\.\.19/);
   });
@@ -185,12 +304,31 @@ describe('exact positions', () => {
 
   it('reads only around the guesses on the target', () => {
     const src = seq(0, 100_000).slice(49_990, 50_040);
-    const range = targetRangeFor({ committed: 50_000n, source: { low: 0n, high: 100_000n, records: log(src) }, target: { low: 0n, high: 100_000n }, syncs: syncs([[0, 0], [50_000, 50_000], [50_001, 50_001]]) });
+    const range = targetRangeFor({
+      committed: 50_000n,
+      source: { low: 0n, high: 100_000n, records: log(src) },
+      target: { low: 0n, high: 100_000n },
+      syncs: syncs([
+        [0, 0],
+        [50_000, 50_000],
+        [50_001, 50_001],
+      ]),
+    });
     assert.deepEqual(range, { from: 50_000n, to: 50_001n });
-    assert.deepEqual(mergeRanges([{ from: 10n, to: 20n }, { from: 0n, to: 5n }, { from: 1000n, to: 1001n }], 10n), [
-      { from: 0n, to: 20n },
-      { from: 1000n, to: 1001n },
-    ]);
+    assert.deepEqual(
+      mergeRanges(
+        [
+          { from: 10n, to: 20n },
+          { from: 0n, to: 5n },
+          { from: 1000n, to: 1001n },
+        ],
+        10n,
+      ),
+      [
+        { from: 0n, to: 20n },
+        { from: 1000n, to: 1001n },
+      ],
+    );
   });
 });
 
@@ -207,7 +345,14 @@ describe('plan with exact positions', () => {
     generatedAt: '2025-01-01T00:00:00.000Z',
     exact,
   });
-  const cp = (partition: number, downstream: bigint, upstream: bigint) => ({ consumerGroupId: 'g', topic: T, partition, upstreamOffset: upstream, downstreamOffset: downstream, metadata: '' });
+  const cp = (partition: number, downstream: bigint, upstream: bigint) => ({
+    consumerGroupId: 'g',
+    topic: T,
+    partition,
+    upstreamOffset: upstream,
+    downstreamOffset: downstream,
+    metadata: '',
+  });
 
   it('sets the exact position, falls back to the checkpoint with the reason, and leaves an unplaced partition visible', () => {
     const plan = planOffsets(
@@ -228,17 +373,29 @@ describe('plan with exact positions', () => {
     // No checkpoint, no exact position: kept, with the source commit shown (the unplaced partitions gate lists it).
     assert.deepEqual([p2!.action, p2!.to, p2!.method, p2!.upstream], ['no-checkpoint', null, 'none', '20']);
     assert.ok(!APPLIED_ACTIONS.has(p2!.action));
-    assert.deepEqual(offsetsToApply(plan.groups[0]!), [{ topic: T, partitions: [{ partition: 0, offset: '40' }, { partition: 1, offset: '25' }] }]);
+    assert.deepEqual(offsetsToApply(plan.groups[0]!), [
+      {
+        topic: T,
+        partitions: [
+          { partition: 0, offset: '40' },
+          { partition: 1, offset: '25' },
+        ],
+      },
+    ]);
   });
 
   it('plans a group with source commits and no checkpoint at all (MM2 had none before the first sync it kept)', () => {
-    const plan = planOffsets(base([{ group: 'g', topic: T, partition: 1, committed: 7n, outcome: { method: 'exact', position: 7n, note: 'verified' } }]));
+    const plan = planOffsets(
+      base([{ group: 'g', topic: T, partition: 1, committed: 7n, outcome: { method: 'exact', position: 7n, note: 'verified' } }]),
+    );
     assert.equal(plan.groups[0]!.skipped, undefined);
     assert.deepEqual(offsetsToApply(plan.groups[0]!), [{ topic: T, partitions: [{ partition: 1, offset: '7' }] }]);
   });
 
   it('an exact position below the group on the target is not a rewind without allowRewind', () => {
-    const input = base([{ group: 'g', topic: T, partition: 0, committed: 7n, outcome: { method: 'exact', position: 7n, note: 'verified' } }]);
+    const input = base([
+      { group: 'g', topic: T, partition: 0, committed: 7n, outcome: { method: 'exact', position: 7n, note: 'verified' } },
+    ]);
     input.groups = [{ group: 'g', state: 'Empty', members: 0, committed: [{ topic: T, partition: 0, offset: 9n }] }];
     const p = planOffsets(input).groups[0]!.partitions[0]!;
     assert.deepEqual([p.action, p.to], ['skip-would-rewind', '9']);

@@ -148,7 +148,8 @@ describe('failback seed from a failover snapshot', () => {
     const recreated = { ...base, current: { orders: { '0': '3' } }, snapshot: { orders: { '0': '100' } } };
     assert.throws(
       () => planFailbackSeed(recreated),
-      (err: unknown) => err instanceof FailbackSeedError && /orders-0 \(B's end offset now \(3\) is below the snapshot's \(100\)/.test(err.message),
+      (err: unknown) =>
+        err instanceof FailbackSeedError && /orders-0 \(B's end offset now \(3\) is below the snapshot's \(100\)/.test(err.message),
     );
     const e = entry(planFailbackSeed({ ...recreated, seed: 'earliest' }), 'orders', 0);
     assert.equal(e.source, 'earliest');
@@ -158,7 +159,11 @@ describe('failback seed from a failover snapshot', () => {
 
   it('computes offsets beyond 2^53 exactly', () => {
     const end = 2n ** 62n + 7n;
-    const p = planFailbackSeed({ ...base, current: { orders: { '0': (end + 10n).toString() } }, snapshot: { orders: { '0': end.toString() } } });
+    const p = planFailbackSeed({
+      ...base,
+      current: { orders: { '0': (end + 10n).toString() } },
+      snapshot: { orders: { '0': end.toString() } },
+    });
     assert.equal(entry(p, 'orders', 0).offset, (end - 1n).toString());
     assert.equal(entry(p, 'orders', 0).toCopy, '10');
   });
@@ -285,7 +290,10 @@ describe('forward resume at the producer cutover', () => {
         ['orders', 1, null, 'earliest', undefined],
       ],
     );
-    assert.match(p.partitions[0]!.note!, /80 records on A since the forward flow stopped are not copied to B: the DR-period records that came back from B/);
+    assert.match(
+      p.partitions[0]!.note!,
+      /80 records on A since the forward flow stopped are not copied to B: the DR-period records that came back from B/,
+    );
   });
 
   it('under the Default policy leaves B.* topics on A to MM2 (cycles) and reports records written on A meanwhile', () => {
@@ -297,7 +305,10 @@ describe('forward resume at the producer cutover', () => {
       endOffsets: { orders: { '0': '10' }, 'B.orders': { '0': '30' } },
       committed: [{ topic: 'orders', partition: 0, offset: '7' }],
     });
-    assert.deepEqual(p.partitions.map((x) => x.topic), ['orders']);
+    assert.deepEqual(
+      p.partitions.map((x) => x.topic),
+      ['orders'],
+    );
     assert.deepEqual(p.skippedTopics, [{ topic: 'B.orders', reason: 'came from B (MM2 skips it as a cycle)' }]);
     assert.equal(p.partitions[0]!.skipped, '2');
     assert.match(p.partitions[0]!.note!, /written on A while the forward flow was stopped/);

@@ -10,14 +10,20 @@ const report = (patch: Partial<FailoverReportForSeed> = {}): FailoverReportForSe
   clusterPair: 'A~B',
   figures: {
     dryRun: false,
-    snapshots: { source: { cluster: 'A' }, target: { cluster: 'B', takenAt: '2025-01-01T00:00:00.000Z', offsets: { orders: { '0': '10' } } } },
+    snapshots: {
+      source: { cluster: 'A' },
+      target: { cluster: 'B', takenAt: '2025-01-01T00:00:00.000Z', offsets: { orders: { '0': '10' } } },
+    },
   },
   ...patch,
 });
 
 describe('failback seed from a failover report', () => {
   it('a completed failover of A→B gives its target snapshot', () => {
-    assert.deepEqual(snapshotFromFailoverReport(report(), want), { offsets: { orders: { '0': '10' } }, takenAt: '2025-01-01T00:00:00.000Z' });
+    assert.deepEqual(snapshotFromFailoverReport(report(), want), {
+      offsets: { orders: { '0': '10' } },
+      takenAt: '2025-01-01T00:00:00.000Z',
+    });
   });
 
   it('an unplanned failover (no source snapshot) still seeds', () => {
@@ -28,10 +34,18 @@ describe('failback seed from a failover report', () => {
 
   const refusals: Array<[string, FailoverReportForSeed, RegExp]> = [
     ['another playbook', report({ playbook: 'failback' }), /returned a failback report, not a failover's/],
-    ['a rejected failover', report({ outcome: 'rejected', reason: "gate 'stop-producers' rejected" }), /ended rejected \(gate 'stop-producers' rejected\): it did not fail over/],
+    [
+      'a rejected failover',
+      report({ outcome: 'rejected', reason: "gate 'stop-producers' rejected" }),
+      /ended rejected \(gate 'stop-producers' rejected\): it did not fail over/,
+    ],
     ['a dry run', report({ figures: { dryRun: true } }), /was a dry run/],
     ['no snapshot', report({ figures: { dryRun: false, snapshots: {} } }), /has no target snapshot/],
-    ['the other direction', report({ figures: { snapshots: { source: { cluster: 'B' }, target: { cluster: 'A', offsets: {} } } } }), /failed over B→A, not A→B/],
+    [
+      'the other direction',
+      report({ figures: { snapshots: { source: { cluster: 'B' }, target: { cluster: 'A', offsets: {} } } } }),
+      /failed over B→A, not A→B/,
+    ],
   ];
   for (const [what, r, message] of refusals) {
     it(`refuses ${what}, saying what to do instead`, () => {
@@ -43,16 +57,33 @@ describe('failback seed from a failover report', () => {
   }
 
   it('the input takes failoverWorkflowId (and a run ID only with it), never together with a snapshot', () => {
-    const base = { primary: 'A', dr: 'B', forward: { connect: 'connect-b', connectors: ['s'], sourceConnectors: ['s'] }, reverse: { connect: 'connect-a' }, topics: ['orders'], groups: ['g'], requestedBy: 'alice' };
-    const ok = FailbackInput.safeParse({ ...base, seed: { failoverWorkflowId: 'kafka-dr-cutover-A~B', failoverRunId: 'b6d8a7c2-0a1e-4c57-9d53-0d8f4f5d4b1e' } });
+    const base = {
+      primary: 'A',
+      dr: 'B',
+      forward: { connect: 'connect-b', connectors: ['s'], sourceConnectors: ['s'] },
+      reverse: { connect: 'connect-a' },
+      topics: ['orders'],
+      groups: ['g'],
+      requestedBy: 'alice',
+    };
+    const ok = FailbackInput.safeParse({
+      ...base,
+      seed: { failoverWorkflowId: 'kafka-dr-cutover-A~B', failoverRunId: 'b6d8a7c2-0a1e-4c57-9d53-0d8f4f5d4b1e' },
+    });
     assert.ok(ok.success, JSON.stringify(ok.error?.issues));
     assert.equal(ok.data.seed.mode, 'auto');
     const both = FailbackInput.safeParse({ ...base, seed: { failoverWorkflowId: 'x', snapshot: { orders: { '0': '1' } } } });
     assert.ok(!both.success);
-    assert.deepEqual(both.error.issues.map((i) => i.path.join('.')), ['seed.failoverWorkflowId']);
+    assert.deepEqual(
+      both.error.issues.map((i) => i.path.join('.')),
+      ['seed.failoverWorkflowId'],
+    );
     const runOnly = FailbackInput.safeParse({ ...base, seed: { failoverRunId: 'abc' } });
     assert.ok(!runOnly.success);
-    assert.deepEqual(runOnly.error.issues.map((i) => i.path.join('.')), ['seed.failoverRunId']);
+    assert.deepEqual(
+      runOnly.error.issues.map((i) => i.path.join('.')),
+      ['seed.failoverRunId'],
+    );
     const quoted = FailbackInput.safeParse({ ...base, seed: { failoverWorkflowId: "x' OR 1=1" } });
     assert.ok(!quoted.success, 'no quotes: the ID goes into a visibility query');
   });

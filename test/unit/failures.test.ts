@@ -87,7 +87,10 @@ describe('kafkajs errors', () => {
   it('a request timeout and retries exhausted over a connection error → ClusterUnreachable', () => {
     const timeout = new KafkaJSRequestTimeoutError('Request Metadata(key: 3, version: 6) timed out');
     assert.equal(kafkaFailure(timeout, 'B').type, FailureType.ClusterUnreachable);
-    const exhausted = new KafkaJSNumberOfRetriesExceeded(new KafkaJSConnectionError('Connection timeout'), { retryCount: 1, retryTime: 300 });
+    const exhausted = new KafkaJSNumberOfRetriesExceeded(new KafkaJSConnectionError('Connection timeout'), {
+      retryCount: 1,
+      retryTime: 300,
+    });
     const f = kafkaFailure(exhausted, 'B');
     assert.equal(f.type, FailureType.ClusterUnreachable);
     assert.equal(f.nonRetryable, false);
@@ -100,7 +103,10 @@ describe('kafkajs errors', () => {
   });
 
   it('TOPIC_AUTHORIZATION_FAILED wrapped as the cause of KafkaJSNumberOfRetriesExceeded → KafkaRejected', () => {
-    const wrapped = new KafkaJSNumberOfRetriesExceeded(protocolError('TOPIC_AUTHORIZATION_FAILED', false), { retryCount: 1, retryTime: 300 });
+    const wrapped = new KafkaJSNumberOfRetriesExceeded(protocolError('TOPIC_AUTHORIZATION_FAILED', false), {
+      retryCount: 1,
+      retryTime: 300,
+    });
     assert.equal(wrapped.cause?.name, 'KafkaJSProtocolError', 'kafkajs keeps the broker error as the cause');
     const f = toFailure(wrapped, { cluster: 'A' });
     assert.equal(f.type, FailureType.KafkaRejected);
@@ -141,7 +147,9 @@ describe('other errors at the activity edge', () => {
   });
 
   it('describeZodError and invalidInput: one `field: reason` per problem, non-retryable', () => {
-    const result = z.object({ connect: z.string(), offsets: z.array(z.object({ offset: z.string() })) }).safeParse({ offsets: [{ offset: 5 }] });
+    const result = z
+      .object({ connect: z.string(), offsets: z.array(z.object({ offset: z.string() })) })
+      .safeParse({ offsets: [{ offset: 5 }] });
     assert.ok(!result.success);
     const text = describeZodError(result.error);
     assert.match(text, /connect: /);
@@ -191,7 +199,9 @@ describe('secrets in failure messages', () => {
   const registry = resolveRegistry(
     {
       clusters: { A: { bootstrapServers: ['127.0.0.1:1'] } },
-      connect: { 'connect-a': { url: 'http://127.0.0.1:2', writesTo: 'A', basicAuth: { username: 'ops', password: { env: 'KDR_TEST_PW' } } } },
+      connect: {
+        'connect-a': { url: 'http://127.0.0.1:2', writesTo: 'A', basicAuth: { username: 'ops', password: { env: 'KDR_TEST_PW' } } },
+      },
     },
     'test',
     { KDR_TEST_PW: secret },
@@ -213,12 +223,15 @@ describe('secrets in failure messages', () => {
 
   it('classified() redacts secrets in kafkajs and unexpected errors too', async () => {
     for (const error of [new KafkaJSConnectionError(`sasl ${secret} rejected`), new Error(`password=${secret}`)]) {
-      await assert.rejects(classified(() => Promise.reject(error), { registry, cluster: 'A' }), (err: unknown) => {
-        assert.ok(err instanceof ApplicationFailure);
-        assert.ok(!err.message.includes(secret), err.message);
-        assert.match(err.message, /\*\*\*/);
-        return true;
-      });
+      await assert.rejects(
+        classified(() => Promise.reject(error), { registry, cluster: 'A' }),
+        (err: unknown) => {
+          assert.ok(err instanceof ApplicationFailure);
+          assert.ok(!err.message.includes(secret), err.message);
+          assert.match(err.message, /\*\*\*/);
+          return true;
+        },
+      );
     }
   });
 
@@ -229,7 +242,13 @@ describe('secrets in failure messages', () => {
 
 describe('MM2 offset validation errors (HTTP 500 from Connect 4.1)', () => {
   it('are rejected, not retried: the same body can never succeed', () => {
-    const f = connectFailure(new ConnectRestError(500, "Source partition {partition=0, topic=t} is missing the 'cluster' key, which is required", 'PATCH /connectors/x/offsets'));
+    const f = connectFailure(
+      new ConnectRestError(
+        500,
+        "Source partition {partition=0, topic=t} is missing the 'cluster' key, which is required",
+        'PATCH /connectors/x/offsets',
+      ),
+    );
     assert.equal(f.type, 'ConnectRejected');
     assert.equal(f.nonRetryable, true);
     const plain500 = connectFailure(new ConnectRestError(500, 'Request timed out', 'GET /connectors/x/status'));

@@ -19,16 +19,36 @@ function flow(o: { policyClass?: string; separator?: string; topics: string; exc
     ...(o.separator !== undefined ? { 'replication.policy.separator': o.separator } : {}),
   };
   return [
-    { name: 'f-source-main', config: { ...common, 'connector.class': SOURCE, topics: o.topics, 'topics.exclude': o.exclude ?? KAFKA_DR_TOPICS_EXCLUDE.join(',') } },
+    {
+      name: 'f-source-main',
+      config: { ...common, 'connector.class': SOURCE, topics: o.topics, 'topics.exclude': o.exclude ?? KAFKA_DR_TOPICS_EXCLUDE.join(',') },
+    },
     { name: 'f-checkpoint', config: { ...common, 'connector.class': CHECKPOINT, topics: o.topics, groups: o.groups ?? '.*' } },
     { name: 'f-heartbeat', config: { ...common, 'connector.class': HEARTBEAT } },
   ];
 }
 
-const SOURCE_TOPICS = ['orders', 'orders-audit', 'payments', 'B.orders', 'heartbeats', 'mm2-offset-syncs.B.internal', '__consumer_offsets', 'connect-a-offsets', 'other'];
+const SOURCE_TOPICS = [
+  'orders',
+  'orders-audit',
+  'payments',
+  'B.orders',
+  'heartbeats',
+  'mm2-offset-syncs.B.internal',
+  '__consumer_offsets',
+  'connect-a-offsets',
+  'other',
+];
 
 describe('deriveFlowScope', () => {
-  const cases: Array<{ name: string; flow: FlowConnectorConfig[]; policy: string | undefined; separator: string; mirrored: string[]; mirrors: Record<string, string> }> = [
+  const cases: Array<{
+    name: string;
+    flow: FlowConnectorConfig[];
+    policy: string | undefined;
+    separator: string;
+    mirrored: string[];
+    mirrors: Record<string, string>;
+  }> = [
     {
       name: 'Identity, literal topics',
       flow: flow({ policyClass: IDENTITY_POLICY_CLASS, topics: 'orders,payments' }),
@@ -63,7 +83,11 @@ describe('deriveFlowScope', () => {
     },
     {
       name: 'topics.exclude removes a matched topic',
-      flow: flow({ policyClass: IDENTITY_POLICY_CLASS, topics: 'orders.*,payments', exclude: `${KAFKA_DR_TOPICS_EXCLUDE.join(',')},orders-audit` }),
+      flow: flow({
+        policyClass: IDENTITY_POLICY_CLASS,
+        topics: 'orders.*,payments',
+        exclude: `${KAFKA_DR_TOPICS_EXCLUDE.join(',')},orders-audit`,
+      }),
       policy: 'identity',
       separator: '.',
       mirrored: ['orders', 'payments'],
@@ -93,7 +117,10 @@ describe('deriveFlowScope', () => {
   it('names a missing connector, a non-source connector, and connectors that disagree on the policy', () => {
     const f = flow({ policyClass: IDENTITY_POLICY_CLASS, topics: 'orders' });
     f[2] = { name: 'f-heartbeat', config: { ...f[2]!.config, 'replication.policy.class': DEFAULT_POLICY_CLASS } };
-    const scope = deriveFlowScope({ connectors: [...f, { name: 'typo', config: null }], sourceConnectors: ['f-source-main', 'f-checkpoint'] });
+    const scope = deriveFlowScope({
+      connectors: [...f, { name: 'typo', config: null }],
+      sourceConnectors: ['f-source-main', 'f-checkpoint'],
+    });
     assert.equal(scope.policy, undefined);
     const text = scope.problems.map(formatRefusal).join('\n');
     assert.match(text, /forward\.connectors: 'typo' not found/);
@@ -102,15 +129,26 @@ describe('deriveFlowScope', () => {
   });
 
   it('names a policy class it does not model', () => {
-    const scope = deriveFlowScope({ connectors: flow({ policyClass: 'com.example.MyPolicy', topics: 'orders' }), sourceConnectors: ['f-source-main'] });
+    const scope = deriveFlowScope({
+      connectors: flow({ policyClass: 'com.example.MyPolicy', topics: 'orders' }),
+      sourceConnectors: ['f-source-main'],
+    });
     assert.equal(scope.policy, undefined);
     assert.match(scope.problems[0]!.message, /com\.example\.MyPolicy/);
   });
 });
 
 describe('checkFlowScope', () => {
-  const claim = (o: Partial<ScopeClaim>): ScopeClaim => ({ source: 'A', target: 'B', policy: 'identity', topics: ['orders', 'payments'], groups: ['app'], ...o });
-  const scopeOf = (f: FlowConnectorConfig[]) => deriveFlowScope({ connectors: f, sourceConnectors: ['f-source-main'], sourceTopics: SOURCE_TOPICS });
+  const claim = (o: Partial<ScopeClaim>): ScopeClaim => ({
+    source: 'A',
+    target: 'B',
+    policy: 'identity',
+    topics: ['orders', 'payments'],
+    groups: ['app'],
+    ...o,
+  });
+  const scopeOf = (f: FlowConnectorConfig[]) =>
+    deriveFlowScope({ connectors: f, sourceConnectors: ['f-source-main'], sourceTopics: SOURCE_TOPICS });
   const identity = scopeOf(flow({ policyClass: IDENTITY_POLICY_CLASS, topics: 'orders,payments', groups: 'app|billing' }));
   const underscore = scopeOf(flow({ policyClass: DEFAULT_POLICY_CLASS, separator: '_', topics: 'orders,payments' }));
 
@@ -134,7 +172,12 @@ describe('checkFlowScope', () => {
       scope: identity,
       refusals: [['topics', /the flow also mirrors 'payments'.*or to excludeTopics/]],
     },
-    { name: 'a mirrored topic left out on purpose', claim: claim({ topics: ['orders'], excludeTopics: ['payments'] }), scope: identity, refusals: [] },
+    {
+      name: 'a mirrored topic left out on purpose',
+      claim: claim({ topics: ['orders'], excludeTopics: ['payments'] }),
+      scope: identity,
+      refusals: [],
+    },
     {
       name: 'an exclusion the flow does not mirror',
       claim: claim({ excludeTopics: ['other'] }),
@@ -188,7 +231,10 @@ describe('checkFlowScope', () => {
   });
 
   it('without a source listing a left-out topic cannot be found, the rest is still checked', () => {
-    const scope = deriveFlowScope({ connectors: flow({ policyClass: IDENTITY_POLICY_CLASS, topics: 'orders,payments' }), sourceConnectors: ['f-source-main'] });
+    const scope = deriveFlowScope({
+      connectors: flow({ policyClass: IDENTITY_POLICY_CLASS, topics: 'orders,payments' }),
+      sourceConnectors: ['f-source-main'],
+    });
     assert.deepEqual(checkFlowScope(claim({ topics: ['orders'] }), scope), []);
     assert.equal(checkFlowScope(claim({ topics: ['other'], policy: 'default' }), scope).length, 2);
   });

@@ -31,7 +31,15 @@ function refused(input: unknown, env: NodeJS.ProcessEnv, field: string, reason: 
   );
 }
 
-const request: CutoverHookRequest = { workflowId: 'kafka-dr-cutover-A~B', playbook: 'failover', gate: 'stop-producers', action: 'stop-producers', from: 'A', to: 'B', approvedBy: 'bob' };
+const request: CutoverHookRequest = {
+  workflowId: 'kafka-dr-cutover-A~B',
+  playbook: 'failover',
+  gate: 'stop-producers',
+  action: 'stop-producers',
+  from: 'A',
+  to: 'B',
+  approvedBy: 'bob',
+};
 
 describe('webhook signature', () => {
   it('is HMAC-SHA256 over `<timestamp>.<exact body>`, hex, prefixed sha256=', () => {
@@ -129,22 +137,53 @@ describe('registry: hooks and notifications', () => {
   });
 
   it('names the field and the reason of a bad hook', () => {
-    refused(doc({ hooks: { 'stop-producers': { kind: 'pager' } } }), env, 'hooks.stop-producers.kind', /must have kind 'manual', 'webhook' or 'drill'/);
+    refused(
+      doc({ hooks: { 'stop-producers': { kind: 'pager' } } }),
+      env,
+      'hooks.stop-producers.kind',
+      /must have kind 'manual', 'webhook' or 'drill'/,
+    );
     refused(doc({ hooks: { 'stop-producers': { ...webhook, url: 'ftp://x/y' } } }), env, 'hooks.stop-producers.url', /http\(s\) URL/);
-    refused(doc({ hooks: { 'stop-producers': { ...webhook, secret: 'plain-text-secret' } } }), env, 'hooks.stop-producers.secret', /never the secret itself/);
-    refused(doc({ hooks: { 'stop-producers': { kind: 'webhook', url: 'https://h/x' } } }), env, 'hooks.stop-producers.secret', /never the secret itself/);
+    refused(
+      doc({ hooks: { 'stop-producers': { ...webhook, secret: 'plain-text-secret' } } }),
+      env,
+      'hooks.stop-producers.secret',
+      /never the secret itself/,
+    );
+    refused(
+      doc({ hooks: { 'stop-producers': { kind: 'webhook', url: 'https://h/x' } } }),
+      env,
+      'hooks.stop-producers.secret',
+      /never the secret itself/,
+    );
     refused(doc({ hooks: { 'stop-producers': { ...webhook, timeoutMs: 10 } } }), env, 'hooks.stop-producers.timeoutMs', /at least 100/);
-    refused(doc({ hooks: { 'stop-producers': { ...webhook, headers: { 'X-KafkaDr-Signature': 'x' } } } }), env, 'hooks.stop-producers.headers.X-KafkaDr-Signature', /set by kafka-dr itself/);
+    refused(
+      doc({ hooks: { 'stop-producers': { ...webhook, headers: { 'X-KafkaDr-Signature': 'x' } } } }),
+      env,
+      'hooks.stop-producers.headers.X-KafkaDr-Signature',
+      /set by kafka-dr itself/,
+    );
     refused(doc({ hooks: { 'stop-producers': { kind: 'manual', url: 'https://h/x' } } }), env, 'hooks.stop-producers', /url/);
     refused(doc({ hooks: { 'Stop Producers': { kind: 'manual' } } }), env, 'hooks.Stop Producers', /gate name/);
     refused(doc({ hooks: { 'stop-producers': webhook } }), {}, 'hooks.stop-producers.secret.env', /HOOK_SECRET is not set/);
-    refused(doc({ hooks: { 'stop-producers': webhook } }), { HOOK_SECRET: 'short' }, 'hooks.stop-producers.secret.env', /5 characters: use at least 16/);
+    refused(
+      doc({ hooks: { 'stop-producers': webhook } }),
+      { HOOK_SECRET: 'short' },
+      'hooks.stop-producers.secret.env',
+      /5 characters: use at least 16/,
+    );
     refused(doc({ notifications: { escalation: { kind: 'drill' } } }), env, 'notifications.escalation.kind', /'webhook' or 'log'/);
     refused(doc({ notifications: { pager: { kind: 'log' } } }), env, 'notifications', /pager/);
   });
 
   it('hookFor prefers the playbook-specific key', () => {
-    const hooks = { hooks: new Map([['gate', { kind: 'drill' as const }], ['failover/gate', { kind: 'manual' as const }]]), escalation: { kind: 'log' as const } };
+    const hooks = {
+      hooks: new Map([
+        ['gate', { kind: 'drill' as const }],
+        ['failover/gate', { kind: 'manual' as const }],
+      ]),
+      escalation: { kind: 'log' as const },
+    };
     assert.equal(hookFor(hooks, 'failover', 'gate').key, 'failover/gate');
     assert.equal(hookFor(hooks, 'failback', 'gate').key, 'gate');
   });
@@ -155,7 +194,8 @@ const mockEnv = () => new MockActivityEnvironment({}, { logger: new DefaultLogge
 
 describe('runCutoverHook activity', () => {
   const registryWith = (hooks: Record<string, unknown>): Registry => resolveRegistry(doc({ hooks }), 'r.yaml', {}, '/');
-  const deps = (registry: Registry, extras: Partial<ActivityDeps> = {}) => ({ registry, workerName: 'test', ...extras }) as unknown as ActivityDeps;
+  const deps = (registry: Registry, extras: Partial<ActivityDeps> = {}) =>
+    ({ registry, workerName: 'test', ...extras }) as unknown as ActivityDeps;
 
   it('manual: nothing to call, the approval is the confirmation', async () => {
     const a = createHookActivities(deps(registryWith({})));
@@ -202,9 +242,19 @@ describe('runCutoverHook activity', () => {
     );
     const { action: _, ...old } = { ...request, playbook: 'failback', gate: 'consumers-cutover', from: 'B', to: 'A' };
     await mockEnv().run(a.runCutoverHook, old as CutoverHookRequest);
-    assert.deepEqual(seen.map((r) => r.action), ['move-consumers'], 'the old failback moved its consumers in one hook after translate-offsets');
+    assert.deepEqual(
+      seen.map((r) => r.action),
+      ['move-consumers'],
+      'the old failback moved its consumers in one hook after translate-offsets',
+    );
     const manual = createHookActivities(deps(registryWith({})));
-    const result: CutoverHookResult = await mockEnv().run(manual.runCutoverHook, { ...request, gate: 'consumers-cutover', action: 'start-consumers' as const, from: 'B', to: 'A' });
+    const result: CutoverHookResult = await mockEnv().run(manual.runCutoverHook, {
+      ...request,
+      gate: 'consumers-cutover',
+      action: 'start-consumers' as const,
+      from: 'B',
+      to: 'A',
+    });
     assert.equal(result.detail.action, 'start-consumers');
     assert.match(String(result.detail.why), /start the consumer groups on A now/);
     // A gate that moves no clients needs an action named.
@@ -239,7 +289,12 @@ describe('docs/operations.md: the cutover hooks example', () => {
     const yamlBlock = /```yaml\n([\s\S]*?)```/.exec(section)?.[1];
     assert.ok(yamlBlock, 'the section has a yaml example');
     const example = parse(yamlBlock) as Record<string, unknown>;
-    const r = resolveRegistry(doc(example), 'docs/operations.md', { KAFKA_DR_HOOK_SECRET: SECRET, KAFKA_DR_HOOK_TOKEN: 'token-value' }, '/');
+    const r = resolveRegistry(
+      doc(example),
+      'docs/operations.md',
+      { KAFKA_DR_HOOK_SECRET: SECRET, KAFKA_DR_HOOK_TOKEN: 'token-value' },
+      '/',
+    );
     assert.equal(r.hook('failover', 'stop-producers').hook.kind, 'webhook');
     assert.equal(r.hook('failback', 'producers-cutover').hook.kind, 'manual');
     assert.equal(r.hook('failback', 'consumers-cutover').hook.kind, 'drill');

@@ -103,7 +103,10 @@ describe('kafkajs compression codecs', () => {
     // LZ4: magic, FLG (version 1, independent blocks), BD (64 KiB), header checksum (KIP-57).
     assert.deepEqual(lz4Compress(Buffer.from('x')).subarray(0, 7), Buffer.from(readFixture('lz4').compressedHex, 'hex').subarray(0, 7));
     // Snappy: snappy-java's xerial header (magic, version 1, compatible version 1).
-    assert.deepEqual(snappyCompress(Buffer.from('x')).subarray(0, 16), Buffer.from(readFixture('snappy').compressedHex, 'hex').subarray(0, 16));
+    assert.deepEqual(
+      snappyCompress(Buffer.from('x')).subarray(0, 16),
+      Buffer.from(readFixture('snappy').compressedHex, 'hex').subarray(0, 16),
+    );
   });
 
   it('snappy: reads unframed snappy too (what librdkafka and older kafkajs codecs send)', async () => {
@@ -118,11 +121,18 @@ describe('kafkajs compression codecs', () => {
     const n = lz4js.compressBlock(full, scratch, 0, full.length, new Uint32Array(1 << 16));
     assert.match(referenceDecoderComplaint(scratch.subarray(0, n), 65_536) ?? 'accepted', /not the last/);
 
-    for (const data of [lz4EdgeBlock(65_520), lz4EdgeBlock(65_520 * 3), lz4EdgeBlock(200_001), bytes(300_000, 'repetitive'), Buffer.from(fixtureValues().join(''))]) {
+    for (const data of [
+      lz4EdgeBlock(65_520),
+      lz4EdgeBlock(65_520 * 3),
+      lz4EdgeBlock(200_001),
+      bytes(300_000, 'repetitive'),
+      Buffer.from(fixtureValues().join('')),
+    ]) {
       const blocks = lz4Blocks(lz4Compress(data));
       assert.ok(blocks.some((b) => b.compressed));
       for (const [i, b] of blocks.entries()) {
-        if (b.compressed) assert.equal(referenceDecoderComplaint(b.data, 65_536), null, `block ${i} of ${blocks.length} (${data.length} bytes)`);
+        if (b.compressed)
+          assert.equal(referenceDecoderComplaint(b.data, 65_536), null, `block ${i} of ${blocks.length} (${data.length} bytes)`);
       }
     }
   });

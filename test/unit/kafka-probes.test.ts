@@ -57,7 +57,10 @@ describe('evaluateClusterHealth', () => {
     assert.equal(h.healthy, false);
     assert.deepEqual(h.brokers, { count: 2, ids: [1, 2] });
     assert.deepEqual(h.brokersMissingFromAssignments, [3]);
-    assert.match(h.problems[0]!, /^2 of 3 brokers up \(3 expected per the cluster registry; partitions are assigned to 1 broker not up: 3\)$/);
+    assert.match(
+      h.problems[0]!,
+      /^2 of 3 brokers up \(3 expected per the cluster registry; partitions are assigned to 1 broker not up: 3\)$/,
+    );
     assert.match(h.problems[1]!, /^2 under-replicated partitions: orders-0, orders-1$/);
   });
 
@@ -270,7 +273,14 @@ describe('quiet window', () => {
   });
 
   it('unreadable heartbeat details start a fresh window', () => {
-    for (const details of [undefined, null, 'x', {}, { polls: 1, offsetsDigest: 'abc', lastChangeAt: 'not a date' }, { lastChangeAt: new Date(t0).toISOString() }]) {
+    for (const details of [
+      undefined,
+      null,
+      'x',
+      {},
+      { polls: 1, offsetsDigest: 'abc', lastChangeAt: 'not a date' },
+      { lastChangeAt: new Date(t0).toISOString() },
+    ]) {
       assert.equal(resumeQuietWindow(details), undefined, JSON.stringify(details));
     }
   });

@@ -46,7 +46,12 @@ describe('replication lag math', () => {
     assert.deepEqual([p.lag, p.state], ['-90', 'anomaly']);
     assert.match(p.note ?? '', /recreated or truncated/);
     // Everything else at zero: still not drained, and the anomaly does not shrink the total.
-    const report = computeLag('A', [...src('t', [10n]), ...src('u', [5n])], committedMirrorOffsets('A', [mm2('t', 0, 99), mm2('u', 0, 4)]), NOW);
+    const report = computeLag(
+      'A',
+      [...src('t', [10n]), ...src('u', [5n])],
+      committedMirrorOffsets('A', [mm2('t', 0, 99), mm2('u', 0, 4)]),
+      NOW,
+    );
     assert.equal(report.anomalies, 1);
     assert.equal(report.total, '0');
     assert.equal(report.drained, false);
@@ -95,10 +100,13 @@ describe('replication lag math', () => {
       { partition: { sourceClusterAlias: 'A', targetClusterAlias: 'B' }, offset: { offset: 0 } }, // heartbeat connector
       mm2('t', 2, null),
     ]);
-    assert.deepEqual([...c.values()], [
-      { topic: 't', partition: 0, offset: 15n },
-      { topic: 't', partition: 2, offset: null },
-    ]);
+    assert.deepEqual(
+      [...c.values()],
+      [
+        { topic: 't', partition: 0, offset: 15n },
+        { topic: 't', partition: 2, offset: null },
+      ],
+    );
   });
 
   it('the topics filter keeps only those topics', () => {
@@ -143,7 +151,14 @@ const report = (lags: number[], extra: Partial<LagReport> = {}): LagReport => {
 describe('drain: consecutive zero polls', () => {
   it('needs K zero polls in a row; a non-zero poll resets the count', () => {
     let p = resumeDrain(undefined);
-    const seq = [[0, 0], [0, 0], [3, 0], [0, 0], [0, 0], [0, 0]];
+    const seq = [
+      [0, 0],
+      [0, 0],
+      [3, 0],
+      [0, 0],
+      [0, 0],
+      [0, 0],
+    ];
     const drainedAt: boolean[] = [];
     for (const lags of seq) {
       p = nextDrainProgress(p, report(lags));

@@ -33,15 +33,27 @@ function found(
   state = 'RUNNING',
   connect = name.includes('B-to-A') ? 'connect-a' : 'connect-b',
 ): FoundSourceConnector {
-  const c = sourceConnectorFromConfig(connect, name, { 'connector.class': 'org.apache.kafka.connect.mirror.MirrorSourceConnector', ...config }, state);
+  const c = sourceConnectorFromConfig(
+    connect,
+    name,
+    { 'connector.class': 'org.apache.kafka.connect.mirror.MirrorSourceConnector', ...config },
+    state,
+  );
   assert.ok(c, 'a MirrorSourceConnector');
   return c;
 }
 
 const reverse = (topics: string, policy = IDENTITY, state = 'RUNNING', extra: Record<string, string> = {}) =>
-  found('mm2-B-to-A-source-core', { 'source.cluster.alias': 'B', 'target.cluster.alias': 'A', 'replication.policy.class': policy, topics, ...extra }, state);
+  found(
+    'mm2-B-to-A-source-core',
+    { 'source.cluster.alias': 'B', 'target.cluster.alias': 'A', 'replication.policy.class': policy, topics, ...extra },
+    state,
+  );
 
-const topics = { A: ['orders', 'payments.eu', 'payments.us', 'other', 'heartbeats', 'B.heartbeats'], B: ['orders', 'payments.eu', 'A.heartbeats', 'heartbeats'] };
+const topics = {
+  A: ['orders', 'payments.eu', 'payments.us', 'other', 'heartbeats', 'B.heartbeats'],
+  B: ['orders', 'payments.eu', 'A.heartbeats', 'heartbeats'],
+};
 
 describe('loop guard: reverse flows', () => {
   it('refuses an Identity flow whose Identity reverse flow is running for overlapping topics, naming topics and connector', () => {
@@ -66,7 +78,10 @@ describe('loop guard: reverse flows', () => {
   });
 
   it('lets a reverse flow through when it is STOPPED, or when the topics do not overlap', () => {
-    assert.deepEqual(checkReplicationLoop({ flow: newFlow(), found: [reverse('orders', IDENTITY, 'STOPPED')], topics }), { ok: true, checked: 0 });
+    assert.deepEqual(checkReplicationLoop({ flow: newFlow(), found: [reverse('orders', IDENTITY, 'STOPPED')], topics }), {
+      ok: true,
+      checked: 0,
+    });
     assert.deepEqual(checkReplicationLoop({ flow: newFlow(), found: [reverse('other')], topics }), { ok: true, checked: 1 });
   });
 
@@ -97,7 +112,11 @@ describe('loop guard: reverse flows', () => {
 
   it('lets a one-time bounce into another topic through (Identity forward, Default reverse, literal allowlists)', () => {
     // orders (A) → orders (B) → B.orders (A): B.orders is not in the forward allowlist, so it stops there.
-    const r = checkReplicationLoop({ flow: newFlow({ include: ['orders'] }), found: [reverse('orders', DEFAULT)], topics: { A: ['orders'], B: ['orders'] } });
+    const r = checkReplicationLoop({
+      flow: newFlow({ include: ['orders'] }),
+      found: [reverse('orders', DEFAULT)],
+      topics: { A: ['orders'], B: ['orders'] },
+    });
     assert.equal(r.ok, true);
   });
 
@@ -121,20 +140,38 @@ describe('loop guard: reverse flows', () => {
   });
 
   it('ignores connectors between other clusters and the flow itself', () => {
-    const other = found('mm2-C-to-A-source-x', { 'source.cluster.alias': 'C', 'target.cluster.alias': 'A', 'replication.policy.class': IDENTITY, topics: 'orders' });
-    const self = found('mm2-A-to-B-source-core', { 'source.cluster.alias': 'A', 'target.cluster.alias': 'B', 'replication.policy.class': IDENTITY, topics: 'orders' });
+    const other = found('mm2-C-to-A-source-x', {
+      'source.cluster.alias': 'C',
+      'target.cluster.alias': 'A',
+      'replication.policy.class': IDENTITY,
+      topics: 'orders',
+    });
+    const self = found('mm2-A-to-B-source-core', {
+      'source.cluster.alias': 'A',
+      'target.cluster.alias': 'B',
+      'replication.policy.class': IDENTITY,
+      topics: 'orders',
+    });
     assert.deepEqual(checkReplicationLoop({ flow: newFlow(), found: [other, self], topics }), { ok: true, checked: 0 });
   });
 
-  it('honours a reverse connector\'s topics.exclude', () => {
-    const r = checkReplicationLoop({ flow: newFlow({ include: ['orders'] }), found: [reverse('.*', IDENTITY, 'RUNNING', { 'topics.exclude': 'orders' })], topics });
+  it("honours a reverse connector's topics.exclude", () => {
+    const r = checkReplicationLoop({
+      flow: newFlow({ include: ['orders'] }),
+      found: [reverse('.*', IDENTITY, 'RUNNING', { 'topics.exclude': 'orders' })],
+      topics,
+    });
     assert.equal(r.ok, true);
   });
 });
 
 describe('loop guard: double replication in the same direction', () => {
   const same = (topicsList: string, name = 'legacy-A-to-B-source', state = 'RUNNING') =>
-    found(name, { 'source.cluster.alias': 'A', 'target.cluster.alias': 'B', 'replication.policy.class': DEFAULT, topics: topicsList }, state);
+    found(
+      name,
+      { 'source.cluster.alias': 'A', 'target.cluster.alias': 'B', 'replication.policy.class': DEFAULT, topics: topicsList },
+      state,
+    );
 
   it('refuses another running connector that copies the same topics, naming it', () => {
     const r = checkReplicationLoop({ flow: newFlow({ policy: { type: 'default' } }), found: [same('orders,x')], topics });
@@ -162,9 +199,23 @@ describe('loop guard: double replication in the same direction', () => {
 
 describe('loop guard inputs', () => {
   it('reads MirrorSourceConnector configs only, with MM2 defaults for missing keys', () => {
-    assert.equal(sourceConnectorFromConfig('c', 'n', { 'connector.class': 'org.apache.kafka.connect.mirror.MirrorCheckpointConnector' }, 'RUNNING'), undefined);
-    const c = sourceConnectorFromConfig('c', 'n', { 'connector.class': 'org.apache.kafka.connect.mirror.MirrorSourceConnector' }, 'RUNNING')!;
-    assert.deepEqual(c.flow, { source: 'source', target: 'target', policy: { type: 'default', separator: undefined }, include: ['.*'], exclude: undefined });
+    assert.equal(
+      sourceConnectorFromConfig('c', 'n', { 'connector.class': 'org.apache.kafka.connect.mirror.MirrorCheckpointConnector' }, 'RUNNING'),
+      undefined,
+    );
+    const c = sourceConnectorFromConfig(
+      'c',
+      'n',
+      { 'connector.class': 'org.apache.kafka.connect.mirror.MirrorSourceConnector' },
+      'RUNNING',
+    )!;
+    assert.deepEqual(c.flow, {
+      source: 'source',
+      target: 'target',
+      policy: { type: 'default', separator: undefined },
+      include: ['.*'],
+      exclude: undefined,
+    });
   });
 
   it('builds a flow spec from a plan (union of groups) and from a legacy MirrorFlow', () => {

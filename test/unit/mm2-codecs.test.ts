@@ -77,7 +77,10 @@ describe('MM2 codecs refuse what they cannot read', () => {
     const { key, value } = encodeCheckpoint(checkpoint);
     const v1 = Buffer.from(value);
     v1.writeInt16BE(1, 0);
-    assert.throws(() => decodeCheckpoint(key, v1), (e: unknown) => e instanceof Mm2DecodeError && /version 1/.test(e.message));
+    assert.throws(
+      () => decodeCheckpoint(key, v1),
+      (e: unknown) => e instanceof Mm2DecodeError && /version 1/.test(e.message),
+    );
   });
 
   it('fails on an unknown heartbeat version', () => {

@@ -92,10 +92,20 @@ describe('replication plan validation', () => {
     const p = plan();
     assert.equal(p.name, 'mm2-A-to-B');
     assert.equal(p.replicationFactor, 3);
-    assert.deepEqual(p.intervals, { refreshTopicsSeconds: 60, refreshGroupsSeconds: 60, emitCheckpointsSeconds: 5, emitHeartbeatsSeconds: 1 });
+    assert.deepEqual(p.intervals, {
+      refreshTopicsSeconds: 60,
+      refreshGroupsSeconds: 60,
+      emitCheckpointsSeconds: 5,
+      emitHeartbeatsSeconds: 1,
+    });
     assert.equal(p.syncTopicConfigs, true);
     assert.equal(p.topicGroups[0]!.profile, 'default');
-    assert.deepEqual(planConnectorNames(p), ['mm2-A-to-B-source-core', 'mm2-A-to-B-source-bulk', 'mm2-A-to-B-checkpoint', 'mm2-A-to-B-heartbeat']);
+    assert.deepEqual(planConnectorNames(p), [
+      'mm2-A-to-B-source-core',
+      'mm2-A-to-B-source-bulk',
+      'mm2-A-to-B-checkpoint',
+      'mm2-A-to-B-heartbeat',
+    ]);
   });
 
   it('keeps explicit intervals, name and replication factor', () => {
@@ -111,17 +121,35 @@ describe('replication plan validation', () => {
   });
 
   it('refuses duplicate group names', () => {
-    const err = planError({ ...basePlan, topicGroups: [{ name: 'core', topics: ['a'] }, { name: 'core', topics: ['b'] }] });
+    const err = planError({
+      ...basePlan,
+      topicGroups: [
+        { name: 'core', topics: ['a'] },
+        { name: 'core', topics: ['b'] },
+      ],
+    });
     assert.match(err, /topicGroups\.1\.name: duplicate group name 'core' \(also topicGroups\.0\)/);
   });
 
   it('refuses an allowlist entry in two groups, naming the entry and the other group', () => {
-    const err = planError({ ...basePlan, topicGroups: [{ name: 'core', topics: ['orders'] }, { name: 'bulk', topics: ['x', 'orders'] }] });
+    const err = planError({
+      ...basePlan,
+      topicGroups: [
+        { name: 'core', topics: ['orders'] },
+        { name: 'bulk', topics: ['x', 'orders'] },
+      ],
+    });
     assert.match(err, /topicGroups\.1\.topics\.1: 'orders' is also in group 'core'/);
   });
 
   it("refuses a literal topic that another group's regex also matches", () => {
-    const err = planError({ ...basePlan, topicGroups: [{ name: 'core', topics: ['orders-eu'] }, { name: 'bulk', topics: ['orders-.*'] }] });
+    const err = planError({
+      ...basePlan,
+      topicGroups: [
+        { name: 'core', topics: ['orders-eu'] },
+        { name: 'bulk', topics: ['orders-.*'] },
+      ],
+    });
     assert.match(err, /topicGroups\.0\.topics\.0: topic 'orders-eu' is also matched by 'orders-\.\*' in group 'bulk'/);
   });
 
@@ -141,9 +169,15 @@ describe('replication plan validation', () => {
   });
 
   it('refuses empty topic lists and group lists, bad names, unknown fields', () => {
-    assert.match(planError({ ...basePlan, topicGroups: [{ name: 'core', topics: [] }] }), /topicGroups\.0\.topics: needs at least one topic/);
+    assert.match(
+      planError({ ...basePlan, topicGroups: [{ name: 'core', topics: [] }] }),
+      /topicGroups\.0\.topics: needs at least one topic/,
+    );
     assert.match(planError({ ...basePlan, topicGroups: [] }), /topicGroups: needs at least one topic group/);
-    assert.match(planError({ ...basePlan, topicGroups: [{ name: 'Core!', topics: ['a'] }] }), /topicGroups\.0\.name: must be 1-40 lower-case/);
+    assert.match(
+      planError({ ...basePlan, topicGroups: [{ name: 'Core!', topics: ['a'] }] }),
+      /topicGroups\.0\.name: must be 1-40 lower-case/,
+    );
     assert.match(planError({ ...basePlan, colour: 'blue' }), /colour/);
     assert.match(planError({ ...basePlan, policy: { type: 'mirror' } }), /policy\.type/);
     assert.match(planError({ ...basePlan, policy: { type: 'default', separator: '/' } }), /policy\.separator/);
@@ -216,10 +250,17 @@ describe('MM2 connector configs from a plan', () => {
     assert.equal(bulk['tasks.max'], '16', 'override');
     assert.equal(bulk['producer.override.batch.size'], '1048576', 'override');
     assert.equal(bulk['producer.override.linger.ms'], '50', 'high-throughput default');
-    assert.equal(bulk['producer.override.compression.type'], 'lz4', 'high-throughput default (kafka-dr reads lz4: src/kafka/compression.ts)');
+    assert.equal(
+      bulk['producer.override.compression.type'],
+      'lz4',
+      'high-throughput default (kafka-dr reads lz4: src/kafka/compression.ts)',
+    );
     assert.equal(bulk['source.consumer.fetch.min.bytes'], '65536');
     assert.equal(bulk['offset.lag.max'], '100');
-    assert.deepEqual(effectiveTuning({ profile: 'low-latency', tuning: { lingerMs: 2 } }), { ...PROFILE_TUNING['low-latency'], lingerMs: 2 });
+    assert.deepEqual(effectiveTuning({ profile: 'low-latency', tuning: { lingerMs: 2 } }), {
+      ...PROFILE_TUNING['low-latency'],
+      lingerMs: 2,
+    });
     for (const s of specs) {
       // `consumer.*` would also swallow MM2's own consumer.poll.timeout.ms: never used.
       assert.ok(!Object.keys(s.config).some((k) => k.startsWith('consumer.')), s.name);
@@ -264,7 +305,13 @@ describe('MM2 connector configs: TLS and SASL', () => {
   const PASSWORD = 'pa"ss\\word-9f3k';
   const KEY_PASSWORD = 'key-pass-77x1';
   const secure = cluster('A', {
-    tls: { ca: '-----BEGIN CERTIFICATE-----\nCA\n-----END CERTIFICATE-----\n', cert: 'CERT-PEM', key: 'KEY-PEM', keyPassword: new Secret(KEY_PASSWORD), rejectUnauthorized: true },
+    tls: {
+      ca: '-----BEGIN CERTIFICATE-----\nCA\n-----END CERTIFICATE-----\n',
+      cert: 'CERT-PEM',
+      key: 'KEY-PEM',
+      keyPassword: new Secret(KEY_PASSWORD),
+      rejectUnauthorized: true,
+    },
     sasl: { mechanism: 'scram-sha-512', username: 'mm2', password: new Secret(PASSWORD) },
   });
   const saslOnly = cluster('B', { sasl: { mechanism: 'plain', username: 'mm2-b', password: new Secret('plain-secret-1') } });
@@ -291,7 +338,10 @@ describe('MM2 connector configs: TLS and SASL', () => {
     const c = specs[0]!.config;
     assert.equal(c['target.cluster.security.protocol'], 'SASL_PLAINTEXT');
     assert.equal(c['target.cluster.sasl.mechanism'], 'PLAIN');
-    assert.match(c['target.cluster.sasl.jaas.config']!, /^org\.apache\.kafka\.common\.security\.plain\.PlainLoginModule required username="mm2-b" password="plain-secret-1";$/);
+    assert.match(
+      c['target.cluster.sasl.jaas.config']!,
+      /^org\.apache\.kafka\.common\.security\.plain\.PlainLoginModule required username="mm2-b" password="plain-secret-1";$/,
+    );
     assert.equal(c['target.cluster.ssl.truststore.type'], undefined);
   });
 

@@ -91,7 +91,11 @@ describe('latest checkpoint selection', () => {
   });
 
   it('decodes the bytes the real MM2 wrote', () => {
-    const f = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'checkpoint.json'), 'utf8')) as { keyHex: string; valueHex: string; decoded: { consumerGroupId: string; downstreamOffset: string } };
+    const f = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'checkpoint.json'), 'utf8')) as {
+      keyHex: string;
+      valueHex: string;
+      decoded: { consumerGroupId: string; downstreamOffset: string };
+    };
     const latest = new LatestCheckpoints('A', { groups: [f.decoded.consumerGroupId] });
     latest.add({ offset: 0n, key: Buffer.from(f.keyHex, 'hex'), value: Buffer.from(f.valueHex, 'hex') });
     assert.equal(latest.checkpoints()[0]?.downstreamOffset, BigInt(f.decoded.downstreamOffset));
@@ -102,7 +106,10 @@ describe('latest checkpoint selection', () => {
     const { key, value } = encodeCheckpoint(cp('g', 'A.t', 0, 1n));
     const v1 = Buffer.from(value);
     v1.writeInt16BE(1, 0);
-    assert.throws(() => latest.add({ offset: 42n, key, value: v1 }), (e: unknown) => e instanceof Mm2DecodeError && /offset 42/.test(e.message));
+    assert.throws(
+      () => latest.add({ offset: 42n, key, value: v1 }),
+      (e: unknown) => e instanceof Mm2DecodeError && /offset 42/.test(e.message),
+    );
   });
 
   it('rejects an invalid group regex with the pattern in the message', () => {
@@ -133,7 +140,7 @@ const input = (over: Partial<PlanInput>): PlanInput => ({
 });
 
 describe('offset translation plan', () => {
-  it("sets a fresh group to the checkpoints, lists partitions without one, and says what it writes", () => {
+  it('sets a fresh group to the checkpoints, lists partitions without one, and says what it writes', () => {
     const plan = planOffsets(
       input({ checkpoints: [cp('g', T, 0, 50n, 52n), cp('g', T, 2, 10n)], groups: [group('g', [null, null, null], 'Dead')] }),
     );
@@ -148,7 +155,15 @@ describe('offset translation plan', () => {
         [2, 'set', null, '10', '10', '10'],
       ],
     );
-    assert.deepEqual(offsetsToApply(g), [{ topic: T, partitions: [{ partition: 0, offset: '50' }, { partition: 2, offset: '10' }] }]);
+    assert.deepEqual(offsetsToApply(g), [
+      {
+        topic: T,
+        partitions: [
+          { partition: 0, offset: '50' },
+          { partition: 2, offset: '10' },
+        ],
+      },
+    ]);
     assert.deepEqual(summarizePlan(plan).actions, { set: 2, 'no-checkpoint': 1 });
   });
 
@@ -218,7 +233,9 @@ describe('offset translation plan', () => {
   });
 
   it('clamps a checkpoint below the log start (records deleted on the target) up to the log start', () => {
-    const plan = planOffsets(input({ targetOffsets: ends([100n], [30n]), checkpoints: [cp('g', T, 0, 10n)], groups: [group('g', [null])] }));
+    const plan = planOffsets(
+      input({ targetOffsets: ends([100n], [30n]), checkpoints: [cp('g', T, 0, 10n)], groups: [group('g', [null])] }),
+    );
     const p = plan.groups[0]!.partitions[0]!;
     assert.deepEqual([p.action, p.to], ['clamped', '30']);
     assert.match(p.note ?? '', /records 10\.\.29 were deleted/);

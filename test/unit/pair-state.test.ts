@@ -14,15 +14,35 @@ describe('pairCutoverState', () => {
   const cases: Array<[string, CutoverRun[], string]> = [
     ['no runs', [], 'idle'],
     ['a failover running', [run('failover', 'RUNNING', 1)], 'cutover-running'],
-    ['a failback running after a failover', [run('failover', 'COMPLETED', 1, 'completed'), run('failback', 'RUNNING', 2)], 'cutover-running'],
+    [
+      'a failback running after a failover',
+      [run('failover', 'COMPLETED', 1, 'completed'), run('failback', 'RUNNING', 2)],
+      'cutover-running',
+    ],
     ['a completed failover', [run('failover', 'COMPLETED', 1, 'completed')], 'failed-over'],
     ['failover then failback', [run('failover', 'COMPLETED', 1, 'completed'), run('failback', 'COMPLETED', 2, 'completed')], 'idle'],
-    ['failover, failback rejected: still failed over', [run('failover', 'COMPLETED', 1, 'completed'), run('failback', 'COMPLETED', 2, 'rejected')], 'failed-over'],
-    ['failover, failback failed: still failed over', [run('failover', 'COMPLETED', 1, 'completed'), run('failback', 'FAILED', 2)], 'failed-over'],
+    [
+      'failover, failback rejected: still failed over',
+      [run('failover', 'COMPLETED', 1, 'completed'), run('failback', 'COMPLETED', 2, 'rejected')],
+      'failed-over',
+    ],
+    [
+      'failover, failback failed: still failed over',
+      [run('failover', 'COMPLETED', 1, 'completed'), run('failback', 'FAILED', 2)],
+      'failed-over',
+    ],
     ['a rejected failover changed nothing', [run('failover', 'COMPLETED', 1, 'rejected')], 'idle'],
     ['a failed failover compensated', [run('failover', 'FAILED', 1)], 'idle'],
     ['the pair lock is not a cutover', [run('pairLock', 'RUNNING', 3)], 'idle'],
-    ['a second cycle', [run('failover', 'COMPLETED', 1, 'completed'), run('failback', 'COMPLETED', 2, 'completed'), run('failover', 'COMPLETED', 3, 'completed')], 'failed-over'],
+    [
+      'a second cycle',
+      [
+        run('failover', 'COMPLETED', 1, 'completed'),
+        run('failback', 'COMPLETED', 2, 'completed'),
+        run('failover', 'COMPLETED', 3, 'completed'),
+      ],
+      'failed-over',
+    ],
   ];
   for (const [name, runs, want] of cases) {
     it(name, () => {

@@ -38,7 +38,10 @@ describe('cluster registry', () => {
     assert.deepEqual(r.clusterAliases, ['A', 'B']);
     assert.equal(r.cluster('A').sasl!.password.reveal(), 's3cret-pw');
     assert.equal(r.connect('connect-b').writesTo, 'B');
-    assert.deepEqual(r.connectWritingTo('B').map((c) => c.name), ['connect-b']);
+    assert.deepEqual(
+      r.connectWritingTo('B').map((c) => c.name),
+      ['connect-b'],
+    );
   });
 
   it('reads the documented example (with its secrets supplied)', () => {
@@ -47,7 +50,10 @@ describe('cluster registry', () => {
     fs.writeFileSync(pw, 'from-a-file\n');
     const ca = path.join(dir, 'ca.pem');
     fs.writeFileSync(ca, '-----BEGIN CERTIFICATE-----\n');
-    const text = fs.readFileSync(EXAMPLE, 'utf8').replaceAll('/var/run/secrets/kafka-dr/b-password', pw).replaceAll('/etc/kafka-dr/ca.pem', ca);
+    const text = fs
+      .readFileSync(EXAMPLE, 'utf8')
+      .replaceAll('/var/run/secrets/kafka-dr/b-password', pw)
+      .replaceAll('/etc/kafka-dr/ca.pem', ca);
     const file = path.join(dir, 'registry.yaml');
     fs.writeFileSync(file, text);
     const r = loadRegistry(file, { KAFKA_DR_A_PASSWORD: 'pw-a', CONNECT_B_PASSWORD: 'pw-connect' });
@@ -60,29 +66,62 @@ describe('cluster registry', () => {
 
   it('names the field and the reason for each bad entry', () => {
     refused(doc(), {}, 'clusters.A.sasl.password.env', /environment variable A_PW is not set/);
-    refused(doc({ connect: { 'connect-b': { url: 'http://c:8083', writesTo: 'C' } } }), { A_PW: 'x' }, 'connect.connect-b.writesTo', /not under clusters.*A, B/);
+    refused(
+      doc({ connect: { 'connect-b': { url: 'http://c:8083', writesTo: 'C' } } }),
+      { A_PW: 'x' },
+      'connect.connect-b.writesTo',
+      /not under clusters.*A, B/,
+    );
     refused({ clusters: { A: { bootstrapServers: [] } } }, {}, 'clusters.A.bootstrapServers', /at least one broker/);
     refused({ clusters: { A: { bootstrapServers: ['no-port'] } } }, {}, 'clusters.A.bootstrapServers.0', /host:port/);
-    refused({ clusters: { A: { bootstrapServers: ['a:1'], sasl: { mechanism: 'plain', username: 'u', password: 'inline!' } } } }, {}, 'clusters.A.sasl.password', /never the secret itself/);
+    refused(
+      { clusters: { A: { bootstrapServers: ['a:1'], sasl: { mechanism: 'plain', username: 'u', password: 'inline!' } } } },
+      {},
+      'clusters.A.sasl.password',
+      /never the secret itself/,
+    );
     refused({ clusters: { 'bad alias!': { bootstrapServers: ['a:1'] } } }, {}, 'clusters.bad alias!', /letters, digits/);
-    refused({ clusters: { A: { bootstrapServers: ['a:1'], sasl: { mechanism: 'gssapi', username: 'u', password: { env: 'X' } } } } }, { X: 'y' }, 'clusters.A.sasl.mechanism', /plain|scram/);
+    refused(
+      { clusters: { A: { bootstrapServers: ['a:1'], sasl: { mechanism: 'gssapi', username: 'u', password: { env: 'X' } } } } },
+      { X: 'y' },
+      'clusters.A.sasl.mechanism',
+      /plain|scram/,
+    );
     refused({ clusters: { A: { bootstrapServers: ['a:1'] } }, extra: 1 }, {}, '', /extra/);
-    refused({ clusters: { A: { bootstrapServers: ['a:1'], tls: { certFile: 'c.pem' } } } }, {}, 'clusters.A.tls', /certFile and keyFile go together/);
-    refused({ clusters: { A: { bootstrapServers: ['a:1'], sasl: { mechanism: 'plain', username: 'u', password: { file: '/nonexistent/pw' } } } } }, {}, 'clusters.A.sasl.password.file', /cannot read \/nonexistent\/pw: ENOENT/);
+    refused(
+      { clusters: { A: { bootstrapServers: ['a:1'], tls: { certFile: 'c.pem' } } } },
+      {},
+      'clusters.A.tls',
+      /certFile and keyFile go together/,
+    );
+    refused(
+      {
+        clusters: { A: { bootstrapServers: ['a:1'], sasl: { mechanism: 'plain', username: 'u', password: { file: '/nonexistent/pw' } } } },
+      },
+      {},
+      'clusters.A.sasl.password.file',
+      /cannot read \/nonexistent\/pw: ENOENT/,
+    );
   });
 
   it('fails on a file that is not YAML, naming the file', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kdr-reg-'));
     const file = path.join(dir, 'bad.yaml');
     fs.writeFileSync(file, 'clusters: [unclosed');
-    assert.throws(() => loadRegistry(file, {}), (e: unknown) => e instanceof RegistryError && e.message.startsWith(`registry ${file}: (top level): not valid YAML/JSON`));
+    assert.throws(
+      () => loadRegistry(file, {}),
+      (e: unknown) => e instanceof RegistryError && e.message.startsWith(`registry ${file}: (top level): not valid YAML/JSON`),
+    );
     assert.throws(() => loadRegistry(path.join(dir, 'missing.yaml'), {}), /cannot read the file: ENOENT/);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it('refuses an unknown alias naming the known ones', () => {
     const r = resolveRegistry(doc(), 'r.yaml', { A_PW: 'x' }, '/');
-    assert.throws(() => r.cluster('C'), (e: unknown) => e instanceof UnknownAliasError && /unknown cluster 'C' \(the registry knows: A, B\)/.test(e.message));
+    assert.throws(
+      () => r.cluster('C'),
+      (e: unknown) => e instanceof UnknownAliasError && /unknown cluster 'C' \(the registry knows: A, B\)/.test(e.message),
+    );
     assert.throws(() => r.connect('connect-x'), /unknown Connect cluster 'connect-x'/);
   });
 });

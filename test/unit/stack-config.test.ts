@@ -1,11 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  componentSpec,
-  connectWorkerProperties,
-  kafkaArtifacts,
-  kafkaServerProperties,
-} from '../../src/stack/components';
+import { componentSpec, connectWorkerProperties, kafkaArtifacts, kafkaServerProperties } from '../../src/stack/components';
 import { loadStackConfig, portsOf } from '../../src/stack/config';
 import { StackError } from '../../src/stack/errors';
 import { newClusterId } from '../../src/stack/stack';
@@ -79,7 +74,10 @@ describe('stack components', () => {
     assert.equal(b.get('advertised.listeners'), 'PLAINTEXT://127.0.0.1:29092,SASL_PLAINTEXT://127.0.0.1:29094');
     assert.equal(b.get('inter.broker.listener.name'), 'PLAINTEXT');
     // The password is read from the stack's secrets file, never written into server.properties.
-    assert.match(b.get('listener.name.sasl_plaintext.plain.sasl.jaas.config')!, /password="\$\{dir:\/repo\/\.stack\/secrets:kafka-b-sasl-password\}"/);
+    assert.match(
+      b.get('listener.name.sasl_plaintext.plain.sasl.jaas.config')!,
+      /password="\$\{dir:\/repo\/\.stack\/secrets:kafka-b-sasl-password\}"/,
+    );
     assert.equal(a.get('sasl.enabled.mechanisms'), undefined, 'A stays PLAINTEXT only');
   });
 

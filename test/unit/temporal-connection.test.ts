@@ -4,7 +4,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { TLSConfig } from '@temporalio/common/lib/internal-non-workflow';
-import { clientConnectionOptions, explainConnectFailure, loadTemporalSettings, nativeConnectionOptions, TemporalConfigError } from '../../src/temporal/connection';
+import {
+  clientConnectionOptions,
+  explainConnectFailure,
+  loadTemporalSettings,
+  nativeConnectionOptions,
+  TemporalConfigError,
+} from '../../src/temporal/connection';
 import { runCli } from '../helpers/cli';
 import { testPki, type TestPki } from '../helpers/temporal-tls-proxy';
 
@@ -28,14 +34,17 @@ describe('Temporal connection settings', () => {
   };
   const load = (env: NodeJS.ProcessEnv, overrides = {}) => loadTemporalSettings({ HOME: dir, ...env }, overrides, stack);
   const refusal = (env: NodeJS.ProcessEnv, pattern: RegExp, overrides = {}) => {
-    assert.throws(() => load(env, overrides), (err: unknown) => {
-      assert.ok(err instanceof TemporalConfigError, String(err));
-      assert.match(err.message, pattern);
-      assert.doesNotMatch(err.message, /\n/, 'one line');
-      assert.ok(!err.message.includes(API_KEY), 'no API key in the message');
-      assert.ok(!err.message.includes('PRIVATE KEY'), 'no key material in the message');
-      return true;
-    });
+    assert.throws(
+      () => load(env, overrides),
+      (err: unknown) => {
+        assert.ok(err instanceof TemporalConfigError, String(err));
+        assert.match(err.message, pattern);
+        assert.doesNotMatch(err.message, /\n/, 'one line');
+        assert.ok(!err.message.includes(API_KEY), 'no API key in the message');
+        assert.ok(!err.message.includes('PRIVATE KEY'), 'no key material in the message');
+        return true;
+      },
+    );
   };
   const toml = (name: string, text: string) => {
     const file = path.join(dir, name);
@@ -59,7 +68,14 @@ describe('Temporal connection settings', () => {
     assert.equal(s.namespace, STACK.namespace);
     assert.equal(s.tls, undefined);
     assert.equal(s.apiKey, undefined);
-    assert.deepEqual(s.summary, { address: STACK.address, namespace: 'default', tls: 'off', apiKey: false, profile: null, configFile: null });
+    assert.deepEqual(s.summary, {
+      address: STACK.address,
+      namespace: 'default',
+      tls: 'off',
+      apiKey: false,
+      profile: null,
+      configFile: null,
+    });
     assert.equal(stackCalls, 1);
     assert.deepEqual(clientConnectionOptions(s), { address: STACK.address });
   });
@@ -83,7 +99,10 @@ describe('Temporal connection settings', () => {
         `[profile.staging]\naddress = "staging.example:7233"\nnamespace = "staging"\n`,
     );
     const base = load({ TEMPORAL_CONFIG_FILE: file });
-    assert.deepEqual([base.address, base.namespace, base.summary.profile, base.summary.configFile], ['default.example:7233', 'dflt', 'default', file]);
+    assert.deepEqual(
+      [base.address, base.namespace, base.summary.profile, base.summary.configFile],
+      ['default.example:7233', 'dflt', 'default', file],
+    );
 
     const prod = load({ TEMPORAL_CONFIG_FILE: file, TEMPORAL_PROFILE: 'prod', TEMPORAL_NAMESPACE: 'override.acct' });
     assert.equal(prod.address, 'prod.tmprl.cloud:7233');
@@ -140,7 +159,10 @@ describe('Temporal connection settings', () => {
   });
 
   it('a profile [tls] table, with a variable overriding one file of it', () => {
-    const file = toml('tls.toml', `[profile.default]\naddress = "t:7233"\n[profile.default.tls]\nclient_cert_path = "${pki.clientCert}"\nclient_key_path = "${pki.clientKey}"\nserver_ca_cert_path = "${pki.otherCaCert}"\n`);
+    const file = toml(
+      'tls.toml',
+      `[profile.default]\naddress = "t:7233"\n[profile.default.tls]\nclient_cert_path = "${pki.clientCert}"\nclient_key_path = "${pki.clientKey}"\nserver_ca_cert_path = "${pki.otherCaCert}"\n`,
+    );
     const s = load({ TEMPORAL_CONFIG_FILE: file, TEMPORAL_TLS_SERVER_CA_CERT_PATH: pki.caCert });
     assert.deepEqual(Buffer.from((s.tls as TLSConfig).serverRootCACertificate!), fs.readFileSync(pki.caCert));
     assert.equal(s.sources.serverCA, `TEMPORAL_TLS_SERVER_CA_CERT_PATH=${pki.caCert}`);
@@ -149,30 +171,65 @@ describe('Temporal connection settings', () => {
 
   it('bad files and profiles: one line naming the setting and the file, never the secret', () => {
     const missing = path.join(dir, 'nope.crt');
-    refusal({ TEMPORAL_TLS_CLIENT_CERT_PATH: missing, TEMPORAL_TLS_CLIENT_KEY_PATH: pki.clientKey }, new RegExp(`^TEMPORAL_TLS_CLIENT_CERT_PATH=${missing}: cannot read the client certificate: no such file$`));
-    refusal({ TEMPORAL_TLS_SERVER_CA_CERT_PATH: missing }, /^TEMPORAL_TLS_SERVER_CA_CERT_PATH=.*nope\.crt: cannot read the server CA certificate: no such file$/);
-    refusal({ TEMPORAL_TLS_CLIENT_CERT_PATH: pki.clientCert }, /^TEMPORAL_TLS_CLIENT_CERT_PATH=\S+ is set but no client key: set TEMPORAL_TLS_CLIENT_KEY_PATH/);
+    refusal(
+      { TEMPORAL_TLS_CLIENT_CERT_PATH: missing, TEMPORAL_TLS_CLIENT_KEY_PATH: pki.clientKey },
+      new RegExp(`^TEMPORAL_TLS_CLIENT_CERT_PATH=${missing}: cannot read the client certificate: no such file$`),
+    );
+    refusal(
+      { TEMPORAL_TLS_SERVER_CA_CERT_PATH: missing },
+      /^TEMPORAL_TLS_SERVER_CA_CERT_PATH=.*nope\.crt: cannot read the server CA certificate: no such file$/,
+    );
+    refusal(
+      { TEMPORAL_TLS_CLIENT_CERT_PATH: pki.clientCert },
+      /^TEMPORAL_TLS_CLIENT_CERT_PATH=\S+ is set but no client key: set TEMPORAL_TLS_CLIENT_KEY_PATH/,
+    );
     refusal({ TEMPORAL_TLS_CLIENT_KEY_PATH: pki.clientKey }, /^TEMPORAL_TLS_CLIENT_KEY_PATH=\S+ is set but no client certificate/);
     refusal(
       { TEMPORAL_TLS_CLIENT_CERT_PATH: pki.clientCert, TEMPORAL_TLS_CLIENT_KEY_PATH: pki.strangerKey },
       /^TEMPORAL_TLS_CLIENT_KEY_PATH=\S+stranger\.key: the client key does not belong to the client certificate in TEMPORAL_TLS_CLIENT_CERT_PATH=\S+client\.crt$/,
     );
     // Swapped files: a key where the certificate goes.
-    refusal({ TEMPORAL_TLS_CLIENT_CERT_PATH: pki.clientKey, TEMPORAL_TLS_CLIENT_KEY_PATH: pki.clientCert }, /^TEMPORAL_TLS_CLIENT_CERT_PATH=\S+client\.key: not a PEM certificate/);
-    refusal({ TEMPORAL_TLS_SERVER_CA_CERT_PATH: pki.caCert.replace('ca.crt', 'ca.key') }, /^TEMPORAL_TLS_SERVER_CA_CERT_PATH=\S+ca\.key: not a PEM certificate/);
+    refusal(
+      { TEMPORAL_TLS_CLIENT_CERT_PATH: pki.clientKey, TEMPORAL_TLS_CLIENT_KEY_PATH: pki.clientCert },
+      /^TEMPORAL_TLS_CLIENT_CERT_PATH=\S+client\.key: not a PEM certificate/,
+    );
+    refusal(
+      { TEMPORAL_TLS_SERVER_CA_CERT_PATH: pki.caCert.replace('ca.crt', 'ca.key') },
+      /^TEMPORAL_TLS_SERVER_CA_CERT_PATH=\S+ca\.key: not a PEM certificate/,
+    );
     const garbage = toml('garbage.key', `-----BEGIN PRIVATE KEY-----\n${API_KEY}\n-----END PRIVATE KEY-----\n`);
-    refusal({ TEMPORAL_TLS_CLIENT_CERT_PATH: pki.clientCert, TEMPORAL_TLS_CLIENT_KEY_PATH: garbage }, /^TEMPORAL_TLS_CLIENT_KEY_PATH=\S+garbage\.key: not a PEM private key/);
-    refusal({ TEMPORAL_TLS_CLIENT_CERT_DATA: fs.readFileSync(pki.clientCert, 'utf8'), TEMPORAL_TLS_CLIENT_KEY_DATA: fs.readFileSync(pki.strangerKey, 'utf8') }, /^TEMPORAL_TLS_CLIENT_KEY_DATA: the client key does not belong to the client certificate in TEMPORAL_TLS_CLIENT_CERT_DATA$/);
+    refusal(
+      { TEMPORAL_TLS_CLIENT_CERT_PATH: pki.clientCert, TEMPORAL_TLS_CLIENT_KEY_PATH: garbage },
+      /^TEMPORAL_TLS_CLIENT_KEY_PATH=\S+garbage\.key: not a PEM private key/,
+    );
+    refusal(
+      {
+        TEMPORAL_TLS_CLIENT_CERT_DATA: fs.readFileSync(pki.clientCert, 'utf8'),
+        TEMPORAL_TLS_CLIENT_KEY_DATA: fs.readFileSync(pki.strangerKey, 'utf8'),
+      },
+      /^TEMPORAL_TLS_CLIENT_KEY_DATA: the client key does not belong to the client certificate in TEMPORAL_TLS_CLIENT_CERT_DATA$/,
+    );
 
     refusal({ TEMPORAL_CONFIG_FILE: missing }, /^TEMPORAL_CONFIG_FILE=\S+nope\.crt: no such file$/);
     refusal({ TEMPORAL_PROFILE: 'prod' }, /^TEMPORAL_PROFILE=prod: no Temporal config file to read it from/);
     const file = toml('one.toml', '[profile.default]\naddress = "a:1"\n');
-    refusal({ TEMPORAL_CONFIG_FILE: file, TEMPORAL_PROFILE: 'prod' }, new RegExp(`^TEMPORAL_PROFILE=prod: no \\[profile\\.prod\\] in ${file}$`));
+    refusal(
+      { TEMPORAL_CONFIG_FILE: file, TEMPORAL_PROFILE: 'prod' },
+      new RegExp(`^TEMPORAL_PROFILE=prod: no \\[profile\\.prod\\] in ${file}$`),
+    );
     refusal({ TEMPORAL_CONFIG_FILE: file }, new RegExp(`^--profile=prod: no \\[profile\\.prod\\] in ${file}$`), { profile: 'prod' });
     const broken = toml('broken.toml', `[profile.default]\napi_key = "${API_KEY}\naddress = "a:1"\n`);
     refusal({ TEMPORAL_CONFIG_FILE: broken }, new RegExp(`^${broken}: not valid TOML \\(line \\d+, column \\d+\\)$`));
-    const profileCert = toml('profile-cert.toml', `[profile.default.tls]\nclient_cert_path = "${missing}"\nclient_key_path = "${pki.clientKey}"\n`);
-    refusal({ TEMPORAL_CONFIG_FILE: profileCert }, new RegExp(`^client_cert_path = ${missing} \\(profile default in ${profileCert}\\): cannot read the client certificate: no such file$`));
+    const profileCert = toml(
+      'profile-cert.toml',
+      `[profile.default.tls]\nclient_cert_path = "${missing}"\nclient_key_path = "${pki.clientKey}"\n`,
+    );
+    refusal(
+      { TEMPORAL_CONFIG_FILE: profileCert },
+      new RegExp(
+        `^client_cert_path = ${missing} \\(profile default in ${profileCert}\\): cannot read the client certificate: no such file$`,
+      ),
+    );
   });
 
   it('a refused API key or a missing credential is named from the gRPC status, without the key', async () => {
@@ -180,16 +237,29 @@ describe('Temporal connection settings', () => {
     const grpc16 = Object.assign(new Error(`16 UNAUTHENTICATED: bad key ${API_KEY}`), { code: 16 });
     const refused = await explainConnectFailure(s, new Error('Failed to connect to Temporal server', { cause: grpc16 }));
     assert.equal(refused.kind, 'credentials');
-    assert.equal(refused.message, 'Temporal at cloud.example:7233 (namespace ns.acct) rejected the API key from TEMPORAL_API_KEY (unauthenticated): check the key and that it is valid for this namespace');
+    assert.equal(
+      refused.message,
+      'Temporal at cloud.example:7233 (namespace ns.acct) rejected the API key from TEMPORAL_API_KEY (unauthenticated): check the key and that it is valid for this namespace',
+    );
     const none = await explainConnectFailure({ address: 'a:1', namespace: 'n' }, grpc16);
-    assert.match(none.message, /^Temporal at a:1 \(namespace n\) requires credentials \(unauthenticated\): set TEMPORAL_API_KEY, or a client certificate/);
-    const native = await explainConnectFailure(s, new Error(`Failed to call GetSystemInfo: code: 'The request does not have valid authentication credentials', message: "invalid API key"`));
+    assert.match(
+      none.message,
+      /^Temporal at a:1 \(namespace n\) requires credentials \(unauthenticated\): set TEMPORAL_API_KEY, or a client certificate/,
+    );
+    const native = await explainConnectFailure(
+      s,
+      new Error(
+        `Failed to call GetSystemInfo: code: 'The request does not have valid authentication credentials', message: "invalid API key"`,
+      ),
+    );
     assert.equal(native.kind, 'credentials');
   });
 
   it('the CLI: a bad Temporal setting exits 2 with one line before contacting anything', async () => {
     const missing = path.join(dir, 'absent-client.crt');
-    const run = await runCli(['list'], { env: { HOME: dir, TEMPORAL_TLS_CLIENT_CERT_PATH: missing, TEMPORAL_TLS_CLIENT_KEY_PATH: pki.clientKey } });
+    const run = await runCli(['list'], {
+      env: { HOME: dir, TEMPORAL_TLS_CLIENT_CERT_PATH: missing, TEMPORAL_TLS_CLIENT_KEY_PATH: pki.clientKey },
+    });
     assert.equal(run.code, 2, run.stderr);
     assert.equal(run.stderr, `kafka-dr: TEMPORAL_TLS_CLIENT_CERT_PATH=${missing}: cannot read the client certificate: no such file\n`);
     const profile = await runCli(['--profile', 'nope', 'list'], { env: { HOME: dir } });

@@ -10,8 +10,18 @@ import { computeLag, nextDrainProgress, resumeDrain, unreplicatedRange, withTran
 
 const COMMIT = Buffer.from([0, 0, 0, 1]);
 const ABORT = Buffer.from([0, 0, 0, 0]);
-const rec = (offset: number, producerId = '7', inTransaction = true): FetchedRecord => ({ offset: String(offset), key: Buffer.from('k'), isControlRecord: false, batchContext: { producerId, inTransaction } });
-const marker = (offset: number, key: Buffer, producerId = '7'): FetchedRecord => ({ offset: String(offset), key, isControlRecord: true, batchContext: { producerId, inTransaction: true } });
+const rec = (offset: number, producerId = '7', inTransaction = true): FetchedRecord => ({
+  offset: String(offset),
+  key: Buffer.from('k'),
+  isControlRecord: false,
+  batchContext: { producerId, inTransaction },
+});
+const marker = (offset: number, key: Buffer, producerId = '7'): FetchedRecord => ({
+  offset: String(offset),
+  key,
+  isControlRecord: true,
+  batchContext: { producerId, inTransaction: true },
+});
 
 describe('committedDataOffsets: what a read_committed consumer returns', () => {
   it('leaves out commit and abort markers and the records of aborted transactions', () => {
@@ -32,8 +42,16 @@ describe('committedDataOffsets: what a read_committed consumer returns', () => {
 const at = '2026-01-01T00:00:00.000Z';
 /** One partition orders-0 with end `end` and committed `committed` (MM2's last replicated offset). */
 const report = (end: bigint, committed: bigint | null): LagReport =>
-  computeLag('A', [{ topic: 'orders', partition: 0, low: 0n, high: end }], new Map(committed === null ? [] : [['orders\u00000', { topic: 'orders', partition: 0, offset: committed }]]), at, ['orders']);
-const scan = (o: Partial<{ dataRecords: number; markersOrAborted: number; lastStable: string; openTransaction: boolean; complete: boolean }>) => ({
+  computeLag(
+    'A',
+    [{ topic: 'orders', partition: 0, low: 0n, high: end }],
+    new Map(committed === null ? [] : [['orders\u00000', { topic: 'orders', partition: 0, offset: committed }]]),
+    at,
+    ['orders'],
+  );
+const scan = (
+  o: Partial<{ dataRecords: number; markersOrAborted: number; lastStable: string; openTransaction: boolean; complete: boolean }>,
+) => ({
   topic: 'orders',
   partition: 0,
   dataRecords: 0,
@@ -65,7 +83,10 @@ describe('withTransactions: lag with markers accounted', () => {
     assert.equal(r.partitions[0]!.openTransactionAt, '100');
     assert.equal(r.total, '10', 'the raw lag stays (an upper bound)');
     // The drain's heartbeat (the UI) says why it waits.
-    assert.match(nextDrainProgress(resumeDrain(undefined), r).note!, /a transaction is open on orders-0 \(from offset 100\): its producer must commit or abort it/);
+    assert.match(
+      nextDrainProgress(resumeDrain(undefined), r).note!,
+      /a transaction is open on orders-0 \(from offset 100\): its producer must commit or abort it/,
+    );
   });
 
   it('a complete scan replaces the raw lag by the committed data records; a scan stopped at the first one keeps the raw lag', () => {
@@ -99,7 +120,9 @@ describe('conservation figures', () => {
       { topic: 'orders', partition: 1, end: '50' },
       { topic: 'gone', partition: 0, end: '5' },
     ];
-    assert.deepEqual(endGrowth(drainEnd, { orders: { '0': '104', '1': '50' } }), [{ topic: 'orders', partition: 0, before: '100', after: '104', grown: '4' }]);
+    assert.deepEqual(endGrowth(drainEnd, { orders: { '0': '104', '1': '50' } }), [
+      { topic: 'orders', partition: 0, before: '100', after: '104', grown: '4' },
+    ]);
   });
 
   it('writesAfterSnapshot subtracts the gap accepted at the check; the rest are writes after the snapshot', () => {
@@ -115,11 +138,23 @@ describe('conservation figures', () => {
 
 describe('MM2 source consumer isolation', () => {
   it('deploy sets read_committed; source.consumer.* wins over consumer.*; the Kafka default is read_uncommitted', () => {
-    const flow = { source: { alias: 'A', bootstrapServers: 'a:9092' }, target: { alias: 'B', bootstrapServers: 'b:9092' }, name: 'f', topics: ['t'], groups: ['g'], policy: 'identity' as const, replicationFactor: 1, intervalSeconds: 5 };
+    const flow = {
+      source: { alias: 'A', bootstrapServers: 'a:9092' },
+      target: { alias: 'B', bootstrapServers: 'b:9092' },
+      name: 'f',
+      topics: ['t'],
+      groups: ['g'],
+      policy: 'identity' as const,
+      replicationFactor: 1,
+      intervalSeconds: 5,
+    };
     assert.equal(sourceConsumerIsolation(mirrorConnectors(flow)['f-source']!), 'read_committed');
     assert.equal(sourceConsumerIsolation({}), 'read_uncommitted');
     assert.equal(sourceConsumerIsolation({ 'consumer.isolation.level': 'read_committed' }), 'read_committed');
-    assert.equal(sourceConsumerIsolation({ 'consumer.isolation.level': 'read_committed', 'source.consumer.isolation.level': 'READ_UNCOMMITTED' }), 'read_uncommitted');
+    assert.equal(
+      sourceConsumerIsolation({ 'consumer.isolation.level': 'read_committed', 'source.consumer.isolation.level': 'READ_UNCOMMITTED' }),
+      'read_uncommitted',
+    );
   });
 });
 
@@ -133,11 +168,20 @@ describe('gate choices with a default', () => {
   });
 
   it("an approval may name one of the open gate's choices; a bare one takes the default; none on a gate without choices", () => {
-    assert.equal(refuseDecision(view(gap), { gate: 'replication-gap', decision: 'approve', by: 'bob', choices: { '*': 'accept-loss' } }), undefined);
+    assert.equal(
+      refuseDecision(view(gap), { gate: 'replication-gap', decision: 'approve', by: 'bob', choices: { '*': 'accept-loss' } }),
+      undefined,
+    );
     assert.equal(refuseDecision(view(gap), { gate: 'replication-gap', decision: 'approve', by: 'bob' }), undefined);
     assert.deepEqual(resolveChoices(gap, undefined), { gap: 're-drain' });
     assert.deepEqual(resolveChoices(gap, { '*': 'accept-loss' }), { gap: 'accept-loss' });
-    assert.match(refuseDecision(view(gap), { gate: 'replication-gap', decision: 'approve', by: 'bob', choices: { '*': 'skip' } })!, /\*=skip: not a choice here \(choices: re-drain, accept-loss\)/);
-    assert.match(refuseDecision(view(), { gate: 'replication-gap', decision: 'approve', by: 'bob', choices: { '*': 're-drain' } })!, /takes no choices/);
+    assert.match(
+      refuseDecision(view(gap), { gate: 'replication-gap', decision: 'approve', by: 'bob', choices: { '*': 'skip' } })!,
+      /\*=skip: not a choice here \(choices: re-drain, accept-loss\)/,
+    );
+    assert.match(
+      refuseDecision(view(), { gate: 'replication-gap', decision: 'approve', by: 'bob', choices: { '*': 're-drain' } })!,
+      /takes no choices/,
+    );
   });
 });

@@ -8,7 +8,8 @@ import type { PlaybookStatus } from '../../src/model/gates';
 import { renderCurrentDetails } from '../../workflows/framework/details';
 import { REPO_ROOT } from '../helpers/stack';
 
-const example = (name: string) => JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'docs/examples', name), 'utf8')) as Record<string, unknown>;
+const example = (name: string) =>
+  JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'docs/examples', name), 'utf8')) as Record<string, unknown>;
 
 const status = (over: Partial<PlaybookStatus>): PlaybookStatus => ({
   playbook: 'failover',
@@ -58,7 +59,10 @@ describe('what the Temporal UI shows of a playbook', () => {
 
   it('without an open gate: phase and the running step, no approval text', () => {
     const text = renderCurrentDetails(
-      status({ phase: 'draining', steps: [{ name: 'drain', state: 'running', startedAt: '2026-01-01T00:00:00.000Z' }] as PlaybookStatus['steps'] }),
+      status({
+        phase: 'draining',
+        steps: [{ name: 'drain', state: 'running', startedAt: '2026-01-01T00:00:00.000Z' }] as PlaybookStatus['steps'],
+      }),
     );
     assert.match(text, /phase \*\*draining\*\*/);
     assert.match(text, /running: drain/);
@@ -66,9 +70,15 @@ describe('what the Temporal UI shows of a playbook', () => {
   });
 
   it('start summaries from the shipped examples say what runs where and who asked', () => {
-    assert.equal(startSummary('failover', example('failover.planned.json')).summary, 'failover A → B, planned, requested by alice@example.com');
+    assert.equal(
+      startSummary('failover', example('failover.planned.json')).summary,
+      'failover A → B, planned, requested by alice@example.com',
+    );
     assert.equal(startSummary('failback', example('failback.json')).summary, 'failback B → A, requested by alice@example.com');
-    assert.match(startSummary('recreate-topic', example('recreate-topic.json')).summary, /^recreate topic orders on B \(mirror of A\) \(dry run\), requested by alice$/);
+    assert.match(
+      startSummary('recreate-topic', example('recreate-topic.json')).summary,
+      /^recreate topic orders on B \(mirror of A\) \(dry run\), requested by alice$/,
+    );
     assert.match(startSummary('deploy-replication', example('deploy-replication.json')).details, /orders \(orders, orders-\.\*\)/);
     assert.match(startSummary('audit-drift', example('audit-drift.json')).summary, /^audit drift of A → B/);
     assert.match(startSummary('failover', example('failover.planned.json')).details, /- groups: billing-svc, shipping-svc/);

@@ -57,7 +57,11 @@ describe('Temporal UI inputs', () => {
       .filter(([name, value]) => typeof value === 'function' && !NOT_PLAYBOOKS.has(name))
       .map(([name]) => name)
       .sort();
-    assert.deepEqual(types, Object.keys(PLAYBOOKS).sort(), 'a new workflow needs a schema and an example here (or a place in NOT_PLAYBOOKS)');
+    assert.deepEqual(
+      types,
+      Object.keys(PLAYBOOKS).sort(),
+      'a new workflow needs a schema and an example here (or a place in NOT_PLAYBOOKS)',
+    );
   });
 
   it('validates every docs/examples/*.json with its playbook schema, and every playbook has one', () => {
@@ -66,7 +70,10 @@ describe('Temporal UI inputs', () => {
     for (const file of exampleFiles) {
       const prefix = file.split('.')[0]!;
       const playbook = byPrefix.get(prefix);
-      assert.ok(playbook, `docs/examples/${file}: no playbook named '${prefix}' (file names start with the playbook: ${[...byPrefix.keys()].join(', ')})`);
+      assert.ok(
+        playbook,
+        `docs/examples/${file}: no playbook named '${prefix}' (file names start with the playbook: ${[...byPrefix.keys()].join(', ')})`,
+      );
       check(playbook.schema, JSON.parse(fs.readFileSync(path.join(EXAMPLES_DIR, file), 'utf8')), `docs/examples/${file}`);
       covered.add(prefix);
     }

@@ -17,7 +17,11 @@ const planned: PlannedGroup[] = [
       { topic: 'A.orders', partition: 3, action: 'unchanged', upstream: '4', method: 'exact' },
     ],
   },
-  { group: 'busy', skipped: 'group busy has 1 active member on B', partitions: [{ topic: 'A.orders', partition: 0, action: 'set', upstream: '3' }] },
+  {
+    group: 'busy',
+    skipped: 'group busy has 1 active member on B',
+    partitions: [{ topic: 'A.orders', partition: 0, action: 'set', upstream: '3' }],
+  },
 ];
 
 describe('unplaced group-partitions (pure)', () => {
@@ -58,10 +62,13 @@ describe('unplaced group-partitions (pure)', () => {
 
   it('source down: only what the translation knew, lag unknown', () => {
     const u = findUnplaced({ groups: planned, commits: null, sourceEnds: null, downstreamTopic: down, upstreamTopic: up });
-    assert.deepEqual(u.map((x) => [x.group, x.partition, x.committed, x.lag]), [
-      ['billing', 2, '7', null],
-      ['busy', 0, '3', null],
-    ]);
+    assert.deepEqual(
+      u.map((x) => [x.group, x.partition, x.committed, x.lag]),
+      [
+        ['billing', 2, '7', null],
+        ['busy', 0, '3', null],
+      ],
+    );
   });
 
   it("MM2's group filter: groups (default .*) minus groups.exclude (default console-consumer-, connect-, __)", () => {
@@ -73,10 +80,46 @@ describe('unplaced group-partitions (pure)', () => {
   });
 
   const unplaced: UnplacedPartition[] = [
-    { group: 'a', topic: 'orders', downstream: 'A.orders', partition: 0, committed: '250', sourceEnd: '500', lag: '250', why: 'no checkpoint' },
-    { group: 'a', topic: 'orders', downstream: 'A.orders', partition: 1, committed: '100', sourceEnd: '500', lag: '400', why: 'no checkpoint' },
-    { group: 'b', topic: 'orders', downstream: 'A.orders', partition: 0, committed: '490', sourceEnd: '500', lag: '10', why: 'no checkpoint' },
-    { group: 'c', topic: 'orders', downstream: 'A.orders', partition: 0, committed: '1', sourceEnd: '500', lag: '499', why: 'no checkpoint' },
+    {
+      group: 'a',
+      topic: 'orders',
+      downstream: 'A.orders',
+      partition: 0,
+      committed: '250',
+      sourceEnd: '500',
+      lag: '250',
+      why: 'no checkpoint',
+    },
+    {
+      group: 'a',
+      topic: 'orders',
+      downstream: 'A.orders',
+      partition: 1,
+      committed: '100',
+      sourceEnd: '500',
+      lag: '400',
+      why: 'no checkpoint',
+    },
+    {
+      group: 'b',
+      topic: 'orders',
+      downstream: 'A.orders',
+      partition: 0,
+      committed: '490',
+      sourceEnd: '500',
+      lag: '10',
+      why: 'no checkpoint',
+    },
+    {
+      group: 'c',
+      topic: 'orders',
+      downstream: 'A.orders',
+      partition: 0,
+      committed: '1',
+      sourceEnd: '500',
+      lag: '499',
+      why: 'no checkpoint',
+    },
   ];
 
   it('the gate description lists each group/partition with its lag and the three choices', () => {
@@ -89,7 +132,14 @@ describe('unplaced group-partitions (pure)', () => {
   it('placements per choice; leave-out sets nothing; the account counts re-reads and skipped records', () => {
     const choices = { a: 'end', b: 'earliest', c: 'leave-out' };
     assert.deepEqual(placementsFor(unplaced, choices), [
-      { group: 'a', choice: 'end', partitions: [{ topic: 'A.orders', partition: 0 }, { topic: 'A.orders', partition: 1 }] },
+      {
+        group: 'a',
+        choice: 'end',
+        partitions: [
+          { topic: 'A.orders', partition: 0 },
+          { topic: 'A.orders', partition: 1 },
+        ],
+      },
       { group: 'b', choice: 'earliest', partitions: [{ topic: 'A.orders', partition: 0 }] },
     ]);
     const set = [
@@ -98,12 +148,15 @@ describe('unplaced group-partitions (pure)', () => {
       { group: 'b', topic: 'A.orders', partition: 0, choice: 'earliest' as const, offset: '0', low: '0', high: '500' },
     ];
     const p = groupPositions({ placed: { d: { exact: 3, translated: 0 } }, unplaced, choices, set });
-    assert.deepEqual(p.map((x) => [x.group, x.outcome, x.reRead, x.skipped]), [
-      ['a', 'skipped 650 (end on 2 partition(s))', '0', '650'],
-      ['b', 're-read 490 (earliest on 1 partition(s))', '490', '0'],
-      ['c', 'left out (1 partition(s) without a position: leave-out)', '0', '0'],
-      ['d', 'exact', '0', '0'],
-    ]);
+    assert.deepEqual(
+      p.map((x) => [x.group, x.outcome, x.reRead, x.skipped]),
+      [
+        ['a', 'skipped 650 (end on 2 partition(s))', '0', '650'],
+        ['b', 're-read 490 (earliest on 1 partition(s))', '490', '0'],
+        ['c', 'left out (1 partition(s) without a position: leave-out)', '0', '0'],
+        ['d', 'exact', '0', '0'],
+      ],
+    );
   });
 });
 
@@ -119,9 +172,19 @@ describe('gate choices (the rule the workflow and the CLI share)', () => {
   });
 
   it('refuseDecision: an approval without the choices is refused, a rejection needs none', () => {
-    const view: GateView = { known: ['unplaced-groups'], open: { name: 'unplaced-groups', approvers: null, fourEyes: false, requestedBy: null, choices: asked }, closed: {} };
-    assert.match(refuseDecision(view, { gate: 'unplaced-groups', decision: 'approve', by: 'bob' })!, /gate 'unplaced-groups': approving must choose/);
-    assert.equal(refuseDecision(view, { gate: 'unplaced-groups', decision: 'approve', by: 'bob', choices: { '*': 'leave-out' } }), undefined);
+    const view: GateView = {
+      known: ['unplaced-groups'],
+      open: { name: 'unplaced-groups', approvers: null, fourEyes: false, requestedBy: null, choices: asked },
+      closed: {},
+    };
+    assert.match(
+      refuseDecision(view, { gate: 'unplaced-groups', decision: 'approve', by: 'bob' })!,
+      /gate 'unplaced-groups': approving must choose/,
+    );
+    assert.equal(
+      refuseDecision(view, { gate: 'unplaced-groups', decision: 'approve', by: 'bob', choices: { '*': 'leave-out' } }),
+      undefined,
+    );
     assert.equal(refuseDecision(view, { gate: 'unplaced-groups', decision: 'reject', by: 'bob' }), undefined);
   });
 });

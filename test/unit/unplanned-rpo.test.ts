@@ -5,7 +5,13 @@ import { ReplicationPlanSchema } from '../../src/model/replication-plan';
 import { computeRpoEvidence, decodeSourceEnd, encodeSourceEnd, newestSourceEnds, type KnownSourceEnd } from '../../src/offsets/rpo';
 import { partitionKey } from '../../src/offsets/lag';
 
-const end = (topic: string, partition: number, endOffset: number, observedAt: string, extra: Partial<KnownSourceEnd> = {}): KnownSourceEnd => ({
+const end = (
+  topic: string,
+  partition: number,
+  endOffset: number,
+  observedAt: string,
+  extra: Partial<KnownSourceEnd> = {},
+): KnownSourceEnd => ({
   source: 'A',
   topic,
   partition,
@@ -16,7 +22,12 @@ const end = (topic: string, partition: number, endOffset: number, observedAt: st
   ...extra,
 });
 const committed = (entries: Array<[string, number, number | null]>) =>
-  new Map(entries.map(([topic, partition, offset]) => [partitionKey(topic, partition), { topic, partition, offset: offset === null ? null : BigInt(offset) }]));
+  new Map(
+    entries.map(([topic, partition, offset]) => [
+      partitionKey(topic, partition),
+      { topic, partition, offset: offset === null ? null : BigInt(offset) },
+    ]),
+  );
 const NOW = Date.parse('2025-01-01T00:01:00.000Z');
 
 describe('source end offsets store records', () => {
@@ -32,8 +43,18 @@ describe('source end offsets store records', () => {
   });
 
   it('keeps the newest observation per partition whatever the order they were written in', () => {
-    const newest = newestSourceEnds([end('t', 0, 10, '2025-01-01T00:00:02.000Z'), end('t', 0, 5, '2025-01-01T00:00:01.000Z'), end('t', 1, 3, '2025-01-01T00:00:01.000Z')]);
-    assert.deepEqual([...newest.values()].map((e) => [e.partition, Number(e.end)]), [[0, 10], [1, 3]]);
+    const newest = newestSourceEnds([
+      end('t', 0, 10, '2025-01-01T00:00:02.000Z'),
+      end('t', 0, 5, '2025-01-01T00:00:01.000Z'),
+      end('t', 1, 3, '2025-01-01T00:00:01.000Z'),
+    ]);
+    assert.deepEqual(
+      [...newest.values()].map((e) => [e.partition, Number(e.end)]),
+      [
+        [0, 10],
+        [1, 3],
+      ],
+    );
   });
 });
 
@@ -47,7 +68,12 @@ describe('computeRpoEvidence', () => {
         ['orders', 1, 49],
         ['other', 0, 1],
       ]),
-      knownEnds: [end('orders', 0, 104, '2025-01-01T00:00:50.000Z'), end('orders', 1, 57, '2025-01-01T00:00:40.000Z'), end('other', 0, 1000, '2025-01-01T00:00:40.000Z'), end('orders', 0, 999, '2025-01-01T00:00:40.000Z', { source: 'C' })],
+      knownEnds: [
+        end('orders', 0, 104, '2025-01-01T00:00:50.000Z'),
+        end('orders', 1, 57, '2025-01-01T00:00:40.000Z'),
+        end('other', 0, 1000, '2025-01-01T00:00:40.000Z'),
+        end('orders', 0, 999, '2025-01-01T00:00:40.000Z', { source: 'C' }),
+      ],
       newestRecords: [
         { topic: 'orders', partition: 0, timestampMs: Date.parse('2025-01-01T00:00:30.000Z') },
         { topic: 'orders', partition: 1, timestampMs: Date.parse('2025-01-01T00:00:20.000Z') },
@@ -56,7 +82,14 @@ describe('computeRpoEvidence', () => {
       nowMs: NOW,
     });
     assert.deepEqual(
-      e.partitions.map((p) => [p.topic, p.partition, p.committedOffset, p.lastKnownSourceEnd, p.recordsNotReplicated, p.newestReplicatedRecordAt]),
+      e.partitions.map((p) => [
+        p.topic,
+        p.partition,
+        p.committedOffset,
+        p.lastKnownSourceEnd,
+        p.recordsNotReplicated,
+        p.newestReplicatedRecordAt,
+      ]),
       [
         ['orders', 0, '99', '104', '4', '2025-01-01T00:00:30.000Z'],
         ['orders', 1, '49', '57', '7', '2025-01-01T00:00:20.000Z'],
@@ -86,7 +119,10 @@ describe('computeRpoEvidence', () => {
       lastHeartbeatAt: null,
       nowMs: NOW,
     });
-    assert.deepEqual(e.partitions.map((p) => p.recordsNotReplicated), ['20', '0']);
+    assert.deepEqual(
+      e.partitions.map((p) => p.recordsNotReplicated),
+      ['20', '0'],
+    );
     assert.match(e.partitions[1]!.note!, /below the next offset to replicate 21/);
     assert.equal(e.records.total, '20');
     assert.equal(e.seconds.heartbeatAgeMs, null);
@@ -108,7 +144,15 @@ describe('computeRpoEvidence', () => {
     });
     assert.equal(some.records.total, '4');
     assert.deepEqual(some.records.unknownPartitions, ['t/1']);
-    const none = computeRpoEvidence({ source: 'A', topics: ['t'], committed: committed([['t', 0, 4]]), knownEnds: [], newestRecords: [], lastHeartbeatAt: null, nowMs: NOW });
+    const none = computeRpoEvidence({
+      source: 'A',
+      topics: ['t'],
+      committed: committed([['t', 0, 4]]),
+      knownEnds: [],
+      newestRecords: [],
+      lastHeartbeatAt: null,
+      nowMs: NOW,
+    });
     assert.equal(none.records.total, null);
     assert.equal(none.records.asOf, null);
     assert.match(none.records.why, /ever recorded/);

@@ -59,7 +59,8 @@ describe('worker settings from the environment', () => {
     const refused = (env: NodeJS.ProcessEnv, variable: string, reason: RegExp) =>
       assert.throws(
         () => workerSettings(env),
-        (e: unknown) => e instanceof WorkerSettingsError && e.variable === variable && reason.test(e.reason) && e.message.startsWith(`${variable}: `),
+        (e: unknown) =>
+          e instanceof WorkerSettingsError && e.variable === variable && reason.test(e.reason) && e.message.startsWith(`${variable}: `),
       );
     refused({ KDR_WORKER_METRICS_PORT: 'http' }, 'KDR_WORKER_METRICS_PORT', /whole number/);
     refused({ KDR_WORKER_METRICS_PORT: '70000' }, 'KDR_WORKER_METRICS_PORT', /at most 65535/);
@@ -74,7 +75,12 @@ describe('JSON-line logs', () => {
 
   it('one JSON object per line: time, level, msg first; errors and bigints made plain; meta cannot overwrite msg', () => {
     const err = Object.assign(new Error('connect-b answered 500'), { type: 'ConnectUnavailable' });
-    const line = formatLogLine({ level: 'WARN', message: 'activity failed', timestampNanos: at, meta: { error: err, offset: 12n, msg: 'spoof', secret: new Secret('pw-123456') } });
+    const line = formatLogLine({
+      level: 'WARN',
+      message: 'activity failed',
+      timestampNanos: at,
+      meta: { error: err, offset: 12n, msg: 'spoof', secret: new Secret('pw-123456') },
+    });
     assert.ok(!line.includes('\n'));
     const parsed = JSON.parse(line) as Record<string, unknown>;
     assert.deepEqual(Object.keys(parsed).slice(0, 3), ['time', 'level', 'msg']);

@@ -12,7 +12,7 @@ describe('workflow bundle built out of process', { timeout: 60_000 }, () => {
     }
   });
 
-  it('a workflows path that does not resolve fails naming the path and webpack\'s reason', async () => {
+  it("a workflows path that does not resolve fails naming the path and webpack's reason", async () => {
     await assert.rejects(bundleWorkflowsOutOfProcess('/nonexistent/kafka-dr/workflows'), (err: Error) => {
       assert.match(err.message, /bundling the workflows in \/nonexistent\/kafka-dr\/workflows failed \(exit 1\)/);
       assert.match(err.message, /nonexistent/);

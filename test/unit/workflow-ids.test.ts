@@ -33,7 +33,7 @@ describe('workflow IDs', () => {
     assert.throws(() => cutoverWorkflowId('', 'B'), /cluster '' is not a cluster alias/);
   });
 
-  it('builds other playbooks\' IDs from the parts in order (direction matters)', () => {
+  it("builds other playbooks' IDs from the parts in order (direction matters)", () => {
     assert.equal(playbookWorkflowId('recreate-topic', 'A', 'B', 'orders.v2'), 'kafka-dr-recreate-topic-A~B~orders.v2');
     assert.notEqual(playbookWorkflowId('deploy-replication', 'A', 'B'), playbookWorkflowId('deploy-replication', 'B', 'A'));
     assert.equal(playbookWorkflowId('audit-drift', 'A~B'.replace('~', '-')), 'kafka-dr-audit-drift-A-B');

@@ -30,7 +30,11 @@ describe('audit-drift playbook: control flow with stub activities', { timeout: 3
   const started: Handle[] = [];
 
   before(async () => {
-    harness = await startStubWorker({ name: 'audit', activities: createStubs(scenarioOf, calls), workflowsPath: require.resolve('../../workflows') });
+    harness = await startStubWorker({
+      name: 'audit',
+      activities: createStubs(scenarioOf, calls),
+      workflowsPath: require.resolve('../../workflows'),
+    });
   });
 
   after(async () => {
@@ -40,7 +44,12 @@ describe('audit-drift playbook: control flow with stub activities', { timeout: 3
   async function start(args: unknown, scenario: AuditScenario = {}): Promise<Handle> {
     const workflowId = `audit-test-${uniqueId()}`;
     scenarios.set(workflowId, scenario);
-    const handle = await harness.client.workflow.start<typeof auditDrift>('auditDrift', { taskQueue: harness.taskQueue, workflowId, args: [args], workflowExecutionTimeout: '2 minutes' });
+    const handle = await harness.client.workflow.start<typeof auditDrift>('auditDrift', {
+      taskQueue: harness.taskQueue,
+      workflowId,
+      args: [args],
+      workflowExecutionTimeout: '2 minutes',
+    });
     started.push(handle);
     return handle;
   }
@@ -49,7 +58,14 @@ describe('audit-drift playbook: control flow with stub activities', { timeout: 3
     const h = await start(auditInput());
     const report: PlaybookReport<AuditFigures> = await h.result();
     assert.equal(report.outcome, 'completed');
-    assert.deepEqual(namesOf(h.workflowId), ['connectorStatus', 'connectorStatus', 'replicationLag', 'replicationFreshness', 'auditTopicDrift', 'detectTopicRecreation']);
+    assert.deepEqual(namesOf(h.workflowId), [
+      'connectorStatus',
+      'connectorStatus',
+      'replicationLag',
+      'replicationFreshness',
+      'auditTopicDrift',
+      'detectTopicRecreation',
+    ]);
     assert.equal(report.figures.worst, 'ok');
     assert.deepEqual(report.figures.findings, []);
     assert.equal(report.figures.repairOutcome, 'not-requested');
@@ -61,7 +77,10 @@ describe('audit-drift playbook: control flow with stub activities', { timeout: 3
 
   it('finds failed task, paused connector, lag, stale heartbeat, drift and recreation with severities; proposes target repairs without a gate', async () => {
     const h = await start(auditInput(), {
-      connectors: { 'mm2-A-to-B-source': { state: 'RUNNING', taskStates: ['RUNNING', 'FAILED'] }, 'mm2-A-to-B-checkpoint': { state: 'PAUSED' } },
+      connectors: {
+        'mm2-A-to-B-source': { state: 'RUNNING', taskStates: ['RUNNING', 'FAILED'] },
+        'mm2-A-to-B-checkpoint': { state: 'PAUSED' },
+      },
       lagTotal: '5000',
       heartbeatAgeMs: 120_000,
       drift: SOME_DRIFT,
@@ -72,27 +91,41 @@ describe('audit-drift playbook: control flow with stub activities', { timeout: 3
     assert.equal(report.outcome, 'completed');
     const f = report.figures;
     const by = (check: string) => f.findings.filter((x) => x.check === check).map((x) => [x.subject, x.severity]);
-    assert.deepEqual(by('connector'), [['mm2-A-to-B-source/1', 'error'], ['mm2-A-to-B-checkpoint', 'warn'], ['mm2-A-to-B-source', 'warn']]);
-    assert.match(f.findings.find((x) => x.subject === 'mm2-A-to-B-source')!.message, /reads read_uncommitted: aborted transactional records are replicated to B.*source\.consumer\.isolation\.level=read_committed/);
+    assert.deepEqual(by('connector'), [
+      ['mm2-A-to-B-source/1', 'error'],
+      ['mm2-A-to-B-checkpoint', 'warn'],
+      ['mm2-A-to-B-source', 'warn'],
+    ]);
+    assert.match(
+      f.findings.find((x) => x.subject === 'mm2-A-to-B-source')!.message,
+      /reads read_uncommitted: aborted transactional records are replicated to B.*source\.consumer\.isolation\.level=read_committed/,
+    );
     assert.deepEqual(by('lag'), [['A->B', 'error']]); // 5000 > 10 × lagMax 100
     assert.deepEqual(by('freshness'), [['A.heartbeats', 'warn']]); // 120 s: above 30 s, below 10×
     assert.deepEqual(by('recreation'), [['orders', 'error']]);
-    assert.deepEqual(by('drift'), [['A.orders:min.insync.replicas', 'warn'], ['A.orders:retention.ms', 'warn'], ['A.orders:replication.factor', 'info']]);
+    assert.deepEqual(by('drift'), [
+      ['A.orders:min.insync.replicas', 'warn'],
+      ['A.orders:retention.ms', 'warn'],
+      ['A.orders:replication.factor', 'info'],
+    ]);
     assert.deepEqual(f.counts, { error: 3, warn: 5, info: 1 });
     assert.equal(f.worst, 'error');
     // Sorted by severity first.
     assert.deepEqual([...new Set(f.findings.map((x) => x.severity))], ['error', 'warn', 'info']);
     assert.match(f.findings.find((x) => x.subject === 'mm2-A-to-B-source/1')!.message, /RecordTooLargeException/);
-    assert.deepEqual(f.repairs.map((r) => r.action), [
-      'would set retention.ms=604800000 on B topic A.orders (now 3600000)',
-      'would set min.insync.replicas=2 on B topic A.orders (now 1)',
-    ]);
+    assert.deepEqual(
+      f.repairs.map((r) => r.action),
+      ['would set retention.ms=604800000 on B topic A.orders (now 3600000)', 'would set min.insync.replicas=2 on B topic A.orders (now 1)'],
+    );
     assert.equal(f.repairOutcome, 'not-requested');
     assert.equal(report.steps.find((s) => s.name === 'repair')!.state, 'skipped');
   });
 
   it('repair true: gate describes the target-only repairs; approved → applied on the target (B) only, nothing else', async () => {
-    const h = await start(auditInput({ repair: true, requestedBy: 'alice', gates: { repair: { approvers: ['bob'], fourEyes: true, deadline: '5 minutes' } } }), { drift: SOME_DRIFT });
+    const h = await start(
+      auditInput({ repair: true, requestedBy: 'alice', gates: { repair: { approvers: ['bob'], fourEyes: true, deadline: '5 minutes' } } }),
+      { drift: SOME_DRIFT },
+    );
     const s = await gateOpen(h, 'repair');
     assert.match(s.openGate!.description, /target only: would set retention\.ms=604800000 on B topic A\.orders/);
     assert.equal(s.figures.worst, 'warn');
@@ -101,16 +134,31 @@ describe('audit-drift playbook: control flow with stub activities', { timeout: 3
     const report = await h.result();
     assert.equal(report.outcome, 'completed');
     assert.equal(report.figures.repairOutcome, 'applied');
-    assert.deepEqual(report.decisions.map((d) => [d.gate, d.decision, d.by]), [['repair', 'approved', 'bob']]);
+    assert.deepEqual(
+      report.decisions.map((d) => [d.gate, d.decision, d.by]),
+      [['repair', 'approved', 'bob']],
+    );
     const repairCalls = calls.filter((c) => c.workflowId === h.workflowId && c.name === 'repairTopicConfigs');
     // The two repairable findings (retention.ms, min.insync.replicas), never replication.factor, on B only.
-    assert.deepEqual(repairCalls.map((c) => c.arg), [
-      { cluster: 'B', repairs: [{ topic: 'A.orders', setting: 'retention.ms', to: '604800000' }, { topic: 'A.orders', setting: 'min.insync.replicas', to: '2' }] },
-    ]);
-    assert.deepEqual(report.figures.repairsApplied.map((a) => [a.cluster, a.topic, a.setting, a.value]), [
-      ['B', 'A.orders', 'retention.ms', '604800000'],
-      ['B', 'A.orders', 'min.insync.replicas', '2'],
-    ]);
+    assert.deepEqual(
+      repairCalls.map((c) => c.arg),
+      [
+        {
+          cluster: 'B',
+          repairs: [
+            { topic: 'A.orders', setting: 'retention.ms', to: '604800000' },
+            { topic: 'A.orders', setting: 'min.insync.replicas', to: '2' },
+          ],
+        },
+      ],
+    );
+    assert.deepEqual(
+      report.figures.repairsApplied.map((a) => [a.cluster, a.topic, a.setting, a.value]),
+      [
+        ['B', 'A.orders', 'retention.ms', '604800000'],
+        ['B', 'A.orders', 'min.insync.replicas', '2'],
+      ],
+    );
     assert.equal(report.steps.find((x) => x.name === 'apply-repairs')!.state, 'completed');
   });
 
@@ -144,8 +192,14 @@ describe('audit-drift playbook: control flow with stub activities', { timeout: 3
   });
 
   it('bad input fails at once, non-retryably, naming each field; zero activity calls', async () => {
-    const h = await start({ ...auditInput({ repair: true, dryRun: true, lagMax: -1 }), flows: [{ source: 'A', target: 'A', connect: 'connect-b', connectors: [], topics: ['bad topic'] }] });
-    const err = await h.result().then(() => undefined, (e: unknown) => e);
+    const h = await start({
+      ...auditInput({ repair: true, dryRun: true, lagMax: -1 }),
+      flows: [{ source: 'A', target: 'A', connect: 'connect-b', connectors: [], topics: ['bad topic'] }],
+    });
+    const err = await h.result().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.ok(err instanceof WorkflowFailedError);
     const cause = err.cause;
     assert.ok(cause instanceof ApplicationFailure);
@@ -172,17 +226,31 @@ describe('audit-drift playbook: control flow with stub activities', { timeout: 3
       assert.equal(d.action.type, 'startWorkflow');
       assert.equal(d.action.type === 'startWorkflow' ? d.action.workflowType : '', 'auditDrift');
       await handle.trigger();
-      const run = await eventually('scheduled run started', async () => (await handle.describe()).info.recentActions[0]?.action.workflow, 30_000, 200);
+      const run = await eventually(
+        'scheduled run started',
+        async () => (await handle.describe()).info.recentActions[0]?.action.workflow,
+        30_000,
+        200,
+      );
       const h: Handle = harness.client.workflow.getHandle(run.workflowId, run.firstExecutionRunId);
       started.push(h);
       const report = await h.result();
       assert.equal(report.outcome, 'completed');
       assert.equal(report.figures.repairOutcome, 'not-requested');
       assert.equal(report.figures.repairs.length, 2);
-      await assert.rejects(ensureAuditSchedule(harness.client, { ...opts, input: auditInput({ repair: true }) }), /repair must be false on a schedule/);
-      await assert.rejects(ensureAuditSchedule(harness.client, { ...opts, input: { ...input, flows: [] } }), /flows: must list at least one flow/);
+      await assert.rejects(
+        ensureAuditSchedule(harness.client, { ...opts, input: auditInput({ repair: true }) }),
+        /repair must be false on a schedule/,
+      );
+      await assert.rejects(
+        ensureAuditSchedule(harness.client, { ...opts, input: { ...input, flows: [] } }),
+        /flows: must list at least one flow/,
+      );
     } finally {
-      await harness.client.schedule.getHandle(scheduleId).delete().catch(() => undefined);
+      await harness.client.schedule
+        .getHandle(scheduleId)
+        .delete()
+        .catch(() => undefined);
     }
   });
 

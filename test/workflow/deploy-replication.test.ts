@@ -68,7 +68,11 @@ const stubs: Stubs = {
   async waitForConnectorState(input) {
     const s = record('waitForConnectorState', input);
     if (s.neverRunning === input.connector) {
-      throw ApplicationFailure.create({ type: 'ConnectorFailed', message: `task 0 of connector ${input.connector} on connect-b is FAILED: boom`, nonRetryable: true });
+      throw ApplicationFailure.create({
+        type: 'ConnectorFailed',
+        message: `task 0 of connector ${input.connector} on connect-b is FAILED: boom`,
+        nonRetryable: true,
+      });
     }
     return { connector: input.connector, state: input.state, workerId: 'w', tasks: [] };
   },
@@ -87,7 +91,14 @@ const namesOf = (id: string) => callsOf(id).map((c) => c.name + (c.arg.connector
 
 function input(overrides: Partial<DeployReplicationInput> = {}): DeployReplicationInput {
   return {
-    plan: { source: 'A', target: 'B', connect: 'connect-b', policy: { type: 'default' }, topicGroups: [{ name: 'orders', topics: ['orders'] }], replicationFactor: 1 },
+    plan: {
+      source: 'A',
+      target: 'B',
+      connect: 'connect-b',
+      policy: { type: 'default' },
+      topicGroups: [{ name: 'orders', topics: ['orders'] }],
+      replicationFactor: 1,
+    },
     requestedBy: 'alice',
     ...overrides,
   };
@@ -109,7 +120,12 @@ describe('deploy-replication playbook: control flow with stub activities', { tim
   async function start(args: unknown, scenario: Scenario = {}): Promise<Handle> {
     const workflowId = `deploy-test-${uniqueId()}`;
     scenarios.set(workflowId, scenario);
-    const handle = await harness.client.workflow.start<typeof deployReplication>('deployReplication', { taskQueue: harness.taskQueue, workflowId, args: [args], workflowExecutionTimeout: '2 minutes' });
+    const handle = await harness.client.workflow.start<typeof deployReplication>('deployReplication', {
+      taskQueue: harness.taskQueue,
+      workflowId,
+      args: [args],
+      workflowExecutionTimeout: '2 minutes',
+    });
     started.push(handle);
     return handle;
   }
@@ -127,7 +143,10 @@ describe('deploy-replication playbook: control flow with stub activities', { tim
       'waitForHeartbeats',
     ]);
     const waits = callsOf(h.workflowId).filter((c) => c.name === 'waitForConnectorState');
-    assert.deepEqual(waits.map((w) => w.arg.allowNoTasks ?? false), [false, true, false]);
+    assert.deepEqual(
+      waits.map((w) => w.arg.allowNoTasks ?? false),
+      [false, true, false],
+    );
     const hb = callsOf(h.workflowId).find((c) => c.name === 'waitForHeartbeats')!;
     assert.equal(hb.arg.target, 'B');
     assert.equal(hb.arg.sourceAlias, 'A');
@@ -142,12 +161,15 @@ describe('deploy-replication playbook: control flow with stub activities', { tim
     assert.deepEqual(f.updated, []);
     assert.equal(f.heartbeat.ageMs, 800);
     assert.deepEqual(f.loopGuard, { ok: true, checkedConnectors: 2 });
-    assert.deepEqual(report.steps.map((s) => [s.name, s.state]), [
-      ['plan', 'completed'],
-      ['deploy', 'completed'],
-      ['wait-running', 'completed'],
-      ['heartbeats', 'completed'],
-    ]);
+    assert.deepEqual(
+      report.steps.map((s) => [s.name, s.state]),
+      [
+        ['plan', 'completed'],
+        ['deploy', 'completed'],
+        ['wait-running', 'completed'],
+        ['heartbeats', 'completed'],
+      ],
+    );
   });
 
   it('loop refused: fails non-retryably with the loop guard message, nothing written', async () => {
@@ -163,12 +185,19 @@ describe('deploy-replication playbook: control flow with stub activities', { tim
   it('bad plan: InvalidInput naming plan fields, zero activity calls', async () => {
     const h = await start({
       ...input(),
-      plan: { source: 'A', target: 'A', connect: 'connect-b', policy: { type: 'mirror' }, topicGroups: [{ name: 'Bad Name', topics: ['orders'] }] },
+      plan: {
+        source: 'A',
+        target: 'A',
+        connect: 'connect-b',
+        policy: { type: 'mirror' },
+        topicGroups: [{ name: 'Bad Name', topics: ['orders'] }],
+      },
     });
     const cause = await failure(h);
     assert.equal(cause.type, 'InvalidInput');
     assert.equal(cause.nonRetryable, true);
-    for (const field of ['plan.policy.type', 'plan.topicGroups.0.name']) assert.ok(cause.message.includes(field), `${field} in: ${cause.message}`);
+    for (const field of ['plan.policy.type', 'plan.topicGroups.0.name'])
+      assert.ok(cause.message.includes(field), `${field} in: ${cause.message}`);
     assert.deepEqual(callsOf(h.workflowId), []);
   });
 
@@ -190,7 +219,9 @@ describe('deploy-replication playbook: control flow with stub activities', { tim
     assert.match(cause.message, /FAILED: boom/);
     const wait = callsOf(h.workflowId).find((c) => c.name === 'waitForConnectorState' && c.arg.connector === EMITTER.name)!;
     assert.equal(wait.arg.connect, 'connect-a');
-    const deletes = callsOf(h.workflowId).filter((c) => c.name === 'deleteConnector').map((c) => [c.arg.connector, c.arg.connect]);
+    const deletes = callsOf(h.workflowId)
+      .filter((c) => c.name === 'deleteConnector')
+      .map((c) => [c.arg.connector, c.arg.connect]);
     assert.deepEqual(deletes, [
       [EMITTER.name, 'connect-a'],
       ['mm2-A-to-B-heartbeat', 'connect-b'],
@@ -205,22 +236,33 @@ describe('deploy-replication playbook: control flow with stub activities', { tim
     assert.equal(report.outcome, 'completed');
     assert.deepEqual(namesOf(h.workflowId), ['planMirrorFlow']);
     assert.ok(callsOf(h.workflowId).every((c) => !WRITES.has(c.name)));
-    assert.deepEqual(report.figures.connectors.map((c) => [c.name, c.kind, c.action]), [
-      ['mm2-A-to-B-source-orders', 'source', 'create'],
-      ['mm2-A-to-B-checkpoint', 'checkpoint', 'create'],
-      ['mm2-A-to-B-heartbeat', 'heartbeat', 'unchanged'],
-    ]);
+    assert.deepEqual(
+      report.figures.connectors.map((c) => [c.name, c.kind, c.action]),
+      [
+        ['mm2-A-to-B-source-orders', 'source', 'create'],
+        ['mm2-A-to-B-checkpoint', 'checkpoint', 'create'],
+        ['mm2-A-to-B-heartbeat', 'heartbeat', 'unchanged'],
+      ],
+    );
     assert.equal(report.figures.loopGuard.ok, false);
     assert.deepEqual(report.figures.blockers, [LOOP_MESSAGE]);
-    assert.deepEqual(report.steps.map((s) => s.state), ['completed', 'skipped', 'skipped', 'skipped']);
+    assert.deepEqual(
+      report.steps.map((s) => s.state),
+      ['completed', 'skipped', 'skipped', 'skipped'],
+    );
   });
 
   it('with a gate: nothing is written before approval; rejection writes nothing', async () => {
     const h = await start(input({ gate: { deadline: '5 minutes', approvers: ['bob'] } }));
-    const s = await eventually('deploy gate open', async () => {
-      const st: PlaybookStatus = await h.query(statusQuery);
-      return st.openGate?.name === 'deploy' ? st : undefined;
-    }, 30_000, 100);
+    const s = await eventually(
+      'deploy gate open',
+      async () => {
+        const st: PlaybookStatus = await h.query(statusQuery);
+        return st.openGate?.name === 'deploy' ? st : undefined;
+      },
+      30_000,
+      100,
+    );
     assert.match(s.openGate!.description, /create mm2-A-to-B-source-orders/);
     await h.signal(rejectSignal, { gate: 'deploy', by: 'bob', reason: 'change freeze' });
     const report = await h.result();

@@ -37,8 +37,17 @@ interface Scenario {
 const scenarios = new Map<string, Scenario>();
 
 const DESTRUCTIVE = new Set([
-  'stopConnector', 'resumeConnector', 'pauseConnector', 'deleteConnector', 'restartConnector', 'applyOffsetTranslation',
-  'alterConnectorOffsets', 'resetConnectorOffsets', 'deployMirrorFlow', 'removeMirrorFlow', 'placeUnplacedGroups',
+  'stopConnector',
+  'resumeConnector',
+  'pauseConnector',
+  'deleteConnector',
+  'restartConnector',
+  'applyOffsetTranslation',
+  'alterConnectorOffsets',
+  'resetConnectorOffsets',
+  'deployMirrorFlow',
+  'removeMirrorFlow',
+  'placeUnplacedGroups',
 ]);
 
 function wfId(): string {
@@ -56,10 +65,26 @@ const T = '2025-01-01T00:00:00.000Z';
 
 type Stubs = Pick<
   Activities,
-  | 'clusterHealth' | 'connectorStatus' | 'planFailbackSeedOffsets' | 'deployMirrorFlow' | 'stopConnector' | 'waitForConnectorState'
-  | 'alterConnectorOffsets' | 'resumeConnector' | 'waitForReverseCatchUp' | 'applyOffsetTranslation' | 'waitForQuietProducers'
-  | 'waitForDrain' | 'snapshotEndOffsets' | 'removeMirrorFlow' | 'planForwardResumeOffsets' | 'failoverSnapshot' | 'describeFlow' | 'replicationLag'
-  | 'findUnplacedPositions' | 'placeUnplacedGroups'
+  | 'clusterHealth'
+  | 'connectorStatus'
+  | 'planFailbackSeedOffsets'
+  | 'deployMirrorFlow'
+  | 'stopConnector'
+  | 'waitForConnectorState'
+  | 'alterConnectorOffsets'
+  | 'resumeConnector'
+  | 'waitForReverseCatchUp'
+  | 'applyOffsetTranslation'
+  | 'waitForQuietProducers'
+  | 'waitForDrain'
+  | 'snapshotEndOffsets'
+  | 'removeMirrorFlow'
+  | 'planForwardResumeOffsets'
+  | 'failoverSnapshot'
+  | 'describeFlow'
+  | 'replicationLag'
+  | 'findUnplacedPositions'
+  | 'placeUnplacedGroups'
 >;
 
 /** describeFlow calls, apart from `calls`: the call-order assertions below predate the scope check. */
@@ -90,8 +115,17 @@ const stubs: Stubs = {
     const s = record('clusterHealth', input);
     const healthy = s.primaryHealthy !== false;
     return {
-      cluster: input.cluster, brokers: { count: healthy ? 3 : 2, ids: [1, 2, 3] }, expectedBrokers: 3, expectedBrokersFrom: 'registry', controllerId: 1,
-      underReplicated: [], offline: [], brokersMissingFromAssignments: [], topicCount: 3, partitionCount: 3, healthy,
+      cluster: input.cluster,
+      brokers: { count: healthy ? 3 : 2, ids: [1, 2, 3] },
+      expectedBrokers: 3,
+      expectedBrokersFrom: 'registry',
+      controllerId: 1,
+      underReplicated: [],
+      offline: [],
+      brokersMissingFromAssignments: [],
+      topicCount: 3,
+      partitionCount: 3,
+      healthy,
       problems: healthy ? [] : ['2 of 3 expected brokers', '4 under-replicated partitions'],
     } as never;
   },
@@ -107,7 +141,12 @@ const stubs: Stubs = {
   async planFailbackSeedOffsets(input) {
     const s = record('planFailbackSeedOffsets', input);
     if (s.seedUnavailable && input.mode !== 'earliest') {
-      throw ApplicationFailure.create({ type: 'SeedUnavailable', nonRetryable: true, message: 'cannot seed the reverse flow for 1 partition(s): orders-0 (no failover snapshot and no forward-flow offsets to derive the boundary from)' });
+      throw ApplicationFailure.create({
+        type: 'SeedUnavailable',
+        nonRetryable: true,
+        message:
+          'cannot seed the reverse flow for 1 partition(s): orders-0 (no failover snapshot and no forward-flow offsets to derive the boundary from)',
+      });
     }
     const fromSnapshot = input.snapshot !== undefined;
     return {
@@ -115,8 +154,25 @@ const stubs: Stubs = {
       sourceAlias: 'B',
       partitions: [
         fromSnapshot || !s.seedUnavailable
-          ? { topic: 'orders', partition: 0, source: fromSnapshot ? 'snapshot' : 'derived', offset: '99', resumeAt: '100', exact: true, toCopy: '30' }
-          : { topic: 'orders', partition: 0, source: 'earliest', offset: null, resumeAt: 'earliest', exact: true, toCopy: '130', note: 'seed: earliest' },
+          ? {
+              topic: 'orders',
+              partition: 0,
+              source: fromSnapshot ? 'snapshot' : 'derived',
+              offset: '99',
+              resumeAt: '100',
+              exact: true,
+              toCopy: '30',
+            }
+          : {
+              topic: 'orders',
+              partition: 0,
+              source: 'earliest',
+              offset: null,
+              resumeAt: 'earliest',
+              exact: true,
+              toCopy: '130',
+              note: 'seed: earliest',
+            },
       ],
       skippedTopics: [],
       notes: ['n'],
@@ -125,7 +181,13 @@ const stubs: Stubs = {
   },
   async deployMirrorFlow(input) {
     record('deployMirrorFlow', input);
-    return { flow: 'mm2-B-to-A', connect: 'connect-a', connectors: REVERSE.map((name) => ({ name, kind: 'source' as never, action: 'created' as const })), stale: [], checkedConnectors: 1 };
+    return {
+      flow: 'mm2-B-to-A',
+      connect: 'connect-a',
+      connectors: REVERSE.map((name) => ({ name, kind: 'source' as never, action: 'created' as const })),
+      stale: [],
+      checkedConnectors: 1,
+    };
   },
   async stopConnector(input) {
     record('stopConnector', input);
@@ -148,8 +210,14 @@ const stubs: Stubs = {
   async applyOffsetTranslation(input) {
     record('applyOffsetTranslation', input);
     return {
-      source: 'B', target: 'A', allowRewind: false, groups: [{ group: 'billing', state: 'Empty', members: 0, partitions: [] } as never], checkpointsRead: 1, generatedAt: T,
-      applied: [{ group: 'billing', topic: 'orders', partition: 0, offset: '120' }], appliedAt: T,
+      source: 'B',
+      target: 'A',
+      allowRewind: false,
+      groups: [{ group: 'billing', state: 'Empty', members: 0, partitions: [] } as never],
+      checkpointsRead: 1,
+      generatedAt: T,
+      applied: [{ group: 'billing', topic: 'orders', partition: 0, offset: '120' }],
+      appliedAt: T,
     };
   },
   async findUnplacedPositions(input) {
@@ -160,7 +228,15 @@ const stubs: Stubs = {
     record('placeUnplacedGroups', input);
     return {
       set: input.placements.flatMap((pl) =>
-        pl.partitions.map((p) => ({ group: pl.group, topic: p.topic, partition: p.partition, choice: pl.choice, offset: pl.choice === 'end' ? '130' : '0', low: '0', high: '130' })),
+        pl.partitions.map((p) => ({
+          group: pl.group,
+          topic: p.topic,
+          partition: p.partition,
+          choice: pl.choice,
+          offset: pl.choice === 'end' ? '130' : '0',
+          low: '0',
+          high: '130',
+        })),
       ),
     };
   },
@@ -182,13 +258,22 @@ const stubs: Stubs = {
   },
   async planForwardResumeOffsets(input) {
     record('planForwardResumeOffsets', input);
-    return { sourceAlias: 'A', connectors: [{ connector: 'mm2-A-to-B-source', partitions: [{ topic: 'orders', partition: 0, offset: '129', resumeAt: '130', skipped: '30' }] }], skippedTopics: [], notes: [] };
+    return {
+      sourceAlias: 'A',
+      connectors: [
+        { connector: 'mm2-A-to-B-source', partitions: [{ topic: 'orders', partition: 0, offset: '129', resumeAt: '130', skipped: '30' }] },
+      ],
+      skippedTopics: [],
+      notes: [],
+    };
   },
 };
 
 const callsOf = (workflowId: string) => calls.filter((c) => c.workflowId === workflowId);
 const namesOf = (workflowId: string) =>
-  callsOf(workflowId).map((c) => c.name + (c.arg.connector ? `:${String(c.arg.connector)}` : c.arg.cluster ? `:${String(c.arg.cluster)}` : ''));
+  callsOf(workflowId).map(
+    (c) => c.name + (c.arg.connector ? `:${String(c.arg.connector)}` : c.arg.cluster ? `:${String(c.arg.cluster)}` : ''),
+  );
 
 function input(overrides: Partial<FailbackInput> = {}): FailbackInput {
   return {
@@ -201,7 +286,11 @@ function input(overrides: Partial<FailbackInput> = {}): FailbackInput {
     policy: 'identity',
     seed: { mode: 'auto', snapshot: { cluster: 'B', takenAt: T, offsets: { orders: { '0': '100' } }, missingTopics: [] } },
     requestedBy: 'alice',
-    gates: { 'consumers-cutover': { deadline: '5 minutes' }, 'stop-producers': { deadline: '5 minutes' }, 'producers-cutover': { deadline: '5 minutes' } },
+    gates: {
+      'consumers-cutover': { deadline: '5 minutes' },
+      'stop-producers': { deadline: '5 minutes' },
+      'producers-cutover': { deadline: '5 minutes' },
+    },
     quietSeconds: 1,
     ...overrides,
   };
@@ -271,7 +360,11 @@ describe('failback playbook: control flow with stub activities', { timeout: 300_
 
     await h.signal(approveSignal, { gate: 'consumers-cutover', by: 'bob' });
     await gateOpen(h, 'stop-producers');
-    assert.deepEqual(namesOf(h.workflowId).slice(-2), ['applyOffsetTranslation', 'findUnplacedPositions'], 'consumers translated before the stop-producers gate');
+    assert.deepEqual(
+      namesOf(h.workflowId).slice(-2),
+      ['applyOffsetTranslation', 'findUnplacedPositions'],
+      'consumers translated before the stop-producers gate',
+    );
     const find = callsOf(h.workflowId).find((c) => c.name === 'findUnplacedPositions')!;
     assert.deepEqual([find.arg.source, find.arg.target, find.arg.readSource, find.arg.policy], ['B', 'A', true, 'identity']);
     await h.signal(approveSignal, { gate: 'stop-producers', by: 'carol' });
@@ -303,24 +396,62 @@ describe('failback playbook: control flow with stub activities', { timeout: 300_
     assert.deepEqual(fwdAlter.arg.offsets, [{ partition: { cluster: 'A', topic: 'orders', partition: 0 }, offset: '129' }]);
     const resume = callsOf(h.workflowId).find((c) => c.name === 'planForwardResumeOffsets')!;
     assert.deepEqual(resume.arg.endOffsets, { orders: { '0': '130' } });
-    assert.deepEqual(report.steps.map((s) => s.name), [
-      'check-primary', 'check-forward', 'check-scope', 'plan-seed', 'deploy-reverse', 'seed-reverse', 'start-reverse', 'catch-up',
-      // consumers stop on dr before the translation reads its checkpoints, and start on the
-      // primary only once their offsets are set there
-      'hook:consumers-cutover:stop-consumers', 'translate-offsets', 'find-unplaced', 'hook:consumers-cutover:start-consumers', 'hook:stop-producers', 'verify-quiet', 'drain', 'stop-reverse', 'check-conservation', 'snapshot-primary', 'hook:producers-cutover',
-      'remove-reverse', 'set-forward-offsets', 'resume-forward',
-    ]);
+    assert.deepEqual(
+      report.steps.map((s) => s.name),
+      [
+        'check-primary',
+        'check-forward',
+        'check-scope',
+        'plan-seed',
+        'deploy-reverse',
+        'seed-reverse',
+        'start-reverse',
+        'catch-up',
+        // consumers stop on dr before the translation reads its checkpoints, and start on the
+        // primary only once their offsets are set there
+        'hook:consumers-cutover:stop-consumers',
+        'translate-offsets',
+        'find-unplaced',
+        'hook:consumers-cutover:start-consumers',
+        'hook:stop-producers',
+        'verify-quiet',
+        'drain',
+        'stop-reverse',
+        'check-conservation',
+        'snapshot-primary',
+        'hook:producers-cutover',
+        'remove-reverse',
+        'set-forward-offsets',
+        'resume-forward',
+      ],
+    );
     assert.ok(report.steps.every((s) => s.state === 'completed'));
     assert.deepEqual(
       report.steps.filter((s) => s.name.startsWith('hook:')).map((s) => [s.details?.action, s.details?.from, s.details?.to]),
-      [['stop-consumers', 'B', 'A'], ['start-consumers', 'B', 'A'], ['stop-producers', 'B', 'A'], ['start-producers', 'B', 'A']],
+      [
+        ['stop-consumers', 'B', 'A'],
+        ['start-consumers', 'B', 'A'],
+        ['stop-producers', 'B', 'A'],
+        ['start-producers', 'B', 'A'],
+      ],
     );
-    assert.deepEqual(report.decisions.map((d) => d.gate), ['consumers-cutover', 'stop-producers', 'producers-cutover']);
+    assert.deepEqual(
+      report.decisions.map((d) => d.gate),
+      ['consumers-cutover', 'stop-producers', 'producers-cutover'],
+    );
     assert.equal(report.figures.rpoRecords, 0);
     assert.ok(report.figures.rtoMs > 0);
-    assert.deepEqual(report.figures.forwardOffsets, [{ connector: 'mm2-A-to-B-source', topic: 'orders', partition: 0, offset: '129', skipped: '30' }]);
-    assert.deepEqual(report.figures.groupPositions!.map((p) => [p.group, p.outcome]), [['billing', 'exact']]);
-    assert.deepEqual(report.figures.seed.map((s) => [s.topic, s.partition, s.source, s.offset, s.connector]), [['orders', 0, 'snapshot', '99', REVERSE_SOURCE]]);
+    assert.deepEqual(report.figures.forwardOffsets, [
+      { connector: 'mm2-A-to-B-source', topic: 'orders', partition: 0, offset: '129', skipped: '30' },
+    ]);
+    assert.deepEqual(
+      report.figures.groupPositions!.map((p) => [p.group, p.outcome]),
+      [['billing', 'exact']],
+    );
+    assert.deepEqual(
+      report.figures.seed.map((s) => [s.topic, s.partition, s.source, s.offset, s.connector]),
+      [['orders', 0, 'snapshot', '99', REVERSE_SOURCE]],
+    );
     assert.equal(report.compensation, null);
   });
 
@@ -357,7 +488,10 @@ describe('failback playbook: control flow with stub activities', { timeout: 300_
       assert.equal(report.outcome, 'aborted');
       assert.deepEqual(report.compensation!.undone, ['delete the reverse flow']);
       const removed = callsOf(h.workflowId).filter((c) => c.name === 'removeMirrorFlow');
-      assert.deepEqual(removed.map((c) => [c.arg.connect, c.arg.name]), [['connect-a', 'mm2-B-to-A']]);
+      assert.deepEqual(
+        removed.map((c) => [c.arg.connect, c.arg.name]),
+        [['connect-a', 'mm2-B-to-A']],
+      );
       const names = namesOf(h.workflowId);
       for (const c of FORWARD) assert.ok(!names.includes(`resumeConnector:${c}`), `${c} left stopped`);
       assert.ok(!names.includes('planForwardResumeOffsets'));
@@ -373,7 +507,10 @@ describe('failback playbook: control flow with stub activities', { timeout: 300_
     const report = await h.result();
     assert.equal(report.outcome, 'rejected');
     assert.deepEqual(report.compensation!.undone, ['delete the reverse flow']);
-    assert.deepEqual(report.compensation!.leftAsIs.map((l) => l.name), ['consumer group offsets on primary']);
+    assert.deepEqual(
+      report.compensation!.leftAsIs.map((l) => l.name),
+      ['consumer group offsets on primary'],
+    );
   });
 
   it('after producers-cutover nothing is undone', async () => {
@@ -389,7 +526,10 @@ describe('failback playbook: control flow with stub activities', { timeout: 300_
     const h = await start(input({ seed: { mode: 'auto' } }), { seedUnavailable: true });
     const cause = await failure(h);
     assert.match(cause.message, /cannot seed the reverse flow for 1 partition\(s\): orders-0/);
-    assert.ok(callsOf(h.workflowId).every((c) => !DESTRUCTIVE.has(c.name)), namesOf(h.workflowId).join(', '));
+    assert.ok(
+      callsOf(h.workflowId).every((c) => !DESTRUCTIVE.has(c.name)),
+      namesOf(h.workflowId).join(', '),
+    );
     const seedCall = callsOf(h.workflowId).find((c) => c.name === 'planFailbackSeedOffsets')!;
     assert.equal(seedCall.arg.snapshot, undefined, 'no snapshot: derived');
   });
@@ -397,7 +537,10 @@ describe('failback playbook: control flow with stub activities', { timeout: 300_
   it("seed 'earliest': the partitions that cannot be derived are copied from their first record", async () => {
     const h = await start(input({ seed: { mode: 'earliest' } }), { seedUnavailable: true });
     const s = await gateOpen(h, 'consumers-cutover');
-    assert.deepEqual((s.figures.seed as FailbackFigures["seed"]).map((e) => [e.source, e.offset]), [['earliest', null]]);
+    assert.deepEqual(
+      (s.figures.seed as FailbackFigures['seed']).map((e) => [e.source, e.offset]),
+      [['earliest', null]],
+    );
     const alter = callsOf(h.workflowId).find((c) => c.name === 'alterConnectorOffsets')!;
     assert.deepEqual(alter.arg.offsets, [{ partition: { cluster: 'B', topic: 'orders', partition: 0 }, offset: null }]);
     await h.signal(abortSignal, { by: 'bob', reason: 'test over' });
@@ -411,12 +554,20 @@ describe('failback playbook: control flow with stub activities', { timeout: 300_
     assert.equal(report.outcome, 'completed');
     const names = namesOf(h.workflowId);
     assert.ok(names.indexOf('failoverSnapshot') < names.indexOf('planFailbackSeedOffsets'), names.join(', '));
-    assert.deepEqual(callsOf(h.workflowId).find((c) => c.name === 'failoverSnapshot')!.arg, { workflowId: 'kafka-dr-cutover-A~B', primary: 'A', dr: 'B' });
+    assert.deepEqual(callsOf(h.workflowId).find((c) => c.name === 'failoverSnapshot')!.arg, {
+      workflowId: 'kafka-dr-cutover-A~B',
+      primary: 'A',
+      dr: 'B',
+    });
     assert.deepEqual(callsOf(h.workflowId).find((c) => c.name === 'planFailbackSeedOffsets')!.arg.snapshot, { orders: { '0': '100' } });
     assert.deepEqual(report.figures.seedFailover, { workflowId: 'kafka-dr-cutover-A~B', runId: 'run-1', takenAt: T });
     assert.equal(report.figures.seedFrom, 'snapshot');
     // The consumers just stopped on B: translation waits (bounded) for reverse checkpoints covering their last commit.
-    assert.deepEqual(callsOf(h.workflowId).find((c) => c.name === 'applyOffsetTranslation')!.arg.freshness, { policy: 'identity', waitSeconds: 20, settleSeconds: 11 });
+    assert.deepEqual(callsOf(h.workflowId).find((c) => c.name === 'applyOffsetTranslation')!.arg.freshness, {
+      policy: 'identity',
+      waitSeconds: 20,
+      settleSeconds: 11,
+    });
   });
 
   it('a failover workflow that cannot seed (unknown, running, another pair) fails before any side effect, with the reason', async () => {
@@ -425,7 +576,10 @@ describe('failback playbook: control flow with stub activities', { timeout: 300_
     const cause = await failure(h);
     assert.equal(cause.type, 'PlaybookFailed');
     assert.ok(cause.message.includes(why), cause.message);
-    assert.ok(callsOf(h.workflowId).every((c) => !DESTRUCTIVE.has(c.name)), namesOf(h.workflowId).join(', '));
+    assert.ok(
+      callsOf(h.workflowId).every((c) => !DESTRUCTIVE.has(c.name)),
+      namesOf(h.workflowId).join(', '),
+    );
     assert.ok(!namesOf(h.workflowId).includes('planFailbackSeedOffsets'));
   });
 
@@ -445,8 +599,14 @@ describe('failback playbook: control flow with stub activities', { timeout: 300_
     assert.deepEqual(namesOf(h.workflowId), ['clusterHealth:A', ...FORWARD.map((c) => `connectorStatus:${c}`), 'planFailbackSeedOffsets']);
     const plan = report.figures.plan;
     assert.deepEqual(plan.reverse, { connect: 'connect-a', flow: 'mm2-B-to-A', connectors: REVERSE, initialState: 'STOPPED' });
-    assert.deepEqual(plan.seed.map((s) => [s.topic, s.partition, s.offset]), [['orders', 0, '99']]);
-    assert.deepEqual(plan.gates.map((g) => g.gate), ['consumers-cutover', 'stop-producers', 'producers-cutover']);
+    assert.deepEqual(
+      plan.seed.map((s) => [s.topic, s.partition, s.offset]),
+      [['orders', 0, '99']],
+    );
+    assert.deepEqual(
+      plan.gates.map((g) => g.gate),
+      ['consumers-cutover', 'stop-producers', 'producers-cutover'],
+    );
     assert.equal(plan.blockers.length, 1);
     assert.match(plan.blockers[0]!, /primary A is not healthy/);
   });
@@ -457,7 +617,13 @@ describe('failback playbook: control flow with stub activities', { timeout: 300_
       connectors: [
         {
           name: 'mm2-A-to-B-source',
-          config: { 'connector.class': 'org.apache.kafka.connect.mirror.MirrorSourceConnector', 'source.cluster.alias': 'A', 'target.cluster.alias': 'B', 'replication.policy.separator': '_', topics: 'orders|payments' },
+          config: {
+            'connector.class': 'org.apache.kafka.connect.mirror.MirrorSourceConnector',
+            'source.cluster.alias': 'A',
+            'target.cluster.alias': 'B',
+            'replication.policy.separator': '_',
+            topics: 'orders|payments',
+          },
         },
       ],
       sourceConnectors: ['mm2-A-to-B-source'],
@@ -471,7 +637,10 @@ describe('failback playbook: control flow with stub activities', { timeout: 300_
     assert.match(blockers[1]!, /^policy: is 'identity' but the flow uses the DefaultReplicationPolicy/);
     assert.match(blockers[2]!, /^separator: is '\.' but the flow's replication\.policy\.separator is '_'/);
     assert.match(blockers[3]!, /^topics: the flow also mirrors 'payments'/);
-    assert.deepEqual(flowCalls.filter((c) => c.workflowId === h.workflowId).map((c) => c.arg.listTopicsOn), ['A']);
+    assert.deepEqual(
+      flowCalls.filter((c) => c.workflowId === h.workflowId).map((c) => c.arg.listTopicsOn),
+      ['A'],
+    );
     assert.ok(callsOf(h.workflowId).every((c) => !DESTRUCTIVE.has(c.name)));
 
     // The input that says what the flow does passes the check, and the reverse flow gets the separator.
@@ -512,14 +681,25 @@ describe('failback playbook: control flow with stub activities', { timeout: 300_
   });
 
   it('a snapshot of the wrong cluster is refused', async () => {
-    const h = await start(input({ seed: { mode: 'auto', snapshot: { cluster: 'A', takenAt: T, offsets: { orders: { '0': '1' } }, missingTopics: [] } } }));
+    const h = await start(
+      input({ seed: { mode: 'auto', snapshot: { cluster: 'A', takenAt: T, offsets: { orders: { '0': '1' } }, missingTopics: [] } } }),
+    );
     const cause = await failure(h);
     assert.match(cause.message, /seed.snapshot.cluster: is 'A'/);
   });
 
   it('a group with a commit on dr but no position on A: gate unplaced-groups before consumers start; the choice is applied on A', async () => {
     const unplaced: UnplacedPartition[] = [
-      { group: 'parked', topic: 'orders', downstream: 'orders', partition: 0, committed: '100', sourceEnd: '130', lag: '30', why: 'no-checkpoint' },
+      {
+        group: 'parked',
+        topic: 'orders',
+        downstream: 'orders',
+        partition: 0,
+        committed: '100',
+        sourceEnd: '130',
+        lag: '30',
+        why: 'no-checkpoint',
+      },
     ];
     const h = await start(input({ groups: ['billing', 'parked'] }), { unplaced });
     await gateOpen(h, 'consumers-cutover');
@@ -544,10 +724,13 @@ describe('failback playbook: control flow with stub activities', { timeout: 300_
       'place-unplaced',
       'hook:consumers-cutover:start-consumers',
     ]);
-    assert.deepEqual(report.figures.groupPositions!.map((p) => [p.group, p.outcome]), [
-      ['billing', 'exact'],
-      ['parked', 'skipped 30 (end on 1 partition(s))'],
-    ]);
+    assert.deepEqual(
+      report.figures.groupPositions!.map((p) => [p.group, p.outcome]),
+      [
+        ['billing', 'exact'],
+        ['parked', 'skipped 30 (end on 1 partition(s))'],
+      ],
+    );
   });
 
   it('replays every history recorded above with the same bundle', async () => {

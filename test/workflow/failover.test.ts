@@ -64,7 +64,9 @@ function record(name: string, arg: unknown): Scenario {
 const snapshotOf = (cluster: string, topics: string[]) => ({
   cluster,
   takenAt: '2025-01-01T00:00:00.000Z',
-  offsets: Object.fromEntries(topics.filter((t) => !t.startsWith('orders') || cluster === 'A' || t.startsWith('A.')).map((t) => [t, { '0': '10', '1': '12' }])),
+  offsets: Object.fromEntries(
+    topics.filter((t) => !t.startsWith('orders') || cluster === 'A' || t.startsWith('A.')).map((t) => [t, { '0': '10', '1': '12' }]),
+  ),
   missingTopics: topics.filter((t) => cluster === 'B' && !t.startsWith('A.')),
 });
 
@@ -103,7 +105,16 @@ const flowCalls: Call[] = [];
 
 const lagReport = (total: string) => ({
   source: 'A',
-  partitions: [{ topic: 'orders', partition: 0, end: String(10 + Number(total)), committed: '9', lag: total, state: (total === '0' ? 'caught-up' : 'behind') as 'caught-up' | 'behind' }],
+  partitions: [
+    {
+      topic: 'orders',
+      partition: 0,
+      end: String(10 + Number(total)),
+      committed: '9',
+      lag: total,
+      state: (total === '0' ? 'caught-up' : 'behind') as 'caught-up' | 'behind',
+    },
+  ],
   total,
   maxLag: total,
   anomalies: 0,
@@ -119,7 +130,8 @@ const stubs: Stubs = {
   },
   async clusterHealth(input) {
     const s = record('clusterHealth', input);
-    if (input.cluster === 'A' && s.sourceDown) throw ApplicationFailure.create({ type: 'ClusterUnreachable', message: 'cluster A: connection refused' });
+    if (input.cluster === 'A' && s.sourceDown)
+      throw ApplicationFailure.create({ type: 'ClusterUnreachable', message: 'cluster A: connection refused' });
     const healthy = input.cluster === 'A' || s.targetHealthy !== false;
     return {
       cluster: input.cluster,
@@ -168,7 +180,14 @@ const stubs: Stubs = {
   },
   async planOffsetTranslation(input) {
     record('planOffsetTranslation', input);
-    return { source: 'A', target: 'B', allowRewind: false, groups: [groupPlan as never], checkpointsRead: 2, generatedAt: '2025-01-01T00:00:00.000Z' };
+    return {
+      source: 'A',
+      target: 'B',
+      allowRewind: false,
+      groups: [groupPlan as never],
+      checkpointsRead: 2,
+      generatedAt: '2025-01-01T00:00:00.000Z',
+    };
   },
   async applyOffsetTranslation(input) {
     record('applyOffsetTranslation', input);
@@ -188,7 +207,10 @@ const stubs: Stubs = {
   },
   async checkGroupsInFlow(input) {
     const s = record('checkGroupsInFlow', input);
-    return { checkpointConnectors: ['mm2-A-to-B-checkpoint'], outside: (s.outside ?? []).map((group) => ({ group, why: `mm2-A-to-B-checkpoint: not in its groups allowlist (groups=billing)` })) };
+    return {
+      checkpointConnectors: ['mm2-A-to-B-checkpoint'],
+      outside: (s.outside ?? []).map((group) => ({ group, why: `mm2-A-to-B-checkpoint: not in its groups allowlist (groups=billing)` })),
+    };
   },
   async findUnplacedPositions(input) {
     const s = record('findUnplacedPositions', input);
@@ -198,7 +220,15 @@ const stubs: Stubs = {
     record('placeUnplacedGroups', input);
     return {
       set: input.placements.flatMap((pl) =>
-        pl.partitions.map((p) => ({ group: pl.group, topic: p.topic, partition: p.partition, choice: pl.choice, offset: pl.choice === 'end' ? '500' : '0', low: '0', high: '500' })),
+        pl.partitions.map((p) => ({
+          group: pl.group,
+          topic: p.topic,
+          partition: p.partition,
+          choice: pl.choice,
+          offset: pl.choice === 'end' ? '500' : '0',
+          low: '0',
+          high: '500',
+        })),
       ),
     };
   },
@@ -219,13 +249,29 @@ const stubs: Stubs = {
   },
   async unplannedRpoEvidence(input) {
     const s = record('unplannedRpoEvidence', input);
-    if (s.evidenceFails) throw ApplicationFailure.create({ type: 'ConnectUnavailable', message: 'connect-b: connection refused', nonRetryable: true });
+    if (s.evidenceFails)
+      throw ApplicationFailure.create({ type: 'ConnectUnavailable', message: 'connect-b: connection refused', nonRetryable: true });
     return {
       partitions: [
-        { topic: 'orders', partition: 0, committedOffset: '9', lastKnownSourceEnd: '14', lastKnownSourceEndAt: '2025-01-01T00:00:05.000Z', recordsNotReplicated: '4', newestReplicatedRecordAt: '2025-01-01T00:00:02.000Z' },
+        {
+          topic: 'orders',
+          partition: 0,
+          committedOffset: '9',
+          lastKnownSourceEnd: '14',
+          lastKnownSourceEndAt: '2025-01-01T00:00:05.000Z',
+          recordsNotReplicated: '4',
+          newestReplicatedRecordAt: '2025-01-01T00:00:02.000Z',
+        },
       ],
       records: { total: '4', bound: 'lower', asOf: '2025-01-01T00:00:05.000Z', ageMs: 5000, unknownPartitions: [], why: 'w' },
-      seconds: { bound: 'upper', lastReplicatedHeartbeatAt: '2025-01-01T00:00:03.000Z', heartbeatAgeMs: 7000, newestReplicatedRecordAt: '2025-01-01T00:00:02.000Z', newestReplicatedRecordAgeMs: 8000, why: 'w' },
+      seconds: {
+        bound: 'upper',
+        lastReplicatedHeartbeatAt: '2025-01-01T00:00:03.000Z',
+        heartbeatAgeMs: 7000,
+        newestReplicatedRecordAt: '2025-01-01T00:00:02.000Z',
+        newestReplicatedRecordAgeMs: 8000,
+        why: 'w',
+      },
       computedAt: '2025-01-01T00:00:10.000Z',
       heartbeat: { topic: 'A.heartbeats', emitter: { source: 'B', target: 'A' }, otherEmitters: 0 },
     };
@@ -233,7 +279,10 @@ const stubs: Stubs = {
 };
 
 const callsOf = (workflowId: string) => calls.filter((c) => c.workflowId === workflowId);
-const namesOf = (workflowId: string) => callsOf(workflowId).map((c) => c.name + (c.arg.connector ? `:${String(c.arg.connector)}` : c.arg.cluster ? `:${String(c.arg.cluster)}` : ''));
+const namesOf = (workflowId: string) =>
+  callsOf(workflowId).map(
+    (c) => c.name + (c.arg.connector ? `:${String(c.arg.connector)}` : c.arg.cluster ? `:${String(c.arg.cluster)}` : ''),
+  );
 
 const CONNECTORS = ['mm2-A-to-B-source', 'mm2-A-to-B-checkpoint', 'mm2-A-to-B-heartbeat'];
 
@@ -272,7 +321,12 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
   async function start(args: unknown, scenario: Scenario = {}): Promise<Handle> {
     const workflowId = `failover-test-${uniqueId()}`;
     scenarios.set(workflowId, scenario);
-    const handle = await harness.client.workflow.start<typeof failover>('failover', { taskQueue: harness.taskQueue, workflowId, args: [args], workflowExecutionTimeout: '2 minutes' });
+    const handle = await harness.client.workflow.start<typeof failover>('failover', {
+      taskQueue: harness.taskQueue,
+      workflowId,
+      args: [args],
+      workflowExecutionTimeout: '2 minutes',
+    });
     started.push(handle);
     return handle;
   }
@@ -283,11 +337,18 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
     const h = await start(input());
     const first = await gateOpen(h, 'stop-producers');
     assert.deepEqual(namesOf(h.workflowId).sort(), ['checkGroupsInFlow', 'clusterHealth:B', 'replicationLag']);
-    assert.ok(callsOf(h.workflowId).every((c) => !DESTRUCTIVE.has(c.name)), 'nothing destructive before stop-producers');
+    assert.ok(
+      callsOf(h.workflowId).every((c) => !DESTRUCTIVE.has(c.name)),
+      'nothing destructive before stop-producers',
+    );
     assert.match(first.openGate!.description, /producers to orders on A are stopped/);
     assert.deepEqual(first.openGate!.approvers, ['bob', 'carol']);
     assert.equal(first.figures.lagAtStart, '42');
-    assert.deepEqual(callsOf(h.workflowId).find((c) => c.name === 'checkGroupsInFlow')!.arg, { connect: 'connect-b', connectors: CONNECTORS, groups: ['billing'] });
+    assert.deepEqual(callsOf(h.workflowId).find((c) => c.name === 'checkGroupsInFlow')!.arg, {
+      connect: 'connect-b',
+      connectors: CONNECTORS,
+      groups: ['billing'],
+    });
 
     await h.signal(approveSignal, { gate: 'stop-producers', by: 'bob' });
     const second = await gateOpen(h, 'consumers-cutover');
@@ -304,58 +365,86 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
     assert.deepEqual(names.slice(6, 8).sort(), ['snapshotEndOffsets:A', 'snapshotEndOffsets:B']);
     // Conservation proven (exact count, forward flow stopped) and writes after the snapshot counted before the gate; no translation yet.
     assert.deepEqual(names.slice(8), ['replicationLag', 'replicationLag']);
-    assert.ok(callsOf(h.workflowId).filter((c) => c.name === 'replicationLag').slice(1).every((c) => c.arg.exact === true));
+    assert.ok(
+      callsOf(h.workflowId)
+        .filter((c) => c.name === 'replicationLag')
+        .slice(1)
+        .every((c) => c.arg.exact === true),
+    );
     assert.match(second.openGate!.description, /stop consumer groups billing on A \(hook stop-consumers/);
     assert.deepEqual(callsOf(h.workflowId).find((c) => c.name === 'stopConnectors')!.arg, { connect: 'connect-b', connectors: CONNECTORS });
-    assert.deepEqual(second.compensations.registered.map((r) => [r.name, r.step]), CONNECTORS.map((c) => [`resume forward connector ${c}`, 'stop-forward']));
+    assert.deepEqual(
+      second.compensations.registered.map((r) => [r.name, r.step]),
+      CONNECTORS.map((c) => [`resume forward connector ${c}`, 'stop-forward']),
+    );
     const snapB = callsOf(h.workflowId).find((c) => c.name === 'snapshotEndOffsets' && c.arg.cluster === 'B')!;
     assert.deepEqual(snapB.arg.topics, ['A.orders', 'orders']);
     const drain = callsOf(h.workflowId).find((c) => c.name === 'waitForDrain')!;
     assert.deepEqual(drain.arg, { connect: 'connect-b', connectors: ['mm2-A-to-B-source'], source: 'A', topics: ['orders'] });
 
     // Four-eyes on consumers-cutover: the requester may not approve it.
-    await assert.rejects(h.executeUpdate(decideUpdate, { args: [{ gate: 'consumers-cutover', decision: 'approve', by: 'alice' }] }), (err: Error) => /four-eyes/.test(String(err.cause)));
-    await h.executeUpdate(decideUpdate, { args: [{ gate: 'consumers-cutover', decision: 'approve', by: 'dave', comment: 'consumers moved' }] });
+    await assert.rejects(
+      h.executeUpdate(decideUpdate, { args: [{ gate: 'consumers-cutover', decision: 'approve', by: 'alice' }] }),
+      (err: Error) => /four-eyes/.test(String(err.cause)),
+    );
+    await h.executeUpdate(decideUpdate, {
+      args: [{ gate: 'consumers-cutover', decision: 'approve', by: 'dave', comment: 'consumers moved' }],
+    });
     await gateOpen(h, 'producers-cutover');
     // Translated after the approval; check-writes before the producers gate opens.
     assert.deepEqual(namesOf(h.workflowId).slice(10), ['applyOffsetTranslation', 'findUnplacedPositions', 'replicationLag']);
     const translate = callsOf(h.workflowId).find((c) => c.name === 'applyOffsetTranslation')!;
-    assert.deepEqual(translate.arg.freshness, { policy: 'default', waitSeconds: 0 }, 'planned: checkpoint freshness compared with A, reported only');
+    assert.deepEqual(
+      translate.arg.freshness,
+      { policy: 'default', waitSeconds: 0 },
+      'planned: checkpoint freshness compared with A, reported only',
+    );
     const find = callsOf(h.workflowId).find((c) => c.name === 'findUnplacedPositions')!;
     assert.equal(find.arg.readSource, true);
-    assert.deepEqual(find.arg.planned, [{ group: 'billing', partitions: groupPlan.partitions.map(({ from: _f, to: _t, checkpoint: _c, ...p }) => p) }]);
+    assert.deepEqual(find.arg.planned, [
+      { group: 'billing', partitions: groupPlan.partitions.map(({ from: _f, to: _t, checkpoint: _c, ...p }) => p) },
+    ]);
     await h.signal(approveSignal, { gate: 'producers-cutover', by: 'erin' });
 
     const report = (await h.result()) as PlaybookReport<FailoverFigures>;
     assert.equal(report.outcome, 'completed');
     assert.equal(report.compensation, null);
-    assert.deepEqual(report.steps.map((s) => [s.name, s.state]), [
-      ['check-target', 'completed'],
-      ['check-lag', 'completed'],
-      ['check-scope', 'completed'],
-      ['check-groups', 'completed'],
-      ['hook:stop-producers', 'completed'],
-      ['verify-quiet', 'completed'],
-      ['drain', 'completed'],
-      ['stop-forward', 'completed'],
-      ['snapshot', 'completed'],
-      ['check-conservation', 'completed'],
-      ['check-writes:consumers-cutover', 'completed'],
-      ['hook:consumers-cutover:stop-consumers', 'completed'],
-      ['translate-offsets', 'completed'],
-      ['find-unplaced', 'completed'],
-      ['hook:consumers-cutover:start-consumers', 'completed'],
-      ['check-writes:producers-cutover', 'completed'],
-      ['hook:producers-cutover', 'completed'],
-      ['check-writes:end', 'completed'],
-    ]);
+    assert.deepEqual(
+      report.steps.map((s) => [s.name, s.state]),
+      [
+        ['check-target', 'completed'],
+        ['check-lag', 'completed'],
+        ['check-scope', 'completed'],
+        ['check-groups', 'completed'],
+        ['hook:stop-producers', 'completed'],
+        ['verify-quiet', 'completed'],
+        ['drain', 'completed'],
+        ['stop-forward', 'completed'],
+        ['snapshot', 'completed'],
+        ['check-conservation', 'completed'],
+        ['check-writes:consumers-cutover', 'completed'],
+        ['hook:consumers-cutover:stop-consumers', 'completed'],
+        ['translate-offsets', 'completed'],
+        ['find-unplaced', 'completed'],
+        ['hook:consumers-cutover:start-consumers', 'completed'],
+        ['check-writes:producers-cutover', 'completed'],
+        ['hook:producers-cutover', 'completed'],
+        ['check-writes:end', 'completed'],
+      ],
+    );
     assert.deepEqual(report.figures.unplaced, []);
-    assert.deepEqual(report.figures.groupPositions!.map((g) => [g.group, g.outcome]), [['billing', 'translated through checkpoints on 2 partition(s)']]);
-    assert.deepEqual(report.decisions.map((d) => [d.gate, d.decision, d.by]), [
-      ['stop-producers', 'approved', 'bob'],
-      ['consumers-cutover', 'approved', 'dave'],
-      ['producers-cutover', 'approved', 'erin'],
-    ]);
+    assert.deepEqual(
+      report.figures.groupPositions!.map((g) => [g.group, g.outcome]),
+      [['billing', 'translated through checkpoints on 2 partition(s)']],
+    );
+    assert.deepEqual(
+      report.decisions.map((d) => [d.gate, d.decision, d.by]),
+      [
+        ['stop-producers', 'approved', 'bob'],
+        ['consumers-cutover', 'approved', 'dave'],
+        ['producers-cutover', 'approved', 'erin'],
+      ],
+    );
     const f = report.figures;
     assert.equal(f.mode, 'planned');
     assert.equal(f.lagAtStart, '42');
@@ -382,7 +471,10 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
     await gateOpen(h, 'stop-producers');
     await h.signal(approveSignal, { gate: 'stop-producers', by: 'bob' });
     const gap = await gateOpen(h, 'replication-gap');
-    assert.match(gap.openGate!.description, /3 record\(s\) on A are not on B after stop-forward: orders-0: 3 record\(s\) \(replicated up to 10, end 13\)/);
+    assert.match(
+      gap.openGate!.description,
+      /3 record\(s\) on A are not on B after stop-forward: orders-0: 3 record\(s\) \(replicated up to 10, end 13\)/,
+    );
     assert.deepEqual(gap.openGate!.choices, { options: ['re-drain', 'accept-loss'], keys: ['gap'], default: 're-drain' });
     assert.equal((gap.figures as FailoverFigures).conservation.gapRecords, '3');
     await assert.rejects(
@@ -393,13 +485,19 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
     await gateOpen(h, 'consumers-cutover');
     await h.signal(approveSignal, { gate: 'consumers-cutover', by: 'dave' });
     const prod = await gateOpen(h, 'producers-cutover');
-    assert.match(prod.openGate!.description, /WARNING: 5 record\(s\) were written to A after the stop-forward snapshot and are not on B .*orders-0: 5 record\(s\)/);
+    assert.match(
+      prod.openGate!.description,
+      /WARNING: 5 record\(s\) were written to A after the stop-forward snapshot and are not on B .*orders-0: 5 record\(s\)/,
+    );
     await h.signal(approveSignal, { gate: 'producers-cutover', by: 'erin' });
     const report = (await h.result()) as PlaybookReport<FailoverFigures>;
     assert.equal(report.outcome, 'completed');
     assert.deepEqual(report.decisions.find((d) => d.gate === 'replication-gap')?.choices, { gap: 're-drain' });
     const names = namesOf(h.workflowId);
-    const redrain = names.slice(names.findIndex((n) => n.startsWith('resumeConnector:')), names.lastIndexOf('applyOffsetTranslation'));
+    const redrain = names.slice(
+      names.findIndex((n) => n.startsWith('resumeConnector:')),
+      names.lastIndexOf('applyOffsetTranslation'),
+    );
     assert.deepEqual(redrain.slice(0, 5), CONNECTORS.map((c) => `resumeConnector:${c}`).concat(['waitForDrain', 'stopConnectors']));
     assert.equal(report.figures.conservation.redrains, 1);
     assert.equal(report.figures.rpoRecords, 5);
@@ -411,14 +509,21 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
     await gateOpen(h, 'stop-producers');
     await h.signal(approveSignal, { gate: 'stop-producers', by: 'bob' });
     await gateOpen(h, 'replication-gap');
-    await h.executeUpdate(decideUpdate, { args: [{ gate: 'replication-gap', decision: 'approve', by: 'carol', choices: { '*': 'accept-loss' }, comment: 'known test records' }] });
+    await h.executeUpdate(decideUpdate, {
+      args: [{ gate: 'replication-gap', decision: 'approve', by: 'carol', choices: { '*': 'accept-loss' }, comment: 'known test records' }],
+    });
     await gateOpen(h, 'consumers-cutover');
     await h.signal(approveSignal, { gate: 'consumers-cutover', by: 'dave' });
     await gateOpen(h, 'producers-cutover');
     await h.signal(approveSignal, { gate: 'producers-cutover', by: 'erin' });
     const report = (await h.result()) as PlaybookReport<FailoverFigures>;
     assert.equal(report.outcome, 'completed');
-    assert.deepEqual(report.figures.conservation.acceptedLoss, { records: '3', partitions: 1, by: 'carol', at: report.decisions.find((d) => d.gate === 'replication-gap')!.at });
+    assert.deepEqual(report.figures.conservation.acceptedLoss, {
+      records: '3',
+      partitions: 1,
+      by: 'carol',
+      at: report.decisions.find((d) => d.gate === 'replication-gap')!.at,
+    });
     assert.equal(report.figures.rpoRecords, 3);
     assert.equal(report.figures.writesAfterSnapshot.records, '0');
     assert.ok(!namesOf(h.workflowId).includes('resumeConnector:mm2-A-to-B-source'), 'accept-loss does not resume the flow');
@@ -432,7 +537,10 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
     assert.equal(report.outcome, 'rejected');
     assert.equal(report.stoppedAtGate, 'stop-producers');
     assert.deepEqual(report.compensation!.undone, []);
-    assert.ok(callsOf(h.workflowId).every((c) => !DESTRUCTIVE.has(c.name)), `calls: ${namesOf(h.workflowId).join(', ')}`);
+    assert.ok(
+      callsOf(h.workflowId).every((c) => !DESTRUCTIVE.has(c.name)),
+      `calls: ${namesOf(h.workflowId).join(', ')}`,
+    );
   });
 
   it('aborted at consumers-cutover (after stop-forward): every forward connector is resumed, newest first; nothing was translated yet', async () => {
@@ -443,11 +551,20 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
     await h.signal(abortSignal, { by: 'carol', reason: 'B consumers not ready' });
     const report = await h.result();
     assert.equal(report.outcome, 'aborted');
-    assert.deepEqual(report.compensation!.undone, [...CONNECTORS].reverse().map((c) => `resume forward connector ${c}`));
-    assert.deepEqual(report.compensation!.leftAsIs.map((l) => l.name), []);
+    assert.deepEqual(
+      report.compensation!.undone,
+      [...CONNECTORS].reverse().map((c) => `resume forward connector ${c}`),
+    );
+    assert.deepEqual(
+      report.compensation!.leftAsIs.map((l) => l.name),
+      [],
+    );
     assert.ok(!namesOf(h.workflowId).includes('applyOffsetTranslation'), 'the consumers gate comes before the translation');
     const resumed = namesOf(h.workflowId).filter((n) => n.startsWith('resumeConnector'));
-    assert.deepEqual(resumed, [...CONNECTORS].reverse().map((c) => `resumeConnector:${c}`));
+    assert.deepEqual(
+      resumed,
+      [...CONNECTORS].reverse().map((c) => `resumeConnector:${c}`),
+    );
     assert.equal(report.steps.find((s) => s.name === 'stop-forward')!.state, 'compensated');
   });
 
@@ -477,7 +594,13 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
     const report = cause.details![0] as PlaybookReport<FailoverFigures>;
     assert.equal(report.outcome, 'failed');
     assert.deepEqual(report.decisions, []);
-    assert.deepEqual(report.steps.map((s) => [s.name, s.state]), [['check-target', 'completed'], ['check-lag', 'failed']]);
+    assert.deepEqual(
+      report.steps.map((s) => [s.name, s.state]),
+      [
+        ['check-target', 'completed'],
+        ['check-lag', 'failed'],
+      ],
+    );
     assert.equal(report.figures.lagAtStart, '5000');
     assert.deepEqual(namesOf(h.workflowId).sort(), ['checkGroupsInFlow', 'clusterHealth:B', 'replicationLag']);
   });
@@ -500,26 +623,30 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
     await h.signal(approveSignal, { gate: 'producers-cutover', by: 'bob' });
     const report = (await h.result()) as PlaybookReport<FailoverFigures>;
     assert.equal(report.outcome, 'completed');
-    assert.deepEqual(report.steps.map((s) => [s.name, s.state]), [
-      ['probe-source', 'completed'],
-      ['estimate-rpo', 'completed'],
-      ['rpo-evidence', 'completed'],
-      ['check-scope', 'completed'],
-      ['check-groups', 'completed'],
-      ['verify-quiet', 'skipped'],
-      ['drain', 'skipped'],
-      ['stop-forward', 'completed'],
-      ['snapshot', 'completed'],
-      ['hook:consumers-cutover:stop-consumers', 'completed'],
-      ['translate-offsets', 'completed'],
-      ['find-unplaced', 'completed'],
-      ['hook:consumers-cutover:start-consumers', 'completed'],
-      ['hook:producers-cutover', 'completed'],
-    ]);
+    assert.deepEqual(
+      report.steps.map((s) => [s.name, s.state]),
+      [
+        ['probe-source', 'completed'],
+        ['estimate-rpo', 'completed'],
+        ['rpo-evidence', 'completed'],
+        ['check-scope', 'completed'],
+        ['check-groups', 'completed'],
+        ['verify-quiet', 'skipped'],
+        ['drain', 'skipped'],
+        ['stop-forward', 'completed'],
+        ['snapshot', 'completed'],
+        ['hook:consumers-cutover:stop-consumers', 'completed'],
+        ['translate-offsets', 'completed'],
+        ['find-unplaced', 'completed'],
+        ['hook:consumers-cutover:start-consumers', 'completed'],
+        ['hook:producers-cutover', 'completed'],
+      ],
+    );
     assert.equal(report.steps[0]!.details!.reachable, false);
     const names = namesOf(h.workflowId);
     assert.deepEqual(names.filter((n) => n === 'clusterHealth:A').length, 2, 'probed probeAttempts times');
-    for (const absent of ['waitForDrain', 'waitForQuietProducers', 'replicationLag', 'snapshotEndOffsets:A']) assert.ok(!names.includes(absent), absent);
+    for (const absent of ['waitForDrain', 'waitForQuietProducers', 'replicationLag', 'snapshotEndOffsets:A'])
+      assert.ok(!names.includes(absent), absent);
     assert.equal(report.figures.snapshots.source, null);
     // The records bound from the evidence, read from the target side only.
     assert.equal(report.figures.rpoRecords, 4);
@@ -534,7 +661,10 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
       topics: ['orders'],
       policy: 'default',
     });
-    assert.deepEqual(report.decisions.map((d) => d.gate), ['consumers-cutover', 'producers-cutover']);
+    assert.deepEqual(
+      report.decisions.map((d) => d.gate),
+      ['consumers-cutover', 'producers-cutover'],
+    );
   });
 
   it('unplanned with sourceUnreachable asserted: no probe at all; evidence that cannot be read does not hold up the failover', async () => {
@@ -554,18 +684,27 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
     const report = (await h.result()) as PlaybookReport<FailoverFigures>;
     assert.equal(report.outcome, 'completed');
     assert.deepEqual(report.decisions, []);
-    assert.ok(callsOf(h.workflowId).every((c) => !DESTRUCTIVE.has(c.name)), `calls: ${namesOf(h.workflowId).join(', ')}`);
+    assert.ok(
+      callsOf(h.workflowId).every((c) => !DESTRUCTIVE.has(c.name)),
+      `calls: ${namesOf(h.workflowId).join(', ')}`,
+    );
     assert.deepEqual(namesOf(h.workflowId).slice(0, 3).sort(), ['checkGroupsInFlow', 'clusterHealth:B', 'replicationLag']);
     assert.deepEqual(namesOf(h.workflowId).slice(3), ['planOffsetTranslation', 'findUnplacedPositions']);
     const plan = report.figures.plan;
     assert.deepEqual(plan.unplaced, []);
     assert.deepEqual(plan.connectorsToStop, { connect: 'connect-b', connectors: CONNECTORS });
     assert.deepEqual(plan.mirroredTopics, ['A.orders']);
-    assert.deepEqual(plan.gates.map((g) => g.gate), ['stop-producers', 'consumers-cutover', 'producers-cutover']);
-    assert.deepEqual(plan.offsets[0]!.partitions.map((p) => [p.topic, p.partition, p.to, p.action]), [
-      ['A.orders', 0, '10', 'set'],
-      ['A.orders', 1, '12', 'set'],
-    ]);
+    assert.deepEqual(
+      plan.gates.map((g) => g.gate),
+      ['stop-producers', 'consumers-cutover', 'producers-cutover'],
+    );
+    assert.deepEqual(
+      plan.offsets[0]!.partitions.map((p) => [p.topic, p.partition, p.to, p.action]),
+      [
+        ['A.orders', 0, '10', 'set'],
+        ['A.orders', 1, '12', 'set'],
+      ],
+    );
     // The lag above threshold is reported as a blocker, not a failure.
     assert.equal(plan.blockers.length, 1);
     assert.match(plan.blockers[0]!, /above lagThreshold 10/);
@@ -590,10 +729,46 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
   });
 
   const UNPLACED: UnplacedPartition[] = [
-    { group: 'parked', topic: 'orders', downstream: 'A.orders', partition: 0, committed: '250', sourceEnd: '500', lag: '250', why: 'no checkpoint or offset sync translates this partition' },
-    { group: 'parked', topic: 'orders', downstream: 'A.orders', partition: 1, committed: '100', sourceEnd: '500', lag: '400', why: 'no checkpoint or offset sync translates this partition' },
-    { group: 'late', topic: 'orders', downstream: 'A.orders', partition: 0, committed: '480', sourceEnd: '500', lag: '20', why: 'no-checkpoint' },
-    { group: 'gone', topic: 'orders', downstream: 'A.orders', partition: 0, committed: '7', sourceEnd: '500', lag: '493', why: 'no-checkpoint' },
+    {
+      group: 'parked',
+      topic: 'orders',
+      downstream: 'A.orders',
+      partition: 0,
+      committed: '250',
+      sourceEnd: '500',
+      lag: '250',
+      why: 'no checkpoint or offset sync translates this partition',
+    },
+    {
+      group: 'parked',
+      topic: 'orders',
+      downstream: 'A.orders',
+      partition: 1,
+      committed: '100',
+      sourceEnd: '500',
+      lag: '400',
+      why: 'no checkpoint or offset sync translates this partition',
+    },
+    {
+      group: 'late',
+      topic: 'orders',
+      downstream: 'A.orders',
+      partition: 0,
+      committed: '480',
+      sourceEnd: '500',
+      lag: '20',
+      why: 'no-checkpoint',
+    },
+    {
+      group: 'gone',
+      topic: 'orders',
+      downstream: 'A.orders',
+      partition: 0,
+      committed: '7',
+      sourceEnd: '500',
+      lag: '493',
+      why: 'no-checkpoint',
+    },
   ];
 
   async function toUnplacedGate(h: Handle) {
@@ -618,13 +793,17 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
     assert.ok(!s.steps.some((x) => x.name === 'hook:consumers-cutover:start-consumers'), 'consumers not started before the decision');
 
     // An approval must choose for every group; the requester may not approve (four-eyes).
-    await assert.rejects(h.executeUpdate(decideUpdate, { args: [{ gate: 'unplaced-groups', decision: 'approve', by: 'dave', choices: { parked: 'end' } }] }), (err: Error) =>
-      /must choose earliest \| end \| leave-out for gone, late/.test(String(err.cause)),
+    await assert.rejects(
+      h.executeUpdate(decideUpdate, { args: [{ gate: 'unplaced-groups', decision: 'approve', by: 'dave', choices: { parked: 'end' } }] }),
+      (err: Error) => /must choose earliest \| end \| leave-out for gone, late/.test(String(err.cause)),
     );
-    await assert.rejects(h.executeUpdate(decideUpdate, { args: [{ gate: 'unplaced-groups', decision: 'approve', by: 'dave', choices: { '*': 'latest' } }] }), (err: Error) =>
-      /not a choice here/.test(String(err.cause)),
+    await assert.rejects(
+      h.executeUpdate(decideUpdate, { args: [{ gate: 'unplaced-groups', decision: 'approve', by: 'dave', choices: { '*': 'latest' } }] }),
+      (err: Error) => /not a choice here/.test(String(err.cause)),
     );
-    const record = await h.executeUpdate(decideUpdate, { args: [{ gate: 'unplaced-groups', decision: 'approve', by: 'dave', choices: { parked: 'end', late: 'earliest', '*': 'leave-out' } }] });
+    const record = await h.executeUpdate(decideUpdate, {
+      args: [{ gate: 'unplaced-groups', decision: 'approve', by: 'dave', choices: { parked: 'end', late: 'earliest', '*': 'leave-out' } }],
+    });
     assert.deepEqual(record.choices, { gone: 'leave-out', late: 'earliest', parked: 'end' });
     await gateOpen(h, 'producers-cutover');
     const place = callsOf(h.workflowId).filter((c) => c.name === 'placeUnplacedGroups');
@@ -632,7 +811,14 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
     assert.deepEqual(place[0]!.arg, {
       target: 'B',
       placements: [
-        { group: 'parked', choice: 'end', partitions: [{ topic: 'A.orders', partition: 0 }, { topic: 'A.orders', partition: 1 }] },
+        {
+          group: 'parked',
+          choice: 'end',
+          partitions: [
+            { topic: 'A.orders', partition: 0 },
+            { topic: 'A.orders', partition: 1 },
+          ],
+        },
         { group: 'late', choice: 'earliest', partitions: [{ topic: 'A.orders', partition: 0 }] },
       ],
     });
@@ -649,14 +835,20 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
       'hook:producers-cutover',
       'check-writes:end',
     ]);
-    assert.deepEqual(report.decisions.map((d) => d.gate), ['stop-producers', 'consumers-cutover', 'unplaced-groups', 'producers-cutover']);
+    assert.deepEqual(
+      report.decisions.map((d) => d.gate),
+      ['stop-producers', 'consumers-cutover', 'unplaced-groups', 'producers-cutover'],
+    );
     assert.deepEqual(report.figures.unplacedChoices, { gone: 'leave-out', late: 'earliest', parked: 'end' });
-    assert.deepEqual(report.figures.groupPositions!.map((p) => [p.group, p.outcome, p.skipped, p.reRead]), [
-      ['billing', 'translated through checkpoints on 2 partition(s)', '0', '0'],
-      ['gone', 'left out (1 partition(s) without a position: leave-out)', '0', '0'],
-      ['late', 're-read 480 (earliest on 1 partition(s))', '0', '480'],
-      ['parked', 'skipped 650 (end on 2 partition(s))', '650', '0'],
-    ]);
+    assert.deepEqual(
+      report.figures.groupPositions!.map((p) => [p.group, p.outcome, p.skipped, p.reRead]),
+      [
+        ['billing', 'translated through checkpoints on 2 partition(s)', '0', '0'],
+        ['gone', 'left out (1 partition(s) without a position: leave-out)', '0', '0'],
+        ['late', 're-read 480 (earliest on 1 partition(s))', '0', '480'],
+        ['parked', 'skipped 650 (end on 2 partition(s))', '650', '0'],
+      ],
+    );
   });
 
   it('unplaced-groups, every group left out: nothing placed (the step is skipped), the playbook goes on', async () => {
@@ -683,11 +875,14 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
     assert.equal(report.compensation!.undone.length, CONNECTORS.length);
   });
 
-  it('a named group outside the flow\'s groups allowlist is refused at start, naming it, non-retryably; nothing changed', async () => {
+  it("a named group outside the flow's groups allowlist is refused at start, naming it, non-retryably; nothing changed", async () => {
     const h = await start(input({ groups: ['billing', 'audit'] }), { outside: ['audit'] });
     const cause = await failure(h);
     assert.equal(cause.type, 'PlaybookFailed');
-    assert.match(cause.message, /group outside the flow's groups allowlist, never translated by connect-b: audit \(mm2-A-to-B-checkpoint: not in its groups allowlist/);
+    assert.match(
+      cause.message,
+      /group outside the flow's groups allowlist, never translated by connect-b: audit \(mm2-A-to-B-checkpoint: not in its groups allowlist/,
+    );
     const report = cause.details![0] as PlaybookReport<FailoverFigures>;
     assert.deepEqual(report.decisions, []);
     assert.equal(report.steps.find((x) => x.name === 'check-groups')!.state, 'failed');
@@ -695,14 +890,20 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
   });
 
   it('dryRun lists the unplaced group-partitions and a group outside the allowlist as a blocker', async () => {
-    const h = await start(input({ dryRun: true, groups: ['billing', 'parked', 'audit'] }), { outside: ['audit'], unplaced: UNPLACED.slice(0, 2) });
+    const h = await start(input({ dryRun: true, groups: ['billing', 'parked', 'audit'] }), {
+      outside: ['audit'],
+      unplaced: UNPLACED.slice(0, 2),
+    });
     const report = (await h.result()) as PlaybookReport<FailoverFigures>;
     assert.equal(report.outcome, 'completed');
     const plan = report.figures.plan;
-    assert.deepEqual(plan.unplaced!.map((u) => [u.group, u.partition, u.lag]), [
-      ['parked', 0, '250'],
-      ['parked', 1, '400'],
-    ]);
+    assert.deepEqual(
+      plan.unplaced!.map((u) => [u.group, u.partition, u.lag]),
+      [
+        ['parked', 0, '250'],
+        ['parked', 1, '400'],
+      ],
+    );
     assert.equal(plan.blockers.length, 1);
     assert.match(plan.blockers[0]!, /audit/);
     assert.ok(callsOf(h.workflowId).every((c) => !DESTRUCTIVE.has(c.name)));
@@ -737,17 +938,33 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
     assert.match(blockers[1]!, /^topics: 'unrelated' is not mirrored by the flow/);
     assert.match(blockers[2]!, /^topics: the flow also mirrors 'payments'.*excludeTopics/);
     const flow = flowCalls.filter((c) => c.workflowId === h.workflowId);
-    assert.deepEqual(flow.map((c) => c.arg), [{ connect: 'connect-b', connectors: CONNECTORS, sourceConnectors: ['mm2-A-to-B-source'], listTopicsOn: 'A' }]);
-    assert.ok(callsOf(h.workflowId).every((c) => !DESTRUCTIVE.has(c.name)), `calls: ${namesOf(h.workflowId).join(', ')}`);
+    assert.deepEqual(
+      flow.map((c) => c.arg),
+      [{ connect: 'connect-b', connectors: CONNECTORS, sourceConnectors: ['mm2-A-to-B-source'], listTopicsOn: 'A' }],
+    );
+    assert.ok(
+      callsOf(h.workflowId).every((c) => !DESTRUCTIVE.has(c.name)),
+      `calls: ${namesOf(h.workflowId).join(', ')}`,
+    );
   });
 
   it('a real run that disagrees with the flow is refused before any gate, naming every field; an input that agrees runs', async () => {
     const h = await start(input({ policy: 'default' }), { flowScope: identityFlow() });
     const cause = await failure(h);
     assert.equal(cause.type, 'PlaybookFailed');
-    assert.match(cause.message, /policy: is 'default'.*set policy to 'identity'.*topics: the flow also mirrors 'payments'.*nothing was changed/);
+    assert.match(
+      cause.message,
+      /policy: is 'default'.*set policy to 'identity'.*topics: the flow also mirrors 'payments'.*nothing was changed/,
+    );
     const report = cause.details![0] as PlaybookReport<FailoverFigures>;
-    assert.deepEqual(report.steps.map((s) => [s.name, s.state]), [['check-target', 'completed'], ['check-lag', 'completed'], ['check-scope', 'failed']]);
+    assert.deepEqual(
+      report.steps.map((s) => [s.name, s.state]),
+      [
+        ['check-target', 'completed'],
+        ['check-lag', 'completed'],
+        ['check-scope', 'failed'],
+      ],
+    );
     assert.ok(callsOf(h.workflowId).every((c) => !DESTRUCTIVE.has(c.name)));
 
     const ok = await start(input({ policy: 'identity', topics: ['orders'], excludeTopics: ['payments'] }), { flowScope: identityFlow() });
@@ -759,7 +976,10 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
   it('unplanned: the flow is read without listing the (down) source', async () => {
     const h = await start(input({ mode: 'unplanned', sourceUnreachable: true, dryRun: true }));
     await h.result();
-    assert.deepEqual(flowCalls.filter((c) => c.workflowId === h.workflowId).map((c) => c.arg.listTopicsOn), [undefined]);
+    assert.deepEqual(
+      flowCalls.filter((c) => c.workflowId === h.workflowId).map((c) => c.arg.listTopicsOn),
+      [undefined],
+    );
   });
 
   it('replays every history recorded above with the same bundle', async () => {

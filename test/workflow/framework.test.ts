@@ -13,14 +13,7 @@ import {
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
 import type { PlaybookReport, PlaybookStatus } from '../../src/model/gates';
 import { cutoverWorkflowId } from '../../src/model/workflow-ids';
-import {
-  abortSignal,
-  approveSignal,
-  decideUpdate,
-  rejectSignal,
-  SEARCH_ATTRIBUTE_KEYS,
-  statusQuery,
-} from '../../workflows/framework';
+import { abortSignal, approveSignal, decideUpdate, rejectSignal, SEARCH_ATTRIBUTE_KEYS, statusQuery } from '../../workflows/framework';
 import type { FrameworkToyActivities, FrameworkToyInput, frameworkToyPlaybook } from '../workflows/framework-playbook';
 import { eventually, stack, uniqueId } from '../helpers/stack';
 
@@ -38,7 +31,7 @@ interface Call {
 const calls: Call[] = [];
 
 function record(activity: keyof FrameworkToyActivities, arg: string): void {
-  calls.push({ workflowId: (Context.current().info.workflowExecution?.workflowId ?? ''), activity, arg });
+  calls.push({ workflowId: Context.current().info.workflowExecution?.workflowId ?? '', activity, arg });
 }
 
 const stubs: FrameworkToyActivities = {
@@ -49,7 +42,7 @@ const stubs: FrameworkToyActivities = {
   },
   async toyUndo(what) {
     record('toyUndo', what);
-    if (what === 'delete-reverse' && failUndoFor.has((Context.current().info.workflowExecution?.workflowId ?? ''))) {
+    if (what === 'delete-reverse' && failUndoFor.has(Context.current().info.workflowExecution?.workflowId ?? '')) {
       throw ApplicationFailure.nonRetryable('connect-a answered 500', 'ConnectUnavailable');
     }
   },
@@ -128,10 +121,15 @@ describe('playbook framework: gates, journal, compensation, messages', { timeout
 
   /** Waits until `gate` is the open gate; returns the status then. */
   async function gateOpen(h: Handle, gate: string): Promise<PlaybookStatus> {
-    return eventually(`gate ${gate} open`, async () => {
-      const s = await status(h);
-      return s.openGate?.name === gate ? s : undefined;
-    }, 30_000, 100);
+    return eventually(
+      `gate ${gate} open`,
+      async () => {
+        const s = await status(h);
+        return s.openGate?.name === gate ? s : undefined;
+      },
+      30_000,
+      100,
+    );
   }
 
   async function updateRefusal(h: Handle, args: object): Promise<string> {
@@ -182,8 +180,17 @@ describe('playbook framework: gates, journal, compensation, messages', { timeout
     assert.deepEqual(report.figures, { lagAtStop: { 'orders-0': 0, 'orders-1': 3 }, cutoverDone: true });
     assert.deepEqual(
       report.phases.map((p) => p.phase),
-      ['starting', 'preparing', 'awaiting-approval:stop-producers', 'preparing', 'draining',
-        'awaiting-approval:producers-cutover', 'draining', 'cutover', 'completed'],
+      [
+        'starting',
+        'preparing',
+        'awaiting-approval:stop-producers',
+        'preparing',
+        'draining',
+        'awaiting-approval:producers-cutover',
+        'draining',
+        'cutover',
+        'completed',
+      ],
     );
     assert.deepEqual(callsOf(h.workflowId), [
       'toyEffect:stop-forward',
@@ -201,14 +208,23 @@ describe('playbook framework: gates, journal, compensation, messages', { timeout
     assert.equal(s.state, 'running');
     assert.equal(s.phase, 'awaiting-approval:stop-producers');
     assert.equal(s.requestedBy, 'alice');
-    assert.deepEqual(s.steps.map((x) => [x.name, x.state]), [['stop forward connectors', 'completed']]);
+    assert.deepEqual(
+      s.steps.map((x) => [x.name, x.state]),
+      [['stop forward connectors', 'completed']],
+    );
     const gate = s.openGate!;
     assert.equal(gate.description, 'confirm producers on B are stopped; the drain starts');
     assert.deepEqual(gate.approvers, ['alice', 'bob', 'carol']);
     assert.equal(gate.fourEyes, true);
     assert.equal(gate.escalateAt, null);
     assert.equal(Date.parse(gate.deadlineAt) - Date.parse(gate.openedAt), 5 * 60_000);
-    assert.deepEqual(s.gates.map((g) => [g.name, g.state]), [['stop-producers', 'open'], ['producers-cutover', 'pending']]);
+    assert.deepEqual(
+      s.gates.map((g) => [g.name, g.state]),
+      [
+        ['stop-producers', 'open'],
+        ['producers-cutover', 'pending'],
+      ],
+    );
     assert.deepEqual(s.compensations.registered, [{ name: 'resume forward connectors', step: 'stop forward connectors' }]);
     assert.deepEqual(s.figures, { lagAtStop: { 'orders-0': 0, 'orders-1': 3 } });
 
@@ -220,7 +236,10 @@ describe('playbook framework: gates, journal, compensation, messages', { timeout
 
     await h.signal(approveSignal, { gate: 'stop-producers', by: 'bob' });
     const after1 = await gateOpen(h, 'producers-cutover');
-    assert.deepEqual(after1.decisions.map((d) => [d.gate, d.decision, d.by]), [['stop-producers', 'approved', 'bob']]);
+    assert.deepEqual(
+      after1.decisions.map((d) => [d.gate, d.decision, d.by]),
+      [['stop-producers', 'approved', 'bob']],
+    );
     assert.ok(after1.decisions[0]!.at);
     await h.signal(abortSignal, { by: 'bob', reason: 'test over' });
     await h.result();
@@ -240,7 +259,10 @@ describe('playbook framework: gates, journal, compensation, messages', { timeout
       failed: [],
       leftAsIs: [],
     });
-    assert.deepEqual(report.decisions.map((d) => [d.decision, d.by, d.reason, d.via]), [['rejected', 'carol', 'lag too high', 'signal']]);
+    assert.deepEqual(
+      report.decisions.map((d) => [d.decision, d.by, d.reason, d.via]),
+      [['rejected', 'carol', 'lag too high', 'signal']],
+    );
     const stop = report.steps.find((s) => s.name === 'stop forward connectors')!;
     assert.equal(stop.state, 'compensated');
     assert.equal(stop.compensatedBy, 'undo: resume forward connectors');
@@ -271,7 +293,10 @@ describe('playbook framework: gates, journal, compensation, messages', { timeout
     assert.deepEqual(callsOf(h.workflowId).slice(-2), ['toyUndo:delete-reverse', 'toyUndo:resume-forward']);
     assert.deepEqual(
       report.steps.filter((s) => s.name.startsWith('undo: ')).map((s) => [s.name, s.state]),
-      [['undo: delete reverse connectors', 'failed'], ['undo: resume forward connectors', 'completed']],
+      [
+        ['undo: delete reverse connectors', 'failed'],
+        ['undo: resume forward connectors', 'completed'],
+      ],
     );
     assert.equal(report.steps.find((s) => s.name === 'create reverse connectors')!.state, 'completed');
   });
@@ -298,10 +323,15 @@ describe('playbook framework: gates, journal, compensation, messages', { timeout
     const i = input();
     i.gates['stop-producers'] = { approvers: ['bob'], escalateAfter: '1s', deadline: '1 minute' };
     const h = await start(i);
-    const s = await eventually('escalation', async () => {
-      const st = await status(h);
-      return st.openGate?.escalatedAt ? st : undefined;
-    }, 30_000, 100);
+    const s = await eventually(
+      'escalation',
+      async () => {
+        const st = await status(h);
+        return st.openGate?.escalatedAt ? st : undefined;
+      },
+      30_000,
+      100,
+    );
     assert.equal(s.openGate!.name, 'stop-producers', 'gate still open after escalating');
     assert.equal(Date.parse(s.openGate!.escalateAt!) - Date.parse(s.openGate!.openedAt), 1000);
     // Let the wait go on past the escalation: the hook must not be called again.
@@ -312,7 +342,10 @@ describe('playbook framework: gates, journal, compensation, messages', { timeout
     await h.signal(approveSignal, { gate: 'producers-cutover', by: 'bob' });
     const report = await h.result();
     assert.equal(report.outcome, 'completed');
-    assert.deepEqual(callsOf(h.workflowId).filter((c) => c.startsWith('toyNotify')), ['toyNotify:stop-producers']);
+    assert.deepEqual(
+      callsOf(h.workflowId).filter((c) => c.startsWith('toyNotify')),
+      ['toyNotify:stop-producers'],
+    );
     const events = (await h.fetchHistory()).events ?? [];
     // Escalation timer + deadline timer for the first gate, one for the second: no poll loop.
     assert.equal(events.filter((e) => e.timerStartedEventAttributes).length, 3);
@@ -336,7 +369,10 @@ describe('playbook framework: gates, journal, compensation, messages', { timeout
         'incident commander says stop',
         'signal',
       ]);
-      assert.deepEqual(report.decisions.at(-1) && [report.decisions.at(-1)!.gate, report.decisions.at(-1)!.decision, report.decisions.at(-1)!.by], [gate, 'aborted', 'dave']);
+      assert.deepEqual(
+        report.decisions.at(-1) && [report.decisions.at(-1)!.gate, report.decisions.at(-1)!.decision, report.decisions.at(-1)!.by],
+        [gate, 'aborted', 'dave'],
+      );
       const expected =
         gate === 'stop-producers' ? ['resume forward connectors'] : ['delete reverse connectors', 'resume forward connectors'];
       assert.deepEqual(report.compensation!.undone, expected);
@@ -348,7 +384,12 @@ describe('playbook framework: gates, journal, compensation, messages', { timeout
     const h = await start(input({ drainMs: 60_000 }));
     await gateOpen(h, 'stop-producers');
     await h.signal(approveSignal, { gate: 'stop-producers', by: 'bob' });
-    await eventually('drain running', async () => ((await status(h)).steps.some((s) => s.name === 'drain' && s.state === 'running') ? true : undefined), 30_000, 100);
+    await eventually(
+      'drain running',
+      async () => ((await status(h)).steps.some((s) => s.name === 'drain' && s.state === 'running') ? true : undefined),
+      30_000,
+      100,
+    );
     await h.signal(abortSignal, { by: 'dave', reason: 'wrong cluster' });
     const report = await h.result();
     assert.equal(report.outcome, 'aborted');
@@ -363,9 +404,18 @@ describe('playbook framework: gates, journal, compensation, messages', { timeout
     const h = await start(input());
     const before = await gateOpen(h, 'stop-producers');
     const refusals = [
-      [{ gate: 'no-such-gate', decision: 'approve', by: 'bob' }, /^unknown gate 'no-such-gate' \(this playbook's gates: stop-producers, producers-cutover\)$/],
-      [{ gate: 'producers-cutover', decision: 'approve', by: 'bob' }, /^gate 'producers-cutover' is not open yet \(the open gate is 'stop-producers'\)$/],
-      [{ gate: 'stop-producers', decision: 'approve', by: 'mallory' }, /^mallory may not decide gate 'stop-producers' \(approvers: alice, bob, carol\)$/],
+      [
+        { gate: 'no-such-gate', decision: 'approve', by: 'bob' },
+        /^unknown gate 'no-such-gate' \(this playbook's gates: stop-producers, producers-cutover\)$/,
+      ],
+      [
+        { gate: 'producers-cutover', decision: 'approve', by: 'bob' },
+        /^gate 'producers-cutover' is not open yet \(the open gate is 'stop-producers'\)$/,
+      ],
+      [
+        { gate: 'stop-producers', decision: 'approve', by: 'mallory' },
+        /^mallory may not decide gate 'stop-producers' \(approvers: alice, bob, carol\)$/,
+      ],
       [{ gate: 'stop-producers', decision: 'approve', by: 'Alice' }, /four-eyes/],
       [{ gate: 'stop-producers', decision: 'approve', by: '  ' }, /^by: must name who decides \(empty\)$/],
       [{ gate: 'stop-producers', decision: 'reject', by: 'bob' }, /^comment: a rejection must say why/],
@@ -395,19 +445,32 @@ describe('playbook framework: gates, journal, compensation, messages', { timeout
     await h.signal(approveSignal, { gate: 'stop-producers', by: 'alice' });
     await h.signal(rejectSignal, { gate: 'stop-producers', by: 'bob', reason: '' });
     await h.signal(approveSignal, { gate: 42 } as never);
-    const s = await eventually('4 ignored', async () => {
-      const st = await status(h);
-      return st.ignoredMessages.length === 4 ? st : undefined;
-    }, 30_000, 100);
+    const s = await eventually(
+      '4 ignored',
+      async () => {
+        const st = await status(h);
+        return st.ignoredMessages.length === 4 ? st : undefined;
+      },
+      30_000,
+      100,
+    );
     assert.equal(s.openGate?.name, 'stop-producers');
     assert.deepEqual(s.decisions, []);
     assert.deepEqual(
       s.ignoredMessages.map((m) => [m.message, m.by, m.reason]),
       [
         ['approve', 'mallory', "mallory may not decide gate 'stop-producers' (approvers: alice, bob, carol)"],
-        ['approve', 'alice', "alice requested this playbook and may not approve gate 'stop-producers' themselves (four-eyes: another approver must)"],
+        [
+          'approve',
+          'alice',
+          "alice requested this playbook and may not approve gate 'stop-producers' themselves (four-eyes: another approver must)",
+        ],
         ['reject', 'bob', 'reason: must say why (empty)'],
-        ['approve', undefined, 'gate: Invalid input: expected string, received number; by: Invalid input: expected string, received undefined'],
+        [
+          'approve',
+          undefined,
+          'gate: Invalid input: expected string, received number; by: Invalid input: expected string, received undefined',
+        ],
       ],
     );
 
@@ -415,10 +478,16 @@ describe('playbook framework: gates, journal, compensation, messages', { timeout
     await h.signal(approveSignal, { gate: 'stop-producers', by: 'bob', comment: 'once' });
     await h.signal(approveSignal, { gate: 'stop-producers', by: 'bob', comment: 'once' });
     const s2 = await gateOpen(h, 'producers-cutover');
-    assert.deepEqual(s2.decisions.map((d) => [d.gate, d.decision, d.by]), [['stop-producers', 'approved', 'bob']]);
+    assert.deepEqual(
+      s2.decisions.map((d) => [d.gate, d.decision, d.by]),
+      [['stop-producers', 'approved', 'bob']],
+    );
     assert.equal(s2.ignoredMessages.length, 5);
     assert.match(s2.ignoredMessages[4]!.reason, /^gate 'stop-producers' is not open: already approved by bob at /);
-    assert.deepEqual(callsOf(h.workflowId).filter((c) => c === 'toyEffect:create-reverse'), ['toyEffect:create-reverse']);
+    assert.deepEqual(
+      callsOf(h.workflowId).filter((c) => c === 'toyEffect:create-reverse'),
+      ['toyEffect:create-reverse'],
+    );
     await h.signal(abortSignal, { by: 'bob', reason: 'test over' });
     await h.signal(abortSignal, { by: 'carol', reason: 'me too' });
     const report = await h.result();
@@ -465,7 +534,10 @@ describe('playbook framework: gates, journal, compensation, messages', { timeout
     );
     const report = err.cause.details![0] as PlaybookReport;
     assert.equal(report.outcome, 'failed');
-    assert.equal(report.steps.find((s) => s.name === 'create reverse connectors')!.error, 'ConnectRejected: stub create-reverse!fail refused');
+    assert.equal(
+      report.steps.find((s) => s.name === 'create reverse connectors')!.error,
+      'ConnectRejected: stub create-reverse!fail refused',
+    );
     assert.deepEqual(callsOf(h.workflowId).at(-1), 'toyUndo:resume-forward');
     assert.equal((await status(h)).phase, 'failed');
   });
@@ -497,9 +569,7 @@ describe('playbook framework: gates, journal, compensation, messages', { timeout
 
   it('replays every history recorded above with the same bundle (the framework is deterministic)', async () => {
     assert.ok(started.length >= 10);
-    const histories = await Promise.all(
-      started.map(async (h) => ({ workflowId: h.workflowId, history: await h.fetchHistory() })),
-    );
+    const histories = await Promise.all(started.map(async (h) => ({ workflowId: h.workflowId, history: await h.fetchHistory() })));
     let replayed = 0;
     for await (const result of Worker.runReplayHistories({ workflowBundle: bundle }, histories)) {
       assert.equal(result.error, undefined, `${result.workflowId}: ${String(result.error)}`);

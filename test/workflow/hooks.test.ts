@@ -42,7 +42,11 @@ const stubs: FrameworkToyActivities & {
     calls.push({ workflowId: wfId(), name: 'runCutoverHook', arg: request });
     const failing = failingHook.get(request.workflowId);
     if (failing === 'rejected') {
-      throw ApplicationFailure.create({ type: 'HookRejected', message: 'webhook http://127.0.0.1/hook answered 400: no such gate', nonRetryable: true });
+      throw ApplicationFailure.create({
+        type: 'HookRejected',
+        message: 'webhook http://127.0.0.1/hook answered 400: no such gate',
+        nonRetryable: true,
+      });
     }
     return { kind: 'webhook', detail: { status: 200, body: 'switched', url: 'http://127.0.0.1/hook' } };
   },
@@ -53,7 +57,8 @@ const stubs: FrameworkToyActivities & {
 };
 
 const callsOf = (workflowId: string) => calls.filter((c) => c.workflowId === workflowId);
-const namesOf = (workflowId: string) => callsOf(workflowId).map((c) => (c.name === 'toyEffect' || c.name === 'toyUndo' ? `${c.name}:${String(c.arg)}` : c.name));
+const namesOf = (workflowId: string) =>
+  callsOf(workflowId).map((c) => (c.name === 'toyEffect' || c.name === 'toyUndo' ? `${c.name}:${String(c.arg)}` : c.name));
 
 describe('cutover hooks and escalation notifications in the playbook framework', { timeout: 300_000 }, () => {
   let w: StubWorker;
@@ -110,8 +115,18 @@ describe('cutover hooks and escalation notifications in the playbook framework',
       'runCutoverHook',
       'toyEffect:switch-producers',
     ]);
-    const requests = callsOf(h.workflowId).filter((c) => c.name === 'runCutoverHook').map((c) => c.arg as CutoverHookRequest);
-    assert.deepEqual(requests[0], { workflowId: h.workflowId, playbook: 'framework-toy', gate: 'stop-producers', action: 'stop-producers', from: 'A', to: 'B', approvedBy: 'bob' });
+    const requests = callsOf(h.workflowId)
+      .filter((c) => c.name === 'runCutoverHook')
+      .map((c) => c.arg as CutoverHookRequest);
+    assert.deepEqual(requests[0], {
+      workflowId: h.workflowId,
+      playbook: 'framework-toy',
+      gate: 'stop-producers',
+      action: 'stop-producers',
+      from: 'A',
+      to: 'B',
+      approvedBy: 'bob',
+    });
     assert.equal(requests[1]!.gate, 'producers-cutover');
     assert.equal(requests[1]!.approvedBy, 'carol');
     // The journal: the hook step sits right after its gate, with what the hook did.
@@ -148,7 +163,9 @@ describe('cutover hooks and escalation notifications in the playbook framework',
     assert.ok(!namesOf(rejected.workflowId).includes('runCutoverHook'), namesOf(rejected.workflowId).join(', '));
     assert.deepEqual(namesOf(rejected.workflowId), ['toyEffect:stop-forward', 'toyUndo:resume-forward']);
     // Only the approved gate's hook ran; the aborted gate's did not.
-    const abortedHooks = callsOf(aborted.workflowId).filter((c) => c.name === 'runCutoverHook').map((c) => (c.arg as CutoverHookRequest).gate);
+    const abortedHooks = callsOf(aborted.workflowId)
+      .filter((c) => c.name === 'runCutoverHook')
+      .map((c) => (c.arg as CutoverHookRequest).gate);
     assert.deepEqual(abortedHooks, ['stop-producers']);
     assert.ok(!abortedReport.steps.some((s) => s.name === 'hook:producers-cutover'));
     assert.ok(!namesOf(plain.workflowId).includes('runCutoverHook'));
@@ -182,7 +199,12 @@ describe('cutover hooks and escalation notifications in the playbook framework',
       }),
     );
     await gateOpen(h, 'stop-producers');
-    await eventually('escalation notified', async () => (callsOf(h.workflowId).some((c) => c.name === 'notifyEscalation') ? true : undefined), 30_000, 200);
+    await eventually(
+      'escalation notified',
+      async () => (callsOf(h.workflowId).some((c) => c.name === 'notifyEscalation') ? true : undefined),
+      30_000,
+      200,
+    );
     // Still waiting after the notice, and no second notice.
     await new Promise((r) => setTimeout(r, 3_000));
     const s = await h.query(statusQuery);
@@ -193,7 +215,9 @@ describe('cutover hooks and escalation notifications in the playbook framework',
     await gateOpen(h, 'producers-cutover');
     await h.signal(approveSignal, { gate: 'producers-cutover', by: 'bob' });
     assert.equal((await h.result()).outcome, 'completed');
-    const notices = callsOf(h.workflowId).filter((c) => c.name === 'notifyEscalation').map((c) => c.arg as EscalationNotice);
+    const notices = callsOf(h.workflowId)
+      .filter((c) => c.name === 'notifyEscalation')
+      .map((c) => c.arg as EscalationNotice);
     assert.equal(notices.length, 1, 'one notification per escalated gate');
     const n = notices[0]!;
     assert.equal(n.event, 'gate-escalated');

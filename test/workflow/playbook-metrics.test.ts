@@ -56,7 +56,10 @@ describe('playbook metrics on the Prometheus endpoint', { timeout: 300_000 }, ()
     await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
     port = (probe.address() as net.AddressInfo).port;
     await new Promise((resolve) => probe.close(resolve));
-    Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { metrics: { prometheus: { bindAddress: `127.0.0.1:${port}` } } } });
+    Runtime.install({
+      logger: new DefaultLogger('ERROR'),
+      telemetryOptions: { metrics: { prometheus: { bindAddress: `127.0.0.1:${port}` } } },
+    });
     const bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: new DefaultLogger('ERROR') });
     workerConnection = await NativeConnection.connect({ address: stack.temporal.address });
     worker = await Worker.create({
@@ -89,7 +92,12 @@ describe('playbook metrics on the Prometheus endpoint', { timeout: 300_000 }, ()
   });
 
   it('gate wait, playbooks finished and hooks, tagged by playbook, gate and outcome', async () => {
-    const start = () => client.workflow.start<typeof frameworkToyPlaybook>('frameworkToyPlaybook', { taskQueue, workflowId: `metrics-${uniqueId()}`, args: [input()] });
+    const start = () =>
+      client.workflow.start<typeof frameworkToyPlaybook>('frameworkToyPlaybook', {
+        taskQueue,
+        workflowId: `metrics-${uniqueId()}`,
+        args: [input()],
+      });
     const done = await start();
     await gateOpen(done, 'stop-producers');
     await done.signal(approveSignal, { gate: 'stop-producers', by: 'bob' });
@@ -101,13 +109,21 @@ describe('playbook metrics on the Prometheus endpoint', { timeout: 300_000 }, ()
     await rejected.signal(rejectSignal, { gate: 'stop-producers', by: 'bob', reason: 'not now' });
     assert.equal((await rejected.result()).outcome, 'rejected');
 
-    const text = await eventually('playbook metrics', async () => {
-      const t = await scrape();
-      return t.includes(`${METRIC_PLAYBOOKS_FINISHED}{`) && /outcome="rejected"/.test(t) ? t : undefined;
-    }, 30_000, 500);
+    const text = await eventually(
+      'playbook metrics',
+      async () => {
+        const t = await scrape();
+        return t.includes(`${METRIC_PLAYBOOKS_FINISHED}{`) && /outcome="rejected"/.test(t) ? t : undefined;
+      },
+      30_000,
+      500,
+    );
     const line = (name: string, ...tags: string[]) =>
       text.split('\n').find((l) => l.startsWith(`${name}{`) && tags.every((t) => l.includes(t)));
-    assert.match(line(`${METRIC_GATE_WAIT}_count`, 'gate="stop-producers"', 'decision="approved"', 'playbook="framework-toy"') ?? '', / 1$/);
+    assert.match(
+      line(`${METRIC_GATE_WAIT}_count`, 'gate="stop-producers"', 'decision="approved"', 'playbook="framework-toy"') ?? '',
+      / 1$/,
+    );
     assert.match(line(`${METRIC_GATE_WAIT}_count`, 'gate="stop-producers"', 'decision="rejected"') ?? '', / 1$/);
     assert.match(line(METRIC_PLAYBOOKS_FINISHED, 'outcome="completed"', 'playbook="framework-toy"') ?? '', / 1$/);
     assert.match(line(METRIC_PLAYBOOKS_FINISHED, 'outcome="rejected"') ?? '', / 1$/);
@@ -121,10 +137,15 @@ describe('playbook metrics on the Prometheus endpoint', { timeout: 300_000 }, ()
       workflowId: `metrics-lag-${uniqueId()}`,
       args: ['replicationLag', [{ connect: 'connect-b', connectors: ['x'], source: 'A' }], { startToCloseTimeout: '10s' }],
     });
-    const text = await eventually('lag gauge', async () => {
-      const t = await scrape();
-      return t.includes(`${METRIC_REPLICATION_LAG}{`) ? t : undefined;
-    }, 30_000, 500);
+    const text = await eventually(
+      'lag gauge',
+      async () => {
+        const t = await scrape();
+        return t.includes(`${METRIC_REPLICATION_LAG}{`) ? t : undefined;
+      },
+      30_000,
+      500,
+    );
     assert.match(text, new RegExp(`^${METRIC_REPLICATION_LAG}\\{source="A",topic="orders"\\} 42$`, 'm'));
   });
 });

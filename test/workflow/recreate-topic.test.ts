@@ -93,7 +93,9 @@ const stubs: Stubs = {
           recreationSuspected: detected,
           sourcePartitions: 2,
           targetPartitions: 1,
-          findings: detected ? [{ kind: 'end-below-committed', partition: 0, message: 'orders-0: end 5 below last replicated 19 + 1' }] : [],
+          findings: detected
+            ? [{ kind: 'end-below-committed', partition: 0, message: 'orders-0: end 5 below last replicated 19 + 1' }]
+            : [],
           partitions: [],
           summary: detected ? 'orders was recreated on A' : 'orders looks like the log MM2 copied',
         },
@@ -104,9 +106,13 @@ const stubs: Stubs = {
   },
   async describeTopics(input) {
     const s = record('describeTopics', input);
-    if (s.mirrorAbsent && input.cluster === 'B') return Object.fromEntries(input.topics.map((t) => [t, { topic: t, exists: false as const }]));
+    if (s.mirrorAbsent && input.cluster === 'B')
+      return Object.fromEntries(input.topics.map((t) => [t, { topic: t, exists: false as const }]));
     return Object.fromEntries(
-      input.topics.map((t) => [t, { topic: t, exists: true as const, partitions: input.cluster === 'A' ? 2 : 1, replicationFactor: 1, configs: {} as never }]),
+      input.topics.map((t) => [
+        t,
+        { topic: t, exists: true as const, partitions: input.cluster === 'A' ? 2 : 1, replicationFactor: 1, configs: {} as never },
+      ]),
     );
   },
   async getConnectorOffsets(input) {
@@ -157,12 +163,28 @@ const stubs: Stubs = {
       maxLag: '0',
       anomalies: 0,
       nonZero: [],
-      report: { source: 'A', partitions: [], total: '0', maxLag: '0', anomalies: 0, drained: true, missingTopics: [], measuredAt: '2025-01-01T00:00:00.000Z' },
+      report: {
+        source: 'A',
+        partitions: [],
+        total: '0',
+        maxLag: '0',
+        anomalies: 0,
+        drained: true,
+        missingTopics: [],
+        measuredAt: '2025-01-01T00:00:00.000Z',
+      },
     } as never;
   },
   async resetConsumerGroup(input) {
     record('resetConsumerGroup', input);
-    return { group: input.group, topic: input.topic, offsets: [{ partition: 0, offset: '0' }, { partition: 1, offset: '0' }] };
+    return {
+      group: input.group,
+      topic: input.topic,
+      offsets: [
+        { partition: 0, offset: '0' },
+        { partition: 1, offset: '0' },
+      ],
+    };
   },
 };
 
@@ -199,22 +221,38 @@ describe('recreate-topic playbook: control flow with stub activities', { timeout
   async function start(args: unknown, scenario: Scenario = {}): Promise<Handle> {
     const workflowId = `recreate-test-${uniqueId()}`;
     scenarios.set(workflowId, scenario);
-    const handle = await harness.client.workflow.start<typeof recreateTopic>('recreateTopic', { taskQueue: harness.taskQueue, workflowId, args: [args], workflowExecutionTimeout: '2 minutes' });
+    const handle = await harness.client.workflow.start<typeof recreateTopic>('recreateTopic', {
+      taskQueue: harness.taskQueue,
+      workflowId,
+      args: [args],
+      workflowExecutionTimeout: '2 minutes',
+    });
     started.push(handle);
     return handle;
   }
   const gateOpen = (h: Handle) =>
-    eventually('recreate gate open', async () => {
-      const s: PlaybookStatus = await h.query(statusQuery);
-      return s.openGate?.name === 'recreate' ? s : undefined;
-    }, 30_000, 100);
+    eventually(
+      'recreate gate open',
+      async () => {
+        const s: PlaybookStatus = await h.query(statusQuery);
+        return s.openGate?.name === 'recreate' ? s : undefined;
+      },
+      30_000,
+      100,
+    );
 
-  it('happy path: detect, gate, stop, delete the mirror, reset only that topic\'s offsets, resume, verify, catch up, reset groups', async () => {
+  it("happy path: detect, gate, stop, delete the mirror, reset only that topic's offsets, resume, verify, catch up, reset groups", async () => {
     const h = await start(input());
     const s = await gateOpen(h);
     // check-pair reads B's mirror first (is the pair failed over?), then detect and check-source.
     assert.deepEqual(namesOf(h.workflowId), ['describeTopics', 'detectTopicRecreation', 'describeTopics']);
-    assert.deepEqual(guardCalls.filter((c) => c.workflowId === h.workflowId).map((c) => c.name).sort(), ['connectorStatus', 'describeFlow', 'pairCutoverState']);
+    assert.deepEqual(
+      guardCalls
+        .filter((c) => c.workflowId === h.workflowId)
+        .map((c) => c.name)
+        .sort(),
+      ['connectorStatus', 'describeFlow', 'pairCutoverState'],
+    );
     assert.match(s.openGate!.description, /stop connector mm2-A-to-B-source-orders on connect-b, delete B's A.orders/);
     assert.match(s.openGate!.description, /2 partition/);
     assert.equal(s.figures.detected, true);
@@ -239,7 +277,10 @@ describe('recreate-topic playbook: control flow with stub activities', { timeout
       'resetConsumerGroup',
     ]);
     const del = callsOf(h.workflowId).find((c) => c.name === 'deleteTopic')!;
-    assert.deepEqual({ cluster: del.arg.cluster, topic: del.arg.topic, sourceAlias: del.arg.sourceAlias }, { cluster: 'B', topic: 'A.orders', sourceAlias: 'A' });
+    assert.deepEqual(
+      { cluster: del.arg.cluster, topic: del.arg.topic, sourceAlias: del.arg.sourceAlias },
+      { cluster: 'B', topic: 'A.orders', sourceAlias: 'A' },
+    );
     const alter = callsOf(h.workflowId).find((c) => c.name === 'alterConnectorOffsets')!;
     assert.deepEqual(alter.arg.offsets, [{ partition: { cluster: 'A', topic: 'orders', partition: 0 }, offset: null }]);
     assert.equal(callsOf(h.workflowId).find((c) => c.name === 'waitForTopic')!.arg.partitions, 2);
@@ -252,7 +293,10 @@ describe('recreate-topic playbook: control flow with stub activities', { timeout
     assert.equal(f.mirrorPartitions, 2);
     assert.equal(f.proceededWithoutDetection, false);
     assert.equal(f.groupsReset.length, 1);
-    assert.deepEqual(report.decisions.map((d) => [d.gate, d.decision, d.by]), [['recreate', 'approved', 'bob']]);
+    assert.deepEqual(
+      report.decisions.map((d) => [d.gate, d.decision, d.by]),
+      [['recreate', 'approved', 'bob']],
+    );
   });
 
   it('rejected at the gate: nothing changed', async () => {
@@ -262,14 +306,22 @@ describe('recreate-topic playbook: control flow with stub activities', { timeout
     const report = await h.result();
     assert.equal(report.outcome, 'rejected');
     assert.deepEqual(report.compensation!.undone, []);
-    assert.ok(callsOf(h.workflowId).every((c) => !DESTRUCTIVE.has(c.name)), namesOf(h.workflowId).join(', '));
+    assert.ok(
+      callsOf(h.workflowId).every((c) => !DESTRUCTIVE.has(c.name)),
+      namesOf(h.workflowId).join(', '),
+    );
   });
 
   it('aborted after the stop (before the delete): the connector is resumed, the mirror untouched', async () => {
     const h = await start(input(), { holdStopped: true });
     await gateOpen(h);
     await h.signal(approveSignal, { gate: 'recreate', by: 'bob' });
-    await eventually('stop requested', async () => (namesOf(h.workflowId).includes('waitForConnectorState:STOPPED') ? true : undefined), 30_000, 50);
+    await eventually(
+      'stop requested',
+      async () => (namesOf(h.workflowId).includes('waitForConnectorState:STOPPED') ? true : undefined),
+      30_000,
+      50,
+    );
     await h.signal(abortSignal, { by: 'carol', reason: 'consumers still reading' });
     released.add(h.workflowId);
     const report = await h.result();
@@ -280,12 +332,15 @@ describe('recreate-topic playbook: control flow with stub activities', { timeout
     assert.equal(names.filter((n) => n === 'resumeConnector').length, 1);
   });
 
-  it('not detected: proceeds on the operator\'s request and says so', async () => {
+  it("not detected: proceeds on the operator's request and says so", async () => {
     const h = await start(input({ groups: [], resetGroupsTo: 'none' }), { notDetected: true });
     const s = await gateOpen(h);
     assert.equal(s.figures.detected, false);
     assert.equal(s.figures.proceededWithoutDetection, true);
-    assert.match(JSON.stringify(s.steps.find((x) => x.name === 'detect')!.details), /no recreation of orders on A detected: proceeding because the operator asked/);
+    assert.match(
+      JSON.stringify(s.steps.find((x) => x.name === 'detect')!.details),
+      /no recreation of orders on A detected: proceeding because the operator asked/,
+    );
     await h.signal(approveSignal, { gate: 'recreate', by: 'bob' });
     const report = await h.result();
     assert.equal(report.outcome, 'completed');
@@ -298,7 +353,10 @@ describe('recreate-topic playbook: control flow with stub activities', { timeout
     const report = (await h.result()) as PlaybookReport<RecreateFigures>;
     assert.equal(report.outcome, 'completed');
     assert.deepEqual(report.decisions, []);
-    assert.ok(callsOf(h.workflowId).every((c) => !DESTRUCTIVE.has(c.name)), namesOf(h.workflowId).join(', '));
+    assert.ok(
+      callsOf(h.workflowId).every((c) => !DESTRUCTIVE.has(c.name)),
+      namesOf(h.workflowId).join(', '),
+    );
     const plan = report.figures.plan;
     assert.deepEqual(plan.offsetsToReset, [{ partition: 0, offset: '19' }]);
     assert.deepEqual(plan.deleteTopic, { cluster: 'B', topic: 'A.orders', exists: true, partitions: 1 });
@@ -309,27 +367,43 @@ describe('recreate-topic playbook: control flow with stub activities', { timeout
 
   it('bad input: InvalidInput naming each field, zero activity calls', async () => {
     const h = await start({ ...input(), target: 'A', topic: 'bad topic!', groups: ['connect-x', 'connect-x'], sourceConnector: '' });
-    const err = await h.result().then(() => undefined, (e: unknown) => e);
+    const err = await h.result().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.ok(err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure);
     assert.equal(err.cause.type, 'InvalidInput');
     assert.equal(err.cause.nonRetryable, true);
-    for (const field of ['target: must differ', 'topic:', 'groups', 'sourceConnector']) assert.ok(err.cause.message.includes(field), `${field} in ${err.cause.message}`);
+    for (const field of ['target: must differ', 'topic:', 'groups', 'sourceConnector'])
+      assert.ok(err.cause.message.includes(field), `${field} in ${err.cause.message}`);
     assert.deepEqual(callsOf(h.workflowId), []);
   });
 
   it('refused while the pair is failed over (Temporal), before the gate, saying to fail back first; nothing changed', async () => {
     const h = await start(input(), { pair: { state: 'failed-over', runId: 'r1', at: '2025-01-01T00:00:00.000Z' } });
-    const err = await h.result().then(() => undefined, (e: unknown) => e);
+    const err = await h.result().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.ok(err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure, String(err));
     assert.match(err.cause.message, /the pair is failed over .*fail back first/);
-    assert.ok(callsOf(h.workflowId).every((c) => !DESTRUCTIVE.has(c.name)), namesOf(h.workflowId).join(', '));
+    assert.ok(
+      callsOf(h.workflowId).every((c) => !DESTRUCTIVE.has(c.name)),
+      namesOf(h.workflowId).join(', '),
+    );
   });
 
   it('refused when the connector is STOPPED and the topic exists on B (how a failover leaves it); a half-done recreation (mirror gone) may re-run', async () => {
     const h = await start(input(), { connectorState: 'STOPPED' });
-    const err = await h.result().then(() => undefined, (e: unknown) => e);
+    const err = await h.result().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.ok(err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure, String(err));
-    assert.match(err.cause.message, /sourceConnector: mm2-A-to-B-source-orders on connect-b is STOPPED while B's A.orders exists.*fail back first/);
+    assert.match(
+      err.cause.message,
+      /sourceConnector: mm2-A-to-B-source-orders on connect-b is STOPPED while B's A.orders exists.*fail back first/,
+    );
     assert.ok(callsOf(h.workflowId).every((c) => !DESTRUCTIVE.has(c.name)));
 
     const rerun = await start(input({ groups: [], resetGroupsTo: 'none' }), { connectorState: 'STOPPED', mirrorAbsent: true });
@@ -340,7 +414,11 @@ describe('recreate-topic playbook: control flow with stub activities', { timeout
 
   it('dryRun lists every blocker at once: failed over, connector stopped, policy mismatch', async () => {
     const flowScope: FlowScope = { ...OPEN_FLOW_SCOPE, policy: 'identity', sourceAlias: 'A', targetAlias: 'B' };
-    const h = await start(input({ dryRun: true }), { pair: { state: 'failed-over', runId: 'r1', at: '2025-01-01T00:00:00.000Z' }, connectorState: 'STOPPED', flowScope });
+    const h = await start(input({ dryRun: true }), {
+      pair: { state: 'failed-over', runId: 'r1', at: '2025-01-01T00:00:00.000Z' },
+      connectorState: 'STOPPED',
+      flowScope,
+    });
     const report = (await h.result()) as PlaybookReport<RecreateFigures>;
     assert.equal(report.outcome, 'completed');
     const blockers = report.figures.plan.blockers;
@@ -364,10 +442,20 @@ describe('recreate-topic playbook: control flow with stub activities', { timeout
     await assert.rejects(
       startFailover(
         harness.client,
-        { source: 'A', target: 'B', mode: 'planned', forward: { connect: 'connect-b', connectors: ['s'], sourceConnectors: ['s'] }, topics: ['orders'], groups: ['g'], requestedBy: 'alice' },
+        {
+          source: 'A',
+          target: 'B',
+          mode: 'planned',
+          forward: { connect: 'connect-b', connectors: ['s'], sourceConnectors: ['s'] },
+          topics: ['orders'],
+          groups: ['g'],
+          requestedBy: 'alice',
+        },
         { taskQueue: harness.taskQueue },
       ),
-      (e: Error) => e instanceof PlaybookConflictError && e.message.startsWith(`${h.workflowId} (recreate-topic orders) holds the cutover lock of the pair, kafka-dr-cutover-A~B`),
+      (e: Error) =>
+        e instanceof PlaybookConflictError &&
+        e.message.startsWith(`${h.workflowId} (recreate-topic orders) holds the cutover lock of the pair, kafka-dr-cutover-A~B`),
     );
     released.add(h.workflowId);
     assert.equal((await h.result()).outcome, 'completed');
@@ -375,12 +463,19 @@ describe('recreate-topic playbook: control flow with stub activities', { timeout
   });
 
   it('refused at lock-pair when a cutover of the pair runs (after the gate), nothing changed', async () => {
-    const blocker = await harness.client.workflow.start('pairLock', { taskQueue: harness.taskQueue, workflowId: cutoverWorkflowId('A', 'B'), args: [{ holder: 'test', reason: 'stands in for a running failover' }] });
+    const blocker = await harness.client.workflow.start('pairLock', {
+      taskQueue: harness.taskQueue,
+      workflowId: cutoverWorkflowId('A', 'B'),
+      args: [{ holder: 'test', reason: 'stands in for a running failover' }],
+    });
     try {
       const h = await start(input());
       await gateOpen(h);
       await h.signal(approveSignal, { gate: 'recreate', by: 'bob' });
-      const err = await h.result().then(() => undefined, (e: unknown) => e);
+      const err = await h.result().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       assert.ok(err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure, String(err));
       assert.match(err.cause.message, /a failover or failback of A~B is running \(kafka-dr-cutover-A~B\).*fail back first/);
       assert.ok(callsOf(h.workflowId).every((c) => !DESTRUCTIVE.has(c.name)));

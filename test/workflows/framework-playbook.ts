@@ -71,7 +71,10 @@ export async function frameworkToyPlaybook(raw: unknown): Promise<PlaybookReport
     pb.onUndo('resume forward connectors', () => toy.toyUndo('resume-forward'));
     pb.setFigures({ lagAtStop: stopped.lag });
 
-    await pb.approval('stop-producers', gateOptions('stop-producers', `confirm producers on ${input.source} are stopped; the drain starts`));
+    await pb.approval(
+      'stop-producers',
+      gateOptions('stop-producers', `confirm producers on ${input.source} are stopped; the drain starts`),
+    );
 
     pb.setPhase('draining');
     if (input.drainMs > 0) {

@@ -75,7 +75,6 @@ function clip(value: unknown): string | undefined {
   return value.length > MAX_FIELD_CHARS ? `${value.slice(0, MAX_FIELD_CHARS)}…` : value;
 }
 
-
 function field(raw: unknown, name: string): string | undefined {
   return raw && typeof raw === 'object' ? clip((raw as Record<string, unknown>)[name]) : undefined;
 }
@@ -114,7 +113,15 @@ export class Gates {
     return {
       ...status,
       approvers: status.approvers ? [...status.approvers] : null,
-      ...(status.choices ? { choices: { options: [...status.choices.options], keys: [...status.choices.keys], ...(status.choices.default !== undefined ? { default: status.choices.default } : {}) } } : {}),
+      ...(status.choices
+        ? {
+            choices: {
+              options: [...status.choices.options],
+              keys: [...status.choices.keys],
+              ...(status.choices.default !== undefined ? { default: status.choices.default } : {}),
+            },
+          }
+        : {}),
     };
   }
 
@@ -291,11 +298,19 @@ export class Gates {
     }
     const deadline = durationMs(options.deadline);
     if (deadline === undefined) {
-      throw ApplicationFailure.create({ type: PLAYBOOK_BUG, message: `gate '${name}': deadline '${String(options.deadline)}' is not a positive duration`, nonRetryable: true });
+      throw ApplicationFailure.create({
+        type: PLAYBOOK_BUG,
+        message: `gate '${name}': deadline '${String(options.deadline)}' is not a positive duration`,
+        nonRetryable: true,
+      });
     }
     let escalateAfter = options.escalateAfter !== undefined ? durationMs(options.escalateAfter) : undefined;
     if (options.escalateAfter !== undefined && escalateAfter === undefined) {
-      throw ApplicationFailure.create({ type: PLAYBOOK_BUG, message: `gate '${name}': escalateAfter '${String(options.escalateAfter)}' is not a positive duration`, nonRetryable: true });
+      throw ApplicationFailure.create({
+        type: PLAYBOOK_BUG,
+        message: `gate '${name}': escalateAfter '${String(options.escalateAfter)}' is not a positive duration`,
+        nonRetryable: true,
+      });
     }
     if (options.fourEyes && !options.requestedBy) {
       throw ApplicationFailure.create({ type: PLAYBOOK_BUG, message: `gate '${name}': four-eyes needs requestedBy`, nonRetryable: true });
@@ -320,7 +335,15 @@ export class Gates {
       deadlineAt: new Date(opened + deadline).toISOString(),
       approvers: options.approvers ? [...options.approvers] : null,
       fourEyes: options.fourEyes ?? false,
-      ...(options.choices ? { choices: { options: [...options.choices.options], keys: [...options.choices.keys], ...(options.choices.default !== undefined ? { default: options.choices.default } : {}) } } : {}),
+      ...(options.choices
+        ? {
+            choices: {
+              options: [...options.choices.options],
+              keys: [...options.choices.keys],
+              ...(options.choices.default !== undefined ? { default: options.choices.default } : {}),
+            },
+          }
+        : {}),
     };
     // An abort that came before the gate opened: do not ask anyone.
     if (this.aborted) return this.resultOf(this.closeAborted(open, summary), false);
@@ -379,7 +402,14 @@ export class Gates {
 
   private closeAborted(open: OpenGate, summary: GateSummary): GateDecisionRecord {
     const abort = this.aborted!;
-    const record: GateDecisionRecord = { gate: open.name, decision: 'aborted', by: abort.by, at: nowIso(), reason: abort.reason, via: 'abort' };
+    const record: GateDecisionRecord = {
+      gate: open.name,
+      decision: 'aborted',
+      by: abort.by,
+      at: nowIso(),
+      reason: abort.reason,
+      via: 'abort',
+    };
     open.result = record;
     this.decisions.push(record);
     summary.state = 'aborted';

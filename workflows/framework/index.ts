@@ -182,7 +182,8 @@ export class Playbook<F extends Record<string, unknown> = Record<string, unknown
     try {
       return await this.journal.step(name, (control) => scope.run(() => fn(control)), {
         ...options,
-        describe: (err) => (interruptedByAbort(err) ? `interrupted by abort from ${this.gates.aborted!.by}: ${this.gates.aborted!.reason}` : undefined),
+        describe: (err) =>
+          interruptedByAbort(err) ? `interrupted by abort from ${this.gates.aborted!.by}: ${this.gates.aborted!.reason}` : undefined,
       });
     } catch (err) {
       if (interruptedByAbort(err)) this.stopIfAborted(null);
@@ -235,7 +236,11 @@ export class Playbook<F extends Record<string, unknown> = Record<string, unknown
     const own = gateAction(approved.gate);
     const asked = action ?? own;
     if (!asked) {
-      throw ApplicationFailure.create({ type: 'PlaybookBug', message: `gate '${approved.gate}' moves no clients: its playbook must name the hook's action`, nonRetryable: true });
+      throw ApplicationFailure.create({
+        type: 'PlaybookBug',
+        message: `gate '${approved.gate}' moves no clients: its playbook must name the hook's action`,
+        nonRetryable: true,
+      });
     }
     const request: CutoverHookRequest = {
       workflowId: workflowInfo().workflowId,

@@ -8,7 +8,6 @@ import { METRIC_GATE_WAIT, METRIC_HOOKS, METRIC_PLAYBOOKS_FINISHED } from '../..
  * namespace, task queue and workflow type.
  */
 
-
 /** How long a gate waited for its decision (approved, rejected, timed-out, aborted). */
 export function recordGateWait(playbook: string, gate: string, decision: string, waitedMs: number): void {
   metricMeter
@@ -21,5 +20,7 @@ export function countPlaybookFinished(playbook: string, outcome: string): void {
 }
 
 export function countHook(playbook: string, gate: string, result: 'ok' | 'failed'): void {
-  metricMeter.createCounter(METRIC_HOOKS, undefined, 'Cutover hooks run after an approved gate, by result').add(1, { playbook, gate, result });
+  metricMeter
+    .createCounter(METRIC_HOOKS, undefined, 'Cutover hooks run after an approved gate, by result')
+    .add(1, { playbook, gate, result });
 }

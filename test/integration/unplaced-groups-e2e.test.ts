@@ -129,6 +129,13 @@ describe('unplaced groups: the planned failover stops at a gate and applies the 
       60_000,
       1000,
     );
+    // The records the parked group would read next are gone from B (retention, a
+    // deleteRecords): its next record on A has no verified copy there and it has no
+    // checkpoint, so neither exact positions nor MM2 can place it.
+    await adminB.deleteTopicRecords({
+      topic: mirrored,
+      partitions: [...Array(PARTITIONS).keys()].map((partition) => ({ partition, offset: String(Math.max(...PARKED_AT) + 10) })),
+    });
   });
 
   after(async () => {
@@ -161,7 +168,7 @@ describe('unplaced groups: the planned failover stops at a gate and applies the 
     for (const n of names) assert.equal((await connect.status(n)).connector.state, 'RUNNING', `${n} untouched`);
   });
 
-  it("a group with commits on A but no checkpoint: gate unplaced-groups lists it with its lag, B untouched before the decision; `end` sets B's end and the report counts the skipped records", async () => {
+  it("a group with commits on A, no checkpoint and no copy of its next records on B: gate unplaced-groups lists it with its lag, B untouched before the decision; `end` sets B's end and the report counts the skipped records", async () => {
     const report = await withWorker(async ({ client, taskQueue }) => {
       // A regex names both: the parked one is not refused at start (not named), it reaches the gate.
       const h = await client.workflow.start<typeof failover>('failover', {

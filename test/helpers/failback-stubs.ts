@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import type { Activities } from '../../activities';
 import type { FailbackInput } from '../../src/model/failback-input';
+import { OPEN_FLOW_SCOPE } from '../replay/stubs';
 
 /**
  * Stub activities for a whole failback (names and result shapes of activities/*, the
@@ -38,6 +39,10 @@ type FailbackStubs = Pick<
   | 'waitForQuietProducers'
   | 'snapshotEndOffsets'
   | 'removeMirrorFlow'
+  | 'describeFlow'
+  | 'replicationLag'
+  | 'findUnplacedPositions'
+  | 'placeUnplacedGroups'
   | 'planForwardResumeOffsets'
 >;
 
@@ -124,6 +129,19 @@ export const failbackStubs: FailbackStubs = {
   },
   async removeMirrorFlow() {
     return { connectors: REVERSE.map((name) => ({ name, action: 'deleted' as const })), notMirrorMaker: [] };
+  },
+  async describeFlow() {
+    return OPEN_FLOW_SCOPE;
+  },
+  /** Only the conservation check after stop-reverse asks: nothing left on B. */
+  async replicationLag(input) {
+    return { ...lagReport('0'), source: input.source };
+  },
+  async findUnplacedPositions(input) {
+    return { unplaced: [], placed: { billing: { exact: 0, translated: 1 } }, sourceRead: input.readSource };
+  },
+  async placeUnplacedGroups() {
+    return { set: [] };
   },
   async planForwardResumeOffsets() {
     return {

@@ -6,6 +6,7 @@ import type { FrameworkToyInput } from '../workflows/framework-playbook';
 import { runCli, spawnCli, type CliRun } from '../helpers/cli';
 import { startStubWorker, type StubWorker } from '../helpers/playbook';
 import { eventually, uniqueId } from '../helpers/stack';
+import { OPEN_FLOW_SCOPE } from '../replay/stubs';
 
 /**
  * `kafka-dr` against this stack's Temporal server, with the playbooks on a real worker
@@ -55,6 +56,7 @@ type FailoverStubs = Pick<
   | 'applyOffsetTranslation'
   | 'checkGroupsInFlow'
   | 'findUnplacedPositions'
+  | 'describeFlow'
 >;
 
 const groupPlan = {
@@ -81,8 +83,12 @@ const stubs: FailoverStubs & Record<string, (...args: never[]) => Promise<unknow
       problems: [],
     };
   },
-  async replicationLag() {
-    return lagReport('42');
+  // exact: the failover's conservation checks, with the forward flow stopped and nothing lost.
+  async replicationLag(input) {
+    return lagReport(input.exact ? '0' : '42');
+  },
+  async describeFlow() {
+    return OPEN_FLOW_SCOPE;
   },
   async waitForQuietProducers(input) {
     return { cluster: input.cluster, quietSince: '2026-01-01T00:00:00.000Z', endOffsets: {}, polls: 1 };

@@ -21,7 +21,7 @@ import {
   type StalenessDecision,
   type StalenessReport,
 } from '../src/offsets/staleness';
-import { mirroredTopic } from '../src/model/failover-input';
+import { mirroredTopic, upstreamTopic } from '../src/model/failover-input';
 import type { ActivityDeps } from './deps';
 import { fetchOffsetsOfTopics } from '../src/kafka/topic-offsets';
 import { GroupHasMembersError } from '../src/kafka/group-commit';
@@ -251,11 +251,6 @@ async function buildPlan(deps: ActivityDeps, input: ParsedInput): Promise<Offset
       },
     };
   });
-}
-
-/** The source name of a topic given as upstream or downstream name. */
-function upstreamTopic(policy: 'default' | 'identity', source: string, topic: string, separator = '.'): string {
-  return policy === 'default' && topic.startsWith(`${source}${separator}`) ? topic.slice(source.length + separator.length) : topic;
 }
 
 /** The planned groups' committed offsets on the source, for the topics the plan covers. */

@@ -5,7 +5,7 @@ import { GroupHasMembersError } from '../src/kafka/group-commit';
 import { fetchOffsetsOfTopics } from '../src/kafka/topic-offsets';
 import { groupMatcher, literalGroupNames } from '../src/mm2/checkpoints';
 import { MIRROR_CHECKPOINT_CLASS } from '../src/mm2/connector-configs';
-import { mirroredTopic } from '../src/model/failover-input';
+import { mirroredTopic, upstreamTopic } from '../src/model/failover-input';
 import type { PlacedCount, PlacedUnplaced, UnplacedPartition } from '../src/model/unplaced';
 import { activeGroupReason } from '../src/offsets/translation';
 import { findUnplaced, groupFilteredOut, placedCounts, type SourceGroupCommit } from '../src/offsets/unplaced';
@@ -124,12 +124,11 @@ export function createUnplacedActivities(deps: ActivityDeps) {
     async findUnplacedPositions(raw: FindUnplacedInput): Promise<FindUnplacedResult> {
       const input = parse(FindSchema, 'findUnplacedPositions', raw);
       const downstreamTopic = (t: string) => mirroredTopic(input.policy, input.source, t, input.separator);
-      const prefix = `${input.source}${input.separator}`;
-      const upstreamTopic = (d: string) => (input.policy === 'default' && d.startsWith(prefix) ? d.slice(prefix.length) : d);
+      const upstreamOf = (d: string) => upstreamTopic(input.policy, input.source, d, input.separator);
       const placed = placedCounts(input.planned);
       if (!input.readSource) {
         return {
-          unplaced: findUnplaced({ groups: input.planned, commits: null, sourceEnds: null, downstreamTopic, upstreamTopic }),
+          unplaced: findUnplaced({ groups: input.planned, commits: null, sourceEnds: null, downstreamTopic, upstreamTopic: upstreamOf }),
           placed,
           sourceRead: false,
         };
@@ -160,7 +159,7 @@ export function createUnplacedActivities(deps: ActivityDeps) {
         { cluster: input.source, registry: deps.registry },
       );
       return {
-        unplaced: findUnplaced({ groups: input.planned, commits, sourceEnds, downstreamTopic, upstreamTopic }),
+        unplaced: findUnplaced({ groups: input.planned, commits, sourceEnds, downstreamTopic, upstreamTopic: upstreamOf }),
         placed,
         sourceRead: true,
       };

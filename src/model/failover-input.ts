@@ -126,6 +126,12 @@ export function mirroredTopic(policy: 'default' | 'identity', sourceAlias: strin
   return policy === 'identity' ? topic : `${sourceAlias}${separator}${topic}`;
 }
 
+/** The inverse of mirroredTopic: the source name of a topic given by its upstream or downstream name. */
+export function upstreamTopic(policy: 'default' | 'identity', sourceAlias: string, topic: string, separator = '.'): string {
+  const prefix = `${sourceAlias}${separator}`;
+  return policy === 'default' && topic.startsWith(prefix) ? topic.slice(prefix.length) : topic;
+}
+
 /** End offsets per topic and partition (decimal strings), taken at one moment. */
 export interface FailoverSnapshot {
   cluster: string;

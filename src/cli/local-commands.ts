@@ -94,10 +94,19 @@ export function addLocalCommands(program: Command, ctx: CliContext): void {
       new Option('--dr-period-seconds <s>', 'how long producers write to B between failover and failback (default 15)').argParser(Number),
     )
     .option('--keep', "keep the drill's topics, groups and connectors for inspection")
+    .option('--chaos', 'planned mode: MM2 lagging with transactions before the failover, a straggler producer on A during the DR period')
     .addOption(new Option('--codec <codec>', "MM2's producer compression in both flows (default: none)").choices(CompressionSchema.options))
     .option('--json', 'print the report as JSON instead of the file paths')
     .action(
-      async (opts: { mode?: string; reportsDir?: string; drPeriodSeconds?: number; keep?: boolean; codec?: string; json?: boolean }) => {
+      async (opts: {
+        mode?: string;
+        reportsDir?: string;
+        drPeriodSeconds?: number;
+        keep?: boolean;
+        codec?: string;
+        chaos?: boolean;
+        json?: boolean;
+      }) => {
         // Flags map onto the drill's own schema, which says what is wrong with a value.
         const flags: Record<string, string> = {
           mode: '--mode',
@@ -105,6 +114,7 @@ export function addLocalCommands(program: Command, ctx: CliContext): void {
           drPeriodSeconds: '--dr-period-seconds',
           keep: '--keep',
           codec: '--codec',
+          chaos: '--chaos',
         };
         const parsed = DrillOptionsSchema.safeParse({
           ...(opts.mode !== undefined ? { mode: opts.mode } : {}),
@@ -112,6 +122,7 @@ export function addLocalCommands(program: Command, ctx: CliContext): void {
           ...(opts.drPeriodSeconds !== undefined ? { drPeriodSeconds: opts.drPeriodSeconds } : {}),
           ...(opts.keep === true ? { keep: true } : {}),
           ...(opts.codec !== undefined ? { codec: opts.codec } : {}),
+          ...(opts.chaos === true ? { chaos: true } : {}),
         });
         if (!parsed.success) {
           throw usageError(

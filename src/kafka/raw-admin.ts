@@ -88,7 +88,7 @@ interface KafkaDecoder {
   readTaggedFields(): unknown;
 }
 
-/** Kafka's error name for a code (kafkajs' table), e.g. 6 → NOT_LEADER_OR_FOLLOWER. */
+/** Kafka's error name for a code (kafkajs' table), e.g. 6 → NOT_LEADER_FOR_PARTITION. */
 export function kafkaErrorName(code: number): string | null {
   if (code === 0) return null;
   return errorCodes.find((e) => e.code === code)?.type ?? `error code ${code}`;

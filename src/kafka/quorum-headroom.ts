@@ -60,7 +60,10 @@ export function evaluateQuorum(raw: RawQuorum, nowMs: number, caughtUpWithinMs =
   const member = (r: RawReplicaState): QuorumMember => ({
     id: r.replicaId,
     logEndOffset: r.logEndOffset,
-    lag: leaderEnd !== null && BigInt(r.logEndOffset) >= 0 ? (leaderEnd > BigInt(r.logEndOffset) ? leaderEnd - BigInt(r.logEndOffset) : 0n).toString() : null,
+    lag:
+      leaderEnd !== null && BigInt(r.logEndOffset) >= 0
+        ? (leaderEnd > BigInt(r.logEndOffset) ? leaderEnd - BigInt(r.logEndOffset) : 0n).toString()
+        : null,
     lastFetchAgoMs: agoMs(reference, r.lastFetchTimestamp),
     lastCaughtUpAgoMs: agoMs(reference, r.lastCaughtUpTimestamp),
   });
@@ -176,7 +179,15 @@ export function evaluateHeadroom(raw: RawBrokerLogDirs[], minUsablePercent = DEF
             `below minUsableLogDirPercent ${minUsablePercent} %: free disk or add capacity before moving traffic here`,
         );
       }
-      logDirs.push({ brokerId: b.brokerId, logDir: d.logDir, totalBytes: d.totalBytes, usableBytes: d.usableBytes, usableFraction, error: d.error, ok });
+      logDirs.push({
+        brokerId: b.brokerId,
+        logDir: d.logDir,
+        totalBytes: d.totalBytes,
+        usableBytes: d.usableBytes,
+        usableFraction,
+        error: d.error,
+        ok,
+      });
     }
   }
   const fractions = logDirs.map((d) => d.usableFraction).filter((f): f is number => f !== null);

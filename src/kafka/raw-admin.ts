@@ -26,6 +26,12 @@ export const DESCRIBE_QUORUM_VERSION = 1;
 /** The first version with total_bytes and usable_bytes (Kafka 3.3+). */
 export const DESCRIBE_LOG_DIRS_VERSION = 4;
 export const METADATA_TOPIC = '__cluster_metadata';
+/**
+ * Per request, below the client's 15 s: a broker forwarding DescribeQuorum to a
+ * controller quorum without a leader may hold it until its own timeout, and the
+ * unplanned failover's source probe has 15 s for the whole health check.
+ */
+export const RAW_REQUEST_TIMEOUT_MS = 5_000;
 
 /** One voter or observer of the quorum as DescribeQuorum v1 reports it (times are the leader's clock, ms; -1 unknown). */
 export interface RawReplicaState {
@@ -55,9 +61,7 @@ export interface RawLogDir {
 }
 
 /** What one broker answered to DescribeLogDirs, or why it did not. */
-export type RawBrokerLogDirs =
-  | { brokerId: number; ok: true; logDirs: RawLogDir[] }
-  | { brokerId: number; ok: false; reason: string };
+export type RawBrokerLogDirs = { brokerId: number; ok: true; logDirs: RawLogDir[] } | { brokerId: number; ok: false; reason: string };
 
 // ---------------------------------------------------------------------------
 // Encoding and decoding (pure; unit-tested against hand-built bytes)
@@ -225,6 +229,7 @@ function send<T>(broker: RawBroker, apiKey: number, apiVersion: number, apiName:
   return broker.connectionPool.send({
     request: { apiKey, apiVersion, apiName, encode: () => Promise.resolve(body) },
     response: { decode: (raw: Buffer) => Promise.resolve(decode(raw)), parse: (decoded: unknown) => Promise.resolve(decoded) },
+    requestTimeout: RAW_REQUEST_TIMEOUT_MS,
   }) as Promise<T>;
 }
 
@@ -254,7 +259,14 @@ export async function describeQuorum(kafka: Kafka): Promise<RawQuorum> {
       };
     }
     try {
-      return await send(broker, DESCRIBE_QUORUM_API_KEY, DESCRIBE_QUORUM_VERSION, 'DescribeQuorum', encodeDescribeQuorum(), decodeDescribeQuorum);
+      return await send(
+        broker,
+        DESCRIBE_QUORUM_API_KEY,
+        DESCRIBE_QUORUM_VERSION,
+        'DescribeQuorum',
+        encodeDescribeQuorum(),
+        decodeDescribeQuorum,
+      );
     } catch (err) {
       // A request timeout while the broker is up: the controller quorum did not answer.
       const e = err as { name?: string; type?: string; message?: string };
@@ -284,7 +296,14 @@ export async function describeLogDirs(kafka: Kafka): Promise<RawBrokerLogDirs[]>
           if (!supports(broker, DESCRIBE_LOG_DIRS_API_KEY, DESCRIBE_LOG_DIRS_VERSION)) {
             return { brokerId, ok: false, reason: 'DescribeLogDirs v4 unsupported (total/usable bytes need Kafka 3.3+)' };
           }
-          const res = await send(broker, DESCRIBE_LOG_DIRS_API_KEY, DESCRIBE_LOG_DIRS_VERSION, 'DescribeLogDirs', encodeDescribeLogDirs(), decodeDescribeLogDirs);
+          const res = await send(
+            broker,
+            DESCRIBE_LOG_DIRS_API_KEY,
+            DESCRIBE_LOG_DIRS_VERSION,
+            'DescribeLogDirs',
+            encodeDescribeLogDirs(),
+            decodeDescribeLogDirs,
+          );
           if (res.error) return { brokerId, ok: false, reason: res.error };
           return { brokerId, ok: true, logDirs: res.logDirs };
         } catch (err) {

@@ -60,7 +60,10 @@ describe('evaluateQuorum (3 voters)', () => {
     assert.equal(q.voters[2]!.state, 'lagging');
     assert.equal(q.voters[2]!.lag, '80');
     assert.equal(q.voters[2]!.lastFetchAgoMs, 60_000);
-    assert.match(q.summary, /2 of 3 voters caught up \(leader 1, majority held\): voter 3 lagging \(last caught up 60 s ago, 80 records behind\)/);
+    assert.match(
+      q.summary,
+      /2 of 3 voters caught up \(leader 1, majority held\): voter 3 lagging \(last caught up 60 s ago, 80 records behind\)/,
+    );
   });
 
   it('one voter never seen by this leader (timestamps -1): degraded', () => {
@@ -97,7 +100,10 @@ describe('evaluateQuorum (3 voters)', () => {
 
   it(`a voter caught up exactly ${DEFAULT_VOTER_CAUGHT_UP_MS} ms ago still counts; 1 ms later it does not`, () => {
     assert.equal(evaluateQuorum(quorum([leader(1, 5), voter(2, 5, DEFAULT_VOTER_CAUGHT_UP_MS), voter(3, 5, 0)]), NOW).status, 'ok');
-    assert.equal(evaluateQuorum(quorum([leader(1, 5), voter(2, 5, DEFAULT_VOTER_CAUGHT_UP_MS + 1), voter(3, 5, 0)]), NOW).status, 'degraded');
+    assert.equal(
+      evaluateQuorum(quorum([leader(1, 5), voter(2, 5, DEFAULT_VOTER_CAUGHT_UP_MS + 1), voter(3, 5, 0)]), NOW).status,
+      'degraded',
+    );
   });
 
   it('a single-voter quorum (the local stack) is ok with its leader alone', () => {
@@ -115,7 +121,10 @@ const dirs = (brokerId: number, ...d: Array<[string, number, number, string?]>):
 
 describe('evaluateHeadroom', () => {
   it('every dir above the minimum: no problems, lowest fraction reported', () => {
-    const h = evaluateHeadroom([dirs(2, ['/d1', 100 * GiB, 40 * GiB]), dirs(1, ['/d1', 100 * GiB, 25 * GiB], ['/d0', 100 * GiB, 90 * GiB])], 10);
+    const h = evaluateHeadroom(
+      [dirs(2, ['/d1', 100 * GiB, 40 * GiB]), dirs(1, ['/d1', 100 * GiB, 25 * GiB], ['/d0', 100 * GiB, 90 * GiB])],
+      10,
+    );
     assert.deepEqual(h.problems, []);
     assert.deepEqual(
       h.logDirs.map((d) => [d.brokerId, d.logDir, d.ok]),
@@ -202,7 +211,11 @@ describe('evaluateClusterHealth with quorum and headroom', () => {
       lowestUsableLogDirPercent: 50,
       minUsableLogDirPercent: 10,
     });
-    const d = healthDetails(h) as { quorum: { voters: Array<{ id: number; state: string }> }; headroom: { logDirs: unknown[] }; warnings: string[] };
+    const d = healthDetails(h) as {
+      quorum: { voters: Array<{ id: number; state: string }> };
+      headroom: { logDirs: unknown[] };
+      warnings: string[];
+    };
     assert.deepEqual(
       d.quorum.voters.map((v) => v.state),
       ['leader', 'caught-up', 'lagging'],
@@ -300,7 +313,22 @@ describe('DescribeQuorum v1 wire format', () => {
   });
 
   it('a partition error is the answer, by name', () => {
-    const b = new Bytes().tags().i16(0).uv(2).str('__cluster_metadata').uv(2).i32(0).i16(6).i32(-1).i32(-1).i64(-1n).uv(1).uv(1).tags().tags().tags();
+    const b = new Bytes()
+      .tags()
+      .i16(0)
+      .uv(2)
+      .str('__cluster_metadata')
+      .uv(2)
+      .i32(0)
+      .i16(6)
+      .i32(-1)
+      .i32(-1)
+      .i64(-1n)
+      .uv(1)
+      .uv(1)
+      .tags()
+      .tags()
+      .tags();
     const q = decodeDescribeQuorum(b.buffer);
     assert.equal(q.error, 'NOT_LEADER_FOR_PARTITION'); // kafkajs' name for code 6 (Kafka's NOT_LEADER_OR_FOLLOWER)
     assert.equal(q.leaderId, -1);

@@ -98,8 +98,6 @@ export function kafkaErrorName(code: number): string | null {
   return errorCodes.find((e) => e.code === code)?.type ?? `error code ${code}`;
 }
 
-const emptyTags = () => new Encoder().writeUVarInt(0);
-
 /** DescribeQuorum v0-v2 body (the same for all three): the metadata topic, partition 0. */
 export function encodeDescribeQuorum(): KafkaEncoder {
   const partition = new Encoder().writeInt32(0).writeUVarIntBytes();

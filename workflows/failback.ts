@@ -16,6 +16,7 @@ import {
   type SeedFigure,
 } from '../src/model/failback-input';
 import type { PlaybookReport } from '../src/model/gates';
+import { healthDetails, healthFigures } from '../src/model/health-summary';
 import { clusterPairKey } from '../src/model/workflow-ids';
 import { destructive, longWaits, quick, shortWaits } from './activity-options';
 import { describeError, parseInput, setupPlaybook, type GateOptions, type Playbook } from './framework';
@@ -189,7 +190,10 @@ class Failback {
         expectedBrokers: health.expectedBrokers,
         controllerId: health.controllerId,
         problems: health.problems,
+        ...healthDetails(health),
       });
+      const figures = healthFigures(health);
+      if (figures) pb.setFigures({ primaryHealth: figures });
       if (!health.healthy) block(`primary ${input.primary} is not healthy: ${health.problems.join('; ')}; fix it before failing back`);
     });
     await pb.step('check-forward', async (step) => {

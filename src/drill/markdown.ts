@@ -48,9 +48,12 @@ function describeFigure(name: string, value: unknown): string {
     return h.waitedMs !== undefined ? `first heartbeat after ${secs(h.waitedMs)}` : JSON.stringify(value);
   }
   if (name === 'translation' && value && typeof value === 'object') {
-    const t = value as { decision?: string; waitedMs?: number; behindTotal?: string };
+    const t = value as { decision?: string; waitedMs?: number; behindTotal?: string; exactPartitions?: number };
     const when = `after ${secs(t.waitedMs ?? 0)}`;
-    return t.decision === 'apply' ? `checkpoints fresh ${when}` : `checkpoints stale ${when} (up to ${t.behindTotal ?? '?'} re-reads)`;
+    const exact = t.exactPartitions ? `${t.exactPartitions} partition(s) exact, ` : '';
+    return t.decision === 'apply'
+      ? `${exact}checkpoints fresh ${when}`
+      : `${exact}checkpoints stale ${when} (up to ${t.behindTotal ?? '?'} re-reads)`;
   }
   if (name === 'rpoEstimate' && value && typeof value === 'object') {
     const r = value as { ageMs?: number | null; lastHeartbeatAt?: string | null; reason?: string };

@@ -1,6 +1,7 @@
 import { formatRanges } from './delivery';
 import type { DrillPhase, DrillReport } from './report-types';
 import { describePositions, type GroupPosition } from '../model/unplaced';
+import { extraGroupsLines } from './extra-groups';
 
 /**
  * The drill report as Markdown for people: verdict, counts table, phases with their
@@ -101,6 +102,7 @@ export function drillMarkdown(report: DrillReport, files: { svg?: string } = {})
     }
   }
   if (report.failback) lines.push(`- failback: ${report.failback}`);
+  lines.push(...extraGroupsLines(report.extraGroups));
   if (report.topics) {
     lines.push(
       `- topics: ${report.topics.map((t) => `\`${t.name}\` (${t.partitions} partitions${t.compacted ? ', compacted' : ''})`).join(', ')}; group \`${report.group ?? '?'}\``,

@@ -72,6 +72,15 @@ describe('kafka-dr drill (planned) on the real stack', { timeout: 900_000 }, () 
     const translation = r.playbooks?.['failback']?.figures['translation'] as { decision?: string; exactPartitions?: number } | undefined;
     assert.equal(translation?.decision, 'apply', `failback translation: ${JSON.stringify(translation)}`);
 
+    // The lagging group (stopped a few seconds before each playbook, behind at both cutovers) and
+    // the group committed on some partitions only (issue 13): exact, nothing lost or repeated.
+    const x = r.extraGroups;
+    assert.ok(x, 'the planned drill reports its extra groups');
+    assert.ok(x.lagging.consumed > 0, JSON.stringify(x.lagging));
+    assert.deepEqual([x.lagging.lost, x.lagging.duplicates], [0, 0], JSON.stringify(x.lagging));
+    assert.deepEqual(x.partial.positions, { failover: `${x.partial.group}: exact`, failback: `${x.partial.group}: exact` });
+    assert.equal(r.duplicates, 0, 'every group-partition placed exactly: the group repeats nothing');
+
     // Phases present and in order.
     const top = r.phases.filter((p) => p.parent === undefined);
     const names = top.map((p) => p.name);

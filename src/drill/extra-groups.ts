@@ -3,6 +3,7 @@ import { describePositions, type GroupPosition } from '../model/unplaced';
 import { groupBehind, SyntheticConsumer, type DrillKafka } from './clients';
 import { countDelivery } from './delivery';
 import type { DrillNames } from './inputs';
+import type { DrillTopic } from './records';
 import type { DrillPlaybookRun } from './report-types';
 import type { SwitchableClients } from './switchboard';
 
@@ -45,11 +46,32 @@ export function consumerSet(members: SyntheticConsumer[]): SwitchableClients['co
   };
 }
 
-/** Stops the lagging group (it commits where it is) and lets the producer write for a while. */
-export async function letLag(lagging: SyntheticConsumer, log: (line: string) => void): Promise<void> {
+/**
+ * Stops the lagging group (it commits where it is), lets the producer write for a while, and
+ * returns how many records it is behind then (its backlog at the playbook's start).
+ */
+export async function letLag(kafka: DrillKafka, lagging: SyntheticConsumer, log: (line: string) => void): Promise<number> {
   const r = await lagging.stop();
-  log(`lagging group ${lagging.groupId} stopped on ${r.stoppedOn ?? '(not running)'} for ${LAGGING_SECONDS} s before the playbook`);
   await new Promise((r2) => setTimeout(r2, LAGGING_SECONDS * 1_000));
+  const behind = r.stoppedOn ? await recordsBehind(kafka, r.stoppedOn, lagging.groupId, lagging.topics) : 0;
+  log(`lagging group ${lagging.groupId} stopped on ${r.stoppedOn ?? '(not running)'} for ${LAGGING_SECONDS} s: ${behind} records behind`);
+  return behind;
+}
+
+/** Records between the group's commits and the partitions' ends on `cluster`. */
+async function recordsBehind(kafka: DrillKafka, cluster: string, group: string, topics: readonly DrillTopic[]): Promise<number> {
+  return kafka.withAdmin(cluster, async (admin) => {
+    let behind = 0n;
+    const committed = await admin.fetchOffsets({ groupId: group, topics: topics.map((t) => t.name) });
+    for (const t of topics) {
+      for (const e of await admin.fetchTopicOffsets(t.name)) {
+        const c = BigInt(committed.find((x) => x.topic === t.name)?.partitions.find((p) => p.partition === e.partition)?.offset ?? '-1');
+        const from = c < 0n ? BigInt(e.low) : c;
+        if (BigInt(e.high) > from) behind += BigInt(e.high) - from;
+      }
+    }
+    return Number(behind);
+  });
 }
 
 /** Commits the partial group on A at the middle of the first topic's first partitions (no consumer). */
@@ -81,7 +103,15 @@ export async function drainLagging(kafka: DrillKafka, lagging: SyntheticConsumer
 }
 
 export interface ExtraGroupsReport {
-  lagging: { group: string; consumed: number; lost: number; duplicates: number; lostSample: number[] };
+  lagging: {
+    group: string;
+    /** Records it was behind when each playbook started (per playbook). */
+    behind: Record<string, number>;
+    consumed: number;
+    lost: number;
+    duplicates: number;
+    lostSample: number[];
+  };
   partial: { group: string; committedOnA: Record<string, string>; positions: Record<string, string> };
 }
 
@@ -90,6 +120,7 @@ export function extraGroupsReport(args: {
   names: DrillNames;
   acked: Iterable<number>;
   lagging: SyntheticConsumer;
+  behind: Record<string, number>;
   committedOnA: Record<string, string>;
   playbooks: Record<string, DrillPlaybookRun>;
 }): ExtraGroupsReport {
@@ -105,7 +136,14 @@ export function extraGroupsReport(args: {
     if (mine) positions[name] = describePositions(mine);
   }
   return {
-    lagging: { group: e.lagging, consumed: d.consumed, lost: d.lost, duplicates: d.duplicates, lostSample: d.lostSample },
+    lagging: {
+      group: e.lagging,
+      behind: args.behind,
+      consumed: d.consumed,
+      lost: d.lost,
+      duplicates: d.duplicates,
+      lostSample: d.lostSample,
+    },
     partial: { group: e.partial, committedOnA: args.committedOnA, positions },
   };
 }
@@ -118,7 +156,11 @@ export function extraGroupsLines(x: ExtraGroupsReport | undefined): string[] {
     .map(([p, o]) => `${p}: ${o}`)
     .join('; ');
   return [
-    `- lagging group \`${l.group}\` (stopped ${LAGGING_SECONDS} s before each playbook): consumed ${l.consumed}, lost ${l.lost}, duplicates ${l.duplicates}`,
+    `- lagging group \`${l.group}\` (stopped ${LAGGING_SECONDS} s before each playbook; records behind then: ${
+      Object.entries(l.behind)
+        .map(([p, n]) => `${p} ${n}`)
+        .join(', ') || 'n/a'
+    }): consumed ${l.consumed}, lost ${l.lost}, duplicates ${l.duplicates}`,
     `- partial group \`${x.partial.group}\` (committed on A on ${Object.keys(x.partial.committedOnA).join(', ')} only): ${positions || 'no playbook placed it'}`,
   ];
 }

@@ -124,6 +124,7 @@ export async function runDrill(options: DrillOptions, log: (line: string) => voi
   let ackedOnABeforeFailover: number[] = [];
   let seqsOnB: number[] | null = null;
   let partialOnA: Record<string, string> | undefined;
+  const laggingBehind: Record<string, number> = {};
 
   const drive = async (parent: string, run: () => Promise<DriveResult>): Promise<DriveResult> => {
     try {
@@ -248,7 +249,7 @@ export async function runDrill(options: DrillOptions, log: (line: string) => voi
 
     if (opts.mode === 'planned') {
       partialOnA = await parkPartial(kafka, names);
-      await letLag(lagging, log);
+      laggingBehind['failover'] = await letLag(kafka, lagging, log);
       const failover = await drive('failover', () =>
         drivePlaybook({
           client,
@@ -268,7 +269,7 @@ export async function runDrill(options: DrillOptions, log: (line: string) => voi
       });
 
       const snapshot = (failover.report.figures as { snapshots: { target: FailoverSnapshot } }).snapshots.target;
-      await letLag(lagging, log);
+      laggingBehind['failback'] = await letLag(kafka, lagging, log);
       const failback = await drive('failback', () =>
         drivePlaybook({
           client,
@@ -372,7 +373,14 @@ export async function runDrill(options: DrillOptions, log: (line: string) => voi
   if (plannedLoss && !error) error = `the planned drill lost ${delivery.lost} records (first: ${delivery.lostSample.join(', ')})`;
   const extraGroups =
     partialOnA && s.lagging && s.producer
-      ? extraGroupsReport({ names, acked: s.producer.acked.keys(), lagging: s.lagging, committedOnA: partialOnA, playbooks })
+      ? extraGroupsReport({
+          names,
+          acked: s.producer.acked.keys(),
+          lagging: s.lagging,
+          behind: laggingBehind,
+          committedOnA: partialOnA,
+          playbooks,
+        })
       : undefined;
   if (extraGroups && extraGroups.lagging.lost > 0 && !error)
     error = `the planned drill's lagging group lost ${extraGroups.lagging.lost} records (first: ${extraGroups.lagging.lostSample.join(', ')})`;

@@ -390,6 +390,37 @@ for (const policy of ['identity', 'default'] as const) {
         quietSeconds: 2,
       };
       const report = await withWorker(async ({ client, taskQueue }) => {
+        // The dry run first: exact verification, read-only, per group (nothing applied).
+        const dry = (await client.workflow.execute<typeof failover>('failover', {
+          taskQueue,
+          workflowId: `${failoverId}-dry-run`,
+          args: [{ ...input, dryRun: true }],
+          workflowExecutionTimeout: '5 minutes',
+        })) as PlaybookReport<FailoverFigures>;
+        assert.equal(dry.outcome, 'completed', dry.reason ?? '');
+        const planned = new Map((dry.figures.plan.positions ?? []).map((o) => [o.group, o]));
+        const notExact = [...parked].filter(([g, byTopic]) => {
+          const want = [...byTopic.values()].reduce((n, at) => n + at.size, 0);
+          const o = planned.get(g);
+          return !o || o.exact !== want || o.checkpoint !== 0 || o.leftOut !== 0;
+        });
+        assert.deepEqual(
+          notExact.map(([g]) => [g, planned.get(g)]),
+          [],
+          'the dry run shows every parked group-partition exact',
+        );
+        assert.deepEqual(
+          (dry.figures.plan.unplaced ?? []).map((u) => [u.group, u.partition]),
+          [[staleGroup, 0]],
+        );
+        assert.equal(dry.figures.plan.exactReads?.verified, GROUPS * PLAIN_PARTITIONS + SIDE_GROUPS * 2 * SIDE_PARTITIONS + PARTIAL_UNTIL);
+        const [dryOnB] = await adminB.fetchOffsets({ groupId: groups[3]!, topics: [down(plain)] });
+        assert.ok(
+          dryOnB!.partitions.every((x) => x.offset === '-1'),
+          'the dry run set nothing',
+        );
+        progress('dry run checked');
+
         const h = await client.workflow.start<typeof failover>('failover', {
           taskQueue,
           workflowId: failoverId,

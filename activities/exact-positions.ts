@@ -52,6 +52,8 @@ export interface ExactReadResult {
   /** Groups with commits on the mirrored topics found on the source (beyond the named and checkpointed ones). */
   groups: string[];
   syncsRead: number;
+  /** Passes over the offset-syncs topic: 1 (0 when it does not exist), whatever the number of groups and partitions. */
+  syncPasses: number;
   sourceRecordsRead: number;
   targetRecordsRead: number;
 }
@@ -81,7 +83,7 @@ export async function readExactPlacements(kafka: KafkaClients, input: ExactReadI
     const d = mirroredTopic(input.policy, input.source, t, input.separator);
     if (input.targetTopics.has(d)) downstreamOf.set(t, d);
   }
-  const empty: ExactReadResult = { placements: [], groups: [], syncsRead: 0, sourceRecordsRead: 0, targetRecordsRead: 0 };
+  const empty: ExactReadResult = { placements: [], groups: [], syncsRead: 0, syncPasses: 0, sourceRecordsRead: 0, targetRecordsRead: 0 };
   if (downstreamOf.size === 0) return empty;
   const upstream = [...downstreamOf.keys()];
 
@@ -114,7 +116,9 @@ export async function readExactPlacements(kafka: KafkaClients, input: ExactReadI
   // 2. The offset syncs, in the order MM2 wrote them (one partition): one line per source partition.
   const lines = new Map<string, SyncLine>();
   let syncsRead = 0;
+  let syncPasses = 0;
   if (syncTopicExists) {
+    syncPasses++;
     const wanted = new Set(upstream);
     const syncTopic = replicationPolicy({ type: input.policy }).offsetSyncsTopic(input.target);
     input.beat({ phase: 'exact: reading offset syncs', read: 0 });
@@ -246,5 +250,5 @@ export async function readExactPlacements(kafka: KafkaClients, input: ExactReadI
       }),
     };
   });
-  return { placements, groups: discovered, syncsRead, sourceRecordsRead, targetRecordsRead };
+  return { placements, groups: discovered, syncsRead, syncPasses, sourceRecordsRead, targetRecordsRead };
 }

@@ -239,9 +239,11 @@ async function buildPlan(deps: ActivityDeps, input: ParsedInput): Promise<Offset
       generatedAt: new Date().toISOString(),
       ...(exactRead ? { exact: exactRead.placements } : {}),
     });
-    if (!exactRead) return plan;
+    const readPasses = { checkpoints: 1, offsetSyncs: exactRead?.syncPasses ?? 0 };
+    if (!exactRead) return { ...plan, readPasses };
     return {
       ...plan,
+      readPasses,
       exactReads: {
         syncsRead: exactRead.syncsRead,
         sourceRecordsRead: exactRead.sourceRecordsRead,
@@ -321,6 +323,10 @@ async function planWhenFresh(
       checkpoints,
       committed: await sourceCommits(deps, input, plan, fresh.policy),
       downstreamTopic: (t) => mirroredTopic(fresh.policy, input.source, t, input.separator),
+      // Their commits must not count as "no checkpoint yet" (that waited for nothing and reported apply-stale).
+      exact: plan.groups.flatMap((g) =>
+        g.partitions.filter((p) => p.method === 'exact').map((p) => ({ group: g.group, topic: p.topic, partition: p.partition })),
+      ),
     });
     const now = Date.now();
     const print = staleFingerprint(report);
@@ -338,7 +344,15 @@ async function planWhenFresh(
     if (decision !== 'wait') return { plan, freshness: { ...report, waitedMs, decision } };
     beat({ phase: 'waiting for fresher checkpoints', stale: report.stale.length, behindTotal: report.behindTotal, waitedMs });
     await pause(FRESHNESS_POLL_MS);
+    const before = plan.readPasses;
     plan = await buildPlan(deps, input);
+    // The passes of this attempt, over every poll (the freshness wait re-reads on purpose).
+    if (before && plan.readPasses) {
+      plan.readPasses = {
+        checkpoints: before.checkpoints + plan.readPasses.checkpoints,
+        offsetSyncs: before.offsetSyncs + plan.readPasses.offsetSyncs,
+      };
+    }
   }
 }
 

@@ -34,6 +34,7 @@ const PlannedSchema = z.array(
         action: Name,
         upstream: z.string().nullable(),
         method: z.string().optional(),
+        checkpointUpstream: z.string().optional(),
         note: z.string().optional(),
       }),
     ),

@@ -228,8 +228,11 @@ async function main(): Promise<void> {
       if (JSON.stringify(got) !== JSON.stringify(expected.get(groupNames[groups - 1]!)))
         throw new Error(`exact apply left ${got.join(',')}`);
       const reads = applied.exactReads!;
+      // One pass over the checkpoints and one over the offset syncs for the whole apply, not one per group or partition.
+      if (applied.readPasses?.checkpoints !== 1 || applied.readPasses.offsetSyncs !== 1)
+        throw new Error(`exact apply read the internal topics ${JSON.stringify(applied.readPasses)} times, expected once each`);
       log(
-        `exact round ${r + 1}/${rounds}: plan ${planMs} ms, apply ${applyMs} ms (${reads.verified}/${reads.attempted} verified, ${reads.sourceRecordsRead}+${reads.targetRecordsRead} records, ${reads.syncsRead} syncs read)`,
+        `exact round ${r + 1}/${rounds}: plan ${planMs} ms, apply ${applyMs} ms (${reads.verified}/${reads.attempted} verified, ${reads.sourceRecordsRead}+${reads.targetRecordsRead} records, ${reads.syncsRead} syncs read; passes: checkpoints ${applied.readPasses.checkpoints}, syncs ${applied.readPasses.offsetSyncs})`,
       );
       exactRounds.push({
         planMs,

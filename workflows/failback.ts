@@ -520,6 +520,7 @@ class Failback {
         set: offsetsSet.length,
         groupsSkipped,
         checkpointsRead: result.checkpointsRead,
+        ...(result.readPasses ? { readPasses: result.readPasses } : {}),
         ...checkpointFreshness(result.freshness),
       });
       const f = result.freshness;
@@ -527,7 +528,15 @@ class Failback {
         offsetsSet,
         groupsSkipped,
         ...(f && f.decision !== 'wait'
-          ? { translation: { decision: f.decision, waitedMs: f.waitedMs, stalePartitions: f.stale.length, behindTotal: f.behindTotal } }
+          ? {
+              translation: {
+                decision: f.decision,
+                waitedMs: f.waitedMs,
+                stalePartitions: f.stale.length,
+                behindTotal: f.behindTotal,
+                ...(f.exact !== undefined ? { exactPartitions: f.exact } : {}),
+              },
+            }
           : {}),
       });
       return result;

@@ -3,6 +3,7 @@ import type { AppliedOffsetPlan } from '../activities/offsets';
 import type { GroupsInFlowResult } from '../activities/unplaced';
 import { checkFlowScope, formatRefusal, type FlowScope } from '../src/mm2/flow-scope';
 import type { LagReport } from '../src/offsets/lag';
+import { groupOutcomes } from '../src/offsets/translation';
 import { describeGaps, endGrowth, replicationGaps, sumRecords, writesAfterSnapshot, type PartitionGap } from '../src/offsets/conservation';
 import type { PlaybookReport } from '../src/model/gates';
 import {
@@ -410,8 +411,17 @@ class Failover {
           groups: input.groups,
           topics: input.topics,
           ...(input.separator ? { separator: input.separator } : {}),
+          // Planned: both clusters are up, so show what exact verification would place now (read-only);
+          // unplanned: the source is down, the checkpoints are all there is.
+          ...(input.mode === 'planned' ? { policy: input.policy, exact: true } : {}),
         }),
-      { summarize: (p) => ({ groups: p.groups.length, checkpointsRead: p.checkpointsRead }) },
+      {
+        summarize: (p) => ({
+          groups: p.groups.length,
+          checkpointsRead: p.checkpointsRead,
+          ...(p.exactReads ? { exact: p.exactReads } : {}),
+        }),
+      },
     );
     let unplaced: FailoverPlan['unplaced'];
     if (stopFirst) {
@@ -423,6 +433,7 @@ class Failover {
             source: input.source,
             target: input.target,
             policy: input.policy,
+            ...(input.separator ? { separator: input.separator } : {}),
             groups: input.groups,
             topics: input.topics,
             planned: plannedOf(plan.groups),
@@ -450,8 +461,18 @@ class Failover {
       offsets: plan.groups.map((g) => ({
         group: g.group,
         ...(g.skipped ? { skipped: g.skipped } : {}),
-        partitions: g.partitions.map((p) => ({ topic: p.topic, partition: p.partition, from: p.from, to: p.to, action: p.action })),
+        partitions: g.partitions.map((p) => ({
+          topic: p.topic,
+          partition: p.partition,
+          from: p.from,
+          to: p.to,
+          action: p.action,
+          // Older activity results (replayed runs) carry no method.
+          ...((p as { method?: string }).method ? { method: (p as { method: string }).method } : {}),
+        })),
       })),
+      positions: groupOutcomes(plan),
+      ...(plan.exactReads ? { exactReads: plan.exactReads } : {}),
       ...(unplaced ? { unplaced } : {}),
       blockers,
     };
@@ -641,6 +662,7 @@ class Failover {
         set: offsetsSet.length,
         groupsSkipped,
         checkpointsRead: result.checkpointsRead,
+        ...(result.readPasses ? { readPasses: result.readPasses } : {}),
         ...checkpointFreshness(result.freshness),
       });
       pb.setFigures({ offsetsSet, groupsSkipped });

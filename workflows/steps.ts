@@ -61,6 +61,7 @@ export function checkpointFreshness(f: AppliedOffsetPlan['freshness']): Record<s
     checkpointFreshness: {
       decision: f.decision,
       checked: f.checked,
+      ...(f.exact !== undefined ? { exact: f.exact } : {}),
       stale: f.stale.length,
       behindTotal: f.behindTotal,
       waitedMs: f.waitedMs,
@@ -96,19 +97,30 @@ export async function checkGroupsStep(
 export function plannedOf(groups: AppliedOffsetPlan['groups']): Array<{
   group: string;
   skipped?: string;
-  partitions: Array<{ topic: string; partition: number; action: string; upstream: string | null; method?: string; note?: string }>;
+  partitions: Array<{
+    topic: string;
+    partition: number;
+    action: string;
+    upstream: string | null;
+    method?: string;
+    checkpointUpstream?: string;
+    note?: string;
+  }>;
 }> {
   return groups.map((g) => ({
     group: g.group,
     ...(g.skipped ? { skipped: g.skipped } : {}),
     partitions: g.partitions.map((p) => {
       const method = (p as { method?: unknown }).method;
+      const checkpointUpstream = (p as { checkpointUpstream?: unknown }).checkpointUpstream;
       return {
         topic: p.topic,
         partition: p.partition,
         action: p.action,
         upstream: p.upstream,
         ...(typeof method === 'string' ? { method } : {}),
+        // Only for translated partitions (the re-read count): exact ones need no checkpoint.
+        ...(typeof checkpointUpstream === 'string' && method !== 'exact' ? { checkpointUpstream } : {}),
         ...(p.note !== undefined ? { note: p.note } : {}),
       };
     }),

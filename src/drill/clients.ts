@@ -206,7 +206,7 @@ export class SyntheticConsumer {
   constructor(
     private readonly kafka: DrillKafka,
     readonly groupId: string,
-    private readonly topics: readonly DrillTopic[],
+    readonly topics: readonly DrillTopic[],
   ) {}
 
   get current(): string | null {

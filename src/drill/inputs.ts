@@ -3,6 +3,7 @@ import type { FailbackInput } from '../model/failback-input';
 import type { FailoverInput, FailoverSnapshot } from '../model/failover-input';
 import type { Compression } from '../model/replication-plan';
 import type { DrillTopic } from './records';
+import { drillGroups } from './extra-groups';
 
 /**
  * The playbook inputs the drill starts, built from its names. Pure. The same shapes as
@@ -54,7 +55,7 @@ export function deployInput(n: DrillNames, codec?: Compression): DeployReplicati
       name: n.flow,
       policy: { type: 'identity' },
       topicGroups: [topicGroup('drill', n, codec)],
-      groups: [n.group],
+      groups: drillGroups(n),
       replicationFactor: 1,
       intervals: INTERVALS,
     },
@@ -76,7 +77,7 @@ export function failoverInput(n: DrillNames, mode: 'planned' | 'unplanned'): Fai
     mode,
     forward: forwardConnectors(n),
     topics: n.topics.map((t) => t.name),
-    groups: [n.group],
+    groups: drillGroups(n),
     policy: 'identity',
     requestedBy: DRILL_REQUESTER,
     gates: { 'stop-producers': gate, 'consumers-cutover': gate, 'producers-cutover': gate },
@@ -101,7 +102,7 @@ export function failbackInput(n: DrillNames, snapshot: FailoverSnapshot, codec?:
       topicGroups: [topicGroup('failback', n, codec)],
     },
     topics: n.topics.map((t) => t.name),
-    groups: [n.group],
+    groups: drillGroups(n),
     policy: 'identity',
     seed: { mode: 'auto', snapshot },
     requestedBy: DRILL_REQUESTER,

@@ -2,6 +2,7 @@ import { formatRanges } from './delivery';
 import type { DrillPhase, DrillReport } from './report-types';
 import { describePositions, type GroupPosition } from '../model/unplaced';
 import { divergentLine, type DivergentFigures } from '../offsets/divergent';
+import { extraGroupsLines } from './extra-groups';
 
 /**
  * The drill report as Markdown for people: verdict, counts table, phases with their
@@ -51,9 +52,12 @@ function describeFigure(name: string, value: unknown): string {
     return h.waitedMs !== undefined ? `first heartbeat after ${secs(h.waitedMs)}` : JSON.stringify(value);
   }
   if (name === 'translation' && value && typeof value === 'object') {
-    const t = value as { decision?: string; waitedMs?: number; behindTotal?: string };
+    const t = value as { decision?: string; waitedMs?: number; behindTotal?: string; exactPartitions?: number };
     const when = `after ${secs(t.waitedMs ?? 0)}`;
-    return t.decision === 'apply' ? `checkpoints fresh ${when}` : `checkpoints stale ${when} (up to ${t.behindTotal ?? '?'} re-reads)`;
+    const exact = t.exactPartitions ? `${t.exactPartitions} partition(s) exact, ` : '';
+    return t.decision === 'apply'
+      ? `${exact}checkpoints fresh ${when}`
+      : `${exact}checkpoints stale ${when} (up to ${t.behindTotal ?? '?'} re-reads)`;
   }
   if (name === 'rpoEstimate' && value && typeof value === 'object') {
     const r = value as { ageMs?: number | null; lastHeartbeatAt?: string | null; reason?: string };
@@ -101,6 +105,7 @@ export function drillMarkdown(report: DrillReport, files: { svg?: string } = {})
     }
   }
   if (report.failback) lines.push(`- failback: ${report.failback}`);
+  lines.push(...extraGroupsLines(report.extraGroups));
   if (report.topics) {
     lines.push(
       `- topics: ${report.topics.map((t) => `\`${t.name}\` (${t.partitions} partitions${t.compacted ? ', compacted' : ''})`).join(', ')}; group \`${report.group ?? '?'}\``,

@@ -1,3 +1,4 @@
+import type { ExtraGroupsReport } from './extra-groups';
 import type { CutoverAction } from '../hooks/actions';
 
 /**
@@ -78,6 +79,8 @@ export interface DrillReport {
   flow?: string;
   /** What the drill did about failing back (unplanned: why it did not). */
   failback?: string;
+  /** Planned: the lagging and the partial group (src/drill/extra-groups.ts). */
+  extraGroups?: ExtraGroupsReport;
   [more: string]: unknown;
 }
 

@@ -17,6 +17,7 @@ import { isUp, up } from '../stack/stack';
 import { DrillKafka, groupBehind, readAllSeqs, SyntheticConsumer, SyntheticProducer } from './clients';
 import { countDelivery, missingFrom } from './delivery';
 import { deployInput, DRILL_APPROVER, drillNames, failbackInput, failoverInput, type DrillNames } from './inputs';
+import { consumerSet, drainLagging, drillGroups, extraGroupNames, extraGroupsReport, letLag, parkPartial } from './extra-groups';
 import { drillMarkdown } from './markdown';
 import { PhaseClock, playbookPhases } from './phases';
 import { drivePlaybook, PlaybookFailedError, type DriveResult } from './playbook-driver';
@@ -99,6 +100,8 @@ interface Session {
   kafka?: DrillKafka;
   producer?: SyntheticProducer;
   consumer?: SyntheticConsumer;
+  /** The group stopped a few seconds before each playbook (src/drill/extra-groups.ts). */
+  lagging?: SyntheticConsumer;
   switchboard?: Switchboard;
   worker?: Worker;
   workerRun?: Promise<void>;
@@ -124,6 +127,8 @@ export async function runDrill(options: DrillOptions, log: (line: string) => voi
   let ackedOnABeforeFailover: number[] = [];
   let seqsOnB: number[] | null = null;
   let chaos: Chaos | undefined;
+  let partialOnA: Record<string, string> | undefined;
+  const laggingBehind: Record<string, number> = {};
 
   const drive = async (parent: string, run: () => Promise<DriveResult>): Promise<DriveResult> => {
     try {
@@ -162,7 +167,8 @@ export async function runDrill(options: DrillOptions, log: (line: string) => voi
     const kafka = (s.kafka = new DrillKafka(registry));
     const producer = (s.producer = new SyntheticProducer(kafka, names.topics));
     const consumer = (s.consumer = new SyntheticConsumer(kafka, names.group, names.topics));
-    const switchboard = (s.switchboard = new Switchboard({ producer, consumer }, log));
+    const lagging = (s.lagging = new SyntheticConsumer(kafka, extraGroupNames(names).lagging, names.topics));
+    const switchboard = (s.switchboard = new Switchboard({ producer, consumer: consumerSet([consumer, lagging]) }, log));
     s.connect = { a: new ConnectClient(registry.connect('connect-a').url), b: new ConnectClient(registry.connect('connect-b').url) };
     const taskQueue = `kafka-dr-drill-${names.id}`;
 
@@ -208,6 +214,7 @@ export async function runDrill(options: DrillOptions, log: (line: string) => voi
     await clock.phase('traffic on A', async () => {
       await producer.start('A');
       await consumer.start('A');
+      await lagging.start('A');
       await until('the group consuming on A', async () => consumer.consumed.length > 0, 60_000, 250);
     });
 
@@ -250,6 +257,8 @@ export async function runDrill(options: DrillOptions, log: (line: string) => voi
     }
 
     if (opts.mode === 'planned') {
+      partialOnA = await parkPartial(kafka, names);
+      laggingBehind['failover'] = await letLag(kafka, lagging, log);
       const failover = await drive('failover', () =>
         drivePlaybook({
           client,
@@ -270,6 +279,7 @@ export async function runDrill(options: DrillOptions, log: (line: string) => voi
       });
 
       const snapshot = (failover.report.figures as { snapshots: { target: FailoverSnapshot } }).snapshots.target;
+      laggingBehind['failback'] = await letLag(kafka, lagging, log);
       const failback = await drive('failback', () =>
         drivePlaybook({
           client,
@@ -295,6 +305,7 @@ export async function runDrill(options: DrillOptions, log: (line: string) => voi
           180_000,
         );
         await consumer.stop();
+        await drainLagging(kafka, lagging, 'A');
         seqsOnB = await readAllSeqs(kafka, 'B', names.topics);
         if (chaos) {
           extra.chaos = chaos.account({
@@ -384,6 +395,19 @@ export async function runDrill(options: DrillOptions, log: (line: string) => voi
   const plannedLoss = opts.mode === 'planned' && delivery.lost + unaccounted > 0;
   if (plannedLoss && !error)
     error = `the planned drill lost ${delivery.lost + unaccounted} records no playbook accounted for (first: ${delivery.lostSample.join(', ')})`;
+  const extraGroups =
+    partialOnA && s.lagging && s.producer
+      ? extraGroupsReport({
+          names,
+          acked: s.producer.acked.keys(),
+          lagging: s.lagging,
+          behind: laggingBehind,
+          committedOnA: partialOnA,
+          playbooks,
+        })
+      : undefined;
+  if (extraGroups && extraGroups.lagging.lost > 0 && !error)
+    error = `the planned drill's lagging group lost ${extraGroups.lagging.lost} records (first: ${extraGroups.lagging.lostSample.join(', ')})`;
   const report: DrillReport = {
     mode: opts.mode,
     ...(opts.codec ? { codec: opts.codec } : {}),
@@ -409,6 +433,7 @@ export async function runDrill(options: DrillOptions, log: (line: string) => voi
     topics: names.topics,
     group: names.group,
     flow: names.flow,
+    ...(extraGroups ? { extraGroups } : {}),
     ...extra,
   };
   const files = writeReport(report, opts.reportsDir);
@@ -427,6 +452,7 @@ async function cleanup(s: Session, keep: boolean, log: (line: string) => void): 
   };
   await attempt('stop the producer', async () => s.producer?.stop());
   await attempt('stop the consumer', async () => s.consumer?.stop());
+  await attempt('stop the lagging consumer', async () => s.lagging?.stop());
   if (s.brokerAStopped) await attempt('bring kafka-a back', () => up(s.config, log));
   if (!keep && s.connect && s.kafka) {
     const { names } = s;
@@ -437,7 +463,9 @@ async function cleanup(s: Session, keep: boolean, log: (line: string) => void): 
     // deploy-replication's heartbeat emitter writes into A, so it runs on connect-a.
     await attempt(`delete connector ${heartbeatEmitterName(names.flow)}`, () => s.connect!.a.delete(heartbeatEmitterName(names.flow)));
     for (const alias of ['A', 'B']) {
-      await attempt(`delete the drill group on ${alias}`, () => s.kafka!.withAdmin(alias, (admin) => admin.deleteGroups([names.group])));
+      await attempt(`delete the drill group on ${alias}`, () =>
+        s.kafka!.withAdmin(alias, (admin) => admin.deleteGroups(drillGroups(names))),
+      );
       await attempt(`delete the drill topics on ${alias}`, () =>
         s.kafka!.withAdmin(alias, async (admin) => {
           const existing = new Set(await admin.listTopics());

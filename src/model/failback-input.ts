@@ -307,7 +307,14 @@ export interface FailbackFigures extends Record<string, unknown>, Partial<Unplac
    * offsets were set: 'apply' (every one covered) or 'apply-stale' (the wait ran out:
    * up to `behindTotal` records are read again on primary).
    */
-  translation: { decision: 'apply' | 'apply-stale'; waitedMs: number; stalePartitions: number; behindTotal: string };
+  translation: {
+    decision: 'apply' | 'apply-stale';
+    waitedMs: number;
+    stalePartitions: number;
+    behindTotal: string;
+    /** Partitions placed exactly (by record content): not compared with the checkpoints, never waited for. */
+    exactPartitions?: number;
+  };
   drainMs: number;
   /** primary's end offsets once the reverse flow drained to 0 and stopped: the cutover boundary. */
   cutover: { cluster: string; takenAt: string; offsets: Record<string, Record<string, string>> };

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { RpoEvidence } from '../offsets/rpo';
+import type { ExactReads, GroupOutcome } from '../offsets/translation';
 import { GateOptionsSchema, PersonSchema } from './gates';
 import type { UnplacedFigures, UnplacedPartition } from './unplaced';
 import type { EndGrowth, PartitionGap, WritesAfterSnapshot } from '../offsets/conservation';
@@ -153,8 +154,24 @@ export interface FailoverPlan {
   offsets: Array<{
     group: string;
     skipped?: string;
-    partitions: Array<{ topic: string; partition: number; from: string | null; to: string | null; action: string }>;
+    partitions: Array<{
+      topic: string;
+      partition: number;
+      from: string | null;
+      to: string | null;
+      action: string;
+      /** exact (verified by record content), checkpoint, or none. */
+      method?: string;
+    }>;
   }>;
+  /**
+   * Per group, what applying the plan now would do: partitions exact, from a checkpoint (and
+   * the records they would re-read at most), left out. A planned dry run verifies exact
+   * positions as a real run does (read-only); an unplanned one has the checkpoints only.
+   */
+  positions?: GroupOutcome[];
+  /** What the exact verification read (planned dry runs). */
+  exactReads?: ExactReads;
   /**
    * Group-partitions the translation would leave without a position if it ran now: a real
    * run stops at gate unplaced-groups with this list (absent in runs from before that gate).

@@ -44,8 +44,14 @@ export interface UnplacedPartition {
 export interface PlacedCount {
   /** Placed on a verified mapping (the translation's `method` says 'exact'). */
   exact: number;
-  /** Placed through a checkpoint (may stand before the group's exact position: re-reads not counted here). */
+  /** Placed through a checkpoint (may stand before the group's exact position). */
   translated: number;
+  /**
+   * Records the translated partitions read again, at most (the group's commit minus the
+   * checkpoint's upstream offset, summed); null when a commit is not known (source down).
+   * Absent when nothing was translated.
+   */
+  translatedReRead?: string | null;
 }
 
 /** What applying a choice set, per partition (activities/unplaced.ts placeUnplacedGroups). */
@@ -66,6 +72,8 @@ export interface GroupPosition {
   group: string;
   exact: number;
   translated: number;
+  /** Records read again by the partitions placed through a checkpoint, at most (null: not known; absent in older runs). */
+  translatedReRead?: string | null;
   /** Unplaced partitions set to the target's log start / end, and left out. */
   earliest: number;
   end: number;
@@ -151,7 +159,11 @@ export function groupPositions(args: {
     if (placed.exact > 0 && placed.translated === 0 && mine.length === 0) parts.push('exact');
     else {
       if (placed.exact > 0) parts.push(`exact on ${placed.exact} partition(s)`);
-      if (placed.translated > 0) parts.push(`translated through checkpoints on ${placed.translated} partition(s)`);
+      if (placed.translated > 0) {
+        const r = placed.translatedReRead;
+        const reads = r === undefined ? '' : r === null ? ', re-read unknown' : r === '0' ? ', re-read 0' : `, re-read up to ${r}`;
+        parts.push(`translated through checkpoints on ${placed.translated} partition(s)${reads}`);
+      }
     }
     if (earliest > 0) parts.push(`re-read ${reRead === null ? 'unknown' : reRead.toString()} (earliest on ${earliest} partition(s))`);
     if (end > 0) parts.push(`skipped ${skipped === null ? 'unknown' : skipped.toString()} (end on ${end} partition(s))`);
@@ -161,6 +173,7 @@ export function groupPositions(args: {
       group,
       exact: placed.exact,
       translated: placed.translated,
+      ...(placed.translatedReRead !== undefined ? { translatedReRead: placed.translatedReRead } : {}),
       earliest,
       end,
       leftOut,
@@ -169,6 +182,12 @@ export function groupPositions(args: {
       outcome: parts.join('; ') || 'nothing to place',
     };
   });
+}
+
+/** Records a group reads again in all: through checkpoints plus `earliest`; null when either is unknown. */
+export function totalReRead(p: GroupPosition): string | null {
+  const parts = [p.translatedReRead ?? '0', p.reRead];
+  return parts.some((x) => x === null) ? null : parts.reduce((a, b) => a + BigInt(b!), 0n).toString();
 }
 
 /** What find-unplaced, the unplaced-groups gate and place-unplaced leave in the figures. */

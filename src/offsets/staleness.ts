@@ -39,6 +39,8 @@ export interface StalePartition {
 export interface StalenessReport {
   /** Partitions with a commit on the source that were compared. */
   checked: number;
+  /** Partitions with a commit on the source placed exactly (by record content): no checkpoint needed, not compared. */
+  exact?: number;
   stale: StalePartition[];
   /** Sum of `behind` over the stale partitions that have a checkpoint. */
   behindTotal: string;
@@ -55,7 +57,15 @@ export function checkpointStaleness(args: {
   committed: SourceCommit[];
   /** The downstream name of an upstream topic (the flow's replication policy). */
   downstreamTopic: (upstream: string) => string;
+  /**
+   * Partitions placed exactly (group, downstream topic, partition): their position comes from
+   * the records, not a checkpoint, so a missing or older checkpoint there is neither stale nor
+   * worth waiting for. Only the partitions that fall back to checkpoints are compared.
+   */
+  exact?: ReadonlyArray<{ group: string; topic: string; partition: number }>;
 }): StalenessReport {
+  const exact = new Set((args.exact ?? []).map((e) => key(e.group, e.topic, e.partition)));
+  let exactCount = 0;
   const newest = new Map<string, bigint>();
   for (const c of args.checkpoints) newest.set(key(c.consumerGroupId, c.topic, c.partition), c.upstreamOffset);
   const stale: StalePartition[] = [];
@@ -63,8 +73,12 @@ export function checkpointStaleness(args: {
   let behindTotal = 0n;
   for (const commit of args.committed) {
     if (commit.offset === null) continue;
-    checked++;
     const topic = args.downstreamTopic(commit.topic);
+    if (exact.has(key(commit.group, topic, commit.partition))) {
+      exactCount++;
+      continue;
+    }
+    checked++;
     const at = newest.get(key(commit.group, topic, commit.partition));
     if (at !== undefined && at >= commit.offset) continue;
     const behind = at === undefined ? commit.offset : commit.offset - at;
@@ -79,7 +93,7 @@ export function checkpointStaleness(args: {
     });
   }
   stale.sort((a, b) => a.group.localeCompare(b.group) || a.topic.localeCompare(b.topic) || a.partition - b.partition);
-  return { checked, stale, behindTotal: behindTotal.toString() };
+  return { checked, stale, behindTotal: behindTotal.toString(), ...(args.exact ? { exact: exactCount } : {}) };
 }
 
 export type StalenessDecision =

@@ -63,7 +63,7 @@ export interface PartitionPlan {
   upstream: string | null;
   /** Where `to` comes from when set: 'exact' (verified by content), 'checkpoint', or 'none' (kept). */
   method: PositionMethod;
-  /** The checkpoint's upstream offset, when it differs from `upstream` (an exact position was attempted). */
+  /** The checkpoint's upstream offset, when an exact position was attempted (the commit on the source is known: `upstream`). */
   checkpointUpstream?: string;
   note?: string;
 }
@@ -88,6 +88,13 @@ export interface OffsetPlan {
   generatedAt: string;
   /** When exact positions were computed: what was read, and how many were verified. */
   exactReads?: ExactReads;
+  /**
+   * Passes over MM2's internal topics behind this plan (set by the activity): one over the
+   * checkpoints and one over the offset syncs per plan, whatever the number of groups and
+   * partitions. An activity retry plans again (one more each), and so does each poll of the
+   * failback's checkpoint-freshness wait (it waits for newer checkpoints). docs/mm2-internals.md.
+   */
+  readPasses?: { checkpoints: number; offsetSyncs: number };
 }
 
 /** What the exact positions read (once per activity call), for reports and benchmarks. */
@@ -181,7 +188,8 @@ function planPartition(
     checkpoint: str(cp?.downstreamOffset),
     // A source commit with no placement must still show (the gate lists it as unplaced).
     upstream: str(exact ? exact.committed : cp?.upstreamOffset),
-    ...(exact && cp && cp.upstreamOffset !== exact.committed ? { checkpointUpstream: cp.upstreamOffset.toString() } : {}),
+    // Whenever the commit is known (exact attempted): equal to `upstream` means a checkpoint re-reads nothing.
+    ...(exact && cp ? { checkpointUpstream: cp.upstreamOffset.toString() } : {}),
   };
   const keep = { ...base, to: str(current), method: 'none' as const };
   // Why the exact position is missing, prefixed to the checkpoint's outcome.

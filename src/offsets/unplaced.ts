@@ -17,6 +17,8 @@ export interface PlannedPartition {
   upstream: string | null;
   /** How the position was found, when the translation says ('exact' for a verified mapping). */
   method?: string;
+  /** The checkpoint's upstream offset when the commit on the source was known too: `upstream` minus it is re-read. */
+  checkpointUpstream?: string;
   note?: string;
 }
 
@@ -49,12 +51,20 @@ export function isPlaced(group: Pick<PlannedGroup, 'skipped'>, p: Pick<PlannedPa
 export function placedCounts(groups: readonly PlannedGroup[]): Record<string, PlacedCount> {
   const out: Record<string, PlacedCount> = {};
   for (const g of groups) {
-    const c = (out[g.group] = { exact: 0, translated: 0 });
+    const c: PlacedCount = (out[g.group] = { exact: 0, translated: 0 });
+    let reRead: bigint | null = 0n;
     for (const p of g.partitions) {
       if (!isPlaced(g, p)) continue;
       if (p.method === 'exact') c.exact++;
-      else c.translated++;
+      else {
+        c.translated++;
+        // A checkpoint translates an older commit than the group's last: those records are read again (at most:
+        // source offsets, and offsets without a record count too). Unknown without the commit (source down).
+        if (reRead === null || p.checkpointUpstream === undefined || p.upstream === null) reRead = null;
+        else if (BigInt(p.upstream) > BigInt(p.checkpointUpstream)) reRead += BigInt(p.upstream) - BigInt(p.checkpointUpstream);
+      }
     }
+    if (c.translated > 0) c.translatedReRead = reRead === null ? null : reRead.toString();
   }
   return out;
 }

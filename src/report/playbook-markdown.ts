@@ -1,5 +1,6 @@
 import type { PlaybookReport, StepRecord } from '../model/gates';
-import type { GroupPosition, UnplacedPartition } from '../model/unplaced';
+import { totalReRead, type GroupPosition, type UnplacedPartition } from '../model/unplaced';
+import type { GroupOutcome } from '../offsets/translation';
 import { formatDuration, lagRows } from './lag-rows';
 
 /**
@@ -167,7 +168,7 @@ export function renderPlaybookMarkdown(report: PlaybookReport): string {
           p.earliest,
           p.end,
           p.leftOut,
-          p.reRead ?? 'unknown',
+          totalReRead(p) ?? 'unknown',
           p.skipped ?? 'unknown',
         ]),
       ),
@@ -234,6 +235,18 @@ export function renderPlaybookMarkdown(report: PlaybookReport): string {
   }
 
   const plan = report.figures.plan;
+  const planned = (plan as { positions?: GroupOutcome[] } | undefined)?.positions;
+  if (planned && planned.length > 0) {
+    // The dry run's per-group answer first (the JSON below has every partition).
+    lines.push('## Consumer group positions if applied now (dry run)', '');
+    lines.push(
+      ...table(
+        ['group', 'exact', 'through checkpoints', 're-read at most', 'left out', 'skipped because'],
+        planned.map((o) => [o.group, o.exact, o.checkpoint, o.reread ?? 'unknown', o.leftOut, o.skipped ?? '']),
+      ),
+      '',
+    );
+  }
   if (plan !== undefined) {
     lines.push('## Plan (dry run)', '', '```json', JSON.stringify(plan, null, 2), '```', '');
   }

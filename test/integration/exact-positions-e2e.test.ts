@@ -10,10 +10,12 @@ import { readRanges } from '../../src/kafka/read-ranges';
 import { checkpointsTopic } from '../../src/mm2/checkpoints';
 import { encodeCheckpoint } from '../../src/mm2/codecs';
 import { mirrorConnectors, remoteTopicName, type MirrorFlow } from '../../src/mm2/connector-configs';
+import type { FailbackFigures, FailbackInput } from '../../src/model/failback-input';
 import type { FailoverFigures, FailoverInput } from '../../src/model/failover-input';
 import type { PlaybookReport } from '../../src/model/gates';
 import type { OffsetPlan } from '../../src/offsets/translation';
 import { stackRegistry } from '../../src/registry/load';
+import type { failback } from '../../workflows/failback';
 import type { failover } from '../../workflows/failover';
 import { approveSignal, decideUpdate, statusQuery } from '../../workflows/framework';
 import { eventually, kafka, stack, uniqueId } from '../helpers/stack';
@@ -27,6 +29,14 @@ import { withWorker } from '../helpers/worker';
  * failover every group-partition on B must stand on the copy of the record the group
  * would have read next on A (compared by content), or, caught up, right after the copy
  * of the last one it read. A stale checkpoint past the end of B's partition is refused.
+ * A group with commits on only half the plain topic's partitions is exact on those and gets
+ * nothing on the others (no commit: nothing to place, not unplaced).
+ *
+ * Identity policy, then the failback B→A: B takes more records, half the groups move on B
+ * (committed further, some to the end), and after the failback every group-partition with a
+ * commit on B stands on A on the copy of the record it reads next (issue 13), the
+ * translation decides 'apply' (exact partitions need no checkpoint), and MM2's internal
+ * topics were read once per translation.
  */
 
 const PLAIN_PARTITIONS = 10;
@@ -35,6 +45,10 @@ const SIDE_PARTITIONS = 3;
 const GROUPS = 50;
 /** Groups that also sit on the compacted and the transactional topic. */
 const SIDE_GROUPS = 20;
+/** The partial group commits on the plain topic's partitions below this one only. */
+const PARTIAL_UNTIL = 5;
+/** Records B takes per plain partition during the DR period (before the failback). */
+const DR_RECORDS = 200;
 
 type Rec = { offset: number; content: string };
 /** Records of a topic by partition, read committed (what a read_committed group sees). */
@@ -50,6 +64,19 @@ async function readAll(k: Kafka, admin: Admin, topic: string): Promise<Map<numbe
   );
   for (const rs of out.values()) rs.sort((a, b) => a.offset - b.offset);
   return out;
+}
+
+/**
+ * Whether a group committed at `committed` on the source stands exactly at `position` on the
+ * target: the target's record there is the source's next one for the group, or (caught up)
+ * the target's record before it is the source's last one before the commit.
+ */
+function exactAt(committed: number, position: number, source: Rec[], target: Rec[]): boolean {
+  const next = source.find((r) => r.offset >= committed);
+  return next
+    ? target.find((r) => r.offset >= position)?.content === next.content && target.some((r) => r.offset === position)
+    : position > 0 &&
+        target.filter((r) => r.offset < position).pop()?.content === source.filter((r) => r.offset < committed).pop()?.content;
 }
 
 /** A small seeded PRNG (mulberry32): a failing run can be repeated with its seed. */
@@ -74,6 +101,10 @@ for (const policy of ['identity', 'default'] as const) {
     const groupPrefix = `ex-${id}-g`;
     const groups = Array.from({ length: GROUPS }, (_, i) => `${groupPrefix}${String(i).padStart(2, '0')}`);
     const staleGroup = `${groupPrefix}stale`;
+    const partialGroup = `${groupPrefix}partial`;
+    const reverseName = `exr-${id}`;
+    const failoverId = `exact-e2e-${id}`;
+    let failedOver = false;
     const down = (t: string) => remoteTopicName(policy, 'A', t);
     const flow: MirrorFlow = {
       source: { alias: 'A', bootstrapServers: stack.kafka.A.bootstrap },
@@ -239,6 +270,11 @@ for (const policy of ['identity', 'default'] as const) {
         }
         parked.set(g, byTopic);
       });
+      // Commits on the first partitions of the plain topic only.
+      parked.set(
+        partialGroup,
+        new Map([[plain, new Map(Array.from({ length: PARTIAL_UNTIL }, (_, p) => [p, Math.floor(random() * (PER_PARTITION + 1))]))]]),
+      );
       // One OffsetCommit per group (kafkajs' setOffsets joins the group as a consumer: seconds each).
       const committer = await groupCommitter(kafkaA);
       try {
@@ -309,8 +345,14 @@ for (const policy of ['identity', 'default'] as const) {
 
     after(async () => {
       await Promise.all(names.map((n) => connect.delete(n).catch(() => undefined)));
-      await adminA.deleteGroups([...groups]).catch(() => undefined);
-      await adminB.deleteGroups([...groups]).catch(() => undefined);
+      const connectA = new ConnectClient(stack.connect['connect-a'].url);
+      await Promise.all(
+        [`${reverseName}-source-failback`, `${reverseName}-checkpoint`, `${reverseName}-heartbeat`].map((n) =>
+          connectA.delete(n).catch(() => undefined),
+        ),
+      );
+      await adminA.deleteGroups([...groups, partialGroup]).catch(() => undefined);
+      await adminB.deleteGroups([...groups, partialGroup]).catch(() => undefined);
       await adminA.deleteTopics({ topics }).catch(() => undefined);
       await adminB.deleteTopics({ topics: topics.map(down) }).catch(() => undefined);
       await Promise.all([adminA.disconnect(), adminB.disconnect()]);
@@ -348,9 +390,40 @@ for (const policy of ['identity', 'default'] as const) {
         quietSeconds: 2,
       };
       const report = await withWorker(async ({ client, taskQueue }) => {
+        // The dry run first: exact verification, read-only, per group (nothing applied).
+        const dry = (await client.workflow.execute<typeof failover>('failover', {
+          taskQueue,
+          workflowId: `${failoverId}-dry-run`,
+          args: [{ ...input, dryRun: true }],
+          workflowExecutionTimeout: '5 minutes',
+        })) as PlaybookReport<FailoverFigures>;
+        assert.equal(dry.outcome, 'completed', dry.reason ?? '');
+        const planned = new Map((dry.figures.plan.positions ?? []).map((o) => [o.group, o]));
+        const notExact = [...parked].filter(([g, byTopic]) => {
+          const want = [...byTopic.values()].reduce((n, at) => n + at.size, 0);
+          const o = planned.get(g);
+          return !o || o.exact !== want || o.checkpoint !== 0 || o.leftOut !== 0;
+        });
+        assert.deepEqual(
+          notExact.map(([g]) => [g, planned.get(g)]),
+          [],
+          'the dry run shows every parked group-partition exact',
+        );
+        assert.deepEqual(
+          (dry.figures.plan.unplaced ?? []).map((u) => [u.group, u.partition]),
+          [[staleGroup, 0]],
+        );
+        assert.equal(dry.figures.plan.exactReads?.verified, GROUPS * PLAIN_PARTITIONS + SIDE_GROUPS * 2 * SIDE_PARTITIONS + PARTIAL_UNTIL);
+        const [dryOnB] = await adminB.fetchOffsets({ groupId: groups[3]!, topics: [down(plain)] });
+        assert.ok(
+          dryOnB!.partitions.every((x) => x.offset === '-1'),
+          'the dry run set nothing',
+        );
+        progress('dry run checked');
+
         const h = await client.workflow.start<typeof failover>('failover', {
           taskQueue,
-          workflowId: `exact-e2e-${id}`,
+          workflowId: failoverId,
           args: [input],
           workflowExecutionTimeout: '8 minutes',
         });
@@ -418,24 +491,167 @@ for (const policy of ['identity', 'default'] as const) {
           for (const [p, committed] of at) {
             checked++;
             const position = onB.get(`${down(t)}/${p}`) ?? -1;
-            const a = recsA.get(t)!.get(p)!;
-            const b = recsB.get(t)!.get(p)!;
-            const nextA = a.find((r) => r.offset >= committed);
-            const ok = nextA
-              ? b.find((r) => r.offset >= position)?.content === nextA.content && b.some((r) => r.offset === position)
-              : position > 0 &&
-                b.filter((r) => r.offset < position).pop()?.content === a.filter((r) => r.offset < committed).pop()?.content;
-            if (!ok) wrong.push(`${g} ${t}/${p}: committed ${committed} on A, ${position} on B (end ${endsB.get(t)![p]})`);
+            if (!exactAt(committed, position, recsA.get(t)!.get(p)!, recsB.get(t)!.get(p)!))
+              wrong.push(`${g} ${t}/${p}: committed ${committed} on A, ${position} on B (end ${endsB.get(t)![p]})`);
           }
         }
       }
       assert.deepEqual(wrong, [], `${wrong.length} of ${checked} group-partitions not exact`);
-      assert.equal(checked, GROUPS * PLAIN_PARTITIONS + SIDE_GROUPS * 2 * SIDE_PARTITIONS);
+      assert.equal(checked, GROUPS * PLAIN_PARTITIONS + SIDE_GROUPS * 2 * SIDE_PARTITIONS + PARTIAL_UNTIL);
+      // The partial group: nothing on the partitions it never committed on A (not unplaced: the gate listed only the stale group).
+      const [partialOnB] = await adminB.fetchOffsets({ groupId: partialGroup, topics: [down(plain)] });
+      assert.deepEqual(
+        partialOnB!.partitions.filter((x) => x.partition >= PARTIAL_UNTIL && x.offset !== '-1'),
+        [],
+        'no offset where the group had no commit',
+      );
+      const positions = new Map((report.figures.groupPositions ?? []).map((g) => [g.group, g]));
+      assert.deepEqual(
+        [positions.get(partialGroup)?.exact, positions.get(partialGroup)?.leftOut, positions.get(partialGroup)?.outcome],
+        [PARTIAL_UNTIL, 0, 'exact'],
+      );
+      // One pass over the checkpoints and one over the offset syncs for all the groups and partitions.
+      const translate = report.steps.find((x) => x.name === 'translate-offsets');
+      assert.deepEqual(translate?.details?.['readPasses'], { checkpoints: 1, offsetSyncs: 1 });
       // The groups are new on B: every group-partition was set by the playbook.
       assert.equal(report.figures.offsetsSet.filter((o) => o.group !== staleGroup).length, checked);
       // The stale group got nothing on B (refused, not clamped to the end).
       const [staleOnB] = await adminB.fetchOffsets({ groupId: staleGroup, topics: [down(plain)] });
       assert.equal(staleOnB!.partitions.find((x) => x.partition === 0)!.offset, '-1');
+      failedOver = true;
+    });
+
+    it('fails back with every group-partition exact on A, groups moved on B meanwhile', { skip: policy !== 'identity' }, async () => {
+      assert.ok(failedOver, 'the failover above completed');
+      // The DR period: B takes more records on the plain topic; half the groups move on B, some to its end.
+      const producer = kafkaB.producer({ allowAutoTopicCreation: false });
+      await producer.connect();
+      for (let p = 0; p < PLAIN_PARTITIONS; p++) {
+        await producer.send({
+          topic: plain,
+          acks: -1,
+          messages: Array.from({ length: DR_RECORDS }, (_, j) => ({ partition: p, key: `dr${p}-${j}`, value: `dr${p}-${j}-${random()}` })),
+        });
+      }
+      await producer.disconnect();
+      const endsB = (await adminB.fetchTopicOffsets(plain)).sort((a, b) => a.partition - b.partition).map((o) => Number(o.high));
+      /** group → partition → committed offset on B after the DR period. */
+      const onB = new Map<string, Map<number, number>>();
+      const moves: Array<{ group: string; topic: string; partitions: Array<{ partition: number; offset: string }> }> = [];
+      for (const [gi, g] of [...groups, partialGroup].entries()) {
+        const [t] = await adminB.fetchOffsets({ groupId: g, topics: [plain] });
+        const at = new Map(t!.partitions.filter((x) => Number(x.offset) >= 0).map((x) => [x.partition, Number(x.offset)]));
+        if (gi % 2 === 0) {
+          for (const [p, o] of at) at.set(p, gi % 10 === 0 ? endsB[p]! : o + Math.floor(random() * (endsB[p]! - o + 1)));
+          moves.push({ group: g, topic: plain, partitions: [...at].map(([partition, offset]) => ({ partition, offset: String(offset) })) });
+        }
+        onB.set(g, at);
+      }
+      const committer = await groupCommitter(kafkaB);
+      try {
+        for (const m of moves) await committer.commit(m.group, [{ topic: m.topic, partitions: m.partitions }]);
+      } finally {
+        await committer.close();
+      }
+      progress('DR period: B took records, groups moved');
+
+      const gates = { deadline: '5 minutes' };
+      const input: FailbackInput = {
+        primary: 'A',
+        dr: 'B',
+        forward: { connect: 'connect-b', connectors: names, sourceConnectors: [`${flow.name}-source`] },
+        reverse: {
+          connect: 'connect-a',
+          name: reverseName,
+          replicationFactor: 1,
+          intervals: { refreshTopicsSeconds: 1, refreshGroupsSeconds: 1, emitCheckpointsSeconds: 1, emitHeartbeatsSeconds: 1 },
+        },
+        topics: [plain],
+        excludeTopics: [compacted, txn],
+        groups: [`${groupPrefix}.*`],
+        policy,
+        seed: { mode: 'auto', failoverWorkflowId: failoverId },
+        requestedBy: 'alice',
+        gates: { 'consumers-cutover': gates, 'stop-producers': gates, 'producers-cutover': gates },
+        catchUpTimeoutSeconds: 120,
+        quietSeconds: 2,
+      };
+      const report = await withWorker(async ({ client, taskQueue }) => {
+        const h = await client.workflow.start<typeof failback>('failback', {
+          taskQueue,
+          workflowId: `exact-e2e-fb-${id}`,
+          args: [input],
+          workflowExecutionTimeout: '8 minutes',
+        });
+        const gateOpen = (gate: string) =>
+          eventually(
+            `gate ${gate} open`,
+            async () => {
+              const st = await h.query(statusQuery);
+              if (st.state === 'finished') throw new Error(`workflow finished: ${st.outcome} ${JSON.stringify(st)}`);
+              if (st.openGate?.name === 'unplaced-groups') throw new Error(`gate unplaced-groups open: ${st.openGate.description}`);
+              return st.openGate?.name === gate ? st : undefined;
+            },
+            240_000,
+            300,
+          );
+        await gateOpen('consumers-cutover');
+        // As an operator would: the reverse flow has copied B's records to A before the groups move
+        // (a group's next record that is not on A yet cannot be placed exactly).
+        await eventually(
+          'A holds what B holds',
+          async () => {
+            const a = (await adminA.fetchTopicOffsets(plain)).sort((x, y) => x.partition - y.partition).map((o) => Number(o.high));
+            return a.every((e, p) => e === endsB[p]) ? true : undefined;
+          },
+          120_000,
+          500,
+        );
+        await h.signal(approveSignal, { gate: 'consumers-cutover', by: 'carol' });
+        // No unplaced-groups gate: every group-partition with a commit on B has a position on A.
+        await gateOpen('stop-producers');
+        await h.signal(approveSignal, { gate: 'stop-producers', by: 'carol' });
+        await gateOpen('producers-cutover');
+        await h.signal(approveSignal, { gate: 'producers-cutover', by: 'carol' });
+        return (await h.result()) as PlaybookReport<FailbackFigures>;
+      });
+      assert.equal(report.outcome, 'completed', report.reason ?? '');
+      progress('failback completed');
+
+      const recsA = await readAll(kafkaA, adminA, plain);
+      const recsB = await readAll(kafkaB, adminB, plain);
+      const wrong: string[] = [];
+      let checked = 0;
+      for (const [g, at] of onB) {
+        const [t] = await adminA.fetchOffsets({ groupId: g, topics: [plain] });
+        const onA = new Map(t!.partitions.map((x) => [x.partition, Number(x.offset)]));
+        for (const [p, committed] of at) {
+          checked++;
+          const position = onA.get(p) ?? -1;
+          if (!exactAt(committed, position, recsB.get(p)!, recsA.get(p)!))
+            wrong.push(`${g} ${plain}/${p}: ${committed} on B, ${position} on A`);
+        }
+        // The partial group: still nothing on A where it never committed.
+        if (g === partialGroup) {
+          const extra = [...onA].filter(([p, o]) => p >= PARTIAL_UNTIL && o !== -1);
+          assert.deepEqual(extra, [], 'no offset on A where the group has no commit');
+        }
+      }
+      assert.deepEqual(wrong, [], `${wrong.length} of ${checked} group-partitions not exact on A`);
+      assert.equal(checked, GROUPS * PLAIN_PARTITIONS + PARTIAL_UNTIL);
+      // Every partition exact: the translation compared no checkpoint and did not wait (the bug was apply-stale here).
+      const f = report.figures;
+      assert.deepEqual(
+        [f.translation.decision, f.translation.stalePartitions, f.translation.exactPartitions],
+        ['apply', 0, checked],
+        JSON.stringify(f.translation),
+      );
+      assert.deepEqual(f.unplaced, []);
+      const notExact = (f.groupPositions ?? []).filter((g) => g.translated + g.leftOut + g.earliest + g.end > 0);
+      assert.deepEqual(notExact, []);
+      assert.equal((f.groupPositions ?? []).length, GROUPS + 1);
+      const translate = report.steps.find((x) => x.name === 'translate-offsets');
+      assert.deepEqual(translate?.details?.['readPasses'], { checkpoints: 1, offsetSyncs: 1 });
     });
   });
 }

@@ -44,6 +44,32 @@ describe('checkpoint staleness: do the checkpoints cover the groups\u2019 last c
     assert.deepEqual(report.stale, []);
   });
 
+  it('partitions placed exactly are not compared: no checkpoint there is not stale, and the decision is apply', () => {
+    // The failback's case (issue 13): every partition exact, the checkpoints filtered out for them.
+    const committed = [0, 1, 2, 3, 4].map((p) => commit('g', 'orders', p, 10n));
+    const exact = [0, 1, 2, 3, 4].map((p) => ({ group: 'g', topic: 'A.orders', partition: p }));
+    const before = checkpointStaleness({ checkpoints: [], committed, downstreamTopic: defaultPolicy });
+    assert.equal(before.stale.length, 5, 'without the exact list every commit looks uncovered');
+    const report = checkpointStaleness({ checkpoints: [], committed, downstreamTopic: defaultPolicy, exact });
+    assert.deepEqual([report.checked, report.exact, report.stale.length, report.behindTotal], [0, 5, 0, '0']);
+    assert.equal(decideOnStaleness(report, { waitedMs: 0, maxWaitMs: 20_000, unchangedMs: 0 }), 'apply');
+    // One partition falls back to a checkpoint that is behind: only it is stale (another group's exact list does not cover it).
+    const mixed = checkpointStaleness({
+      checkpoints: [cp('g', 'A.orders', 4, 6n)],
+      committed: [...committed, commit('h', 'orders', 0, 3n)],
+      downstreamTopic: defaultPolicy,
+      exact: exact.slice(0, 4),
+    });
+    assert.deepEqual(
+      mixed.stale.map((s) => [s.group, s.partition, s.behind]),
+      [
+        ['g', 4, '4'],
+        ['h', 0, '3'],
+      ],
+    );
+    assert.deepEqual([mixed.checked, mixed.exact, mixed.behindTotal], [2, 4, '4']);
+  });
+
   it('groups are not mixed up: another group\u2019s checkpoint does not cover this one', () => {
     const report = checkpointStaleness({
       checkpoints: [cp('other', 'orders', 0, 100n)],

@@ -80,6 +80,30 @@ describe('drill Markdown report', () => {
     );
   });
 
+  it('lists the lagging and the partial group (issue 13)', () => {
+    const withGroups = drillMarkdown({
+      ...report,
+      extraGroups: {
+        lagging: { group: 'g-lagging', behind: { failover: 160, failback: 150 }, consumed: 1200, lost: 0, duplicates: 0, lostSample: [] },
+        partial: {
+          group: 'g-partial',
+          committedOnA: { 'orders-0': '10', 'orders-1': '12' },
+          positions: { failover: 'g-partial: exact', failback: 'g-partial: exact' },
+        },
+      },
+    });
+    assert.ok(
+      withGroups.includes(
+        'lagging group `g-lagging` (stopped 4 s before each playbook; records behind then: failover 160, failback 150): consumed 1200, lost 0, duplicates 0',
+      ),
+    );
+    assert.ok(
+      withGroups.includes(
+        'partial group `g-partial` (committed on A on orders-0, orders-1 only): failover: g-partial: exact; failback: g-partial: exact',
+      ),
+    );
+  });
+
   it('says FAILED with the error and the lost sequences when records were lost', () => {
     const failed = drillMarkdown({
       ...report,

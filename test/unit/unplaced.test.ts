@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { refuseDecision, resolveChoices, type GateView } from '../../src/model/gates';
-import { describeUnplaced, groupPositions, placementsFor, type UnplacedPartition } from '../../src/model/unplaced';
+import { describeUnplaced, groupPositions, placementsFor, totalReRead, type UnplacedPartition } from '../../src/model/unplaced';
 import { findUnplaced, groupFilteredOut, isPlaced, placedCounts, type PlannedGroup } from '../../src/offsets/unplaced';
 
 const down = (t: string) => `A.${t}`;
@@ -31,7 +31,42 @@ describe('unplaced group-partitions (pure)', () => {
     assert.equal(isPlaced({}, { action: 'unchanged' }), true);
     assert.equal(isPlaced({}, { action: 'refused-past-end' }), false);
     assert.equal(isPlaced({ skipped: 'members' }, { action: 'set' }), false);
-    assert.deepEqual(placedCounts(planned), { billing: { exact: 1, translated: 1 }, busy: { exact: 0, translated: 0 } });
+    // billing's translated partition has no checkpointUpstream (the commit was not read): its re-read is unknown.
+    assert.deepEqual(placedCounts(planned), {
+      billing: { exact: 1, translated: 1, translatedReRead: null },
+      busy: { exact: 0, translated: 0 },
+    });
+  });
+
+  it('partitions translated through an older checkpoint count their re-reads; the account says exact / re-read N / left out', () => {
+    const groups: PlannedGroup[] = [
+      {
+        group: 'g',
+        partitions: [
+          { topic: 'A.orders', partition: 0, action: 'set', upstream: '40', method: 'exact' },
+          { topic: 'A.orders', partition: 1, action: 'set', upstream: '30', method: 'checkpoint', checkpointUpstream: '25' },
+          { topic: 'A.orders', partition: 2, action: 'unchanged', upstream: '12', method: 'checkpoint', checkpointUpstream: '12' },
+          { topic: 'A.orders', partition: 3, action: 'no-checkpoint', upstream: '8', method: 'none' },
+        ],
+      },
+      { group: 'all-exact', partitions: [{ topic: 'A.orders', partition: 0, action: 'set', upstream: '1', method: 'exact' }] },
+    ];
+    const placed = placedCounts(groups);
+    assert.deepEqual(placed['g'], { exact: 1, translated: 2, translatedReRead: '5' });
+    assert.deepEqual(placed['all-exact'], { exact: 1, translated: 0 });
+    const unplaced = findUnplaced({ groups, commits: null, sourceEnds: null, downstreamTopic: down, upstreamTopic: up });
+    const positions = groupPositions({ placed, unplaced, choices: { g: 'leave-out' }, set: [] });
+    assert.deepEqual(
+      positions.map((p) => [p.group, p.outcome, totalReRead(p)]),
+      [
+        ['all-exact', 'exact', '0'],
+        [
+          'g',
+          'exact on 1 partition(s); translated through checkpoints on 2 partition(s), re-read up to 5; left out (1 partition(s) without a position: leave-out)',
+          '5',
+        ],
+      ],
+    );
   });
 
   it('lists every source commit without a position, with its lag; the translation upstream fills in where the source has none', () => {

@@ -763,6 +763,13 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
     // The lag above threshold is reported as a blocker, not a failure.
     assert.equal(plan.blockers.length, 1);
     assert.match(plan.blockers[0]!, /above lagThreshold 10/);
+    // Planned: the plan verifies exact positions (read-only) and says per group what applying it would do.
+    const asked = callsOf(h.workflowId).find((c) => c.name === 'planOffsetTranslation')!.arg;
+    assert.deepEqual([asked.exact, asked.policy], [true, 'default']);
+    assert.deepEqual(
+      plan.positions?.map((o) => [o.group, o.exact, o.leftOut]),
+      [['billing', 0, 0]],
+    );
   });
 
   it('bad input fails at once, non-retryably, naming each field; zero activity calls', async () => {
@@ -1031,6 +1038,9 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
   it('unplanned: the flow is read without listing the (down) source', async () => {
     const h = await start(input({ mode: 'unplanned', sourceUnreachable: true, dryRun: true }));
     await h.result();
+    // No exact verification without the source: checkpoints only.
+    const asked = callsOf(h.workflowId).find((c) => c.name === 'planOffsetTranslation')!.arg;
+    assert.deepEqual([asked.exact, asked.policy], [undefined, undefined]);
     assert.deepEqual(
       flowCalls.filter((c) => c.workflowId === h.workflowId).map((c) => c.arg.listTopicsOn),
       [undefined],

@@ -7,6 +7,7 @@ import type { ActivityDeps } from './deps';
 import { createHookActivities } from './hooks';
 import { createKafkaActivities } from './kafka';
 import { createLagActivities } from './lag';
+import { createLocalTopicsActivities } from './local-topics';
 import { createMm2Activities } from './mm2';
 import { createOffsetsActivities } from './offsets';
 import { createRepairActivities } from './repairs';
@@ -42,6 +43,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createHookActivities(deps),
     ...createUnplacedActivities(deps),
     ...createFlowActivities(deps),
+    ...createLocalTopicsActivities(deps),
   };
 }
 

@@ -143,7 +143,7 @@ describe('unplaced groups: the planned failover stops at a gate and applies the 
     await adminA.deleteGroups([ok, parked]).catch(() => undefined);
     await adminB.deleteGroups([ok, parked]).catch(() => undefined);
     await adminA.deleteTopics({ topics: [topic] }).catch(() => undefined);
-    await adminB.deleteTopics({ topics: [mirrored] }).catch(() => undefined);
+    await adminB.deleteTopics({ topics: [mirrored, topic] }).catch(() => undefined);
     await Promise.all([adminA.disconnect(), adminB.disconnect()]);
   });
 

@@ -229,10 +229,12 @@ describe('unplaced groups: the planned failover stops at a gate and applies the 
     assert.equal(o.exact + o.translated, PARTITIONS);
     assert.deepEqual(report.decisions.find((d) => d.gate === 'unplaced-groups')!.choices, { [parked]: 'end' });
     const steps = report.steps.map((s) => s.name);
-    assert.deepEqual(steps.slice(steps.indexOf('translate-offsets'), steps.indexOf('translate-offsets') + 4), [
+    assert.deepEqual(steps.slice(steps.indexOf('translate-offsets'), steps.indexOf('translate-offsets') + 5), [
       'translate-offsets',
       'find-unplaced',
       'place-unplaced',
+      // Default policy: B's local topic made sure of before the consumers start there.
+      'prepare-local-topics',
       'hook:consumers-cutover:start-consumers',
     ]);
   });

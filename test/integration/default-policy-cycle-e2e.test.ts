@@ -426,7 +426,8 @@ describe('the Default-policy cycle on the real stack with a producer and a consu
         `consumer duplicates ${consumer.duplicates} (bound ${MAX_DUPLICATES}); failover: drainMs ${fo.drainMs} rtoMs ${fo.rtoMs} ` +
         `localTopics ${JSON.stringify(fo.localTopics?.map((l) => [l.topic, l.action]))} localPositions ${fo.localPositions?.length}; ` +
         `failback: seedFrom ${fb.seedFrom} toCopy ${fb.seed.map((s) => s.toCopy).join(',')} rtoMs ${fb.rtoMs} ` +
-        `forwardOffsets ${JSON.stringify(fb.forwardOffsets?.map((o) => [o.partition, o.offset]))}; total ${((Date.now() - started) / 1000).toFixed(0)} s`,
+        `forwardOffsets ${JSON.stringify(fb.forwardOffsets?.map((o) => [o.partition, o.offset]))}; ` +
+        `positions: failover ${JSON.stringify(fo.groupPositions?.map((g) => g.outcome))} failback ${JSON.stringify(fb.groupPositions?.map((g) => g.outcome))}; total ${((Date.now() - started) / 1000).toFixed(0)} s`,
     );
     assert.ok(consumer.duplicates <= MAX_DUPLICATES, `${consumer.duplicates} duplicates > ${MAX_DUPLICATES}`);
     assert.deepEqual(

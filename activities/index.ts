@@ -2,6 +2,7 @@ import { createAuditActivities } from './audit';
 import { createConnectActivities } from './connect';
 import { createCutoverActivities } from './cutover';
 import { createDivergentActivities } from './divergent';
+import { createLocalTopicsActivities } from './local-topics';
 import { createFailbackActivities } from './failback';
 import { createFlowActivities } from './flow';
 import type { ActivityDeps } from './deps';
@@ -44,6 +45,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createUnplacedActivities(deps),
     ...createFlowActivities(deps),
     ...createDivergentActivities(deps),
+    ...createLocalTopicsActivities(deps),
   };
 }
 

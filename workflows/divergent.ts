@@ -58,6 +58,13 @@ export async function divergentRecordsSteps(
   let figures: DivergentFigures = { checkedAt: found.checkedAt, records: found.records, partitions };
   pb.setFigures({ divergent: figures });
   if (found.records === 0) return figures;
+  if (args.policy === 'default') {
+    // Replaying or quarantining here would give B these records twice: the Default
+    // policy's forward resume starts at the flow's committed offsets (planForwardResume).
+    figures = { ...figures, forwardFlow: found.records };
+    pb.setFigures({ divergent: figures });
+    return figures;
+  }
 
   const decision = await pb.gate(DIVERGENT_GATE, {
     ...args.gate,

@@ -20,7 +20,16 @@ import { healthDetails, healthFigures } from '../src/model/health-summary';
 import { clusterPairKey } from '../src/model/workflow-ids';
 import { destructive, probeActivities, quick, shortWaits } from './activity-options';
 import { describeError, parseInput, setupPlaybook, type GateOptions, type Playbook } from './framework';
-import { checkGroupsStep, checkpointFreshness, drainStep, placeUnplacedSteps, plannedOf, verifyQuietStep } from './steps';
+import {
+  checkGroupsStep,
+  checkpointFreshness,
+  drainStep,
+  placeUnplacedSteps,
+  plannedOf,
+  prepareLocalTopicsStep,
+  verifyQuietStep,
+} from './steps';
+import type { UnplacedFigures } from '../src/model/unplaced';
 
 /** Failure type of a failover refused by a precondition (unhealthy target, lag too high). */
 export const FAILOVER_REFUSED = 'PreconditionFailed';
@@ -46,6 +55,20 @@ export const UNPLANNED_RPO_EVIDENCE_PATCH = 'failover-unplanned-rpo-evidence';
  * still consumed on the source, and group-partitions without a checkpoint passed silently.
  */
 export const FAILOVER_STOP_CONSUMERS_FIRST_PATCH = 'failover-stop-consumers-before-translate';
+
+/**
+ * Default policy: prepare-local-topics after the translation (B's local `<topic>` created
+ * like A's when missing, each group placed at its end) and plan-local-topics in a dry run.
+ * Runs recorded before it (and Identity runs) have neither.
+ */
+export const LOCAL_TOPICS_PATCH = 'failover-default-local-topics';
+
+/**
+ * check-scope (the flow's configs) refuses a named group outside the checkpoint connector's
+ * allowlist; with this patch check-groups (checkGroupsInFlow, the same check on the same
+ * configs) is no longer scheduled. Runs recorded before it keep check-groups.
+ */
+export const GROUPS_IN_SCOPE_PATCH = 'failover-groups-checked-by-scope';
 
 /**
  * Fails over `source` → `target` (MM2), planned or unplanned, as the runbook says:
@@ -86,7 +109,8 @@ export async function failover(raw: unknown): Promise<PlaybookReport<FailoverFig
     pb.setPhase('checking');
     // Read with the first checks (one workflow task for all of them), judged after them.
     const flow = patched(FLOW_SCOPE_PATCH) ? f.readFlow() : undefined;
-    const groups = stopFirst ? f.readGroupsInFlow() : undefined;
+    // check-scope refuses groups outside the flow's allowlist: check-groups only in runs from before that.
+    const groups = stopFirst && !(flow && patched(GROUPS_IN_SCOPE_PATCH)) ? f.readGroupsInFlow() : undefined;
     // Awaited below unless a check refuses first.
     flow?.catch(() => undefined);
     groups?.catch(() => undefined);
@@ -121,7 +145,8 @@ export async function failover(raw: unknown): Promise<PlaybookReport<FailoverFig
       // No phase of its own (each phase is a history event): the gates and steps say where it is.
       const consumers = await pb.approval('consumers-cutover', { ...f.gateOptions('consumers-cutover', true), hook: 'stop-consumers' });
       const result = await f.translateOffsets();
-      await f.placeUnplaced(result);
+      const unplaced = await f.placeUnplaced(result);
+      if (input.policy === 'default' && patched(LOCAL_TOPICS_PATCH)) await f.prepareLocalTopics(result, unplaced);
       await pb.runHook(consumers, 'start-consumers');
     } else {
       await f.translateOffsets();
@@ -443,6 +468,28 @@ class Failover {
       );
       unplaced = found.unplaced;
     }
+    // Default policy: the local topics producers will write to on the target, and the positions it would set there.
+    let local: Pick<FailoverPlan, 'localTopics' | 'localPositionsToSet'> = {};
+    const withLocal = input.policy === 'default' && patched(LOCAL_TOPICS_PATCH);
+    if (withLocal) {
+      try {
+        const r = await prepareLocalTopicsStep(pb, {
+          source: input.source,
+          target: input.target,
+          ...(input.separator ? { separator: input.separator } : {}),
+          topics: input.topics,
+          groups: input.groups,
+          translated: plan.groups,
+          readSource: input.mode === 'planned',
+          dryRun: true,
+        });
+        local = { localTopics: r.topics, localPositionsToSet: r.positions.filter((p) => p.action === 'will-set').length };
+        for (const t of r.topics) if (t.action === 'missing') blockers.push(`local topics: ${t.note ?? t.topic}`);
+      } catch (err) {
+        if (!(err instanceof ActivityFailure)) throw err;
+        blockers.push(`local topics: ${describeError(err)}`);
+      }
+    }
     const gates = (input.mode === 'planned' ? FAILOVER_GATES : FAILOVER_GATES.filter((g) => g !== 'stop-producers')).map((gate) => {
       const o = this.gateOptions(gate, stopFirst);
       return {
@@ -474,9 +521,11 @@ class Failover {
       positions: groupOutcomes(plan),
       ...(plan.exactReads ? { exactReads: plan.exactReads } : {}),
       ...(unplaced ? { unplaced } : {}),
+      ...local,
       blockers,
     };
-    for (const step of ['stop-forward', 'snapshot', 'translate-offsets']) pb.skip(step, 'dry run');
+    for (const step of ['stop-forward', 'snapshot', 'translate-offsets', ...(withLocal ? ['prepare-local-topics'] : [])])
+      pb.skip(step, 'dry run');
     pb.setFigures({ plan: result });
     pb.setPhase('dry-run');
   }
@@ -676,10 +725,10 @@ class Failover {
   }
 
   /** find-unplaced → gate unplaced-groups → place-unplaced (workflows/steps.ts), before consumers start on the target. */
-  async placeUnplaced(translated: AppliedOffsetPlan): Promise<void> {
+  async placeUnplaced(translated: AppliedOffsetPlan): Promise<UnplacedFigures> {
     const { input, pb } = this;
     const { description: _d, ...gate } = this.gateOptions('consumers-cutover');
-    await placeUnplacedSteps(pb, {
+    return placeUnplacedSteps(pb, {
       source: input.source,
       target: input.target,
       policy: input.policy,
@@ -689,6 +738,24 @@ class Failover {
       readSource: input.mode === 'planned',
       translated,
       gate,
+    });
+  }
+
+  /** prepare-local-topics (workflows/steps.ts): B's local topics, and the groups placed on them, before consumers start there. */
+  async prepareLocalTopics(translated: AppliedOffsetPlan, unplaced: UnplacedFigures): Promise<void> {
+    const { input, pb } = this;
+    await prepareLocalTopicsStep(pb, {
+      source: input.source,
+      target: input.target,
+      ...(input.separator ? { separator: input.separator } : {}),
+      topics: input.topics,
+      groups: input.groups,
+      translated: translated.groups,
+      leftOut: Object.entries(unplaced.unplacedChoices)
+        .filter(([, c]) => c === 'leave-out')
+        .map(([g]) => g),
+      readSource: input.mode === 'planned',
+      dryRun: false,
     });
   }
 }

@@ -1,6 +1,7 @@
 import type { AppliedOffsetPlan } from '../activities/offsets';
 import type { LagReport } from '../src/offsets/lag';
 import type { FindUnplacedResult, GroupsInFlowResult } from '../activities/unplaced';
+import type { PrepareLocalTopicsResult } from '../activities/local-topics';
 import type { GateChoices } from '../src/model/gates';
 import {
   describeUnplaced,
@@ -12,7 +13,7 @@ import {
   type PlacedUnplaced,
   type UnplacedFigures,
 } from '../src/model/unplaced';
-import { destructive, longWaits, shortWaits } from './activity-options';
+import { destructive, longWaits, quick, shortWaits } from './activity-options';
 import type { GateOptions, Playbook } from './framework';
 
 /**
@@ -195,4 +196,78 @@ export async function placeUnplacedSteps(
   };
   pb.setFigures({ ...figures });
   return figures;
+}
+
+/** Group names without regex characters (the names a playbook input lists literally). */
+const LITERAL_GROUP = /^[A-Za-z0-9._-]+$/;
+
+/**
+ * prepare-local-topics (Default policy, failover): the target's local `<topic>` for every
+ * source topic (producers write there once they move) created like the source's when
+ * missing, and each group without a position there placed at its end: the group has read
+ * nothing written on the target (docs/playbooks.md, "Default policy: the local topics").
+ * The groups: the input's literal names and every group the translation handled, less those
+ * the approver left out at gate unplaced-groups. In a dry run (`plan-local-topics`) it only reads.
+ */
+export async function prepareLocalTopicsStep(
+  pb: Playbook,
+  args: {
+    source: string;
+    target: string;
+    separator?: string;
+    topics: string[];
+    groups: string[];
+    translated?: AppliedOffsetPlan['groups'];
+    leftOut?: string[];
+    readSource: boolean;
+    dryRun: boolean;
+  },
+): Promise<PrepareLocalTopicsResult> {
+  const leftOut = new Set(args.leftOut ?? []);
+  const groups = [...new Set([...args.groups.filter((g) => LITERAL_GROUP.test(g)), ...(args.translated ?? []).map((g) => g.group)])]
+    .filter((g) => !leftOut.has(g))
+    .sort();
+  const call = {
+    source: args.source,
+    target: args.target,
+    ...(args.separator ? { separator: args.separator } : {}),
+    topics: args.topics,
+    groups,
+    readSource: args.readSource,
+    dryRun: args.dryRun,
+  };
+  const result = await pb.step(
+    args.dryRun ? 'plan-local-topics' : 'prepare-local-topics',
+    () => (args.dryRun ? quick.prepareLocalTopics(call) : destructive.prepareLocalTopics(call)),
+    {
+      summarize: (r) => ({
+        topics: Object.fromEntries(r.topics.map((t) => [t.topic, t.action])),
+        positions: countActions(r.positions),
+        skippedGroups: r.skippedGroups,
+      }),
+    },
+  );
+  if (!args.dryRun) {
+    pb.setFigures({
+      localTopics: result.topics,
+      localPositions: result.positions,
+      localGroupsSkipped: result.skippedGroups,
+    });
+    if (result.topics.some((t) => t.action === 'created')) {
+      pb.leaveAsIs(
+        'local topics created on target',
+        `${result.topics
+          .filter((t) => t.action === 'created')
+          .map((t) => t.topic)
+          .join(', ')} on ${args.target}: empty until producers move there, kept on abort`,
+      );
+    }
+  }
+  return result;
+}
+
+function countActions(positions: PrepareLocalTopicsResult['positions']): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const p of positions) out[p.action] = (out[p.action] ?? 0) + 1;
+  return out;
 }

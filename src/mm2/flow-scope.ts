@@ -30,6 +30,7 @@ export const FLOW_CONFIG_KEYS = [
   'topics.exclude',
   'groups',
   'groups.exclude',
+  'groups.blacklist',
   'replication.policy.class',
   'replication.policy.separator',
   'replication.policy.internal.topic.separator.enabled',
@@ -157,11 +158,9 @@ export function deriveFlowScope(args: {
   ];
   const checkpoint = present.find(isCheckpoint);
   const groupPatterns = checkpoint ? parseConnectList(checkpoint.config!.groups ?? '.*') : null;
-  const groupExcludes = checkpoint
-    ? checkpoint.config!['groups.exclude'] === undefined
-      ? MM2_GROUPS_EXCLUDE_DEFAULT
-      : parseConnectList(checkpoint.config!['groups.exclude'])
-    : null;
+  // `groups.blacklist` is the pre-3.0 name of `groups.exclude`.
+  const excludeValue = checkpoint ? (checkpoint.config!['groups.exclude'] ?? checkpoint.config!['groups.blacklist']) : undefined;
+  const groupExcludes = checkpoint ? (excludeValue === undefined ? MM2_GROUPS_EXCLUDE_DEFAULT : parseConnectList(excludeValue)) : null;
 
   let mirroredTopics: string[] | null = null;
   const mirrors: Record<string, string> = {};
@@ -206,6 +205,25 @@ function sourceSelectors(sources: readonly FlowConnectorConfig[], policy: Policy
       return () => false;
     }
   });
+}
+
+/** A group name without regex characters: the only kind the allowlist check can judge. */
+export const LITERAL_GROUP = /^[A-Za-z0-9._-]+$/;
+
+/**
+ * Why a MirrorCheckpointConnector with these `groups` / `groups.exclude` never checkpoints
+ * `group`, or undefined when it does. MM2's rule: whole-name regexes, included and not
+ * excluded. An entry JavaScript cannot compile (Java-only syntax) makes it undefined: the
+ * check cannot tell, and a wrong refusal would block a good run. The one place this is
+ * judged: check-scope (checkFlowScope) and, for runs from before it, checkGroupsInFlow.
+ */
+export function groupNotCheckpointed(group: string, include: readonly string[], exclude: readonly string[]): string | undefined {
+  const included = compileTopicPatterns(include);
+  const excluded = compileTopicPatterns(exclude);
+  if (!included || !excluded) return undefined;
+  if (!included(group)) return `not in its groups allowlist (groups=${include.join(', ')})`;
+  if (excluded(group)) return `excluded by groups.exclude=${exclude.join(', ')}`;
+  return undefined;
 }
 
 /** What a playbook input says about the flow (field names as in that input). */
@@ -265,6 +283,22 @@ export function checkFlowScope(claim: ScopeClaim, scope: FlowScope): Refusal[] {
       message: `is '${claimedSep}' but the flow's replication.policy.separator is '${scope.separator}': set separator to '${scope.separator}' (mirrors are named ${scope.sourceAlias ?? claim.source}${scope.separator}<topic>)`,
     });
   }
+  // The groups allowlist does not depend on the policy: judged even when the rest cannot be.
+  if (claim.groups && scope.groupPatterns && scope.groupExcludes) {
+    const { groupPatterns, groupExcludes } = scope;
+    // Only literal names can be checked: a regex in the input may match groups the allowlist has.
+    const unchecked = claim.groups.filter(
+      (g) => LITERAL_GROUP.test(g) && groupNotCheckpointed(g, groupPatterns, groupExcludes) !== undefined,
+    );
+    if (unchecked.length > 0) {
+      out.push({
+        field: 'groups',
+        message:
+          `${quoted(unchecked)} ${unchecked.length === 1 ? 'is' : 'are'} not checkpointed by the flow (groups=${scope.groupPatterns.join(',')}; groups.exclude=${scope.groupExcludes.join(',')}): ` +
+          `no offsets can be translated for ${unchecked.length === 1 ? 'it' : 'them'}; remove ${unchecked.length === 1 ? 'it' : 'them'} or add ${unchecked.length === 1 ? 'it' : 'them'} to the flow's groups`,
+      });
+    }
+  }
   if (scope.policy === undefined || scope.problems.length > 0) return out;
 
   const policy = replicationPolicy({ type: scope.policy, separator: scope.separator }, scope.sourceAlias ?? claim.source);
@@ -300,22 +334,6 @@ export function checkFlowScope(claim: ScopeClaim, scope: FlowScope): Refusal[] {
         message:
           `the flow also mirrors ${quoted(left)}: the playbook stops the whole flow, so a topic left out would be neither drained nor translated; ` +
           `add ${left.length === 1 ? 'it' : 'them'} to topics, or to ${f.excludeTopics} to leave ${left.length === 1 ? 'it' : 'them'} out on purpose`,
-      });
-    }
-  }
-  if (claim.groups && scope.groupPatterns && scope.groupExcludes) {
-    // Same whole-name regex rule as topics (MM2's allowlists); an entry that does not compile skips the check.
-    const included = compileTopicPatterns(scope.groupPatterns);
-    const excludedGroup = compileTopicPatterns(scope.groupExcludes);
-    if (!included || !excludedGroup) return out;
-    // Only literal names can be checked: a regex in the input may match groups the allowlist has.
-    const unchecked = claim.groups.filter((g) => /^[A-Za-z0-9._-]+$/.test(g) && (!included(g) || excludedGroup(g)));
-    if (unchecked.length > 0) {
-      out.push({
-        field: 'groups',
-        message:
-          `${quoted(unchecked)} ${unchecked.length === 1 ? 'is' : 'are'} not checkpointed by the flow (groups=${scope.groupPatterns.join(',')}; groups.exclude=${scope.groupExcludes.join(',')}): ` +
-          `no offsets can be translated for ${unchecked.length === 1 ? 'it' : 'them'}; remove ${unchecked.length === 1 ? 'it' : 'them'} or add ${unchecked.length === 1 ? 'it' : 'them'} to the flow's groups`,
       });
     }
   }

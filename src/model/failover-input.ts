@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { LocalTopic } from '../offsets/local-topics';
 import type { RpoEvidence } from '../offsets/rpo';
 import type { ExactReads, GroupOutcome } from '../offsets/translation';
 import { GateOptionsSchema, PersonSchema } from './gates';
@@ -177,6 +178,12 @@ export interface FailoverPlan {
    * run stops at gate unplaced-groups with this list (absent in runs from before that gate).
    */
   unplaced?: UnplacedPartition[];
+  /**
+   * Default policy: the target's local topics producers will write to (`will-create` when
+   * missing) and how many group positions would be set on them (absent in runs from before).
+   */
+  localTopics?: LocalTopic[];
+  localPositionsToSet?: number;
   /** What would stop a real run now (unhealthy target, lag above threshold, a group outside the flow's allowlist). */
   blockers: string[];
 }
@@ -230,5 +237,9 @@ export interface FailoverFigures extends Record<string, unknown>, Partial<Unplac
   groupsSkipped: Array<{ group: string; why: string }>;
   /** ms from the start of the workflow to the producers-cutover approval. */
   rtoMs: number;
+  /** Default policy: the target's local topics (created or already there) and the groups' positions on them. */
+  localTopics: LocalTopic[];
+  localPositions: Array<{ group: string; topic: string; partition: number; offset: string; action: string }>;
+  localGroupsSkipped: Array<{ group: string; why: string }>;
   plan: FailoverPlan;
 }

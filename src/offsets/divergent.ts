@@ -67,6 +67,11 @@ export interface DivergentFigures {
   replayed?: { copied: number; topics: string[] };
   /** discard: records left on A only (B never gets them). */
   discarded?: number;
+  /**
+   * Default policy: the forward flow resumes from its committed offsets on A's own topics
+   * (they hold only A's records), so MM2 copies these itself; no gate, no copy of ours.
+   */
+  forwardFlow?: number;
 }
 
 /** A record's identity for matching a copy to its original: MM2 keeps timestamp, key, value and headers. */
@@ -124,6 +129,7 @@ export function describeDivergent(partitions: readonly DivergentPartition[], max
 export function divergentLine(d: DivergentFigures): string {
   const head = `${d.records} record(s) on the primary the DR cluster never received, in ${d.partitions.length} partition(s)`;
   if (d.records === 0) return 'none: the DR cluster received every record of the primary';
+  if (d.forwardFlow !== undefined) return `${head}: left to the forward flow, which resumes where it stopped and copies them`;
   const what =
     d.choice === 'replay'
       ? `replayed to the DR cluster (${d.replayed?.copied ?? 0} copied)`

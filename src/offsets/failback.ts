@@ -362,7 +362,14 @@ export interface ForwardResumePlan {
   notes: string[];
 }
 
-/** Forward-resume offsets: every forward partition resumes at A's end offset at cutover. */
+/**
+ * Forward-resume offsets. Identity: every forward partition resumes at A's end offset at
+ * cutover (A's topic now holds the DR-period records the reverse flow copied back, which
+ * must not go to B again). Default: the reverse flow wrote B's records to A's `B.<topic>`,
+ * so A's `<topic>` holds only A's own records: each partition resumes where the forward
+ * flow stopped (its committed offset), so nothing is copied twice and records written on
+ * A meanwhile are copied too; a partition it never committed starts from its first record.
+ */
 export function planForwardResume(input: ForwardResumeInput): ForwardResumePlan {
   const { policy, forwardSource: A, forwardTarget: B } = input;
   const { inScope, skipped } = scopeOf(policy, A, B, input.include, input.exclude, Object.keys(input.endOffsets));
@@ -375,6 +382,10 @@ export function planForwardResume(input: ForwardResumeInput): ForwardResumePlan 
     for (const partition of partitionsOf(ends)) {
       const end = offsetOf(ends[String(partition)]!, `A end offset ${topic}-${partition}`);
       const c = committed.get(`${partition}:${topic}`);
+      if (policy.type !== 'identity' && (c === undefined || c + 1n <= end)) {
+        entries.push(defaultResume(A, B, topic, partition, end, c));
+        continue;
+      }
       const entry: ResumeEntry = {
         topic,
         partition,
@@ -403,6 +414,33 @@ export function planForwardResume(input: ForwardResumeInput): ForwardResumePlan 
     partitions: entries.sort(byTopicPartition),
     skippedTopics: skipped,
     notes: [COMPACTION_NOTE],
+  };
+}
+
+/** Default policy: resume at the forward flow's own committed offset (A's own records, none copied twice, none skipped). */
+function defaultResume(A: string, B: string, topic: string, partition: number, end: bigint, c: bigint | undefined): ResumeEntry {
+  if (c === undefined) {
+    return {
+      topic,
+      partition,
+      offset: null,
+      resumeAt: 'earliest',
+      skipped: '0',
+      ...(end > 0n
+        ? {
+            note: `the forward flow never replicated this partition: its ${end} record(s), all written on ${A}, are copied to ${B} from the first`,
+          }
+        : {}),
+    };
+  }
+  const behind = end - (c + 1n);
+  return {
+    topic,
+    partition,
+    offset: c.toString(),
+    resumeAt: (c + 1n).toString(),
+    skipped: '0',
+    ...(behind > 0n ? { note: `${behind} record(s) written on ${A} while the forward flow was stopped are copied to ${B} now` } : {}),
   };
 }
 

@@ -1,4 +1,6 @@
 import type { PlacedCount, UnplacedPartition } from '../model/unplaced';
+import { groupNotCheckpointed } from '../mm2/flow-scope';
+import { parseConnectList } from '../mm2/policy';
 import { APPLIED_ACTIONS, type PartitionAction } from './translation';
 
 /**
@@ -124,29 +126,13 @@ export function findUnplaced(args: {
 export const MM2_GROUPS_DEFAULT = '.*';
 export const MM2_GROUPS_EXCLUDE_DEFAULT = 'console-consumer-.*, connect-.*, __.*';
 
-function patternList(value: string): RegExp[] {
-  return value
-    .split(',')
-    .map((p) => p.trim())
-    .filter((p) => p !== '')
-    .map((p) => {
-      try {
-        return new RegExp(`^(?:${p})$`);
-      } catch {
-        // Java's regex syntax differs in places: a pattern JS cannot compile matches nothing here.
-        return /(?!)/;
-      }
-    });
-}
-
 /**
  * Why the checkpoint connector with this config never translates `group`, or undefined when
- * it does. (`groups.blacklist` is the pre-3.0 name of `groups.exclude`.)
+ * it does. (`groups.blacklist` is the pre-3.0 name of `groups.exclude`.) The rule itself is
+ * src/mm2/flow-scope.ts groupNotCheckpointed, which check-scope uses.
  */
 export function groupFilteredOut(config: Readonly<Record<string, string>>, group: string): string | undefined {
   const include = config['groups'] ?? MM2_GROUPS_DEFAULT;
   const exclude = config['groups.exclude'] ?? config['groups.blacklist'] ?? MM2_GROUPS_EXCLUDE_DEFAULT;
-  if (!patternList(include).some((r) => r.test(group))) return `not in its groups allowlist (groups=${include})`;
-  if (patternList(exclude).some((r) => r.test(group))) return `excluded by groups.exclude=${exclude}`;
-  return undefined;
+  return groupNotCheckpointed(group, parseConnectList(include), parseConnectList(exclude));
 }

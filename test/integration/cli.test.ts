@@ -6,7 +6,7 @@ import type { FrameworkToyInput } from '../workflows/framework-playbook';
 import { runCli, spawnCli, type CliRun } from '../helpers/cli';
 import { startStubWorker, type StubWorker } from '../helpers/playbook';
 import { eventually, uniqueId } from '../helpers/stack';
-import { OPEN_FLOW_SCOPE } from '../replay/stubs';
+import { localTopicsAnswer, OPEN_FLOW_SCOPE } from '../replay/stubs';
 
 /**
  * `kafka-dr` against this stack's Temporal server, with the playbooks on a real worker
@@ -57,6 +57,7 @@ type FailoverStubs = Pick<
   | 'checkGroupsInFlow'
   | 'findUnplacedPositions'
   | 'describeFlow'
+  | 'prepareLocalTopics'
 >;
 
 const groupPlan = {
@@ -128,6 +129,9 @@ const stubs: FailoverStubs & Record<string, (...args: never[]) => Promise<unknow
   },
   async checkGroupsInFlow() {
     return { checkpointConnectors: ['mm2-fwd-checkpoint'], outside: [] };
+  },
+  async prepareLocalTopics(input) {
+    return localTopicsAnswer(input);
   },
   async findUnplacedPositions(input) {
     return { unplaced: [], placed: { billing: { exact: 0, translated: 1 } }, sourceRead: input.readSource };

@@ -95,7 +95,7 @@ describe('failover (planned) A→B end to end on the real stack', { timeout: 300
     await adminA.deleteGroups([group]).catch(() => undefined);
     await adminB.deleteGroups([group]).catch(() => undefined);
     await adminA.deleteTopics({ topics: [topic] }).catch(() => undefined);
-    await adminB.deleteTopics({ topics: [mirrored] }).catch(() => undefined);
+    await adminB.deleteTopics({ topics: [mirrored, topic] }).catch(() => undefined);
     await Promise.all([adminA.disconnect(), adminB.disconnect()]);
   });
 

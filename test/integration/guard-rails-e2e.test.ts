@@ -106,7 +106,8 @@ describe('guard rails end to end on the real stack', { timeout: 600_000 }, () =>
     await Promise.all([...identity.all, ...sep.all].map((n) => connect.delete(n).catch(() => undefined)));
     await Promise.all([adminA.deleteGroups([g1, g3]).catch(() => undefined), adminB.deleteGroups([g1, g3]).catch(() => undefined)]);
     await adminA.deleteTopics({ topics: [t1, t2, outside, t3] }).catch(() => undefined);
-    await adminB.deleteTopics({ topics: [t1, t2, sepMirror] }).catch(() => undefined);
+    // t3: B's local topic the Default-policy failover created.
+    await adminB.deleteTopics({ topics: [t1, t2, sepMirror, t3] }).catch(() => undefined);
     await Promise.all([adminA.disconnect(), adminB.disconnect()]);
   });
 
@@ -322,6 +323,18 @@ describe('guard rails end to end on the real stack', { timeout: 600_000 }, () =>
         30,
       );
       assert.equal(report.figures.rpoRecords, 0);
+      // B's local topic producers will write to exists now (Default policy), the group at its end.
+      assert.deepEqual(
+        report.figures.localTopics?.map((l) => [l.topic, l.mirror, l.action, l.partitions]),
+        [[t3, sepMirror, 'created', 2]],
+      );
+      assert.deepEqual(
+        report.figures.localPositions?.filter((p) => p.group === g3).map((p) => [p.topic, p.offset, p.action]),
+        [
+          [t3, '0', 'set'],
+          [t3, '0', 'set'],
+        ],
+      );
       // The group is placed on A-<topic>, at what it had read on A.
       const placed = report.figures.offsetsSet.filter((o) => o.group === g3);
       assert.deepEqual([...new Set(placed.map((o) => o.topic))], [sepMirror], JSON.stringify(report.figures.offsetsSet));

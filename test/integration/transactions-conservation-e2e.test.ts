@@ -84,7 +84,7 @@ describe('transactions and conservation: planned failover A→B end to end', { t
     await plain?.disconnect().catch(() => undefined);
     await Promise.all(names.map((n) => connect.delete(n).catch(() => undefined)));
     await adminA.deleteTopics({ topics: [topic] }).catch(() => undefined);
-    await adminB.deleteTopics({ topics: [mirrored] }).catch(() => undefined);
+    await adminB.deleteTopics({ topics: [mirrored, topic] }).catch(() => undefined);
     await Promise.all([adminA.disconnect(), adminB.disconnect()]);
   });
 
@@ -481,7 +481,7 @@ describe('replicationLag with transactions on the real stack', { timeout: 300_00
     await adminA.deleteTopics({ topics: [topic] }).catch(() => undefined);
     const adminB = kafka('B').admin();
     await adminB.connect();
-    await adminB.deleteTopics({ topics: [remoteTopicName('default', 'A', topic)] }).catch(() => undefined);
+    await adminB.deleteTopics({ topics: [remoteTopicName('default', 'A', topic), topic] }).catch(() => undefined);
     await adminB.disconnect();
     await adminA.disconnect();
   });

@@ -143,7 +143,7 @@ describe('unplaced groups: the planned failover stops at a gate and applies the 
     await adminA.deleteGroups([ok, parked]).catch(() => undefined);
     await adminB.deleteGroups([ok, parked]).catch(() => undefined);
     await adminA.deleteTopics({ topics: [topic] }).catch(() => undefined);
-    await adminB.deleteTopics({ topics: [mirrored] }).catch(() => undefined);
+    await adminB.deleteTopics({ topics: [mirrored, topic] }).catch(() => undefined);
     await Promise.all([adminA.disconnect(), adminB.disconnect()]);
   });
 
@@ -229,10 +229,12 @@ describe('unplaced groups: the planned failover stops at a gate and applies the 
     assert.equal(o.exact + o.translated, PARTITIONS);
     assert.deepEqual(report.decisions.find((d) => d.gate === 'unplaced-groups')!.choices, { [parked]: 'end' });
     const steps = report.steps.map((s) => s.name);
-    assert.deepEqual(steps.slice(steps.indexOf('translate-offsets'), steps.indexOf('translate-offsets') + 4), [
+    assert.deepEqual(steps.slice(steps.indexOf('translate-offsets'), steps.indexOf('translate-offsets') + 5), [
       'translate-offsets',
       'find-unplaced',
       'place-unplaced',
+      // Default policy: B's local topic made sure of before the consumers start there.
+      'prepare-local-topics',
       'hook:consumers-cutover:start-consumers',
     ]);
   });

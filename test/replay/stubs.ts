@@ -1,3 +1,4 @@
+import type { PrepareLocalTopicsInput, PrepareLocalTopicsResult } from '../../activities/local-topics';
 import type { UnplacedPartition } from '../../src/model/unplaced';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
@@ -189,7 +190,8 @@ type StubNames =
   | 'repairTopicConfigs'
   | 'runCutoverHook'
   | 'notifyEscalation'
-  | 'describeFlow';
+  | 'describeFlow'
+  | 'prepareLocalTopics';
 export type Stubs = Pick<Activities, StubNames>;
 
 /** Stubs for audit-drift and the planned failover path; `calls` collects every call. */
@@ -356,6 +358,10 @@ export function createStubs(scenarioOf: (workflowId: string) => AuditScenario, c
       record('repairTopicConfigs', input);
       return { cluster: input.cluster, applied: input.repairs.map((r) => ({ topic: r.topic, setting: r.setting, value: r.to })) };
     },
+    async prepareLocalTopics(input) {
+      record('prepareLocalTopics', input);
+      return localTopicsAnswer(input);
+    },
     async checkGroupsInFlow(input) {
       record('checkGroupsInFlow', input);
       return { checkpointConnectors: ['mm2-A-to-B-checkpoint'], outside: [] };
@@ -394,4 +400,30 @@ export function createStubs(scenarioOf: (workflowId: string) => AuditScenario, c
       } as never;
     },
   };
+}
+
+/** prepareLocalTopics' answer in every stub set: each topic created (will-create in a dry run), two partitions, each group set at 0. */
+export function localTopicsAnswer(input: PrepareLocalTopicsInput): PrepareLocalTopicsResult {
+  const dry = input.dryRun === true;
+  const topics = input.topics.map((topic) => ({
+    topic,
+    mirror: `${input.source}${input.separator ?? '.'}${topic}`,
+    action: (dry ? 'will-create' : 'created') as 'will-create' | 'created',
+    partitions: 2,
+    replicationFactor: null,
+    configs: {},
+    from: (input.readSource ? 'source' : 'mirror') as 'source' | 'mirror',
+  }));
+  const positions = input.groups.flatMap((group) =>
+    topics.flatMap((t) =>
+      [0, 1].map((partition) => ({
+        group,
+        topic: t.topic,
+        partition,
+        offset: '0',
+        action: (dry ? 'will-set' : 'set') as 'will-set' | 'set',
+      })),
+    ),
+  );
+  return { topics, positions, skippedGroups: [] };
 }

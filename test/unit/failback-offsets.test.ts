@@ -296,22 +296,44 @@ describe('forward resume at the producer cutover', () => {
     );
   });
 
-  it('under the Default policy leaves B.* topics on A to MM2 (cycles) and reports records written on A meanwhile', () => {
+  it("under the Default policy leaves B.* topics on A to MM2 (cycles) and resumes A's own records where the flow stopped", () => {
     const p = planForwardResume({
       policy: { type: 'default' },
       forwardSource: 'A',
       forwardTarget: 'B',
       include: ['.*'],
-      endOffsets: { orders: { '0': '10' }, 'B.orders': { '0': '30' } },
-      committed: [{ topic: 'orders', partition: 0, offset: '7' }],
+      endOffsets: { orders: { '0': '10', '1': '5', '2': '4' }, 'B.orders': { '0': '30' } },
+      committed: [
+        { topic: 'orders', partition: 0, offset: '7' },
+        { topic: 'orders', partition: 1, offset: '4' },
+      ],
     });
-    assert.deepEqual(
-      p.partitions.map((x) => x.topic),
-      ['orders'],
-    );
     assert.deepEqual(p.skippedTopics, [{ topic: 'B.orders', reason: 'came from B (MM2 skips it as a cycle)' }]);
-    assert.equal(p.partitions[0]!.skipped, '2');
-    assert.match(p.partitions[0]!.note!, /written on A while the forward flow was stopped/);
+    // 0: two records written on A while stopped are copied (not skipped); 1: caught up, nothing replayed;
+    // 2: never replicated, copied from its first record.
+    assert.deepEqual(
+      p.partitions.map((x) => [x.topic, x.partition, x.offset, x.resumeAt, x.skipped]),
+      [
+        ['orders', 0, '7', '8', '0'],
+        ['orders', 1, '4', '5', '0'],
+        ['orders', 2, null, 'earliest', '0'],
+      ],
+    );
+    assert.match(p.partitions[0]!.note!, /2 record\(s\) written on A while the forward flow was stopped are copied to B now/);
+    assert.equal(p.partitions[1]!.note, undefined);
+  });
+
+  it("under the Default policy resumes at A's end when A's topic was recreated (end below the committed offset)", () => {
+    const p = planForwardResume({
+      policy: { type: 'default' },
+      forwardSource: 'A',
+      forwardTarget: 'B',
+      include: ['orders'],
+      endOffsets: { orders: { '0': '5' } },
+      committed: [{ topic: 'orders', partition: 0, offset: '99' }],
+    });
+    assert.equal(p.partitions[0]!.offset, '4');
+    assert.match(p.partitions[0]!.note!, /recreated or truncated on A/);
   });
 
   it('notes a topic recreated on A (end below the committed offset)', () => {

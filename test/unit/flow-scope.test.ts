@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkFlowScope, deriveFlowScope, formatRefusal, type FlowConnectorConfig, type ScopeClaim } from '../../src/mm2/flow-scope';
+import {
+  checkFlowScope,
+  deriveFlowScope,
+  formatRefusal,
+  groupNotCheckpointed,
+  MM2_GROUPS_EXCLUDE_DEFAULT,
+  type FlowConnectorConfig,
+  type ScopeClaim,
+} from '../../src/mm2/flow-scope';
+import { groupFilteredOut } from '../../src/offsets/unplaced';
 import { DEFAULT_POLICY_CLASS, IDENTITY_POLICY_CLASS, KAFKA_DR_TOPICS_EXCLUDE } from '../../src/mm2/policy';
 import { checkpointsTopic, LatestCheckpoints } from '../../src/mm2/checkpoints';
 import { FailbackInput, reversePlan } from '../../src/model/failback-input';
@@ -237,6 +246,18 @@ describe('checkFlowScope', () => {
     });
     assert.deepEqual(checkFlowScope(claim({ topics: ['orders'] }), scope), []);
     assert.equal(checkFlowScope(claim({ topics: ['other'], policy: 'default' }), scope).length, 2);
+  });
+
+  it('the groups allowlist is judged even when the policy cannot be (the one place it is judged, with checkGroupsInFlow)', () => {
+    const scope = scopeOf(flow({ policyClass: 'com.example.CustomPolicy', topics: 'orders,payments', groups: 'app' }));
+    const got = checkFlowScope(claim({ groups: ['app', 'audit'] }), scope);
+    assert.ok(got.some((r) => r.field === 'forward.connectors' && /does not model/.test(r.message)));
+    assert.ok(got.some((r) => r.field === 'groups' && /'audit' is not checkpointed/.test(r.message)));
+    // The same rule the activity applies to each checkpoint connector's config.
+    assert.equal(groupFilteredOut({ groups: 'app' }, 'audit'), groupNotCheckpointed('audit', ['app'], MM2_GROUPS_EXCLUDE_DEFAULT));
+    assert.match(groupFilteredOut({ groups: 'app', 'groups.blacklist': 'ap.*' }, 'app')!, /excluded by groups.exclude=ap\.\*/);
+    // A pattern JavaScript cannot compile: no judgement (undefined), never a wrong refusal.
+    assert.equal(groupNotCheckpointed('audit', ['(?<x'], []), undefined);
   });
 
   it('field names follow the input (recreate-topic: topic, sourceConnector)', () => {

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, type WorkflowHandle } from '@temporalio/client';
 import type { Activities } from '../../activities';
-import type { DeployFigures, DeployReplicationInput } from '../../src/model/deploy-input';
+import { DeployReplicationInput, type DeployFigures } from '../../src/model/deploy-input';
 import type { PlaybookReport, PlaybookStatus } from '../../src/model/gates';
 import type { deployReplication } from '../../workflows/deploy-replication';
 import { approveSignal, rejectSignal, statusQuery } from '../../workflows/framework';
@@ -199,6 +199,23 @@ describe('deploy-replication playbook: control flow with stub activities', { tim
     for (const field of ['plan.policy.type', 'plan.topicGroups.0.name'])
       assert.ok(cause.message.includes(field), `${field} in: ${cause.message}`);
     assert.deepEqual(callsOf(h.workflowId), []);
+  });
+
+  it("separator '_' is refused at once, naming plan.policy.separator and the collision; zero activity calls", async () => {
+    const h = await start({ ...input(), plan: { ...input().plan, policy: { type: 'default', separator: '_' } } });
+    const cause = await failure(h);
+    assert.equal(cause.type, 'InvalidInput');
+    assert.equal(cause.nonRetryable, true);
+    assert.match(
+      cause.message,
+      /plan\.policy\.separator: '_' collides with '\.' in Kafka topic names.*mm2-offset-syncs_B_internal.*mm2-offset-syncs\.B\.internal/,
+    );
+    assert.deepEqual(callsOf(h.workflowId), []);
+    // Any other separator passes the input check ('-' is deployed for real in guard-rails-e2e).
+    assert.equal(
+      DeployReplicationInput.safeParse({ ...input(), plan: { ...input().plan, policy: { type: 'default', separator: '-' } } }).success,
+      true,
+    );
   });
 
   it('RUNNING never reached: deletes the connectors this run created (not the pre-existing one), newest first', async () => {

@@ -846,6 +846,38 @@ describe('failback playbook: control flow with stub activities', { timeout: 300_
     assert.equal(r2.steps.find((x) => x.name === 'copy-divergent')?.state, 'skipped');
   });
 
+  it('divergent records under the Default policy: no gate, left to the forward flow (which resumes where it stopped), nothing copied by us', async () => {
+    const flowScope = deriveFlowScope({
+      connectors: [
+        {
+          name: 'mm2-A-to-B-source',
+          config: {
+            'connector.class': 'org.apache.kafka.connect.mirror.MirrorSourceConnector',
+            'source.cluster.alias': 'A',
+            'target.cluster.alias': 'B',
+            topics: 'orders',
+          },
+        },
+      ],
+      sourceConnectors: ['mm2-A-to-B-source'],
+      sourceTopics: ['orders'],
+    });
+    const h = await start(input({ policy: 'default' }), { divergent: 5, flowScope });
+    await gateOpen(h, 'consumers-cutover');
+    await h.signal(approveSignal, { gate: 'consumers-cutover', by: 'bob' });
+    await gateOpen(h, 'stop-producers');
+    await h.signal(approveSignal, { gate: 'stop-producers', by: 'bob' });
+    await gateOpen(h, 'producers-cutover');
+    await h.signal(approveSignal, { gate: 'producers-cutover', by: 'dave' });
+    const report = (await h.result()) as PlaybookReport<FailbackFigures>;
+    assert.equal(report.outcome, 'completed');
+    assert.equal(report.figures.divergent.records, 5);
+    assert.equal(report.figures.divergent.forwardFlow, 5);
+    assert.equal(report.figures.divergent.choice, undefined);
+    assert.ok(!report.decisions.some((d) => d.gate === 'divergent-records'));
+    assert.ok(!divergentCalls.some((c) => c.workflowId === h.workflowId && c.name === 'copyDivergentRecords'));
+  });
+
   it('a re-run seeds the reverse flow after what a previous attempt copied (its committed offset wins over the snapshot)', async () => {
     const h = await start(input(), { previousReverse: '117' });
     await gateOpen(h, 'consumers-cutover');

@@ -12,7 +12,7 @@ import { uniqueId } from '../helpers/stack';
 import type { UnplacedPartition } from '../../src/model/unplaced';
 import { deriveFlowScope, type FlowScope } from '../../src/mm2/flow-scope';
 import { IDENTITY_POLICY_CLASS } from '../../src/mm2/policy';
-import { OPEN_FLOW_SCOPE } from '../replay/stubs';
+import { localTopicsAnswer, OPEN_FLOW_SCOPE } from '../replay/stubs';
 import { evaluateClusterHealth } from '../../src/kafka/probes';
 import { evaluateHeadroom, evaluateQuorum } from '../../src/kafka/quorum-headroom';
 
@@ -55,7 +55,10 @@ const DESTRUCTIVE = new Set([
   'alterConnectorOffsets',
   'resetConnectorOffsets',
   'placeUnplacedGroups',
+  'prepareLocalTopics',
 ]);
+/** A call that changes something (prepareLocalTopics only reads in a dry run). */
+const destructive = (c: Call) => DESTRUCTIVE.has(c.name) && !(c.name === 'prepareLocalTopics' && c.arg.dryRun === true);
 
 function wfId(): string {
   return Context.current().info.workflowExecution?.workflowId ?? '';
@@ -102,6 +105,7 @@ type Stubs = Pick<
   | 'findUnplacedPositions'
   | 'placeUnplacedGroups'
   | 'describeFlow'
+  | 'prepareLocalTopics'
 >;
 
 /** describeFlow calls, apart from `calls`: the call-order assertions below predate the scope check. */
@@ -239,6 +243,10 @@ const stubs: Stubs = {
       appliedAt: '2025-01-01T00:00:01.000Z',
     };
   },
+  async prepareLocalTopics(input) {
+    record('prepareLocalTopics', input);
+    return localTopicsAnswer(input);
+  },
   async checkGroupsInFlow(input) {
     const s = record('checkGroupsInFlow', input);
     return {
@@ -370,35 +378,31 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
   it('planned, approved at every gate: runbook order, consumers stopped before the translation, figures for failback and RTO/RPO', async () => {
     const h = await start(input());
     const first = await gateOpen(h, 'stop-producers');
-    assert.deepEqual(namesOf(h.workflowId).sort(), ['checkGroupsInFlow', 'clusterHealth:B', 'replicationLag']);
+    // check-scope (describeFlow, counted apart) judges the groups too: check-groups is no longer scheduled.
+    assert.deepEqual(namesOf(h.workflowId).sort(), ['clusterHealth:B', 'replicationLag']);
     assert.ok(
-      callsOf(h.workflowId).every((c) => !DESTRUCTIVE.has(c.name)),
+      callsOf(h.workflowId).every((c) => !destructive(c)),
       'nothing destructive before stop-producers',
     );
     assert.match(first.openGate!.description, /producers to orders on A are stopped/);
     assert.deepEqual(first.openGate!.approvers, ['bob', 'carol']);
     assert.equal(first.figures.lagAtStart, '42');
-    assert.deepEqual(callsOf(h.workflowId).find((c) => c.name === 'checkGroupsInFlow')!.arg, {
-      connect: 'connect-b',
-      connectors: CONNECTORS,
-      groups: ['billing'],
-    });
 
     await h.signal(approveSignal, { gate: 'stop-producers', by: 'bob' });
     const second = await gateOpen(h, 'consumers-cutover');
     // Stopped and snapshotted before the consumers gate; translated only after it (consumers stopped first).
     const names = namesOf(h.workflowId);
     // The three checks and the two snapshots are scheduled together: their order among themselves may vary.
-    assert.deepEqual(names.slice(0, 3).sort(), ['checkGroupsInFlow', 'clusterHealth:B', 'replicationLag']);
-    assert.deepEqual(names.slice(3, 6), [
+    assert.deepEqual(names.slice(0, 2).sort(), ['clusterHealth:B', 'replicationLag']);
+    assert.deepEqual(names.slice(2, 5), [
       'waitForQuietProducers:A',
       'waitForDrain',
       // One activity stops the three and waits for STOPPED (history economy).
       'stopConnectors',
     ]);
-    assert.deepEqual(names.slice(6, 8).sort(), ['snapshotEndOffsets:A', 'snapshotEndOffsets:B']);
+    assert.deepEqual(names.slice(5, 7).sort(), ['snapshotEndOffsets:A', 'snapshotEndOffsets:B']);
     // Conservation proven (exact count, forward flow stopped) and writes after the snapshot counted before the gate; no translation yet.
-    assert.deepEqual(names.slice(8), ['replicationLag', 'replicationLag']);
+    assert.deepEqual(names.slice(7), ['replicationLag', 'replicationLag']);
     assert.ok(
       callsOf(h.workflowId)
         .filter((c) => c.name === 'replicationLag')
@@ -425,8 +429,21 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
       args: [{ gate: 'consumers-cutover', decision: 'approve', by: 'dave', comment: 'consumers moved' }],
     });
     await gateOpen(h, 'producers-cutover');
-    // Translated after the approval; check-writes before the producers gate opens.
-    assert.deepEqual(namesOf(h.workflowId).slice(10), ['applyOffsetTranslation', 'findUnplacedPositions', 'replicationLag']);
+    // Translated after the approval, B's local topic made sure of (Default policy); check-writes before the producers gate opens.
+    assert.deepEqual(namesOf(h.workflowId).slice(9), [
+      'applyOffsetTranslation',
+      'findUnplacedPositions',
+      'prepareLocalTopics',
+      'replicationLag',
+    ]);
+    assert.deepEqual(callsOf(h.workflowId).find((c) => c.name === 'prepareLocalTopics')!.arg, {
+      source: 'A',
+      target: 'B',
+      topics: ['orders'],
+      groups: ['billing'],
+      readSource: true,
+      dryRun: false,
+    });
     const translate = callsOf(h.workflowId).find((c) => c.name === 'applyOffsetTranslation')!;
     assert.deepEqual(
       translate.arg.freshness,
@@ -449,7 +466,6 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
         ['check-target', 'completed'],
         ['check-lag', 'completed'],
         ['check-scope', 'completed'],
-        ['check-groups', 'completed'],
         ['hook:stop-producers', 'completed'],
         ['verify-quiet', 'completed'],
         ['drain', 'completed'],
@@ -460,6 +476,7 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
         ['hook:consumers-cutover:stop-consumers', 'completed'],
         ['translate-offsets', 'completed'],
         ['find-unplaced', 'completed'],
+        ['prepare-local-topics', 'completed'],
         ['hook:consumers-cutover:start-consumers', 'completed'],
         ['check-writes:producers-cutover', 'completed'],
         ['hook:producers-cutover', 'completed'],
@@ -496,6 +513,17 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
       { group: 'billing', topic: 'A.orders', partition: 0, offset: '10' },
       { group: 'billing', topic: 'A.orders', partition: 1, offset: '12' },
     ]);
+    assert.deepEqual(
+      f.localTopics.map((l) => [l.topic, l.action]),
+      [['orders', 'created']],
+    );
+    assert.deepEqual(
+      f.localPositions.map((p) => [p.group, p.topic, p.partition, p.offset, p.action]),
+      [
+        ['billing', 'orders', 0, '0', 'set'],
+        ['billing', 'orders', 1, '0', 'set'],
+      ],
+    );
     assert.equal(report.phases.at(-1)!.phase, 'completed');
   });
 
@@ -572,7 +600,7 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
     assert.equal(report.stoppedAtGate, 'stop-producers');
     assert.deepEqual(report.compensation!.undone, []);
     assert.ok(
-      callsOf(h.workflowId).every((c) => !DESTRUCTIVE.has(c.name)),
+      callsOf(h.workflowId).every((c) => !destructive(c)),
       `calls: ${namesOf(h.workflowId).join(', ')}`,
     );
   });
@@ -616,7 +644,11 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
     assert.deepEqual(s.compensations.registered, []);
     assert.deepEqual(
       s.compensations.leftAsIs.map((l) => l.name).sort(),
-      ['consumer group offsets on target', ...CONNECTORS.map((c) => `resume forward connector ${c}`)].sort(),
+      [
+        'consumer group offsets on target',
+        'local topics created on target',
+        ...CONNECTORS.map((c) => `resume forward connector ${c}`),
+      ].sort(),
     );
   });
 
@@ -636,7 +668,7 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
       ],
     );
     assert.equal(report.figures.lagAtStart, '5000');
-    assert.deepEqual(namesOf(h.workflowId).sort(), ['checkGroupsInFlow', 'clusterHealth:B', 'replicationLag']);
+    assert.deepEqual(namesOf(h.workflowId).sort(), ['clusterHealth:B', 'replicationLag']);
   });
 
   it('planned refused when the target is unhealthy', async () => {
@@ -644,7 +676,7 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
     const cause = await failure(h);
     assert.match(cause.message, /target B is not healthy: 1 offline partition: orders-0/);
     // The read-only checks are scheduled together; nothing else runs.
-    assert.deepEqual(namesOf(h.workflowId).sort(), ['checkGroupsInFlow', 'clusterHealth:B', 'replicationLag']);
+    assert.deepEqual(namesOf(h.workflowId).sort(), ['clusterHealth:B', 'replicationLag']);
   });
 
   it('planned with a degraded target quorum (one voter of three behind): reported in check-target and the figures, not refused', async () => {
@@ -685,7 +717,6 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
         ['estimate-rpo', 'completed'],
         ['rpo-evidence', 'completed'],
         ['check-scope', 'completed'],
-        ['check-groups', 'completed'],
         ['verify-quiet', 'skipped'],
         ['drain', 'skipped'],
         ['stop-forward', 'completed'],
@@ -693,6 +724,7 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
         ['hook:consumers-cutover:stop-consumers', 'completed'],
         ['translate-offsets', 'completed'],
         ['find-unplaced', 'completed'],
+        ['prepare-local-topics', 'completed'],
         ['hook:consumers-cutover:start-consumers', 'completed'],
         ['hook:producers-cutover', 'completed'],
       ],
@@ -740,11 +772,11 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
     assert.equal(report.outcome, 'completed');
     assert.deepEqual(report.decisions, []);
     assert.ok(
-      callsOf(h.workflowId).every((c) => !DESTRUCTIVE.has(c.name)),
+      callsOf(h.workflowId).every((c) => !destructive(c)),
       `calls: ${namesOf(h.workflowId).join(', ')}`,
     );
-    assert.deepEqual(namesOf(h.workflowId).slice(0, 3).sort(), ['checkGroupsInFlow', 'clusterHealth:B', 'replicationLag']);
-    assert.deepEqual(namesOf(h.workflowId).slice(3), ['planOffsetTranslation', 'findUnplacedPositions']);
+    assert.deepEqual(namesOf(h.workflowId).slice(0, 2).sort(), ['clusterHealth:B', 'replicationLag']);
+    assert.deepEqual(namesOf(h.workflowId).slice(2), ['planOffsetTranslation', 'findUnplacedPositions', 'prepareLocalTopics']);
     const plan = report.figures.plan;
     assert.deepEqual(plan.unplaced, []);
     assert.deepEqual(plan.connectorsToStop, { connect: 'connect-b', connectors: CONNECTORS });
@@ -892,11 +924,14 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
       'translate-offsets',
       'find-unplaced',
       'place-unplaced',
+      'prepare-local-topics',
       'hook:consumers-cutover:start-consumers',
       'check-writes:producers-cutover',
       'hook:producers-cutover',
       'check-writes:end',
     ]);
+    // The group left out at the gate gets no position on B's local topic either.
+    assert.deepEqual((callsOf(h.workflowId).find((c) => c.name === 'prepareLocalTopics')!.arg.groups as string[]).includes('gone'), false);
     assert.deepEqual(
       report.decisions.map((d) => d.gate),
       ['stop-producers', 'consumers-cutover', 'unplaced-groups', 'producers-cutover'],
@@ -937,23 +972,35 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
     assert.equal(report.compensation!.undone.length, CONNECTORS.length);
   });
 
-  it("a named group outside the flow's groups allowlist is refused at start, naming it, non-retryably; nothing changed", async () => {
-    const h = await start(input({ groups: ['billing', 'audit'] }), { outside: ['audit'] });
+  /** A Default-policy flow whose checkpoint connector translates billing and parked only. */
+  const billingFlow = (): FlowScope => ({
+    ...OPEN_FLOW_SCOPE,
+    policy: 'default',
+    sourceAlias: 'A',
+    targetAlias: 'B',
+    groupPatterns: ['billing', 'parked'],
+    groupExcludes: ['console-consumer-.*'],
+  });
+
+  it("a named group outside the flow's groups allowlist is refused by check-scope at start, naming it; check-groups is not scheduled", async () => {
+    const h = await start(input({ groups: ['billing', 'audit'] }), { flowScope: billingFlow() });
     const cause = await failure(h);
     assert.equal(cause.type, 'PlaybookFailed');
     assert.match(
       cause.message,
-      /group outside the flow's groups allowlist, never translated by connect-b: audit \(mm2-A-to-B-checkpoint: not in its groups allowlist/,
+      /groups: 'audit' is not checkpointed by the flow \(groups=billing,parked; groups.exclude=console-consumer-\.\*\)/,
     );
     const report = cause.details![0] as PlaybookReport<FailoverFigures>;
     assert.deepEqual(report.decisions, []);
-    assert.equal(report.steps.find((x) => x.name === 'check-groups')!.state, 'failed');
-    assert.ok(callsOf(h.workflowId).every((c) => !DESTRUCTIVE.has(c.name)));
+    assert.equal(report.steps.find((x) => x.name === 'check-scope')!.state, 'failed');
+    assert.ok(!report.steps.some((x) => x.name === 'check-groups'));
+    assert.ok(!namesOf(h.workflowId).includes('checkGroupsInFlow'));
+    assert.ok(callsOf(h.workflowId).every((c) => !destructive(c)));
   });
 
-  it('dryRun lists the unplaced group-partitions and a group outside the allowlist as a blocker', async () => {
+  it('dryRun lists the unplaced group-partitions and a group outside the allowlist as one blocker, and the local topic it would create', async () => {
     const h = await start(input({ dryRun: true, groups: ['billing', 'parked', 'audit'] }), {
-      outside: ['audit'],
+      flowScope: billingFlow(),
       unplaced: UNPLACED.slice(0, 2),
     });
     const report = (await h.result()) as PlaybookReport<FailoverFigures>;
@@ -966,9 +1013,15 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
         ['parked', 1, '400'],
       ],
     );
-    assert.equal(plan.blockers.length, 1);
-    assert.match(plan.blockers[0]!, /audit/);
-    assert.ok(callsOf(h.workflowId).every((c) => !DESTRUCTIVE.has(c.name)));
+    // Once, from check-scope (check-groups said the same before it was folded in).
+    assert.equal(plan.blockers.length, 1, plan.blockers.join('\n'));
+    assert.match(plan.blockers[0]!, /^groups: 'audit' is not checkpointed/);
+    assert.deepEqual(
+      plan.localTopics!.map((l) => [l.topic, l.action, l.from]),
+      [['orders', 'will-create', 'source']],
+    );
+    assert.equal(callsOf(h.workflowId).find((c) => c.name === 'prepareLocalTopics')!.arg.dryRun, true);
+    assert.ok(callsOf(h.workflowId).every((c) => !destructive(c)));
   });
 
   /** An Identity flow mirroring orders and payments, as describeFlow derives it from Connect. */
@@ -1005,7 +1058,7 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
       [{ connect: 'connect-b', connectors: CONNECTORS, sourceConnectors: ['mm2-A-to-B-source'], listTopicsOn: 'A' }],
     );
     assert.ok(
-      callsOf(h.workflowId).every((c) => !DESTRUCTIVE.has(c.name)),
+      callsOf(h.workflowId).every((c) => !destructive(c)),
       `calls: ${namesOf(h.workflowId).join(', ')}`,
     );
   });
@@ -1027,7 +1080,7 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
         ['check-scope', 'failed'],
       ],
     );
-    assert.ok(callsOf(h.workflowId).every((c) => !DESTRUCTIVE.has(c.name)));
+    assert.ok(callsOf(h.workflowId).every((c) => !destructive(c)));
 
     const ok = await start(input({ policy: 'identity', topics: ['orders'], excludeTopics: ['payments'] }), { flowScope: identityFlow() });
     await gateOpen(ok, 'stop-producers');

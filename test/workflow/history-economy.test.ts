@@ -206,6 +206,8 @@ describe('history economy: a 24-hour planned failover stays small', { timeout: 1
   // The runbook of patches failover-stop-consumers-before-translate (issue 13), check-flow-scope
   // (issue 15) and failover-conservation (issue 14): check-groups and check-scope (scheduled with
   // the two checks), the consumers hook split in two, find-unplaced, and four conservation checks.
+  // Then failover-groups-checked-by-scope dropped check-groups (one activity less) and
+  // failover-default-local-topics added prepare-local-topics (one more, Default policy).
   // Workflow-task events depend on timing (nine more on a machine loaded by eight builds):
   // the bound on the rest is the one that catches a regression.
   it('the whole planned failover with a 24 h wait, hooks and conservation checks included, stays under 190 history events', () => {

@@ -138,7 +138,14 @@ export function kafkaFailure(err: unknown, clusterAlias: string, redact: (s: str
   if (e.name && connectionLevel.includes(e.name)) {
     return ApplicationFailure.create({ type: FailureType.ClusterUnreachable, message: `${message} (is the cluster up and reachable?)` });
   }
-  if (e.name === 'KafkaJSSASLAuthenticationError' || (e.type && KAFKA_NON_RETRIABLE.has(e.type))) {
+  if (e.name === 'KafkaJSSASLAuthenticationError' || e.type === 'SASL_AUTHENTICATION_FAILED') {
+    return ApplicationFailure.create({
+      type: FailureType.KafkaRejected,
+      message: `${message} (check clusters.${clusterAlias}.sasl: username, mechanism and the password file or variable)`,
+      nonRetryable: true,
+    });
+  }
+  if (e.type && KAFKA_NON_RETRIABLE.has(e.type)) {
     return ApplicationFailure.create({ type: FailureType.KafkaRejected, message, nonRetryable: true });
   }
   return ApplicationFailure.create({ type: FailureType.KafkaError, message });

@@ -7,7 +7,8 @@ import { stackRegistryDocument } from '../../src/registry/load';
 import { RegistrySchema } from '../../src/registry/schema';
 import { componentSpec, connectWorkerProperties, kafkaServerProperties } from '../../src/stack/components';
 import { loadStackConfig, portsOf } from '../../src/stack/config';
-import { secureFormatArgs } from '../../src/stack/secure';
+import { StackError } from '../../src/stack/errors';
+import { ensureSecureMaterial, secureFormatArgs } from '../../src/stack/secure';
 
 const ROOT = '/repo';
 
@@ -87,5 +88,18 @@ describe('secure local stack (stack up --secure)', () => {
     assert.equal(doc.clusters.B!.connectorSecrets, 'dir-provider');
     assert.equal(doc.connect['connect-b']!.url, 'https://127.0.0.1:28083');
     assert.deepEqual(doc.connect['connect-b']!.basicAuth!.password, { file: `${secrets}/connect-password` });
+  });
+
+  it('refuses a stack dir whose brokers were formatted without SCRAM users', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kdr-secure-plain-'));
+    const c = loadStackConfig({ KDR_SECURE: '1', KDR_STACK_DIR: dir }, ROOT);
+    fs.mkdirSync(path.join(c.dataDir, 'kafka-a', 'log'), { recursive: true });
+    fs.writeFileSync(path.join(c.dataDir, 'kafka-a', 'log', 'meta.properties'), 'version=1\n');
+    assert.throws(
+      () => ensureSecureMaterial(c, () => undefined),
+      (err: unknown) => err instanceof StackError && /already holds a plaintext stack .*use another KDR_STACK_DIR/.test(err.message),
+    );
+    assert.ok(!fs.existsSync(c.secure!.markerFile), 'nothing generated');
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -97,6 +97,7 @@ export function addLocalCommands(program: Command, ctx: CliContext): void {
       new Option('--dr-period-seconds <s>', 'how long producers write to B between failover and failback (default 15)').argParser(Number),
     )
     .option('--keep', "keep the drill's topics, groups and connectors for inspection")
+    .option('--chaos', 'planned mode: MM2 lagging with transactions before the failover, a straggler producer on A during the DR period')
     .addOption(new Option('--codec <codec>', "MM2's producer compression in both flows (default: none)").choices(CompressionSchema.options))
     .option('--json', 'print the report as JSON instead of the file paths')
     .option('--secure', 'on the secure stack: every client, Connect call and MM2 task over TLS with SCRAM or mTLS')
@@ -107,6 +108,7 @@ export function addLocalCommands(program: Command, ctx: CliContext): void {
         drPeriodSeconds?: number;
         keep?: boolean;
         codec?: string;
+        chaos?: boolean;
         json?: boolean;
         secure?: boolean;
       }) => {
@@ -118,6 +120,7 @@ export function addLocalCommands(program: Command, ctx: CliContext): void {
           keep: '--keep',
           codec: '--codec',
           secure: '--secure',
+          chaos: '--chaos',
         };
         const parsed = DrillOptionsSchema.safeParse({
           ...(opts.mode !== undefined ? { mode: opts.mode } : {}),
@@ -126,6 +129,7 @@ export function addLocalCommands(program: Command, ctx: CliContext): void {
           ...(opts.keep === true ? { keep: true } : {}),
           ...(opts.codec !== undefined ? { codec: opts.codec } : {}),
           ...(opts.secure === true ? { secure: true } : {}),
+          ...(opts.chaos === true ? { chaos: true } : {}),
         });
         if (!parsed.success) {
           throw usageError(

@@ -24,6 +24,7 @@ import { drivePlaybook, PlaybookFailedError, type DriveResult } from './playbook
 import { drillRegistry } from './registry';
 import type { DrillPlaybookRun, DrillReport, DrillResult } from './report-types';
 import { Switchboard } from './switchboard';
+import { Chaos } from './chaos';
 import { timelineSvg } from './timeline-svg';
 
 export type { DrillPhase, DrillReport, DrillResult, DrillSwitchRecord, DrillPlaybookRun } from './report-types';
@@ -52,6 +53,8 @@ export const DrillOptionsSchema = z.strictObject({
   codec: CompressionSchema.optional(),
   /** The secure stack (KDR_SECURE): TLS with SCRAM on A, mTLS on B, Connect over HTTPS with basic auth. */
   secure: z.boolean().default(false),
+  /** Planned mode only: MM2 lagging with transactions, and a straggler producer during the DR period (src/drill/chaos.ts). */
+  chaos: z.boolean().default(false),
 });
 export type DrillOptions = z.input<typeof DrillOptionsSchema>;
 
@@ -123,6 +126,7 @@ export async function runDrill(options: DrillOptions, log: (line: string) => voi
   let error: string | undefined;
   let ackedOnABeforeFailover: number[] = [];
   let seqsOnB: number[] | null = null;
+  let chaos: Chaos | undefined;
 
   const drive = async (parent: string, run: () => Promise<DriveResult>): Promise<DriveResult> => {
     try {
@@ -145,7 +149,7 @@ export async function runDrill(options: DrillOptions, log: (line: string) => voi
   };
 
   log(
-    `drill ${names.id} (${opts.mode}${opts.codec ? `, MM2 writes ${opts.codec}` : ''}); topics ${names.topics.map((t) => t.name).join(', ')}, group ${names.group}`,
+    `drill ${names.id} (${opts.mode}${opts.chaos ? ', chaos' : ''}${opts.codec ? `, MM2 writes ${opts.codec}` : ''}); topics ${names.topics.map((t) => t.name).join(', ')}, group ${names.group}`,
   );
   try {
     await clock.phase('stack', async () => {
@@ -243,6 +247,11 @@ export async function runDrill(options: DrillOptions, log: (line: string) => voi
       await sleep(5_000);
     });
 
+    if (opts.chaos && opts.mode === 'planned') {
+      chaos = new Chaos(kafka, names.topics, s.connect.b, `${names.flow}-source-drill`, log, names.id);
+      await clock.phase('chaos: MM2 lagging', () => chaos!.lagAndTransactions(producer));
+    }
+
     if (opts.mode === 'planned') {
       const failover = await drive('failover', () =>
         drivePlaybook({
@@ -259,7 +268,8 @@ export async function runDrill(options: DrillOptions, log: (line: string) => voi
       ackedOnABeforeFailover = [...producer.acked].filter(([, c]) => c === 'A').map(([seq]) => seq);
 
       await clock.phase('DR period on B', async () => {
-        await sleep(opts.drPeriodSeconds * 1_000);
+        // Chaos: a producer nobody stopped keeps writing to A meanwhile.
+        await Promise.all([sleep(opts.drPeriodSeconds * 1_000), chaos?.straggle(opts.drPeriodSeconds * 1_000)]);
       });
 
       const snapshot = (failover.report.figures as { snapshots: { target: FailoverSnapshot } }).snapshots.target;
@@ -289,6 +299,14 @@ export async function runDrill(options: DrillOptions, log: (line: string) => voi
         );
         await consumer.stop();
         seqsOnB = await readAllSeqs(kafka, 'B', names.topics);
+        if (chaos) {
+          extra.chaos = chaos.account({
+            seqsOnB,
+            consumed: consumer.consumed.map((c) => c.seq),
+            failover: playbooks.failover?.figures,
+            failback: playbooks.failback?.figures,
+          });
+        }
       });
     } else {
       await clock.phase('broker A down', async () => {
@@ -356,13 +374,19 @@ export async function runDrill(options: DrillOptions, log: (line: string) => voi
   }
 
   const endedAt = new Date();
+  const stragglers = new Set(chaos?.stragglers ?? []);
+  // Chaos: committed transactional records must be processed like the producer's; stragglers are accounted apart.
   const delivery = countDelivery(
-    s.producer?.acked.keys() ?? [],
-    (s.consumer?.consumed ?? []).map((c) => c.seq),
+    [...(s.producer?.acked.keys() ?? []), ...(chaos?.txnCommitted ?? [])],
+    (s.consumer?.consumed ?? []).map((c) => c.seq).filter((seq) => !stragglers.has(seq)),
   );
+  const chaosReport = extra.chaos as import('./chaos').ChaosReport | undefined;
+  const unaccounted = chaosReport ? chaosReport.unaccounted + chaosReport.transactions.abortedSeen : 0;
+  if (chaos && !chaosReport && !error) error = 'the chaos drill ended before its accounting';
   const rpo = seqsOnB !== null ? missingFrom(ackedOnABeforeFailover, seqsOnB) : null;
-  const plannedLoss = opts.mode === 'planned' && delivery.lost > 0;
-  if (plannedLoss && !error) error = `the planned drill lost ${delivery.lost} records (first: ${delivery.lostSample.join(', ')})`;
+  const plannedLoss = opts.mode === 'planned' && delivery.lost + unaccounted > 0;
+  if (plannedLoss && !error)
+    error = `the planned drill lost ${delivery.lost + unaccounted} records no playbook accounted for (first: ${delivery.lostSample.join(', ')})`;
   const report: DrillReport = {
     mode: opts.mode,
     ...(opts.codec ? { codec: opts.codec } : {}),
@@ -374,7 +398,7 @@ export async function runDrill(options: DrillOptions, log: (line: string) => voi
     ...(error ? { error } : {}),
     produced: delivery.produced,
     consumed: delivery.consumed,
-    lost: delivery.lost,
+    lost: delivery.lost + unaccounted,
     duplicates: delivery.duplicates,
     rpoRecords: rpo === null ? null : rpo.length,
     phases: clock.phases,

@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import { hookFor, NO_HOOKS, type ResolvedEscalation, type ResolvedHook, type ResolvedHooks, type ResolvedWebhook } from '../hooks/resolved';
 import type { StackConfig } from '../stack/config';
 import {
+  DEFAULT_MIN_USABLE_LOG_DIR_PERCENT,
   RegistrySchema,
   type TlsSchema,
   type ConnectClusterConfig,
@@ -31,6 +32,8 @@ export interface ResolvedKafkaCluster {
   alias: string;
   bootstrapServers: string[];
   expectedBrokers: number;
+  /** Usable bytes per log dir, in % of its total, below which the health check refuses. */
+  minUsableLogDirPercent: number;
   tls?: { ca?: string; cert?: string; key?: string; keyPassword?: Secret; rejectUnauthorized: boolean };
   sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: Secret };
   /** `dir-provider`: MM2 connectors get `${dir:...}` references to `files`, not contents. */
@@ -212,6 +215,7 @@ export function resolveRegistry(doc: unknown, source: string, env: NodeJS.Proces
       alias,
       bootstrapServers: c.bootstrapServers,
       expectedBrokers: c.expectedBrokers,
+      minUsableLogDirPercent: c.minUsableLogDirPercent,
       tls: resolveTls(c.tls, `${field}.tls`),
       connectorSecrets: c.connectorSecrets,
       files: {
@@ -295,8 +299,18 @@ export function stackRegistryDocument(stack: StackConfig): RegistryFile {
   if (stack.secure) return secureStackRegistryDocument(stack);
   return {
     clusters: {
-      A: { bootstrapServers: [stack.kafka.A.bootstrap], expectedBrokers: 1, connectorSecrets: 'inline' },
-      B: { bootstrapServers: [stack.kafka.B.bootstrap], expectedBrokers: 1, connectorSecrets: 'inline' },
+      A: {
+        bootstrapServers: [stack.kafka.A.bootstrap],
+        expectedBrokers: 1,
+        minUsableLogDirPercent: DEFAULT_MIN_USABLE_LOG_DIR_PERCENT,
+        connectorSecrets: 'inline',
+      },
+      B: {
+        bootstrapServers: [stack.kafka.B.bootstrap],
+        expectedBrokers: 1,
+        minUsableLogDirPercent: DEFAULT_MIN_USABLE_LOG_DIR_PERCENT,
+        connectorSecrets: 'inline',
+      },
     },
     connect: {
       'connect-a': { url: stack.connect['connect-a'].url, writesTo: 'A', requestTimeoutMs: 30_000 },
@@ -329,11 +343,18 @@ function secureStackRegistryDocument(stack: StackConfig): RegistryFile {
       A: {
         bootstrapServers: [`127.0.0.1:${s.kafka.A.saslSslPort}`],
         expectedBrokers: 1,
+        minUsableLogDirPercent: DEFAULT_MIN_USABLE_LOG_DIR_PERCENT,
         tls: tls(false),
         sasl: { mechanism: 'scram-sha-512', username: s.kafka.A.scramUser, password: { file: s.kafka.A.scramPasswordFile } },
         connectorSecrets: 'dir-provider',
       },
-      B: { bootstrapServers: [`127.0.0.1:${s.kafka.B.sslPort}`], expectedBrokers: 1, tls: tls(true), connectorSecrets: 'dir-provider' },
+      B: {
+        bootstrapServers: [`127.0.0.1:${s.kafka.B.sslPort}`],
+        expectedBrokers: 1,
+        minUsableLogDirPercent: DEFAULT_MIN_USABLE_LOG_DIR_PERCENT,
+        tls: tls(true),
+        connectorSecrets: 'dir-provider',
+      },
     },
     connect: { 'connect-a': connect('connect-a', 'A'), 'connect-b': connect('connect-b', 'B') },
   };

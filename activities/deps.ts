@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import { ConnectClient } from '../src/connect/client';
 import { KafkaClients } from '../src/kafka/client';
 import type { DrillSwitch } from '../src/hooks/types';
-import type { Registry } from '../src/registry/load';
+import type { Registry, ResolvedConnectCluster } from '../src/registry/load';
 
 /** What activities are built with; tests pass real clients for another registry, or stubs. */
 export interface ActivityDeps {
@@ -36,11 +36,15 @@ export function createDeps(registry: Registry, workerName: string, extras: DepsE
     connect(name) {
       let client = connectClients.get(name);
       if (!client) {
-        const c = registry.connect(name);
-        client = new ConnectClient(c.url, { timeoutMs: c.requestTimeoutMs, basicAuth: c.basicAuth });
+        client = connectClientFor(registry.connect(name));
         connectClients.set(name, client);
       }
       return client;
     },
   };
+}
+
+/** A REST client with the registry entry's timeout, basic auth and TLS (CA, client certificate). */
+export function connectClientFor(c: ResolvedConnectCluster): ConnectClient {
+  return new ConnectClient(c.url, { timeoutMs: c.requestTimeoutMs, basicAuth: c.basicAuth, tls: c.tls, name: c.name });
 }

@@ -35,6 +35,10 @@ export function connectFailure(err: ConnectRestError, redact: (s: string) => str
   const message = redact(err.message);
   const status = err.status;
   if (status === 404) return ApplicationFailure.create({ type: FailureType.ConnectorNotFound, message, nonRetryable: true });
+  // connectAccessProblem's wording: a CA the registry lacks is not fixed by retrying.
+  if (/its TLS certificate is not trusted/.test(message)) {
+    return ApplicationFailure.create({ type: FailureType.ConnectRejected, message, nonRetryable: true });
+  }
   if (status === 409) {
     return ApplicationFailure.create({
       type: FailureType.ConnectRebalancing,
@@ -87,6 +91,24 @@ const KAFKA_NON_RETRIABLE = new Set([
   'POLICY_VIOLATION',
 ]);
 
+/**
+ * A TLS handshake failure kafkajs reports as a connection error: no retry fixes it, and
+ * "is the cluster up?" would send the operator the wrong way. One line naming the cluster,
+ * the cause and the registry field to fix.
+ */
+export function tlsProblem(clusterAlias: string, message: string): string | undefined {
+  const m =
+    /(self[- ]signed certificate[^,;)]*|unable to verify the first certificate|unable to get (local )?issuer certificate|certificate has expired|Hostname\/IP does not match certificate's altnames[^;)]*)/i.exec(
+      message,
+    );
+  if (m)
+    return `cluster ${clusterAlias}: the broker's TLS certificate is not trusted (${m[1]}): set clusters.${clusterAlias}.tls.caFile to the CA that signed it`;
+  if (/alert (certificate required|bad certificate|unknown ca)|SSLV3_ALERT_(BAD_CERTIFICATE|CERTIFICATE_REQUIRED)/i.test(message)) {
+    return `cluster ${clusterAlias}: the broker refused the TLS client certificate: set clusters.${clusterAlias}.tls.certFile/keyFile to a certificate its truststore accepts`;
+  }
+  return undefined;
+}
+
 export function kafkaFailure(err: unknown, clusterAlias: string, redact: (s: string) => string = identity): ApplicationFailure {
   const outer = err as KafkaJsLikeError;
   // kafkajs wraps the broker's error (e.g. in KafkaJSNumberOfRetriesExceeded): classify the innermost.
@@ -111,10 +133,19 @@ export function kafkaFailure(err: unknown, clusterAlias: string, redact: (s: str
       nonRetryable: rejected,
     });
   }
+  const tls = tlsProblem(clusterAlias, `${outer.message ?? ''} ${e.message ?? ''}`);
+  if (tls) return ApplicationFailure.create({ type: FailureType.KafkaRejected, message: redact(tls), nonRetryable: true });
   if (e.name && connectionLevel.includes(e.name)) {
     return ApplicationFailure.create({ type: FailureType.ClusterUnreachable, message: `${message} (is the cluster up and reachable?)` });
   }
-  if (e.name === 'KafkaJSSASLAuthenticationError' || (e.type && KAFKA_NON_RETRIABLE.has(e.type))) {
+  if (e.name === 'KafkaJSSASLAuthenticationError' || e.type === 'SASL_AUTHENTICATION_FAILED') {
+    return ApplicationFailure.create({
+      type: FailureType.KafkaRejected,
+      message: `${message} (check clusters.${clusterAlias}.sasl: username, mechanism and the password file or variable)`,
+      nonRetryable: true,
+    });
+  }
+  if (e.type && KAFKA_NON_RETRIABLE.has(e.type)) {
     return ApplicationFailure.create({ type: FailureType.KafkaRejected, message, nonRetryable: true });
   }
   return ApplicationFailure.create({ type: FailureType.KafkaError, message });

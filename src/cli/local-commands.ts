@@ -34,7 +34,10 @@ export function addLocalCommands(program: Command, ctx: CliContext): void {
     .command('up')
     .description('start the stack, reusing what already runs; exit 3 when a tool (java, mvn, python3) is missing')
     .option('--json', 'print the component report as JSON')
-    .action(async (opts: { json?: boolean }) => {
+    .option('--secure', 'TLS (mTLS) and SASL_SSL/SCRAM listeners, Connect over HTTPS with basic auth (docs/connecting.md)')
+    .action(async (opts: { json?: boolean; secure?: boolean }) => {
+      // Before the config is read: KDR_SECURE is how every later step (and child) sees it.
+      if (opts.secure) ctx.io.env.KDR_SECURE = '1';
       const config = ctx.stackConfig();
       const report = await up(config, log);
       if (opts.json) ctx.io.out(`${JSON.stringify(report, null, 2)}\n`);
@@ -97,6 +100,7 @@ export function addLocalCommands(program: Command, ctx: CliContext): void {
     .option('--chaos', 'planned mode: MM2 lagging with transactions before the failover, a straggler producer on A during the DR period')
     .addOption(new Option('--codec <codec>', "MM2's producer compression in both flows (default: none)").choices(CompressionSchema.options))
     .option('--json', 'print the report as JSON instead of the file paths')
+    .option('--secure', 'on the secure stack: every client, Connect call and MM2 task over TLS with SCRAM or mTLS')
     .action(
       async (opts: {
         mode?: string;
@@ -106,6 +110,7 @@ export function addLocalCommands(program: Command, ctx: CliContext): void {
         codec?: string;
         chaos?: boolean;
         json?: boolean;
+        secure?: boolean;
       }) => {
         // Flags map onto the drill's own schema, which says what is wrong with a value.
         const flags: Record<string, string> = {
@@ -114,6 +119,7 @@ export function addLocalCommands(program: Command, ctx: CliContext): void {
           drPeriodSeconds: '--dr-period-seconds',
           keep: '--keep',
           codec: '--codec',
+          secure: '--secure',
           chaos: '--chaos',
         };
         const parsed = DrillOptionsSchema.safeParse({
@@ -122,6 +128,7 @@ export function addLocalCommands(program: Command, ctx: CliContext): void {
           ...(opts.drPeriodSeconds !== undefined ? { drPeriodSeconds: opts.drPeriodSeconds } : {}),
           ...(opts.keep === true ? { keep: true } : {}),
           ...(opts.codec !== undefined ? { codec: opts.codec } : {}),
+          ...(opts.secure === true ? { secure: true } : {}),
           ...(opts.chaos === true ? { chaos: true } : {}),
         });
         if (!parsed.success) {

@@ -1,3 +1,4 @@
+import * as https from 'node:https';
 import axios, { type AxiosInstance } from 'axios';
 import { z } from 'zod';
 
@@ -35,6 +36,25 @@ export interface ConnectClientOptions {
   timeoutMs?: number;
   /** Basic auth; the password is read from a Secret at request time and never stored in errors. */
   basicAuth?: { username: string; password: { reveal(): string } };
+  /** HTTPS: a private CA, a client certificate (PEM contents, as the registry resolves them). */
+  tls?: { ca?: string; cert?: string; key?: string; keyPassword?: { reveal(): string }; rejectUnauthorized: boolean };
+  /** The registry name, for errors an operator must fix in the registry (TLS trust, credentials). */
+  name?: string;
+}
+
+// Node's codes for a certificate the client does not trust (or that does not name the host).
+const TLS_TRUST_CODES =
+  /^(SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|CERT_HAS_EXPIRED|CERT_UNTRUSTED|ERR_TLS_CERT_ALTNAME_INVALID)$/;
+
+/** The operator's fix for a TLS or credential failure, naming the Connect cluster; undefined for other errors. */
+export function connectAccessProblem(name: string, code: string | undefined, status: number | undefined): string | undefined {
+  if (code && TLS_TRUST_CODES.test(code)) {
+    return `Connect cluster ${name}: its TLS certificate is not trusted (${code}): set connect.${name}.tls.caFile to the CA that signed it`;
+  }
+  if (code === 'EPROTO' || code === 'ECONNRESET') return undefined;
+  if (status === 401) return `Connect cluster ${name}: HTTP 401, the basic-auth credentials were refused: check connect.${name}.basicAuth`;
+  if (status === 403) return `Connect cluster ${name}: HTTP 403, the user may not do this: check connect.${name}.basicAuth`;
+  return undefined;
 }
 
 /** Connect's offsets API shape for one source partition (MM2: {cluster, topic, partition} → {offset}). */
@@ -48,16 +68,30 @@ const MessageSchema = z.object({ message: z.string() }).partial();
 
 export class ConnectClient {
   private readonly http: AxiosInstance;
+  private readonly name: string;
 
   constructor(
     readonly baseUrl: string,
     options: ConnectClientOptions | number = {},
   ) {
     const opts = typeof options === 'number' ? { timeoutMs: options } : options;
+    this.name = opts.name ?? baseUrl;
+    const tls = opts.tls;
     this.http = axios.create({
       baseURL: baseUrl,
       timeout: opts.timeoutMs ?? 10_000,
       headers: { 'Content-Type': 'application/json' },
+      ...(tls
+        ? {
+            httpsAgent: new https.Agent({
+              ca: tls.ca,
+              cert: tls.cert,
+              key: tls.key,
+              passphrase: tls.keyPassword?.reveal(),
+              rejectUnauthorized: tls.rejectUnauthorized,
+            }),
+          }
+        : {}),
     });
     const auth = opts.basicAuth;
     if (auth) {
@@ -77,9 +111,10 @@ export class ConnectClient {
     } catch (err) {
       if (axios.isAxiosError(err)) {
         const body = err.response?.data as { message?: string } | undefined;
+        const access = connectAccessProblem(this.name, err.code, err.response?.status);
         throw new ConnectRestError(
           err.response?.status,
-          body?.message ?? (err.code ? `${err.code} (${err.message})` : err.message),
+          access ?? body?.message ?? (err.code ? `${err.code} (${err.message})` : err.message),
           operation,
         );
       }

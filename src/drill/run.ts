@@ -6,7 +6,8 @@ import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
 import { z } from 'zod';
 import { createDeps } from '../../activities/deps';
 import { createWorker } from '../../workers/main';
-import { ConnectClient } from '../connect/client';
+import type { ConnectClient } from '../connect/client';
+import { connectClientFor } from '../../activities/deps';
 import { heartbeatEmitterName } from '../mm2/connector-configs';
 import type { FailoverSnapshot } from '../model/failover-input';
 import { CompressionSchema } from '../model/replication-plan';
@@ -51,6 +52,8 @@ export const DrillOptionsSchema = z.strictObject({
    * topics and the replicated heartbeats the playbooks read are written in it.
    */
   codec: CompressionSchema.optional(),
+  /** The secure stack (KDR_SECURE): TLS with SCRAM on A, mTLS on B, Connect over HTTPS with basic auth. */
+  secure: z.boolean().default(false),
   /** Planned mode only: MM2 lagging with transactions, and a straggler producer during the DR period (src/drill/chaos.ts). */
   chaos: z.boolean().default(false),
 });
@@ -119,7 +122,7 @@ export async function runDrill(options: DrillOptions, log: (line: string) => voi
   const startedAt = new Date();
   const names = drillNames(drillId(startedAt));
   const clock = new PhaseClock(log);
-  const config = loadStackConfig(process.env, REPO_ROOT);
+  const config = loadStackConfig(opts.secure ? { ...process.env, KDR_SECURE: '1' } : process.env, REPO_ROOT);
   const s: Session = { config, names, brokerAStopped: false, started: [] };
   const playbooks: Record<string, DrillPlaybookRun> = {};
   const extra: Partial<DrillReport> = {};
@@ -169,7 +172,7 @@ export async function runDrill(options: DrillOptions, log: (line: string) => voi
     const consumer = (s.consumer = new SyntheticConsumer(kafka, names.group, names.topics));
     const lagging = (s.lagging = new SyntheticConsumer(kafka, extraGroupNames(names).lagging, names.topics));
     const switchboard = (s.switchboard = new Switchboard({ producer, consumer: consumerSet([consumer, lagging]) }, log));
-    s.connect = { a: new ConnectClient(registry.connect('connect-a').url), b: new ConnectClient(registry.connect('connect-b').url) };
+    s.connect = { a: connectClientFor(registry.connect('connect-a')), b: connectClientFor(registry.connect('connect-b')) };
     const taskQueue = `kafka-dr-drill-${names.id}`;
 
     await clock.phase('worker', async () => {

@@ -1,3 +1,4 @@
+import * as path from 'node:path';
 import type { ConnectorConfig } from '../connect/client';
 import type { Profile, ReplicationPlan, TopicGroup, Tuning } from '../model/replication-plan';
 import type { ResolvedKafkaCluster } from '../registry/load';
@@ -248,30 +249,39 @@ export function clusterClientConfig(prefix: 'source.cluster.' | 'target.cluster.
   const c: ConnectorConfig = { [`${prefix}bootstrap.servers`]: cluster.bootstrapServers.join(',') };
   const tls = cluster.tls;
   const sasl = cluster.sasl;
+  // dir-provider: a `${dir:...}` reference the Connect worker resolves, never the content
+  // (GET /connectors/x/config shows the config to anyone with REST access).
+  const files = cluster.connectorSecrets === 'dir-provider' ? (cluster.files ?? {}) : undefined;
+  const value = (file: string | undefined, content: string) => (files && file !== undefined ? dirRef(file) : content);
   if (tls || sasl) {
     c[`${prefix}security.protocol`] = tls ? (sasl ? 'SASL_SSL' : 'SSL') : 'SASL_PLAINTEXT';
   }
   if (tls) {
     if (tls.ca !== undefined) {
       c[`${prefix}ssl.truststore.type`] = 'PEM';
-      c[`${prefix}ssl.truststore.certificates`] = tls.ca;
+      c[`${prefix}ssl.truststore.certificates`] = value(files?.ca, tls.ca);
     }
     if (tls.cert !== undefined && tls.key !== undefined) {
       c[`${prefix}ssl.keystore.type`] = 'PEM';
-      c[`${prefix}ssl.keystore.certificate.chain`] = tls.cert;
-      c[`${prefix}ssl.keystore.key`] = tls.key;
-      if (tls.keyPassword) c[`${prefix}ssl.key.password`] = tls.keyPassword.reveal();
+      c[`${prefix}ssl.keystore.certificate.chain`] = value(files?.cert, tls.cert);
+      c[`${prefix}ssl.keystore.key`] = value(files?.key, tls.key);
+      if (tls.keyPassword) c[`${prefix}ssl.key.password`] = value(files?.keyPassword, tls.keyPassword.reveal());
     }
     if (!tls.rejectUnauthorized) c[`${prefix}ssl.endpoint.identification.algorithm`] = '';
   }
   if (sasl) {
     const { mechanism, module } = SASL_MODULES[sasl.mechanism];
     c[`${prefix}sasl.mechanism`] = mechanism;
-    // reveal(): the one place the password leaves its Secret, straight into the config PUT to Connect.
-    c[`${prefix}sasl.jaas.config`] =
-      `${module} required username=${jaasQuote(sasl.username)} password=${jaasQuote(sasl.password.reveal())};`;
+    // reveal() (inline only): the one place the password leaves its Secret, straight into the config PUT to Connect.
+    const password = files?.saslPassword !== undefined ? dirRef(files.saslPassword) : jaasQuote(sasl.password.reveal()).slice(1, -1);
+    c[`${prefix}sasl.jaas.config`] = `${module} required username=${jaasQuote(sasl.username)} password="${password}";`;
   }
   return c;
+}
+
+/** `${dir:<dir>:<file>}`: Kafka's DirectoryConfigProvider (registered as `dir` on the worker) reads the file. */
+export function dirRef(file: string): string {
+  return `\${dir:${path.dirname(file)}:${path.basename(file)}}`;
 }
 
 export function planPolicy(plan: Pick<ReplicationPlan, 'policy'>): PolicySpec {

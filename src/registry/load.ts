@@ -7,6 +7,7 @@ import type { StackConfig } from '../stack/config';
 import {
   DEFAULT_MIN_USABLE_LOG_DIR_PERCENT,
   RegistrySchema,
+  type TlsSchema,
   type ConnectClusterConfig,
   type KafkaClusterConfig,
   type RegistryFile,
@@ -35,13 +36,20 @@ export interface ResolvedKafkaCluster {
   minUsableLogDirPercent: number;
   tls?: { ca?: string; cert?: string; key?: string; keyPassword?: Secret; rejectUnauthorized: boolean };
   sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: Secret };
+  /** `dir-provider`: MM2 connectors get `${dir:...}` references to `files`, not contents. */
+  connectorSecrets?: 'inline' | 'dir-provider';
+  /** Absolute paths of the registry's TLS files and file secrets (for `dir-provider`). */
+  files?: { ca?: string; cert?: string; key?: string; keyPassword?: string; saslPassword?: string };
 }
+
+export type ResolvedTls = NonNullable<ResolvedKafkaCluster['tls']>;
 
 export interface ResolvedConnectCluster {
   name: string;
   url: string;
   writesTo: string;
   basicAuth?: { username: string; password: Secret };
+  tls?: ResolvedTls;
   requestTimeoutMs: number;
 }
 
@@ -174,24 +182,49 @@ export function resolveRegistry(doc: unknown, source: string, env: NodeJS.Proces
     }
   };
 
+  const resolveTls = (t: z.infer<typeof TlsSchema> | undefined, field: string): ResolvedTls | undefined =>
+    t && t.enabled
+      ? {
+          ca: readFile(t.caFile, `${field}.caFile`),
+          cert: readFile(t.certFile, `${field}.certFile`),
+          key: readFile(t.keyFile, `${field}.keyFile`),
+          keyPassword: t.keyPassword ? readSecret(t.keyPassword, `${field}.keyPassword`) : undefined,
+          rejectUnauthorized: t.rejectUnauthorized,
+        }
+      : undefined;
+  const abs = (p: string | undefined) => (p === undefined ? undefined : path.resolve(baseDir, p));
+  const fileOf = (ref: SecretRef | undefined, field: string, dirProvider: boolean): string | undefined => {
+    if (!ref) return undefined;
+    if ('file' in ref) return abs(ref.file);
+    if (dirProvider) {
+      throw new RegistryError(
+        source,
+        `${field}.env`,
+        'connectorSecrets: dir-provider hands Connect a file reference, so this secret must be { file: /path } (a file the Connect workers can read)',
+      );
+    }
+    return undefined;
+  };
+
   const kafka = new Map<string, ResolvedKafkaCluster>();
   for (const [alias, c] of Object.entries(file.clusters) as Array<[string, KafkaClusterConfig]>) {
     const field = `clusters.${alias}`;
+    const dirProvider = c.connectorSecrets === 'dir-provider';
+    const tlsOn = c.tls !== undefined && c.tls.enabled;
     kafka.set(alias, {
       alias,
       bootstrapServers: c.bootstrapServers,
       expectedBrokers: c.expectedBrokers,
       minUsableLogDirPercent: c.minUsableLogDirPercent,
-      tls:
-        c.tls && c.tls.enabled
-          ? {
-              ca: readFile(c.tls.caFile, `${field}.tls.caFile`),
-              cert: readFile(c.tls.certFile, `${field}.tls.certFile`),
-              key: readFile(c.tls.keyFile, `${field}.tls.keyFile`),
-              keyPassword: c.tls.keyPassword ? readSecret(c.tls.keyPassword, `${field}.tls.keyPassword`) : undefined,
-              rejectUnauthorized: c.tls.rejectUnauthorized,
-            }
-          : undefined,
+      tls: resolveTls(c.tls, `${field}.tls`),
+      connectorSecrets: c.connectorSecrets,
+      files: {
+        ca: tlsOn ? abs(c.tls?.caFile) : undefined,
+        cert: tlsOn ? abs(c.tls?.certFile) : undefined,
+        key: tlsOn ? abs(c.tls?.keyFile) : undefined,
+        keyPassword: tlsOn ? fileOf(c.tls?.keyPassword, `${field}.tls.keyPassword`, dirProvider) : undefined,
+        saslPassword: fileOf(c.sasl?.password, `${field}.sasl.password`, dirProvider),
+      },
       sasl: c.sasl
         ? { mechanism: c.sasl.mechanism, username: c.sasl.username, password: readSecret(c.sasl.password, `${field}.sasl.password`) }
         : undefined,
@@ -207,6 +240,7 @@ export function resolveRegistry(doc: unknown, source: string, env: NodeJS.Proces
       basicAuth: c.basicAuth
         ? { username: c.basicAuth.username, password: readSecret(c.basicAuth.password, `connect.${name}.basicAuth.password`) }
         : undefined,
+      tls: resolveTls(c.tls, `connect.${name}.tls`),
       requestTimeoutMs: c.requestTimeoutMs,
     });
   }
@@ -257,12 +291,26 @@ export function loadRegistry(file: string, env: NodeJS.ProcessEnv = process.env)
   return resolveRegistry(doc, file, env, path.dirname(path.resolve(file)));
 }
 
-/** The registry of the local stack: clusters A and B, connect-a and connect-b, no credentials. */
+/**
+ * The registry of the local stack: clusters A and B, connect-a and connect-b, no credentials;
+ * on the secure stack A over SASL_SSL/SCRAM, B over mTLS and Connect over HTTPS with basic auth.
+ */
 export function stackRegistryDocument(stack: StackConfig): RegistryFile {
+  if (stack.secure) return secureStackRegistryDocument(stack);
   return {
     clusters: {
-      A: { bootstrapServers: [stack.kafka.A.bootstrap], expectedBrokers: 1, minUsableLogDirPercent: DEFAULT_MIN_USABLE_LOG_DIR_PERCENT },
-      B: { bootstrapServers: [stack.kafka.B.bootstrap], expectedBrokers: 1, minUsableLogDirPercent: DEFAULT_MIN_USABLE_LOG_DIR_PERCENT },
+      A: {
+        bootstrapServers: [stack.kafka.A.bootstrap],
+        expectedBrokers: 1,
+        minUsableLogDirPercent: DEFAULT_MIN_USABLE_LOG_DIR_PERCENT,
+        connectorSecrets: 'inline',
+      },
+      B: {
+        bootstrapServers: [stack.kafka.B.bootstrap],
+        expectedBrokers: 1,
+        minUsableLogDirPercent: DEFAULT_MIN_USABLE_LOG_DIR_PERCENT,
+        connectorSecrets: 'inline',
+      },
     },
     connect: {
       'connect-a': { url: stack.connect['connect-a'].url, writesTo: 'A', requestTimeoutMs: 30_000 },
@@ -273,4 +321,41 @@ export function stackRegistryDocument(stack: StackConfig): RegistryFile {
 
 export function stackRegistry(stack: StackConfig): Registry {
   return resolveRegistry(stackRegistryDocument(stack), 'local stack', {}, stack.repoRoot);
+}
+
+function secureStackRegistryDocument(stack: StackConfig): RegistryFile {
+  const s = stack.secure!;
+  const tls = (mtls: boolean) => ({
+    enabled: true,
+    caFile: s.caFile,
+    rejectUnauthorized: true,
+    ...(mtls ? { certFile: s.clientCertFile, keyFile: s.clientKeyFile } : {}),
+  });
+  const connect = (name: 'connect-a' | 'connect-b', writesTo: 'A' | 'B') => ({
+    url: stack.connect[name].url,
+    writesTo,
+    requestTimeoutMs: 30_000,
+    basicAuth: { username: s.connect.username, password: { file: s.connect.passwordFile } },
+    tls: tls(false),
+  });
+  return {
+    clusters: {
+      A: {
+        bootstrapServers: [`127.0.0.1:${s.kafka.A.saslSslPort}`],
+        expectedBrokers: 1,
+        minUsableLogDirPercent: DEFAULT_MIN_USABLE_LOG_DIR_PERCENT,
+        tls: tls(false),
+        sasl: { mechanism: 'scram-sha-512', username: s.kafka.A.scramUser, password: { file: s.kafka.A.scramPasswordFile } },
+        connectorSecrets: 'dir-provider',
+      },
+      B: {
+        bootstrapServers: [`127.0.0.1:${s.kafka.B.sslPort}`],
+        expectedBrokers: 1,
+        minUsableLogDirPercent: DEFAULT_MIN_USABLE_LOG_DIR_PERCENT,
+        tls: tls(true),
+        connectorSecrets: 'dir-provider',
+      },
+    },
+    connect: { 'connect-a': connect('connect-a', 'A'), 'connect-b': connect('connect-b', 'B') },
+  };
 }

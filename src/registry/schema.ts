@@ -59,6 +59,14 @@ export const KafkaClusterSchema = z
     minUsableLogDirPercent: z.number().min(0).max(100).default(DEFAULT_MIN_USABLE_LOG_DIR_PERCENT),
     tls: TlsSchema.optional(),
     sasl: SaslSchema.optional(),
+    /**
+     * How MM2 connectors get this cluster's credentials. `inline`: the PEM contents and the
+     * password in the connector config (anyone with REST access can GET them). `dir-provider`:
+     * `${dir:<dir>:<file>}` references to the registry's files, which the Connect workers
+     * resolve with Kafka's DirectoryConfigProvider registered as `dir` (they must see the same
+     * paths); secrets must then be `{ file }` refs. See docs/connecting.md.
+     */
+    connectorSecrets: z.enum(['inline', 'dir-provider']).default('inline'),
   })
   .strict();
 
@@ -71,6 +79,8 @@ export const ConnectClusterSchema = z
       .object({ username: z.string().min(1), password: SecretRefSchema })
       .strict()
       .optional(),
+    /** HTTPS: the CA that signed the REST certificate (a private CA), a client certificate if the REST API asks for one. */
+    tls: TlsSchema.optional(),
     requestTimeoutMs: z.number().int().min(100).max(600_000).default(30_000),
   })
   .strict();

@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { SEARCH_ATTRIBUTES } from '../model/search-attributes';
 import type { ComponentName, KafkaNode, StackConfig } from './config';
+import { secureBrokerProperties, secureConnectArgs, secureWorkerProperties } from './secure';
 
 /**
  * What each stack process is: its config files and its command line. Pure, so the
@@ -121,6 +122,7 @@ export function kafkaServerProperties(config: StackConfig, alias: 'A' | 'B'): st
     // Topics appear only when a playbook or MM2 creates them, so a typo shows up as an error.
     'auto.create.topics.enable': false,
     'log.retention.check.interval.ms': 30000,
+    ...(config.secure ? secureBrokerProperties(config, alias) : {}),
   });
 }
 
@@ -151,6 +153,7 @@ export function connectWorkerProperties(config: StackConfig, name: 'connect-a' |
     'scheduled.rebalance.max.delay.ms': 0,
     // The MM2 connectors are on the classpath; service loading skips the reflective scan.
     'plugin.discovery': 'service_load',
+    ...(config.secure ? secureWorkerProperties(config, name) : {}),
   });
 }
 
@@ -237,7 +240,9 @@ export function componentSpec(config: StackConfig, name: ComponentName): Compone
         name,
         files: { 'worker.properties': connectWorkerProperties(config, name), [logging.name]: logging.content },
         command: 'java',
-        args: javaArgs(config, name, 'org.apache.kafka.connect.cli.ConnectDistributed', [props]),
+        args: ((a) => (config.secure ? secureConnectArgs(config, a) : a))(
+          javaArgs(config, name, 'org.apache.kafka.connect.cli.ConnectDistributed', [props]),
+        ),
         marker,
         address: config.connect[name].url,
       };

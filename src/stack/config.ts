@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { z } from 'zod';
 import { StackError } from './errors';
+import { secureLayout, wantsSecure, type SecureStack } from './secure';
 
 /**
  * The local stack's settings, read from KDR_* environment variables so that a
@@ -76,6 +77,8 @@ export const StackEnvSchema = z.object({
     .regex(/^\d+[mMgG]$/, 'KDR_JVM_HEAP must look like 512m')
     .default('512m'),
   KDR_STARTUP_TIMEOUT_S: z.coerce.number().int().min(10).max(1800).default(180),
+  // `--secure` sets it: TLS/SCRAM listeners, HTTPS Connect (src/stack/secure.ts).
+  KDR_SECURE: z.enum(['', '0', '1', 'true', 'false'], { error: 'KDR_SECURE must be 1 or 0' }).optional(),
 });
 
 export type ComponentName = 'kafka-a' | 'kafka-b' | 'connect-a' | 'connect-b' | 'temporal';
@@ -123,6 +126,8 @@ export interface StackConfig {
   connectOffsetFlushMs: number;
   jvmHeap: string;
   startupTimeoutMs: number;
+  /** Set for a secure stack (`--secure`, or a stack dir brought up secure before). */
+  secure?: SecureStack;
 }
 
 /** Where kafka-b's SASL password lives: the stack's own secrets dir. */
@@ -201,6 +206,10 @@ export function loadStackConfig(env: NodeJS.ProcessEnv, repoRoot: string): Stack
     jvmHeap: e.KDR_JVM_HEAP,
     startupTimeoutMs: e.KDR_STARTUP_TIMEOUT_S * 1000,
   };
+  if (wantsSecure(env, stackDir)) {
+    config.secure = secureLayout(config);
+    for (const name of ['connect-a', 'connect-b'] as const) config.connect[name].url = `https://127.0.0.1:${config.connect[name].port}`;
+  }
   assertDistinctPorts(config);
   return config;
 }
@@ -213,6 +222,16 @@ export function portsOf(config: StackConfig): Array<{ component: ComponentName; 
     { component: 'kafka-b', setting: 'KDR_KAFKA_B_PORT', port: config.kafka.B.port },
     { component: 'kafka-b', setting: 'KDR_KAFKA_B_CONTROLLER_PORT', port: config.kafka.B.controllerPort },
     ...(config.kafka.B.sasl ? [{ component: 'kafka-b' as const, setting: 'KDR_KAFKA_B_SASL_PORT', port: config.kafka.B.sasl.port }] : []),
+    ...(config.secure
+      ? (['A', 'B'] as const).flatMap((alias) => {
+          const component = alias === 'A' ? ('kafka-a' as const) : ('kafka-b' as const);
+          const setting = `KDR_KAFKA_${alias}_PORT`;
+          return [
+            { component, setting: `${setting} + 4 (SSL)`, port: config.secure!.kafka[alias].sslPort },
+            { component, setting: `${setting} + 5 (SASL_SSL)`, port: config.secure!.kafka[alias].saslSslPort },
+          ];
+        })
+      : []),
     { component: 'connect-a', setting: 'KDR_CONNECT_A_PORT', port: config.connect['connect-a'].port },
     { component: 'connect-b', setting: 'KDR_CONNECT_B_PORT', port: config.connect['connect-b'].port },
     { component: 'temporal', setting: 'KDR_TEMPORAL_PORT', port: config.temporal.port },

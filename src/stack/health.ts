@@ -1,9 +1,11 @@
-import axios from 'axios';
+import * as https from 'node:https';
+import axios, { type AxiosRequestConfig } from 'axios';
 import { Kafka, logLevel } from 'kafkajs';
 import { Connection } from '@temporalio/client';
 import { SEARCH_ATTRIBUTES } from '../model/search-attributes';
 import '../kafka/compression';
 import type { ComponentName, StackConfig } from './config';
+import { secureConnectRequest } from './secure';
 
 /**
  * "Healthy" means usable by a playbook, not just "port open": a broker that has
@@ -57,12 +59,16 @@ export async function kafkaHealth(bootstrap: string): Promise<Health> {
   }
 }
 
-export async function connectHealth(url: string): Promise<Health> {
+export async function connectHealth(url: string, secure?: { ca: string; username: string; password: string }): Promise<Health> {
+  const opts: AxiosRequestConfig = {
+    timeout: 3000,
+    ...(secure ? { httpsAgent: new https.Agent({ ca: secure.ca }), auth: { username: secure.username, password: secure.password } } : {}),
+  };
   try {
-    const root = await axios.get<{ version: string; kafka_cluster_id: string }>(`${url}/`, { timeout: 3000 });
+    const root = await axios.get<{ version: string; kafka_cluster_id: string }>(`${url}/`, opts);
     // /connectors answers only once the worker has joined its group and read its config topic.
-    await axios.get(`${url}/connectors`, { timeout: 3000 });
-    const plugins = await axios.get<Array<{ class: string }>>(`${url}/connector-plugins`, { timeout: 3000 });
+    await axios.get(`${url}/connectors`, opts);
+    const plugins = await axios.get<Array<{ class: string }>>(`${url}/connector-plugins`, opts);
     const offered = new Set(plugins.data.map((p) => p.class));
     const missing = MM2_CONNECTORS.filter((c) => !offered.has(c));
     if (missing.length > 0) return { healthy: false, detail: `MM2 connectors missing: ${missing.join(', ')}` };
@@ -98,7 +104,7 @@ export function checkHealth(config: StackConfig, name: ComponentName): Promise<H
       return kafkaHealth(config.kafka.B.bootstrap);
     case 'connect-a':
     case 'connect-b':
-      return connectHealth(config.connect[name].url);
+      return connectHealth(config.connect[name].url, secureConnectRequest(config));
     case 'temporal':
       return temporalHealth(config);
   }

@@ -6,7 +6,8 @@ import { COMPONENTS, portsOf, type ComponentName, type StackConfig } from './con
 import { componentDir, componentSpec, formatArgs } from './components';
 import { StackError } from './errors';
 import { checkHealth, type Health } from './health';
-import { checkTools, install } from './install';
+import { checkTools, connectBasicAuthExtension, install } from './install';
+import { ensureSecureMaterial, secureFormatArgs } from './secure';
 import { logFile, portInUse, processesMentioning, rssMiB, runningProcess, startDetached, stopProcess, tail } from './processes';
 
 /**
@@ -88,7 +89,8 @@ async function formatIfNeeded(config: StackConfig, name: 'kafka-a' | 'kafka-b', 
   log(`formatting ${name} storage (cluster id ${clusterId})`);
   const out = fs.openSync(logFile(config, name), 'a');
   const code = await new Promise<number | null>((resolve) => {
-    const child = spawn('java', formatArgs(config, name, clusterId), { stdio: ['ignore', out, out] });
+    const secureArgs = config.secure ? secureFormatArgs(config, name === 'kafka-a' ? 'A' : 'B') : [];
+    const child = spawn('java', [...formatArgs(config, name, clusterId), ...secureArgs], { stdio: ['ignore', out, out] });
     child.on('exit', resolve);
     child.on('error', () => resolve(-1));
   });
@@ -123,6 +125,10 @@ export async function up(config: StackConfig, log: Log): Promise<UpReport> {
 
   const installStart = Date.now();
   install(config, log);
+  if (config.secure) {
+    connectBasicAuthExtension(config, log);
+    ensureSecureMaterial(config, log);
+  }
   const installSeconds = (Date.now() - installStart) / 1000;
 
   const results = new Map<ComponentName, UpReport['components'][number]>();

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'yaml';
 import { SEARCH_ATTRIBUTES } from '../../src/model/search-attributes';
+import { RegistrySchema } from '../../src/registry/schema';
 import { MIN_KAFKA_VERSION, versionAtLeast } from '../../src/stack/config';
 
 /**
@@ -196,5 +197,58 @@ describe('docker-compose.yml', () => {
     for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) {
       assert.match(text, new RegExp(`--name\\s+${name}\\s+--type\\s+${type}\\b`), `${name} (${type}) is not registered`);
     }
+  });
+
+  it('gives each broker an mTLS listener and a SCRAM-SHA-512 SASL_SSL listener from generated secrets', () => {
+    for (const name of BROKERS) {
+      const e = env(name);
+      assert.match(e.KAFKA_LISTENERS ?? '', /SSL:\/\/:9094,SASL_SSL:\/\/:9095/);
+      assert.match(e.KAFKA_ADVERTISED_LISTENERS ?? '', new RegExp(`SSL://${name}:9094,SASL_SSL://${name}:9095`));
+      assert.match(e.KAFKA_LISTENER_SECURITY_PROTOCOL_MAP ?? '', /SSL:SSL,SASL_SSL:SASL_SSL/);
+      assert.equal(e.KAFKA_INTER_BROKER_LISTENER_NAME, 'PLAINTEXT');
+      assert.equal(e.KAFKA_LISTENER_NAME_SSL_SSL_CLIENT_AUTH, 'required');
+      assert.equal(e.KAFKA_LISTENER_NAME_SASL__SSL_SASL_ENABLED_MECHANISMS, 'SCRAM-SHA-512');
+      assert.equal(e.KAFKA_SSL_KEYSTORE_FILENAME, 'server.p12');
+      assert.ok(Object.keys(obj(service(name).depends_on, `${name}.depends_on`)).includes('secrets-init'));
+    }
+    const init = commandText(service('secrets-init').command);
+    assert.match(init, /keytool/);
+    assert.match(init, /SAN=dns:kafka-a,dns:kafka-b,dns:connect-a,dns:connect-b/);
+    assert.match(
+      commandText(service('scram-init').command),
+      /SCRAM-SHA-512=\[password=\$\$\(cat \/etc\/kafka\/secrets\/kafka-scram-password\)\]/,
+    );
+    // Passwords are generated at first start: none is written in the file.
+    assert.doesNotMatch(text, /(password|PASSWORD)[=:] *"?[A-Za-z0-9_-]{12,}"?$/m);
+  });
+
+  it('serves Connect over HTTPS with basic auth, reaching its cluster over TLS with secrets by reference', () => {
+    for (const [name, broker] of Object.entries(WORKERS)) {
+      const p = workerProperties(name);
+      assert.match(p.listeners ?? '', /^https:\/\/0\.0\.0\.0:8083,http:\/\/127\.0\.0\.1:8084$/);
+      assert.equal(p['rest.extension.classes'], 'org.apache.kafka.connect.rest.basic.auth.extension.BasicAuthSecurityRestExtension');
+      assert.equal(p['config.providers.dir.class'], 'org.apache.kafka.common.config.provider.DirectoryConfigProvider');
+      for (const prefix of ['', 'producer.', 'consumer.', 'admin.']) {
+        assert.match(p[`${prefix}security.protocol`] ?? '', /^(SSL|SASL_SSL)$/, `${name} ${prefix}security.protocol`);
+      }
+      assert.match(p['bootstrap.servers'] ?? '', new RegExp(`^${broker}:909[45]$`));
+      for (const [k, v] of Object.entries(p)) if (/password/.test(k)) assert.match(v, /^\$\$\{dir:/, `${name} ${k}`);
+    }
+    assert.match(commandText(obj(service('connect-a').healthcheck, 'healthcheck').test), /Authorization: Basic/);
+  });
+
+  it('runs a kafka-dr worker configured by TEMPORAL_* and a registry of the compose network', () => {
+    const e = env('kafka-dr-worker');
+    assert.equal(e.TEMPORAL_ADDRESS, 'temporal:7233');
+    assert.equal(e.KDR_REGISTRY, '/app/docs/examples/compose-registry.yaml');
+    assert.match(commandText(service('kafka-dr-worker').command), /bin\/kafka-dr worker/);
+    const registryFile = path.join(path.dirname(COMPOSE_FILE), 'docs', 'examples', 'compose-registry.yaml');
+    const registry = RegistrySchema.parse(parse(fs.readFileSync(registryFile, 'utf8')));
+    for (const [alias, c] of Object.entries(registry.clusters)) {
+      assert.equal(c.connectorSecrets, 'dir-provider', alias);
+      assert.equal(c.sasl?.mechanism, 'scram-sha-512', alias);
+      for (const hp of c.bootstrapServers) assert.ok(services[hp.replace(/:\d+$/, '')], `${alias}: ${hp} is no compose service`);
+    }
+    for (const c of Object.values(registry.connect)) assert.match(c.url, /^https:\/\/connect-[ab]:8083$/);
   });
 });

@@ -10,7 +10,7 @@ import {
   KafkaJSSASLAuthenticationError,
 } from 'kafkajs';
 import { z } from 'zod';
-import { ConnectRestError } from '../../src/connect/client';
+import { connectAccessProblem, ConnectRestError } from '../../src/connect/client';
 import {
   classified,
   connectFailure,
@@ -127,6 +127,43 @@ describe('kafkajs errors', () => {
     const f = toFailure(error, { cluster: 'A' });
     assert.equal(f.type, FailureType.KafkaRejected);
     assert.equal(f.nonRetryable, true);
+  });
+
+  it('an untrusted broker certificate or a refused client certificate → one non-retryable line naming the fix', () => {
+    const untrusted = new KafkaJSConnectionError('Connection error: unable to verify the first certificate');
+    const f = toFailure(untrusted, { cluster: 'A' });
+    assert.equal(f.type, FailureType.KafkaRejected);
+    assert.equal(f.nonRetryable, true);
+    assert.equal(
+      f.message,
+      "cluster A: the broker's TLS certificate is not trusted (unable to verify the first certificate): set clusters.A.tls.caFile to the CA that signed it",
+    );
+    const refused = new KafkaJSConnectionError(
+      'Connection error: 80:error:0A000412:SSL routines:ssl3_read_bytes:sslv3 alert bad certificate:x.c:1601:SSL alert number 42\n',
+    );
+    assert.match(
+      toFailure(refused, { cluster: 'B' }).message,
+      /^cluster B: the broker refused the TLS client certificate: set clusters\.B\.tls\.certFile\/keyFile/,
+    );
+    assert.equal(
+      toFailure(new KafkaJSConnectionError('Connection error: connect ECONNREFUSED'), { cluster: 'B' }).type,
+      FailureType.ClusterUnreachable,
+    );
+  });
+
+  it('Connect: an untrusted certificate and refused basic auth are not retried', () => {
+    const tls = toFailure(
+      new ConnectRestError(undefined, connectAccessProblem('connect-b', 'SELF_SIGNED_CERT_IN_CHAIN', undefined)!, 'GET /connectors'),
+    );
+    assert.equal(tls.nonRetryable, true);
+    assert.match(
+      tls.message,
+      /Connect cluster connect-b: its TLS certificate is not trusted \(SELF_SIGNED_CERT_IN_CHAIN\): set connect\.connect-b\.tls\.caFile/,
+    );
+    const auth = toFailure(new ConnectRestError(401, connectAccessProblem('connect-b', 'ERR_BAD_REQUEST', 401)!, 'GET /connectors'));
+    assert.equal(auth.nonRetryable, true);
+    assert.match(auth.message, /connect-b: HTTP 401, the basic-auth credentials were refused: check connect\.connect-b\.basicAuth/);
+    assert.equal(connectAccessProblem('connect-b', 'ECONNREFUSED', undefined), undefined);
   });
 
   it('a retriable broker error (LEADER_NOT_AVAILABLE) → KafkaError, retried', () => {

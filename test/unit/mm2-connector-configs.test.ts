@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import {
+  buildHeartbeatEmitter,
   buildMirrorConnectors,
   clusterClientConfig,
   effectiveTuning,
@@ -14,7 +16,7 @@ import {
 } from '../../src/mm2/connector-configs';
 import { KAFKA_DR_TOPICS_EXCLUDE } from '../../src/mm2/policy';
 import { parseReplicationPlan, planConnectorNames, type ReplicationPlan } from '../../src/model/replication-plan';
-import type { ResolvedKafkaCluster } from '../../src/registry/load';
+import { resolveRegistry, type ResolvedKafkaCluster } from '../../src/registry/load';
 import { Secret } from '../../src/registry/secret';
 
 const flow: MirrorFlow = {
@@ -391,6 +393,60 @@ describe('the documented example plan', () => {
     assert.deepEqual(
       specs.filter((s) => s.kind === 'source').map((s) => s.name),
       ['mm2-A-to-B-source-payments', 'mm2-A-to-B-source-orders', 'mm2-A-to-B-source-analytics'],
+    );
+  });
+});
+
+describe('MM2 connector configs: secrets through a config provider (connectorSecrets: dir-provider)', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kdr-dirprov-'));
+  const file = (name: string, content: string) => {
+    fs.writeFileSync(path.join(dir, name), content, { mode: 0o600 });
+    return name;
+  };
+  const doc = {
+    clusters: {
+      A: {
+        bootstrapServers: ['a:9094'],
+        tls: { caFile: file('ca.pem', 'CA-PEM-CONTENT') },
+        sasl: { mechanism: 'scram-sha-512', username: 'kdr', password: { file: file('a-pw', 'scram-secret-4711') } },
+        connectorSecrets: 'dir-provider',
+      },
+      B: {
+        bootstrapServers: ['b:9093'],
+        tls: { caFile: 'ca.pem', certFile: file('client.pem', 'CLIENT-CERT'), keyFile: file('client.key', 'CLIENT-KEY-CONTENT') },
+        connectorSecrets: 'dir-provider',
+      },
+    },
+  };
+  const registry = resolveRegistry(doc, 'test', {}, dir);
+  const endpoints = { source: registry.cluster('A'), target: registry.cluster('B') };
+  const specs = [...buildMirrorConnectors(plan(), endpoints), buildHeartbeatEmitter(plan(), endpoints)];
+
+  it('hands Connect ${dir:...} references to the registry files, never their contents', () => {
+    const c = specs[0]!.config;
+    assert.equal(c['source.cluster.security.protocol'], 'SASL_SSL');
+    assert.equal(c['source.cluster.ssl.truststore.certificates'], `\${dir:${dir}:ca.pem}`);
+    assert.equal(
+      c['source.cluster.sasl.jaas.config'],
+      `org.apache.kafka.common.security.scram.ScramLoginModule required username="kdr" password="\${dir:${dir}:a-pw}";`,
+    );
+    assert.equal(c['target.cluster.security.protocol'], 'SSL');
+    assert.equal(c['target.cluster.ssl.keystore.certificate.chain'], `\${dir:${dir}:client.pem}`);
+    assert.equal(c['target.cluster.ssl.keystore.key'], `\${dir:${dir}:client.key}`);
+    for (const s of specs) {
+      const text = JSON.stringify(s.config);
+      for (const secret of ['scram-secret-4711', 'CLIENT-KEY-CONTENT', 'CA-PEM-CONTENT', 'CLIENT-CERT']) {
+        assert.ok(!text.includes(secret), `${s.name} carries ${secret}`);
+      }
+    }
+  });
+
+  it('refuses an environment-variable secret, which no Connect worker could resolve', () => {
+    const bad = structuredClone(doc) as { clusters: { A: { sasl: { password: unknown } } } };
+    bad.clusters.A.sasl.password = { env: 'KDR_TEST_SCRAM' };
+    assert.throws(
+      () => resolveRegistry(bad, 'test', { KDR_TEST_SCRAM: 'x-secret' }, dir),
+      /clusters\.A\.sasl\.password\.env: connectorSecrets: dir-provider .* must be \{ file: \/path \}/,
     );
   });
 });

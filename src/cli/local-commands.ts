@@ -2,7 +2,8 @@ import { Command, Option } from 'commander';
 import { DrillOptionsSchema, runDrill } from '../drill/run';
 import { CompressionSchema } from '../model/replication-plan';
 import { TASK_QUEUE } from '../model/task-queue';
-import { down, status, up, type ComponentStatus } from '../stack/stack';
+import { TOPOLOGIES } from '../stack/config';
+import { clusterSummaries, down, formatClusters, status, up, type ComponentStatus } from '../stack/stack';
 import { runWorker } from '../../workers/main';
 import type { CliContext } from './context';
 import { EXIT, usageError } from './exit-codes';
@@ -24,8 +25,15 @@ export function formatStatus(rows: ComponentStatus[]): string {
   return ['COMPONENT  STATE     ADDRESS                  PID        RSS       DETAIL', ...lines].join('\n');
 }
 
+const topologyOption = () =>
+  new Option('--topology <topology>', 'single: one KRaft node per cluster; ha: three (docs/ha.md); sets KDR_TOPOLOGY').choices(TOPOLOGIES);
+
 export function addLocalCommands(program: Command, ctx: CliContext): void {
   const log = (line: string) => ctx.io.err(`kafka-dr: ${line}\n`);
+  // Before the first ctx.stackConfig(): the flag is KDR_TOPOLOGY for this run.
+  const useTopology = (topology: string | undefined) => {
+    if (topology !== undefined) ctx.io.env.KDR_TOPOLOGY = topology;
+  };
   const stack = program
     .command('stack')
     .description('the local DR stack: Kafka A and B, connect-a/-b with MM2, a Temporal dev server (settings: KDR_* variables)');
@@ -34,21 +42,27 @@ export function addLocalCommands(program: Command, ctx: CliContext): void {
     .command('up')
     .description('start the stack, reusing what already runs; exit 3 when a tool (java, mvn, python3) is missing')
     .option('--json', 'print the component report as JSON')
-    .action(async (opts: { json?: boolean }) => {
+    .addOption(topologyOption())
+    .action(async (opts: { json?: boolean; topology?: string }) => {
+      useTopology(opts.topology);
       const config = ctx.stackConfig();
       const report = await up(config, log);
       if (opts.json) ctx.io.out(`${JSON.stringify(report, null, 2)}\n`);
-      else
+      else {
+        const clusters = formatClusters(await clusterSummaries(config, report.components));
         ctx.io.out(
-          `${formatStatus(report.components)}\n\nstack up in ${report.totalSeconds.toFixed(1)} s. Temporal UI: ${config.temporal.uiUrl}\n`,
+          `${formatStatus(report.components)}\n${clusters}\n\nstack up in ${report.totalSeconds.toFixed(1)} s. Temporal UI: ${config.temporal.uiUrl}\n`,
         );
+      }
       ctx.setExit(EXIT.ok);
     });
 
   stack
     .command('down')
     .description('stop the processes this stack started')
-    .action(async () => {
+    .addOption(topologyOption())
+    .action(async (opts: { topology?: string }) => {
+      useTopology(opts.topology);
       await down(ctx.stackConfig(), log);
       ctx.io.out('stack down: every process this stack started is stopped\n');
       ctx.setExit(EXIT.ok);
@@ -57,10 +71,14 @@ export function addLocalCommands(program: Command, ctx: CliContext): void {
   stack
     .command('status')
     .description('each component, its address and health; exit 1 unless all are healthy')
-    .option('--json', 'print JSON')
-    .action(async (opts: { json?: boolean }) => {
-      const rows = await status(ctx.stackConfig());
-      ctx.io.out(opts.json ? `${JSON.stringify(rows, null, 2)}\n` : `${formatStatus(rows)}\n`);
+    .option('--json', 'print JSON (the component rows)')
+    .addOption(topologyOption())
+    .action(async (opts: { json?: boolean; topology?: string }) => {
+      useTopology(opts.topology);
+      const config = ctx.stackConfig();
+      const rows = await status(config);
+      if (opts.json) ctx.io.out(`${JSON.stringify(rows, null, 2)}\n`);
+      else ctx.io.out(`${formatStatus(rows)}\n${formatClusters(await clusterSummaries(config, rows))}\n`);
       // Non-zero unless the whole stack is usable, so scripts can gate on it.
       ctx.setExit(rows.every((r) => r.state === 'healthy') ? EXIT.ok : EXIT.other);
     });
@@ -87,8 +105,12 @@ export function addLocalCommands(program: Command, ctx: CliContext): void {
     .command('drill')
     .description('the DR drill: failover and failback under synthetic load, with a report (reports/drill-<time>.json, .md, .svg)')
     .addOption(
-      new Option('--mode <mode>', 'planned (0 lost expected) or unplanned (broker A stopped mid-stream)').choices(['planned', 'unplanned']),
+      new Option('--mode <mode>', 'planned (0 lost expected) or unplanned (broker A, on HA all of cluster A, killed mid-stream)').choices([
+        'planned',
+        'unplanned',
+      ]),
     )
+    .addOption(topologyOption())
     .option('--reports-dir <dir>', 'where the report files go (default: reports)')
     .addOption(
       new Option('--dr-period-seconds <s>', 'how long producers write to B between failover and failback (default 15)').argParser(Number),
@@ -97,7 +119,15 @@ export function addLocalCommands(program: Command, ctx: CliContext): void {
     .addOption(new Option('--codec <codec>', "MM2's producer compression in both flows (default: none)").choices(CompressionSchema.options))
     .option('--json', 'print the report as JSON instead of the file paths')
     .action(
-      async (opts: { mode?: string; reportsDir?: string; drPeriodSeconds?: number; keep?: boolean; codec?: string; json?: boolean }) => {
+      async (opts: {
+        mode?: string;
+        reportsDir?: string;
+        drPeriodSeconds?: number;
+        keep?: boolean;
+        codec?: string;
+        json?: boolean;
+        topology?: string;
+      }) => {
         // Flags map onto the drill's own schema, which says what is wrong with a value.
         const flags: Record<string, string> = {
           mode: '--mode',
@@ -105,6 +135,7 @@ export function addLocalCommands(program: Command, ctx: CliContext): void {
           drPeriodSeconds: '--dr-period-seconds',
           keep: '--keep',
           codec: '--codec',
+          topology: '--topology',
         };
         const parsed = DrillOptionsSchema.safeParse({
           ...(opts.mode !== undefined ? { mode: opts.mode } : {}),
@@ -112,6 +143,7 @@ export function addLocalCommands(program: Command, ctx: CliContext): void {
           ...(opts.drPeriodSeconds !== undefined ? { drPeriodSeconds: opts.drPeriodSeconds } : {}),
           ...(opts.keep === true ? { keep: true } : {}),
           ...(opts.codec !== undefined ? { codec: opts.codec } : {}),
+          ...(opts.topology !== undefined ? { topology: opts.topology } : {}),
         });
         if (!parsed.success) {
           throw usageError(

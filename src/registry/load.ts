@@ -257,8 +257,8 @@ export function loadRegistry(file: string, env: NodeJS.ProcessEnv = process.env)
 export function stackRegistryDocument(stack: StackConfig): RegistryFile {
   return {
     clusters: {
-      A: { bootstrapServers: [stack.kafka.A.bootstrap], expectedBrokers: 1 },
-      B: { bootstrapServers: [stack.kafka.B.bootstrap], expectedBrokers: 1 },
+      A: { bootstrapServers: stack.kafka.A.bootstrapServers, expectedBrokers: stack.kafka.A.nodes.length },
+      B: { bootstrapServers: stack.kafka.B.bootstrapServers, expectedBrokers: stack.kafka.B.nodes.length },
     },
     connect: {
       'connect-a': { url: stack.connect['connect-a'].url, writesTo: 'A', requestTimeoutMs: 30_000 },

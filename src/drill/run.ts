@@ -67,7 +67,10 @@ export interface DrillInjections {
    * Awaited before the drill starts the failback, with a function that runs that same
    * failback (same workflow ID and input) once, ahead of the drill's own run.
    */
-  beforeFailback?: (tryFailback: () => Promise<DriveResult>) => Promise<void>;
+  beforeFailback?: (
+    tryFailback: () => Promise<DriveResult>,
+    ctx: { config: StackConfig; kafka: DrillKafka; names: DrillNames },
+  ) => Promise<void>;
 }
 
 // Compiled to dist/src/drill: the repo root is three levels up.
@@ -292,7 +295,7 @@ export async function runDrill(
           approver: DRILL_APPROVER,
           log,
         });
-      if (inject.beforeFailback) await clock.phase('before failback', () => inject.beforeFailback!(runFailback));
+      if (inject.beforeFailback) await clock.phase('before failback', () => inject.beforeFailback!(runFailback, { config, kafka, names }));
       const failback = await drive('failback', runFailback);
       playbooks.failback = playbookRun(failback);
       extra.failback = 'done: producers and the group are back on A, the forward flow resumed';

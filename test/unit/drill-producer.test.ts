@@ -39,7 +39,10 @@ describe('drill synthetic producer', () => {
     for (const { topic, partition, seqs } of groups.values()) {
       for (const seq of seqs) assert.deepEqual(placeRecord(TOPICS, seq), { topic, partition });
     }
-    assert.equal([...groups.values()].reduce((n, g) => n + g.seqs.length, 0), 12);
+    assert.equal(
+      [...groups.values()].reduce((n, g) => n + g.seqs.length, 0),
+      12,
+    );
     assert.equal(groups.size, 5, 'three orders partitions, two accounts partitions');
   });
 

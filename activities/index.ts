@@ -1,6 +1,7 @@
 import { createAuditActivities } from './audit';
 import { createConnectActivities } from './connect';
 import { createCutoverActivities } from './cutover';
+import { createDivergentActivities } from './divergent';
 import { createFailbackActivities } from './failback';
 import { createFlowActivities } from './flow';
 import type { ActivityDeps } from './deps';
@@ -42,6 +43,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createHookActivities(deps),
     ...createUnplacedActivities(deps),
     ...createFlowActivities(deps),
+    ...createDivergentActivities(deps),
   };
 }
 

@@ -19,6 +19,8 @@ import {
   type QuietWindow,
   type TopicDescription,
 } from '../src/kafka/probes';
+import { evaluateHeadroom, evaluateQuorum } from '../src/kafka/quorum-headroom';
+import { describeLogDirs, describeQuorum } from '../src/kafka/raw-admin';
 import { AliasSchema } from '../src/registry/schema';
 import type { ActivityDeps } from './deps';
 
@@ -91,14 +93,25 @@ export function createKafkaActivities(deps: ActivityDeps) {
     classified(() => kafka.withAdmin(cluster, fn), { cluster, registry });
 
   return {
-    /** Reads broker count, controller and partition states and judges them; changes nothing, safe to repeat. */
+    /**
+     * Reads broker count, controller, partition states, the controller quorum
+     * (DescribeQuorum) and every broker's log dir headroom (DescribeLogDirs), and judges
+     * them; changes nothing, safe to repeat.
+     */
     async clusterHealth(input: z.input<typeof ClusterHealthInput>): Promise<ClusterHealth> {
       const args = parseInput(ClusterHealthInput, input);
       return classified(
         async () => {
-          const expected = resolveExpectedBrokers(args.expectedBrokers, registry.cluster(args.cluster).expectedBrokers);
-          const snapshot = await kafka.withAdmin(args.cluster, (admin) => readClusterSnapshot(admin, kafka.get(args.cluster)));
-          return evaluateClusterHealth(args.cluster, snapshot, expected);
+          const config = registry.cluster(args.cluster);
+          const expected = resolveExpectedBrokers(args.expectedBrokers, config.expectedBrokers);
+          const client = kafka.get(args.cluster);
+          const snapshot = await kafka.withAdmin(args.cluster, (admin) => readClusterSnapshot(admin, client));
+          // Read together: each opens its own connections; neither waits for the other.
+          const [rawQuorum, rawLogDirs] = await Promise.all([describeQuorum(client), describeLogDirs(client)]);
+          return evaluateClusterHealth(args.cluster, snapshot, expected, {
+            quorum: evaluateQuorum(rawQuorum, Date.now()),
+            headroom: evaluateHeadroom(rawLogDirs, config.minUsableLogDirPercent),
+          });
         },
         { cluster: args.cluster, registry },
       );

@@ -1,4 +1,4 @@
-import { ActivityFailure, ApplicationFailure, patched } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, patched, workflowInfo } from '@temporalio/workflow';
 import type { FailbackSeedResult } from '../activities/failback';
 import type { AppliedOffsetPlan } from '../activities/offsets';
 import { checkFlowScope, formatRefusal } from '../src/mm2/flow-scope';
@@ -16,12 +16,15 @@ import {
   type SeedFigure,
 } from '../src/model/failback-input';
 import type { PlaybookReport } from '../src/model/gates';
+import { healthDetails, healthFigures } from '../src/model/health-summary';
 import { clusterPairKey } from '../src/model/workflow-ids';
 import { destructive, longWaits, quick, shortWaits } from './activity-options';
 import { describeError, parseInput, setupPlaybook, type GateOptions, type Playbook } from './framework';
 import { FLOW_SCOPE_PATCH } from './failover';
 import { checkpointFreshness, drainStep, placeUnplacedSteps, verifyQuietStep } from './steps';
 import { describeGaps, replicationGaps, sumRecords } from '../src/offsets/conservation';
+import { divergentRecordsSteps } from './divergent';
+import { seedAfterPrevious } from '../src/offsets/divergent';
 
 /** Failure type of a failback refused by a precondition (primary unhealthy, forward flow not stopped). */
 export const FAILBACK_REFUSED = 'PreconditionFailed';
@@ -92,7 +95,8 @@ export async function failback(raw: unknown): Promise<PlaybookReport<FailbackFig
 
     pb.setPhase('reverse-replicating');
     await f.deployReverse();
-    await f.seedReverse(seed!);
+    // Runs recorded before it seeded from the snapshot alone: a re-run copied again what an earlier attempt had copied.
+    await f.seedReverse(seed!, patched(SEED_AFTER_PREVIOUS_PATCH));
     await f.startReverse();
     await f.catchUp();
 
@@ -117,6 +121,8 @@ export async function failback(raw: unknown): Promise<PlaybookReport<FailbackFig
     const measured = patched(FAILBACK_RPO_PATCH);
     if (measured) await f.checkConservation();
     await f.snapshotPrimary();
+    // Runs started before it resumed the forward flow past these records without a word.
+    if (patched(DIVERGENT_RECORDS_PATCH)) await f.divergentRecords();
 
     const producers = await pb.approval('producers-cutover', f.gateOptions('producers-cutover'));
     pb.leaveAsIs(
@@ -134,6 +140,16 @@ export async function failback(raw: unknown): Promise<PlaybookReport<FailbackFig
 
 /** The reverse flow's unreplicated records are measured after stop-reverse (rpoRecords). */
 const FAILBACK_RPO_PATCH = 'failback-rpo-measured';
+/**
+ * Patch id of find-divergent (+ gate divergent-records and the copy) after snapshot-primary:
+ * records on primary that dr never received are kept (replay, quarantine) or discarded on record.
+ */
+export const DIVERGENT_RECORDS_PATCH = 'failback-divergent-records';
+/**
+ * Patch id of seed-reverse reading the reverse source connectors' committed offsets first: a
+ * previous attempt's copy is not copied again (the later of seed and committed offset wins).
+ */
+export const SEED_AFTER_PREVIOUS_PATCH = 'failback-seed-after-previous';
 
 /** The steps, one method each, so the workflow body above reads like the runbook. */
 class Failback {
@@ -174,7 +190,10 @@ class Failback {
         expectedBrokers: health.expectedBrokers,
         controllerId: health.controllerId,
         problems: health.problems,
+        ...healthDetails(health),
       });
+      const figures = healthFigures(health);
+      if (figures) pb.setFigures({ primaryHealth: figures });
       if (!health.healthy) block(`primary ${input.primary} is not healthy: ${health.problems.join('; ')}; fix it before failing back`);
     });
     await pb.step('check-forward', async (step) => {
@@ -395,20 +414,56 @@ class Failback {
     );
   }
 
-  async seedReverse(seed: FailbackSeedResult): Promise<void> {
+  async seedReverse(seed: FailbackSeedResult, afterPrevious = false): Promise<void> {
     const { input, pb } = this;
     await pb.step('seed-reverse', async (step) => {
       const set: Record<string, number> = {};
+      const fromPrevious: Array<{ topic: string; partition: number; seed: string | null; offset: string }> = [];
       for (const s of this.reverse.sources) {
+        // An earlier attempt's connector of this name left its committed offsets in Connect (a delete keeps them).
+        const previous = afterPrevious ? await quick.getConnectorOffsets({ connect: input.reverse.connect, connector: s.name }) : [];
         const offsets = this.seedFigures(seed)
           .filter((e) => e.connector === s.name)
-          .map((e) => ({ partition: { cluster: input.dr, topic: e.topic, partition: e.partition }, offset: e.offset }));
+          .map((e) => {
+            const prev = previous.find((o) => {
+              const p = o.partition as { cluster?: unknown; topic?: unknown; partition?: unknown };
+              return p.cluster === input.dr && p.topic === e.topic && p.partition === e.partition;
+            });
+            const end = seed.current[e.topic]?.[String(e.partition)] ?? '0';
+            const chosen = seedAfterPrevious(e.offset, prev?.offset ?? null, end);
+            if (chosen.fromPrevious) fromPrevious.push({ topic: e.topic, partition: e.partition, seed: e.offset, offset: chosen.offset! });
+            return { partition: { cluster: input.dr, topic: e.topic, partition: e.partition }, offset: chosen.offset };
+          });
         // Connect refuses an empty PATCH; a group without partitions starts from earliest anyway.
         if (offsets.length === 0) continue;
         await destructive.alterConnectorOffsets({ connect: input.reverse.connect, connector: s.name, offsets });
         set[s.name] = offsets.length;
       }
-      step.details({ set, seedFrom: seed.seedFrom });
+      step.details({ set, seedFrom: seed.seedFrom, ...(fromPrevious.length > 0 ? { fromPrevious } : {}) });
+      if (fromPrevious.length > 0) pb.setFigures({ seedFromPrevious: fromPrevious });
+    });
+  }
+
+  /** find-divergent → gate divergent-records → replay | quarantine | discard (workflows/divergent.ts). */
+  async divergentRecords(): Promise<void> {
+    const { input, pb } = this;
+    const { description: _d, ...gate } = this.gateOptions('producers-cutover');
+    const info = workflowInfo();
+    await divergentRecordsSteps(pb, {
+      primary: input.primary,
+      dr: input.dr,
+      policy: input.policy,
+      ...(input.separator ? { separator: input.separator } : {}),
+      forward: { connect: input.forward.connect, sourceConnectors: input.forward.sourceConnectors },
+      cutover: pb.figures.cutover!.offsets,
+      reverseFrom: (pb.figures.seed ?? []).map((s) => ({
+        topic: s.topic,
+        partition: s.partition,
+        from: s.resumeAt === 'earliest' ? null : s.resumeAt,
+      })),
+      gate,
+      workflowId: info.workflowId,
+      runId: info.runId,
     });
   }
 

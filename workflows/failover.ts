@@ -15,6 +15,7 @@ import {
   type FailoverSnapshot,
   type ParsedFailoverInput,
 } from '../src/model/failover-input';
+import { healthDetails, healthFigures } from '../src/model/health-summary';
 import { clusterPairKey } from '../src/model/workflow-ids';
 import { destructive, probeActivities, quick, shortWaits } from './activity-options';
 import { describeError, parseInput, setupPlaybook, type GateOptions, type Playbook } from './framework';
@@ -254,7 +255,10 @@ class Failover {
         brokers: health.brokers.count,
         expectedBrokers: health.expectedBrokers,
         problems: health.problems,
+        ...healthDetails(health),
       });
+      const figures = healthFigures(health);
+      if (figures) pb.setFigures({ targetHealth: figures });
       if (!health.healthy) block(`target ${input.target} is not healthy: ${health.problems.join('; ')}`);
       return health;
     });

@@ -116,6 +116,7 @@ export function addLocalCommands(program: Command, ctx: CliContext): void {
       new Option('--dr-period-seconds <s>', 'how long producers write to B between failover and failback (default 15)').argParser(Number),
     )
     .option('--keep', "keep the drill's topics, groups and connectors for inspection")
+    .option('--chaos', 'planned mode: MM2 lagging with transactions before the failover, a straggler producer on A during the DR period')
     .addOption(new Option('--codec <codec>', "MM2's producer compression in both flows (default: none)").choices(CompressionSchema.options))
     .option('--json', 'print the report as JSON instead of the file paths')
     .action(
@@ -127,6 +128,7 @@ export function addLocalCommands(program: Command, ctx: CliContext): void {
         codec?: string;
         json?: boolean;
         topology?: string;
+        chaos?: boolean;
       }) => {
         // Flags map onto the drill's own schema, which says what is wrong with a value.
         const flags: Record<string, string> = {
@@ -136,6 +138,7 @@ export function addLocalCommands(program: Command, ctx: CliContext): void {
           keep: '--keep',
           codec: '--codec',
           topology: '--topology',
+          chaos: '--chaos',
         };
         const parsed = DrillOptionsSchema.safeParse({
           ...(opts.mode !== undefined ? { mode: opts.mode } : {}),
@@ -144,6 +147,7 @@ export function addLocalCommands(program: Command, ctx: CliContext): void {
           ...(opts.keep === true ? { keep: true } : {}),
           ...(opts.codec !== undefined ? { codec: opts.codec } : {}),
           ...(opts.topology !== undefined ? { topology: opts.topology } : {}),
+          ...(opts.chaos === true ? { chaos: true } : {}),
         });
         if (!parsed.success) {
           throw usageError(

@@ -202,7 +202,7 @@ export function addOperateCommands(program: Command, ctx: CliContext): void {
     .option('--comment <text>', 'why, for the audit trail')
     .option(
       '--choice <[key=]choice>',
-      'for a gate that asks choices (kafka-dr status lists them, e.g. unplaced-groups: earliest | end | leave-out per group; replication-gap: re-drain | accept-loss): <key>=<choice>, or <choice> for every key; repeatable. A gate with a default (the choice that loses nothing) takes it where none is given',
+      'for a gate that asks choices (kafka-dr status lists them, e.g. unplaced-groups: earliest | end | leave-out per group; replication-gap: re-drain | accept-loss; divergent-records: replay | quarantine | discard): <key>=<choice>, or <choice> for every key; repeatable. A gate with a default (the choice that loses nothing) takes it where none is given',
       collectChoice,
     )
     .option('--json', 'print the recorded decision as JSON')

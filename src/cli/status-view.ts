@@ -1,6 +1,7 @@
 import type { PlaybookSnapshot } from '../client/operations';
 import type { PlaybookStatus, StepRecord } from '../model/gates';
 import { describePositions, type GroupPosition } from '../model/unplaced';
+import { divergentLine, type DivergentFigures } from '../offsets/divergent';
 import { formatDuration, lagRows } from '../report/lag-rows';
 
 /**
@@ -104,6 +105,9 @@ export function renderStatus(snap: PlaybookSnapshot): string {
     for (const p of positions) lines.push(`  ${p.group}: ${p.outcome}`);
   }
 
+  const divergent = s.figures.divergent as DivergentFigures | undefined;
+  if (divergent) lines.push('', `Divergent records: ${divergentLine(divergent)}`);
+
   const lag = lagRows(s);
   if (lag.length > 0) {
     lines.push('', 'Lag per partition');
@@ -164,6 +168,8 @@ export function statusEvents(snap: PlaybookSnapshot): StatusEvent[] {
   }
   const positions = s.figures.groupPositions as GroupPosition[] | undefined;
   if (positions && positions.length > 0) events.push({ key: 'groups', line: `consumer groups: ${describePositions(positions)}` });
+  const divergent = s.figures.divergent as DivergentFigures | undefined;
+  if (divergent) events.push({ key: 'divergent', line: `divergent records: ${divergentLine(divergent)}` });
   for (const r of lagRows(s))
     events.push({
       key: `lag:${r.topic}:${r.partition ?? ''}`,

@@ -1,6 +1,7 @@
 import { formatRanges } from './delivery';
 import type { DrillPhase, DrillReport } from './report-types';
 import { describePositions, type GroupPosition } from '../model/unplaced';
+import { divergentLine, type DivergentFigures } from '../offsets/divergent';
 
 /**
  * The drill report as Markdown for people: verdict, counts table, phases with their
@@ -33,6 +34,7 @@ const KEY_FIGURES: Record<string, string[]> = {
     'offsetsSet',
     'groupPositions',
     'forwardOffsets',
+    'divergent',
   ],
 };
 
@@ -43,6 +45,7 @@ function describeFigure(name: string, value: unknown): string {
     return value.map(String).join(', ') || 'none';
   }
   if (name.endsWith('Ms') && typeof value === 'number') return secs(value);
+  if (name === 'divergent' && value && typeof value === 'object') return divergentLine(value as DivergentFigures);
   if (name === 'heartbeat' && value && typeof value === 'object') {
     const h = value as { waitedMs?: number };
     return h.waitedMs !== undefined ? `first heartbeat after ${secs(h.waitedMs)}` : JSON.stringify(value);

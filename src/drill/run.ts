@@ -23,6 +23,7 @@ import { drivePlaybook, PlaybookFailedError, type DriveResult } from './playbook
 import { drillRegistry } from './registry';
 import type { DrillPlaybookRun, DrillReport, DrillResult, DrillSwitchRecord } from './report-types';
 import { Switchboard } from './switchboard';
+import { Chaos } from './chaos';
 import { timelineSvg } from './timeline-svg';
 
 export type { DrillPhase, DrillReport, DrillResult, DrillSwitchRecord, DrillPlaybookRun } from './report-types';
@@ -51,6 +52,8 @@ export const DrillOptionsSchema = z.strictObject({
   codec: CompressionSchema.optional(),
   /** The stack's topology (KDR_TOPOLOGY; unset: what the stack dir was brought up as, else single). */
   topology: z.enum(TOPOLOGIES).optional(),
+  /** Planned mode only: MM2 lagging with transactions, and a straggler producer during the DR period (src/drill/chaos.ts). */
+  chaos: z.boolean().default(false),
 });
 export type DrillOptions = z.input<typeof DrillOptionsSchema>;
 
@@ -145,6 +148,7 @@ export async function runDrill(
   let error: string | undefined;
   let ackedOnABeforeFailover: number[] = [];
   let seqsOnB: number[] | null = null;
+  let chaos: Chaos | undefined;
 
   const drive = async (parent: string, run: () => Promise<DriveResult>): Promise<DriveResult> => {
     try {
@@ -167,7 +171,7 @@ export async function runDrill(
   };
 
   log(
-    `drill ${names.id} (${opts.mode}${opts.codec ? `, MM2 writes ${opts.codec}` : ''}); topics ${names.topics.map((t) => t.name).join(', ')}, group ${names.group}`,
+    `drill ${names.id} (${opts.mode}${opts.chaos ? ', chaos' : ''}${opts.codec ? `, MM2 writes ${opts.codec}` : ''}); topics ${names.topics.map((t) => t.name).join(', ')}, group ${names.group}`,
   );
   try {
     await clock.phase('stack', async () => {
@@ -265,6 +269,11 @@ export async function runDrill(
       await sleep(5_000);
     });
 
+    if (opts.chaos && opts.mode === 'planned') {
+      chaos = new Chaos(kafka, names.topics, s.connect.b, `${names.flow}-source-drill`, log, names.id);
+      await clock.phase('chaos: MM2 lagging', () => chaos!.lagAndTransactions(producer));
+    }
+
     if (opts.mode === 'planned') {
       const failover = await drive('failover', () =>
         drivePlaybook({
@@ -281,7 +290,12 @@ export async function runDrill(
       ackedOnABeforeFailover = [...producer.acked].filter(([, c]) => c === 'A').map(([seq]) => seq);
 
       await clock.phase('DR period on B', async () => {
-        await Promise.all([sleep(opts.drPeriodSeconds * 1_000), inject.duringDrPeriod?.({ config, kafka, names })]);
+        // Chaos: a producer nobody stopped keeps writing to A meanwhile; a test may inject faults.
+        await Promise.all([
+          sleep(opts.drPeriodSeconds * 1_000),
+          chaos?.straggle(opts.drPeriodSeconds * 1_000),
+          inject.duringDrPeriod?.({ config, kafka, names }),
+        ]);
       });
 
       const snapshot = (failover.report.figures as { snapshots: { target: FailoverSnapshot } }).snapshots.target;
@@ -312,6 +326,14 @@ export async function runDrill(
         );
         await consumer.stop();
         seqsOnB = await readAllSeqs(kafka, 'B', names.topics);
+        if (chaos) {
+          extra.chaos = chaos.account({
+            seqsOnB,
+            consumed: consumer.consumed.map((c) => c.seq),
+            failover: playbooks.failover?.figures,
+            failback: playbooks.failback?.figures,
+          });
+        }
       });
     } else {
       await clock.phase(config.topology === 'ha' ? 'cluster A down' : 'broker A down', async () => {
@@ -380,13 +402,19 @@ export async function runDrill(
   }
 
   const endedAt = new Date();
+  const stragglers = new Set(chaos?.stragglers ?? []);
+  // Chaos: committed transactional records must be processed like the producer's; stragglers are accounted apart.
   const delivery = countDelivery(
-    s.producer?.acked.keys() ?? [],
-    (s.consumer?.consumed ?? []).map((c) => c.seq),
+    [...(s.producer?.acked.keys() ?? []), ...(chaos?.txnCommitted ?? [])],
+    (s.consumer?.consumed ?? []).map((c) => c.seq).filter((seq) => !stragglers.has(seq)),
   );
+  const chaosReport = extra.chaos as import('./chaos').ChaosReport | undefined;
+  const unaccounted = chaosReport ? chaosReport.unaccounted + chaosReport.transactions.abortedSeen : 0;
+  if (chaos && !chaosReport && !error) error = 'the chaos drill ended before its accounting';
   const rpo = seqsOnB !== null ? missingFrom(ackedOnABeforeFailover, seqsOnB) : null;
-  const plannedLoss = opts.mode === 'planned' && delivery.lost > 0;
-  if (plannedLoss && !error) error = `the planned drill lost ${delivery.lost} records (first: ${delivery.lostSample.join(', ')})`;
+  const plannedLoss = opts.mode === 'planned' && delivery.lost + unaccounted > 0;
+  if (plannedLoss && !error)
+    error = `the planned drill lost ${delivery.lost + unaccounted} records no playbook accounted for (first: ${delivery.lostSample.join(', ')})`;
   const report: DrillReport = {
     mode: opts.mode,
     topology: config.topology,
@@ -399,7 +427,7 @@ export async function runDrill(
     ...(error ? { error } : {}),
     produced: delivery.produced,
     consumed: delivery.consumed,
-    lost: delivery.lost,
+    lost: delivery.lost + unaccounted,
     duplicates: delivery.duplicates,
     rpoRecords: rpo === null ? null : rpo.length,
     phases: clock.phases,

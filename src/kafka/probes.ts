@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ConfigResourceTypes, type Admin, type Kafka } from 'kafkajs';
+import type { HeadroomHealth, QuorumHealth } from './quorum-headroom';
 
 /**
  * Kafka probes: what a playbook asks a cluster before it moves anything.
@@ -51,6 +52,15 @@ export interface ClusterHealth {
   healthy: boolean;
   /** One human line per problem, worst first; empty when healthy. */
   problems: string[];
+  /**
+   * The KRaft controller quorum (DescribeQuorum). Absent in results recorded before the
+   * quorum check existed; `lost` is a problem, `degraded` a warning.
+   */
+  quorum?: QuorumHealth;
+  /** Disk headroom of every broker's log dirs (DescribeLogDirs); absent as for quorum. */
+  headroom?: HeadroomHealth;
+  /** Reported, not refused: a voter behind while the quorum holds its majority. */
+  warnings?: string[];
 }
 
 /** How many partition names a problem line spells out before it says "and N more". */
@@ -88,6 +98,7 @@ export function evaluateClusterHealth(
   cluster: string,
   snapshot: ClusterSnapshot,
   expected: { expectedBrokers: number; expectedBrokersFrom: 'input' | 'registry' },
+  checks: { quorum?: QuorumHealth; headroom?: HeadroomHealth } = {},
 ): ClusterHealth {
   const ids = [...new Set(snapshot.brokerIds)].sort((a, b) => a - b);
   const up = new Set(ids);
@@ -117,6 +128,10 @@ export function evaluateClusterHealth(
   if (underReplicated.length > 0) {
     problems.push(`${plural(underReplicated.length, 'under-replicated partition')}: ${listPartitions(underReplicated)}`);
   }
+  const warnings: string[] = [];
+  if (checks.quorum?.status === 'lost') problems.push(`controller quorum lost: ${checks.quorum.summary}`);
+  if (checks.quorum?.status === 'degraded') warnings.push(`controller quorum degraded: ${checks.quorum.summary}`);
+  if (checks.headroom) problems.push(...checks.headroom.problems);
 
   return {
     cluster,
@@ -131,6 +146,9 @@ export function evaluateClusterHealth(
     partitionCount: partitions.length,
     healthy: problems.length === 0,
     problems,
+    ...(checks.quorum ? { quorum: checks.quorum } : {}),
+    ...(checks.headroom ? { headroom: checks.headroom } : {}),
+    ...(checks.quorum || checks.headroom ? { warnings } : {}),
   };
 }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { DivergentFigures } from '../offsets/divergent';
 import { DEFAULT_GATE_DEADLINE, Separator } from './failover-input';
 import { GateOptionsSchema, PersonSchema } from './gates';
 import type { UnplacedFigures } from './unplaced';
@@ -313,6 +314,10 @@ export interface FailbackFigures extends Record<string, unknown>, Partial<Unplac
   /** Offsets set on the forward MirrorSourceConnectors (last record not to copy to dr). */
   forwardOffsets: Array<{ connector: string; topic: string; partition: number; offset: string | null; skipped?: string }>;
   rpoRecords: number;
+  /** Records on primary dr never received (find-divergent), and what the divergent-records gate chose. */
+  divergent: DivergentFigures;
+  /** Reverse partitions a previous attempt had copied further than the seed: its committed offset won. */
+  seedFromPrevious: Array<{ topic: string; partition: number; seed: string | null; offset: string }>;
   /** ms from the start to the producers-cutover approval. */
   rtoMs: number;
   plan: FailbackPlan;

@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import { hookFor, NO_HOOKS, type ResolvedEscalation, type ResolvedHook, type ResolvedHooks, type ResolvedWebhook } from '../hooks/resolved';
 import type { StackConfig } from '../stack/config';
 import {
+  DEFAULT_MIN_USABLE_LOG_DIR_PERCENT,
   RegistrySchema,
   type ConnectClusterConfig,
   type KafkaClusterConfig,
@@ -30,6 +31,8 @@ export interface ResolvedKafkaCluster {
   alias: string;
   bootstrapServers: string[];
   expectedBrokers: number;
+  /** Usable bytes per log dir, in % of its total, below which the health check refuses. */
+  minUsableLogDirPercent: number;
   tls?: { ca?: string; cert?: string; key?: string; keyPassword?: Secret; rejectUnauthorized: boolean };
   sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: Secret };
 }
@@ -178,6 +181,7 @@ export function resolveRegistry(doc: unknown, source: string, env: NodeJS.Proces
       alias,
       bootstrapServers: c.bootstrapServers,
       expectedBrokers: c.expectedBrokers,
+      minUsableLogDirPercent: c.minUsableLogDirPercent,
       tls:
         c.tls && c.tls.enabled
           ? {
@@ -257,8 +261,16 @@ export function loadRegistry(file: string, env: NodeJS.ProcessEnv = process.env)
 export function stackRegistryDocument(stack: StackConfig): RegistryFile {
   return {
     clusters: {
-      A: { bootstrapServers: stack.kafka.A.bootstrapServers, expectedBrokers: stack.kafka.A.nodes.length },
-      B: { bootstrapServers: stack.kafka.B.bootstrapServers, expectedBrokers: stack.kafka.B.nodes.length },
+      A: {
+        bootstrapServers: stack.kafka.A.bootstrapServers,
+        expectedBrokers: stack.kafka.A.nodes.length,
+        minUsableLogDirPercent: DEFAULT_MIN_USABLE_LOG_DIR_PERCENT,
+      },
+      B: {
+        bootstrapServers: stack.kafka.B.bootstrapServers,
+        expectedBrokers: stack.kafka.B.nodes.length,
+        minUsableLogDirPercent: DEFAULT_MIN_USABLE_LOG_DIR_PERCENT,
+      },
     },
     connect: {
       'connect-a': { url: stack.connect['connect-a'].url, writesTo: 'A', requestTimeoutMs: 30_000 },

@@ -44,11 +44,19 @@ export const SaslSchema = z
   })
   .strict();
 
+/** The disk headroom a cluster's health check asks for unless its registry entry says otherwise. */
+export const DEFAULT_MIN_USABLE_LOG_DIR_PERCENT = 10;
+
 export const KafkaClusterSchema = z
   .object({
     bootstrapServers: z.array(HostPortSchema).min(1, 'needs at least one broker'),
     /** Broker count a healthy cluster has (the failback precheck compares against it). */
     expectedBrokers: z.number().int().min(1).default(1),
+    /**
+     * Disk headroom the health check wants on every log dir of every broker: usable bytes
+     * as a percentage of the dir's total (DescribeLogDirs). Below it the check refuses.
+     */
+    minUsableLogDirPercent: z.number().min(0).max(100).default(DEFAULT_MIN_USABLE_LOG_DIR_PERCENT),
     tls: TlsSchema.optional(),
     sasl: SaslSchema.optional(),
   })

@@ -27,8 +27,8 @@ function stepNote(s: StepRecord): string {
   return typeof why === 'string' ? why : '';
 }
 
-/** Figures named like durations or lag: drain/catch-up/RTO times, RPO, lag totals. */
-const FIGURE_RE = /lag|drain|rpo|rto|catchUp|quiet/i;
+/** Figures named like durations or lag: drain/catch-up/RTO times, RPO, lag totals; cluster health (quorum, disk headroom). */
+const FIGURE_RE = /lag|drain|rpo|rto|catchUp|quiet|health/i;
 
 function scalarFigures(figures: Record<string, unknown>): Array<[string, string]> {
   const rows: Array<[string, string]> = [];

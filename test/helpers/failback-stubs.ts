@@ -44,6 +44,9 @@ type FailbackStubs = Pick<
   | 'findUnplacedPositions'
   | 'placeUnplacedGroups'
   | 'planForwardResumeOffsets'
+  | 'getConnectorOffsets'
+  | 'findDivergentRecords'
+  | 'copyDivergentRecords'
 >;
 
 /** A drain stub shaped like waitForDrain: heartbeats every 100 ms for `ms` of real time. */
@@ -142,6 +145,16 @@ export const failbackStubs: FailbackStubs = {
   },
   async placeUnplacedGroups() {
     return { set: [] };
+  },
+  async getConnectorOffsets() {
+    return [];
+  },
+  /** The happy path: dr received every record of the primary. */
+  async findDivergentRecords() {
+    return { checkedAt: T, records: 0, partitions: [], readOnPrimary: 0, readOnDr: 0 };
+  },
+  async copyDivergentRecords() {
+    return { copied: 0, written: 0, topics: [] };
   },
   async planForwardResumeOffsets() {
     return {

@@ -241,6 +241,31 @@ describe('status view', () => {
     assert.ok(lines.includes('consumer groups: billing: exact'), lines.join('\n'));
   });
 
+  it('divergent records on failback: the counts and the choice in the view and in --watch', () => {
+    const s = status({
+      figures: {
+        divergent: {
+          checkedAt: '2026-01-01T10:00:00.000Z',
+          records: 8,
+          partitions: [{ topic: 'orders', partition: 0, from: '10', to: '28', records: 8, ranges: [['10', '17']], fromDr: 10 }],
+          choice: 'replay',
+          by: 'bob',
+          replayed: { copied: 8, topics: ['orders'] },
+        },
+      },
+    });
+    const text = renderStatus(snapshot(s));
+    assert.match(
+      text,
+      /Divergent records: 8 record\(s\) on the primary the DR cluster never received, in 1 partition\(s\): replayed to the DR cluster \(8 copied\) by bob/,
+    );
+    const lines = statusEvents(snapshot(s)).map((e) => e.line);
+    assert.ok(
+      lines.some((l) => l.startsWith('divergent records: 8 record(s)')),
+      lines.join('\n'),
+    );
+  });
+
   it('a closed run rebuilt from its report: decisions, compensation, outcome; no open gate', () => {
     const r = report();
     const text = renderStatus(snapshot(statusFromReport(r), { temporalStatus: 'COMPLETED', closeTime: r.endedAt, report: r }));

@@ -193,7 +193,13 @@ describe('replication plan validation', () => {
 });
 
 function cluster(alias: string, extra: Partial<ResolvedKafkaCluster> = {}): ResolvedKafkaCluster {
-  return { alias, bootstrapServers: [`${alias.toLowerCase()}1:9092`, `${alias.toLowerCase()}2:9092`], expectedBrokers: 2, ...extra };
+  return {
+    alias,
+    bootstrapServers: [`${alias.toLowerCase()}1:9092`, `${alias.toLowerCase()}2:9092`],
+    expectedBrokers: 2,
+    minUsableLogDirPercent: 10,
+    ...extra,
+  };
 }
 
 describe('MM2 connector configs from a plan', () => {

@@ -33,6 +33,10 @@ interface Scenario {
   unplaced?: UnplacedPartition[];
   /** describeFlow's answer (default: a flow that refuses nothing). */
   flowScope?: FlowScope;
+  /** Divergent records find-divergent reports on orders-0 (default none). */
+  divergent?: number;
+  /** The reverse source's committed offset a previous attempt left (getConnectorOffsets). */
+  previousReverse?: string;
 }
 const scenarios = new Map<string, Scenario>();
 
@@ -85,7 +89,13 @@ type Stubs = Pick<
   | 'replicationLag'
   | 'findUnplacedPositions'
   | 'placeUnplacedGroups'
+  | 'getConnectorOffsets'
+  | 'findDivergentRecords'
+  | 'copyDivergentRecords'
 >;
+
+/** Calls of the divergent-records steps and of seed-reverse's offsets read, apart from `calls` (the order assertions predate them). */
+const divergentCalls: Call[] = [];
 
 /** describeFlow calls, apart from `calls`: the call-order assertions below predate the scope check. */
 const flowCalls: Call[] = [];
@@ -102,6 +112,42 @@ const lagReport = (total: string) => ({
 });
 
 const stubs: Stubs = {
+  async getConnectorOffsets(input) {
+    divergentCalls.push({ workflowId: wfId(), name: 'getConnectorOffsets', arg: input as Record<string, unknown> });
+    const prev = scenarios.get(wfId())?.previousReverse;
+    return prev ? [{ partition: { cluster: 'B', topic: 'orders', partition: 0 }, offset: prev }] : [];
+  },
+  async findDivergentRecords(input) {
+    divergentCalls.push({ workflowId: wfId(), name: 'findDivergentRecords', arg: input as Record<string, unknown> });
+    const n = scenarios.get(wfId())?.divergent ?? 0;
+    const partitions =
+      n === 0
+        ? []
+        : [
+            {
+              topic: 'orders',
+              partition: 0,
+              from: '100',
+              to: '130',
+              records: n,
+              ranges: [['100', String(99 + n)] as [string, string]],
+              fromDr: 30 - n,
+              drTopic: 'orders',
+              drEnd: '130',
+            },
+          ];
+    return { checkedAt: T, records: n, partitions, readOnPrimary: 30, readOnDr: 30 - n };
+  },
+  async copyDivergentRecords(input) {
+    divergentCalls.push({ workflowId: wfId(), name: 'copyDivergentRecords', arg: input as Record<string, unknown> });
+    const copied = input.partitions.reduce((n, p) => n + p.ranges.reduce((m, [a, b]) => m + Number(b) - Number(a) + 1, 0), 0);
+    return {
+      copied,
+      written: copied,
+      topics: input.choice === 'replay' ? ['orders'] : ['kafka-dr.quarantine.orders.internal'],
+      ...(input.choice === 'quarantine' ? { exportPath: `/tmp/q/${input.workflowId}.json` } : {}),
+    };
+  },
   async describeFlow(input) {
     flowCalls.push({ workflowId: wfId(), name: 'describeFlow', arg: input as Record<string, unknown> });
     return scenarios.get(wfId())?.flowScope ?? OPEN_FLOW_SCOPE;
@@ -419,6 +465,8 @@ describe('failback playbook: control flow with stub activities', { timeout: 300_
         'stop-reverse',
         'check-conservation',
         'snapshot-primary',
+        // nothing on A that B never got: no gate
+        'find-divergent',
         'hook:producers-cutover',
         'remove-reverse',
         'set-forward-offsets',
@@ -731,6 +779,82 @@ describe('failback playbook: control flow with stub activities', { timeout: 300_
         ['parked', 'skipped 30 (end on 1 partition(s))'],
       ],
     );
+  });
+
+  it('divergent records on A: gate divergent-records before producers-cutover; quarantine copies them, the report names the choice and counts', async () => {
+    const h = await start(input(), { divergent: 7 });
+    await gateOpen(h, 'consumers-cutover');
+    await h.signal(approveSignal, { gate: 'consumers-cutover', by: 'bob' });
+    await gateOpen(h, 'stop-producers');
+    await h.signal(approveSignal, { gate: 'stop-producers', by: 'bob' });
+    const s = await gateOpen(h, 'divergent-records');
+    assert.match(s.openGate!.description, /7 record\(s\) on A never reached B.*orders-0: 7 at 100-106/);
+    assert.deepEqual(s.openGate!.choices, { options: ['replay', 'quarantine', 'discard'], keys: ['records'], default: 'replay' });
+    assert.equal((s.figures.divergent as { records: number }).records, 7);
+    const find = divergentCalls.find((c) => c.workflowId === h.workflowId && c.name === 'findDivergentRecords')!;
+    assert.deepEqual(find.arg.cutover, { orders: { '0': '130' } });
+    assert.deepEqual(find.arg.reverseFrom, [{ topic: 'orders', partition: 0, from: '100' }]);
+    await h.signal(approveSignal, { gate: 'divergent-records', by: 'bob', choices: { records: 'quarantine' } });
+    await gateOpen(h, 'producers-cutover');
+    await h.signal(approveSignal, { gate: 'producers-cutover', by: 'dave' });
+    const report = (await h.result()) as PlaybookReport<FailbackFigures>;
+    assert.equal(report.outcome, 'completed');
+    const copy = divergentCalls.find((c) => c.workflowId === h.workflowId && c.name === 'copyDivergentRecords')!;
+    assert.equal(copy.arg.choice, 'quarantine');
+    const steps = report.steps.map((x) => x.name);
+    assert.deepEqual(steps.slice(steps.indexOf('snapshot-primary'), steps.indexOf('snapshot-primary') + 4), [
+      'snapshot-primary',
+      'find-divergent',
+      'quarantine-divergent',
+      'hook:producers-cutover',
+    ]);
+    const d = report.figures.divergent;
+    assert.equal(d.choice, 'quarantine');
+    assert.equal(d.by, 'bob');
+    assert.equal(d.records, 7);
+    assert.deepEqual(d.quarantine, {
+      topics: ['kafka-dr.quarantine.orders.internal'],
+      copied: 7,
+      exportPath: `/tmp/q/${h.workflowId}.json`,
+    });
+  });
+
+  it('divergent-records: a bare approve takes replay (loses nothing); discard copies nothing and is recorded', async () => {
+    const bare = await start(input(), { divergent: 3 });
+    const discard = await start(input(), { divergent: 4 });
+    for (const h of [bare, discard]) {
+      await gateOpen(h, 'consumers-cutover');
+      await h.signal(approveSignal, { gate: 'consumers-cutover', by: 'bob' });
+      await gateOpen(h, 'stop-producers');
+      await h.signal(approveSignal, { gate: 'stop-producers', by: 'bob' });
+      await gateOpen(h, 'divergent-records');
+    }
+    await bare.signal(approveSignal, { gate: 'divergent-records', by: 'bob' });
+    await discard.signal(approveSignal, { gate: 'divergent-records', by: 'bob', choices: { '*': 'discard' } });
+    for (const h of [bare, discard]) {
+      await gateOpen(h, 'producers-cutover');
+      await h.signal(approveSignal, { gate: 'producers-cutover', by: 'dave' });
+    }
+    const r1 = (await bare.result()) as PlaybookReport<FailbackFigures>;
+    const r2 = (await discard.result()) as PlaybookReport<FailbackFigures>;
+    assert.equal(r1.figures.divergent.choice, 'replay');
+    assert.deepEqual(r1.figures.divergent.replayed, { copied: 3, topics: ['orders'] });
+    assert.ok(r1.steps.some((x) => x.name === 'replay-divergent'));
+    assert.equal(r2.figures.divergent.choice, 'discard');
+    assert.equal(r2.figures.divergent.discarded, 4);
+    assert.ok(!divergentCalls.some((c) => c.workflowId === discard.workflowId && c.name === 'copyDivergentRecords'));
+    assert.equal(r2.steps.find((x) => x.name === 'copy-divergent')?.state, 'skipped');
+  });
+
+  it('a re-run seeds the reverse flow after what a previous attempt copied (its committed offset wins over the snapshot)', async () => {
+    const h = await start(input(), { previousReverse: '117' });
+    await gateOpen(h, 'consumers-cutover');
+    const seedAlter = callsOf(h.workflowId).find((c) => c.name === 'alterConnectorOffsets')!;
+    assert.deepEqual(seedAlter.arg.offsets, [{ partition: { cluster: 'B', topic: 'orders', partition: 0 }, offset: '117' }]);
+    const s = await h.query(statusQuery);
+    assert.deepEqual(s.figures.seedFromPrevious, [{ topic: 'orders', partition: 0, seed: '99', offset: '117' }]);
+    await h.signal(abortSignal, { by: 'bob', reason: 'test over' });
+    await h.result();
   });
 
   it('replays every history recorded above with the same bundle', async () => {

@@ -13,6 +13,8 @@ import type { UnplacedPartition } from '../../src/model/unplaced';
 import { deriveFlowScope, type FlowScope } from '../../src/mm2/flow-scope';
 import { IDENTITY_POLICY_CLASS } from '../../src/mm2/policy';
 import { OPEN_FLOW_SCOPE } from '../replay/stubs';
+import { evaluateClusterHealth } from '../../src/kafka/probes';
+import { evaluateHeadroom, evaluateQuorum } from '../../src/kafka/quorum-headroom';
 
 /**
  * The failover playbook's control flow on the real Temporal dev server with stub
@@ -29,6 +31,8 @@ interface Scenario {
   /** Unreplicated records the exact lag reports after stop-forward, one answer per call. */
   gaps?: string[];
   targetHealthy?: boolean;
+  /** Target B's quorum with voter 3 behind (majority held) and one log dir at 40 % usable. */
+  targetQuorumDegraded?: boolean;
   sourceDown?: boolean;
   evidenceFails?: boolean;
   /** Named groups the forward checkpoint connector never translates. */
@@ -132,6 +136,36 @@ const stubs: Stubs = {
     const s = record('clusterHealth', input);
     if (input.cluster === 'A' && s.sourceDown)
       throw ApplicationFailure.create({ type: 'ClusterUnreachable', message: 'cluster A: connection refused' });
+    if (input.cluster === 'B' && s.targetQuorumDegraded) {
+      const replica = (replicaId: number, caughtUpAgoMs: number) => ({
+        replicaId,
+        logEndOffset: '100',
+        lastFetchTimestamp: 1_000_000 - caughtUpAgoMs,
+        lastCaughtUpTimestamp: 1_000_000 - caughtUpAgoMs,
+      });
+      return evaluateClusterHealth(
+        'B',
+        { brokerIds: [1, 2, 3], controllerId: 1, partitions: [], source: 'admin' },
+        { expectedBrokers: 3, expectedBrokersFrom: 'registry' },
+        {
+          quorum: evaluateQuorum(
+            {
+              error: null,
+              leaderId: 1,
+              leaderEpoch: 4,
+              highWatermark: '100',
+              voters: [replica(1, 0), replica(2, 0), replica(3, 60_000)],
+              observers: [],
+            },
+            1_000_000,
+          ),
+          headroom: evaluateHeadroom(
+            [{ brokerId: 1, ok: true, logDirs: [{ logDir: '/d', error: null, totalBytes: 100, usableBytes: 40 }] }],
+            10,
+          ),
+        },
+      );
+    }
     const healthy = input.cluster === 'A' || s.targetHealthy !== false;
     return {
       cluster: input.cluster,
@@ -611,6 +645,27 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
     assert.match(cause.message, /target B is not healthy: 1 offline partition: orders-0/);
     // The read-only checks are scheduled together; nothing else runs.
     assert.deepEqual(namesOf(h.workflowId).sort(), ['checkGroupsInFlow', 'clusterHealth:B', 'replicationLag']);
+  });
+
+  it('planned with a degraded target quorum (one voter of three behind): reported in check-target and the figures, not refused', async () => {
+    const h = await start(input(), { targetQuorumDegraded: true });
+    const s = await gateOpen(h, 'stop-producers');
+    const step = s.steps.find((x) => x.name === 'check-target')!;
+    assert.equal(step.state, 'completed');
+    assert.match(
+      String(step.details?.why),
+      /^quorum degraded: 2 of 3 voters caught up \(leader 1, majority held\): voter 3 lagging .*; lowest log dir 40 % usable of 1 \(min 10 %\)$/,
+    );
+    assert.match((step.details?.warnings as string[])[0]!, /^controller quorum degraded: /);
+    assert.deepEqual(s.figures.targetHealth, {
+      quorum: 'degraded',
+      quorumLeader: 1,
+      votersCaughtUp: '2/3',
+      lowestUsableLogDirPercent: 40,
+      minUsableLogDirPercent: 10,
+    });
+    await h.signal(abortSignal, { by: 'bob', reason: 'test over' });
+    await h.result().catch(() => undefined);
   });
 
   it('unplanned, source unreachable after N probes: RPO from heartbeat freshness, no drain, target snapshot only, same gates', async () => {

@@ -1,0 +1,433 @@
+import { createHash } from 'node:crypto';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Context } from '@temporalio/activity';
+import type { IHeaders } from 'kafkajs';
+import { z } from 'zod';
+import { classified, describeZodError, invalidInput } from '../src/failures';
+import { readRanges, type PartitionRange } from '../src/kafka/read-ranges';
+import type { RawRecord } from '../src/kafka/read-to-end';
+import { mirroredTopic } from '../src/model/failover-input';
+import {
+  offsetRuns,
+  ORIGIN_HEADERS,
+  quarantineTopicFor,
+  unmatchedOffsets,
+  type DivergentPartition,
+  type Fingerprinted,
+} from '../src/offsets/divergent';
+import { committedMirrorOffsets } from '../src/offsets/lag';
+import type { ActivityDeps } from './deps';
+
+/**
+ * Divergent records on failback (pure logic: src/offsets/divergent.ts): find them on the
+ * primary, and copy them to the DR cluster (replay) or to a quarantine topic on the primary
+ * with a JSON export (quarantine). Both copies are safe to repeat: what a previous attempt
+ * already wrote is found and not written again.
+ */
+
+const Alias = z.string().min(1);
+const Offset = z.string().regex(/^\d+$/);
+
+const FindInput = z.strictObject({
+  primary: Alias,
+  dr: Alias,
+  policy: z.enum(['default', 'identity']),
+  separator: z.string().min(1).optional(),
+  forward: z.strictObject({ connect: z.string().min(1), sourceConnectors: z.array(z.string().min(1)).min(1) }),
+  /** A's end offsets at the cutover, topic (on A) → partition → offset. */
+  cutover: z.record(z.string(), z.record(z.string(), Offset)),
+  /** Identity: the first B offset the reverse flow copied per partition (null: B's log start). */
+  reverseFrom: z
+    .array(z.strictObject({ topic: z.string().min(1), partition: z.number().int().min(0), from: Offset.nullable() }))
+    .default([]),
+});
+export type FindDivergentInput = z.input<typeof FindInput>;
+
+/** A found partition, with where B's target partition ended at the check (the replay's idempotence anchor). */
+export type FoundDivergent = DivergentPartition & { drTopic: string; drEnd: string };
+
+export interface FindDivergentResult {
+  checkedAt: string;
+  records: number;
+  partitions: FoundDivergent[];
+  /** Records read on A and on B. */
+  readOnPrimary: number;
+  readOnDr: number;
+}
+
+const CopyInput = z.strictObject({
+  primary: Alias,
+  dr: Alias,
+  choice: z.enum(['replay', 'quarantine']),
+  partitions: z
+    .array(
+      z.strictObject({
+        topic: z.string().min(1),
+        partition: z.number().int().min(0),
+        ranges: z.array(z.tuple([Offset, Offset])).min(1),
+        drTopic: z.string().min(1),
+        drEnd: Offset,
+      }),
+    )
+    .min(1),
+  /** Names the export file (quarantine). */
+  workflowId: z.string().min(1).max(255),
+  runId: z.string().min(1).max(64),
+});
+export type CopyDivergentInput = z.input<typeof CopyInput>;
+
+export interface CopyDivergentResult {
+  /** Records the target holds now (written by this call or by an earlier attempt). */
+  copied: number;
+  /** Of them, written by this call. */
+  written: number;
+  topics: string[];
+  exportPath?: string;
+}
+
+function parse<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) throw invalidInput(`${what} input: ${describeZodError(parsed.error)}`);
+  return parsed.data;
+}
+
+/** Heartbeats every few seconds while `fn` runs (reads join a consumer group: seconds each). */
+async function beating<T>(fn: () => Promise<T>): Promise<T> {
+  let ctx: Context | undefined;
+  try {
+    ctx = Context.current();
+  } catch {
+    ctx = undefined;
+  }
+  const timer = ctx ? setInterval(() => ctx.heartbeat(), 5_000) : undefined;
+  try {
+    return await fn();
+  } finally {
+    if (timer) clearInterval(timer);
+  }
+}
+
+type Rec = RawRecord & { headers?: Record<string, unknown> };
+
+function headerBytes(v: unknown): string[] {
+  const one = (x: unknown) => (Buffer.isBuffer(x) ? x.toString('base64') : Buffer.from(String(x)).toString('base64'));
+  return v === undefined || v === null ? [] : Array.isArray(v) ? v.map(one) : [one(v)];
+}
+
+/** Timestamp, key, value and headers: what MM2 copies unchanged. */
+function fingerprint(r: Rec): string {
+  const h = createHash('sha256');
+  h.update(`${r.timestamp}\u0000`);
+  h.update(r.key ? `k${r.key.toString('base64')}` : '-');
+  h.update('\u0000');
+  h.update(r.value ? `v${r.value.toString('base64')}` : '-');
+  for (const name of Object.keys(r.headers ?? {}).sort()) h.update(`\u0000${name}=${headerBytes(r.headers![name]).join(',')}`);
+  return h.digest('base64');
+}
+
+const pkey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
+
+export function createDivergentActivities(deps: ActivityDeps) {
+  async function read(cluster: string, ranges: PartitionRange[]): Promise<Map<string, Rec[]>> {
+    const out = new Map<string, Rec[]>();
+    await classified(
+      () =>
+        readRanges(deps.kafka.get(cluster), ranges, (topic, r) => {
+          const k = pkey(topic, r.partition);
+          out.set(k, [...(out.get(k) ?? []), r]);
+        }),
+      { cluster, registry: deps.registry },
+    );
+    for (const list of out.values()) list.sort((a, b) => (a.offset < b.offset ? -1 : a.offset > b.offset ? 1 : 0));
+    return out;
+  }
+
+  async function lowAndHigh(cluster: string, topics: string[]): Promise<Map<string, { low: bigint; high: bigint }>> {
+    const out = new Map<string, { low: bigint; high: bigint }>();
+    if (topics.length === 0) return out;
+    await classified(
+      () =>
+        deps.kafka.withAdmin(cluster, async (admin) => {
+          const existing = new Set(await admin.listTopics());
+          for (const topic of topics.filter((t) => existing.has(t))) {
+            for (const o of await admin.fetchTopicOffsets(topic)) {
+              out.set(pkey(topic, o.partition), { low: BigInt(o.low), high: BigInt(o.high) });
+            }
+          }
+        }),
+      { cluster, registry: deps.registry },
+    );
+    return out;
+  }
+
+  return {
+    /**
+     * Records on the primary the DR cluster never received, per partition: from the forward
+     * flow's last replicated offset + 1 to A's end at the cutover, committed data records only,
+     * minus (Identity) the records the reverse flow copied there from B. Reads only; safe to repeat.
+     */
+    async findDivergentRecords(input: FindDivergentInput): Promise<FindDivergentResult> {
+      const args = parse(FindInput, input, 'findDivergentRecords');
+      return beating(async () => {
+        const client = deps.connect(args.forward.connect);
+        const committed = new Map<string, bigint | null>();
+        for (const name of args.forward.sourceConnectors) {
+          const offsets = await classified(() => client.getOffsets(name), { registry: deps.registry });
+          for (const [k, c] of committedMirrorOffsets(args.primary, offsets)) committed.set(k, c.offset);
+        }
+        const topics = Object.keys(args.cutover).sort();
+        const onA = await lowAndHigh(args.primary, topics);
+        const sep = args.separator ?? '.';
+        const aRanges: PartitionRange[] = [];
+        for (const topic of topics) {
+          for (const [p, end] of Object.entries(args.cutover[topic]!)) {
+            const partition = Number(p);
+            const c = committed.get(pkey(topic, partition));
+            const from = c !== null && c !== undefined ? c + 1n : (onA.get(pkey(topic, partition))?.low ?? 0n);
+            if (from < BigInt(end)) aRanges.push({ topic, partition, from, to: BigInt(end) });
+          }
+        }
+        const drTopics = [...new Set(aRanges.map((r) => mirroredTopic(args.policy, args.primary, r.topic, sep)))];
+        const onB = await lowAndHigh(args.dr, drTopics);
+        const aRecords = await read(args.primary, aRanges);
+        // Identity: the reverse flow wrote B's records into these same partitions.
+        const bRanges: PartitionRange[] = [];
+        if (args.policy === 'identity') {
+          for (const r of aRanges) {
+            const b = onB.get(pkey(r.topic, r.partition));
+            const seeded = args.reverseFrom.find((s) => s.topic === r.topic && s.partition === r.partition);
+            if (!b || !seeded) continue;
+            const from = seeded.from === null ? b.low : BigInt(seeded.from);
+            if (from < b.high) bRanges.push({ topic: r.topic, partition: r.partition, from, to: b.high });
+          }
+        }
+        const bRecords = await read(args.dr, bRanges);
+        const partitions: FoundDivergent[] = [];
+        let readOnPrimary = 0;
+        let readOnDr = 0;
+        for (const r of aRanges) {
+          const k = pkey(r.topic, r.partition);
+          const a = aRecords.get(k) ?? [];
+          const b = bRecords.get(k) ?? [];
+          readOnPrimary += a.length;
+          readOnDr += b.length;
+          const fa: Fingerprinted[] = a.map((x) => ({ offset: x.offset, fingerprint: fingerprint(x) }));
+          const { divergent, matched } = unmatchedOffsets(fa, b.map(fingerprint));
+          if (divergent.length === 0) continue;
+          const drTopic = mirroredTopic(args.policy, args.primary, r.topic, sep);
+          partitions.push({
+            topic: r.topic,
+            partition: r.partition,
+            from: r.from.toString(),
+            to: r.to.toString(),
+            records: divergent.length,
+            ranges: offsetRuns(divergent),
+            fromDr: matched,
+            drTopic,
+            drEnd: (onB.get(pkey(drTopic, r.partition))?.high ?? 0n).toString(),
+          });
+        }
+        return {
+          checkedAt: new Date().toISOString(),
+          records: partitions.reduce((n, p) => n + p.records, 0),
+          partitions,
+          readOnPrimary,
+          readOnDr,
+        };
+      });
+    },
+
+    /**
+     * Copies the divergent records: replay writes each to the DR cluster's mirror of its
+     * topic, same partition, with its key, value, headers and timestamp; quarantine writes
+     * each to `kafka-dr.quarantine.<topic>.internal` on the primary with origin headers and
+     * writes a JSON export. Safe to repeat: records an earlier attempt wrote are skipped.
+     */
+    async copyDivergentRecords(input: CopyDivergentInput): Promise<CopyDivergentResult> {
+      const args = parse(CopyInput, input, 'copyDivergentRecords');
+      return beating(async () => {
+        const wanted = new Map<string, Set<bigint>>();
+        const ranges: PartitionRange[] = [];
+        for (const p of args.partitions) {
+          const offsets = new Set<bigint>();
+          for (const [a, b] of p.ranges) for (let o = BigInt(a); o <= BigInt(b); o++) offsets.add(o);
+          wanted.set(pkey(p.topic, p.partition), offsets);
+          ranges.push({
+            topic: p.topic,
+            partition: p.partition,
+            from: BigInt(p.ranges[0]![0]),
+            to: BigInt(p.ranges[p.ranges.length - 1]![1]) + 1n,
+          });
+        }
+        const read1 = await read(args.primary, ranges);
+        const records = args.partitions.map((p) => ({
+          p,
+          records: (read1.get(pkey(p.topic, p.partition)) ?? []).filter((r) => wanted.get(pkey(p.topic, p.partition))!.has(r.offset)),
+        }));
+        return args.choice === 'replay' ? replay(args, records) : quarantine(args, records);
+      });
+    },
+  };
+
+  type Part = z.output<typeof CopyInput>['partitions'][number];
+
+  async function replay(args: z.output<typeof CopyInput>, parts: Array<{ p: Part; records: Rec[] }>): Promise<CopyDivergentResult> {
+    const topics = [...new Set(parts.map((x) => x.p.drTopic))];
+    // What an earlier attempt wrote lies between the end at the check and the end now (B is quiet).
+    const now = await lowAndHigh(args.dr, topics);
+    const already = await read(
+      args.dr,
+      parts
+        .map((x) => ({
+          topic: x.p.drTopic,
+          partition: x.p.partition,
+          from: BigInt(x.p.drEnd),
+          to: now.get(pkey(x.p.drTopic, x.p.partition))?.high ?? 0n,
+        }))
+        .filter((r) => r.from < r.to),
+    );
+    let copied = 0;
+    let written = 0;
+    await withProducer(args.dr, async (send) => {
+      for (const { p, records } of parts) {
+        const there = (already.get(pkey(p.drTopic, p.partition)) ?? []).map(fingerprint);
+        const { divergent: toWrite } = unmatchedOffsets(
+          records.map((r) => ({ offset: r.offset, fingerprint: fingerprint(r) })),
+          there,
+        );
+        const missing = new Set(toWrite);
+        const messages = records
+          .filter((r) => missing.has(r.offset))
+          .map((r) => ({
+            partition: p.partition,
+            key: r.key,
+            value: r.value,
+            timestamp: String(r.timestamp),
+            headers: asHeaders(r.headers),
+          }));
+        if (messages.length > 0) await send(p.drTopic, messages);
+        copied += records.length;
+        written += messages.length;
+      }
+    });
+    return { copied, written, topics };
+  }
+
+  async function quarantine(args: z.output<typeof CopyInput>, parts: Array<{ p: Part; records: Rec[] }>): Promise<CopyDivergentResult> {
+    const topics = [...new Set(parts.map((x) => quarantineTopicFor(x.p.topic)))];
+    await classified(
+      () =>
+        deps.kafka.withAdmin(args.primary, async (admin) => {
+          const existing = new Set(await admin.listTopics());
+          const create = topics.filter((t) => !existing.has(t));
+          // One partition: the origin headers say where each record came from. Broker-default replication factor.
+          if (create.length > 0)
+            await admin.createTopics({
+              topics: create.map((topic) => ({ topic, numPartitions: 1, replicationFactor: -1 })),
+              waitForLeaders: true,
+            });
+        }),
+      { cluster: args.primary, registry: deps.registry },
+    );
+    // Origins already quarantined (an earlier attempt): the quarantine topics are small, read them whole.
+    const ends = await lowAndHigh(args.primary, topics);
+    const already = await read(
+      args.primary,
+      topics
+        .map((t) => ({ topic: t, partition: 0, from: ends.get(pkey(t, 0))?.low ?? 0n, to: ends.get(pkey(t, 0))?.high ?? 0n }))
+        .filter((r) => r.from < r.to),
+    );
+    const origins = new Set<string>();
+    for (const list of already.values()) {
+      for (const r of list) {
+        const h = r.headers ?? {};
+        const s = (n: string) => Buffer.from(headerBytes(h[n])[0] ?? '', 'base64').toString();
+        origins.add(`${s(ORIGIN_HEADERS.topic)}\u0000${s(ORIGIN_HEADERS.partition)}\u0000${s(ORIGIN_HEADERS.offset)}`);
+      }
+    }
+    let copied = 0;
+    let written = 0;
+    const exported: unknown[] = [];
+    await withProducer(args.primary, async (send) => {
+      for (const { p, records } of parts) {
+        const messages = [];
+        for (const r of records) {
+          exported.push({
+            topic: p.topic,
+            partition: p.partition,
+            offset: r.offset.toString(),
+            timestamp: r.timestamp,
+            key: r.key?.toString('base64') ?? null,
+            value: r.value?.toString('base64') ?? null,
+            headers: Object.fromEntries(Object.keys(r.headers ?? {}).map((n) => [n, headerBytes(r.headers![n])])),
+          });
+          copied++;
+          if (origins.has(`${p.topic}\u0000${p.partition}\u0000${r.offset}`)) continue;
+          messages.push({
+            partition: 0,
+            key: r.key,
+            value: r.value,
+            timestamp: String(r.timestamp),
+            headers: {
+              ...asHeaders(r.headers),
+              [ORIGIN_HEADERS.topic]: p.topic,
+              [ORIGIN_HEADERS.partition]: String(p.partition),
+              [ORIGIN_HEADERS.offset]: r.offset.toString(),
+              [ORIGIN_HEADERS.timestamp]: String(r.timestamp),
+            },
+          });
+        }
+        if (messages.length > 0) await send(quarantineTopicFor(p.topic), messages);
+        written += messages.length;
+      }
+    });
+    const dir = process.env['KDR_QUARANTINE_DIR'] ?? join(tmpdir(), 'kafka-dr-quarantine');
+    await mkdir(dir, { recursive: true });
+    const safe = (s: string) => s.replace(/[^A-Za-z0-9._-]/g, '_');
+    const exportPath = join(dir, `${safe(args.workflowId)}-${safe(args.runId)}.json`);
+    const body = JSON.stringify(
+      { primary: args.primary, workflowId: args.workflowId, runId: args.runId, encoding: 'base64', records: exported },
+      null,
+      1,
+    );
+    await writeFile(`${exportPath}.tmp`, body);
+    await rename(`${exportPath}.tmp`, exportPath);
+    return { copied, written, topics, exportPath };
+  }
+
+  async function withProducer(
+    cluster: string,
+    fn: (
+      send: (
+        topic: string,
+        messages: Array<{ partition: number; key: Buffer | null; value: Buffer | null; timestamp: string; headers: IHeaders }>,
+      ) => Promise<void>,
+    ) => Promise<void>,
+  ): Promise<void> {
+    await classified(
+      async () => {
+        const producer = deps.kafka.get(cluster).producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+        await producer.connect();
+        try {
+          await fn(async (topic, messages) => {
+            for (let i = 0; i < messages.length; i += 500) await producer.send({ topic, acks: -1, messages: messages.slice(i, i + 500) });
+          });
+        } finally {
+          await producer.disconnect().catch(() => undefined);
+        }
+      },
+      { cluster, registry: deps.registry },
+    );
+  }
+}
+
+function asHeaders(h: Record<string, unknown> | undefined): IHeaders {
+  const out: IHeaders = {};
+  for (const [k, v] of Object.entries(h ?? {})) {
+    if (v === undefined || v === null) continue;
+    out[k] = Array.isArray(v) ? (v as Array<Buffer | string>) : (v as Buffer | string);
+  }
+  return out;
+}

@@ -1,0 +1,324 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Client } from '@temporalio/client';
+import type { Admin, Kafka } from 'kafkajs';
+import { createActivities, createDeps } from '../../activities';
+import { ConnectClient, inState } from '../../src/connect/client';
+import type { FailbackFigures, FailbackInput } from '../../src/model/failback-input';
+import type { PlaybookReport } from '../../src/model/gates';
+import type { ReplicationPlanInput } from '../../src/model/replication-plan';
+import { ORIGIN_HEADERS, quarantineTopicFor } from '../../src/offsets/divergent';
+import { stackRegistry } from '../../src/registry/load';
+import type { failback } from '../../workflows/failback';
+import { abortSignal, approveSignal, statusQuery } from '../../workflows/framework';
+import { eventually, kafka, readUntil, stack, uniqueId } from '../helpers/stack';
+import { withWorker } from '../helpers/worker';
+import { captureHistory } from '../replay/capture';
+
+/**
+ * Divergent records on failback, on the real stack (Identity): the forward flow A→B copied
+ * 20 records and was stopped (the failover); then 6 records went to A that B never got (an
+ * unplanned tail / stragglers) while B took 10 records of its own. The failback finds the 6
+ * on A (the 10 the reverse flow copied back into the same partitions are not divergent)
+ * and asks at gate divergent-records. Three flows side by side, one per choice:
+ *
+ * - replay, after a first failback attempt aborted once the reverse flow had copied the 10
+ *   (and 2 more stragglers on A in between, after the copied records): the re-run copies
+ *   nothing twice (each DR-period record once on A), finds 8, and B ends with every record
+ *   of A exactly once;
+ * - quarantine: the 6 land in kafka-dr.quarantine.<topic>.internal on A with origin
+ *   headers, in the JSON export, and never on B;
+ * - discard: recorded with the count; B never gets them.
+ */
+
+const PARTITIONS = 2;
+const FORWARD = 20;
+const TAIL = 6;
+const DR = 10;
+const STRAGGLERS = 2;
+
+type Choice = 'replay' | 'quarantine' | 'discard';
+
+describe('failback: divergent records kept on the real stack (Identity)', { timeout: 600_000 }, () => {
+  const activities = createActivities(createDeps(stackRegistry(stack), 'test-divergent-e2e'));
+  const connectB = new ConnectClient(stack.connect['connect-b'].url);
+  const connectA = new ConnectClient(stack.connect['connect-a'].url);
+  const kafkaA = kafka('A');
+  const kafkaB = kafka('B');
+  let adminA: Admin;
+  let adminB: Admin;
+  const exportDir = mkdtempSync(join(tmpdir(), 'kdr-quarantine-'));
+  const flows = (['replay', 'quarantine', 'discard'] as const).map((choice) => flowFor(choice, uniqueId()));
+
+  function flowFor(choice: Choice, id: string) {
+    const forwardName = `dvf-${id}`;
+    const reverseName = `dvr-${id}`;
+    return {
+      choice,
+      id,
+      topic: `dv-${choice}-${id}`,
+      group: `dv-svc-${id}`,
+      forwardName,
+      reverseName,
+      forwardSource: `${forwardName}-source-main`,
+      forwardConnectors: [`${forwardName}-source-main`, `${forwardName}-checkpoint`, `${forwardName}-heartbeat`],
+      reverseConnectors: [`${reverseName}-source-failback`, `${reverseName}-checkpoint`, `${reverseName}-heartbeat`],
+    };
+  }
+  type Flow = ReturnType<typeof flowFor>;
+  const intervals = { refreshTopicsSeconds: 1, refreshGroupsSeconds: 1, emitCheckpointsSeconds: 1, emitHeartbeatsSeconds: 1 };
+
+  const ends = async (admin: Admin, topic: string) =>
+    (await admin.fetchTopicOffsets(topic)).sort((a, b) => a.partition - b.partition).map((o) => Number(o.high));
+  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+  const produce = async (client: Kafka, topic: string, from: number, to: number) => {
+    const producer = client.producer({ allowAutoTopicCreation: false });
+    await producer.connect();
+    try {
+      const messages = [];
+      for (let seq = from; seq < to; seq++) messages.push({ key: `k-${seq}`, value: `seq=${seq}`, partition: seq % PARTITIONS });
+      await producer.send({ topic, acks: -1, messages });
+    } finally {
+      await producer.disconnect();
+    }
+  };
+  const seqOf = (v: Buffer | null) => Number(v!.toString().slice('seq='.length));
+  const seqs = async (client: Kafka, topic: string, count: number) =>
+    (await readUntil(client, topic, (r) => r.length >= count)).map((r) => seqOf(r.value)).sort((a, b) => a - b);
+  const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
+  const retrying = async <T>(what: string, fn: () => Promise<T>): Promise<T> =>
+    (await eventually(what, async () => ({ value: await fn() }), 60_000, 1000)).value;
+
+  before(async () => {
+    process.env['KDR_QUARANTINE_DIR'] = exportDir;
+    adminA = kafkaA.admin();
+    adminB = kafkaB.admin();
+    await Promise.all([adminA.connect(), adminB.connect()]);
+    const topics = flows.map((f) => ({ topic: f.topic, numPartitions: PARTITIONS, replicationFactor: 1 }));
+    await adminA.createTopics({ topics, waitForLeaders: true });
+    await adminB.createTopics({ topics, waitForLeaders: true });
+  });
+
+  after(async () => {
+    for (const f of flows) {
+      await Promise.all(f.forwardConnectors.map((n) => connectB.delete(n).catch(() => undefined)));
+      await Promise.all(f.reverseConnectors.map((n) => connectA.delete(n).catch(() => undefined)));
+    }
+    const topics = flows.map((f) => f.topic);
+    await adminA.deleteTopics({ topics: [...topics, ...topics.map(quarantineTopicFor)] }).catch(() => undefined);
+    await adminB.deleteTopics({ topics }).catch(() => undefined);
+    await Promise.all([adminA.disconnect(), adminB.disconnect()]);
+  });
+
+  /** Forward flow deployed, 20 records replicated, flow stopped (the failover), tail on A, DR records on B; the snapshot. */
+  async function prepare(f: Flow): Promise<Record<string, Record<string, string>>> {
+    const plan: ReplicationPlanInput = {
+      source: 'A',
+      target: 'B',
+      connect: 'connect-b',
+      name: f.forwardName,
+      policy: { type: 'identity' },
+      topicGroups: [{ name: 'main', topics: [f.topic] }],
+      groups: [f.group],
+      replicationFactor: 1,
+      intervals,
+    };
+    await retrying(`${f.forwardName} deployed`, () => activities.deployMirrorFlow({ plan }));
+    await eventually(
+      `${f.forwardName} RUNNING`,
+      async () => {
+        const states = await Promise.all(
+          f.forwardConnectors.map(async (n) => inState(await connectB.status(n), 'RUNNING', n.endsWith('-checkpoint'))),
+        );
+        return states.every(Boolean) ? true : undefined;
+      },
+      120_000,
+    );
+    await produce(kafkaA, f.topic, 0, FORWARD);
+    await eventually(
+      `B has the ${FORWARD} forward records of ${f.topic}`,
+      async () => (sum(await ends(adminB, f.topic)) === FORWARD ? true : undefined),
+      120_000,
+    );
+    // Connect flushes the committed offsets every few seconds: wait for them to cover the 20.
+    await eventually(
+      `${f.forwardSource} committed the ${FORWARD}`,
+      async () => {
+        const lag = await activities.replicationLag({
+          connect: 'connect-b',
+          connectors: [f.forwardSource],
+          source: 'A',
+          topics: [f.topic],
+        });
+        return lag.total === '0' ? true : undefined;
+      },
+      60_000,
+      1000,
+    );
+    for (const n of f.forwardConnectors) await retrying(`${n} stopped`, () => connectB.stop(n));
+    await eventually('forward STOPPED', async () => {
+      const states = await Promise.all(f.forwardConnectors.map(async (n) => (await connectB.status(n)).connector.state));
+      return states.every((s) => s === 'STOPPED') ? true : undefined;
+    });
+    const atFailover = await ends(adminB, f.topic);
+    assert.equal(sum(atFailover), FORWARD);
+    await produce(kafkaA, f.topic, FORWARD, FORWARD + TAIL); // never reaches B
+    await produce(kafkaB, f.topic, 100, 100 + DR); // the DR period
+    return { [f.topic]: Object.fromEntries(atFailover.map((o, p) => [String(p), String(o)])) };
+  }
+
+  function failbackInput(f: Flow, snapshot: Record<string, Record<string, string>>): FailbackInput {
+    return {
+      primary: 'A',
+      dr: 'B',
+      forward: { connect: 'connect-b', connectors: f.forwardConnectors, sourceConnectors: [f.forwardSource] },
+      reverse: { connect: 'connect-a', name: f.reverseName, replicationFactor: 1, intervals },
+      topics: [f.topic],
+      groups: [f.group],
+      policy: 'identity',
+      seed: { mode: 'auto', snapshot },
+      requestedBy: 'tester',
+      gates: {
+        'consumers-cutover': { deadline: '8 minutes' },
+        'stop-producers': { deadline: '8 minutes' },
+        'producers-cutover': { deadline: '8 minutes' },
+      },
+      lagThreshold: 0,
+      catchUpTimeoutSeconds: 180,
+      quietSeconds: 2,
+    };
+  }
+
+  async function gateOpen(h: Awaited<ReturnType<Client['workflow']['start']>>, gate: string) {
+    return eventually(
+      `gate ${gate} open`,
+      async () => {
+        const s = await h.query(statusQuery);
+        if (s.state === 'finished') throw new Error(`workflow finished: ${s.outcome} ${JSON.stringify(s.steps.slice(-3))}`);
+        return s.openGate?.name === gate ? s : undefined;
+      },
+      240_000,
+      300,
+    );
+  }
+
+  async function runFailback(client: Client, taskQueue: string, f: Flow, snapshot: Record<string, Record<string, string>>) {
+    // Replay scenario: a first attempt aborted after the reverse flow copied the DR-period records.
+    if (f.choice === 'replay') {
+      const first = await client.workflow.start<typeof failback>('failback', {
+        taskQueue,
+        workflowId: `divergent-e2e-${f.id}-1`,
+        args: [failbackInput(f, snapshot)],
+        workflowExecutionTimeout: '8 minutes',
+      });
+      await gateOpen(first, 'consumers-cutover');
+      assert.equal(sum(await ends(adminA, f.topic)), FORWARD + TAIL + DR, 'the first attempt copied the 10 to A');
+      await first.signal(abortSignal, { by: 'tester', reason: 'a failback that fails after copying' });
+      const r1 = (await first.result()) as PlaybookReport<FailbackFigures>;
+      assert.equal(r1.outcome, 'aborted');
+      assert.deepEqual(r1.compensation!.undone, ['delete the reverse flow']);
+      // Stragglers on A between the attempts: after the copied records, interleaved with them.
+      await produce(kafkaA, f.topic, FORWARD + TAIL, FORWARD + TAIL + STRAGGLERS);
+    }
+    const h = await client.workflow.start<typeof failback>('failback', {
+      taskQueue,
+      workflowId: `divergent-e2e-${f.id}`,
+      args: [failbackInput(f, snapshot)],
+      workflowExecutionTimeout: '8 minutes',
+    });
+    await gateOpen(h, 'consumers-cutover');
+    await h.signal(approveSignal, { gate: 'consumers-cutover', by: 'approver' });
+    await gateOpen(h, 'stop-producers');
+    await h.signal(approveSignal, { gate: 'stop-producers', by: 'approver' });
+    const s = await gateOpen(h, 'divergent-records');
+    const expected = f.choice === 'replay' ? TAIL + STRAGGLERS : TAIL;
+    assert.match(s.openGate!.description, new RegExp(`^${expected} record\\(s\\) on A never reached B`));
+    // A bare approve takes the default (replay); the others name their choice.
+    await h.signal(approveSignal, {
+      gate: 'divergent-records',
+      by: 'approver',
+      ...(f.choice === 'replay' ? {} : { choices: { records: f.choice } }),
+    });
+    await gateOpen(h, 'producers-cutover');
+    await h.signal(approveSignal, { gate: 'producers-cutover', by: 'approver' });
+    const report = (await h.result()) as PlaybookReport<FailbackFigures>;
+    await captureHistory(h, `failback-divergent-${f.choice}`);
+    return report;
+  }
+
+  it('finds the records B never got, and replays, quarantines or discards them as chosen; a re-run copies nothing twice', async (t) => {
+    const started = Date.now();
+    const snapshots = await Promise.all(flows.map(prepare));
+    const reports = await withWorker(({ client, taskQueue }) =>
+      Promise.all(flows.map((f, i) => runFailback(client, taskQueue, f, snapshots[i]!))),
+    );
+    const [replay, quarantine, discard] = reports as [
+      PlaybookReport<FailbackFigures>,
+      PlaybookReport<FailbackFigures>,
+      PlaybookReport<FailbackFigures>,
+    ];
+    for (const r of reports) assert.equal(r.outcome, 'completed', `${r.reason ?? ''} ${JSON.stringify(r.steps.slice(-3))}`);
+
+    // replay: 8 found (6 tail + 2 stragglers), none of the 10 copied back from B.
+    const [fr, fq, fd] = flows as [Flow, Flow, Flow];
+    const dr = replay.figures.divergent;
+    assert.equal(dr.records, TAIL + STRAGGLERS, JSON.stringify(dr));
+    assert.equal(dr.choice, 'replay');
+    assert.equal(dr.by, 'approver');
+    assert.equal(sum(dr.partitions.map((p) => p.fromDr)), DR, 'the 10 DR-period records on A are recognised as copied back');
+    assert.deepEqual(dr.replayed, { copied: TAIL + STRAGGLERS, topics: [fr.topic] });
+    // Part 4: the re-run seeded after the first attempt's copy, so each DR-period record is on A once.
+    assert.ok((replay.figures.seedFromPrevious ?? []).length > 0, JSON.stringify(replay.figures.seed));
+    const totalA = FORWARD + TAIL + STRAGGLERS + DR;
+    assert.equal(sum(await ends(adminA, fr.topic)), totalA, 'A: no record copied twice');
+    const expectAll = [...range(0, FORWARD + TAIL + STRAGGLERS), ...range(100, 100 + DR)];
+    assert.deepEqual(await seqs(kafkaA, fr.topic, totalA), expectAll, 'A: every record exactly once');
+    // B got the 8 too, exactly once, and the resumed forward flow replays nothing.
+    await new Promise((r) => setTimeout(r, 5_000));
+    assert.equal(sum(await ends(adminB, fr.topic)), totalA, 'B holds what A holds');
+    assert.deepEqual(await seqs(kafkaB, fr.topic, totalA), expectAll, 'B: every record of A exactly once');
+
+    // quarantine: the 6 on A's quarantine topic with origin headers, in the export, not on B.
+    const dq = quarantine.figures.divergent;
+    assert.equal(dq.records, TAIL);
+    assert.equal(dq.choice, 'quarantine');
+    assert.equal(dq.quarantine!.copied, TAIL);
+    assert.deepEqual(dq.quarantine!.topics, [quarantineTopicFor(fq.topic)]);
+    const quarantined = await readUntil(kafkaA, quarantineTopicFor(fq.topic), (r) => r.length >= TAIL);
+    assert.equal(quarantined.length, TAIL);
+    assert.deepEqual(
+      quarantined.map((r) => seqOf(r.value)).sort((a, b) => a - b),
+      range(FORWARD, FORWARD + TAIL),
+    );
+    const onAq = await readUntil(kafkaA, fq.topic, (r) => r.length >= FORWARD + TAIL + DR);
+    for (const r of quarantined) {
+      const h = (n: string) => String(r.headers![n]);
+      const origin = onAq.find((o) => o.partition === Number(h(ORIGIN_HEADERS.partition)) && o.offset === h(ORIGIN_HEADERS.offset))!;
+      assert.equal(h(ORIGIN_HEADERS.topic), fq.topic);
+      assert.equal(origin.value!.toString(), r.value!.toString(), 'the origin offset holds the same record on A');
+      assert.match(h(ORIGIN_HEADERS.timestamp), /^\d{13}$/);
+    }
+    const exported = JSON.parse(readFileSync(dq.quarantine!.exportPath, 'utf8')) as { records: Array<{ value: string; offset: string }> };
+    assert.ok(dq.quarantine!.exportPath.startsWith(exportDir));
+    assert.deepEqual(
+      exported.records.map((r) => seqOf(Buffer.from(r.value, 'base64'))).sort((a, b) => a - b),
+      range(FORWARD, FORWARD + TAIL),
+    );
+    assert.equal(sum(await ends(adminB, fq.topic)), FORWARD + DR, 'quarantined records never reach B');
+
+    // discard: recorded, nothing copied anywhere.
+    const dd = discard.figures.divergent;
+    assert.equal(dd.records, TAIL);
+    assert.equal(dd.choice, 'discard');
+    assert.equal(dd.discarded, TAIL);
+    assert.equal(sum(await ends(adminB, fd.topic)), FORWARD + DR, 'discarded records never reach B');
+    assert.ok(!(await adminA.listTopics()).includes(quarantineTopicFor(fd.topic)));
+    t.diagnostic(
+      `durations ms: replay ${replay.durationMs}, quarantine ${quarantine.durationMs}, discard ${discard.durationMs}; test ${Date.now() - started}; ` +
+        `find-divergent ms ${reports.map((r) => r.steps.find((s) => s.name === 'find-divergent')?.durationMs).join(',')}`,
+    );
+  });
+});

@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { describeDivergent, divergentLine, offsetRuns, seedAfterPrevious, unmatchedOffsets } from '../../src/offsets/divergent';
+
+describe('divergent records: pure parts', () => {
+  const rec = (offset: number, fingerprint: string) => ({ offset: BigInt(offset), fingerprint });
+
+  it("keeps A's own records and takes out the reverse flow's copies, which come in B's order", () => {
+    // A: tail t1 t2, copies b1 b2 b3, straggler s1, copy b4
+    const onA = [rec(10, 't1'), rec(11, 't2'), rec(12, 'b1'), rec(13, 'b2'), rec(14, 'b3'), rec(15, 's1'), rec(16, 'b4')];
+    assert.deepEqual(unmatchedOffsets(onA, ['b1', 'b2', 'b3', 'b4']), { divergent: [10n, 11n, 15n], matched: 4 });
+    // Default policy: nothing copied back into the topic, every record divergent.
+    assert.deepEqual(unmatchedOffsets(onA, []).divergent.length, 7);
+    // B records never copied (written after the drain) match nothing and change nothing.
+    assert.deepEqual(unmatchedOffsets(onA, ['b1', 'b2', 'b3', 'b4', 'b5']).matched, 4);
+  });
+
+  it('offset runs break at gaps (markers, copies in between)', () => {
+    assert.deepEqual(offsetRuns([10n, 11n, 15n, 17n, 18n]), [
+      ['10', '11'],
+      ['15', '15'],
+      ['17', '18'],
+    ]);
+    assert.deepEqual(offsetRuns([]), []);
+  });
+
+  it('the gate text and the status line name counts, runs and the choice', () => {
+    const p = {
+      topic: 't',
+      partition: 1,
+      from: '10',
+      to: '19',
+      records: 3,
+      ranges: [
+        ['10', '11'],
+        ['15', '15'],
+      ] as Array<[string, string]>,
+      fromDr: 6,
+    };
+    assert.equal(describeDivergent([p]), 't-1: 3 at 10-11,15');
+    assert.match(
+      divergentLine({ checkedAt: 'x', records: 3, partitions: [p], choice: 'discard', discarded: 3, by: 'bob' }),
+      /^3 record\(s\) on the primary .* in 1 partition\(s\): discarded \(3 left on the primary only\) by bob$/,
+    );
+  });
+
+  it("a re-run's reverse seed: the later of seed and the previous attempt's committed offset, unless beyond B's end", () => {
+    assert.deepEqual(seedAfterPrevious('99', '117', '130'), { offset: '117', fromPrevious: true });
+    assert.deepEqual(seedAfterPrevious(null, '5', '130'), { offset: '5', fromPrevious: true });
+    assert.deepEqual(seedAfterPrevious('99', '50', '130'), { offset: '99', fromPrevious: false }, 'an older failback: the seed stands');
+    assert.deepEqual(seedAfterPrevious('99', '200', '130'), { offset: '99', fromPrevious: false }, 'beyond the end: topic recreated');
+    assert.deepEqual(seedAfterPrevious('99', null, '130'), { offset: '99', fromPrevious: false });
+  });
+});

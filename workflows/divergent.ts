@@ -1,0 +1,111 @@
+import type { FindDivergentResult } from '../activities/divergent';
+import {
+  DIVERGENT_GATE,
+  DIVERGENT_GATE_CHOICES,
+  describeDivergent,
+  type DivergentChoice,
+  type DivergentFigures,
+} from '../src/offsets/divergent';
+import { shortWaits } from './activity-options';
+import type { GateOptions, Playbook } from './framework';
+
+/**
+ * find-divergent → (only when there are some) gate divergent-records → replay-divergent |
+ * quarantine-divergent | (discard: recorded). Runs after the cutover snapshot and before
+ * the producers-cutover gate: the records it acts on all lie below the snapshot, and a
+ * rejection still undoes the failback (compensation). Kept in its own file so failback
+ * changes elsewhere merge cleanly.
+ */
+export async function divergentRecordsSteps(
+  pb: Playbook,
+  args: {
+    primary: string;
+    dr: string;
+    policy: 'default' | 'identity';
+    separator?: string;
+    forward: { connect: string; sourceConnectors: string[] };
+    cutover: Record<string, Record<string, string>>;
+    /** Identity: the first dr offset the reverse flow copied, per partition (from the seed). */
+    reverseFrom: Array<{ topic: string; partition: number; from: string | null }>;
+    /** Approvers, four-eyes and deadline (the producers-cutover gate's). */
+    gate: Omit<GateOptions, 'description' | 'choices'>;
+    workflowId: string;
+    runId: string;
+  },
+): Promise<DivergentFigures> {
+  const found: FindDivergentResult = await pb.step(
+    'find-divergent',
+    () =>
+      shortWaits.findDivergentRecords({
+        primary: args.primary,
+        dr: args.dr,
+        policy: args.policy,
+        ...(args.separator ? { separator: args.separator } : {}),
+        forward: args.forward,
+        cutover: args.cutover,
+        reverseFrom: args.reverseFrom,
+      }),
+    {
+      summarize: (r) => ({
+        records: r.records,
+        partitions: r.partitions.length,
+        readOnPrimary: r.readOnPrimary,
+        readOnDr: r.readOnDr,
+      }),
+    },
+  );
+  const partitions = found.partitions.map(({ drTopic: _t, drEnd: _e, ...p }) => p);
+  let figures: DivergentFigures = { checkedAt: found.checkedAt, records: found.records, partitions };
+  pb.setFigures({ divergent: figures });
+  if (found.records === 0) return figures;
+
+  const decision = await pb.gate(DIVERGENT_GATE, {
+    ...args.gate,
+    description:
+      `${found.records} record(s) on ${args.primary} never reached ${args.dr} (an unplanned tail, or producers that wrote to ${args.primary} after the failover): ` +
+      `${describeDivergent(partitions)}. Approve with choice replay (default: copy them to ${args.dr} before the forward flow resumes), ` +
+      `quarantine (copy them to kafka-dr.quarantine.<topic>.internal on ${args.primary} with origin headers, and a JSON export) or discard (recorded with the counts)`,
+    choices: DIVERGENT_GATE_CHOICES,
+  });
+  pb.stopUnlessApproved(decision);
+  const choice = (decision.choices?.['records'] ?? 'replay') as DivergentChoice;
+  figures = { ...figures, choice, by: decision.by ?? null, at: decision.at };
+  const toCopy = found.partitions.map((p) => ({
+    topic: p.topic,
+    partition: p.partition,
+    ranges: p.ranges,
+    drTopic: p.drTopic,
+    drEnd: p.drEnd,
+  }));
+  if (choice === 'discard') {
+    pb.skip('copy-divergent', 'discard chosen', { records: found.records });
+    figures = { ...figures, discarded: found.records };
+  } else {
+    const copied = await pb.step(
+      choice === 'replay' ? 'replay-divergent' : 'quarantine-divergent',
+      () =>
+        shortWaits.copyDivergentRecords({
+          primary: args.primary,
+          dr: args.dr,
+          choice,
+          partitions: toCopy,
+          workflowId: args.workflowId,
+          runId: args.runId,
+        }),
+      {
+        summarize: (r) => ({
+          copied: r.copied,
+          written: r.written,
+          topics: r.topics,
+          ...(r.exportPath ? { exportPath: r.exportPath } : {}),
+        }),
+      },
+    );
+    figures =
+      choice === 'replay'
+        ? { ...figures, replayed: { copied: copied.copied, topics: copied.topics } }
+        : { ...figures, quarantine: { topics: copied.topics, copied: copied.copied, exportPath: copied.exportPath ?? '' } };
+  }
+  pb.setFigures({ divergent: figures });
+  return figures;
+}

@@ -5,6 +5,8 @@ import { after, before, describe, it } from 'node:test';
 import type { Admin } from 'kafkajs';
 import { DrillKafka, readAllSeqs } from '../../src/drill/clients';
 import { drillRegistry } from '../../src/drill/registry';
+import { createDeps } from '../../activities/deps';
+import { createKafkaActivities } from '../../activities/kafka';
 import { PlaybookFailedError } from '../../src/drill/playbook-driver';
 import { runDrill, type DrillResult, type DrillSwitchRecord } from '../../src/drill/run';
 import { loadStackConfig, type KafkaComponent, type StackConfig } from '../../src/stack/config';
@@ -24,7 +26,8 @@ import { REPO_ROOT } from '../helpers/stack';
  *   restarted, then the drill's own run of the same failback;
  * - the failback's reverse drain: another node of B restarted.
  *
- * The drill must still lose nothing. What each fault costs: docs/tests.md.
+ * The drill must still lose nothing. Then, with the drill done, the controller quorum of A:
+ * one node stopped is degraded, two lost. What it costs: docs/ha.md.
  */
 
 const HA_STACK_DIR = process.env.KDR_HA_STACK_DIR ?? path.join(REPO_ROOT, '.stack', 'ha-test');
@@ -326,5 +329,52 @@ describe('HA stack: partial outages during a drill', { timeout: 1_500_000 }, () 
     }
     assert.equal(r.playbooks?.failover?.outcome, 'completed');
     assert.equal(r.lost, 0);
+  });
+
+  // After the drill: they stop nodes of A, and put them back.
+  it('one controller of A stopped: the quorum is reported degraded, not lost; two stopped: lost, the cluster unhealthy', async (t) => {
+    const c = config!;
+    const registry = drillRegistry(c);
+    const { clusterHealth } = createKafkaActivities(createDeps(registry, 'ha-quorum-test'));
+    try {
+      await stopProcess(c, 'kafka-a-3', 30_000);
+      // A voter counts as lagging 10 s after it last caught up (DEFAULT_VOTER_CAUGHT_UP_MS).
+      const degraded = await until(
+        'the quorum of A degraded',
+        async () => {
+          const h = await clusterHealth({ cluster: 'A' });
+          return h.quorum?.status === 'degraded' ? h : undefined;
+        },
+        90_000,
+      );
+      t.diagnostic(`one stopped: ${degraded.quorum!.summary}; problems: ${degraded.problems.join('; ')}`);
+      assert.equal(degraded.quorum!.majority, 2);
+      assert.ok(degraded.quorum!.voters.some((v) => v.id === 3 && (v.state === 'lagging' || v.state === 'unknown')));
+      assert.ok(
+        degraded.warnings?.some((w) => /controller quorum degraded/.test(w)),
+        JSON.stringify(degraded.warnings),
+      );
+      assert.ok(!degraded.problems.some((p) => /quorum/.test(p)), 'a degraded quorum is no problem of its own');
+      // Combined roles: the stopped controller is a missing broker too, and that alone is a problem.
+      assert.ok(degraded.problems.some((p) => /2 of 3 brokers up/.test(p)));
+
+      await stopProcess(c, 'kafka-a-2', 30_000);
+      const lost = await until(
+        'the quorum of A lost',
+        async () => {
+          const h = await clusterHealth({ cluster: 'A' });
+          return h.quorum?.status === 'lost' ? h : undefined;
+        },
+        90_000,
+      );
+      t.diagnostic(`two stopped: ${lost.problems.join('; ')}`);
+      assert.equal(lost.healthy, false);
+      assert.ok(
+        lost.problems.some((p) => /controller quorum lost/.test(p)),
+        JSON.stringify(lost.problems),
+      );
+    } finally {
+      await up(c, log);
+    }
   });
 });

@@ -184,7 +184,7 @@ export async function up(config: StackConfig, log: Log): Promise<UpReport> {
         results.set(name, {
           ...(await statusOf(config, name)),
           action: 'not-started',
-          detail: `not started: ${dep.join(', ')} not healthy`,
+          detail: `not started: ${dep.join(', ')} ${dep.length === 1 ? 'is' : 'are'} not healthy`,
         });
         return;
       }

@@ -66,8 +66,8 @@ cmd_test() {
   say "stack up took $((SECONDS - s0)) s (including any jar/CLI download)"
   say "stack ready after $((SECONDS - t0)) s; running the tests"
   # One file at a time: five JVMs already share two cores, and integration tests
-  # share the two clusters.
-  node --test --test-concurrency=1 --test-reporter=spec dist/test/unit dist/test/workflow dist/test/replay dist/test/integration dist/test/browser dist/test/secure dist/test/faults
+  # share the two clusters. test/secure and test/ha bring up (and stop) stacks of their own.
+  node --test --test-concurrency=1 --test-reporter=spec dist/test/unit dist/test/workflow dist/test/replay dist/test/integration dist/test/browser dist/test/secure dist/test/faults dist/test/ha
   say "tests finished in $((SECONDS - t0)) s (started the stack: $([ $started = 1 ] && echo yes || echo no))"
 }
 

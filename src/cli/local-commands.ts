@@ -2,7 +2,8 @@ import { Command, Option } from 'commander';
 import { DrillOptionsSchema, runDrill } from '../drill/run';
 import { CompressionSchema } from '../model/replication-plan';
 import { TASK_QUEUE } from '../model/task-queue';
-import { down, status, up, type ComponentStatus } from '../stack/stack';
+import { TOPOLOGIES } from '../stack/config';
+import { clusterSummaries, down, formatClusters, status, up, type ComponentStatus } from '../stack/stack';
 import { runWorker } from '../../workers/main';
 import type { CliContext } from './context';
 import { EXIT, usageError } from './exit-codes';
@@ -24,8 +25,15 @@ export function formatStatus(rows: ComponentStatus[]): string {
   return ['COMPONENT  STATE     ADDRESS                  PID        RSS       DETAIL', ...lines].join('\n');
 }
 
+const topologyOption = () =>
+  new Option('--topology <topology>', 'single: one KRaft node per cluster; ha: three (docs/ha.md); sets KDR_TOPOLOGY').choices(TOPOLOGIES);
+
 export function addLocalCommands(program: Command, ctx: CliContext): void {
   const log = (line: string) => ctx.io.err(`kafka-dr: ${line}\n`);
+  // Before the first ctx.stackConfig(): the flag is KDR_TOPOLOGY for this run.
+  const useTopology = (topology: string | undefined) => {
+    if (topology !== undefined) ctx.io.env.KDR_TOPOLOGY = topology;
+  };
   const stack = program
     .command('stack')
     .description('the local DR stack: Kafka A and B, connect-a/-b with MM2, a Temporal dev server (settings: KDR_* variables)');
@@ -35,23 +43,29 @@ export function addLocalCommands(program: Command, ctx: CliContext): void {
     .description('start the stack, reusing what already runs; exit 3 when a tool (java, mvn, python3) is missing')
     .option('--json', 'print the component report as JSON')
     .option('--secure', 'TLS (mTLS) and SASL_SSL/SCRAM listeners, Connect over HTTPS with basic auth (docs/connecting.md)')
-    .action(async (opts: { json?: boolean; secure?: boolean }) => {
+    .addOption(topologyOption())
+    .action(async (opts: { json?: boolean; secure?: boolean; topology?: string }) => {
       // Before the config is read: KDR_SECURE is how every later step (and child) sees it.
       if (opts.secure) ctx.io.env.KDR_SECURE = '1';
+      useTopology(opts.topology);
       const config = ctx.stackConfig();
       const report = await up(config, log);
       if (opts.json) ctx.io.out(`${JSON.stringify(report, null, 2)}\n`);
-      else
+      else {
+        const clusters = formatClusters(await clusterSummaries(config, report.components));
         ctx.io.out(
-          `${formatStatus(report.components)}\n\nstack up in ${report.totalSeconds.toFixed(1)} s. Temporal UI: ${config.temporal.uiUrl}\n`,
+          `${formatStatus(report.components)}\n${clusters}\n\nstack up in ${report.totalSeconds.toFixed(1)} s. Temporal UI: ${config.temporal.uiUrl}\n`,
         );
+      }
       ctx.setExit(EXIT.ok);
     });
 
   stack
     .command('down')
     .description('stop the processes this stack started')
-    .action(async () => {
+    .addOption(topologyOption())
+    .action(async (opts: { topology?: string }) => {
+      useTopology(opts.topology);
       await down(ctx.stackConfig(), log);
       ctx.io.out('stack down: every process this stack started is stopped\n');
       ctx.setExit(EXIT.ok);
@@ -60,10 +74,14 @@ export function addLocalCommands(program: Command, ctx: CliContext): void {
   stack
     .command('status')
     .description('each component, its address and health; exit 1 unless all are healthy')
-    .option('--json', 'print JSON')
-    .action(async (opts: { json?: boolean }) => {
-      const rows = await status(ctx.stackConfig());
-      ctx.io.out(opts.json ? `${JSON.stringify(rows, null, 2)}\n` : `${formatStatus(rows)}\n`);
+    .option('--json', 'print JSON (the component rows)')
+    .addOption(topologyOption())
+    .action(async (opts: { json?: boolean; topology?: string }) => {
+      useTopology(opts.topology);
+      const config = ctx.stackConfig();
+      const rows = await status(config);
+      if (opts.json) ctx.io.out(`${JSON.stringify(rows, null, 2)}\n`);
+      else ctx.io.out(`${formatStatus(rows)}\n${formatClusters(await clusterSummaries(config, rows))}\n`);
       // Non-zero unless the whole stack is usable, so scripts can gate on it.
       ctx.setExit(rows.every((r) => r.state === 'healthy') ? EXIT.ok : EXIT.other);
     });
@@ -90,8 +108,12 @@ export function addLocalCommands(program: Command, ctx: CliContext): void {
     .command('drill')
     .description('the DR drill: failover and failback under synthetic load, with a report (reports/drill-<time>.json, .md, .svg)')
     .addOption(
-      new Option('--mode <mode>', 'planned (0 lost expected) or unplanned (broker A stopped mid-stream)').choices(['planned', 'unplanned']),
+      new Option('--mode <mode>', 'planned (0 lost expected) or unplanned (broker A, on HA all of cluster A, killed mid-stream)').choices([
+        'planned',
+        'unplanned',
+      ]),
     )
+    .addOption(topologyOption())
     .option('--reports-dir <dir>', 'where the report files go (default: reports)')
     .addOption(
       new Option('--dr-period-seconds <s>', 'how long producers write to B between failover and failback (default 15)').argParser(Number),
@@ -108,9 +130,10 @@ export function addLocalCommands(program: Command, ctx: CliContext): void {
         drPeriodSeconds?: number;
         keep?: boolean;
         codec?: string;
-        chaos?: boolean;
         json?: boolean;
         secure?: boolean;
+        topology?: string;
+        chaos?: boolean;
       }) => {
         // Flags map onto the drill's own schema, which says what is wrong with a value.
         const flags: Record<string, string> = {
@@ -120,6 +143,7 @@ export function addLocalCommands(program: Command, ctx: CliContext): void {
           keep: '--keep',
           codec: '--codec',
           secure: '--secure',
+          topology: '--topology',
           chaos: '--chaos',
         };
         const parsed = DrillOptionsSchema.safeParse({
@@ -129,6 +153,7 @@ export function addLocalCommands(program: Command, ctx: CliContext): void {
           ...(opts.keep === true ? { keep: true } : {}),
           ...(opts.codec !== undefined ? { codec: opts.codec } : {}),
           ...(opts.secure === true ? { secure: true } : {}),
+          ...(opts.topology !== undefined ? { topology: opts.topology } : {}),
           ...(opts.chaos === true ? { chaos: true } : {}),
         });
         if (!parsed.success) {

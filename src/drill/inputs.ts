@@ -46,7 +46,8 @@ function topicGroup(name: string, n: DrillNames, codec: Compression | undefined)
   return { name, topics: n.topics.map((t) => t.name), ...(codec ? { tuning: { compression: codec } } : {}) };
 }
 
-export function deployInput(n: DrillNames, codec?: Compression): DeployReplicationInput {
+/** `replicationFactor`: the stack's (1 single-node, 3 HA) for every topic MM2 creates. */
+export function deployInput(n: DrillNames, codec?: Compression, replicationFactor = 1): DeployReplicationInput {
   return {
     plan: {
       source: 'A',
@@ -56,7 +57,7 @@ export function deployInput(n: DrillNames, codec?: Compression): DeployReplicati
       policy: { type: 'identity' },
       topicGroups: [topicGroup('drill', n, codec)],
       groups: drillGroups(n),
-      replicationFactor: 1,
+      replicationFactor,
       intervals: INTERVALS,
     },
     requestedBy: DRILL_REQUESTER,
@@ -89,7 +90,7 @@ export function failoverInput(n: DrillNames, mode: 'planned' | 'unplanned'): Fai
 }
 
 /** Failback B→A seeded from the failover's snapshot of B (its report's figures.snapshots.target). */
-export function failbackInput(n: DrillNames, snapshot: FailoverSnapshot, codec?: Compression): FailbackInput {
+export function failbackInput(n: DrillNames, snapshot: FailoverSnapshot, codec?: Compression, replicationFactor = 1): FailbackInput {
   return {
     primary: 'A',
     dr: 'B',
@@ -97,7 +98,7 @@ export function failbackInput(n: DrillNames, snapshot: FailoverSnapshot, codec?:
     reverse: {
       connect: 'connect-a',
       name: n.reverseFlow,
-      replicationFactor: 1,
+      replicationFactor,
       intervals: INTERVALS,
       topicGroups: [topicGroup('failback', n, codec)],
     },

@@ -35,6 +35,8 @@ export interface DrillPlaybookRun {
 
 export interface DrillReport {
   mode: 'planned' | 'unplanned';
+  /** The stack's topology (absent in reports written before it was recorded: single). */
+  topology?: 'single' | 'ha';
   /** The --codec both MM2 flows wrote with (absent: the profile's, none). */
   codec?: string;
   drillId: string;

@@ -12,7 +12,7 @@ import { heartbeatEmitterName } from '../mm2/connector-configs';
 import type { FailoverSnapshot } from '../model/failover-input';
 import { CompressionSchema } from '../model/replication-plan';
 import { cutoverWorkflowId, playbookWorkflowId } from '../model/workflow-ids';
-import { loadStackConfig, type StackConfig } from '../stack/config';
+import { loadStackConfig, TOPOLOGIES, type StackConfig } from '../stack/config';
 import { stopProcess } from '../stack/processes';
 import { isUp, up } from '../stack/stack';
 import { DrillKafka, groupBehind, readAllSeqs, SyntheticConsumer, SyntheticProducer } from './clients';
@@ -23,7 +23,7 @@ import { drillMarkdown } from './markdown';
 import { PhaseClock, playbookPhases } from './phases';
 import { drivePlaybook, PlaybookFailedError, type DriveResult } from './playbook-driver';
 import { drillRegistry } from './registry';
-import type { DrillPlaybookRun, DrillReport, DrillResult } from './report-types';
+import type { DrillPlaybookRun, DrillReport, DrillResult, DrillSwitchRecord } from './report-types';
 import { Switchboard } from './switchboard';
 import { Chaos } from './chaos';
 import { timelineSvg } from './timeline-svg';
@@ -54,10 +54,31 @@ export const DrillOptionsSchema = z.strictObject({
   codec: CompressionSchema.optional(),
   /** The secure stack (KDR_SECURE): TLS with SCRAM on A, mTLS on B, Connect over HTTPS with basic auth. */
   secure: z.boolean().default(false),
+  /** The stack's topology (KDR_TOPOLOGY; unset: what the stack dir was brought up as, else single). */
+  topology: z.enum(TOPOLOGIES).optional(),
   /** Planned mode only: MM2 lagging with transactions, and a straggler producer during the DR period (src/drill/chaos.ts). */
   chaos: z.boolean().default(false),
 });
 export type DrillOptions = z.input<typeof DrillOptionsSchema>;
+
+/**
+ * Faults a test injects into a drill (test/ha): not on the CLI. Each runs at one point of
+ * the drill; a failure in an awaited one fails the drill like any other step.
+ */
+export interface DrillInjections {
+  /** Told after each client switch at a playbook gate (not awaited: the playbook goes on meanwhile). */
+  onSwitch?: (record: DrillSwitchRecord) => void;
+  /** Runs beside the DR period's wait; the period lasts until both end. */
+  duringDrPeriod?: (ctx: { config: StackConfig; kafka: DrillKafka; names: DrillNames }) => Promise<void>;
+  /**
+   * Awaited before the drill starts the failback, with a function that runs that same
+   * failback (same workflow ID and input) once, ahead of the drill's own run.
+   */
+  beforeFailback?: (
+    tryFailback: () => Promise<DriveResult>,
+    ctx: { config: StackConfig; kafka: DrillKafka; names: DrillNames },
+  ) => Promise<void>;
+}
 
 // Compiled to dist/src/drill: the repo root is three levels up.
 const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -117,12 +138,16 @@ interface Session {
 }
 
 /** Runs the drill; progress lines go to `log` (stderr in the CLI), the result is returned. */
-export async function runDrill(options: DrillOptions, log: (line: string) => void = () => undefined): Promise<DrillResult> {
+export async function runDrill(
+  options: DrillOptions,
+  log: (line: string) => void = () => undefined,
+  inject: DrillInjections = {},
+): Promise<DrillResult> {
   const opts = DrillOptionsSchema.parse(options);
   const startedAt = new Date();
   const names = drillNames(drillId(startedAt));
   const clock = new PhaseClock(log);
-  const config = loadStackConfig(opts.secure ? { ...process.env, KDR_SECURE: '1' } : process.env, REPO_ROOT);
+  const config = loadStackConfig({ ...process.env, ...(opts.secure ? { KDR_SECURE: '1' } : {}), ...(opts.topology ? { KDR_TOPOLOGY: opts.topology } : {}) }, REPO_ROOT);
   const s: Session = { config, names, brokerAStopped: false, started: [] };
   const playbooks: Record<string, DrillPlaybookRun> = {};
   const extra: Partial<DrillReport> = {};
@@ -171,7 +196,7 @@ export async function runDrill(options: DrillOptions, log: (line: string) => voi
     const producer = (s.producer = new SyntheticProducer(kafka, names.topics));
     const consumer = (s.consumer = new SyntheticConsumer(kafka, names.group, names.topics));
     const lagging = (s.lagging = new SyntheticConsumer(kafka, extraGroupNames(names).lagging, names.topics));
-    const switchboard = (s.switchboard = new Switchboard({ producer, consumer: consumerSet([consumer, lagging]) }, log));
+    const switchboard = (s.switchboard = new Switchboard({ producer, consumer: consumerSet([consumer, lagging]) }, log, inject.onSwitch));
     s.connect = { a: connectClientFor(registry.connect('connect-a')), b: connectClientFor(registry.connect('connect-b')) };
     const taskQueue = `kafka-dr-drill-${names.id}`;
 
@@ -207,7 +232,7 @@ export async function runDrill(options: DrillOptions, log: (line: string) => voi
           topics: names.topics.map((t) => ({
             topic: t.name,
             numPartitions: t.partitions,
-            replicationFactor: 1,
+            replicationFactor: config.replicationFactor,
             configEntries: t.compacted ? [{ name: 'cleanup.policy', value: 'compact' }] : [],
           })),
         });
@@ -227,7 +252,7 @@ export async function runDrill(options: DrillOptions, log: (line: string) => voi
         taskQueue,
         workflowType: 'deployReplication',
         workflowId: playbookWorkflowId('deploy-replication', 'A', 'B', names.flow),
-        input: deployInput(names, opts.codec),
+        input: deployInput(names, opts.codec, config.replicationFactor),
         approver: DRILL_APPROVER,
         log,
       }),
@@ -277,23 +302,28 @@ export async function runDrill(options: DrillOptions, log: (line: string) => voi
       ackedOnABeforeFailover = [...producer.acked].filter(([, c]) => c === 'A').map(([seq]) => seq);
 
       await clock.phase('DR period on B', async () => {
-        // Chaos: a producer nobody stopped keeps writing to A meanwhile.
-        await Promise.all([sleep(opts.drPeriodSeconds * 1_000), chaos?.straggle(opts.drPeriodSeconds * 1_000)]);
+        // Chaos: a producer nobody stopped keeps writing to A meanwhile; a test may inject faults.
+        await Promise.all([
+          sleep(opts.drPeriodSeconds * 1_000),
+          chaos?.straggle(opts.drPeriodSeconds * 1_000),
+          inject.duringDrPeriod?.({ config, kafka, names }),
+        ]);
       });
 
       const snapshot = (failover.report.figures as { snapshots: { target: FailoverSnapshot } }).snapshots.target;
       laggingBehind['failback'] = await letLag(kafka, lagging, log);
-      const failback = await drive('failback', () =>
+      const runFailback = () =>
         drivePlaybook({
           client,
           taskQueue,
           workflowType: 'failback',
           workflowId: cutoverWorkflowId('A', 'B'),
-          input: failbackInput(names, snapshot, opts.codec),
+          input: failbackInput(names, snapshot, opts.codec, config.replicationFactor),
           approver: DRILL_APPROVER,
           log,
-        }),
-      );
+        });
+      if (inject.beforeFailback) await clock.phase('before failback', () => inject.beforeFailback!(runFailback, { config, kafka, names }));
+      const failback = await drive('failback', runFailback);
       playbooks.failback = playbookRun(failback);
       extra.failback = 'done: producers and the group are back on A, the forward flow resumed';
 
@@ -320,16 +350,17 @@ export async function runDrill(options: DrillOptions, log: (line: string) => voi
         }
       });
     } else {
-      await clock.phase('broker A down', async () => {
+      await clock.phase(config.topology === 'ha' ? 'cluster A down' : 'broker A down', async () => {
         // A peak right before the crash: at the steady 40 records/s MM2 trails A by
         // milliseconds and a crash loses nothing; a burst is when a crash costs data.
         const burst = await producer.burst(opts.burstRecords);
         extra.burstRecords = burst;
         // No grace: SIGKILL right behind the SIGTERM, a crash rather than a controlled
         // shutdown, so MM2 gets no last chance to copy what A had just acknowledged.
-        const how = await stopProcess(config, 'kafka-a', 0);
+        // HA: every node of A at once, the whole cluster lost rather than one broker.
+        const hows = await Promise.all(config.kafka.A.nodes.map((n) => stopProcess(config, n.component, 0)));
         s.brokerAStopped = true;
-        log(`kafka-a ${how}`);
+        config.kafka.A.nodes.forEach((n, i) => log(`${n.component} ${hows[i]}`));
         await sleep(2_000);
       });
       ackedOnABeforeFailover = [...producer.acked].filter(([, c]) => c === 'A').map(([seq]) => seq);
@@ -413,6 +444,7 @@ export async function runDrill(options: DrillOptions, log: (line: string) => voi
     error = `the planned drill's lagging group lost ${extraGroups.lagging.lost} records (first: ${extraGroups.lagging.lostSample.join(', ')})`;
   const report: DrillReport = {
     mode: opts.mode,
+    topology: config.topology,
     ...(opts.codec ? { codec: opts.codec } : {}),
     drillId: names.id,
     startedAt: startedAt.toISOString(),

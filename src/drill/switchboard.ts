@@ -49,6 +49,8 @@ export class Switchboard {
   constructor(
     private readonly clients: SwitchableClients,
     private readonly log: (line: string) => void,
+    /** Told (not awaited) after each switch: tests inject faults at a gate with it. */
+    private readonly onSwitch: (record: DrillSwitchRecord) => void = () => undefined,
   ) {}
 
   /** The function the activity deps carry (`drillSwitch`); the hook activity calls it. */
@@ -61,8 +63,10 @@ export class Switchboard {
     const at = new Date().toISOString();
     const run = this.perform(request).then((detail) => {
       const full = { workflowId: request.workflowId, ...detail };
-      this.records.push({ playbook: request.playbook, gate: request.gate, action: request.action, at, detail: full });
+      const record = { playbook: request.playbook, gate: request.gate, action: request.action, at, detail: full };
+      this.records.push(record);
       this.log(`switch ${request.playbook} ${request.gate} (${request.action}): ${String(detail.action)}`);
+      this.onSwitch(record);
       return full;
     });
     // A failed switch may be retried (the hook activity retries): forget it.

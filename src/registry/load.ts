@@ -300,14 +300,14 @@ export function stackRegistryDocument(stack: StackConfig): RegistryFile {
   return {
     clusters: {
       A: {
-        bootstrapServers: [stack.kafka.A.bootstrap],
-        expectedBrokers: 1,
+        bootstrapServers: stack.kafka.A.bootstrapServers,
+        expectedBrokers: stack.kafka.A.nodes.length,
         minUsableLogDirPercent: DEFAULT_MIN_USABLE_LOG_DIR_PERCENT,
         connectorSecrets: 'inline',
       },
       B: {
-        bootstrapServers: [stack.kafka.B.bootstrap],
-        expectedBrokers: 1,
+        bootstrapServers: stack.kafka.B.bootstrapServers,
+        expectedBrokers: stack.kafka.B.nodes.length,
         minUsableLogDirPercent: DEFAULT_MIN_USABLE_LOG_DIR_PERCENT,
         connectorSecrets: 'inline',
       },

@@ -1,6 +1,14 @@
 import * as path from 'node:path';
 import { SEARCH_ATTRIBUTES } from '../model/search-attributes';
-import type { ComponentName, KafkaNode, StackConfig } from './config';
+import {
+  clusterOf,
+  isKafkaComponent,
+  kafkaProcessNode,
+  type ComponentName,
+  type KafkaComponent,
+  type KafkaNode,
+  type StackConfig,
+} from './config';
 import { secureBrokerProperties, secureConnectArgs, secureWorkerProperties } from './secure';
 
 /**
@@ -95,29 +103,42 @@ function saslListenerProperties(sasl: NonNullable<KafkaNode['sasl']>): Record<st
   };
 }
 
-export function kafkaServerProperties(config: StackConfig, alias: 'A' | 'B'): string {
-  const node = config.kafka[alias];
-  const sasl = node.sasl;
+/**
+ * One KRaft node's server.properties. Every node runs the broker and controller roles
+ * together (docs/ha.md): three processes per HA cluster instead of six, and a quorum of
+ * three voters that survives one node lost. Internal topics, and through the broker
+ * defaults every topic created without explicit settings, get the topology's
+ * replication factor and min.insync.replicas.
+ */
+export function kafkaServerProperties(config: StackConfig, alias: 'A' | 'B', nodeId = 1): string {
+  const cluster = config.kafka[alias];
+  const node = cluster.nodes.find((n) => n.nodeId === nodeId);
+  if (!node) throw new Error(`cluster ${alias} has no node ${nodeId} in a ${config.topology} stack`);
+  const sasl = cluster.sasl && node.saslPort !== undefined ? { ...cluster.sasl, port: node.saslPort } : undefined;
+  const rf = config.replicationFactor;
+  const minIsr = config.minInsyncReplicas;
   return properties({
     'process.roles': 'broker,controller',
-    'node.id': 1,
+    'node.id': node.nodeId,
     // A static voter set works on 3.x and 4.x alike and needs no --standalone format.
-    'controller.quorum.voters': `1@127.0.0.1:${node.controllerPort}`,
+    'controller.quorum.voters': cluster.nodes.map((n) => `${n.nodeId}@127.0.0.1:${n.controllerPort}`).join(','),
     listeners: `PLAINTEXT://127.0.0.1:${node.port},CONTROLLER://127.0.0.1:${node.controllerPort}${sasl ? `,SASL_PLAINTEXT://127.0.0.1:${sasl.port}` : ''}`,
     'advertised.listeners': `PLAINTEXT://127.0.0.1:${node.port}${sasl ? `,SASL_PLAINTEXT://127.0.0.1:${sasl.port}` : ''}`,
     'controller.listener.names': 'CONTROLLER',
     'inter.broker.listener.name': 'PLAINTEXT',
     'listener.security.protocol.map': `PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT${sasl ? ',SASL_PLAINTEXT:SASL_PLAINTEXT' : ''}`,
     ...(sasl ? saslListenerProperties(sasl) : {}),
-    'log.dirs': path.join(componentDir(config, `kafka-${alias.toLowerCase()}` as ComponentName), 'log'),
+    'log.dirs': path.join(componentDir(config, node.component), 'log'),
     'num.partitions': 1,
-    // One broker: every internal topic must fit on it.
-    'offsets.topic.replication.factor': 1,
+    // Every internal topic fits the cluster: RF 1 on one node, RF 3 / min ISR 2 on three.
+    'default.replication.factor': rf,
+    'min.insync.replicas': minIsr,
+    'offsets.topic.replication.factor': rf,
     'offsets.topic.num.partitions': 10,
-    'transaction.state.log.replication.factor': 1,
-    'transaction.state.log.min.isr': 1,
-    'share.coordinator.state.topic.replication.factor': 1,
-    'share.coordinator.state.topic.min.isr': 1,
+    'transaction.state.log.replication.factor': rf,
+    'transaction.state.log.min.isr': minIsr,
+    'share.coordinator.state.topic.replication.factor': rf,
+    'share.coordinator.state.topic.min.isr': minIsr,
     'group.initial.rebalance.delay.ms': 0,
     // Topics appear only when a playbook or MM2 creates them, so a typo shows up as an error.
     'auto.create.topics.enable': false,
@@ -135,9 +156,9 @@ export function connectWorkerProperties(config: StackConfig, name: 'connect-a' |
     'config.storage.topic': `${name}-configs`,
     'offset.storage.topic': `${name}-offsets`,
     'status.storage.topic': `${name}-status`,
-    'config.storage.replication.factor': 1,
-    'offset.storage.replication.factor': 1,
-    'status.storage.replication.factor': 1,
+    'config.storage.replication.factor': config.replicationFactor,
+    'offset.storage.replication.factor': config.replicationFactor,
+    'status.storage.replication.factor': config.replicationFactor,
     'offset.storage.partitions': 5,
     'status.storage.partitions': 1,
     // MM2 copies bytes; any other converter would re-encode records.
@@ -197,7 +218,7 @@ export function javaArgs(config: StackConfig, name: ComponentName, mainClass: st
   const logging = loggingFile(config.kafkaVersion);
   return [
     `-Xms64m`,
-    `-Xmx${config.jvmHeap}`,
+    `-Xmx${isKafkaComponent(name) ? config.kafkaHeap : config.jvmHeap}`,
     // Two cores for five JVM-heavy processes: a serial collector and C1-only JIT
     // start faster and leave CPU for the others; throughput is not the point here.
     '-XX:+UseSerialGC',
@@ -219,20 +240,19 @@ export function componentSpec(config: StackConfig, name: ComponentName): Compone
   const dir = componentDir(config, name);
   const marker = `kafkadr.component=${name}@${config.stackDir}`;
   const logging = loggingFile(config.kafkaVersion);
+  if (isKafkaComponent(name)) {
+    const node = kafkaProcessNode(config, name);
+    const props = path.join(dir, 'server.properties');
+    return {
+      name,
+      files: { 'server.properties': kafkaServerProperties(config, clusterOf(name), node.nodeId), [logging.name]: logging.content },
+      command: 'java',
+      args: javaArgs(config, name, 'kafka.Kafka', [props]),
+      marker,
+      address: node.bootstrap,
+    };
+  }
   switch (name) {
-    case 'kafka-a':
-    case 'kafka-b': {
-      const alias = name === 'kafka-a' ? 'A' : 'B';
-      const props = path.join(dir, 'server.properties');
-      return {
-        name,
-        files: { 'server.properties': kafkaServerProperties(config, alias), [logging.name]: logging.content },
-        command: 'java',
-        args: javaArgs(config, name, 'kafka.Kafka', [props]),
-        marker,
-        address: config.kafka[alias].bootstrap,
-      };
-    }
     case 'connect-a':
     case 'connect-b': {
       const props = path.join(dir, 'worker.properties');
@@ -285,7 +305,7 @@ export function componentSpec(config: StackConfig, name: ComponentName): Compone
 }
 
 /** The one-shot `kafka-storage format` run a broker's log dir needs before its first start. */
-export function formatArgs(config: StackConfig, name: 'kafka-a' | 'kafka-b', clusterId: string): string[] {
+export function formatArgs(config: StackConfig, name: KafkaComponent, clusterId: string): string[] {
   const props = path.join(componentDir(config, name), 'server.properties');
   return javaArgs(config, name, 'kafka.tools.StorageTool', ['format', '-t', clusterId, '-c', props, '--ignore-formatted']);
 }

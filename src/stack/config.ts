@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { StackError } from './errors';
@@ -31,6 +32,19 @@ export function versionAtLeast(version: string, minimum: string): boolean {
   }
   return true;
 }
+
+export const TOPOLOGIES = ['single', 'ha'] as const;
+export type Topology = (typeof TOPOLOGIES)[number];
+
+/** Kafka nodes per cluster, replication factor and min.insync.replicas of every topic, per topology. */
+export const TOPOLOGY_SHAPE: Record<Topology, { nodes: number; replicationFactor: number; minInsyncReplicas: number; kafkaHeap?: string }> =
+  {
+    single: { nodes: 1, replicationFactor: 1, minInsyncReplicas: 1 },
+    ha: { nodes: 3, replicationFactor: 3, minInsyncReplicas: 2, kafkaHeap: '320m' },
+  };
+
+/** Node n (1-based) of a cluster listens on the configured port + NODE_PORT_STEP * (n - 1). */
+export const NODE_PORT_STEP = 10;
 
 export const StackEnvSchema = z.object({
   // Runtime state (data, logs, PIDs) and downloads (jars, venv) live apart, so a
@@ -76,19 +90,64 @@ export const StackEnvSchema = z.object({
     .string()
     .regex(/^\d+[mMgG]$/, 'KDR_JVM_HEAP must look like 512m')
     .default('512m'),
+  // single: one KRaft node per cluster (what CI's suite uses); ha: three (docs/ha.md).
+  // Unset: what this stack dir was brought up as (its `topology` file), else single.
+  KDR_TOPOLOGY: z.enum(TOPOLOGIES, { error: `KDR_TOPOLOGY must be one of ${TOPOLOGIES.join(', ')}` }).optional(),
+  // Each Kafka node's heap; unset: KDR_JVM_HEAP on a single-node stack, 320m per node on HA
+  // (six brokers, two Connect workers and Temporal share two cores and the page cache).
+  KDR_KAFKA_HEAP: z
+    .string()
+    .regex(/^\d+[mMgG]$/, 'KDR_KAFKA_HEAP must look like 320m')
+    .optional(),
   KDR_STARTUP_TIMEOUT_S: z.coerce.number().int().min(10).max(1800).default(180),
   // `--secure` sets it: TLS/SCRAM listeners, HTTPS Connect (src/stack/secure.ts).
   KDR_SECURE: z.enum(['', '0', '1', 'true', 'false'], { error: 'KDR_SECURE must be 1 or 0' }).optional(),
 });
 
-export type ComponentName = 'kafka-a' | 'kafka-b' | 'connect-a' | 'connect-b' | 'temporal';
+/** A Kafka node's component: node 1 keeps the single-node name, so its data and PID files stay where they were. */
+export type KafkaComponent = 'kafka-a' | 'kafka-b' | `kafka-${'a' | 'b'}-${2 | 3}`;
+export type ComponentName = KafkaComponent | 'connect-a' | 'connect-b' | 'temporal';
+/** Every Kafka node name any topology uses (what `stack down` looks for). */
+export const ALL_KAFKA_COMPONENTS: readonly KafkaComponent[] = ['kafka-a', 'kafka-a-2', 'kafka-a-3', 'kafka-b', 'kafka-b-2', 'kafka-b-3'];
+/** The single-node stack's components; componentsOf(config) gives a configured stack's. */
 export const COMPONENTS: readonly ComponentName[] = ['kafka-a', 'kafka-b', 'connect-a', 'connect-b', 'temporal'];
 
-export interface KafkaNode {
-  alias: 'A' | 'B';
+/** One KRaft node (combined broker and controller roles) of a cluster. */
+export interface KafkaProcessNode {
+  component: KafkaComponent;
+  nodeId: number;
   port: number;
   controllerPort: number;
   bootstrap: string;
+  /** B's SASL_PLAINTEXT listener on this node. */
+  saslPort?: number;
+}
+
+export function isKafkaComponent(name: ComponentName): name is KafkaComponent {
+  return name.startsWith('kafka-');
+}
+
+/** The cluster a Kafka node belongs to. */
+export function clusterOf(name: KafkaComponent): 'A' | 'B' {
+  return name.startsWith('kafka-a') ? 'A' : 'B';
+}
+
+export function kafkaComponentName(alias: 'A' | 'B', nodeId: number): KafkaComponent {
+  const base = `kafka-${alias.toLowerCase() as 'a' | 'b'}` as const;
+  return nodeId === 1 ? base : (`${base}-${nodeId as 2 | 3}` as const);
+}
+
+export interface KafkaNode {
+  alias: 'A' | 'B';
+  /** Node 1's ports (the configured ones). */
+  port: number;
+  controllerPort: number;
+  /** Every node's address, comma-separated: what Java clients take as bootstrap.servers. */
+  bootstrap: string;
+  /** The same addresses as a list (kafkajs, the registry). */
+  bootstrapServers: string[];
+  /** The cluster's KRaft nodes, node 1 first. */
+  nodes: KafkaProcessNode[];
   /**
    * A SASL_PLAINTEXT listener with one PLAIN user (B only). The password is generated
    * at `stack up` into `passwordFile` (mode 600); the broker reads it from there through
@@ -112,6 +171,11 @@ export interface StackConfig {
   dataDir: string;
   logDir: string;
   pidDir: string;
+  topology: Topology;
+  /** Replication factor of every topic the stack, MM2 and the drill create. */
+  replicationFactor: number;
+  /** min.insync.replicas of every topic (the brokers' default). */
+  minInsyncReplicas: number;
   kafkaVersion: string;
   kafkaLibDir: string;
   temporalCliVersion: string;
@@ -124,17 +188,20 @@ export interface StackConfig {
   connect: { 'connect-a': ConnectNode; 'connect-b': ConnectNode };
   temporal: { port: number; address: string; uiPort: number; uiUrl: string; httpPort: number; metricsPort: number; namespace: string };
   connectOffsetFlushMs: number;
+  /** Connect workers' heap. */
   jvmHeap: string;
+  /** Each Kafka node's heap. */
+  kafkaHeap: string;
   startupTimeoutMs: number;
   /** Set for a secure stack (`--secure`, or a stack dir brought up secure before). */
   secure?: SecureStack;
 }
 
 /** Where kafka-b's SASL password lives: the stack's own secrets dir. */
-export function saslNode(stackDir: string, port: number): NonNullable<KafkaNode['sasl']> {
+export function saslNode(stackDir: string, port: number, ports: number[] = [port]): NonNullable<KafkaNode['sasl']> {
   return {
     port,
-    bootstrap: `127.0.0.1:${port}`,
+    bootstrap: ports.map((p) => `127.0.0.1:${p}`).join(','),
     mechanism: 'plain',
     username: 'kdr-b',
     passwordFile: path.join(stackDir, 'secrets', 'kafka-b-sasl-password'),
@@ -151,12 +218,19 @@ export function loadStackConfig(env: NodeJS.ProcessEnv, repoRoot: string): Stack
   }
   const e = parsed.data;
   const stackDir = path.resolve(repoRoot, e.KDR_STACK_DIR ?? '.stack');
-  const kafkaNode = (alias: 'A' | 'B', p: number, c: number): KafkaNode => ({
-    alias,
-    port: p,
-    controllerPort: c,
-    bootstrap: `127.0.0.1:${p}`,
-  });
+  const topology: Topology = e.KDR_TOPOLOGY ?? persistedTopology(stackDir) ?? 'single';
+  const shape = TOPOLOGY_SHAPE[topology];
+  const saslBase = e.KDR_KAFKA_B_SASL_PORT || (e.KDR_KAFKA_B_PORT <= 65533 ? e.KDR_KAFKA_B_PORT + 2 : e.KDR_KAFKA_B_PORT - 2);
+  const kafkaNode = (alias: 'A' | 'B', p: number, c: number, saslPort?: number): KafkaNode => {
+    const nodes = kafkaNodes(
+      alias,
+      shape.nodes,
+      { port: p, controllerPort: c, saslPort },
+      alias === 'A' ? 'KDR_KAFKA_A_PORT' : 'KDR_KAFKA_B_PORT',
+    );
+    const bootstrapServers = nodes.map((n) => n.bootstrap);
+    return { alias, port: p, controllerPort: c, bootstrap: bootstrapServers.join(','), bootstrapServers, nodes };
+  };
   const connectNode = (alias: ConnectNode['alias'], writesTo: 'A' | 'B', p: number): ConnectNode => ({
     alias,
     writesTo,
@@ -172,6 +246,9 @@ export function loadStackConfig(env: NodeJS.ProcessEnv, repoRoot: string): Stack
     dataDir: path.join(stackDir, 'data'),
     logDir: path.join(stackDir, 'logs'),
     pidDir: path.join(stackDir, 'pids'),
+    topology,
+    replicationFactor: shape.replicationFactor,
+    minInsyncReplicas: shape.minInsyncReplicas,
     kafkaVersion: e.KDR_KAFKA_VERSION,
     kafkaLibDir: path.join(cacheDir, `kafka-${e.KDR_KAFKA_VERSION}`, 'libs'),
     temporalCliVersion: e.KDR_TEMPORAL_CLI_VERSION,
@@ -181,13 +258,17 @@ export function loadStackConfig(env: NodeJS.ProcessEnv, repoRoot: string): Stack
     temporalTestServerBin: path.join(venvDir, 'bin', 'temporal-test-server'),
     kafka: {
       A: kafkaNode('A', e.KDR_KAFKA_A_PORT, e.KDR_KAFKA_A_CONTROLLER_PORT),
-      B: {
-        ...kafkaNode('B', e.KDR_KAFKA_B_PORT, e.KDR_KAFKA_B_CONTROLLER_PORT),
-        sasl: saslNode(
-          stackDir,
-          e.KDR_KAFKA_B_SASL_PORT || (e.KDR_KAFKA_B_PORT <= 65533 ? e.KDR_KAFKA_B_PORT + 2 : e.KDR_KAFKA_B_PORT - 2),
-        ),
-      },
+      B: (() => {
+        const b = kafkaNode('B', e.KDR_KAFKA_B_PORT, e.KDR_KAFKA_B_CONTROLLER_PORT, saslBase);
+        return {
+          ...b,
+          sasl: saslNode(
+            stackDir,
+            saslBase,
+            b.nodes.map((n) => n.saslPort!),
+          ),
+        };
+      })(),
     },
     connect: {
       'connect-a': connectNode('connect-a', 'A', e.KDR_CONNECT_A_PORT),
@@ -204,9 +285,14 @@ export function loadStackConfig(env: NodeJS.ProcessEnv, repoRoot: string): Stack
     },
     connectOffsetFlushMs: e.KDR_CONNECT_OFFSET_FLUSH_MS,
     jvmHeap: e.KDR_JVM_HEAP,
+    kafkaHeap: e.KDR_KAFKA_HEAP ?? shape.kafkaHeap ?? e.KDR_JVM_HEAP,
     startupTimeoutMs: e.KDR_STARTUP_TIMEOUT_S * 1000,
   };
   if (wantsSecure(env, stackDir)) {
+    // The secure listeners are laid out for one node per cluster (docs/connecting.md).
+    if (config.topology !== 'single') {
+      throw new StackError('bad-config', `--secure (KDR_SECURE) works with the single-node topology only, not --topology ${config.topology}`);
+    }
     config.secure = secureLayout(config);
     for (const name of ['connect-a', 'connect-b'] as const) config.connect[name].url = `https://127.0.0.1:${config.connect[name].port}`;
   }
@@ -214,14 +300,87 @@ export function loadStackConfig(env: NodeJS.ProcessEnv, repoRoot: string): Stack
   return config;
 }
 
+/**
+ * A cluster's nodes: node 1 on the configured ports, node n on each + NODE_PORT_STEP * (n - 1),
+ * so a parallel HA stack needs no setting beyond the ones a single-node stack has. Pure.
+ */
+export function kafkaNodes(
+  alias: 'A' | 'B',
+  count: number,
+  base: { port: number; controllerPort: number; saslPort?: number },
+  setting: string,
+): KafkaProcessNode[] {
+  const nodes: KafkaProcessNode[] = [];
+  for (let id = 1; id <= count; id++) {
+    const shift = NODE_PORT_STEP * (id - 1);
+    const port = base.port + shift;
+    const top = Math.max(port, base.controllerPort + shift, (base.saslPort ?? 0) + shift);
+    if (top > 65535) {
+      throw new StackError(
+        'bad-config',
+        `${setting}=${base.port}: node ${id} of cluster ${alias} would listen on ${top}, above 65535 (pick a lower port)`,
+      );
+    }
+    nodes.push({
+      component: kafkaComponentName(alias, id),
+      nodeId: id,
+      port,
+      controllerPort: base.controllerPort + shift,
+      bootstrap: `127.0.0.1:${port}`,
+      ...(base.saslPort !== undefined ? { saslPort: base.saslPort + shift } : {}),
+    });
+  }
+  return nodes;
+}
+
+/** The file in a stack dir that records the topology it was brought up as. */
+export function topologyFile(stackDir: string): string {
+  return path.join(stackDir, 'topology');
+}
+
+/** The topology a stack dir was brought up as, if it was. */
+export function persistedTopology(stackDir: string): Topology | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(topologyFile(stackDir), 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+  return (TOPOLOGIES as readonly string[]).includes(text) ? (text as Topology) : undefined;
+}
+
+/** The stack's components in start order: every Kafka node, the Connect workers, Temporal. */
+export function componentsOf(config: StackConfig): ComponentName[] {
+  return [
+    ...config.kafka.A.nodes.map((n) => n.component),
+    ...config.kafka.B.nodes.map((n) => n.component),
+    'connect-a',
+    'connect-b',
+    'temporal',
+  ];
+}
+
+/** A Kafka node's settings by its component name. */
+export function kafkaProcessNode(config: StackConfig, name: KafkaComponent): KafkaProcessNode {
+  const node = config.kafka[clusterOf(name)].nodes.find((n) => n.component === name);
+  if (!node) throw new StackError('bad-config', `${name} is not a node of this ${config.topology} stack`);
+  return node;
+}
+
 /** Every port the stack listens on, by owner, for collision and availability checks. */
 export function portsOf(config: StackConfig): Array<{ component: ComponentName; setting: string; port: number }> {
+  const nodePorts = (alias: 'A' | 'B') =>
+    config.kafka[alias].nodes.flatMap((n) => {
+      const derived = n.nodeId === 1 ? '' : ` + ${NODE_PORT_STEP * (n.nodeId - 1)} (node ${n.nodeId})`;
+      return [
+        { component: n.component, setting: `KDR_KAFKA_${alias}_PORT${derived}`, port: n.port },
+        { component: n.component, setting: `KDR_KAFKA_${alias}_CONTROLLER_PORT${derived}`, port: n.controllerPort },
+        ...(n.saslPort !== undefined ? [{ component: n.component, setting: `KDR_KAFKA_B_SASL_PORT${derived}`, port: n.saslPort }] : []),
+      ];
+    });
   return [
-    { component: 'kafka-a', setting: 'KDR_KAFKA_A_PORT', port: config.kafka.A.port },
-    { component: 'kafka-a', setting: 'KDR_KAFKA_A_CONTROLLER_PORT', port: config.kafka.A.controllerPort },
-    { component: 'kafka-b', setting: 'KDR_KAFKA_B_PORT', port: config.kafka.B.port },
-    { component: 'kafka-b', setting: 'KDR_KAFKA_B_CONTROLLER_PORT', port: config.kafka.B.controllerPort },
-    ...(config.kafka.B.sasl ? [{ component: 'kafka-b' as const, setting: 'KDR_KAFKA_B_SASL_PORT', port: config.kafka.B.sasl.port }] : []),
+    ...nodePorts('A'),
+    ...nodePorts('B'),
     ...(config.secure
       ? (['A', 'B'] as const).flatMap((alias) => {
           const component = alias === 'A' ? ('kafka-a' as const) : ('kafka-b' as const);

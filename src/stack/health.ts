@@ -4,7 +4,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { Connection } from '@temporalio/client';
 import { SEARCH_ATTRIBUTES } from '../model/search-attributes';
 import '../kafka/compression';
-import type { ComponentName, StackConfig } from './config';
+import { isKafkaComponent, kafkaProcessNode, type ComponentName, type StackConfig } from './config';
 import { secureConnectRequest } from './secure';
 
 /**
@@ -32,10 +32,14 @@ function reason(err: unknown): string {
   return err instanceof Error ? err.message.split('\n')[0]! : String(err);
 }
 
-export async function kafkaHealth(bootstrap: string): Promise<Health> {
+/**
+ * A Kafka node's health, asked of that node alone; with `nodeId`, the node must also be
+ * registered as a broker (a node whose controller quorum is lost answers but is not).
+ */
+export async function kafkaHealth(bootstrap: string | string[], nodeId?: number): Promise<Health & { brokers?: number[] }> {
   const kafka = new Kafka({
     clientId: 'kafka-dr-stack-health',
-    brokers: [bootstrap],
+    brokers: typeof bootstrap === 'string' ? [bootstrap] : bootstrap,
     connectionTimeout: 2000,
     requestTimeout: 5000,
     retry: { retries: 0 },
@@ -45,12 +49,21 @@ export async function kafkaHealth(bootstrap: string): Promise<Health> {
   try {
     await admin.connect();
     const cluster = await admin.describeCluster();
+    const brokers = cluster.brokers.map((b) => b.nodeId).sort((x, y) => x - y);
     if (cluster.controller === null || cluster.controller < 0) {
-      return { healthy: false, detail: 'no active controller yet' };
+      return { healthy: false, detail: 'no active controller yet', brokers };
+    }
+    if (nodeId !== undefined && !brokers.includes(nodeId)) {
+      return {
+        healthy: false,
+        detail: `node ${nodeId} answers but is not a registered broker yet (brokers ${brokers.join(',')})`,
+        brokers,
+      };
     }
     return {
       healthy: true,
-      detail: `${cluster.brokers.length} broker(s), controller ${cluster.controller}, cluster ${cluster.clusterId}`,
+      detail: `${cluster.brokers.length} broker(s) [${brokers.join(',')}], controller ${cluster.controller}, cluster ${cluster.clusterId}`,
+      brokers,
     };
   } catch (err) {
     return { healthy: false, detail: reason(err) };
@@ -97,11 +110,11 @@ export async function temporalHealth(config: StackConfig): Promise<Health> {
 }
 
 export function checkHealth(config: StackConfig, name: ComponentName): Promise<Health> {
+  if (isKafkaComponent(name)) {
+    const node = kafkaProcessNode(config, name);
+    return kafkaHealth(node.bootstrap, config.topology === 'single' ? undefined : node.nodeId);
+  }
   switch (name) {
-    case 'kafka-a':
-      return kafkaHealth(config.kafka.A.bootstrap);
-    case 'kafka-b':
-      return kafkaHealth(config.kafka.B.bootstrap);
     case 'connect-a':
     case 'connect-b':
       return connectHealth(config.connect[name].url, secureConnectRequest(config));

@@ -2,10 +2,21 @@ import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { COMPONENTS, portsOf, type ComponentName, type StackConfig } from './config';
+import {
+  ALL_KAFKA_COMPONENTS,
+  clusterOf,
+  componentsOf,
+  isKafkaComponent,
+  persistedTopology,
+  portsOf,
+  topologyFile,
+  type ComponentName,
+  type KafkaComponent,
+  type StackConfig,
+} from './config';
 import { componentDir, componentSpec, formatArgs } from './components';
 import { StackError } from './errors';
-import { checkHealth, type Health } from './health';
+import { checkHealth, kafkaHealth, type Health } from './health';
 import { checkTools, connectBasicAuthExtension, install } from './install';
 import { ensureSecureMaterial, secureFormatArgs } from './secure';
 import { logFile, portInUse, processesMentioning, rssMiB, runningProcess, startDetached, stopProcess, tail } from './processes';
@@ -43,10 +54,27 @@ export function newClusterId(): string {
   }
 }
 
-function dependsOn(name: ComponentName): ComponentName | undefined {
-  if (name === 'connect-a') return 'kafka-a';
-  if (name === 'connect-b') return 'kafka-b';
-  return undefined;
+/** The Kafka nodes a Connect worker needs healthy before it starts. */
+function dependsOn(config: StackConfig, name: ComponentName): KafkaComponent[] {
+  if (name === 'connect-a') return config.kafka.A.nodes.map((n) => n.component);
+  if (name === 'connect-b') return config.kafka.B.nodes.map((n) => n.component);
+  return [];
+}
+
+/**
+ * A stack dir holds one topology: its Kafka data was formatted for that voter set, so
+ * bringing it up as the other would start nodes that can never form a quorum.
+ */
+export function assertTopology(config: StackConfig): void {
+  const recorded = persistedTopology(config.stackDir);
+  const hasData = fs.existsSync(path.join(config.dataDir, 'kafka-a', 'log', 'meta.properties'));
+  if (hasData && (recorded ?? 'single') !== config.topology) {
+    throw new StackError(
+      'bad-config',
+      `KDR_TOPOLOGY=${config.topology}: the stack in ${config.stackDir} was brought up as ${recorded ?? 'single'}; ` +
+        `run 'kafka-dr stack down' and remove ${config.dataDir}, or use another KDR_STACK_DIR`,
+    );
+  }
 }
 
 async function assertPortsFree(config: StackConfig, toStart: ComponentName[]): Promise<void> {
@@ -80,16 +108,19 @@ function writeFiles(config: StackConfig, name: ComponentName): string {
   return dir;
 }
 
-async function formatIfNeeded(config: StackConfig, name: 'kafka-a' | 'kafka-b', log: Log): Promise<void> {
+async function formatIfNeeded(config: StackConfig, name: KafkaComponent, log: Log): Promise<void> {
   const dir = componentDir(config, name);
   if (fs.existsSync(path.join(dir, 'log', 'meta.properties'))) return;
-  const idFile = path.join(dir, 'cluster.id');
+  // Every node of a cluster is formatted with the same id, kept in node 1's dir.
+  const firstDir = componentDir(config, config.kafka[clusterOf(name)].nodes[0]!.component);
+  fs.mkdirSync(firstDir, { recursive: true });
+  const idFile = path.join(firstDir, 'cluster.id');
   if (!fs.existsSync(idFile)) fs.writeFileSync(idFile, newClusterId());
   const clusterId = fs.readFileSync(idFile, 'utf8').trim();
   log(`formatting ${name} storage (cluster id ${clusterId})`);
   const out = fs.openSync(logFile(config, name), 'a');
   const code = await new Promise<number | null>((resolve) => {
-    const secureArgs = config.secure ? secureFormatArgs(config, name === 'kafka-a' ? 'A' : 'B') : [];
+    const secureArgs = config.secure ? secureFormatArgs(config, clusterOf(name)) : [];
     const child = spawn('java', [...formatArgs(config, name, clusterId), ...secureArgs], { stdio: ['ignore', out, out] });
     child.on('exit', resolve);
     child.on('error', () => resolve(-1));
@@ -119,9 +150,13 @@ async function waitHealthy(config: StackConfig, name: ComponentName, deadline: n
 export async function up(config: StackConfig, log: Log): Promise<UpReport> {
   const started = Date.now();
   checkTools(config);
-  const running = new Set(COMPONENTS.filter((c) => runningProcess(config, c)));
-  const toStart = COMPONENTS.filter((c) => !running.has(c));
+  assertTopology(config);
+  const components = componentsOf(config);
+  const running = new Set(components.filter((c) => runningProcess(config, c)));
+  const toStart = components.filter((c) => !running.has(c));
   await assertPortsFree(config, toStart);
+  fs.mkdirSync(config.stackDir, { recursive: true });
+  fs.writeFileSync(topologyFile(config.stackDir), `${config.topology}\n`);
 
   const installStart = Date.now();
   install(config, log);
@@ -150,17 +185,17 @@ export async function up(config: StackConfig, log: Log): Promise<UpReport> {
     const spec = componentSpec(config, name);
     let action: 'reused' | 'started' = 'reused';
     if (!running.has(name)) {
-      const dep = dependsOn(name);
-      if (dep && results.get(dep)?.state !== 'healthy') {
+      const dep = dependsOn(config, name).filter((d) => results.get(d)?.state !== 'healthy');
+      if (dep.length > 0) {
         results.set(name, {
           ...(await statusOf(config, name)),
           action: 'not-started',
-          detail: `not started: ${dep} is not healthy`,
+          detail: `not started: ${dep.join(', ')} ${dep.length === 1 ? 'is' : 'are'} not healthy`,
         });
         return;
       }
       const dir = writeFiles(config, name);
-      if (name === 'kafka-a' || name === 'kafka-b') await formatIfNeeded(config, name, log);
+      if (isKafkaComponent(name)) await formatIfNeeded(config, name, log);
       startDetached(config, spec, dir);
       action = 'started';
       log(`started ${name} (${spec.address}), waiting until healthy`);
@@ -175,15 +210,13 @@ export async function up(config: StackConfig, log: Log): Promise<UpReport> {
     log(`${name}: ${health.healthy ? 'healthy' : 'NOT healthy'} — ${health.detail}`);
   };
 
-  // Brokers and Temporal have no dependencies; each Connect worker needs its cluster.
-  await Promise.all([
-    bringUp('temporal'),
-    bringUp('kafka-a').then(() => bringUp('connect-a')),
-    bringUp('kafka-b').then(() => bringUp('connect-b')),
-  ]);
+  // Brokers and Temporal have no dependencies; each Connect worker needs its cluster. A
+  // cluster's nodes start together: none elects a controller before a majority runs.
+  const cluster = (alias: 'A' | 'B') => Promise.all(config.kafka[alias].nodes.map((n) => bringUp(n.component)));
+  await Promise.all([bringUp('temporal'), cluster('A').then(() => bringUp('connect-a')), cluster('B').then(() => bringUp('connect-b'))]);
 
   const report: UpReport = {
-    components: COMPONENTS.map((c) => results.get(c)!),
+    components: components.map((c) => results.get(c)!),
     installSeconds,
     totalSeconds: (Date.now() - started) / 1000,
   };
@@ -218,7 +251,7 @@ export async function statusOf(config: StackConfig, name: ComponentName, known?:
 }
 
 export function status(config: StackConfig): Promise<ComponentStatus[]> {
-  return Promise.all(COMPONENTS.map((c) => statusOf(config, c)));
+  return Promise.all(componentsOf(config).map((c) => statusOf(config, c)));
 }
 
 export async function down(config: StackConfig, log: Log): Promise<Array<{ component: ComponentName; result: string }>> {
@@ -226,11 +259,13 @@ export async function down(config: StackConfig, log: Log): Promise<Array<{ compo
   const stop = async (name: ComponentName, graceMs: number) => {
     const result = await stopProcess(config, name, graceMs);
     if (result !== 'not-running') log(`${name}: ${result}`);
-    results.push({ component: name, result });
+    if (result !== 'not-running' || componentsOf(config).includes(name)) results.push({ component: name, result });
   };
   // Connect first: a worker that loses its broker mid-shutdown waits out its timeouts.
   await Promise.all([stop('connect-a', 20_000), stop('connect-b', 20_000)]);
-  await Promise.all([stop('kafka-a', 30_000), stop('kafka-b', 30_000), stop('temporal', 10_000)]);
+  // Every node name of any topology: KDR_TOPOLOGY set otherwise than the stack was
+  // brought up must not leave nodes behind.
+  await Promise.all([...ALL_KAFKA_COMPONENTS.map((n) => stop(n, 30_000)), stop('temporal', 10_000)]);
   // A lost PID file must not hide a process: every stack process names the data dir
   // in its command line, so anything still carrying it was left behind.
   const leftovers = processesMentioning(`${config.dataDir}${path.sep}`);
@@ -246,4 +281,48 @@ export async function down(config: StackConfig, log: Log): Promise<Array<{ compo
 /** True when every component is running and healthy (the test harness reuses such a stack). */
 export async function isUp(config: StackConfig): Promise<boolean> {
   return (await status(config)).every((s) => s.state === 'healthy');
+}
+
+/** Brokers and controllers of one cluster, for `stack status`. */
+export interface ClusterSummary {
+  cluster: 'A' | 'B';
+  topology: StackConfig['topology'];
+  /** Broker ids the cluster's metadata lists (null: no node answered). */
+  brokers: number[] | null;
+  expectedBrokers: number;
+  /** KRaft voters (every node: combined roles) and the ones whose process runs. */
+  controllers: { voters: number[]; running: number[]; quorum: number };
+}
+
+/** Per cluster: registered brokers (from any node) and running controllers (from the processes). */
+export async function clusterSummaries(config: StackConfig, rows: ComponentStatus[]): Promise<ClusterSummary[]> {
+  return Promise.all(
+    (['A', 'B'] as const).map(async (alias) => {
+      const nodes = config.kafka[alias].nodes;
+      const up = nodes.filter((n) => rows.find((r) => r.component === n.component)?.state !== 'stopped');
+      const health = up.length > 0 ? await kafkaHealth(up.map((n) => n.bootstrap)) : undefined;
+      return {
+        cluster: alias,
+        topology: config.topology,
+        brokers: health?.brokers ?? null,
+        expectedBrokers: nodes.length,
+        controllers: { voters: nodes.map((n) => n.nodeId), running: up.map((n) => n.nodeId), quorum: Math.floor(nodes.length / 2) + 1 },
+      };
+    }),
+  );
+}
+
+/** One line per cluster: "cluster A (ha): brokers 3/3 [1,2,3]; controllers 3/3 running [1,2,3], quorum needs 2". */
+export function formatClusters(summaries: ClusterSummary[]): string {
+  return summaries
+    .map((s) => {
+      const brokers =
+        s.brokers === null
+          ? `brokers 0/${s.expectedBrokers} (no node answers)`
+          : `brokers ${s.brokers.length}/${s.expectedBrokers} [${s.brokers.join(',')}]`;
+      const c = s.controllers;
+      const quorum = c.running.length >= c.quorum ? `quorum needs ${c.quorum}` : `QUORUM LOST (needs ${c.quorum})`;
+      return `cluster ${s.cluster} (${s.topology}): ${brokers}; controllers ${c.running.length}/${c.voters.length} running [${c.running.join(',')}], ${quorum}`;
+    })
+    .join('\n');
 }

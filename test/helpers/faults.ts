@@ -20,6 +20,10 @@ const GRACE_MS: Record<ComponentName, number> = {
   'connect-b': 20_000,
   'kafka-a': 30_000,
   'kafka-b': 30_000,
+  'kafka-a-2': 30_000,
+  'kafka-a-3': 30_000,
+  'kafka-b-2': 30_000,
+  'kafka-b-3': 30_000,
   temporal: 10_000,
 };
 

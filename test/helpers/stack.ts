@@ -26,7 +26,7 @@ export function uniqueId(): string {
 export function kafka(alias: 'A' | 'B'): Kafka {
   return new Kafka({
     clientId: `kafka-dr-test-${alias}`,
-    brokers: [stack.kafka[alias].bootstrap],
+    brokers: stack.kafka[alias].bootstrapServers,
     logLevel: logLevel.NOTHING,
     retry: { retries: 5, initialRetryTime: 200 },
   });

@@ -147,7 +147,10 @@ export async function runDrill(
   const startedAt = new Date();
   const names = drillNames(drillId(startedAt));
   const clock = new PhaseClock(log);
-  const config = loadStackConfig({ ...process.env, ...(opts.secure ? { KDR_SECURE: '1' } : {}), ...(opts.topology ? { KDR_TOPOLOGY: opts.topology } : {}) }, REPO_ROOT);
+  const config = loadStackConfig(
+    { ...process.env, ...(opts.secure ? { KDR_SECURE: '1' } : {}), ...(opts.topology ? { KDR_TOPOLOGY: opts.topology } : {}) },
+    REPO_ROOT,
+  );
   const s: Session = { config, names, brokerAStopped: false, started: [] };
   const playbooks: Record<string, DrillPlaybookRun> = {};
   const extra: Partial<DrillReport> = {};

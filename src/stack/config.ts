@@ -291,7 +291,10 @@ export function loadStackConfig(env: NodeJS.ProcessEnv, repoRoot: string): Stack
   if (wantsSecure(env, stackDir)) {
     // The secure listeners are laid out for one node per cluster (docs/connecting.md).
     if (config.topology !== 'single') {
-      throw new StackError('bad-config', `--secure (KDR_SECURE) works with the single-node topology only, not --topology ${config.topology}`);
+      throw new StackError(
+        'bad-config',
+        `--secure (KDR_SECURE) works with the single-node topology only, not --topology ${config.topology}`,
+      );
     }
     config.secure = secureLayout(config);
     for (const name of ['connect-a', 'connect-b'] as const) config.connect[name].url = `https://127.0.0.1:${config.connect[name].port}`;

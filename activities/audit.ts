@@ -1,4 +1,4 @@
-import { ApplicationFailure, asyncLocalStorage } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/activity';
 import { ConfigResourceTypes, type Admin } from 'kafkajs';
 import { z } from 'zod';
 import { compareTopics, DRIFT_CONFIGS, type DriftConfig, type DriftReport, type TopicFacts } from '../src/audit/drift';
@@ -19,12 +19,13 @@ import {
   type CommittedOffset,
   type TopicRecreation,
 } from '../src/audit/recreation';
-import { classified, describeZodError, FailureType, invalidInput } from '../src/failures';
+import { classified, FailureType, invalidInput } from '../src/failures';
 import { readToEnd } from '../src/kafka/read-to-end';
 import { decodeHeartbeat, Mm2DecodeError } from '../src/mm2/codecs';
 import { remoteTopicName, sourceConsumerIsolation } from '../src/mm2/connector-configs';
 import type { ActivityDeps } from './deps';
 import { fetchOffsetsOfTopics } from '../src/kafka/topic-offsets';
+import { heartbeat, parseArgs } from './support';
 
 /**
  * Audit activities: replication freshness (the RPO estimate), topic config drift and
@@ -90,17 +91,6 @@ export interface RecreationReport {
    * transactional records to the target as ordinary records. Absent in older reports.
    */
   readUncommitted?: Array<{ connector: string; isolationLevel: string }>;
-}
-
-function parse<T>(schema: z.ZodType<T>, input: unknown): T {
-  const parsed = schema.safeParse(input);
-  if (!parsed.success) throw invalidInput(describeZodError(parsed.error));
-  return parsed.data;
-}
-
-// Outside a worker (a direct call from a script or test) there is no context to heartbeat to.
-function heartbeat(details: unknown): void {
-  asyncLocalStorage.getStore()?.heartbeat(details);
 }
 
 function remoteNamer(remote: z.infer<typeof RemoteTopicSchema>, source: string): (topic: string) => string {
@@ -181,7 +171,7 @@ export function createAuditActivities(deps: ActivityDeps) {
      * estimate); reads only, safe to repeat. A missing or empty topic is a result, not a failure.
      */
     async replicationFreshness(input: FreshnessInput): Promise<FreshnessReport> {
-      const args = parse(FreshnessInputSchema, input);
+      const args = parseArgs(FreshnessInputSchema, input);
       return classified(
         async () => {
           registry.cluster(args.target);
@@ -222,7 +212,7 @@ export function createAuditActivities(deps: ActivityDeps) {
      * replication factor of each source topic with its mirror; reads only, safe to repeat.
      */
     async auditTopicDrift(input: DriftInput): Promise<DriftReport> {
-      const args = parse(DriftInputSchema, input);
+      const args = parseArgs(DriftInputSchema, input);
       return classified(
         async () => {
           registry.cluster(args.source);
@@ -254,7 +244,7 @@ export function createAuditActivities(deps: ActivityDeps) {
      * offset + 1, partition count changed, committed partitions gone); reads only, safe to repeat.
      */
     async detectTopicRecreation(input: RecreationInput): Promise<RecreationReport> {
-      const args = parse(RecreationInputSchema, input);
+      const args = parseArgs(RecreationInputSchema, input);
       return classified(
         async () => {
           registry.cluster(args.source);

@@ -1,4 +1,4 @@
-import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/activity';
 import { z } from 'zod';
 import {
   ConnectRestError,
@@ -8,8 +8,9 @@ import {
   type ConnectorState,
   type ConnectorStatus,
 } from '../src/connect/client';
-import { classified, describeZodError, FailureType, invalidInput } from '../src/failures';
+import { classified, FailureType, invalidInput } from '../src/failures';
 import type { ActivityDeps } from './deps';
+import { heartbeat, parseArgs, sleep } from './support';
 
 /**
  * Kafka Connect activities. Inputs name a Connect cluster from the registry
@@ -83,12 +84,6 @@ export interface ConnectorOffsetEntry {
   partition: Record<string, unknown>;
   /** The `offset` field of Connect's offset as a decimal string; null when reset or not MM2-shaped. */
   offset: string | null;
-}
-
-function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
-  const parsed = schema.safeParse(input);
-  if (!parsed.success) throw invalidInput(describeZodError(parsed.error));
-  return parsed.data;
 }
 
 /** The exception line of a Java stack trace: enough to act on, small enough for history. */
@@ -208,7 +203,7 @@ export function createConnectActivities(deps: ActivityDeps) {
      * A connector created a moment ago may still answer 404 (ConnectorNotFound): wait with waitForConnectorState instead.
      */
     async connectorStatus(input: ConnectorRef): Promise<ConnectorReport> {
-      const { connect, connector } = parseInput(ConnectorRefSchema, input);
+      const { connect, connector } = parseArgs(ConnectorRefSchema, input);
       return onConnect(connect, async (client) => report(await client.status(connector)));
     },
 
@@ -218,7 +213,7 @@ export function createConnectActivities(deps: ActivityDeps) {
      * (except when waiting for STOPPED, which a FAILED connector reaches when stopped).
      */
     async waitForConnectorState(input: WaitForConnectorStateInput): Promise<ConnectorReport> {
-      const { connect, connector, state, allowNoTasks, pollMs } = parseInput(WaitSchema, input);
+      const { connect, connector, state, allowNoTasks, pollMs } = parseArgs(WaitSchema, input);
       // A STOPPED connector has no tasks at all: Connect drops their configs when it stops.
       const noTasksOk = state === 'STOPPED' ? true : (allowNoTasks ?? false);
       return onConnect(connect, async (client) => {
@@ -239,49 +234,49 @@ export function createConnectActivities(deps: ActivityDeps) {
             const failed = state === 'STOPPED' ? undefined : failedFailure(connect, r);
             if (failed) throw failed;
             if (inState(status, state, noTasksOk)) return r;
-            Context.current().heartbeat({ state: r.state, tasks: r.tasks.map((t) => ({ id: t.id, state: t.state })) });
+            heartbeat({ state: r.state, tasks: r.tasks.map((t) => ({ id: t.id, state: t.state })) });
           } else {
-            Context.current().heartbeat({ state: 'NO_STATUS_YET', tasks: [] });
+            heartbeat({ state: 'NO_STATUS_YET', tasks: [] });
           }
-          // Context.sleep ends early (throws) when the activity is cancelled.
-          await Context.current().sleep(pollMs);
+          // In a worker this is Context.sleep, which ends early (throws) when the activity is cancelled.
+          await sleep(pollMs);
         }
       });
     },
 
     /** Asks Connect to pause the connector and its tasks (202, asynchronous); already paused is fine, safe to repeat. */
     async pauseConnector(input: ConnectorRef): Promise<void> {
-      const { connect, connector } = parseInput(ConnectorRefSchema, input);
+      const { connect, connector } = parseArgs(ConnectorRefSchema, input);
       await onConnect(connect, (client) => client.pause(connector));
     },
 
     /** Asks Connect to resume a PAUSED or STOPPED connector; already running is fine, safe to repeat. */
     async resumeConnector(input: ConnectorRef): Promise<void> {
-      const { connect, connector } = parseInput(ConnectorRefSchema, input);
+      const { connect, connector } = parseArgs(ConnectorRefSchema, input);
       await onConnect(connect, (client) => client.resume(connector));
     },
 
     /** Stops the connector (tasks shut down, offsets committed, offsets API unlocked); already stopped is fine, safe to repeat. */
     async stopConnector(input: ConnectorRef): Promise<void> {
-      const { connect, connector } = parseInput(ConnectorRefSchema, input);
+      const { connect, connector } = parseArgs(ConnectorRefSchema, input);
       await onConnect(connect, (client) => client.stop(connector));
     },
 
     /** Restarts the connector (and its tasks, or only the failed ones); repeating restarts again, which is harmless. */
     async restartConnector(input: RestartConnectorInput): Promise<void> {
-      const { connect, connector, includeTasks, onlyFailed } = parseInput(RestartSchema, input);
+      const { connect, connector, includeTasks, onlyFailed } = parseArgs(RestartSchema, input);
       await onConnect(connect, (client) => client.restart(connector, { includeTasks, onlyFailed }));
     },
 
     /** Deletes the connector (its committed offsets stay in Connect's offsets topic); already gone returns 'absent', safe to repeat. */
     async deleteConnector(input: ConnectorRef): Promise<'deleted' | 'absent'> {
-      const { connect, connector } = parseInput(ConnectorRefSchema, input);
+      const { connect, connector } = parseArgs(ConnectorRefSchema, input);
       return onConnect(connect, (client) => client.delete(connector));
     },
 
     /** Reads the connector's committed source offsets (MM2: last replicated upstream offset per partition); safe to repeat. */
     async getConnectorOffsets(input: ConnectorRef): Promise<ConnectorOffsetEntry[]> {
-      const { connect, connector } = parseInput(ConnectorRefSchema, input);
+      const { connect, connector } = parseArgs(ConnectorRefSchema, input);
       return onConnect(connect, async (client) => {
         const offsets = await client.getOffsets(connector);
         return offsets.map((o) => ({ partition: o.partition, offset: offsetToDecimal(o.offset, o.partition) })).sort(byPartition);
@@ -294,7 +289,7 @@ export function createConnectActivities(deps: ActivityDeps) {
      * An empty list is refused by Connect itself (400, ConnectRejected).
      */
     async alterConnectorOffsets(input: AlterConnectorOffsetsInput): Promise<{ altered: number; message: string }> {
-      const { connect, connector, offsets } = parseInput(AlterOffsetsSchema, input);
+      const { connect, connector, offsets } = parseArgs(AlterOffsetsSchema, input);
       const seen = new Set<string>();
       const body: ConnectorOffset[] = offsets.map((o, i) => {
         const key = JSON.stringify([o.partition.cluster, o.partition.topic, o.partition.partition]);
@@ -330,7 +325,7 @@ export function createConnectActivities(deps: ActivityDeps) {
 
     /** Forgets every committed offset of the connector (DELETE); requires a STOPPED connector; safe to repeat. */
     async resetConnectorOffsets(input: ConnectorRef): Promise<{ message: string }> {
-      const { connect, connector } = parseInput(ConnectorRefSchema, input);
+      const { connect, connector } = parseArgs(ConnectorRefSchema, input);
       return onConnect(connect, async (client) => {
         await requireStopped(client, connect, connector, 'resets offsets');
         return { message: await client.resetOffsets(connector) };

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { describeZodError, invalidInput } from '../src/failures';
 import { createConnectActivities } from './connect';
 import type { ActivityDeps } from './deps';
+import { parseArgs } from './support';
 
 /**
  * Cutover steps that touch several connectors at once. One activity instead of a stop
@@ -25,9 +25,7 @@ export function createCutoverActivities(deps: ActivityDeps) {
      * repeat, and a retry after a partial failure finishes the job.
      */
     async stopConnectors(input: StopConnectorsInput): Promise<{ stopped: string[] }> {
-      const parsed = StopAllSchema.safeParse(input);
-      if (!parsed.success) throw invalidInput(`stopConnectors input: ${describeZodError(parsed.error)}`);
-      const { connect: name, connectors, pollMs } = parsed.data;
+      const { connect: name, connectors, pollMs } = parseArgs(StopAllSchema, input, 'stopConnectors input');
       for (const connector of connectors) await connect.stopConnector({ connect: name, connector });
       for (const connector of connectors) {
         await connect.waitForConnectorState({ connect: name, connector, state: 'STOPPED', ...(pollMs !== undefined ? { pollMs } : {}) });

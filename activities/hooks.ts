@@ -1,11 +1,12 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { classified, describeZodError, FailureType, invalidInput } from '../src/failures';
+import { classified, FailureType, invalidInput } from '../src/failures';
 import { gateAction } from '../src/hooks/actions';
 import { CutoverHookRequestSchema, EscalationNoticeSchema } from '../src/hooks/requests';
 import { describeUrl } from '../src/hooks/resolved';
 import type { CutoverHookRequest, CutoverHookResult, EscalationNotice, EscalationResult } from '../src/hooks/types';
 import { postWebhook } from '../src/hooks/webhook';
 import type { ActivityDeps } from './deps';
+import { parseArgs } from './support';
 
 /**
  * Cutover hooks and escalation notifications (README, "Cutover hooks"). What a gate's
@@ -28,11 +29,10 @@ export function createHookActivities(deps: ActivityDeps) {
      * drill's switch. Repeats on retry: a webhook receiver sees the same delivery ID.
      */
     async runCutoverHook(raw: CutoverHookRequest): Promise<CutoverHookResult> {
-      const parsed = CutoverHookRequestSchema.safeParse(raw);
-      if (!parsed.success) throw invalidInput(`runCutoverHook: ${describeZodError(parsed.error)}`);
-      const action = parsed.data.action ?? gateAction(parsed.data.gate);
-      if (!action) throw invalidInput(`runCutoverHook: action: required for gate '${parsed.data.gate}', which moves no clients of its own`);
-      const request: CutoverHookRequest = { ...parsed.data, action };
+      const parsed = parseArgs(CutoverHookRequestSchema, raw, 'runCutoverHook');
+      const action = parsed.action ?? gateAction(parsed.gate);
+      if (!action) throw invalidInput(`runCutoverHook: action: required for gate '${parsed.gate}', which moves no clients of its own`);
+      const request: CutoverHookRequest = { ...parsed, action };
       const { key, hook } = deps.registry.hook(request.playbook, request.gate);
       const log = Context.current().log;
       switch (hook.kind) {
@@ -85,9 +85,7 @@ export function createHookActivities(deps: ActivityDeps) {
      * repeat: the receiver sees the same delivery ID.
      */
     async notifyEscalation(raw: EscalationNotice): Promise<EscalationResult> {
-      const parsed = EscalationNoticeSchema.safeParse(raw);
-      if (!parsed.success) throw invalidInput(`notifyEscalation: ${describeZodError(parsed.error)}`);
-      const notice = parsed.data;
+      const notice = parseArgs(EscalationNoticeSchema, raw, 'notifyEscalation');
       const target = deps.registry.escalationNotification;
       const log = Context.current().log;
       if (target.kind === 'log') {

@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
 import type { Admin } from 'kafkajs';
 import { z } from 'zod';
-import { classified, describeZodError, invalidInput } from '../src/failures';
+import { classified, invalidInput } from '../src/failures';
 import {
   describeTopicsWith,
   evaluateClusterHealth,
@@ -23,6 +23,7 @@ import { evaluateHeadroom, evaluateQuorum } from '../src/kafka/quorum-headroom';
 import { describeLogDirs, describeQuorum } from '../src/kafka/raw-admin';
 import { AliasSchema } from '../src/registry/schema';
 import type { ActivityDeps } from './deps';
+import { parseArgs } from './support';
 
 /**
  * Kafka probes: read-only questions to a cluster (health, topic shapes, end offsets,
@@ -81,12 +82,6 @@ export interface QuietProducersResult {
   polls: number;
 }
 
-function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
-  const parsed = schema.safeParse(input);
-  if (!parsed.success) throw invalidInput(describeZodError(parsed.error));
-  return parsed.data;
-}
-
 export function createKafkaActivities(deps: ActivityDeps) {
   const { registry, kafka } = deps;
   const withAdmin = <T>(cluster: string, fn: (admin: Admin) => Promise<T>) =>
@@ -99,7 +94,7 @@ export function createKafkaActivities(deps: ActivityDeps) {
      * them; changes nothing, safe to repeat.
      */
     async clusterHealth(input: z.input<typeof ClusterHealthInput>): Promise<ClusterHealth> {
-      const args = parseInput(ClusterHealthInput, input);
+      const args = parseArgs(ClusterHealthInput, input);
       return classified(
         async () => {
           const config = registry.cluster(args.cluster);
@@ -119,13 +114,13 @@ export function createKafkaActivities(deps: ActivityDeps) {
 
     /** Reads partitions, replication factor and key configs per topic (missing ones as exists: false); safe to repeat. */
     async describeTopics(input: z.input<typeof TopicsInput>): Promise<Record<string, TopicDescription>> {
-      const args = parseInput(TopicsInput, input);
+      const args = parseArgs(TopicsInput, input);
       return withAdmin(args.cluster, (admin) => describeTopicsWith(admin, args.topics));
     },
 
     /** Reads low and end offsets per partition; changes nothing, safe to repeat. */
     async endOffsets(input: z.input<typeof TopicsInput>): Promise<EndOffsetsResult> {
-      const args = parseInput(TopicsInput, input);
+      const args = parseArgs(TopicsInput, input);
       const { offsets, missingTopics } = await withAdmin(args.cluster, (admin) => fetchEndOffsets(admin, args.topics));
       return { cluster: args.cluster, offsets, missingTopics };
     },
@@ -135,7 +130,7 @@ export function createKafkaActivities(deps: ActivityDeps) {
      * Changes nothing; a repeat gives a newer snapshot, so a workflow records the first.
      */
     async snapshotEndOffsets(input: z.input<typeof TopicsInput>): Promise<EndOffsetSnapshot> {
-      const args = parseInput(TopicsInput, input);
+      const args = parseArgs(TopicsInput, input);
       const { offsets, missingTopics } = await withAdmin(args.cluster, (admin) => fetchEndOffsets(admin, args.topics));
       return { cluster: args.cluster, takenAt: new Date().toISOString(), offsets: highsOf(offsets), missingTopics };
     },
@@ -146,7 +141,7 @@ export function createKafkaActivities(deps: ActivityDeps) {
      * the last heartbeat. Bounded only by the activity's own timeouts; honours cancellation.
      */
     async waitForQuietProducers(input: z.input<typeof QuietProducersInput>): Promise<QuietProducersResult> {
-      const args = parseInput(QuietProducersInput, input);
+      const args = parseArgs(QuietProducersInput, input);
       const ctx = Context.current();
       const quietMs = args.quietSeconds * 1_000;
       const context = { cluster: args.cluster, registry };

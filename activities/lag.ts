@@ -1,7 +1,7 @@
-import { ApplicationFailure, asyncLocalStorage, Context } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import { z } from 'zod';
 import type { ConnectorOffset } from '../src/connect/client';
-import { classified, describeZodError, FailureType, invalidInput } from '../src/failures';
+import { classified, FailureType, invalidInput } from '../src/failures';
 import {
   committedMirrorOffsets,
   computeLag,
@@ -18,6 +18,7 @@ import type { ActivityDeps } from './deps';
 import { fetchOffsetsOfTopics } from '../src/kafka/topic-offsets';
 import { recordSourceEnds } from '../src/kafka/source-ends-store';
 import { scanCommittedRanges } from '../src/kafka/committed-records';
+import { activityContext, parseArgs } from './support';
 
 /**
  * MM2 replication lag from Connect's offsets API (what MirrorSourceConnector committed)
@@ -57,12 +58,6 @@ export interface DrainResult extends DrainProgress {
   report: LagReport;
 }
 
-function parse<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
-  const parsed = schema.safeParse(input);
-  if (!parsed.success) throw invalidInput(`${what} input: ${describeZodError(parsed.error)}`);
-  return parsed.data;
-}
-
 /**
  * Keeps the source end offsets a measurement read on the target cluster (the cluster the
  * measured flow writes to), so that an unplanned failover can bound the records lost
@@ -90,7 +85,7 @@ async function recordEnds(
       })),
     );
   } catch (err) {
-    const log = asyncLocalStorage.getStore()?.log;
+    const log = activityContext()?.log;
     (log ? log.warn.bind(log) : console.warn)(
       `could not record the source end offsets of ${input.source} on the target of ${input.connect}: ${err instanceof Error ? err.message : String(err)}`,
     );
@@ -134,7 +129,7 @@ export function createLagActivities(deps: ActivityDeps) {
   return {
     /** Measures MM2 replication lag per source partition; reads only, safe to repeat. */
     async replicationLag(input: ReplicationLagInput): Promise<LagReport> {
-      const parsed = parse(LagInputSchema, input, 'replicationLag');
+      const parsed = parseArgs(LagInputSchema, input, 'replicationLag input');
       return classified(() => measureLag(deps, parsed), { cluster: parsed.source, registry: deps.registry });
     },
 
@@ -143,7 +138,7 @@ export function createLagActivities(deps: ActivityDeps) {
      * reads only, safe to repeat; resumes its poll count from heartbeat details after a retry.
      */
     async waitForDrain(input: WaitForDrainInput): Promise<DrainResult> {
-      const parsed = parse(DrainInputSchema, input, 'waitForDrain');
+      const parsed = parseArgs(DrainInputSchema, input, 'waitForDrain input');
       const ctx = Context.current();
       // polls carries over from the last attempt; consecutiveZero restarts at 0 (see resumeDrain).
       let progress = resumeDrain(ctx.info.heartbeatDetails);

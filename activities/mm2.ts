@@ -1,7 +1,7 @@
-import { ApplicationFailure, asyncLocalStorage } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/activity';
 import { z } from 'zod';
 import { ConnectRestError, type ConnectClient } from '../src/connect/client';
-import { classified, describeZodError, FailureType, invalidInput } from '../src/failures';
+import { classified, FailureType, invalidInput } from '../src/failures';
 import {
   buildHeartbeatEmitter,
   buildMirrorConnectors,
@@ -21,6 +21,7 @@ import { parseReplicationPlan, PolicySchema, type ReplicationPlan } from '../src
 import type { Registry } from '../src/registry/load';
 import { AliasSchema } from '../src/registry/schema';
 import type { ActivityDeps } from './deps';
+import { activityContext, heartbeat, parseArgs } from './support';
 
 /**
  * MM2 flow activities: deploy a replication plan's connectors (behind the loop guard),
@@ -160,17 +161,6 @@ export interface ReadOffsetSyncsResult {
   atOrBelow: Array<SyncEntry & { upTo: string }>;
 }
 
-function parse<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
-  const parsed = schema.safeParse(input);
-  if (!parsed.success) throw invalidInput(describeZodError(parsed.error));
-  return parsed.data;
-}
-
-// Outside a worker (a direct call from a script or test) there is no context to heartbeat to.
-function heartbeat(details: unknown): void {
-  asyncLocalStorage.getStore()?.heartbeat(details);
-}
-
 /** Runs `fn` over `items`, at most `limit` at a time (Connect is shared; no request storms). */
 async function pooled<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array<R>(items.length);
@@ -214,7 +204,7 @@ async function findSourceConnectors(deps: ActivityDeps): Promise<FoundSourceConn
 
 /** The workflow run this activity serves (its retries serve the same one); undefined outside a workflow. */
 function deployingRun(): string | undefined {
-  const run = asyncLocalStorage.getStore()?.info.workflowExecution;
+  const run = activityContext()?.info.workflowExecution;
   return run ? `${run.workflowId}/${run.runId}` : undefined;
 }
 
@@ -236,7 +226,7 @@ export function createMm2Activities(deps: ActivityDeps) {
      * Safe to repeat: unchanged connectors are not touched, changed ones are PUT.
      */
     async deployMirrorFlow(input: DeployMirrorFlowInput): Promise<DeployMirrorFlowResult> {
-      const { plan: rawPlan, initialState, heartbeatEmitter } = parse(DeployInput, input);
+      const { plan: rawPlan, initialState, heartbeatEmitter } = parseArgs(DeployInput, input);
       const parsed = parseReplicationPlan(rawPlan);
       if (!parsed.ok) throw invalidInput(`invalid replication plan: ${parsed.error}`);
       const plan = parsed.plan;
@@ -281,7 +271,7 @@ export function createMm2Activities(deps: ActivityDeps) {
           // the report and the playbook's compensation still count them as created by this
           // run; the heartbeat says the same for connectors created before the mark existed.
           const run = deployingRun();
-          const earlier = asyncLocalStorage.getStore()?.info.heartbeatDetails as { created?: string[]; creating?: string } | undefined;
+          const earlier = activityContext()?.info.heartbeatDetails as { created?: string[]; creating?: string } | undefined;
           const createdBefore = new Set([...(earlier?.created ?? []), ...(earlier?.creating ? [earlier.creating] : [])]);
           const created = () => connectors.filter((c) => c.action === 'created').map((c) => c.name);
           for (const spec of specs) {
@@ -339,7 +329,7 @@ export function createMm2Activities(deps: ActivityDeps) {
      * topics stay. Safe to repeat: gone counts as done.
      */
     async removeMirrorFlow(input: RemoveMirrorFlowInput): Promise<RemoveMirrorFlowResult> {
-      const { connect, name, groups } = parse(RemoveInput, input);
+      const { connect, name, groups } = parseArgs(RemoveInput, input);
       return classified(
         async () => {
           deps.registry.connect(connect); // unknown name: UnknownCluster
@@ -387,7 +377,7 @@ export function createMm2Activities(deps: ActivityDeps) {
      * their end offsets and returns the latest per topic-partition. Changes nothing; safe to repeat.
      */
     async readOffsetSyncs(input: ReadOffsetSyncsInput): Promise<ReadOffsetSyncsResult> {
-      const args = parse(ReadSyncsInput, input);
+      const args = parseArgs(ReadSyncsInput, input);
       const policy = replicationPolicy(args.policy ? { type: args.policy.type, separator: args.policy.separator } : { type: 'default' });
       const syncTopic = policy.offsetSyncsTopic(args.targetAlias);
       return classified(

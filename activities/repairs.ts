@@ -2,8 +2,9 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { ConfigResourceTypes, ConfigSource, type Admin } from 'kafkajs';
 import { z } from 'zod';
 import { overridesAfterRepair, type TopicOverride } from '../src/audit/repair-plan';
-import { classified, describeZodError, FailureType, invalidInput } from '../src/failures';
+import { classified, FailureType } from '../src/failures';
 import type { ActivityDeps } from './deps';
+import { parseArgs } from './support';
 
 /**
  * Applies approved audit repairs on ONE cluster (the audited flow's target; the workflow
@@ -51,9 +52,7 @@ export function createRepairActivities(deps: ActivityDeps) {
      * Safe to repeat. A topic whose overrides cannot be rewritten safely fails non-retryably.
      */
     async repairTopicConfigs(input: RepairTopicsInput): Promise<RepairTopicsResult> {
-      const parsed = RepairInputSchema.safeParse(input);
-      if (!parsed.success) throw invalidInput(`repairTopicConfigs input: ${describeZodError(parsed.error)}`);
-      const { cluster, repairs } = parsed.data;
+      const { cluster, repairs } = parseArgs(RepairInputSchema, input, 'repairTopicConfigs input');
       return classified(
         () =>
           deps.kafka.withAdmin(cluster, async (admin) => {

@@ -1,7 +1,7 @@
-import { ApplicationFailure, asyncLocalStorage, Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/activity';
 import { z } from 'zod';
 import { ConnectRestError } from '../src/connect/client';
-import { classified, describeZodError, FailureType, invalidInput } from '../src/failures';
+import { classified, FailureType, invalidInput } from '../src/failures';
 import { sameConnectorConfig, type MirrorConnectorKind } from '../src/mm2/connector-configs';
 import {
   checkReplicationLoop,
@@ -17,6 +17,7 @@ import { createAuditActivities } from './audit';
 import type { ActivityDeps } from './deps';
 import { flowConnectorSpecs } from './mm2';
 import { GroupHasMembersError } from '../src/kafka/group-commit';
+import { heartbeat, parseArgs, sleep } from './support';
 
 /**
  * Topic and flow activities the deploy-replication and recreate-topic playbooks need on
@@ -139,21 +140,6 @@ export interface HeartbeatProof {
   remoteAgeMs: number | null;
 }
 
-function parse<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
-  const parsed = schema.safeParse(input);
-  if (!parsed.success) throw invalidInput(describeZodError(parsed.error));
-  return parsed.data;
-}
-
-// Outside a worker (a direct call from a script or test) there is no context.
-function heartbeat(details: unknown): void {
-  asyncLocalStorage.getStore()?.heartbeat(details);
-}
-async function sleep(ms: number): Promise<void> {
-  if (asyncLocalStorage.getStore()) await Context.current().sleep(ms);
-  else await new Promise((r) => setTimeout(r, ms));
-}
-
 function timedOut(message: string): ApplicationFailure {
   return ApplicationFailure.create({ type: FailureType.PreconditionFailed, message, nonRetryable: true });
 }
@@ -191,7 +177,7 @@ export function createTopicsActivities(deps: ActivityDeps) {
      * heartbeats topics. Already gone returns 'absent': safe to repeat.
      */
     async deleteTopic(input: DeleteTopicInput): Promise<DeleteTopicResult> {
-      const args = parse(DeleteTopicInput, input);
+      const args = parseArgs(DeleteTopicInput, input);
       if (args.cluster === args.sourceAlias) {
         throw invalidInput(
           `cluster: ${args.cluster} is the flow's source: deleteTopic deletes mirrored copies on the target only, never a source topic`,
@@ -249,7 +235,7 @@ export function createTopicsActivities(deps: ActivityDeps) {
      * partitions when given; changes nothing, safe to repeat. Times out as PreconditionFailed.
      */
     async waitForTopic(input: WaitForTopicInput): Promise<WaitForTopicResult> {
-      const args = parse(WaitForTopicInput, input);
+      const args = parseArgs(WaitForTopicInput, input);
       return classified(
         async () => {
           registry.cluster(args.cluster);
@@ -284,7 +270,7 @@ export function createTopicsActivities(deps: ActivityDeps) {
      * Kafka refuses offset commits from outside a live group. Safe to repeat.
      */
     async resetConsumerGroup(input: ResetConsumerGroupInput): Promise<ResetConsumerGroupResult> {
-      const args = parse(ResetGroupInput, input);
+      const args = parseArgs(ResetGroupInput, input);
       return classified(
         async () => {
           registry.cluster(args.cluster);
@@ -330,7 +316,7 @@ export function createTopicsActivities(deps: ActivityDeps) {
      * the loop guard's verdict), without writing anything: the dry run. Safe to repeat.
      */
     async planMirrorFlow(input: PlanMirrorFlowInput): Promise<MirrorFlowPlan> {
-      const { plan: rawPlan, heartbeatEmitter } = parse(PlanFlowInput, input);
+      const { plan: rawPlan, heartbeatEmitter } = parseArgs(PlanFlowInput, input);
       const parsed = parseReplicationPlan(rawPlan);
       if (!parsed.ok) throw invalidInput(`invalid replication plan: ${parsed.error}`);
       const plan = parsed.plan;
@@ -387,7 +373,7 @@ export function createTopicsActivities(deps: ActivityDeps) {
      * writes to the target. Reads only; safe to repeat. Times out as PreconditionFailed.
      */
     async waitForHeartbeats(input: WaitForHeartbeatsInput): Promise<HeartbeatProof> {
-      const args = parse(HeartbeatsInput, input);
+      const args = parseArgs(HeartbeatsInput, input);
       const started = Date.now();
       const since = args.since ? Date.parse(args.since) : 0;
       let last = 'no heartbeat read yet';

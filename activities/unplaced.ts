@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { z } from 'zod';
-import { classified, describeZodError, FailureType, invalidInput } from '../src/failures';
+import { classified, FailureType } from '../src/failures';
 import { GroupHasMembersError } from '../src/kafka/group-commit';
 import { fetchOffsetsOfTopics } from '../src/kafka/topic-offsets';
 import { groupMatcher, literalGroupNames } from '../src/mm2/checkpoints';
@@ -10,6 +10,7 @@ import type { PlacedCount, PlacedUnplaced, UnplacedPartition } from '../src/mode
 import { activeGroupReason } from '../src/offsets/translation';
 import { findUnplaced, groupFilteredOut, placedCounts, type SourceGroupCommit } from '../src/offsets/unplaced';
 import type { ActivityDeps } from './deps';
+import { parseArgs } from './support';
 
 /**
  * The groups the translation could not place: which named groups the flow never
@@ -72,12 +73,6 @@ const PlaceSchema = z.strictObject({
 });
 export type PlaceUnplacedInput = z.input<typeof PlaceSchema>;
 
-function parse<T extends z.ZodType>(schema: T, what: string, raw: unknown): z.output<T> {
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) throw invalidInput(`${what}: ${describeZodError(parsed.error)}`);
-  return parsed.data;
-}
-
 export interface GroupsInFlowResult {
   /** The MirrorCheckpointConnectors among the connectors (their configs were read). */
   checkpointConnectors: string[];
@@ -100,7 +95,7 @@ export function createUnplacedActivities(deps: ActivityDeps) {
      * them translates (MM2's `groups` / `groups.exclude`). Reads only; safe to repeat.
      */
     async checkGroupsInFlow(raw: CheckGroupsInFlowInput): Promise<GroupsInFlowResult> {
-      const input = parse(CheckGroupsSchema, 'checkGroupsInFlow', raw);
+      const input = parseArgs(CheckGroupsSchema, raw, 'checkGroupsInFlow');
       const client = deps.connect(input.connect);
       const configs: Array<{ name: string; config: Record<string, string> }> = [];
       for (const name of input.connectors) {
@@ -123,7 +118,7 @@ export function createUnplacedActivities(deps: ActivityDeps) {
      * position, with their lag (source end − commit). Reads only; safe to repeat.
      */
     async findUnplacedPositions(raw: FindUnplacedInput): Promise<FindUnplacedResult> {
-      const input = parse(FindSchema, 'findUnplacedPositions', raw);
+      const input = parseArgs(FindSchema, raw, 'findUnplacedPositions');
       const downstreamTopic = (t: string) => mirroredTopic(input.policy, input.source, t, input.separator);
       const upstreamOf = (d: string) => upstreamTopic(input.policy, input.source, d, input.separator);
       const placed = placedCounts(input.planned);
@@ -172,7 +167,7 @@ export function createUnplacedActivities(deps: ActivityDeps) {
      * (activities/offsets.ts). Safe to repeat: the values are read again, not incremented.
      */
     async placeUnplacedGroups(raw: PlaceUnplacedInput): Promise<{ set: PlacedUnplaced[] }> {
-      const input = parse(PlaceSchema, 'placeUnplacedGroups', raw);
+      const input = parseArgs(PlaceSchema, raw, 'placeUnplacedGroups');
       if (input.placements.length === 0) return { set: [] };
       return classified(
         async () => {

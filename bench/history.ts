@@ -1,14 +1,14 @@
 import * as fs from 'node:fs';
 import { Context } from '@temporalio/activity';
-import type { WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { SEARCH_ATTRIBUTES } from '../src/model/search-attributes';
 import { createStubs, failoverInput } from '../test/replay/stubs';
-import { approveSignal, statusQuery } from '../workflows/framework';
-import { eventually, median, printTable, runMain, sizeOption, stack, uniqueId, writeResult } from './lib/common';
+import { approveSignal } from '../workflows/framework';
+import { median, printTable, runMain, sizeOption, stack, uniqueId, writeResult } from './lib/common';
 import { failbackInput, failbackStubs, heartbeatingDrain } from '../test/helpers/failback-stubs';
+import { gateOpen } from '../test/helpers/playbook';
 
 /**
  * Benchmark 4: history economy. The real failover and failback workflows with stub
@@ -88,9 +88,6 @@ async function main(): Promise<void> {
       activities,
     });
 
-    const gateOpen = (h: WorkflowHandle, gate: string) =>
-      eventually(`gate ${gate} open`, async () => ((await h.query(statusQuery)).openGate?.name === gate ? true : undefined), 60_000, 100);
-
     const scenario = async (playbook: 'failover' | 'failback', wait: string | null, heartbeatMs: number) => {
       const workflowId = `history-${playbook}-${uniqueId()}`;
       RUNS.set(workflowId, heartbeatMs);
@@ -110,7 +107,7 @@ async function main(): Promise<void> {
           : failbackInput('48h');
       const h = await env.client.workflow.start(playbook, { taskQueue, workflowId, args: [input] });
       for (const gate of gates) {
-        await gateOpen(h, gate);
+        await gateOpen(h, gate, 60_000);
         // The operators take their time right before the drain (the wait is skipped).
         if (gate === 'stop-producers' && wait) await env.sleep(wait);
         await h.signal(approveSignal, { gate, by: 'bob' });

@@ -14,11 +14,10 @@ import { componentSpec } from '../src/stack/components';
 import { temporalHealth } from '../src/stack/health';
 import { installTemporal } from '../src/stack/install';
 import { freePorts } from './helpers/ports';
-import { REPO_ROOT } from './helpers/stack';
+import { REPO_ROOT, sleep } from './helpers/stack';
 
 const FAST_TESTS = ['dist/test/unit', 'dist/test/workflow', 'dist/test/replay'];
 const say = (line: string) => process.stderr.write(`test:unit: ${line}\n`);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A dev server of its own: the stack's settings, but a throwaway dir and free ports. */
 async function startTemporal(): Promise<{ address: string; stop: () => void }> {

@@ -4,10 +4,10 @@ import type { Admin } from 'kafkajs';
 import { createActivities, createDeps } from '../../activities';
 import { ConnectClient, inState } from '../../src/connect/client';
 import type { FailoverFigures, FailoverInput } from '../../src/model/failover-input';
-import type { PlaybookReport, PlaybookStatus } from '../../src/model/gates';
+import type { PlaybookReport } from '../../src/model/gates';
 import { stackRegistry } from '../../src/registry/load';
 import type { failover } from '../../workflows/failover';
-import { decideUpdate, statusQuery } from '../../workflows/framework';
+import { decideUpdate } from '../../workflows/framework';
 import {
   activityRuns,
   assertStackHealthy,
@@ -18,6 +18,7 @@ import {
   stopComponent,
 } from '../helpers/faults';
 import { eventually, kafka, stack, uniqueId } from '../helpers/stack';
+import { gateOpen as gateOpenOf } from '../helpers/playbook';
 import { withWorker } from '../helpers/worker';
 
 /**
@@ -136,17 +137,7 @@ describe('Temporal server killed and restarted mid-playbook', { timeout: 600_000
         workflowExecutionTimeout: '9 minutes',
       });
       const runId = h.firstExecutionRunId;
-      const gateOpen = (gate: string) =>
-        eventually<PlaybookStatus>(
-          `gate ${gate} open`,
-          async () => {
-            const s = await h.query(statusQuery);
-            if (s.state === 'finished') throw new Error(`workflow finished: ${s.outcome}`);
-            return s.openGate?.name === gate ? s : undefined;
-          },
-          180_000,
-          500,
-        );
+      const gateOpen = (gate: string) => gateOpenOf(h, gate, 180_000, { intervalMs: 500, failIfFinished: true });
 
       // 1. While the playbook waits at a gate (a durable condition with a deadline timer).
       await gateOpen('stop-producers');

@@ -57,16 +57,25 @@ export async function startStubWorker(options: {
   };
 }
 
-/** Waits until `gate` is the playbook's open gate; returns the status at that moment. */
-export function gateOpen(h: WorkflowHandle, gate: string, timeoutMs = 30_000): Promise<PlaybookStatus> {
+/**
+ * Waits until `gate` is the playbook's open gate; returns the status at that moment.
+ * `failIfFinished`: fail at once when the playbook has finished instead (it never opens).
+ */
+export function gateOpen(
+  h: WorkflowHandle,
+  gate: string,
+  timeoutMs = 30_000,
+  options: { intervalMs?: number; failIfFinished?: boolean } = {},
+): Promise<PlaybookStatus> {
   return eventually(
     `gate ${gate} open`,
     async () => {
       const s = await h.query(statusQuery);
+      if (options.failIfFinished && s.state === 'finished') throw new Error(`workflow finished: ${s.outcome}`);
       return s.openGate?.name === gate ? s : undefined;
     },
     timeoutMs,
-    100,
+    options.intervalMs ?? 100,
   );
 }
 

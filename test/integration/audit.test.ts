@@ -10,7 +10,7 @@ import { ConnectClient, ConnectRestError, inState } from '../../src/connect/clie
 import { mirrorHeartbeatConfig, mirrorSourceConfig, type MirrorFlow } from '../../src/mm2/connector-configs';
 import { resolveRegistry, stackRegistryDocument } from '../../src/registry/load';
 import type { RecreationReport } from '../../activities/audit';
-import { eventually, kafka, REPO_ROOT, stack, uniqueId } from '../helpers/stack';
+import { eventually, kafka, REPO_ROOT, sleep, stack, uniqueId } from '../helpers/stack';
 import { runActivity, withWorker, type ActivityOutcome } from '../helpers/worker';
 
 /**
@@ -23,7 +23,6 @@ import { runActivity, withWorker, type ActivityOutcome } from '../helpers/worker
 
 const ONE_TRY: ActivityOptions = { startToCloseTimeout: '90s', retry: { maximumAttempts: 1 } };
 const TWO_TRIES: ActivityOptions = { startToCloseTimeout: '30s', retry: { maximumAttempts: 2, initialInterval: '200ms' } };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A loopback port nothing listens on: a cluster or Connect cluster that is down. */
 async function closedPort(): Promise<number> {

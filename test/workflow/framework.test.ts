@@ -11,11 +11,12 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
-import type { PlaybookReport, PlaybookStatus } from '../../src/model/gates';
+import type { PlaybookReport } from '../../src/model/gates';
 import { cutoverWorkflowId } from '../../src/model/workflow-ids';
 import { abortSignal, approveSignal, decideUpdate, rejectSignal, SEARCH_ATTRIBUTE_KEYS, statusQuery } from '../../workflows/framework';
 import type { FrameworkToyActivities, FrameworkToyInput, frameworkToyPlaybook } from '../workflows/framework-playbook';
 import { eventually, stack, uniqueId } from '../helpers/stack';
+import { gateOpen } from '../helpers/playbook';
 
 /**
  * The shared playbook machinery on the real Temporal dev server: a toy playbook
@@ -118,19 +119,6 @@ describe('playbook framework: gates, journal, compensation, messages', { timeout
   }
 
   const status = (h: Handle) => h.query(statusQuery);
-
-  /** Waits until `gate` is the open gate; returns the status then. */
-  async function gateOpen(h: Handle, gate: string): Promise<PlaybookStatus> {
-    return eventually(
-      `gate ${gate} open`,
-      async () => {
-        const s = await status(h);
-        return s.openGate?.name === gate ? s : undefined;
-      },
-      30_000,
-      100,
-    );
-  }
 
   async function updateRefusal(h: Handle, args: object): Promise<string> {
     try {

@@ -2,16 +2,16 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { Context } from '@temporalio/activity';
-import type { WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
 import type { FailoverFigures } from '../../src/model/failover-input';
-import type { PlaybookReport, PlaybookStatus } from '../../src/model/gates';
+import type { PlaybookReport } from '../../src/model/gates';
 import { SEARCH_ATTRIBUTES } from '../../src/model/search-attributes';
 import type { failover } from '../../workflows/failover';
-import { approveSignal, statusQuery } from '../../workflows/framework';
-import { eventually, stack, uniqueId } from '../helpers/stack';
+import { approveSignal } from '../../workflows/framework';
+import { stack, uniqueId } from '../helpers/stack';
+import { gateOpen } from '../helpers/playbook';
 import { createStubs, failoverInput, lagReport } from '../replay/stubs';
 
 /**
@@ -99,20 +99,6 @@ describe('history economy: a 24-hour planned failover stays small', { timeout: 1
     await running;
     await env?.teardown();
   });
-
-  type Handle = WorkflowHandle<typeof failover>;
-
-  async function gateOpen(h: Handle, gate: string): Promise<PlaybookStatus> {
-    return eventually(
-      `gate ${gate} open`,
-      async () => {
-        const s = await h.query(statusQuery);
-        return s.openGate?.name === gate ? s : undefined;
-      },
-      30_000,
-      100,
-    );
-  }
 
   async function plannedFailover(
     gateWait: string | null,

@@ -3,11 +3,11 @@ import { after, before, describe, it } from 'node:test';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { Activities } from '../../activities';
-import type { PlaybookReport, PlaybookStatus } from '../../src/model/gates';
+import type { PlaybookReport } from '../../src/model/gates';
 import type { RecreateFigures, RecreateTopicInput } from '../../src/model/recreate-topic-input';
 import type { recreateTopic } from '../../workflows/recreate-topic';
-import { abortSignal, approveSignal, rejectSignal, statusQuery } from '../../workflows/framework';
-import { replayAll, startStubWorker, type StubWorker } from '../helpers/playbook';
+import { abortSignal, approveSignal, rejectSignal } from '../../workflows/framework';
+import { gateOpen, replayAll, startStubWorker, type StubWorker } from '../helpers/playbook';
 import { eventually, uniqueId } from '../helpers/stack';
 import type { FlowScope } from '../../src/mm2/flow-scope';
 import type { PairState } from '../../src/model/pair-state';
@@ -230,20 +230,11 @@ describe('recreate-topic playbook: control flow with stub activities', { timeout
     started.push(handle);
     return handle;
   }
-  const gateOpen = (h: Handle) =>
-    eventually(
-      'recreate gate open',
-      async () => {
-        const s: PlaybookStatus = await h.query(statusQuery);
-        return s.openGate?.name === 'recreate' ? s : undefined;
-      },
-      30_000,
-      100,
-    );
+  const recreateGateOpen = (h: Handle) => gateOpen(h, 'recreate');
 
   it("happy path: detect, gate, stop, delete the mirror, reset only that topic's offsets, resume, verify, catch up, reset groups", async () => {
     const h = await start(input());
-    const s = await gateOpen(h);
+    const s = await recreateGateOpen(h);
     // check-pair reads B's mirror first (is the pair failed over?), then detect and check-source.
     assert.deepEqual(namesOf(h.workflowId), ['describeTopics', 'detectTopicRecreation', 'describeTopics']);
     assert.deepEqual(
@@ -301,7 +292,7 @@ describe('recreate-topic playbook: control flow with stub activities', { timeout
 
   it('rejected at the gate: nothing changed', async () => {
     const h = await start(input());
-    await gateOpen(h);
+    await recreateGateOpen(h);
     await h.signal(rejectSignal, { gate: 'recreate', by: 'carol', reason: 'wrong topic' });
     const report = await h.result();
     assert.equal(report.outcome, 'rejected');
@@ -314,7 +305,7 @@ describe('recreate-topic playbook: control flow with stub activities', { timeout
 
   it('aborted after the stop (before the delete): the connector is resumed, the mirror untouched', async () => {
     const h = await start(input(), { holdStopped: true });
-    await gateOpen(h);
+    await recreateGateOpen(h);
     await h.signal(approveSignal, { gate: 'recreate', by: 'bob' });
     await eventually(
       'stop requested',
@@ -334,7 +325,7 @@ describe('recreate-topic playbook: control flow with stub activities', { timeout
 
   it("not detected: proceeds on the operator's request and says so", async () => {
     const h = await start(input({ groups: [], resetGroupsTo: 'none' }), { notDetected: true });
-    const s = await gateOpen(h);
+    const s = await recreateGateOpen(h);
     assert.equal(s.figures.detected, false);
     assert.equal(s.figures.proceededWithoutDetection, true);
     assert.match(
@@ -407,7 +398,7 @@ describe('recreate-topic playbook: control flow with stub activities', { timeout
     assert.ok(callsOf(h.workflowId).every((c) => !DESTRUCTIVE.has(c.name)));
 
     const rerun = await start(input({ groups: [], resetGroupsTo: 'none' }), { connectorState: 'STOPPED', mirrorAbsent: true });
-    await gateOpen(rerun);
+    await recreateGateOpen(rerun);
     await rerun.signal(rejectSignal, { gate: 'recreate', by: 'carol', reason: 'test over' });
     assert.equal((await rerun.result()).outcome, 'rejected');
   });
@@ -431,7 +422,7 @@ describe('recreate-topic playbook: control flow with stub activities', { timeout
 
   it('holds the pair lock from approval to the end: the cutover ID is taken meanwhile and free after', async () => {
     const h = await start(input({ groups: [], resetGroupsTo: 'none' }), { holdDrain: true });
-    await gateOpen(h);
+    await recreateGateOpen(h);
     await h.signal(approveSignal, { gate: 'recreate', by: 'bob' });
     await eventually('catch-up reached', async () => (namesOf(h.workflowId).includes('waitForDrain') ? true : undefined), 30_000, 50);
     const lock = harness.client.workflow.getHandle(cutoverWorkflowId('A', 'B'));
@@ -470,7 +461,7 @@ describe('recreate-topic playbook: control flow with stub activities', { timeout
     });
     try {
       const h = await start(input());
-      await gateOpen(h);
+      await recreateGateOpen(h);
       await h.signal(approveSignal, { gate: 'recreate', by: 'bob' });
       const err = await h.result().then(
         () => undefined,

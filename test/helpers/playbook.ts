@@ -1,5 +1,14 @@
 import assert from 'node:assert/strict';
-import { ApplicationFailure, Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { after, before } from 'node:test';
+import {
+  ApplicationFailure,
+  Client,
+  Connection,
+  WorkflowFailedError,
+  type WorkflowHandle,
+  type WorkflowStartOptions,
+} from '@temporalio/client';
+import type { Workflow } from '@temporalio/common';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
 import type { PlaybookStatus } from '../../src/model/gates';
 import { statusQuery } from '../../workflows/framework';
@@ -53,6 +62,55 @@ export async function startStubWorker(options: {
       await running;
       await workerConnection.close();
       await connection.close();
+    },
+  };
+}
+
+/** One describe's stub worker and how its tests start the playbook under test. */
+export interface PlaybookHarness<W extends Workflow, S> {
+  /** The worker (once the describe's `before` has run). */
+  readonly worker: StubWorker;
+  /** Every run `start` started, for the closing replay check. */
+  readonly started: WorkflowHandle<W>[];
+  /** Starts `workflowType` with a fresh ID (`<name>-test-…`) and files `scenario` under that ID for the stubs. */
+  start(args: unknown, scenario?: S): Promise<WorkflowHandle<W>>;
+}
+
+/**
+ * Registers `before`/`after` in the calling describe: one stub worker for its tests (see
+ * startStubWorker). Each run gets a two-minute execution timeout.
+ */
+export function usePlaybookHarness<W extends Workflow, S extends object>(options: {
+  name: string;
+  workflowType: string;
+  activities: object;
+  workflowsPath?: string;
+  scenarios: Map<string, S>;
+}): PlaybookHarness<W, S> {
+  let running: StubWorker | undefined;
+  const started: WorkflowHandle<W>[] = [];
+  const worker = (): StubWorker => {
+    assert.ok(running, `the ${options.name} stub worker is not started`);
+    return running;
+  };
+  before(async () => {
+    running = await startStubWorker(options);
+  });
+  after(async () => {
+    await running?.close();
+  });
+  return {
+    get worker() {
+      return worker();
+    },
+    started,
+    async start(args, scenario = {} as S) {
+      const workflowId = `${options.name}-test-${uniqueId()}`;
+      options.scenarios.set(workflowId, scenario);
+      const startOptions = { taskQueue: worker().taskQueue, workflowId, args: [args], workflowExecutionTimeout: '2 minutes' };
+      const handle = await worker().client.workflow.start<W>(options.workflowType, startOptions as unknown as WorkflowStartOptions<W>);
+      started.push(handle);
+      return handle;
     },
   };
 }

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { ApplicationFailure, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ensureAuditSchedule } from '../../src/client/schedules';
 import type { AuditFigures } from '../../src/model/audit-input';
 import type { PlaybookReport } from '../../src/model/gates';
 import type { auditDrift } from '../../workflows/audit-drift';
 import { approveSignal, rejectSignal } from '../../workflows/framework';
-import { gateOpen, replayAll, startStubWorker, type StubWorker } from '../helpers/playbook';
+import { gateOpen, replayAll, usePlaybookHarness } from '../helpers/playbook';
 import { eventually, uniqueId } from '../helpers/stack';
 import { auditInput, createStubs, SOME_DRIFT, type AuditScenario, type Call } from '../replay/stubs';
 
@@ -25,34 +25,15 @@ const scenarioOf = (id: string): AuditScenario => {
 const namesOf = (id: string) => calls.filter((c) => c.workflowId === id).map((c) => c.name);
 
 describe('audit-drift playbook: control flow with stub activities', { timeout: 300_000 }, () => {
-  let harness: StubWorker;
   type Handle = WorkflowHandle<typeof auditDrift>;
-  const started: Handle[] = [];
-
-  before(async () => {
-    harness = await startStubWorker({
-      name: 'audit',
-      activities: createStubs(scenarioOf, calls),
-      workflowsPath: require.resolve('../../workflows'),
-    });
+  const harness = usePlaybookHarness<typeof auditDrift, AuditScenario>({
+    name: 'audit',
+    workflowType: 'auditDrift',
+    activities: createStubs(scenarioOf, calls),
+    workflowsPath: require.resolve('../../workflows'),
+    scenarios,
   });
-
-  after(async () => {
-    await harness?.close();
-  });
-
-  async function start(args: unknown, scenario: AuditScenario = {}): Promise<Handle> {
-    const workflowId = `audit-test-${uniqueId()}`;
-    scenarios.set(workflowId, scenario);
-    const handle = await harness.client.workflow.start<typeof auditDrift>('auditDrift', {
-      taskQueue: harness.taskQueue,
-      workflowId,
-      args: [args],
-      workflowExecutionTimeout: '2 minutes',
-    });
-    started.push(handle);
-    return handle;
-  }
+  const { start, started } = harness;
 
   it('healthy flow, repair false: every check in runbook order, no findings, no gate, completes', async () => {
     const h = await start(auditInput());
@@ -216,11 +197,11 @@ describe('audit-drift playbook: control flow with stub activities', { timeout: 3
     const workflowId = `audit-sched-${uniqueId()}`;
     scenarios.set(workflowId, { drift: SOME_DRIFT });
     const input = auditInput();
-    const opts = { scheduleId, input, every: '1h', taskQueue: harness.taskQueue, workflowId, note: 'kafka-dr test' };
+    const opts = { scheduleId, input, every: '1h', taskQueue: harness.worker.taskQueue, workflowId, note: 'kafka-dr test' };
     try {
-      assert.deepEqual(await ensureAuditSchedule(harness.client, opts), { scheduleId, created: true });
-      assert.deepEqual(await ensureAuditSchedule(harness.client, { ...opts, every: '30m' }), { scheduleId, created: false });
-      const handle = harness.client.schedule.getHandle(scheduleId);
+      assert.deepEqual(await ensureAuditSchedule(harness.worker.client, opts), { scheduleId, created: true });
+      assert.deepEqual(await ensureAuditSchedule(harness.worker.client, { ...opts, every: '30m' }), { scheduleId, created: false });
+      const handle = harness.worker.client.schedule.getHandle(scheduleId);
       const d = await handle.describe();
       assert.equal(d.spec.intervals?.[0]?.every, 30 * 60_000);
       assert.equal(d.action.type, 'startWorkflow');
@@ -232,22 +213,22 @@ describe('audit-drift playbook: control flow with stub activities', { timeout: 3
         30_000,
         200,
       );
-      const h: Handle = harness.client.workflow.getHandle(run.workflowId, run.firstExecutionRunId);
+      const h: Handle = harness.worker.client.workflow.getHandle(run.workflowId, run.firstExecutionRunId);
       started.push(h);
       const report = await h.result();
       assert.equal(report.outcome, 'completed');
       assert.equal(report.figures.repairOutcome, 'not-requested');
       assert.equal(report.figures.repairs.length, 2);
       await assert.rejects(
-        ensureAuditSchedule(harness.client, { ...opts, input: auditInput({ repair: true }) }),
+        ensureAuditSchedule(harness.worker.client, { ...opts, input: auditInput({ repair: true }) }),
         /repair must be false on a schedule/,
       );
       await assert.rejects(
-        ensureAuditSchedule(harness.client, { ...opts, input: { ...input, flows: [] } }),
+        ensureAuditSchedule(harness.worker.client, { ...opts, input: { ...input, flows: [] } }),
         /flows: must list at least one flow/,
       );
     } finally {
-      await harness.client.schedule
+      await harness.worker.client.schedule
         .getHandle(scheduleId)
         .delete()
         .catch(() => undefined);
@@ -255,6 +236,6 @@ describe('audit-drift playbook: control flow with stub activities', { timeout: 3
   });
 
   it('replays every history recorded above with the same bundle', async () => {
-    assert.equal(await replayAll(harness.bundle, started), started.length);
+    assert.equal(await replayAll(harness.worker.bundle, started), started.length);
   });
 });

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/client';
 import type { Activities } from '../../activities';
 import { DeployReplicationInput, type DeployFigures } from '../../src/model/deploy-input';
 import type { PlaybookReport, PlaybookStatus } from '../../src/model/gates';
 import type { deployReplication } from '../../workflows/deploy-replication';
 import { approveSignal, rejectSignal, statusQuery } from '../../workflows/framework';
-import { replayAll, startStubWorker, workflowFailure, type StubWorker } from '../helpers/playbook';
-import { eventually, uniqueId } from '../helpers/stack';
+import { replayAll, workflowFailure, usePlaybookHarness } from '../helpers/playbook';
+import { eventually } from '../helpers/stack';
 
 /**
  * deploy-replication's control flow on the dev server with stub activities: one worker,
@@ -105,30 +105,13 @@ function input(overrides: Partial<DeployReplicationInput> = {}): DeployReplicati
 }
 
 describe('deploy-replication playbook: control flow with stub activities', { timeout: 300_000 }, () => {
-  let harness: StubWorker;
-  type Handle = WorkflowHandle<typeof deployReplication>;
-  const started: Handle[] = [];
-
-  before(async () => {
-    harness = await startStubWorker({ name: 'deploy', activities: stubs });
+  const harness = usePlaybookHarness<typeof deployReplication, Scenario>({
+    name: 'deploy',
+    workflowType: 'deployReplication',
+    activities: stubs,
+    scenarios,
   });
-
-  after(async () => {
-    await harness?.close();
-  });
-
-  async function start(args: unknown, scenario: Scenario = {}): Promise<Handle> {
-    const workflowId = `deploy-test-${uniqueId()}`;
-    scenarios.set(workflowId, scenario);
-    const handle = await harness.client.workflow.start<typeof deployReplication>('deployReplication', {
-      taskQueue: harness.taskQueue,
-      workflowId,
-      args: [args],
-      workflowExecutionTimeout: '2 minutes',
-    });
-    started.push(handle);
-    return handle;
-  }
+  const { start, started } = harness;
 
   const failure = workflowFailure;
 
@@ -294,6 +277,6 @@ describe('deploy-replication playbook: control flow with stub activities', { tim
   });
 
   it('replays every history recorded above with the same bundle', async () => {
-    assert.equal(await replayAll(harness.bundle, started), started.length);
+    assert.equal(await replayAll(harness.worker.bundle, started), started.length);
   });
 });

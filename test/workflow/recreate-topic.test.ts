@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { Activities } from '../../activities';
@@ -7,8 +7,8 @@ import type { PlaybookReport } from '../../src/model/gates';
 import type { RecreateFigures, RecreateTopicInput } from '../../src/model/recreate-topic-input';
 import type { recreateTopic } from '../../workflows/recreate-topic';
 import { abortSignal, approveSignal, rejectSignal } from '../../workflows/framework';
-import { gateOpen, replayAll, startStubWorker, type StubWorker } from '../helpers/playbook';
-import { eventually, uniqueId } from '../helpers/stack';
+import { gateOpen, replayAll, usePlaybookHarness } from '../helpers/playbook';
+import { eventually } from '../helpers/stack';
 import type { FlowScope } from '../../src/mm2/flow-scope';
 import type { PairState } from '../../src/model/pair-state';
 import { cutoverWorkflowId } from '../../src/model/workflow-ids';
@@ -206,30 +206,14 @@ function input(overrides: Partial<RecreateTopicInput> = {}): RecreateTopicInput 
 }
 
 describe('recreate-topic playbook: control flow with stub activities', { timeout: 300_000 }, () => {
-  let harness: StubWorker;
   type Handle = WorkflowHandle<typeof recreateTopic>;
-  const started: Handle[] = [];
-
-  before(async () => {
-    harness = await startStubWorker({ name: 'recreate', activities: stubs });
+  const harness = usePlaybookHarness<typeof recreateTopic, Scenario>({
+    name: 'recreate',
+    workflowType: 'recreateTopic',
+    activities: stubs,
+    scenarios,
   });
-
-  after(async () => {
-    await harness?.close();
-  });
-
-  async function start(args: unknown, scenario: Scenario = {}): Promise<Handle> {
-    const workflowId = `recreate-test-${uniqueId()}`;
-    scenarios.set(workflowId, scenario);
-    const handle = await harness.client.workflow.start<typeof recreateTopic>('recreateTopic', {
-      taskQueue: harness.taskQueue,
-      workflowId,
-      args: [args],
-      workflowExecutionTimeout: '2 minutes',
-    });
-    started.push(handle);
-    return handle;
-  }
+  const { start, started } = harness;
   const recreateGateOpen = (h: Handle) => gateOpen(h, 'recreate');
 
   it("happy path: detect, gate, stop, delete the mirror, reset only that topic's offsets, resume, verify, catch up, reset groups", async () => {
@@ -425,14 +409,14 @@ describe('recreate-topic playbook: control flow with stub activities', { timeout
     await recreateGateOpen(h);
     await h.signal(approveSignal, { gate: 'recreate', by: 'bob' });
     await eventually('catch-up reached', async () => (namesOf(h.workflowId).includes('waitForDrain') ? true : undefined), 30_000, 50);
-    const lock = harness.client.workflow.getHandle(cutoverWorkflowId('A', 'B'));
+    const lock = harness.worker.client.workflow.getHandle(cutoverWorkflowId('A', 'B'));
     const held = await lock.describe();
     assert.equal(held.type, 'pairLock');
     assert.equal(held.status.name, 'RUNNING');
     // A failover of the pair cannot start now; the client says who holds the lock.
     await assert.rejects(
       startFailover(
-        harness.client,
+        harness.worker.client,
         {
           source: 'A',
           target: 'B',
@@ -442,7 +426,7 @@ describe('recreate-topic playbook: control flow with stub activities', { timeout
           groups: ['g'],
           requestedBy: 'alice',
         },
-        { taskQueue: harness.taskQueue },
+        { taskQueue: harness.worker.taskQueue },
       ),
       (e: Error) =>
         e instanceof PlaybookConflictError &&
@@ -454,8 +438,8 @@ describe('recreate-topic playbook: control flow with stub activities', { timeout
   });
 
   it('refused at lock-pair when a cutover of the pair runs (after the gate), nothing changed', async () => {
-    const blocker = await harness.client.workflow.start('pairLock', {
-      taskQueue: harness.taskQueue,
+    const blocker = await harness.worker.client.workflow.start('pairLock', {
+      taskQueue: harness.worker.taskQueue,
       workflowId: cutoverWorkflowId('A', 'B'),
       args: [{ holder: 'test', reason: 'stands in for a running failover' }],
     });
@@ -476,6 +460,6 @@ describe('recreate-topic playbook: control flow with stub activities', { timeout
   });
 
   it('replays every history recorded above with the same bundle', async () => {
-    assert.equal(await replayAll(harness.bundle, started), started.length);
+    assert.equal(await replayAll(harness.worker.bundle, started), started.length);
   });
 });

@@ -93,6 +93,21 @@ export function placeHeartbeatEmitter(registry: Registry, plan: ReplicationPlan)
 }
 
 /** The plan's connectors with the Connect cluster each goes to: the flow's on plan.connect, the emitter (when asked and placed) on the source side. */
+/** A flow connector as deploy and plan results list it: `connect` only when not the plan's own. */
+export function connectorEntry<A extends string>(
+  spec: MirrorConnectorSpec & { connect: string },
+  planConnect: string,
+  action: A,
+): { name: string; kind: MirrorConnectorKind; group?: string; connect?: string; action: A } {
+  return {
+    name: spec.name,
+    kind: spec.kind,
+    ...(spec.group ? { group: spec.group } : {}),
+    ...(spec.connect !== planConnect ? { connect: spec.connect } : {}),
+    action,
+  };
+}
+
 export function flowConnectorSpecs(
   registry: Registry,
   plan: ReplicationPlan,
@@ -296,13 +311,7 @@ export function createMm2Activities(deps: ActivityDeps) {
               await client.putConfig(spec.name, creator === undefined ? spec.config : { ...spec.config, [CREATED_BY_KEY]: creator });
               action = ours ? 'created' : 'updated';
             }
-            connectors.push({
-              name: spec.name,
-              kind: spec.kind,
-              ...(spec.group ? { group: spec.group } : {}),
-              ...(spec.connect !== plan.connect ? { connect: spec.connect } : {}),
-              action,
-            });
+            connectors.push(connectorEntry(spec, plan.connect, action));
             heartbeat({ deployed: connectors.length, of: specs.length, created: [...new Set([...createdBefore, ...created()])] });
           }
           const stale = found

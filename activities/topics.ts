@@ -15,7 +15,7 @@ import { parseReplicationPlan } from '../src/model/replication-plan';
 import { AliasSchema } from '../src/registry/schema';
 import { createAuditActivities } from './audit';
 import type { ActivityDeps } from './deps';
-import { flowConnectorSpecs } from './mm2';
+import { connectorEntry, flowConnectorSpecs } from './mm2';
 import { GroupHasMembersError } from '../src/kafka/group-commit';
 import { heartbeat, parseArgs, sleep } from './support';
 
@@ -346,13 +346,7 @@ export function createTopicsActivities(deps: ActivityDeps) {
           for (const spec of specs) {
             const existing = await deps.connect(spec.connect).getConfig(spec.name);
             const action = existing === undefined ? 'create' : sameConnectorConfig(existing, spec.config) ? 'unchanged' : 'update';
-            connectors.push({
-              name: spec.name,
-              kind: spec.kind,
-              ...(spec.group ? { group: spec.group } : {}),
-              ...(spec.connect !== plan.connect ? { connect: spec.connect } : {}),
-              action,
-            });
+            connectors.push(connectorEntry(spec, plan.connect, action));
           }
           const stale = found
             .filter((c) => c.connect === plan.connect && c.name.startsWith(`${plan.name}-source-`) && !names.includes(c.name))

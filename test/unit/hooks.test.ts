@@ -10,7 +10,8 @@ import { describeUrl, hookFor } from '../../src/hooks/resolved';
 import { sign, verify } from '../../src/hooks/signature';
 import type { CutoverHookRequest, CutoverHookResult } from '../../src/hooks/types';
 import { classifyStatus, clipBody } from '../../src/hooks/webhook';
-import { RegistryError, resolveRegistry, type Registry } from '../../src/registry/load';
+import { resolveRegistry, type Registry } from '../../src/registry/load';
+import { refused } from '../helpers/registry';
 
 const SECRET = 'whsec-0123456789abcdef';
 
@@ -18,18 +19,6 @@ const doc = (over: Record<string, unknown> = {}) => ({
   clusters: { A: { bootstrapServers: ['a:9092'] }, B: { bootstrapServers: ['b:9092'] } },
   ...over,
 });
-
-function refused(input: unknown, env: NodeJS.ProcessEnv, field: string, reason: RegExp): void {
-  assert.throws(
-    () => resolveRegistry(input, 'r.yaml', env, '/'),
-    (e: unknown) => {
-      assert.ok(e instanceof RegistryError, String(e));
-      assert.equal(e.field, field);
-      assert.match(e.reason, reason);
-      return true;
-    },
-  );
-}
 
 const request: CutoverHookRequest = {
   workflowId: 'kafka-dr-cutover-A~B',

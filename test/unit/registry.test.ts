@@ -6,6 +6,7 @@ import { inspect } from 'node:util';
 import { describe, it } from 'node:test';
 import { loadRegistry, RegistryError, resolveRegistry, UnknownAliasError } from '../../src/registry/load';
 import { Secret } from '../../src/registry/secret';
+import { refused } from '../helpers/registry';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const EXAMPLE = path.join(ROOT, 'docs', 'registry.example.yaml');
@@ -18,19 +19,6 @@ const doc = (over: Record<string, unknown> = {}) => ({
   connect: { 'connect-b': { url: 'http://connect-b:8083', writesTo: 'B' } },
   ...over,
 });
-
-function refused(input: unknown, env: NodeJS.ProcessEnv, field: string, reason: RegExp): void {
-  assert.throws(
-    () => resolveRegistry(input, 'r.yaml', env, '/'),
-    (e: unknown) => {
-      assert.ok(e instanceof RegistryError, String(e));
-      assert.equal(e.field, field);
-      assert.match(e.reason, reason);
-      assert.ok(e.message.startsWith(`registry r.yaml: ${field || '(top level)'}: `), e.message);
-      return true;
-    },
-  );
-}
 
 describe('cluster registry', () => {
   it('resolves aliases, Connect clusters and secrets from the environment', () => {

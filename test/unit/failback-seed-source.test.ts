@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FailbackInput, snapshotFromFailoverReport, type FailoverReportForSeed } from '../../src/model/failback-input';
+import { rawFailbackInput } from '../helpers/inputs';
 
 const want = { primary: 'A', dr: 'B', workflowId: 'kafka-dr-cutover-A~B' };
 const report = (patch: Partial<FailoverReportForSeed> = {}): FailoverReportForSeed => ({
@@ -57,15 +58,7 @@ describe('failback seed from a failover report', () => {
   }
 
   it('the input takes failoverWorkflowId (and a run ID only with it), never together with a snapshot', () => {
-    const base = {
-      primary: 'A',
-      dr: 'B',
-      forward: { connect: 'connect-b', connectors: ['s'], sourceConnectors: ['s'] },
-      reverse: { connect: 'connect-a' },
-      topics: ['orders'],
-      groups: ['g'],
-      requestedBy: 'alice',
-    };
+    const base = rawFailbackInput();
     const ok = FailbackInput.safeParse({
       ...base,
       seed: { failoverWorkflowId: 'kafka-dr-cutover-A~B', failoverRunId: 'b6d8a7c2-0a1e-4c57-9d53-0d8f4f5d4b1e' },

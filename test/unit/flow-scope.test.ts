@@ -14,6 +14,7 @@ import { DEFAULT_POLICY_CLASS, IDENTITY_POLICY_CLASS, KAFKA_DR_TOPICS_EXCLUDE } 
 import { checkpointsTopic, LatestCheckpoints } from '../../src/mm2/checkpoints';
 import { FailbackInput, reversePlan } from '../../src/model/failback-input';
 import { mirroredTopic } from '../../src/model/failover-input';
+import { rawFailbackInput } from '../helpers/inputs';
 
 const SOURCE = 'org.apache.kafka.connect.mirror.MirrorSourceConnector';
 const CHECKPOINT = 'org.apache.kafka.connect.mirror.MirrorCheckpointConnector';
@@ -277,18 +278,7 @@ describe('the separator reaches every name kafka-dr builds', () => {
     const latest = new LatestCheckpoints('A', { groups: ['g'], topics: ['orders'], separator: '-' });
     assert.equal((latest as unknown as { keepTopic: (t: string) => boolean }).keepTopic('A-orders'), true);
     assert.equal((latest as unknown as { keepTopic: (t: string) => boolean }).keepTopic('A.orders'), false);
-    const input = FailbackInput.parse({
-      primary: 'A',
-      dr: 'B',
-      forward: { connect: 'connect-b', connectors: ['s'], sourceConnectors: ['s'] },
-      reverse: { connect: 'connect-a' },
-      topics: ['orders'],
-      groups: ['g'],
-      policy: 'default',
-      separator: '-',
-      seed: {},
-      requestedBy: 'alice',
-    });
+    const input = FailbackInput.parse(rawFailbackInput({ policy: 'default', separator: '-', seed: {} }));
     assert.deepEqual(reversePlan(input).policy, { type: 'default', separator: '-' });
   });
 });

@@ -6,18 +6,12 @@ import { changedEvents, renderStatus, statusEvents } from '../../src/cli/status-
 import type { PlaybookReport, PlaybookStatus } from '../../src/model/gates';
 import { formatDuration, lagRows } from '../../src/report/lag-rows';
 import { cell, renderPlaybookMarkdown } from '../../src/report/playbook-markdown';
+import { playbookStatus } from '../helpers/status';
 
 /** The status view (terminal and piped --watch lines), lag extraction and the Markdown report. */
 
 function status(overrides: Partial<PlaybookStatus> = {}): PlaybookStatus {
-  return {
-    playbook: 'failover',
-    workflowId: 'kafka-dr-cutover-A~B',
-    clusterPair: 'A~B',
-    requestedBy: 'alice',
-    state: 'running',
-    outcome: null,
-    phase: 'checking',
+  return playbookStatus({
     phases: [
       { phase: 'starting', at: '2026-01-01T10:00:00.000Z' },
       { phase: 'checking', at: '2026-01-01T10:00:01.000Z' },
@@ -61,14 +55,10 @@ function status(overrides: Partial<PlaybookStatus> = {}): PlaybookStatus {
       approvers: ['bob', 'carol'],
       fourEyes: true,
     },
-    decisions: [],
-    ignoredMessages: [],
-    ignoredMessagesDropped: 0,
-    aborted: null,
     figures: { lagAtStart: '42' },
     compensations: { registered: [{ name: 'resume forward connector s', step: 'stop-forward' }], leftAsIs: [], result: null },
     ...overrides,
-  };
+  });
 }
 
 function snapshot(s: PlaybookStatus | null, overrides: Partial<PlaybookSnapshot> = {}): PlaybookSnapshot {

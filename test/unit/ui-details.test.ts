@@ -7,30 +7,12 @@ import { activitySummary, ACTIVITY_SUMMARIES } from '../../src/model/activity-su
 import type { PlaybookStatus } from '../../src/model/gates';
 import { renderCurrentDetails } from '../../workflows/framework/details';
 import { REPO_ROOT } from '../helpers/stack';
+import { playbookStatus } from '../helpers/status';
 
 const example = (name: string) =>
   JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'docs/examples', name), 'utf8')) as Record<string, unknown>;
 
-const status = (over: Partial<PlaybookStatus>): PlaybookStatus => ({
-  playbook: 'failover',
-  workflowId: 'kafka-dr-cutover-A~B',
-  clusterPair: 'A~B',
-  requestedBy: 'alice',
-  state: 'running',
-  outcome: null,
-  phase: 'checking',
-  phases: [],
-  steps: [],
-  gates: [],
-  openGate: null,
-  decisions: [],
-  ignoredMessages: [],
-  ignoredMessagesDropped: 0,
-  aborted: null,
-  figures: {},
-  compensations: { state: 'idle', registered: [], ran: [], leftAsIs: [] } as unknown as PlaybookStatus['compensations'],
-  ...over,
-});
+const status = playbookStatus;
 
 describe('what the Temporal UI shows of a playbook', () => {
   it('current details name the open gate, what approving does, who may decide and the command', () => {

@@ -78,15 +78,12 @@ export interface PlaybookHarness<W extends Workflow, S> {
 
 /**
  * Registers `before`/`after` in the calling describe: one stub worker for its tests (see
- * startStubWorker). Each run gets a two-minute execution timeout.
+ * startStubWorker) that run `workflowType`. Each run gets a two-minute execution timeout.
  */
-export function usePlaybookHarness<W extends Workflow, S extends object>(options: {
-  name: string;
-  workflowType: string;
-  activities: object;
-  workflowsPath?: string;
-  scenarios: Map<string, S>;
-}): PlaybookHarness<W, S> {
+export function usePlaybookHarness<W extends Workflow, S extends object>(
+  workflowType: string,
+  options: { name: string; activities: object; workflowsPath?: string; scenarios: Map<string, S> },
+): PlaybookHarness<W, S> {
   let running: StubWorker | undefined;
   const started: WorkflowHandle<W>[] = [];
   const worker = (): StubWorker => {
@@ -108,7 +105,7 @@ export function usePlaybookHarness<W extends Workflow, S extends object>(options
       const workflowId = `${options.name}-test-${uniqueId()}`;
       options.scenarios.set(workflowId, scenario);
       const startOptions = { taskQueue: worker().taskQueue, workflowId, args: [args], workflowExecutionTimeout: '2 minutes' };
-      const handle = await worker().client.workflow.start<W>(options.workflowType, startOptions as unknown as WorkflowStartOptions<W>);
+      const handle = await worker().client.workflow.start<W>(workflowType, startOptions as unknown as WorkflowStartOptions<W>);
       started.push(handle);
       return handle;
     },

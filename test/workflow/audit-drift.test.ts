@@ -26,14 +26,13 @@ const namesOf = (id: string) => calls.filter((c) => c.workflowId === id).map((c)
 
 describe('audit-drift playbook: control flow with stub activities', { timeout: 300_000 }, () => {
   type Handle = WorkflowHandle<typeof auditDrift>;
-  const harness = usePlaybookHarness<typeof auditDrift, AuditScenario>({
+  const pb = usePlaybookHarness<typeof auditDrift, AuditScenario>('auditDrift', {
     name: 'audit',
-    workflowType: 'auditDrift',
     activities: createStubs(scenarioOf, calls),
     workflowsPath: require.resolve('../../workflows'),
     scenarios,
   });
-  const { start, started } = harness;
+  const { start, started } = pb;
 
   it('healthy flow, repair false: every check in runbook order, no findings, no gate, completes', async () => {
     const h = await start(auditInput());
@@ -197,11 +196,11 @@ describe('audit-drift playbook: control flow with stub activities', { timeout: 3
     const workflowId = `audit-sched-${uniqueId()}`;
     scenarios.set(workflowId, { drift: SOME_DRIFT });
     const input = auditInput();
-    const opts = { scheduleId, input, every: '1h', taskQueue: harness.worker.taskQueue, workflowId, note: 'kafka-dr test' };
+    const opts = { scheduleId, input, every: '1h', taskQueue: pb.worker.taskQueue, workflowId, note: 'kafka-dr test' };
     try {
-      assert.deepEqual(await ensureAuditSchedule(harness.worker.client, opts), { scheduleId, created: true });
-      assert.deepEqual(await ensureAuditSchedule(harness.worker.client, { ...opts, every: '30m' }), { scheduleId, created: false });
-      const handle = harness.worker.client.schedule.getHandle(scheduleId);
+      assert.deepEqual(await ensureAuditSchedule(pb.worker.client, opts), { scheduleId, created: true });
+      assert.deepEqual(await ensureAuditSchedule(pb.worker.client, { ...opts, every: '30m' }), { scheduleId, created: false });
+      const handle = pb.worker.client.schedule.getHandle(scheduleId);
       const d = await handle.describe();
       assert.equal(d.spec.intervals?.[0]?.every, 30 * 60_000);
       assert.equal(d.action.type, 'startWorkflow');
@@ -213,22 +212,22 @@ describe('audit-drift playbook: control flow with stub activities', { timeout: 3
         30_000,
         200,
       );
-      const h: Handle = harness.worker.client.workflow.getHandle(run.workflowId, run.firstExecutionRunId);
+      const h: Handle = pb.worker.client.workflow.getHandle(run.workflowId, run.firstExecutionRunId);
       started.push(h);
       const report = await h.result();
       assert.equal(report.outcome, 'completed');
       assert.equal(report.figures.repairOutcome, 'not-requested');
       assert.equal(report.figures.repairs.length, 2);
       await assert.rejects(
-        ensureAuditSchedule(harness.worker.client, { ...opts, input: auditInput({ repair: true }) }),
+        ensureAuditSchedule(pb.worker.client, { ...opts, input: auditInput({ repair: true }) }),
         /repair must be false on a schedule/,
       );
       await assert.rejects(
-        ensureAuditSchedule(harness.worker.client, { ...opts, input: { ...input, flows: [] } }),
+        ensureAuditSchedule(pb.worker.client, { ...opts, input: { ...input, flows: [] } }),
         /flows: must list at least one flow/,
       );
     } finally {
-      await harness.worker.client.schedule
+      await pb.worker.client.schedule
         .getHandle(scheduleId)
         .delete()
         .catch(() => undefined);
@@ -236,6 +235,6 @@ describe('audit-drift playbook: control flow with stub activities', { timeout: 3
   });
 
   it('replays every history recorded above with the same bundle', async () => {
-    assert.equal(await replayAll(harness.worker.bundle, started), started.length);
+    assert.equal(await replayAll(pb.worker.bundle, started), started.length);
   });
 });

@@ -105,13 +105,8 @@ function input(overrides: Partial<DeployReplicationInput> = {}): DeployReplicati
 }
 
 describe('deploy-replication playbook: control flow with stub activities', { timeout: 300_000 }, () => {
-  const harness = usePlaybookHarness<typeof deployReplication, Scenario>({
-    name: 'deploy',
-    workflowType: 'deployReplication',
-    activities: stubs,
-    scenarios,
-  });
-  const { start, started } = harness;
+  const pb = usePlaybookHarness<typeof deployReplication, Scenario>('deployReplication', { name: 'deploy', activities: stubs, scenarios });
+  const { start, started } = pb;
 
   const failure = workflowFailure;
 
@@ -277,6 +272,6 @@ describe('deploy-replication playbook: control flow with stub activities', { tim
   });
 
   it('replays every history recorded above with the same bundle', async () => {
-    assert.equal(await replayAll(harness.worker.bundle, started), started.length);
+    assert.equal(await replayAll(pb.worker.bundle, started), started.length);
   });
 });

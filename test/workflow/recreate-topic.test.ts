@@ -207,13 +207,8 @@ function input(overrides: Partial<RecreateTopicInput> = {}): RecreateTopicInput 
 
 describe('recreate-topic playbook: control flow with stub activities', { timeout: 300_000 }, () => {
   type Handle = WorkflowHandle<typeof recreateTopic>;
-  const harness = usePlaybookHarness<typeof recreateTopic, Scenario>({
-    name: 'recreate',
-    workflowType: 'recreateTopic',
-    activities: stubs,
-    scenarios,
-  });
-  const { start, started } = harness;
+  const pb = usePlaybookHarness<typeof recreateTopic, Scenario>('recreateTopic', { name: 'recreate', activities: stubs, scenarios });
+  const { start, started } = pb;
   const recreateGateOpen = (h: Handle) => gateOpen(h, 'recreate');
 
   it("happy path: detect, gate, stop, delete the mirror, reset only that topic's offsets, resume, verify, catch up, reset groups", async () => {
@@ -409,14 +404,14 @@ describe('recreate-topic playbook: control flow with stub activities', { timeout
     await recreateGateOpen(h);
     await h.signal(approveSignal, { gate: 'recreate', by: 'bob' });
     await eventually('catch-up reached', async () => (namesOf(h.workflowId).includes('waitForDrain') ? true : undefined), 30_000, 50);
-    const lock = harness.worker.client.workflow.getHandle(cutoverWorkflowId('A', 'B'));
+    const lock = pb.worker.client.workflow.getHandle(cutoverWorkflowId('A', 'B'));
     const held = await lock.describe();
     assert.equal(held.type, 'pairLock');
     assert.equal(held.status.name, 'RUNNING');
     // A failover of the pair cannot start now; the client says who holds the lock.
     await assert.rejects(
       startFailover(
-        harness.worker.client,
+        pb.worker.client,
         {
           source: 'A',
           target: 'B',
@@ -426,7 +421,7 @@ describe('recreate-topic playbook: control flow with stub activities', { timeout
           groups: ['g'],
           requestedBy: 'alice',
         },
-        { taskQueue: harness.worker.taskQueue },
+        { taskQueue: pb.worker.taskQueue },
       ),
       (e: Error) =>
         e instanceof PlaybookConflictError &&
@@ -438,8 +433,8 @@ describe('recreate-topic playbook: control flow with stub activities', { timeout
   });
 
   it('refused at lock-pair when a cutover of the pair runs (after the gate), nothing changed', async () => {
-    const blocker = await harness.worker.client.workflow.start('pairLock', {
-      taskQueue: harness.worker.taskQueue,
+    const blocker = await pb.worker.client.workflow.start('pairLock', {
+      taskQueue: pb.worker.taskQueue,
       workflowId: cutoverWorkflowId('A', 'B'),
       args: [{ holder: 'test', reason: 'stands in for a running failover' }],
     });
@@ -460,6 +455,6 @@ describe('recreate-topic playbook: control flow with stub activities', { timeout
   });
 
   it('replays every history recorded above with the same bundle', async () => {
-    assert.equal(await replayAll(harness.worker.bundle, started), started.length);
+    assert.equal(await replayAll(pb.worker.bundle, started), started.length);
   });
 });

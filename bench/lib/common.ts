@@ -1,10 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import { loadStackConfig, type StackConfig } from '../../src/stack/config';
 import '../../src/kafka/compression';
+import { kafka as testKafka, sleep, uniqueId } from '../../test/helpers/stack';
 
 /**
  * What every benchmark shares: where the repo is, the stack it runs against, sizes
@@ -36,20 +36,9 @@ export function sizeOption(name: string, full: number, quick: number): number {
   return n;
 }
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+export { sleep, uniqueId };
 
-export function uniqueId(): string {
-  return `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
-}
-
-export function kafka(alias: 'A' | 'B'): Kafka {
-  return new Kafka({
-    clientId: `kafka-dr-bench-${alias}`,
-    brokers: [stack.kafka[alias].bootstrap],
-    logLevel: logLevel.NOTHING,
-    retry: { retries: 5, initialRetryTime: 200 },
-  });
-}
+export const kafka = (alias: 'A' | 'B'): Kafka => testKafka(alias, `kafka-dr-bench-${alias}`);
 
 export function median(xs: number[]): number {
   if (xs.length === 0) return NaN;

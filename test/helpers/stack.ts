@@ -23,9 +23,10 @@ export function uniqueId(): string {
   return `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
 }
 
-export function kafka(alias: 'A' | 'B'): Kafka {
+/** A client of the stack's cluster `alias` (bench/ names its clients `kafka-dr-bench-*`). */
+export function kafka(alias: 'A' | 'B', clientId = `kafka-dr-test-${alias}`): Kafka {
   return new Kafka({
-    clientId: `kafka-dr-test-${alias}`,
+    clientId,
     brokers: stack.kafka[alias].bootstrapServers,
     logLevel: logLevel.NOTHING,
     retry: { retries: 5, initialRetryTime: 200 },

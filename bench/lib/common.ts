@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import type { Kafka } from 'kafkajs';
 import { loadStackConfig, type StackConfig } from '../../src/stack/config';
 import '../../src/kafka/compression';
-import { kafka as testKafka, sleep, uniqueId } from '../../test/helpers/stack';
+import { eventually as testEventually, kafka as testKafka, sleep, uniqueId } from '../../test/helpers/stack';
 
 /**
  * What every benchmark shares: where the repo is, the stack it runs against, sizes
@@ -50,22 +50,9 @@ export function median(xs: number[]): number {
 /** Rounds for the JSON and the table: ms to whole numbers, seconds and ratios to 2 decimals. */
 export const round = (x: number, digits = 0) => (Number.isFinite(x) ? Number(x.toFixed(digits)) : x);
 
-/** Polls `probe` until it returns a value; fails naming `what`. */
-export async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000, intervalMs = 250): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      lastError = err;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
-    await sleep(intervalMs);
-  }
-}
+/** test/helpers/stack's `eventually`, polling every 250 ms by default. */
+export const eventually = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000, intervalMs = 250): Promise<T> =>
+  testEventually(what, probe, timeoutMs, intervalMs);
 
 /** Prints rows as an aligned text table (the first row is the header). */
 export function printTable(title: string, rows: Array<Array<string | number>>): void {

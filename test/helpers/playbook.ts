@@ -82,7 +82,7 @@ export interface PlaybookHarness<W extends Workflow, S> {
  */
 export function usePlaybookHarness<W extends Workflow, S extends object>(
   workflowType: string,
-  options: { name: string; activities: object; workflowsPath?: string; scenarios: Map<string, S> },
+  options: { name: string; activities: object; workflowsPath?: string; scenarios?: Map<string, S> },
 ): PlaybookHarness<W, S> {
   let running: StubWorker | undefined;
   const started: WorkflowHandle<W>[] = [];
@@ -103,7 +103,7 @@ export function usePlaybookHarness<W extends Workflow, S extends object>(
     started,
     async start(args, scenario = {} as S) {
       const workflowId = `${options.name}-test-${uniqueId()}`;
-      options.scenarios.set(workflowId, scenario);
+      options.scenarios?.set(workflowId, scenario);
       const startOptions = { taskQueue: worker().taskQueue, workflowId, args: [args], workflowExecutionTimeout: '2 minutes' };
       const handle = await worker().client.workflow.start<W>(workflowType, startOptions as unknown as WorkflowStartOptions<W>);
       started.push(handle);

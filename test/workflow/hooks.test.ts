@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/client';
 import type { CutoverHookRequest, CutoverHookResult, EscalationNotice, EscalationResult } from '../../src/hooks/types';
 import type { PlaybookReport } from '../../src/model/gates';
 import { abortSignal, approveSignal, hookStepName, rejectSignal, statusQuery } from '../../workflows/framework';
-import { gateOpen, replayAll, startStubWorker, workflowFailure, type StubWorker } from '../helpers/playbook';
-import { eventually, uniqueId } from '../helpers/stack';
+import { gateOpen, replayAll, usePlaybookHarness, workflowFailure } from '../helpers/playbook';
+import { eventually } from '../helpers/stack';
 import type { FrameworkToyActivities, FrameworkToyInput, frameworkToyPlaybook } from '../workflows/framework-playbook';
 
 /**
@@ -61,17 +61,8 @@ const namesOf = (workflowId: string) =>
   callsOf(workflowId).map((c) => (c.name === 'toyEffect' || c.name === 'toyUndo' ? `${c.name}:${String(c.arg)}` : c.name));
 
 describe('cutover hooks and escalation notifications in the playbook framework', { timeout: 300_000 }, () => {
-  let w: StubWorker;
-  const started: Handle[] = [];
-  type Handle = WorkflowHandle<typeof frameworkToyPlaybook>;
-
-  before(async () => {
-    w = await startStubWorker({ name: 'hooks', activities: stubs });
-  });
-
-  after(async () => {
-    await w?.close();
-  });
+  const pb = usePlaybookHarness<typeof frameworkToyPlaybook, object>('frameworkToyPlaybook', { name: 'hooks', activities: stubs });
+  const { start, started } = pb;
 
   function input(overrides: Partial<FrameworkToyInput> = {}): FrameworkToyInput {
     return {
@@ -85,17 +76,6 @@ describe('cutover hooks and escalation notifications in the playbook framework',
       },
       ...overrides,
     };
-  }
-
-  async function start(args: FrameworkToyInput): Promise<Handle> {
-    const h = await w.client.workflow.start<typeof frameworkToyPlaybook>('frameworkToyPlaybook', {
-      taskQueue: w.taskQueue,
-      workflowId: `hooks-${uniqueId()}`,
-      args: [args],
-      workflowExecutionTimeout: '2 minutes',
-    });
-    started.push(h);
-    return h;
   }
 
   it('runs the gate hook after the approval and before the next step, with the direction and the approver', async () => {
@@ -231,6 +211,6 @@ describe('cutover hooks and escalation notifications in the playbook framework',
   });
 
   it('every run replays against the same workflow code', async () => {
-    assert.equal(await replayAll(w.bundle, started), started.length);
+    assert.equal(await replayAll(pb.worker.bundle, started), started.length);
   });
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { WorkflowHandle } from '@temporalio/client';
-import { ConfigResourceTypes, type Admin, type Consumer, type Kafka, type Producer } from 'kafkajs';
+import { ConfigResourceTypes, type Admin, type Kafka } from 'kafkajs';
 import { createActivities, createDeps } from '../../activities';
 import { ConnectClient } from '../../src/connect/client';
 import type { FailbackFigures, FailbackInput } from '../../src/model/failback-input';
@@ -14,6 +14,7 @@ import type { failover } from '../../workflows/failover';
 import { approveSignal, statusQuery } from '../../workflows/framework';
 import { deployFlowRunning, flowConnectors } from '../helpers/mm2';
 import { eventually, kafka, readUntil, stack, uniqueId } from '../helpers/stack';
+import { SEQ_PARTITIONS as PARTITIONS, SeqConsumer, SeqProducer, seqOf } from '../helpers/seq-clients';
 import { withWorker } from '../helpers/worker';
 import { captureHistory } from '../replay/capture';
 
@@ -40,95 +41,11 @@ import { captureHistory } from '../replay/capture';
  * every topic it reads there.
  */
 
-const PARTITIONS = 3;
-const BATCH = 6;
-const SEND_EVERY_MS = 100;
 /** As in failover-failback-e2e.test.ts: about a checkpoint interval of consumption per partition per cutover, with room. */
 const MAX_DUPLICATES = 240;
 const OVERRIDES = { 'retention.ms': '86400123', 'max.message.bytes': '1048000' };
 /** Seqs a late writer puts on A's topic during the DR period (far above the producer's). */
 const LATE = Array.from({ length: 6 }, (_, i) => 1_000_000 + i);
-
-const seqOf = (v: Buffer | null) => Number(v!.toString().slice('seq='.length));
-
-class SeqProducer {
-  readonly acked = new Map<number, 'A' | 'B'>();
-  failedSends = 0;
-  private next = 0;
-  private run: { producer: Producer; stop: boolean; done: Promise<void> } | undefined;
-
-  constructor(private readonly topic: string) {}
-
-  async start(client: Kafka, cluster: 'A' | 'B'): Promise<void> {
-    assert.equal(this.run, undefined, 'producer already running');
-    const producer = client.producer({ allowAutoTopicCreation: false });
-    await producer.connect();
-    const run = { producer, stop: false, done: Promise.resolve() };
-    run.done = (async () => {
-      while (!run.stop) {
-        const messages = [];
-        for (let i = 0; i < BATCH; i++, this.next++)
-          messages.push({ key: `k-${this.next}`, value: `seq=${this.next}`, partition: this.next % PARTITIONS });
-        try {
-          await producer.send({ topic: this.topic, acks: -1, messages });
-          for (const m of messages) this.acked.set(seqOf(Buffer.from(m.value)), cluster);
-        } catch {
-          this.failedSends++;
-        }
-        await new Promise((r) => setTimeout(r, SEND_EVERY_MS));
-      }
-    })();
-    this.run = run;
-  }
-
-  async stop(): Promise<void> {
-    const run = this.run;
-    if (!run) return;
-    run.stop = true;
-    await run.done;
-    await run.producer.disconnect();
-    this.run = undefined;
-  }
-
-  ackedOn(cluster: 'A' | 'B'): number[] {
-    return [...this.acked]
-      .filter(([, c]) => c === cluster)
-      .map(([s]) => s)
-      .sort((a, b) => a - b);
-  }
-}
-
-/** The group, reading several topics on one cluster at a time. */
-class SeqConsumer {
-  readonly seen = new Map<number, number>();
-  private consumer: Consumer | undefined;
-
-  constructor(private readonly group: string) {}
-
-  async start(client: Kafka, topics: string[], fromBeginning: boolean): Promise<void> {
-    assert.equal(this.consumer, undefined, 'consumer already running');
-    const consumer = client.consumer({ groupId: this.group, maxWaitTimeInMs: 200, sessionTimeout: 10_000, heartbeatInterval: 1_000 });
-    await consumer.connect();
-    // fromBeginning false after a cutover: a partition the playbook left without a position starts at its end and shows as loss.
-    await consumer.subscribe({ topics, fromBeginning });
-    await consumer.run({
-      autoCommitThreshold: 1,
-      eachMessage: async ({ message }) => void this.seen.set(seqOf(message.value), (this.seen.get(seqOf(message.value)) ?? 0) + 1),
-    });
-    this.consumer = consumer;
-  }
-
-  async stop(): Promise<void> {
-    await this.consumer?.disconnect();
-    this.consumer = undefined;
-  }
-
-  get duplicates(): number {
-    let n = 0;
-    for (const c of this.seen.values()) n += c - 1;
-    return n;
-  }
-}
 
 describe('the Default-policy cycle on the real stack with a producer and a consumer group throughout', { timeout: 480_000 }, () => {
   const id = uniqueId();

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { WorkflowHandle } from '@temporalio/client';
-import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
+import type { Admin } from 'kafkajs';
 import { createActivities, createDeps } from '../../activities';
 import { ConnectClient } from '../../src/connect/client';
 import type { FailbackFigures, FailbackInput } from '../../src/model/failback-input';
@@ -14,6 +14,7 @@ import type { failover } from '../../workflows/failover';
 import { approveSignal, decideUpdate, statusQuery } from '../../workflows/framework';
 import { deployFlowRunning, flowConnectors, retrying } from '../helpers/mm2';
 import { eventually, kafka, readUntil, stack, uniqueId } from '../helpers/stack';
+import { SEQ_PARTITIONS as PARTITIONS, SeqConsumer, SeqProducer, seqOf } from '../helpers/seq-clients';
 import { withWorker } from '../helpers/worker';
 import { captureHistory } from '../replay/capture';
 
@@ -33,10 +34,6 @@ import { captureHistory } from '../replay/capture';
  * the bound below (counted and reported).
  */
 
-const PARTITIONS = 3;
-/** Records per send (one batch every SEND_EVERY_MS): ~60 records/s. */
-const BATCH = 6;
-const SEND_EVERY_MS = 100;
 /**
  * Duplicates the group may see over the two cutovers. They come only from translated offsets
  * that trail the group's last commit (checkpoint emitted before the last commit, or MM2's
@@ -45,92 +42,6 @@ const SEND_EVERY_MS = 100;
  * loaded machine and still fails on a rewind to the start (hundreds).
  */
 const MAX_DUPLICATES = 240;
-
-const seqOf = (v: Buffer | null) => Number(v!.toString().slice('seq='.length));
-
-/** The sequence-numbered producer: seq s → partition s % 3; remembers which cluster acknowledged each seq. */
-class SeqProducer {
-  readonly acked = new Map<number, 'A' | 'B'>();
-  failedSends = 0;
-  private next = 0;
-  private run: { producer: Producer; stop: boolean; done: Promise<void> } | undefined;
-
-  constructor(private readonly topic: string) {}
-
-  async start(client: Kafka, cluster: 'A' | 'B'): Promise<void> {
-    assert.equal(this.run, undefined, 'producer already running');
-    const producer = client.producer({ allowAutoTopicCreation: false });
-    await producer.connect();
-    const run = { producer, stop: false, done: Promise.resolve() };
-    run.done = (async () => {
-      while (!run.stop) {
-        const messages = [];
-        for (let i = 0; i < BATCH; i++, this.next++)
-          messages.push({ key: `k-${this.next}`, value: `seq=${this.next}`, partition: this.next % PARTITIONS });
-        try {
-          await producer.send({ topic: this.topic, acks: -1, messages });
-          for (const m of messages) this.acked.set(seqOf(Buffer.from(m.value)), cluster);
-        } catch {
-          // Not acknowledged: not counted (the pass condition is about acknowledged records).
-          this.failedSends++;
-        }
-        await new Promise((r) => setTimeout(r, SEND_EVERY_MS));
-      }
-    })();
-    this.run = run;
-  }
-
-  /** Stops after the send in flight; every acknowledged seq is recorded when it returns. */
-  async stop(): Promise<void> {
-    const run = this.run;
-    if (!run) return;
-    run.stop = true;
-    await run.done;
-    await run.producer.disconnect();
-    this.run = undefined;
-  }
-
-  ackedOn(cluster: 'A' | 'B'): number {
-    return [...this.acked.values()].filter((c) => c === cluster).length;
-  }
-}
-
-/** The consumer group, on one cluster at a time; counts how often it saw each seq. */
-class SeqConsumer {
-  readonly seen = new Map<number, number>();
-  private consumer: Consumer | undefined;
-
-  constructor(
-    private readonly topic: string,
-    private readonly group: string,
-  ) {}
-
-  async start(client: Kafka): Promise<void> {
-    assert.equal(this.consumer, undefined, 'consumer already running');
-    const consumer = client.consumer({ groupId: this.group, maxWaitTimeInMs: 200, sessionTimeout: 10_000, heartbeatInterval: 1_000 });
-    await consumer.connect();
-    // fromBeginning only matters for a partition without a committed offset: on A at the start.
-    // On B and back on A the playbooks set every partition; a missing one would start at the end and show as loss.
-    await consumer.subscribe({ topic: this.topic, fromBeginning: this.seen.size === 0 });
-    // Commit after every record: the group's commit is its real position when it stops.
-    await consumer.run({
-      autoCommitThreshold: 1,
-      eachMessage: async ({ message }) => void this.seen.set(seqOf(message.value), (this.seen.get(seqOf(message.value)) ?? 0) + 1),
-    });
-    this.consumer = consumer;
-  }
-
-  async stop(): Promise<void> {
-    await this.consumer?.disconnect();
-    this.consumer = undefined;
-  }
-
-  get duplicates(): number {
-    let n = 0;
-    for (const c of this.seen.values()) n += c - 1;
-    return n;
-  }
-}
 
 describe('failover then failback on the real stack with producers and consumers running throughout', { timeout: 420_000 }, () => {
   const id = uniqueId();
@@ -159,7 +70,7 @@ describe('failover then failback on the real stack with producers and consumers 
   const kafkaA = kafka('A');
   const kafkaB = kafka('B');
   const producer = new SeqProducer(topic);
-  const consumer = new SeqConsumer(topic, group);
+  const consumer = new SeqConsumer(group);
   let adminA: Admin;
   let adminB: Admin;
 
@@ -213,7 +124,7 @@ describe('failover then failback on the real stack with producers and consumers 
     // 1. Forward MM2 A→B; traffic on A.
     assert.deepEqual(await deployFlowRunning(activities, forwardPlan, connectB), forward.all);
     await producer.start(kafkaA, 'A');
-    await consumer.start(kafkaA);
+    await consumer.start(kafkaA, [topic], consumer.seen.size === 0);
     await eventually(
       'records mirrored to B and consumed on A',
       async () => (sum(await ends(adminB)) >= 200 && consumer.seen.size >= 200 ? true : undefined),
@@ -253,7 +164,7 @@ describe('failover then failback on the real stack with producers and consumers 
       // translate-offsets runs right after the approval (the group stopped on A); the next gate opens once it is set on B.
       const atProducers = await gateOpen(fo, 'producers-cutover');
       assert.deepEqual(atProducers.figures.unplaced, [], 'the group has a position on B for every partition it committed on A');
-      await consumer.start(kafkaB);
+      await consumer.start(kafkaB, [topic], false);
       mark('failover: consumer moved to B');
       await producer.start(kafkaB, 'B');
       await fo.signal(approveSignal, { gate: 'producers-cutover', by: 'bob' });
@@ -263,7 +174,11 @@ describe('failover then failback on the real stack with producers and consumers 
       mark('failover completed; producer on B');
 
       // 3. The DR period: B takes writes, the group reads them on B.
-      await eventually('the group reads on B', async () => (consumer.seen.size >= producer.ackedOn('A') + 100 ? true : undefined), 60_000);
+      await eventually(
+        'the group reads on B',
+        async () => (consumer.seen.size >= producer.ackedOn('A').length + 100 ? true : undefined),
+        60_000,
+      );
 
       // 4. The derived seed (no snapshot, no workflow ID), in a dry run: it must equal the failover's snapshot.
       const failbackInput = (seed: FailbackInput['seed'], dryRun: boolean): FailbackInput => ({
@@ -312,7 +227,7 @@ describe('failover then failback on the real stack with producers and consumers 
       await fb.signal(approveSignal, { gate: 'consumers-cutover', by: 'bob', comment: 'consumers stopped on B' });
       // translate-offsets runs right after the approval; the next gate opens once the group is set on A.
       await gateOpen(fb, 'stop-producers');
-      await consumer.start(kafkaA);
+      await consumer.start(kafkaA, [topic], consumer.seen.size === 0);
       mark('failback: consumer moved to A');
       await producer.stop();
       await fb.signal(approveSignal, { gate: 'stop-producers', by: 'bob' });
@@ -377,7 +292,7 @@ describe('failover then failback on the real stack with producers and consumers 
     const freshness = (r: PlaybookReport) =>
       JSON.stringify(r.steps.find((s) => s.name === 'translate-offsets')?.details?.checkpointFreshness ?? null);
     t.diagnostic(
-      `records acknowledged ${acked} (A ${producer.ackedOn('A')}, B ${producer.ackedOn('B')}, failed sends ${producer.failedSends}); ` +
+      `records acknowledged ${acked} (A ${producer.ackedOn('A').length}, B ${producer.ackedOn('B').length}, failed sends ${producer.failedSends}); ` +
         `consumer duplicates ${consumer.duplicates} (bound ${MAX_DUPLICATES}); failover: drainMs ${fo.drainMs} rtoMs ${fo.rtoMs} offsetsSet ${fo.offsetsSet.length} ` +
         `freshness ${freshness(failoverReport)}; failback: seedFrom ${fb.seedFrom} seedFailover ${JSON.stringify(fb.seedFailover)} toCopy ${fb.seed.map((s) => s.toCopy).join(',')} ` +
         `catchUpMs ${fb.catchUpMs} drainMs ${fb.drainMs} rtoMs ${fb.rtoMs} freshness ${freshness(failbackReport)}; total ${((Date.now() - started) / 1000).toFixed(0)} s`,

@@ -461,6 +461,12 @@ class Failback {
         partition: s.partition,
         from: s.resumeAt === 'earliest' ? null : s.resumeAt,
       })),
+      placed: [...(pb.figures.offsetsSet ?? []), ...(pb.figures.unplacedSet ?? [])].map((o) => ({
+        group: o.group,
+        topic: o.topic,
+        partition: o.partition,
+        offset: o.offset,
+      })),
       gate,
       workflowId: info.workflowId,
       runId: info.runId,

@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Client } from '@temporalio/client';
 import type { Admin, Kafka } from 'kafkajs';
 import { createActivities, createDeps } from '../../activities';
+import type { FindDivergentResult } from '../../activities/divergent';
 import { ConnectClient, inState } from '../../src/connect/client';
 import type { FailbackFigures, FailbackInput } from '../../src/model/failback-input';
 import type { PlaybookReport } from '../../src/model/gates';
@@ -32,7 +33,8 @@ import { captureHistory } from '../replay/capture';
  *   appends the 8 on A after the cutover snapshot (B untouched until then); the resumed
  *   forward flow copies them: B ends with every record exactly once (counted by seq), the
  *   copies carrying their origin header; `reader` reads each of the 8 once, `early` twice as
- *   reported; the activity run again (a retry) writes nothing;
+ *   reported; the activity run again (a retry) writes nothing; find-divergent with a later
+ *   snapshot (a re-run's) counts the 8 originals, not their copies;
  * - quarantine: the 6 land in kafka-dr.quarantine.<topic>.internal on A with origin
  *   headers, in the JSON export, and never on B;
  * - discard: recorded with the count; B never gets them.
@@ -92,7 +94,13 @@ describe('failback: divergent records kept on the real stack (Identity)', { time
   const seqOf = (v: Buffer | null) => Number(v!.toString().slice('seq='.length));
   const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
   /** What the replay flow's failback showed at its gates, before resume-forward. */
-  const seen: { divergent?: DivergentFigures; description?: string; bAtProducersCutover?: number; aAtProducersCutover?: number } = {};
+  const seen: {
+    divergent?: DivergentFigures;
+    description?: string;
+    bAtProducersCutover?: number;
+    aAtProducersCutover?: number;
+    rerunFind?: FindDivergentResult;
+  } = {};
   /** Reads with `groupId` from its committed positions until `count` records, then 3 s more (a duplicate would show). */
   const consumeGroup = async (groupId: string, topic: string, count: number) => {
     const consumer = kafkaA.consumer({ groupId, maxWaitTimeInMs: 250 });
@@ -278,11 +286,22 @@ describe('failback: divergent records kept on the real stack (Identity)', { time
       by: 'approver',
       ...(f.choice === 'replay' ? {} : { choices: { records: f.choice } }),
     });
-    await gateOpen(h, 'producers-cutover');
+    const atProducers = await gateOpen(h, 'producers-cutover');
     if (f.choice === 'replay') {
       // The copies are on A now, above the snapshot; B gets nothing from kafka-dr itself.
       seen.bAtProducersCutover = sum(await ends(adminB, f.topic));
-      seen.aAtProducersCutover = sum(await ends(adminA, f.topic));
+      const aNow = await ends(adminA, f.topic);
+      seen.aAtProducersCutover = sum(aNow);
+      // A re-run would snapshot above the copies: find-divergent counts the originals, never the copies.
+      const seed = atProducers.figures['seed'] as FailbackFigures['seed'];
+      seen.rerunFind = await activities.findDivergentRecords({
+        primary: 'A',
+        dr: 'B',
+        policy: 'identity',
+        forward: { connect: 'connect-b', sourceConnectors: [f.forwardSource] },
+        cutover: { [f.topic]: Object.fromEntries(aNow.map((o, p) => [String(p), String(o)])) },
+        reverseFrom: seed.map((x) => ({ topic: x.topic, partition: x.partition, from: x.resumeAt === 'earliest' ? null : x.resumeAt })),
+      });
     }
     await h.signal(approveSignal, { gate: 'producers-cutover', by: 'approver' });
     const report = (await h.result()) as PlaybookReport<FailbackFigures>;
@@ -329,6 +348,11 @@ describe('failback: divergent records kept on the real stack (Identity)', { time
     const totalA = FORWARD + TAIL + STRAGGLERS + DR;
     assert.equal(seen.bAtProducersCutover, FORWARD + DR, 'before resume-forward B has none of the 8: kafka-dr writes nothing to B');
     assert.equal(seen.aAtProducersCutover, totalA + DIVERGENT, 'the 8 copies are on A before the producers move');
+    assert.deepEqual(
+      [seen.rerunFind!.records, seen.rerunFind!.replayCopies],
+      [DIVERGENT, DIVERGENT],
+      'a re-run above the copies finds the 8 originals, not the copies',
+    );
     // The forward flow resumes at the snapshot, below the copies.
     const cut = replay.figures.cutover.offsets[fr.topic]!;
     assert.deepEqual(

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import type { ConnectClient } from '../../src/connect/client';
 import type { DrillKafka, SeqAt } from '../../src/drill/clients';
 import type { DrillTopic } from '../../src/drill/records';
+import { drillMarkdown } from '../../src/drill/markdown';
 import { UnplannedChaos } from '../../src/drill/unplanned-chaos';
 
 /**
@@ -109,5 +110,34 @@ describe('unplanned chaos accounting', () => {
     const r = c.account({ seqsOnB: [3_000_000_001], onA, consumed: [], waitedForBMs: 0 });
     assert.equal(r.transactions.abortedSeen, 1);
     assert.equal(r.divergent, null);
+  });
+
+  it('the Markdown report shows the measured rpoRecords, the divergent ranges, the choice and the accounting', () => {
+    const chaos = chaosWithTail([6, 7, 8, 9]).account({
+      seqsOnB: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+      onA,
+      consumed: [],
+      failover: { rpoRecords: 4 },
+      failback: failback('replay', [['6', '9']]),
+      waitedForBMs: 0,
+    });
+    const md = drillMarkdown({
+      mode: 'unplanned',
+      drillId: 'u1',
+      startedAt: new Date(0).toISOString(),
+      endedAt: new Date(1000).toISOString(),
+      durationMs: 1000,
+      outcome: 'passed',
+      produced: 10,
+      consumed: 6,
+      lost: 0,
+      duplicates: 0,
+      rpoRecords: 4,
+      phases: [],
+      chaos,
+    });
+    assert.match(md, /tail acknowledged by A, never on B: 4 records .*rpoRecords measured by the failover: 4 \(explained by the tail\)/);
+    assert.match(md, /divergent records found by the failback: 4 \(t-0 6-9\); choice replay by drill-approver/);
+    assert.match(md, /tail accounted for \(divergent, replayed, on B and on A\): 4; unaccounted: 0; aborted records seen: 0/);
   });
 });

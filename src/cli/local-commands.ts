@@ -119,7 +119,11 @@ export function addLocalCommands(program: Command, ctx: CliContext): void {
       new Option('--dr-period-seconds <s>', 'how long producers write to B between failover and failback (default 15)').argParser(Number),
     )
     .option('--keep', "keep the drill's topics, groups and connectors for inspection")
-    .option('--chaos', 'planned mode: MM2 lagging with transactions before the failover, a straggler producer on A during the DR period')
+    .option(
+      '--chaos',
+      'planned: MM2 lagging with transactions before the failover, a straggler producer on A during the DR period; ' +
+        'unplanned: MM2 paused while transactions and a burst land on A, A killed, back, and a failback that finds and replays the tail',
+    )
     .addOption(new Option('--codec <codec>', "MM2's producer compression in both flows (default: none)").choices(CompressionSchema.options))
     .option('--json', 'print the report as JSON instead of the file paths')
     .option('--secure', 'on the secure stack: every client, Connect call and MM2 task over TLS with SCRAM or mTLS')

@@ -1,5 +1,5 @@
 import type { ConnectClient } from '../connect/client';
-import type { DrillKafka, SyntheticProducer } from './clients';
+import { groupByPartition, type DrillKafka, type SyntheticProducer } from './clients';
 import { encodeRecord, placeRecord, type DrillTopic } from './records';
 
 /**
@@ -57,6 +57,8 @@ export class Chaos {
   readonly txnCommitted: number[] = [];
   readonly txnAborted: number[] = [];
   readonly stragglers: number[] = [];
+  /** Commit and abort markers the transactions wrote: one per partition a transaction touched. */
+  txnMarkers = 0;
   lagBurst = 0;
   lagMax = 0;
 
@@ -95,7 +97,7 @@ export class Chaos {
   }
 
   /** `rounds` transactions of `size` records on A: every third aborted (its records must never be seen). */
-  private async transactions(rounds: number, size: number): Promise<void> {
+  async transactions(rounds: number, size: number): Promise<void> {
     const producer = this.kafka.get('A').producer({
       transactionalId: `kafka-dr-drill-${this.drillId}-txn`,
       idempotent: true,
@@ -110,6 +112,7 @@ export class Chaos {
         const seqs = Array.from({ length: size }, (_, k) => base + k);
         const txn = await producer.transaction();
         await txn.sendBatch({ acks: -1, topicMessages: messagesFor(this.topics, seqs, 'A') });
+        this.txnMarkers += groupByPartition(this.topics, seqs).size;
         if (abort) {
           await txn.abort();
           this.txnAborted.push(...seqs);

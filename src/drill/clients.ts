@@ -235,6 +235,8 @@ export class SyntheticConsumer {
   private consumer: Consumer | null = null;
   readonly consumed: Consumed[] = [];
   private positions = new Map<string, { topic: string; partition: number; next: string }>();
+  /** The running consumer's: set on stop, read by its restartOnFailure. */
+  private life = { stopped: false };
 
   constructor(
     private readonly kafka: DrillKafka,
@@ -249,12 +251,17 @@ export class SyntheticConsumer {
   async start(cluster: string): Promise<void> {
     if (this.cluster === cluster) return;
     if (this.cluster) await this.stop();
+    const life = { stopped: false };
+    this.life = life;
     const consumer = this.kafka.get(cluster).consumer({
       groupId: this.groupId,
       maxWaitTimeInMs: 250,
       sessionTimeout: 10_000,
       heartbeatInterval: 1_000,
-      retry: { retries: 3, initialRetryTime: 300, maxRetryTime: 2_000 },
+      // kafkajs restarts a crashed consumer by itself: one left on a killed cluster (its
+      // stop timed out) would rejoin the group there once the cluster is back, and the
+      // failback refuses a group with members on the primary. Stopped means stopped.
+      retry: { retries: 3, initialRetryTime: 300, maxRetryTime: 2_000, restartOnFailure: async () => !life.stopped },
     });
     this.positions = new Map();
     await consumer.connect();
@@ -276,6 +283,7 @@ export class SyntheticConsumer {
   async stop(): Promise<{ stoppedOn: string | null; consumed: number }> {
     const stoppedOn = this.cluster;
     const consumer = this.consumer;
+    this.life.stopped = true;
     this.consumer = null;
     this.cluster = null;
     if (consumer) {
@@ -326,13 +334,31 @@ export async function readAllSeqs(
   topics: readonly DrillTopic[],
   timeoutMs = 120_000,
 ): Promise<number[]> {
+  return (await readSeqPositions(kafka, cluster, topics, timeoutMs)).map((r) => r.seq);
+}
+
+/** A drill record where a cluster holds it. */
+export interface SeqAt {
+  topic: string;
+  partition: number;
+  offset: bigint;
+  seq: number;
+}
+
+/** Like readAllSeqs, with where each record lies (the unplanned chaos drill matches them to divergent offset ranges). */
+export async function readSeqPositions(
+  kafka: DrillKafka,
+  cluster: string,
+  topics: readonly DrillTopic[],
+  timeoutMs = 120_000,
+): Promise<SeqAt[]> {
   const ends = await kafka.withAdmin(cluster, async (admin) => {
     const out = new Map<string, bigint>();
     for (const t of topics)
       for (const o of await admin.fetchTopicOffsets(t.name)) if (BigInt(o.high) > 0n) out.set(`${t.name}/${o.partition}`, BigInt(o.high));
     return out;
   });
-  const seqs: number[] = [];
+  const seqs: SeqAt[] = [];
   if (ends.size === 0) return seqs;
   // A throwaway group no MM2 flow checkpoints (the flows list the drill's group only).
   const consumer = kafka.get(cluster).consumer({
@@ -352,7 +378,7 @@ export async function readAllSeqs(
         const end = ends.get(key);
         if (end === undefined || BigInt(message.offset) >= end) return;
         const seq = decodeSeq(message.value);
-        if (seq !== undefined) seqs.push(seq);
+        if (seq !== undefined) seqs.push({ topic, partition, offset: BigInt(message.offset), seq });
         if (BigInt(message.offset) === end - 1n) {
           remaining.delete(key);
           if (remaining.size === 0) done();

@@ -1,5 +1,6 @@
 import { formatRanges } from './delivery';
 import type { DrillPhase, DrillReport } from './report-types';
+import type { UnplannedChaosReport } from './unplanned-chaos';
 import { describePositions, type GroupPosition } from '../model/unplaced';
 import { divergentLine, type DivergentFigures } from '../offsets/divergent';
 import { extraGroupsLines } from './extra-groups';
@@ -68,6 +69,30 @@ function describeFigure(name: string, value: unknown): string {
   return typeof value === 'object' ? JSON.stringify(value) : String(value);
 }
 
+/** --chaos figures (src/drill/chaos.ts, src/drill/unplanned-chaos.ts), a few lines; the JSON has them all. */
+function chaosLines(chaos: unknown): string[] {
+  if (!chaos || typeof chaos !== 'object') return [];
+  const c = chaos as Partial<UnplannedChaosReport> & { kind?: string };
+  if (c.kind !== 'unplanned') return [`- chaos: ${JSON.stringify(chaos)}`];
+  const out = [
+    `- chaos: MM2 paused while ${c.lagBurst ?? '?'} burst records and ${c.transactions?.committedRecords ?? '?'} committed, ` +
+      `${c.transactions?.abortedRecords ?? '?'} aborted transactional records landed on A (lag up to ${c.lagMax ?? '?'}); then all of A killed`,
+    `- tail acknowledged by A, never on B: ${c.tail?.records ?? '?'} records (+ ${c.tail?.abortedRecords ?? '?'} aborted, ` +
+      `${c.tail?.markers ?? '?'} markers; ${c.atKill?.onBNotCommitted ?? '?'} on B with offsets not committed by Connect); ` +
+      `rpoRecords measured by the failover: ${c.rpoRecords?.failover ?? 'n/a'} (${c.rpoRecords?.explained ? 'explained' : 'NOT explained'} by the tail)`,
+  ];
+  const d = c.divergent;
+  if (d) {
+    const ranges = d.partitions.map((p) => `${p.topic}-${p.partition} ${p.ranges.map(([a, b]) => (a === b ? a : `${a}-${b}`)).join(', ')}`);
+    out.push(`- divergent records found by the failback: ${d.records} (${ranges.join('; ')}); choice ${d.choice ?? '?'} by ${d.by ?? '?'}`);
+  } else out.push('- divergent records found by the failback: none reported');
+  out.push(
+    `- tail accounted for (divergent, replayed, on B and on A): ${c.accounted ?? '?'}; unaccounted: ${c.unaccounted ?? '?'}; ` +
+      `aborted records seen: ${c.transactions?.abortedSeen ?? '?'}`,
+  );
+  return out;
+}
+
 export function drillMarkdown(report: DrillReport, files: { svg?: string } = {}): string {
   const lines: string[] = [];
   const verdict = report.outcome === 'passed' ? 'PASSED' : 'FAILED';
@@ -105,6 +130,7 @@ export function drillMarkdown(report: DrillReport, files: { svg?: string } = {})
     }
   }
   if (report.failback) lines.push(`- failback: ${report.failback}`);
+  lines.push(...chaosLines(report['chaos']));
   lines.push(...extraGroupsLines(report.extraGroups));
   if (report.topics) {
     lines.push(

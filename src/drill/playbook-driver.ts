@@ -18,6 +18,8 @@ export interface DriveOptions {
   input: unknown;
   approver: string;
   log: (line: string) => void;
+  /** Choices to send with the approval of a gate that asks for them (gate → key → choice; `*`: every key). */
+  choices?: Record<string, Record<string, string>>;
 }
 
 export interface DriveResult {
@@ -97,8 +99,9 @@ export async function drivePlaybook(o: DriveOptions): Promise<DriveResult> {
 }
 
 async function approveGate(o: DriveOptions, handle: WorkflowHandle, status: PlaybookStatus, gate: string): Promise<void> {
-  o.log(`${status.playbook}: approving gate ${gate} as ${o.approver}`);
+  const choices = o.choices?.[gate];
+  o.log(`${status.playbook}: approving gate ${gate} as ${o.approver}${choices ? ` with ${JSON.stringify(choices)}` : ''}`);
   await handle.executeUpdate(decideUpdate, {
-    args: [{ gate, decision: 'approve', by: o.approver, comment: 'kafka-dr drill: scripted approval' }],
+    args: [{ gate, decision: 'approve', by: o.approver, comment: 'kafka-dr drill: scripted approval', ...(choices ? { choices } : {}) }],
   });
 }

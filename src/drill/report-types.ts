@@ -53,7 +53,8 @@ export interface DrillReport {
   duplicates: number;
   /**
    * Records a cluster acknowledged before the failover that never reached the other
-   * (measured by reading B): planned 0; unplanned the data lost with A.
+   * (measured by reading B): planned 0; unplanned the data lost with A (with --chaos: the
+   * tail read from B at the kill, which the failback then finds and replays).
    */
   rpoRecords: number | null;
   phases: DrillPhase[];

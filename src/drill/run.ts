@@ -15,9 +15,9 @@ import { cutoverWorkflowId, playbookWorkflowId } from '../model/workflow-ids';
 import { loadStackConfig, TOPOLOGIES, type StackConfig } from '../stack/config';
 import { stopProcess } from '../stack/processes';
 import { isUp, up } from '../stack/stack';
-import { DrillKafka, groupBehind, readAllSeqs, SyntheticConsumer, SyntheticProducer } from './clients';
+import { DrillKafka, groupBehind, readAllSeqs, readSeqPositions, SyntheticConsumer, SyntheticProducer } from './clients';
 import { countDelivery, missingFrom } from './delivery';
-import { deployInput, DRILL_APPROVER, drillNames, failbackInput, failoverInput, type DrillNames } from './inputs';
+import { deployInput, DRILL_APPROVER, drillNames, failbackInput, failoverInput, forwardConnectors, type DrillNames } from './inputs';
 import { consumerSet, drainLagging, drillGroups, extraGroupNames, extraGroupsReport, letLag, parkPartial } from './extra-groups';
 import { drillMarkdown } from './markdown';
 import { PhaseClock, playbookPhases } from './phases';
@@ -26,6 +26,10 @@ import { drillRegistry } from './registry';
 import type { DrillPlaybookRun, DrillReport, DrillResult, DrillSwitchRecord } from './report-types';
 import { Switchboard } from './switchboard';
 import { Chaos } from './chaos';
+import { UnplannedChaos, type UnplannedChaosReport } from './unplanned-chaos';
+import { createLagActivities } from '../../activities/lag';
+import { EVERY_KEY } from '../model/gates';
+import { UNPLACED_GATE } from '../model/unplaced';
 import { timelineSvg } from './timeline-svg';
 
 export type { DrillPhase, DrillReport, DrillResult, DrillSwitchRecord, DrillPlaybookRun } from './report-types';
@@ -56,7 +60,11 @@ export const DrillOptionsSchema = z.strictObject({
   secure: z.boolean().default(false),
   /** The stack's topology (KDR_TOPOLOGY; unset: what the stack dir was brought up as, else single). */
   topology: z.enum(TOPOLOGIES).optional(),
-  /** Planned mode only: MM2 lagging with transactions, and a straggler producer during the DR period (src/drill/chaos.ts). */
+  /**
+   * Planned: MM2 lagging with transactions, and a straggler producer during the DR period
+   * (src/drill/chaos.ts). Unplanned: an unplanned tail with MM2 lagging and transactions, A
+   * killed, back, and the failback that replays the tail (src/drill/unplanned-chaos.ts).
+   */
   chaos: z.boolean().default(false),
 });
 export type DrillOptions = z.input<typeof DrillOptionsSchema>;
@@ -105,6 +113,14 @@ async function until(what: string, probe: () => Promise<boolean>, timeoutMs: num
       throw new Error(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}${last ? `: ${message(last)}` : ''}`);
     await sleep(intervalMs);
   }
+}
+
+/** Every partition of `alias` with its full replica set in sync (the failback's check-primary asks as much). */
+async function allInSync(kafka: DrillKafka, alias: string): Promise<boolean> {
+  return kafka.withAdmin(alias, async (admin) => {
+    const { topics } = await admin.fetchTopicMetadata();
+    return topics.every((t) => t.partitions.every((p) => p.leader >= 0 && p.isr.length === p.replicas.length));
+  });
 }
 
 function playbookRun(r: DriveResult): DrillPlaybookRun {
@@ -158,6 +174,7 @@ export async function runDrill(
   let ackedOnABeforeFailover: number[] = [];
   let seqsOnB: number[] | null = null;
   let chaos: Chaos | undefined;
+  let uchaos: UnplannedChaos | undefined;
   let partialOnA: Record<string, string> | undefined;
   const laggingBehind: Record<string, number> = {};
 
@@ -354,10 +371,33 @@ export async function runDrill(
       });
     } else {
       await clock.phase(config.topology === 'ha' ? 'cluster A down' : 'broker A down', async () => {
-        // A peak right before the crash: at the steady 40 records/s MM2 trails A by
-        // milliseconds and a crash loses nothing; a burst is when a crash costs data.
-        const burst = await producer.burst(opts.burstRecords);
-        extra.burstRecords = burst;
+        if (opts.chaos) {
+          // MM2 stalled behind transactions and a burst; the writers stop for the last lag
+          // measurement, so the last known end offsets are A's at the kill.
+          const fwd = forwardConnectors(names);
+          const lag = createLagActivities(createDeps(registry, `kafka-dr-drill@${names.id}-lag-monitor`));
+          uchaos = new UnplannedChaos(
+            kafka,
+            names.topics,
+            s.connect!.b,
+            fwd.sourceConnectors[0]!,
+            () =>
+              lag.replicationLag({
+                connect: fwd.connect,
+                connectors: fwd.sourceConnectors,
+                source: 'A',
+                topics: names.topics.map((t) => t.name),
+              }),
+            log,
+            names.id,
+          );
+          await uchaos.lagThenQuiet(producer, opts.burstRecords);
+          extra.burstRecords = uchaos.lagBurst;
+        } else {
+          // A peak right before the crash: at the steady 40 records/s MM2 trails A by
+          // milliseconds and a crash loses nothing; a burst is when a crash costs data.
+          extra.burstRecords = await producer.burst(opts.burstRecords);
+        }
         // No grace: SIGKILL right behind the SIGTERM, a crash rather than a controlled
         // shutdown, so MM2 gets no last chance to copy what A had just acknowledged.
         // HA: every node of A at once, the whole cluster lost rather than one broker.
@@ -367,6 +407,13 @@ export async function runDrill(
         await sleep(2_000);
       });
       ackedOnABeforeFailover = [...producer.acked].filter(([, c]) => c === 'A').map(([seq]) => seq);
+      // MM2 is paused and A is gone: B holds now what it will hold of A's records.
+      if (uchaos) {
+        const tail = uchaos;
+        await clock.phase('chaos: the tail', async () =>
+          tail.recordTail(kafka, ackedOnABeforeFailover, await readAllSeqs(kafka, 'B', names.topics)),
+        );
+      }
       const failover = await drive('failover', () =>
         drivePlaybook({
           client,
@@ -393,23 +440,78 @@ export async function runDrill(
       await clock.phase('A back', async () => {
         await up(config, log);
         s.brokerAStopped = false;
+        // The failback's check-primary refuses under-replicated partitions: wait for the ISRs.
+        if (uchaos) {
+          await until('every partition of A in sync', () => allInSync(kafka, 'A'), 180_000);
+          // The failback refuses a group with members on A: the drill's clients there died with A.
+          await until(
+            'no member of the drill groups on A',
+            () =>
+              kafka.withAdmin('A', async (admin) =>
+                (await admin.describeGroups(drillGroups(names))).groups.every((g) => g.members.length === 0),
+              ),
+            60_000,
+          );
+        }
       });
-      extra.failback =
-        'not run: A holds records B never got (the RPO); failing back over them needs a decision on those records first, ' +
-        'so the drill stops at the failover and reports them (recoverableOnA)';
-      await clock.phase('verification', async () => {
-        await producer.stop();
-        await until(
-          'the group caught up on B',
-          async () => (await groupBehind(kafka, 'B', names.group, names.topics)).length === 0,
-          180_000,
+      if (uchaos) {
+        const tail = uchaos;
+        const snapshot = (failover.report.figures as { snapshots: { target: FailoverSnapshot } }).snapshots.target;
+        const failback = await drive('failback', () =>
+          drivePlaybook({
+            client,
+            taskQueue,
+            workflowType: 'failback',
+            workflowId: cutoverWorkflowId('A', 'B'),
+            input: failbackInput(names, snapshot, opts.codec, config.replicationFactor),
+            approver: DRILL_APPROVER,
+            // A group-partition the translation could not place asks a choice: the one that loses nothing.
+            choices: { [UNPLACED_GATE]: { [EVERY_KEY]: 'earliest' } },
+            log,
+          }),
         );
-        await consumer.stop();
-        seqsOnB = await readAllSeqs(kafka, 'B', names.topics);
-        const lostWithA = missingFrom(ackedOnABeforeFailover, seqsOnB);
-        const onA = new Set(await readAllSeqs(kafka, 'A', names.topics));
-        extra.recoverableOnA = lostWithA.filter((seq) => onA.has(seq)).length;
-      });
+        playbooks.failback = playbookRun(failback);
+        extra.failback =
+          'done: the tail found divergent on A and replayed; producers and the group are back on A, the forward flow resumed';
+        await clock.phase('back on A', () => sleep(5_000));
+        await clock.phase('verification', async () => {
+          await producer.stop();
+          await until(
+            'the group caught up on A',
+            async () => (await groupBehind(kafka, 'A', names.group, names.topics)).length === 0,
+            180_000,
+          );
+          await consumer.stop();
+          // Bounded: a replay written at A's end reaches B through the forward flow.
+          const { seqsOnB: onB, waitedMs } = await tail.awaitTailOnB(() => readAllSeqs(kafka, 'B', names.topics), 60_000);
+          seqsOnB = onB;
+          extra.chaos = tail.account({
+            seqsOnB: onB,
+            onA: await readSeqPositions(kafka, 'A', names.topics),
+            consumed: consumer.consumed.map((c) => c.seq),
+            failover: playbooks.failover?.figures,
+            failback: playbooks.failback?.figures,
+            waitedForBMs: waitedMs,
+          });
+        });
+      } else {
+        extra.failback =
+          'not run: A holds records B never got (the RPO); failing back over them needs a decision on those records first, ' +
+          'so the drill stops at the failover and reports them (recoverableOnA)';
+        await clock.phase('verification', async () => {
+          await producer.stop();
+          await until(
+            'the group caught up on B',
+            async () => (await groupBehind(kafka, 'B', names.group, names.topics)).length === 0,
+            180_000,
+          );
+          await consumer.stop();
+          seqsOnB = await readAllSeqs(kafka, 'B', names.topics);
+          const lostWithA = missingFrom(ackedOnABeforeFailover, seqsOnB);
+          const onA = new Set(await readAllSeqs(kafka, 'A', names.topics));
+          extra.recoverableOnA = lostWithA.filter((seq) => onA.has(seq)).length;
+        });
+      }
     }
   } catch (err) {
     error = message(err);
@@ -421,17 +523,33 @@ export async function runDrill(
   const endedAt = new Date();
   const stragglers = new Set(chaos?.stragglers ?? []);
   // Chaos: committed transactional records must be processed like the producer's; stragglers are accounted apart.
+  const produced = [...(s.producer?.acked.keys() ?? []), ...(chaos?.txnCommitted ?? []), ...(uchaos?.txn.txnCommitted ?? [])];
+  const consumed = (s.consumer?.consumed ?? []).map((c) => c.seq);
   const delivery = countDelivery(
-    [...(s.producer?.acked.keys() ?? []), ...(chaos?.txnCommitted ?? [])],
-    (s.consumer?.consumed ?? []).map((c) => c.seq).filter((seq) => !stragglers.has(seq)),
+    produced,
+    consumed.filter((seq) => !stragglers.has(seq)),
   );
-  const chaosReport = extra.chaos as import('./chaos').ChaosReport | undefined;
-  const unaccounted = chaosReport ? chaosReport.unaccounted + chaosReport.transactions.abortedSeen : 0;
-  if (chaos && !chaosReport && !error) error = 'the chaos drill ended before its accounting';
-  const rpo = seqsOnB !== null ? missingFrom(ackedOnABeforeFailover, seqsOnB) : null;
-  const plannedLoss = opts.mode === 'planned' && delivery.lost + unaccounted > 0;
-  if (plannedLoss && !error)
-    error = `the planned drill lost ${delivery.lost + unaccounted} records no playbook accounted for (first: ${delivery.lostSample.join(', ')})`;
+  const chaosReport = chaos ? (extra.chaos as import('./chaos').ChaosReport | undefined) : undefined;
+  const uchaosReport = uchaos ? (extra.chaos as UnplannedChaosReport | undefined) : undefined;
+  if ((chaos || uchaos) && !extra.chaos && !error) error = 'the chaos drill ended before its accounting';
+  let lost = delivery.lost;
+  let lostSample = delivery.lostSample;
+  if (chaosReport) lost += chaosReport.unaccounted + chaosReport.transactions.abortedSeen;
+  if (uchaosReport) {
+    // The unplanned tail is accounted by the failback (found divergent, replayed, on both
+    // clusters), not by the group: on A it lies below the group's translated position.
+    const tail = new Set(uchaos!.tail);
+    const groupLost = missingFrom(
+      produced.filter((seq) => !tail.has(seq)),
+      consumed,
+    );
+    lost = groupLost.length + uchaosReport.unaccounted + uchaosReport.transactions.abortedSeen;
+    lostSample = [...groupLost, ...uchaosReport.unaccountedSample].slice(0, 20);
+  }
+  const rpo = uchaos ? uchaos.tail : seqsOnB !== null ? missingFrom(ackedOnABeforeFailover, seqsOnB) : null;
+  const mustLoseNothing = opts.mode === 'planned' || uchaos !== undefined;
+  if (mustLoseNothing && lost > 0 && !error)
+    error = `the ${opts.mode} drill lost ${lost} records no playbook accounted for (first: ${lostSample.join(', ')})`;
   const extraGroups =
     partialOnA && s.lagging && s.producer
       ? extraGroupsReport({
@@ -457,13 +575,13 @@ export async function runDrill(
     ...(error ? { error } : {}),
     produced: delivery.produced,
     consumed: delivery.consumed,
-    lost: delivery.lost + unaccounted,
+    lost,
     duplicates: delivery.duplicates,
     rpoRecords: rpo === null ? null : rpo.length,
     phases: clock.phases,
     producedOn: s.producer?.stats().ackedOn ?? {},
     consumedOn: s.consumer?.consumedOn() ?? {},
-    lostSample: delivery.lostSample,
+    lostSample,
     unacknowledgedSeen: delivery.unacknowledgedSeen,
     failedSends: s.producer?.stats().failedSends ?? 0,
     switches: s.switchboard?.records ?? [],

@@ -11,7 +11,7 @@ import { encodeRecord, placeRecord, type DrillTopic } from './records';
  *   failover, whose drain and conservation check must account for the backlog and markers.
  * - A straggler: a producer nobody stops keeps writing to A during the DR period. B never
  *   gets those records from MM2: the failback must find them (gate divergent-records) and
- *   the drill's bare approval takes replay, which copies them to B.
+ *   the drill's bare approval takes replay, which writes them again on A after the cutover snapshot; the resumed forward flow carries them to B.
  *
  * `lost` counts what no playbook accounted for: a synthetic or committed transactional
  * record the group never processed, plus a straggler record that is neither on B after the
@@ -34,7 +34,7 @@ export interface ChaosReport {
   rpoRecords: { failover: number | null; failback: number | null };
   /** The failback's divergent records: how many, the choice, by whom. */
   divergent: { records: number; choice: string | null; by: string | null } | null;
-  /** Straggler records the playbooks accounted for (divergent records replayed to B). */
+  /** Straggler records the playbooks accounted for (divergent records replayed: on A again, and through the forward flow on B). */
   accounted: number;
   /** Straggler records nobody accounted for (not on B, beyond the divergent count). */
   unaccounted: number;

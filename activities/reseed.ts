@@ -27,7 +27,7 @@ const FindInput = z.strictObject({
   forward: z.strictObject({ connect: z.string().min(1), sourceConnectors: z.array(z.string().min(1)).min(1) }),
   /** The reverse flow's partitions on B, and the seed's first B offset (null: B's log start). */
   partitions: z.array(z.strictObject({ topic: z.string().min(1), partition: z.number().int().min(0), from: Offset.nullable() })).min(1),
-  /** Identity: at most this many records read per partition and side; more is refused as ambiguous. */
+  /** Identity: at most this many offsets read per partition on the primary (held in memory); more is refused as ambiguous. */
   maxRecords: z.number().int().min(1).default(500_000),
   /** Default: B records read from the copy's timestamp on. */
   windowRecords: z.number().int().min(1).default(10_000),
@@ -40,6 +40,9 @@ export interface FindCopiedResult {
   /** What was read, in words (the step details say it). */
   bound: string;
 }
+
+/** Identity streams B's whole DR period (one read per re-run, or per first run with records on A after the forward flow). */
+const B_READ_TIMEOUT_MS = 30 * 60_000;
 
 /** Offsets Default's tail read goes back on A's `<dr>.<topic>` to find its last data record (markers, aborted records). */
 const TAIL_OFFSETS = 100n;
@@ -70,20 +73,26 @@ export function createReseedActivities(deps: ActivityDeps) {
     cluster: string,
     ranges: PartitionRange[],
     keep: (k: string, f: Fingerprinted) => boolean = () => true,
+    timeoutMs?: number,
   ): Promise<{ byPartition: Map<string, Stamped[]>; read: Map<string, number> }> {
     const byPartition = new Map<string, Stamped[]>();
     const read = new Map<string, number>();
     await classified(
       () =>
-        readRanges(deps.kafka.get(cluster), ranges, (topic, r) => {
-          const k = pkey(topic, r.partition);
-          read.set(k, (read.get(k) ?? 0) + 1);
-          const f = { offset: r.offset, fingerprint: fingerprint(r), timestamp: r.timestamp };
-          if (!keep(k, f)) return;
-          const list = byPartition.get(k) ?? [];
-          list.push(f);
-          byPartition.set(k, list);
-        }),
+        readRanges(
+          deps.kafka.get(cluster),
+          ranges,
+          (topic, r) => {
+            const k = pkey(topic, r.partition);
+            read.set(k, (read.get(k) ?? 0) + 1);
+            const f = { offset: r.offset, fingerprint: fingerprint(r), timestamp: r.timestamp };
+            if (!keep(k, f)) return;
+            const list = byPartition.get(k) ?? [];
+            list.push(f);
+            byPartition.set(k, list);
+          },
+          timeoutMs ? { timeoutMs } : {},
+        ),
       { cluster, registry: deps.registry },
     );
     for (const list of byPartition.values()) list.sort((a, b) => (a.offset < b.offset ? -1 : a.offset > b.offset ? 1 : 0));
@@ -130,8 +139,8 @@ export function createReseedActivities(deps: ActivityDeps) {
         out.push(result(p, { status: 'none' }, { readOnPrimary: 0, readOnDr: 0 }, p.topic));
         continue;
       }
-      if (a.high - aFrom > BigInt(args.maxRecords) || b.high - bFrom > BigInt(args.maxRecords)) {
-        const reason = `${a.high - aFrom} offsets on the primary and ${b.high - bFrom} on dr to compare, more than maxRecords ${args.maxRecords}`;
+      if (a.high - aFrom > BigInt(args.maxRecords)) {
+        const reason = `${a.high - aFrom} offsets on the primary to compare, more than maxRecords ${args.maxRecords}`;
         out.push(result(p, { status: 'ambiguous', reason }, { readOnPrimary: 0, readOnDr: 0 }, p.topic));
         continue;
       }
@@ -141,11 +150,12 @@ export function createReseedActivities(deps: ActivityDeps) {
     const a = await fingerprints(args.primary, aRanges);
     const wanted = new Map<string, Set<string>>();
     for (const [k, list] of a.byPartition) wanted.set(k, new Set(list.map((f) => f.fingerprint)));
-    // Only B records that have a copy candidate on A are kept: memory is bounded by A's range.
+    // B's DR period is streamed: only records with a copy candidate on A are kept (memory bounded by A's range).
     const b = await fingerprints(
       args.dr,
       bRanges.filter((r) => wanted.has(pkey(r.topic, r.partition))),
       (k, f) => wanted.get(k)?.has(f.fingerprint) ?? false,
+      B_READ_TIMEOUT_MS,
     );
     for (const r of aRanges) {
       const k = pkey(r.topic, r.partition);
@@ -241,7 +251,7 @@ export function createReseedActivities(deps: ActivityDeps) {
         const partitions = args.policy === 'identity' ? await identity(args) : await defaultPolicy(args);
         const bound =
           args.policy === 'identity'
-            ? `primary: each partition after the forward flow's committed offset; dr: after the seed; at most ${args.maxRecords} records each`
+            ? `primary: each partition after the forward flow's committed offset; at most ${args.maxRecords} offsets there; dr: every record after the seed, streamed`
             : `primary: the last ${TAIL_OFFSETS} offsets of ${args.dr}${args.separator ?? '.'}<topic>; dr: at most ${args.windowRecords} records from the last copy's timestamp on`;
         return { checkedAt: new Date().toISOString(), partitions, bound };
       } finally {

@@ -449,7 +449,7 @@ class Failback {
       const unsure = figures.filter((e) => !seedAfterPrevious(e.offset, prevOf(e), endOf(e)).fromPrevious);
       const found =
         unsure.length > 0
-          ? await shortWaits.findCopiedOnPrimary({
+          ? await longWaits.findCopiedOnPrimary({
               primary: input.primary,
               dr: input.dr,
               policy: input.policy,

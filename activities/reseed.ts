@@ -29,8 +29,6 @@ const FindInput = z.strictObject({
   partitions: z.array(z.strictObject({ topic: z.string().min(1), partition: z.number().int().min(0), from: Offset.nullable() })).min(1),
   /** Identity: at most this many offsets read per partition on the primary (held in memory); more is refused as ambiguous. */
   maxRecords: z.number().int().min(1).default(500_000),
-  /** Default: B records read from the copy's timestamp on. */
-  windowRecords: z.number().int().min(1).default(10_000),
 });
 export type FindCopiedInput = z.input<typeof FindInput>;
 
@@ -165,7 +163,7 @@ export function createReseedActivities(deps: ActivityDeps) {
     return out;
   }
 
-  /** Default: the last record of A's `<dr>.<topic>` (only copies), located on B from its timestamp on. */
+  /** Default: the last record of A's `<dr>.<topic>` (only copies), located on B after the seed from its timestamp on. */
   async function defaultPolicy(args: z.output<typeof FindInput>): Promise<CopySearch[]> {
     const copyTopic = (t: string) => mirroredTopic('default', args.dr, t, args.separator ?? '.');
     const onA = await lowAndHigh(
@@ -200,19 +198,28 @@ export function createReseedActivities(deps: ActivityDeps) {
         out.push(result(p, { status: 'ambiguous', reason }, { readOnPrimary, readOnDr: 0 }, t.topic));
         continue;
       }
-      const ts = copy.timestamp;
       const b = onB.get(pkey(p.topic, p.partition));
-      const at = b ? await offsetForTime(args.dr, p.topic, p.partition, ts) : null;
-      if (!b || at === null || at >= b.high) {
-        const reason = `no record on dr ${p.topic}-${p.partition} has a timestamp at or after the last copy's (${new Date(ts).toISOString()})`;
-        out.push(result(p, { status: 'ambiguous', reason }, { readOnPrimary, readOnDr: 0 }, t.topic));
+      if (!b) {
+        out.push(result(p, { status: 'ambiguous', reason: `${p.topic} is not on dr` }, { readOnPrimary, readOnDr: 0 }, t.topic));
         continue;
       }
-      const from = at > b.low ? at : b.low;
-      const to = from + BigInt(args.windowRecords) < b.high ? from + BigInt(args.windowRecords) : b.high;
-      const window = await fingerprints(args.dr, [{ topic: p.topic, partition: p.partition, from, to }]);
-      const found = locateCopy(copy, window.byPartition.get(pkey(p.topic, p.partition)) ?? [], args.windowRecords);
-      out.push(result(p, found, { readOnPrimary, readOnDr: window.read.get(pkey(p.topic, p.partition)) ?? 0 }, t.topic));
+      // The original of a copy this DR period made sits at or after the seed and at or after
+      // the first record with the copy's timestamp (offsetsForTimes): only that is read.
+      const seedAt = p.from === null ? b.low : BigInt(p.from);
+      const at = await offsetForTime(args.dr, p.topic, p.partition, copy.timestamp);
+      const from = [seedAt, b.low, at ?? b.high].reduce((x, y) => (y > x ? y : x));
+      const read = await fingerprints(
+        args.dr,
+        from < b.high ? [{ topic: p.topic, partition: p.partition, from, to: b.high }] : [],
+        (_k, f) => f.fingerprint === copy.fingerprint,
+        B_READ_TIMEOUT_MS,
+      );
+      const hits = read.byPartition.get(pkey(p.topic, p.partition)) ?? [];
+      // Retention removed none of the DR period's records: a copy not found is of an earlier one.
+      const whole = b.low <= seedAt;
+      out.push(
+        result(p, locateCopy(copy, hits, whole), { readOnPrimary, readOnDr: read.read.get(pkey(p.topic, p.partition)) ?? 0 }, t.topic),
+      );
     }
     return out;
   }
@@ -252,7 +259,7 @@ export function createReseedActivities(deps: ActivityDeps) {
         const bound =
           args.policy === 'identity'
             ? `primary: each partition after the forward flow's committed offset; at most ${args.maxRecords} offsets there; dr: every record after the seed, streamed`
-            : `primary: the last ${TAIL_OFFSETS} offsets of ${args.dr}${args.separator ?? '.'}<topic>; dr: at most ${args.windowRecords} records from the last copy's timestamp on`;
+            : `primary: the last ${TAIL_OFFSETS} offsets of ${args.dr}${args.separator ?? '.'}<topic>; dr: from the seed and the last copy's timestamp on, streamed`;
         return { checkedAt: new Date().toISOString(), partitions, bound };
       } finally {
         if (timer) clearInterval(timer);

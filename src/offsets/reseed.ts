@@ -77,16 +77,18 @@ export function lastCopiedIdentity(onPrimary: readonly Fingerprinted[], onDr: re
 
 /**
  * Default: A's `<dr>.<topic>` holds only copies, so its last record is the last one copied.
- * `window` are B's records from the first whose timestamp is at or after that copy's
- * (offsetsForTimes), bounded; exactly one must match.
+ * `hits` are B's records with its fingerprint, read from the seed and from the first record
+ * with its timestamp on (offsetsForTimes) to B's end: exactly one must match. None: when
+ * B still holds the whole DR period (`whole`), the copy is of an earlier DR period's record
+ * (an earlier failover and failback): nothing of this one was copied; else unknown.
  */
-export function locateCopy(copy: Fingerprinted, window: readonly Fingerprinted[], windowRecords: number): LastCopied {
-  const hits = window.filter((r) => r.fingerprint === copy.fingerprint);
+export function locateCopy(copy: Fingerprinted, hits: readonly Fingerprinted[], whole: boolean): LastCopied {
   if (hits.length === 1) return { status: 'found', drOffset: hits[0]!.offset, primaryOffset: copy.offset, matched: 1 };
   if (hits.length === 0) {
+    if (whole) return { status: 'none' };
     return {
       status: 'ambiguous',
-      reason: `the last copy on the primary (offset ${copy.offset}) is not among the ${window.length} dr record(s) read from its timestamp on (window ${windowRecords}): retention removed it, the topic was recreated, or the timestamps were rewritten`,
+      reason: `the last copy on the primary (offset ${copy.offset}) is not on dr after the seed, and retention removed part of the DR period there: whether it was copied from it is unknown`,
     };
   }
   return {

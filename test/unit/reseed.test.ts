@@ -51,12 +51,12 @@ describe('reseed: what a previous failback attempt copied, found on the primary'
     assert.match(r.status === 'ambiguous' ? r.reason : '', /again at 102/);
   });
 
-  it('Default: the last copy located once in the window; zero or two hits are ambiguous', () => {
-    assert.deepEqual(locateCopy(rec(7, 'b3'), onDr, 100), { status: 'found', drOffset: 103n, primaryOffset: 7n, matched: 1 });
-    const missing = locateCopy(rec(7, 'zz'), onDr, 100);
-    assert.equal(missing.status, 'ambiguous');
-    assert.match(missing.status === 'ambiguous' ? missing.reason : '', /not among the 10 dr record\(s\).*window 100/);
-    const twice = locateCopy(rec(7, 'b3'), [...onDr, rec(110, 'b3')], 100);
+  it('Default: the last copy located once; none when B holds the whole DR period; two hits or a trimmed DR period are ambiguous', () => {
+    assert.deepEqual(locateCopy(rec(7, 'b3'), [rec(103, 'b3')], true), { status: 'found', drOffset: 103n, primaryOffset: 7n, matched: 1 });
+    assert.deepEqual(locateCopy(rec(7, 'old'), [], true), { status: 'none' }, 'an earlier DR period copy');
+    const trimmed = locateCopy(rec(7, 'old'), [], false);
+    assert.match(trimmed.status === 'ambiguous' ? trimmed.reason : '', /retention removed part of the DR period/);
+    const twice = locateCopy(rec(7, 'b3'), [rec(103, 'b3'), rec(110, 'b3')], true);
     assert.match(twice.status === 'ambiguous' ? twice.reason : '', /matches 2 dr records \(103, 110\)/);
   });
 

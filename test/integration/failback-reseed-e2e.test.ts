@@ -12,6 +12,7 @@ import type { failback } from '../../workflows/failback';
 import { abortSignal, approveSignal, statusQuery } from '../../workflows/framework';
 import { eventually, kafka, readUntil, stack, uniqueId } from '../helpers/stack';
 import { withWorker } from '../helpers/worker';
+import { captureHistory } from '../replay/capture';
 
 /**
  * A failed failback run again, when the previous reverse connector's committed offsets are
@@ -20,7 +21,9 @@ import { withWorker } from '../helpers/worker';
  * records. A first failback attempt copies the 10 to A and is aborted (the reverse flow is
  * deleted); then its source connector is created again STOPPED, its offsets are DELETEd
  * through Connect's offsets API (checked empty) and it is deleted again; B takes 5 more.
- * The re-run must find the 10 on A by content and copy only the 5:
+ * The re-run must find the 10 on A by content and copy only the 5 (the first attempt's own
+ * search finds nothing of this DR period: Identity's tail is A's own, and Default's A
+ * `B.<topic>` holds only an earlier failback's copies, whose originals B no longer has):
  *
  * - identity: A's `<topic>` holds every DR-period seq exactly once (with A's own 23);
  * - default: A's `B.<topic>` holds every DR-period seq exactly once;
@@ -33,6 +36,8 @@ const FORWARD = 20;
 const TAIL = 3;
 const DR1 = 10;
 const DR2 = 5;
+/** Default: an earlier failback's copies already in A's B.<topic>. */
+const OLDER = 2;
 
 type Kind = 'identity' | 'default' | 'ignore';
 
@@ -75,12 +80,18 @@ describe('failback re-run: copies nothing twice when the previous reverse offset
   const ends = async (admin: Admin, topic: string) =>
     (await admin.fetchTopicOffsets(topic)).sort((a, b) => a.partition - b.partition).map((o) => Number(o.high));
   const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
-  const produce = async (client: Kafka, topic: string, from: number, to: number) => {
+  const produce = async (client: Kafka, topic: string, from: number, to: number, timestamp?: number) => {
     const producer = client.producer({ allowAutoTopicCreation: false });
     await producer.connect();
     try {
       const messages = [];
-      for (let seq = from; seq < to; seq++) messages.push({ key: `k-${seq}`, value: `seq=${seq}`, partition: seq % PARTITIONS });
+      for (let seq = from; seq < to; seq++)
+        messages.push({
+          key: `k-${seq}`,
+          value: `seq=${seq}`,
+          partition: seq % PARTITIONS,
+          ...(timestamp ? { timestamp: String(timestamp) } : {}),
+        });
       await producer.send({ topic, acks: -1, messages });
     } finally {
       await producer.disconnect();
@@ -101,6 +112,13 @@ describe('failback re-run: copies nothing twice when the previous reverse offset
     // B's <topic> is where producers write during DR (Default: B-local; Identity: also the forward target).
     await adminA.createTopics({ topics, waitForLeaders: true });
     await adminB.createTopics({ topics, waitForLeaders: true });
+    // Default: A's B.<topic> already holds an earlier failback's copies (seqs 90, 91, an hour old), not on B now.
+    const def = flows.find((f) => f.kind === 'default')!;
+    await adminA.createTopics({
+      topics: [{ topic: def.copyTopic, numPartitions: PARTITIONS, replicationFactor: 1 }],
+      waitForLeaders: true,
+    });
+    await produce(kafkaA, def.copyTopic, 90, 92, Date.now() - 3_600_000);
   });
 
   after(async () => {
@@ -233,10 +251,15 @@ describe('failback re-run: copies nothing twice when the previous reverse offset
       args: [failbackInput(f, snapshot, false)],
       workflowExecutionTimeout: '10 minutes',
     });
-    await gateOpen(first, 'consumers-cutover');
+    const atGate = await gateOpen(first, 'consumers-cutover');
+    // The first attempt searched too: nothing of this DR period on A (Identity: the tail is A's own; Default: an older copy).
+    assert.deepEqual(
+      (atGate.figures.seedOrigin as FailbackFigures['seedOrigin'] | undefined)?.map((o) => o.origin),
+      Array(PARTITIONS).fill('from-start'),
+    );
     assert.equal(
       sum(await ends(adminA, f.copyTopic)),
-      f.policy === 'identity' ? FORWARD + TAIL + DR1 : DR1,
+      f.policy === 'identity' ? FORWARD + TAIL + DR1 : OLDER + DR1,
       'the first attempt copied the 10 to A',
     );
     const config = (await connectA.getConfig(f.reverseSource))!;
@@ -269,7 +292,9 @@ describe('failback re-run: copies nothing twice when the previous reverse offset
       await h.signal(approveSignal, { gate: s.openGate!.name, by: 'approver' });
       await eventually('gate closed', async () => ((await h.query(statusQuery)).openGate?.name !== s.openGate!.name ? true : undefined));
     }
-    return (await h.result()) as PlaybookReport<FailbackFigures>;
+    const report = (await h.result()) as PlaybookReport<FailbackFigures>;
+    if (f.kind !== 'ignore') await captureHistory(h, `failback-reseed-${f.kind}`);
+    return report;
   }
 
   it('Identity and Default find the first attempt copy on A and copy only the rest; ignoring it copies again', async (t) => {
@@ -311,8 +336,12 @@ describe('failback re-run: copies nothing twice when the previous reverse offset
         [1, 'found-on-primary', String(DR1 / 2 - 1), fd.copyTopic],
       ],
     );
-    assert.equal(sum(await ends(adminA, fd.copyTopic)), DR1 + DR2, 'Default: no DR-period record copied twice');
-    assert.deepEqual(await seqs(kafkaA, fd.copyTopic, DR1 + DR2), dr, 'Default: every DR-period record exactly once on A');
+    assert.equal(sum(await ends(adminA, fd.copyTopic)), OLDER + DR1 + DR2, 'Default: no DR-period record copied twice');
+    assert.deepEqual(
+      await seqs(kafkaA, fd.copyTopic, OLDER + DR1 + DR2),
+      [90, 91, ...dr],
+      'Default: every DR-period record exactly once on A',
+    );
 
     // Negative control: told to ignore the primary, with the offsets gone, the 10 come back again.
     assert.equal(ignore.figures.seedOrigin, undefined);

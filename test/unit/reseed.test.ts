@@ -2,6 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { decideReseed, describeUnsearchable, lastCopiedIdentity, locateCopy, type CopySearch } from '../../src/offsets/reseed';
 import type { Fingerprinted } from '../../src/offsets/divergent';
+import { validatePlaybookInput } from '../../src/client/playbooks';
+import { flagForField, PLAYBOOK_VERBS } from '../../src/cli/playbook-flags';
+import { rawFailbackInput } from '../helpers/inputs';
 
 const rec = (offset: number, fingerprint: string): Fingerprinted => ({ offset: BigInt(offset), fingerprint });
 /** B's DR-period records b0..b9 at offsets 100..109. */
@@ -105,5 +108,21 @@ describe('reseed: what a previous failback attempt copied, found on the primary'
     const p = (partition: number) => ({ topic: 't', partition, problem: 'why', readOnPrimary: 1, readOnDr: 2 });
     assert.equal(describeUnsearchable([p(0)]), 't-0 (why; read 1 on primary, 2 on dr)');
     assert.match(describeUnsearchable([p(0), p(1), p(2)], 2), /t-1 \(why.*; and 1 more partition\(s\)$/);
+  });
+
+  it("seed.onPrimary: 'search' unless the input or --seed-on-primary says 'ignore'", () => {
+    const parsed = (raw: Record<string, unknown>) =>
+      validatePlaybookInput('failback', rawFailbackInput(raw)) as { seed: { onPrimary: string } };
+    assert.equal(parsed({}).seed.onPrimary, 'search');
+    assert.equal(parsed({ seed: { mode: 'auto' } }).seed.onPrimary, 'search');
+    assert.equal(parsed({ seed: { onPrimary: 'ignore' } }).seed.onPrimary, 'ignore');
+    assert.throws(() => parsed({ seed: { onPrimary: 'guess' } }), /seed\.onPrimary/);
+    assert.equal(
+      flagForField(
+        PLAYBOOK_VERBS.find((v) => v.verb === 'failback')!,
+        'seed.onPrimary',
+      ),
+      '--seed-on-primary',
+    );
   });
 });

@@ -10,20 +10,26 @@ import { readRanges, type PartitionRange } from '../src/kafka/read-ranges';
 import type { RawRecord } from '../src/kafka/read-to-end';
 import { mirroredTopic } from '../src/model/failover-input';
 import {
+  groupReads,
   offsetRuns,
   ORIGIN_HEADERS,
   quarantineTopicFor,
+  REPLAY_HEADERS,
+  replayOrigin,
   unmatchedOffsets,
+  type DivergentGroup,
   type DivergentPartition,
   type Fingerprinted,
+  type GroupPosition,
 } from '../src/offsets/divergent';
 import { committedMirrorOffsets } from '../src/offsets/lag';
 import type { ActivityDeps } from './deps';
 
 /**
  * Divergent records on failback (pure logic: src/offsets/divergent.ts): find them on the
- * primary, and copy them to the DR cluster (replay) or to a quarantine topic on the primary
- * with a JSON export (quarantine). Both copies are safe to repeat: what a previous attempt
+ * primary, and write them again at the end of their own partition on the primary after the
+ * cutover snapshot, for the forward flow to copy (replay), or to a quarantine topic on the
+ * primary with a JSON export (quarantine). Both are safe to repeat: what a previous attempt
  * already wrote is found and not written again.
  */
 
@@ -42,6 +48,13 @@ const FindInput = z.strictObject({
   reverseFrom: z
     .array(z.strictObject({ topic: z.string().min(1), partition: z.number().int().min(0), from: Offset.nullable() }))
     .default([]),
+  /**
+   * Identity: positions this failback set on the primary (translate-offsets, place-unplaced),
+   * where the groups' consumers started; other groups are read at their committed offsets.
+   */
+  placed: z
+    .array(z.strictObject({ group: z.string().min(1), topic: z.string().min(1), partition: z.number().int().min(0), offset: Offset }))
+    .default([]),
 });
 export type FindDivergentInput = z.input<typeof FindInput>;
 
@@ -55,6 +68,10 @@ export interface FindDivergentResult {
   /** Records read on A and on B. */
   readOnPrimary: number;
   readOnDr: number;
+  /** Identity: groups on the primary with a position on a divergent partition (absent in older histories). */
+  groups?: DivergentGroup[];
+  /** Replayed copies an earlier attempt wrote in the range (not divergent themselves). */
+  replayCopies?: number;
 }
 
 const CopyInput = z.strictObject({
@@ -69,10 +86,12 @@ const CopyInput = z.strictObject({
         ranges: z.array(z.tuple([Offset, Offset])).min(1),
         drTopic: z.string().min(1),
         drEnd: Offset,
+        /** replay: A's end at the cutover snapshot; copies are appended after it, and looked for there. */
+        after: Offset.optional(),
       }),
     )
     .min(1),
-  /** Names the export file (quarantine). */
+  /** Names the export file (quarantine); written in the replayed copies' workflow header (replay). */
   workflowId: z.string().min(1).max(255),
   runId: z.string().min(1).max(64),
 });
@@ -207,13 +226,17 @@ export function createDivergentActivities(deps: ActivityDeps) {
         const partitions: FoundDivergent[] = [];
         let readOnPrimary = 0;
         let readOnDr = 0;
+        let replayCopies = 0;
         for (const r of aRanges) {
           const k = pkey(r.topic, r.partition);
           const a = aRecords.get(k) ?? [];
           const b = bRecords.get(k) ?? [];
           readOnPrimary += a.length;
           readOnDr += b.length;
-          const fa: Fingerprinted[] = a.map((x) => ({ offset: x.offset, fingerprint: fingerprint(x) }));
+          // An earlier attempt's replayed copies (a re-run after a failed failback): their originals are counted, not they.
+          const copies = a.filter(isReplayCopy).length;
+          replayCopies += copies;
+          const fa: Fingerprinted[] = a.filter((x) => !isReplayCopy(x)).map((x) => ({ offset: x.offset, fingerprint: fingerprint(x) }));
           const { divergent, matched } = unmatchedOffsets(fa, b.map(fingerprint));
           if (divergent.length === 0) continue;
           const drTopic = mirroredTopic(args.policy, args.primary, r.topic, sep);
@@ -229,21 +252,28 @@ export function createDivergentActivities(deps: ActivityDeps) {
             drEnd: (onB.get(pkey(drTopic, r.partition))?.high ?? 0n).toString(),
           });
         }
+        const groups =
+          args.policy === 'identity' && partitions.length > 0
+            ? groupReads(partitions, await groupPositions(args.primary, partitions, args.placed))
+            : [];
         return {
           checkedAt: new Date().toISOString(),
           records: partitions.reduce((n, p) => n + p.records, 0),
           partitions,
           readOnPrimary,
           readOnDr,
+          groups,
+          replayCopies,
         };
       });
     },
 
     /**
-     * Copies the divergent records: replay writes each to the DR cluster's mirror of its
-     * topic, same partition, with its key, value, headers and timestamp; quarantine writes
-     * each to `kafka-dr.quarantine.<topic>.internal` on the primary with origin headers and
-     * writes a JSON export. Safe to repeat: records an earlier attempt wrote are skipped.
+     * Copies the divergent records: replay appends each to its own partition on the primary
+     * (after the cutover snapshot: the forward flow copies it to B) with its key, value,
+     * headers and timestamp plus the replay origin headers; quarantine writes each to
+     * `kafka-dr.quarantine.<topic>.internal` on the primary with origin headers and writes a
+     * JSON export. Safe to repeat: records an earlier attempt wrote are found and skipped.
      */
     async copyDivergentRecords(input: CopyDivergentInput): Promise<CopyDivergentResult> {
       const args = parse(CopyInput, input, 'copyDivergentRecords');
@@ -273,41 +303,86 @@ export function createDivergentActivities(deps: ActivityDeps) {
 
   type Part = z.output<typeof CopyInput>['partitions'][number];
 
+  /**
+   * Committed positions of every group on the primary on the divergent partitions; the
+   * playbook's own placements win (the consumers started there and have committed since).
+   */
+  async function groupPositions(
+    cluster: string,
+    partitions: DivergentPartition[],
+    placed: Array<{ group: string; topic: string; partition: number; offset: string }>,
+  ): Promise<GroupPosition[]> {
+    const topics = [...new Set(partitions.map((p) => p.topic))];
+    const wanted = new Set(partitions.map((p) => pkey(p.topic, p.partition)));
+    const out = new Map<string, GroupPosition>();
+    const at = (g: string, t: string, p: number) => `${g}\u0000${t}\u0000${p}`;
+    await classified(
+      () =>
+        deps.kafka.withAdmin(cluster, async (admin) => {
+          const { groups } = await admin.listGroups();
+          for (const { groupId, protocolType } of groups) {
+            if (protocolType === 'connect') continue;
+            for (const t of await admin.fetchOffsets({ groupId, topics })) {
+              for (const p of t.partitions) {
+                if (!wanted.has(pkey(t.topic, p.partition)) || !/^\d+$/.test(p.offset)) continue;
+                out.set(at(groupId, t.topic, p.partition), {
+                  group: groupId,
+                  topic: t.topic,
+                  partition: p.partition,
+                  position: BigInt(p.offset),
+                  from: 'committed',
+                });
+              }
+            }
+          }
+        }),
+      { cluster, registry: deps.registry },
+    );
+    for (const p of placed) {
+      if (!wanted.has(pkey(p.topic, p.partition))) continue;
+      out.set(at(p.group, p.topic, p.partition), { ...p, position: BigInt(p.offset), from: 'placed' });
+    }
+    return [...out.values()];
+  }
+
   async function replay(args: z.output<typeof CopyInput>, parts: Array<{ p: Part; records: Rec[] }>): Promise<CopyDivergentResult> {
-    const topics = [...new Set(parts.map((x) => x.p.drTopic))];
-    // What an earlier attempt wrote lies between the end at the check and the end now (B is quiet).
-    const now = await lowAndHigh(args.dr, topics);
+    const topics = [...new Set(parts.map((x) => x.p.topic))];
+    const missingAfter = parts.filter((x) => x.p.after === undefined).map((x) => `${x.p.topic}-${x.p.partition}`);
+    if (missingAfter.length > 0)
+      throw invalidInput(`copyDivergentRecords: replay needs the snapshot offset (after) of ${missingAfter.join(', ')}`);
+    // Copies an earlier attempt wrote lie between the snapshot and the end now: found by their origin header.
+    const now = await lowAndHigh(args.primary, topics);
     const already = await read(
-      args.dr,
+      args.primary,
       parts
         .map((x) => ({
-          topic: x.p.drTopic,
+          topic: x.p.topic,
           partition: x.p.partition,
-          from: BigInt(x.p.drEnd),
-          to: now.get(pkey(x.p.drTopic, x.p.partition))?.high ?? 0n,
+          from: BigInt(x.p.after!),
+          to: now.get(pkey(x.p.topic, x.p.partition))?.high ?? 0n,
         }))
         .filter((r) => r.from < r.to),
     );
     let copied = 0;
     let written = 0;
-    await withProducer(args.dr, async (send) => {
+    await withProducer(args.primary, async (send) => {
       for (const { p, records } of parts) {
-        const there = (already.get(pkey(p.drTopic, p.partition)) ?? []).map(fingerprint);
-        const { divergent: toWrite } = unmatchedOffsets(
-          records.map((r) => ({ offset: r.offset, fingerprint: fingerprint(r) })),
-          there,
-        );
-        const missing = new Set(toWrite);
+        const there = new Set((already.get(pkey(p.topic, p.partition)) ?? []).map(originOf).filter((o) => o !== undefined));
         const messages = records
-          .filter((r) => missing.has(r.offset))
+          .filter((r) => !there.has(replayOrigin(p.topic, p.partition, r.offset)))
           .map((r) => ({
             partition: p.partition,
             key: r.key,
             value: r.value,
             timestamp: String(r.timestamp),
-            headers: asHeaders(r.headers),
+            headers: {
+              ...asHeaders(r.headers),
+              [REPLAY_HEADERS.origin]: replayOrigin(p.topic, p.partition, r.offset),
+              [REPLAY_HEADERS.workflow]: `${args.workflowId}/${args.runId}`,
+            },
           }));
-        if (messages.length > 0) await send(p.drTopic, messages);
+        // One partition per produce request: kafkajs 2.2.4's multi-partition sendBatch can drop a partition after a leader move.
+        if (messages.length > 0) await send(p.topic, messages);
         copied += records.length;
         written += messages.length;
       }
@@ -422,6 +497,15 @@ export function createDivergentActivities(deps: ActivityDeps) {
     );
   }
 }
+
+/** The replay origin header's value, if the record is a replayed copy. */
+function originOf(r: Rec): string | undefined {
+  const v = r.headers?.[REPLAY_HEADERS.origin];
+  const one = Array.isArray(v) ? v[0] : v;
+  return one === undefined || one === null ? undefined : Buffer.isBuffer(one) ? one.toString() : String(one);
+}
+
+const isReplayCopy = (r: Rec): boolean => originOf(r) !== undefined;
 
 function asHeaders(h: Record<string, unknown> | undefined): IHeaders {
   const out: IHeaders = {};

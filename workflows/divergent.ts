@@ -2,7 +2,7 @@ import type { FindDivergentResult } from '../activities/divergent';
 import {
   DIVERGENT_GATE,
   DIVERGENT_GATE_CHOICES,
-  describeDivergent,
+  divergentGateDescription,
   type DivergentChoice,
   type DivergentFigures,
 } from '../src/offsets/divergent';
@@ -12,9 +12,10 @@ import type { GateOptions, Playbook } from './framework';
 /**
  * find-divergent → (only when there are some) gate divergent-records → replay-divergent |
  * quarantine-divergent | (discard: recorded). Runs after the cutover snapshot and before
- * the producers-cutover gate: the records it acts on all lie below the snapshot, and a
- * rejection still undoes the failback (compensation). Kept in its own file so failback
- * changes elsewhere merge cleanly.
+ * the producers-cutover gate: the records it acts on all lie below the snapshot, a replay
+ * appends its copies above it (where the forward flow resumes, Identity), and a rejection
+ * still undoes the failback (compensation). Kept in its own file so failback changes
+ * elsewhere merge cleanly.
  */
 export async function divergentRecordsSteps(
   pb: Playbook,
@@ -27,6 +28,8 @@ export async function divergentRecordsSteps(
     cutover: Record<string, Record<string, string>>;
     /** Identity: the first dr offset the reverse flow copied, per partition (from the seed). */
     reverseFrom: Array<{ topic: string; partition: number; from: string | null }>;
+    /** Positions this failback set on the primary (translate-offsets, place-unplaced): where the consumers started. */
+    placed: Array<{ group: string; topic: string; partition: number; offset: string }>;
     /** Approvers, four-eyes and deadline (the producers-cutover gate's). */
     gate: Omit<GateOptions, 'description' | 'choices'>;
     workflowId: string;
@@ -44,6 +47,7 @@ export async function divergentRecordsSteps(
         forward: args.forward,
         cutover: args.cutover,
         reverseFrom: args.reverseFrom,
+        ...(args.policy === 'identity' ? { placed: args.placed } : {}),
       }),
     {
       summarize: (r) => ({
@@ -51,11 +55,20 @@ export async function divergentRecordsSteps(
         partitions: r.partitions.length,
         readOnPrimary: r.readOnPrimary,
         readOnDr: r.readOnDr,
+        ...(r.groups ? { groups: r.groups.length } : {}),
+        ...(r.replayCopies ? { replayCopies: r.replayCopies } : {}),
       }),
     },
   );
   const partitions = found.partitions.map(({ drTopic: _t, drEnd: _e, ...p }) => p);
-  let figures: DivergentFigures = { checkedAt: found.checkedAt, records: found.records, partitions };
+  // Histories recorded before the groups were read have none.
+  const groups = found.groups ?? [];
+  let figures: DivergentFigures = {
+    checkedAt: found.checkedAt,
+    records: found.records,
+    partitions,
+    ...(groups.length > 0 ? { groups } : {}),
+  };
   pb.setFigures({ divergent: figures });
   if (found.records === 0) return figures;
   if (args.policy === 'default') {
@@ -68,10 +81,7 @@ export async function divergentRecordsSteps(
 
   const decision = await pb.gate(DIVERGENT_GATE, {
     ...args.gate,
-    description:
-      `${found.records} record(s) on ${args.primary} never reached ${args.dr} (an unplanned tail, or producers that wrote to ${args.primary} after the failover): ` +
-      `${describeDivergent(partitions)}. Approve with choice replay (default: copy them to ${args.dr} before the forward flow resumes), ` +
-      `quarantine (copy them to kafka-dr.quarantine.<topic>.internal on ${args.primary} with origin headers, and a JSON export) or discard (recorded with the counts)`,
+    description: divergentGateDescription({ primary: args.primary, dr: args.dr, records: found.records, partitions, groups }),
     choices: DIVERGENT_GATE_CHOICES,
   });
   pb.stopUnlessApproved(decision);
@@ -83,6 +93,8 @@ export async function divergentRecordsSteps(
     ranges: p.ranges,
     drTopic: p.drTopic,
     drEnd: p.drEnd,
+    // Replay appends above A's end at the snapshot: the forward flow resumes there (planForwardResume, Identity).
+    after: p.to,
   }));
   if (choice === 'discard') {
     pb.skip('copy-divergent', 'discard chosen', { records: found.records });
@@ -110,7 +122,7 @@ export async function divergentRecordsSteps(
     );
     figures =
       choice === 'replay'
-        ? { ...figures, replayed: { copied: copied.copied, topics: copied.topics } }
+        ? { ...figures, replayed: { copied: copied.copied, written: copied.written, topics: copied.topics } }
         : { ...figures, quarantine: { topics: copied.topics, copied: copied.copied, exportPath: copied.exportPath ?? '' } };
   }
   pb.setFigures({ divergent: figures });

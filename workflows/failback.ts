@@ -63,8 +63,10 @@ const DEFAULT_EMIT_CHECKPOINTS_SECONDS = 5;
  * → translate-offsets (through the reverse checkpoints, applied on primary) → find-unplaced
  * [→ gate unplaced-groups → place-unplaced] (hook: start them on primary) → gate stop-producers
  * → verify-quiet (dr) → drain (reverse lag exactly 0) → stop-reverse → snapshot-primary
- * (the cutover boundary) → gate producers-cutover → remove-reverse → set-forward-offsets
- * (primary's end at cutover − 1) → resume-forward.
+ * (the cutover boundary) → find-divergent [→ gate divergent-records → replay-divergent
+ * (appended on primary above the boundary) | quarantine-divergent] → gate producers-cutover
+ * → remove-reverse → set-forward-offsets (Identity: primary's end at cutover − 1, so the
+ * replayed copies are copied to dr) → resume-forward.
  *
  * dryRun: the read-only steps, then the plan (seed offsets, connectors it would create,
  * gates); changes nothing. Abort/reject before producers-cutover deletes the reverse
@@ -577,6 +579,12 @@ class Failback {
         topic: s.topic,
         partition: s.partition,
         from: s.resumeAt === 'earliest' ? null : s.resumeAt,
+      })),
+      placed: [...(pb.figures.offsetsSet ?? []), ...(pb.figures.unplacedSet ?? [])].map((o) => ({
+        group: o.group,
+        topic: o.topic,
+        partition: o.partition,
+        offset: o.offset,
       })),
       gate,
       workflowId: info.workflowId,

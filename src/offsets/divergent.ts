@@ -12,13 +12,28 @@
 export const DIVERGENT_GATE = 'divergent-records';
 
 /**
- * replay: copied to B (the forward flow's target partition) before the forward flow resumes;
+ * replay: re-produced at the end of their own partition on A after the cutover snapshot, so
+ * the forward flow (resuming at the snapshot) copies them to B and groups on A read them;
  * quarantine: copied to a quarantine topic on A with origin headers, plus a JSON export;
  * discard: left on A only, recorded with the counts. replay loses nothing: the default.
  */
 export const DIVERGENT_CHOICES = ['replay', 'quarantine', 'discard'] as const;
 export type DivergentChoice = (typeof DIVERGENT_CHOICES)[number];
 export const DIVERGENT_GATE_CHOICES = { options: [...DIVERGENT_CHOICES], keys: ['records'], default: 'replay' };
+
+/**
+ * Headers a replayed copy carries on A (and on B: MM2 copies headers). `origin` is
+ * `<topic>/<partition>/<offset>` of the original (topic names cannot hold '/'); a retry
+ * looks for it after the snapshot before writing, find-divergent never counts a copy.
+ */
+export const REPLAY_HEADERS = {
+  origin: 'kafka-dr.replay.origin',
+  workflow: 'kafka-dr.replay.workflow',
+} as const;
+
+export function replayOrigin(topic: string, partition: number, offset: bigint | string): string {
+  return `${topic}/${partition}/${offset}`;
+}
 
 /** Origin headers a quarantined copy carries (values are UTF-8 decimal or text). */
 export const ORIGIN_HEADERS = {
@@ -63,8 +78,13 @@ export interface DivergentFigures {
   at?: string;
   /** quarantine: the topics written on A and the export file (on the worker that ran it). */
   quarantine?: { topics: string[]; copied: number; exportPath: string };
-  /** replay: records written to B, per target topic. */
-  replayed?: { copied: number; topics: string[] };
+  /**
+   * replay: records appended on A after the snapshot (copied: there now, written: by this
+   * attempt), per topic on A; the forward flow copies them to B when it resumes.
+   */
+  replayed?: { copied: number; written?: number; topics: string[] };
+  /** replay: the groups on A with a position on a divergent partition, and how many originals each reads too. */
+  groups?: DivergentGroup[];
   /** discard: records left on A only (B never gets them). */
   discarded?: number;
   /**
@@ -72,6 +92,82 @@ export interface DivergentFigures {
    * (they hold only A's records), so MM2 copies these itself; no gate, no copy of ours.
    */
   forwardFlow?: number;
+}
+
+/** A group on A with a committed (or playbook-placed) position on a partition with divergent records. */
+export interface DivergentGroup {
+  group: string;
+  /**
+   * Divergent originals at or after its positions: it reads those and, after a replay, their
+   * copies too (twice). 0: positioned past them, it reads each replayed copy once.
+   */
+  readsOriginals: number;
+  partitions: Array<{
+    topic: string;
+    partition: number;
+    position: string;
+    /** placed: set by this failback (translate-offsets, place-unplaced), where its consumers started on A. */
+    from: 'placed' | 'committed';
+    readsOriginals: number;
+  }>;
+}
+
+/** A group's position on one partition (A's topic). */
+export interface GroupPosition {
+  group: string;
+  topic: string;
+  partition: number;
+  position: bigint;
+  from: 'placed' | 'committed';
+}
+
+/** Per group: the divergent originals at or after its positions (it reads them, then their replayed copies). */
+export function groupReads(partitions: readonly DivergentPartition[], positions: readonly GroupPosition[]): DivergentGroup[] {
+  const byPartition = new Map(partitions.map((p) => [`${p.topic}\u0000${p.partition}`, p]));
+  const out = new Map<string, DivergentGroup>();
+  for (const g of positions) {
+    const p = byPartition.get(`${g.topic}\u0000${g.partition}`);
+    if (!p) continue;
+    let reads = 0;
+    for (const [a, b] of p.ranges) {
+      const first = BigInt(a) > g.position ? BigInt(a) : g.position;
+      if (first <= BigInt(b)) reads += Number(BigInt(b) - first + 1n);
+    }
+    const entry = out.get(g.group) ?? { group: g.group, readsOriginals: 0, partitions: [] };
+    entry.partitions.push({ topic: g.topic, partition: g.partition, position: g.position.toString(), from: g.from, readsOriginals: reads });
+    entry.readsOriginals += reads;
+    out.set(g.group, entry);
+  }
+  return [...out.values()].sort((a, b) => (a.group < b.group ? -1 : a.group > b.group ? 1 : 0));
+}
+
+/** What the gate says, with what replay does and what it costs. */
+export function divergentGateDescription(args: {
+  primary: string;
+  dr: string;
+  records: number;
+  partitions: readonly DivergentPartition[];
+  groups: readonly DivergentGroup[];
+}): string {
+  const { primary: A, dr: B } = args;
+  const twice = args.groups.filter((g) => g.readsOriginals > 0);
+  const groupsNote =
+    args.groups.length === 0
+      ? `No group on ${A} has a position on these partitions.`
+      : `Groups on ${A} positioned past them read each copy once (${args.groups.filter((g) => g.readsOriginals === 0).length} group(s))` +
+        (twice.length > 0
+          ? `; positioned at or before them, these read the originals too, so twice: ${twice
+              .slice(0, 10)
+              .map((g) => `${g.group} (${g.readsOriginals})`)
+              .join(', ')}${twice.length > 10 ? `, and ${twice.length - 10} more` : ''}.`
+          : '.');
+  return (
+    `${args.records} record(s) on ${A} never reached ${B} (an unplanned tail, or producers that wrote to ${A} after the failover): ` +
+    `${describeDivergent(args.partitions)}. Approve with choice replay (default: each is written again at the end of its own partition on ${A}, ` +
+    `after the cutover snapshot, with its key, value, headers and timestamp and a ${REPLAY_HEADERS.origin} header; the forward flow resumes at the snapshot and copies them to ${B} once). ` +
+    `${groupsNote} Cost: on a keyed or compacted topic the replayed (older) values land after the newer values written during the DR period and win; choose quarantine there. ` +
+    `quarantine: copied to kafka-dr.quarantine.<topic>.internal on ${A} with origin headers, and a JSON export; ${B} never gets them. discard: recorded with the counts`
+  );
 }
 
 /** A record's identity for matching a copy to its original: MM2 keeps timestamp, key, value and headers. */
@@ -132,7 +228,13 @@ export function divergentLine(d: DivergentFigures): string {
   if (d.forwardFlow !== undefined) return `${head}: left to the forward flow, which resumes where it stopped and copies them`;
   const what =
     d.choice === 'replay'
-      ? `replayed to the DR cluster (${d.replayed?.copied ?? 0} copied)`
+      ? `replayed on the primary after the cutover (${d.replayed?.copied ?? 0}), copied to the DR cluster by the forward flow` +
+        (d.groups?.some((g) => g.readsOriginals > 0)
+          ? `; read twice by ${d.groups
+              .filter((g) => g.readsOriginals > 0)
+              .map((g) => `${g.group} (${g.readsOriginals})`)
+              .join(', ')}`
+          : '')
       : d.choice === 'quarantine'
         ? `quarantined (${d.quarantine?.copied ?? 0} copied to ${d.quarantine?.topics.join(', ')}; export ${d.quarantine?.exportPath})`
         : d.choice === 'discard'

@@ -37,7 +37,8 @@ import { captureHistory } from '../replay/capture';
  * Pass: every acknowledged seq is where it belongs exactly once (A's `<topic>` and B's
  * `A.<topic>`: the seqs acknowledged by A; B's `<topic>` and A's `B.<topic>`: those
  * acknowledged by B); the group read every acknowledged seq (0 lost) with bounded
- * duplicates; after each cutover the group has a committed position on every partition of
+ * duplicates, and each late record exactly once (the failback counts them as divergent,
+ * no gate: the forward flow copies them); after each cutover the group has a committed position on every partition of
  * every topic it reads there.
  */
 
@@ -336,6 +337,18 @@ describe('the Default-policy cycle on the real stack with a producer and a consu
 
     const unread = expected.filter((s) => !consumer.seen.has(s));
     assert.deepEqual(unread.slice(0, 20), [], `${unread.length} acknowledged seqs never read by the group`);
+    // The late records (written on A while the forward flow was stopped): found by the failback, no gate,
+    // left to the forward flow, which copied each once to B's mirror (holds above); the group read each once on A.
+    const fbDivergent = failbackReport.figures.divergent;
+    assert.equal(fbDivergent.records, LATE.length, JSON.stringify(fbDivergent));
+    assert.equal(fbDivergent.forwardFlow, LATE.length);
+    assert.equal(fbDivergent.choice, undefined);
+    assert.ok(!failbackReport.decisions.some((d) => d.gate === 'divergent-records'));
+    assert.deepEqual(
+      LATE.map((s) => consumer.seen.get(s) ?? 0),
+      LATE.map(() => 1),
+      'the group read each late record once',
+    );
     const fo = failoverReport.figures;
     const fb = failbackReport.figures;
     t.diagnostic(

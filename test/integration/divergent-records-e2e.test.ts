@@ -6,11 +6,12 @@ import { after, before, describe, it } from 'node:test';
 import type { Client } from '@temporalio/client';
 import type { Admin, Kafka } from 'kafkajs';
 import { createActivities, createDeps } from '../../activities';
+import type { FindDivergentResult } from '../../activities/divergent';
 import { ConnectClient, inState } from '../../src/connect/client';
 import type { FailbackFigures, FailbackInput } from '../../src/model/failback-input';
 import type { PlaybookReport } from '../../src/model/gates';
 import type { ReplicationPlanInput } from '../../src/model/replication-plan';
-import { ORIGIN_HEADERS, quarantineTopicFor } from '../../src/offsets/divergent';
+import { ORIGIN_HEADERS, quarantineTopicFor, REPLAY_HEADERS, type DivergentFigures } from '../../src/offsets/divergent';
 import { stackRegistry } from '../../src/registry/load';
 import type { failback } from '../../workflows/failback';
 import { abortSignal, approveSignal, statusQuery } from '../../workflows/framework';
@@ -27,8 +28,13 @@ import { captureHistory } from '../replay/capture';
  *
  * - replay, after a first failback attempt aborted once the reverse flow had copied the 10
  *   (and 2 more stragglers on A in between, after the copied records): the re-run copies
- *   nothing twice (each DR-period record once on A), finds 8, and B ends with every record
- *   of A exactly once;
+ *   nothing twice (each DR-period record once on A) and finds 8. Two groups on A: `reader`
+ *   committed past them, `early` at the first of them (reported as reading 8 twice). Replay
+ *   appends the 8 on A after the cutover snapshot (B untouched until then); the resumed
+ *   forward flow copies them: B ends with every record exactly once (counted by seq), the
+ *   copies carrying their origin header; `reader` reads each of the 8 once, `early` twice as
+ *   reported; the activity run again (a retry) writes nothing; find-divergent with a later
+ *   snapshot (a re-run's) counts the 8 originals, not their copies;
  * - quarantine: the 6 land in kafka-dr.quarantine.<topic>.internal on A with origin
  *   headers, in the JSON export, and never on B;
  * - discard: recorded with the count; B never gets them.
@@ -86,9 +92,30 @@ describe('failback: divergent records kept on the real stack (Identity)', { time
     }
   };
   const seqOf = (v: Buffer | null) => Number(v!.toString().slice('seq='.length));
-  const seqs = async (client: Kafka, topic: string, count: number) =>
-    (await readUntil(client, topic, (r) => r.length >= count)).map((r) => seqOf(r.value)).sort((a, b) => a - b);
   const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
+  /** What the replay flow's failback showed at its gates, before resume-forward. */
+  const seen: {
+    divergent?: DivergentFigures;
+    description?: string;
+    bAtProducersCutover?: number;
+    aAtProducersCutover?: number;
+    rerunFind?: FindDivergentResult;
+  } = {};
+  /** Reads with `groupId` from its committed positions until `count` records, then 3 s more (a duplicate would show). */
+  const consumeGroup = async (groupId: string, topic: string, count: number) => {
+    const consumer = kafkaA.consumer({ groupId, maxWaitTimeInMs: 250 });
+    const got: number[] = [];
+    await consumer.connect();
+    try {
+      await consumer.subscribe({ topic, fromBeginning: false });
+      await consumer.run({ eachMessage: async ({ message }) => void got.push(seqOf(message.value)) });
+      await eventually(`${groupId} read ${count}`, async () => (got.length >= count ? true : undefined), 60_000, 250);
+      await new Promise((r) => setTimeout(r, 3_000));
+    } finally {
+      await consumer.disconnect();
+    }
+    return got.sort((a, b) => a - b);
+  };
   const retrying = async <T>(what: string, fn: () => Promise<T>): Promise<T> =>
     (await eventually(what, async () => ({ value: await fn() }), 60_000, 1000)).value;
 
@@ -107,6 +134,7 @@ describe('failback: divergent records kept on the real stack (Identity)', { time
       await Promise.all(f.forwardConnectors.map((n) => connectB.delete(n).catch(() => undefined)));
       await Promise.all(f.reverseConnectors.map((n) => connectA.delete(n).catch(() => undefined)));
     }
+    await adminA.deleteGroups(flows.flatMap((f) => [`${f.group}-reader`, `${f.group}-early`])).catch(() => undefined);
     const topics = flows.map((f) => f.topic);
     await adminA.deleteTopics({ topics: [...topics, ...topics.map(quarantineTopicFor)] }).catch(() => undefined);
     await adminB.deleteTopics({ topics }).catch(() => undefined);
@@ -222,6 +250,18 @@ describe('failback: divergent records kept on the real stack (Identity)', { time
       assert.deepEqual(r1.compensation!.undone, ['delete the reverse flow']);
       // Stragglers on A between the attempts: after the copied records, interleaved with them.
       await produce(kafkaA, f.topic, FORWARD + TAIL, FORWARD + TAIL + STRAGGLERS);
+      // reader: committed past every divergent record; early: at the first of them (the forward flow's end).
+      const endsNow = await ends(adminA, f.topic);
+      await adminA.setOffsets({
+        groupId: `${f.group}-reader`,
+        topic: f.topic,
+        partitions: endsNow.map((o, p) => ({ partition: p, offset: String(o) })),
+      });
+      await adminA.setOffsets({
+        groupId: `${f.group}-early`,
+        topic: f.topic,
+        partitions: endsNow.map((_, p) => ({ partition: p, offset: String(FORWARD / PARTITIONS) })),
+      });
     }
     const h = await client.workflow.start<typeof failback>('failback', {
       taskQueue,
@@ -236,13 +276,33 @@ describe('failback: divergent records kept on the real stack (Identity)', { time
     const s = await gateOpen(h, 'divergent-records');
     const expected = f.choice === 'replay' ? TAIL + STRAGGLERS : TAIL;
     assert.match(s.openGate!.description, new RegExp(`^${expected} record\\(s\\) on A never reached B`));
+    if (f.choice === 'replay') {
+      seen.divergent = s.figures['divergent'] as DivergentFigures;
+      seen.description = s.openGate!.description;
+    }
     // A bare approve takes the default (replay); the others name their choice.
     await h.signal(approveSignal, {
       gate: 'divergent-records',
       by: 'approver',
       ...(f.choice === 'replay' ? {} : { choices: { records: f.choice } }),
     });
-    await gateOpen(h, 'producers-cutover');
+    const atProducers = await gateOpen(h, 'producers-cutover');
+    if (f.choice === 'replay') {
+      // The copies are on A now, above the snapshot; B gets nothing from kafka-dr itself.
+      seen.bAtProducersCutover = sum(await ends(adminB, f.topic));
+      const aNow = await ends(adminA, f.topic);
+      seen.aAtProducersCutover = sum(aNow);
+      // A re-run would snapshot above the copies: find-divergent counts the originals, never the copies.
+      const seed = atProducers.figures['seed'] as FailbackFigures['seed'];
+      seen.rerunFind = await activities.findDivergentRecords({
+        primary: 'A',
+        dr: 'B',
+        policy: 'identity',
+        forward: { connect: 'connect-b', sourceConnectors: [f.forwardSource] },
+        cutover: { [f.topic]: Object.fromEntries(aNow.map((o, p) => [String(p), String(o)])) },
+        reverseFrom: seed.map((x) => ({ topic: x.topic, partition: x.partition, from: x.resumeAt === 'earliest' ? null : x.resumeAt })),
+      });
+    }
     await h.signal(approveSignal, { gate: 'producers-cutover', by: 'approver' });
     const report = (await h.result()) as PlaybookReport<FailbackFigures>;
     await captureHistory(h, `failback-divergent-${f.choice}`);
@@ -269,17 +329,104 @@ describe('failback: divergent records kept on the real stack (Identity)', { time
     assert.equal(dr.choice, 'replay');
     assert.equal(dr.by, 'approver');
     assert.equal(sum(dr.partitions.map((p) => p.fromDr)), DR, 'the 10 DR-period records on A are recognised as copied back');
-    assert.deepEqual(dr.replayed, { copied: TAIL + STRAGGLERS, topics: [fr.topic] });
+    const DIVERGENT = TAIL + STRAGGLERS;
+    const divergentSeqs = range(FORWARD, FORWARD + DIVERGENT);
+    assert.deepEqual(dr.replayed, { copied: DIVERGENT, written: DIVERGENT, topics: [fr.topic] });
     // Part 4: the re-run seeded after the first attempt's copy, so each DR-period record is on A once.
     assert.ok((replay.figures.seedFromPrevious ?? []).length > 0, JSON.stringify(replay.figures.seed));
+    // The groups on A, reported at the gate: reader past the originals, early reads them too.
+    assert.deepEqual(
+      seen.divergent!.groups!.map((g) => [g.group, g.readsOriginals]),
+      [
+        [`${fr.group}-early`, DIVERGENT],
+        [`${fr.group}-reader`, 0],
+      ],
+      JSON.stringify(seen.divergent),
+    );
+    assert.match(seen.description!, new RegExp(`twice: ${fr.group}-early \\(${DIVERGENT}\\)`));
+    assert.match(seen.description!, /compacted topic/);
     const totalA = FORWARD + TAIL + STRAGGLERS + DR;
-    assert.equal(sum(await ends(adminA, fr.topic)), totalA, 'A: no record copied twice');
+    assert.equal(seen.bAtProducersCutover, FORWARD + DR, 'before resume-forward B has none of the 8: kafka-dr writes nothing to B');
+    assert.equal(seen.aAtProducersCutover, totalA + DIVERGENT, 'the 8 copies are on A before the producers move');
+    assert.deepEqual(
+      [seen.rerunFind!.records, seen.rerunFind!.replayCopies],
+      [DIVERGENT, DIVERGENT],
+      'a re-run above the copies finds the 8 originals, not the copies',
+    );
+    // The forward flow resumes at the snapshot, below the copies.
+    const cut = replay.figures.cutover.offsets[fr.topic]!;
+    assert.deepEqual(
+      replay.figures.forwardOffsets.map((o) => [o.partition, o.offset]),
+      Object.entries(cut).map(([p, end]) => [Number(p), String(Number(end) - 1)]),
+    );
+    // A: the originals (each record once, no DR-period record copied twice) and one copy of each of the 8 above the snapshot.
+    assert.equal(sum(await ends(adminA, fr.topic)), totalA + DIVERGENT);
     const expectAll = [...range(0, FORWARD + TAIL + STRAGGLERS), ...range(100, 100 + DR)];
-    assert.deepEqual(await seqs(kafkaA, fr.topic, totalA), expectAll, 'A: every record exactly once');
-    // B got the 8 too, exactly once, and the resumed forward flow replays nothing.
+    const onA = await readUntil(kafkaA, fr.topic, (r) => r.length >= totalA + DIVERGENT);
+    assert.deepEqual(
+      onA.map((r) => seqOf(r.value)).sort((a, b) => a - b),
+      [...expectAll, ...divergentSeqs].sort((a, b) => a - b),
+      'A: every record once, the 8 divergent twice (original and copy)',
+    );
+    const copies = onA.filter((r) => r.headers?.[REPLAY_HEADERS.origin] !== undefined);
+    assert.equal(copies.length, DIVERGENT);
+    for (const c of copies) {
+      assert.ok(Number(c.offset) >= Number(cut[String(c.partition)]), `copy at ${c.partition}/${c.offset} is above the snapshot`);
+      const [t, p, o] = String(c.headers![REPLAY_HEADERS.origin]).split('/');
+      const original = onA.find((r) => r.partition === Number(p) && r.offset === o)!;
+      assert.equal(t, fr.topic);
+      assert.equal(original.value!.toString(), c.value!.toString(), 'the origin offset holds the same record');
+      assert.equal(original.key!.toString(), c.key!.toString());
+    }
+    // B: the copies arrive through the resumed forward flow (bounded poll), then every record exactly once.
+    const copiedAt = Date.now();
+    await eventually(
+      `B receives the ${DIVERGENT} copies through MM2`,
+      async () => (sum(await ends(adminB, fr.topic)) >= totalA ? true : undefined),
+      90_000,
+      500,
+    );
+    const arrivedMs = Date.now() - copiedAt;
     await new Promise((r) => setTimeout(r, 5_000));
-    assert.equal(sum(await ends(adminB, fr.topic)), totalA, 'B holds what A holds');
-    assert.deepEqual(await seqs(kafkaB, fr.topic, totalA), expectAll, 'B: every record of A exactly once');
+    assert.equal(sum(await ends(adminB, fr.topic)), totalA, 'B: nothing more after the copies');
+    const onB = await readUntil(kafkaB, fr.topic, (r) => r.length >= totalA);
+    assert.deepEqual(
+      onB.map((r) => seqOf(r.value)).sort((a, b) => a - b),
+      expectAll,
+      'B: every record exactly once, none of the DR period twice',
+    );
+    assert.deepEqual(
+      onB
+        .filter((r) => r.headers?.[REPLAY_HEADERS.origin] !== undefined)
+        .map((r) => seqOf(r.value))
+        .sort((a, b) => a - b),
+      divergentSeqs,
+      'the 8 on B are the replayed copies (MM2 kept the origin header)',
+    );
+    // The groups on A: reader reads each copy once; early reads each of the 8 twice, as reported.
+    assert.deepEqual(await consumeGroup(`${fr.group}-reader`, fr.topic, DIVERGENT), divergentSeqs, 'reader: each of the 8 once');
+    const early = await consumeGroup(`${fr.group}-early`, fr.topic, totalA - FORWARD + DIVERGENT);
+    const twice = [...new Set(early)].filter((x) => early.filter((y) => y === x).length === 2);
+    assert.deepEqual(twice, divergentSeqs, 'early: the originals and the copies, as readsOriginals said');
+    // The replay activity run again (an activity retry): finds its copies above the snapshot, writes nothing.
+    const again = await activities.copyDivergentRecords({
+      primary: 'A',
+      dr: 'B',
+      choice: 'replay',
+      partitions: dr.partitions.map((p) => ({
+        topic: p.topic,
+        partition: p.partition,
+        ranges: p.ranges,
+        drTopic: p.topic,
+        drEnd: '0',
+        after: p.to,
+      })),
+      workflowId: `divergent-e2e-${fr.id}`,
+      runId: 'retry',
+    });
+    assert.deepEqual([again.copied, again.written], [DIVERGENT, 0]);
+    assert.equal(sum(await ends(adminA, fr.topic)), totalA + DIVERGENT, 'A: the retry appended nothing');
+    t.diagnostic(`replay: waited ${arrivedMs} ms for the copies on B after the checks on A`);
 
     // quarantine: the 6 on A's quarantine topic with origin headers, in the export, not on B.
     const dq = quarantine.figures.divergent;

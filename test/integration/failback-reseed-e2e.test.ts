@@ -277,7 +277,7 @@ describe('failback re-run: copies nothing twice when the previous reverse offset
       args: [failbackInput(f, snapshot, true)],
       workflowExecutionTimeout: '10 minutes',
     });
-    // Every gate approved with its default (Identity: divergent-records opens for the tail).
+    // Every gate approved (Identity: divergent-records opens for the tail).
     for (;;) {
       const s = await eventually(
         'a gate or the end',
@@ -289,7 +289,9 @@ describe('failback re-run: copies nothing twice when the previous reverse offset
         300,
       );
       if (s.state === 'finished') break;
-      await h.signal(approveSignal, { gate: s.openGate!.name, by: 'approver' });
+      // divergent-records (Identity's tail): discard, so A holds exactly what this test counts (replay appends copies on A).
+      const gate = s.openGate!.name;
+      await h.signal(approveSignal, { gate, by: 'approver', ...(gate === 'divergent-records' ? { choices: { records: 'discard' } } : {}) });
       await eventually('gate closed', async () => ((await h.query(statusQuery)).openGate?.name !== s.openGate!.name ? true : undefined));
     }
     const report = (await h.result()) as PlaybookReport<FailbackFigures>;

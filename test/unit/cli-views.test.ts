@@ -247,7 +247,7 @@ describe('status view', () => {
     const text = renderStatus(snapshot(s));
     assert.match(
       text,
-      /Divergent records: 8 record\(s\) on the primary the DR cluster never received, in 1 partition\(s\): replayed to the DR cluster \(8 copied\) by bob/,
+      /Divergent records: 8 record\(s\) on the primary the DR cluster never received, in 1 partition\(s\): replayed on the primary after the cutover \(8\), copied to the DR cluster by the forward flow by bob/,
     );
     const lines = statusEvents(snapshot(s)).map((e) => e.line);
     assert.ok(

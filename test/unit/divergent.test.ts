@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { describeDivergent, divergentLine, offsetRuns, seedAfterPrevious, unmatchedOffsets } from '../../src/offsets/divergent';
+import {
+  describeDivergent,
+  divergentGateDescription,
+  divergentLine,
+  groupReads,
+  offsetRuns,
+  seedAfterPrevious,
+  unmatchedOffsets,
+} from '../../src/offsets/divergent';
 
 describe('divergent records: pure parts', () => {
   const rec = (offset: number, fingerprint: string) => ({ offset: BigInt(offset), fingerprint });
@@ -41,6 +49,56 @@ describe('divergent records: pure parts', () => {
     assert.match(
       divergentLine({ checkedAt: 'x', records: 3, partitions: [p], choice: 'discard', discarded: 3, by: 'bob' }),
       /^3 record\(s\) on the primary .* in 1 partition\(s\): discarded \(3 left on the primary only\) by bob$/,
+    );
+  });
+
+  it('groups: the originals each reads too (at or after its position), per group; the gate names those that read twice', () => {
+    const p = {
+      topic: 't',
+      partition: 0,
+      from: '10',
+      to: '30',
+      records: 5,
+      ranges: [
+        ['10', '12'],
+        ['20', '21'],
+      ] as Array<[string, string]>,
+      fromDr: 15,
+    };
+    const groups = groupReads(
+      [p],
+      [
+        { group: 'past', topic: 't', partition: 0, position: 22n, from: 'placed' },
+        { group: 'between', topic: 't', partition: 0, position: 11n, from: 'committed' },
+        { group: 'before', topic: 't', partition: 0, position: 0n, from: 'committed' },
+        { group: 'at-last', topic: 't', partition: 0, position: 21n, from: 'placed' },
+        { group: 'other-partition', topic: 't', partition: 1, position: 0n, from: 'committed' },
+      ],
+    );
+    assert.deepEqual(
+      groups.map((g) => [g.group, g.readsOriginals]),
+      [
+        ['at-last', 1],
+        ['before', 5],
+        ['between', 4],
+        ['past', 0],
+      ],
+    );
+    assert.deepEqual(groups.find((g) => g.group === 'past')!.partitions, [
+      { topic: 't', partition: 0, position: '22', from: 'placed', readsOriginals: 0 },
+    ]);
+    const text = divergentGateDescription({ primary: 'A', dr: 'B', records: 5, partitions: [p], groups });
+    assert.match(text, /^5 record\(s\) on A never reached B .*t-0: 5 at 10-12,20-21\./);
+    assert.match(text, /end of its own partition on A, after the cutover snapshot/);
+    assert.match(text, /positioned past them read each copy once \(1 group\(s\)\); .* twice: at-last \(1\), before \(5\), between \(4\)\./);
+    assert.match(text, /compacted topic .* choose quarantine there/);
+    assert.match(
+      divergentGateDescription({ primary: 'A', dr: 'B', records: 5, partitions: [p], groups: [] }),
+      /No group on A has a position/,
+    );
+    assert.match(
+      divergentLine({ checkedAt: 'x', records: 5, partitions: [p], choice: 'replay', replayed: { copied: 5, topics: ['t'] }, groups }),
+      /replayed on the primary after the cutover \(5\), copied to the DR cluster by the forward flow; read twice by at-last \(1\), before \(5\), between \(4\)$/,
     );
   });
 

@@ -156,7 +156,23 @@ const stubs: Stubs = {
               drEnd: '130',
             },
           ];
-    return { checkedAt: T, records: n, partitions, readOnPrimary: 30, readOnDr: 30 - n };
+    // A group placed by translate-offsets past the divergent records, and one left before them (reads them twice).
+    const groups =
+      n === 0
+        ? []
+        : [
+            {
+              group: 'billing',
+              readsOriginals: 0,
+              partitions: [{ topic: 'orders', partition: 0, position: '120', from: 'placed' as const, readsOriginals: 0 }],
+            },
+            {
+              group: 'legacy',
+              readsOriginals: n,
+              partitions: [{ topic: 'orders', partition: 0, position: '90', from: 'committed' as const, readsOriginals: n }],
+            },
+          ];
+    return { checkedAt: T, records: n, partitions, readOnPrimary: 30, readOnDr: 30 - n, groups };
   },
   async copyDivergentRecords(input) {
     divergentCalls.push({ workflowId: wfId(), name: 'copyDivergentRecords', arg: input as Record<string, unknown> });
@@ -814,6 +830,19 @@ describe('failback playbook: control flow with stub activities', { timeout: 300_
     const find = divergentCalls.find((c) => c.workflowId === h.workflowId && c.name === 'findDivergentRecords')!;
     assert.deepEqual(find.arg.cutover, { orders: { '0': '130' } });
     assert.deepEqual(find.arg.reverseFrom, [{ topic: 'orders', partition: 0, from: '100' }]);
+    assert.deepEqual(
+      find.arg.placed,
+      (s.figures.offsetsSet as unknown[]) ?? [],
+      'the positions translate-offsets set: where the consumers started',
+    );
+    assert.match(s.openGate!.description, /read each copy once \(1 group\(s\)\); .* twice: legacy \(7\)\./);
+    assert.deepEqual(
+      (s.figures.divergent as { groups: Array<{ group: string; readsOriginals: number }> }).groups.map((g) => [g.group, g.readsOriginals]),
+      [
+        ['billing', 0],
+        ['legacy', 7],
+      ],
+    );
     await h.signal(approveSignal, { gate: 'divergent-records', by: 'bob', choices: { records: 'quarantine' } });
     await gateOpen(h, 'producers-cutover');
     await h.signal(approveSignal, { gate: 'producers-cutover', by: 'dave' });
@@ -858,8 +887,20 @@ describe('failback playbook: control flow with stub activities', { timeout: 300_
     const r1 = (await bare.result()) as PlaybookReport<FailbackFigures>;
     const r2 = (await discard.result()) as PlaybookReport<FailbackFigures>;
     assert.equal(r1.figures.divergent.choice, 'replay');
-    assert.deepEqual(r1.figures.divergent.replayed, { copied: 3, topics: ['orders'] });
+    assert.deepEqual(r1.figures.divergent.replayed, { copied: 3, written: 3, topics: ['orders'] });
     assert.ok(r1.steps.some((x) => x.name === 'replay-divergent'));
+    // Replay appends above A's end at the snapshot, where the Identity forward resume starts.
+    const copy = divergentCalls.find((c) => c.workflowId === bare.workflowId && c.name === 'copyDivergentRecords')!;
+    assert.equal((copy.arg.partitions as Array<{ after: string }>)[0]!.after, '130');
+    const resume = callsOf(bare.workflowId).find((c) => c.name === 'planForwardResumeOffsets')!;
+    assert.deepEqual(
+      resume.arg.endOffsets,
+      { orders: { '0': '130' } },
+      'the forward resume is planned from the same snapshot, below the copies',
+    );
+    const steps = r1.steps.map((x) => x.name);
+    assert.ok(steps.indexOf('snapshot-primary') < steps.indexOf('replay-divergent'));
+    assert.ok(steps.indexOf('replay-divergent') < steps.indexOf('set-forward-offsets'));
     assert.equal(r2.figures.divergent.choice, 'discard');
     assert.equal(r2.figures.divergent.discarded, 4);
     assert.ok(!divergentCalls.some((c) => c.workflowId === discard.workflowId && c.name === 'copyDivergentRecords'));

@@ -135,8 +135,8 @@ function headerBytes(v: unknown): string[] {
   return v === undefined || v === null ? [] : Array.isArray(v) ? v.map(one) : [one(v)];
 }
 
-/** Timestamp, key, value and headers: what MM2 copies unchanged. */
-function fingerprint(r: Rec): string {
+/** Timestamp, key, value and headers: what MM2 copies unchanged (also activities/reseed.ts). */
+export function fingerprint(r: Rec): string {
   const h = createHash('sha256');
   h.update(`${r.timestamp}\u0000`);
   h.update(r.key ? `k${r.key.toString('base64')}` : '-');

@@ -12,6 +12,7 @@ import { createLagActivities } from './lag';
 import { createMm2Activities } from './mm2';
 import { createOffsetsActivities } from './offsets';
 import { createRepairActivities } from './repairs';
+import { createReseedActivities } from './reseed';
 import { createRpoActivities } from './rpo';
 import { createTopicsActivities } from './topics';
 import { createUnplacedActivities } from './unplaced';
@@ -46,6 +47,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createFlowActivities(deps),
     ...createDivergentActivities(deps),
     ...createLocalTopicsActivities(deps),
+    ...createReseedActivities(deps),
   };
 }
 

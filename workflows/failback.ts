@@ -25,6 +25,7 @@ import { checkpointFreshness, drainStep, placeUnplacedSteps, verifyQuietStep } f
 import { describeGaps, replicationGaps, sumRecords } from '../src/offsets/conservation';
 import { divergentRecordsSteps } from './divergent';
 import { seedAfterPrevious } from '../src/offsets/divergent';
+import { decideReseed, describeUnsearchable } from '../src/offsets/reseed';
 
 /** Failure type of a failback refused by a precondition (primary unhealthy, forward flow not stopped). */
 export const FAILBACK_REFUSED = 'PreconditionFailed';
@@ -152,6 +153,13 @@ export const DIVERGENT_RECORDS_PATCH = 'failback-divergent-records';
  * previous attempt's copy is not copied again (the later of seed and committed offset wins).
  */
 export const SEED_AFTER_PREVIOUS_PATCH = 'failback-seed-after-previous';
+/**
+ * Patch id of seed-reverse looking on the primary for what a previous attempt copied when
+ * its reverse connector left no committed offsets (found by content; ambiguous: refused).
+ */
+export const SEED_FOUND_ON_PRIMARY_PATCH = 'failback-seed-found-on-primary';
+/** Failure type of a re-run whose previous copy on the primary cannot be located without a guess. */
+export const SEED_AMBIGUOUS = 'SeedAmbiguous';
 
 /** The steps, one method each, so the workflow body above reads like the runbook. */
 class Failback {
@@ -416,7 +424,116 @@ class Failback {
     );
   }
 
+  /**
+   * Sets the reverse sources' offsets: the seed, or past what a previous attempt copied
+   * (its committed offsets; with the found-on-primary patch, else its copies found on primary).
+   */
   async seedReverse(seed: FailbackSeedResult, afterPrevious = false): Promise<void> {
+    const { input, pb } = this;
+    // Runs recorded before it trusted the committed offsets alone: gone offsets meant copies twice.
+    const search = afterPrevious && patched(SEED_FOUND_ON_PRIMARY_PATCH) && input.seed.onPrimary === 'search';
+    if (!search) return this.seedReverseCommitted(seed, afterPrevious);
+    await pb.step('seed-reverse', async (step) => {
+      const set: Record<string, number> = {};
+      const fromPrevious: Array<{ topic: string; partition: number; seed: string | null; offset: string }> = [];
+      const figures = this.seedFigures(seed);
+      const previous = new Map<string, string | null>();
+      for (const s of this.reverse.sources) {
+        // An earlier attempt's connector of this name left its committed offsets in Connect (a delete keeps them).
+        for (const o of await quick.getConnectorOffsets({ connect: input.reverse.connect, connector: s.name })) {
+          const p = o.partition as { cluster?: unknown; topic?: unknown; partition?: unknown };
+          if (p.cluster === input.dr) previous.set(`${String(p.topic)}\u0000${String(p.partition)}`, o.offset);
+        }
+      }
+      const prevOf = (e: SeedFigure) => previous.get(`${e.topic}\u0000${e.partition}`) ?? null;
+      const endOf = (e: SeedFigure) => seed.current[e.topic]?.[String(e.partition)] ?? '0';
+      // Partitions the committed offsets do not move past the seed: the previous copy, if any, is looked for on primary.
+      const unsure = figures.filter((e) => !seedAfterPrevious(e.offset, prevOf(e), endOf(e)).fromPrevious);
+      const found =
+        unsure.length > 0
+          ? await longWaits.findCopiedOnPrimary({
+              primary: input.primary,
+              dr: input.dr,
+              policy: input.policy,
+              ...(input.separator ? { separator: input.separator } : {}),
+              forward: { connect: input.forward.connect, sourceConnectors: input.forward.sourceConnectors },
+              partitions: unsure.map((e) => ({
+                topic: e.topic,
+                partition: e.partition,
+                from: e.resumeAt === 'earliest' ? null : e.resumeAt,
+              })),
+            })
+          : undefined;
+      const searchOf = (e: SeedFigure) => found?.partitions.find((p) => p.topic === e.topic && p.partition === e.partition);
+      const decided = figures.map((e) => ({ e, d: decideReseed(e.offset, prevOf(e), endOf(e), searchOf(e)), s: searchOf(e) }));
+      const problems = decided.flatMap(({ e, d, s }) =>
+        d.problem
+          ? [
+              {
+                topic: e.topic,
+                partition: e.partition,
+                problem: d.problem,
+                readOnPrimary: s?.readOnPrimary ?? 0,
+                readOnDr: s?.readOnDr ?? 0,
+              },
+            ]
+          : [],
+      );
+      if (found) {
+        step.details({
+          search: {
+            bound: found.bound,
+            partitions: found.partitions.length,
+            byStatus: countBy(found.partitions.map((p) => p.status)),
+            readOnPrimary: found.partitions.reduce((n, p) => n + p.readOnPrimary, 0),
+            readOnDr: found.partitions.reduce((n, p) => n + p.readOnDr, 0),
+          },
+        });
+      }
+      if (problems.length > 0) {
+        // A destructive step never runs on a guess: the operator looks, then re-runs (or accepts duplicates).
+        step.details({ unsearchable: problems });
+        throw ApplicationFailure.create({
+          type: SEED_AMBIGUOUS,
+          nonRetryable: true,
+          message:
+            `cannot tell what a previous failback attempt already copied to ${input.primary} for ${problems.length} partition(s), and its reverse connector left no committed offsets: ` +
+            `${describeUnsearchable(problems)}. Nothing was copied. Find where the copy on ${input.primary} ends and run again, or run again with seed.onPrimary 'ignore' ` +
+            `to copy from the seed (records already copied come again: duplicates on ${input.primary})`,
+        });
+      }
+      const seedOrigin: FailbackFigures['seedOrigin'] = decided.map(({ e, d, s }) => ({
+        topic: e.topic,
+        partition: e.partition,
+        origin: d.origin,
+        offset: d.offset,
+        ...(d.origin === 'found-on-primary' && s?.copyOnPrimary ? { copyOnPrimary: s.copyOnPrimary } : {}),
+      }));
+      for (const { e, d } of decided) {
+        if (d.origin === 'committed') fromPrevious.push({ topic: e.topic, partition: e.partition, seed: e.offset, offset: d.offset! });
+      }
+      for (const s of this.reverse.sources) {
+        const offsets = decided
+          .filter(({ e }) => e.connector === s.name)
+          .map(({ e, d }) => ({ partition: { cluster: input.dr, topic: e.topic, partition: e.partition }, offset: d.offset }));
+        // Connect refuses an empty PATCH; a group without partitions starts from earliest anyway.
+        if (offsets.length === 0) continue;
+        await destructive.alterConnectorOffsets({ connect: input.reverse.connect, connector: s.name, offsets });
+        set[s.name] = offsets.length;
+      }
+      step.details({
+        set,
+        seedFrom: seed.seedFrom,
+        ...(fromPrevious.length > 0 ? { fromPrevious } : {}),
+        origins: countBy(seedOrigin.map((o) => o.origin)),
+      });
+      if (fromPrevious.length > 0) pb.setFigures({ seedFromPrevious: fromPrevious });
+      pb.setFigures({ seedOrigin });
+    });
+  }
+
+  /** seed-reverse as recorded before the found-on-primary patch (same commands, same order: histories replay). */
+  private async seedReverseCommitted(seed: FailbackSeedResult, afterPrevious: boolean): Promise<void> {
     const { input, pb } = this;
     await pb.step('seed-reverse', async (step) => {
       const set: Record<string, number> = {};

@@ -261,6 +261,14 @@ export const PLAYBOOK_VERBS: readonly PlaybookVerb[] = [
         help: 'that failover run, when not the newest of its ID',
       },
       {
+        flag: '--seed-on-primary',
+        arg: '<search|ignore>',
+        kind: 'string',
+        path: ['seed', 'onPrimary'],
+        choices: ['search', 'ignore'],
+        help: "a re-run without the previous reverse offsets: find its copy on primary, or 'ignore' it (copied again)",
+      },
+      {
         flag: '--lag-threshold',
         arg: '<records>',
         kind: 'int',

@@ -63,6 +63,12 @@ export const SeedSchema = z
      * playbook (naming it). earliest: such partitions are copied from their first record.
      */
     mode: z.enum(['auto', 'earliest']).default('auto'),
+    /**
+     * A re-run whose previous reverse connector left no committed offsets: 'search' (default)
+     * finds on the primary what that attempt copied and starts after it, refusing when it
+     * cannot tell; 'ignore' starts from the seed (what was copied comes again: duplicates).
+     */
+    onPrimary: z.enum(['search', 'ignore']).default('search'),
     /** B's end offsets at failover: a plain `{topic: {partition: offset}}` or the failover report's `figures.snapshots.target`. */
     snapshot: z.union([FailoverSnapshotSchema, EndOffsetsSchema]).optional(),
     /**
@@ -85,7 +91,7 @@ export const SeedSchema = z
       ctx.addIssue({ code: 'custom', path: ['failoverRunId'], message: 'needs failoverWorkflowId' });
     }
   })
-  .default(() => ({ mode: 'auto' as const }));
+  .default(() => ({ mode: 'auto' as const, onPrimary: 'search' as const }));
 
 export const FailbackInput = z
   .strictObject({
@@ -325,6 +331,18 @@ export interface FailbackFigures extends Record<string, unknown>, Partial<Unplac
   divergent: DivergentFigures;
   /** Reverse partitions a previous attempt had copied further than the seed: its committed offset won. */
   seedFromPrevious: Array<{ topic: string; partition: number; seed: string | null; offset: string }>;
+  /**
+   * seed-reverse, per reverse partition: where its start came from (committed: the previous
+   * reverse connector's offset; found-on-primary: its copies found on primary; from-start:
+   * the seed), the Connect offset set, and where the last copy sits on primary.
+   */
+  seedOrigin: Array<{
+    topic: string;
+    partition: number;
+    origin: 'committed' | 'found-on-primary' | 'from-start';
+    offset: string | null;
+    copyOnPrimary?: { topic: string; offset: string };
+  }>;
   /** ms from the start to the producers-cutover approval. */
   rtoMs: number;
   plan: FailbackPlan;

@@ -37,6 +37,8 @@ interface Scenario {
   divergent?: number;
   /** The reverse source's committed offset a previous attempt left (getConnectorOffsets). */
   previousReverse?: string;
+  /** What findCopiedOnPrimary reports for orders-0 (default: none copied). */
+  onPrimary?: { status: 'found'; lastCopied: string } | { status: 'ambiguous'; reason: string };
 }
 const scenarios = new Map<string, Scenario>();
 
@@ -92,6 +94,7 @@ type Stubs = Pick<
   | 'getConnectorOffsets'
   | 'findDivergentRecords'
   | 'copyDivergentRecords'
+  | 'findCopiedOnPrimary'
 >;
 
 /** Calls of the divergent-records steps and of seed-reverse's offsets read, apart from `calls` (the order assertions predate them). */
@@ -112,6 +115,23 @@ const lagReport = (total: string) => ({
 });
 
 const stubs: Stubs = {
+  async findCopiedOnPrimary(input) {
+    divergentCalls.push({ workflowId: wfId(), name: 'findCopiedOnPrimary', arg: input as Record<string, unknown> });
+    const o = scenarios.get(wfId())?.onPrimary;
+    return {
+      checkedAt: T,
+      bound: 'primary: after the forward offsets; dr: after the seed',
+      partitions: input.partitions.map((p) => ({
+        topic: p.topic,
+        partition: p.partition,
+        status: o?.status ?? 'none',
+        ...(o?.status === 'found' ? { lastCopied: o.lastCopied, copyOnPrimary: { topic: p.topic, offset: '125' } } : {}),
+        ...(o?.status === 'ambiguous' ? { reason: o.reason } : {}),
+        readOnPrimary: 12,
+        readOnDr: 30,
+      })),
+    };
+  },
   async getConnectorOffsets(input) {
     divergentCalls.push({ workflowId: wfId(), name: 'getConnectorOffsets', arg: input as Record<string, unknown> });
     const prev = scenarios.get(wfId())?.previousReverse;
@@ -926,6 +946,59 @@ describe('failback playbook: control flow with stub activities', { timeout: 300_
     assert.deepEqual(seedAlter.arg.offsets, [{ partition: { cluster: 'B', topic: 'orders', partition: 0 }, offset: '117' }]);
     const s = await h.query(statusQuery);
     assert.deepEqual(s.figures.seedFromPrevious, [{ topic: 'orders', partition: 0, seed: '99', offset: '117' }]);
+    await h.signal(abortSignal, { by: 'bob', reason: 'test over' });
+    await h.result();
+  });
+
+  it('a re-run whose previous reverse offsets are gone seeds after the copy found on primary', async () => {
+    const h = await start(input(), { onPrimary: { status: 'found', lastCopied: '121' } });
+    await gateOpen(h, 'consumers-cutover');
+    const search = divergentCalls.find((c) => c.workflowId === h.workflowId && c.name === 'findCopiedOnPrimary')!;
+    assert.deepEqual(search.arg.partitions, [{ topic: 'orders', partition: 0, from: '100' }], 'searched from the seed on');
+    const seedAlter = callsOf(h.workflowId).find((c) => c.name === 'alterConnectorOffsets')!;
+    assert.deepEqual(seedAlter.arg.offsets, [{ partition: { cluster: 'B', topic: 'orders', partition: 0 }, offset: '121' }]);
+    const s = await h.query(statusQuery);
+    assert.deepEqual(s.figures.seedOrigin, [
+      { topic: 'orders', partition: 0, origin: 'found-on-primary', offset: '121', copyOnPrimary: { topic: 'orders', offset: '125' } },
+    ]);
+    const step = s.steps.find((x) => x.name === 'seed-reverse')!;
+    assert.deepEqual(step.details!.origins, { 'found-on-primary': 1 });
+    assert.match(String((step.details!.search as Record<string, unknown>).bound), /after the seed/);
+    await h.signal(abortSignal, { by: 'bob', reason: 'test over' });
+    await h.result();
+  });
+
+  it('committed offsets past the seed are used without searching the primary', async () => {
+    const h = await start(input(), { previousReverse: '117', onPrimary: { status: 'ambiguous', reason: 'would refuse' } });
+    await gateOpen(h, 'consumers-cutover');
+    assert.ok(!divergentCalls.some((c) => c.workflowId === h.workflowId && c.name === 'findCopiedOnPrimary'));
+    const s = await h.query(statusQuery);
+    assert.deepEqual(s.figures.seedOrigin, [{ topic: 'orders', partition: 0, origin: 'committed', offset: '117' }]);
+    await h.signal(abortSignal, { by: 'bob', reason: 'test over' });
+    await h.result();
+  });
+
+  it('refuses (SeedAmbiguous) when what a previous attempt copied cannot be told, before any offset is set', async () => {
+    const h = await start(input(), { onPrimary: { status: 'ambiguous', reason: 'the last copy matches 2 dr records (120, 124)' } });
+    const err = await failure(h);
+    assert.equal(err.type, 'PlaybookFailed');
+    assert.equal((err.cause as ApplicationFailure | undefined)?.type, 'SeedAmbiguous');
+    assert.match(err.message, /for 1 partition\(s\)/);
+    assert.match(err.message, /orders-0 \(the last copy matches 2 dr records \(120, 124\); read 12 on primary, 30 on dr\)/);
+    assert.match(err.message, /seed\.onPrimary 'ignore'/);
+    assert.ok(!namesOf(h.workflowId).includes('alterConnectorOffsets:' + REVERSE_SOURCE), 'no offset set on a guess');
+    assert.ok(!namesOf(h.workflowId).some((n) => n.startsWith('resumeConnector')), 'nothing started');
+    assert.ok(namesOf(h.workflowId).includes('removeMirrorFlow'), 'the STOPPED reverse flow is removed again');
+  });
+
+  it("seed.onPrimary 'ignore' copies from the seed without searching", async () => {
+    const h = await start(input({ seed: { mode: 'auto', onPrimary: 'ignore', snapshot: { orders: { '0': '100' } } } }), {
+      onPrimary: { status: 'ambiguous', reason: 'would refuse' },
+    });
+    await gateOpen(h, 'consumers-cutover');
+    assert.ok(!divergentCalls.some((c) => c.workflowId === h.workflowId && c.name === 'findCopiedOnPrimary'));
+    const seedAlter = callsOf(h.workflowId).find((c) => c.name === 'alterConnectorOffsets')!;
+    assert.deepEqual(seedAlter.arg.offsets, [{ partition: { cluster: 'B', topic: 'orders', partition: 0 }, offset: '99' }]);
     await h.signal(abortSignal, { by: 'bob', reason: 'test over' });
     await h.result();
   });

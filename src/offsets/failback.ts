@@ -401,7 +401,7 @@ export function planForwardResume(input: ForwardResumeInput): ForwardResumePlan 
           if (skip > 0n) {
             entry.note =
               policy.type === 'identity'
-                ? `${skip} records on ${A} since the forward flow stopped are not copied to ${B}: the DR-period records that came back from ${B}, and anything else written on ${A} meanwhile`
+                ? `${skip} records on ${A} since the forward flow stopped are not copied to ${B} by resuming here: the DR-period records that came back from ${B}; anything else written on ${A} meanwhile is counted by find-divergent (gate divergent-records)`
                 : `${skip} records written on ${A} while the forward flow was stopped are not copied to ${B}`;
           }
         }

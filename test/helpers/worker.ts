@@ -1,4 +1,5 @@
-import { ActivityFailure, ApplicationFailure, Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { ActivityFailure, ApplicationFailure, Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import type { Workflow } from '@temporalio/common';
 import type { ActivityOptions } from '@temporalio/workflow';
 import type { ActivityDeps } from '../../activities';
 import { stackRegistry, type Registry } from '../../src/registry/load';
@@ -69,4 +70,20 @@ export async function runActivity<T>(
   const started = history.events?.find((e) => e.activityTaskStartedEventAttributes);
   const attempts = started?.activityTaskStartedEventAttributes?.attempt ?? 0;
   return { result, failure, attempts, workflowId };
+}
+
+/** Starts playbook `workflowType` on the test worker under `workflowId` (a unique one: the stack is shared). */
+export function startPlaybook<W extends Workflow>(
+  ctx: { client: Client; taskQueue: string },
+  workflowType: string,
+  workflowId: string,
+  input: unknown,
+  workflowExecutionTimeout = '4 minutes',
+): Promise<WorkflowHandle<W>> {
+  return ctx.client.workflow.start<W>(workflowType, {
+    taskQueue: ctx.taskQueue,
+    workflowId,
+    args: [input],
+    workflowExecutionTimeout,
+  } as never);
 }

@@ -3,6 +3,8 @@ import type { Admin, Kafka } from 'kafkajs';
 import { createActivities, createDeps, type Activities } from '../../activities';
 import { ConnectClient } from '../../src/connect/client';
 import { mirrorConnectors, type MirrorFlow } from '../../src/mm2/connector-configs';
+import type { FailbackInput } from '../../src/model/failback-input';
+import type { FailoverInput } from '../../src/model/failover-input';
 import type { ReplicationPlanInput } from '../../src/model/replication-plan';
 import { stackRegistry } from '../../src/registry/load';
 import { connectorsInState, deployFlowRunning, flowConnectors, retrying } from './mm2';
@@ -189,4 +191,50 @@ export async function produceSeq(client: Kafka, topic: string, from: number, to:
 export async function stopFlow(connect: ConnectClient, names: string[]): Promise<void> {
   for (const n of names) await retrying(`${n} stopped`, () => connect.stop(n));
   await connectorsInState(connect, names, 'STOPPED', 60_000);
+}
+
+/** A planned failover A→B as the e2e tests start it: three gates of 5 minutes, 2 s of quiet; `o` adds or replaces fields. */
+export function plannedFailoverInput(o: Partial<FailoverInput> & Pick<FailoverInput, 'forward' | 'topics' | 'groups'>): FailoverInput {
+  return {
+    source: 'A',
+    target: 'B',
+    mode: 'planned',
+    requestedBy: 'alice',
+    gates: {
+      'stop-producers': { deadline: '5 minutes' },
+      'consumers-cutover': { deadline: '5 minutes' },
+      'producers-cutover': { deadline: '5 minutes' },
+    },
+    quietSeconds: 2,
+    ...o,
+  };
+}
+
+/** The `forward` field of a playbook input: the flow A→B on connect-b whose connectors `flowConnectors` names. */
+export const forwardOn = (flow: { all: string[]; sources: string[] }) => ({
+  connect: 'connect-b',
+  connectors: flow.all,
+  sourceConnectors: flow.sources,
+});
+
+/** The failback B→A of a cycle's tests: reverse flow `reverseName` on connect-a, gates of 5 minutes; `o` adds or replaces fields. */
+export function cycleFailbackInput(
+  forward: { all: string[]; sources: string[] },
+  reverseName: string,
+  o: Partial<FailbackInput> & Pick<FailbackInput, 'topics' | 'groups' | 'seed'>,
+): FailbackInput {
+  const gate = { deadline: '5 minutes' };
+  return {
+    primary: 'A',
+    dr: 'B',
+    forward: forwardOn(forward),
+    reverse: { connect: 'connect-a', name: reverseName, replicationFactor: 1, intervals: FAST_INTERVALS },
+    policy: 'identity',
+    requestedBy: 'tester',
+    gates: { 'consumers-cutover': gate, 'stop-producers': gate, 'producers-cutover': gate },
+    lagThreshold: 1_000,
+    catchUpTimeoutSeconds: 120,
+    quietSeconds: 2,
+    ...o,
+  };
 }

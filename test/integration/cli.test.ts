@@ -6,7 +6,7 @@ import type { FrameworkToyInput } from '../workflows/framework-playbook';
 import { runCli, spawnCli, type CliRun } from '../helpers/cli';
 import { startStubWorker, type StubWorker } from '../helpers/playbook';
 import { eventually, uniqueId } from '../helpers/stack';
-import { localTopicsAnswer, OPEN_FLOW_SCOPE } from '../replay/stubs';
+import { healthyCluster, localTopicsAnswer, OPEN_FLOW_SCOPE } from '../replay/stubs';
 
 /**
  * `kafka-dr` against this stack's Temporal server, with the playbooks on a real worker
@@ -69,20 +69,7 @@ const groupPlan = {
 
 const stubs: FailoverStubs & Record<string, (...args: never[]) => Promise<unknown>> = {
   async clusterHealth(input) {
-    return {
-      cluster: input.cluster,
-      brokers: { count: 1, ids: [1] },
-      expectedBrokers: 1,
-      expectedBrokersFrom: 'registry',
-      controllerId: 1,
-      underReplicated: [],
-      offline: [],
-      brokersMissingFromAssignments: [],
-      topicCount: 1,
-      partitionCount: 1,
-      healthy: true,
-      problems: [],
-    };
+    return healthyCluster(input.cluster, { topicCount: 1, partitionCount: 1 });
   },
   // exact: the failover's conservation checks, with the forward flow stopped and nothing lost.
   async replicationLag(input) {

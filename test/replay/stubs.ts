@@ -1,4 +1,6 @@
 import type { PrepareLocalTopicsInput, PrepareLocalTopicsResult } from '../../activities/local-topics';
+import type { PlaceUnplacedInput } from '../../activities/unplaced';
+import type { ClusterHealth } from '../../src/kafka/probes';
 import type { UnplacedPartition } from '../../src/model/unplaced';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
@@ -298,20 +300,7 @@ export function createStubs(scenarioOf: (workflowId: string) => AuditScenario, c
     },
     async clusterHealth(input) {
       record('clusterHealth', input);
-      return {
-        cluster: input.cluster,
-        brokers: { count: 1, ids: [1] },
-        expectedBrokers: 1,
-        expectedBrokersFrom: 'registry',
-        controllerId: 1,
-        underReplicated: [],
-        offline: [],
-        brokersMissingFromAssignments: [],
-        topicCount: 3,
-        partitionCount: 3,
-        healthy: true,
-        problems: [],
-      } as never;
+      return healthyCluster(input.cluster);
     },
     async waitForQuietProducers(input) {
       record('waitForQuietProducers', input);
@@ -372,19 +361,7 @@ export function createStubs(scenarioOf: (workflowId: string) => AuditScenario, c
     },
     async placeUnplacedGroups(input) {
       record('placeUnplacedGroups', input);
-      return {
-        set: input.placements.flatMap((pl) =>
-          pl.partitions.map((p) => ({
-            group: pl.group,
-            topic: p.topic,
-            partition: p.partition,
-            choice: pl.choice,
-            offset: pl.choice === 'end' ? '10' : '0',
-            low: '0',
-            high: '10',
-          })),
-        ),
-      };
+      return placedAt(input, '10');
     },
     async applyOffsetTranslation(input) {
       record('applyOffsetTranslation', input);
@@ -426,4 +403,64 @@ export function localTopicsAnswer(input: PrepareLocalTopicsInput): PrepareLocalT
     ),
   );
   return { topics, positions, skippedGroups: [] };
+}
+
+/** clusterHealth's answer in every stub set: one broker of one expected, healthy; `o` replaces fields. */
+export function healthyCluster(cluster: string, o: Partial<ClusterHealth> = {}): ClusterHealth {
+  return {
+    cluster,
+    brokers: { count: 1, ids: [1] },
+    expectedBrokers: 1,
+    expectedBrokersFrom: 'registry',
+    controllerId: 1,
+    underReplicated: [],
+    offline: [],
+    brokersMissingFromAssignments: [],
+    topicCount: 3,
+    partitionCount: 3,
+    healthy: true,
+    problems: [],
+    ...o,
+  } as ClusterHealth;
+}
+
+/** placeUnplacedGroups' answer: each placement set at `high` (choice end) or 0, the partition holding 0..`high`. */
+export function placedAt(input: PlaceUnplacedInput, high: string) {
+  return {
+    set: input.placements.flatMap((pl) =>
+      pl.partitions.map((p) => ({
+        group: pl.group,
+        topic: p.topic,
+        partition: p.partition,
+        choice: pl.choice,
+        offset: pl.choice === 'end' ? high : '0',
+        low: '0',
+        high,
+      })),
+    ),
+  };
+}
+
+/**
+ * The call log of a test's stub set: `record(name, arg)` logs a call under its workflow ID
+ * and returns that workflow's scenario; `namesOf` lists a run's calls with the connector or
+ * cluster each one named.
+ */
+export function callLog<S extends object>(scenarios: Map<string, S>) {
+  const calls: Call[] = [];
+  const wfId = () => Context.current().info.workflowExecution?.workflowId ?? '';
+  const callsOf = (workflowId: string) => calls.filter((c) => c.workflowId === workflowId);
+  return {
+    calls,
+    wfId,
+    record(name: string, arg: unknown): S {
+      calls.push({ workflowId: wfId(), name, arg: arg as Record<string, unknown> });
+      return scenarios.get(wfId()) ?? ({} as S);
+    },
+    callsOf,
+    namesOf: (workflowId: string) =>
+      callsOf(workflowId).map(
+        (c) => c.name + (c.arg.connector ? `:${String(c.arg.connector)}` : c.arg.cluster ? `:${String(c.arg.cluster)}` : ''),
+      ),
+  };
 }

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
 import type { Admin, Kafka } from 'kafkajs';
 import { createActivities, createDeps, type Activities } from '../../activities';
@@ -8,7 +9,8 @@ import type { FailoverInput } from '../../src/model/failover-input';
 import type { ReplicationPlanInput } from '../../src/model/replication-plan';
 import { stackRegistry } from '../../src/registry/load';
 import { connectorsInState, deployFlowRunning, flowConnectors, retrying } from './mm2';
-import { kafka, stack } from './stack';
+import { seqOf } from './seq-clients';
+import { eventually, kafka, readUntil, sleep, stack } from './stack';
 
 /**
  * The set-up the mirror-pair end-to-end tests share: clusters A and B with their
@@ -237,4 +239,50 @@ export function cycleFailbackInput(
     quietSeconds: 2,
     ...o,
   };
+}
+
+/**
+ * A Default-policy flow `from`→other on the other side's Connect, `before` seqs copied, then
+ * its source connector stopped and seqs before..total-1 written: lag total − before. Returns
+ * the source connector and the mirror topic.
+ */
+export async function flowWithLag(
+  pair: MirrorPair,
+  o: { from: Cluster; name: string; topic: string; partitions: number; before: number; total: number },
+): Promise<{ source: string; mirrored: string }> {
+  const to = o.from === 'A' ? 'B' : 'A';
+  const connect = o.from === 'A' ? pair.connectB : pair.connectA;
+  const client = o.from === 'A' ? pair.kafkaA : pair.kafkaB;
+  const mirrored = `${o.from}.${o.topic}`;
+  const [source] = await pair.deployFlow({
+    source: o.from,
+    target: to,
+    connect: o.from === 'A' ? 'connect-b' : 'connect-a',
+    name: o.name,
+    policy: { type: 'default' },
+    topicGroups: [{ name: 'main', topics: [o.topic] }],
+    replicationFactor: 1,
+  });
+  await produceSeq(client, o.topic, 0, o.before, o.partitions);
+  const admin = to === 'A' ? pair.adminA : pair.adminB;
+  await eventually(
+    `the first records on ${to}`,
+    async () => (sum(await endOffsets(admin, mirrored).catch(() => [0])) === o.before ? true : undefined),
+    90_000,
+  );
+  await retrying('the source stopped', () => connect.stop(source!), 90_000);
+  await connectorsInState(connect, [source!], 'STOPPED', 60_000);
+  await produceSeq(client, o.topic, o.before, o.total, o.partitions);
+  return { source: source!, mirrored };
+}
+
+/** `topic` on `cluster` holds seqs 0..total-1 once each, and no more records a moment later. */
+export async function assertSeqsOnce(pair: MirrorPair, cluster: Cluster, topic: string, total: number, why: string): Promise<void> {
+  const records = await readUntil(cluster === 'A' ? pair.kafkaA : pair.kafkaB, topic, (r) => r.length >= total);
+  await sleep(2_000);
+  assert.equal(sum(await endOffsets(cluster === 'A' ? pair.adminA : pair.adminB, topic)), total, why);
+  assert.deepEqual(
+    records.map((r) => seqOf(r.value)).sort((a, b) => a - b),
+    [...Array(total).keys()],
+  );
 }

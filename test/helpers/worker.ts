@@ -1,4 +1,11 @@
-import { ActivityFailure, ApplicationFailure, Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  Client,
+  Connection,
+  WorkflowFailedError,
+  type WorkflowHandleWithFirstExecutionRunId,
+} from '@temporalio/client';
 import type { Workflow } from '@temporalio/common';
 import type { ActivityOptions } from '@temporalio/workflow';
 import type { ActivityDeps } from '../../activities';
@@ -79,7 +86,7 @@ export function startPlaybook<W extends Workflow>(
   workflowId: string,
   input: unknown,
   workflowExecutionTimeout = '4 minutes',
-): Promise<WorkflowHandle<W>> {
+): Promise<WorkflowHandleWithFirstExecutionRunId<W>> {
   return ctx.client.workflow.start<W>(workflowType, {
     taskQueue: ctx.taskQueue,
     workflowId,

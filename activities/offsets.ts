@@ -380,14 +380,14 @@ export function createOffsetsActivities(deps: ActivityDeps) {
           const pending = plan.groups
             .map((group) => ({ group: group.group, writes: offsetsToApply(group) }))
             .filter((g) => g.writes.length > 0);
-          if (pending.length === 0)
-            return {
-              ...plan,
-              applied,
-              appliedAt: new Date().toISOString(),
-              outcomes: groupOutcomes(plan),
-              ...(freshness ? { freshness } : {}),
-            };
+          const done = (): AppliedOffsetPlan => ({
+            ...plan,
+            applied,
+            appliedAt: new Date().toISOString(),
+            outcomes: groupOutcomes(plan),
+            ...(freshness ? { freshness } : {}),
+          });
+          if (pending.length === 0) return done();
           // Re-check right before writing: consumers may have started since the plan was made.
           // The broker checks again at each commit (it refuses a memberless commit to a group with members).
           await deps.kafka.withAdmin(parsed.target, async (admin) => {
@@ -418,13 +418,7 @@ export function createOffsetsActivities(deps: ActivityDeps) {
                 for (const p of w.partitions) applied.push({ group, topic: w.topic, partition: p.partition, offset: p.offset });
             }),
           );
-          return {
-            ...plan,
-            applied,
-            appliedAt: new Date().toISOString(),
-            outcomes: groupOutcomes(plan),
-            ...(freshness ? { freshness } : {}),
-          };
+          return done();
         },
         { cluster: parsed.target, registry: deps.registry },
       );

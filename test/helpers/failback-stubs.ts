@@ -25,7 +25,7 @@ export const failbackLagReport = (total: string) => ({
   measuredAt: T,
 });
 
-type FailbackStubs = Pick<
+export type FailbackStubs = Pick<
   Activities,
   | 'clusterHealth'
   | 'connectorStatus'

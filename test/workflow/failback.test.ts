@@ -9,7 +9,7 @@ import { abortSignal, approveSignal, rejectSignal, statusQuery } from '../../wor
 import { gateOpen, replayAll, usePlaybookHarness, workflowFailure } from '../helpers/playbook';
 import type { UnplacedPartition } from '../../src/model/unplaced';
 import { deriveFlowScope, type FlowScope } from '../../src/mm2/flow-scope';
-import { failbackLagReport as lagReport, failbackStubs, recording } from '../helpers/failback-stubs';
+import { failbackLagReport as lagReport, failbackStubs, recording, type FailbackStubs } from '../helpers/failback-stubs';
 import { healthyCluster, OPEN_FLOW_SCOPE, placedAt } from '../replay/stubs';
 import { callLog, type Call } from '../replay/stubs';
 
@@ -58,32 +58,7 @@ const REVERSE_SOURCE = 'mm2-B-to-A-source-failback';
 const REVERSE = [REVERSE_SOURCE, 'mm2-B-to-A-checkpoint', 'mm2-B-to-A-heartbeat'];
 const T = '2025-01-01T00:00:00.000Z';
 
-type Stubs = Pick<
-  Activities,
-  | 'clusterHealth'
-  | 'connectorStatus'
-  | 'planFailbackSeedOffsets'
-  | 'deployMirrorFlow'
-  | 'stopConnector'
-  | 'waitForConnectorState'
-  | 'alterConnectorOffsets'
-  | 'resumeConnector'
-  | 'waitForReverseCatchUp'
-  | 'applyOffsetTranslation'
-  | 'waitForQuietProducers'
-  | 'waitForDrain'
-  | 'snapshotEndOffsets'
-  | 'removeMirrorFlow'
-  | 'planForwardResumeOffsets'
-  | 'failoverSnapshot'
-  | 'describeFlow'
-  | 'replicationLag'
-  | 'findUnplacedPositions'
-  | 'placeUnplacedGroups'
-  | 'getConnectorOffsets'
-  | 'findDivergentRecords'
-  | 'copyDivergentRecords'
->;
+type Stubs = FailbackStubs & Pick<Activities, 'waitForDrain' | 'failoverSnapshot'>;
 
 /** Calls of the divergent-records steps and of seed-reverse's offsets read, apart from `calls` (the order assertions predate them). */
 const divergentCalls: Call[] = [];

@@ -23,6 +23,8 @@ type ConnectName = 'connect-a' | 'connect-b';
 
 /** 1 s refreshes and emissions: the tests wait on MM2, not on its defaults. */
 export const FAST_INTERVALS = { refreshTopicsSeconds: 1, refreshGroupsSeconds: 1, emitCheckpointsSeconds: 1, emitHeartbeatsSeconds: 1 };
+/** FAST_INTERVALS with topic and group refreshes every 2 s. */
+export const TWO_SECOND_REFRESH = { ...FAST_INTERVALS, refreshTopicsSeconds: 2, refreshGroupsSeconds: 2 };
 
 export interface PairTopic {
   topic: string;

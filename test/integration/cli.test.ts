@@ -6,7 +6,7 @@ import type { FrameworkToyInput } from '../workflows/framework-playbook';
 import { runCli, spawnCli, type CliRun } from '../helpers/cli';
 import { startStubWorker, type StubWorker } from '../helpers/playbook';
 import { eventually, uniqueId } from '../helpers/stack';
-import { healthyCluster, localTopicsAnswer, OPEN_FLOW_SCOPE } from '../replay/stubs';
+import { groupPlanOf, healthyCluster, lagReport as lagReportOf, localTopicsAnswer, OPEN_FLOW_SCOPE } from '../replay/stubs';
 
 /**
  * `kafka-dr` against this stack's Temporal server, with the playbooks on a real worker
@@ -23,25 +23,7 @@ const B = `B-${run}`;
 const PAIR_ID = `kafka-dr-cutover-${A}~${B}`;
 const CONNECTORS = ['mm2-fwd-source', 'mm2-fwd-checkpoint', 'mm2-fwd-heartbeat'];
 
-const lagReport = (total: string) => ({
-  source: A,
-  partitions: [
-    {
-      topic: 'orders',
-      partition: 0,
-      end: total,
-      committed: '0',
-      lag: total,
-      state: (total === '0' ? 'caught-up' : 'behind') as 'caught-up' | 'behind',
-    },
-  ],
-  total,
-  maxLag: total,
-  anomalies: 0,
-  drained: total === '0',
-  missingTopics: [],
-  measuredAt: '2026-01-01T00:00:00.000Z',
-});
+const lagReport = (total: string) => lagReportOf(total, { source: A, end: total, committed: '0', measuredAt: '2026-01-01T00:00:00.000Z' });
 
 type FailoverStubs = Pick<
   Activities,
@@ -60,12 +42,7 @@ type FailoverStubs = Pick<
   | 'prepareLocalTopics'
 >;
 
-const groupPlan = {
-  group: 'billing',
-  state: 'Dead',
-  members: 0,
-  partitions: [{ topic: `${A}.orders`, partition: 0, from: null, to: '10', action: 'set', checkpoint: '10', upstream: '10' }],
-};
+const groupPlan = groupPlanOf(`${A}.orders`, ['10']);
 
 const stubs: FailoverStubs & Record<string, (...args: never[]) => Promise<unknown>> = {
   async clusterHealth(input) {

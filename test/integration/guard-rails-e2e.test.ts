@@ -9,7 +9,7 @@ import type { RecreateTopicInput } from '../../src/model/recreate-topic-input';
 import type { failover } from '../../workflows/failover';
 import { approveSignal, statusQuery } from '../../workflows/framework';
 import type { recreateTopic } from '../../workflows/recreate-topic';
-import { forwardOn, planAtoB, plannedFailoverInput, useMirrorPair } from '../helpers/mirror-pair';
+import { forwardOn, planAtoB, plannedFailoverInput, TWO_SECOND_REFRESH, useMirrorPair } from '../helpers/mirror-pair';
 import { flowConnectors } from '../helpers/mm2';
 import { eventually, readUntil, uniqueId } from '../helpers/stack';
 import { startPlaybook, withWorker } from '../helpers/worker';
@@ -33,8 +33,7 @@ describe('guard rails end to end on the real stack', { timeout: 600_000 }, () =>
   const t2 = `gr-${id}-payments`;
   const outside = `gr-${id}-outside`;
   const g1 = `gr-svc-${id}`;
-  const slower = { refreshTopicsSeconds: 2, refreshGroupsSeconds: 2, emitCheckpointsSeconds: 1, emitHeartbeatsSeconds: 1 };
-  const identityPlan = { ...planAtoB(`gr-id-${id}`, [t1, t2], [g1]), intervals: slower };
+  const identityPlan = { ...planAtoB(`gr-id-${id}`, [t1, t2], [g1]), intervals: TWO_SECOND_REFRESH };
   const identity = flowConnectors(identityPlan);
 
   // Flow 3: Default policy, separator '-'. Not '_': Kafka refuses a topic whose name differs
@@ -43,7 +42,7 @@ describe('guard rails end to end on the real stack', { timeout: 600_000 }, () =>
   // A_checkpoints_internal or A_heartbeats, and the source task that carries heartbeats stalls.
   const t3 = `gr-${id}-sep`;
   const g3 = `gr-sep-svc-${id}`;
-  const sepPlan = { ...planAtoB(`gr-sep-${id}`, [t3], [g3], { type: 'default', separator: '-' }), intervals: slower };
+  const sepPlan = { ...planAtoB(`gr-sep-${id}`, [t3], [g3], { type: 'default', separator: '-' }), intervals: TWO_SECOND_REFRESH };
   const sep = flowConnectors(sepPlan);
   const sepMirror = `A-${t3}`;
   const pair = useMirrorPair('guard-rails-e2e', {

@@ -6,14 +6,13 @@ import { heartbeatEmitterName } from '../../src/mm2/connector-configs';
 import type { DeployFigures, DeployReplicationInput } from '../../src/model/deploy-input';
 import type { FailoverFigures, FailoverInput } from '../../src/model/failover-input';
 import type { PlaybookReport } from '../../src/model/gates';
-import { planConnectorNames } from '../../src/model/replication-plan';
 import { SOURCE_ENDS_TOPIC } from '../../src/offsets/rpo';
 import { resolveRegistry, stackRegistryDocument } from '../../src/registry/load';
 import type { deployReplication } from '../../workflows/deploy-replication';
 import type { failover } from '../../workflows/failover';
 import { approveSignal } from '../../workflows/framework';
-import { endOffsets, useMirrorPair } from '../helpers/mirror-pair';
-import { connectorsInState } from '../helpers/mm2';
+import { endOffsets, planAtoB, TWO_SECOND_REFRESH, useMirrorPair } from '../helpers/mirror-pair';
+import { connectorsInState, flowConnectors } from '../helpers/mm2';
 import { e2eGateOpen } from '../helpers/playbook';
 import { eventually, stack, uniqueId } from '../helpers/stack';
 import { startPlaybook, withWorker } from '../helpers/worker';
@@ -47,18 +46,12 @@ describe('unplanned failover: RPO from evidence on the real stack', { timeout: 4
   const group = `rpo-svc-${id}`;
   const flowName = `rpo-${id}`;
   const plan = {
+    ...planAtoB(flowName, [topic], [group], { type: 'default' }),
     source: alias,
-    target: 'B',
-    connect: 'connect-b',
-    name: flowName,
-    policy: { type: 'default' as const },
-    topicGroups: [{ name: 'main', topics: [topic] }],
-    groups: [group],
-    replicationFactor: 1,
     // 2 s topic refreshes: A's `heartbeats` is picked up soon if this deploy is the one that creates it.
-    intervals: { refreshTopicsSeconds: 2, refreshGroupsSeconds: 2, emitCheckpointsSeconds: 1, emitHeartbeatsSeconds: 1 },
+    intervals: TWO_SECOND_REFRESH,
   };
-  const names = planConnectorNames({ name: flowName, topicGroups: [{ name: 'main', topics: [topic], profile: 'default' }] });
+  const names = flowConnectors(plan).all;
   const sourceConnector = `${flowName}-source-main`;
   const emitter = heartbeatEmitterName(flowName);
   // The stack's registry plus `alias` for cluster A, and connect-a under a second name writing to it.

@@ -54,15 +54,16 @@ export const OPEN_FLOW_SCOPE: FlowScope = {
   problems: [],
 };
 
-export function lagReport(total: string) {
+/** A lag report of orders-0 from `source`: end 10 + total, committed 9 unless told. */
+export function lagReport(total: string, o: { source?: string; end?: string; committed?: string; measuredAt?: string } = {}) {
   return {
-    source: 'A',
+    source: o.source ?? 'A',
     partitions: [
       {
         topic: 'orders',
         partition: 0,
-        end: String(10 + Number(total)),
-        committed: '9',
+        end: o.end ?? String(10 + Number(total)),
+        committed: o.committed ?? '9',
         lag: total,
         state: (total === '0' ? 'caught-up' : 'behind') as 'caught-up' | 'behind',
       },
@@ -72,7 +73,7 @@ export function lagReport(total: string) {
     anomalies: 0,
     drained: total === '0',
     missingTopics: [] as string[],
-    measuredAt: AT,
+    measuredAt: o.measuredAt ?? AT,
   };
 }
 
@@ -163,12 +164,7 @@ export function failoverInput(overrides: Partial<FailoverInput> = {}): FailoverI
   };
 }
 
-const groupPlan = {
-  group: 'billing',
-  state: 'Dead',
-  members: 0,
-  partitions: [{ topic: 'A.orders', partition: 0, from: null, to: '10', action: 'set', checkpoint: '10', upstream: '10' }],
-};
+const groupPlan = groupPlanOf('A.orders', ['10']);
 
 type StubNames =
   | 'connectorStatus'
@@ -462,5 +458,15 @@ export function callLog<S extends object>(scenarios: Map<string, S>) {
       callsOf(workflowId).map(
         (c) => c.name + (c.arg.connector ? `:${String(c.arg.connector)}` : c.arg.cluster ? `:${String(c.arg.cluster)}` : ''),
       ),
+  };
+}
+
+/** The billing group's translation plan: set on each partition of `mirror` at its checkpoint (`ends[p]`). */
+export function groupPlanOf(mirror: string, ends: string[]) {
+  return {
+    group: 'billing',
+    state: 'Dead',
+    members: 0,
+    partitions: ends.map((to, partition) => ({ topic: mirror, partition, from: null, to, action: 'set', checkpoint: to, upstream: to })),
   };
 }

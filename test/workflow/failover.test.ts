@@ -10,7 +10,7 @@ import { gateOpen, replayAll, usePlaybookHarness, workflowFailure } from '../hel
 import type { UnplacedPartition } from '../../src/model/unplaced';
 import { deriveFlowScope, type FlowScope } from '../../src/mm2/flow-scope';
 import { IDENTITY_POLICY_CLASS } from '../../src/mm2/policy';
-import { healthyCluster, lagReport, localTopicsAnswer, OPEN_FLOW_SCOPE, placedAt } from '../replay/stubs';
+import { groupPlanOf, healthyCluster, lagReport, localTopicsAnswer, OPEN_FLOW_SCOPE, placedAt } from '../replay/stubs';
 import { callLog, type Call } from '../replay/stubs';
 import { evaluateClusterHealth } from '../../src/kafka/probes';
 import { evaluateHeadroom, evaluateQuorum } from '../../src/kafka/quorum-headroom';
@@ -67,15 +67,7 @@ const snapshotOf = (cluster: string, topics: string[]) => ({
   missingTopics: topics.filter((t) => cluster === 'B' && !t.startsWith('A.')),
 });
 
-const groupPlan = {
-  group: 'billing',
-  state: 'Dead',
-  members: 0,
-  partitions: [
-    { topic: 'A.orders', partition: 0, from: null, to: '10', action: 'set', checkpoint: '10', upstream: '10' },
-    { topic: 'A.orders', partition: 1, from: null, to: '12', action: 'set', checkpoint: '12', upstream: '12' },
-  ],
-};
+const groupPlan = groupPlanOf('A.orders', ['10', '12']);
 
 type Stubs = Pick<
   Activities,

@@ -9,7 +9,7 @@ import { abortSignal, approveSignal, rejectSignal, statusQuery } from '../../wor
 import { gateOpen, replayAll, usePlaybookHarness, workflowFailure } from '../helpers/playbook';
 import type { UnplacedPartition } from '../../src/model/unplaced';
 import { deriveFlowScope, type FlowScope } from '../../src/mm2/flow-scope';
-import { failbackLagReport as lagReport, failbackStubs, recording, type FailbackStubs } from '../helpers/failback-stubs';
+import { failbackInput, failbackLagReport as lagReport, failbackStubs, recording, type FailbackStubs } from '../helpers/failback-stubs';
 import { healthyCluster, OPEN_FLOW_SCOPE, placedAt } from '../replay/stubs';
 import { callLog, type Call } from '../replay/stubs';
 
@@ -188,25 +188,9 @@ const stubs: Stubs = {
   },
 };
 
+/** failback-stubs' input (A primary, orders, billing, a snapshot seed, gates of 5 minutes); `overrides` replace fields. */
 function input(overrides: Partial<FailbackInput> = {}): FailbackInput {
-  return {
-    primary: 'A',
-    dr: 'B',
-    forward: { connect: 'connect-b', connectors: FORWARD, sourceConnectors: ['mm2-A-to-B-source'] },
-    reverse: { connect: 'connect-a', replicationFactor: 1 },
-    topics: ['orders'],
-    groups: ['billing'],
-    policy: 'identity',
-    seed: { mode: 'auto', snapshot: { cluster: 'B', takenAt: T, offsets: { orders: { '0': '100' } }, missingTopics: [] } },
-    requestedBy: 'alice',
-    gates: {
-      'consumers-cutover': { deadline: '5 minutes' },
-      'stop-producers': { deadline: '5 minutes' },
-      'producers-cutover': { deadline: '5 minutes' },
-    },
-    quietSeconds: 1,
-    ...overrides,
-  };
+  return { ...failbackInput('5 minutes'), ...overrides };
 }
 
 describe('failback playbook: control flow with stub activities', { timeout: 300_000 }, () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ApplicationFailure, type WorkflowHandle } from '@temporalio/client';
 import type { Activities } from '../../activities';
-import type { FailoverFigures, FailoverInput } from '../../src/model/failover-input';
+import type { FailoverFigures } from '../../src/model/failover-input';
 import type { PlaybookReport } from '../../src/model/gates';
 import type { failover } from '../../workflows/failover';
 import { abortSignal, approveSignal, decideUpdate, rejectSignal, statusQuery } from '../../workflows/framework';
@@ -10,7 +10,15 @@ import { gateOpen, replayAll, usePlaybookHarness, workflowFailure } from '../hel
 import type { UnplacedPartition } from '../../src/model/unplaced';
 import { deriveFlowScope, type FlowScope } from '../../src/mm2/flow-scope';
 import { IDENTITY_POLICY_CLASS } from '../../src/mm2/policy';
-import { groupPlanOf, healthyCluster, lagReport, localTopicsAnswer, OPEN_FLOW_SCOPE, placedAt } from '../replay/stubs';
+import {
+  failoverInput as input,
+  groupPlanOf,
+  healthyCluster,
+  lagReport,
+  localTopicsAnswer,
+  OPEN_FLOW_SCOPE,
+  placedAt,
+} from '../replay/stubs';
 import { callLog, type Call } from '../replay/stubs';
 import { evaluateClusterHealth } from '../../src/kafka/probes';
 import { evaluateHeadroom, evaluateQuorum } from '../../src/kafka/quorum-headroom';
@@ -258,25 +266,6 @@ const stubs: Stubs = {
 };
 
 const CONNECTORS = ['mm2-A-to-B-source', 'mm2-A-to-B-checkpoint', 'mm2-A-to-B-heartbeat'];
-
-function input(overrides: Partial<FailoverInput> = {}): FailoverInput {
-  return {
-    source: 'A',
-    target: 'B',
-    mode: 'planned',
-    forward: { connect: 'connect-b', connectors: CONNECTORS, sourceConnectors: ['mm2-A-to-B-source'] },
-    topics: ['orders'],
-    groups: ['billing'],
-    requestedBy: 'alice',
-    gates: {
-      'stop-producers': { approvers: ['bob', 'carol'], deadline: '5 minutes' },
-      'consumers-cutover': { fourEyes: true, deadline: '5 minutes' },
-      'producers-cutover': { deadline: '5 minutes' },
-    },
-    quietSeconds: 1,
-    ...overrides,
-  };
-}
 
 describe('failover playbook: control flow with stub activities', { timeout: 300_000 }, () => {
   type Handle = WorkflowHandle<typeof failover>;

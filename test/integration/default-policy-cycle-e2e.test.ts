@@ -1,19 +1,18 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigResourceTypes, type Admin, type Kafka } from 'kafkajs';
-import type { FailbackFigures, FailbackInput } from '../../src/model/failback-input';
-import type { FailoverFigures, FailoverInput } from '../../src/model/failover-input';
+import type { FailoverFigures } from '../../src/model/failover-input';
 import type { PlaybookReport } from '../../src/model/gates';
 import type { failback } from '../../workflows/failback';
 import type { failover } from '../../workflows/failover';
 import { approveSignal } from '../../workflows/framework';
-import { FAST_INTERVALS, planAtoB, useMirrorPair } from '../helpers/mirror-pair';
+import { cycleFailbackInput, forwardOn, planAtoB, plannedFailoverInput, useMirrorPair } from '../helpers/mirror-pair';
 import { flowConnectors } from '../helpers/mm2';
 import { e2eGateOpen } from '../helpers/playbook';
+import { failBackTraffic, finishFailoverTraffic } from '../helpers/cycle';
 import { SEQ_PARTITIONS as PARTITIONS, SeqConsumer, SeqProducer, seqOf, stopTraffic } from '../helpers/seq-clients';
 import { eventually, readUntil, uniqueId } from '../helpers/stack';
 import { startPlaybook, withWorker } from '../helpers/worker';
-import { captureHistory } from '../replay/capture';
 
 /**
  * The whole DR cycle under MM2's DefaultReplicationPolicy (mirrors named `A.<topic>`) on the
@@ -66,7 +65,6 @@ describe('the Default-policy cycle on the real stack with a producer and a consu
   const consumer = new SeqConsumer(group);
   pair.onCleanup(() => producer.stop());
   pair.onCleanup(() => consumer.stop());
-  const gates = { deadline: '5 minutes' };
 
   /** The group's committed offset per partition of each topic (-1: none), read on `admin`'s cluster. */
   const positions = async (admin: Admin, topics: string[]) => {
@@ -110,20 +108,15 @@ describe('the Default-policy cycle on the real stack with a producer and a consu
     mark('forward flow running, traffic on A');
 
     const { failoverReport, failbackReport } = await withWorker(async (ctx) => {
-      const failoverInput = (dryRun: boolean): FailoverInput => ({
-        source: 'A',
-        target: 'B',
-        mode: 'planned',
-        policy: 'default',
-        forward: { connect: 'connect-b', connectors: forward.all, sourceConnectors: forward.sources },
-        topics: [topic],
-        groups: [group],
-        requestedBy: 'alice',
-        gates: { 'stop-producers': gates, 'consumers-cutover': gates, 'producers-cutover': gates },
-        quietSeconds: 2,
-        lagThreshold: 100_000,
-        dryRun,
-      });
+      const failoverInput = (dryRun: boolean) =>
+        plannedFailoverInput({
+          policy: 'default',
+          forward: forwardOn(forward),
+          topics: [topic],
+          groups: [group],
+          lagThreshold: 100_000,
+          dryRun,
+        });
 
       // 2. The dry run shows the local topic it would create, shaped like A's.
       const dry = await startPlaybook<typeof failover>(ctx, 'failover', `${cutoverId}-dry-run`, failoverInput(true), '2 minutes');
@@ -164,11 +157,7 @@ describe('the Default-policy cycle on the real stack with a producer and a consu
       assertPlaced('on B after the failover', onB, [mirrorOnB, topic]);
       assert.deepEqual(onB[topic], [0, 0, 0], `the group starts B's new ${topic} at its end (empty)`);
       await consumer.start(kafkaB, [mirrorOnB, topic], false);
-      await producer.start(kafkaB, 'B');
-      await fo.signal(approveSignal, { gate: 'producers-cutover', by: 'bob' });
-      const failoverReport = (await fo.result()) as PlaybookReport<FailoverFigures>;
-      assert.equal(failoverReport.outcome, 'completed', failoverReport.reason ?? '');
-      await captureHistory(fo, 'failover-default-policy-cycle');
+      const failoverReport = await finishFailoverTraffic(fo, kafkaB, producer, 'failover-default-policy-cycle');
       mark('failover completed; producer on B');
 
       // 4. The DR period: B takes writes to its local topic, the group reads them there. A late
@@ -187,37 +176,17 @@ describe('the Default-policy cycle on the real stack with a producer and a consu
       await eventually('the group reads on B', async () => (consumer.seen.size >= onA + 150 ? true : undefined), 60_000);
 
       // 5. The failback B→A, seeded from the failover named by its workflow ID.
-      const failbackInput: FailbackInput = {
-        primary: 'A',
-        dr: 'B',
-        forward: { connect: 'connect-b', connectors: forward.all, sourceConnectors: forward.sources },
-        reverse: { connect: 'connect-a', name: reverseName, replicationFactor: 1, intervals: FAST_INTERVALS },
+      const failbackInput = cycleFailbackInput(forward, reverseName, {
         topics: [topic],
         groups: [group],
         policy: 'default',
         seed: { mode: 'auto', failoverWorkflowId: cutoverId },
-        requestedBy: 'tester',
-        gates: { 'consumers-cutover': gates, 'stop-producers': gates, 'producers-cutover': gates },
-        lagThreshold: 1_000,
-        catchUpTimeoutSeconds: 120,
-        quietSeconds: 2,
-      };
+      });
       const fb = await startPlaybook<typeof failback>(ctx, 'failback', cutoverId, failbackInput, '5 minutes');
-      await e2eGateOpen(fb, 'consumers-cutover');
-      await consumer.stop();
-      await fb.signal(approveSignal, { gate: 'consumers-cutover', by: 'bob', comment: 'consumers stopped on B' });
-      await e2eGateOpen(fb, 'stop-producers');
-      const backOnA = await positions(adminA, [topic, mirrorOnA]);
-      assertPlaced('on A after the failback', backOnA, [topic, mirrorOnA]);
-      await consumer.start(kafkaA, [topic, mirrorOnA], false);
-      mark('failback: consumer moved to A');
-      await producer.stop();
-      await fb.signal(approveSignal, { gate: 'stop-producers', by: 'bob' });
-      await e2eGateOpen(fb, 'producers-cutover');
-      await producer.start(kafkaA, 'A');
-      await fb.signal(approveSignal, { gate: 'producers-cutover', by: 'bob' });
-      const failbackReport = (await fb.result()) as PlaybookReport<FailbackFigures>;
-      assert.equal(failbackReport.outcome, 'completed', `${failbackReport.reason ?? ''} ${JSON.stringify(failbackReport.steps)}`);
+      const failbackReport = await failBackTraffic(fb, { kafkaA, topics: [topic, mirrorOnA], fromBeginning: false }, producer, consumer, {
+        mark,
+        placed: async () => assertPlaced('on A after the failback', await positions(adminA, [topic, mirrorOnA]), [topic, mirrorOnA]),
+      });
       mark('failback completed; producer on A');
       return { failoverReport, failbackReport };
     });

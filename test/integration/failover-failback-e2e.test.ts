@@ -2,14 +2,14 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Admin } from 'kafkajs';
 import type { FailbackFigures, FailbackInput } from '../../src/model/failback-input';
-import type { FailoverFigures, FailoverInput } from '../../src/model/failover-input';
 import type { PlaybookReport } from '../../src/model/gates';
 import type { failback } from '../../workflows/failback';
 import type { failover } from '../../workflows/failover';
 import { approveSignal, decideUpdate } from '../../workflows/framework';
-import { endOffsets, FAST_INTERVALS, planAtoB, sum, useMirrorPair } from '../helpers/mirror-pair';
+import { cycleFailbackInput, endOffsets, forwardOn, planAtoB, plannedFailoverInput, sum, useMirrorPair } from '../helpers/mirror-pair';
 import { flowConnectors, retrying } from '../helpers/mm2';
 import { e2eGateOpen } from '../helpers/playbook';
+import { failBackTraffic, finishFailoverTraffic } from '../helpers/cycle';
 import { SEQ_PARTITIONS as PARTITIONS, SeqConsumer, SeqProducer, seqOf, stopTraffic } from '../helpers/seq-clients';
 import { eventually, readUntil, sleep, uniqueId } from '../helpers/stack';
 import { startPlaybook, withWorker } from '../helpers/worker';
@@ -62,7 +62,6 @@ describe('failover then failback on the real stack with producers and consumers 
   pair.onCleanup(() => producer.stop());
   pair.onCleanup(() => consumer.stop());
   const ends = (admin: Admin) => endOffsets(admin, topic);
-  const gates = { deadline: '5 minutes' };
 
   it('0 lost on either cluster and for the consumer group, duplicates bounded, nothing replayed to B', async (t) => {
     const started = Date.now();
@@ -81,18 +80,7 @@ describe('failover then failback on the real stack with producers and consumers 
 
     const { failoverReport, failbackReport } = await withWorker(async (ctx) => {
       // 2. Planned failover A→B; the test plays the operator at each gate.
-      const failoverInput: FailoverInput = {
-        source: 'A',
-        target: 'B',
-        mode: 'planned',
-        policy: 'identity',
-        forward: { connect: 'connect-b', connectors: forward.all, sourceConnectors: forward.sources },
-        topics: [topic],
-        groups: [group],
-        requestedBy: 'alice',
-        gates: { 'stop-producers': gates, 'consumers-cutover': gates, 'producers-cutover': gates },
-        quietSeconds: 2,
-      };
+      const failoverInput = plannedFailoverInput({ policy: 'identity', forward: forwardOn(forward), topics: [topic], groups: [group] });
       const fo = await startPlaybook<typeof failover>(ctx, 'failover', cutoverId, failoverInput, '5 minutes');
       await e2eGateOpen(fo, 'stop-producers');
       await producer.stop();
@@ -108,11 +96,7 @@ describe('failover then failback on the real stack with producers and consumers 
       assert.deepEqual(atProducers.figures.unplaced, [], 'the group has a position on B for every partition it committed on A');
       await consumer.start(kafkaB, [topic], false);
       mark('failover: consumer moved to B');
-      await producer.start(kafkaB, 'B');
-      await fo.signal(approveSignal, { gate: 'producers-cutover', by: 'bob' });
-      const failoverReport = (await fo.result()) as PlaybookReport<FailoverFigures>;
-      assert.equal(failoverReport.outcome, 'completed', failoverReport.reason ?? '');
-      await captureHistory(fo, 'failover-planned-continuous');
+      const failoverReport = await finishFailoverTraffic(fo, kafkaB, producer, 'failover-planned-continuous');
       mark('failover completed; producer on B');
 
       // 3. The DR period: B takes writes, the group reads them on B.
@@ -123,22 +107,8 @@ describe('failover then failback on the real stack with producers and consumers 
       );
 
       // 4. The derived seed (no snapshot, no workflow ID), in a dry run: it must equal the failover's snapshot.
-      const failbackInput = (seed: FailbackInput['seed'], dryRun: boolean): FailbackInput => ({
-        primary: 'A',
-        dr: 'B',
-        forward: { connect: 'connect-b', connectors: forward.all, sourceConnectors: forward.sources },
-        reverse: { connect: 'connect-a', name: reverseName, replicationFactor: 1, intervals: FAST_INTERVALS },
-        topics: [topic],
-        groups: [group],
-        policy: 'identity',
-        seed,
-        requestedBy: 'tester',
-        gates: { 'consumers-cutover': gates, 'stop-producers': gates, 'producers-cutover': gates },
-        lagThreshold: 1_000,
-        catchUpTimeoutSeconds: 120,
-        quietSeconds: 2,
-        dryRun,
-      });
+      const failbackInput = (seed: FailbackInput['seed'], dryRun: boolean) =>
+        cycleFailbackInput(forward, reverseName, { topics: [topic], groups: [group], seed, dryRun });
       const dry = await startPlaybook<typeof failback>(
         ctx,
         'failback',
@@ -166,20 +136,15 @@ describe('failover then failback on the real stack with producers and consumers 
         failbackInput({ mode: 'auto', failoverWorkflowId: cutoverId }, false),
         '5 minutes',
       );
-      await e2eGateOpen(fb, 'consumers-cutover');
-      await consumer.stop();
-      await fb.signal(approveSignal, { gate: 'consumers-cutover', by: 'bob', comment: 'consumers stopped on B' });
-      // translate-offsets runs right after the approval; the next gate opens once the group is set on A.
-      await e2eGateOpen(fb, 'stop-producers');
-      await consumer.start(kafkaA, [topic], consumer.seen.size === 0);
-      mark('failback: consumer moved to A');
-      await producer.stop();
-      await fb.signal(approveSignal, { gate: 'stop-producers', by: 'bob' });
-      await e2eGateOpen(fb, 'producers-cutover');
-      await producer.start(kafkaA, 'A');
-      await fb.signal(approveSignal, { gate: 'producers-cutover', by: 'bob' });
-      const failbackReport = (await fb.result()) as PlaybookReport<FailbackFigures>;
-      assert.equal(failbackReport.outcome, 'completed', `${failbackReport.reason ?? ''} ${JSON.stringify(failbackReport.steps)}`);
+      const failbackReport = await failBackTraffic(
+        fb,
+        { kafkaA, topics: [topic], fromBeginning: consumer.seen.size === 0 },
+        producer,
+        consumer,
+        {
+          mark,
+        },
+      );
       await captureHistory(fb, 'failback-from-failover-id');
       mark('failback completed; producer on A');
       return { failoverReport, failbackReport };

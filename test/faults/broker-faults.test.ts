@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { Client } from '@temporalio/client';
 import { createDeps } from '../../activities';
 import type { DrainResult } from '../../activities/lag';
@@ -11,11 +11,10 @@ import {
   assertStackHealthy,
   drainRetried,
   freezeComponent,
-  quietSdkLogs,
-  restartsComponentsAfter,
   startComponents,
   startDrain,
   stopComponent,
+  useFaultHooks,
 } from '../helpers/faults';
 import { instrumentDeps } from '../helpers/instrumented-deps';
 import { assertSeqsOnce, flowWithLag, useMirrorPair } from '../helpers/mirror-pair';
@@ -75,8 +74,7 @@ describe('broker B stopped or frozen mid-step', { timeout: 600_000 }, () => {
   });
 
   pair.onCleanup(async () => thaw());
-  restartsComponentsAfter(pair);
-  before(() => quietSdkLogs());
+  useFaultHooks(pair);
 
   it('the drain completes after B is back (retried, every record once on A); a deletion fails after exactly 3 attempts deleting nothing, or completes after a freeze', async (t) => {
     // The reverse flow B→A on connect-a; some records copied, then the source stopped with 40 to go.

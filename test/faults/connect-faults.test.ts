@@ -1,18 +1,10 @@
 import assert from 'node:assert/strict';
-import { before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { Client } from '@temporalio/client';
 import type { DrainResult } from '../../activities/lag';
 import { FailureType } from '../../src/failures';
 import { DESTRUCTIVE_OPTIONS } from '../../workflows/activity-options';
-import {
-  assertStackHealthy,
-  drainRetried,
-  quietSdkLogs,
-  restartsComponentsAfter,
-  startComponents,
-  startDrain,
-  stopComponent,
-} from '../helpers/faults';
+import { assertStackHealthy, drainRetried, startComponents, startDrain, stopComponent, useFaultHooks } from '../helpers/faults';
 import { assertSeqsOnce, flowWithLag, useMirrorPair } from '../helpers/mirror-pair';
 import { retrying } from '../helpers/mm2';
 import { uniqueId } from '../helpers/stack';
@@ -35,8 +27,7 @@ describe('connect-b stopped and restarted mid-step', { timeout: 600_000 }, () =>
   const topic = `cf-${id}`;
   const pair = useMirrorPair('connect-faults', { topics: [{ topic, partitions: PARTITIONS }] });
   pair.leaves({ topics: { B: [`A.${topic}`] } });
-  restartsComponentsAfter(pair);
-  before(() => quietSdkLogs());
+  useFaultHooks(pair);
 
   it('the drain wait survives it (retried, completes after the restart, every record once on B); a destructive call fails ConnectUnavailable after exactly 3 attempts', async (t) => {
     // Some records copied (committed offsets exist), then the source stopped with 40 to go: lag 40.

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { FailoverFigures } from '../../src/model/failover-input';
 import type { PlaybookReport } from '../../src/model/gates';
 import type { failover } from '../../workflows/failover';
@@ -7,12 +7,11 @@ import { decideUpdate } from '../../workflows/framework';
 import {
   activityRuns,
   assertStackHealthy,
-  quietSdkLogs,
   autoApprove,
   pendingActivity,
-  restartsComponentsAfter,
   startComponents,
   stopComponent,
+  useFaultHooks,
 } from '../helpers/faults';
 import { endOffsets, planAtoB, plannedFailoverInput, produceSeq, useMirrorPair } from '../helpers/mirror-pair';
 import { flowConnectors, retrying } from '../helpers/mm2';
@@ -42,8 +41,7 @@ describe('Temporal server killed and restarted mid-playbook', { timeout: 600_000
   const pair = useMirrorPair('temporal-restart', { topics: [{ topic, partitions: PARTITIONS }] });
   pair.leaves({ topics: { B: [mirrored] } });
   // A failed test must not leave the server down for the next file.
-  restartsComponentsAfter(pair);
-  before(() => quietSdkLogs());
+  useFaultHooks(pair);
   const { adminA, adminB, connectB } = pair;
 
   it('the same run resumes after each restart and completes: gate state kept, 0 lost, forward flow stopped', async (t) => {

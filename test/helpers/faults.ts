@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { before } from 'node:test';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
@@ -231,7 +232,11 @@ export function drainRetried(drain: WorkflowHandle): Promise<PendingActivity> {
   );
 }
 
-/** Registers the fault tests' own cleanup first in the pair's `after`: a failed test must not leave a component down. */
-export function restartsComponentsAfter(pair: MirrorPair): void {
+/**
+ * The fault tests' hooks around the pair's: SDK logs quieted in `before`; first in `after`,
+ * the stack's components started again (a failed test must not leave one down).
+ */
+export function useFaultHooks(pair: MirrorPair): void {
+  before(() => quietSdkLogs());
   pair.onCleanup(() => startComponents().catch((err: unknown) => console.error(`restarting the stack: ${String(err)}`)));
 }

@@ -6,7 +6,15 @@ import type { FrameworkToyInput } from '../workflows/framework-playbook';
 import { runCli, spawnCli, type CliRun } from '../helpers/cli';
 import { startStubWorker, type StubWorker } from '../helpers/playbook';
 import { eventually, uniqueId } from '../helpers/stack';
-import { groupPlanOf, healthyCluster, lagReport as lagReportOf, localTopicsAnswer, OPEN_FLOW_SCOPE } from '../replay/stubs';
+import {
+  appliedTranslationOf,
+  groupPlanOf,
+  healthyCluster,
+  lagReport as lagReportOf,
+  localTopicsAnswer,
+  OPEN_FLOW_SCOPE,
+  translationOf,
+} from '../replay/stubs';
 
 /**
  * `kafka-dr` against this stack's Temporal server, with the playbooks on a real worker
@@ -42,6 +50,7 @@ type FailoverStubs = Pick<
   | 'prepareLocalTopics'
 >;
 
+const T = '2026-01-01T00:00:00.000Z';
 const groupPlan = groupPlanOf(`${A}.orders`, ['10']);
 
 const stubs: FailoverStubs & Record<string, (...args: never[]) => Promise<unknown>> = {
@@ -70,26 +79,10 @@ const stubs: FailoverStubs & Record<string, (...args: never[]) => Promise<unknow
     return { cluster: input.cluster, takenAt: '2026-01-01T00:00:00.000Z', offsets: {}, missingTopics: [] };
   },
   async planOffsetTranslation() {
-    return {
-      source: A,
-      target: B,
-      allowRewind: false,
-      groups: [groupPlan as never],
-      checkpointsRead: 1,
-      generatedAt: '2026-01-01T00:00:00.000Z',
-    };
+    return translationOf(groupPlan, { source: A, target: B, generatedAt: T });
   },
   async applyOffsetTranslation() {
-    return {
-      source: A,
-      target: B,
-      allowRewind: false,
-      groups: [groupPlan as never],
-      checkpointsRead: 1,
-      generatedAt: '2026-01-01T00:00:00.000Z',
-      applied: [{ group: 'billing', topic: `${A}.orders`, partition: 0, offset: '10' }],
-      appliedAt: '2026-01-01T00:00:01.000Z',
-    };
+    return appliedTranslationOf(groupPlan, '2026-01-01T00:00:01.000Z', { source: A, target: B, generatedAt: T });
   },
   async checkGroupsInFlow() {
     return { checkpointConnectors: ['mm2-fwd-checkpoint'], outside: [] };

@@ -337,7 +337,7 @@ export function createStubs(scenarioOf: (workflowId: string) => AuditScenario, c
     },
     async planOffsetTranslation(input) {
       record('planOffsetTranslation', input);
-      return { source: 'A', target: 'B', allowRewind: false, groups: [groupPlan as never], checkpointsRead: 1, generatedAt: AT };
+      return translationOf(groupPlan);
     },
     async repairTopicConfigs(input) {
       record('repairTopicConfigs', input);
@@ -361,16 +361,7 @@ export function createStubs(scenarioOf: (workflowId: string) => AuditScenario, c
     },
     async applyOffsetTranslation(input) {
       record('applyOffsetTranslation', input);
-      return {
-        source: 'A',
-        target: 'B',
-        allowRewind: false,
-        groups: [groupPlan as never],
-        checkpointsRead: 1,
-        generatedAt: AT,
-        applied: [{ group: 'billing', topic: 'A.orders', partition: 0, offset: '10' }],
-        appliedAt: AT,
-      } as never;
+      return appliedTranslationOf(groupPlan, AT) as never;
     },
   };
 }
@@ -468,5 +459,28 @@ export function groupPlanOf(mirror: string, ends: string[]) {
     state: 'Dead',
     members: 0,
     partitions: ends.map((to, partition) => ({ topic: mirror, partition, from: null, to, action: 'set', checkpoint: to, upstream: to })),
+  };
+}
+
+type TranslationOf = { source?: string; target?: string; checkpointsRead?: number; generatedAt?: string };
+
+/** planOffsetTranslation's answer: `plan` (groupPlanOf) from A to B unless told. */
+export function translationOf(plan: ReturnType<typeof groupPlanOf>, o: TranslationOf = {}) {
+  return {
+    source: o.source ?? 'A',
+    target: o.target ?? 'B',
+    allowRewind: false,
+    groups: [plan as never],
+    checkpointsRead: o.checkpointsRead ?? 1,
+    generatedAt: o.generatedAt ?? AT,
+  };
+}
+
+/** applyOffsetTranslation's answer: `plan` applied, each partition at its checkpoint. */
+export function appliedTranslationOf(plan: ReturnType<typeof groupPlanOf>, appliedAt: string, o: TranslationOf = {}) {
+  return {
+    ...translationOf(plan, o),
+    applied: plan.partitions.map((p) => ({ group: plan.group, topic: p.topic, partition: p.partition, offset: p.to })),
+    appliedAt,
   };
 }

@@ -11,6 +11,8 @@ import type { UnplacedPartition } from '../../src/model/unplaced';
 import { deriveFlowScope, type FlowScope } from '../../src/mm2/flow-scope';
 import { IDENTITY_POLICY_CLASS } from '../../src/mm2/policy';
 import {
+  appliedTranslationOf,
+  callLog,
   failoverInput as input,
   groupPlanOf,
   healthyCluster,
@@ -18,8 +20,9 @@ import {
   localTopicsAnswer,
   OPEN_FLOW_SCOPE,
   placedAt,
+  translationOf,
+  type Call,
 } from '../replay/stubs';
-import { callLog, type Call } from '../replay/stubs';
 import { evaluateClusterHealth } from '../../src/kafka/probes';
 import { evaluateHeadroom, evaluateQuorum } from '../../src/kafka/quorum-headroom';
 
@@ -175,30 +178,11 @@ const stubs: Stubs = {
   },
   async planOffsetTranslation(input) {
     record('planOffsetTranslation', input);
-    return {
-      source: 'A',
-      target: 'B',
-      allowRewind: false,
-      groups: [groupPlan as never],
-      checkpointsRead: 2,
-      generatedAt: '2025-01-01T00:00:00.000Z',
-    };
+    return translationOf(groupPlan, { checkpointsRead: 2 });
   },
   async applyOffsetTranslation(input) {
     record('applyOffsetTranslation', input);
-    return {
-      source: 'A',
-      target: 'B',
-      allowRewind: false,
-      groups: [groupPlan as never],
-      checkpointsRead: 2,
-      generatedAt: '2025-01-01T00:00:00.000Z',
-      applied: [
-        { group: 'billing', topic: 'A.orders', partition: 0, offset: '10' },
-        { group: 'billing', topic: 'A.orders', partition: 1, offset: '12' },
-      ],
-      appliedAt: '2025-01-01T00:00:01.000Z',
-    };
+    return appliedTranslationOf(groupPlan, '2025-01-01T00:00:01.000Z', { checkpointsRead: 2 });
   },
   async prepareLocalTopics(input) {
     record('prepareLocalTopics', input);

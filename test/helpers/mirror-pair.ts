@@ -10,7 +10,7 @@ import type { ReplicationPlanInput } from '../../src/model/replication-plan';
 import { stackRegistry } from '../../src/registry/load';
 import { connectorsInState, deployFlowRunning, flowConnectors, retrying } from './mm2';
 import { seqOf } from './seq-clients';
-import { eventually, kafka, readUntil, sleep, stack } from './stack';
+import { eventually, kafka, readUntil, sleep, stack, uniqueId } from './stack';
 
 /**
  * The set-up the mirror-pair end-to-end tests share: clusters A and B with their
@@ -287,4 +287,27 @@ export async function assertSeqsOnce(pair: MirrorPair, cluster: Cluster, topic: 
     records.map((r) => seqOf(r.value)).sort((a, b) => a - b),
     [...Array(total).keys()],
   );
+}
+
+/** The `forward` field of a playbook input for a MirrorFlow A→B PUT on connect-b (putFlow). */
+export function forwardOfFlow(flow: MirrorFlow): { connect: string; connectors: string[]; sourceConnectors: string[] } {
+  return { connect: 'connect-b', connectors: Object.keys(mirrorConnectors(flow)), sourceConnectors: [`${flow.name}-source`] };
+}
+
+/**
+ * One topic `<prefix>-<id>` on A, mirrored to B's `A.<topic>` by a flow of the same name
+ * PUT on connect-b in `before` (group `<prefix>-svc-<id>` checkpointed), on a mirror pair.
+ */
+export function useMirroredTopic(prefix: string, partitions: number) {
+  const id = uniqueId();
+  const topic = `${prefix}-${id}`;
+  const group = `${prefix}-svc-${id}`;
+  const mirrored = `A.${topic}`;
+  const flow = mirrorFlowAtoB(topic, [topic], [group]);
+  const pair = useMirrorPair(`${prefix}-e2e`, { topics: [{ topic, partitions }], groups: [group] });
+  pair.leaves({ topics: { B: [mirrored, topic] } });
+  before(async () => {
+    await pair.putFlow(flow);
+  });
+  return { id, topic, group, mirrored, flow, pair, forward: forwardOfFlow(flow) };
 }

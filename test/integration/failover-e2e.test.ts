@@ -2,14 +2,13 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import type { Producer } from 'kafkajs';
 import { readLatestCheckpoints } from '../../src/mm2/checkpoints';
-import { remoteTopicName } from '../../src/mm2/connector-configs';
 import type { FailoverFigures, FailoverInput } from '../../src/model/failover-input';
 import type { PlaybookReport } from '../../src/model/gates';
 import type { failover } from '../../workflows/failover';
 import { approveSignal, decideUpdate } from '../../workflows/framework';
-import { endOffsets, mirrorFlowAtoB, useMirrorPair } from '../helpers/mirror-pair';
+import { endOffsets, useMirroredTopic } from '../helpers/mirror-pair';
 import { e2eGateOpen } from '../helpers/playbook';
-import { eventually, readUntil, sleep, uniqueId } from '../helpers/stack';
+import { eventually, readUntil, sleep } from '../helpers/stack';
 import { startPlaybook, withWorker } from '../helpers/worker';
 import { captureHistory } from '../replay/capture';
 
@@ -26,17 +25,8 @@ const PARTITIONS = 3;
 const BATCH_PER_PARTITION = 5;
 
 describe('failover (planned) A→B end to end on the real stack', { timeout: 300_000 }, () => {
-  const id = uniqueId();
-  const topic = `fo-${id}`;
-  const group = `fo-svc-${id}`;
-  const mirrored = remoteTopicName('default', 'A', topic);
-  const flow = mirrorFlowAtoB(`fo-${id}`, [topic], [group]);
-  let names: string[] = [];
-  const pair = useMirrorPair('failover-e2e', {
-    topics: [{ topic, partitions: PARTITIONS }],
-    groups: [group],
-  });
-  pair.leaves({ topics: { B: [mirrored, topic] } });
+  const { id, topic, group, mirrored, forward, pair } = useMirroredTopic('fo', PARTITIONS);
+  const names = forward.connectors;
   const { kafkaA, kafkaB, adminA, adminB, connectB: connect } = pair;
 
   /** The sequence-numbered producer: seq i → partition i % 3; counts what A acknowledged. */
@@ -61,7 +51,6 @@ describe('failover (planned) A→B end to end on the real stack', { timeout: 300
   };
 
   before(async () => {
-    names = await pair.putFlow(flow);
     producer = kafkaA.producer({ allowAutoTopicCreation: false });
     await producer.connect();
   });
@@ -133,7 +122,7 @@ describe('failover (planned) A→B end to end on the real stack', { timeout: 300
       source: 'A',
       target: 'B',
       mode: 'planned',
-      forward: { connect: 'connect-b', connectors: names, sourceConnectors: [`${flow.name}-source`] },
+      forward,
       topics: [topic],
       groups: [group],
       requestedBy: 'alice',

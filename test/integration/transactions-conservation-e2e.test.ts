@@ -18,6 +18,7 @@ import {
   mirrorFlowAtoB,
   planAtoB,
   plannedFailoverInput,
+  useMirroredTopic,
   useMirrorPair,
 } from '../helpers/mirror-pair';
 import { flowConnectors } from '../helpers/mm2';
@@ -45,19 +46,11 @@ import { startPlaybook, withWorker } from '../helpers/worker';
 const PARTITIONS = 2;
 
 describe('transactions and conservation: planned failover A→B end to end', { timeout: 600_000 }, () => {
-  const id = uniqueId();
-  const topic = `txn-${id}`;
-  const group = `txn-svc-${id}`;
-  const mirrored = remoteTopicName('default', 'A', topic);
-  const flow = mirrorFlowAtoB(`txn-${id}`, [topic], [group]);
-  let names: string[] = [];
-  const pair = useMirrorPair('txn-e2e', { topics: [{ topic, partitions: PARTITIONS }] });
-  pair.leaves({ topics: { B: [mirrored, topic] } });
+  const { id, topic, group, mirrored, forward, pair } = useMirroredTopic('txn', PARTITIONS);
   const { kafkaA, kafkaB, adminA, adminB } = pair;
   let plain: Producer;
 
   before(async () => {
-    names = await pair.putFlow(flow);
     plain = kafkaA.producer({ allowAutoTopicCreation: false });
     await plain.connect();
   });
@@ -109,7 +102,7 @@ describe('transactions and conservation: planned failover A→B end to end', { t
 
     const eightMinutes = { deadline: '8 minutes' };
     const input = plannedFailoverInput({
-      forward: { connect: 'connect-b', connectors: names, sourceConnectors: [`${flow.name}-source`] },
+      forward,
       topics: [topic],
       groups: [group],
       gates: { 'stop-producers': eightMinutes, 'consumers-cutover': eightMinutes, 'producers-cutover': eightMinutes },

@@ -8,7 +8,7 @@ import type { FailoverFigures, FailoverInput } from '../../src/model/failover-in
 import type { PlaybookReport } from '../../src/model/gates';
 import type { failover } from '../../workflows/failover';
 import { approveSignal, decideUpdate } from '../../workflows/framework';
-import { endOffsets, mirrorFlowAtoB, plannedFailoverInput, useMirrorPair } from '../helpers/mirror-pair';
+import { endOffsets, forwardOfFlow, mirrorFlowAtoB, plannedFailoverInput, useMirrorPair } from '../helpers/mirror-pair';
 import { e2eGateOpen } from '../helpers/playbook';
 import { eventually, uniqueId } from '../helpers/stack';
 import { startPlaybook, withWorker } from '../helpers/worker';
@@ -44,7 +44,7 @@ describe('unplaced groups: the planned failover stops at a gate and applies the 
 
   const input = (groups: string[]): FailoverInput =>
     plannedFailoverInput({
-      forward: { connect: 'connect-b', connectors: names, sourceConnectors: [`${flow.name}-source`] },
+      forward: forwardOfFlow(flow),
       topics: [topic],
       groups,
     });

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import type { Activities } from '../../activities';
 import type { FrameworkToyInput } from '../workflows/framework-playbook';
 import { runCli, spawnCli, type CliRun } from '../helpers/cli';
 import { startStubWorker, type StubWorker } from '../helpers/playbook';
 import { eventually, uniqueId } from '../helpers/stack';
 import {
   appliedTranslationOf,
+  type FailoverPathStubs,
   groupPlanOf,
   healthyCluster,
   lagReport as lagReportOf,
@@ -33,27 +33,10 @@ const CONNECTORS = ['mm2-fwd-source', 'mm2-fwd-checkpoint', 'mm2-fwd-heartbeat']
 
 const lagReport = (total: string) => lagReportOf(total, { source: A, end: total, committed: '0', measuredAt: '2026-01-01T00:00:00.000Z' });
 
-type FailoverStubs = Pick<
-  Activities,
-  | 'clusterHealth'
-  | 'replicationLag'
-  | 'waitForQuietProducers'
-  | 'waitForDrain'
-  | 'stopConnectors'
-  | 'resumeConnector'
-  | 'snapshotEndOffsets'
-  | 'planOffsetTranslation'
-  | 'applyOffsetTranslation'
-  | 'checkGroupsInFlow'
-  | 'findUnplacedPositions'
-  | 'describeFlow'
-  | 'prepareLocalTopics'
->;
-
 const T = '2026-01-01T00:00:00.000Z';
 const groupPlan = groupPlanOf(`${A}.orders`, ['10']);
 
-const stubs: FailoverStubs & Record<string, (...args: never[]) => Promise<unknown>> = {
+const stubs: FailoverPathStubs & Record<string, (...args: never[]) => Promise<unknown>> = {
   async clusterHealth(input) {
     return healthyCluster(input.cluster, { topicCount: 1, partitionCount: 1 });
   },

@@ -192,6 +192,24 @@ type StubNames =
   | 'prepareLocalTopics';
 export type Stubs = Pick<Activities, StubNames>;
 
+/** The activities a planned failover calls, as the CLI and failover workflow tests stub them. */
+export type FailoverPathStubs = Pick<
+  Activities,
+  | 'clusterHealth'
+  | 'replicationLag'
+  | 'waitForQuietProducers'
+  | 'waitForDrain'
+  | 'stopConnectors'
+  | 'resumeConnector'
+  | 'snapshotEndOffsets'
+  | 'planOffsetTranslation'
+  | 'applyOffsetTranslation'
+  | 'checkGroupsInFlow'
+  | 'findUnplacedPositions'
+  | 'describeFlow'
+  | 'prepareLocalTopics'
+>;
+
 /** Stubs for audit-drift and the planned failover path; `calls` collects every call. */
 export function createStubs(scenarioOf: (workflowId: string) => AuditScenario, calls: Call[] = []): Stubs {
   const wfId = () => Context.current().info.workflowExecution?.workflowId ?? '';

@@ -14,6 +14,7 @@ import {
   appliedTranslationOf,
   callLog,
   failoverInput as input,
+  type FailoverPathStubs,
   groupPlanOf,
   healthyCluster,
   lagReport,
@@ -80,26 +81,8 @@ const snapshotOf = (cluster: string, topics: string[]) => ({
 
 const groupPlan = groupPlanOf('A.orders', ['10', '12']);
 
-type Stubs = Pick<
-  Activities,
-  | 'clusterHealth'
-  | 'replicationLag'
-  | 'waitForQuietProducers'
-  | 'waitForDrain'
-  | 'stopConnectors'
-  | 'resumeConnector'
-  | 'waitForConnectorState'
-  | 'snapshotEndOffsets'
-  | 'planOffsetTranslation'
-  | 'applyOffsetTranslation'
-  | 'replicationFreshness'
-  | 'unplannedRpoEvidence'
-  | 'checkGroupsInFlow'
-  | 'findUnplacedPositions'
-  | 'placeUnplacedGroups'
-  | 'describeFlow'
-  | 'prepareLocalTopics'
->;
+type Stubs = FailoverPathStubs &
+  Pick<Activities, 'waitForConnectorState' | 'replicationFreshness' | 'unplannedRpoEvidence' | 'placeUnplacedGroups'>;
 
 /** describeFlow calls, apart from `calls`: the call-order assertions below predate the scope check. */
 const flowCalls: Call[] = [];

@@ -1,10 +1,11 @@
 import { z } from 'zod';
-import { classified, describeZodError, invalidInput } from '../src/failures';
+import { classified } from '../src/failures';
 import { deriveFlowScope, FLOW_CONFIG_KEYS, type FlowConnectorConfig, type FlowScope } from '../src/mm2/flow-scope';
 import { pairCutoverState, type CutoverRun, type PairState } from '../src/model/pair-state';
 import { cutoverWorkflowId } from '../src/model/workflow-ids';
 import { AliasSchema } from '../src/registry/schema';
 import type { ActivityDeps } from './deps';
+import { parseArgs } from './support';
 
 /**
  * Reads what a running MM2 flow mirrors (src/mm2/flow-scope.ts), so a playbook checks its
@@ -38,9 +39,8 @@ export function createFlowActivities(deps: ActivityDeps) {
     async pairCutoverState(
       input: z.input<typeof PairInput>,
     ): Promise<(PairState & { workflowId: string }) | { state: 'unknown'; workflowId: string }> {
-      const parsed = PairInput.safeParse(input);
-      if (!parsed.success) throw invalidInput(`pairCutoverState input: ${describeZodError(parsed.error)}`);
-      const workflowId = cutoverWorkflowId(parsed.data.source, parsed.data.target);
+      const args = parseArgs(PairInput, input, 'pairCutoverState input');
+      const workflowId = cutoverWorkflowId(args.source, args.target);
       if (!deps.temporalClient) return { state: 'unknown', workflowId };
       const client = await deps.temporalClient();
       const runs: CutoverRun[] = [];
@@ -65,9 +65,7 @@ export function createFlowActivities(deps: ActivityDeps) {
      * needs: a config holds client credentials) and lists topics; changes nothing, safe to repeat.
      */
     async describeFlow(input: DescribeFlowInput): Promise<FlowScope> {
-      const parsed = DescribeFlowInput.safeParse(input);
-      if (!parsed.success) throw invalidInput(`describeFlow input: ${describeZodError(parsed.error)}`);
-      const args = parsed.data;
+      const args = parseArgs(DescribeFlowInput, input, 'describeFlow input');
       const names = [...new Set([...args.connectors, ...args.sourceConnectors])];
       const connectors = await classified(
         async () => {

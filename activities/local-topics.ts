@@ -1,12 +1,13 @@
 import { ConfigResourceTypes, type Admin } from 'kafkajs';
 import { z } from 'zod';
-import { classified, describeZodError, invalidInput } from '../src/failures';
+import { classified } from '../src/failures';
 import { GroupHasMembersError } from '../src/kafka/group-commit';
 import { topicMetadataOrMissing } from '../src/kafka/probes';
 import { fetchOffsetsOfTopics } from '../src/kafka/topic-offsets';
 import { mirroredTopic } from '../src/model/failover-input';
 import { LOCAL_TOPIC_CONFIGS, localTopicPlan, topicOverrides, type LocalTopic, type TopicShape } from '../src/offsets/local-topics';
 import type { ActivityDeps } from './deps';
+import { parseArgs } from './support';
 
 /**
  * The DR cluster's local topics under the Default policy (src/offsets/local-topics.ts):
@@ -82,9 +83,7 @@ export function createLocalTopicsActivities(deps: ActivityDeps) {
      * existing topic is left as it is, and a group placed once keeps its position.
      */
     async prepareLocalTopics(raw: PrepareLocalTopicsInput): Promise<PrepareLocalTopicsResult> {
-      const parsed = PrepareSchema.safeParse(raw);
-      if (!parsed.success) throw invalidInput(`prepareLocalTopics: ${describeZodError(parsed.error)}`);
-      const input = parsed.data;
+      const input = parseArgs(PrepareSchema, raw, 'prepareLocalTopics');
       const mirrorOf = (t: string) => mirroredTopic('default', input.source, t, input.separator);
       const onTarget = await classified(
         () => deps.kafka.withAdmin(input.target, (admin) => shapes(admin, [...input.topics, ...input.topics.map(mirrorOf)])),

@@ -1,7 +1,7 @@
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/activity';
 import type { Admin } from 'kafkajs';
 import { z } from 'zod';
-import { classified, describeZodError, FailureType, invalidInput } from '../src/failures';
+import { classified, FailureType } from '../src/failures';
 import { groupMatcher, literalGroupNames, readLatestCheckpoints, checkpointsTopic } from '../src/mm2/checkpoints';
 import {
   activeGroupReason,
@@ -23,6 +23,7 @@ import {
 } from '../src/offsets/staleness';
 import { mirroredTopic, upstreamTopic } from '../src/model/failover-input';
 import type { ActivityDeps } from './deps';
+import { activityAttempt, heartbeat, parseArgs, sleep } from './support';
 import { fetchOffsetsOfTopics } from '../src/kafka/topic-offsets';
 import { GroupHasMembersError } from '../src/kafka/group-commit';
 import { inBatches } from '../src/concurrency';
@@ -108,20 +109,7 @@ export interface AppliedOffsetPlan extends OffsetPlan {
 }
 
 function parse(input: unknown): ParsedInput {
-  const parsed = OffsetTranslationInputSchema.safeParse(input);
-  if (!parsed.success) throw invalidInput(`offset translation input: ${describeZodError(parsed.error)}`);
-  return parsed.data;
-}
-
-/** Heartbeats when running as an activity (a no-op when called directly, e.g. from a script). */
-function beat(details: unknown): void {
-  let ctx: Context;
-  try {
-    ctx = Context.current();
-  } catch {
-    return;
-  }
-  ctx.heartbeat(details);
+  return parseArgs(OffsetTranslationInputSchema, input, 'offset translation input');
 }
 
 function preconditionFailed(message: string): ApplicationFailure {
@@ -143,12 +131,12 @@ async function buildPlan(deps: ActivityDeps, input: ParsedInput): Promise<Offset
   // alias names the checkpoints topic, and a typo there would read nothing.
   deps.registry.cluster(input.source);
   deps.registry.cluster(input.target);
-  beat({ phase: 'reading checkpoints', read: 0 });
+  heartbeat({ phase: 'reading checkpoints', read: 0 });
   const read = await readLatestCheckpoints(
     deps.kafka.get(input.target),
     input.source,
     { groups: input.groups, topics: input.topics, ...(input.separator ? { separator: input.separator } : {}) },
-    { onProgress: (n) => beat({ phase: 'reading checkpoints', read: n }) },
+    { onProgress: (n) => heartbeat({ phase: 'reading checkpoints', read: n }) },
   );
   const policy = input.policy ?? input.freshness?.policy;
   const exact = (input.exact ?? input.freshness !== undefined) && policy !== undefined;
@@ -158,7 +146,7 @@ async function buildPlan(deps: ActivityDeps, input: ParsedInput): Promise<Offset
         `${input.source}→${input.target} (with these groups in its allowlist) and let it emit before translating offsets`,
     );
   }
-  beat({ phase: 'describing groups', checkpoints: read.checkpoints.length });
+  heartbeat({ phase: 'describing groups', checkpoints: read.checkpoints.length });
   const checkpointGroups = [...new Set(read.checkpoints.map((c) => c.consumerGroupId))];
 
   return deps.kafka.withAdmin(input.target, async (admin) => {
@@ -196,7 +184,7 @@ async function buildPlan(deps: ActivityDeps, input: ParsedInput): Promise<Offset
             upstreamTopics,
             targetTopics: new Set(topics),
             targetOffsets: new Map(targetOffsets.map((o) => [`${o.topic}\u0000${o.partition}`, { low: o.low, high: o.high }])),
-            beat,
+            beat: heartbeat,
           }),
         { cluster: input.source, registry: deps.registry },
       );
@@ -342,8 +330,8 @@ async function planWhenFresh(
       ...(fresh.settleSeconds !== undefined ? { settleMs: fresh.settleSeconds * 1000 } : {}),
     });
     if (decision !== 'wait') return { plan, freshness: { ...report, waitedMs, decision } };
-    beat({ phase: 'waiting for fresher checkpoints', stale: report.stale.length, behindTotal: report.behindTotal, waitedMs });
-    await pause(FRESHNESS_POLL_MS);
+    heartbeat({ phase: 'waiting for fresher checkpoints', stale: report.stale.length, behindTotal: report.behindTotal, waitedMs });
+    await sleep(FRESHNESS_POLL_MS);
     const before = plan.readPasses;
     plan = await buildPlan(deps, input);
     // The passes of this attempt, over every poll (the freshness wait re-reads on purpose).
@@ -354,27 +342,6 @@ async function planWhenFresh(
       };
     }
   }
-}
-
-/** This activity's attempt (1 outside a Temporal activity, e.g. the benchmarks). */
-function attemptNumber(): number {
-  try {
-    return Context.current().info.attempt;
-  } catch {
-    return 1;
-  }
-}
-
-async function pause(ms: number): Promise<void> {
-  let ctx: Context | undefined;
-  try {
-    ctx = Context.current();
-  } catch {
-    ctx = undefined;
-  }
-  // Context.sleep ends early when the activity is cancelled.
-  if (ctx) await ctx.sleep(ms);
-  else await new Promise((r) => setTimeout(r, ms));
 }
 
 /** Groups committed at once: each is one request to its coordinator. */
@@ -401,7 +368,7 @@ export function createOffsetsActivities(deps: ActivityDeps) {
           // A retry after an attempt that committed and then died (worker crash, timeout) finds
           // those offsets already in place ('unchanged'): report them as set, or the playbook's
           // report would say no offset was set when the earlier attempt set them all.
-          if (attemptNumber() > 1) {
+          if (activityAttempt() > 1) {
             for (const group of plan.groups) {
               if (group.skipped) continue;
               for (const p of group.partitions) {
@@ -413,14 +380,14 @@ export function createOffsetsActivities(deps: ActivityDeps) {
           const pending = plan.groups
             .map((group) => ({ group: group.group, writes: offsetsToApply(group) }))
             .filter((g) => g.writes.length > 0);
-          if (pending.length === 0)
-            return {
-              ...plan,
-              applied,
-              appliedAt: new Date().toISOString(),
-              outcomes: groupOutcomes(plan),
-              ...(freshness ? { freshness } : {}),
-            };
+          const done = (): AppliedOffsetPlan => ({
+            ...plan,
+            applied,
+            appliedAt: new Date().toISOString(),
+            outcomes: groupOutcomes(plan),
+            ...(freshness ? { freshness } : {}),
+          });
+          if (pending.length === 0) return done();
           // Re-check right before writing: consumers may have started since the plan was made.
           // The broker checks again at each commit (it refuses a memberless commit to a group with members).
           await deps.kafka.withAdmin(parsed.target, async (admin) => {
@@ -433,7 +400,7 @@ export function createOffsetsActivities(deps: ActivityDeps) {
               if (reason) throw preconditionFailed(`${reason} (it was empty when planned; nothing was set for any group; retrying)`);
             }
           });
-          beat({ phase: 'applying', groups: pending.length });
+          heartbeat({ phase: 'applying', groups: pending.length });
           await deps.kafka.withGroupCommitter(parsed.target, (committer) =>
             inBatches(pending, GROUPS_IN_FLIGHT, async ({ group, writes }) => {
               try {
@@ -451,13 +418,7 @@ export function createOffsetsActivities(deps: ActivityDeps) {
                 for (const p of w.partitions) applied.push({ group, topic: w.topic, partition: p.partition, offset: p.offset });
             }),
           );
-          return {
-            ...plan,
-            applied,
-            appliedAt: new Date().toISOString(),
-            outcomes: groupOutcomes(plan),
-            ...(freshness ? { freshness } : {}),
-          };
+          return done();
         },
         { cluster: parsed.target, registry: deps.registry },
       );

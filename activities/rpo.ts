@@ -1,7 +1,6 @@
-import { asyncLocalStorage } from '@temporalio/activity';
 import { z } from 'zod';
 import type { ConnectorOffset } from '../src/connect/client';
-import { classified, describeZodError, invalidInput } from '../src/failures';
+import { classified } from '../src/failures';
 import { readToEnd } from '../src/kafka/read-to-end';
 import { readSourceEnds } from '../src/kafka/source-ends-store';
 import { fetchOffsetsOfTopics } from '../src/kafka/topic-offsets';
@@ -11,6 +10,7 @@ import { computeRpoEvidence, type RpoEvidence } from '../src/offsets/rpo';
 import { AliasSchema } from '../src/registry/schema';
 import { createAuditActivities } from './audit';
 import type { ActivityDeps } from './deps';
+import { heartbeat, parseArgs } from './support';
 
 /**
  * The unplanned failover's RPO evidence (src/offsets/rpo.ts), read from the target side
@@ -41,11 +41,6 @@ export interface RpoEvidenceResult extends RpoEvidence {
     otherEmitters: number;
     reason?: string;
   };
-}
-
-// Outside a worker (a direct call from a script or test) there is no context.
-function heartbeat(details: unknown): void {
-  asyncLocalStorage.getStore()?.heartbeat(details);
 }
 
 /** Newest record (by offset) of every non-empty partition of each topic, read from the end. */
@@ -84,9 +79,7 @@ export function createRpoActivities(deps: ActivityDeps) {
      * heartbeat, and the records/seconds bounds. Reads only; safe to repeat.
      */
     async unplannedRpoEvidence(input: RpoEvidenceInput): Promise<RpoEvidenceResult> {
-      const parsed = EvidenceInput.safeParse(input);
-      if (!parsed.success) throw invalidInput(`unplannedRpoEvidence input: ${describeZodError(parsed.error)}`);
-      const args = parsed.data;
+      const args = parseArgs(EvidenceInput, input, 'unplannedRpoEvidence input');
       return classified(
         async () => {
           deps.registry.cluster(args.source); // unknown alias: a clear failure before anything is read

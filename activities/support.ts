@@ -2,8 +2,7 @@ import { asyncLocalStorage, type Context } from '@temporalio/activity';
 import type { z } from 'zod';
 import { describeZodError, invalidInput } from '../src/failures';
 
-// What every activity module shares. (failback, offsets, exact-positions, rpo and flow still
-// carry their own copies: they are being changed elsewhere; move them here when that lands.)
+// What every activity module shares: argument parsing, the Context, heartbeats, sleep.
 
 /**
  * Parses an activity's argument with its zod schema. Bad input throws a non-retryable
@@ -19,6 +18,11 @@ export function parseArgs<S extends z.ZodType>(schema: S, input: unknown, what?:
 /** The running activity's Context; undefined outside a worker (a direct call from a script or test). */
 export function activityContext(): Context | undefined {
   return asyncLocalStorage.getStore();
+}
+
+/** This activity's attempt; 1 when called directly (a script, the benchmarks). */
+export function activityAttempt(): number {
+  return activityContext()?.info.attempt ?? 1;
 }
 
 /** Heartbeats when running as an activity; a no-op when called directly. */

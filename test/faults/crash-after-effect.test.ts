@@ -2,17 +2,17 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import type { ActivityOptions } from '@temporalio/workflow';
-import type { Admin } from 'kafkajs';
 import type { DeployMirrorFlowResult } from '../../activities/mm2';
 import type { DeleteTopicResult } from '../../activities/topics';
-import { ConnectClient, ConnectRestError } from '../../src/connect/client';
-import { mirrorSourceConfig, type MirrorFlow } from '../../src/mm2/connector-configs';
+import { ConnectRestError } from '../../src/connect/client';
+import { mirrorSourceConfig } from '../../src/mm2/connector-configs';
 import { committedMirrorOffsets } from '../../src/offsets/lag';
 import { stackRegistryDocument } from '../../src/registry/load';
 import { ChildWorker, type PausePoint } from '../helpers/child-worker';
 import { FaultProxy } from '../helpers/fault-proxy';
 import { assertStackHealthy } from '../helpers/faults';
-import { eventually, kafka, stack, uniqueId } from '../helpers/stack';
+import { mirrorFlowAtoB, useMirrorPair } from '../helpers/mirror-pair';
+import { eventually, stack, uniqueId } from '../helpers/stack';
 import { runActivity, type ActivityOutcome } from '../helpers/worker';
 
 /**
@@ -39,21 +39,15 @@ describe('crash after the side effect, before completion is reported', { timeout
   const doomed = `cae-del-${id}`;
   const running = `cae-stop-${id}`;
   const deployed = [`${flowName}-source-main`, `${flowName}-checkpoint`, `${flowName}-heartbeat`];
-  const flow = (name: string, topics: string[]): MirrorFlow => ({
-    source: { alias: 'A', bootstrapServers: stack.kafka.A.bootstrap },
-    target: { alias: 'B', bootstrapServers: stack.kafka.B.bootstrap },
-    name,
-    topics,
-    groups: [],
-    policy: 'default',
-    replicationFactor: 1,
-    intervalSeconds: 1,
+  const flow = (name: string, topics: string[]) => mirrorFlowAtoB(name, topics, []);
+  const pair = useMirrorPair('crash-after-effect', {
+    topics: [
+      { topic, partitions: 1 },
+      { topic: mirrorToDelete, partitions: 1, on: ['B'] },
+    ],
+    connectors: { 'connect-b': [altered, doomed, running, ...deployed] },
   });
-  const connectB = new ConnectClient(stack.connect['connect-b'].url);
-  const kafkaA = kafka('A');
-  const kafkaB = kafka('B');
-  let adminA: Admin;
-  let adminB: Admin;
+  const { connectB, adminB } = pair;
   let proxy: FaultProxy;
   let connection: Connection;
   let client: Client;
@@ -63,11 +57,6 @@ describe('crash after the side effect, before completion is reported', { timeout
     (await eventually('Connect past a rebalance', async () => ({ value: await fn() }), 60_000, 500)).value;
 
   before(async () => {
-    adminA = kafkaA.admin();
-    adminB = kafkaB.admin();
-    await Promise.all([adminA.connect(), adminB.connect()]);
-    await adminA.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 1 }], waitForLeaders: true });
-    await adminB.createTopics({ topics: [{ topic: mirrorToDelete, numPartitions: 1, replicationFactor: 1 }], waitForLeaders: true });
     await past409(() => connectB.create(altered, mirrorSourceConfig(flow(altered, [topic])), 'STOPPED'));
     await past409(() => connectB.create(doomed, mirrorSourceConfig(flow(doomed, [`cae-none-${id}`])), 'STOPPED'));
     await past409(() => connectB.create(running, mirrorSourceConfig(flow(running, [`cae-none-${id}`])), 'RUNNING'));
@@ -76,12 +65,8 @@ describe('crash after the side effect, before completion is reported', { timeout
     client = new Client({ connection, namespace: stack.temporal.namespace });
   });
 
+  pair.onCleanup(() => ChildWorker.killAll());
   after(async () => {
-    await ChildWorker.killAll();
-    for (const n of [altered, doomed, running, ...deployed]) await connectB.delete(n).catch(() => undefined);
-    await adminA.deleteTopics({ topics: [topic] }).catch(() => undefined);
-    await adminB.deleteTopics({ topics: [mirrorToDelete] }).catch(() => undefined);
-    await Promise.all([adminA.disconnect(), adminB.disconnect()]);
     await proxy?.close();
     await connection?.close();
   });

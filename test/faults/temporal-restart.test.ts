@@ -1,25 +1,23 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { Admin } from 'kafkajs';
-import { createActivities, createDeps } from '../../activities';
-import { ConnectClient, inState } from '../../src/connect/client';
-import type { FailoverFigures, FailoverInput } from '../../src/model/failover-input';
+import { describe, it } from 'node:test';
+import type { FailoverFigures } from '../../src/model/failover-input';
 import type { PlaybookReport } from '../../src/model/gates';
-import { stackRegistry } from '../../src/registry/load';
 import type { failover } from '../../workflows/failover';
 import { decideUpdate } from '../../workflows/framework';
 import {
   activityRuns,
   assertStackHealthy,
-  quietSdkLogs,
   autoApprove,
   pendingActivity,
   startComponents,
   stopComponent,
+  useFaultHooks,
 } from '../helpers/faults';
-import { eventually, kafka, stack, uniqueId } from '../helpers/stack';
+import { endOffsets, planAtoB, plannedFailoverInput, produceSeq, useMirrorPair } from '../helpers/mirror-pair';
+import { flowConnectors, retrying } from '../helpers/mm2';
+import { eventually, uniqueId } from '../helpers/stack';
 import { gateOpen as gateOpenOf } from '../helpers/playbook';
-import { withWorker } from '../helpers/worker';
+import { startPlaybook, withWorker } from '../helpers/worker';
 
 /**
  * Issue 6, item 3: the Temporal dev server is killed (SIGKILL: no shutdown) twice during a
@@ -38,87 +36,26 @@ describe('Temporal server killed and restarted mid-playbook', { timeout: 600_000
   const topic = `tr-${id}`;
   const mirrored = `A.${topic}`;
   const group = `tr-svc-${id}`;
-  const name = `tr-${id}`;
-  const connectors = [`${name}-source-main`, `${name}-checkpoint`, `${name}-heartbeat`];
-  const activities = createActivities(createDeps(stackRegistry(stack), 'test-temporal-restart'));
-  const connectB = new ConnectClient(stack.connect['connect-b'].url);
-  const kafkaA = kafka('A');
-  const kafkaB = kafka('B');
-  let adminA: Admin;
-  let adminB: Admin;
-
-  const ends = async (admin: Admin, t: string) =>
-    (await admin.fetchTopicOffsets(t)).sort((a, b) => a.partition - b.partition).map((o) => Number(o.high));
-  const retrying = async <T>(what: string, fn: () => Promise<T>): Promise<T> =>
-    (await eventually(what, async () => ({ value: await fn() }), 60_000, 1000)).value;
-
-  before(async () => {
-    quietSdkLogs();
-    adminA = kafkaA.admin();
-    adminB = kafkaB.admin();
-    await Promise.all([adminA.connect(), adminB.connect()]);
-    await adminA.createTopics({ topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: 1 }], waitForLeaders: true });
-  });
-
-  after(async () => {
-    // A failed test must not leave the server down for the next file.
-    await startComponents().catch((err: unknown) => console.error(`restarting the stack: ${String(err)}`));
-    for (const n of connectors) await connectB.delete(n).catch(() => undefined);
-    await adminA.deleteTopics({ topics: [topic] }).catch(() => undefined);
-    await adminB.deleteTopics({ topics: [mirrored] }).catch(() => undefined);
-    await Promise.all([adminA.disconnect(), adminB.disconnect()]);
-  });
+  const plan = planAtoB(`tr-${id}`, [topic], [group], { type: 'default' });
+  const connectors = flowConnectors(plan).all;
+  const pair = useMirrorPair('temporal-restart', { topics: [{ topic, partitions: PARTITIONS }] });
+  pair.leaves({ topics: { B: [mirrored] } });
+  // A failed test must not leave the server down for the next file.
+  useFaultHooks(pair);
+  const { adminA, adminB, connectB } = pair;
 
   it('the same run resumes after each restart and completes: gate state kept, 0 lost, forward flow stopped', async (t) => {
-    await retrying('the forward flow deployed', () =>
-      activities.deployMirrorFlow({
-        plan: {
-          source: 'A',
-          target: 'B',
-          connect: 'connect-b',
-          name,
-          policy: { type: 'default' },
-          topicGroups: [{ name: 'main', topics: [topic] }],
-          groups: [group],
-          replicationFactor: 1,
-          intervals: { refreshTopicsSeconds: 1, refreshGroupsSeconds: 1, emitCheckpointsSeconds: 1, emitHeartbeatsSeconds: 1 },
-        },
-      }),
-    );
-    await eventually(
-      'the forward connectors RUNNING',
-      async () => {
-        const states = await Promise.all(
-          connectors.map(async (n) => inState(await connectB.status(n), 'RUNNING', n.endsWith('-checkpoint'))),
-        );
-        return states.every(Boolean) ? true : undefined;
-      },
-      90_000,
-    );
-    const producer = kafkaA.producer({ allowAutoTopicCreation: false });
-    await producer.connect();
-    await producer.send({
-      topic,
-      acks: -1,
-      messages: Array.from({ length: RECORDS }, (_, i) => ({ value: `seq=${i}`, partition: i % PARTITIONS })),
-    });
-    await producer.disconnect();
+    await pair.deployFlow(plan);
+    await produceSeq(pair.kafkaA, topic, 0, RECORDS, PARTITIONS);
 
-    const input: FailoverInput = {
-      source: 'A',
-      target: 'B',
-      mode: 'planned',
+    const tenMinutes = { deadline: '10 minutes' };
+    const input = plannedFailoverInput({
       forward: { connect: 'connect-b', connectors, sourceConnectors: [connectors[0]!] },
       topics: [topic],
       groups: [group],
-      requestedBy: 'alice',
-      gates: {
-        'stop-producers': { deadline: '10 minutes' },
-        'consumers-cutover': { deadline: '10 minutes' },
-        'producers-cutover': { deadline: '10 minutes' },
-      },
+      gates: { 'stop-producers': tenMinutes, 'consumers-cutover': tenMinutes, 'producers-cutover': tenMinutes },
       quietSeconds: 8,
-    };
+    });
     const timeline: string[] = [];
     const t0 = Date.now();
     const mark = (what: string) => timeline.push(`${((Date.now() - t0) / 1000).toFixed(1)}s ${what}`);
@@ -129,13 +66,8 @@ describe('Temporal server killed and restarted mid-playbook', { timeout: 600_000
       mark('temporal healthy again');
     };
 
-    const report = await withWorker(async ({ client, taskQueue }) => {
-      const h = await client.workflow.start<typeof failover>('failover', {
-        taskQueue,
-        workflowId: `temporal-restart-${id}`,
-        args: [input],
-        workflowExecutionTimeout: '9 minutes',
-      });
+    const report = await withWorker(async (ctx) => {
+      const h = await startPlaybook<typeof failover>(ctx, 'failover', `temporal-restart-${id}`, input, '9 minutes');
       const runId = h.firstExecutionRunId;
       const gateOpen = (gate: string) => gateOpenOf(h, gate, 180_000, { intervalMs: 500, failIfFinished: true });
 
@@ -182,12 +114,12 @@ describe('Temporal server killed and restarted mid-playbook', { timeout: 600_000
       ],
     );
     // 0 lost: B holds what A holds, per partition; the forward flow is stopped.
-    const onA = await ends(adminA, topic);
+    const onA = await endOffsets(adminA, topic);
     assert.equal(
       onA.reduce((a, b) => a + b, 0),
       RECORDS,
     );
-    assert.deepEqual(await ends(adminB, mirrored), onA);
+    assert.deepEqual(await endOffsets(adminB, mirrored), onA);
     assert.equal(report.figures.rpoRecords, 0);
     for (const n of connectors) assert.equal((await retrying(`${n} status`, () => connectB.status(n))).connector.state, 'STOPPED', n);
     await assertStackHealthy();

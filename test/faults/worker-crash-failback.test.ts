@@ -4,19 +4,17 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
-import type { Admin, Kafka } from 'kafkajs';
-import { createActivities, createDeps } from '../../activities';
-import { ConnectClient, inState } from '../../src/connect/client';
-import type { FailbackFigures, FailbackInput } from '../../src/model/failback-input';
+import type { FailbackFigures } from '../../src/model/failback-input';
 import type { PlaybookReport } from '../../src/model/gates';
-import type { ReplicationPlanInput } from '../../src/model/replication-plan';
-import { committedMirrorOffsets } from '../../src/offsets/lag';
-import { stackRegistry, stackRegistryDocument } from '../../src/registry/load';
+import { stackRegistryDocument } from '../../src/registry/load';
 import type { failback } from '../../workflows/failback';
 import { ChildWorker, type ChildEvent, type PausePoint } from '../helpers/child-worker';
+import { assertNothingReplayed, TOTAL, useFailbackScenario } from '../helpers/failback-scenario';
 import { FaultProxy } from '../helpers/fault-proxy';
 import { activityRuns, assertStackHealthy, autoApprove, failOrphanedAttempt } from '../helpers/faults';
-import { eventually, kafka, readUntil, stack, uniqueId } from '../helpers/stack';
+import { sum } from '../helpers/mirror-pair';
+import { sleep, stack } from '../helpers/stack';
+import { startPlaybook } from '../helpers/worker';
 
 /**
  * Issue 6, item 1: the worker is SIGKILLed in each failback step that changes something
@@ -39,71 +37,18 @@ import { eventually, kafka, readUntil, stack, uniqueId } from '../helpers/stack'
  * the kill, as the timeout would (KDR_FAULTS_REAL_TIMEOUTS=1 waits for the real ones).
  */
 
-const PARTITIONS = 2;
-const FORWARD_RECORDS = 50;
-const DR_RECORDS = 30;
-const TOTAL = FORWARD_RECORDS + DR_RECORDS;
 const REAL_TIMEOUTS = process.env.KDR_FAULTS_REAL_TIMEOUTS === '1';
 
 describe('worker SIGKILLed in each failback step, then restarted', { timeout: 900_000 }, () => {
-  const id = uniqueId();
-  const topic = `wc-${id}`;
-  const group = `wc-svc-${id}`;
-  const forwardName = `wcf-${id}`;
-  const reverseName = `wcr-${id}`;
-  const forwardSource = `${forwardName}-source-main`;
+  const scenario = useFailbackScenario('worker-crash', 'wc');
+  const { id, forwardSource, reverseName } = scenario;
   const reverseSource = `${reverseName}-source-failback`;
-  const forwardConnectors = [forwardSource, `${forwardName}-checkpoint`, `${forwardName}-heartbeat`];
-  const reverseConnectors = [reverseSource, `${reverseName}-checkpoint`, `${reverseName}-heartbeat`];
-  const intervals = { refreshTopicsSeconds: 1, refreshGroupsSeconds: 1, emitCheckpointsSeconds: 1, emitHeartbeatsSeconds: 1 };
-  const forwardPlan: ReplicationPlanInput = {
-    source: 'A',
-    target: 'B',
-    connect: 'connect-b',
-    name: forwardName,
-    policy: { type: 'identity' },
-    topicGroups: [{ name: 'main', topics: [topic] }],
-    groups: [group],
-    replicationFactor: 1,
-    intervals,
-  };
-  const activities = createActivities(createDeps(stackRegistry(stack), 'test-worker-crash'));
-  const connectA = new ConnectClient(stack.connect['connect-a'].url);
-  const connectB = new ConnectClient(stack.connect['connect-b'].url);
-  const kafkaA = kafka('A');
-  const kafkaB = kafka('B');
-  let adminA: Admin;
-  let adminB: Admin;
   let proxyA: FaultProxy;
   let proxyB: FaultProxy;
   let connection: Connection;
   let client: Client;
 
-  const ends = async (admin: Admin) =>
-    (await admin.fetchTopicOffsets(topic)).sort((a, b) => a.partition - b.partition).map((o) => Number(o.high));
-  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
-  const seqOf = (v: Buffer | null) => Number(v!.toString().slice('seq='.length));
-  const produce = async (client: Kafka, from: number, to: number) => {
-    const producer = client.producer({ allowAutoTopicCreation: false });
-    await producer.connect();
-    try {
-      const messages = [];
-      for (let seq = from; seq < to; seq++) messages.push({ key: `k-${seq}`, value: `seq=${seq}`, partition: seq % PARTITIONS });
-      await producer.send({ topic, acks: -1, messages });
-    } finally {
-      await producer.disconnect();
-    }
-  };
-  /** Connect answers 409 while it rebalances: retry direct calls a while. */
-  const retrying = async <T>(what: string, fn: () => Promise<T>): Promise<T> =>
-    (await eventually(what, async () => ({ value: await fn() }), 60_000, 1000)).value;
-
   before(async () => {
-    adminA = kafkaA.admin();
-    adminB = kafkaB.admin();
-    await Promise.all([adminA.connect(), adminB.connect()]);
-    await adminA.createTopics({ topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: 1 }], waitForLeaders: true });
-    await adminB.createTopics({ topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: 1 }], waitForLeaders: true });
     // Pass-through proxies: the child worker's Connect calls are logged, to count creations.
     proxyA = await FaultProxy.start(stack.connect['connect-a'].url);
     proxyB = await FaultProxy.start(stack.connect['connect-b'].url);
@@ -111,15 +56,8 @@ describe('worker SIGKILLed in each failback step, then restarted', { timeout: 90
     client = new Client({ connection, namespace: stack.temporal.namespace });
   });
 
+  scenario.pair.onCleanup(() => ChildWorker.killAll());
   after(async () => {
-    await ChildWorker.killAll();
-    await Promise.all(forwardConnectors.map((n) => connectB.delete(n).catch(() => undefined)));
-    await Promise.all(reverseConnectors.map((n) => connectA.delete(n).catch(() => undefined)));
-    await adminA.deleteGroups([group]).catch(() => undefined);
-    await adminB.deleteGroups([group]).catch(() => undefined);
-    await adminA.deleteTopics({ topics: [topic] }).catch(() => undefined);
-    await adminB.deleteTopics({ topics: [topic] }).catch(() => undefined);
-    await Promise.all([adminA.disconnect(), adminB.disconnect()]);
     await proxyA?.close();
     await proxyB?.close();
     await connection?.close();
@@ -127,39 +65,7 @@ describe('worker SIGKILLed in each failback step, then restarted', { timeout: 90
 
   it('completes with the uninterrupted end state: A holds each record once, group and forward offsets exact, each connector created once', async (t) => {
     // The forward flow, the failover (simulated, as in failback-e2e) and the DR period.
-    await retrying('the forward flow deployed', () => activities.deployMirrorFlow({ plan: forwardPlan }));
-    await eventually(
-      'the forward connectors RUNNING',
-      async () => {
-        const states = await Promise.all(
-          forwardConnectors.map(async (n) => inState(await connectB.status(n), 'RUNNING', n.endsWith('-checkpoint'))),
-        );
-        return states.every(Boolean) ? true : undefined;
-      },
-      90_000,
-    );
-    await produce(kafkaA, 0, FORWARD_RECORDS);
-    await eventually('B drained the forward records', async () => (sum(await ends(adminB)) === FORWARD_RECORDS ? true : undefined), 90_000);
-    for (const n of forwardConnectors) await retrying(`${n} stopped`, () => connectB.stop(n));
-    await eventually('the forward connectors STOPPED', async () => {
-      const states = await Promise.all(forwardConnectors.map(async (n) => (await connectB.status(n)).connector.state));
-      return states.every((s) => s === 'STOPPED') ? true : undefined;
-    });
-    const atFailover = await ends(adminB);
-    const snapshot = { [topic]: Object.fromEntries(atFailover.map((o, p) => [String(p), String(o)])) };
-    await produce(kafkaB, FORWARD_RECORDS, TOTAL);
-    const consumedOnB = await ends(adminB);
-    const consumerB = kafkaB.consumer({ groupId: group, maxWaitTimeInMs: 200 });
-    await consumerB.connect();
-    try {
-      await consumerB.subscribe({ topic, fromBeginning: true });
-      const seen = new Set<number>();
-      await consumerB.run({ autoCommit: false, eachMessage: async ({ message }) => void seen.add(seqOf(message.value)) });
-      await eventually('the group consumed the 80 records on B', async () => (seen.size === TOTAL ? true : undefined), 60_000, 200);
-      await consumerB.commitOffsets(consumedOnB.map((o, partition) => ({ topic, partition, offset: String(o) })));
-    } finally {
-      await consumerB.disconnect();
-    }
+    const { snapshot, consumedOnB } = await scenario.failOver();
 
     // Where the worker dies, in runbook order. `after`: the side effect is done, its completion not reported.
     const kills: Array<{ step: string; point: PausePoint; orphan: 'fail' | 'heartbeat-timeout' }> = [
@@ -194,35 +100,18 @@ describe('worker SIGKILLed in each failback step, then restarted', { timeout: 90
     fs.writeFileSync(consumedFile, '[]');
     const startWorker = () => ChildWorker.start({ taskQueue, registry, pauseAt: kills.map((k) => k.point), consumedFile });
 
-    const input: FailbackInput = {
-      primary: 'A',
-      dr: 'B',
-      forward: { connect: 'connect-b', connectors: forwardConnectors, sourceConnectors: [forwardSource] },
-      reverse: { connect: 'connect-a', name: reverseName, replicationFactor: 1, intervals },
-      topics: [topic],
-      groups: [group],
-      policy: 'identity',
-      seed: { mode: 'auto', snapshot },
-      requestedBy: 'tester',
-      gates: {
-        'consumers-cutover': { deadline: '15 minutes' },
-        'stop-producers': { deadline: '15 minutes' },
-        'producers-cutover': { deadline: '15 minutes' },
-      },
-      lagThreshold: 0,
-      catchUpTimeoutSeconds: 300,
-      quietSeconds: 2,
-    };
+    const input = scenario.input(snapshot, '15 minutes', 300);
     // Two workers share the queue, as in production: when one is killed the other takes the
     // retry at once, and a replacement starts meanwhile (a restart without the wait).
     const workers = await Promise.all([startWorker(), startWorker()]);
     const replacements: Array<Promise<unknown>> = [];
-    const handle = await client.workflow.start<typeof failback>('failback', {
-      taskQueue,
-      workflowId: `worker-crash-failback-${id}`,
-      args: [input],
-      workflowExecutionTimeout: '14 minutes',
-    });
+    const handle = await startPlaybook<typeof failback>(
+      { client, taskQueue },
+      'failback',
+      `worker-crash-failback-${id}`,
+      input,
+      '14 minutes',
+    );
     const approver = autoApprove(handle, ['consumers-cutover', 'stop-producers', 'producers-cutover']);
     const timeline: string[] = [];
     const t0 = Date.now();
@@ -265,62 +154,22 @@ describe('worker SIGKILLed in each failback step, then restarted', { timeout: 90
           .join('; ')}`,
       );
 
-      // The uninterrupted run's end state (failback-e2e): each seq once on A.
-      const onAEnds = await ends(adminA);
-      assert.equal(sum(onAEnds), TOTAL, `A's end offsets ${onAEnds.join(',')}`);
-      const onA = await readUntil(kafkaA, topic, (r) => r.length >= TOTAL);
-      assert.deepEqual(
-        onA.map((r) => seqOf(r.value)).sort((a, b) => a - b),
-        [...Array(TOTAL).keys()],
-        'each seq 0..79 exactly once on A',
-      );
-      assert.equal(sum(report.figures.seed.map((s) => Number(s.toCopy))), DR_RECORDS);
-
-      // The group's offsets on A: its position on B.
-      const [onAGroup] = await adminA.fetchOffsets({ groupId: group, topics: [topic] });
-      assert.deepEqual(
-        onAGroup!.partitions.sort((a, b) => a.partition - b.partition).map((p) => Number(p.offset)),
-        consumedOnB,
-      );
+      // The uninterrupted run's end state (failback-e2e): each seq once on A, the group's
+      // offsets on A its position on B, the reverse flow gone, the forward source resumed at A's end at cutover.
+      await scenario.assertFailedBack(report, consumedOnB);
       t.diagnostic(
         `offsetsSet in the report: ${JSON.stringify(report.figures.offsetsSet)} (the retry after the kill finds them already set)`,
       );
 
-      // Each reverse connector created by one POST, none refused as existing; all gone now.
+      // Each reverse connector created by one POST, none refused as existing.
       const creates = proxyA.requests({ method: 'POST', path: '/connectors' });
       // Exactly three 201s: Connect answers a create of an existing connector with 409, never 201.
       assert.equal(creates.filter((r) => r.status === 201).length, 3, `POST /connectors on connect-a: ${JSON.stringify(creates)}`);
-      const onConnectA = await retrying('connect-a connectors', () => connectA.list());
-      for (const n of reverseConnectors) assert.ok(!onConnectA.includes(n), `${n} deleted from connect-a`);
 
-      // The forward source resumes at A's end at cutover; its connectors RUNNING.
-      const cutover = report.figures.cutover.offsets[topic]!;
-      assert.deepEqual(
-        [...Array(PARTITIONS).keys()].map((p) => Number(cutover[String(p)])),
-        onAEnds,
-      );
-      const committed = committedMirrorOffsets('A', await retrying('forward offsets', () => connectB.getOffsets(forwardSource)));
-      assert.deepEqual(
-        [...committed.values()]
-          .filter((c) => c.topic === topic)
-          .sort((a, b) => a.partition - b.partition)
-          .map((c) => Number(c.offset)),
-        onAEnds.map((e) => e - 1),
-        'forward committed offsets = A end at cutover − 1',
-      );
-      for (const n of forwardConnectors) {
-        const s = await retrying(`${n} status`, () => connectB.status(n));
-        assert.ok(inState(s, 'RUNNING', n.endsWith('-checkpoint')), `${n} RUNNING: ${JSON.stringify(s)}`);
-      }
       // Nothing replayed to B, and a new record on A is copied once.
-      await produce(kafkaA, TOTAL, TOTAL + 1);
-      const onB = await readUntil(kafkaB, topic, (r) => r.length >= TOTAL + 1);
-      await new Promise((r) => setTimeout(r, 2_000));
-      assert.equal(sum(await ends(adminB)), TOTAL + 1, 'B holds 81 records: no replay of the 30');
-      assert.deepEqual(
-        onB.map((r) => seqOf(r.value)).sort((a, b) => a - b),
-        [...Array(TOTAL + 1).keys()],
-      );
+      await assertNothingReplayed(scenario);
+      await sleep(2_000);
+      assert.equal(sum(await scenario.ends('B')), TOTAL + 1, 'B holds 81 records: no replay of the 30');
     } finally {
       await approver.stop();
       await Promise.allSettled(replacements);

@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
 import type { Activities } from '../../activities';
 import type { FailbackInput } from '../../src/model/failback-input';
-import { OPEN_FLOW_SCOPE } from '../replay/stubs';
+import { healthyCluster, OPEN_FLOW_SCOPE } from '../replay/stubs';
 
 /**
  * Stub activities for a whole failback (names and result shapes of activities/*, the
@@ -13,7 +13,8 @@ import { OPEN_FLOW_SCOPE } from '../replay/stubs';
 const T = '2025-01-01T00:00:00.000Z';
 const REVERSE = ['mm2-B-to-A-source-failback', 'mm2-B-to-A-checkpoint', 'mm2-B-to-A-heartbeat'];
 
-const lagReport = (total: string) => ({
+/** The lag report of the failback stubs: B→A, orders-0 at 130. */
+export const failbackLagReport = (total: string) => ({
   source: 'B',
   partitions: [{ topic: 'orders', partition: 0, end: '130', committed: '129', lag: total, state: 'caught-up' as const }],
   total,
@@ -24,7 +25,7 @@ const lagReport = (total: string) => ({
   measuredAt: T,
 });
 
-type FailbackStubs = Pick<
+export type FailbackStubs = Pick<
   Activities,
   | 'clusterHealth'
   | 'connectorStatus'
@@ -59,25 +60,12 @@ export async function heartbeatingDrain(ms: number, source: string) {
     ctx.heartbeat({ polls, consecutiveZero: 0, total: '1', maxLag: '1', anomalies: 0, nonZero: [] });
     await new Promise((r) => setTimeout(r, Math.min(100, ms)));
   } while (Date.now() - started < ms);
-  return { polls, consecutiveZero: 3, total: '0', maxLag: '0', anomalies: 0, nonZero: [], report: { ...lagReport('0'), source } };
+  return { polls, consecutiveZero: 3, total: '0', maxLag: '0', anomalies: 0, nonZero: [], report: { ...failbackLagReport('0'), source } };
 }
 
 export const failbackStubs: FailbackStubs = {
   async clusterHealth(input) {
-    return {
-      cluster: input.cluster,
-      brokers: { count: 1, ids: [1] },
-      expectedBrokers: 1,
-      expectedBrokersFrom: 'registry',
-      controllerId: 1,
-      underReplicated: [],
-      offline: [],
-      brokersMissingFromAssignments: [],
-      topicCount: 3,
-      partitionCount: 3,
-      healthy: true,
-      problems: [],
-    } as never;
+    return healthyCluster(input.cluster);
   },
   async connectorStatus(input) {
     return { connector: input.connector, state: 'STOPPED' as never, workerId: 'w', tasks: [] };
@@ -110,7 +98,7 @@ export const failbackStubs: FailbackStubs = {
   },
   async resumeConnector() {},
   async waitForReverseCatchUp() {
-    return { ...lagReport('5'), polls: 2 };
+    return { ...failbackLagReport('5'), polls: 2 };
   },
   async applyOffsetTranslation() {
     return {
@@ -138,7 +126,7 @@ export const failbackStubs: FailbackStubs = {
   },
   /** Only the conservation check after stop-reverse asks: nothing left on B. */
   async replicationLag(input) {
-    return { ...lagReport('0'), source: input.source };
+    return { ...failbackLagReport('0'), source: input.source };
   },
   async findUnplacedPositions(input) {
     return { unplaced: [], placed: { billing: { exact: 0, translated: 1 } }, sourceRead: input.readSource };
@@ -186,4 +174,17 @@ export function failbackInput(deadline: string): FailbackInput {
     gates: { 'consumers-cutover': { deadline }, 'stop-producers': { deadline }, 'producers-cutover': { deadline } },
     quietSeconds: 1,
   };
+}
+
+/** `stubs` with `onCall(name, arg)` before each call: a test's call log over shared answers. */
+export function recording<T extends object>(stubs: T, onCall: (name: string, arg: unknown) => unknown): T {
+  return Object.fromEntries(
+    Object.entries(stubs).map(([name, fn]) => [
+      name,
+      async (arg: unknown) => {
+        onCall(name, arg);
+        return (fn as (a: unknown) => Promise<unknown>)(arg);
+      },
+    ]),
+  ) as T;
 }

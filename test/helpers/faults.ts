@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
+import { before } from 'node:test';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { ComponentName } from '../../src/stack/config';
 import { runningProcess, stopProcess } from '../../src/stack/processes';
 import { status, up } from '../../src/stack/stack';
+import { LONG_WAIT_OPTIONS } from '../../workflows/activity-options';
 import { decideUpdate, statusQuery } from '../../workflows/framework';
+import type { MirrorPair } from './mirror-pair';
 import { eventually, stack } from './stack';
 
 /**
@@ -186,4 +189,54 @@ export function autoApprove(
       await loop;
     },
   };
+}
+
+/**
+ * Starts a waitForDrain of `source` with the playbooks' long-wait options (a runActivity
+ * workflow) and returns once it has heartbeated: the drain is waiting, the fault can come.
+ */
+export async function startDrain(
+  ctx: { client: Client; taskQueue: string },
+  workflowId: string,
+  drain: { connect: string; source: string; from: string; topic: string },
+): Promise<WorkflowHandle> {
+  const h = await ctx.client.workflow.start('runActivity', {
+    taskQueue: ctx.taskQueue,
+    workflowId,
+    args: [
+      'waitForDrain',
+      [{ connect: drain.connect, connectors: [drain.source], source: drain.from, topics: [drain.topic] }],
+      LONG_WAIT_OPTIONS,
+    ],
+    workflowExecutionTimeout: '8 minutes',
+  });
+  await eventually(
+    'the drain waiting (a heartbeat seen)',
+    async () => ((await pendingActivity(h, 'waitForDrain'))?.lastHeartbeatTime ? true : undefined),
+    60_000,
+    250,
+  );
+  return h;
+}
+
+/** The drain's pending attempt once its first attempt failed and it was retried. */
+export function drainRetried(drain: WorkflowHandle): Promise<PendingActivity> {
+  return eventually(
+    'the drain attempt failed and retried',
+    async () => {
+      const p = await pendingActivity(drain, 'waitForDrain');
+      return p && (p.attempt ?? 0) >= 2 ? p : undefined;
+    },
+    120_000,
+    500,
+  );
+}
+
+/**
+ * The fault tests' hooks around the pair's: SDK logs quieted in `before`; first in `after`,
+ * the stack's components started again (a failed test must not leave one down).
+ */
+export function useFaultHooks(pair: MirrorPair): void {
+  before(() => quietSdkLogs());
+  pair.onCleanup(() => startComponents().catch((err: unknown) => console.error(`restarting the stack: ${String(err)}`)));
 }

@@ -115,6 +115,7 @@ export function usePlaybookHarness<W extends Workflow, S extends object>(
 /**
  * Waits until `gate` is the playbook's open gate; returns the status at that moment.
  * `failIfFinished`: fail at once when the playbook has finished instead (it never opens).
+ * On a timeout the error carries the playbook's steps.
  */
 export function gateOpen(
   h: WorkflowHandle,
@@ -131,8 +132,15 @@ export function gateOpen(
     },
     timeoutMs,
     options.intervalMs ?? 100,
-  );
+  ).catch(async (err: unknown) => {
+    const s = await h.query(statusQuery).catch(() => undefined);
+    throw new Error(`${String(err)}; steps: ${JSON.stringify(s?.steps)}`);
+  });
 }
+
+/** gateOpen as the end-to-end tests wait on the real stack: minutes, polling every 200 ms, failing once the playbook ends. */
+export const e2eGateOpen = (h: WorkflowHandle, gate: string, timeoutMs = 150_000) =>
+  gateOpen(h, gate, timeoutMs, { intervalMs: 200, failIfFinished: true });
 
 /** The ApplicationFailure a workflow failed with (asserts that it failed). */
 export async function workflowFailure(h: WorkflowHandle): Promise<ApplicationFailure> {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import type { Consumer, Kafka, Producer } from 'kafkajs';
+import { eventually } from './stack';
 
 /**
  * The sequence-numbered producer and consumer group of the end-to-end tests that keep
@@ -101,4 +102,24 @@ export class SeqConsumer {
     for (const c of this.seen.values()) n += c - 1;
     return n;
   }
+}
+
+/**
+ * The end of a cycle: lets `producer` write `more` records more, stops it, gives `consumer`
+ * a while to read every acknowledged seq (the assertions that follow say what it missed),
+ * and stops it. Returns the acknowledged seqs, sorted.
+ */
+export async function stopTraffic(producer: SeqProducer, consumer: SeqConsumer, more = 100): Promise<number[]> {
+  const ackedBefore = producer.acked.size;
+  await eventually('more records after the failback', async () => (producer.acked.size >= ackedBefore + more ? true : undefined), 60_000);
+  await producer.stop();
+  const expected = [...producer.acked.keys()].sort((a, b) => a - b);
+  await eventually(
+    'the group read every acknowledged seq',
+    async () => (expected.every((s) => consumer.seen.has(s)) ? true : undefined),
+    90_000,
+    500,
+  ).catch(() => undefined);
+  await consumer.stop();
+  return expected;
 }

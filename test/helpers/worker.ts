@@ -1,4 +1,12 @@
-import { ActivityFailure, ApplicationFailure, Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  Client,
+  Connection,
+  WorkflowFailedError,
+  type WorkflowHandleWithFirstExecutionRunId,
+} from '@temporalio/client';
+import type { Workflow } from '@temporalio/common';
 import type { ActivityOptions } from '@temporalio/workflow';
 import type { ActivityDeps } from '../../activities';
 import { stackRegistry, type Registry } from '../../src/registry/load';
@@ -69,4 +77,20 @@ export async function runActivity<T>(
   const started = history.events?.find((e) => e.activityTaskStartedEventAttributes);
   const attempts = started?.activityTaskStartedEventAttributes?.attempt ?? 0;
   return { result, failure, attempts, workflowId };
+}
+
+/** Starts playbook `workflowType` on the test worker under `workflowId` (a unique one: the stack is shared). */
+export function startPlaybook<W extends Workflow>(
+  ctx: { client: Client; taskQueue: string },
+  workflowType: string,
+  workflowId: string,
+  input: unknown,
+  workflowExecutionTimeout = '4 minutes',
+): Promise<WorkflowHandleWithFirstExecutionRunId<W>> {
+  return ctx.client.workflow.start<W>(workflowType, {
+    taskQueue: ctx.taskQueue,
+    workflowId,
+    args: [input],
+    workflowExecutionTimeout,
+  } as never);
 }

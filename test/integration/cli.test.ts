@@ -1,12 +1,20 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import type { Activities } from '../../activities';
 import type { FrameworkToyInput } from '../workflows/framework-playbook';
 import { runCli, spawnCli, type CliRun } from '../helpers/cli';
 import { startStubWorker, type StubWorker } from '../helpers/playbook';
 import { eventually, uniqueId } from '../helpers/stack';
-import { localTopicsAnswer, OPEN_FLOW_SCOPE } from '../replay/stubs';
+import {
+  appliedTranslationOf,
+  type FailoverPathStubs,
+  groupPlanOf,
+  healthyCluster,
+  lagReport as lagReportOf,
+  localTopicsAnswer,
+  OPEN_FLOW_SCOPE,
+  translationOf,
+} from '../replay/stubs';
 
 /**
  * `kafka-dr` against this stack's Temporal server, with the playbooks on a real worker
@@ -23,66 +31,14 @@ const B = `B-${run}`;
 const PAIR_ID = `kafka-dr-cutover-${A}~${B}`;
 const CONNECTORS = ['mm2-fwd-source', 'mm2-fwd-checkpoint', 'mm2-fwd-heartbeat'];
 
-const lagReport = (total: string) => ({
-  source: A,
-  partitions: [
-    {
-      topic: 'orders',
-      partition: 0,
-      end: total,
-      committed: '0',
-      lag: total,
-      state: (total === '0' ? 'caught-up' : 'behind') as 'caught-up' | 'behind',
-    },
-  ],
-  total,
-  maxLag: total,
-  anomalies: 0,
-  drained: total === '0',
-  missingTopics: [],
-  measuredAt: '2026-01-01T00:00:00.000Z',
-});
+const lagReport = (total: string) => lagReportOf(total, { source: A, end: total, committed: '0', measuredAt: '2026-01-01T00:00:00.000Z' });
 
-type FailoverStubs = Pick<
-  Activities,
-  | 'clusterHealth'
-  | 'replicationLag'
-  | 'waitForQuietProducers'
-  | 'waitForDrain'
-  | 'stopConnectors'
-  | 'resumeConnector'
-  | 'snapshotEndOffsets'
-  | 'planOffsetTranslation'
-  | 'applyOffsetTranslation'
-  | 'checkGroupsInFlow'
-  | 'findUnplacedPositions'
-  | 'describeFlow'
-  | 'prepareLocalTopics'
->;
+const T = '2026-01-01T00:00:00.000Z';
+const groupPlan = groupPlanOf(`${A}.orders`, ['10']);
 
-const groupPlan = {
-  group: 'billing',
-  state: 'Dead',
-  members: 0,
-  partitions: [{ topic: `${A}.orders`, partition: 0, from: null, to: '10', action: 'set', checkpoint: '10', upstream: '10' }],
-};
-
-const stubs: FailoverStubs & Record<string, (...args: never[]) => Promise<unknown>> = {
+const stubs: FailoverPathStubs & Record<string, (...args: never[]) => Promise<unknown>> = {
   async clusterHealth(input) {
-    return {
-      cluster: input.cluster,
-      brokers: { count: 1, ids: [1] },
-      expectedBrokers: 1,
-      expectedBrokersFrom: 'registry',
-      controllerId: 1,
-      underReplicated: [],
-      offline: [],
-      brokersMissingFromAssignments: [],
-      topicCount: 1,
-      partitionCount: 1,
-      healthy: true,
-      problems: [],
-    };
+    return healthyCluster(input.cluster, { topicCount: 1, partitionCount: 1 });
   },
   // exact: the failover's conservation checks, with the forward flow stopped and nothing lost.
   async replicationLag(input) {
@@ -106,26 +62,10 @@ const stubs: FailoverStubs & Record<string, (...args: never[]) => Promise<unknow
     return { cluster: input.cluster, takenAt: '2026-01-01T00:00:00.000Z', offsets: {}, missingTopics: [] };
   },
   async planOffsetTranslation() {
-    return {
-      source: A,
-      target: B,
-      allowRewind: false,
-      groups: [groupPlan as never],
-      checkpointsRead: 1,
-      generatedAt: '2026-01-01T00:00:00.000Z',
-    };
+    return translationOf(groupPlan, { source: A, target: B, generatedAt: T });
   },
   async applyOffsetTranslation() {
-    return {
-      source: A,
-      target: B,
-      allowRewind: false,
-      groups: [groupPlan as never],
-      checkpointsRead: 1,
-      generatedAt: '2026-01-01T00:00:00.000Z',
-      applied: [{ group: 'billing', topic: `${A}.orders`, partition: 0, offset: '10' }],
-      appliedAt: '2026-01-01T00:00:01.000Z',
-    };
+    return appliedTranslationOf(groupPlan, '2026-01-01T00:00:01.000Z', { source: A, target: B, generatedAt: T });
   },
   async checkGroupsInFlow() {
     return { checkpointConnectors: ['mm2-fwd-checkpoint'], outside: [] };

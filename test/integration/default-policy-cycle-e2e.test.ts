@@ -1,22 +1,18 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { WorkflowHandle } from '@temporalio/client';
+import { describe, it } from 'node:test';
 import { ConfigResourceTypes, type Admin, type Kafka } from 'kafkajs';
-import { createActivities, createDeps } from '../../activities';
-import { ConnectClient } from '../../src/connect/client';
-import type { FailbackFigures, FailbackInput } from '../../src/model/failback-input';
-import type { FailoverFigures, FailoverInput } from '../../src/model/failover-input';
-import type { PlaybookReport, PlaybookStatus } from '../../src/model/gates';
-import type { ReplicationPlanInput } from '../../src/model/replication-plan';
-import { stackRegistry } from '../../src/registry/load';
+import type { FailoverFigures } from '../../src/model/failover-input';
+import type { PlaybookReport } from '../../src/model/gates';
 import type { failback } from '../../workflows/failback';
 import type { failover } from '../../workflows/failover';
-import { approveSignal, statusQuery } from '../../workflows/framework';
-import { deployFlowRunning, flowConnectors } from '../helpers/mm2';
-import { eventually, kafka, readUntil, stack, uniqueId } from '../helpers/stack';
-import { SEQ_PARTITIONS as PARTITIONS, SeqConsumer, SeqProducer, seqOf } from '../helpers/seq-clients';
-import { withWorker } from '../helpers/worker';
-import { captureHistory } from '../replay/capture';
+import { approveSignal } from '../../workflows/framework';
+import { cycleFailbackInput, forwardOn, planAtoB, plannedFailoverInput, useMirrorPair } from '../helpers/mirror-pair';
+import { flowConnectors } from '../helpers/mm2';
+import { e2eGateOpen } from '../helpers/playbook';
+import { failBackTraffic, finishFailoverTraffic } from '../helpers/cycle';
+import { SEQ_PARTITIONS as PARTITIONS, SeqConsumer, SeqProducer, seqOf, stopTraffic } from '../helpers/seq-clients';
+import { eventually, readUntil, uniqueId } from '../helpers/stack';
+import { startPlaybook, withWorker } from '../helpers/worker';
 
 /**
  * The whole DR cycle under MM2's DefaultReplicationPolicy (mirrors named `A.<topic>`) on the
@@ -54,47 +50,22 @@ describe('the Default-policy cycle on the real stack with a producer and a consu
   const mirrorOnB = `A.${topic}`;
   const mirrorOnA = `B.${topic}`;
   const group = `dp-svc-${id}`;
-  const intervals = { refreshTopicsSeconds: 1, refreshGroupsSeconds: 1, emitCheckpointsSeconds: 1, emitHeartbeatsSeconds: 1 };
-  const forwardPlan: ReplicationPlanInput & { name: string } = {
-    source: 'A',
-    target: 'B',
-    connect: 'connect-b',
-    name: `dpf-${id}`,
-    policy: { type: 'default' },
-    topicGroups: [{ name: 'main', topics: [topic] }],
-    groups: [group],
-    replicationFactor: 1,
-    intervals,
-  };
+  const forwardPlan = planAtoB(`dpf-${id}`, [topic], [group], { type: 'default' });
   const forward = flowConnectors(forwardPlan);
   const reverseName = `dpr-${id}`;
   const reverse = flowConnectors({ name: reverseName, topicGroups: [{ name: 'failback', topics: [topic] }] });
   const cutoverId = `e2e-default-cycle-${id}`;
-  const activities = createActivities(createDeps(stackRegistry(stack), 'test-default-policy-cycle-e2e'));
-  const connectB = new ConnectClient(stack.connect['connect-b'].url);
-  const connectA = new ConnectClient(stack.connect['connect-a'].url);
-  const kafkaA = kafka('A');
-  const kafkaB = kafka('B');
+  const pair = useMirrorPair('default-policy-cycle-e2e', {
+    topics: [{ topic, partitions: PARTITIONS, configEntries: Object.entries(OVERRIDES).map(([name, value]) => ({ name, value })) }],
+    groups: [group],
+    connectors: { 'connect-a': reverse.all },
+  });
+  const { kafkaA, kafkaB, adminA, adminB } = pair;
+  pair.leaves({ topics: { A: [mirrorOnA], B: [topic, mirrorOnB] } });
   const producer = new SeqProducer(topic);
   const consumer = new SeqConsumer(group);
-  let adminA: Admin;
-  let adminB: Admin;
-  const gates = { deadline: '5 minutes' };
-
-  const gateOpen = (h: WorkflowHandle, gate: string): Promise<PlaybookStatus> =>
-    eventually(
-      `gate ${gate} open`,
-      async () => {
-        const s = await h.query(statusQuery);
-        if (s.state === 'finished') throw new Error(`workflow finished: ${s.outcome}`);
-        return s.openGate?.name === gate ? s : undefined;
-      },
-      150_000,
-      200,
-    ).catch(async (err: unknown) => {
-      const s = await h.query(statusQuery).catch(() => undefined);
-      throw new Error(`${String(err)}; steps: ${JSON.stringify(s?.steps)}`);
-    });
+  pair.onCleanup(() => producer.stop());
+  pair.onCleanup(() => consumer.stop());
 
   /** The group's committed offset per partition of each topic (-1: none), read on `admin`'s cluster. */
   const positions = async (admin: Admin, topics: string[]) => {
@@ -118,41 +89,12 @@ describe('the Default-policy cycle on the real stack with a producer and a consu
     }
   };
 
-  before(async () => {
-    adminA = kafkaA.admin();
-    adminB = kafkaB.admin();
-    await Promise.all([adminA.connect(), adminB.connect()]);
-    await adminA.createTopics({
-      topics: [
-        {
-          topic,
-          numPartitions: PARTITIONS,
-          replicationFactor: 1,
-          configEntries: Object.entries(OVERRIDES).map(([name, value]) => ({ name, value })),
-        },
-      ],
-      waitForLeaders: true,
-    });
-  });
-
-  after(async () => {
-    await producer.stop().catch(() => undefined);
-    await consumer.stop().catch(() => undefined);
-    await Promise.all(forward.all.map((n) => connectB.delete(n).catch(() => undefined)));
-    await Promise.all(reverse.all.map((n) => connectA.delete(n).catch(() => undefined)));
-    await adminA.deleteGroups([group]).catch(() => undefined);
-    await adminB.deleteGroups([group]).catch(() => undefined);
-    await adminA.deleteTopics({ topics: [topic, mirrorOnA] }).catch(() => undefined);
-    await adminB.deleteTopics({ topics: [topic, mirrorOnB] }).catch(() => undefined);
-    await Promise.all([adminA.disconnect(), adminB.disconnect()]);
-  });
-
   it('0 lost, nothing replayed, the group positioned on every topic it reads on both sides', async (t) => {
     const started = Date.now();
     const mark = (what: string) => t.diagnostic(`${((Date.now() - started) / 1000).toFixed(1)} s: ${what}`);
 
     // 1. Forward MM2 A→B (Default policy); traffic on A.
-    assert.deepEqual(await deployFlowRunning(activities, forwardPlan, connectB), forward.all);
+    assert.deepEqual(await pair.deployFlow(forwardPlan), forward.all);
     await producer.start(kafkaA, 'A');
     await consumer.start(kafkaA, [topic], true);
     await eventually(
@@ -166,29 +108,19 @@ describe('the Default-policy cycle on the real stack with a producer and a consu
     assert.ok(!(await adminB.listTopics()).includes(topic), `B has no local ${topic} before the failover`);
     mark('forward flow running, traffic on A');
 
-    const { failoverReport, failbackReport } = await withWorker(async ({ client, taskQueue }) => {
-      const failoverInput = (dryRun: boolean): FailoverInput => ({
-        source: 'A',
-        target: 'B',
-        mode: 'planned',
-        policy: 'default',
-        forward: { connect: 'connect-b', connectors: forward.all, sourceConnectors: forward.sources },
-        topics: [topic],
-        groups: [group],
-        requestedBy: 'alice',
-        gates: { 'stop-producers': gates, 'consumers-cutover': gates, 'producers-cutover': gates },
-        quietSeconds: 2,
-        lagThreshold: 100_000,
-        dryRun,
-      });
+    const { failoverReport, failbackReport } = await withWorker(async (ctx) => {
+      const failoverInput = (dryRun: boolean) =>
+        plannedFailoverInput({
+          policy: 'default',
+          forward: forwardOn(forward),
+          topics: [topic],
+          groups: [group],
+          lagThreshold: 100_000,
+          dryRun,
+        });
 
       // 2. The dry run shows the local topic it would create, shaped like A's.
-      const dry = await client.workflow.start<typeof failover>('failover', {
-        taskQueue,
-        workflowId: `${cutoverId}-dry-run`,
-        args: [failoverInput(true)],
-        workflowExecutionTimeout: '2 minutes',
-      });
+      const dry = await startPlaybook<typeof failover>(ctx, 'failover', `${cutoverId}-dry-run`, failoverInput(true), '2 minutes');
       const dryReport = (await dry.result()) as PlaybookReport<FailoverFigures>;
       assert.equal(dryReport.outcome, 'completed', dryReport.reason ?? '');
       assert.deepEqual(dryReport.figures.plan.blockers, []);
@@ -201,19 +133,14 @@ describe('the Default-policy cycle on the real stack with a producer and a consu
       mark('failover dry run: will create the local topic');
 
       // 3. The planned failover; the test plays the operator at each gate.
-      const fo = await client.workflow.start<typeof failover>('failover', {
-        taskQueue,
-        workflowId: cutoverId,
-        args: [failoverInput(false)],
-        workflowExecutionTimeout: '5 minutes',
-      });
-      await gateOpen(fo, 'stop-producers');
+      const fo = await startPlaybook<typeof failover>(ctx, 'failover', cutoverId, failoverInput(false), '5 minutes');
+      await e2eGateOpen(fo, 'stop-producers');
       await producer.stop();
       await fo.signal(approveSignal, { gate: 'stop-producers', by: 'bob' });
-      await gateOpen(fo, 'consumers-cutover');
+      await e2eGateOpen(fo, 'consumers-cutover');
       await consumer.stop();
       await fo.signal(approveSignal, { gate: 'consumers-cutover', by: 'bob' });
-      const atProducers = await gateOpen(fo, 'producers-cutover');
+      const atProducers = await e2eGateOpen(fo, 'producers-cutover');
       assert.deepEqual(atProducers.figures.unplaced, [], 'the group has a position on the mirror for every partition it committed on A');
       // B's local topic now exists, shaped like A's, and the group is placed on it and on the mirror.
       const [md] = (await adminB.fetchTopicMetadata({ topics: [topic] })).topics;
@@ -231,11 +158,7 @@ describe('the Default-policy cycle on the real stack with a producer and a consu
       assertPlaced('on B after the failover', onB, [mirrorOnB, topic]);
       assert.deepEqual(onB[topic], [0, 0, 0], `the group starts B's new ${topic} at its end (empty)`);
       await consumer.start(kafkaB, [mirrorOnB, topic], false);
-      await producer.start(kafkaB, 'B');
-      await fo.signal(approveSignal, { gate: 'producers-cutover', by: 'bob' });
-      const failoverReport = (await fo.result()) as PlaybookReport<FailoverFigures>;
-      assert.equal(failoverReport.outcome, 'completed', failoverReport.reason ?? '');
-      await captureHistory(fo, 'failover-default-policy-cycle');
+      const failoverReport = await finishFailoverTraffic(fo, kafkaB, producer, 'failover-default-policy-cycle');
       mark('failover completed; producer on B');
 
       // 4. The DR period: B takes writes to its local topic, the group reads them there. A late
@@ -254,62 +177,23 @@ describe('the Default-policy cycle on the real stack with a producer and a consu
       await eventually('the group reads on B', async () => (consumer.seen.size >= onA + 150 ? true : undefined), 60_000);
 
       // 5. The failback B→A, seeded from the failover named by its workflow ID.
-      const failbackInput: FailbackInput = {
-        primary: 'A',
-        dr: 'B',
-        forward: { connect: 'connect-b', connectors: forward.all, sourceConnectors: forward.sources },
-        reverse: { connect: 'connect-a', name: reverseName, replicationFactor: 1, intervals },
+      const failbackInput = cycleFailbackInput(forward, reverseName, {
         topics: [topic],
         groups: [group],
         policy: 'default',
         seed: { mode: 'auto', failoverWorkflowId: cutoverId },
-        requestedBy: 'tester',
-        gates: { 'consumers-cutover': gates, 'stop-producers': gates, 'producers-cutover': gates },
-        lagThreshold: 1_000,
-        catchUpTimeoutSeconds: 120,
-        quietSeconds: 2,
-      };
-      const fb = await client.workflow.start<typeof failback>('failback', {
-        taskQueue,
-        workflowId: cutoverId,
-        args: [failbackInput],
-        workflowExecutionTimeout: '5 minutes',
       });
-      await gateOpen(fb, 'consumers-cutover');
-      await consumer.stop();
-      await fb.signal(approveSignal, { gate: 'consumers-cutover', by: 'bob', comment: 'consumers stopped on B' });
-      await gateOpen(fb, 'stop-producers');
-      const backOnA = await positions(adminA, [topic, mirrorOnA]);
-      assertPlaced('on A after the failback', backOnA, [topic, mirrorOnA]);
-      await consumer.start(kafkaA, [topic, mirrorOnA], false);
-      mark('failback: consumer moved to A');
-      await producer.stop();
-      await fb.signal(approveSignal, { gate: 'stop-producers', by: 'bob' });
-      await gateOpen(fb, 'producers-cutover');
-      await producer.start(kafkaA, 'A');
-      await fb.signal(approveSignal, { gate: 'producers-cutover', by: 'bob' });
-      const failbackReport = (await fb.result()) as PlaybookReport<FailbackFigures>;
-      assert.equal(failbackReport.outcome, 'completed', `${failbackReport.reason ?? ''} ${JSON.stringify(failbackReport.steps)}`);
+      const fb = await startPlaybook<typeof failback>(ctx, 'failback', cutoverId, failbackInput, '5 minutes');
+      const failbackReport = await failBackTraffic(fb, { kafkaA, topics: [topic, mirrorOnA], fromBeginning: false }, producer, consumer, {
+        mark,
+        placed: async () => assertPlaced('on A after the failback', await positions(adminA, [topic, mirrorOnA]), [topic, mirrorOnA]),
+      });
       mark('failback completed; producer on A');
       return { failoverReport, failbackReport };
     });
 
     // 6. Traffic on A again, copied to B's mirror by the resumed forward flow; then everything stops.
-    const ackedBefore = producer.acked.size;
-    await eventually(
-      'more records on A after the failback',
-      async () => (producer.acked.size >= ackedBefore + 100 ? true : undefined),
-      60_000,
-    );
-    await producer.stop();
-    const expected = [...producer.acked.keys()].sort((a, b) => a - b);
-    await eventually(
-      'the group read every acknowledged seq',
-      async () => (expected.every((s) => consumer.seen.has(s)) ? true : undefined),
-      90_000,
-      500,
-    ).catch(() => undefined);
-    await consumer.stop();
+    const expected = await stopTraffic(producer, consumer);
     mark('traffic stopped');
 
     // Each acknowledged seq exactly once where it belongs.

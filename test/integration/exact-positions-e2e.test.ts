@@ -1,25 +1,27 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { ConfigResourceTypes, type Admin, type Kafka } from 'kafkajs';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createDeps } from '../../activities/deps';
 import { createOffsetsActivities } from '../../activities/offsets';
-import { ConnectClient, inState } from '../../src/connect/client';
 import { groupCommitter } from '../../src/kafka/group-commit';
 import { readRanges } from '../../src/kafka/read-ranges';
 import { checkpointsTopic } from '../../src/mm2/checkpoints';
 import { encodeCheckpoint } from '../../src/mm2/codecs';
-import { mirrorConnectors, remoteTopicName, type MirrorFlow } from '../../src/mm2/connector-configs';
+import { remoteTopicName } from '../../src/mm2/connector-configs';
 import type { FailbackFigures, FailbackInput } from '../../src/model/failback-input';
-import type { FailoverFigures, FailoverInput } from '../../src/model/failover-input';
+import type { FailoverFigures } from '../../src/model/failover-input';
 import type { PlaybookReport } from '../../src/model/gates';
 import type { OffsetPlan } from '../../src/offsets/translation';
 import { stackRegistry } from '../../src/registry/load';
 import type { failback } from '../../workflows/failback';
 import type { failover } from '../../workflows/failover';
 import { approveSignal, decideUpdate, statusQuery } from '../../workflows/framework';
-import { eventually, kafka, stack, uniqueId } from '../helpers/stack';
-import { withWorker } from '../helpers/worker';
+import { FAST_INTERVALS, mirrorFlowAtoB, plannedFailoverInput, useMirrorPair } from '../helpers/mirror-pair';
+import { flowConnectors } from '../helpers/mm2';
+import { e2eGateOpen } from '../helpers/playbook';
+import { eventually, stack, uniqueId } from '../helpers/stack';
+import { startPlaybook, withWorker } from '../helpers/worker';
 
 /**
  * Exact consumer positions through a real planned failover A→B: groups parked (no
@@ -106,23 +108,28 @@ for (const policy of ['identity', 'default'] as const) {
     const failoverId = `exact-e2e-${id}`;
     let failedOver = false;
     const down = (t: string) => remoteTopicName(policy, 'A', t);
-    const flow: MirrorFlow = {
-      source: { alias: 'A', bootstrapServers: stack.kafka.A.bootstrap },
-      target: { alias: 'B', bootstrapServers: stack.kafka.B.bootstrap },
-      name: `ex-${id}`,
-      topics,
-      groups: [`${groupPrefix}.*`],
-      policy,
-      replicationFactor: 1,
-      intervalSeconds: 1,
-    };
-    const connectors = mirrorConnectors(flow);
-    const names = Object.keys(connectors);
-    const connect = new ConnectClient(stack.connect['connect-b'].url);
-    const kafkaA = kafka('A');
-    const kafkaB = kafka('B');
-    let adminA: Admin;
-    let adminB: Admin;
+    const flow = { ...mirrorFlowAtoB(`ex-${id}`, topics, [`${groupPrefix}.*`]), policy };
+    let names: string[] = [];
+    const pair = useMirrorPair(`exact-positions-${policy}`, {
+      topics: [
+        { topic: plain, partitions: PLAIN_PARTITIONS },
+        {
+          topic: compacted,
+          partitions: SIDE_PARTITIONS,
+          configEntries: [
+            { name: 'cleanup.policy', value: 'compact' },
+            { name: 'segment.ms', value: '100' },
+            { name: 'min.cleanable.dirty.ratio', value: '0.001' },
+            { name: 'min.compaction.lag.ms', value: '0' },
+          ],
+        },
+        { topic: txn, partitions: SIDE_PARTITIONS },
+      ],
+      groups: [...groups, partialGroup],
+      connectors: { 'connect-a': flowConnectors({ name: reverseName, topicGroups: [{ name: 'failback', topics: [plain] }] }).all },
+    });
+    pair.leaves({ topics: { B: [...topics.map(down), ...topics] } });
+    const { kafkaA, kafkaB, adminA, adminB } = pair;
     const seed = Date.now() % 1_000_000;
     const random = prng(seed);
     /** group → topic → partition → committed offset on A. */
@@ -132,28 +139,6 @@ for (const policy of ['identity', 'default'] as const) {
     const progress = (what: string) =>
       console.error(`exact-positions e2e (${policy}): ${what} after ${Math.round((Date.now() - t0) / 1000)} s`);
     before(async () => {
-      adminA = kafkaA.admin();
-      adminB = kafkaB.admin();
-      await Promise.all([adminA.connect(), adminB.connect()]);
-      await adminA.createTopics({
-        topics: [
-          { topic: plain, numPartitions: PLAIN_PARTITIONS, replicationFactor: 1 },
-          {
-            topic: compacted,
-            numPartitions: SIDE_PARTITIONS,
-            replicationFactor: 1,
-            configEntries: [
-              { name: 'cleanup.policy', value: 'compact' },
-              { name: 'segment.ms', value: '100' },
-              { name: 'min.cleanable.dirty.ratio', value: '0.001' },
-              { name: 'min.compaction.lag.ms', value: '0' },
-            ],
-          },
-          { topic: txn, numPartitions: SIDE_PARTITIONS, replicationFactor: 1 },
-        ],
-        waitForLeaders: true,
-      });
-
       // The plain topic: distinct key and value per record.
       const producer = kafkaA.producer({ allowAutoTopicCreation: false });
       await producer.connect();
@@ -292,15 +277,7 @@ for (const policy of ['identity', 'default'] as const) {
       }
 
       progress('groups parked');
-      for (const [name, config] of Object.entries(connectors)) await connect.putConfig(name, config);
-      await eventually(
-        'the MM2 connectors RUNNING on connect-b',
-        async () => {
-          const states = await Promise.all(names.map(async (n) => inState(await connect.status(n), 'RUNNING', n.endsWith('-checkpoint'))));
-          return states.every(Boolean) ? true : undefined;
-        },
-        90_000,
-      );
+      names = await pair.putFlow(flow);
       await eventually(
         'every topic mirrored to B',
         async () => {
@@ -343,21 +320,6 @@ for (const policy of ['identity', 'default'] as const) {
       await p.disconnect();
     });
 
-    after(async () => {
-      await Promise.all(names.map((n) => connect.delete(n).catch(() => undefined)));
-      const connectA = new ConnectClient(stack.connect['connect-a'].url);
-      await Promise.all(
-        [`${reverseName}-source-failback`, `${reverseName}-checkpoint`, `${reverseName}-heartbeat`].map((n) =>
-          connectA.delete(n).catch(() => undefined),
-        ),
-      );
-      await adminA.deleteGroups([...groups, partialGroup]).catch(() => undefined);
-      await adminB.deleteGroups([...groups, partialGroup]).catch(() => undefined);
-      await adminA.deleteTopics({ topics }).catch(() => undefined);
-      await adminB.deleteTopics({ topics: [...new Set([...topics.map(down), ...topics])] }).catch(() => undefined);
-      await Promise.all([adminA.disconnect(), adminB.disconnect()]);
-    });
-
     it(`places every group-partition exactly (seed ${seed}), refuses a stale checkpoint past the end`, async () => {
       // The stale checkpoint, through the activity: refused, not clamped to the end.
       const direct = createOffsetsActivities(createDeps(stackRegistry(stack), 'test-exact-positions'));
@@ -373,30 +335,22 @@ for (const policy of ['identity', 'default'] as const) {
       assert.equal(stale?.action, 'refused-past-end', JSON.stringify(dry.groups));
       assert.match(stale?.note ?? '', /past the end .*\(1000\).*refused/);
 
-      const input: FailoverInput = {
-        source: 'A',
-        target: 'B',
-        mode: 'planned',
+      const input = plannedFailoverInput({
         forward: { connect: 'connect-b', connectors: names, sourceConnectors: [`${flow.name}-source`] },
         topics,
         groups: [`${groupPrefix}.*`],
         policy,
-        requestedBy: 'alice',
-        gates: {
-          'stop-producers': { deadline: '5 minutes' },
-          'consumers-cutover': { deadline: '5 minutes' },
-          'producers-cutover': { deadline: '5 minutes' },
-        },
-        quietSeconds: 2,
-      };
-      const report = await withWorker(async ({ client, taskQueue }) => {
+      });
+      const report = await withWorker(async (ctx) => {
         // The dry run first: exact verification, read-only, per group (nothing applied).
-        const dry = (await client.workflow.execute<typeof failover>('failover', {
-          taskQueue,
-          workflowId: `${failoverId}-dry-run`,
-          args: [{ ...input, dryRun: true }],
-          workflowExecutionTimeout: '5 minutes',
-        })) as PlaybookReport<FailoverFigures>;
+        const dryRun = await startPlaybook<typeof failover>(
+          ctx,
+          'failover',
+          `${failoverId}-dry-run`,
+          { ...input, dryRun: true },
+          '5 minutes',
+        );
+        const dry = (await dryRun.result()) as PlaybookReport<FailoverFigures>;
         assert.equal(dry.outcome, 'completed', dry.reason ?? '');
         const planned = new Map((dry.figures.plan.positions ?? []).map((o) => [o.group, o]));
         const notExact = [...parked].filter(([g, byTopic]) => {
@@ -421,23 +375,8 @@ for (const policy of ['identity', 'default'] as const) {
         );
         progress('dry run checked');
 
-        const h = await client.workflow.start<typeof failover>('failover', {
-          taskQueue,
-          workflowId: failoverId,
-          args: [input],
-          workflowExecutionTimeout: '8 minutes',
-        });
-        const gateOpen = (gate: string) =>
-          eventually(
-            `gate ${gate} open`,
-            async () => {
-              const s = await h.query(statusQuery);
-              if (s.state === 'finished') throw new Error(`workflow finished: ${s.outcome} ${JSON.stringify(s)}`);
-              return s.openGate?.name === gate ? s : undefined;
-            },
-            240_000,
-            300,
-          );
+        const h = await startPlaybook<typeof failover>(ctx, 'failover', failoverId, input, '8 minutes');
+        const gateOpen = (gate: string) => e2eGateOpen(h, gate, 240_000);
         await gateOpen('stop-producers');
         await h.executeUpdate(decideUpdate, {
           args: [{ gate: 'stop-producers', decision: 'approve', by: 'bob', comment: 'no producers' }],
@@ -575,12 +514,7 @@ for (const policy of ['identity', 'default'] as const) {
           primary: 'A',
           dr: 'B',
           forward: { connect: 'connect-b', connectors: names, sourceConnectors: [`${flow.name}-source`] },
-          reverse: {
-            connect: 'connect-a',
-            name: reverseName,
-            replicationFactor: 1,
-            intervals: { refreshTopicsSeconds: 1, refreshGroupsSeconds: 1, emitCheckpointsSeconds: 1, emitHeartbeatsSeconds: 1 },
-          },
+          reverse: { connect: 'connect-a', name: reverseName, replicationFactor: 1, intervals: FAST_INTERVALS },
           topics: [plain],
           excludeTopics: [compacted, txn],
           groups: [`${groupPrefix}.*`],
@@ -591,25 +525,10 @@ for (const policy of ['identity', 'default'] as const) {
           catchUpTimeoutSeconds: 120,
           quietSeconds: 2,
         };
-        const report = await withWorker(async ({ client, taskQueue }) => {
-          const h = await client.workflow.start<typeof failback>('failback', {
-            taskQueue,
-            workflowId: `exact-e2e-fb-${id}`,
-            args: [input],
-            workflowExecutionTimeout: '8 minutes',
-          });
-          const gateOpen = (gate: string) =>
-            eventually(
-              `gate ${gate} open`,
-              async () => {
-                const st = await h.query(statusQuery);
-                if (st.state === 'finished') throw new Error(`workflow finished: ${st.outcome} ${JSON.stringify(st)}`);
-                if (st.openGate?.name === 'unplaced-groups') throw new Error(`gate unplaced-groups open: ${st.openGate.description}`);
-                return st.openGate?.name === gate ? st : undefined;
-              },
-              240_000,
-              300,
-            );
+        const report = await withWorker(async (ctx) => {
+          const h = await startPlaybook<typeof failback>(ctx, 'failback', `exact-e2e-fb-${id}`, input, '8 minutes');
+          // An unplaced-groups gate would mean a group-partition with a commit on B has no position on A: it times out.
+          const gateOpen = (gate: string) => e2eGateOpen(h, gate, 240_000);
           await gateOpen('consumers-cutover');
           // As an operator would: the reverse flow has copied B's records to A before the groups move
           // (a group's next record that is not on A yet cannot be placed exactly).

@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { Admin, Producer } from 'kafkajs';
-import { ConnectClient, inState } from '../../src/connect/client';
+import { before, describe, it } from 'node:test';
+import type { Producer } from 'kafkajs';
 import { readLatestCheckpoints } from '../../src/mm2/checkpoints';
-import { mirrorConnectors, remoteTopicName, type MirrorFlow } from '../../src/mm2/connector-configs';
 import type { FailoverFigures, FailoverInput } from '../../src/model/failover-input';
 import type { PlaybookReport } from '../../src/model/gates';
 import type { failover } from '../../workflows/failover';
-import { approveSignal, decideUpdate, statusQuery } from '../../workflows/framework';
-import { eventually, kafka, readUntil, stack, uniqueId } from '../helpers/stack';
-import { withWorker } from '../helpers/worker';
+import { approveSignal, decideUpdate } from '../../workflows/framework';
+import { endOffsets, useMirroredTopic } from '../helpers/mirror-pair';
+import { e2eGateOpen } from '../helpers/playbook';
+import { eventually, readUntil, sleep } from '../helpers/stack';
+import { startPlaybook, withWorker } from '../helpers/worker';
 import { captureHistory } from '../replay/capture';
 
 /**
@@ -25,33 +25,14 @@ const PARTITIONS = 3;
 const BATCH_PER_PARTITION = 5;
 
 describe('failover (planned) A→B end to end on the real stack', { timeout: 300_000 }, () => {
-  const id = uniqueId();
-  const topic = `fo-${id}`;
-  const group = `fo-svc-${id}`;
-  const mirrored = remoteTopicName('default', 'A', topic);
-  const flow: MirrorFlow = {
-    source: { alias: 'A', bootstrapServers: stack.kafka.A.bootstrap },
-    target: { alias: 'B', bootstrapServers: stack.kafka.B.bootstrap },
-    name: `fo-${id}`,
-    topics: [topic],
-    groups: [group],
-    policy: 'default',
-    replicationFactor: 1,
-    intervalSeconds: 1,
-  };
-  const connectors = mirrorConnectors(flow);
-  const names = Object.keys(connectors);
-  const connect = new ConnectClient(stack.connect['connect-b'].url);
-  const kafkaA = kafka('A');
-  const kafkaB = kafka('B');
-  let adminA: Admin;
-  let adminB: Admin;
+  const { id, topic, group, mirrored, forward, pair } = useMirroredTopic('fo', PARTITIONS);
+  const names = forward.connectors;
+  const { kafkaA, kafkaB, adminA, adminB, connectB: connect } = pair;
 
   /** The sequence-numbered producer: seq i → partition i % 3; counts what A acknowledged. */
   const producerState = { running: true, paused: false, seq: 0, acked: new Array<number>(PARTITIONS).fill(0) };
   let producer: Producer;
   let producing: Promise<void> | undefined;
-  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   const produceLoop = async () => {
     while (producerState.running) {
       if (producerState.paused) {
@@ -70,42 +51,19 @@ describe('failover (planned) A→B end to end on the real stack', { timeout: 300
   };
 
   before(async () => {
-    adminA = kafkaA.admin();
-    adminB = kafkaB.admin();
-    await Promise.all([adminA.connect(), adminB.connect()]);
-    await adminA.createTopics({ topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: 1 }], waitForLeaders: true });
-    for (const [name, config] of Object.entries(connectors)) await connect.putConfig(name, config);
-    await eventually(
-      'the MM2 connectors RUNNING on connect-b',
-      async () => {
-        const states = await Promise.all(names.map(async (n) => inState(await connect.status(n), 'RUNNING', n.endsWith('-checkpoint'))));
-        return states.every(Boolean) ? true : undefined;
-      },
-      90_000,
-    );
     producer = kafkaA.producer({ allowAutoTopicCreation: false });
     await producer.connect();
   });
-
-  after(async () => {
+  pair.onCleanup(async () => {
     producerState.running = false;
     await producing?.catch(() => undefined);
-    await producer?.disconnect().catch(() => undefined);
-    await Promise.all(names.map((n) => connect.delete(n).catch(() => undefined)));
-    await adminA.deleteGroups([group]).catch(() => undefined);
-    await adminB.deleteGroups([group]).catch(() => undefined);
-    await adminA.deleteTopics({ topics: [topic] }).catch(() => undefined);
-    await adminB.deleteTopics({ topics: [mirrored, topic] }).catch(() => undefined);
-    await Promise.all([adminA.disconnect(), adminB.disconnect()]);
+    await producer?.disconnect();
   });
-
-  const ends = async (admin: Admin, t: string) =>
-    (await admin.fetchTopicOffsets(t)).sort((a, b) => a.partition - b.partition).map((o) => Number(o.high));
 
   it('drains to 0 lost, stops the forward flow, moves the group to B after the last record it consumed on A', async () => {
     producing = produceLoop();
     await eventually('records mirrored to B', async () => {
-      const b = await ends(adminB, mirrored).catch(() => []);
+      const b = await endOffsets(adminB, mirrored).catch(() => []);
       return b.length === PARTITIONS && b.every((n) => n >= 20) ? true : undefined;
     });
 
@@ -113,9 +71,9 @@ describe('failover (planned) A→B end to end on the real stack', { timeout: 300
     // consumed offset has an MM2 offset sync: exact translation), commits, and leaves A.
     producerState.paused = true;
     await sleep(300);
-    const consumedTo = await ends(adminA, topic);
+    const consumedTo = await endOffsets(adminA, topic);
     await eventually('B caught up with the pause point', async () => {
-      const b = await ends(adminB, mirrored);
+      const b = await endOffsets(adminB, mirrored);
       return b.every((n, p) => n === consumedTo[p]) ? true : undefined;
     });
     const lastSeqOnA = new Map<number, number>();
@@ -164,7 +122,7 @@ describe('failover (planned) A→B end to end on the real stack', { timeout: 300
       source: 'A',
       target: 'B',
       mode: 'planned',
-      forward: { connect: 'connect-b', connectors: names, sourceConnectors: [`${flow.name}-source`] },
+      forward,
       topics: [topic],
       groups: [group],
       requestedBy: 'alice',
@@ -176,25 +134,10 @@ describe('failover (planned) A→B end to end on the real stack', { timeout: 300
       quietSeconds: 2,
     };
 
-    const report = await withWorker(async ({ client, taskQueue }) => {
+    const report = await withWorker(async (ctx) => {
       // The CLI uses cutoverWorkflowId('A', 'B'); the shared stack needs a unique ID per test.
-      const h = await client.workflow.start<typeof failover>('failover', {
-        taskQueue,
-        workflowId: `failover-e2e-${id}`,
-        args: [input],
-        workflowExecutionTimeout: '4 minutes',
-      });
-      const gateOpen = (gate: string) =>
-        eventually(
-          `gate ${gate} open`,
-          async () => {
-            const s = await h.query(statusQuery);
-            if (s.state === 'finished') throw new Error(`workflow finished: ${s.outcome}`);
-            return s.openGate?.name === gate ? s : undefined;
-          },
-          90_000,
-          200,
-        );
+      const h = await startPlaybook<typeof failover>(ctx, 'failover', `failover-e2e-${id}`, input);
+      const gateOpen = (gate: string) => e2eGateOpen(h, gate, 90_000);
 
       await gateOpen('stop-producers');
       // The operator stops the producers, then confirms.
@@ -227,8 +170,8 @@ describe('failover (planned) A→B end to end on the real stack', { timeout: 300
     );
 
     // 0 lost: every acknowledged record of A is on B, per partition, by count and by seq.
-    assert.deepEqual(await ends(adminA, topic), acked);
-    assert.deepEqual(await ends(adminB, mirrored), acked, 'per-partition counts on B equal what A acknowledged');
+    assert.deepEqual(await endOffsets(adminA, topic), acked);
+    assert.deepEqual(await endOffsets(adminB, mirrored), acked, 'per-partition counts on B equal what A acknowledged');
     const total = acked.reduce((a, b) => a + b, 0);
     const onB = await readUntil(kafkaB, mirrored, (r) => r.length >= total);
     const seqs = new Set(onB.map((r) => Number(r.value!.toString().slice('seq='.length))));

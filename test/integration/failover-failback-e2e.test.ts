@@ -1,21 +1,18 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { WorkflowHandle } from '@temporalio/client';
+import { describe, it } from 'node:test';
 import type { Admin } from 'kafkajs';
-import { createActivities, createDeps } from '../../activities';
-import { ConnectClient } from '../../src/connect/client';
 import type { FailbackFigures, FailbackInput } from '../../src/model/failback-input';
-import type { FailoverFigures, FailoverInput } from '../../src/model/failover-input';
-import type { PlaybookReport, PlaybookStatus } from '../../src/model/gates';
-import type { ReplicationPlanInput } from '../../src/model/replication-plan';
-import { stackRegistry } from '../../src/registry/load';
+import type { PlaybookReport } from '../../src/model/gates';
 import type { failback } from '../../workflows/failback';
 import type { failover } from '../../workflows/failover';
-import { approveSignal, decideUpdate, statusQuery } from '../../workflows/framework';
-import { deployFlowRunning, flowConnectors, retrying } from '../helpers/mm2';
-import { eventually, kafka, readUntil, stack, uniqueId } from '../helpers/stack';
-import { SEQ_PARTITIONS as PARTITIONS, SeqConsumer, SeqProducer, seqOf } from '../helpers/seq-clients';
-import { withWorker } from '../helpers/worker';
+import { approveSignal, decideUpdate } from '../../workflows/framework';
+import { cycleFailbackInput, endOffsets, forwardOn, planAtoB, plannedFailoverInput, sum, useMirrorPair } from '../helpers/mirror-pair';
+import { flowConnectors, retrying } from '../helpers/mm2';
+import { e2eGateOpen } from '../helpers/playbook';
+import { failBackTraffic, finishFailoverTraffic } from '../helpers/cycle';
+import { SEQ_PARTITIONS as PARTITIONS, SeqConsumer, SeqProducer, seqOf, stopTraffic } from '../helpers/seq-clients';
+import { eventually, readUntil, sleep, uniqueId } from '../helpers/stack';
+import { startPlaybook, withWorker } from '../helpers/worker';
 import { captureHistory } from '../replay/capture';
 
 /**
@@ -47,82 +44,31 @@ describe('failover then failback on the real stack with producers and consumers 
   const id = uniqueId();
   const topic = `ff-${id}`;
   const group = `ff-svc-${id}`;
-  const intervals = { refreshTopicsSeconds: 1, refreshGroupsSeconds: 1, emitCheckpointsSeconds: 1, emitHeartbeatsSeconds: 1 };
-  const forwardPlan: ReplicationPlanInput & { name: string } = {
-    source: 'A',
-    target: 'B',
-    connect: 'connect-b',
-    name: `fff-${id}`,
-    policy: { type: 'identity' },
-    topicGroups: [{ name: 'main', topics: [topic] }],
-    groups: [group],
-    replicationFactor: 1,
-    intervals,
-  };
+  const forwardPlan = planAtoB(`fff-${id}`, [topic], [group]);
   const forward = flowConnectors(forwardPlan);
   const reverseName = `ffr-${id}`;
   const reverse = flowConnectors({ name: reverseName, topicGroups: [{ name: 'failback', topics: [topic] }] });
   // As the CLI does (cutoverWorkflowId): failover and failback of a pair share one workflow ID.
   const cutoverId = `e2e-cutover-${id}`;
-  const activities = createActivities(createDeps(stackRegistry(stack), 'test-failover-failback-e2e'));
-  const connectB = new ConnectClient(stack.connect['connect-b'].url);
-  const connectA = new ConnectClient(stack.connect['connect-a'].url);
-  const kafkaA = kafka('A');
-  const kafkaB = kafka('B');
+  // Same partitions on both sides (Identity): the failback copies B's partitions to A's.
+  const pair = useMirrorPair('failover-failback-e2e', {
+    topics: [{ topic, partitions: PARTITIONS, on: ['A', 'B'] }],
+    groups: [group],
+    connectors: { 'connect-a': reverse.all },
+  });
+  const { kafkaA, kafkaB, adminA, adminB, connectA } = pair;
   const producer = new SeqProducer(topic);
   const consumer = new SeqConsumer(group);
-  let adminA: Admin;
-  let adminB: Admin;
-
-  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-  const ends = async (admin: Admin) =>
-    (await admin.fetchTopicOffsets(topic)).sort((a, b) => a.partition - b.partition).map((o) => Number(o.high));
-  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
-  const gates = { deadline: '5 minutes' };
-
-  /** Waits until `gate` is open; on a timeout the error carries the playbook's status. */
-  const gateOpen = (h: WorkflowHandle, gate: string): Promise<PlaybookStatus> =>
-    eventually(
-      `gate ${gate} open`,
-      async () => {
-        const s = await h.query(statusQuery);
-        if (s.state === 'finished') throw new Error(`workflow finished: ${s.outcome}`);
-        return s.openGate?.name === gate ? s : undefined;
-      },
-      150_000,
-      200,
-    ).catch(async (err: unknown) => {
-      const s = await h.query(statusQuery).catch(() => undefined);
-      throw new Error(`${String(err)}; steps: ${JSON.stringify(s?.steps)}`);
-    });
-
-  before(async () => {
-    adminA = kafkaA.admin();
-    adminB = kafkaB.admin();
-    await Promise.all([adminA.connect(), adminB.connect()]);
-    // Same partitions on both sides (Identity): the failback copies B's partitions to A's.
-    await adminA.createTopics({ topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: 1 }], waitForLeaders: true });
-    await adminB.createTopics({ topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: 1 }], waitForLeaders: true });
-  });
-
-  after(async () => {
-    await producer.stop().catch(() => undefined);
-    await consumer.stop().catch(() => undefined);
-    await Promise.all(forward.all.map((n) => connectB.delete(n).catch(() => undefined)));
-    await Promise.all(reverse.all.map((n) => connectA.delete(n).catch(() => undefined)));
-    await adminA.deleteGroups([group]).catch(() => undefined);
-    await adminB.deleteGroups([group]).catch(() => undefined);
-    await adminA.deleteTopics({ topics: [topic] }).catch(() => undefined);
-    await adminB.deleteTopics({ topics: [topic] }).catch(() => undefined);
-    await Promise.all([adminA.disconnect(), adminB.disconnect()]);
-  });
+  pair.onCleanup(() => producer.stop());
+  pair.onCleanup(() => consumer.stop());
+  const ends = (admin: Admin) => endOffsets(admin, topic);
 
   it('0 lost on either cluster and for the consumer group, duplicates bounded, nothing replayed to B', async (t) => {
     const started = Date.now();
     const mark = (what: string) => t.diagnostic(`${((Date.now() - started) / 1000).toFixed(1)} s: ${what}`);
 
     // 1. Forward MM2 A→B; traffic on A.
-    assert.deepEqual(await deployFlowRunning(activities, forwardPlan, connectB), forward.all);
+    assert.deepEqual(await pair.deployFlow(forwardPlan), forward.all);
     await producer.start(kafkaA, 'A');
     await consumer.start(kafkaA, [topic], consumer.seen.size === 0);
     await eventually(
@@ -132,45 +78,25 @@ describe('failover then failback on the real stack with producers and consumers 
     );
     mark('forward flow running, traffic on A');
 
-    const { failoverReport, failbackReport } = await withWorker(async ({ client, taskQueue }) => {
+    const { failoverReport, failbackReport } = await withWorker(async (ctx) => {
       // 2. Planned failover A→B; the test plays the operator at each gate.
-      const failoverInput: FailoverInput = {
-        source: 'A',
-        target: 'B',
-        mode: 'planned',
-        policy: 'identity',
-        forward: { connect: 'connect-b', connectors: forward.all, sourceConnectors: forward.sources },
-        topics: [topic],
-        groups: [group],
-        requestedBy: 'alice',
-        gates: { 'stop-producers': gates, 'consumers-cutover': gates, 'producers-cutover': gates },
-        quietSeconds: 2,
-      };
-      const fo = await client.workflow.start<typeof failover>('failover', {
-        taskQueue,
-        workflowId: cutoverId,
-        args: [failoverInput],
-        workflowExecutionTimeout: '5 minutes',
-      });
-      await gateOpen(fo, 'stop-producers');
+      const failoverInput = plannedFailoverInput({ policy: 'identity', forward: forwardOn(forward), topics: [topic], groups: [group] });
+      const fo = await startPlaybook<typeof failover>(ctx, 'failover', cutoverId, failoverInput, '5 minutes');
+      await e2eGateOpen(fo, 'stop-producers');
       await producer.stop();
       await fo.executeUpdate(decideUpdate, {
         args: [{ gate: 'stop-producers', decision: 'approve', by: 'bob', comment: 'producers stopped on A' }],
       });
       mark('failover: producers stopped on A');
-      await gateOpen(fo, 'consumers-cutover');
+      await e2eGateOpen(fo, 'consumers-cutover');
       await consumer.stop();
       await fo.signal(approveSignal, { gate: 'consumers-cutover', by: 'bob' });
       // translate-offsets runs right after the approval (the group stopped on A); the next gate opens once it is set on B.
-      const atProducers = await gateOpen(fo, 'producers-cutover');
+      const atProducers = await e2eGateOpen(fo, 'producers-cutover');
       assert.deepEqual(atProducers.figures.unplaced, [], 'the group has a position on B for every partition it committed on A');
       await consumer.start(kafkaB, [topic], false);
       mark('failover: consumer moved to B');
-      await producer.start(kafkaB, 'B');
-      await fo.signal(approveSignal, { gate: 'producers-cutover', by: 'bob' });
-      const failoverReport = (await fo.result()) as PlaybookReport<FailoverFigures>;
-      assert.equal(failoverReport.outcome, 'completed', failoverReport.reason ?? '');
-      await captureHistory(fo, 'failover-planned-continuous');
+      const failoverReport = await finishFailoverTraffic(fo, kafkaB, producer, 'failover-planned-continuous');
       mark('failover completed; producer on B');
 
       // 3. The DR period: B takes writes, the group reads them on B.
@@ -181,28 +107,15 @@ describe('failover then failback on the real stack with producers and consumers 
       );
 
       // 4. The derived seed (no snapshot, no workflow ID), in a dry run: it must equal the failover's snapshot.
-      const failbackInput = (seed: FailbackInput['seed'], dryRun: boolean): FailbackInput => ({
-        primary: 'A',
-        dr: 'B',
-        forward: { connect: 'connect-b', connectors: forward.all, sourceConnectors: forward.sources },
-        reverse: { connect: 'connect-a', name: reverseName, replicationFactor: 1, intervals },
-        topics: [topic],
-        groups: [group],
-        policy: 'identity',
-        seed,
-        requestedBy: 'tester',
-        gates: { 'consumers-cutover': gates, 'stop-producers': gates, 'producers-cutover': gates },
-        lagThreshold: 1_000,
-        catchUpTimeoutSeconds: 120,
-        quietSeconds: 2,
-        dryRun,
-      });
-      const dry = await client.workflow.start<typeof failback>('failback', {
-        taskQueue,
-        workflowId: `${cutoverId}-dry-run`,
-        args: [failbackInput({ mode: 'auto' }, true)],
-        workflowExecutionTimeout: '2 minutes',
-      });
+      const failbackInput = (seed: FailbackInput['seed'], dryRun: boolean) =>
+        cycleFailbackInput(forward, reverseName, { topics: [topic], groups: [group], seed, dryRun });
+      const dry = await startPlaybook<typeof failback>(
+        ctx,
+        'failback',
+        `${cutoverId}-dry-run`,
+        failbackInput({ mode: 'auto' }, true),
+        '2 minutes',
+      );
       const dryReport = (await dry.result()) as PlaybookReport<FailbackFigures>;
       await captureHistory(dry, 'failback-dry-run-derived-seed');
       assert.equal(dryReport.outcome, 'completed', dryReport.reason ?? '');
@@ -216,48 +129,30 @@ describe('failover then failback on the real stack with producers and consumers 
       mark('dry run: derived seed = failover snapshot');
 
       // 5. The failback B→A, seeded from the failover named by its workflow ID (its own ID here).
-      const fb = await client.workflow.start<typeof failback>('failback', {
-        taskQueue,
-        workflowId: cutoverId,
-        args: [failbackInput({ mode: 'auto', failoverWorkflowId: cutoverId }, false)],
-        workflowExecutionTimeout: '5 minutes',
-      });
-      await gateOpen(fb, 'consumers-cutover');
-      await consumer.stop();
-      await fb.signal(approveSignal, { gate: 'consumers-cutover', by: 'bob', comment: 'consumers stopped on B' });
-      // translate-offsets runs right after the approval; the next gate opens once the group is set on A.
-      await gateOpen(fb, 'stop-producers');
-      await consumer.start(kafkaA, [topic], consumer.seen.size === 0);
-      mark('failback: consumer moved to A');
-      await producer.stop();
-      await fb.signal(approveSignal, { gate: 'stop-producers', by: 'bob' });
-      await gateOpen(fb, 'producers-cutover');
-      await producer.start(kafkaA, 'A');
-      await fb.signal(approveSignal, { gate: 'producers-cutover', by: 'bob' });
-      const failbackReport = (await fb.result()) as PlaybookReport<FailbackFigures>;
-      assert.equal(failbackReport.outcome, 'completed', `${failbackReport.reason ?? ''} ${JSON.stringify(failbackReport.steps)}`);
+      const fb = await startPlaybook<typeof failback>(
+        ctx,
+        'failback',
+        cutoverId,
+        failbackInput({ mode: 'auto', failoverWorkflowId: cutoverId }, false),
+        '5 minutes',
+      );
+      const failbackReport = await failBackTraffic(
+        fb,
+        { kafkaA, topics: [topic], fromBeginning: consumer.seen.size === 0 },
+        producer,
+        consumer,
+        {
+          mark,
+        },
+      );
       await captureHistory(fb, 'failback-from-failover-id');
       mark('failback completed; producer on A');
       return { failoverReport, failbackReport };
     });
 
     // 6. Traffic on A again, copied to B by the resumed forward flow; then everything stops.
-    const ackedBefore = producer.acked.size;
-    await eventually(
-      'more records on A after the failback',
-      async () => (producer.acked.size >= ackedBefore + 100 ? true : undefined),
-      60_000,
-    );
-    await producer.stop();
-    const acked = producer.acked.size;
-    const expected = [...producer.acked.keys()].sort((a, b) => a - b);
-    await eventually(
-      'the group read every acknowledged seq',
-      async () => (expected.every((s) => consumer.seen.has(s)) ? true : undefined),
-      90_000,
-      500,
-    ).catch(() => undefined);
-    await consumer.stop();
+    const expected = await stopTraffic(producer, consumer);
+    const acked = expected.length;
     await eventually(
       'B holds what A holds',
       async () => {

@@ -1,21 +1,18 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import type { Admin } from 'kafkajs';
-import { createActivities, createDeps } from '../../activities';
-import { ConnectClient } from '../../src/connect/client';
 import { readLatestCheckpoints } from '../../src/mm2/checkpoints';
 import type { FailoverFigures, FailoverInput } from '../../src/model/failover-input';
 import type { PlaybookReport } from '../../src/model/gates';
 import type { RecreateTopicInput } from '../../src/model/recreate-topic-input';
-import type { ReplicationPlanInput } from '../../src/model/replication-plan';
-import { stackRegistry } from '../../src/registry/load';
 import type { failover } from '../../workflows/failover';
 import { approveSignal, statusQuery } from '../../workflows/framework';
 import type { recreateTopic } from '../../workflows/recreate-topic';
-import { deployFlowRunning, flowConnectors } from '../helpers/mm2';
-import { eventually, kafka, readUntil, stack, uniqueId } from '../helpers/stack';
-import { withWorker } from '../helpers/worker';
+import { forwardOn, planAtoB, plannedFailoverInput, TWO_SECOND_REFRESH, useMirrorPair } from '../helpers/mirror-pair';
+import { flowConnectors } from '../helpers/mm2';
+import { eventually, readUntil, uniqueId } from '../helpers/stack';
+import { startPlaybook, withWorker } from '../helpers/worker';
 
 /**
  * Guard rails on the real stack (issue 15), through a real worker with the production
@@ -31,29 +28,12 @@ import { withWorker } from '../helpers/worker';
  */
 describe('guard rails end to end on the real stack', { timeout: 600_000 }, () => {
   const id = uniqueId();
-  const activities = createActivities(createDeps(stackRegistry(stack), 'test-guard-rails-e2e'));
-  const connect = new ConnectClient(stack.connect['connect-b'].url);
-  const kafkaA = kafka('A');
-  const kafkaB = kafka('B');
-  let adminA: Admin;
-  let adminB: Admin;
-
   // Flow 1: Identity, two topics; a third topic on A the flow does not mirror.
   const t1 = `gr-${id}-orders`;
   const t2 = `gr-${id}-payments`;
   const outside = `gr-${id}-outside`;
   const g1 = `gr-svc-${id}`;
-  const identityPlan: ReplicationPlanInput & { name: string } = {
-    source: 'A',
-    target: 'B',
-    connect: 'connect-b',
-    name: `gr-id-${id}`,
-    policy: { type: 'identity' },
-    topicGroups: [{ name: 'main', topics: [t1, t2] }],
-    groups: [g1],
-    replicationFactor: 1,
-    intervals: { refreshTopicsSeconds: 2, refreshGroupsSeconds: 2, emitCheckpointsSeconds: 1, emitHeartbeatsSeconds: 1 },
-  };
+  const identityPlan = { ...planAtoB(`gr-id-${id}`, [t1, t2], [g1]), intervals: TWO_SECOND_REFRESH };
   const identity = flowConnectors(identityPlan);
 
   // Flow 3: Default policy, separator '-'. Not '_': Kafka refuses a topic whose name differs
@@ -62,19 +42,16 @@ describe('guard rails end to end on the real stack', { timeout: 600_000 }, () =>
   // A_checkpoints_internal or A_heartbeats, and the source task that carries heartbeats stalls.
   const t3 = `gr-${id}-sep`;
   const g3 = `gr-sep-svc-${id}`;
-  const sepPlan: ReplicationPlanInput & { name: string } = {
-    source: 'A',
-    target: 'B',
-    connect: 'connect-b',
-    name: `gr-sep-${id}`,
-    policy: { type: 'default', separator: '-' },
-    topicGroups: [{ name: 'main', topics: [t3] }],
-    groups: [g3],
-    replicationFactor: 1,
-    intervals: { refreshTopicsSeconds: 2, refreshGroupsSeconds: 2, emitCheckpointsSeconds: 1, emitHeartbeatsSeconds: 1 },
-  };
+  const sepPlan = { ...planAtoB(`gr-sep-${id}`, [t3], [g3], { type: 'default', separator: '-' }), intervals: TWO_SECOND_REFRESH };
   const sep = flowConnectors(sepPlan);
   const sepMirror = `A-${t3}`;
+  const pair = useMirrorPair('guard-rails-e2e', {
+    topics: [t1, t2, outside, t3].map((topic) => ({ topic, partitions: 2 })),
+    groups: [g1, g3],
+  });
+  // t3: B's local topic the Default-policy failover created.
+  pair.leaves({ topics: { B: [t1, t2, sepMirror, t3] } });
+  const { kafkaA, kafkaB, adminA, adminB, connectB: connect } = pair;
 
   const produce = async (cluster: 'A' | 'B', topic: string, count: number, prefix: string) => {
     const producer = (cluster === 'A' ? kafkaA : kafkaB).producer({ allowAutoTopicCreation: false });
@@ -92,38 +69,8 @@ describe('guard rails end to end on the real stack', { timeout: 600_000 }, () =>
   const total = async (admin: Admin, topic: string) =>
     (await admin.fetchTopicOffsets(topic)).reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
 
-  before(async () => {
-    adminA = kafkaA.admin();
-    adminB = kafkaB.admin();
-    await Promise.all([adminA.connect(), adminB.connect()]);
-    await adminA.createTopics({
-      topics: [t1, t2, outside, t3].map((topic) => ({ topic, numPartitions: 2, replicationFactor: 1 })),
-      waitForLeaders: true,
-    });
-  });
-
-  after(async () => {
-    await Promise.all([...identity.all, ...sep.all].map((n) => connect.delete(n).catch(() => undefined)));
-    await Promise.all([adminA.deleteGroups([g1, g3]).catch(() => undefined), adminB.deleteGroups([g1, g3]).catch(() => undefined)]);
-    await adminA.deleteTopics({ topics: [t1, t2, outside, t3] }).catch(() => undefined);
-    // t3: B's local topic the Default-policy failover created.
-    await adminB.deleteTopics({ topics: [t1, t2, sepMirror, t3] }).catch(() => undefined);
-    await Promise.all([adminA.disconnect(), adminB.disconnect()]);
-  });
-
-  const failoverInput = (o: Partial<FailoverInput> & Pick<FailoverInput, 'forward' | 'topics' | 'groups'>): FailoverInput => ({
-    source: 'A',
-    target: 'B',
-    mode: 'planned',
-    requestedBy: 'e2e',
-    gates: {
-      'stop-producers': { deadline: '5 minutes' },
-      'consumers-cutover': { deadline: '5 minutes' },
-      'producers-cutover': { deadline: '5 minutes' },
-    },
-    quietSeconds: 2,
-    ...o,
-  });
+  const failoverInput = (o: Partial<FailoverInput> & Pick<FailoverInput, 'forward' | 'topics' | 'groups'>) =>
+    plannedFailoverInput({ requestedBy: 'e2e', ...o });
 
   /** Runs a failover to its end, approving every gate it opens. */
   async function runFailover(
@@ -132,12 +79,7 @@ describe('guard rails end to end on the real stack', { timeout: 600_000 }, () =>
     input: FailoverInput,
     name: string,
   ): Promise<PlaybookReport<FailoverFigures>> {
-    const h = await client.workflow.start<typeof failover>('failover', {
-      taskQueue,
-      workflowId: `guard-e2e-${name}-${id}`,
-      args: [input],
-      workflowExecutionTimeout: '5 minutes',
-    });
+    const h = await startPlaybook<typeof failover>({ client, taskQueue }, 'failover', `guard-e2e-${name}-${id}`, input, '5 minutes');
     for (;;) {
       const s = await eventually(
         `${name}: a gate open or finished`,
@@ -173,12 +115,12 @@ describe('guard rails end to end on the real stack', { timeout: 600_000 }, () =>
   };
 
   it('Identity flow: a policy mismatch and a topic outside the flow are refused, naming the fields; then a correct failover, and recreate-topic is refused while failed over', async () => {
-    await deployFlowRunning(activities, identityPlan, connect);
+    await pair.deployFlow(identityPlan);
     await produce('A', t1, 20, 'a');
     await produce('A', t2, 10, 'a');
     await readUntil(kafkaB, t1, (r) => r.length >= 20);
     await readUntil(kafkaB, t2, (r) => r.length >= 10);
-    const forward = { connect: 'connect-b', connectors: identity.all, sourceConnectors: identity.sources };
+    const forward = forwardOn(identity);
     let onB = 0;
 
     await withWorker(async ({ client, taskQueue }) => {
@@ -264,7 +206,7 @@ describe('guard rails end to end on the real stack', { timeout: 600_000 }, () =>
   });
 
   it("Default policy with separator '-': the dry run names `separator`; deploy + planned failover complete with MM2's names", async () => {
-    await deployFlowRunning(activities, sepPlan, connect);
+    await pair.deployFlow(sepPlan);
     await produce('A', t3, 30, 's');
     await readUntil(kafkaB, sepMirror, (r) => r.length >= 30);
 
@@ -299,7 +241,7 @@ describe('guard rails end to end on the real stack', { timeout: 600_000 }, () =>
       1000,
     );
 
-    const forward = { connect: 'connect-b', connectors: sep.all, sourceConnectors: sep.sources };
+    const forward = forwardOn(sep);
     await withWorker(async ({ client, taskQueue }) => {
       const dry = (await client.workflow.execute<typeof failover>('failover', {
         taskQueue,

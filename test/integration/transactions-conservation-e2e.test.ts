@@ -1,23 +1,30 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import type { Admin, Producer } from 'kafkajs';
-import type { WorkflowHandle } from '@temporalio/client';
-import { createActivities } from '../../activities';
 import { createDeps } from '../../activities/deps';
-import { ConnectClient, inState } from '../../src/connect/client';
-import { mirrorConnectors, remoteTopicName, type MirrorFlow } from '../../src/mm2/connector-configs';
-import type { FailbackFigures, FailbackInput } from '../../src/model/failback-input';
-import type { FailoverFigures, FailoverInput } from '../../src/model/failover-input';
-import type { ReplicationPlanInput } from '../../src/model/replication-plan';
-import type { failback } from '../../workflows/failback';
+import { remoteTopicName } from '../../src/mm2/connector-configs';
+import type { FailbackFigures } from '../../src/model/failback-input';
+import type { FailoverFigures } from '../../src/model/failover-input';
 import type { PlaybookReport } from '../../src/model/gates';
 import { stackRegistry } from '../../src/registry/load';
+import type { failback } from '../../workflows/failback';
 import type { failover } from '../../workflows/failover';
-import { approveSignal, statusQuery } from '../../workflows/framework';
+import { approveSignal } from '../../workflows/framework';
 import { instrumentDeps } from '../helpers/instrumented-deps';
-import { deployFlowRunning, flowConnectors } from '../helpers/mm2';
-import { eventually, kafka, readUntil, stack, uniqueId } from '../helpers/stack';
-import { withWorker } from '../helpers/worker';
+import {
+  cycleFailbackInput,
+  endOffsets,
+  forwardOn,
+  mirrorFlowAtoB,
+  planAtoB,
+  plannedFailoverInput,
+  useMirroredTopic,
+  useMirrorPair,
+} from '../helpers/mirror-pair';
+import { flowConnectors } from '../helpers/mm2';
+import { e2eGateOpen } from '../helpers/playbook';
+import { eventually, readUntil, stack, uniqueId } from '../helpers/stack';
+import { startPlaybook, withWorker } from '../helpers/worker';
 
 /**
  * Transactions and record conservation in a planned failover A→B on the real stack
@@ -39,57 +46,16 @@ import { withWorker } from '../helpers/worker';
 const PARTITIONS = 2;
 
 describe('transactions and conservation: planned failover A→B end to end', { timeout: 600_000 }, () => {
-  const id = uniqueId();
-  const topic = `txn-${id}`;
-  const group = `txn-svc-${id}`;
-  const mirrored = remoteTopicName('default', 'A', topic);
-  const flow: MirrorFlow = {
-    source: { alias: 'A', bootstrapServers: stack.kafka.A.bootstrap },
-    target: { alias: 'B', bootstrapServers: stack.kafka.B.bootstrap },
-    name: `txn-${id}`,
-    topics: [topic],
-    groups: [group],
-    policy: 'default',
-    replicationFactor: 1,
-    intervalSeconds: 1,
-  };
-  const connectors = mirrorConnectors(flow);
-  const names = Object.keys(connectors);
-  const connect = new ConnectClient(stack.connect['connect-b'].url);
-  const kafkaA = kafka('A');
-  const kafkaB = kafka('B');
-  let adminA: Admin;
-  let adminB: Admin;
+  const { id, topic, group, mirrored, forward, pair } = useMirroredTopic('txn', PARTITIONS);
+  const { kafkaA, kafkaB, adminA, adminB } = pair;
   let plain: Producer;
 
   before(async () => {
-    adminA = kafkaA.admin();
-    adminB = kafkaB.admin();
-    await Promise.all([adminA.connect(), adminB.connect()]);
-    await adminA.createTopics({ topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: 1 }], waitForLeaders: true });
-    for (const [name, config] of Object.entries(connectors)) await connect.putConfig(name, config);
-    await eventually(
-      'the MM2 connectors RUNNING on connect-b',
-      async () => {
-        const states = await Promise.all(names.map(async (n) => inState(await connect.status(n), 'RUNNING', n.endsWith('-checkpoint'))));
-        return states.every(Boolean) ? true : undefined;
-      },
-      90_000,
-    );
     plain = kafkaA.producer({ allowAutoTopicCreation: false });
     await plain.connect();
   });
+  pair.onCleanup(async () => plain?.disconnect());
 
-  after(async () => {
-    await plain?.disconnect().catch(() => undefined);
-    await Promise.all(names.map((n) => connect.delete(n).catch(() => undefined)));
-    await adminA.deleteTopics({ topics: [topic] }).catch(() => undefined);
-    await adminB.deleteTopics({ topics: [mirrored, topic] }).catch(() => undefined);
-    await Promise.all([adminA.disconnect(), adminB.disconnect()]);
-  });
-
-  const ends = async (admin: Admin, t: string) =>
-    (await admin.fetchTopicOffsets(t)).sort((a, b) => a.partition - b.partition).map((o) => Number(o.high));
   /** n records, alternating partitions, values `<prefix>-<i>`. */
   const batch = (prefix: string, n: number) =>
     [...Array(n).keys()].map((i) => ({ key: `${prefix}-${i}`, value: `${prefix}-${i}`, partition: i % PARTITIONS }));
@@ -115,11 +81,11 @@ describe('transactions and conservation: planned failover A→B end to end', { t
       await txn.disconnect();
     }
     // 60 records and 12 markers (one per transaction) per partition.
-    assert.deepEqual(await ends(adminA, topic), [72, 72]);
+    assert.deepEqual(await endOffsets(adminA, topic), [72, 72]);
     await eventually(
       'the 100 committed records mirrored to B',
       async () => {
-        const b = await ends(adminB, mirrored).catch(() => []);
+        const b = await endOffsets(adminB, mirrored).catch(() => []);
         return b.length === PARTITIONS && b[0]! + b[1]! >= 100 ? true : undefined;
       },
       120_000,
@@ -134,41 +100,18 @@ describe('transactions and conservation: planned failover A→B end to end', { t
       await plain.send({ topic, acks: -1, messages: batch('g', 7) });
     });
 
-    const input: FailoverInput = {
-      source: 'A',
-      target: 'B',
-      mode: 'planned',
-      forward: { connect: 'connect-b', connectors: names, sourceConnectors: [`${flow.name}-source`] },
+    const eightMinutes = { deadline: '8 minutes' };
+    const input = plannedFailoverInput({
+      forward,
       topics: [topic],
       groups: [group],
-      requestedBy: 'alice',
-      gates: {
-        'stop-producers': { deadline: '8 minutes' },
-        'consumers-cutover': { deadline: '8 minutes' },
-        'producers-cutover': { deadline: '8 minutes' },
-      },
-      quietSeconds: 2,
-    };
+      gates: { 'stop-producers': eightMinutes, 'consumers-cutover': eightMinutes, 'producers-cutover': eightMinutes },
+    });
 
     const report = await withWorker(
-      async ({ client, taskQueue }) => {
-        const h = await client.workflow.start<typeof failover>('failover', {
-          taskQueue,
-          workflowId: `txn-e2e-${id}`,
-          args: [input],
-          workflowExecutionTimeout: '9 minutes',
-        });
-        const gateOpen = (gate: string) =>
-          eventually(
-            `gate ${gate} open`,
-            async () => {
-              const s = await h.query(statusQuery);
-              if (s.state === 'finished') throw new Error(`workflow finished: ${s.outcome}`);
-              return s.openGate?.name === gate ? s : undefined;
-            },
-            240_000,
-            300,
-          );
+      async (ctx) => {
+        const h = await startPlaybook<typeof failover>(ctx, 'failover', `txn-e2e-${id}`, input, '9 minutes');
+        const gateOpen = (gate: string) => e2eGateOpen(h, gate, 240_000);
 
         await gateOpen('stop-producers');
         await h.signal(approveSignal, { gate: 'stop-producers', by: 'bob' });
@@ -228,7 +171,7 @@ describe('transactions and conservation: planned failover A→B end to end', { t
     assert.ok(report.steps.some((s) => s.name === 're-drain-1' && s.state === 'completed'));
 
     // B: every committed record written before the snapshot (100 + 7), no aborted one, no straggler.
-    const endB = await ends(adminB, mirrored);
+    const endB = await endOffsets(adminB, mirrored);
     const total = endB.reduce((a, b) => a + b, 0);
     const onB = await readUntil(kafkaB, mirrored, (rs) => rs.length >= total);
     const values = new Set(onB.map((r) => r.value!.toString()));
@@ -261,32 +204,17 @@ describe('transactions: failover then failback with transactional producers on A
   const id = uniqueId();
   const topic = `txc-${id}`;
   const groups = [`txc-svc-${id}`];
-  const intervals = { refreshTopicsSeconds: 1, refreshGroupsSeconds: 1, emitCheckpointsSeconds: 1, emitHeartbeatsSeconds: 1 };
-  const forwardPlan: ReplicationPlanInput & { name: string } = {
-    source: 'A',
-    target: 'B',
-    connect: 'connect-b',
-    name: `txcf-${id}`,
-    policy: { type: 'identity' },
-    topicGroups: [{ name: 'main', topics: [topic] }],
-    groups,
-    replicationFactor: 1,
-    intervals,
-  };
+  const forwardPlan = planAtoB(`txcf-${id}`, [topic], groups);
   const forward = flowConnectors(forwardPlan);
   const reverseName = `txcr-${id}`;
   const reverse = flowConnectors({ name: reverseName, topicGroups: [{ name: 'failback', topics: [topic] }] });
   const cutoverId = `txc-cutover-${id}`;
-  const activities = createActivities(createDeps(stackRegistry(stack), 'test-txn-cycle-e2e'));
-  const connectB = new ConnectClient(stack.connect['connect-b'].url);
-  const connectA = new ConnectClient(stack.connect['connect-a'].url);
-  const kafkaA = kafka('A');
-  const kafkaB = kafka('B');
-  let adminA: Admin;
-  let adminB: Admin;
-  const gates = { deadline: '5 minutes' };
-  const ends = async (admin: Admin) =>
-    (await admin.fetchTopicOffsets(topic)).sort((a, b) => a.partition - b.partition).map((o) => Number(o.high));
+  const pair = useMirrorPair('txn-cycle-e2e', {
+    topics: [{ topic, partitions: 2, on: ['A', 'B'] }],
+    connectors: { 'connect-a': reverse.all },
+  });
+  const { kafkaA, kafkaB, adminA, adminB } = pair;
+  const ends = (admin: Admin) => endOffsets(admin, topic);
 
   /** 4 transactions of 10 records over 2 partitions, the third aborted: 30 committed, 10 aborted, 4 markers per partition. */
   async function transactions(client: typeof kafkaA, prefix: string): Promise<void> {
@@ -317,61 +245,16 @@ describe('transactions: failover then failback with transactional producers on A
     }
   }
 
-  const gateOpen = (h: WorkflowHandle, gate: string) =>
-    eventually(
-      `gate ${gate} open`,
-      async () => {
-        const st = await h.query(statusQuery);
-        if (st.state === 'finished')
-          throw new Error(`workflow finished: ${st.outcome} ${JSON.stringify(st.steps.filter((x) => x.state === 'failed'))}`);
-        return st.openGate?.name === gate ? st : undefined;
-      },
-      240_000,
-      300,
-    );
-
-  before(async () => {
-    adminA = kafkaA.admin();
-    adminB = kafkaB.admin();
-    await Promise.all([adminA.connect(), adminB.connect()]);
-    await adminA.createTopics({ topics: [{ topic, numPartitions: 2, replicationFactor: 1 }], waitForLeaders: true });
-    await adminB.createTopics({ topics: [{ topic, numPartitions: 2, replicationFactor: 1 }], waitForLeaders: true });
-  });
-
-  after(async () => {
-    await Promise.all(forward.all.map((n) => connectB.delete(n).catch(() => undefined)));
-    await Promise.all(reverse.all.map((n) => connectA.delete(n).catch(() => undefined)));
-    await adminA.deleteTopics({ topics: [topic] }).catch(() => undefined);
-    await adminB.deleteTopics({ topics: [topic] }).catch(() => undefined);
-    await Promise.all([adminA.disconnect(), adminB.disconnect()]);
-  });
-
   it('both playbooks complete, rpoRecords 0, aborted records stay where they were written, 0 lost', async () => {
-    await deployFlowRunning(activities, forwardPlan, connectB);
+    await pair.deployFlow(forwardPlan);
     await transactions(kafkaA, 'a');
     assert.deepEqual(await ends(adminA), [24, 24], '20 records + 4 markers per partition on A');
 
-    const { foReport, fbReport } = await withWorker(async ({ client, taskQueue }) => {
-      const foInput: FailoverInput = {
-        source: 'A',
-        target: 'B',
-        mode: 'planned',
-        policy: 'identity',
-        forward: { connect: 'connect-b', connectors: forward.all, sourceConnectors: forward.sources },
-        topics: [topic],
-        groups,
-        requestedBy: 'alice',
-        gates: { 'stop-producers': gates, 'consumers-cutover': gates, 'producers-cutover': gates },
-        quietSeconds: 2,
-      };
-      const fo = await client.workflow.start<typeof failover>('failover', {
-        taskQueue,
-        workflowId: cutoverId,
-        args: [foInput],
-        workflowExecutionTimeout: '8 minutes',
-      });
+    const { foReport, fbReport } = await withWorker(async (ctx) => {
+      const foInput = plannedFailoverInput({ policy: 'identity', forward: forwardOn(forward), topics: [topic], groups });
+      const fo = await startPlaybook<typeof failover>(ctx, 'failover', cutoverId, foInput, '8 minutes');
       for (const gate of ['stop-producers', 'consumers-cutover', 'producers-cutover']) {
-        await gateOpen(fo, gate);
+        await e2eGateOpen(fo, gate, 240_000);
         await fo.signal(approveSignal, { gate, by: 'bob' });
       }
       const foReport = (await fo.result()) as PlaybookReport<FailoverFigures>;
@@ -380,29 +263,15 @@ describe('transactions: failover then failback with transactional producers on A
       // The DR period: a transactional producer on B.
       await transactions(kafkaB, 'b');
 
-      const fbInput: FailbackInput = {
-        primary: 'A',
-        dr: 'B',
-        forward: { connect: 'connect-b', connectors: forward.all, sourceConnectors: forward.sources },
-        reverse: { connect: 'connect-a', name: reverseName, replicationFactor: 1, intervals },
+      const fbInput = cycleFailbackInput(forward, reverseName, {
         topics: [topic],
         groups,
-        policy: 'identity',
         seed: { mode: 'auto', failoverWorkflowId: cutoverId },
-        requestedBy: 'tester',
-        gates: { 'consumers-cutover': gates, 'stop-producers': gates, 'producers-cutover': gates },
-        lagThreshold: 1_000,
         catchUpTimeoutSeconds: 180,
-        quietSeconds: 2,
-      };
-      const fb = await client.workflow.start<typeof failback>('failback', {
-        taskQueue,
-        workflowId: cutoverId,
-        args: [fbInput],
-        workflowExecutionTimeout: '8 minutes',
       });
+      const fb = await startPlaybook<typeof failback>(ctx, 'failback', cutoverId, fbInput, '8 minutes');
       for (const gate of ['consumers-cutover', 'stop-producers', 'producers-cutover']) {
-        await gateOpen(fb, gate);
+        await e2eGateOpen(fb, gate, 240_000);
         await fb.signal(approveSignal, { gate, by: 'bob' });
       }
       const fbReport = (await fb.result()) as PlaybookReport<FailbackFigures>;
@@ -450,40 +319,15 @@ describe('transactions: failover then failback with transactional producers on A
 describe('replicationLag with transactions on the real stack', { timeout: 300_000 }, () => {
   const id = uniqueId();
   const topic = `txl-${id}`;
-  const flow: MirrorFlow = {
-    source: { alias: 'A', bootstrapServers: stack.kafka.A.bootstrap },
-    target: { alias: 'B', bootstrapServers: stack.kafka.B.bootstrap },
-    name: `txl-${id}`,
-    topics: [topic],
-    groups: [`txl-svc-${id}`],
-    policy: 'default',
-    replicationFactor: 1,
-    intervalSeconds: 1,
-  };
-  const connectors = mirrorConnectors(flow);
-  const names = Object.keys(connectors);
-  const connect = new ConnectClient(stack.connect['connect-b'].url);
-  const activities = createActivities(createDeps(stackRegistry(stack), 'test-txn-lag'));
-  const kafkaA = kafka('A');
-  let adminA: Admin;
+  const flow = mirrorFlowAtoB(`txl-${id}`, [topic], [`txl-svc-${id}`]);
+  const pair = useMirrorPair('txn-lag', { topics: [{ topic, partitions: 1 }] });
+  pair.leaves({ topics: { B: [remoteTopicName('default', 'A', topic), topic] } });
+  const { kafkaA } = pair;
   const lag = (exact: boolean) =>
-    activities.replicationLag({ connect: 'connect-b', connectors: [`${flow.name}-source`], source: 'A', topics: [topic], exact });
+    pair.activities.replicationLag({ connect: 'connect-b', connectors: [`${flow.name}-source`], source: 'A', topics: [topic], exact });
 
   before(async () => {
-    adminA = kafkaA.admin();
-    await adminA.connect();
-    await adminA.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 1 }], waitForLeaders: true });
-    for (const [name, config] of Object.entries(connectors)) await connect.putConfig(name, config);
-  });
-
-  after(async () => {
-    await Promise.all(names.map((n) => connect.delete(n).catch(() => undefined)));
-    await adminA.deleteTopics({ topics: [topic] }).catch(() => undefined);
-    const adminB = kafka('B').admin();
-    await adminB.connect();
-    await adminB.deleteTopics({ topics: [remoteTopicName('default', 'A', topic), topic] }).catch(() => undefined);
-    await adminB.disconnect();
-    await adminA.disconnect();
+    await pair.putFlow(flow);
   });
 
   it('open transaction: behind, never drained; committed: markers only, caught up; aborted: caught up, nothing on B', async () => {
@@ -547,7 +391,7 @@ describe('replicationLag with transactions on the real stack', { timeout: 300_00
       await txn.disconnect();
     }
     // B: the 8 committed records only.
-    const onB = await readUntil(kafka('B'), remoteTopicName('default', 'A', topic), (rs) => rs.length >= 8);
+    const onB = await readUntil(pair.kafkaB, remoteTopicName('default', 'A', topic), (rs) => rs.length >= 8);
     await new Promise((res) => setTimeout(res, 2000));
     assert.deepEqual(onB.map((x) => x.value!.toString()).sort(), ['c-0', 'c-1', 'c-2', 'c-3', 'c-4', 'o-0', 'o-1', 'o-2']);
   });

@@ -1,16 +1,17 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { Admin } from 'kafkajs';
-import { ConnectClient, inState } from '../../src/connect/client';
 import { readLatestCheckpoints } from '../../src/mm2/checkpoints';
-import { mirrorConnectors, remoteTopicName, type MirrorFlow } from '../../src/mm2/connector-configs';
+import { remoteTopicName } from '../../src/mm2/connector-configs';
 import type { FailoverFigures, FailoverInput } from '../../src/model/failover-input';
 import type { PlaybookReport } from '../../src/model/gates';
 import type { failover } from '../../workflows/failover';
-import { approveSignal, decideUpdate, statusQuery } from '../../workflows/framework';
-import { eventually, kafka, stack, uniqueId } from '../helpers/stack';
-import { withWorker } from '../helpers/worker';
+import { approveSignal, decideUpdate } from '../../workflows/framework';
+import { endOffsets, forwardOfFlow, mirrorFlowAtoB, plannedFailoverInput, useMirrorPair } from '../helpers/mirror-pair';
+import { e2eGateOpen } from '../helpers/playbook';
+import { eventually, uniqueId } from '../helpers/stack';
+import { startPlaybook, withWorker } from '../helpers/worker';
 
 /**
  * Issue 13 on the real stack: a group with commits on A that MM2's checkpoint connector
@@ -34,54 +35,26 @@ describe('unplaced groups: the planned failover stops at a gate and applies the 
   const ok = `${prefix}-ok`;
   const parked = `${prefix}-parked`;
   const mirrored = remoteTopicName('default', 'A', topic);
-  const flow: MirrorFlow = {
-    source: { alias: 'A', bootstrapServers: stack.kafka.A.bootstrap },
-    target: { alias: 'B', bootstrapServers: stack.kafka.B.bootstrap },
-    name: `ug-${id}`,
-    topics: [topic],
-    // Only `ok` is translated: `parked` gets no checkpoint.
-    groups: [ok],
-    policy: 'default',
-    replicationFactor: 1,
-    intervalSeconds: 1,
-  };
-  const connectors = mirrorConnectors(flow);
-  const names = Object.keys(connectors);
-  const connect = new ConnectClient(stack.connect['connect-b'].url);
-  const kafkaA = kafka('A');
-  const kafkaB = kafka('B');
-  let adminA: Admin;
-  let adminB: Admin;
+  // Only `ok` is translated: `parked` gets no checkpoint.
+  const flow = mirrorFlowAtoB(`ug-${id}`, [topic], [ok]);
+  let names: string[] = [];
+  const pair = useMirrorPair('unplaced-groups-e2e', { topics: [{ topic, partitions: PARTITIONS }], groups: [ok, parked] });
+  pair.leaves({ topics: { B: [mirrored, topic] } });
+  const { kafkaA, kafkaB, adminA, adminB, connectB: connect } = pair;
 
-  const input = (groups: string[], extra: Partial<FailoverInput> = {}): FailoverInput => ({
-    source: 'A',
-    target: 'B',
-    mode: 'planned',
-    forward: { connect: 'connect-b', connectors: names, sourceConnectors: [`${flow.name}-source`] },
-    topics: [topic],
-    groups,
-    requestedBy: 'alice',
-    gates: {
-      'stop-producers': { deadline: '5 minutes' },
-      'consumers-cutover': { deadline: '5 minutes' },
-      'producers-cutover': { deadline: '5 minutes' },
-    },
-    quietSeconds: 2,
-    ...extra,
-  });
+  const input = (groups: string[]): FailoverInput =>
+    plannedFailoverInput({
+      forward: forwardOfFlow(flow),
+      topics: [topic],
+      groups,
+    });
 
   const committedOn = async (admin: Admin, group: string, t: string) => {
     const [offsets] = await admin.fetchOffsets({ groupId: group, topics: [t] });
     return offsets!.partitions.sort((a, b) => a.partition - b.partition).map((p) => Number(p.offset));
   };
-  const ends = async (admin: Admin, t: string) =>
-    (await admin.fetchTopicOffsets(t)).sort((a, b) => a.partition - b.partition).map((o) => Number(o.high));
 
   before(async () => {
-    adminA = kafkaA.admin();
-    adminB = kafkaB.admin();
-    await Promise.all([adminA.connect(), adminB.connect()]);
-    await adminA.createTopics({ topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: 1 }], waitForLeaders: true });
     const producer = kafkaA.producer({ allowAutoTopicCreation: false, idempotent: true });
     await producer.connect();
     const messages = [];
@@ -99,19 +72,11 @@ describe('unplaced groups: the planned failover stops at a gate and applies the 
       topic,
       partitions: PARKED_AT.map((offset, partition) => ({ partition, offset: String(offset) })),
     });
-    for (const [name, config] of Object.entries(connectors)) await connect.putConfig(name, config);
-    await eventually(
-      'the MM2 connectors RUNNING on connect-b',
-      async () => {
-        const states = await Promise.all(names.map(async (n) => inState(await connect.status(n), 'RUNNING', n.endsWith('-checkpoint'))));
-        return states.every(Boolean) ? true : undefined;
-      },
-      90_000,
-    );
+    names = await pair.putFlow(flow);
     await eventually(
       'records mirrored to B',
       async () => {
-        const b = await ends(adminB, mirrored).catch(() => []);
+        const b = await endOffsets(adminB, mirrored).catch(() => []);
         return b.length === PARTITIONS && b.every((n) => n === RECORDS) ? true : undefined;
       },
       90_000,
@@ -138,23 +103,9 @@ describe('unplaced groups: the planned failover stops at a gate and applies the 
     });
   });
 
-  after(async () => {
-    await Promise.all(names.map((n) => connect.delete(n).catch(() => undefined)));
-    await adminA.deleteGroups([ok, parked]).catch(() => undefined);
-    await adminB.deleteGroups([ok, parked]).catch(() => undefined);
-    await adminA.deleteTopics({ topics: [topic] }).catch(() => undefined);
-    await adminB.deleteTopics({ topics: [mirrored, topic] }).catch(() => undefined);
-    await Promise.all([adminA.disconnect(), adminB.disconnect()]);
-  });
-
   it('a group named in the failover that the checkpoint connector never translates is refused at start, naming it; nothing stopped', async () => {
-    const err = await withWorker(async ({ client, taskQueue }) => {
-      const h = await client.workflow.start<typeof failover>('failover', {
-        taskQueue,
-        workflowId: `ug-refused-${id}`,
-        args: [input([ok, parked])],
-        workflowExecutionTimeout: '2 minutes',
-      });
+    const err = await withWorker(async (ctx) => {
+      const h = await startPlaybook<typeof failover>(ctx, 'failover', `ug-refused-${id}`, input([ok, parked]), '2 minutes');
       return h.result().then(
         () => undefined,
         (e: unknown) => e,
@@ -169,25 +120,10 @@ describe('unplaced groups: the planned failover stops at a gate and applies the 
   });
 
   it("a group with commits on A, no checkpoint and no copy of its next records on B: gate unplaced-groups lists it with its lag, B untouched before the decision; `end` sets B's end and the report counts the skipped records", async () => {
-    const report = await withWorker(async ({ client, taskQueue }) => {
+    const report = await withWorker(async (ctx) => {
       // A regex names both: the parked one is not refused at start (not named), it reaches the gate.
-      const h = await client.workflow.start<typeof failover>('failover', {
-        taskQueue,
-        workflowId: `ug-${id}`,
-        args: [input([`${prefix}-.*`])],
-        workflowExecutionTimeout: '4 minutes',
-      });
-      const gateOpen = (gate: string) =>
-        eventually(
-          `gate ${gate} open`,
-          async () => {
-            const s = await h.query(statusQuery);
-            if (s.state === 'finished') throw new Error(`workflow finished: ${s.outcome} ${JSON.stringify(s.steps)}`);
-            return s.openGate?.name === gate ? s : undefined;
-          },
-          120_000,
-          200,
-        );
+      const h = await startPlaybook<typeof failover>(ctx, 'failover', `ug-${id}`, input([`${prefix}-.*`]));
+      const gateOpen = (gate: string) => e2eGateOpen(h, gate, 120_000);
       await gateOpen('stop-producers');
       await h.signal(approveSignal, { gate: 'stop-producers', by: 'bob' });
       await gateOpen('consumers-cutover');
@@ -216,7 +152,7 @@ describe('unplaced groups: the planned failover stops at a gate and applies the 
       return (await h.result()) as PlaybookReport<FailoverFigures>;
     });
     assert.equal(report.outcome, 'completed', report.reason ?? '');
-    assert.deepEqual(await committedOn(adminB, parked, mirrored), await ends(adminB, mirrored), "the parked group at B's end");
+    assert.deepEqual(await committedOn(adminB, parked, mirrored), await endOffsets(adminB, mirrored), "the parked group at B's end");
     assert.deepEqual(await committedOn(adminB, ok, mirrored), [RECORDS, RECORDS]);
     const positions = report.figures.groupPositions!;
     const p = positions.find((x) => x.group === parked)!;

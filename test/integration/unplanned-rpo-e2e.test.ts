@@ -1,21 +1,21 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { Admin, Producer } from 'kafkajs';
-import { createActivities, createDeps, type Activities } from '../../activities';
-import { ConnectClient } from '../../src/connect/client';
+import { before, describe, it } from 'node:test';
+import type { Producer } from 'kafkajs';
+import { createActivities, createDeps } from '../../activities';
 import { heartbeatEmitterName } from '../../src/mm2/connector-configs';
 import type { DeployFigures, DeployReplicationInput } from '../../src/model/deploy-input';
 import type { FailoverFigures, FailoverInput } from '../../src/model/failover-input';
 import type { PlaybookReport } from '../../src/model/gates';
-import { planConnectorNames } from '../../src/model/replication-plan';
 import { SOURCE_ENDS_TOPIC } from '../../src/offsets/rpo';
 import { resolveRegistry, stackRegistryDocument } from '../../src/registry/load';
 import type { deployReplication } from '../../workflows/deploy-replication';
 import type { failover } from '../../workflows/failover';
-import { approveSignal, statusQuery } from '../../workflows/framework';
-import { connectorsInState } from '../helpers/mm2';
-import { eventually, kafka, stack, uniqueId } from '../helpers/stack';
-import { withWorker } from '../helpers/worker';
+import { approveSignal } from '../../workflows/framework';
+import { endOffsets, planAtoB, TWO_SECOND_REFRESH, useMirrorPair } from '../helpers/mirror-pair';
+import { connectorsInState, flowConnectors } from '../helpers/mm2';
+import { e2eGateOpen } from '../helpers/playbook';
+import { eventually, stack, uniqueId } from '../helpers/stack';
+import { startPlaybook, withWorker } from '../helpers/worker';
 
 /**
  * Unplanned failover RPO from evidence, on the real stack, without killing broker A
@@ -46,18 +46,12 @@ describe('unplanned failover: RPO from evidence on the real stack', { timeout: 4
   const group = `rpo-svc-${id}`;
   const flowName = `rpo-${id}`;
   const plan = {
+    ...planAtoB(flowName, [topic], [group], { type: 'default' }),
     source: alias,
-    target: 'B',
-    connect: 'connect-b',
-    name: flowName,
-    policy: { type: 'default' as const },
-    topicGroups: [{ name: 'main', topics: [topic] }],
-    groups: [group],
-    replicationFactor: 1,
     // 2 s topic refreshes: A's `heartbeats` is picked up soon if this deploy is the one that creates it.
-    intervals: { refreshTopicsSeconds: 2, refreshGroupsSeconds: 2, emitCheckpointsSeconds: 1, emitHeartbeatsSeconds: 1 },
+    intervals: TWO_SECOND_REFRESH,
   };
-  const names = planConnectorNames({ name: flowName, topicGroups: [{ name: 'main', topics: [topic], profile: 'default' }] });
+  const names = flowConnectors(plan).all;
   const sourceConnector = `${flowName}-source-main`;
   const emitter = heartbeatEmitterName(flowName);
   // The stack's registry plus `alias` for cluster A, and connect-a under a second name writing to it.
@@ -72,13 +66,13 @@ describe('unplanned failover: RPO from evidence on the real stack', { timeout: 4
     {},
     stack.repoRoot,
   );
-  const activities: Activities = createActivities(createDeps(registry, 'unplanned-rpo-test'));
-  const connectB = new ConnectClient(stack.connect['connect-b'].url);
-  const connectA = new ConnectClient(stack.connect['connect-a'].url);
-  const kafkaA = kafka('A');
-  const kafkaB = kafka('B');
-  let adminA: Admin;
-  let adminB: Admin;
+  const pair = useMirrorPair('unplanned-rpo', {
+    topics: [{ topic, partitions: PARTITIONS }],
+    activities: createActivities(createDeps(registry, 'unplanned-rpo-test')),
+    connectors: { 'connect-b': names, 'connect-a': [emitter] },
+  });
+  pair.leaves({ topics: { B: [mirrored, `${alias}.heartbeats`, `${alias}.checkpoints.internal`] } });
+  const { kafkaA, adminA, adminB, connectA, connectB, activities } = pair;
   let producer: Producer;
   /** Timestamp given to the last record sent to each partition (records carry explicit, distinct timestamps). */
   const lastTimestamp = new Array<number>(PARTITIONS).fill(0);
@@ -94,40 +88,21 @@ describe('unplanned failover: RPO from evidence on the real stack', { timeout: 4
     );
     await producer.send({ topic, acks: -1, messages });
   };
-  const ends = async (admin: Admin, t: string) =>
-    (await admin.fetchTopicOffsets(t)).sort((a, b) => a.partition - b.partition).map((o) => Number(o.high));
-
   before(async () => {
-    adminA = kafkaA.admin();
-    adminB = kafkaB.admin();
-    await Promise.all([adminA.connect(), adminB.connect()]);
-    await adminA.createTopics({ topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: 1 }], waitForLeaders: true });
     producer = kafkaA.producer({ allowAutoTopicCreation: false });
     await producer.connect();
   });
-
-  after(async () => {
-    await producer?.disconnect().catch(() => undefined);
-    await Promise.all(names.map((n) => connectB.delete(n).catch(() => undefined)));
-    await connectA.delete(emitter).catch(() => undefined);
-    await adminB.deleteGroups([group]).catch(() => undefined);
-    await adminA.deleteTopics({ topics: [topic] }).catch(() => undefined);
-    await adminB.deleteTopics({ topics: [mirrored, `${alias}.heartbeats`, `${alias}.checkpoints.internal`] }).catch(() => undefined);
-    await Promise.all([adminA.disconnect(), adminB.disconnect()]);
-  });
+  pair.onCleanup(async () => producer?.disconnect());
+  pair.onCleanup(async () => adminB.deleteGroups([group]));
 
   it("reports rpoRecords = the records A held that B never got, per partition, and this flow's replicated heartbeat age", async () => {
     await withWorker(
-      async ({ client, taskQueue }) => {
+      async (ctx) => {
         // 1. deploy-replication: the flow on connect-b, its heartbeat emitter on connect-a.
         const deployStarted = Date.now();
         const deployInput: DeployReplicationInput = { plan, requestedBy: 'e2e', waitSeconds: 120 };
-        const deployed = (await client.workflow.execute<typeof deployReplication>('deployReplication', {
-          taskQueue,
-          workflowId: `deploy-rpo-${id}`,
-          args: [deployInput],
-          workflowExecutionTimeout: '4 minutes',
-        })) as PlaybookReport<DeployFigures>;
+        const deploy = await startPlaybook<typeof deployReplication>(ctx, 'deployReplication', `deploy-rpo-${id}`, deployInput);
+        const deployed = (await deploy.result()) as PlaybookReport<DeployFigures>;
         assert.equal(deployed.outcome, 'completed', deployed.reason ?? '');
         assert.deepEqual([...deployed.figures.created].sort(), [...names, emitter].sort());
         assert.deepEqual(
@@ -152,7 +127,7 @@ describe('unplanned failover: RPO from evidence on the real stack', { timeout: 4
         await produce(BEFORE);
         const lastBeforeStop = [...lastTimestamp];
         await eventually('B has every record', async () => {
-          const b = await ends(adminB, mirrored).catch(() => []);
+          const b = await endOffsets(adminB, mirrored).catch(() => []);
           return b.length === PARTITIONS && b.every((n, p) => n === BEFORE[p]) ? true : undefined;
         });
         await eventually(
@@ -185,8 +160,8 @@ describe('unplanned failover: RPO from evidence on the real stack', { timeout: 4
         });
         assert.equal(lag.total, String(N), JSON.stringify(lag.partitions));
         const expectedEnds = BEFORE.map((b, p) => b + AFTER[p]!);
-        assert.deepEqual(await ends(adminA, topic), expectedEnds);
-        assert.deepEqual(await ends(adminB, mirrored), BEFORE, 'B stopped receiving');
+        assert.deepEqual(await endOffsets(adminA, topic), expectedEnds);
+        assert.deepEqual(await endOffsets(adminB, mirrored), BEFORE, 'B stopped receiving');
 
         // The emitter keeps writing into A while the flow is stopped: the heartbeat age on B is replication's, not the emitter's.
         await eventually(
@@ -217,23 +192,8 @@ describe('unplanned failover: RPO from evidence on the real stack', { timeout: 4
           requestedBy: 'alice',
           gates: { 'consumers-cutover': { deadline: '5 minutes' }, 'producers-cutover': { deadline: '5 minutes' } },
         };
-        const h = await client.workflow.start<typeof failover>('failover', {
-          taskQueue,
-          workflowId: `failover-rpo-${id}`,
-          args: [input],
-          workflowExecutionTimeout: '4 minutes',
-        });
-        const gateOpen = (gate: string) =>
-          eventually(
-            `gate ${gate} open`,
-            async () => {
-              const s = await h.query(statusQuery);
-              if (s.state === 'finished') throw new Error(`workflow finished: ${s.outcome}`);
-              return s.openGate?.name === gate ? s : undefined;
-            },
-            120_000,
-            250,
-          );
+        const h = await startPlaybook<typeof failover>(ctx, 'failover', `failover-rpo-${id}`, input);
+        const gateOpen = (gate: string) => e2eGateOpen(h, gate, 120_000);
         await gateOpen('consumers-cutover');
         await h.signal(approveSignal, { gate: 'consumers-cutover', by: 'bob' });
         await gateOpen('producers-cutover');

@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { approveSignal, statusQuery } from '../../workflows/framework';
-import { eventually, REPO_ROOT, stack, uniqueId } from '../helpers/stack';
+import type { WorkflowHandle } from '@temporalio/client';
+import { approveSignal } from '../../workflows/framework';
+import { gateOpen, startStubWorker } from '../helpers/playbook';
+import { REPO_ROOT, uniqueId } from '../helpers/stack';
 import { HISTORIES_DIR, writeHistory } from './capture';
 import { auditInput, createStubs, failoverInput, SOME_DRIFT, type AuditScenario } from './stubs';
 
@@ -19,23 +19,15 @@ import { auditInput, createStubs, failoverInput, SOME_DRIFT, type AuditScenario 
 const OUT = HISTORIES_DIR;
 
 async function main(): Promise<void> {
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
-  const taskQueue = `kafka-dr-record-${uniqueId()}`;
   const scenarios = new Map<string, AuditScenario>();
-  const bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: new DefaultLogger('ERROR') });
-  const workerConnection = await NativeConnection.connect({ address: stack.temporal.address });
-  const worker = await Worker.create({
-    connection: workerConnection,
-    namespace: stack.temporal.namespace,
-    taskQueue,
-    workflowBundle: bundle,
+  // The production workflows only: the histories are what a real worker replays.
+  const { client, taskQueue, close } = await startStubWorker({
+    name: 'record',
     activities: createStubs((id) => scenarios.get(id) ?? {}),
+    workflowsPath: require.resolve('../../workflows'),
   });
-  const connection = await Connection.connect({ address: stack.temporal.address });
-  const client = new Client({ connection, namespace: stack.temporal.namespace });
-
   const approveWhenOpen = async (h: WorkflowHandle, gate: string, by: string, choices?: Record<string, string>) => {
-    await eventually(`gate ${gate}`, async () => ((await h.query(statusQuery)).openGate?.name === gate ? true : undefined), 30_000, 100);
+    await gateOpen(h, gate);
     await h.signal(approveSignal, { gate, by, ...(choices ? { choices } : {}) });
   };
 
@@ -116,7 +108,7 @@ async function main(): Promise<void> {
   const unknown = only.filter((n) => !runs.some((r) => r.name === n));
   if (unknown.length > 0) throw new Error(`unknown run(s) ${unknown.join(', ')}; known: ${runs.map((r) => r.name).join(', ')}`);
   fs.mkdirSync(OUT, { recursive: true });
-  await worker.runUntil(async () => {
+  try {
     for (const run of runs.filter((r) => only.length === 0 || only.includes(r.name))) {
       const workflowId = `replay-${run.name}-${uniqueId()}`;
       scenarios.set(workflowId, run.scenario ?? {});
@@ -132,9 +124,9 @@ async function main(): Promise<void> {
       const { file, events } = writeHistory(history, run.name, OUT);
       console.log(`${run.name}: ${events} events → ${path.relative(REPO_ROOT, file)}`);
     }
-  });
-  await connection.close();
-  await workerConnection.close();
+  } finally {
+    await close();
+  }
 }
 
 main().catch((err: unknown) => {

@@ -1,4 +1,6 @@
 import type { PrepareLocalTopicsInput, PrepareLocalTopicsResult } from '../../activities/local-topics';
+import type { PlaceUnplacedInput } from '../../activities/unplaced';
+import type { ClusterHealth } from '../../src/kafka/probes';
 import type { UnplacedPartition } from '../../src/model/unplaced';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
@@ -52,15 +54,16 @@ export const OPEN_FLOW_SCOPE: FlowScope = {
   problems: [],
 };
 
-export function lagReport(total: string) {
+/** A lag report of orders-0 from `source`: end 10 + total, committed 9 unless told. */
+export function lagReport(total: string, o: { source?: string; end?: string; committed?: string; measuredAt?: string } = {}) {
   return {
-    source: 'A',
+    source: o.source ?? 'A',
     partitions: [
       {
         topic: 'orders',
         partition: 0,
-        end: String(10 + Number(total)),
-        committed: '9',
+        end: o.end ?? String(10 + Number(total)),
+        committed: o.committed ?? '9',
         lag: total,
         state: (total === '0' ? 'caught-up' : 'behind') as 'caught-up' | 'behind',
       },
@@ -70,7 +73,7 @@ export function lagReport(total: string) {
     anomalies: 0,
     drained: total === '0',
     missingTopics: [] as string[],
-    measuredAt: AT,
+    measuredAt: o.measuredAt ?? AT,
   };
 }
 
@@ -161,12 +164,7 @@ export function failoverInput(overrides: Partial<FailoverInput> = {}): FailoverI
   };
 }
 
-const groupPlan = {
-  group: 'billing',
-  state: 'Dead',
-  members: 0,
-  partitions: [{ topic: 'A.orders', partition: 0, from: null, to: '10', action: 'set', checkpoint: '10', upstream: '10' }],
-};
+const groupPlan = groupPlanOf('A.orders', ['10']);
 
 type StubNames =
   | 'connectorStatus'
@@ -193,6 +191,24 @@ type StubNames =
   | 'describeFlow'
   | 'prepareLocalTopics';
 export type Stubs = Pick<Activities, StubNames>;
+
+/** The activities a planned failover calls, as the CLI and failover workflow tests stub them. */
+export type FailoverPathStubs = Pick<
+  Activities,
+  | 'clusterHealth'
+  | 'replicationLag'
+  | 'waitForQuietProducers'
+  | 'waitForDrain'
+  | 'stopConnectors'
+  | 'resumeConnector'
+  | 'snapshotEndOffsets'
+  | 'planOffsetTranslation'
+  | 'applyOffsetTranslation'
+  | 'checkGroupsInFlow'
+  | 'findUnplacedPositions'
+  | 'describeFlow'
+  | 'prepareLocalTopics'
+>;
 
 /** Stubs for audit-drift and the planned failover path; `calls` collects every call. */
 export function createStubs(scenarioOf: (workflowId: string) => AuditScenario, calls: Call[] = []): Stubs {
@@ -298,20 +314,7 @@ export function createStubs(scenarioOf: (workflowId: string) => AuditScenario, c
     },
     async clusterHealth(input) {
       record('clusterHealth', input);
-      return {
-        cluster: input.cluster,
-        brokers: { count: 1, ids: [1] },
-        expectedBrokers: 1,
-        expectedBrokersFrom: 'registry',
-        controllerId: 1,
-        underReplicated: [],
-        offline: [],
-        brokersMissingFromAssignments: [],
-        topicCount: 3,
-        partitionCount: 3,
-        healthy: true,
-        problems: [],
-      } as never;
+      return healthyCluster(input.cluster);
     },
     async waitForQuietProducers(input) {
       record('waitForQuietProducers', input);
@@ -352,7 +355,7 @@ export function createStubs(scenarioOf: (workflowId: string) => AuditScenario, c
     },
     async planOffsetTranslation(input) {
       record('planOffsetTranslation', input);
-      return { source: 'A', target: 'B', allowRewind: false, groups: [groupPlan as never], checkpointsRead: 1, generatedAt: AT };
+      return translationOf(groupPlan);
     },
     async repairTopicConfigs(input) {
       record('repairTopicConfigs', input);
@@ -372,32 +375,11 @@ export function createStubs(scenarioOf: (workflowId: string) => AuditScenario, c
     },
     async placeUnplacedGroups(input) {
       record('placeUnplacedGroups', input);
-      return {
-        set: input.placements.flatMap((pl) =>
-          pl.partitions.map((p) => ({
-            group: pl.group,
-            topic: p.topic,
-            partition: p.partition,
-            choice: pl.choice,
-            offset: pl.choice === 'end' ? '10' : '0',
-            low: '0',
-            high: '10',
-          })),
-        ),
-      };
+      return placedAt(input, '10');
     },
     async applyOffsetTranslation(input) {
       record('applyOffsetTranslation', input);
-      return {
-        source: 'A',
-        target: 'B',
-        allowRewind: false,
-        groups: [groupPlan as never],
-        checkpointsRead: 1,
-        generatedAt: AT,
-        applied: [{ group: 'billing', topic: 'A.orders', partition: 0, offset: '10' }],
-        appliedAt: AT,
-      } as never;
+      return appliedTranslationOf(groupPlan, AT) as never;
     },
   };
 }
@@ -426,4 +408,97 @@ export function localTopicsAnswer(input: PrepareLocalTopicsInput): PrepareLocalT
     ),
   );
   return { topics, positions, skippedGroups: [] };
+}
+
+/** clusterHealth's answer in every stub set: one broker of one expected, healthy; `o` replaces fields. */
+export function healthyCluster(cluster: string, o: Partial<ClusterHealth> = {}): ClusterHealth {
+  return {
+    cluster,
+    brokers: { count: 1, ids: [1] },
+    expectedBrokers: 1,
+    expectedBrokersFrom: 'registry',
+    controllerId: 1,
+    underReplicated: [],
+    offline: [],
+    brokersMissingFromAssignments: [],
+    topicCount: 3,
+    partitionCount: 3,
+    healthy: true,
+    problems: [],
+    ...o,
+  } as ClusterHealth;
+}
+
+/** placeUnplacedGroups' answer: each placement set at `high` (choice end) or 0, the partition holding 0..`high`. */
+export function placedAt(input: PlaceUnplacedInput, high: string) {
+  return {
+    set: input.placements.flatMap((pl) =>
+      pl.partitions.map((p) => ({
+        group: pl.group,
+        topic: p.topic,
+        partition: p.partition,
+        choice: pl.choice,
+        offset: pl.choice === 'end' ? high : '0',
+        low: '0',
+        high,
+      })),
+    ),
+  };
+}
+
+/**
+ * The call log of a test's stub set: `record(name, arg)` logs a call under its workflow ID
+ * and returns that workflow's scenario; `namesOf` lists a run's calls with the connector or
+ * cluster each one named.
+ */
+export function callLog<S extends object>(scenarios: Map<string, S>) {
+  const calls: Call[] = [];
+  const wfId = () => Context.current().info.workflowExecution?.workflowId ?? '';
+  const callsOf = (workflowId: string) => calls.filter((c) => c.workflowId === workflowId);
+  return {
+    calls,
+    wfId,
+    record(name: string, arg: unknown): S {
+      calls.push({ workflowId: wfId(), name, arg: arg as Record<string, unknown> });
+      return scenarios.get(wfId()) ?? ({} as S);
+    },
+    callsOf,
+    namesOf: (workflowId: string) =>
+      callsOf(workflowId).map(
+        (c) => c.name + (c.arg.connector ? `:${String(c.arg.connector)}` : c.arg.cluster ? `:${String(c.arg.cluster)}` : ''),
+      ),
+  };
+}
+
+/** The billing group's translation plan: set on each partition of `mirror` at its checkpoint (`ends[p]`). */
+export function groupPlanOf(mirror: string, ends: string[]) {
+  return {
+    group: 'billing',
+    state: 'Dead',
+    members: 0,
+    partitions: ends.map((to, partition) => ({ topic: mirror, partition, from: null, to, action: 'set', checkpoint: to, upstream: to })),
+  };
+}
+
+type TranslationOf = { source?: string; target?: string; checkpointsRead?: number; generatedAt?: string };
+
+/** planOffsetTranslation's answer: `plan` (groupPlanOf) from A to B unless told. */
+export function translationOf(plan: ReturnType<typeof groupPlanOf>, o: TranslationOf = {}) {
+  return {
+    source: o.source ?? 'A',
+    target: o.target ?? 'B',
+    allowRewind: false,
+    groups: [plan as never],
+    checkpointsRead: o.checkpointsRead ?? 1,
+    generatedAt: o.generatedAt ?? AT,
+  };
+}
+
+/** applyOffsetTranslation's answer: `plan` applied, each partition at its checkpoint. */
+export function appliedTranslationOf(plan: ReturnType<typeof groupPlanOf>, appliedAt: string, o: TranslationOf = {}) {
+  return {
+    ...translationOf(plan, o),
+    applied: plan.partitions.map((p) => ({ group: plan.group, topic: p.topic, partition: p.partition, offset: p.to })),
+    appliedAt,
+  };
 }

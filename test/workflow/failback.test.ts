@@ -1,26 +1,23 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { Context } from '@temporalio/activity';
+import { describe, it } from 'node:test';
 import { ApplicationFailure, type WorkflowHandle } from '@temporalio/client';
 import type { Activities } from '../../activities';
 import type { FailbackFigures, FailbackInput } from '../../src/model/failback-input';
 import type { PlaybookReport } from '../../src/model/gates';
 import type { failback } from '../../workflows/failback';
 import { abortSignal, approveSignal, rejectSignal, statusQuery } from '../../workflows/framework';
-import { gateOpen, replayAll, startStubWorker, workflowFailure, type StubWorker } from '../helpers/playbook';
-import { uniqueId } from '../helpers/stack';
+import { gateOpen, replayAll, usePlaybookHarness, workflowFailure } from '../helpers/playbook';
 import type { UnplacedPartition } from '../../src/model/unplaced';
 import { deriveFlowScope, type FlowScope } from '../../src/mm2/flow-scope';
-import { OPEN_FLOW_SCOPE } from '../replay/stubs';
+import { failbackInput, failbackLagReport as lagReport, failbackStubs, recording, type FailbackStubs } from '../helpers/failback-stubs';
+import { healthyCluster, OPEN_FLOW_SCOPE, placedAt } from '../replay/stubs';
+import { callLog, type Call } from '../replay/stubs';
 
 /**
  * The failback playbook's control flow on the real Temporal dev server with stub
  * activities (same names and shapes as activities/*). One worker, one bundle; a
  * workflow ID per test. Every history is replayed at the end.
  */
-
-type Call = { workflowId: string; name: string; arg: Record<string, unknown> };
-const calls: Call[] = [];
 
 interface Scenario {
   primaryHealthy?: boolean;
@@ -56,46 +53,14 @@ const DESTRUCTIVE = new Set([
   'placeUnplacedGroups',
 ]);
 
-function wfId(): string {
-  return Context.current().info.workflowExecution?.workflowId ?? '';
-}
-function record(name: string, arg: unknown): Scenario {
-  calls.push({ workflowId: wfId(), name, arg: arg as Record<string, unknown> });
-  return scenarios.get(wfId()) ?? {};
-}
+const { wfId, record, callsOf, namesOf } = callLog(scenarios);
 
 const FORWARD = ['mm2-A-to-B-source', 'mm2-A-to-B-checkpoint', 'mm2-A-to-B-heartbeat'];
 const REVERSE_SOURCE = 'mm2-B-to-A-source-failback';
 const REVERSE = [REVERSE_SOURCE, 'mm2-B-to-A-checkpoint', 'mm2-B-to-A-heartbeat'];
 const T = '2025-01-01T00:00:00.000Z';
 
-type Stubs = Pick<
-  Activities,
-  | 'clusterHealth'
-  | 'connectorStatus'
-  | 'planFailbackSeedOffsets'
-  | 'deployMirrorFlow'
-  | 'stopConnector'
-  | 'waitForConnectorState'
-  | 'alterConnectorOffsets'
-  | 'resumeConnector'
-  | 'waitForReverseCatchUp'
-  | 'applyOffsetTranslation'
-  | 'waitForQuietProducers'
-  | 'waitForDrain'
-  | 'snapshotEndOffsets'
-  | 'removeMirrorFlow'
-  | 'planForwardResumeOffsets'
-  | 'failoverSnapshot'
-  | 'describeFlow'
-  | 'replicationLag'
-  | 'findUnplacedPositions'
-  | 'placeUnplacedGroups'
-  | 'getConnectorOffsets'
-  | 'findDivergentRecords'
-  | 'copyDivergentRecords'
-  | 'findCopiedOnPrimary'
->;
+type Stubs = FailbackStubs & Pick<Activities, 'waitForDrain' | 'failoverSnapshot' | 'findCopiedOnPrimary'>;
 
 /** Calls of the divergent-records steps and of seed-reverse's offsets read, apart from `calls` (the order assertions predate them). */
 const divergentCalls: Call[] = [];
@@ -103,18 +68,9 @@ const divergentCalls: Call[] = [];
 /** describeFlow calls, apart from `calls`: the call-order assertions below predate the scope check. */
 const flowCalls: Call[] = [];
 
-const lagReport = (total: string) => ({
-  source: 'B',
-  partitions: [{ topic: 'orders', partition: 0, end: '130', committed: '129', lag: total, state: 'caught-up' as const }],
-  total,
-  maxLag: total,
-  anomalies: 0,
-  drained: total === '0',
-  missingTopics: [],
-  measuredAt: T,
-});
-
+// The happy-path answers of failback-stubs, recorded; the answers a scenario changes below.
 const stubs: Stubs = {
+  ...recording(failbackStubs, record),
   async findCopiedOnPrimary(input) {
     divergentCalls.push({ workflowId: wfId(), name: 'findCopiedOnPrimary', arg: input as Record<string, unknown> });
     const o = scenarios.get(wfId())?.onPrimary;
@@ -196,20 +152,12 @@ const stubs: Stubs = {
   async clusterHealth(input) {
     const s = record('clusterHealth', input);
     const healthy = s.primaryHealthy !== false;
-    return {
-      cluster: input.cluster,
+    return healthyCluster(input.cluster, {
       brokers: { count: healthy ? 3 : 2, ids: [1, 2, 3] },
       expectedBrokers: 3,
-      expectedBrokersFrom: 'registry',
-      controllerId: 1,
-      underReplicated: [],
-      offline: [],
-      brokersMissingFromAssignments: [],
-      topicCount: 3,
-      partitionCount: 3,
       healthy,
       problems: healthy ? [] : ['2 of 3 expected brokers', '4 under-replicated partitions'],
-    } as never;
+    });
   },
   async connectorStatus(input) {
     const s = record('connectorStatus', input);
@@ -261,148 +209,29 @@ const stubs: Stubs = {
       current: { orders: { '0': '130' } },
     } as never;
   },
-  async deployMirrorFlow(input) {
-    record('deployMirrorFlow', input);
-    return {
-      flow: 'mm2-B-to-A',
-      connect: 'connect-a',
-      connectors: REVERSE.map((name) => ({ name, kind: 'source' as never, action: 'created' as const })),
-      stale: [],
-      checkedConnectors: 1,
-    };
-  },
-  async stopConnector(input) {
-    record('stopConnector', input);
-  },
-  async waitForConnectorState(input) {
-    record('waitForConnectorState', input);
-    return { connector: input.connector, state: input.state, workerId: 'w', tasks: [] };
-  },
-  async alterConnectorOffsets(input) {
-    record('alterConnectorOffsets', input);
-    return { altered: input.offsets.length, message: 'ok' };
-  },
-  async resumeConnector(input) {
-    record('resumeConnector', input);
-  },
-  async waitForReverseCatchUp(input) {
-    record('waitForReverseCatchUp', input);
-    return { ...lagReport('5'), polls: 2 };
-  },
-  async applyOffsetTranslation(input) {
-    record('applyOffsetTranslation', input);
-    return {
-      source: 'B',
-      target: 'A',
-      allowRewind: false,
-      groups: [{ group: 'billing', state: 'Empty', members: 0, partitions: [] } as never],
-      checkpointsRead: 1,
-      generatedAt: T,
-      applied: [{ group: 'billing', topic: 'orders', partition: 0, offset: '120' }],
-      appliedAt: T,
-    };
-  },
   async findUnplacedPositions(input) {
     const s = record('findUnplacedPositions', input);
     return { unplaced: s.unplaced ?? [], placed: { billing: { exact: 1, translated: 0 } }, sourceRead: input.readSource };
   },
   async placeUnplacedGroups(input) {
     record('placeUnplacedGroups', input);
-    return {
-      set: input.placements.flatMap((pl) =>
-        pl.partitions.map((p) => ({
-          group: pl.group,
-          topic: p.topic,
-          partition: p.partition,
-          choice: pl.choice,
-          offset: pl.choice === 'end' ? '130' : '0',
-          low: '0',
-          high: '130',
-        })),
-      ),
-    };
-  },
-  async waitForQuietProducers(input) {
-    record('waitForQuietProducers', input);
-    return { cluster: input.cluster, quietSince: T, endOffsets: {}, polls: 3 };
+    return placedAt(input, '130');
   },
   async waitForDrain(input) {
     record('waitForDrain', input);
     return { polls: 4, consecutiveZero: 3, total: '0', maxLag: '0', anomalies: 0, nonZero: [], report: lagReport('0') } as never;
   },
-  async snapshotEndOffsets(input) {
-    record('snapshotEndOffsets', input);
-    return { cluster: input.cluster, takenAt: T, offsets: { orders: { '0': '130' } }, missingTopics: [] };
-  },
-  async removeMirrorFlow(input) {
-    record('removeMirrorFlow', input);
-    return { connectors: REVERSE.map((name) => ({ name, action: 'deleted' as const })), notMirrorMaker: [] };
-  },
-  async planForwardResumeOffsets(input) {
-    record('planForwardResumeOffsets', input);
-    return {
-      sourceAlias: 'A',
-      connectors: [
-        { connector: 'mm2-A-to-B-source', partitions: [{ topic: 'orders', partition: 0, offset: '129', resumeAt: '130', skipped: '30' }] },
-      ],
-      skippedTopics: [],
-      notes: [],
-    };
-  },
 };
 
-const callsOf = (workflowId: string) => calls.filter((c) => c.workflowId === workflowId);
-const namesOf = (workflowId: string) =>
-  callsOf(workflowId).map(
-    (c) => c.name + (c.arg.connector ? `:${String(c.arg.connector)}` : c.arg.cluster ? `:${String(c.arg.cluster)}` : ''),
-  );
-
+/** failback-stubs' input (A primary, orders, billing, a snapshot seed, gates of 5 minutes); `overrides` replace fields. */
 function input(overrides: Partial<FailbackInput> = {}): FailbackInput {
-  return {
-    primary: 'A',
-    dr: 'B',
-    forward: { connect: 'connect-b', connectors: FORWARD, sourceConnectors: ['mm2-A-to-B-source'] },
-    reverse: { connect: 'connect-a', replicationFactor: 1 },
-    topics: ['orders'],
-    groups: ['billing'],
-    policy: 'identity',
-    seed: { mode: 'auto', snapshot: { cluster: 'B', takenAt: T, offsets: { orders: { '0': '100' } }, missingTopics: [] } },
-    requestedBy: 'alice',
-    gates: {
-      'consumers-cutover': { deadline: '5 minutes' },
-      'stop-producers': { deadline: '5 minutes' },
-      'producers-cutover': { deadline: '5 minutes' },
-    },
-    quietSeconds: 1,
-    ...overrides,
-  };
+  return { ...failbackInput('5 minutes'), ...overrides };
 }
 
 describe('failback playbook: control flow with stub activities', { timeout: 300_000 }, () => {
-  let harness: StubWorker;
   type Handle = WorkflowHandle<typeof failback>;
-  const started: Handle[] = [];
-
-  before(async () => {
-    harness = await startStubWorker({ name: 'failback', activities: stubs });
-  });
-
-  after(async () => {
-    await harness?.close();
-  });
-
-  async function start(args: unknown, scenario: Scenario = {}): Promise<Handle> {
-    const workflowId = `failback-test-${uniqueId()}`;
-    scenarios.set(workflowId, scenario);
-    const handle = await harness.client.workflow.start<typeof failback>('failback', {
-      taskQueue: harness.taskQueue,
-      workflowId,
-      args: [args],
-      workflowExecutionTimeout: '2 minutes',
-    });
-    started.push(handle);
-    return handle;
-  }
+  const harness = usePlaybookHarness<typeof failback, Scenario>('failback', { name: 'failback', activities: stubs, scenarios });
+  const { start, started } = harness;
 
   const failure = workflowFailure;
 
@@ -1004,6 +833,6 @@ describe('failback playbook: control flow with stub activities', { timeout: 300_
   });
 
   it('replays every history recorded above with the same bundle', async () => {
-    assert.equal(await replayAll(harness.bundle, started), started.length);
+    assert.equal(await replayAll(harness.worker.bundle, started), started.length);
   });
 });

@@ -1,18 +1,29 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { Context } from '@temporalio/activity';
+import { describe, it } from 'node:test';
 import { ApplicationFailure, type WorkflowHandle } from '@temporalio/client';
 import type { Activities } from '../../activities';
-import type { FailoverFigures, FailoverInput } from '../../src/model/failover-input';
+import type { FailoverFigures } from '../../src/model/failover-input';
 import type { PlaybookReport } from '../../src/model/gates';
 import type { failover } from '../../workflows/failover';
 import { abortSignal, approveSignal, decideUpdate, rejectSignal, statusQuery } from '../../workflows/framework';
-import { gateOpen, replayAll, startStubWorker, workflowFailure, type StubWorker } from '../helpers/playbook';
-import { uniqueId } from '../helpers/stack';
+import { gateOpen, replayAll, usePlaybookHarness, workflowFailure } from '../helpers/playbook';
 import type { UnplacedPartition } from '../../src/model/unplaced';
 import { deriveFlowScope, type FlowScope } from '../../src/mm2/flow-scope';
 import { IDENTITY_POLICY_CLASS } from '../../src/mm2/policy';
-import { localTopicsAnswer, OPEN_FLOW_SCOPE } from '../replay/stubs';
+import {
+  appliedTranslationOf,
+  callLog,
+  failoverInput as input,
+  type FailoverPathStubs,
+  groupPlanOf,
+  healthyCluster,
+  lagReport,
+  localTopicsAnswer,
+  OPEN_FLOW_SCOPE,
+  placedAt,
+  translationOf,
+  type Call,
+} from '../replay/stubs';
 import { evaluateClusterHealth } from '../../src/kafka/probes';
 import { evaluateHeadroom, evaluateQuorum } from '../../src/kafka/quorum-headroom';
 
@@ -21,9 +32,6 @@ import { evaluateHeadroom, evaluateQuorum } from '../../src/kafka/quorum-headroo
  * activities (same names and shapes as activities/*). One worker, one bundle; a
  * workflow ID per test. Every history is replayed at the end.
  */
-
-type Call = { workflowId: string; name: string; arg: Record<string, unknown> };
-const calls: Call[] = [];
 
 /** What a stub answers, per workflow (set before starting it). */
 interface Scenario {
@@ -60,13 +68,7 @@ const DESTRUCTIVE = new Set([
 /** A call that changes something (prepareLocalTopics only reads in a dry run). */
 const destructive = (c: Call) => DESTRUCTIVE.has(c.name) && !(c.name === 'prepareLocalTopics' && c.arg.dryRun === true);
 
-function wfId(): string {
-  return Context.current().info.workflowExecution?.workflowId ?? '';
-}
-function record(name: string, arg: unknown): Scenario {
-  calls.push({ workflowId: wfId(), name, arg: arg as Record<string, unknown> });
-  return scenarios.get(wfId()) ?? {};
-}
+const { wfId, record, callsOf, namesOf } = callLog(scenarios);
 
 const snapshotOf = (cluster: string, topics: string[]) => ({
   cluster,
@@ -77,59 +79,13 @@ const snapshotOf = (cluster: string, topics: string[]) => ({
   missingTopics: topics.filter((t) => cluster === 'B' && !t.startsWith('A.')),
 });
 
-const groupPlan = {
-  group: 'billing',
-  state: 'Dead',
-  members: 0,
-  partitions: [
-    { topic: 'A.orders', partition: 0, from: null, to: '10', action: 'set', checkpoint: '10', upstream: '10' },
-    { topic: 'A.orders', partition: 1, from: null, to: '12', action: 'set', checkpoint: '12', upstream: '12' },
-  ],
-};
+const groupPlan = groupPlanOf('A.orders', ['10', '12']);
 
-type Stubs = Pick<
-  Activities,
-  | 'clusterHealth'
-  | 'replicationLag'
-  | 'waitForQuietProducers'
-  | 'waitForDrain'
-  | 'stopConnectors'
-  | 'resumeConnector'
-  | 'waitForConnectorState'
-  | 'snapshotEndOffsets'
-  | 'planOffsetTranslation'
-  | 'applyOffsetTranslation'
-  | 'replicationFreshness'
-  | 'unplannedRpoEvidence'
-  | 'checkGroupsInFlow'
-  | 'findUnplacedPositions'
-  | 'placeUnplacedGroups'
-  | 'describeFlow'
-  | 'prepareLocalTopics'
->;
+type Stubs = FailoverPathStubs &
+  Pick<Activities, 'waitForConnectorState' | 'replicationFreshness' | 'unplannedRpoEvidence' | 'placeUnplacedGroups'>;
 
 /** describeFlow calls, apart from `calls`: the call-order assertions below predate the scope check. */
 const flowCalls: Call[] = [];
-
-const lagReport = (total: string) => ({
-  source: 'A',
-  partitions: [
-    {
-      topic: 'orders',
-      partition: 0,
-      end: String(10 + Number(total)),
-      committed: '9',
-      lag: total,
-      state: (total === '0' ? 'caught-up' : 'behind') as 'caught-up' | 'behind',
-    },
-  ],
-  total,
-  maxLag: total,
-  anomalies: 0,
-  drained: total === '0',
-  missingTopics: [],
-  measuredAt: '2025-01-01T00:00:00.000Z',
-});
 
 const stubs: Stubs = {
   async describeFlow(input) {
@@ -171,20 +127,7 @@ const stubs: Stubs = {
       );
     }
     const healthy = input.cluster === 'A' || s.targetHealthy !== false;
-    return {
-      cluster: input.cluster,
-      brokers: { count: 1, ids: [1] },
-      expectedBrokers: 1,
-      expectedBrokersFrom: 'registry',
-      controllerId: 1,
-      underReplicated: [],
-      offline: [],
-      brokersMissingFromAssignments: [],
-      topicCount: 3,
-      partitionCount: 3,
-      healthy,
-      problems: healthy ? [] : ['1 offline partition: orders-0'],
-    };
+    return healthyCluster(input.cluster, { healthy, problems: healthy ? [] : ['1 offline partition: orders-0'] });
   },
   async replicationLag(input) {
     const s = record('replicationLag', input);
@@ -218,30 +161,11 @@ const stubs: Stubs = {
   },
   async planOffsetTranslation(input) {
     record('planOffsetTranslation', input);
-    return {
-      source: 'A',
-      target: 'B',
-      allowRewind: false,
-      groups: [groupPlan as never],
-      checkpointsRead: 2,
-      generatedAt: '2025-01-01T00:00:00.000Z',
-    };
+    return translationOf(groupPlan, { checkpointsRead: 2 });
   },
   async applyOffsetTranslation(input) {
     record('applyOffsetTranslation', input);
-    return {
-      source: 'A',
-      target: 'B',
-      allowRewind: false,
-      groups: [groupPlan as never],
-      checkpointsRead: 2,
-      generatedAt: '2025-01-01T00:00:00.000Z',
-      applied: [
-        { group: 'billing', topic: 'A.orders', partition: 0, offset: '10' },
-        { group: 'billing', topic: 'A.orders', partition: 1, offset: '12' },
-      ],
-      appliedAt: '2025-01-01T00:00:01.000Z',
-    };
+    return appliedTranslationOf(groupPlan, '2025-01-01T00:00:01.000Z', { checkpointsRead: 2 });
   },
   async prepareLocalTopics(input) {
     record('prepareLocalTopics', input);
@@ -260,19 +184,7 @@ const stubs: Stubs = {
   },
   async placeUnplacedGroups(input) {
     record('placeUnplacedGroups', input);
-    return {
-      set: input.placements.flatMap((pl) =>
-        pl.partitions.map((p) => ({
-          group: pl.group,
-          topic: p.topic,
-          partition: p.partition,
-          choice: pl.choice,
-          offset: pl.choice === 'end' ? '500' : '0',
-          low: '0',
-          high: '500',
-        })),
-      ),
-    };
+    return placedAt(input, '500');
   },
   async replicationFreshness(input) {
     record('replicationFreshness', input);
@@ -320,58 +232,12 @@ const stubs: Stubs = {
   },
 };
 
-const callsOf = (workflowId: string) => calls.filter((c) => c.workflowId === workflowId);
-const namesOf = (workflowId: string) =>
-  callsOf(workflowId).map(
-    (c) => c.name + (c.arg.connector ? `:${String(c.arg.connector)}` : c.arg.cluster ? `:${String(c.arg.cluster)}` : ''),
-  );
-
 const CONNECTORS = ['mm2-A-to-B-source', 'mm2-A-to-B-checkpoint', 'mm2-A-to-B-heartbeat'];
 
-function input(overrides: Partial<FailoverInput> = {}): FailoverInput {
-  return {
-    source: 'A',
-    target: 'B',
-    mode: 'planned',
-    forward: { connect: 'connect-b', connectors: CONNECTORS, sourceConnectors: ['mm2-A-to-B-source'] },
-    topics: ['orders'],
-    groups: ['billing'],
-    requestedBy: 'alice',
-    gates: {
-      'stop-producers': { approvers: ['bob', 'carol'], deadline: '5 minutes' },
-      'consumers-cutover': { fourEyes: true, deadline: '5 minutes' },
-      'producers-cutover': { deadline: '5 minutes' },
-    },
-    quietSeconds: 1,
-    ...overrides,
-  };
-}
-
 describe('failover playbook: control flow with stub activities', { timeout: 300_000 }, () => {
-  let harness: StubWorker;
   type Handle = WorkflowHandle<typeof failover>;
-  const started: Handle[] = [];
-
-  before(async () => {
-    harness = await startStubWorker({ name: 'failover', activities: stubs });
-  });
-
-  after(async () => {
-    await harness?.close();
-  });
-
-  async function start(args: unknown, scenario: Scenario = {}): Promise<Handle> {
-    const workflowId = `failover-test-${uniqueId()}`;
-    scenarios.set(workflowId, scenario);
-    const handle = await harness.client.workflow.start<typeof failover>('failover', {
-      taskQueue: harness.taskQueue,
-      workflowId,
-      args: [args],
-      workflowExecutionTimeout: '2 minutes',
-    });
-    started.push(handle);
-    return handle;
-  }
+  const harness = usePlaybookHarness<typeof failover, Scenario>('failover', { name: 'failover', activities: stubs, scenarios });
+  const { start, started } = harness;
 
   const failure = workflowFailure;
 
@@ -1101,6 +967,6 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
   });
 
   it('replays every history recorded above with the same bundle', async () => {
-    assert.equal(await replayAll(harness.bundle, started), started.length);
+    assert.equal(await replayAll(harness.worker.bundle, started), started.length);
   });
 });

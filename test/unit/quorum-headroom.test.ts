@@ -216,6 +216,7 @@ describe('evaluateClusterHealth with quorum and headroom', () => {
       quorum: 'degraded',
       quorumLeader: 1,
       votersCaughtUp: '2/3',
+      quorumVotersBehind: '3',
       lowestUsableLogDirPercent: 50,
       minUsableLogDirPercent: 10,
     });

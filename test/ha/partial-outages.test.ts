@@ -354,7 +354,7 @@ describe('HA stack: partial outages during a drill', { timeout: 1_500_000 }, () 
     return { start: Date.parse(p.startedAt), end: Date.parse(p.endedAt) };
   };
 
-  it('runs the planned drill on three nodes per cluster and loses nothing', (t) => {
+  it('runs the planned drill on three brokers and three controllers per cluster and loses nothing', (t) => {
     const r = report();
     t.diagnostic(
       `HA stack up ${stackSeconds.toFixed(0)} s; drill ${Math.round(r.durationMs / 1000)} s: produced ${r.produced}, consumed ${r.consumed}, ` +
@@ -366,7 +366,7 @@ describe('HA stack: partial outages during a drill', { timeout: 1_500_000 }, () 
     assert.ok(r.produced > 0 && (r.producedOn?.A ?? 0) > 0 && (r.producedOn?.B ?? 0) > 0, JSON.stringify(r.producedOn));
   });
 
-  it('one node of A killed: the failback refuses at check-primary naming it and the under-replicated partitions; back, it proceeds', () => {
+  it('one broker of A killed: the failback refuses at check-primary naming it and the under-replicated partitions; back, it proceeds', () => {
     const refusal = seen.refusal;
     assert.ok(refusal, 'the injection before the failback ran');
     assert.match(refusal.message, /primary A is not healthy/);
@@ -379,7 +379,7 @@ describe('HA stack: partial outages during a drill', { timeout: 1_500_000 }, () 
     assert.equal(report().playbooks?.failback?.outcome, 'completed', 'the same failback, node back, completed');
   });
 
-  it('a node of B restarted in the DR period and another during the reverse drain: the drain completes, 0 lost', () => {
+  it('a broker of B restarted in the DR period and another during the reverse drain: the drain completes, 0 lost', () => {
     assert.equal(seen.reverseDrainError, undefined);
     const dr = seen.drPeriodRestart;
     assert.ok(dr, 'kafka-b-2 was restarted');

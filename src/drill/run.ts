@@ -257,6 +257,8 @@ export async function runDrill(
         });
       }),
     );
+    // waitForLeaders asked one broker; a producer asking another first could still be told the topic is unknown.
+    await until('every broker of A serving the drill topics', () => kafka.everyBrokerKnows('A', names.topics), 30_000, 250);
 
     await clock.phase('traffic on A', async () => {
       await producer.start('A');

@@ -12,9 +12,11 @@ import type { GlobalOptions } from './temporal';
 /** The verbs that run here rather than on Temporal: stack up|down|status, worker, drill. */
 
 export function formatStatus(rows: ComponentStatus[]): string {
+  // As wide as the longest name: an HA stack's controllers are `kafka-a-controller-1`.
+  const width = Math.max(10, ...rows.map((r) => r.component.length));
   const lines = rows.map((r) =>
     [
-      r.component.padEnd(10),
+      r.component.padEnd(width),
       r.state.padEnd(9),
       r.address.padEnd(24),
       (r.pid ? `pid ${r.pid}` : '').padEnd(10),
@@ -22,11 +24,14 @@ export function formatStatus(rows: ComponentStatus[]): string {
       r.detail,
     ].join(' '),
   );
-  return ['COMPONENT  STATE     ADDRESS                  PID        RSS       DETAIL', ...lines].join('\n');
+  return [`${'COMPONENT'.padEnd(width)} STATE     ADDRESS                  PID        RSS       DETAIL`, ...lines].join('\n');
 }
 
 const topologyOption = () =>
-  new Option('--topology <topology>', 'single: one KRaft node per cluster; ha: three (docs/ha.md); sets KDR_TOPOLOGY').choices(TOPOLOGIES);
+  new Option(
+    '--topology <topology>',
+    'single: one KRaft node per cluster; ha: three brokers and three controllers (docs/ha.md); sets KDR_TOPOLOGY',
+  ).choices(TOPOLOGIES);
 
 export function addLocalCommands(program: Command, ctx: CliContext): void {
   const log = (line: string) => ctx.io.err(`kafka-dr: ${line}\n`);

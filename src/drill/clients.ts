@@ -45,6 +45,44 @@ export class DrillKafka {
     return client;
   }
 
+  /**
+   * True when each bootstrap broker, asked alone, lists every partition of `topics` with a
+   * leader. createTopics' waitForLeaders asks one broker; the others learn new topics from
+   * the metadata log a moment later, and a client that asks one of them first gets
+   * UNKNOWN_TOPIC_OR_PARTITION (seen on the HA stack under load).
+   */
+  async everyBrokerKnows(alias: string, topics: ReadonlyArray<{ name: string; partitions: number }>): Promise<boolean> {
+    const cluster = this.registry.cluster(alias);
+    const answers = await Promise.all(
+      cluster.bootstrapServers.map(async (address) => {
+        const admin = new Kafka({
+          ...kafkaConfig({ ...cluster, bootstrapServers: [address] }, `kafka-dr-drill-${alias}-probe`),
+          requestTimeout: 5_000,
+          retry: { retries: 0 },
+          logLevel: logLevel.NOTHING,
+          logCreator: () => () => undefined,
+        }).admin();
+        try {
+          await admin.connect();
+          const meta = await admin.fetchTopicMetadata({ topics: topics.map((t) => t.name) });
+          return topics.every((t) => {
+            const parts = meta.topics.find((m) => m.name === t.name)?.partitions ?? [];
+            return parts.length === t.partitions && parts.every((p) => p.leader >= 0);
+          });
+        } catch {
+          return false;
+        } finally {
+          await within(
+            admin.disconnect().catch(() => undefined),
+            5_000,
+            undefined,
+          );
+        }
+      }),
+    );
+    return answers.every(Boolean);
+  }
+
   async withAdmin<T>(alias: string, fn: (admin: Admin) => Promise<T>): Promise<T> {
     const admin = this.get(alias).admin();
     await admin.connect();

@@ -13,8 +13,7 @@ import type { FailoverSnapshot } from '../model/failover-input';
 import { CompressionSchema } from '../model/replication-plan';
 import { cutoverWorkflowId, playbookWorkflowId } from '../model/workflow-ids';
 import { loadStackConfig, TOPOLOGIES, type StackConfig } from '../stack/config';
-import { stopProcess } from '../stack/processes';
-import { isUp, up } from '../stack/stack';
+import { isUp, killCluster, up } from '../stack/stack';
 import { DrillKafka, groupBehind, readAllSeqs, readSeqPositions, SyntheticConsumer, SyntheticProducer } from './clients';
 import { countDelivery, missingFrom } from './delivery';
 import { deployInput, DRILL_APPROVER, drillNames, failbackInput, failoverInput, forwardConnectors, type DrillNames } from './inputs';
@@ -258,6 +257,8 @@ export async function runDrill(
         });
       }),
     );
+    // waitForLeaders asked one broker; a producer asking another first could still be told the topic is unknown.
+    await until('every broker of A serving the drill topics', () => kafka.everyBrokerKnows('A', names.topics), 30_000, 250);
 
     await clock.phase('traffic on A', async () => {
       await producer.start('A');
@@ -401,9 +402,10 @@ export async function runDrill(
         // No grace: SIGKILL right behind the SIGTERM, a crash rather than a controlled
         // shutdown, so MM2 gets no last chance to copy what A had just acknowledged.
         // HA: every node of A at once, the whole cluster lost rather than one broker.
-        const hows = await Promise.all(config.kafka.A.nodes.map((n) => stopProcess(config, n.component, 0)));
+        // HA: brokers and dedicated controllers alike.
+        const stopped = await killCluster(config, 'A');
         s.brokerAStopped = true;
-        config.kafka.A.nodes.forEach((n, i) => log(`${n.component} ${hows[i]}`));
+        for (const k of stopped) log(`${k.component} ${k.result}`);
         await sleep(2_000);
       });
       ackedOnABeforeFailover = [...producer.acked].filter(([, c]) => c === 'A').map(([seq]) => seq);

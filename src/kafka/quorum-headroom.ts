@@ -12,6 +12,9 @@ import type { RawBrokerLogDirs, RawQuorum, RawReplicaState } from './raw-admin';
 /** A follower voter counts as caught up when it reached the leader's end offset this recently (leader clock). */
 export const DEFAULT_VOTER_CAUGHT_UP_MS = 10_000;
 
+/** The start of RawQuorum.error when a broker took DescribeQuorum and no controller answered in time. */
+export const QUORUM_NO_ANSWER = 'no answer in time';
+
 export type VoterState = 'leader' | 'caught-up' | 'lagging' | 'unknown';
 
 export interface QuorumMember {
@@ -87,11 +90,19 @@ export function evaluateQuorum(raw: RawQuorum, nowMs: number, caughtUpWithinMs =
   const behindText = behind
     .map((v) =>
       v.state === 'unknown'
-        ? `voter ${v.id} never caught up (not fetching)`
+        ? `voter ${v.id} not fetching (leader ${raw.leaderId} has seen no fetch from it: stopped or unreachable)`
         : `voter ${v.id} lagging (last caught up ${Math.round(v.lastCaughtUpAgoMs! / 1000)} s ago, ${v.lag ?? '?'} records behind)`,
     )
     .join(', ');
-  if (raw.error !== null || raw.leaderId < 0) {
+  if (raw.error?.startsWith(QUORUM_NO_ANSWER)) {
+    // What kafka-dr sees of a lost quorum: the brokers still answer (metadata, produce,
+    // fetch on their last metadata) but nothing answers for the controllers.
+    status = 'lost';
+    summary =
+      `no controller answered DescribeQuorum (${raw.error}): the brokers answer but cannot reach an active controller, ` +
+      `so the quorum is most likely lost (a majority of controllers down or cut off). Brokers keep serving on their ` +
+      `last metadata for a while, so clients may see no error, but no leader election, ISR, topic or config change can happen`;
+  } else if (raw.error !== null || raw.leaderId < 0) {
     status = 'lost';
     summary = `no quorum leader (${raw.error ?? 'leader unknown'}): metadata changes and leader elections cannot happen`;
   } else if (caughtUp < majority) {

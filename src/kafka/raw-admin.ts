@@ -1,4 +1,5 @@
 import type { Kafka } from 'kafkajs';
+import { QUORUM_NO_ANSWER } from './quorum-headroom';
 
 /**
  * Two admin requests kafkajs 2.2.x does not have, sent as raw Kafka protocol requests
@@ -28,10 +29,17 @@ export const DESCRIBE_LOG_DIRS_VERSION = 4;
 export const METADATA_TOPIC = '__cluster_metadata';
 /**
  * Per request, below the client's 15 s: a broker forwarding DescribeQuorum to a
- * controller quorum without a leader may hold it until its own timeout, and the
- * unplanned failover's source probe has 15 s for the whole health check.
+ * controller quorum without a leader holds it until its own timeout (measured: 30 s),
+ * and the unplanned failover's source probe has 15 s for the whole health check.
+ * kafkajs only lets a request's own timeout lengthen the client's (Math.max in its
+ * request queue), so `send` enforces this one itself.
  */
 export const RAW_REQUEST_TIMEOUT_MS = 5_000;
+
+/** What `send` rejects with when RAW_REQUEST_TIMEOUT_MS passes without an answer. */
+export class RawRequestTimeoutError extends Error {
+  override name = 'RawRequestTimeoutError';
+}
 
 /** One voter or observer of the quorum as DescribeQuorum v1 reports it (times are the leader's clock, ms; -1 unknown). */
 export interface RawReplicaState {
@@ -223,12 +231,33 @@ function createCluster(kafka: Kafka): RawCluster {
   return (factory as (options: { allowAutoTopicCreation: boolean }) => RawCluster)({ allowAutoTopicCreation: false });
 }
 
-function send<T>(broker: RawBroker, apiKey: number, apiVersion: number, apiName: string, body: KafkaEncoder, decode: (raw: Buffer) => T) {
-  return broker.connectionPool.send({
+async function send<T>(
+  broker: RawBroker,
+  apiKey: number,
+  apiVersion: number,
+  apiName: string,
+  body: KafkaEncoder,
+  decode: (raw: Buffer) => T,
+): Promise<T> {
+  const sent = broker.connectionPool.send({
     request: { apiKey, apiVersion, apiName, encode: () => Promise.resolve(body) },
     response: { decode: (raw: Buffer) => Promise.resolve(decode(raw)), parse: (decoded: unknown) => Promise.resolve(decoded) },
     requestTimeout: RAW_REQUEST_TIMEOUT_MS,
   }) as Promise<T>;
+  // The caller disconnects its cluster in `finally`, which settles the abandoned request.
+  sent.catch(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new RawRequestTimeoutError(`${apiName} got no answer in ${RAW_REQUEST_TIMEOUT_MS / 1000} s`)),
+      RAW_REQUEST_TIMEOUT_MS,
+    );
+  });
+  try {
+    return await Promise.race([sent, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function supports(broker: RawBroker, apiKey: number, version: number): boolean {
@@ -244,6 +273,7 @@ function supports(broker: RawBroker, apiKey: number, version: number): boolean {
 export async function describeQuorum(kafka: Kafka): Promise<RawQuorum> {
   const cluster = createCluster(kafka);
   await cluster.connect();
+  let abandoned = false;
   try {
     const broker = cluster.brokerPool.seedBroker;
     if (!supports(broker, DESCRIBE_QUORUM_API_KEY, DESCRIBE_QUORUM_VERSION)) {
@@ -266,14 +296,21 @@ export async function describeQuorum(kafka: Kafka): Promise<RawQuorum> {
         decodeDescribeQuorum,
       );
     } catch (err) {
-      // A request timeout while the broker is up: the controller quorum did not answer.
+      // A request timeout while the broker is up: it forwards DescribeQuorum to the active
+      // controller, and none answered (a quorum without a leader holds it, measured 30 s).
       const e = err as { name?: string; type?: string; message?: string };
-      if (e.name === 'KafkaJSRequestTimeoutError') return { ...noLeader, error: `no answer in time (${e.message ?? 'request timed out'})` };
+      if (e.name === 'KafkaJSRequestTimeoutError' || err instanceof RawRequestTimeoutError) {
+        abandoned = err instanceof RawRequestTimeoutError;
+        return { ...noLeader, error: `${QUORUM_NO_ANSWER} (${e.message ?? 'request timed out'})` };
+      }
       if (e.type) return { ...noLeader, error: e.type };
       throw err;
     }
   } finally {
-    await cluster.disconnect().catch(() => undefined);
+    // kafkajs' disconnect waits for the request in flight, which the broker holds for its
+    // own timeout (30 s): after our timeout, let it close in the background.
+    if (abandoned) void cluster.disconnect().catch(() => undefined);
+    else await cluster.disconnect().catch(() => undefined);
   }
 }
 

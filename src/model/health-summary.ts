@@ -56,7 +56,7 @@ export function healthDetails(health: ClusterHealth): Record<string, unknown> {
   return out;
 }
 
-/** The figures a playbook keeps (report table): quorum status and leader, voters caught up, lowest usable %. */
+/** The figures a playbook keeps (report table): quorum status and leader, voters caught up (and the ids of those behind), lowest usable %. */
 export function healthFigures(health: ClusterHealth): Record<string, string | number> | null {
   if (!health.quorum && !health.headroom) return null;
   const out: Record<string, string | number> = {};
@@ -64,6 +64,9 @@ export function healthFigures(health: ClusterHealth): Record<string, string | nu
     out.quorum = health.quorum.status;
     out.quorumLeader = health.quorum.leaderId;
     out.votersCaughtUp = `${health.quorum.caughtUp}/${health.quorum.voters.length}`;
+    // Which controllers to look at, in the report table itself: `103` or `101,103`.
+    const behind = health.quorum.voters.filter((v) => v.state === 'lagging' || v.state === 'unknown').map((v) => v.id);
+    if (behind.length > 0) out.quorumVotersBehind = behind.join(',');
   }
   if (health.headroom) {
     const lowest = percent(health.headroom.lowestUsableFraction);

@@ -2,8 +2,11 @@ import * as path from 'node:path';
 import { SEARCH_ATTRIBUTES } from '../model/search-attributes';
 import {
   clusterOf,
+  clusterProcesses,
+  isControllerComponent,
   isKafkaComponent,
   kafkaProcessNode,
+  quorumVoters,
   type ComponentName,
   type KafkaComponent,
   type KafkaNode,
@@ -104,35 +107,50 @@ function saslListenerProperties(sasl: NonNullable<KafkaNode['sasl']>): Record<st
 }
 
 /**
- * One KRaft node's server.properties. Every node runs the broker and controller roles
- * together (docs/ha.md): three processes per HA cluster instead of six, and a quorum of
- * three voters that survives one node lost. Internal topics, and through the broker
- * defaults every topic created without explicit settings, get the topology's
- * replication factor and min.insync.replicas.
+ * One Kafka process's server.properties. A single-node stack runs the broker and
+ * controller roles in one process; HA splits them (docs/ha.md): three brokers and three
+ * controller-only voters per cluster, so a controller can stop while every broker serves.
+ * Internal topics, and through the defaults every topic created without explicit
+ * settings, get the topology's replication factor and min.insync.replicas (the
+ * controllers carry the defaults too: in KRaft they place the replicas of a new topic).
  */
 export function kafkaServerProperties(config: StackConfig, alias: 'A' | 'B', nodeId = 1): string {
   const cluster = config.kafka[alias];
-  const node = cluster.nodes.find((n) => n.nodeId === nodeId);
+  const node = clusterProcesses(cluster).find((n) => n.nodeId === nodeId);
   if (!node) throw new Error(`cluster ${alias} has no node ${nodeId} in a ${config.topology} stack`);
-  const sasl = cluster.sasl && node.saslPort !== undefined ? { ...cluster.sasl, port: node.saslPort } : undefined;
   const rf = config.replicationFactor;
   const minIsr = config.minInsyncReplicas;
-  return properties({
-    'process.roles': 'broker,controller',
+  const quorum = {
     'node.id': node.nodeId,
     // A static voter set works on 3.x and 4.x alike and needs no --standalone format.
-    'controller.quorum.voters': cluster.nodes.map((n) => `${n.nodeId}@127.0.0.1:${n.controllerPort}`).join(','),
-    listeners: `PLAINTEXT://127.0.0.1:${node.port},CONTROLLER://127.0.0.1:${node.controllerPort}${sasl ? `,SASL_PLAINTEXT://127.0.0.1:${sasl.port}` : ''}`,
-    'advertised.listeners': `PLAINTEXT://127.0.0.1:${node.port}${sasl ? `,SASL_PLAINTEXT://127.0.0.1:${sasl.port}` : ''}`,
+    'controller.quorum.voters': quorumVoters(cluster)
+      .map((n) => `${n.nodeId}@127.0.0.1:${n.controllerPort}`)
+      .join(','),
     'controller.listener.names': 'CONTROLLER',
+    'log.dirs': path.join(componentDir(config, node.component), 'log'),
+    'num.partitions': 1,
+    'default.replication.factor': rf,
+    'min.insync.replicas': minIsr,
+  };
+  if (node.roles === 'controller') {
+    return properties({
+      'process.roles': 'controller',
+      ...quorum,
+      listeners: `CONTROLLER://127.0.0.1:${node.controllerPort}`,
+      'listener.security.protocol.map': 'CONTROLLER:PLAINTEXT',
+    });
+  }
+  const sasl = cluster.sasl && node.saslPort !== undefined ? { ...cluster.sasl, port: node.saslPort } : undefined;
+  const controller = node.roles === 'broker,controller' ? `,CONTROLLER://127.0.0.1:${node.controllerPort}` : '';
+  return properties({
+    'process.roles': node.roles,
+    ...quorum,
+    listeners: `PLAINTEXT://127.0.0.1:${node.port}${controller}${sasl ? `,SASL_PLAINTEXT://127.0.0.1:${sasl.port}` : ''}`,
+    'advertised.listeners': `PLAINTEXT://127.0.0.1:${node.port}${sasl ? `,SASL_PLAINTEXT://127.0.0.1:${sasl.port}` : ''}`,
     'inter.broker.listener.name': 'PLAINTEXT',
     'listener.security.protocol.map': `PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT${sasl ? ',SASL_PLAINTEXT:SASL_PLAINTEXT' : ''}`,
     ...(sasl ? saslListenerProperties(sasl) : {}),
-    'log.dirs': path.join(componentDir(config, node.component), 'log'),
-    'num.partitions': 1,
     // Every internal topic fits the cluster: RF 1 on one node, RF 3 / min ISR 2 on three.
-    'default.replication.factor': rf,
-    'min.insync.replicas': minIsr,
     'offsets.topic.replication.factor': rf,
     'offsets.topic.num.partitions': 10,
     'transaction.state.log.replication.factor': rf,
@@ -218,7 +236,7 @@ export function javaArgs(config: StackConfig, name: ComponentName, mainClass: st
   const logging = loggingFile(config.kafkaVersion);
   return [
     `-Xms64m`,
-    `-Xmx${isKafkaComponent(name) ? config.kafkaHeap : config.jvmHeap}`,
+    `-Xmx${isControllerComponent(name) ? config.controllerHeap : isKafkaComponent(name) ? config.kafkaHeap : config.jvmHeap}`,
     // Two cores for five JVM-heavy processes: a serial collector and C1-only JIT
     // start faster and leave CPU for the others; throughput is not the point here.
     '-XX:+UseSerialGC',

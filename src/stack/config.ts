@@ -36,15 +36,26 @@ export function versionAtLeast(version: string, minimum: string): boolean {
 export const TOPOLOGIES = ['single', 'ha'] as const;
 export type Topology = (typeof TOPOLOGIES)[number];
 
-/** Kafka nodes per cluster, replication factor and min.insync.replicas of every topic, per topology. */
-export const TOPOLOGY_SHAPE: Record<Topology, { nodes: number; replicationFactor: number; minInsyncReplicas: number; kafkaHeap?: string }> =
-  {
-    single: { nodes: 1, replicationFactor: 1, minInsyncReplicas: 1 },
-    ha: { nodes: 3, replicationFactor: 3, minInsyncReplicas: 2, kafkaHeap: '320m' },
-  };
+/**
+ * Per topology: brokers per cluster, dedicated (controller-only) nodes per cluster (0: every
+ * broker is a controller too), replication factor and min.insync.replicas of every topic,
+ * and the default heaps.
+ */
+export const TOPOLOGY_SHAPE: Record<
+  Topology,
+  { nodes: number; controllers: number; replicationFactor: number; minInsyncReplicas: number; kafkaHeap?: string; controllerHeap?: string }
+> = {
+  single: { nodes: 1, controllers: 0, replicationFactor: 1, minInsyncReplicas: 1 },
+  // Split roles (docs/ha.md): a stopped controller is not a missing broker, so "one
+  // controller lost, quorum held" is a state the health checks can meet on their own.
+  ha: { nodes: 3, controllers: 3, replicationFactor: 3, minInsyncReplicas: 2, kafkaHeap: '320m', controllerHeap: '160m' },
+};
 
 /** Node n (1-based) of a cluster listens on the configured port + NODE_PORT_STEP * (n - 1). */
 export const NODE_PORT_STEP = 10;
+
+/** Dedicated controller n (1-based) has node id CONTROLLER_ID_BASE + n: 101, 102, 103 (broker ids stay 1, 2, 3). */
+export const CONTROLLER_ID_BASE = 100;
 
 export const StackEnvSchema = z.object({
   // Runtime state (data, logs, PIDs) and downloads (jars, venv) live apart, so a
@@ -93,33 +104,54 @@ export const StackEnvSchema = z.object({
   // single: one KRaft node per cluster (what CI's suite uses); ha: three (docs/ha.md).
   // Unset: what this stack dir was brought up as (its `topology` file), else single.
   KDR_TOPOLOGY: z.enum(TOPOLOGIES, { error: `KDR_TOPOLOGY must be one of ${TOPOLOGIES.join(', ')}` }).optional(),
-  // Each Kafka node's heap; unset: KDR_JVM_HEAP on a single-node stack, 320m per node on HA
-  // (six brokers, two Connect workers and Temporal share two cores and the page cache).
+  // Each Kafka broker's heap; unset: KDR_JVM_HEAP on a single-node stack, 320m per broker on
+  // HA (six brokers, six controllers, two Connect workers and Temporal share two cores).
   KDR_KAFKA_HEAP: z
     .string()
     .regex(/^\d+[mMgG]$/, 'KDR_KAFKA_HEAP must look like 320m')
+    .optional(),
+  // Each dedicated controller's heap (HA only); unset: 160m (docs/ha.md, what it costs).
+  KDR_KAFKA_CONTROLLER_HEAP: z
+    .string()
+    .regex(/^\d+[mMgG]$/, 'KDR_KAFKA_CONTROLLER_HEAP must look like 160m')
     .optional(),
   KDR_STARTUP_TIMEOUT_S: z.coerce.number().int().min(10).max(1800).default(180),
   // `--secure` sets it: TLS/SCRAM listeners, HTTPS Connect (src/stack/secure.ts).
   KDR_SECURE: z.enum(['', '0', '1', 'true', 'false'], { error: 'KDR_SECURE must be 1 or 0' }).optional(),
 });
 
-/** A Kafka node's component: node 1 keeps the single-node name, so its data and PID files stay where they were. */
-export type KafkaComponent = 'kafka-a' | 'kafka-b' | `kafka-${'a' | 'b'}-${2 | 3}`;
+/**
+ * A Kafka process's component: broker 1 keeps the single-node name, so its data and PID
+ * files stay where they were; dedicated controllers are `kafka-a-controller-1` and so on.
+ */
+export type KafkaComponent = 'kafka-a' | 'kafka-b' | `kafka-${'a' | 'b'}-${2 | 3}` | `kafka-${'a' | 'b'}-controller-${1 | 2 | 3}`;
 export type ComponentName = KafkaComponent | 'connect-a' | 'connect-b' | 'temporal';
-/** Every Kafka node name any topology uses (what `stack down` looks for). */
-export const ALL_KAFKA_COMPONENTS: readonly KafkaComponent[] = ['kafka-a', 'kafka-a-2', 'kafka-a-3', 'kafka-b', 'kafka-b-2', 'kafka-b-3'];
+/** Every Kafka process name any topology uses (what `stack down` looks for). */
+export const ALL_KAFKA_COMPONENTS: readonly KafkaComponent[] = (['a', 'b'] as const).flatMap((c) => [
+  `kafka-${c}` as const,
+  `kafka-${c}-2` as const,
+  `kafka-${c}-3` as const,
+  `kafka-${c}-controller-1` as const,
+  `kafka-${c}-controller-2` as const,
+  `kafka-${c}-controller-3` as const,
+]);
 /** The single-node stack's components; componentsOf(config) gives a configured stack's. */
 export const COMPONENTS: readonly ComponentName[] = ['kafka-a', 'kafka-b', 'connect-a', 'connect-b', 'temporal'];
 
-/** One KRaft node (combined broker and controller roles) of a cluster. */
+/** What a Kafka process runs: both roles (single), or one of them (HA, split roles). */
+export type KafkaRoles = 'broker,controller' | 'broker' | 'controller';
+
+/** One Kafka process of a cluster: a broker (with or without the controller role) or a dedicated controller. */
 export interface KafkaProcessNode {
   component: KafkaComponent;
   nodeId: number;
+  roles: KafkaRoles;
+  /** The client (PLAINTEXT) listener; a dedicated controller has none and repeats controllerPort. */
   port: number;
   controllerPort: number;
+  /** Where a client reaches this process: the broker listener, or a controller's CONTROLLER listener. */
   bootstrap: string;
-  /** B's SASL_PLAINTEXT listener on this node. */
+  /** B's SASL_PLAINTEXT listener on this broker. */
   saslPort?: number;
 }
 
@@ -132,9 +164,16 @@ export function clusterOf(name: KafkaComponent): 'A' | 'B' {
   return name.startsWith('kafka-a') ? 'A' : 'B';
 }
 
+/** Broker n's component (node id n), or dedicated controller n's (node id CONTROLLER_ID_BASE + n). */
 export function kafkaComponentName(alias: 'A' | 'B', nodeId: number): KafkaComponent {
   const base = `kafka-${alias.toLowerCase() as 'a' | 'b'}` as const;
+  if (nodeId > CONTROLLER_ID_BASE) return `${base}-controller-${(nodeId - CONTROLLER_ID_BASE) as 1 | 2 | 3}` as const;
   return nodeId === 1 ? base : (`${base}-${nodeId as 2 | 3}` as const);
+}
+
+/** True for a dedicated controller's component. */
+export function isControllerComponent(name: ComponentName): boolean {
+  return /^kafka-[ab]-controller-\d$/.test(name);
 }
 
 export interface KafkaNode {
@@ -146,8 +185,10 @@ export interface KafkaNode {
   bootstrap: string;
   /** The same addresses as a list (kafkajs, the registry). */
   bootstrapServers: string[];
-  /** The cluster's KRaft nodes, node 1 first. */
+  /** The cluster's brokers, broker 1 first (on a single-node stack, its one combined node). */
   nodes: KafkaProcessNode[];
+  /** Dedicated controllers (HA), empty when the brokers are the controllers. */
+  controllers: KafkaProcessNode[];
   /**
    * A SASL_PLAINTEXT listener with one PLAIN user (B only). The password is generated
    * at `stack up` into `passwordFile` (mode 600); the broker reads it from there through
@@ -190,8 +231,10 @@ export interface StackConfig {
   connectOffsetFlushMs: number;
   /** Connect workers' heap. */
   jvmHeap: string;
-  /** Each Kafka node's heap. */
+  /** Each Kafka broker's heap (a combined node's too). */
   kafkaHeap: string;
+  /** Each dedicated controller's heap. */
+  controllerHeap: string;
   startupTimeoutMs: number;
   /** Set for a secure stack (`--secure`, or a stack dir brought up secure before). */
   secure?: SecureStack;
@@ -227,9 +270,11 @@ export function loadStackConfig(env: NodeJS.ProcessEnv, repoRoot: string): Stack
       shape.nodes,
       { port: p, controllerPort: c, saslPort },
       alias === 'A' ? 'KDR_KAFKA_A_PORT' : 'KDR_KAFKA_B_PORT',
+      shape.controllers > 0,
     );
+    const controllers = controllerNodes(alias, shape.controllers, c, `KDR_KAFKA_${alias}_CONTROLLER_PORT`);
     const bootstrapServers = nodes.map((n) => n.bootstrap);
-    return { alias, port: p, controllerPort: c, bootstrap: bootstrapServers.join(','), bootstrapServers, nodes };
+    return { alias, port: p, controllerPort: c, bootstrap: bootstrapServers.join(','), bootstrapServers, nodes, controllers };
   };
   const connectNode = (alias: ConnectNode['alias'], writesTo: 'A' | 'B', p: number): ConnectNode => ({
     alias,
@@ -286,6 +331,7 @@ export function loadStackConfig(env: NodeJS.ProcessEnv, repoRoot: string): Stack
     connectOffsetFlushMs: e.KDR_CONNECT_OFFSET_FLUSH_MS,
     jvmHeap: e.KDR_JVM_HEAP,
     kafkaHeap: e.KDR_KAFKA_HEAP ?? shape.kafkaHeap ?? e.KDR_JVM_HEAP,
+    controllerHeap: e.KDR_KAFKA_CONTROLLER_HEAP ?? shape.controllerHeap ?? e.KDR_KAFKA_HEAP ?? e.KDR_JVM_HEAP,
     startupTimeoutMs: e.KDR_STARTUP_TIMEOUT_S * 1000,
   };
   if (wantsSecure(env, stackDir)) {
@@ -304,20 +350,23 @@ export function loadStackConfig(env: NodeJS.ProcessEnv, repoRoot: string): Stack
 }
 
 /**
- * A cluster's nodes: node 1 on the configured ports, node n on each + NODE_PORT_STEP * (n - 1),
- * so a parallel HA stack needs no setting beyond the ones a single-node stack has. Pure.
+ * A cluster's brokers: broker 1 on the configured ports, broker n on each + NODE_PORT_STEP * (n - 1),
+ * so a parallel HA stack needs no setting beyond the ones a single-node stack has. With
+ * `split`, the brokers run no controller (controllerNodes has them) and leave the
+ * controller ports to those. Pure.
  */
 export function kafkaNodes(
   alias: 'A' | 'B',
   count: number,
   base: { port: number; controllerPort: number; saslPort?: number },
   setting: string,
+  split = false,
 ): KafkaProcessNode[] {
   const nodes: KafkaProcessNode[] = [];
   for (let id = 1; id <= count; id++) {
     const shift = NODE_PORT_STEP * (id - 1);
     const port = base.port + shift;
-    const top = Math.max(port, base.controllerPort + shift, (base.saslPort ?? 0) + shift);
+    const top = Math.max(port, split ? 0 : base.controllerPort + shift, (base.saslPort ?? 0) + shift);
     if (top > 65535) {
       throw new StackError(
         'bad-config',
@@ -327,6 +376,7 @@ export function kafkaNodes(
     nodes.push({
       component: kafkaComponentName(alias, id),
       nodeId: id,
+      roles: split ? 'broker' : 'broker,controller',
       port,
       controllerPort: base.controllerPort + shift,
       bootstrap: `127.0.0.1:${port}`,
@@ -334,6 +384,44 @@ export function kafkaNodes(
     });
   }
   return nodes;
+}
+
+/**
+ * A cluster's dedicated controllers: controller n (node id CONTROLLER_ID_BASE + n) on the
+ * configured controller port + NODE_PORT_STEP * (n - 1), the ports combined nodes would
+ * use for their controller listener, so the cluster's ports stay where they were. Pure.
+ */
+export function controllerNodes(alias: 'A' | 'B', count: number, controllerPort: number, setting: string): KafkaProcessNode[] {
+  const nodes: KafkaProcessNode[] = [];
+  for (let n = 1; n <= count; n++) {
+    const p = controllerPort + NODE_PORT_STEP * (n - 1);
+    if (p > 65535) {
+      throw new StackError(
+        'bad-config',
+        `${setting}=${controllerPort}: controller ${n} of cluster ${alias} would listen on ${p}, above 65535 (pick a lower port)`,
+      );
+    }
+    const nodeId = CONTROLLER_ID_BASE + n;
+    nodes.push({
+      component: kafkaComponentName(alias, nodeId),
+      nodeId,
+      roles: 'controller',
+      port: p,
+      controllerPort: p,
+      bootstrap: `127.0.0.1:${p}`,
+    });
+  }
+  return nodes;
+}
+
+/** The cluster's KRaft voters: the dedicated controllers, or the brokers when they are the controllers. */
+export function quorumVoters(cluster: KafkaNode): KafkaProcessNode[] {
+  return cluster.controllers.length > 0 ? cluster.controllers : cluster.nodes;
+}
+
+/** Every Kafka process of a cluster: its brokers, then its dedicated controllers. */
+export function clusterProcesses(cluster: KafkaNode): KafkaProcessNode[] {
+  return [...cluster.nodes, ...cluster.controllers];
 }
 
 /** The file in a stack dir that records the topology it was brought up as. */
@@ -352,11 +440,11 @@ export function persistedTopology(stackDir: string): Topology | undefined {
   return (TOPOLOGIES as readonly string[]).includes(text) ? (text as Topology) : undefined;
 }
 
-/** The stack's components in start order: every Kafka node, the Connect workers, Temporal. */
+/** The stack's components in start order: every Kafka process (brokers, then controllers), the Connect workers, Temporal. */
 export function componentsOf(config: StackConfig): ComponentName[] {
   return [
-    ...config.kafka.A.nodes.map((n) => n.component),
-    ...config.kafka.B.nodes.map((n) => n.component),
+    ...clusterProcesses(config.kafka.A).map((n) => n.component),
+    ...clusterProcesses(config.kafka.B).map((n) => n.component),
     'connect-a',
     'connect-b',
     'temporal',
@@ -365,22 +453,30 @@ export function componentsOf(config: StackConfig): ComponentName[] {
 
 /** A Kafka node's settings by its component name. */
 export function kafkaProcessNode(config: StackConfig, name: KafkaComponent): KafkaProcessNode {
-  const node = config.kafka[clusterOf(name)].nodes.find((n) => n.component === name);
+  const node = clusterProcesses(config.kafka[clusterOf(name)]).find((n) => n.component === name);
   if (!node) throw new StackError('bad-config', `${name} is not a node of this ${config.topology} stack`);
   return node;
 }
 
 /** Every port the stack listens on, by owner, for collision and availability checks. */
 export function portsOf(config: StackConfig): Array<{ component: ComponentName; setting: string; port: number }> {
-  const nodePorts = (alias: 'A' | 'B') =>
-    config.kafka[alias].nodes.flatMap((n) => {
+  const nodePorts = (alias: 'A' | 'B') => [
+    ...config.kafka[alias].nodes.flatMap((n) => {
       const derived = n.nodeId === 1 ? '' : ` + ${NODE_PORT_STEP * (n.nodeId - 1)} (node ${n.nodeId})`;
       return [
         { component: n.component, setting: `KDR_KAFKA_${alias}_PORT${derived}`, port: n.port },
-        { component: n.component, setting: `KDR_KAFKA_${alias}_CONTROLLER_PORT${derived}`, port: n.controllerPort },
+        ...(n.roles === 'broker'
+          ? []
+          : [{ component: n.component, setting: `KDR_KAFKA_${alias}_CONTROLLER_PORT${derived}`, port: n.controllerPort }]),
         ...(n.saslPort !== undefined ? [{ component: n.component, setting: `KDR_KAFKA_B_SASL_PORT${derived}`, port: n.saslPort }] : []),
       ];
-    });
+    }),
+    ...config.kafka[alias].controllers.map((n) => {
+      const k = n.nodeId - CONTROLLER_ID_BASE;
+      const derived = k === 1 ? '' : ` + ${NODE_PORT_STEP * (k - 1)} (controller ${k})`;
+      return { component: n.component, setting: `KDR_KAFKA_${alias}_CONTROLLER_PORT${derived}`, port: n.controllerPort };
+    }),
+  ];
   return [
     ...nodePorts('A'),
     ...nodePorts('B'),

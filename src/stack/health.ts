@@ -4,7 +4,17 @@ import { Kafka, logLevel } from 'kafkajs';
 import { Connection } from '@temporalio/client';
 import { SEARCH_ATTRIBUTES } from '../model/search-attributes';
 import '../kafka/compression';
-import { isKafkaComponent, kafkaProcessNode, type ComponentName, type StackConfig } from './config';
+import { describeQuorum, type RawQuorum } from '../kafka/raw-admin';
+import { DEFAULT_VOTER_CAUGHT_UP_MS } from '../kafka/quorum-headroom';
+import {
+  clusterOf,
+  isKafkaComponent,
+  kafkaProcessNode,
+  quorumVoters,
+  type ComponentName,
+  type KafkaProcessNode,
+  type StackConfig,
+} from './config';
 import { secureConnectRequest } from './secure';
 
 /**
@@ -72,6 +82,49 @@ export async function kafkaHealth(bootstrap: string | string[], nodeId?: number)
   }
 }
 
+/** DescribeQuorum asked of one controller on its CONTROLLER listener (KIP-919: controllers answer clients there). */
+async function askController(address: string): Promise<RawQuorum> {
+  const kafka = new Kafka({
+    clientId: 'kafka-dr-stack-health',
+    brokers: [address],
+    connectionTimeout: 2000,
+    requestTimeout: 5000,
+    retry: { retries: 0 },
+    logLevel: logLevel.NOTHING,
+  });
+  return describeQuorum(kafka);
+}
+
+/**
+ * A dedicated controller's health: it answers on its controller listener, and the quorum
+ * leader (itself, or the voter that answers as leader) counts it as caught up. Only the
+ * leader answers DescribeQuorum in full; a follower says NOT_LEADER_OR_FOLLOWER.
+ */
+export async function controllerHealth(node: KafkaProcessNode, voters: KafkaProcessNode[]): Promise<Health> {
+  try {
+    const own = await askController(node.bootstrap);
+    let leader: RawQuorum | undefined = own.error === null ? own : undefined;
+    for (const v of voters) {
+      if (leader || v.nodeId === node.nodeId) continue;
+      const q = await askController(v.bootstrap).catch(() => undefined);
+      if (q && q.error === null) leader = q;
+    }
+    if (!leader) return { healthy: false, detail: `answers (${own.error ?? 'no leader'}), but no voter answers as the quorum leader` };
+    const self = leader.voters.find((v) => v.replicaId === node.nodeId);
+    const reference = leader.voters.find((v) => v.replicaId === leader.leaderId)?.lastCaughtUpTimestamp ?? Date.now();
+    const caughtUp =
+      self !== undefined && self.lastCaughtUpTimestamp > 0 && reference - self.lastCaughtUpTimestamp <= DEFAULT_VOTER_CAUGHT_UP_MS;
+    const role = leader.leaderId === node.nodeId ? 'quorum leader' : `follower of leader ${leader.leaderId}`;
+    if (!caughtUp) return { healthy: false, detail: `${role}, not caught up with the metadata log yet` };
+    return {
+      healthy: true,
+      detail: `controller, ${role} (epoch ${leader.leaderEpoch}), ${leader.observers.length} observer(s)`,
+    };
+  } catch (err) {
+    return { healthy: false, detail: reason(err) };
+  }
+}
+
 export async function connectHealth(url: string, secure?: { ca: string; username: string; password: string }): Promise<Health> {
   const opts: AxiosRequestConfig = {
     timeout: 3000,
@@ -112,6 +165,7 @@ export async function temporalHealth(config: StackConfig): Promise<Health> {
 export function checkHealth(config: StackConfig, name: ComponentName): Promise<Health> {
   if (isKafkaComponent(name)) {
     const node = kafkaProcessNode(config, name);
+    if (node.roles === 'controller') return controllerHealth(node, quorumVoters(config.kafka[clusterOf(name)]));
     return kafkaHealth(node.bootstrap, config.topology === 'single' ? undefined : node.nodeId);
   }
   switch (name) {

@@ -5,10 +5,12 @@ import * as path from 'node:path';
 import {
   ALL_KAFKA_COMPONENTS,
   clusterOf,
+  clusterProcesses,
   componentsOf,
   isKafkaComponent,
   persistedTopology,
   portsOf,
+  quorumVoters,
   topologyFile,
   type ComponentName,
   type KafkaComponent,
@@ -67,12 +69,21 @@ function dependsOn(config: StackConfig, name: ComponentName): KafkaComponent[] {
  */
 export function assertTopology(config: StackConfig): void {
   const recorded = persistedTopology(config.stackDir);
-  const hasData = fs.existsSync(path.join(config.dataDir, 'kafka-a', 'log', 'meta.properties'));
+  const formatted = (name: ComponentName) => fs.existsSync(path.join(config.dataDir, name, 'log', 'meta.properties'));
+  const hasData = formatted('kafka-a');
+  const fix = `run 'kafka-dr stack down' and remove ${config.dataDir}, or use another KDR_STACK_DIR`;
   if (hasData && (recorded ?? 'single') !== config.topology) {
     throw new StackError(
       'bad-config',
-      `KDR_TOPOLOGY=${config.topology}: the stack in ${config.stackDir} was brought up as ${recorded ?? 'single'}; ` +
-        `run 'kafka-dr stack down' and remove ${config.dataDir}, or use another KDR_STACK_DIR`,
+      `KDR_TOPOLOGY=${config.topology}: the stack in ${config.stackDir} was brought up as ${recorded ?? 'single'}; ${fix}`,
+    );
+  }
+  // An HA dir from before the split roles: its brokers were the voters, a voter set these controllers do not share.
+  const firstController = config.kafka.A.controllers[0];
+  if (hasData && firstController && !formatted(firstController.component)) {
+    throw new StackError(
+      'bad-config',
+      `the HA stack in ${config.stackDir} was formatted with combined broker+controller nodes, this kafka-dr runs dedicated controllers; ${fix}`,
     );
   }
 }
@@ -210,9 +221,10 @@ export async function up(config: StackConfig, log: Log): Promise<UpReport> {
     log(`${name}: ${health.healthy ? 'healthy' : 'NOT healthy'} — ${health.detail}`);
   };
 
-  // Brokers and Temporal have no dependencies; each Connect worker needs its cluster. A
-  // cluster's nodes start together: none elects a controller before a majority runs.
-  const cluster = (alias: 'A' | 'B') => Promise.all(config.kafka[alias].nodes.map((n) => bringUp(n.component)));
+  // Kafka and Temporal have no dependencies; each Connect worker needs its cluster's brokers.
+  // A cluster's processes start together: no controller is elected before a majority of
+  // voters runs, and no broker is healthy before a controller is.
+  const cluster = (alias: 'A' | 'B') => Promise.all(clusterProcesses(config.kafka[alias]).map((n) => bringUp(n.component)));
   await Promise.all([bringUp('temporal'), cluster('A').then(() => bringUp('connect-a')), cluster('B').then(() => bringUp('connect-b'))]);
 
   const report: UpReport = {
@@ -290,7 +302,7 @@ export interface ClusterSummary {
   /** Broker ids the cluster's metadata lists (null: no node answered). */
   brokers: number[] | null;
   expectedBrokers: number;
-  /** KRaft voters (every node: combined roles) and the ones whose process runs. */
+  /** KRaft voters (the dedicated controllers, or every node with combined roles) and the ones whose process runs. */
   controllers: { voters: number[]; running: number[]; quorum: number };
 }
 
@@ -298,21 +310,27 @@ export interface ClusterSummary {
 export async function clusterSummaries(config: StackConfig, rows: ComponentStatus[]): Promise<ClusterSummary[]> {
   return Promise.all(
     (['A', 'B'] as const).map(async (alias) => {
+      const running = (n: { component: ComponentName }) => rows.find((r) => r.component === n.component)?.state !== 'stopped';
       const nodes = config.kafka[alias].nodes;
-      const up = nodes.filter((n) => rows.find((r) => r.component === n.component)?.state !== 'stopped');
+      const voters = quorumVoters(config.kafka[alias]);
+      const up = nodes.filter(running);
       const health = up.length > 0 ? await kafkaHealth(up.map((n) => n.bootstrap)) : undefined;
       return {
         cluster: alias,
         topology: config.topology,
         brokers: health?.brokers ?? null,
         expectedBrokers: nodes.length,
-        controllers: { voters: nodes.map((n) => n.nodeId), running: up.map((n) => n.nodeId), quorum: Math.floor(nodes.length / 2) + 1 },
+        controllers: {
+          voters: voters.map((n) => n.nodeId),
+          running: voters.filter(running).map((n) => n.nodeId),
+          quorum: Math.floor(voters.length / 2) + 1,
+        },
       };
     }),
   );
 }
 
-/** One line per cluster: "cluster A (ha): brokers 3/3 [1,2,3]; controllers 3/3 running [1,2,3], quorum needs 2". */
+/** One line per cluster: "cluster A (ha): brokers 3/3 [1,2,3]; controllers 3/3 running [101,102,103], quorum needs 2". */
 export function formatClusters(summaries: ClusterSummary[]): string {
   return summaries
     .map((s) => {
@@ -325,4 +343,35 @@ export function formatClusters(summaries: ClusterSummary[]): string {
       return `cluster ${s.cluster} (${s.topology}): ${brokers}; controllers ${c.running.length}/${c.voters.length} running [${c.running.join(',')}], ${quorum}`;
     })
     .join('\n');
+}
+
+/** The Kafka processes of a cluster, brokers first, then its dedicated controllers (what "all of cluster A" means). */
+export function clusterComponents(config: StackConfig, alias: 'A' | 'B'): KafkaComponent[] {
+  return clusterProcesses(config.kafka[alias]).map((n) => n.component);
+}
+
+/**
+ * Stops every Kafka process of a cluster at once, brokers and controllers: the whole
+ * cluster lost. `graceMs` 0 (the default) is a crash, SIGKILL right behind the SIGTERM;
+ * give it 30_000 for a controlled shutdown. Connect and Temporal are left alone.
+ */
+export async function killCluster(
+  config: StackConfig,
+  alias: 'A' | 'B',
+  graceMs = 0,
+): Promise<Array<{ component: KafkaComponent; result: string }>> {
+  const names = clusterComponents(config, alias);
+  const results = await Promise.all(names.map((n) => stopProcess(config, n, graceMs)));
+  return names.map((component, i) => ({ component, result: results[i]! }));
+}
+
+/**
+ * Starts the cluster's stopped Kafka processes again and waits until they are healthy
+ * (`up`, which reuses everything still running and so restarts only what is down: a
+ * Connect worker that died with its cluster comes back too). Throws as `up` does.
+ */
+export async function startCluster(config: StackConfig, alias: 'A' | 'B', log: Log): Promise<UpReport> {
+  const report = await up(config, log);
+  const mine = new Set<ComponentName>(clusterComponents(config, alias));
+  return { ...report, components: report.components.filter((c) => mine.has(c.component)) };
 }

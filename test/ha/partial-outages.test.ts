@@ -7,6 +7,7 @@ import { DrillKafka, readAllSeqs } from '../../src/drill/clients';
 import { drillRegistry } from '../../src/drill/registry';
 import { createDeps } from '../../activities/deps';
 import { createKafkaActivities } from '../../activities/kafka';
+import type { ClusterHealth } from '../../src/kafka/probes';
 import { PlaybookFailedError } from '../../src/drill/playbook-driver';
 import { runDrill, type DrillResult, type DrillSwitchRecord } from '../../src/drill/run';
 import { loadStackConfig, type KafkaComponent, type StackConfig } from '../../src/stack/config';
@@ -15,19 +16,21 @@ import { down, up } from '../../src/stack/stack';
 import { REPO_ROOT } from '../helpers/stack';
 
 /**
- * Issue 17's partial outages on a real HA stack (three KRaft nodes per cluster, RF 3, min
- * ISR 2), its own, beside the suite's single-node stack: own ports (26xxx/27xxx: below the kernel's ephemeral range, which starts at 32768), own dir,
- * the shared jar cache. One planned drill carries the faults, each at its point:
+ * Issue 17's partial outages on a real HA stack (per cluster three brokers and three
+ * dedicated controllers, RF 3, min ISR 2), its own, beside the suite's single-node stack:
+ * own ports (26xxx/27xxx: below the kernel's ephemeral range, which starts at 32768), own
+ * dir, the shared jar cache. One planned drill carries the faults, each at its point:
  *
  * - the failover's drain: a partition leader of each drill topic moved on A and on B;
- * - the DR period: one node of B restarted;
- * - before the failback: one node of A SIGKILLed, the failback run once and refused at
- *   check-primary (naming the node and the under-replicated partitions), the node
- *   restarted, then the drill's own run of the same failback;
- * - the failback's reverse drain: another node of B restarted.
+ * - the DR period: one broker of B restarted;
+ * - before the failback: one broker of A SIGKILLed, the failback run once and refused at
+ *   check-primary (naming the broker and the under-replicated partitions), the broker
+ *   restarted; then two controllers of A stopped (quorum lost), the failback refused again
+ *   with nothing changed, both restarted; then one controller stopped for the drill's own
+ *   run of the same failback, which proceeds with the quorum reported degraded;
+ * - the failback's reverse drain: another broker of B restarted.
  *
- * The drill must still lose nothing. Then, with the drill done, the controller quorum of A:
- * one node stopped is degraded, two lost. What it costs: docs/ha.md.
+ * The drill must still lose nothing. What it costs: docs/ha.md.
  */
 
 const HA_STACK_DIR = process.env.KDR_HA_STACK_DIR ?? path.join(REPO_ROOT, '.stack', 'ha-test');
@@ -90,6 +93,18 @@ interface Observed {
   drPeriodRestart?: { node: string; stoppedAt: number; backAt: number; how: string };
   refusal?: { message: string; reverseConnectorsDuringRefusal: string[]; killedAt: number };
   aBackAt?: number;
+  /** Two controllers of A stopped: what clusterHealth saw, the refusal, and A's state before and after it. */
+  quorumLost?: {
+    health: ClusterHealth;
+    lostAfterMs: number;
+    message: string;
+    connectorsBefore: string[];
+    connectorsAfter: string[];
+    offsetsBefore: string;
+    offsetsAfter: string;
+  };
+  /** One controller of A stopped for the drill's own failback. */
+  quorumDegraded?: { health: ClusterHealth; stopped: KafkaComponent };
   reverseDrainRestart?: { node: string; stopStartedAt: number; backAt: number; how: string };
   reverseDrainError?: string;
   failbackStopProducersAt?: number;
@@ -165,6 +180,7 @@ describe('HA stack: partial outages during a drill', { timeout: 1_500_000 }, () 
     await up(c, log);
     stackSeconds = (Date.now() - t0) / 1000;
     const kafka = new DrillKafka(drillRegistry(c));
+    const { clusterHealth } = createKafkaActivities(createDeps(drillRegistry(c), 'ha-quorum-test'));
 
     // keep: the topics stay for the loss diagnosis below; the whole stack goes in after().
     result = await runDrill(
@@ -232,10 +248,74 @@ describe('HA stack: partial outages during a drill', { timeout: 1_500_000 }, () 
             120_000,
           );
           seen.aBackAt = Date.now();
+
+          // Two of A's three controllers stopped: every broker still serves, the quorum is lost.
+          const connectorsOnA = async () => (await (await fetch(`${c.connect['connect-a'].url}/connectors`)).json()) as string[];
+          const offsetsOnA = () =>
+            kafka.withAdmin('A', async (admin) => {
+              const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(`drill-${names.id}`));
+              const all = await Promise.all(
+                groups.sort().map(async (groupId) => ({ groupId, offsets: await admin.fetchOffsets({ groupId }) })),
+              );
+              return JSON.stringify(all);
+            });
+          const connectorsBefore = await connectorsOnA();
+          const offsetsBefore = await offsetsOnA();
+          const stoppedAt = Date.now();
+          await Promise.all(['kafka-a-controller-1', 'kafka-a-controller-2'].map((n) => stopProcess(c, n as KafkaComponent, 30_000)));
+          log('test: kafka-a-controller-1 and -2 stopped');
+          const lostHealth = await until(
+            'the quorum of A lost',
+            async () => {
+              const h = await clusterHealth({ cluster: 'A' });
+              return h.quorum?.status === 'lost' ? h : undefined;
+            },
+            60_000,
+          );
+          const lostAfterMs = Date.now() - stoppedAt;
+          let lostMessage = '(the failback was not refused)';
+          try {
+            await tryFailback();
+          } catch (err) {
+            if (!(err instanceof PlaybookFailedError)) throw err;
+            lostMessage = err.message;
+          }
+          seen.quorumLost = {
+            health: lostHealth,
+            lostAfterMs,
+            message: lostMessage,
+            connectorsBefore,
+            connectorsAfter: await connectorsOnA(),
+            offsetsBefore,
+            offsetsAfter: await offsetsOnA(),
+          };
+          log(`test: refused on the lost quorum: ${lostMessage}`);
+          await up(c, log);
+          await until(
+            'the quorum of A whole again',
+            async () => ((await clusterHealth({ cluster: 'A' })).quorum?.status === 'ok' ? true : undefined),
+            60_000,
+          );
+
+          // One controller stopped for the drill's own failback: degraded, and it must proceed.
+          await stopProcess(c, 'kafka-a-controller-3', 30_000);
+          log('test: kafka-a-controller-3 stopped');
+          // A voter counts as lagging 10 s after it last caught up (DEFAULT_VOTER_CAUGHT_UP_MS).
+          const degraded = await until(
+            'the quorum of A degraded',
+            async () => {
+              const h = await clusterHealth({ cluster: 'A' });
+              return h.quorum?.status === 'degraded' ? h : undefined;
+            },
+            90_000,
+          );
+          seen.quorumDegraded = { health: degraded, stopped: 'kafka-a-controller-3' };
         },
       },
     );
     await Promise.all(pending);
+    // kafka-a-controller-3 stayed down through the failback.
+    await up(c, log);
     const r = result.report;
     if (r.lost > 0) {
       // Where the lost records are: on B (a client skipped them) or nowhere (the cluster lost them).
@@ -274,7 +354,7 @@ describe('HA stack: partial outages during a drill', { timeout: 1_500_000 }, () 
     return { start: Date.parse(p.startedAt), end: Date.parse(p.endedAt) };
   };
 
-  it('runs the planned drill on three nodes per cluster and loses nothing', (t) => {
+  it('runs the planned drill on three brokers and three controllers per cluster and loses nothing', (t) => {
     const r = report();
     t.diagnostic(
       `HA stack up ${stackSeconds.toFixed(0)} s; drill ${Math.round(r.durationMs / 1000)} s: produced ${r.produced}, consumed ${r.consumed}, ` +
@@ -286,7 +366,7 @@ describe('HA stack: partial outages during a drill', { timeout: 1_500_000 }, () 
     assert.ok(r.produced > 0 && (r.producedOn?.A ?? 0) > 0 && (r.producedOn?.B ?? 0) > 0, JSON.stringify(r.producedOn));
   });
 
-  it('one node of A killed: the failback refuses at check-primary naming it and the under-replicated partitions; back, it proceeds', () => {
+  it('one broker of A killed: the failback refuses at check-primary naming it and the under-replicated partitions; back, it proceeds', () => {
     const refusal = seen.refusal;
     assert.ok(refusal, 'the injection before the failback ran');
     assert.match(refusal.message, /primary A is not healthy/);
@@ -299,7 +379,7 @@ describe('HA stack: partial outages during a drill', { timeout: 1_500_000 }, () 
     assert.equal(report().playbooks?.failback?.outcome, 'completed', 'the same failback, node back, completed');
   });
 
-  it('a node of B restarted in the DR period and another during the reverse drain: the drain completes, 0 lost', () => {
+  it('a broker of B restarted in the DR period and another during the reverse drain: the drain completes, 0 lost', () => {
     assert.equal(seen.reverseDrainError, undefined);
     const dr = seen.drPeriodRestart;
     assert.ok(dr, 'kafka-b-2 was restarted');
@@ -331,50 +411,44 @@ describe('HA stack: partial outages during a drill', { timeout: 1_500_000 }, () 
     assert.equal(r.lost, 0);
   });
 
-  // After the drill: they stop nodes of A, and put them back.
-  it('one controller of A stopped: the quorum is reported degraded, not lost; two stopped: lost, the cluster unhealthy', async (t) => {
-    const c = config!;
-    const registry = drillRegistry(c);
-    const { clusterHealth } = createKafkaActivities(createDeps(registry, 'ha-quorum-test'));
-    try {
-      await stopProcess(c, 'kafka-a-3', 30_000);
-      // A voter counts as lagging 10 s after it last caught up (DEFAULT_VOTER_CAUGHT_UP_MS).
-      const degraded = await until(
-        'the quorum of A degraded',
-        async () => {
-          const h = await clusterHealth({ cluster: 'A' });
-          return h.quorum?.status === 'degraded' ? h : undefined;
-        },
-        90_000,
-      );
-      t.diagnostic(`one stopped: ${degraded.quorum!.summary}; problems: ${degraded.problems.join('; ')}`);
-      assert.equal(degraded.quorum!.majority, 2);
-      assert.ok(degraded.quorum!.voters.some((v) => v.id === 3 && (v.state === 'lagging' || v.state === 'unknown')));
-      assert.ok(
-        degraded.warnings?.some((w) => /controller quorum degraded/.test(w)),
-        JSON.stringify(degraded.warnings),
-      );
-      assert.ok(!degraded.problems.some((p) => /quorum/.test(p)), 'a degraded quorum is no problem of its own');
-      // Combined roles: the stopped controller is a missing broker too, and that alone is a problem.
-      assert.ok(degraded.problems.some((p) => /2 of 3 brokers up/.test(p)));
+  it('two controllers of A stopped: the quorum is lost and the failback refused naming it, with nothing changed', (t) => {
+    const q = seen.quorumLost;
+    assert.ok(q, 'the controllers were stopped before the failback');
+    t.diagnostic(`lost seen ${(q.lostAfterMs / 1000).toFixed(0)} s after the stop: ${q.health.problems.join('; ')}`);
+    assert.equal(q.health.healthy, false);
+    assert.equal(q.health.brokers.count, 3, 'every broker still answers and is listed');
+    assert.ok(
+      q.health.problems.some((p) => /^controller quorum lost: /.test(p)),
+      JSON.stringify(q.health.problems),
+    );
+    assert.match(q.message, /primary A is not healthy: .*controller quorum lost: /);
+    assert.doesNotMatch(q.message, /brokers up|under-replicated/, 'refused on the quorum alone');
+    assert.deepEqual(q.connectorsAfter, q.connectorsBefore, 'no connector created (or removed) on connect-a');
+    assert.equal(q.offsetsAfter, q.offsetsBefore, "the drill groups' committed offsets on A did not move");
+    assert.equal(report().playbooks?.failback?.outcome, 'completed', 'the same failback, controllers back, completed');
+  });
 
-      await stopProcess(c, 'kafka-a-2', 30_000);
-      const lost = await until(
-        'the quorum of A lost',
-        async () => {
-          const h = await clusterHealth({ cluster: 'A' });
-          return h.quorum?.status === 'lost' ? h : undefined;
-        },
-        90_000,
-      );
-      t.diagnostic(`two stopped: ${lost.problems.join('; ')}`);
-      assert.equal(lost.healthy, false);
-      assert.ok(
-        lost.problems.some((p) => /controller quorum lost/.test(p)),
-        JSON.stringify(lost.problems),
-      );
-    } finally {
-      await up(c, log);
-    }
+  it('one controller of A stopped: the failback proceeds, its report shows the quorum degraded naming the controller', (t) => {
+    const d = seen.quorumDegraded;
+    assert.ok(d, 'kafka-a-controller-3 was stopped before the failback');
+    const q = d.health.quorum!;
+    t.diagnostic(`one stopped: ${q.summary}`);
+    assert.equal(q.majority, 2);
+    assert.ok(q.voters.some((v) => v.id === 103 && (v.state === 'lagging' || v.state === 'unknown')));
+    assert.match(q.summary, /majority held\): voter 103 /);
+    // Split roles: a stopped controller is no missing broker, so nothing else is wrong.
+    assert.equal(d.health.healthy, true, JSON.stringify(d.health.problems));
+    assert.deepEqual(d.health.problems, []);
+    assert.ok(
+      d.health.warnings?.some((w) => /^controller quorum degraded: .*voter 103/.test(w)),
+      JSON.stringify(d.health.warnings),
+    );
+    const failback = report().playbooks?.failback;
+    assert.equal(failback?.outcome, 'completed');
+    const primary = (failback?.figures as { primaryHealth?: Record<string, unknown> }).primaryHealth;
+    assert.deepEqual(
+      { quorum: primary?.quorum, votersCaughtUp: primary?.votersCaughtUp, quorumVotersBehind: primary?.quorumVotersBehind },
+      { quorum: 'degraded', votersCaughtUp: '2/3', quorumVotersBehind: '103' },
+    );
   });
 });

@@ -11,10 +11,11 @@ import { REPO_ROOT } from '../helpers/stack';
 
 /**
  * `kafka-dr drill --topology ha --mode unplanned --chaos` on a real HA stack of its own
- * (three KRaft nodes per cluster; own dir and ports, 23xxx/24xxx, the shared jar cache):
- * MM2 paused while transactions (some aborted) and a burst land on A, every node of A
- * killed, the unplanned failover to B, producers on B, A back, and the failback that finds
- * the tail (gate divergent-records) and replays it on the drill's bare approval.
+ * (three brokers and three controllers per cluster; own dir and ports, 23xxx/24xxx, the
+ * shared jar cache): MM2 paused while transactions (some aborted) and a burst land on A,
+ * every Kafka process of A (killCluster: brokers and controllers) killed, the unplanned
+ * failover to B, producers on B, A back, and the failback that finds the tail (gate
+ * divergent-records) and replays it on the drill's bare approval.
  *
  * Pass: the failover's rpoRecords, measured from the forward connector's committed offsets
  * and the last known end offsets of A, is exactly the tail's offsets on A (its records,

@@ -27,6 +27,12 @@ const GRACE_MS: Record<ComponentName, number> = {
   'kafka-a-3': 30_000,
   'kafka-b-2': 30_000,
   'kafka-b-3': 30_000,
+  'kafka-a-controller-1': 30_000,
+  'kafka-a-controller-2': 30_000,
+  'kafka-a-controller-3': 30_000,
+  'kafka-b-controller-1': 30_000,
+  'kafka-b-controller-2': 30_000,
+  'kafka-b-controller-3': 30_000,
   temporal: 10_000,
 };
 

@@ -130,6 +130,16 @@ describe('kafka-dr stack refuses bad settings with one line and starts nothing',
     }
   });
 
+  it('refuses --secure with --topology ha in one line (exit 2), creating nothing', async () => {
+    const dir = tempStack();
+    const run = await cli(['stack', 'up', '--secure', '--topology', 'ha'], await otherStackEnv(dir));
+    assert.equal(run.code, 2, run.stderr);
+    assert.equal(run.stderr.trim().split('\n').length, 1, `one line: ${run.stderr}`);
+    assert.equal(errorLine(run), 'kafka-dr: --secure (KDR_SECURE) works with the single-node topology only, not --topology ha');
+    nothingStarted(dir);
+    assert.deepEqual(fs.readdirSync(dir), [], 'no topology file, data, secrets or certificates written');
+  });
+
   it('refuses two components on one port (exit 2)', async () => {
     const dir = tempStack();
     const env = await otherStackEnv(dir);

@@ -71,7 +71,7 @@ describe('evaluateQuorum (3 voters)', () => {
     assert.equal(q.status, 'degraded');
     assert.equal(q.voters[2]!.state, 'unknown');
     assert.equal(q.voters[2]!.lag, null);
-    assert.match(q.summary, /voter 3 never caught up/);
+    assert.match(q.summary, /voter 3 not fetching \(leader 1 has seen no fetch from it: stopped or unreachable\)/);
   });
 
   it('two voters behind: lost (1 of 3, a majority needs 2), both named', () => {
@@ -85,6 +85,14 @@ describe('evaluateQuorum (3 voters)', () => {
     const noLeader = evaluateQuorum(quorum([voter(1, 500, 0), voter(2, 500, 0), voter(3, 500, 0)], { leaderId: -1 }), NOW);
     assert.equal(noLeader.status, 'lost');
     assert.match(noLeader.summary, /no quorum leader \(leader unknown\)/);
+    // A broker forwarded the request and no controller answered: said as a lost quorum seen from the brokers.
+    const silent = evaluateQuorum(quorum([], { error: 'no answer in time (DescribeQuorum got no answer in 5 s)', leaderId: -1 }), NOW);
+    assert.equal(silent.status, 'lost');
+    assert.match(
+      silent.summary,
+      /^no controller answered DescribeQuorum \(no answer in time .*\): the brokers answer but cannot reach an active controller/,
+    );
+    assert.match(silent.summary, /Brokers keep serving on their last metadata/);
     const err = evaluateQuorum(quorum([], { error: 'NOT_LEADER_OR_FOLLOWER', leaderId: -1 }), NOW);
     assert.equal(err.status, 'lost');
     assert.equal(err.leaderId, -1);
@@ -208,6 +216,7 @@ describe('evaluateClusterHealth with quorum and headroom', () => {
       quorum: 'degraded',
       quorumLeader: 1,
       votersCaughtUp: '2/3',
+      quorumVotersBehind: '3',
       lowestUsableLogDirPercent: 50,
       minUsableLogDirPercent: 10,
     });

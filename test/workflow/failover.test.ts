@@ -559,6 +559,7 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
       quorum: 'degraded',
       quorumLeader: 1,
       votersCaughtUp: '2/3',
+      quorumVotersBehind: '3',
       lowestUsableLogDirPercent: 40,
       minUsableLogDirPercent: 10,
     });

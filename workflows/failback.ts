@@ -19,7 +19,7 @@ import type { PlaybookReport } from '../src/model/gates';
 import { healthDetails, healthFigures } from '../src/model/health-summary';
 import { clusterPairKey } from '../src/model/workflow-ids';
 import { destructive, longWaits, quick, shortWaits } from './activity-options';
-import { describeError, parseInput, setupPlaybook, type GateOptions, type Playbook } from './framework';
+import { describeError, parseInput, setupPlaybook, stepsFrom, type GateOptions, type Playbook } from './framework';
 import { FLOW_SCOPE_PATCH } from './failover';
 import { checkpointFreshness, drainStep, placeUnplacedSteps, verifyQuietStep } from './steps';
 import { describeGaps, replicationGaps, sumRecords } from '../src/offsets/conservation';
@@ -29,6 +29,47 @@ import { decideReseed, describeUnsearchable } from '../src/offsets/reseed';
 
 /** Failure type of a failback refused by a precondition (primary unhealthy, forward flow not stopped). */
 export const FAILBACK_REFUSED = 'PreconditionFailed';
+
+/** The failback's steps in runbook order (the hooks' `hook:<gate>` steps are the framework's). */
+export const FAILBACK_STEPS = [
+  'check-primary',
+  'check-forward',
+  'check-scope',
+  'plan-seed',
+  'deploy-reverse',
+  'seed-reverse',
+  'start-reverse',
+  'catch-up',
+  'translate-offsets',
+  'find-unplaced',
+  'place-unplaced',
+  'verify-quiet',
+  'drain',
+  'stop-reverse',
+  'check-conservation',
+  'snapshot-primary',
+  'find-divergent',
+  'replay-divergent',
+  'quarantine-divergent',
+  'copy-divergent',
+  'remove-reverse',
+  'set-forward-offsets',
+  'resume-forward',
+] as const;
+export type FailbackStep = (typeof FAILBACK_STEPS)[number];
+/**
+ * What a dry run records as skipped: the steps after plan-seed, less those later patches
+ * added (unplaced groups, conservation, divergent records), which its report never listed.
+ */
+export const FAILBACK_DRY_RUN_SKIPPED = stepsFrom(FAILBACK_STEPS, 'deploy-reverse', [
+  'find-unplaced',
+  'place-unplaced',
+  'check-conservation',
+  'find-divergent',
+  'replay-divergent',
+  'quarantine-divergent',
+  'copy-divergent',
+]);
 
 const UNDO_REVERSE = 'delete the reverse flow';
 /**
@@ -74,7 +115,7 @@ const DEFAULT_EMIT_CHECKPOINTS_SECONDS = 5;
  * with workflow ID `cutoverWorkflowId(primary, dr)` (the failover's).
  */
 export async function failback(raw: unknown): Promise<PlaybookReport<FailbackFigures>> {
-  const pb = setupPlaybook<FailbackFigures>({ playbook: 'failback', gates: FAILBACK_GATES });
+  const pb = setupPlaybook<FailbackFigures, FailbackStep>({ playbook: 'failback', gates: FAILBACK_GATES });
   const input = parseInput(FailbackInput, raw);
   pb.begin({
     clusterPair: clusterPairKey(input.primary, input.dr),
@@ -170,7 +211,7 @@ class Failback {
   private gapNote = '';
 
   constructor(
-    private readonly pb: Playbook<FailbackFigures>,
+    private readonly pb: Playbook<FailbackFigures, FailbackStep>,
     private readonly input: ParsedFailbackInput,
   ) {
     this.plan = reversePlan(input);
@@ -379,22 +420,7 @@ class Failback {
       }),
       blockers,
     };
-    for (const step of [
-      'deploy-reverse',
-      'seed-reverse',
-      'start-reverse',
-      'catch-up',
-      'translate-offsets',
-      'verify-quiet',
-      'drain',
-      'stop-reverse',
-      'snapshot-primary',
-      'remove-reverse',
-      'set-forward-offsets',
-      'resume-forward',
-    ]) {
-      pb.skip(step, 'dry run');
-    }
+    for (const step of FAILBACK_DRY_RUN_SKIPPED) pb.skip(step, 'dry run');
     pb.setFigures({ plan });
     pb.setPhase('dry-run');
   }

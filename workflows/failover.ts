@@ -19,7 +19,7 @@ import {
 import { healthDetails, healthFigures } from '../src/model/health-summary';
 import { clusterPairKey } from '../src/model/workflow-ids';
 import { destructive, probeActivities, quick, shortWaits } from './activity-options';
-import { describeError, parseInput, setupPlaybook, type GateOptions, type Playbook } from './framework';
+import { describeError, parseInput, setupPlaybook, stepsFrom, type GateOptions, type Playbook } from './framework';
 import {
   checkGroupsStep,
   checkpointFreshness,
@@ -30,6 +30,48 @@ import {
   verifyQuietStep,
 } from './steps';
 import type { UnplacedFigures } from '../src/model/unplaced';
+
+/** The failover's steps in runbook order (the hooks' `hook:<gate>` steps are the framework's). */
+export const FAILOVER_STEPS = [
+  // checks: planned, then unplanned, then both
+  'check-target',
+  'check-lag',
+  'probe-source',
+  'estimate-rpo',
+  'rpo-evidence',
+  'check-scope',
+  'check-groups',
+  // dry run only (with find-unplaced)
+  'plan-offsets',
+  'plan-local-topics',
+  // the cutover (verify-quiet and drain: planned only)
+  'verify-quiet',
+  'drain',
+  'stop-forward',
+  'snapshot',
+  'check-conservation',
+  'translate-offsets',
+  'find-unplaced',
+  'place-unplaced',
+  'prepare-local-topics',
+] as const;
+/** Steps named per round (replication-gap re-drains) or per gate (check-writes). */
+type FailoverRoundStep =
+  | `check-conservation-${number}`
+  | `resume-forward-${number}`
+  | `re-drain-${number}`
+  | `check-writes:${'consumers-cutover' | 'producers-cutover' | 'end'}`;
+export type FailoverStep = (typeof FAILOVER_STEPS)[number] | FailoverRoundStep;
+/**
+ * What a dry run records as skipped: the steps from stop-forward on, less those later
+ * patches added (conservation, unplaced groups), which its report never listed;
+ * prepare-local-topics only when the run has it.
+ */
+export const FAILOVER_DRY_RUN_SKIPPED = stepsFrom(FAILOVER_STEPS, 'stop-forward', [
+  'check-conservation',
+  'find-unplaced',
+  'place-unplaced',
+]);
 
 /** Failure type of a failover refused by a precondition (unhealthy target, lag too high). */
 export const FAILOVER_REFUSED = 'PreconditionFailed';
@@ -92,7 +134,7 @@ export const GROUPS_IN_SCOPE_PATCH = 'failover-groups-checked-by-scope';
  * (src/model/workflow-ids.ts) so that no other failover/failback of the pair runs at once.
  */
 export async function failover(raw: unknown): Promise<PlaybookReport<FailoverFigures>> {
-  const pb = setupPlaybook<FailoverFigures>({ playbook: 'failover', gates: FAILOVER_GATES });
+  const pb = setupPlaybook<FailoverFigures, FailoverStep>({ playbook: 'failover', gates: FAILOVER_GATES });
   const input = parseInput(FailoverInput, raw);
   pb.begin({
     clusterPair: clusterPairKey(input.source, input.target),
@@ -193,7 +235,7 @@ class Failover {
   private writesNote = '';
 
   constructor(
-    private readonly pb: Playbook<FailoverFigures>,
+    private readonly pb: Playbook<FailoverFigures, FailoverStep>,
     private readonly input: ParsedFailoverInput,
   ) {
     this.remoteTopics = input.topics.map((t) => mirroredTopic(input.policy, input.source, t, input.separator));
@@ -524,8 +566,7 @@ class Failover {
       ...local,
       blockers,
     };
-    for (const step of ['stop-forward', 'snapshot', 'translate-offsets', ...(withLocal ? ['prepare-local-topics'] : [])])
-      pb.skip(step, 'dry run');
+    for (const step of FAILOVER_DRY_RUN_SKIPPED) if (withLocal || step !== 'prepare-local-topics') pb.skip(step, 'dry run');
     pb.setFigures({ plan: result });
     pb.setPhase('dry-run');
   }
@@ -548,7 +589,7 @@ class Failover {
   }
 
   /** Unreplicated committed records per source partition, exactly (markers and aborted records not counted). */
-  private async unreplicatedNow(step: string): Promise<LagReport> {
+  private async unreplicatedNow(step: FailoverStep): Promise<LagReport> {
     return this.pb.step(step, () => quick.replicationLag({ ...this.lagArgs(), exact: true }), {
       summarize: (r) => ({ unreplicated: r.total, partitions: r.partitions.length, measuredAt: r.measuredAt }),
     });

@@ -13,8 +13,28 @@ import {
 } from '../src/model/recreate-topic-input';
 import { clusterPairKey, cutoverWorkflowId } from '../src/model/workflow-ids';
 import { destructive, longWaits, quick, shortWaits } from './activity-options';
-import { parseInput, setupPlaybook, type GateOptions, type Playbook } from './framework';
+import { parseInput, setupPlaybook, stepsFrom, type GateOptions, type Playbook } from './framework';
 import { pairLock, releasePairLockSignal } from './pair-lock';
+
+/** The recreation's steps in runbook order. */
+export const RECREATE_STEPS = [
+  'check-pair',
+  'detect',
+  'check-source',
+  'plan',
+  'lock-pair',
+  'recheck-pair',
+  'stop-connector',
+  'delete-mirror',
+  'reset-offsets',
+  'resume-connector',
+  'verify-mirror',
+  'catch-up',
+  'reset-groups',
+] as const;
+export type RecreateStep = (typeof RECREATE_STEPS)[number];
+/** What a dry run records as skipped: the steps from stop-connector on. */
+export const RECREATE_DRY_RUN_SKIPPED = stepsFrom(RECREATE_STEPS, 'stop-connector');
 
 /** Failure type of a recreation refused by a precondition (source topic missing, mirror wrong after resume). */
 export const RECREATE_REFUSED = 'PreconditionFailed';
@@ -44,7 +64,7 @@ export const PAIR_GUARD_PATCH = 'recreate-topic-pair-guard';
  * safe again and is the undo. Start it with `playbookWorkflowId('recreate-topic', source, target, topic)`.
  */
 export async function recreateTopic(raw: unknown): Promise<PlaybookReport<RecreateFigures>> {
-  const pb = setupPlaybook<RecreateFigures>({ playbook: 'recreate-topic', gates: RECREATE_GATES });
+  const pb = setupPlaybook<RecreateFigures, RecreateStep>({ playbook: 'recreate-topic', gates: RECREATE_GATES });
   const input = parseInput(RecreateTopicInput, raw);
   pb.begin({ clusterPair: clusterPairKey(input.source, input.target), requestedBy: input.requestedBy });
   const r = new Recreate(pb, input);
@@ -92,7 +112,7 @@ class Recreate {
   private readonly ref: { connect: string; connector: string };
 
   constructor(
-    private readonly pb: Playbook<RecreateFigures>,
+    private readonly pb: Playbook<RecreateFigures, RecreateStep>,
     private readonly input: ParsedRecreateTopicInput,
   ) {
     this.remote = mirrorName(input);
@@ -158,7 +178,7 @@ class Recreate {
    * with the connector's config (policy, separator, a topic it does not mirror). In a dry
    * run every refusal is a blocker; otherwise one failure lists them all.
    */
-  async checkPair(name: string, blockers: string[]): Promise<void> {
+  async checkPair(name: 'check-pair' | 'recheck-pair', blockers: string[]): Promise<void> {
     const { pb, input } = this;
     await pb.step(name, async (step) => {
       const [pair, status, mirror, scope] = await Promise.all([
@@ -302,16 +322,7 @@ class Recreate {
       step.details({ offsetsToReset: offsets.length, mirrorExists: result.deleteTopic.exists });
       return result;
     });
-    for (const step of [
-      'stop-connector',
-      'delete-mirror',
-      'reset-offsets',
-      'resume-connector',
-      'verify-mirror',
-      'catch-up',
-      'reset-groups',
-    ])
-      pb.skip(step, 'dry run');
+    for (const step of RECREATE_DRY_RUN_SKIPPED) pb.skip(step, 'dry run');
     pb.setFigures({ plan });
     pb.setPhase('dry-run');
   }

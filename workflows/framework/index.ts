@@ -6,3 +6,4 @@ export { Compensations } from './compensation';
 export { CUTOVER_HOOKS_PATCH, ESCALATION_NOTIFY_PATCH, hookStepName, type CutoverDirection } from './cutover';
 export { INVALID_INPUT, MAX_INPUT_CHARS, parseInput } from './parse-input';
 export { PLAYBOOK_FAILED, Playbook, setupPlaybook, type PlaybookSetup } from './playbook';
+export { stepsFrom } from './runbook';

@@ -9,7 +9,7 @@ import {
 import type { PlaybookReport } from '../src/model/gates';
 import { clusterPairKey } from '../src/model/workflow-ids';
 import { destructive, quick, shortWaits } from './activity-options';
-import { nowIso, parseInput, setupPlaybook, stepsFrom, type Playbook } from './framework';
+import { gateOptions, nowIso, parseInput, setupPlaybook, stepsFrom, type Playbook } from './framework';
 
 /** The deploy's steps in runbook order. */
 export const DEPLOY_STEPS = ['plan', 'deploy', 'wait-running', 'heartbeats'] as const;
@@ -56,16 +56,15 @@ export async function deployReplication(raw: unknown): Promise<PlaybookReport<De
     }
     if (input.gate) {
       const toWrite = planned.connectors.filter((c) => c.action !== 'unchanged');
-      await pb.approval('deploy', {
-        description:
+      await pb.approval(
+        'deploy',
+        gateOptions(
           `deploy flow ${input.plan.name} ${input.plan.source}→${input.plan.target} on ${input.plan.connect}: ` +
-          (toWrite.length > 0 ? toWrite.map((c) => `${c.action} ${c.name}`).join(', ') : 'nothing to change (all connectors unchanged)'),
-        requestedBy: input.requestedBy,
-        deadline: input.gate.deadline,
-        ...(input.gate.approvers ? { approvers: input.gate.approvers } : {}),
-        ...(input.gate.fourEyes !== undefined ? { fourEyes: input.gate.fourEyes } : {}),
-        ...(input.gate.escalateAfter !== undefined ? { escalateAfter: input.gate.escalateAfter } : {}),
-      });
+            (toWrite.length > 0 ? toWrite.map((c) => `${c.action} ${c.name}`).join(', ') : 'nothing to change (all connectors unchanged)'),
+          input.requestedBy,
+          input.gate,
+        ),
+      );
     }
     pb.setPhase('deploying');
     const since = nowIso();

@@ -1,7 +1,6 @@
 import { ActivityFailure, ApplicationFailure, patched, workflowInfo } from '@temporalio/workflow';
 import type { FailbackSeedResult } from '../activities/failback';
 import type { AppliedOffsetPlan } from '../activities/offsets';
-import { checkFlowScope, formatRefusal } from '../src/mm2/flow-scope';
 import {
   FAILBACK_GATES,
   FailbackInput,
@@ -19,16 +18,28 @@ import type { PlaybookReport } from '../src/model/gates';
 import { healthDetails, healthFigures } from '../src/model/health-summary';
 import { clusterPairKey } from '../src/model/workflow-ids';
 import { destructive, longWaits, quick, shortWaits } from './activity-options';
-import { describeError, parseInput, setupPlaybook, stepsFrom, type GateOptions, type Playbook } from './framework';
+import {
+  block,
+  describeError,
+  gateOptions,
+  parseInput,
+  plannedGate,
+  PRECONDITION_FAILED,
+  refuse,
+  setupPlaybook,
+  stepsFrom,
+  type GateOptions,
+  type Playbook,
+} from './framework';
 import { FLOW_SCOPE_PATCH } from './failover';
-import { checkpointFreshness, drainStep, placeUnplacedSteps, verifyQuietStep } from './steps';
+import { checkpointFreshness, checkScopeStep, drainStep, placeUnplacedSteps, verifyQuietStep } from './steps';
 import { describeGaps, replicationGaps, sumRecords } from '../src/offsets/conservation';
 import { divergentRecordsSteps } from './divergent';
 import { seedAfterPrevious } from '../src/offsets/divergent';
 import { decideReseed, describeUnsearchable } from '../src/offsets/reseed';
 
 /** Failure type of a failback refused by a precondition (primary unhealthy, forward flow not stopped). */
-export const FAILBACK_REFUSED = 'PreconditionFailed';
+export const FAILBACK_REFUSED = PRECONDITION_FAILED;
 
 /** The failback's steps in runbook order (the hooks' `hook:<gate>` steps are the framework's). */
 export const FAILBACK_STEPS = [
@@ -218,18 +229,11 @@ class Failback {
     this.reverse = reverseConnectors(input);
   }
 
-  private refuse(message: string): never {
-    throw ApplicationFailure.create({ type: FAILBACK_REFUSED, message, nonRetryable: true });
-  }
-
   /** Primary healthy, forward connectors stopped; in a dry run these are blockers instead of failures. */
   async checks(): Promise<string[]> {
     const { input, pb } = this;
     const blockers: string[] = [];
-    const block = (message: string) => {
-      if (!input.dryRun) this.refuse(message);
-      blockers.push(message);
-    };
+    const run = { dryRun: input.dryRun, blockers };
     await pb.step('check-primary', async (step) => {
       const health = await quick.clusterHealth({
         cluster: input.primary,
@@ -245,7 +249,7 @@ class Failback {
       });
       const figures = healthFigures(health);
       if (figures) pb.setFigures({ primaryHealth: figures });
-      if (!health.healthy) block(`primary ${input.primary} is not healthy: ${health.problems.join('; ')}; fix it before failing back`);
+      if (!health.healthy) block(run, `primary ${input.primary} is not healthy: ${health.problems.join('; ')}; fix it before failing back`);
     });
     await pb.step('check-forward', async (step) => {
       const states: Record<string, string> = {};
@@ -256,6 +260,7 @@ class Failback {
       const notStopped = Object.entries(states).filter(([, s]) => s !== 'STOPPED');
       if (notStopped.length > 0) {
         block(
+          run,
           `forward connectors must be STOPPED (as the failover left them): ${notStopped.map(([n, s]) => `${n} is ${s}`).join(', ')}; ` +
             `a running forward flow would loop records with the reverse flow (Identity) and its offsets cannot be set`,
         );
@@ -272,32 +277,25 @@ class Failback {
    */
   async checkScope(blockers: string[]): Promise<void> {
     const { input, pb } = this;
-    const refusals = await pb.step('check-scope', async (step) => {
-      const scope = await quick.describeFlow({
-        connect: input.forward.connect,
-        connectors: input.forward.connectors,
-        sourceConnectors: input.forward.sourceConnectors,
-        listTopicsOn: input.primary,
-      });
-      const found = checkFlowScope(
-        {
-          source: input.primary,
-          target: input.dr,
-          policy: input.policy,
-          separator: input.separator,
-          topics: input.topics,
-          excludeTopics: input.excludeTopics,
-          fields: { source: 'primary', target: 'dr' },
-        },
-        scope,
-      ).map(formatRefusal);
-      step.details({ policy: scope.policy ?? null, separator: scope.separator, mirroredTopics: scope.mirroredTopics, refusals: found });
-      if (found.length > 0 && !input.dryRun) {
-        this.refuse(
-          `the input does not match the forward flow ${input.forward.connectors.join(', ')} on ${input.forward.connect}: ${found.join('; ')}; nothing was changed`,
-        );
-      }
-      return found;
+    const refusals = await checkScopeStep(pb, {
+      read: () =>
+        quick.describeFlow({
+          connect: input.forward.connect,
+          connectors: input.forward.connectors,
+          sourceConnectors: input.forward.sourceConnectors,
+          listTopicsOn: input.primary,
+        }),
+      claim: {
+        source: input.primary,
+        target: input.dr,
+        policy: input.policy,
+        separator: input.separator,
+        topics: input.topics,
+        excludeTopics: input.excludeTopics,
+        fields: { source: 'primary', target: 'dr' },
+      },
+      forward: input.forward,
+      dryRun: input.dryRun,
     });
     blockers.push(...refusals);
   }
@@ -333,7 +331,7 @@ class Failback {
         const figures = this.seedFigures(seed);
         const unowned = figures.filter((s) => !s.connector);
         if (unowned.length > 0) {
-          this.refuse(`no reverse topic group covers ${unowned.map((s) => `${s.topic}-${s.partition}`).join(', ')}`);
+          refuse(`no reverse topic group covers ${unowned.map((s) => `${s.topic}-${s.partition}`).join(', ')}`);
         }
         step.details({
           seedFrom: seed.seedFrom,
@@ -374,7 +372,6 @@ class Failback {
   /** What approving each gate does, with the input's guard options. */
   gateOptions(gate: FailbackGate): GateOptions {
     const { input } = this;
-    const o = input.gates[gate];
     const descriptions: Record<FailbackGate, string> = {
       'consumers-cutover':
         `stop consumer groups ${input.groups.join(', ')} on ${input.dr} (hook stop-consumers; without a hook, approving confirms they are stopped); ` +
@@ -387,14 +384,7 @@ class Failback {
         `move producers to ${input.primary}; kafka-dr then deletes the reverse flow on ${input.reverse.connect} and resumes ` +
         `${input.forward.connectors.join(', ')} on ${input.forward.connect} from the cutover boundary; afterwards nothing is undone`,
     };
-    return {
-      description: descriptions[gate] + (gate === 'producers-cutover' ? this.gapNote : ''),
-      requestedBy: input.requestedBy,
-      deadline: o.deadline,
-      ...(o.approvers ? { approvers: o.approvers } : {}),
-      ...(o.fourEyes !== undefined ? { fourEyes: o.fourEyes } : {}),
-      ...(o.escalateAfter !== undefined ? { escalateAfter: o.escalateAfter } : {}),
-    };
+    return gateOptions(descriptions[gate] + (gate === 'producers-cutover' ? this.gapNote : ''), input.requestedBy, input.gates[gate]);
   }
 
   dryRunPlan(seed: FailbackSeedResult | undefined, blockers: string[]): void {
@@ -408,16 +398,7 @@ class Failback {
         connectors: [...input.forward.connectors],
         sourceConnectors: [...input.forward.sourceConnectors],
       },
-      gates: FAILBACK_GATES.map((gate) => {
-        const o = this.gateOptions(gate);
-        return {
-          gate,
-          description: o.description,
-          approvers: o.approvers ? [...o.approvers] : null,
-          fourEyes: o.fourEyes ?? false,
-          deadline: input.gates[gate].deadline,
-        };
-      }),
+      gates: FAILBACK_GATES.map((gate) => plannedGate(gate, this.gateOptions(gate))),
       blockers,
     };
     for (const step of FAILBACK_DRY_RUN_SKIPPED) pb.skip(step, 'dry run');
@@ -787,7 +768,7 @@ class Failback {
     const { input, pb } = this;
     await pb.step('snapshot-primary', async (step) => {
       const snap = await quick.snapshotEndOffsets({ cluster: input.primary, topics: input.topics });
-      if (snap.missingTopics.length > 0) this.refuse(`topics missing on ${input.primary} at cutover: ${snap.missingTopics.join(', ')}`);
+      if (snap.missingTopics.length > 0) refuse(`topics missing on ${input.primary} at cutover: ${snap.missingTopics.join(', ')}`);
       step.details({ takenAt: snap.takenAt, offsets: snap.offsets });
       pb.setFigures({ cutover: { cluster: snap.cluster, takenAt: snap.takenAt, offsets: snap.offsets } });
     });

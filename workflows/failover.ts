@@ -1,7 +1,7 @@
-import { ActivityFailure, ApplicationFailure, patched } from '@temporalio/workflow';
+import { ActivityFailure, patched } from '@temporalio/workflow';
 import type { AppliedOffsetPlan } from '../activities/offsets';
 import type { GroupsInFlowResult } from '../activities/unplaced';
-import { checkFlowScope, formatRefusal, type FlowScope } from '../src/mm2/flow-scope';
+import type { FlowScope } from '../src/mm2/flow-scope';
 import type { LagReport } from '../src/offsets/lag';
 import { groupOutcomes } from '../src/offsets/translation';
 import { describeGaps, endGrowth, replicationGaps, sumRecords, writesAfterSnapshot, type PartitionGap } from '../src/offsets/conservation';
@@ -19,10 +19,23 @@ import {
 import { healthDetails, healthFigures } from '../src/model/health-summary';
 import { clusterPairKey } from '../src/model/workflow-ids';
 import { destructive, probeActivities, quick, shortWaits } from './activity-options';
-import { describeError, parseInput, setupPlaybook, stepsFrom, type GateOptions, type Playbook } from './framework';
+import {
+  block,
+  describeError,
+  gateOptions,
+  parseInput,
+  plannedGate,
+  PRECONDITION_FAILED,
+  refuse,
+  setupPlaybook,
+  stepsFrom,
+  type GateOptions,
+  type Playbook,
+} from './framework';
 import {
   checkGroupsStep,
   checkpointFreshness,
+  checkScopeStep,
   drainStep,
   placeUnplacedSteps,
   plannedOf,
@@ -74,7 +87,7 @@ export const FAILOVER_DRY_RUN_SKIPPED = stepsFrom(FAILOVER_STEPS, 'stop-forward'
 ]);
 
 /** Failure type of a failover refused by a precondition (unhealthy target, lag too high). */
-export const FAILOVER_REFUSED = 'PreconditionFailed';
+export const FAILOVER_REFUSED = PRECONDITION_FAILED;
 /**
  * Patch id of the check-scope step (the input checked against the forward flow's connector
  * configs). Runs recorded before it replay without the step.
@@ -263,49 +276,28 @@ class Failover {
    */
   async checkScope(flow: Promise<FlowScope>): Promise<string[]> {
     const { input, pb } = this;
-    const refusals = await pb.step('check-scope', async (step) => {
-      const scope = await flow;
-      const found = checkFlowScope(
-        {
-          source: input.source,
-          target: input.target,
-          policy: input.policy,
-          separator: input.separator,
-          topics: input.topics,
-          excludeTopics: input.excludeTopics,
-          groups: input.groups,
-        },
-        scope,
-      ).map(formatRefusal);
-      step.details({
-        policy: scope.policy ?? null,
-        separator: scope.separator,
-        mirroredTopics: scope.mirroredTopics,
-        groups: scope.groupPatterns,
-        refusals: found,
-      });
-      if (found.length > 0 && !input.dryRun) {
-        this.refuse(
-          `the input does not match the forward flow ${input.forward.connectors.join(', ')} on ${input.forward.connect}: ${found.join('; ')}; nothing was changed`,
-        );
-      }
-      return found;
+    return checkScopeStep(pb, {
+      read: () => flow,
+      claim: {
+        source: input.source,
+        target: input.target,
+        policy: input.policy,
+        separator: input.separator,
+        topics: input.topics,
+        excludeTopics: input.excludeTopics,
+        groups: input.groups,
+      },
+      forward: input.forward,
+      dryRun: input.dryRun,
+      details: (scope) => ({ groups: scope.groupPatterns }),
     });
-    return refusals;
-  }
-
-  private refuse(message: string): never {
-    throw ApplicationFailure.create({ type: FAILOVER_REFUSED, message, nonRetryable: true });
   }
 
   /** Planned preconditions; in a dry run they are returned as blockers instead of failing. */
   async checkPlanned(): Promise<string[]> {
     const { input, pb } = this;
     const blockers: string[] = [];
-    const block = (message: string) => {
-      if (!input.dryRun) this.refuse(message);
-      blockers.push(message);
-    };
+    const run = { dryRun: input.dryRun, blockers };
     // Both reads are scheduled together (one workflow task, not two); each is still its own step.
     const healthP = quick.clusterHealth({ cluster: input.target });
     const lagP = quick.replicationLag({
@@ -327,7 +319,7 @@ class Failover {
       });
       const figures = healthFigures(health);
       if (figures) pb.setFigures({ targetHealth: figures });
-      if (!health.healthy) block(`target ${input.target} is not healthy: ${health.problems.join('; ')}`);
+      if (!health.healthy) block(run, `target ${input.target} is not healthy: ${health.problems.join('; ')}`);
       return health;
     });
     await pb.step('check-lag', async (step) => {
@@ -340,9 +332,10 @@ class Failover {
         threshold: input.lagThreshold,
       });
       pb.setFigures({ lagAtStart: lag.total });
-      if (lag.missingTopics.length > 0) block(`topics not on ${input.source}: ${lag.missingTopics.join(', ')}`);
+      if (lag.missingTopics.length > 0) block(run, `topics not on ${input.source}: ${lag.missingTopics.join(', ')}`);
       if (BigInt(lag.total) > BigInt(input.lagThreshold)) {
         block(
+          run,
           `forward lag ${lag.total} records is above lagThreshold ${input.lagThreshold} (max ${lag.maxLag} on one partition): ` +
             `wait for MM2 to catch up (or raise lagThreshold) before a planned failover`,
         );
@@ -427,7 +420,6 @@ class Failover {
   /** What approving each gate does, with the input's guard options. */
   gateOptions(gate: FailoverGate, stopFirst = false): GateOptions {
     const { input } = this;
-    const o = input.gates[gate];
     const descriptions: Record<FailoverGate, string> = {
       'stop-producers':
         `confirm producers to ${input.topics.join(', ')} on ${input.source} are stopped; kafka-dr then checks ${input.source} is quiet for ` +
@@ -439,14 +431,7 @@ class Failover {
         : `move consumer groups ${input.groups.join(', ')} to ${input.target}: they resume at the translated offsets on ${this.remoteTopics.join(', ')}`,
       'producers-cutover': `move producers to ${input.target}; afterwards an abort no longer resumes ${input.source}→${input.target} (failback reverses the flow)`,
     };
-    return {
-      description: descriptions[gate] + (gate === 'stop-producers' ? '' : this.writesNote),
-      requestedBy: input.requestedBy,
-      deadline: o.deadline,
-      ...(o.approvers ? { approvers: o.approvers } : {}),
-      ...(o.fourEyes !== undefined ? { fourEyes: o.fourEyes } : {}),
-      ...(o.escalateAfter !== undefined ? { escalateAfter: o.escalateAfter } : {}),
-    };
+    return gateOptions(descriptions[gate] + (gate === 'stop-producers' ? '' : this.writesNote), input.requestedBy, input.gates[gate]);
   }
 
   /** The read check-groups judges, scheduled early (see failover()). */
@@ -463,7 +448,7 @@ class Failover {
       connect: input.forward.connect,
       dryRun: input.dryRun,
       blockers,
-      refuse: (m) => this.refuse(m),
+      refuse,
     });
   }
 
@@ -532,16 +517,9 @@ class Failover {
         blockers.push(`local topics: ${describeError(err)}`);
       }
     }
-    const gates = (input.mode === 'planned' ? FAILOVER_GATES : FAILOVER_GATES.filter((g) => g !== 'stop-producers')).map((gate) => {
-      const o = this.gateOptions(gate, stopFirst);
-      return {
-        gate,
-        description: o.description,
-        approvers: o.approvers ? [...o.approvers] : null,
-        fourEyes: o.fourEyes ?? false,
-        deadline: input.gates[gate].deadline,
-      };
-    });
+    const gates = (input.mode === 'planned' ? FAILOVER_GATES : FAILOVER_GATES.filter((g) => g !== 'stop-producers')).map((gate) =>
+      plannedGate(gate, this.gateOptions(gate, stopFirst)),
+    );
     const result: FailoverPlan = {
       mode: input.mode,
       connectorsToStop: { connect: input.forward.connect, connectors: [...input.forward.connectors] },
@@ -630,17 +608,14 @@ class Failover {
           ? `${input.source} grew after the drain (producers still writing?): ${grown.map((g) => `${g.topic}-${g.partition} +${g.grown}`).join(', ')}`
           : '',
       ].filter(Boolean);
-      const o = input.gates['stop-producers'];
       const decision = await pb.gate('replication-gap', {
-        description:
+        ...gateOptions(
           `${why.join('. ')}. Approve with choice re-drain (default) to resume ${input.forward.connectors.join(', ')}, drain, stop and check again ` +
-          `(stop the producers first), or accept-loss to go on without them (${gapRecords} record(s) recorded as lost)`,
-        requestedBy: input.requestedBy,
-        deadline: o.deadline,
+            `(stop the producers first), or accept-loss to go on without them (${gapRecords} record(s) recorded as lost)`,
+          input.requestedBy,
+          input.gates['stop-producers'],
+        ),
         choices: GAP_CHOICES,
-        ...(o.approvers ? { approvers: o.approvers } : {}),
-        ...(o.fourEyes !== undefined ? { fourEyes: o.fourEyes } : {}),
-        ...(o.escalateAfter !== undefined ? { escalateAfter: o.escalateAfter } : {}),
       });
       pb.stopUnlessApproved(decision);
       if (decision.choices?.gap === 'accept-loss') {

@@ -1,5 +1,5 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { ApplicationFailure, patched, startChild, workflowInfo, type ChildWorkflowHandle } from '@temporalio/workflow';
+import { patched, startChild, workflowInfo, type ChildWorkflowHandle } from '@temporalio/workflow';
 import { checkFlowScope, formatRefusal } from '../src/mm2/flow-scope';
 import { describePairState } from '../src/model/pair-state';
 import type { PlaybookReport } from '../src/model/gates';
@@ -13,7 +13,16 @@ import {
 } from '../src/model/recreate-topic-input';
 import { clusterPairKey, cutoverWorkflowId } from '../src/model/workflow-ids';
 import { destructive, longWaits, quick, shortWaits } from './activity-options';
-import { parseInput, setupPlaybook, stepsFrom, type GateOptions, type Playbook } from './framework';
+import {
+  gateOptions,
+  parseInput,
+  PRECONDITION_FAILED,
+  refuse,
+  setupPlaybook,
+  stepsFrom,
+  type GateOptions,
+  type Playbook,
+} from './framework';
 import { pairLock, releasePairLockSignal } from './pair-lock';
 
 /** The recreation's steps in runbook order. */
@@ -37,7 +46,7 @@ export type RecreateStep = (typeof RECREATE_STEPS)[number];
 export const RECREATE_DRY_RUN_SKIPPED = stepsFrom(RECREATE_STEPS, 'stop-connector');
 
 /** Failure type of a recreation refused by a precondition (source topic missing, mirror wrong after resume). */
-export const RECREATE_REFUSED = 'PreconditionFailed';
+export const RECREATE_REFUSED = PRECONDITION_FAILED;
 /**
  * Patch id of the pair guard: check-pair (refuses while the pair is failed over or a cutover
  * runs, and an input that disagrees with the flow) and, once approved, lock-pair (the pair's
@@ -119,10 +128,6 @@ class Recreate {
     this.ref = { connect: input.connect, connector: input.sourceConnector };
   }
 
-  private refuse(message: string): never {
-    throw ApplicationFailure.create({ type: RECREATE_REFUSED, message, nonRetryable: true });
-  }
-
   private get remoteTopic() {
     return { policy: this.input.policy, ...(this.input.separator ? { separator: this.input.separator } : {}) };
   }
@@ -159,7 +164,7 @@ class Recreate {
       const t = d[input.topic];
       if (!t || !t.exists) {
         const why = `topic: ${input.topic} does not exist on ${input.source}: there is nothing to re-mirror (create it first)`;
-        if (!blockers || !input.dryRun) this.refuse(blockers ? why : why.slice('topic: '.length));
+        if (!blockers || !input.dryRun) refuse(blockers ? why : why.slice('topic: '.length));
         blockers.push(why);
         step.details({ exists: false });
         return;
@@ -228,7 +233,7 @@ class Recreate {
         refusals: found,
       });
       if (found.length > 0 && !input.dryRun) {
-        this.refuse(`recreate-topic ${input.topic} refused, nothing was changed: ${found.join('; ')}`);
+        refuse(`recreate-topic ${input.topic} refused, nothing was changed: ${found.join('; ')}`);
       }
       blockers.push(...found);
     });
@@ -248,7 +253,7 @@ class Recreate {
           });
         } catch (err) {
           if (err instanceof WorkflowExecutionAlreadyStartedError) {
-            this.refuse(
+            refuse(
               `a failover or failback of ${input.source}~${input.target} is running (${workflowId}): recreate-topic must not run during a cutover; ` +
                 'wait until it ends (after a failover, fail back first); nothing was changed',
             );
@@ -273,21 +278,16 @@ class Recreate {
 
   gateOptions(): GateOptions {
     const { input } = this;
-    const g = input.gate;
     const groups =
       input.groups.length > 0 && input.resetGroupsTo !== 'none'
         ? `, then set groups ${input.groups.join(', ')} on ${input.target} to the start of the new mirror`
         : '';
-    return {
-      description:
-        `stop connector ${input.sourceConnector} on ${input.connect}, delete ${input.target}'s ${this.remote} (every record in it), reset the MM2 offsets of ${input.topic}, ` +
+    return gateOptions(
+      `stop connector ${input.sourceConnector} on ${input.connect}, delete ${input.target}'s ${this.remote} (every record in it), reset the MM2 offsets of ${input.topic}, ` +
         `resume ${input.sourceConnector}: MM2 recreates ${this.remote} with ${this.sourcePartitions} partition(s) and copies ${input.topic} from its start${groups}`,
-      requestedBy: input.requestedBy,
-      deadline: g.deadline,
-      ...(g.approvers ? { approvers: g.approvers } : {}),
-      ...(g.fourEyes !== undefined ? { fourEyes: g.fourEyes } : {}),
-      ...(g.escalateAfter !== undefined ? { escalateAfter: g.escalateAfter } : {}),
-    };
+      input.requestedBy,
+      input.gate,
+    );
   }
 
   private async topicOffsets() {
@@ -409,7 +409,7 @@ class Recreate {
         step.details({ partitions: t.partitions, waitedMs: t.waitedMs, drift: driftFindings });
         pb.setFigures({ mirrorPartitions: t.partitions, driftFindings });
         const partitionDrift = drift.findings.find((f) => f.setting === 'partitions' || f.setting === 'topic');
-        if (partitionDrift) this.refuse(`mirror ${this.remote} does not match ${input.topic}: ${partitionDrift.note}`);
+        if (partitionDrift) refuse(`mirror ${this.remote} does not match ${input.topic}: ${partitionDrift.note}`);
       },
       { abortable: true },
     );

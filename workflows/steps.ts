@@ -3,6 +3,7 @@ import type { LagReport } from '../src/offsets/lag';
 import type { FindUnplacedResult, GroupsInFlowResult } from '../activities/unplaced';
 import type { PrepareLocalTopicsResult } from '../activities/local-topics';
 import type { GateChoices } from '../src/model/gates';
+import { checkFlowScope, formatRefusal, type FlowScope, type ScopeClaim } from '../src/mm2/flow-scope';
 import {
   describeUnplaced,
   groupPositions,
@@ -14,7 +15,7 @@ import {
   type UnplacedFigures,
 } from '../src/model/unplaced';
 import { destructive, longWaits, quick, shortWaits } from './activity-options';
-import type { GateOptions, Playbook } from './framework';
+import { refuse, type GateOptions, type Playbook } from './framework';
 
 /**
  * Runbook steps that failover and failback share, with the clusters and connectors
@@ -46,6 +47,41 @@ export async function drainStep(
   });
   onDrained?.(result.report);
   return Date.now() - started;
+}
+
+/**
+ * check-scope: the input against the forward flow's connector configs (policy, separator,
+ * topics, groups). Returns every disagreement at once (a dry run's blockers); any other
+ * run is refused with all of them, before anything changed.
+ */
+export async function checkScopeStep(
+  pb: Playbook,
+  args: {
+    /** Reads the flow's configs (failover schedules the read earlier and passes it in). */
+    read: () => Promise<FlowScope>;
+    claim: ScopeClaim;
+    forward: { connect: string; connectors: string[] };
+    dryRun: boolean;
+    /** More of what the flow says, in the step's details. */
+    details?: (scope: FlowScope) => Record<string, unknown>;
+  },
+): Promise<string[]> {
+  return pb.step('check-scope', async (step) => {
+    const scope = await args.read();
+    const found = checkFlowScope(args.claim, scope).map(formatRefusal);
+    step.details({
+      policy: scope.policy ?? null,
+      separator: scope.separator,
+      mirroredTopics: scope.mirroredTopics,
+      ...args.details?.(scope),
+      refusals: found,
+    });
+    if (found.length > 0 && !args.dryRun) {
+      const { connect, connectors } = args.forward;
+      refuse(`the input does not match the forward flow ${connectors.join(', ')} on ${connect}: ${found.join('; ')}; nothing was changed`);
+    }
+    return found;
+  });
 }
 
 /** Stale partitions listed in a step's details, at most this many (the count is always there). */

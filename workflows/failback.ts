@@ -24,7 +24,6 @@ import {
   gateOptions,
   parseInput,
   plannedGate,
-  PRECONDITION_FAILED,
   refuse,
   setupPlaybook,
   stepsFrom,
@@ -32,40 +31,21 @@ import {
   type Playbook,
 } from './framework';
 import { FLOW_SCOPE_PATCH } from './failover';
-import { checkpointFreshness, checkScopeStep, drainStep, placeUnplacedSteps, verifyQuietStep } from './steps';
+import { checkScopeStep, drainStep, placeUnplacedSteps, translateOffsetsStep, verifyQuietStep } from './steps';
 import { describeGaps, replicationGaps, sumRecords } from '../src/offsets/conservation';
 import { divergentRecordsSteps } from './divergent';
 import { seedAfterPrevious } from '../src/offsets/divergent';
 import { decideReseed, describeUnsearchable } from '../src/offsets/reseed';
 
-/** Failure type of a failback refused by a precondition (primary unhealthy, forward flow not stopped). */
-export const FAILBACK_REFUSED = PRECONDITION_FAILED;
-
 /** The failback's steps in runbook order (the hooks' `hook:<gate>` steps are the framework's). */
+// prettier-ignore
 export const FAILBACK_STEPS = [
-  'check-primary',
-  'check-forward',
-  'check-scope',
-  'plan-seed',
-  'deploy-reverse',
-  'seed-reverse',
-  'start-reverse',
-  'catch-up',
-  'translate-offsets',
-  'find-unplaced',
-  'place-unplaced',
-  'verify-quiet',
-  'drain',
-  'stop-reverse',
-  'check-conservation',
-  'snapshot-primary',
-  'find-divergent',
-  'replay-divergent',
-  'quarantine-divergent',
-  'copy-divergent',
-  'remove-reverse',
-  'set-forward-offsets',
-  'resume-forward',
+  'check-primary', 'check-forward', 'check-scope', 'plan-seed',
+  'deploy-reverse', 'seed-reverse', 'start-reverse', 'catch-up',
+  'translate-offsets', 'find-unplaced', 'place-unplaced',
+  'verify-quiet', 'drain', 'stop-reverse', 'check-conservation', 'snapshot-primary',
+  'find-divergent', 'replay-divergent', 'quarantine-divergent', 'copy-divergent',
+  'remove-reverse', 'set-forward-offsets', 'resume-forward',
 ] as const;
 export type FailbackStep = (typeof FAILBACK_STEPS)[number];
 /**
@@ -635,8 +615,9 @@ class Failback {
 
   async translateOffsets(): Promise<AppliedOffsetPlan> {
     const { input, pb } = this;
-    const result = await pb.step('translate-offsets', async (step) => {
-      const result = await destructive.applyOffsetTranslation({
+    return translateOffsetsStep(
+      pb,
+      {
         source: input.dr,
         target: input.primary,
         groups: input.groups,
@@ -645,39 +626,15 @@ class Failback {
         // The consumers just stopped on dr: their last commit may be newer than the last reverse
         // checkpoint (emitted every interval). The reverse flow runs, so a fresher one comes: wait a little.
         freshness: { policy: input.policy, waitSeconds: CHECKPOINT_FRESHNESS_WAIT_SECONDS, settleSeconds: this.checkpointSettleSeconds() },
-      });
-      const offsetsSet = result.applied.map((a) => ({ group: a.group, topic: a.topic, partition: a.partition, offset: a.offset }));
-      const groupsSkipped = result.groups.filter((g) => g.skipped).map((g) => ({ group: g.group, why: g.skipped! }));
-      step.details({
-        set: offsetsSet.length,
-        groupsSkipped,
-        checkpointsRead: result.checkpointsRead,
-        ...(result.readPasses ? { readPasses: result.readPasses } : {}),
-        ...checkpointFreshness(result.freshness),
-      });
-      const f = result.freshness;
-      pb.setFigures({
-        offsetsSet,
-        groupsSkipped,
-        ...(f && f.decision !== 'wait'
-          ? {
-              translation: {
-                decision: f.decision,
-                waitedMs: f.waitedMs,
-                stalePartitions: f.stale.length,
-                behindTotal: f.behindTotal,
-                ...(f.exact !== undefined ? { exactPartitions: f.exact } : {}),
-              },
-            }
-          : {}),
-      });
-      return result;
-    });
-    pb.leaveAsIs(
-      'consumer group offsets on primary',
-      `set only forward and only on groups empty on ${this.input.primary}; consumers that moved cannot be moved back by kafka-dr: restart them on ${this.input.dr} if the failback stops`,
+      },
+      {
+        kept: {
+          name: 'consumer group offsets on primary',
+          why: `set only forward and only on groups empty on ${input.primary}; consumers that moved cannot be moved back by kafka-dr: restart them on ${input.dr} if the failback stops`,
+        },
+        figures: (result) => translationFigures(result.freshness),
+      },
     );
-    return result;
   }
 
   /**
@@ -830,6 +787,20 @@ class Failback {
       step.details({ running: [...input.forward.connectors] });
     });
   }
+}
+
+/** How the translation waited for fresh reverse checkpoints (none while it still waits). */
+function translationFigures(f: AppliedOffsetPlan['freshness']): Partial<FailbackFigures> {
+  if (!f || f.decision === 'wait') return {};
+  return {
+    translation: {
+      decision: f.decision,
+      waitedMs: f.waitedMs,
+      stalePartitions: f.stale.length,
+      behindTotal: f.behindTotal,
+      ...(f.exact !== undefined ? { exactPartitions: f.exact } : {}),
+    },
+  };
 }
 
 function countBy(xs: string[]): Record<string, number> {

@@ -25,7 +25,6 @@ import {
   gateOptions,
   parseInput,
   plannedGate,
-  PRECONDITION_FAILED,
   refuse,
   setupPlaybook,
   stepsFrom,
@@ -34,39 +33,26 @@ import {
 } from './framework';
 import {
   checkGroupsStep,
-  checkpointFreshness,
   checkScopeStep,
   drainStep,
   placeUnplacedSteps,
   plannedOf,
   prepareLocalTopicsStep,
+  translateOffsetsStep,
   verifyQuietStep,
 } from './steps';
 import type { UnplacedFigures } from '../src/model/unplaced';
 
 /** The failover's steps in runbook order (the hooks' `hook:<gate>` steps are the framework's). */
+// prettier-ignore
 export const FAILOVER_STEPS = [
-  // checks: planned, then unplanned, then both
-  'check-target',
-  'check-lag',
-  'probe-source',
-  'estimate-rpo',
-  'rpo-evidence',
-  'check-scope',
-  'check-groups',
-  // dry run only (with find-unplaced)
-  'plan-offsets',
-  'plan-local-topics',
-  // the cutover (verify-quiet and drain: planned only)
-  'verify-quiet',
-  'drain',
-  'stop-forward',
-  'snapshot',
-  'check-conservation',
-  'translate-offsets',
-  'find-unplaced',
-  'place-unplaced',
-  'prepare-local-topics',
+  'check-target', 'check-lag', // planned
+  'probe-source', 'estimate-rpo', 'rpo-evidence', // unplanned
+  'check-scope', 'check-groups',
+  'plan-offsets', 'plan-local-topics', // dry run (with find-unplaced)
+  'verify-quiet', 'drain', // planned
+  'stop-forward', 'snapshot', 'check-conservation',
+  'translate-offsets', 'find-unplaced', 'place-unplaced', 'prepare-local-topics',
 ] as const;
 /** Steps named per round (replication-gap re-drains) or per gate (check-writes). */
 type FailoverRoundStep =
@@ -86,8 +72,6 @@ export const FAILOVER_DRY_RUN_SKIPPED = stepsFrom(FAILOVER_STEPS, 'stop-forward'
   'place-unplaced',
 ]);
 
-/** Failure type of a failover refused by a precondition (unhealthy target, lag too high). */
-export const FAILOVER_REFUSED = PRECONDITION_FAILED;
 /**
  * Patch id of the check-scope step (the input checked against the forward flow's connector
  * configs). Runs recorded before it replay without the step.
@@ -482,12 +466,7 @@ class Failover {
         'find-unplaced',
         () =>
           shortWaits.findUnplacedPositions({
-            source: input.source,
-            target: input.target,
-            policy: input.policy,
-            ...(input.separator ? { separator: input.separator } : {}),
-            groups: input.groups,
-            topics: input.topics,
+            ...this.groupsScope(),
             planned: plannedOf(plan.groups),
             readSource: input.mode === 'planned',
           }),
@@ -710,8 +689,9 @@ class Failover {
 
   async translateOffsets(): Promise<AppliedOffsetPlan> {
     const { input, pb } = this;
-    const result = await pb.step('translate-offsets', async (step) => {
-      const result = await destructive.applyOffsetTranslation({
+    return translateOffsetsStep(
+      pb,
+      {
         source: input.source,
         target: input.target,
         groups: input.groups,
@@ -720,24 +700,27 @@ class Failover {
         // Planned: the source is up, so the checkpoints can be compared with the groups' last commits
         // there. Only reported: the checkpoint connector is stopped, a fresher one will not come.
         ...(input.mode === 'planned' ? { freshness: { policy: input.policy, waitSeconds: 0 } } : {}),
-      });
-      const offsetsSet = result.applied.map((a) => ({ group: a.group, topic: a.topic, partition: a.partition, offset: a.offset }));
-      const groupsSkipped = result.groups.filter((g) => g.skipped).map((g) => ({ group: g.group, why: g.skipped! }));
-      step.details({
-        set: offsetsSet.length,
-        groupsSkipped,
-        checkpointsRead: result.checkpointsRead,
-        ...(result.readPasses ? { readPasses: result.readPasses } : {}),
-        ...checkpointFreshness(result.freshness),
-      });
-      pb.setFigures({ offsetsSet, groupsSkipped });
-      return result;
-    });
-    pb.leaveAsIs(
-      'consumer group offsets on target',
-      `set only forward and only on groups empty on ${input.target}: nothing reads them until consumers move there`,
+      },
+      {
+        kept: {
+          name: 'consumer group offsets on target',
+          why: `set only forward and only on groups empty on ${input.target}: nothing reads them until consumers move there`,
+        },
+      },
     );
-    return result;
+  }
+
+  /** The direction, policy, groups and topics find-unplaced looks at (in the order its input was recorded). */
+  private groupsScope() {
+    const { input } = this;
+    return {
+      source: input.source,
+      target: input.target,
+      policy: input.policy,
+      ...(input.separator ? { separator: input.separator } : {}),
+      groups: input.groups,
+      topics: input.topics,
+    };
   }
 
   /** find-unplaced → gate unplaced-groups → place-unplaced (workflows/steps.ts), before consumers start on the target. */
@@ -745,12 +728,7 @@ class Failover {
     const { input, pb } = this;
     const { description: _d, ...gate } = this.gateOptions('consumers-cutover');
     return placeUnplacedSteps(pb, {
-      source: input.source,
-      target: input.target,
-      policy: input.policy,
-      ...(input.separator ? { separator: input.separator } : {}),
-      groups: input.groups,
-      topics: input.topics,
+      ...this.groupsScope(),
       readSource: input.mode === 'planned',
       translated,
       gate,

@@ -13,40 +13,21 @@ import {
 } from '../src/model/recreate-topic-input';
 import { clusterPairKey, cutoverWorkflowId } from '../src/model/workflow-ids';
 import { destructive, longWaits, quick, shortWaits } from './activity-options';
-import {
-  gateOptions,
-  parseInput,
-  PRECONDITION_FAILED,
-  refuse,
-  setupPlaybook,
-  stepsFrom,
-  type GateOptions,
-  type Playbook,
-} from './framework';
+import { gateOptions, parseInput, refuse, setupPlaybook, stepsFrom, type GateOptions, type Playbook } from './framework';
 import { pairLock, releasePairLockSignal } from './pair-lock';
 
 /** The recreation's steps in runbook order. */
+// prettier-ignore
 export const RECREATE_STEPS = [
-  'check-pair',
-  'detect',
-  'check-source',
-  'plan',
-  'lock-pair',
-  'recheck-pair',
-  'stop-connector',
-  'delete-mirror',
-  'reset-offsets',
-  'resume-connector',
-  'verify-mirror',
-  'catch-up',
-  'reset-groups',
+  'check-pair', 'detect', 'check-source', 'plan',
+  'lock-pair', 'recheck-pair',
+  'stop-connector', 'delete-mirror', 'reset-offsets', 'resume-connector',
+  'verify-mirror', 'catch-up', 'reset-groups',
 ] as const;
 export type RecreateStep = (typeof RECREATE_STEPS)[number];
 /** What a dry run records as skipped: the steps from stop-connector on. */
 export const RECREATE_DRY_RUN_SKIPPED = stepsFrom(RECREATE_STEPS, 'stop-connector');
 
-/** Failure type of a recreation refused by a precondition (source topic missing, mirror wrong after resume). */
-export const RECREATE_REFUSED = PRECONDITION_FAILED;
 /**
  * Patch id of the pair guard: check-pair (refuses while the pair is failed over or a cutover
  * runs, and an input that disagrees with the flow) and, once approved, lock-pair (the pair's

@@ -108,6 +108,38 @@ export function checkpointFreshness(f: AppliedOffsetPlan['freshness']): Record<s
 }
 
 /**
+ * translate-offsets: the groups' commits translated through the checkpoints and set on the
+ * target (only forward, only on groups empty there), in one destructive activity. The
+ * positions are kept on abort (`kept`: the undo's name and why, as the report shows it).
+ */
+export async function translateOffsetsStep(
+  pb: Playbook,
+  call: Parameters<typeof destructive.applyOffsetTranslation>[0],
+  options: {
+    kept: { name: string; why: string };
+    /** More figures from the result (set together with offsetsSet and groupsSkipped). */
+    figures?: (result: AppliedOffsetPlan) => Record<string, unknown>;
+  },
+): Promise<AppliedOffsetPlan> {
+  const result = await pb.step('translate-offsets', async (step) => {
+    const result = await destructive.applyOffsetTranslation(call);
+    const offsetsSet = result.applied.map((a) => ({ group: a.group, topic: a.topic, partition: a.partition, offset: a.offset }));
+    const groupsSkipped = result.groups.filter((g) => g.skipped).map((g) => ({ group: g.group, why: g.skipped! }));
+    step.details({
+      set: offsetsSet.length,
+      groupsSkipped,
+      checkpointsRead: result.checkpointsRead,
+      ...(result.readPasses ? { readPasses: result.readPasses } : {}),
+      ...checkpointFreshness(result.freshness),
+    });
+    pb.setFigures({ offsetsSet, groupsSkipped, ...options.figures?.(result) });
+    return result;
+  });
+  pb.leaveAsIs(options.kept.name, options.kept.why);
+  return result;
+}
+
+/**
  * check-groups: the named groups (literal names) the flow's MirrorCheckpointConnector never
  * translates (its `groups` / `groups.exclude`). Each would end the failover without a
  * position: refused at start with its name (a blocker in a dry run).

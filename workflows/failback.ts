@@ -581,15 +581,7 @@ class Failback {
 
   async startReverse(): Promise<void> {
     const { input, pb } = this;
-    const connect = input.reverse.connect;
-    await pb.step('start-reverse', async (step) => {
-      for (const connector of this.reverse.all) await destructive.resumeConnector({ connect, connector });
-      for (const connector of this.reverse.all) {
-        // The checkpoint connector has no task until a matching group exists.
-        await shortWaits.waitForConnectorState({ connect, connector, state: 'RUNNING', allowNoTasks: connector.endsWith('-checkpoint') });
-      }
-      step.details({ running: [...this.reverse.all] });
-    });
+    await pb.step('start-reverse', async (step) => step.details({ running: await resumeAll(input.reverse.connect, this.reverse.all) }));
   }
 
   async catchUp(): Promise<void> {
@@ -778,14 +770,9 @@ class Failback {
 
   async resumeForward(): Promise<void> {
     const { input, pb } = this;
-    const connect = input.forward.connect;
-    await pb.step('resume-forward', async (step) => {
-      for (const connector of input.forward.connectors) await destructive.resumeConnector({ connect, connector });
-      for (const connector of input.forward.connectors) {
-        await shortWaits.waitForConnectorState({ connect, connector, state: 'RUNNING', allowNoTasks: connector.endsWith('-checkpoint') });
-      }
-      step.details({ running: [...input.forward.connectors] });
-    });
+    await pb.step('resume-forward', async (step) =>
+      step.details({ running: await resumeAll(input.forward.connect, input.forward.connectors) }),
+    );
   }
 }
 
@@ -801,6 +788,16 @@ function translationFigures(f: AppliedOffsetPlan['freshness']): Partial<Failback
       ...(f.exact !== undefined ? { exactPartitions: f.exact } : {}),
     },
   };
+}
+
+/** Resumes every connector, then waits until each is RUNNING (start-reverse, resume-forward); returns them. */
+async function resumeAll(connect: string, connectors: readonly string[]): Promise<string[]> {
+  for (const connector of connectors) await destructive.resumeConnector({ connect, connector });
+  for (const connector of connectors) {
+    // The checkpoint connector has no task until a matching group exists.
+    await shortWaits.waitForConnectorState({ connect, connector, state: 'RUNNING', allowNoTasks: connector.endsWith('-checkpoint') });
+  }
+  return [...connectors];
 }
 
 function countBy(xs: string[]): Record<string, number> {

@@ -3,6 +3,7 @@ import type { LagReport } from '../src/offsets/lag';
 import type { FindUnplacedResult, GroupsInFlowResult } from '../activities/unplaced';
 import type { PrepareLocalTopicsResult } from '../activities/local-topics';
 import type { GateChoices } from '../src/model/gates';
+import type { PlannedGroup } from '../src/offsets/unplaced';
 import { checkFlowScope, formatRefusal, type FlowScope, type ScopeClaim } from '../src/mm2/flow-scope';
 import {
   describeUnplaced,
@@ -163,19 +164,7 @@ export async function checkGroupsStep(
 }
 
 /** The translation's outcome reduced to what find-unplaced needs (kept small: it goes into history). */
-export function plannedOf(groups: AppliedOffsetPlan['groups']): Array<{
-  group: string;
-  skipped?: string;
-  partitions: Array<{
-    topic: string;
-    partition: number;
-    action: string;
-    upstream: string | null;
-    method?: string;
-    checkpointUpstream?: string;
-    note?: string;
-  }>;
-}> {
+export function plannedOf(groups: AppliedOffsetPlan['groups']): PlannedGroup[] {
   return groups.map((g) => ({
     group: g.group,
     ...(g.skipped ? { skipped: g.skipped } : {}),

@@ -9,7 +9,13 @@ import {
 import type { PlaybookReport } from '../src/model/gates';
 import { clusterPairKey } from '../src/model/workflow-ids';
 import { destructive, quick, shortWaits } from './activity-options';
-import { nowIso, parseInput, setupPlaybook, type Playbook } from './framework';
+import { gateOptions, nowIso, parseInput, setupPlaybook, stepsFrom, type Playbook } from './framework';
+
+/** The deploy's steps in runbook order. */
+export const DEPLOY_STEPS = ['plan', 'deploy', 'wait-running', 'heartbeats'] as const;
+export type DeployStep = (typeof DEPLOY_STEPS)[number];
+/** What a dry run records as skipped: every step after the plan. */
+export const DEPLOY_DRY_RUN_SKIPPED = stepsFrom(DEPLOY_STEPS, 'deploy');
 
 /** Failure type of a deploy refused by the loop guard (nothing written). */
 export const REPLICATION_LOOP = 'ReplicationLoop';
@@ -31,7 +37,7 @@ export const REPLICATION_LOOP = 'ReplicationLoop';
  * create-or-update. Start it with `playbookWorkflowId('deploy-replication', source, target)`.
  */
 export async function deployReplication(raw: unknown): Promise<PlaybookReport<DeployFigures>> {
-  const pb = setupPlaybook<DeployFigures>({ playbook: 'deploy-replication', gates: DEPLOY_GATES });
+  const pb = setupPlaybook<DeployFigures, DeployStep>({ playbook: 'deploy-replication', gates: DEPLOY_GATES });
   const input = parseInput(DeployReplicationInput, raw);
   pb.begin({ clusterPair: clusterPairKey(input.plan.source, input.plan.target), requestedBy: input.requestedBy });
   pb.setFigures({ dryRun: input.dryRun, flow: input.plan.name, connect: input.plan.connect });
@@ -41,7 +47,7 @@ export async function deployReplication(raw: unknown): Promise<PlaybookReport<De
     pb.setPhase('planning');
     const planned = await d.plan();
     if (input.dryRun) {
-      for (const step of ['deploy', 'wait-running', 'heartbeats']) pb.skip(step, 'dry run');
+      for (const step of DEPLOY_DRY_RUN_SKIPPED) pb.skip(step, 'dry run');
       pb.setPhase('dry-run');
       return;
     }
@@ -50,16 +56,15 @@ export async function deployReplication(raw: unknown): Promise<PlaybookReport<De
     }
     if (input.gate) {
       const toWrite = planned.connectors.filter((c) => c.action !== 'unchanged');
-      await pb.approval('deploy', {
-        description:
+      await pb.approval(
+        'deploy',
+        gateOptions(
           `deploy flow ${input.plan.name} ${input.plan.source}→${input.plan.target} on ${input.plan.connect}: ` +
-          (toWrite.length > 0 ? toWrite.map((c) => `${c.action} ${c.name}`).join(', ') : 'nothing to change (all connectors unchanged)'),
-        requestedBy: input.requestedBy,
-        deadline: input.gate.deadline,
-        ...(input.gate.approvers ? { approvers: input.gate.approvers } : {}),
-        ...(input.gate.fourEyes !== undefined ? { fourEyes: input.gate.fourEyes } : {}),
-        ...(input.gate.escalateAfter !== undefined ? { escalateAfter: input.gate.escalateAfter } : {}),
-      });
+            (toWrite.length > 0 ? toWrite.map((c) => `${c.action} ${c.name}`).join(', ') : 'nothing to change (all connectors unchanged)'),
+          input.requestedBy,
+          input.gate,
+        ),
+      );
     }
     pb.setPhase('deploying');
     const since = nowIso();
@@ -77,7 +82,7 @@ class Deploy {
   private connectors: DeployConnectorFigure[] = [];
 
   constructor(
-    private readonly pb: Playbook<DeployFigures>,
+    private readonly pb: Playbook<DeployFigures, DeployStep>,
     private readonly input: ParsedDeployReplicationInput,
   ) {}
 

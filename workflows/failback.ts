@@ -1,7 +1,6 @@
 import { ActivityFailure, ApplicationFailure, patched, workflowInfo } from '@temporalio/workflow';
 import type { FailbackSeedResult } from '../activities/failback';
 import type { AppliedOffsetPlan } from '../activities/offsets';
-import { checkFlowScope, formatRefusal } from '../src/mm2/flow-scope';
 import {
   FAILBACK_GATES,
   FailbackInput,
@@ -19,16 +18,49 @@ import type { PlaybookReport } from '../src/model/gates';
 import { healthDetails, healthFigures } from '../src/model/health-summary';
 import { clusterPairKey } from '../src/model/workflow-ids';
 import { destructive, longWaits, quick, shortWaits } from './activity-options';
-import { describeError, parseInput, setupPlaybook, type GateOptions, type Playbook } from './framework';
+import {
+  block,
+  describeError,
+  gateOptions,
+  parseInput,
+  plannedGate,
+  refuse,
+  setupPlaybook,
+  stepsFrom,
+  type GateOptions,
+  type Playbook,
+} from './framework';
 import { FLOW_SCOPE_PATCH } from './failover';
-import { checkpointFreshness, drainStep, placeUnplacedSteps, verifyQuietStep } from './steps';
+import { checkScopeStep, drainStep, placeUnplacedSteps, translateOffsetsStep, verifyQuietStep } from './steps';
 import { describeGaps, replicationGaps, sumRecords } from '../src/offsets/conservation';
 import { divergentRecordsSteps } from './divergent';
 import { seedAfterPrevious } from '../src/offsets/divergent';
 import { decideReseed, describeUnsearchable } from '../src/offsets/reseed';
 
-/** Failure type of a failback refused by a precondition (primary unhealthy, forward flow not stopped). */
-export const FAILBACK_REFUSED = 'PreconditionFailed';
+/** The failback's steps in runbook order (the hooks' `hook:<gate>` steps are the framework's). */
+// prettier-ignore
+export const FAILBACK_STEPS = [
+  'check-primary', 'check-forward', 'check-scope', 'plan-seed',
+  'deploy-reverse', 'seed-reverse', 'start-reverse', 'catch-up',
+  'translate-offsets', 'find-unplaced', 'place-unplaced',
+  'verify-quiet', 'drain', 'stop-reverse', 'check-conservation', 'snapshot-primary',
+  'find-divergent', 'replay-divergent', 'quarantine-divergent', 'copy-divergent',
+  'remove-reverse', 'set-forward-offsets', 'resume-forward',
+] as const;
+export type FailbackStep = (typeof FAILBACK_STEPS)[number];
+/**
+ * What a dry run records as skipped: the steps after plan-seed, less those later patches
+ * added (unplaced groups, conservation, divergent records), which its report never listed.
+ */
+export const FAILBACK_DRY_RUN_SKIPPED = stepsFrom(FAILBACK_STEPS, 'deploy-reverse', [
+  'find-unplaced',
+  'place-unplaced',
+  'check-conservation',
+  'find-divergent',
+  'replay-divergent',
+  'quarantine-divergent',
+  'copy-divergent',
+]);
 
 const UNDO_REVERSE = 'delete the reverse flow';
 /**
@@ -74,7 +106,7 @@ const DEFAULT_EMIT_CHECKPOINTS_SECONDS = 5;
  * with workflow ID `cutoverWorkflowId(primary, dr)` (the failover's).
  */
 export async function failback(raw: unknown): Promise<PlaybookReport<FailbackFigures>> {
-  const pb = setupPlaybook<FailbackFigures>({ playbook: 'failback', gates: FAILBACK_GATES });
+  const pb = setupPlaybook<FailbackFigures, FailbackStep>({ playbook: 'failback', gates: FAILBACK_GATES });
   const input = parseInput(FailbackInput, raw);
   pb.begin({
     clusterPair: clusterPairKey(input.primary, input.dr),
@@ -170,25 +202,18 @@ class Failback {
   private gapNote = '';
 
   constructor(
-    private readonly pb: Playbook<FailbackFigures>,
+    private readonly pb: Playbook<FailbackFigures, FailbackStep>,
     private readonly input: ParsedFailbackInput,
   ) {
     this.plan = reversePlan(input);
     this.reverse = reverseConnectors(input);
   }
 
-  private refuse(message: string): never {
-    throw ApplicationFailure.create({ type: FAILBACK_REFUSED, message, nonRetryable: true });
-  }
-
   /** Primary healthy, forward connectors stopped; in a dry run these are blockers instead of failures. */
   async checks(): Promise<string[]> {
     const { input, pb } = this;
     const blockers: string[] = [];
-    const block = (message: string) => {
-      if (!input.dryRun) this.refuse(message);
-      blockers.push(message);
-    };
+    const run = { dryRun: input.dryRun, blockers };
     await pb.step('check-primary', async (step) => {
       const health = await quick.clusterHealth({
         cluster: input.primary,
@@ -204,7 +229,7 @@ class Failback {
       });
       const figures = healthFigures(health);
       if (figures) pb.setFigures({ primaryHealth: figures });
-      if (!health.healthy) block(`primary ${input.primary} is not healthy: ${health.problems.join('; ')}; fix it before failing back`);
+      if (!health.healthy) block(run, `primary ${input.primary} is not healthy: ${health.problems.join('; ')}; fix it before failing back`);
     });
     await pb.step('check-forward', async (step) => {
       const states: Record<string, string> = {};
@@ -215,6 +240,7 @@ class Failback {
       const notStopped = Object.entries(states).filter(([, s]) => s !== 'STOPPED');
       if (notStopped.length > 0) {
         block(
+          run,
           `forward connectors must be STOPPED (as the failover left them): ${notStopped.map(([n, s]) => `${n} is ${s}`).join(', ')}; ` +
             `a running forward flow would loop records with the reverse flow (Identity) and its offsets cannot be set`,
         );
@@ -231,32 +257,25 @@ class Failback {
    */
   async checkScope(blockers: string[]): Promise<void> {
     const { input, pb } = this;
-    const refusals = await pb.step('check-scope', async (step) => {
-      const scope = await quick.describeFlow({
-        connect: input.forward.connect,
-        connectors: input.forward.connectors,
-        sourceConnectors: input.forward.sourceConnectors,
-        listTopicsOn: input.primary,
-      });
-      const found = checkFlowScope(
-        {
-          source: input.primary,
-          target: input.dr,
-          policy: input.policy,
-          separator: input.separator,
-          topics: input.topics,
-          excludeTopics: input.excludeTopics,
-          fields: { source: 'primary', target: 'dr' },
-        },
-        scope,
-      ).map(formatRefusal);
-      step.details({ policy: scope.policy ?? null, separator: scope.separator, mirroredTopics: scope.mirroredTopics, refusals: found });
-      if (found.length > 0 && !input.dryRun) {
-        this.refuse(
-          `the input does not match the forward flow ${input.forward.connectors.join(', ')} on ${input.forward.connect}: ${found.join('; ')}; nothing was changed`,
-        );
-      }
-      return found;
+    const refusals = await checkScopeStep(pb, {
+      read: () =>
+        quick.describeFlow({
+          connect: input.forward.connect,
+          connectors: input.forward.connectors,
+          sourceConnectors: input.forward.sourceConnectors,
+          listTopicsOn: input.primary,
+        }),
+      claim: {
+        source: input.primary,
+        target: input.dr,
+        policy: input.policy,
+        separator: input.separator,
+        topics: input.topics,
+        excludeTopics: input.excludeTopics,
+        fields: { source: 'primary', target: 'dr' },
+      },
+      forward: input.forward,
+      dryRun: input.dryRun,
     });
     blockers.push(...refusals);
   }
@@ -292,7 +311,7 @@ class Failback {
         const figures = this.seedFigures(seed);
         const unowned = figures.filter((s) => !s.connector);
         if (unowned.length > 0) {
-          this.refuse(`no reverse topic group covers ${unowned.map((s) => `${s.topic}-${s.partition}`).join(', ')}`);
+          refuse(`no reverse topic group covers ${unowned.map((s) => `${s.topic}-${s.partition}`).join(', ')}`);
         }
         step.details({
           seedFrom: seed.seedFrom,
@@ -333,7 +352,6 @@ class Failback {
   /** What approving each gate does, with the input's guard options. */
   gateOptions(gate: FailbackGate): GateOptions {
     const { input } = this;
-    const o = input.gates[gate];
     const descriptions: Record<FailbackGate, string> = {
       'consumers-cutover':
         `stop consumer groups ${input.groups.join(', ')} on ${input.dr} (hook stop-consumers; without a hook, approving confirms they are stopped); ` +
@@ -346,14 +364,7 @@ class Failback {
         `move producers to ${input.primary}; kafka-dr then deletes the reverse flow on ${input.reverse.connect} and resumes ` +
         `${input.forward.connectors.join(', ')} on ${input.forward.connect} from the cutover boundary; afterwards nothing is undone`,
     };
-    return {
-      description: descriptions[gate] + (gate === 'producers-cutover' ? this.gapNote : ''),
-      requestedBy: input.requestedBy,
-      deadline: o.deadline,
-      ...(o.approvers ? { approvers: o.approvers } : {}),
-      ...(o.fourEyes !== undefined ? { fourEyes: o.fourEyes } : {}),
-      ...(o.escalateAfter !== undefined ? { escalateAfter: o.escalateAfter } : {}),
-    };
+    return gateOptions(descriptions[gate] + (gate === 'producers-cutover' ? this.gapNote : ''), input.requestedBy, input.gates[gate]);
   }
 
   dryRunPlan(seed: FailbackSeedResult | undefined, blockers: string[]): void {
@@ -367,34 +378,10 @@ class Failback {
         connectors: [...input.forward.connectors],
         sourceConnectors: [...input.forward.sourceConnectors],
       },
-      gates: FAILBACK_GATES.map((gate) => {
-        const o = this.gateOptions(gate);
-        return {
-          gate,
-          description: o.description,
-          approvers: o.approvers ? [...o.approvers] : null,
-          fourEyes: o.fourEyes ?? false,
-          deadline: input.gates[gate].deadline,
-        };
-      }),
+      gates: FAILBACK_GATES.map((gate) => plannedGate(gate, this.gateOptions(gate))),
       blockers,
     };
-    for (const step of [
-      'deploy-reverse',
-      'seed-reverse',
-      'start-reverse',
-      'catch-up',
-      'translate-offsets',
-      'verify-quiet',
-      'drain',
-      'stop-reverse',
-      'snapshot-primary',
-      'remove-reverse',
-      'set-forward-offsets',
-      'resume-forward',
-    ]) {
-      pb.skip(step, 'dry run');
-    }
+    for (const step of FAILBACK_DRY_RUN_SKIPPED) pb.skip(step, 'dry run');
     pb.setFigures({ plan });
     pb.setPhase('dry-run');
   }
@@ -594,15 +581,7 @@ class Failback {
 
   async startReverse(): Promise<void> {
     const { input, pb } = this;
-    const connect = input.reverse.connect;
-    await pb.step('start-reverse', async (step) => {
-      for (const connector of this.reverse.all) await destructive.resumeConnector({ connect, connector });
-      for (const connector of this.reverse.all) {
-        // The checkpoint connector has no task until a matching group exists.
-        await shortWaits.waitForConnectorState({ connect, connector, state: 'RUNNING', allowNoTasks: connector.endsWith('-checkpoint') });
-      }
-      step.details({ running: [...this.reverse.all] });
-    });
+    await pb.step('start-reverse', async (step) => step.details({ running: await resumeAll(input.reverse.connect, this.reverse.all) }));
   }
 
   async catchUp(): Promise<void> {
@@ -628,8 +607,9 @@ class Failback {
 
   async translateOffsets(): Promise<AppliedOffsetPlan> {
     const { input, pb } = this;
-    const result = await pb.step('translate-offsets', async (step) => {
-      const result = await destructive.applyOffsetTranslation({
+    return translateOffsetsStep(
+      pb,
+      {
         source: input.dr,
         target: input.primary,
         groups: input.groups,
@@ -638,39 +618,15 @@ class Failback {
         // The consumers just stopped on dr: their last commit may be newer than the last reverse
         // checkpoint (emitted every interval). The reverse flow runs, so a fresher one comes: wait a little.
         freshness: { policy: input.policy, waitSeconds: CHECKPOINT_FRESHNESS_WAIT_SECONDS, settleSeconds: this.checkpointSettleSeconds() },
-      });
-      const offsetsSet = result.applied.map((a) => ({ group: a.group, topic: a.topic, partition: a.partition, offset: a.offset }));
-      const groupsSkipped = result.groups.filter((g) => g.skipped).map((g) => ({ group: g.group, why: g.skipped! }));
-      step.details({
-        set: offsetsSet.length,
-        groupsSkipped,
-        checkpointsRead: result.checkpointsRead,
-        ...(result.readPasses ? { readPasses: result.readPasses } : {}),
-        ...checkpointFreshness(result.freshness),
-      });
-      const f = result.freshness;
-      pb.setFigures({
-        offsetsSet,
-        groupsSkipped,
-        ...(f && f.decision !== 'wait'
-          ? {
-              translation: {
-                decision: f.decision,
-                waitedMs: f.waitedMs,
-                stalePartitions: f.stale.length,
-                behindTotal: f.behindTotal,
-                ...(f.exact !== undefined ? { exactPartitions: f.exact } : {}),
-              },
-            }
-          : {}),
-      });
-      return result;
-    });
-    pb.leaveAsIs(
-      'consumer group offsets on primary',
-      `set only forward and only on groups empty on ${this.input.primary}; consumers that moved cannot be moved back by kafka-dr: restart them on ${this.input.dr} if the failback stops`,
+      },
+      {
+        kept: {
+          name: 'consumer group offsets on primary',
+          why: `set only forward and only on groups empty on ${input.primary}; consumers that moved cannot be moved back by kafka-dr: restart them on ${input.dr} if the failback stops`,
+        },
+        figures: (result) => translationFigures(result.freshness),
+      },
     );
-    return result;
   }
 
   /**
@@ -761,7 +717,7 @@ class Failback {
     const { input, pb } = this;
     await pb.step('snapshot-primary', async (step) => {
       const snap = await quick.snapshotEndOffsets({ cluster: input.primary, topics: input.topics });
-      if (snap.missingTopics.length > 0) this.refuse(`topics missing on ${input.primary} at cutover: ${snap.missingTopics.join(', ')}`);
+      if (snap.missingTopics.length > 0) refuse(`topics missing on ${input.primary} at cutover: ${snap.missingTopics.join(', ')}`);
       step.details({ takenAt: snap.takenAt, offsets: snap.offsets });
       pb.setFigures({ cutover: { cluster: snap.cluster, takenAt: snap.takenAt, offsets: snap.offsets } });
     });
@@ -814,15 +770,34 @@ class Failback {
 
   async resumeForward(): Promise<void> {
     const { input, pb } = this;
-    const connect = input.forward.connect;
-    await pb.step('resume-forward', async (step) => {
-      for (const connector of input.forward.connectors) await destructive.resumeConnector({ connect, connector });
-      for (const connector of input.forward.connectors) {
-        await shortWaits.waitForConnectorState({ connect, connector, state: 'RUNNING', allowNoTasks: connector.endsWith('-checkpoint') });
-      }
-      step.details({ running: [...input.forward.connectors] });
-    });
+    await pb.step('resume-forward', async (step) =>
+      step.details({ running: await resumeAll(input.forward.connect, input.forward.connectors) }),
+    );
   }
+}
+
+/** How the translation waited for fresh reverse checkpoints (none while it still waits). */
+function translationFigures(f: AppliedOffsetPlan['freshness']): Partial<FailbackFigures> {
+  if (!f || f.decision === 'wait') return {};
+  return {
+    translation: {
+      decision: f.decision,
+      waitedMs: f.waitedMs,
+      stalePartitions: f.stale.length,
+      behindTotal: f.behindTotal,
+      ...(f.exact !== undefined ? { exactPartitions: f.exact } : {}),
+    },
+  };
+}
+
+/** Resumes every connector, then waits until each is RUNNING (start-reverse, resume-forward); returns them. */
+async function resumeAll(connect: string, connectors: readonly string[]): Promise<string[]> {
+  for (const connector of connectors) await destructive.resumeConnector({ connect, connector });
+  for (const connector of connectors) {
+    // The checkpoint connector has no task until a matching group exists.
+    await shortWaits.waitForConnectorState({ connect, connector, state: 'RUNNING', allowNoTasks: connector.endsWith('-checkpoint') });
+  }
+  return [...connectors];
 }
 
 function countBy(xs: string[]): Record<string, number> {

@@ -1,7 +1,7 @@
-import { ActivityFailure, ApplicationFailure, patched } from '@temporalio/workflow';
+import { ActivityFailure, patched } from '@temporalio/workflow';
 import type { AppliedOffsetPlan } from '../activities/offsets';
 import type { GroupsInFlowResult } from '../activities/unplaced';
-import { checkFlowScope, formatRefusal, type FlowScope } from '../src/mm2/flow-scope';
+import type { FlowScope } from '../src/mm2/flow-scope';
 import type { LagReport } from '../src/offsets/lag';
 import { groupOutcomes } from '../src/offsets/translation';
 import { describeGaps, endGrowth, replicationGaps, sumRecords, writesAfterSnapshot, type PartitionGap } from '../src/offsets/conservation';
@@ -19,20 +19,59 @@ import {
 import { healthDetails, healthFigures } from '../src/model/health-summary';
 import { clusterPairKey } from '../src/model/workflow-ids';
 import { destructive, probeActivities, quick, shortWaits } from './activity-options';
-import { describeError, parseInput, setupPlaybook, type GateOptions, type Playbook } from './framework';
+import {
+  block,
+  describeError,
+  gateOptions,
+  parseInput,
+  plannedGate,
+  refuse,
+  setupPlaybook,
+  stepsFrom,
+  type GateOptions,
+  type Playbook,
+} from './framework';
 import {
   checkGroupsStep,
-  checkpointFreshness,
+  checkScopeStep,
   drainStep,
   placeUnplacedSteps,
   plannedOf,
   prepareLocalTopicsStep,
+  translateOffsetsStep,
   verifyQuietStep,
 } from './steps';
 import type { UnplacedFigures } from '../src/model/unplaced';
 
-/** Failure type of a failover refused by a precondition (unhealthy target, lag too high). */
-export const FAILOVER_REFUSED = 'PreconditionFailed';
+/** The failover's steps in runbook order (the hooks' `hook:<gate>` steps are the framework's). */
+// prettier-ignore
+export const FAILOVER_STEPS = [
+  'check-target', 'check-lag', // planned
+  'probe-source', 'estimate-rpo', 'rpo-evidence', // unplanned
+  'check-scope', 'check-groups',
+  'plan-offsets', 'plan-local-topics', // dry run (with find-unplaced)
+  'verify-quiet', 'drain', // planned
+  'stop-forward', 'snapshot', 'check-conservation',
+  'translate-offsets', 'find-unplaced', 'place-unplaced', 'prepare-local-topics',
+] as const;
+/** Steps named per round (replication-gap re-drains) or per gate (check-writes). */
+type FailoverRoundStep =
+  | `check-conservation-${number}`
+  | `resume-forward-${number}`
+  | `re-drain-${number}`
+  | `check-writes:${'consumers-cutover' | 'producers-cutover' | 'end'}`;
+export type FailoverStep = (typeof FAILOVER_STEPS)[number] | FailoverRoundStep;
+/**
+ * What a dry run records as skipped: the steps from stop-forward on, less those later
+ * patches added (conservation, unplaced groups), which its report never listed;
+ * prepare-local-topics only when the run has it.
+ */
+export const FAILOVER_DRY_RUN_SKIPPED = stepsFrom(FAILOVER_STEPS, 'stop-forward', [
+  'check-conservation',
+  'find-unplaced',
+  'place-unplaced',
+]);
+
 /**
  * Patch id of the check-scope step (the input checked against the forward flow's connector
  * configs). Runs recorded before it replay without the step.
@@ -92,7 +131,7 @@ export const GROUPS_IN_SCOPE_PATCH = 'failover-groups-checked-by-scope';
  * (src/model/workflow-ids.ts) so that no other failover/failback of the pair runs at once.
  */
 export async function failover(raw: unknown): Promise<PlaybookReport<FailoverFigures>> {
-  const pb = setupPlaybook<FailoverFigures>({ playbook: 'failover', gates: FAILOVER_GATES });
+  const pb = setupPlaybook<FailoverFigures, FailoverStep>({ playbook: 'failover', gates: FAILOVER_GATES });
   const input = parseInput(FailoverInput, raw);
   pb.begin({
     clusterPair: clusterPairKey(input.source, input.target),
@@ -193,7 +232,7 @@ class Failover {
   private writesNote = '';
 
   constructor(
-    private readonly pb: Playbook<FailoverFigures>,
+    private readonly pb: Playbook<FailoverFigures, FailoverStep>,
     private readonly input: ParsedFailoverInput,
   ) {
     this.remoteTopics = input.topics.map((t) => mirroredTopic(input.policy, input.source, t, input.separator));
@@ -221,49 +260,28 @@ class Failover {
    */
   async checkScope(flow: Promise<FlowScope>): Promise<string[]> {
     const { input, pb } = this;
-    const refusals = await pb.step('check-scope', async (step) => {
-      const scope = await flow;
-      const found = checkFlowScope(
-        {
-          source: input.source,
-          target: input.target,
-          policy: input.policy,
-          separator: input.separator,
-          topics: input.topics,
-          excludeTopics: input.excludeTopics,
-          groups: input.groups,
-        },
-        scope,
-      ).map(formatRefusal);
-      step.details({
-        policy: scope.policy ?? null,
-        separator: scope.separator,
-        mirroredTopics: scope.mirroredTopics,
-        groups: scope.groupPatterns,
-        refusals: found,
-      });
-      if (found.length > 0 && !input.dryRun) {
-        this.refuse(
-          `the input does not match the forward flow ${input.forward.connectors.join(', ')} on ${input.forward.connect}: ${found.join('; ')}; nothing was changed`,
-        );
-      }
-      return found;
+    return checkScopeStep(pb, {
+      read: () => flow,
+      claim: {
+        source: input.source,
+        target: input.target,
+        policy: input.policy,
+        separator: input.separator,
+        topics: input.topics,
+        excludeTopics: input.excludeTopics,
+        groups: input.groups,
+      },
+      forward: input.forward,
+      dryRun: input.dryRun,
+      details: (scope) => ({ groups: scope.groupPatterns }),
     });
-    return refusals;
-  }
-
-  private refuse(message: string): never {
-    throw ApplicationFailure.create({ type: FAILOVER_REFUSED, message, nonRetryable: true });
   }
 
   /** Planned preconditions; in a dry run they are returned as blockers instead of failing. */
   async checkPlanned(): Promise<string[]> {
     const { input, pb } = this;
     const blockers: string[] = [];
-    const block = (message: string) => {
-      if (!input.dryRun) this.refuse(message);
-      blockers.push(message);
-    };
+    const run = { dryRun: input.dryRun, blockers };
     // Both reads are scheduled together (one workflow task, not two); each is still its own step.
     const healthP = quick.clusterHealth({ cluster: input.target });
     const lagP = quick.replicationLag({
@@ -285,7 +303,7 @@ class Failover {
       });
       const figures = healthFigures(health);
       if (figures) pb.setFigures({ targetHealth: figures });
-      if (!health.healthy) block(`target ${input.target} is not healthy: ${health.problems.join('; ')}`);
+      if (!health.healthy) block(run, `target ${input.target} is not healthy: ${health.problems.join('; ')}`);
       return health;
     });
     await pb.step('check-lag', async (step) => {
@@ -298,9 +316,10 @@ class Failover {
         threshold: input.lagThreshold,
       });
       pb.setFigures({ lagAtStart: lag.total });
-      if (lag.missingTopics.length > 0) block(`topics not on ${input.source}: ${lag.missingTopics.join(', ')}`);
+      if (lag.missingTopics.length > 0) block(run, `topics not on ${input.source}: ${lag.missingTopics.join(', ')}`);
       if (BigInt(lag.total) > BigInt(input.lagThreshold)) {
         block(
+          run,
           `forward lag ${lag.total} records is above lagThreshold ${input.lagThreshold} (max ${lag.maxLag} on one partition): ` +
             `wait for MM2 to catch up (or raise lagThreshold) before a planned failover`,
         );
@@ -385,7 +404,6 @@ class Failover {
   /** What approving each gate does, with the input's guard options. */
   gateOptions(gate: FailoverGate, stopFirst = false): GateOptions {
     const { input } = this;
-    const o = input.gates[gate];
     const descriptions: Record<FailoverGate, string> = {
       'stop-producers':
         `confirm producers to ${input.topics.join(', ')} on ${input.source} are stopped; kafka-dr then checks ${input.source} is quiet for ` +
@@ -397,14 +415,7 @@ class Failover {
         : `move consumer groups ${input.groups.join(', ')} to ${input.target}: they resume at the translated offsets on ${this.remoteTopics.join(', ')}`,
       'producers-cutover': `move producers to ${input.target}; afterwards an abort no longer resumes ${input.source}→${input.target} (failback reverses the flow)`,
     };
-    return {
-      description: descriptions[gate] + (gate === 'stop-producers' ? '' : this.writesNote),
-      requestedBy: input.requestedBy,
-      deadline: o.deadline,
-      ...(o.approvers ? { approvers: o.approvers } : {}),
-      ...(o.fourEyes !== undefined ? { fourEyes: o.fourEyes } : {}),
-      ...(o.escalateAfter !== undefined ? { escalateAfter: o.escalateAfter } : {}),
-    };
+    return gateOptions(descriptions[gate] + (gate === 'stop-producers' ? '' : this.writesNote), input.requestedBy, input.gates[gate]);
   }
 
   /** The read check-groups judges, scheduled early (see failover()). */
@@ -421,7 +432,7 @@ class Failover {
       connect: input.forward.connect,
       dryRun: input.dryRun,
       blockers,
-      refuse: (m) => this.refuse(m),
+      refuse,
     });
   }
 
@@ -455,12 +466,7 @@ class Failover {
         'find-unplaced',
         () =>
           shortWaits.findUnplacedPositions({
-            source: input.source,
-            target: input.target,
-            policy: input.policy,
-            ...(input.separator ? { separator: input.separator } : {}),
-            groups: input.groups,
-            topics: input.topics,
+            ...this.groupsScope(),
             planned: plannedOf(plan.groups),
             readSource: input.mode === 'planned',
           }),
@@ -490,16 +496,9 @@ class Failover {
         blockers.push(`local topics: ${describeError(err)}`);
       }
     }
-    const gates = (input.mode === 'planned' ? FAILOVER_GATES : FAILOVER_GATES.filter((g) => g !== 'stop-producers')).map((gate) => {
-      const o = this.gateOptions(gate, stopFirst);
-      return {
-        gate,
-        description: o.description,
-        approvers: o.approvers ? [...o.approvers] : null,
-        fourEyes: o.fourEyes ?? false,
-        deadline: input.gates[gate].deadline,
-      };
-    });
+    const gates = (input.mode === 'planned' ? FAILOVER_GATES : FAILOVER_GATES.filter((g) => g !== 'stop-producers')).map((gate) =>
+      plannedGate(gate, this.gateOptions(gate, stopFirst)),
+    );
     const result: FailoverPlan = {
       mode: input.mode,
       connectorsToStop: { connect: input.forward.connect, connectors: [...input.forward.connectors] },
@@ -524,8 +523,7 @@ class Failover {
       ...local,
       blockers,
     };
-    for (const step of ['stop-forward', 'snapshot', 'translate-offsets', ...(withLocal ? ['prepare-local-topics'] : [])])
-      pb.skip(step, 'dry run');
+    for (const step of FAILOVER_DRY_RUN_SKIPPED) if (withLocal || step !== 'prepare-local-topics') pb.skip(step, 'dry run');
     pb.setFigures({ plan: result });
     pb.setPhase('dry-run');
   }
@@ -548,7 +546,7 @@ class Failover {
   }
 
   /** Unreplicated committed records per source partition, exactly (markers and aborted records not counted). */
-  private async unreplicatedNow(step: string): Promise<LagReport> {
+  private async unreplicatedNow(step: FailoverStep): Promise<LagReport> {
     return this.pb.step(step, () => quick.replicationLag({ ...this.lagArgs(), exact: true }), {
       summarize: (r) => ({ unreplicated: r.total, partitions: r.partitions.length, measuredAt: r.measuredAt }),
     });
@@ -589,17 +587,14 @@ class Failover {
           ? `${input.source} grew after the drain (producers still writing?): ${grown.map((g) => `${g.topic}-${g.partition} +${g.grown}`).join(', ')}`
           : '',
       ].filter(Boolean);
-      const o = input.gates['stop-producers'];
       const decision = await pb.gate('replication-gap', {
-        description:
+        ...gateOptions(
           `${why.join('. ')}. Approve with choice re-drain (default) to resume ${input.forward.connectors.join(', ')}, drain, stop and check again ` +
-          `(stop the producers first), or accept-loss to go on without them (${gapRecords} record(s) recorded as lost)`,
-        requestedBy: input.requestedBy,
-        deadline: o.deadline,
+            `(stop the producers first), or accept-loss to go on without them (${gapRecords} record(s) recorded as lost)`,
+          input.requestedBy,
+          input.gates['stop-producers'],
+        ),
         choices: GAP_CHOICES,
-        ...(o.approvers ? { approvers: o.approvers } : {}),
-        ...(o.fourEyes !== undefined ? { fourEyes: o.fourEyes } : {}),
-        ...(o.escalateAfter !== undefined ? { escalateAfter: o.escalateAfter } : {}),
       });
       pb.stopUnlessApproved(decision);
       if (decision.choices?.gap === 'accept-loss') {
@@ -694,8 +689,9 @@ class Failover {
 
   async translateOffsets(): Promise<AppliedOffsetPlan> {
     const { input, pb } = this;
-    const result = await pb.step('translate-offsets', async (step) => {
-      const result = await destructive.applyOffsetTranslation({
+    return translateOffsetsStep(
+      pb,
+      {
         source: input.source,
         target: input.target,
         groups: input.groups,
@@ -704,24 +700,27 @@ class Failover {
         // Planned: the source is up, so the checkpoints can be compared with the groups' last commits
         // there. Only reported: the checkpoint connector is stopped, a fresher one will not come.
         ...(input.mode === 'planned' ? { freshness: { policy: input.policy, waitSeconds: 0 } } : {}),
-      });
-      const offsetsSet = result.applied.map((a) => ({ group: a.group, topic: a.topic, partition: a.partition, offset: a.offset }));
-      const groupsSkipped = result.groups.filter((g) => g.skipped).map((g) => ({ group: g.group, why: g.skipped! }));
-      step.details({
-        set: offsetsSet.length,
-        groupsSkipped,
-        checkpointsRead: result.checkpointsRead,
-        ...(result.readPasses ? { readPasses: result.readPasses } : {}),
-        ...checkpointFreshness(result.freshness),
-      });
-      pb.setFigures({ offsetsSet, groupsSkipped });
-      return result;
-    });
-    pb.leaveAsIs(
-      'consumer group offsets on target',
-      `set only forward and only on groups empty on ${input.target}: nothing reads them until consumers move there`,
+      },
+      {
+        kept: {
+          name: 'consumer group offsets on target',
+          why: `set only forward and only on groups empty on ${input.target}: nothing reads them until consumers move there`,
+        },
+      },
     );
-    return result;
+  }
+
+  /** The direction, policy, groups and topics find-unplaced looks at (in the order its input was recorded). */
+  private groupsScope() {
+    const { input } = this;
+    return {
+      source: input.source,
+      target: input.target,
+      policy: input.policy,
+      ...(input.separator ? { separator: input.separator } : {}),
+      groups: input.groups,
+      topics: input.topics,
+    };
   }
 
   /** find-unplaced → gate unplaced-groups → place-unplaced (workflows/steps.ts), before consumers start on the target. */
@@ -729,12 +728,7 @@ class Failover {
     const { input, pb } = this;
     const { description: _d, ...gate } = this.gateOptions('consumers-cutover');
     return placeUnplacedSteps(pb, {
-      source: input.source,
-      target: input.target,
-      policy: input.policy,
-      ...(input.separator ? { separator: input.separator } : {}),
-      groups: input.groups,
-      topics: input.topics,
+      ...this.groupsScope(),
       readSource: input.mode === 'planned',
       translated,
       gate,

@@ -1,5 +1,5 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { ApplicationFailure, patched, startChild, workflowInfo, type ChildWorkflowHandle } from '@temporalio/workflow';
+import { patched, startChild, workflowInfo, type ChildWorkflowHandle } from '@temporalio/workflow';
 import { checkFlowScope, formatRefusal } from '../src/mm2/flow-scope';
 import { describePairState } from '../src/model/pair-state';
 import type { PlaybookReport } from '../src/model/gates';
@@ -13,11 +13,21 @@ import {
 } from '../src/model/recreate-topic-input';
 import { clusterPairKey, cutoverWorkflowId } from '../src/model/workflow-ids';
 import { destructive, longWaits, quick, shortWaits } from './activity-options';
-import { parseInput, setupPlaybook, type GateOptions, type Playbook } from './framework';
+import { gateOptions, parseInput, refuse, setupPlaybook, stepsFrom, type GateOptions, type Playbook } from './framework';
 import { pairLock, releasePairLockSignal } from './pair-lock';
 
-/** Failure type of a recreation refused by a precondition (source topic missing, mirror wrong after resume). */
-export const RECREATE_REFUSED = 'PreconditionFailed';
+/** The recreation's steps in runbook order. */
+// prettier-ignore
+export const RECREATE_STEPS = [
+  'check-pair', 'detect', 'check-source', 'plan',
+  'lock-pair', 'recheck-pair',
+  'stop-connector', 'delete-mirror', 'reset-offsets', 'resume-connector',
+  'verify-mirror', 'catch-up', 'reset-groups',
+] as const;
+export type RecreateStep = (typeof RECREATE_STEPS)[number];
+/** What a dry run records as skipped: the steps from stop-connector on. */
+export const RECREATE_DRY_RUN_SKIPPED = stepsFrom(RECREATE_STEPS, 'stop-connector');
+
 /**
  * Patch id of the pair guard: check-pair (refuses while the pair is failed over or a cutover
  * runs, and an input that disagrees with the flow) and, once approved, lock-pair (the pair's
@@ -44,7 +54,7 @@ export const PAIR_GUARD_PATCH = 'recreate-topic-pair-guard';
  * safe again and is the undo. Start it with `playbookWorkflowId('recreate-topic', source, target, topic)`.
  */
 export async function recreateTopic(raw: unknown): Promise<PlaybookReport<RecreateFigures>> {
-  const pb = setupPlaybook<RecreateFigures>({ playbook: 'recreate-topic', gates: RECREATE_GATES });
+  const pb = setupPlaybook<RecreateFigures, RecreateStep>({ playbook: 'recreate-topic', gates: RECREATE_GATES });
   const input = parseInput(RecreateTopicInput, raw);
   pb.begin({ clusterPair: clusterPairKey(input.source, input.target), requestedBy: input.requestedBy });
   const r = new Recreate(pb, input);
@@ -92,15 +102,11 @@ class Recreate {
   private readonly ref: { connect: string; connector: string };
 
   constructor(
-    private readonly pb: Playbook<RecreateFigures>,
+    private readonly pb: Playbook<RecreateFigures, RecreateStep>,
     private readonly input: ParsedRecreateTopicInput,
   ) {
     this.remote = mirrorName(input);
     this.ref = { connect: input.connect, connector: input.sourceConnector };
-  }
-
-  private refuse(message: string): never {
-    throw ApplicationFailure.create({ type: RECREATE_REFUSED, message, nonRetryable: true });
   }
 
   private get remoteTopic() {
@@ -139,7 +145,7 @@ class Recreate {
       const t = d[input.topic];
       if (!t || !t.exists) {
         const why = `topic: ${input.topic} does not exist on ${input.source}: there is nothing to re-mirror (create it first)`;
-        if (!blockers || !input.dryRun) this.refuse(blockers ? why : why.slice('topic: '.length));
+        if (!blockers || !input.dryRun) refuse(blockers ? why : why.slice('topic: '.length));
         blockers.push(why);
         step.details({ exists: false });
         return;
@@ -158,7 +164,7 @@ class Recreate {
    * with the connector's config (policy, separator, a topic it does not mirror). In a dry
    * run every refusal is a blocker; otherwise one failure lists them all.
    */
-  async checkPair(name: string, blockers: string[]): Promise<void> {
+  async checkPair(name: 'check-pair' | 'recheck-pair', blockers: string[]): Promise<void> {
     const { pb, input } = this;
     await pb.step(name, async (step) => {
       const [pair, status, mirror, scope] = await Promise.all([
@@ -208,7 +214,7 @@ class Recreate {
         refusals: found,
       });
       if (found.length > 0 && !input.dryRun) {
-        this.refuse(`recreate-topic ${input.topic} refused, nothing was changed: ${found.join('; ')}`);
+        refuse(`recreate-topic ${input.topic} refused, nothing was changed: ${found.join('; ')}`);
       }
       blockers.push(...found);
     });
@@ -228,7 +234,7 @@ class Recreate {
           });
         } catch (err) {
           if (err instanceof WorkflowExecutionAlreadyStartedError) {
-            this.refuse(
+            refuse(
               `a failover or failback of ${input.source}~${input.target} is running (${workflowId}): recreate-topic must not run during a cutover; ` +
                 'wait until it ends (after a failover, fail back first); nothing was changed',
             );
@@ -253,21 +259,16 @@ class Recreate {
 
   gateOptions(): GateOptions {
     const { input } = this;
-    const g = input.gate;
     const groups =
       input.groups.length > 0 && input.resetGroupsTo !== 'none'
         ? `, then set groups ${input.groups.join(', ')} on ${input.target} to the start of the new mirror`
         : '';
-    return {
-      description:
-        `stop connector ${input.sourceConnector} on ${input.connect}, delete ${input.target}'s ${this.remote} (every record in it), reset the MM2 offsets of ${input.topic}, ` +
+    return gateOptions(
+      `stop connector ${input.sourceConnector} on ${input.connect}, delete ${input.target}'s ${this.remote} (every record in it), reset the MM2 offsets of ${input.topic}, ` +
         `resume ${input.sourceConnector}: MM2 recreates ${this.remote} with ${this.sourcePartitions} partition(s) and copies ${input.topic} from its start${groups}`,
-      requestedBy: input.requestedBy,
-      deadline: g.deadline,
-      ...(g.approvers ? { approvers: g.approvers } : {}),
-      ...(g.fourEyes !== undefined ? { fourEyes: g.fourEyes } : {}),
-      ...(g.escalateAfter !== undefined ? { escalateAfter: g.escalateAfter } : {}),
-    };
+      input.requestedBy,
+      input.gate,
+    );
   }
 
   private async topicOffsets() {
@@ -302,16 +303,7 @@ class Recreate {
       step.details({ offsetsToReset: offsets.length, mirrorExists: result.deleteTopic.exists });
       return result;
     });
-    for (const step of [
-      'stop-connector',
-      'delete-mirror',
-      'reset-offsets',
-      'resume-connector',
-      'verify-mirror',
-      'catch-up',
-      'reset-groups',
-    ])
-      pb.skip(step, 'dry run');
+    for (const step of RECREATE_DRY_RUN_SKIPPED) pb.skip(step, 'dry run');
     pb.setFigures({ plan });
     pb.setPhase('dry-run');
   }
@@ -398,7 +390,7 @@ class Recreate {
         step.details({ partitions: t.partitions, waitedMs: t.waitedMs, drift: driftFindings });
         pb.setFigures({ mirrorPartitions: t.partitions, driftFindings });
         const partitionDrift = drift.findings.find((f) => f.setting === 'partitions' || f.setting === 'topic');
-        if (partitionDrift) this.refuse(`mirror ${this.remote} does not match ${input.topic}: ${partitionDrift.note}`);
+        if (partitionDrift) refuse(`mirror ${this.remote} does not match ${input.topic}: ${partitionDrift.note}`);
       },
       { abortable: true },
     );

@@ -3,6 +3,8 @@ import type { LagReport } from '../src/offsets/lag';
 import type { FindUnplacedResult, GroupsInFlowResult } from '../activities/unplaced';
 import type { PrepareLocalTopicsResult } from '../activities/local-topics';
 import type { GateChoices } from '../src/model/gates';
+import type { PlannedGroup } from '../src/offsets/unplaced';
+import { checkFlowScope, formatRefusal, type FlowScope, type ScopeClaim } from '../src/mm2/flow-scope';
 import {
   describeUnplaced,
   groupPositions,
@@ -14,7 +16,7 @@ import {
   type UnplacedFigures,
 } from '../src/model/unplaced';
 import { destructive, longWaits, quick, shortWaits } from './activity-options';
-import type { GateOptions, Playbook } from './framework';
+import { refuse, type GateOptions, type Playbook } from './framework';
 
 /**
  * Runbook steps that failover and failback share, with the clusters and connectors
@@ -48,6 +50,41 @@ export async function drainStep(
   return Date.now() - started;
 }
 
+/**
+ * check-scope: the input against the forward flow's connector configs (policy, separator,
+ * topics, groups). Returns every disagreement at once (a dry run's blockers); any other
+ * run is refused with all of them, before anything changed.
+ */
+export async function checkScopeStep(
+  pb: Playbook,
+  args: {
+    /** Reads the flow's configs (failover schedules the read earlier and passes it in). */
+    read: () => Promise<FlowScope>;
+    claim: ScopeClaim;
+    forward: { connect: string; connectors: string[] };
+    dryRun: boolean;
+    /** More of what the flow says, in the step's details. */
+    details?: (scope: FlowScope) => Record<string, unknown>;
+  },
+): Promise<string[]> {
+  return pb.step('check-scope', async (step) => {
+    const scope = await args.read();
+    const found = checkFlowScope(args.claim, scope).map(formatRefusal);
+    step.details({
+      policy: scope.policy ?? null,
+      separator: scope.separator,
+      mirroredTopics: scope.mirroredTopics,
+      ...args.details?.(scope),
+      refusals: found,
+    });
+    if (found.length > 0 && !args.dryRun) {
+      const { connect, connectors } = args.forward;
+      refuse(`the input does not match the forward flow ${connectors.join(', ')} on ${connect}: ${found.join('; ')}; nothing was changed`);
+    }
+    return found;
+  });
+}
+
 /** Stale partitions listed in a step's details, at most this many (the count is always there). */
 const MAX_STALE_LISTED = 20;
 
@@ -69,6 +106,38 @@ export function checkpointFreshness(f: AppliedOffsetPlan['freshness']): Record<s
       ...(f.stale.length > 0 ? { stalePartitions: f.stale.slice(0, MAX_STALE_LISTED) } : {}),
     },
   };
+}
+
+/**
+ * translate-offsets: the groups' commits translated through the checkpoints and set on the
+ * target (only forward, only on groups empty there), in one destructive activity. The
+ * positions are kept on abort (`kept`: the undo's name and why, as the report shows it).
+ */
+export async function translateOffsetsStep(
+  pb: Playbook,
+  call: Parameters<typeof destructive.applyOffsetTranslation>[0],
+  options: {
+    kept: { name: string; why: string };
+    /** More figures from the result (set together with offsetsSet and groupsSkipped). */
+    figures?: (result: AppliedOffsetPlan) => Record<string, unknown>;
+  },
+): Promise<AppliedOffsetPlan> {
+  const result = await pb.step('translate-offsets', async (step) => {
+    const result = await destructive.applyOffsetTranslation(call);
+    const offsetsSet = result.applied.map((a) => ({ group: a.group, topic: a.topic, partition: a.partition, offset: a.offset }));
+    const groupsSkipped = result.groups.filter((g) => g.skipped).map((g) => ({ group: g.group, why: g.skipped! }));
+    step.details({
+      set: offsetsSet.length,
+      groupsSkipped,
+      checkpointsRead: result.checkpointsRead,
+      ...(result.readPasses ? { readPasses: result.readPasses } : {}),
+      ...checkpointFreshness(result.freshness),
+    });
+    pb.setFigures({ offsetsSet, groupsSkipped, ...options.figures?.(result) });
+    return result;
+  });
+  pb.leaveAsIs(options.kept.name, options.kept.why);
+  return result;
 }
 
 /**
@@ -95,19 +164,7 @@ export async function checkGroupsStep(
 }
 
 /** The translation's outcome reduced to what find-unplaced needs (kept small: it goes into history). */
-export function plannedOf(groups: AppliedOffsetPlan['groups']): Array<{
-  group: string;
-  skipped?: string;
-  partitions: Array<{
-    topic: string;
-    partition: number;
-    action: string;
-    upstream: string | null;
-    method?: string;
-    checkpointUpstream?: string;
-    note?: string;
-  }>;
-}> {
+export function plannedOf(groups: AppliedOffsetPlan['groups']): PlannedGroup[] {
   return groups.map((g) => ({
     group: g.group,
     ...(g.skipped ? { skipped: g.skipped } : {}),

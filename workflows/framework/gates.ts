@@ -79,6 +79,11 @@ function field(raw: unknown, name: string): string | undefined {
   return raw && typeof raw === 'object' ? clip((raw as Record<string, unknown>)[name]) : undefined;
 }
 
+/** A copy of a gate's choices: the open gate and the status each hold their own arrays. */
+function copyChoices(c: GateChoices): GateChoices {
+  return { options: [...c.options], keys: [...c.keys], ...(c.default !== undefined ? { default: c.default } : {}) };
+}
+
 export class Gates {
   private readonly known: string[];
   private readonly summaries: GateSummary[];
@@ -113,15 +118,7 @@ export class Gates {
     return {
       ...status,
       approvers: status.approvers ? [...status.approvers] : null,
-      ...(status.choices
-        ? {
-            choices: {
-              options: [...status.choices.options],
-              keys: [...status.choices.keys],
-              ...(status.choices.default !== undefined ? { default: status.choices.default } : {}),
-            },
-          }
-        : {}),
+      ...(status.choices ? { choices: copyChoices(status.choices) } : {}),
     };
   }
 
@@ -335,15 +332,7 @@ export class Gates {
       deadlineAt: new Date(opened + deadline).toISOString(),
       approvers: options.approvers ? [...options.approvers] : null,
       fourEyes: options.fourEyes ?? false,
-      ...(options.choices
-        ? {
-            choices: {
-              options: [...options.choices.options],
-              keys: [...options.choices.keys],
-              ...(options.choices.default !== undefined ? { default: options.choices.default } : {}),
-            },
-          }
-        : {}),
+      ...(options.choices ? { choices: copyChoices(options.choices) } : {}),
     };
     // An abort that came before the gate opened: do not ask anyone.
     if (this.aborted) return this.resultOf(this.closeAborted(open, summary), false);

@@ -6,3 +6,5 @@ export { Compensations } from './compensation';
 export { CUTOVER_HOOKS_PATCH, ESCALATION_NOTIFY_PATCH, hookStepName, type CutoverDirection } from './cutover';
 export { INVALID_INPUT, MAX_INPUT_CHARS, parseInput } from './parse-input';
 export { PLAYBOOK_FAILED, Playbook, setupPlaybook, type PlaybookSetup } from './playbook';
+export { stepsFrom } from './runbook';
+export { block, gateOptions, plannedGate, PRECONDITION_FAILED, refuse, type GateGuard } from './guards';

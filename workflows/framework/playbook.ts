@@ -65,7 +65,11 @@ interface StopDetails {
   gate: string | null;
 }
 
-export class Playbook<F extends Record<string, unknown> = Record<string, unknown>> {
+/**
+ * `S`: the playbook's step names (the union of its `as const` runbook tuple), so that
+ * `step`/`skip` refuse a misspelt name at compile time; `string` for a playbook without one.
+ */
+export class Playbook<F extends Record<string, unknown> = Record<string, unknown>, S extends string = string> {
   readonly journal: Journal;
   readonly gates: Gates;
   readonly compensations: Compensations;
@@ -133,7 +137,7 @@ export class Playbook<F extends Record<string, unknown> = Record<string, unknown
    * running step by cancelling it; other steps finish before the abort takes effect,
    * so a write is never cut in half.
    */
-  async step<T>(name: string, fn: (step: StepControl) => Promise<T>, options: StepOptions<T> & { abortable?: boolean } = {}): Promise<T> {
+  async step<T>(name: S, fn: (step: StepControl) => Promise<T>, options: StepOptions<T> & { abortable?: boolean } = {}): Promise<T> {
     this.stopIfAborted(name);
     if (!options.abortable) return this.journal.step(name, fn, options);
     const scope = new CancellationScope();
@@ -154,7 +158,7 @@ export class Playbook<F extends Record<string, unknown> = Record<string, unknown
   }
 
   /** Records a step not run, and why (e.g. "dry run", "already stopped"). */
-  skip(name: string, why: string, details?: Record<string, unknown>): void {
+  skip(name: S, why: string, details?: Record<string, unknown>): void {
     this.journal.skip(name, why, details);
   }
 
@@ -212,7 +216,9 @@ export class Playbook<F extends Record<string, unknown> = Record<string, unknown
       approvedBy: approved.by ?? 'unknown',
     };
     try {
-      await this.step(hookStepName(approved.gate, asked === own ? undefined : asked), () => runCutoverHook(request), {
+      // Any name: the framework's own steps (`hook:<gate>`) are in no playbook's runbook.
+      const anyStep = this as Playbook<F>;
+      await anyStep.step(hookStepName(approved.gate, asked === own ? undefined : asked), () => runCutoverHook(request), {
         details: { action: asked, from: direction.from, to: direction.to, approvedBy: request.approvedBy },
         summarize: (r) => ({ kind: r.kind, ...r.detail }),
       });
@@ -389,8 +395,10 @@ function describeCompensation(c: CompensationResult): string {
  * in the workflow, and the KafkaDrPlaybook/KafkaDrPhase search attributes. Returns
  * the playbook context the workflow runs its steps, gates and undos through.
  */
-export function setupPlaybook<F extends Record<string, unknown> = Record<string, unknown>>(setup: PlaybookSetup): Playbook<F> {
-  const pb = new Playbook<F>(setup);
+export function setupPlaybook<F extends Record<string, unknown> = Record<string, unknown>, S extends string = string>(
+  setup: PlaybookSetup,
+): Playbook<F, S> {
+  const pb = new Playbook<F, S>(setup);
   setHandler(approveSignal, (args) => pb.gates.handleApprove(args));
   setHandler(rejectSignal, (args) => pb.gates.handleReject(args));
   setHandler(abortSignal, (args) => pb.gates.handleAbort(args));

@@ -11,7 +11,7 @@ import {
 import type { Workflow } from '@temporalio/common';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
 import type { PlaybookStatus } from '../../src/model/gates';
-import { statusQuery } from '../../workflows/framework';
+import { approveSignal, statusQuery } from '../../workflows/framework';
 import { defaultHookStubs } from './hook-stubs';
 import { eventually, stack, uniqueId } from './stack';
 
@@ -141,6 +141,22 @@ export function gateOpen(
 /** gateOpen as the end-to-end tests wait on the real stack: minutes, polling every 200 ms, failing once the playbook ends. */
 export const e2eGateOpen = (h: WorkflowHandle, gate: string, timeoutMs = 150_000) =>
   gateOpen(h, gate, timeoutMs, { intervalMs: 200, failIfFinished: true });
+
+/**
+ * Waits for each gate in turn (with `wait`: gateOpen, or e2eGateOpen on the real stack) and
+ * approves it; a bare gate name is approved by bob, a pair names the approver.
+ */
+export async function approveGates(
+  h: WorkflowHandle,
+  gates: Array<string | [gate: string, by: string]>,
+  wait: (h: WorkflowHandle, gate: string) => Promise<unknown> = gateOpen,
+): Promise<void> {
+  for (const g of gates) {
+    const [gate, by] = typeof g === 'string' ? [g, 'bob'] : g;
+    await wait(h, gate);
+    await h.signal(approveSignal, { gate, by });
+  }
+}
 
 /** The ApplicationFailure a workflow failed with (asserts that it failed). */
 export async function workflowFailure(h: WorkflowHandle): Promise<ApplicationFailure> {

@@ -5,7 +5,7 @@ import { ApplicationFailure } from '@temporalio/client';
 import type { CutoverHookRequest, CutoverHookResult, EscalationNotice, EscalationResult } from '../../src/hooks/types';
 import type { PlaybookReport } from '../../src/model/gates';
 import { abortSignal, approveSignal, hookStepName, rejectSignal, statusQuery } from '../../workflows/framework';
-import { gateOpen, replayAll, usePlaybookHarness, workflowFailure } from '../helpers/playbook';
+import { approveGates, gateOpen, replayAll, usePlaybookHarness, workflowFailure } from '../helpers/playbook';
 import { eventually } from '../helpers/stack';
 import type { FrameworkToyActivities, FrameworkToyInput, frameworkToyPlaybook } from '../workflows/framework-playbook';
 
@@ -134,10 +134,7 @@ describe('cutover hooks and escalation notifications in the playbook framework',
     assert.equal(abortedReport.outcome, 'aborted');
 
     const plain = await start(input({ cutover: false }));
-    await gateOpen(plain, 'stop-producers');
-    await plain.signal(approveSignal, { gate: 'stop-producers', by: 'bob' });
-    await gateOpen(plain, 'producers-cutover');
-    await plain.signal(approveSignal, { gate: 'producers-cutover', by: 'bob' });
+    await approveGates(plain, ['stop-producers', 'producers-cutover']);
     assert.equal((await plain.result()).outcome, 'completed');
 
     assert.ok(!namesOf(rejected.workflowId).includes('runCutoverHook'), namesOf(rejected.workflowId).join(', '));

@@ -6,9 +6,9 @@ import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } 
 import { lagMetricsInterceptor } from '../../src/metrics/worker-metrics';
 import { METRIC_GATE_WAIT, METRIC_HOOKS, METRIC_PLAYBOOKS_FINISHED, METRIC_REPLICATION_LAG } from '../../src/metrics/names';
 import type { LagReport } from '../../src/offsets/lag';
-import { approveSignal, rejectSignal } from '../../workflows/framework';
+import { rejectSignal } from '../../workflows/framework';
 import { defaultHookStubs } from '../helpers/hook-stubs';
-import { gateOpen } from '../helpers/playbook';
+import { approveGates, gateOpen } from '../helpers/playbook';
 import { eventually, stack, uniqueId } from '../helpers/stack';
 import type { FrameworkToyActivities, FrameworkToyInput, frameworkToyPlaybook } from '../workflows/framework-playbook';
 import type { runActivity } from '../workflows';
@@ -99,10 +99,7 @@ describe('playbook metrics on the Prometheus endpoint', { timeout: 300_000 }, ()
         args: [input()],
       });
     const done = await start();
-    await gateOpen(done, 'stop-producers');
-    await done.signal(approveSignal, { gate: 'stop-producers', by: 'bob' });
-    await gateOpen(done, 'producers-cutover');
-    await done.signal(approveSignal, { gate: 'producers-cutover', by: 'bob' });
+    await approveGates(done, ['stop-producers', 'producers-cutover']);
     assert.equal((await done.result()).outcome, 'completed');
     const rejected = await start();
     await gateOpen(rejected, 'stop-producers');

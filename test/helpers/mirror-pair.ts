@@ -178,17 +178,43 @@ export async function endOffsets(admin: Admin, topic: string): Promise<number[]>
 
 export const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
-/** Writes seqs from..to-1 (`seq=<n>`, key `k-<n>`, partition n % partitions) with acks=all. */
-export async function produceSeq(client: Kafka, topic: string, from: number, to: number, partitions: number): Promise<void> {
+/** Writes seqs from..to-1 (`seq=<n>`, key `k-<n>`, partition n % partitions) with acks=all; `timestamp` (ms) on each if given. */
+export async function produceSeq(
+  client: Kafka,
+  topic: string,
+  from: number,
+  to: number,
+  partitions: number,
+  timestamp?: number,
+): Promise<void> {
   const producer = client.producer({ allowAutoTopicCreation: false });
   await producer.connect();
   try {
     const messages = [];
-    for (let seq = from; seq < to; seq++) messages.push({ key: `k-${seq}`, value: `seq=${seq}`, partition: seq % partitions });
+    for (let seq = from; seq < to; seq++)
+      messages.push({
+        key: `k-${seq}`,
+        value: `seq=${seq}`,
+        partition: seq % partitions,
+        ...(timestamp ? { timestamp: String(timestamp) } : {}),
+      });
     await producer.send({ topic, acks: -1, messages });
   } finally {
     await producer.disconnect();
   }
+}
+
+/** Waits until the A→B source connector's committed offsets cover every record of `topics` (Connect flushes them every few seconds). */
+export async function sourceCaughtUp(activities: Pick<Activities, 'replicationLag'>, source: string, topics: string[]): Promise<void> {
+  await eventually(
+    `${source} committed every record`,
+    async () => {
+      const lag = await activities.replicationLag({ connect: 'connect-b', connectors: [source], source: 'A', topics });
+      return lag.total === '0' ? true : undefined;
+    },
+    60_000,
+    1000,
+  );
 }
 
 /** Stops `names` on `connect` (retrying a rebalance) and waits until each is STOPPED. */

@@ -41,6 +41,37 @@ export async function withWorker<T>(
   }
 }
 
+/** A worker a suite keeps (bundling the workflows is the slow part on 2 cores): its client, and stop. */
+export interface SuiteWorker {
+  ctx: { client: Client; taskQueue: string };
+  stop: () => Promise<void>;
+}
+
+/** withWorker held open until `stop`: resolves once the worker runs, rejects if it ends before. */
+export async function startSuiteWorker(options: { registry?: Registry; deps?: ActivityDeps } = {}): Promise<SuiteWorker> {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let ready!: (ctx: SuiteWorker['ctx']) => void;
+  const isReady = new Promise<SuiteWorker['ctx']>((resolve) => (ready = resolve));
+  const running = withWorker(async (ctx) => {
+    ready(ctx);
+    await released;
+  }, options);
+  const ctx = await Promise.race([
+    isReady,
+    running.then(() => {
+      throw new Error('the test worker ended before it was ready');
+    }),
+  ]);
+  return {
+    ctx,
+    stop: async () => {
+      release();
+      await running;
+    },
+  };
+}
+
 export interface ActivityOutcome<T> {
   result?: T;
   /** The activity's final failure (type, message, nonRetryable), when it failed. */

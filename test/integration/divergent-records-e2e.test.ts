@@ -3,19 +3,22 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Client } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { Admin, Kafka } from 'kafkajs';
 import { createActivities, createDeps } from '../../activities';
 import type { FindDivergentResult } from '../../activities/divergent';
-import { ConnectClient, inState } from '../../src/connect/client';
+import { ConnectClient } from '../../src/connect/client';
 import type { FailbackFigures, FailbackInput } from '../../src/model/failback-input';
 import type { PlaybookReport } from '../../src/model/gates';
-import type { ReplicationPlanInput } from '../../src/model/replication-plan';
 import { ORIGIN_HEADERS, quarantineTopicFor, REPLAY_HEADERS, type DivergentFigures } from '../../src/offsets/divergent';
 import { stackRegistry } from '../../src/registry/load';
 import type { failback } from '../../workflows/failback';
-import { abortSignal, approveSignal, statusQuery } from '../../workflows/framework';
+import { abortSignal, approveSignal } from '../../workflows/framework';
 import { eventually, kafka, readUntil, stack, uniqueId } from '../helpers/stack';
+import { deployFlowRunning } from '../helpers/mm2';
+import { endOffsets, FAST_INTERVALS, planAtoB, produceSeq, sourceCaughtUp, stopFlow, sum } from '../helpers/mirror-pair';
+import { seqOf } from '../helpers/seq-clients';
+import { e2eGateOpen } from '../helpers/playbook';
 import { withWorker } from '../helpers/worker';
 import { captureHistory } from '../replay/capture';
 
@@ -75,23 +78,10 @@ describe('failback: divergent records kept on the real stack (Identity)', { time
     };
   }
   type Flow = ReturnType<typeof flowFor>;
-  const intervals = { refreshTopicsSeconds: 1, refreshGroupsSeconds: 1, emitCheckpointsSeconds: 1, emitHeartbeatsSeconds: 1 };
 
-  const ends = async (admin: Admin, topic: string) =>
-    (await admin.fetchTopicOffsets(topic)).sort((a, b) => a.partition - b.partition).map((o) => Number(o.high));
-  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
-  const produce = async (client: Kafka, topic: string, from: number, to: number) => {
-    const producer = client.producer({ allowAutoTopicCreation: false });
-    await producer.connect();
-    try {
-      const messages = [];
-      for (let seq = from; seq < to; seq++) messages.push({ key: `k-${seq}`, value: `seq=${seq}`, partition: seq % PARTITIONS });
-      await producer.send({ topic, acks: -1, messages });
-    } finally {
-      await producer.disconnect();
-    }
-  };
-  const seqOf = (v: Buffer | null) => Number(v!.toString().slice('seq='.length));
+  const ends = endOffsets;
+  const produce = (client: Kafka, topic: string, from: number, to: number) => produceSeq(client, topic, from, to, PARTITIONS);
+
   const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
   /** What the replay flow's failback showed at its gates, before resume-forward. */
   const seen: {
@@ -116,8 +106,6 @@ describe('failback: divergent records kept on the real stack (Identity)', { time
     }
     return got.sort((a, b) => a - b);
   };
-  const retrying = async <T>(what: string, fn: () => Promise<T>): Promise<T> =>
-    (await eventually(what, async () => ({ value: await fn() }), 60_000, 1000)).value;
 
   before(async () => {
     process.env['KDR_QUARANTINE_DIR'] = exportDir;
@@ -143,54 +131,15 @@ describe('failback: divergent records kept on the real stack (Identity)', { time
 
   /** Forward flow deployed, 20 records replicated, flow stopped (the failover), tail on A, DR records on B; the snapshot. */
   async function prepare(f: Flow): Promise<Record<string, Record<string, string>>> {
-    const plan: ReplicationPlanInput = {
-      source: 'A',
-      target: 'B',
-      connect: 'connect-b',
-      name: f.forwardName,
-      policy: { type: 'identity' },
-      topicGroups: [{ name: 'main', topics: [f.topic] }],
-      groups: [f.group],
-      replicationFactor: 1,
-      intervals,
-    };
-    await retrying(`${f.forwardName} deployed`, () => activities.deployMirrorFlow({ plan }));
-    await eventually(
-      `${f.forwardName} RUNNING`,
-      async () => {
-        const states = await Promise.all(
-          f.forwardConnectors.map(async (n) => inState(await connectB.status(n), 'RUNNING', n.endsWith('-checkpoint'))),
-        );
-        return states.every(Boolean) ? true : undefined;
-      },
-      120_000,
-    );
+    await deployFlowRunning(activities, planAtoB(f.forwardName, [f.topic], [f.group], { type: 'identity' }), connectB);
     await produce(kafkaA, f.topic, 0, FORWARD);
     await eventually(
       `B has the ${FORWARD} forward records of ${f.topic}`,
       async () => (sum(await ends(adminB, f.topic)) === FORWARD ? true : undefined),
       120_000,
     );
-    // Connect flushes the committed offsets every few seconds: wait for them to cover the 20.
-    await eventually(
-      `${f.forwardSource} committed the ${FORWARD}`,
-      async () => {
-        const lag = await activities.replicationLag({
-          connect: 'connect-b',
-          connectors: [f.forwardSource],
-          source: 'A',
-          topics: [f.topic],
-        });
-        return lag.total === '0' ? true : undefined;
-      },
-      60_000,
-      1000,
-    );
-    for (const n of f.forwardConnectors) await retrying(`${n} stopped`, () => connectB.stop(n));
-    await eventually('forward STOPPED', async () => {
-      const states = await Promise.all(f.forwardConnectors.map(async (n) => (await connectB.status(n)).connector.state));
-      return states.every((s) => s === 'STOPPED') ? true : undefined;
-    });
+    await sourceCaughtUp(activities, f.forwardSource, [f.topic]);
+    await stopFlow(connectB, f.forwardConnectors);
     const atFailover = await ends(adminB, f.topic);
     assert.equal(sum(atFailover), FORWARD);
     await produce(kafkaA, f.topic, FORWARD, FORWARD + TAIL); // never reaches B
@@ -203,7 +152,7 @@ describe('failback: divergent records kept on the real stack (Identity)', { time
       primary: 'A',
       dr: 'B',
       forward: { connect: 'connect-b', connectors: f.forwardConnectors, sourceConnectors: [f.forwardSource] },
-      reverse: { connect: 'connect-a', name: f.reverseName, replicationFactor: 1, intervals },
+      reverse: { connect: 'connect-a', name: f.reverseName, replicationFactor: 1, intervals: FAST_INTERVALS },
       topics: [f.topic],
       groups: [f.group],
       policy: 'identity',
@@ -220,18 +169,8 @@ describe('failback: divergent records kept on the real stack (Identity)', { time
     };
   }
 
-  async function gateOpen(h: Awaited<ReturnType<Client['workflow']['start']>>, gate: string) {
-    return eventually(
-      `gate ${gate} open`,
-      async () => {
-        const s = await h.query(statusQuery);
-        if (s.state === 'finished') throw new Error(`workflow finished: ${s.outcome} ${JSON.stringify(s.steps.slice(-3))}`);
-        return s.openGate?.name === gate ? s : undefined;
-      },
-      240_000,
-      300,
-    );
-  }
+  /** Up to 4 minutes a gate on the loaded stack; fails at once if the playbook ends. */
+  const gateOpen = (h: WorkflowHandle, gate: string) => e2eGateOpen(h, gate, 240_000);
 
   async function runFailback(client: Client, taskQueue: string, f: Flow, snapshot: Record<string, Record<string, string>>) {
     // Replay scenario: a first attempt aborted after the reverse flow copied the DR-period records.

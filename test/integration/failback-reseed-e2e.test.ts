@@ -3,14 +3,16 @@ import { after, before, describe, it } from 'node:test';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { Admin, Kafka } from 'kafkajs';
 import { createActivities, createDeps } from '../../activities';
-import { ConnectClient, inState } from '../../src/connect/client';
+import { ConnectClient } from '../../src/connect/client';
 import type { FailbackFigures, FailbackInput } from '../../src/model/failback-input';
 import type { PlaybookReport } from '../../src/model/gates';
-import type { ReplicationPlanInput } from '../../src/model/replication-plan';
 import { stackRegistry } from '../../src/registry/load';
 import type { failback } from '../../workflows/failback';
 import { abortSignal, approveSignal, statusQuery } from '../../workflows/framework';
 import { eventually, kafka, readUntil, stack, uniqueId } from '../helpers/stack';
+import { deployFlowRunning, retrying } from '../helpers/mm2';
+import { endOffsets, FAST_INTERVALS, planAtoB, produceSeq, sourceCaughtUp, stopFlow, sum } from '../helpers/mirror-pair';
+import { seqOf } from '../helpers/seq-clients';
 import { withWorker } from '../helpers/worker';
 import { captureHistory } from '../replay/capture';
 
@@ -75,34 +77,14 @@ describe('failback re-run: copies nothing twice when the previous reverse offset
     };
   }
   type Flow = ReturnType<typeof flowFor>;
-  const intervals = { refreshTopicsSeconds: 1, refreshGroupsSeconds: 1, emitCheckpointsSeconds: 1, emitHeartbeatsSeconds: 1 };
 
-  const ends = async (admin: Admin, topic: string) =>
-    (await admin.fetchTopicOffsets(topic)).sort((a, b) => a.partition - b.partition).map((o) => Number(o.high));
-  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
-  const produce = async (client: Kafka, topic: string, from: number, to: number, timestamp?: number) => {
-    const producer = client.producer({ allowAutoTopicCreation: false });
-    await producer.connect();
-    try {
-      const messages = [];
-      for (let seq = from; seq < to; seq++)
-        messages.push({
-          key: `k-${seq}`,
-          value: `seq=${seq}`,
-          partition: seq % PARTITIONS,
-          ...(timestamp ? { timestamp: String(timestamp) } : {}),
-        });
-      await producer.send({ topic, acks: -1, messages });
-    } finally {
-      await producer.disconnect();
-    }
-  };
-  const seqOf = (v: Buffer | null) => Number(v!.toString().slice('seq='.length));
+  const ends = endOffsets;
+  const produce = (client: Kafka, topic: string, from: number, to: number, timestamp?: number) =>
+    produceSeq(client, topic, from, to, PARTITIONS, timestamp);
+
   const seqs = async (client: Kafka, topic: string, count: number) =>
     (await readUntil(client, topic, (r) => r.length >= count)).map((r) => seqOf(r.value)).sort((a, b) => a - b);
   const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
-  const retrying = async <T>(what: string, fn: () => Promise<T>): Promise<T> =>
-    (await eventually(what, async () => ({ value: await fn() }), 60_000, 1000)).value;
 
   before(async () => {
     adminA = kafkaA.admin();
@@ -137,28 +119,7 @@ describe('failback re-run: copies nothing twice when the previous reverse offset
 
   /** Forward flow deployed, 20 replicated, stopped (the failover); a tail on A; the first DR records on B; the snapshot. */
   async function prepare(f: Flow): Promise<Record<string, Record<string, string>>> {
-    const plan: ReplicationPlanInput = {
-      source: 'A',
-      target: 'B',
-      connect: 'connect-b',
-      name: f.forwardName,
-      policy: { type: f.policy },
-      topicGroups: [{ name: 'main', topics: [f.topic] }],
-      groups: [f.group],
-      replicationFactor: 1,
-      intervals,
-    };
-    await retrying(`${f.forwardName} deployed`, () => activities.deployMirrorFlow({ plan }));
-    await eventually(
-      `${f.forwardName} RUNNING`,
-      async () => {
-        const states = await Promise.all(
-          f.forwardConnectors.map(async (n) => inState(await connectB.status(n), 'RUNNING', n.endsWith('-checkpoint'))),
-        );
-        return states.every(Boolean) ? true : undefined;
-      },
-      120_000,
-    );
+    await deployFlowRunning(activities, planAtoB(f.forwardName, [f.topic], [f.group], { type: f.policy }), connectB);
     await produce(kafkaA, f.topic, 0, FORWARD);
     await eventually(
       `B has the ${FORWARD} forward records in ${f.forwardTopic}`,
@@ -166,25 +127,8 @@ describe('failback re-run: copies nothing twice when the previous reverse offset
         (await adminB.listTopics()).includes(f.forwardTopic) && sum(await ends(adminB, f.forwardTopic)) === FORWARD ? true : undefined,
       120_000,
     );
-    await eventually(
-      `${f.forwardSource} committed the ${FORWARD}`,
-      async () => {
-        const lag = await activities.replicationLag({
-          connect: 'connect-b',
-          connectors: [f.forwardSource],
-          source: 'A',
-          topics: [f.topic],
-        });
-        return lag.total === '0' ? true : undefined;
-      },
-      60_000,
-      1000,
-    );
-    for (const n of f.forwardConnectors) await retrying(`${n} stopped`, () => connectB.stop(n));
-    await eventually('forward STOPPED', async () => {
-      const states = await Promise.all(f.forwardConnectors.map(async (n) => (await connectB.status(n)).connector.state));
-      return states.every((s) => s === 'STOPPED') ? true : undefined;
-    });
+    await sourceCaughtUp(activities, f.forwardSource, [f.topic]);
+    await stopFlow(connectB, f.forwardConnectors);
     const atFailover = await ends(adminB, f.topic);
     await produce(kafkaA, f.topic, FORWARD, FORWARD + TAIL); // never reaches B
     await produce(kafkaB, f.topic, 100, 100 + DR1); // the DR period
@@ -196,7 +140,7 @@ describe('failback re-run: copies nothing twice when the previous reverse offset
       primary: 'A',
       dr: 'B',
       forward: { connect: 'connect-b', connectors: f.forwardConnectors, sourceConnectors: [f.forwardSource] },
-      reverse: { connect: 'connect-a', name: f.reverseName, replicationFactor: 1, intervals },
+      reverse: { connect: 'connect-a', name: f.reverseName, replicationFactor: 1, intervals: FAST_INTERVALS },
       topics: [f.topic],
       groups: [f.group],
       policy: f.policy,

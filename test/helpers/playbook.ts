@@ -9,7 +9,16 @@ import {
   type WorkflowStartOptions,
 } from '@temporalio/client';
 import type { Workflow } from '@temporalio/common';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
+import {
+  bundleWorkflowCode,
+  DefaultLogger,
+  NativeConnection,
+  Runtime,
+  Worker,
+  type RuntimeOptions,
+  type WorkerInterceptors,
+  type WorkflowBundle,
+} from '@temporalio/worker';
 import type { PlaybookStatus } from '../../src/model/gates';
 import { approveSignal, statusQuery } from '../../workflows/framework';
 import { defaultHookStubs } from './hook-stubs';
@@ -33,8 +42,12 @@ export async function startStubWorker(options: {
   activities: object;
   /** Default: test/workflows (production workflows plus the test ones). */
   workflowsPath?: string;
+  /** Runtime settings besides the ERROR logger (a Prometheus endpoint). */
+  runtime?: Omit<RuntimeOptions, 'logger'>;
+  /** Called once the Runtime is installed (an interceptor may need its meter). */
+  interceptors?: () => WorkerInterceptors;
 }): Promise<StubWorker> {
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  Runtime.install({ logger: new DefaultLogger('ERROR'), ...options.runtime });
   const taskQueue = `kafka-dr-test-${options.name}-${uniqueId()}`;
   const bundle = await bundleWorkflowCode({
     workflowsPath: options.workflowsPath ?? require.resolve('../workflows'),
@@ -49,6 +62,7 @@ export async function startStubWorker(options: {
     // Playbooks run cutover hooks after approvals: manual unless the test's stubs say otherwise.
     activities: { ...defaultHookStubs, ...options.activities },
     identity: `${options.name}-test-${taskQueue}`,
+    interceptors: options.interceptors?.(),
   });
   const running = worker.run();
   const connection = await Connection.connect({ address: stack.temporal.address });

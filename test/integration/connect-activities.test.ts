@@ -7,9 +7,10 @@ import type { Admin } from 'kafkajs';
 import type { ConnectorOffsetEntry, ConnectorReport } from '../../activities/connect';
 import { ConnectClient, ConnectRestError } from '../../src/connect/client';
 import { FailureType } from '../../src/failures';
-import { mirrorSourceConfig, remoteTopicName, type MirrorFlow } from '../../src/mm2/connector-configs';
+import { mirrorSourceConfig, remoteTopicName } from '../../src/mm2/connector-configs';
 import { resolveRegistry, stackRegistryDocument } from '../../src/registry/load';
 import { connectErrorBody, FaultProxy } from '../helpers/fault-proxy';
+import { mirrorFlowAtoB } from '../helpers/mirror-pair';
 import { closedPort } from '../helpers/ports';
 import { eventually, kafka, readUntil, REPO_ROOT, stack, uniqueId } from '../helpers/stack';
 import { runActivity, startSuiteWorker, type ActivityOutcome } from '../helpers/worker';
@@ -68,16 +69,7 @@ describe('Connect activities on the real connect-b', { timeout: 150_000 }, () =>
   const scratch = `h1-scratch-${id}`;
   const failing = `h1-failing-${id}`;
   const doomed = `h1-delete-${id}`;
-  const flow = (name: string, topics: string[]): MirrorFlow => ({
-    source: { alias: 'A', bootstrapServers: stack.kafka.A.bootstrap },
-    target: { alias: 'B', bootstrapServers: stack.kafka.B.bootstrap },
-    name,
-    topics,
-    groups: [],
-    policy: 'default',
-    replicationFactor: 1,
-    intervalSeconds: 1,
-  });
+  const flow = (name: string, topics: string[]) => mirrorFlowAtoB(name, topics, []);
   const connectB = new ConnectClient(stack.connect['connect-b'].url);
   const kafkaA = kafka('A');
   const kafkaB = kafka('B');

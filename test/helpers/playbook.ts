@@ -21,6 +21,7 @@ import {
 } from '@temporalio/worker';
 import type { PlaybookStatus } from '../../src/model/gates';
 import { approveSignal, statusQuery } from '../../workflows/framework';
+import type { FrameworkToyInput, frameworkToyPlaybook } from '../workflows/framework-playbook';
 import { defaultHookStubs } from './hook-stubs';
 import { eventually, stack, uniqueId } from './stack';
 
@@ -124,6 +125,35 @@ export function usePlaybookHarness<W extends Workflow, S extends object>(
       return handle;
     },
   };
+}
+
+type ToyHandle = WorkflowHandle<typeof frameworkToyPlaybook>;
+
+/** The toy playbook's input (test/workflows/framework-playbook.ts): A → B requested by alice, with `gates`. */
+export const toyInput = (gates: FrameworkToyInput['gates'], overrides: Partial<FrameworkToyInput> = {}): FrameworkToyInput => ({
+  source: 'A',
+  target: 'B',
+  requestedBy: 'alice',
+  gates,
+  ...overrides,
+});
+
+/** Starts the toy playbook on `w` as `workflowId`, filed in `started` for the closing replay. */
+export async function startToy(
+  w: StubWorker,
+  args: unknown,
+  workflowId: string,
+  started: ToyHandle[],
+  workflowExecutionTimeout = '3 minutes',
+): Promise<ToyHandle> {
+  const h = await w.client.workflow.start<typeof frameworkToyPlaybook>('frameworkToyPlaybook', {
+    taskQueue: w.taskQueue,
+    workflowId,
+    args: [args],
+    workflowExecutionTimeout,
+  });
+  started.push(h);
+  return h;
 }
 
 /**

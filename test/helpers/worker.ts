@@ -8,7 +8,9 @@ import {
 } from '@temporalio/client';
 import type { Workflow } from '@temporalio/common';
 import type { ActivityOptions } from '@temporalio/workflow';
+import assert from 'node:assert/strict';
 import type { ActivityDeps } from '../../activities';
+import type { PlaybookReport } from '../../src/model/gates';
 import { stackRegistry, type Registry } from '../../src/registry/load';
 import { createWorker } from '../../workers/main';
 import { stack, uniqueId } from './stack';
@@ -124,4 +126,19 @@ export function startPlaybook<W extends Workflow>(
     args: [input],
     workflowExecutionTimeout,
   } as never);
+}
+
+/**
+ * The three-flows-side-by-side e2e shape: prepares every flow at once, then runs each one's
+ * playbook on one test worker at once; asserts every report completed (naming its last steps).
+ */
+export async function runSideBySide<F, P, R extends Pick<PlaybookReport, 'outcome' | 'reason' | 'steps'>>(
+  flows: readonly F[],
+  prepare: (f: F) => Promise<P>,
+  run: (ctx: { client: Client; taskQueue: string }, f: F, prepared: P) => Promise<R>,
+): Promise<R[]> {
+  const prepared = await Promise.all(flows.map(prepare));
+  const reports = await withWorker((ctx) => Promise.all(flows.map((f, i) => run(ctx, f, prepared[i]!))));
+  for (const r of reports) assert.equal(r.outcome, 'completed', `${r.reason ?? ''} ${JSON.stringify(r.steps.slice(-3))}`);
+  return reports;
 }

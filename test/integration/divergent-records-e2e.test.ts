@@ -2,24 +2,21 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import type { Admin, Kafka } from 'kafkajs';
-import { createActivities, createDeps } from '../../activities';
+import type { Kafka } from 'kafkajs';
 import type { FindDivergentResult } from '../../activities/divergent';
-import { ConnectClient } from '../../src/connect/client';
 import type { FailbackFigures, FailbackInput } from '../../src/model/failback-input';
 import type { PlaybookReport } from '../../src/model/gates';
 import { ORIGIN_HEADERS, quarantineTopicFor, REPLAY_HEADERS, type DivergentFigures } from '../../src/offsets/divergent';
-import { stackRegistry } from '../../src/registry/load';
 import type { failback } from '../../workflows/failback';
 import { abortSignal, approveSignal } from '../../workflows/framework';
-import { eventually, kafka, readUntil, stack, uniqueId } from '../helpers/stack';
+import { eventually, readUntil, uniqueId } from '../helpers/stack';
 import { deployFlowRunning } from '../helpers/mm2';
-import { endOffsets, FAST_INTERVALS, planAtoB, produceSeq, sourceCaughtUp, stopFlow, sum } from '../helpers/mirror-pair';
+import { endOffsets, FAST_INTERVALS, planAtoB, produceSeq, sourceCaughtUp, stopFlow, sum, useMirrorPair } from '../helpers/mirror-pair';
 import { seqOf } from '../helpers/seq-clients';
 import { e2eGateOpen } from '../helpers/playbook';
-import { withWorker } from '../helpers/worker';
+import { runSideBySide } from '../helpers/worker';
 import { captureHistory } from '../replay/capture';
 
 /**
@@ -52,15 +49,15 @@ const STRAGGLERS = 2;
 type Choice = 'replay' | 'quarantine' | 'discard';
 
 describe('failback: divergent records kept on the real stack (Identity)', { timeout: 600_000 }, () => {
-  const activities = createActivities(createDeps(stackRegistry(stack), 'test-divergent-e2e'));
-  const connectB = new ConnectClient(stack.connect['connect-b'].url);
-  const connectA = new ConnectClient(stack.connect['connect-a'].url);
-  const kafkaA = kafka('A');
-  const kafkaB = kafka('B');
-  let adminA: Admin;
-  let adminB: Admin;
   const exportDir = mkdtempSync(join(tmpdir(), 'kdr-quarantine-'));
   const flows = (['replay', 'quarantine', 'discard'] as const).map((choice) => flowFor(choice, uniqueId()));
+  const pair = useMirrorPair('divergent-e2e', {
+    topics: flows.map((f) => ({ topic: f.topic, partitions: PARTITIONS, on: ['A', 'B'] })),
+    connectors: { 'connect-b': flows.flatMap((f) => f.forwardConnectors), 'connect-a': flows.flatMap((f) => f.reverseConnectors) },
+    groups: flows.flatMap((f) => [`${f.group}-reader`, `${f.group}-early`]),
+  });
+  pair.leaves({ topics: { A: flows.map((f) => quarantineTopicFor(f.topic)) } });
+  const { activities, connectB, kafkaA, kafkaB, adminA, adminB } = pair;
 
   function flowFor(choice: Choice, id: string) {
     const forwardName = `dvf-${id}`;
@@ -107,26 +104,8 @@ describe('failback: divergent records kept on the real stack (Identity)', { time
     return got.sort((a, b) => a - b);
   };
 
-  before(async () => {
+  before(() => {
     process.env['KDR_QUARANTINE_DIR'] = exportDir;
-    adminA = kafkaA.admin();
-    adminB = kafkaB.admin();
-    await Promise.all([adminA.connect(), adminB.connect()]);
-    const topics = flows.map((f) => ({ topic: f.topic, numPartitions: PARTITIONS, replicationFactor: 1 }));
-    await adminA.createTopics({ topics, waitForLeaders: true });
-    await adminB.createTopics({ topics, waitForLeaders: true });
-  });
-
-  after(async () => {
-    for (const f of flows) {
-      await Promise.all(f.forwardConnectors.map((n) => connectB.delete(n).catch(() => undefined)));
-      await Promise.all(f.reverseConnectors.map((n) => connectA.delete(n).catch(() => undefined)));
-    }
-    await adminA.deleteGroups(flows.flatMap((f) => [`${f.group}-reader`, `${f.group}-early`])).catch(() => undefined);
-    const topics = flows.map((f) => f.topic);
-    await adminA.deleteTopics({ topics: [...topics, ...topics.map(quarantineTopicFor)] }).catch(() => undefined);
-    await adminB.deleteTopics({ topics }).catch(() => undefined);
-    await Promise.all([adminA.disconnect(), adminB.disconnect()]);
   });
 
   /** Forward flow deployed, 20 records replicated, flow stopped (the failover), tail on A, DR records on B; the snapshot. */
@@ -250,16 +229,14 @@ describe('failback: divergent records kept on the real stack (Identity)', { time
 
   it('finds the records B never got, and replays, quarantines or discards them as chosen; a re-run copies nothing twice', async (t) => {
     const started = Date.now();
-    const snapshots = await Promise.all(flows.map(prepare));
-    const reports = await withWorker(({ client, taskQueue }) =>
-      Promise.all(flows.map((f, i) => runFailback(client, taskQueue, f, snapshots[i]!))),
+    const reports = await runSideBySide(flows, prepare, ({ client, taskQueue }, f, snapshot) =>
+      runFailback(client, taskQueue, f, snapshot),
     );
     const [replay, quarantine, discard] = reports as [
       PlaybookReport<FailbackFigures>,
       PlaybookReport<FailbackFigures>,
       PlaybookReport<FailbackFigures>,
     ];
-    for (const r of reports) assert.equal(r.outcome, 'completed', `${r.reason ?? ''} ${JSON.stringify(r.steps.slice(-3))}`);
 
     // replay: 8 found (6 tail + 2 stragglers), none of the 10 copied back from B.
     const [fr, fq, fd] = flows as [Flow, Flow, Flow];

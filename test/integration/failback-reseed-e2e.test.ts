@@ -1,19 +1,26 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import type { Admin, Kafka } from 'kafkajs';
-import { createActivities, createDeps } from '../../activities';
-import { ConnectClient } from '../../src/connect/client';
+import type { Kafka } from 'kafkajs';
 import type { FailbackFigures, FailbackInput } from '../../src/model/failback-input';
 import type { PlaybookReport } from '../../src/model/gates';
-import { stackRegistry } from '../../src/registry/load';
 import type { failback } from '../../workflows/failback';
 import { abortSignal, approveSignal, statusQuery } from '../../workflows/framework';
-import { eventually, kafka, readUntil, stack, uniqueId } from '../helpers/stack';
+import { eventually, readUntil, uniqueId } from '../helpers/stack';
 import { deployFlowRunning, retrying } from '../helpers/mm2';
-import { endOffsets, FAST_INTERVALS, planAtoB, produceSeq, sourceCaughtUp, stopFlow, sum } from '../helpers/mirror-pair';
+import {
+  endOffsets,
+  FAST_INTERVALS,
+  planAtoB,
+  produceSeq,
+  sourceCaughtUp,
+  stopFlow,
+  sum,
+  useMirrorPair,
+  type Cluster,
+} from '../helpers/mirror-pair';
 import { seqOf } from '../helpers/seq-clients';
-import { withWorker } from '../helpers/worker';
+import { runSideBySide } from '../helpers/worker';
 import { captureHistory } from '../replay/capture';
 
 /**
@@ -44,14 +51,19 @@ const OLDER = 2;
 type Kind = 'identity' | 'default' | 'ignore';
 
 describe('failback re-run: copies nothing twice when the previous reverse offsets are gone', { timeout: 900_000 }, () => {
-  const activities = createActivities(createDeps(stackRegistry(stack), 'test-reseed-e2e'));
-  const connectB = new ConnectClient(stack.connect['connect-b'].url);
-  const connectA = new ConnectClient(stack.connect['connect-a'].url);
-  const kafkaA = kafka('A');
-  const kafkaB = kafka('B');
-  let adminA: Admin;
-  let adminB: Admin;
   const flows = (['identity', 'default', 'ignore'] as const).map((kind) => flowFor(kind, uniqueId()));
+  const defaultFlow = flows.find((f) => f.kind === 'default')!;
+  // B's <topic> is where producers write during DR (Default: B-local; Identity: also the forward target).
+  const pair = useMirrorPair('reseed-e2e', {
+    topics: [
+      ...flows.map((f) => ({ topic: f.topic, partitions: PARTITIONS, on: ['A', 'B'] as Cluster[] })),
+      // Default: A's B.<topic> already holds an earlier failback's copies (written in `before`).
+      { topic: defaultFlow.copyTopic, partitions: PARTITIONS },
+    ],
+    connectors: { 'connect-b': flows.flatMap((f) => f.forwardConnectors), 'connect-a': flows.flatMap((f) => f.reverseConnectors) },
+  });
+  pair.leaves({ topics: { B: flows.map((f) => f.forwardTopic) } });
+  const { activities, connectA, connectB, kafkaA, kafkaB, adminA, adminB } = pair;
 
   function flowFor(kind: Kind, id: string) {
     const forwardName = `rsf-${id}`;
@@ -87,34 +99,8 @@ describe('failback re-run: copies nothing twice when the previous reverse offset
   const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
 
   before(async () => {
-    adminA = kafkaA.admin();
-    adminB = kafkaB.admin();
-    await Promise.all([adminA.connect(), adminB.connect()]);
-    const topics = flows.map((f) => ({ topic: f.topic, numPartitions: PARTITIONS, replicationFactor: 1 }));
-    // B's <topic> is where producers write during DR (Default: B-local; Identity: also the forward target).
-    await adminA.createTopics({ topics, waitForLeaders: true });
-    await adminB.createTopics({ topics, waitForLeaders: true });
-    // Default: A's B.<topic> already holds an earlier failback's copies (seqs 90, 91, an hour old), not on B now.
-    const def = flows.find((f) => f.kind === 'default')!;
-    await adminA.createTopics({
-      topics: [{ topic: def.copyTopic, numPartitions: PARTITIONS, replicationFactor: 1 }],
-      waitForLeaders: true,
-    });
-    await produce(kafkaA, def.copyTopic, 90, 92, Date.now() - 3_600_000);
-  });
-
-  after(async () => {
-    for (const f of flows) {
-      await Promise.all(f.forwardConnectors.map((n) => connectB.delete(n).catch(() => undefined)));
-      await Promise.all(f.reverseConnectors.map((n) => connectA.delete(n).catch(() => undefined)));
-    }
-    await adminA
-      .deleteTopics({ topics: flows.flatMap((f) => [f.topic, ...(f.copyTopic !== f.topic ? [f.copyTopic] : [])]) })
-      .catch(() => undefined);
-    await adminB
-      .deleteTopics({ topics: flows.flatMap((f) => [f.topic, ...(f.forwardTopic !== f.topic ? [f.forwardTopic] : [])]) })
-      .catch(() => undefined);
-    await Promise.all([adminA.disconnect(), adminB.disconnect()]);
+    // Default: the earlier failback's copies in A's B.<topic> (seqs 90, 91, an hour old), not on B now.
+    await produce(kafkaA, defaultFlow.copyTopic, 90, 92, Date.now() - 3_600_000);
   });
 
   /** Forward flow deployed, 20 replicated, stopped (the failover); a tail on A; the first DR records on B; the snapshot. */
@@ -245,16 +231,12 @@ describe('failback re-run: copies nothing twice when the previous reverse offset
 
   it('Identity and Default find the first attempt copy on A and copy only the rest; ignoring it copies again', async (t) => {
     const started = Date.now();
-    const snapshots = await Promise.all(flows.map(prepare));
-    const reports = await withWorker(({ client, taskQueue }) =>
-      Promise.all(flows.map((f, i) => scenario(client, taskQueue, f, snapshots[i]!))),
-    );
+    const reports = await runSideBySide(flows, prepare, ({ client, taskQueue }, f, snapshot) => scenario(client, taskQueue, f, snapshot));
     const [identity, def, ignore] = reports as [
       PlaybookReport<FailbackFigures>,
       PlaybookReport<FailbackFigures>,
       PlaybookReport<FailbackFigures>,
     ];
-    for (const r of reports) assert.equal(r.outcome, 'completed', `${r.reason ?? ''} ${JSON.stringify(r.steps.slice(-3))}`);
     const [fi, fd, fx] = flows as [Flow, Flow, Flow];
     const dr = range(100, 100 + DR1 + DR2);
 

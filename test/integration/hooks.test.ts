@@ -11,7 +11,7 @@ import type { CutoverHookRequest, EscalationNotice } from '../../src/hooks/types
 import type { PlaybookReport } from '../../src/model/gates';
 import { resolveRegistry } from '../../src/registry/load';
 import { approveSignal, statusQuery } from '../../workflows/framework';
-import { gateOpen, replayAll, startStubWorker, workflowFailure, type StubWorker } from '../helpers/playbook';
+import { gateOpen, replayAll, startStubWorker, startToy, toyInput, workflowFailure, type StubWorker } from '../helpers/playbook';
 import { eventually, uniqueId } from '../helpers/stack';
 import type { FrameworkToyActivities, FrameworkToyInput, frameworkToyPlaybook } from '../workflows/framework-playbook';
 
@@ -105,28 +105,16 @@ describe('cutover hooks over HTTP: signed, retried, refused, secret-free history
     await new Promise((resolve) => server?.close(resolve));
   });
 
-  function input(overrides: Partial<FrameworkToyInput> = {}): FrameworkToyInput {
-    return {
-      source: 'A',
-      target: 'B',
-      requestedBy: 'alice',
-      cutover: true,
-      gates: { 'stop-producers': { deadline: '5 minutes' }, 'producers-cutover': { deadline: '5 minutes' } },
-      ...overrides,
-    };
-  }
+  const input = (overrides: Partial<FrameworkToyInput> = {}) =>
+    toyInput(
+      { 'stop-producers': { deadline: '5 minutes' }, 'producers-cutover': { deadline: '5 minutes' } },
+      { cutover: true, ...overrides },
+    );
 
   async function start(args: FrameworkToyInput, statuses?: number[]): Promise<Handle> {
     const workflowId = `hooks-http-${uniqueId()}`;
     if (statuses) script.set(workflowId, [...statuses]);
-    const h = await w.client.workflow.start<typeof frameworkToyPlaybook>('frameworkToyPlaybook', {
-      taskQueue: w.taskQueue,
-      workflowId,
-      args: [args],
-      workflowExecutionTimeout: '3 minutes',
-    });
-    started.push(h);
-    return h;
+    return startToy(w, args, workflowId, started);
   }
 
   it('POSTs the request signed over the exact body; the receiver verifies it; the step records status and body', async () => {

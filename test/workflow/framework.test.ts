@@ -14,7 +14,7 @@ import { cutoverWorkflowId } from '../../src/model/workflow-ids';
 import { abortSignal, approveSignal, decideUpdate, rejectSignal, SEARCH_ATTRIBUTE_KEYS, statusQuery } from '../../workflows/framework';
 import type { FrameworkToyActivities, FrameworkToyInput, frameworkToyPlaybook } from '../workflows/framework-playbook';
 import { eventually, uniqueId } from '../helpers/stack';
-import { gateOpen, startStubWorker, type StubWorker } from '../helpers/playbook';
+import { gateOpen, startStubWorker, startToy, toyInput, type StubWorker } from '../helpers/playbook';
 
 /**
  * The shared playbook machinery on the real Temporal dev server: a toy playbook
@@ -70,29 +70,16 @@ describe('playbook framework: gates, journal, compensation, messages', { timeout
 
   type Handle = WorkflowHandle<typeof frameworkToyPlaybook>;
 
-  function input(overrides: Partial<FrameworkToyInput> = {}): FrameworkToyInput {
-    return {
-      source: 'A',
-      target: 'B',
-      requestedBy: 'alice',
-      gates: {
+  const input = (overrides: Partial<FrameworkToyInput> = {}) =>
+    toyInput(
+      {
         'stop-producers': { approvers: ['alice', 'bob', 'carol'], fourEyes: true, deadline: '5 minutes' },
         'producers-cutover': { approvers: ['bob', 'carol'], deadline: '5 minutes' },
       },
-      ...overrides,
-    };
-  }
+      overrides,
+    );
 
-  async function start(args: unknown, workflowId = `framework-toy-${uniqueId()}`): Promise<Handle> {
-    const handle = await w.client.workflow.start<typeof frameworkToyPlaybook>('frameworkToyPlaybook', {
-      taskQueue: w.taskQueue,
-      workflowId,
-      args: [args],
-      workflowExecutionTimeout: '2 minutes',
-    });
-    started.push(handle);
-    return handle;
-  }
+  const start = (args: unknown, workflowId = `framework-toy-${uniqueId()}`) => startToy(w, args, workflowId, started, '2 minutes');
 
   const status = (h: Handle) => h.query(statusQuery);
 

@@ -247,6 +247,18 @@ export const forwardOn = (flow: { all: string[]; sources: string[] }) => ({
   sourceConnectors: flow.sources,
 });
 
+/** The connector names of forward flow `forwardName` (one topic group `main`) and of its failback's reverse flow `reverseName`. */
+export function cycleNames(forwardName: string, reverseName: string) {
+  return {
+    forwardName,
+    reverseName,
+    forwardSource: `${forwardName}-source-main`,
+    forwardConnectors: [`${forwardName}-source-main`, `${forwardName}-checkpoint`, `${forwardName}-heartbeat`],
+    reverseSource: `${reverseName}-source-failback`,
+    reverseConnectors: [`${reverseName}-source-failback`, `${reverseName}-checkpoint`, `${reverseName}-heartbeat`],
+  };
+}
+
 /** The failback B→A of a cycle's tests: reverse flow `reverseName` on connect-a, gates of 5 minutes; `o` adds or replaces fields. */
 export function cycleFailbackInput(
   forward: { all: string[]; sources: string[] },

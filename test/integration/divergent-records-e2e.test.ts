@@ -13,7 +13,17 @@ import type { failback } from '../../workflows/failback';
 import { abortSignal, approveSignal } from '../../workflows/framework';
 import { eventually, readUntil, uniqueId } from '../helpers/stack';
 import { deployFlowRunning } from '../helpers/mm2';
-import { endOffsets, FAST_INTERVALS, planAtoB, produceSeq, sourceCaughtUp, stopFlow, sum, useMirrorPair } from '../helpers/mirror-pair';
+import {
+  cycleFailbackInput,
+  cycleNames,
+  endOffsets,
+  planAtoB,
+  produceSeq,
+  sourceCaughtUp,
+  stopFlow,
+  sum,
+  useMirrorPair,
+} from '../helpers/mirror-pair';
 import { seqOf } from '../helpers/seq-clients';
 import { e2eGateOpen } from '../helpers/playbook';
 import { runSideBySide } from '../helpers/worker';
@@ -60,18 +70,12 @@ describe('failback: divergent records kept on the real stack (Identity)', { time
   const { activities, connectB, kafkaA, kafkaB, adminA, adminB } = pair;
 
   function flowFor(choice: Choice, id: string) {
-    const forwardName = `dvf-${id}`;
-    const reverseName = `dvr-${id}`;
     return {
       choice,
       id,
       topic: `dv-${choice}-${id}`,
       group: `dv-svc-${id}`,
-      forwardName,
-      reverseName,
-      forwardSource: `${forwardName}-source-main`,
-      forwardConnectors: [`${forwardName}-source-main`, `${forwardName}-checkpoint`, `${forwardName}-heartbeat`],
-      reverseConnectors: [`${reverseName}-source-failback`, `${reverseName}-checkpoint`, `${reverseName}-heartbeat`],
+      ...cycleNames(`dvf-${id}`, `dvr-${id}`),
     };
   }
   type Flow = ReturnType<typeof flowFor>;
@@ -127,25 +131,15 @@ describe('failback: divergent records kept on the real stack (Identity)', { time
   }
 
   function failbackInput(f: Flow, snapshot: Record<string, Record<string, string>>): FailbackInput {
-    return {
-      primary: 'A',
-      dr: 'B',
-      forward: { connect: 'connect-b', connectors: f.forwardConnectors, sourceConnectors: [f.forwardSource] },
-      reverse: { connect: 'connect-a', name: f.reverseName, replicationFactor: 1, intervals: FAST_INTERVALS },
+    const gate = { deadline: '8 minutes' };
+    return cycleFailbackInput({ all: f.forwardConnectors, sources: [f.forwardSource] }, f.reverseName, {
       topics: [f.topic],
       groups: [f.group],
-      policy: 'identity',
       seed: { mode: 'auto', snapshot },
-      requestedBy: 'tester',
-      gates: {
-        'consumers-cutover': { deadline: '8 minutes' },
-        'stop-producers': { deadline: '8 minutes' },
-        'producers-cutover': { deadline: '8 minutes' },
-      },
+      gates: { 'consumers-cutover': gate, 'stop-producers': gate, 'producers-cutover': gate },
       lagThreshold: 0,
       catchUpTimeoutSeconds: 180,
-      quietSeconds: 2,
-    };
+    });
   }
 
   /** Up to 4 minutes a gate on the loaded stack; fails at once if the playbook ends. */

@@ -9,8 +9,9 @@ import { abortSignal, approveSignal, statusQuery } from '../../workflows/framewo
 import { eventually, readUntil, uniqueId } from '../helpers/stack';
 import { deployFlowRunning, retrying } from '../helpers/mm2';
 import {
+  cycleFailbackInput,
+  cycleNames,
   endOffsets,
-  FAST_INTERVALS,
   planAtoB,
   produceSeq,
   sourceCaughtUp,
@@ -20,6 +21,7 @@ import {
   type Cluster,
 } from '../helpers/mirror-pair';
 import { seqOf } from '../helpers/seq-clients';
+import { e2eGateOpen } from '../helpers/playbook';
 import { runSideBySide } from '../helpers/worker';
 import { captureHistory } from '../replay/capture';
 
@@ -66,8 +68,6 @@ describe('failback re-run: copies nothing twice when the previous reverse offset
   const { activities, connectA, connectB, kafkaA, kafkaB, adminA, adminB } = pair;
 
   function flowFor(kind: Kind, id: string) {
-    const forwardName = `rsf-${id}`;
-    const reverseName = `rsr-${id}`;
     const topic = `rs-${kind}-${id}`;
     const policy: 'identity' | 'default' = kind === 'default' ? 'default' : 'identity';
     return {
@@ -80,12 +80,7 @@ describe('failback re-run: copies nothing twice when the previous reverse offset
       /** Where the forward flow writes on B. */
       forwardTopic: policy === 'default' ? `A.${topic}` : topic,
       group: `rs-svc-${id}`,
-      forwardName,
-      reverseName,
-      forwardSource: `${forwardName}-source-main`,
-      forwardConnectors: [`${forwardName}-source-main`, `${forwardName}-checkpoint`, `${forwardName}-heartbeat`],
-      reverseSource: `${reverseName}-source-failback`,
-      reverseConnectors: [`${reverseName}-source-failback`, `${reverseName}-checkpoint`, `${reverseName}-heartbeat`],
+      ...cycleNames(`rsf-${id}`, `rsr-${id}`),
     };
   }
   type Flow = ReturnType<typeof flowFor>;
@@ -122,39 +117,20 @@ describe('failback re-run: copies nothing twice when the previous reverse offset
   }
 
   function failbackInput(f: Flow, snapshot: Record<string, Record<string, string>>, rerun: boolean): FailbackInput {
-    return {
-      primary: 'A',
-      dr: 'B',
-      forward: { connect: 'connect-b', connectors: f.forwardConnectors, sourceConnectors: [f.forwardSource] },
-      reverse: { connect: 'connect-a', name: f.reverseName, replicationFactor: 1, intervals: FAST_INTERVALS },
+    const gate = { deadline: '10 minutes' };
+    return cycleFailbackInput({ all: f.forwardConnectors, sources: [f.forwardSource] }, f.reverseName, {
       topics: [f.topic],
       groups: [f.group],
       policy: f.policy,
       seed: { mode: 'auto', snapshot, ...(rerun && f.kind === 'ignore' ? { onPrimary: 'ignore' as const } : {}) },
-      requestedBy: 'tester',
-      gates: {
-        'consumers-cutover': { deadline: '10 minutes' },
-        'stop-producers': { deadline: '10 minutes' },
-        'producers-cutover': { deadline: '10 minutes' },
-      },
+      gates: { 'consumers-cutover': gate, 'stop-producers': gate, 'producers-cutover': gate },
       lagThreshold: 0,
       catchUpTimeoutSeconds: 240,
-      quietSeconds: 2,
-    };
+    });
   }
 
-  async function gateOpen(h: WorkflowHandle, gate: string) {
-    return eventually(
-      `gate ${gate} open`,
-      async () => {
-        const s = await h.query(statusQuery);
-        if (s.state === 'finished') throw new Error(`workflow finished: ${s.outcome} ${JSON.stringify(s.steps.slice(-3))}`);
-        return s.openGate?.name === gate ? s : undefined;
-      },
-      300_000,
-      300,
-    );
-  }
+  /** Up to 5 minutes a gate on the loaded stack; fails at once if the playbook ends. */
+  const gateOpen = (h: WorkflowHandle, gate: string) => e2eGateOpen(h, gate, 300_000);
 
   /** The previous reverse source connector's Connect offsets, really gone: created STOPPED, offsets DELETEd, checked, deleted. */
   async function forgetReverseOffsets(f: Flow, config: Record<string, string>): Promise<number> {

@@ -316,6 +316,30 @@ export async function flowWithLag(
   return { source: source!, mirrored };
 }
 
+/**
+ * A cycle's forward flow up to the failover: deployed A→B (Identity unless told), seqs
+ * 0..forward-1 written to A's `topic`, copied to B's `forwardTopic` (default `topic`) and
+ * committed by the source, then the flow stopped. Returns B's end offsets of `topic` then.
+ */
+export async function forwardUntilFailover(
+  pair: MirrorPair,
+  f: { forwardName: string; forwardSource: string; forwardConnectors: string[]; topic: string; group: string },
+  o: { forward: number; partitions: number; policy?: 'identity' | 'default'; forwardTopic?: string },
+): Promise<number[]> {
+  const mirror = o.forwardTopic ?? f.topic;
+  await deployFlowRunning(pair.activities, planAtoB(f.forwardName, [f.topic], [f.group], { type: o.policy ?? 'identity' }), pair.connectB);
+  await produceSeq(pair.kafkaA, f.topic, 0, o.forward, o.partitions);
+  await eventually(
+    `B has the ${o.forward} forward records in ${mirror}`,
+    async () =>
+      (await pair.adminB.listTopics()).includes(mirror) && sum(await endOffsets(pair.adminB, mirror)) === o.forward ? true : undefined,
+    120_000,
+  );
+  await sourceCaughtUp(pair.activities, f.forwardSource, [f.topic]);
+  await stopFlow(pair.connectB, f.forwardConnectors);
+  return endOffsets(pair.adminB, f.topic);
+}
+
 /** `topic` on `cluster` holds seqs 0..total-1 once each, and no more records a moment later. */
 export async function assertSeqsOnce(pair: MirrorPair, cluster: Cluster, topic: string, total: number, why: string): Promise<void> {
   const records = await readUntil(cluster === 'A' ? pair.kafkaA : pair.kafkaB, topic, (r) => r.length >= total);

@@ -12,18 +12,7 @@ import { ORIGIN_HEADERS, quarantineTopicFor, REPLAY_HEADERS, type DivergentFigur
 import type { failback } from '../../workflows/failback';
 import { abortSignal, approveSignal } from '../../workflows/framework';
 import { eventually, readUntil, uniqueId } from '../helpers/stack';
-import { deployFlowRunning } from '../helpers/mm2';
-import {
-  cycleFailbackInput,
-  cycleNames,
-  endOffsets,
-  planAtoB,
-  produceSeq,
-  sourceCaughtUp,
-  stopFlow,
-  sum,
-  useMirrorPair,
-} from '../helpers/mirror-pair';
+import { cycleFailbackInput, cycleNames, endOffsets, forwardUntilFailover, produceSeq, sum, useMirrorPair } from '../helpers/mirror-pair';
 import { seqOf } from '../helpers/seq-clients';
 import { e2eGateOpen } from '../helpers/playbook';
 import { runSideBySide } from '../helpers/worker';
@@ -67,7 +56,7 @@ describe('failback: divergent records kept on the real stack (Identity)', { time
     groups: flows.flatMap((f) => [`${f.group}-reader`, `${f.group}-early`]),
   });
   pair.leaves({ topics: { A: flows.map((f) => quarantineTopicFor(f.topic)) } });
-  const { activities, connectB, kafkaA, kafkaB, adminA, adminB } = pair;
+  const { activities, kafkaA, kafkaB, adminA, adminB } = pair;
 
   function flowFor(choice: Choice, id: string) {
     return {
@@ -114,16 +103,7 @@ describe('failback: divergent records kept on the real stack (Identity)', { time
 
   /** Forward flow deployed, 20 records replicated, flow stopped (the failover), tail on A, DR records on B; the snapshot. */
   async function prepare(f: Flow): Promise<Record<string, Record<string, string>>> {
-    await deployFlowRunning(activities, planAtoB(f.forwardName, [f.topic], [f.group], { type: 'identity' }), connectB);
-    await produce(kafkaA, f.topic, 0, FORWARD);
-    await eventually(
-      `B has the ${FORWARD} forward records of ${f.topic}`,
-      async () => (sum(await ends(adminB, f.topic)) === FORWARD ? true : undefined),
-      120_000,
-    );
-    await sourceCaughtUp(activities, f.forwardSource, [f.topic]);
-    await stopFlow(connectB, f.forwardConnectors);
-    const atFailover = await ends(adminB, f.topic);
+    const atFailover = await forwardUntilFailover(pair, f, { forward: FORWARD, partitions: PARTITIONS });
     assert.equal(sum(atFailover), FORWARD);
     await produce(kafkaA, f.topic, FORWARD, FORWARD + TAIL); // never reaches B
     await produce(kafkaB, f.topic, 100, 100 + DR); // the DR period

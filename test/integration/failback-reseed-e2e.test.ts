@@ -7,15 +7,13 @@ import type { PlaybookReport } from '../../src/model/gates';
 import type { failback } from '../../workflows/failback';
 import { abortSignal, approveSignal, statusQuery } from '../../workflows/framework';
 import { eventually, readUntil, uniqueId } from '../helpers/stack';
-import { deployFlowRunning, retrying } from '../helpers/mm2';
+import { retrying } from '../helpers/mm2';
 import {
   cycleFailbackInput,
   cycleNames,
   endOffsets,
-  planAtoB,
+  forwardUntilFailover,
   produceSeq,
-  sourceCaughtUp,
-  stopFlow,
   sum,
   useMirrorPair,
   type Cluster,
@@ -65,7 +63,7 @@ describe('failback re-run: copies nothing twice when the previous reverse offset
     connectors: { 'connect-b': flows.flatMap((f) => f.forwardConnectors), 'connect-a': flows.flatMap((f) => f.reverseConnectors) },
   });
   pair.leaves({ topics: { B: flows.map((f) => f.forwardTopic) } });
-  const { activities, connectA, connectB, kafkaA, kafkaB, adminA, adminB } = pair;
+  const { connectA, kafkaA, kafkaB, adminA } = pair;
 
   function flowFor(kind: Kind, id: string) {
     const topic = `rs-${kind}-${id}`;
@@ -100,17 +98,12 @@ describe('failback re-run: copies nothing twice when the previous reverse offset
 
   /** Forward flow deployed, 20 replicated, stopped (the failover); a tail on A; the first DR records on B; the snapshot. */
   async function prepare(f: Flow): Promise<Record<string, Record<string, string>>> {
-    await deployFlowRunning(activities, planAtoB(f.forwardName, [f.topic], [f.group], { type: f.policy }), connectB);
-    await produce(kafkaA, f.topic, 0, FORWARD);
-    await eventually(
-      `B has the ${FORWARD} forward records in ${f.forwardTopic}`,
-      async () =>
-        (await adminB.listTopics()).includes(f.forwardTopic) && sum(await ends(adminB, f.forwardTopic)) === FORWARD ? true : undefined,
-      120_000,
-    );
-    await sourceCaughtUp(activities, f.forwardSource, [f.topic]);
-    await stopFlow(connectB, f.forwardConnectors);
-    const atFailover = await ends(adminB, f.topic);
+    const atFailover = await forwardUntilFailover(pair, f, {
+      forward: FORWARD,
+      partitions: PARTITIONS,
+      policy: f.policy,
+      forwardTopic: f.forwardTopic,
+    });
     await produce(kafkaA, f.topic, FORWARD, FORWARD + TAIL); // never reaches B
     await produce(kafkaB, f.topic, 100, 100 + DR1); // the DR period
     return { [f.topic]: Object.fromEntries(atFailover.map((o, p) => [String(p), String(o)])) };

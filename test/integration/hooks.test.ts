@@ -10,6 +10,7 @@ import { ATTEMPT_HEADER, DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, TIMEST
 import type { CutoverHookRequest, EscalationNotice } from '../../src/hooks/types';
 import type { PlaybookReport } from '../../src/model/gates';
 import { resolveRegistry } from '../../src/registry/load';
+import { toyStopProducersRequest } from '../helpers/hook-stubs';
 import { approveSignal, statusQuery } from '../../workflows/framework';
 import { gateOpen, replayAll, startStubWorker, startToy, toyInput, workflowFailure, type StubWorker } from '../helpers/playbook';
 import { eventually, uniqueId } from '../helpers/stack';
@@ -129,15 +130,7 @@ describe('cutover hooks over HTTP: signed, retried, refused, secret-free history
     assert.equal(d.headers.authorization, TOKEN, 'a header from a secret ref is sent');
     assert.equal(d.headers[EVENT_HEADER.toLowerCase()], 'gate-approved');
     assert.equal(d.headers[ATTEMPT_HEADER.toLowerCase()], '1');
-    assert.deepEqual(JSON.parse(d.body) as CutoverHookRequest, {
-      workflowId: h.workflowId,
-      playbook: 'framework-toy',
-      gate: 'stop-producers',
-      action: 'stop-producers',
-      from: 'A',
-      to: 'B',
-      approvedBy: 'bob',
-    });
+    assert.deepEqual(JSON.parse(d.body) as CutoverHookRequest, toyStopProducersRequest(h.workflowId));
     await h.signal(approveSignal, { gate: 'producers-cutover', by: 'carol' });
     const report: PlaybookReport = await h.result();
     assert.equal(report.outcome, 'completed');

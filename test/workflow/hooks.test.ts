@@ -6,6 +6,7 @@ import type { CutoverHookRequest, CutoverHookResult, EscalationNotice, Escalatio
 import type { PlaybookReport } from '../../src/model/gates';
 import { abortSignal, approveSignal, hookStepName, rejectSignal, statusQuery } from '../../workflows/framework';
 import { approveGates, gateOpen, replayAll, usePlaybookHarness, workflowFailure } from '../helpers/playbook';
+import { toyStopProducersRequest } from '../helpers/hook-stubs';
 import { eventually } from '../helpers/stack';
 import type { FrameworkToyActivities, FrameworkToyInput, frameworkToyPlaybook } from '../workflows/framework-playbook';
 
@@ -98,15 +99,7 @@ describe('cutover hooks and escalation notifications in the playbook framework',
     const requests = callsOf(h.workflowId)
       .filter((c) => c.name === 'runCutoverHook')
       .map((c) => c.arg as CutoverHookRequest);
-    assert.deepEqual(requests[0], {
-      workflowId: h.workflowId,
-      playbook: 'framework-toy',
-      gate: 'stop-producers',
-      action: 'stop-producers',
-      from: 'A',
-      to: 'B',
-      approvedBy: 'bob',
-    });
+    assert.deepEqual(requests[0], toyStopProducersRequest(h.workflowId));
     assert.equal(requests[1]!.gate, 'producers-cutover');
     assert.equal(requests[1]!.approvedBy, 'carol');
     // The journal: the hook step sits right after its gate, with what the hook did.

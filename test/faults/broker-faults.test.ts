@@ -10,7 +10,9 @@ import { DESTRUCTIVE_OPTIONS } from '../../workflows/activity-options';
 import {
   assertStackHealthy,
   drainRetried,
+  faultTimeline,
   freezeComponent,
+  LAGGED,
   startComponents,
   startDrain,
   stopComponent,
@@ -33,9 +35,6 @@ import { runActivity, withWorker } from '../helpers/worker';
  * deletion completes when B thaws and the topic is gone, not half-deleted.
  */
 
-const PARTITIONS = 2;
-const BEFORE = 10;
-const TOTAL = 50;
 const FREEZE_MS = 12_000;
 
 describe('broker B stopped or frozen mid-step', { timeout: 600_000 }, () => {
@@ -47,7 +46,7 @@ describe('broker B stopped or frozen mid-step', { timeout: 600_000 }, () => {
   const registry = stackRegistry(stack);
   const pair = useMirrorPair('broker-faults', {
     topics: [
-      { topic, partitions: PARTITIONS, on: ['B'] },
+      { topic, partitions: LAGGED.partitions, on: ['B'] },
       { topic: toDelete, partitions: 1, on: ['B'] },
       { topic: toDeleteFrozen, partitions: 1, on: ['B'] },
     ],
@@ -78,18 +77,9 @@ describe('broker B stopped or frozen mid-step', { timeout: 600_000 }, () => {
 
   it('the drain completes after B is back (retried, every record once on A); a deletion fails after exactly 3 attempts deleting nothing, or completes after a freeze', async (t) => {
     // The reverse flow B→A on connect-a; some records copied, then the source stopped with 40 to go.
-    const { source, mirrored } = await flowWithLag(pair, {
-      from: 'B',
-      name: `bf-${id}`,
-      topic,
-      partitions: PARTITIONS,
-      before: BEFORE,
-      total: TOTAL,
-    });
+    const { source, mirrored } = await flowWithLag(pair, { ...LAGGED, topic, from: 'B', name: `bf-${id}` });
 
-    const timeline: string[] = [];
-    const t0 = Date.now();
-    const mark = (what: string) => timeline.push(`${((Date.now() - t0) / 1000).toFixed(1)}s ${what}`);
+    const { timeline, mark } = faultTimeline();
 
     await withWorker(
       async (ctx: { client: Client; taskQueue: string }) => {
@@ -163,7 +153,7 @@ describe('broker B stopped or frozen mid-step', { timeout: 600_000 }, () => {
       !(await retrying('B topics', () => adminB.listTopics(), 90_000)).includes(toDeleteFrozen),
       'the deletion interrupted by the freeze is complete',
     );
-    await assertSeqsOnce(pair, 'A', mirrored, TOTAL, 'no record copied twice across the outage');
+    await assertSeqsOnce(pair, 'A', mirrored, LAGGED.total, 'no record copied twice across the outage');
     await assertStackHealthy();
   });
 });

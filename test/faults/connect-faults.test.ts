@@ -4,7 +4,7 @@ import type { Client } from '@temporalio/client';
 import type { DrainResult } from '../../activities/lag';
 import { FailureType } from '../../src/failures';
 import { DESTRUCTIVE_OPTIONS } from '../../workflows/activity-options';
-import { assertStackHealthy, drainRetried, startComponents, startDrain, stopComponent, useFaultHooks } from '../helpers/faults';
+import { assertStackHealthy, drainRetried, LAGGED, startComponents, startDrain, stopComponent, useFaultHooks } from '../helpers/faults';
 import { assertSeqsOnce, flowWithLag, useMirrorPair } from '../helpers/mirror-pair';
 import { retrying } from '../helpers/mm2';
 import { uniqueId } from '../helpers/stack';
@@ -18,27 +18,16 @@ import { runActivity, withWorker } from '../helpers/worker';
  * options (workflows/activity-options.ts), so the bounds tested are the production ones.
  */
 
-const PARTITIONS = 2;
-const BEFORE = 10;
-const TOTAL = 50;
-
 describe('connect-b stopped and restarted mid-step', { timeout: 600_000 }, () => {
   const id = uniqueId();
   const topic = `cf-${id}`;
-  const pair = useMirrorPair('connect-faults', { topics: [{ topic, partitions: PARTITIONS }] });
+  const pair = useMirrorPair('connect-faults', { topics: [{ topic, partitions: LAGGED.partitions }] });
   pair.leaves({ topics: { B: [`A.${topic}`] } });
   useFaultHooks(pair);
 
   it('the drain wait survives it (retried, completes after the restart, every record once on B); a destructive call fails ConnectUnavailable after exactly 3 attempts', async (t) => {
     // Some records copied (committed offsets exist), then the source stopped with 40 to go: lag 40.
-    const { source, mirrored } = await flowWithLag(pair, {
-      from: 'A',
-      name: `cf-${id}`,
-      topic,
-      partitions: PARTITIONS,
-      before: BEFORE,
-      total: TOTAL,
-    });
+    const { source, mirrored } = await flowWithLag(pair, { ...LAGGED, topic, from: 'A', name: `cf-${id}` });
 
     const timeline: string[] = [];
     const t0 = Date.now();
@@ -86,7 +75,7 @@ describe('connect-b stopped and restarted mid-step', { timeout: 600_000 }, () =>
 
     assert.ok(outcome.attempt >= 2, `the drain completed on attempt ${outcome.attempt}`);
     assert.equal(outcome.result.total, '0');
-    await assertSeqsOnce(pair, 'B', mirrored, TOTAL, 'no record copied twice across the restart');
+    await assertSeqsOnce(pair, 'B', mirrored, LAGGED.total, 'no record copied twice across the restart');
     await assertStackHealthy();
   });
 });

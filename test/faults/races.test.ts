@@ -13,7 +13,7 @@ import { PlaybookConflictError, startPlaybook, type StartedPlaybook } from '../.
 import { cutoverWorkflowId } from '../../src/model/workflow-ids';
 import { abortSignal, approveSignal, decideUpdate, rejectSignal, statusQuery } from '../../workflows/framework';
 import type { FrameworkToyActivities, FrameworkToyInput, frameworkToyPlaybook } from '../workflows/framework-playbook';
-import { gateOpen, replayAll, startStubWorker, type StubWorker } from '../helpers/playbook';
+import { gateOpen, replayAll, startStubWorker, startToy, toyInput, type StubWorker } from '../helpers/playbook';
 import { eventually, REPO_ROOT, uniqueId } from '../helpers/stack';
 
 /**
@@ -70,29 +70,16 @@ describe('operator message races (issue 6.6)', { timeout: 300_000 }, () => {
     await w?.close();
   });
 
-  function input(overrides: Partial<FrameworkToyInput> = {}): FrameworkToyInput {
-    return {
-      source: 'A',
-      target: 'B',
-      requestedBy: 'alice',
-      gates: {
+  const input = (overrides: Partial<FrameworkToyInput> = {}) =>
+    toyInput(
+      {
         'stop-producers': { approvers: ['bob', 'carol', 'dave'], deadline: '2 minutes' },
         'producers-cutover': { approvers: ['bob', 'carol'], deadline: '2 minutes' },
       },
-      ...overrides,
-    };
-  }
+      overrides,
+    );
 
-  async function start(args: FrameworkToyInput, workflowId = `races-${uniqueId()}`): Promise<Handle> {
-    const h = await w.client.workflow.start<typeof frameworkToyPlaybook>('frameworkToyPlaybook', {
-      taskQueue: w.taskQueue,
-      workflowId,
-      args: [args],
-      workflowExecutionTimeout: '3 minutes',
-    });
-    started.push(h);
-    return h;
-  }
+  const start = (args: FrameworkToyInput, workflowId = `races-${uniqueId()}`) => startToy(w, args, workflowId, started);
 
   /** The refusal message of a decide update (asserts it was refused). */
   async function refusal(p: Promise<unknown>): Promise<string> {

@@ -8,6 +8,7 @@ import {
   activityRuns,
   assertStackHealthy,
   autoApprove,
+  faultTimeline,
   pendingActivity,
   startComponents,
   stopComponent,
@@ -56,9 +57,7 @@ describe('Temporal server killed and restarted mid-playbook', { timeout: 600_000
       gates: { 'stop-producers': tenMinutes, 'consumers-cutover': tenMinutes, 'producers-cutover': tenMinutes },
       quietSeconds: 8,
     });
-    const timeline: string[] = [];
-    const t0 = Date.now();
-    const mark = (what: string) => timeline.push(`${((Date.now() - t0) / 1000).toFixed(1)}s ${what}`);
+    const { timeline, mark } = faultTimeline();
     const restartTemporal = async (when: string) => {
       const how = await stopComponent('temporal', { kill: true });
       mark(`temporal ${how} ${when}`);

@@ -246,3 +246,13 @@ export function useFaultHooks(pair: MirrorPair): void {
   before(() => quietSdkLogs());
   pair.onCleanup(() => startComponents().catch((err: unknown) => console.error(`restarting the stack: ${String(err)}`)));
 }
+
+/** A fault test's timeline: `mark` notes what happened, in seconds since the call; `timeline` for the closing diagnostic. */
+export function faultTimeline(): { timeline: string[]; mark: (what: string) => void } {
+  const timeline: string[] = [];
+  const t0 = Date.now();
+  return { timeline, mark: (what) => void timeline.push(`${((Date.now() - t0) / 1000).toFixed(1)}s ${what}`) };
+}
+
+/** The drain fault tests' flow (flowWithLag): 2 partitions, 10 records copied, then the source stopped 40 behind. */
+export const LAGGED = { partitions: 2, before: 10, total: 50 } as const;

@@ -13,3 +13,14 @@ export const defaultHookStubs = {
     return { kind: 'log', detail: { logged: true, gate: notice.gate } };
   },
 };
+
+/** The hook request the toy playbook (test/workflows/framework-playbook.ts) sends when bob approves stop-producers, A → B. */
+export const toyStopProducersRequest = (workflowId: string): CutoverHookRequest => ({
+  workflowId,
+  playbook: 'framework-toy',
+  gate: 'stop-producers',
+  action: 'stop-producers',
+  from: 'A',
+  to: 'B',
+  approvedBy: 'bob',
+});

@@ -178,17 +178,43 @@ export async function endOffsets(admin: Admin, topic: string): Promise<number[]>
 
 export const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
-/** Writes seqs from..to-1 (`seq=<n>`, key `k-<n>`, partition n % partitions) with acks=all. */
-export async function produceSeq(client: Kafka, topic: string, from: number, to: number, partitions: number): Promise<void> {
+/** Writes seqs from..to-1 (`seq=<n>`, key `k-<n>`, partition n % partitions) with acks=all; `timestamp` (ms) on each if given. */
+export async function produceSeq(
+  client: Kafka,
+  topic: string,
+  from: number,
+  to: number,
+  partitions: number,
+  timestamp?: number,
+): Promise<void> {
   const producer = client.producer({ allowAutoTopicCreation: false });
   await producer.connect();
   try {
     const messages = [];
-    for (let seq = from; seq < to; seq++) messages.push({ key: `k-${seq}`, value: `seq=${seq}`, partition: seq % partitions });
+    for (let seq = from; seq < to; seq++)
+      messages.push({
+        key: `k-${seq}`,
+        value: `seq=${seq}`,
+        partition: seq % partitions,
+        ...(timestamp ? { timestamp: String(timestamp) } : {}),
+      });
     await producer.send({ topic, acks: -1, messages });
   } finally {
     await producer.disconnect();
   }
+}
+
+/** Waits until the A→B source connector's committed offsets cover every record of `topics` (Connect flushes them every few seconds). */
+export async function sourceCaughtUp(activities: Pick<Activities, 'replicationLag'>, source: string, topics: string[]): Promise<void> {
+  await eventually(
+    `${source} committed every record`,
+    async () => {
+      const lag = await activities.replicationLag({ connect: 'connect-b', connectors: [source], source: 'A', topics });
+      return lag.total === '0' ? true : undefined;
+    },
+    60_000,
+    1000,
+  );
 }
 
 /** Stops `names` on `connect` (retrying a rebalance) and waits until each is STOPPED. */
@@ -220,6 +246,18 @@ export const forwardOn = (flow: { all: string[]; sources: string[] }) => ({
   connectors: flow.all,
   sourceConnectors: flow.sources,
 });
+
+/** The connector names of forward flow `forwardName` (one topic group `main`) and of its failback's reverse flow `reverseName`. */
+export function cycleNames(forwardName: string, reverseName: string) {
+  return {
+    forwardName,
+    reverseName,
+    forwardSource: `${forwardName}-source-main`,
+    forwardConnectors: [`${forwardName}-source-main`, `${forwardName}-checkpoint`, `${forwardName}-heartbeat`],
+    reverseSource: `${reverseName}-source-failback`,
+    reverseConnectors: [`${reverseName}-source-failback`, `${reverseName}-checkpoint`, `${reverseName}-heartbeat`],
+  };
+}
 
 /** The failback B→A of a cycle's tests: reverse flow `reverseName` on connect-a, gates of 5 minutes; `o` adds or replaces fields. */
 export function cycleFailbackInput(
@@ -276,6 +314,30 @@ export async function flowWithLag(
   await connectorsInState(connect, [source!], 'STOPPED', 60_000);
   await produceSeq(client, o.topic, o.before, o.total, o.partitions);
   return { source: source!, mirrored };
+}
+
+/**
+ * A cycle's forward flow up to the failover: deployed A→B (Identity unless told), seqs
+ * 0..forward-1 written to A's `topic`, copied to B's `forwardTopic` (default `topic`) and
+ * committed by the source, then the flow stopped. Returns B's end offsets of `topic` then.
+ */
+export async function forwardUntilFailover(
+  pair: MirrorPair,
+  f: { forwardName: string; forwardSource: string; forwardConnectors: string[]; topic: string; group: string },
+  o: { forward: number; partitions: number; policy?: 'identity' | 'default'; forwardTopic?: string },
+): Promise<number[]> {
+  const mirror = o.forwardTopic ?? f.topic;
+  await deployFlowRunning(pair.activities, planAtoB(f.forwardName, [f.topic], [f.group], { type: o.policy ?? 'identity' }), pair.connectB);
+  await produceSeq(pair.kafkaA, f.topic, 0, o.forward, o.partitions);
+  await eventually(
+    `B has the ${o.forward} forward records in ${mirror}`,
+    async () =>
+      (await pair.adminB.listTopics()).includes(mirror) && sum(await endOffsets(pair.adminB, mirror)) === o.forward ? true : undefined,
+    120_000,
+  );
+  await sourceCaughtUp(pair.activities, f.forwardSource, [f.topic]);
+  await stopFlow(pair.connectB, f.forwardConnectors);
+  return endOffsets(pair.adminB, f.topic);
 }
 
 /** `topic` on `cluster` holds seqs 0..total-1 once each, and no more records a moment later. */

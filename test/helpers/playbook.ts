@@ -9,9 +9,19 @@ import {
   type WorkflowStartOptions,
 } from '@temporalio/client';
 import type { Workflow } from '@temporalio/common';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
+import {
+  bundleWorkflowCode,
+  DefaultLogger,
+  NativeConnection,
+  Runtime,
+  Worker,
+  type RuntimeOptions,
+  type WorkerInterceptors,
+  type WorkflowBundle,
+} from '@temporalio/worker';
 import type { PlaybookStatus } from '../../src/model/gates';
-import { statusQuery } from '../../workflows/framework';
+import { approveSignal, statusQuery } from '../../workflows/framework';
+import type { FrameworkToyInput, frameworkToyPlaybook } from '../workflows/framework-playbook';
 import { defaultHookStubs } from './hook-stubs';
 import { eventually, stack, uniqueId } from './stack';
 
@@ -33,8 +43,12 @@ export async function startStubWorker(options: {
   activities: object;
   /** Default: test/workflows (production workflows plus the test ones). */
   workflowsPath?: string;
+  /** Runtime settings besides the ERROR logger (a Prometheus endpoint). */
+  runtime?: Omit<RuntimeOptions, 'logger'>;
+  /** Called once the Runtime is installed (an interceptor may need its meter). */
+  interceptors?: () => WorkerInterceptors;
 }): Promise<StubWorker> {
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  Runtime.install({ logger: new DefaultLogger('ERROR'), ...options.runtime });
   const taskQueue = `kafka-dr-test-${options.name}-${uniqueId()}`;
   const bundle = await bundleWorkflowCode({
     workflowsPath: options.workflowsPath ?? require.resolve('../workflows'),
@@ -49,6 +63,7 @@ export async function startStubWorker(options: {
     // Playbooks run cutover hooks after approvals: manual unless the test's stubs say otherwise.
     activities: { ...defaultHookStubs, ...options.activities },
     identity: `${options.name}-test-${taskQueue}`,
+    interceptors: options.interceptors?.(),
   });
   const running = worker.run();
   const connection = await Connection.connect({ address: stack.temporal.address });
@@ -112,6 +127,35 @@ export function usePlaybookHarness<W extends Workflow, S extends object>(
   };
 }
 
+type ToyHandle = WorkflowHandle<typeof frameworkToyPlaybook>;
+
+/** The toy playbook's input (test/workflows/framework-playbook.ts): A → B requested by alice, with `gates`. */
+export const toyInput = (gates: FrameworkToyInput['gates'], overrides: Partial<FrameworkToyInput> = {}): FrameworkToyInput => ({
+  source: 'A',
+  target: 'B',
+  requestedBy: 'alice',
+  gates,
+  ...overrides,
+});
+
+/** Starts the toy playbook on `w` as `workflowId`, filed in `started` for the closing replay. */
+export async function startToy(
+  w: StubWorker,
+  args: unknown,
+  workflowId: string,
+  started: ToyHandle[],
+  workflowExecutionTimeout = '3 minutes',
+): Promise<ToyHandle> {
+  const h = await w.client.workflow.start<typeof frameworkToyPlaybook>('frameworkToyPlaybook', {
+    taskQueue: w.taskQueue,
+    workflowId,
+    args: [args],
+    workflowExecutionTimeout,
+  });
+  started.push(h);
+  return h;
+}
+
 /**
  * Waits until `gate` is the playbook's open gate; returns the status at that moment.
  * `failIfFinished`: fail at once when the playbook has finished instead (it never opens).
@@ -141,6 +185,22 @@ export function gateOpen(
 /** gateOpen as the end-to-end tests wait on the real stack: minutes, polling every 200 ms, failing once the playbook ends. */
 export const e2eGateOpen = (h: WorkflowHandle, gate: string, timeoutMs = 150_000) =>
   gateOpen(h, gate, timeoutMs, { intervalMs: 200, failIfFinished: true });
+
+/**
+ * Waits for each gate in turn (with `wait`: gateOpen, or e2eGateOpen on the real stack) and
+ * approves it; a bare gate name is approved by bob, a pair names the approver.
+ */
+export async function approveGates(
+  h: WorkflowHandle,
+  gates: Array<string | [gate: string, by: string]>,
+  wait: (h: WorkflowHandle, gate: string) => Promise<unknown> = gateOpen,
+): Promise<void> {
+  for (const g of gates) {
+    const [gate, by] = typeof g === 'string' ? [g, 'bob'] : g;
+    await wait(h, gate);
+    await h.signal(approveSignal, { gate, by });
+  }
+}
 
 /** The ApplicationFailure a workflow failed with (asserts that it failed). */
 export async function workflowFailure(h: WorkflowHandle): Promise<ApplicationFailure> {

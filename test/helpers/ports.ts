@@ -27,3 +27,6 @@ export async function freePort(): Promise<number> {
   const [port] = await freePorts(1);
   return port!;
 }
+
+/** A loopback port nothing listens on (bound, then released): a cluster or Connect worker that is down. */
+export const closedPort = freePort;

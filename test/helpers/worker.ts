@@ -8,7 +8,9 @@ import {
 } from '@temporalio/client';
 import type { Workflow } from '@temporalio/common';
 import type { ActivityOptions } from '@temporalio/workflow';
+import assert from 'node:assert/strict';
 import type { ActivityDeps } from '../../activities';
+import type { PlaybookReport } from '../../src/model/gates';
 import { stackRegistry, type Registry } from '../../src/registry/load';
 import { createWorker } from '../../workers/main';
 import { stack, uniqueId } from './stack';
@@ -39,6 +41,37 @@ export async function withWorker<T>(
     await connection.close();
     await workerConnection.close();
   }
+}
+
+/** A worker a suite keeps (bundling the workflows is the slow part on 2 cores): its client, and stop. */
+export interface SuiteWorker {
+  ctx: { client: Client; taskQueue: string };
+  stop: () => Promise<void>;
+}
+
+/** withWorker held open until `stop`: resolves once the worker runs, rejects if it ends before. */
+export async function startSuiteWorker(options: { registry?: Registry; deps?: ActivityDeps } = {}): Promise<SuiteWorker> {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let ready!: (ctx: SuiteWorker['ctx']) => void;
+  const isReady = new Promise<SuiteWorker['ctx']>((resolve) => (ready = resolve));
+  const running = withWorker(async (ctx) => {
+    ready(ctx);
+    await released;
+  }, options);
+  const ctx = await Promise.race([
+    isReady,
+    running.then(() => {
+      throw new Error('the test worker ended before it was ready');
+    }),
+  ]);
+  return {
+    ctx,
+    stop: async () => {
+      release();
+      await running;
+    },
+  };
 }
 
 export interface ActivityOutcome<T> {
@@ -93,4 +126,19 @@ export function startPlaybook<W extends Workflow>(
     args: [input],
     workflowExecutionTimeout,
   } as never);
+}
+
+/**
+ * The three-flows-side-by-side e2e shape: prepares every flow at once, then runs each one's
+ * playbook on one test worker at once; asserts every report completed (naming its last steps).
+ */
+export async function runSideBySide<F, P, R extends Pick<PlaybookReport, 'outcome' | 'reason' | 'steps'>>(
+  flows: readonly F[],
+  prepare: (f: F) => Promise<P>,
+  run: (ctx: { client: Client; taskQueue: string }, f: F, prepared: P) => Promise<R>,
+): Promise<R[]> {
+  const prepared = await Promise.all(flows.map(prepare));
+  const reports = await withWorker((ctx) => Promise.all(flows.map((f, i) => run(ctx, f, prepared[i]!))));
+  for (const r of reports) assert.equal(r.outcome, 'completed', `${r.reason ?? ''} ${JSON.stringify(r.steps.slice(-3))}`);
+  return reports;
 }

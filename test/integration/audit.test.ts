@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict';
-import * as net from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import type { Client } from '@temporalio/client';
 import type { ActivityOptions } from '@temporalio/workflow';
 import type { Admin, Kafka } from 'kafkajs';
 import type { DriftFinding, DriftReport } from '../../src/audit/drift';
@@ -10,8 +8,9 @@ import { ConnectClient, ConnectRestError, inState } from '../../src/connect/clie
 import { mirrorHeartbeatConfig, mirrorSourceConfig, type MirrorFlow } from '../../src/mm2/connector-configs';
 import { resolveRegistry, stackRegistryDocument } from '../../src/registry/load';
 import type { RecreationReport } from '../../activities/audit';
+import { closedPort } from '../helpers/ports';
 import { eventually, kafka, REPO_ROOT, sleep, stack, uniqueId } from '../helpers/stack';
-import { runActivity, withWorker, type ActivityOutcome } from '../helpers/worker';
+import { runActivity, startSuiteWorker, type ActivityOutcome, type SuiteWorker } from '../helpers/worker';
 
 /**
  * The audit activities against the real stack: MM2 4.1.1 heartbeats for freshness,
@@ -23,15 +22,6 @@ import { runActivity, withWorker, type ActivityOutcome } from '../helpers/worker
 
 const ONE_TRY: ActivityOptions = { startToCloseTimeout: '90s', retry: { maximumAttempts: 1 } };
 const TWO_TRIES: ActivityOptions = { startToCloseTimeout: '30s', retry: { maximumAttempts: 2, initialInterval: '200ms' } };
-
-/** A loopback port nothing listens on: a cluster or Connect cluster that is down. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 function flow(name: string, source: { alias: string; cluster: 'A' | 'B' }, target: 'A' | 'B', topics: string[] = []): MirrorFlow {
   return {
@@ -89,9 +79,8 @@ describe('audit activities on the local stack', { timeout: 420_000 }, () => {
   const connectB = new ConnectClient(stack.connect['connect-b'].url);
   let adminA: Admin;
   let adminB: Admin;
-  let ctx: { client: Client; taskQueue: string };
-  let release: (() => void) | undefined;
-  let running: Promise<void> | undefined;
+  let worker: SuiteWorker | undefined;
+  let ctx: SuiteWorker['ctx'];
 
   const run = <T>(name: string, input: unknown, options = ONE_TRY): Promise<ActivityOutcome<T>> =>
     runActivity<T>(ctx, name, [input], options);
@@ -120,22 +109,12 @@ describe('audit activities on the local stack', { timeout: 420_000 }, () => {
       REPO_ROOT,
     );
     // One worker (one workflow bundle) for the whole file; it runs until `after` releases it.
-    await new Promise<void>((ready, failed) => {
-      running = withWorker(
-        async (c) => {
-          ctx = c;
-          ready();
-          await new Promise<void>((r) => (release = r));
-        },
-        { registry },
-      );
-      void running.catch(failed);
-    });
+    worker = await startSuiteWorker({ registry });
+    ctx = worker.ctx;
   });
 
   after(async () => {
-    release?.();
-    await running;
+    await worker?.stop();
     await Promise.all([adminA.disconnect(), adminB.disconnect()]);
   });
 

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import * as net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { CancelledFailure, defaultPayloadConverter, WorkflowFailedError, type Client } from '@temporalio/client';
@@ -8,11 +7,13 @@ import type { Admin } from 'kafkajs';
 import type { ConnectorOffsetEntry, ConnectorReport } from '../../activities/connect';
 import { ConnectClient, ConnectRestError } from '../../src/connect/client';
 import { FailureType } from '../../src/failures';
-import { mirrorSourceConfig, remoteTopicName, type MirrorFlow } from '../../src/mm2/connector-configs';
+import { mirrorSourceConfig, remoteTopicName } from '../../src/mm2/connector-configs';
 import { resolveRegistry, stackRegistryDocument } from '../../src/registry/load';
 import { connectErrorBody, FaultProxy } from '../helpers/fault-proxy';
+import { mirrorFlowAtoB } from '../helpers/mirror-pair';
+import { closedPort } from '../helpers/ports';
 import { eventually, kafka, readUntil, REPO_ROOT, stack, uniqueId } from '../helpers/stack';
-import { runActivity, withWorker, type ActivityOutcome } from '../helpers/worker';
+import { runActivity, startSuiteWorker, type ActivityOutcome } from '../helpers/worker';
 
 /**
  * The Connect activities against the real connect-b and its real MM2 connectors,
@@ -34,43 +35,6 @@ const STALE_CONFIG_409 = connectErrorBody(
   409,
   'Cannot complete request momentarily due to stale configuration (typically caused by a concurrent config change)',
 );
-
-/** Keeps one worker (one workflow bundle) for the whole file: bundling is the slow part on 2 cores. */
-async function startWorker(registry: ReturnType<typeof resolveRegistry>): Promise<{ ctx: Ctx; stop: () => Promise<void> }> {
-  let release!: () => void;
-  const released = new Promise<void>((resolve) => (release = resolve));
-  let ready!: (ctx: Ctx) => void;
-  const isReady = new Promise<Ctx>((resolve) => (ready = resolve));
-  const running = withWorker(
-    async (ctx) => {
-      ready(ctx);
-      await released;
-    },
-    { registry },
-  );
-  const ctx = await Promise.race([
-    isReady,
-    running.then(() => {
-      throw new Error('the test worker ended before it was ready');
-    }),
-  ]);
-  return {
-    ctx,
-    stop: async () => {
-      release();
-      await running;
-    },
-  };
-}
-
-/** A loopback port nothing listens on (bound, then released). */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /**
  * Direct Connect calls made by the test itself (setup, cleanup) retry a 409: connect-b is
@@ -105,16 +69,7 @@ describe('Connect activities on the real connect-b', { timeout: 150_000 }, () =>
   const scratch = `h1-scratch-${id}`;
   const failing = `h1-failing-${id}`;
   const doomed = `h1-delete-${id}`;
-  const flow = (name: string, topics: string[]): MirrorFlow => ({
-    source: { alias: 'A', bootstrapServers: stack.kafka.A.bootstrap },
-    target: { alias: 'B', bootstrapServers: stack.kafka.B.bootstrap },
-    name,
-    topics,
-    groups: [],
-    policy: 'default',
-    replicationFactor: 1,
-    intervalSeconds: 1,
-  });
+  const flow = (name: string, topics: string[]) => mirrorFlowAtoB(name, topics, []);
   const connectB = new ConnectClient(stack.connect['connect-b'].url);
   const kafkaA = kafka('A');
   const kafkaB = kafka('B');
@@ -167,7 +122,7 @@ describe('Connect activities on the real connect-b', { timeout: 150_000 }, () =>
     await past409(() => connectB.create(mm2, mirrorSourceConfig(flow(mm2, [topic])), 'STOPPED'));
     await past409(() => connectB.create(scratch, mirrorSourceConfig(flow(scratch, [`h1-no-such-topic-${id}`])), 'RUNNING'));
     await past409(() => connectB.create(doomed, mirrorSourceConfig(flow(doomed, [`h1-no-such-topic-${id}`])), 'STOPPED'));
-    ({ ctx, stop: stopWorker } = await startWorker(registry));
+    ({ ctx, stop: stopWorker } = await startSuiteWorker({ registry }));
   });
 
   after(async () => {

@@ -2,21 +2,20 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import type { Client } from '@temporalio/client';
-import type { Admin, Kafka } from 'kafkajs';
-import { createActivities, createDeps } from '../../activities';
+import { before, describe, it } from 'node:test';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { Kafka } from 'kafkajs';
 import type { FindDivergentResult } from '../../activities/divergent';
-import { ConnectClient, inState } from '../../src/connect/client';
 import type { FailbackFigures, FailbackInput } from '../../src/model/failback-input';
 import type { PlaybookReport } from '../../src/model/gates';
-import type { ReplicationPlanInput } from '../../src/model/replication-plan';
 import { ORIGIN_HEADERS, quarantineTopicFor, REPLAY_HEADERS, type DivergentFigures } from '../../src/offsets/divergent';
-import { stackRegistry } from '../../src/registry/load';
 import type { failback } from '../../workflows/failback';
-import { abortSignal, approveSignal, statusQuery } from '../../workflows/framework';
-import { eventually, kafka, readUntil, stack, uniqueId } from '../helpers/stack';
-import { withWorker } from '../helpers/worker';
+import { abortSignal, approveSignal } from '../../workflows/framework';
+import { eventually, readUntil, uniqueId } from '../helpers/stack';
+import { cycleFailbackInput, cycleNames, endOffsets, forwardUntilFailover, produceSeq, sum, useMirrorPair } from '../helpers/mirror-pair';
+import { seqOf } from '../helpers/seq-clients';
+import { e2eGateOpen } from '../helpers/playbook';
+import { runSideBySide } from '../helpers/worker';
 import { captureHistory } from '../replay/capture';
 
 /**
@@ -49,49 +48,30 @@ const STRAGGLERS = 2;
 type Choice = 'replay' | 'quarantine' | 'discard';
 
 describe('failback: divergent records kept on the real stack (Identity)', { timeout: 600_000 }, () => {
-  const activities = createActivities(createDeps(stackRegistry(stack), 'test-divergent-e2e'));
-  const connectB = new ConnectClient(stack.connect['connect-b'].url);
-  const connectA = new ConnectClient(stack.connect['connect-a'].url);
-  const kafkaA = kafka('A');
-  const kafkaB = kafka('B');
-  let adminA: Admin;
-  let adminB: Admin;
   const exportDir = mkdtempSync(join(tmpdir(), 'kdr-quarantine-'));
   const flows = (['replay', 'quarantine', 'discard'] as const).map((choice) => flowFor(choice, uniqueId()));
+  const pair = useMirrorPair('divergent-e2e', {
+    topics: flows.map((f) => ({ topic: f.topic, partitions: PARTITIONS, on: ['A', 'B'] })),
+    connectors: { 'connect-b': flows.flatMap((f) => f.forwardConnectors), 'connect-a': flows.flatMap((f) => f.reverseConnectors) },
+    groups: flows.flatMap((f) => [`${f.group}-reader`, `${f.group}-early`]),
+  });
+  pair.leaves({ topics: { A: flows.map((f) => quarantineTopicFor(f.topic)) } });
+  const { activities, kafkaA, kafkaB, adminA, adminB } = pair;
 
   function flowFor(choice: Choice, id: string) {
-    const forwardName = `dvf-${id}`;
-    const reverseName = `dvr-${id}`;
     return {
       choice,
       id,
       topic: `dv-${choice}-${id}`,
       group: `dv-svc-${id}`,
-      forwardName,
-      reverseName,
-      forwardSource: `${forwardName}-source-main`,
-      forwardConnectors: [`${forwardName}-source-main`, `${forwardName}-checkpoint`, `${forwardName}-heartbeat`],
-      reverseConnectors: [`${reverseName}-source-failback`, `${reverseName}-checkpoint`, `${reverseName}-heartbeat`],
+      ...cycleNames(`dvf-${id}`, `dvr-${id}`),
     };
   }
   type Flow = ReturnType<typeof flowFor>;
-  const intervals = { refreshTopicsSeconds: 1, refreshGroupsSeconds: 1, emitCheckpointsSeconds: 1, emitHeartbeatsSeconds: 1 };
 
-  const ends = async (admin: Admin, topic: string) =>
-    (await admin.fetchTopicOffsets(topic)).sort((a, b) => a.partition - b.partition).map((o) => Number(o.high));
-  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
-  const produce = async (client: Kafka, topic: string, from: number, to: number) => {
-    const producer = client.producer({ allowAutoTopicCreation: false });
-    await producer.connect();
-    try {
-      const messages = [];
-      for (let seq = from; seq < to; seq++) messages.push({ key: `k-${seq}`, value: `seq=${seq}`, partition: seq % PARTITIONS });
-      await producer.send({ topic, acks: -1, messages });
-    } finally {
-      await producer.disconnect();
-    }
-  };
-  const seqOf = (v: Buffer | null) => Number(v!.toString().slice('seq='.length));
+  const ends = endOffsets;
+  const produce = (client: Kafka, topic: string, from: number, to: number) => produceSeq(client, topic, from, to, PARTITIONS);
+
   const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
   /** What the replay flow's failback showed at its gates, before resume-forward. */
   const seen: {
@@ -116,82 +96,14 @@ describe('failback: divergent records kept on the real stack (Identity)', { time
     }
     return got.sort((a, b) => a - b);
   };
-  const retrying = async <T>(what: string, fn: () => Promise<T>): Promise<T> =>
-    (await eventually(what, async () => ({ value: await fn() }), 60_000, 1000)).value;
 
-  before(async () => {
+  before(() => {
     process.env['KDR_QUARANTINE_DIR'] = exportDir;
-    adminA = kafkaA.admin();
-    adminB = kafkaB.admin();
-    await Promise.all([adminA.connect(), adminB.connect()]);
-    const topics = flows.map((f) => ({ topic: f.topic, numPartitions: PARTITIONS, replicationFactor: 1 }));
-    await adminA.createTopics({ topics, waitForLeaders: true });
-    await adminB.createTopics({ topics, waitForLeaders: true });
-  });
-
-  after(async () => {
-    for (const f of flows) {
-      await Promise.all(f.forwardConnectors.map((n) => connectB.delete(n).catch(() => undefined)));
-      await Promise.all(f.reverseConnectors.map((n) => connectA.delete(n).catch(() => undefined)));
-    }
-    await adminA.deleteGroups(flows.flatMap((f) => [`${f.group}-reader`, `${f.group}-early`])).catch(() => undefined);
-    const topics = flows.map((f) => f.topic);
-    await adminA.deleteTopics({ topics: [...topics, ...topics.map(quarantineTopicFor)] }).catch(() => undefined);
-    await adminB.deleteTopics({ topics }).catch(() => undefined);
-    await Promise.all([adminA.disconnect(), adminB.disconnect()]);
   });
 
   /** Forward flow deployed, 20 records replicated, flow stopped (the failover), tail on A, DR records on B; the snapshot. */
   async function prepare(f: Flow): Promise<Record<string, Record<string, string>>> {
-    const plan: ReplicationPlanInput = {
-      source: 'A',
-      target: 'B',
-      connect: 'connect-b',
-      name: f.forwardName,
-      policy: { type: 'identity' },
-      topicGroups: [{ name: 'main', topics: [f.topic] }],
-      groups: [f.group],
-      replicationFactor: 1,
-      intervals,
-    };
-    await retrying(`${f.forwardName} deployed`, () => activities.deployMirrorFlow({ plan }));
-    await eventually(
-      `${f.forwardName} RUNNING`,
-      async () => {
-        const states = await Promise.all(
-          f.forwardConnectors.map(async (n) => inState(await connectB.status(n), 'RUNNING', n.endsWith('-checkpoint'))),
-        );
-        return states.every(Boolean) ? true : undefined;
-      },
-      120_000,
-    );
-    await produce(kafkaA, f.topic, 0, FORWARD);
-    await eventually(
-      `B has the ${FORWARD} forward records of ${f.topic}`,
-      async () => (sum(await ends(adminB, f.topic)) === FORWARD ? true : undefined),
-      120_000,
-    );
-    // Connect flushes the committed offsets every few seconds: wait for them to cover the 20.
-    await eventually(
-      `${f.forwardSource} committed the ${FORWARD}`,
-      async () => {
-        const lag = await activities.replicationLag({
-          connect: 'connect-b',
-          connectors: [f.forwardSource],
-          source: 'A',
-          topics: [f.topic],
-        });
-        return lag.total === '0' ? true : undefined;
-      },
-      60_000,
-      1000,
-    );
-    for (const n of f.forwardConnectors) await retrying(`${n} stopped`, () => connectB.stop(n));
-    await eventually('forward STOPPED', async () => {
-      const states = await Promise.all(f.forwardConnectors.map(async (n) => (await connectB.status(n)).connector.state));
-      return states.every((s) => s === 'STOPPED') ? true : undefined;
-    });
-    const atFailover = await ends(adminB, f.topic);
+    const atFailover = await forwardUntilFailover(pair, f, { forward: FORWARD, partitions: PARTITIONS });
     assert.equal(sum(atFailover), FORWARD);
     await produce(kafkaA, f.topic, FORWARD, FORWARD + TAIL); // never reaches B
     await produce(kafkaB, f.topic, 100, 100 + DR); // the DR period
@@ -199,39 +111,19 @@ describe('failback: divergent records kept on the real stack (Identity)', { time
   }
 
   function failbackInput(f: Flow, snapshot: Record<string, Record<string, string>>): FailbackInput {
-    return {
-      primary: 'A',
-      dr: 'B',
-      forward: { connect: 'connect-b', connectors: f.forwardConnectors, sourceConnectors: [f.forwardSource] },
-      reverse: { connect: 'connect-a', name: f.reverseName, replicationFactor: 1, intervals },
+    const gate = { deadline: '8 minutes' };
+    return cycleFailbackInput({ all: f.forwardConnectors, sources: [f.forwardSource] }, f.reverseName, {
       topics: [f.topic],
       groups: [f.group],
-      policy: 'identity',
       seed: { mode: 'auto', snapshot },
-      requestedBy: 'tester',
-      gates: {
-        'consumers-cutover': { deadline: '8 minutes' },
-        'stop-producers': { deadline: '8 minutes' },
-        'producers-cutover': { deadline: '8 minutes' },
-      },
+      gates: { 'consumers-cutover': gate, 'stop-producers': gate, 'producers-cutover': gate },
       lagThreshold: 0,
       catchUpTimeoutSeconds: 180,
-      quietSeconds: 2,
-    };
+    });
   }
 
-  async function gateOpen(h: Awaited<ReturnType<Client['workflow']['start']>>, gate: string) {
-    return eventually(
-      `gate ${gate} open`,
-      async () => {
-        const s = await h.query(statusQuery);
-        if (s.state === 'finished') throw new Error(`workflow finished: ${s.outcome} ${JSON.stringify(s.steps.slice(-3))}`);
-        return s.openGate?.name === gate ? s : undefined;
-      },
-      240_000,
-      300,
-    );
-  }
+  /** Up to 4 minutes a gate on the loaded stack; fails at once if the playbook ends. */
+  const gateOpen = (h: WorkflowHandle, gate: string) => e2eGateOpen(h, gate, 240_000);
 
   async function runFailback(client: Client, taskQueue: string, f: Flow, snapshot: Record<string, Record<string, string>>) {
     // Replay scenario: a first attempt aborted after the reverse flow copied the DR-period records.
@@ -311,16 +203,14 @@ describe('failback: divergent records kept on the real stack (Identity)', { time
 
   it('finds the records B never got, and replays, quarantines or discards them as chosen; a re-run copies nothing twice', async (t) => {
     const started = Date.now();
-    const snapshots = await Promise.all(flows.map(prepare));
-    const reports = await withWorker(({ client, taskQueue }) =>
-      Promise.all(flows.map((f, i) => runFailback(client, taskQueue, f, snapshots[i]!))),
+    const reports = await runSideBySide(flows, prepare, ({ client, taskQueue }, f, snapshot) =>
+      runFailback(client, taskQueue, f, snapshot),
     );
     const [replay, quarantine, discard] = reports as [
       PlaybookReport<FailbackFigures>,
       PlaybookReport<FailbackFigures>,
       PlaybookReport<FailbackFigures>,
     ];
-    for (const r of reports) assert.equal(r.outcome, 'completed', `${r.reason ?? ''} ${JSON.stringify(r.steps.slice(-3))}`);
 
     // replay: 8 found (6 tail + 2 stragglers), none of the 10 copied back from B.
     const [fr, fq, fd] = flows as [Flow, Flow, Flow];

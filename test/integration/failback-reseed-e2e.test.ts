@@ -1,17 +1,26 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import type { Admin, Kafka } from 'kafkajs';
-import { createActivities, createDeps } from '../../activities';
-import { ConnectClient, inState } from '../../src/connect/client';
+import type { Kafka } from 'kafkajs';
 import type { FailbackFigures, FailbackInput } from '../../src/model/failback-input';
 import type { PlaybookReport } from '../../src/model/gates';
-import type { ReplicationPlanInput } from '../../src/model/replication-plan';
-import { stackRegistry } from '../../src/registry/load';
 import type { failback } from '../../workflows/failback';
 import { abortSignal, approveSignal, statusQuery } from '../../workflows/framework';
-import { eventually, kafka, readUntil, stack, uniqueId } from '../helpers/stack';
-import { withWorker } from '../helpers/worker';
+import { eventually, readUntil, uniqueId } from '../helpers/stack';
+import { retrying } from '../helpers/mm2';
+import {
+  cycleFailbackInput,
+  cycleNames,
+  endOffsets,
+  forwardUntilFailover,
+  produceSeq,
+  sum,
+  useMirrorPair,
+  type Cluster,
+} from '../helpers/mirror-pair';
+import { seqOf } from '../helpers/seq-clients';
+import { e2eGateOpen } from '../helpers/playbook';
+import { runSideBySide } from '../helpers/worker';
 import { captureHistory } from '../replay/capture';
 
 /**
@@ -42,18 +51,21 @@ const OLDER = 2;
 type Kind = 'identity' | 'default' | 'ignore';
 
 describe('failback re-run: copies nothing twice when the previous reverse offsets are gone', { timeout: 900_000 }, () => {
-  const activities = createActivities(createDeps(stackRegistry(stack), 'test-reseed-e2e'));
-  const connectB = new ConnectClient(stack.connect['connect-b'].url);
-  const connectA = new ConnectClient(stack.connect['connect-a'].url);
-  const kafkaA = kafka('A');
-  const kafkaB = kafka('B');
-  let adminA: Admin;
-  let adminB: Admin;
   const flows = (['identity', 'default', 'ignore'] as const).map((kind) => flowFor(kind, uniqueId()));
+  const defaultFlow = flows.find((f) => f.kind === 'default')!;
+  // B's <topic> is where producers write during DR (Default: B-local; Identity: also the forward target).
+  const pair = useMirrorPair('reseed-e2e', {
+    topics: [
+      ...flows.map((f) => ({ topic: f.topic, partitions: PARTITIONS, on: ['A', 'B'] as Cluster[] })),
+      // Default: A's B.<topic> already holds an earlier failback's copies (written in `before`).
+      { topic: defaultFlow.copyTopic, partitions: PARTITIONS },
+    ],
+    connectors: { 'connect-b': flows.flatMap((f) => f.forwardConnectors), 'connect-a': flows.flatMap((f) => f.reverseConnectors) },
+  });
+  pair.leaves({ topics: { B: flows.map((f) => f.forwardTopic) } });
+  const { connectA, kafkaA, kafkaB, adminA } = pair;
 
   function flowFor(kind: Kind, id: string) {
-    const forwardName = `rsf-${id}`;
-    const reverseName = `rsr-${id}`;
     const topic = `rs-${kind}-${id}`;
     const policy: 'identity' | 'default' = kind === 'default' ? 'default' : 'identity';
     return {
@@ -66,165 +78,52 @@ describe('failback re-run: copies nothing twice when the previous reverse offset
       /** Where the forward flow writes on B. */
       forwardTopic: policy === 'default' ? `A.${topic}` : topic,
       group: `rs-svc-${id}`,
-      forwardName,
-      reverseName,
-      forwardSource: `${forwardName}-source-main`,
-      forwardConnectors: [`${forwardName}-source-main`, `${forwardName}-checkpoint`, `${forwardName}-heartbeat`],
-      reverseSource: `${reverseName}-source-failback`,
-      reverseConnectors: [`${reverseName}-source-failback`, `${reverseName}-checkpoint`, `${reverseName}-heartbeat`],
+      ...cycleNames(`rsf-${id}`, `rsr-${id}`),
     };
   }
   type Flow = ReturnType<typeof flowFor>;
-  const intervals = { refreshTopicsSeconds: 1, refreshGroupsSeconds: 1, emitCheckpointsSeconds: 1, emitHeartbeatsSeconds: 1 };
 
-  const ends = async (admin: Admin, topic: string) =>
-    (await admin.fetchTopicOffsets(topic)).sort((a, b) => a.partition - b.partition).map((o) => Number(o.high));
-  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
-  const produce = async (client: Kafka, topic: string, from: number, to: number, timestamp?: number) => {
-    const producer = client.producer({ allowAutoTopicCreation: false });
-    await producer.connect();
-    try {
-      const messages = [];
-      for (let seq = from; seq < to; seq++)
-        messages.push({
-          key: `k-${seq}`,
-          value: `seq=${seq}`,
-          partition: seq % PARTITIONS,
-          ...(timestamp ? { timestamp: String(timestamp) } : {}),
-        });
-      await producer.send({ topic, acks: -1, messages });
-    } finally {
-      await producer.disconnect();
-    }
-  };
-  const seqOf = (v: Buffer | null) => Number(v!.toString().slice('seq='.length));
+  const ends = endOffsets;
+  const produce = (client: Kafka, topic: string, from: number, to: number, timestamp?: number) =>
+    produceSeq(client, topic, from, to, PARTITIONS, timestamp);
+
   const seqs = async (client: Kafka, topic: string, count: number) =>
     (await readUntil(client, topic, (r) => r.length >= count)).map((r) => seqOf(r.value)).sort((a, b) => a - b);
   const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
-  const retrying = async <T>(what: string, fn: () => Promise<T>): Promise<T> =>
-    (await eventually(what, async () => ({ value: await fn() }), 60_000, 1000)).value;
 
   before(async () => {
-    adminA = kafkaA.admin();
-    adminB = kafkaB.admin();
-    await Promise.all([adminA.connect(), adminB.connect()]);
-    const topics = flows.map((f) => ({ topic: f.topic, numPartitions: PARTITIONS, replicationFactor: 1 }));
-    // B's <topic> is where producers write during DR (Default: B-local; Identity: also the forward target).
-    await adminA.createTopics({ topics, waitForLeaders: true });
-    await adminB.createTopics({ topics, waitForLeaders: true });
-    // Default: A's B.<topic> already holds an earlier failback's copies (seqs 90, 91, an hour old), not on B now.
-    const def = flows.find((f) => f.kind === 'default')!;
-    await adminA.createTopics({
-      topics: [{ topic: def.copyTopic, numPartitions: PARTITIONS, replicationFactor: 1 }],
-      waitForLeaders: true,
-    });
-    await produce(kafkaA, def.copyTopic, 90, 92, Date.now() - 3_600_000);
-  });
-
-  after(async () => {
-    for (const f of flows) {
-      await Promise.all(f.forwardConnectors.map((n) => connectB.delete(n).catch(() => undefined)));
-      await Promise.all(f.reverseConnectors.map((n) => connectA.delete(n).catch(() => undefined)));
-    }
-    await adminA
-      .deleteTopics({ topics: flows.flatMap((f) => [f.topic, ...(f.copyTopic !== f.topic ? [f.copyTopic] : [])]) })
-      .catch(() => undefined);
-    await adminB
-      .deleteTopics({ topics: flows.flatMap((f) => [f.topic, ...(f.forwardTopic !== f.topic ? [f.forwardTopic] : [])]) })
-      .catch(() => undefined);
-    await Promise.all([adminA.disconnect(), adminB.disconnect()]);
+    // Default: the earlier failback's copies in A's B.<topic> (seqs 90, 91, an hour old), not on B now.
+    await produce(kafkaA, defaultFlow.copyTopic, 90, 92, Date.now() - 3_600_000);
   });
 
   /** Forward flow deployed, 20 replicated, stopped (the failover); a tail on A; the first DR records on B; the snapshot. */
   async function prepare(f: Flow): Promise<Record<string, Record<string, string>>> {
-    const plan: ReplicationPlanInput = {
-      source: 'A',
-      target: 'B',
-      connect: 'connect-b',
-      name: f.forwardName,
-      policy: { type: f.policy },
-      topicGroups: [{ name: 'main', topics: [f.topic] }],
-      groups: [f.group],
-      replicationFactor: 1,
-      intervals,
-    };
-    await retrying(`${f.forwardName} deployed`, () => activities.deployMirrorFlow({ plan }));
-    await eventually(
-      `${f.forwardName} RUNNING`,
-      async () => {
-        const states = await Promise.all(
-          f.forwardConnectors.map(async (n) => inState(await connectB.status(n), 'RUNNING', n.endsWith('-checkpoint'))),
-        );
-        return states.every(Boolean) ? true : undefined;
-      },
-      120_000,
-    );
-    await produce(kafkaA, f.topic, 0, FORWARD);
-    await eventually(
-      `B has the ${FORWARD} forward records in ${f.forwardTopic}`,
-      async () =>
-        (await adminB.listTopics()).includes(f.forwardTopic) && sum(await ends(adminB, f.forwardTopic)) === FORWARD ? true : undefined,
-      120_000,
-    );
-    await eventually(
-      `${f.forwardSource} committed the ${FORWARD}`,
-      async () => {
-        const lag = await activities.replicationLag({
-          connect: 'connect-b',
-          connectors: [f.forwardSource],
-          source: 'A',
-          topics: [f.topic],
-        });
-        return lag.total === '0' ? true : undefined;
-      },
-      60_000,
-      1000,
-    );
-    for (const n of f.forwardConnectors) await retrying(`${n} stopped`, () => connectB.stop(n));
-    await eventually('forward STOPPED', async () => {
-      const states = await Promise.all(f.forwardConnectors.map(async (n) => (await connectB.status(n)).connector.state));
-      return states.every((s) => s === 'STOPPED') ? true : undefined;
+    const atFailover = await forwardUntilFailover(pair, f, {
+      forward: FORWARD,
+      partitions: PARTITIONS,
+      policy: f.policy,
+      forwardTopic: f.forwardTopic,
     });
-    const atFailover = await ends(adminB, f.topic);
     await produce(kafkaA, f.topic, FORWARD, FORWARD + TAIL); // never reaches B
     await produce(kafkaB, f.topic, 100, 100 + DR1); // the DR period
     return { [f.topic]: Object.fromEntries(atFailover.map((o, p) => [String(p), String(o)])) };
   }
 
   function failbackInput(f: Flow, snapshot: Record<string, Record<string, string>>, rerun: boolean): FailbackInput {
-    return {
-      primary: 'A',
-      dr: 'B',
-      forward: { connect: 'connect-b', connectors: f.forwardConnectors, sourceConnectors: [f.forwardSource] },
-      reverse: { connect: 'connect-a', name: f.reverseName, replicationFactor: 1, intervals },
+    const gate = { deadline: '10 minutes' };
+    return cycleFailbackInput({ all: f.forwardConnectors, sources: [f.forwardSource] }, f.reverseName, {
       topics: [f.topic],
       groups: [f.group],
       policy: f.policy,
       seed: { mode: 'auto', snapshot, ...(rerun && f.kind === 'ignore' ? { onPrimary: 'ignore' as const } : {}) },
-      requestedBy: 'tester',
-      gates: {
-        'consumers-cutover': { deadline: '10 minutes' },
-        'stop-producers': { deadline: '10 minutes' },
-        'producers-cutover': { deadline: '10 minutes' },
-      },
+      gates: { 'consumers-cutover': gate, 'stop-producers': gate, 'producers-cutover': gate },
       lagThreshold: 0,
       catchUpTimeoutSeconds: 240,
-      quietSeconds: 2,
-    };
+    });
   }
 
-  async function gateOpen(h: WorkflowHandle, gate: string) {
-    return eventually(
-      `gate ${gate} open`,
-      async () => {
-        const s = await h.query(statusQuery);
-        if (s.state === 'finished') throw new Error(`workflow finished: ${s.outcome} ${JSON.stringify(s.steps.slice(-3))}`);
-        return s.openGate?.name === gate ? s : undefined;
-      },
-      300_000,
-      300,
-    );
-  }
+  /** Up to 5 minutes a gate on the loaded stack; fails at once if the playbook ends. */
+  const gateOpen = (h: WorkflowHandle, gate: string) => e2eGateOpen(h, gate, 300_000);
 
   /** The previous reverse source connector's Connect offsets, really gone: created STOPPED, offsets DELETEd, checked, deleted. */
   async function forgetReverseOffsets(f: Flow, config: Record<string, string>): Promise<number> {
@@ -301,16 +200,12 @@ describe('failback re-run: copies nothing twice when the previous reverse offset
 
   it('Identity and Default find the first attempt copy on A and copy only the rest; ignoring it copies again', async (t) => {
     const started = Date.now();
-    const snapshots = await Promise.all(flows.map(prepare));
-    const reports = await withWorker(({ client, taskQueue }) =>
-      Promise.all(flows.map((f, i) => scenario(client, taskQueue, f, snapshots[i]!))),
-    );
+    const reports = await runSideBySide(flows, prepare, ({ client, taskQueue }, f, snapshot) => scenario(client, taskQueue, f, snapshot));
     const [identity, def, ignore] = reports as [
       PlaybookReport<FailbackFigures>,
       PlaybookReport<FailbackFigures>,
       PlaybookReport<FailbackFigures>,
     ];
-    for (const r of reports) assert.equal(r.outcome, 'completed', `${r.reason ?? ''} ${JSON.stringify(r.steps.slice(-3))}`);
     const [fi, fd, fx] = flows as [Flow, Flow, Flow];
     const dr = range(100, 100 + DR1 + DR2);
 

@@ -10,8 +10,9 @@ import { ATTEMPT_HEADER, DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, TIMEST
 import type { CutoverHookRequest, EscalationNotice } from '../../src/hooks/types';
 import type { PlaybookReport } from '../../src/model/gates';
 import { resolveRegistry } from '../../src/registry/load';
+import { toyStopProducersRequest } from '../helpers/hook-stubs';
 import { approveSignal, statusQuery } from '../../workflows/framework';
-import { gateOpen, replayAll, startStubWorker, workflowFailure, type StubWorker } from '../helpers/playbook';
+import { gateOpen, replayAll, startStubWorker, startToy, toyInput, workflowFailure, type StubWorker } from '../helpers/playbook';
 import { eventually, uniqueId } from '../helpers/stack';
 import type { FrameworkToyActivities, FrameworkToyInput, frameworkToyPlaybook } from '../workflows/framework-playbook';
 
@@ -105,28 +106,16 @@ describe('cutover hooks over HTTP: signed, retried, refused, secret-free history
     await new Promise((resolve) => server?.close(resolve));
   });
 
-  function input(overrides: Partial<FrameworkToyInput> = {}): FrameworkToyInput {
-    return {
-      source: 'A',
-      target: 'B',
-      requestedBy: 'alice',
-      cutover: true,
-      gates: { 'stop-producers': { deadline: '5 minutes' }, 'producers-cutover': { deadline: '5 minutes' } },
-      ...overrides,
-    };
-  }
+  const input = (overrides: Partial<FrameworkToyInput> = {}) =>
+    toyInput(
+      { 'stop-producers': { deadline: '5 minutes' }, 'producers-cutover': { deadline: '5 minutes' } },
+      { cutover: true, ...overrides },
+    );
 
   async function start(args: FrameworkToyInput, statuses?: number[]): Promise<Handle> {
     const workflowId = `hooks-http-${uniqueId()}`;
     if (statuses) script.set(workflowId, [...statuses]);
-    const h = await w.client.workflow.start<typeof frameworkToyPlaybook>('frameworkToyPlaybook', {
-      taskQueue: w.taskQueue,
-      workflowId,
-      args: [args],
-      workflowExecutionTimeout: '3 minutes',
-    });
-    started.push(h);
-    return h;
+    return startToy(w, args, workflowId, started);
   }
 
   it('POSTs the request signed over the exact body; the receiver verifies it; the step records status and body', async () => {
@@ -141,15 +130,7 @@ describe('cutover hooks over HTTP: signed, retried, refused, secret-free history
     assert.equal(d.headers.authorization, TOKEN, 'a header from a secret ref is sent');
     assert.equal(d.headers[EVENT_HEADER.toLowerCase()], 'gate-approved');
     assert.equal(d.headers[ATTEMPT_HEADER.toLowerCase()], '1');
-    assert.deepEqual(JSON.parse(d.body) as CutoverHookRequest, {
-      workflowId: h.workflowId,
-      playbook: 'framework-toy',
-      gate: 'stop-producers',
-      action: 'stop-producers',
-      from: 'A',
-      to: 'B',
-      approvedBy: 'bob',
-    });
+    assert.deepEqual(JSON.parse(d.body) as CutoverHookRequest, toyStopProducersRequest(h.workflowId));
     await h.signal(approveSignal, { gate: 'producers-cutover', by: 'carol' });
     const report: PlaybookReport = await h.result();
     assert.equal(report.outcome, 'completed');

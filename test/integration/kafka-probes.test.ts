@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { CancelledFailure } from '@temporalio/activity';
-import type { Client } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { KafkaJSNonRetriableError, KafkaJSProtocolError, type Admin, type Producer } from 'kafkajs';
 import { createKafkaActivities, type EndOffsetSnapshot, type EndOffsetsResult, type QuietProducersResult } from '../../activities/kafka';
@@ -18,7 +17,7 @@ import {
 } from '../../src/kafka/probes';
 import { resolveRegistry, stackRegistryDocument } from '../../src/registry/load';
 import { kafka, REPO_ROOT, stack, uniqueId } from '../helpers/stack';
-import { runActivity, withWorker } from '../helpers/worker';
+import { runActivity, startSuiteWorker, type SuiteWorker } from '../helpers/worker';
 
 /**
  * The Kafka probe activities against cluster A of the local stack, through a real
@@ -46,9 +45,8 @@ describe('Kafka probes on the local stack', { timeout: 120_000 }, () => {
   const client = kafka('A');
   let admin: Admin;
   let producer: Producer;
-  let ctx: { client: Client; taskQueue: string };
-  let releaseWorker!: () => void;
-  let worker: Promise<void>;
+  let worker: SuiteWorker | undefined;
+  let ctx: SuiteWorker['ctx'];
 
   before(async () => {
     admin = client.admin();
@@ -66,21 +64,12 @@ describe('Kafka probes on the local stack', { timeout: 120_000 }, () => {
       await producer.send({ topic: TOPIC, acks: -1, messages: Array.from({ length: n }, (_, i) => ({ partition, value: `r${i}` })) });
     }
     // One worker (one workflow bundle) for the whole file; it runs until `after`.
-    await new Promise<void>((ready, fail) => {
-      worker = withWorker(
-        async (c) => {
-          ctx = c;
-          ready();
-          await new Promise<void>((r) => (releaseWorker = r));
-        },
-        { registry },
-      ).catch(fail);
-    });
+    worker = await startSuiteWorker({ registry });
+    ctx = worker.ctx;
   });
 
   after(async () => {
-    releaseWorker?.();
-    await worker;
+    await worker?.stop();
     await admin.deleteTopics({ topics: [TOPIC, QUIET_TOPIC] }).catch(() => undefined);
     await Promise.all([admin.disconnect(), producer.disconnect()]);
   });

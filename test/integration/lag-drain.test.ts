@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { defaultPayloadConverter, type Client } from '@temporalio/client';
+import { before, describe, it } from 'node:test';
+import { defaultPayloadConverter } from '@temporalio/client';
 import type { ActivityOptions } from '@temporalio/workflow';
 import type { Admin } from 'kafkajs';
 import type { DrainResult, ReplicationLagInput, WaitForDrainInput } from '../../activities/lag';
@@ -8,10 +8,11 @@ import { createDeps } from '../../activities';
 import { ConnectClient, ConnectRestError, inState, type ConnectorOffset } from '../../src/connect/client';
 import { FailureType } from '../../src/failures';
 import { stackRegistry } from '../../src/registry/load';
-import { mirrorConnectors, remoteTopicName, type MirrorFlow } from '../../src/mm2/connector-configs';
+import { mirrorConnectors, remoteTopicName } from '../../src/mm2/connector-configs';
 import type { DrainProgress, LagReport } from '../../src/offsets/lag';
-import { eventually, kafka, stack, uniqueId } from '../helpers/stack';
-import { runActivity, withWorker } from '../helpers/worker';
+import { eventually, stack, uniqueId } from '../helpers/stack';
+import { mirrorFlowAtoB, useMirrorPair } from '../helpers/mirror-pair';
+import { runActivity, startSuiteWorker, withWorker, type SuiteWorker } from '../helpers/worker';
 
 /**
  * Replication lag and the drain wait against the real MirrorSourceConnector on
@@ -22,25 +23,6 @@ import { runActivity, withWorker } from '../helpers/worker';
 const PARTITIONS = 3;
 const RECORDS = 2000;
 const MORE = 50;
-
-/** A worker kept for the whole suite (bundling workflows once, not per test). */
-function startWorker(): Promise<{ ctx: { client: Client; taskQueue: string }; stop: () => Promise<void> }> {
-  return new Promise((resolve, reject) => {
-    let release!: () => void;
-    const held = new Promise<void>((r) => (release = r));
-    const done: Promise<void> = withWorker(async (ctx) => {
-      resolve({
-        ctx,
-        stop: async () => {
-          release();
-          await done;
-        },
-      });
-      await held;
-    });
-    done.catch(reject);
-  });
-}
 
 /** connect-b, except that one chosen offsets read fails like a restarting worker (HTTP 503). */
 class FlakyConnect extends ConnectClient {
@@ -70,25 +52,14 @@ describe('replication lag and drain on the real MM2 A→B', { timeout: 150_000 }
   const id = uniqueId();
   const topic = `drain-${id}`;
   const mirrored = remoteTopicName('default', 'A', topic);
-  const flow: MirrorFlow = {
-    source: { alias: 'A', bootstrapServers: stack.kafka.A.bootstrap },
-    target: { alias: 'B', bootstrapServers: stack.kafka.B.bootstrap },
-    name: `drain-${id}`,
-    topics: [topic],
-    groups: [],
-    policy: 'default',
-    replicationFactor: 1,
-    intervalSeconds: 1,
-  };
+  const flow = mirrorFlowAtoB(`drain-${id}`, [topic], []);
   // Lag needs only the MirrorSourceConnector; the other two would only cost CPU here.
   const sourceName = `${flow.name}-source`;
   const sourceConfig = mirrorConnectors(flow)[sourceName]!;
-  const connect = new ConnectClient(stack.connect['connect-b'].url);
-  const kafkaA = kafka('A');
-  const kafkaB = kafka('B');
-  let adminA: Admin;
-  let adminB: Admin;
-  let worker: Awaited<ReturnType<typeof startWorker>>;
+  const pair = useMirrorPair('lag-drain', { topics: [{ topic, partitions: PARTITIONS }] });
+  pair.leaves({ connectors: { 'connect-b': [sourceName] }, topics: { B: [mirrored] } });
+  const { kafkaA, adminA, adminB, connectB: connect } = pair;
+  let worker: SuiteWorker;
   const lagInput: ReplicationLagInput = { connect: 'connect-b', connectors: [sourceName], source: 'A', topics: [topic] };
   const drainInput: WaitForDrainInput = { ...lagInput, consecutiveZeroPolls: 3, pollMs: 1000 };
   const drainOptions: ActivityOptions = { startToCloseTimeout: '2m', heartbeatTimeout: '10s', retry: { maximumAttempts: 2 } };
@@ -125,21 +96,10 @@ describe('replication lag and drain on the real MM2 A→B', { timeout: 150_000 }
     );
 
   before(async () => {
-    adminA = kafkaA.admin();
-    adminB = kafkaB.admin();
-    await Promise.all([adminA.connect(), adminB.connect()]);
-    await adminA.createTopics({ topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: 1 }], waitForLeaders: true });
     await connect.putConfig(sourceName, sourceConfig);
-    worker = await startWorker();
+    worker = await startSuiteWorker();
+    pair.onCleanup(() => worker.stop());
     await connectorIn('RUNNING');
-  });
-
-  after(async () => {
-    await worker?.stop();
-    await connect.delete(sourceName).catch(() => undefined);
-    await adminA.deleteTopics({ topics: [topic] }).catch(() => undefined);
-    await adminB.deleteTopics({ topics: [mirrored] }).catch(() => undefined);
-    await Promise.all([adminA.disconnect(), adminB.disconnect()]);
   });
 
   it('waitForDrain returns once 2,000 records are replicated; lag is then 0 everywhere and B holds every record', async () => {
@@ -232,13 +192,11 @@ describe('replication lag and drain on the real MM2 A→B', { timeout: 150_000 }
     assert.equal(await records(adminB, mirrored), RECORDS + MORE);
   });
 
-  it('after a failed attempt, waitForDrain resumes its poll count from the heartbeat and demands fresh zero polls', async () => {
-    // Polls 1 and 2 are zero, poll 3 fails (retryable). Had the retry kept consecutiveZero=2,
-    // it would return after one poll; it must take three.
-    const flaky = new FlakyConnect(stack.connect['connect-b'].url, 3);
+  /** waitForDrain on a worker of its own whose connect-b is `flaky`; up to three attempts. */
+  const drainThrough = (flaky: FlakyConnect) => {
     const base = createDeps(stackRegistry(stack), 'flaky-connect-worker');
     const deps = { ...base, connect: (name: string) => (name === 'connect-b' ? flaky : base.connect(name)) };
-    const out = await withWorker(
+    return withWorker(
       (ctx) =>
         runActivity<DrainResult>(ctx, 'waitForDrain', [drainInput], {
           startToCloseTimeout: '1m',
@@ -247,6 +205,13 @@ describe('replication lag and drain on the real MM2 A→B', { timeout: 150_000 }
         }),
       { deps },
     );
+  };
+
+  it('after a failed attempt, waitForDrain resumes its poll count from the heartbeat and demands fresh zero polls', async () => {
+    // Polls 1 and 2 are zero, poll 3 fails (retryable). Had the retry kept consecutiveZero=2,
+    // it would return after one poll; it must take three.
+    const flaky = new FlakyConnect(stack.connect['connect-b'].url, 3);
+    const out = await drainThrough(flaky);
     assert.equal(out.failure, undefined, out.failure?.message);
     assert.equal(out.attempts, 2, 'one failed attempt, then the one that returned');
     const r = out.result!;
@@ -257,20 +222,7 @@ describe('replication lag and drain on the real MM2 A→B', { timeout: 150_000 }
   });
 
   it('a 404 for a connector the drain already read (a Connect worker starting) is retried; on the first read it is ConnectorNotFound', async () => {
-    const run = async (failOnCall: number) => {
-      const flaky = new FlakyConnect(stack.connect['connect-b'].url, failOnCall, 404);
-      const base = createDeps(stackRegistry(stack), 'flaky-connect-worker');
-      const deps = { ...base, connect: (name: string) => (name === 'connect-b' ? flaky : base.connect(name)) };
-      return withWorker(
-        (ctx) =>
-          runActivity<DrainResult>(ctx, 'waitForDrain', [drainInput], {
-            startToCloseTimeout: '1m',
-            heartbeatTimeout: '3s',
-            retry: { initialInterval: '200ms', maximumAttempts: 3 },
-          }),
-        { deps },
-      );
-    };
+    const run = (failOnCall: number) => drainThrough(new FlakyConnect(stack.connect['connect-b'].url, failOnCall, 404));
     const later = await run(2);
     assert.equal(later.failure, undefined, later.failure?.message);
     assert.equal(later.attempts, 2, 'the 404 ended one attempt, the retry drained');

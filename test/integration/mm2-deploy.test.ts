@@ -17,7 +17,8 @@ import { parseReplicationPlan, type ReplicationPlanInput } from '../../src/model
 import { planFailbackSeed, toConnectOffsets, type EndOffsets } from '../../src/offsets/failback';
 import { resolveRegistry, stackRegistry, stackRegistryDocument } from '../../src/registry/load';
 import { eventually, kafka, readUntil, stack, uniqueId } from '../helpers/stack';
-import { runActivity, withWorker } from '../helpers/worker';
+import { TWO_SECOND_REFRESH } from '../helpers/mirror-pair';
+import { runActivity, startSuiteWorker, type SuiteWorker } from '../helpers/worker';
 import { MockActivityEnvironment } from '@temporalio/testing';
 
 /**
@@ -28,7 +29,6 @@ import { MockActivityEnvironment } from '@temporalio/testing';
  */
 
 const QUICK = { startToCloseTimeout: '2 minutes', retry: { maximumAttempts: 3, initialInterval: '1s' } } as const;
-const FAST_INTERVALS = { refreshTopicsSeconds: 2, refreshGroupsSeconds: 2, emitCheckpointsSeconds: 1, emitHeartbeatsSeconds: 1 };
 
 type Ctx = { client: Client; taskQueue: string };
 
@@ -48,9 +48,8 @@ describe('MM2 flows deployed by kafka-dr activities on the local stack', { timeo
   const kafkaB = kafka('B');
   let adminA: Admin;
   let adminB: Admin;
+  let worker: SuiteWorker | undefined;
   let ctx: Ctx;
-  let release!: () => void;
-  let worker: Promise<void>;
 
   const twoGroupPlan: ReplicationPlanInput = {
     source: 'A',
@@ -65,8 +64,23 @@ describe('MM2 flows deployed by kafka-dr activities on the local stack', { timeo
     ],
     groups: [`h3-group-${id}`],
     replicationFactor: 1,
-    intervals: FAST_INTERVALS,
+    intervals: TWO_SECOND_REFRESH,
   };
+
+  /** An Identity flow of one topic group `group` (one task) carrying `topic`. */
+  const identityPlan = (
+    direction: Pick<ReplicationPlanInput, 'source' | 'target' | 'connect'>,
+    name: string,
+    group: string,
+    topic: string,
+  ): ReplicationPlanInput => ({
+    ...direction,
+    name,
+    policy: { type: 'identity' },
+    topicGroups: [{ name: group, topics: [topic], tuning: { tasksMax: 1 } }],
+    replicationFactor: 1,
+    intervals: TWO_SECOND_REFRESH,
+  });
 
   const states = async (client: ConnectClient, names: string[], state: 'RUNNING' | 'STOPPED') => {
     const all = await Promise.all(
@@ -103,19 +117,12 @@ describe('MM2 flows deployed by kafka-dr activities on the local stack', { timeo
     });
     await adminB.createTopics({ topics: [{ topic: seedTopic, numPartitions: 2, replicationFactor: 1 }], waitForLeaders: true });
     // One worker for the whole suite: bundling the workflows takes seconds on this machine.
-    let ready!: (c: Ctx) => void;
-    const started = new Promise<Ctx>((resolve) => (ready = resolve));
-    const done = new Promise<void>((resolve) => (release = resolve));
-    worker = withWorker(async (c) => {
-      ready(c);
-      await done;
-    });
-    ctx = await Promise.race([started, worker.then(() => Promise.reject(new Error('worker stopped before the tests ran')))]);
+    worker = await startSuiteWorker();
+    ctx = worker.ctx;
   });
 
   after(async () => {
-    release?.();
-    await worker?.catch(() => undefined);
+    await worker?.stop().catch(() => undefined);
     for (const [client, names] of [
       [connectB, [`${flowName}-source-core`, `${flowName}-source-bulk`, `${flowName}-checkpoint`, `${flowName}-heartbeat`]],
       [connectB, [`${loopFlow}-source-loop`, `${loopFlow}-checkpoint`, `${loopFlow}-heartbeat`]],
@@ -226,16 +233,7 @@ describe('MM2 flows deployed by kafka-dr activities on the local stack', { timeo
   });
 
   it('refuses an Identity flow B→A while the Identity flow A→B for the same topic runs; nothing is created', async () => {
-    const forward: ReplicationPlanInput = {
-      source: 'A',
-      target: 'B',
-      connect: 'connect-b',
-      name: loopFlow,
-      policy: { type: 'identity' },
-      topicGroups: [{ name: 'loop', topics: [loopTopic], tuning: { tasksMax: 1 } }],
-      replicationFactor: 1,
-      intervals: FAST_INTERVALS,
-    };
+    const forward = identityPlan({ source: 'A', target: 'B', connect: 'connect-b' }, loopFlow, 'loop', loopTopic);
     const deployed = await runActivity<DeployMirrorFlowResult>(ctx, 'deployMirrorFlow', [{ plan: forward }], QUICK);
     assert.equal(deployed.failure, undefined, deployed.failure?.message);
 
@@ -293,16 +291,7 @@ describe('MM2 flows deployed by kafka-dr activities on the local stack', { timeo
       { partition: 1, value: 'dr-p1-1' },
     ]);
 
-    const reverse: ReplicationPlanInput = {
-      source: 'B',
-      target: 'A',
-      connect: 'connect-a',
-      name: seedFlow,
-      policy: { type: 'identity' },
-      topicGroups: [{ name: 'seed', topics: [seedTopic], tuning: { tasksMax: 1 } }],
-      replicationFactor: 1,
-      intervals: FAST_INTERVALS,
-    };
+    const reverse = identityPlan({ source: 'B', target: 'A', connect: 'connect-a' }, seedFlow, 'seed', seedTopic);
     const deployed = await runActivity<DeployMirrorFlowResult>(
       ctx,
       'deployMirrorFlow',

@@ -1,17 +1,15 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { Client } from '@temporalio/client';
-import type { Admin, Consumer } from 'kafkajs';
+import { before, describe, it } from 'node:test';
+import type { Consumer } from 'kafkajs';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createDeps } from '../../activities/deps';
 import { createOffsetsActivities, type AppliedOffsetPlan, type OffsetTranslationInput } from '../../activities/offsets';
-import { ConnectClient, inState } from '../../src/connect/client';
 import { readLatestCheckpoints } from '../../src/mm2/checkpoints';
-import { mirrorConnectors, remoteTopicName, type MirrorFlow } from '../../src/mm2/connector-configs';
 import type { OffsetPlan } from '../../src/offsets/translation';
 import { stackRegistry } from '../../src/registry/load';
-import { eventually, kafka, stack, uniqueId } from '../helpers/stack';
-import { runActivity, withWorker } from '../helpers/worker';
+import { eventually, stack } from '../helpers/stack';
+import { produceSeq, useMirroredTopic } from '../helpers/mirror-pair';
+import { runActivity, startSuiteWorker, type SuiteWorker } from '../helpers/worker';
 
 /**
  * Consumer-group offset translation against the real MM2 A→B on connect-b: a group
@@ -23,51 +21,14 @@ const PARTITIONS = 3;
 const PER_PARTITION = 100;
 const HALF = PER_PARTITION / 2;
 
-/** A worker kept for the whole suite (bundling workflows once, not per test). */
-function startWorker(): Promise<{ ctx: { client: Client; taskQueue: string }; stop: () => Promise<void> }> {
-  return new Promise((resolve, reject) => {
-    let release!: () => void;
-    const held = new Promise<void>((r) => (release = r));
-    const done: Promise<void> = withWorker(async (ctx) => {
-      resolve({
-        ctx,
-        stop: async () => {
-          release();
-          await done;
-        },
-      });
-      await held;
-    });
-    done.catch(reject);
-  });
-}
-
 // Record i goes to partition i % 3 at offset floor(i / 3): every partition gets records,
 // and the seq value at any offset is known without reading A.
 const seqAt = (partition: number, offset: number) => offset * PARTITIONS + partition;
 
 describe('offset translation on the real MM2 A→B', { timeout: 150_000 }, () => {
-  const id = uniqueId();
-  const topic = `xlate-${id}`;
-  const group = `orders-svc-${id}`;
-  const mirrored = remoteTopicName('default', 'A', topic);
-  const flow: MirrorFlow = {
-    source: { alias: 'A', bootstrapServers: stack.kafka.A.bootstrap },
-    target: { alias: 'B', bootstrapServers: stack.kafka.B.bootstrap },
-    name: `xlate-${id}`,
-    topics: [topic],
-    groups: [group],
-    policy: 'default',
-    replicationFactor: 1,
-    intervalSeconds: 1,
-  };
-  const connectors = mirrorConnectors(flow);
-  const connect = new ConnectClient(stack.connect['connect-b'].url);
-  const kafkaA = kafka('A');
-  const kafkaB = kafka('B');
-  let adminA: Admin;
-  let adminB: Admin;
-  let worker: Awaited<ReturnType<typeof startWorker>>;
+  const { topic, group, mirrored, pair } = useMirroredTopic('xlate', PARTITIONS);
+  const { kafkaA, kafkaB, adminB } = pair;
+  let worker: SuiteWorker;
   const input = (over: Partial<OffsetTranslationInput> = {}): OffsetTranslationInput => ({
     source: 'A',
     target: 'B',
@@ -76,17 +37,7 @@ describe('offset translation on the real MM2 A→B', { timeout: 150_000 }, () =>
   });
   const quick = { startToCloseTimeout: '90s', retry: { maximumAttempts: 1 } };
 
-  const produce = async (from: number, to: number) => {
-    const producer = kafkaA.producer({ allowAutoTopicCreation: false });
-    await producer.connect();
-    try {
-      const messages = [];
-      for (let i = from; i < to; i++) messages.push({ key: `k-${i}`, value: `seq=${i}`, partition: i % PARTITIONS });
-      await producer.send({ topic, acks: -1, messages });
-    } finally {
-      await producer.disconnect();
-    }
-  };
+  const produce = (from: number, to: number) => produceSeq(kafkaA, topic, from, to, PARTITIONS);
 
   const committedOnB = async () => {
     const [t] = await adminB.fetchOffsets({ groupId: group, topics: [mirrored] });
@@ -112,32 +63,8 @@ describe('offset translation on the real MM2 A→B', { timeout: 150_000 }, () =>
   };
 
   before(async () => {
-    adminA = kafkaA.admin();
-    adminB = kafkaB.admin();
-    await Promise.all([adminA.connect(), adminB.connect()]);
-    await adminA.createTopics({ topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: 1 }], waitForLeaders: true });
-    for (const [name, config] of Object.entries(connectors)) await connect.putConfig(name, config);
-    worker = await startWorker();
-    await eventually(
-      'the MM2 connectors RUNNING on connect-b',
-      async () => {
-        const states = await Promise.all(
-          Object.keys(connectors).map(async (n) => inState(await connect.status(n), 'RUNNING', n.endsWith('-checkpoint'))),
-        );
-        return states.every(Boolean) ? true : undefined;
-      },
-      90_000,
-    );
-  });
-
-  after(async () => {
-    await worker?.stop();
-    await Promise.all(Object.keys(connectors).map((n) => connect.delete(n).catch(() => undefined)));
-    await adminA.deleteGroups([group]).catch(() => undefined);
-    await adminB.deleteGroups([group]).catch(() => undefined);
-    await adminA.deleteTopics({ topics: [topic] }).catch(() => undefined);
-    await adminB.deleteTopics({ topics: [mirrored] }).catch(() => undefined);
-    await Promise.all([adminA.disconnect(), adminB.disconnect()]);
+    worker = await startSuiteWorker();
+    pair.onCleanup(() => worker.stop());
   });
 
   it("translates a real group's offsets and a kafkajs consumer on B resumes right after the last record it consumed on A", async () => {

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Client } from '@temporalio/client';
 import { Kafka, logLevel } from 'kafkajs';
 import { ConnectClient } from '../../src/connect/client';
 import type { ClusterHealth } from '../../src/kafka/probes';
@@ -11,7 +10,7 @@ import { resolveRegistry, stackRegistryDocument } from '../../src/registry/load'
 import type { failback } from '../../workflows/failback';
 import { workflowFailure } from '../helpers/playbook';
 import { kafka, REPO_ROOT, stack, uniqueId } from '../helpers/stack';
-import { runActivity, withWorker } from '../helpers/worker';
+import { runActivity, startSuiteWorker, type SuiteWorker } from '../helpers/worker';
 
 /**
  * DescribeQuorum and DescribeLogDirs (raw protocol requests kafkajs lacks) against the
@@ -47,26 +46,16 @@ const registry = resolveRegistry(
 const quick = { startToCloseTimeout: '60s', retry: { maximumAttempts: 1 } } as const;
 
 describe('quorum and disk headroom on the local stack', { timeout: 180_000 }, () => {
-  let ctx: { client: Client; taskQueue: string };
-  let releaseWorker!: () => void;
-  let worker: Promise<void>;
+  let worker: SuiteWorker | undefined;
+  let ctx: SuiteWorker['ctx'];
 
   before(async () => {
-    await new Promise<void>((ready, fail) => {
-      worker = withWorker(
-        async (c) => {
-          ctx = c;
-          ready();
-          await new Promise<void>((r) => (releaseWorker = r));
-        },
-        { registry },
-      ).catch(fail);
-    });
+    worker = await startSuiteWorker({ registry });
+    ctx = worker.ctx;
   });
 
   after(async () => {
-    releaseWorker?.();
-    await worker;
+    await worker?.stop();
   });
 
   it('DescribeQuorum on A: one voter, which is the leader, no error', async () => {

@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { Admin } from 'kafkajs';
-import { createActivities, createDeps } from '../../activities';
-import { stackRegistry } from '../../src/registry/load';
-import { kafka, stack, uniqueId } from '../helpers/stack';
+import { describe, it } from 'node:test';
+import { useMirrorPair } from '../helpers/mirror-pair';
+import { uniqueId } from '../helpers/stack';
 
 /**
  * findCopiedOnPrimary (Default policy) against the real clusters, one partition per case:
@@ -13,28 +11,16 @@ import { kafka, stack, uniqueId } from '../helpers/stack';
  * 3: the same, but the seed lies below B's log start (retention trimmed the DR period) → ambiguous.
  */
 describe('findCopiedOnPrimary on the real stack (Default policy)', { timeout: 120_000 }, () => {
-  const activities = createActivities(createDeps(stackRegistry(stack), 'test-reseed-search'));
   const id = uniqueId();
   const topic = `rss-${id}`;
   const copyTopic = `B.${topic}`;
-  const kafkaA = kafka('A');
-  const kafkaB = kafka('B');
-  let adminA: Admin;
-  let adminB: Admin;
-
-  before(async () => {
-    adminA = kafkaA.admin();
-    adminB = kafkaB.admin();
-    await Promise.all([adminA.connect(), adminB.connect()]);
-    await adminB.createTopics({ topics: [{ topic, numPartitions: 4, replicationFactor: 1 }], waitForLeaders: true });
-    await adminA.createTopics({ topics: [{ topic: copyTopic, numPartitions: 4, replicationFactor: 1 }], waitForLeaders: true });
+  const pair = useMirrorPair('reseed-search', {
+    topics: [
+      { topic, partitions: 4, on: ['B'] },
+      { topic: copyTopic, partitions: 4, on: ['A'] },
+    ],
   });
-
-  after(async () => {
-    await adminA.deleteTopics({ topics: [copyTopic] }).catch(() => undefined);
-    await adminB.deleteTopics({ topics: [topic] }).catch(() => undefined);
-    await Promise.all([adminA.disconnect(), adminB.disconnect()]);
-  });
+  const { activities, kafkaA, kafkaB, adminB } = pair;
 
   it('finds the last copy, and refuses to guess when two records match or the DR period was trimmed', async () => {
     const t0 = Date.now() - 60_000;

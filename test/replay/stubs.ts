@@ -8,7 +8,7 @@ import type { Activities } from '../../activities';
 import type { DriftReport } from '../../src/audit/drift';
 import type { AuditInput } from '../../src/model/audit-input';
 import type { FailoverInput } from '../../src/model/failover-input';
-import type { FlowScope } from '../../src/mm2/flow-scope';
+import { deriveFlowScope, type FlowScope } from '../../src/mm2/flow-scope';
 import { defaultHookStubs } from '../helpers/hook-stubs';
 
 /**
@@ -53,6 +53,28 @@ export const OPEN_FLOW_SCOPE: FlowScope = {
   mirrors: {},
   problems: [],
 };
+
+/**
+ * describeFlow's answer for the A → B flow whose one source connector, mm2-A-to-B-source,
+ * carries `config` (topics, policy, separator) on top of the MirrorSourceConnector basics.
+ */
+export function sourceFlowScope(config: Record<string, string>, sourceTopics: string[]): FlowScope {
+  return deriveFlowScope({
+    connectors: [
+      {
+        name: 'mm2-A-to-B-source',
+        config: {
+          'connector.class': 'org.apache.kafka.connect.mirror.MirrorSourceConnector',
+          'source.cluster.alias': 'A',
+          'target.cluster.alias': 'B',
+          ...config,
+        },
+      },
+    ],
+    sourceConnectors: ['mm2-A-to-B-source'],
+    sourceTopics,
+  });
+}
 
 /** A lag report of orders-0 from `source`: end 10 + total, committed 9 unless told. */
 export function lagReport(total: string, o: { source?: string; end?: string; committed?: string; measuredAt?: string } = {}) {
@@ -369,14 +391,7 @@ export function createStubs(scenarioOf: (workflowId: string) => AuditScenario, c
       record('checkGroupsInFlow', input);
       return { checkpointConnectors: ['mm2-A-to-B-checkpoint'], outside: [] };
     },
-    async findUnplacedPositions(input) {
-      const s = record('findUnplacedPositions', input);
-      return { unplaced: s.unplaced ?? [], placed: { billing: { exact: 0, translated: 1 } }, sourceRead: input.readSource };
-    },
-    async placeUnplacedGroups(input) {
-      record('placeUnplacedGroups', input);
-      return placedAt(input, '10');
-    },
+    ...unplacedStubs(record, { exact: 0, translated: 1 }, '10'),
     async applyOffsetTranslation(input) {
       record('applyOffsetTranslation', input);
       return appliedTranslationOf(groupPlan, AT) as never;
@@ -429,6 +444,27 @@ export function healthyCluster(cluster: string, o: Partial<ClusterHealth> = {}):
   } as ClusterHealth;
 }
 
+/**
+ * find-unplaced and place-unplaced, recorded: the scenario's unplaced partitions (none unless
+ * told), billing placed `placed`, each placement set at `high`.
+ */
+export function unplacedStubs(
+  record: (name: string, arg: unknown) => { unplaced?: UnplacedPartition[] },
+  placed: { exact: number; translated: number },
+  high: string,
+): Pick<Activities, 'findUnplacedPositions' | 'placeUnplacedGroups'> {
+  return {
+    async findUnplacedPositions(input) {
+      const s = record('findUnplacedPositions', input);
+      return { unplaced: s.unplaced ?? [], placed: { billing: placed }, sourceRead: input.readSource };
+    },
+    async placeUnplacedGroups(input) {
+      record('placeUnplacedGroups', input);
+      return placedAt(input, high);
+    },
+  };
+}
+
 /** placeUnplacedGroups' answer: each placement set at `high` (choice end) or 0, the partition holding 0..`high`. */
 export function placedAt(input: PlaceUnplacedInput, high: string) {
   return {
@@ -445,6 +481,19 @@ export function placedAt(input: PlaceUnplacedInput, high: string) {
     ),
   };
 }
+
+/** The Connect and group writes both cutover playbooks make; a dry run or a refused gate makes none. */
+export const CUTOVER_WRITES = [
+  'stopConnector',
+  'resumeConnector',
+  'pauseConnector',
+  'deleteConnector',
+  'restartConnector',
+  'applyOffsetTranslation',
+  'alterConnectorOffsets',
+  'resetConnectorOffsets',
+  'placeUnplacedGroups',
+];
 
 /**
  * The call log of a test's stub set: `record(name, arg)` logs a call under its workflow ID

@@ -25,6 +25,8 @@ function file(name: string, text: string): string {
 }
 
 const cli = (...argv: string[]) => runCli([...NOWHERE, ...argv]);
+/** The A → B flow on connect-b, as recreate-topic, audit and deploy spell it. */
+const A_TO_B_ON_CONNECT_B = ['--source', 'A', '--target', 'B', '--connect', 'connect-b'];
 
 function refused(run: CliRun, pattern: RegExp): void {
   assert.equal(run.code, 2, `exit 2, got ${run.code}: ${run.stderr}`);
@@ -180,60 +182,19 @@ describe('kafka-dr: bad arguments exit 2 with a message naming the flag, nothing
     refused(both, /seed\.failoverWorkflowId \(--seed-from-failover\): give either snapshot or failoverWorkflowId, not both/);
 
     refused(
-      await cli(
-        'recreate-topic',
-        '--source',
-        'A',
-        '--target',
-        'B',
-        '--connect',
-        'connect-b',
-        '--source-connector',
-        'x',
-        '--topic',
-        'bad topic',
-      ),
+      await cli('recreate-topic', ...A_TO_B_ON_CONNECT_B, '--source-connector', 'x', '--topic', 'bad topic'),
       /topic \(--topic\): must be a Kafka topic name/,
     );
     refused(await cli('recreate-topic', '--reset-groups-to', 'latest'), /Allowed choices are earliest, none/);
 
+    refused(await cli('audit', ...A_TO_B_ON_CONNECT_B, '--topics', 'orders'), /flows\.0\.connectors \(--connectors\): /);
     refused(
-      await cli('audit', '--source', 'A', '--target', 'B', '--connect', 'connect-b', '--topics', 'orders'),
-      /flows\.0\.connectors \(--connectors\): /,
-    );
-    refused(
-      await cli(
-        'audit',
-        '--source',
-        'A',
-        '--target',
-        'B',
-        '--connect',
-        'connect-b',
-        '--connectors',
-        'c',
-        '--topics',
-        'orders',
-        '--repair',
-        '--dry-run',
-      ),
+      await cli('audit', ...A_TO_B_ON_CONNECT_B, '--connectors', 'c', '--topics', 'orders', '--repair', '--dry-run'),
       /repair \(--repair\): a dry run repairs nothing/,
     );
 
     refused(
-      await cli(
-        'deploy',
-        '--source',
-        'A',
-        '--target',
-        'B',
-        '--connect',
-        'connect-b',
-        '--policy',
-        'default',
-        '--topics',
-        '__consumer_offsets',
-      ),
+      await cli('deploy', ...A_TO_B_ON_CONNECT_B, '--policy', 'default', '--topics', '__consumer_offsets'),
       /plan\.topicGroups\.0\.topics\.0 \(--topics\): '__consumer_offsets' is an internal topic/,
     );
     refused(await cli('deploy', '--plan', file('plan.json', '{}')), /plan\.source \(--source\): /);

@@ -41,16 +41,21 @@ const failback = (choice: string, ranges: Array<[string, string]>) => ({
   },
 });
 
+type AccountInput = Parameters<UnplannedChaos['account']>[0];
+/** The tail 6..9 accounted against what B holds (seqs 0..bHolds-1) and the failback's answer. */
+const accountTail = (bHolds: number, fb: AccountInput['failback'], more: Partial<AccountInput> = {}) =>
+  chaosWithTail([6, 7, 8, 9]).account({
+    seqsOnB: Array.from({ length: bHolds }, (_, i) => i),
+    onA,
+    consumed: [],
+    failback: fb,
+    waitedForBMs: 0,
+    ...more,
+  });
+
 describe('unplanned chaos accounting', () => {
   it('accounts every tail record found divergent, replayed, on B and on A', () => {
-    const r = chaosWithTail([6, 7, 8, 9]).account({
-      seqsOnB: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
-      onA,
-      consumed: [],
-      failover: { rpoRecords: 4 },
-      failback: failback('replay', [['6', '9']]),
-      waitedForBMs: 0,
-    });
+    const r = accountTail(10, failback('replay', [['6', '9']]), { failover: { rpoRecords: 4 } });
     assert.equal(r.accounted, 4);
     assert.equal(r.unaccounted, 0);
     assert.equal(r.tailOnB, 4);
@@ -59,47 +64,22 @@ describe('unplanned chaos accounting', () => {
   });
 
   it('a tail record on B but outside the divergent ranges is not accounted for', () => {
-    const r = chaosWithTail([6, 7, 8, 9]).account({
-      seqsOnB: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
-      onA,
-      consumed: [],
-      failover: { rpoRecords: 5 },
-      failback: failback('replay', [['6', '8']]),
-      waitedForBMs: 0,
-    });
+    const r = accountTail(10, failback('replay', [['6', '8']]), { failover: { rpoRecords: 5 } });
     assert.equal(r.unaccounted, 1);
     assert.deepEqual(r.unaccountedSample, [9]);
     assert.equal(r.rpoRecords.explained, false, 'rpoRecords 5 against a tail of 4 offsets');
   });
 
   it('quarantine or discard leaves the tail off B: unaccounted; a tail record missing on B too', () => {
-    const quarantined = chaosWithTail([6, 7, 8, 9]).account({
-      seqsOnB: [0, 1, 2, 3, 4, 5],
-      onA,
-      consumed: [],
-      failback: failback('quarantine', [['6', '9']]),
-      waitedForBMs: 0,
-    });
+    const quarantined = accountTail(6, failback('quarantine', [['6', '9']]));
     assert.equal(quarantined.unaccounted, 4);
-    const partial = chaosWithTail([6, 7, 8, 9]).account({
-      seqsOnB: [0, 1, 2, 3, 4, 5, 6, 7],
-      onA,
-      consumed: [],
-      failback: failback('replay', [['6', '9']]),
-      waitedForBMs: 0,
-    });
+    const partial = accountTail(8, failback('replay', [['6', '9']]));
     assert.deepEqual(partial.unaccountedSample, [8, 9]);
   });
 
   it('a replay written at the end of A counts the record on A twice, still accounted for', () => {
     const rewritten = [...onA, { topic: 't', partition: 0, offset: 10n, seq: 8 }];
-    const r = chaosWithTail([6, 7, 8, 9]).account({
-      seqsOnB: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
-      onA: rewritten,
-      consumed: [],
-      failback: failback('replay', [['6', '9']]),
-      waitedForBMs: 1_000,
-    });
+    const r = accountTail(10, failback('replay', [['6', '9']]), { onA: rewritten, waitedForBMs: 1_000 });
     assert.equal(r.unaccounted, 0);
     assert.equal(r.tailOnATwice, 1);
   });
@@ -113,14 +93,7 @@ describe('unplanned chaos accounting', () => {
   });
 
   it('the Markdown report shows the measured rpoRecords, the divergent ranges, the choice and the accounting', () => {
-    const chaos = chaosWithTail([6, 7, 8, 9]).account({
-      seqsOnB: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
-      onA,
-      consumed: [],
-      failover: { rpoRecords: 4 },
-      failback: failback('replay', [['6', '9']]),
-      waitedForBMs: 0,
-    });
+    const chaos = accountTail(10, failback('replay', [['6', '9']]), { failover: { rpoRecords: 4 } });
     const md = drillMarkdown({
       mode: 'unplanned',
       drillId: 'u1',

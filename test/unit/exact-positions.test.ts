@@ -82,27 +82,11 @@ describe('record prints', () => {
 
 describe('sync line', () => {
   it('drops the syncs a later lifetime contradicts (a task restart re-copying a range) and keeps the older ones below', () => {
-    const line = syncs([
-      [0, 0],
-      [1, 1],
-      [2, 2],
-      [3, 3],
-      [4, 4],
-      [5, 5],
-      [6, 6],
-      [4, 7],
-      [5, 8],
-    ]);
+    // Syncs 0→0 .. 6→6, then 4→7, 5→8.
+    const line = syncs([...seq(0, 7), ...seq(4, 6, 7)]);
     assert.deepEqual(
       line.points.map((p) => [Number(p.upstreamOffset), Number(p.downstreamOffset)]),
-      [
-        [0, 0],
-        [1, 1],
-        [2, 2],
-        [3, 3],
-        [4, 7],
-        [5, 8],
-      ],
+      [...seq(0, 4), ...seq(4, 6, 7)],
     );
     // The target topic recreated: everything before is gone.
     line.add({ upstreamOffset: 9n, downstreamOffset: 0n });
@@ -219,18 +203,8 @@ describe('exact positions', () => {
     const src = [...seq(0, 5), ...seq(9, 20)];
     // MM2 (read_uncommitted by default) copied the aborted records as plain records: target 5..7 = contents 105..107.
     const tgt = [...seq(0, 5), ...seq(5, 8, 105), ...seq(8, 19, 9)];
-    const line = syncs([
-      [0, 0],
-      [1, 1],
-      [2, 2],
-      [3, 3],
-      [4, 4],
-      [5, 5],
-      [6, 6],
-      [7, 7],
-      [9, 8],
-      [10, 9],
-    ]);
+    // Syncs 0→0 .. 7→7, then 9→8, 10→9 (past the aborted range and its marker).
+    const line = syncs([...seq(0, 8), ...seq(9, 11, 8)]);
     // Committed 5, 6 or 8 (inside the aborted range or on the marker): the next record is source 9, target 8.
     assert.equal(position(input(5, src, 20, tgt, 19, line)), 8n);
     assert.equal(position(input(8, src, 20, tgt, 19, line)), 8n);
@@ -242,21 +216,8 @@ describe('exact positions', () => {
     const src = seq(0, 10);
     // Target: source 0..6, then 4..9 again (offsets 7..12).
     const tgt = [...seq(0, 7), ...seq(7, 13, 4)];
-    const line = syncs([
-      [0, 0],
-      [1, 1],
-      [2, 2],
-      [3, 3],
-      [4, 4],
-      [5, 5],
-      [6, 6],
-      [4, 7],
-      [5, 8],
-      [6, 9],
-      [7, 10],
-      [8, 11],
-      [9, 12],
-    ]);
+    // Syncs 0→0 .. 6→6, then 4→7 .. 9→12 for the second copy.
+    const line = syncs([...seq(0, 7), ...seq(4, 10, 7)]);
     assert.equal(position(input(5, src, 10, tgt, 13, line)), 8n);
     assert.equal(
       position(input(3, src, 10, tgt, 13, line)),

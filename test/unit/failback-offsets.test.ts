@@ -273,11 +273,13 @@ describe('failback seed derived from the forward flow (no snapshot)', () => {
 });
 
 describe('forward resume at the producer cutover', () => {
+  type ResumeInput = Parameters<typeof planForwardResume>[0];
+  /** The forward flow is always A → B here; the cases differ in policy, topics and offsets. */
+  const resume = (policy: 'identity' | 'default', rest: Omit<ResumeInput, 'policy' | 'forwardSource' | 'forwardTarget'>) =>
+    planForwardResume({ policy: { type: policy }, forwardSource: 'A', forwardTarget: 'B', ...rest });
+
   it("resumes every forward partition at A's end offset; an empty partition from its start", () => {
-    const p = planForwardResume({
-      policy: { type: 'identity' },
-      forwardSource: 'A',
-      forwardTarget: 'B',
+    const p = resume('identity', {
       include: ['orders'],
       endOffsets: { orders: { '0': '180', '1': '0' }, other: { '0': '3' } },
       committed: [{ topic: 'orders', partition: 0, offset: '99' }],
@@ -297,10 +299,7 @@ describe('forward resume at the producer cutover', () => {
   });
 
   it("under the Default policy leaves B.* topics on A to MM2 (cycles) and resumes A's own records where the flow stopped", () => {
-    const p = planForwardResume({
-      policy: { type: 'default' },
-      forwardSource: 'A',
-      forwardTarget: 'B',
+    const p = resume('default', {
       include: ['.*'],
       endOffsets: { orders: { '0': '10', '1': '5', '2': '4' }, 'B.orders': { '0': '30' } },
       committed: [
@@ -323,31 +322,20 @@ describe('forward resume at the producer cutover', () => {
     assert.equal(p.partitions[1]!.note, undefined);
   });
 
-  it("under the Default policy resumes at A's end when A's topic was recreated (end below the committed offset)", () => {
-    const p = planForwardResume({
-      policy: { type: 'default' },
-      forwardSource: 'A',
-      forwardTarget: 'B',
-      include: ['orders'],
-      endOffsets: { orders: { '0': '5' } },
-      committed: [{ topic: 'orders', partition: 0, offset: '99' }],
+  for (const [policy, title] of [
+    ['default', "under the Default policy resumes at A's end when A's topic was recreated (end below the committed offset)"],
+    ['identity', 'notes a topic recreated on A (end below the committed offset)'],
+  ] as const) {
+    it(title, () => {
+      const p = resume(policy, {
+        include: ['orders'],
+        endOffsets: { orders: { '0': '5' } },
+        committed: [{ topic: 'orders', partition: 0, offset: '99' }],
+      });
+      assert.equal(p.partitions[0]!.offset, '4');
+      assert.match(p.partitions[0]!.note!, /recreated or truncated on A/);
     });
-    assert.equal(p.partitions[0]!.offset, '4');
-    assert.match(p.partitions[0]!.note!, /recreated or truncated on A/);
-  });
-
-  it('notes a topic recreated on A (end below the committed offset)', () => {
-    const p = planForwardResume({
-      policy: { type: 'identity' },
-      forwardSource: 'A',
-      forwardTarget: 'B',
-      include: ['orders'],
-      endOffsets: { orders: { '0': '5' } },
-      committed: [{ topic: 'orders', partition: 0, offset: '99' }],
-    });
-    assert.equal(p.partitions[0]!.offset, '4');
-    assert.match(p.partitions[0]!.note!, /recreated or truncated on A/);
-  });
+  }
 });
 
 describe('Connect offsets for seeds and resumes', () => {

@@ -248,25 +248,22 @@ describe('registry: minUsableLogDirPercent', () => {
 
 class Bytes {
   private parts: Buffer[] = [];
-  i8(v: number) {
-    const b = Buffer.alloc(1);
-    b.writeInt8(v);
+  private fixed(size: number, write: (b: Buffer) => void) {
+    const b = Buffer.alloc(size);
+    write(b);
     return this.push(b);
+  }
+  i8(v: number) {
+    return this.fixed(1, (b) => b.writeInt8(v));
   }
   i16(v: number) {
-    const b = Buffer.alloc(2);
-    b.writeInt16BE(v);
-    return this.push(b);
+    return this.fixed(2, (b) => b.writeInt16BE(v));
   }
   i32(v: number) {
-    const b = Buffer.alloc(4);
-    b.writeInt32BE(v);
-    return this.push(b);
+    return this.fixed(4, (b) => b.writeInt32BE(v));
   }
   i64(v: bigint) {
-    const b = Buffer.alloc(8);
-    b.writeBigInt64BE(v);
-    return this.push(b);
+    return this.fixed(8, (b) => b.writeBigInt64BE(v));
   }
   /** Unsigned varint; values here stay below 128. */
   uv(v: number) {

@@ -1,24 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { componentSpec, connectWorkerProperties, kafkaArtifacts, kafkaServerProperties } from '../../src/stack/components';
-import { loadStackConfig, portsOf } from '../../src/stack/config';
+import { portsOf } from '../../src/stack/config';
+import { load, parseProps } from '../helpers/stack-config';
 import { StackError } from '../../src/stack/errors';
 import { newClusterId } from '../../src/stack/stack';
-
-const ROOT = '/repo';
-const load = (env: Record<string, string> = {}) => loadStackConfig(env, ROOT);
-
-function parseProps(text: string): Map<string, string> {
-  return new Map(
-    text
-      .trim()
-      .split('\n')
-      .map((l) => {
-        const i = l.indexOf('=');
-        return [l.slice(0, i), l.slice(i + 1)] as [string, string];
-      }),
-  );
-}
 
 const refusal = (env: Record<string, string>, pattern: RegExp) =>
   assert.throws(

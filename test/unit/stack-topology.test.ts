@@ -5,25 +5,11 @@ import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { componentSpec, connectWorkerProperties, kafkaServerProperties } from '../../src/stack/components';
 import { componentsOf, kafkaNodes, loadStackConfig, portsOf, topologyFile } from '../../src/stack/config';
+import { load, parseProps, ROOT } from '../helpers/stack-config';
 import { StackError } from '../../src/stack/errors';
 import { assertTopology, clusterComponents, formatClusters } from '../../src/stack/stack';
 import { stackRegistryDocument } from '../../src/registry/load';
 import { deployInput, drillNames, failbackInput } from '../../src/drill/inputs';
-
-const ROOT = '/repo';
-const load = (env: Record<string, string> = {}) => loadStackConfig(env, ROOT);
-
-function parseProps(text: string): Map<string, string> {
-  return new Map(
-    text
-      .trim()
-      .split('\n')
-      .map((l) => {
-        const i = l.indexOf('=');
-        return [l.slice(0, i), l.slice(i + 1)] as [string, string];
-      }),
-  );
-}
 
 describe('stack topology', () => {
   it('single (the default) keeps one node per cluster, RF 1, on the configured ports', () => {

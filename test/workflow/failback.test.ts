@@ -6,12 +6,12 @@ import type { FailbackFigures, FailbackInput } from '../../src/model/failback-in
 import type { PlaybookReport } from '../../src/model/gates';
 import type { failback } from '../../workflows/failback';
 import { abortSignal, approveSignal, rejectSignal, statusQuery } from '../../workflows/framework';
-import { gateOpen, replayAll, usePlaybookHarness, workflowFailure } from '../helpers/playbook';
+import { approveGates, gateOpen, replayAll, usePlaybookHarness, workflowFailure } from '../helpers/playbook';
 import type { UnplacedPartition } from '../../src/model/unplaced';
-import { deriveFlowScope, type FlowScope } from '../../src/mm2/flow-scope';
+import type { FlowScope } from '../../src/mm2/flow-scope';
 import { failbackInput, failbackLagReport as lagReport, failbackStubs, recording, type FailbackStubs } from '../helpers/failback-stubs';
-import { healthyCluster, OPEN_FLOW_SCOPE, placedAt } from '../replay/stubs';
-import { callLog, type Call } from '../replay/stubs';
+import { healthyCluster, OPEN_FLOW_SCOPE, sourceFlowScope, unplacedStubs } from '../replay/stubs';
+import { callLog, CUTOVER_WRITES, type Call } from '../replay/stubs';
 
 /**
  * The failback playbook's control flow on the real Temporal dev server with stub
@@ -39,19 +39,7 @@ interface Scenario {
 }
 const scenarios = new Map<string, Scenario>();
 
-const DESTRUCTIVE = new Set([
-  'stopConnector',
-  'resumeConnector',
-  'pauseConnector',
-  'deleteConnector',
-  'restartConnector',
-  'applyOffsetTranslation',
-  'alterConnectorOffsets',
-  'resetConnectorOffsets',
-  'deployMirrorFlow',
-  'removeMirrorFlow',
-  'placeUnplacedGroups',
-]);
+const DESTRUCTIVE = new Set([...CUTOVER_WRITES, 'deployMirrorFlow', 'removeMirrorFlow']);
 
 const { wfId, record, callsOf, namesOf } = callLog(scenarios);
 
@@ -209,14 +197,7 @@ const stubs: Stubs = {
       current: { orders: { '0': '130' } },
     } as never;
   },
-  async findUnplacedPositions(input) {
-    const s = record('findUnplacedPositions', input);
-    return { unplaced: s.unplaced ?? [], placed: { billing: { exact: 1, translated: 0 } }, sourceRead: input.readSource };
-  },
-  async placeUnplacedGroups(input) {
-    record('placeUnplacedGroups', input);
-    return placedAt(input, '130');
-  },
+  ...unplacedStubs(record, { exact: 1, translated: 0 }, '130'),
   async waitForDrain(input) {
     record('waitForDrain', input);
     return { polls: 4, consecutiveZero: 3, total: '0', maxLag: '0', anomalies: 0, nonZero: [], report: lagReport('0') } as never;
@@ -235,12 +216,7 @@ describe('failback playbook: control flow with stub activities', { timeout: 300_
 
   const failure = workflowFailure;
 
-  async function approveAll(h: Handle): Promise<void> {
-    for (const gate of ['consumers-cutover', 'stop-producers', 'producers-cutover']) {
-      await gateOpen(h, gate);
-      await h.signal(approveSignal, { gate, by: 'bob' });
-    }
-  }
+  const approveAll = (h: Handle) => approveGates(h, ['consumers-cutover', 'stop-producers', 'producers-cutover']);
 
   it('happy path: A validated first, reverse created STOPPED and seeded before resumed, consumers before producers, forward resumed last', async () => {
     const h = await start(input());
@@ -526,22 +502,7 @@ describe('failback playbook: control flow with stub activities', { timeout: 300_
 
   it('dryRun against the flow: an unhealthy primary and every disagreement with the forward flow listed at once, each naming its field', async () => {
     // A Default-policy flow with separator '_' mirroring orders and payments.
-    const flowScope = deriveFlowScope({
-      connectors: [
-        {
-          name: 'mm2-A-to-B-source',
-          config: {
-            'connector.class': 'org.apache.kafka.connect.mirror.MirrorSourceConnector',
-            'source.cluster.alias': 'A',
-            'target.cluster.alias': 'B',
-            'replication.policy.separator': '_',
-            topics: 'orders|payments',
-          },
-        },
-      ],
-      sourceConnectors: ['mm2-A-to-B-source'],
-      sourceTopics: ['orders', 'payments'],
-    });
+    const flowScope = sourceFlowScope({ 'replication.policy.separator': '_', topics: 'orders|payments' }, ['orders', 'payments']);
     const h = await start(input({ dryRun: true }), { primaryHealthy: false, flowScope });
     const report = (await h.result()) as PlaybookReport<FailbackFigures>;
     const blockers = report.figures.plan.blockers;
@@ -648,10 +609,7 @@ describe('failback playbook: control flow with stub activities', { timeout: 300_
 
   it('divergent records on A: gate divergent-records before producers-cutover; quarantine copies them, the report names the choice and counts', async () => {
     const h = await start(input(), { divergent: 7 });
-    await gateOpen(h, 'consumers-cutover');
-    await h.signal(approveSignal, { gate: 'consumers-cutover', by: 'bob' });
-    await gateOpen(h, 'stop-producers');
-    await h.signal(approveSignal, { gate: 'stop-producers', by: 'bob' });
+    await approveGates(h, ['consumers-cutover', 'stop-producers']);
     const s = await gateOpen(h, 'divergent-records');
     assert.match(s.openGate!.description, /7 record\(s\) on A never reached B.*orders-0: 7 at 100-106/);
     assert.deepEqual(s.openGate!.choices, { options: ['replay', 'quarantine', 'discard'], keys: ['records'], default: 'replay' });
@@ -701,10 +659,7 @@ describe('failback playbook: control flow with stub activities', { timeout: 300_
     const bare = await start(input(), { divergent: 3 });
     const discard = await start(input(), { divergent: 4 });
     for (const h of [bare, discard]) {
-      await gateOpen(h, 'consumers-cutover');
-      await h.signal(approveSignal, { gate: 'consumers-cutover', by: 'bob' });
-      await gateOpen(h, 'stop-producers');
-      await h.signal(approveSignal, { gate: 'stop-producers', by: 'bob' });
+      await approveGates(h, ['consumers-cutover', 'stop-producers']);
       await gateOpen(h, 'divergent-records');
     }
     await bare.signal(approveSignal, { gate: 'divergent-records', by: 'bob' });
@@ -737,28 +692,9 @@ describe('failback playbook: control flow with stub activities', { timeout: 300_
   });
 
   it('divergent records under the Default policy: no gate, left to the forward flow (which resumes where it stopped), nothing copied by us', async () => {
-    const flowScope = deriveFlowScope({
-      connectors: [
-        {
-          name: 'mm2-A-to-B-source',
-          config: {
-            'connector.class': 'org.apache.kafka.connect.mirror.MirrorSourceConnector',
-            'source.cluster.alias': 'A',
-            'target.cluster.alias': 'B',
-            topics: 'orders',
-          },
-        },
-      ],
-      sourceConnectors: ['mm2-A-to-B-source'],
-      sourceTopics: ['orders'],
-    });
+    const flowScope = sourceFlowScope({ topics: 'orders' }, ['orders']);
     const h = await start(input({ policy: 'default' }), { divergent: 5, flowScope });
-    await gateOpen(h, 'consumers-cutover');
-    await h.signal(approveSignal, { gate: 'consumers-cutover', by: 'bob' });
-    await gateOpen(h, 'stop-producers');
-    await h.signal(approveSignal, { gate: 'stop-producers', by: 'bob' });
-    await gateOpen(h, 'producers-cutover');
-    await h.signal(approveSignal, { gate: 'producers-cutover', by: 'dave' });
+    await approveGates(h, ['consumers-cutover', 'stop-producers', ['producers-cutover', 'dave']]);
     const report = (await h.result()) as PlaybookReport<FailbackFigures>;
     assert.equal(report.outcome, 'completed');
     assert.equal(report.figures.divergent.records, 5);

@@ -6,13 +6,14 @@ import type { FailoverFigures } from '../../src/model/failover-input';
 import type { PlaybookReport } from '../../src/model/gates';
 import type { failover } from '../../workflows/failover';
 import { abortSignal, approveSignal, decideUpdate, rejectSignal, statusQuery } from '../../workflows/framework';
-import { gateOpen, replayAll, usePlaybookHarness, workflowFailure } from '../helpers/playbook';
+import { approveGates, gateOpen, replayAll, usePlaybookHarness, workflowFailure } from '../helpers/playbook';
 import type { UnplacedPartition } from '../../src/model/unplaced';
-import { deriveFlowScope, type FlowScope } from '../../src/mm2/flow-scope';
+import type { FlowScope } from '../../src/mm2/flow-scope';
 import { IDENTITY_POLICY_CLASS } from '../../src/mm2/policy';
 import {
   appliedTranslationOf,
   callLog,
+  CUTOVER_WRITES,
   failoverInput as input,
   type FailoverPathStubs,
   groupPlanOf,
@@ -20,9 +21,10 @@ import {
   lagReport,
   localTopicsAnswer,
   OPEN_FLOW_SCOPE,
-  placedAt,
+  sourceFlowScope,
   translationOf,
   type Call,
+  unplacedStubs,
 } from '../replay/stubs';
 import { evaluateClusterHealth } from '../../src/kafka/probes';
 import { evaluateHeadroom, evaluateQuorum } from '../../src/kafka/quorum-headroom';
@@ -52,19 +54,7 @@ interface Scenario {
 }
 const scenarios = new Map<string, Scenario>();
 
-const DESTRUCTIVE = new Set([
-  'stopConnector',
-  'stopConnectors',
-  'resumeConnector',
-  'pauseConnector',
-  'deleteConnector',
-  'restartConnector',
-  'applyOffsetTranslation',
-  'alterConnectorOffsets',
-  'resetConnectorOffsets',
-  'placeUnplacedGroups',
-  'prepareLocalTopics',
-]);
+const DESTRUCTIVE = new Set([...CUTOVER_WRITES, 'stopConnectors', 'prepareLocalTopics']);
 /** A call that changes something (prepareLocalTopics only reads in a dry run). */
 const destructive = (c: Call) => DESTRUCTIVE.has(c.name) && !(c.name === 'prepareLocalTopics' && c.arg.dryRun === true);
 
@@ -178,14 +168,7 @@ const stubs: Stubs = {
       outside: (s.outside ?? []).map((group) => ({ group, why: `mm2-A-to-B-checkpoint: not in its groups allowlist (groups=billing)` })),
     };
   },
-  async findUnplacedPositions(input) {
-    const s = record('findUnplacedPositions', input);
-    return { unplaced: s.unplaced ?? [], placed: { billing: { exact: 0, translated: 2 } }, sourceRead: input.readSource };
-  },
-  async placeUnplacedGroups(input) {
-    record('placeUnplacedGroups', input);
-    return placedAt(input, '500');
-  },
+  ...unplacedStubs(record, { exact: 0, translated: 2 }, '500'),
   async replicationFreshness(input) {
     record('replicationFreshness', input);
     return {
@@ -440,10 +423,10 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
     await h.executeUpdate(decideUpdate, {
       args: [{ gate: 'replication-gap', decision: 'approve', by: 'carol', choices: { '*': 'accept-loss' }, comment: 'known test records' }],
     });
-    await gateOpen(h, 'consumers-cutover');
-    await h.signal(approveSignal, { gate: 'consumers-cutover', by: 'dave' });
-    await gateOpen(h, 'producers-cutover');
-    await h.signal(approveSignal, { gate: 'producers-cutover', by: 'erin' });
+    await approveGates(h, [
+      ['consumers-cutover', 'dave'],
+      ['producers-cutover', 'erin'],
+    ]);
     const report = (await h.result()) as PlaybookReport<FailoverFigures>;
     assert.equal(report.outcome, 'completed');
     assert.deepEqual(report.figures.conservation.acceptedLoss, {
@@ -499,12 +482,7 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
   it('after producers-cutover nothing is resumed (the report says why)', async () => {
     // Checked through the status: after the last approval the undos are withdrawn.
     const h = await start(input());
-    await gateOpen(h, 'stop-producers');
-    await h.signal(approveSignal, { gate: 'stop-producers', by: 'bob' });
-    await gateOpen(h, 'consumers-cutover');
-    await h.signal(approveSignal, { gate: 'consumers-cutover', by: 'dave' });
-    await gateOpen(h, 'producers-cutover');
-    await h.signal(approveSignal, { gate: 'producers-cutover', by: 'dave' });
+    await approveGates(h, ['stop-producers', ['consumers-cutover', 'dave'], ['producers-cutover', 'dave']]);
     await h.result();
     const s = await h.query(statusQuery);
     assert.deepEqual(s.compensations.registered, []);
@@ -733,10 +711,7 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
   ];
 
   async function toUnplacedGate(h: Handle) {
-    await gateOpen(h, 'stop-producers');
-    await h.signal(approveSignal, { gate: 'stop-producers', by: 'bob' });
-    await gateOpen(h, 'consumers-cutover');
-    await h.signal(approveSignal, { gate: 'consumers-cutover', by: 'dave' });
+    await approveGates(h, ['stop-producers', ['consumers-cutover', 'dave']]);
     return gateOpen(h, 'unplaced-groups');
   }
 
@@ -893,22 +868,7 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
 
   /** An Identity flow mirroring orders and payments, as describeFlow derives it from Connect. */
   const identityFlow = (): FlowScope =>
-    deriveFlowScope({
-      connectors: [
-        {
-          name: 'mm2-A-to-B-source',
-          config: {
-            'connector.class': 'org.apache.kafka.connect.mirror.MirrorSourceConnector',
-            'source.cluster.alias': 'A',
-            'target.cluster.alias': 'B',
-            'replication.policy.class': IDENTITY_POLICY_CLASS,
-            topics: 'orders,payments',
-          },
-        },
-      ],
-      sourceConnectors: ['mm2-A-to-B-source'],
-      sourceTopics: ['orders', 'payments', 'unrelated'],
-    });
+    sourceFlowScope({ 'replication.policy.class': IDENTITY_POLICY_CLASS, topics: 'orders,payments' }, ['orders', 'payments', 'unrelated']);
 
   it('dryRun against the flow: every disagreement listed at once as a blocker naming its field; nothing destructive', async () => {
     const h = await start(input({ dryRun: true, topics: ['orders', 'unrelated'] }), { flowScope: identityFlow() });

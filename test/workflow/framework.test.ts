@@ -3,20 +3,18 @@ import { after, before, describe, it } from 'node:test';
 import { Context } from '@temporalio/activity';
 import {
   ApplicationFailure,
-  Client,
-  Connection,
   WorkflowExecutionAlreadyStartedError,
   WorkflowFailedError,
   WorkflowUpdateFailedError,
   type WorkflowHandle,
 } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import type { PlaybookReport } from '../../src/model/gates';
 import { cutoverWorkflowId } from '../../src/model/workflow-ids';
 import { abortSignal, approveSignal, decideUpdate, rejectSignal, SEARCH_ATTRIBUTE_KEYS, statusQuery } from '../../workflows/framework';
 import type { FrameworkToyActivities, FrameworkToyInput, frameworkToyPlaybook } from '../workflows/framework-playbook';
-import { eventually, stack, uniqueId } from '../helpers/stack';
-import { gateOpen } from '../helpers/playbook';
+import { eventually, uniqueId } from '../helpers/stack';
+import { gateOpen, startStubWorker, startToy, toyInput, type StubWorker } from '../helpers/playbook';
 
 /**
  * The shared playbook machinery on the real Temporal dev server: a toy playbook
@@ -56,67 +54,32 @@ const failUndoFor = new Set<string>();
 const callsOf = (workflowId: string) => calls.filter((c) => c.workflowId === workflowId).map((c) => `${c.activity}:${c.arg}`);
 
 describe('playbook framework: gates, journal, compensation, messages', { timeout: 300_000 }, () => {
-  const taskQueue = `kafka-dr-test-framework-${uniqueId()}`;
-  let worker: Worker;
-  let workerConnection: NativeConnection;
-  let running: Promise<void>;
-  let connection: Connection;
-  let client: Client;
-  let bundle: WorkflowBundle;
+  let w: StubWorker;
   /** Every workflow started here, replayed at the end (determinism of the framework code). */
   const started: Handle[] = [];
 
   before(async () => {
-    // Failed workflows and activities are the point of several tests: keep the worker's WARN logs out.
-    Runtime.install({ logger: new DefaultLogger('ERROR') });
-    // One bundle: the worker runs it, the replay at the end replays against it.
-    bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: new DefaultLogger('ERROR') });
-    workerConnection = await NativeConnection.connect({ address: stack.temporal.address });
-    worker = await Worker.create({
-      connection: workerConnection,
-      namespace: stack.temporal.namespace,
-      taskQueue,
-      workflowBundle: bundle,
-      activities: stubs,
-      identity: `framework-test-${taskQueue}`,
-    });
-    running = worker.run();
-    connection = await Connection.connect({ address: stack.temporal.address });
-    client = new Client({ connection, namespace: stack.temporal.namespace });
+    // One bundle: the worker runs it, the replay at the end replays against it. The harness's
+    // Runtime logs ERROR only: failed workflows and activities are the point of several tests.
+    w = await startStubWorker({ name: 'framework', activities: stubs });
   });
 
   after(async () => {
-    worker?.shutdown();
-    await running;
-    await workerConnection?.close();
-    await connection?.close();
+    await w?.close();
   });
 
   type Handle = WorkflowHandle<typeof frameworkToyPlaybook>;
 
-  function input(overrides: Partial<FrameworkToyInput> = {}): FrameworkToyInput {
-    return {
-      source: 'A',
-      target: 'B',
-      requestedBy: 'alice',
-      gates: {
+  const input = (overrides: Partial<FrameworkToyInput> = {}) =>
+    toyInput(
+      {
         'stop-producers': { approvers: ['alice', 'bob', 'carol'], fourEyes: true, deadline: '5 minutes' },
         'producers-cutover': { approvers: ['bob', 'carol'], deadline: '5 minutes' },
       },
-      ...overrides,
-    };
-  }
+      overrides,
+    );
 
-  async function start(args: unknown, workflowId = `framework-toy-${uniqueId()}`): Promise<Handle> {
-    const handle = await client.workflow.start<typeof frameworkToyPlaybook>('frameworkToyPlaybook', {
-      taskQueue,
-      workflowId,
-      args: [args],
-      workflowExecutionTimeout: '2 minutes',
-    });
-    started.push(handle);
-    return handle;
-  }
+  const start = (args: unknown, workflowId = `framework-toy-${uniqueId()}`) => startToy(w, args, workflowId, started, '2 minutes');
 
   const status = (h: Handle) => h.query(statusQuery);
 
@@ -559,7 +522,7 @@ describe('playbook framework: gates, journal, compensation, messages', { timeout
     assert.ok(started.length >= 10);
     const histories = await Promise.all(started.map(async (h) => ({ workflowId: h.workflowId, history: await h.fetchHistory() })));
     let replayed = 0;
-    for await (const result of Worker.runReplayHistories({ workflowBundle: bundle }, histories)) {
+    for await (const result of Worker.runReplayHistories({ workflowBundle: w.bundle }, histories)) {
       assert.equal(result.error, undefined, `${result.workflowId}: ${String(result.error)}`);
       replayed++;
     }

@@ -11,7 +11,7 @@ import { SEARCH_ATTRIBUTES } from '../../src/model/search-attributes';
 import type { failover } from '../../workflows/failover';
 import { approveSignal } from '../../workflows/framework';
 import { stack, uniqueId } from '../helpers/stack';
-import { gateOpen } from '../helpers/playbook';
+import { approveGates, gateOpen } from '../helpers/playbook';
 import { createStubs, failoverInput, lagReport } from '../replay/stubs';
 
 /**
@@ -123,10 +123,10 @@ describe('history economy: a 24-hour planned failover stays small', { timeout: 1
     // The approvers take a day: the test server skips the time (timers fire, if any were due).
     if (gateWait) await env.sleep(gateWait);
     await h.signal(approveSignal, { gate: 'stop-producers', by: 'bob' });
-    await gateOpen(h, 'consumers-cutover');
-    await h.signal(approveSignal, { gate: 'consumers-cutover', by: 'carol' });
-    await gateOpen(h, 'producers-cutover');
-    await h.signal(approveSignal, { gate: 'producers-cutover', by: 'carol' });
+    await approveGates(h, [
+      ['consumers-cutover', 'carol'],
+      ['producers-cutover', 'carol'],
+    ]);
     const report = await h.result();
     const history = await h.fetchHistory();
     return { events: history.events?.length ?? 0, history, report };

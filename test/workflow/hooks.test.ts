@@ -5,7 +5,8 @@ import { ApplicationFailure } from '@temporalio/client';
 import type { CutoverHookRequest, CutoverHookResult, EscalationNotice, EscalationResult } from '../../src/hooks/types';
 import type { PlaybookReport } from '../../src/model/gates';
 import { abortSignal, approveSignal, hookStepName, rejectSignal, statusQuery } from '../../workflows/framework';
-import { gateOpen, replayAll, usePlaybookHarness, workflowFailure } from '../helpers/playbook';
+import { approveGates, gateOpen, replayAll, usePlaybookHarness, workflowFailure } from '../helpers/playbook';
+import { toyStopProducersRequest } from '../helpers/hook-stubs';
 import { eventually } from '../helpers/stack';
 import type { FrameworkToyActivities, FrameworkToyInput, frameworkToyPlaybook } from '../workflows/framework-playbook';
 
@@ -98,15 +99,7 @@ describe('cutover hooks and escalation notifications in the playbook framework',
     const requests = callsOf(h.workflowId)
       .filter((c) => c.name === 'runCutoverHook')
       .map((c) => c.arg as CutoverHookRequest);
-    assert.deepEqual(requests[0], {
-      workflowId: h.workflowId,
-      playbook: 'framework-toy',
-      gate: 'stop-producers',
-      action: 'stop-producers',
-      from: 'A',
-      to: 'B',
-      approvedBy: 'bob',
-    });
+    assert.deepEqual(requests[0], toyStopProducersRequest(h.workflowId));
     assert.equal(requests[1]!.gate, 'producers-cutover');
     assert.equal(requests[1]!.approvedBy, 'carol');
     // The journal: the hook step sits right after its gate, with what the hook did.
@@ -134,10 +127,7 @@ describe('cutover hooks and escalation notifications in the playbook framework',
     assert.equal(abortedReport.outcome, 'aborted');
 
     const plain = await start(input({ cutover: false }));
-    await gateOpen(plain, 'stop-producers');
-    await plain.signal(approveSignal, { gate: 'stop-producers', by: 'bob' });
-    await gateOpen(plain, 'producers-cutover');
-    await plain.signal(approveSignal, { gate: 'producers-cutover', by: 'bob' });
+    await approveGates(plain, ['stop-producers', 'producers-cutover']);
     assert.equal((await plain.result()).outcome, 'completed');
 
     assert.ok(!namesOf(rejected.workflowId).includes('runCutoverHook'), namesOf(rejected.workflowId).join(', '));

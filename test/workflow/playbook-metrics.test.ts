@@ -1,15 +1,13 @@
 import assert from 'node:assert/strict';
-import * as net from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { Runtime } from '@temporalio/worker';
 import { lagMetricsInterceptor } from '../../src/metrics/worker-metrics';
 import { METRIC_GATE_WAIT, METRIC_HOOKS, METRIC_PLAYBOOKS_FINISHED, METRIC_REPLICATION_LAG } from '../../src/metrics/names';
 import type { LagReport } from '../../src/offsets/lag';
-import { approveSignal, rejectSignal } from '../../workflows/framework';
-import { defaultHookStubs } from '../helpers/hook-stubs';
-import { gateOpen } from '../helpers/playbook';
-import { eventually, stack, uniqueId } from '../helpers/stack';
+import { rejectSignal } from '../../workflows/framework';
+import { approveGates, gateOpen, startStubWorker, type StubWorker } from '../helpers/playbook';
+import { freePort } from '../helpers/ports';
+import { eventually, uniqueId } from '../helpers/stack';
 import type { FrameworkToyActivities, FrameworkToyInput, frameworkToyPlaybook } from '../workflows/framework-playbook';
 import type { runActivity } from '../workflows';
 
@@ -17,7 +15,7 @@ import type { runActivity } from '../workflows';
  * kafka-dr's own metrics reach the same Prometheus endpoint as the SDK's: the workflow
  * half (gate wait, playbooks finished, hooks) through the workflow metric meter, the
  * worker half (replication lag) through the activity interceptor runWorker installs.
- * Own Runtime (with a Prometheus endpoint) and worker, so not the shared stub harness.
+ * The stub worker's Runtime also serves a Prometheus endpoint, which the test scrapes.
  */
 
 const lag: LagReport = {
@@ -44,42 +42,20 @@ const toy: FrameworkToyActivities = {
 
 describe('playbook metrics on the Prometheus endpoint', { timeout: 300_000 }, () => {
   let port: number;
-  let worker: Worker;
-  let running: Promise<void>;
-  let workerConnection: NativeConnection;
-  let connection: Connection;
-  let client: Client;
-  const taskQueue = `kafka-dr-test-metrics-${uniqueId()}`;
+  let w: StubWorker;
 
   before(async () => {
-    const probe = net.createServer();
-    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-    port = (probe.address() as net.AddressInfo).port;
-    await new Promise((resolve) => probe.close(resolve));
-    Runtime.install({
-      logger: new DefaultLogger('ERROR'),
-      telemetryOptions: { metrics: { prometheus: { bindAddress: `127.0.0.1:${port}` } } },
+    port = await freePort();
+    w = await startStubWorker({
+      name: 'metrics',
+      activities: { ...toy, replicationLag: async () => lag },
+      runtime: { telemetryOptions: { metrics: { prometheus: { bindAddress: `127.0.0.1:${port}` } } } },
+      interceptors: () => ({ activity: [lagMetricsInterceptor(Runtime.instance().metricMeter)] }),
     });
-    const bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: new DefaultLogger('ERROR') });
-    workerConnection = await NativeConnection.connect({ address: stack.temporal.address });
-    worker = await Worker.create({
-      connection: workerConnection,
-      namespace: stack.temporal.namespace,
-      taskQueue,
-      workflowBundle: bundle,
-      activities: { ...toy, ...defaultHookStubs, replicationLag: async () => lag },
-      interceptors: { activity: [lagMetricsInterceptor(Runtime.instance().metricMeter)] },
-    });
-    running = worker.run();
-    connection = await Connection.connect({ address: stack.temporal.address });
-    client = new Client({ connection, namespace: stack.temporal.namespace });
   });
 
   after(async () => {
-    worker?.shutdown();
-    await running;
-    await workerConnection?.close();
-    await connection?.close();
+    await w?.close();
   });
 
   const scrape = async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
@@ -93,16 +69,13 @@ describe('playbook metrics on the Prometheus endpoint', { timeout: 300_000 }, ()
 
   it('gate wait, playbooks finished and hooks, tagged by playbook, gate and outcome', async () => {
     const start = () =>
-      client.workflow.start<typeof frameworkToyPlaybook>('frameworkToyPlaybook', {
-        taskQueue,
+      w.client.workflow.start<typeof frameworkToyPlaybook>('frameworkToyPlaybook', {
+        taskQueue: w.taskQueue,
         workflowId: `metrics-${uniqueId()}`,
         args: [input()],
       });
     const done = await start();
-    await gateOpen(done, 'stop-producers');
-    await done.signal(approveSignal, { gate: 'stop-producers', by: 'bob' });
-    await gateOpen(done, 'producers-cutover');
-    await done.signal(approveSignal, { gate: 'producers-cutover', by: 'bob' });
+    await approveGates(done, ['stop-producers', 'producers-cutover']);
     assert.equal((await done.result()).outcome, 'completed');
     const rejected = await start();
     await gateOpen(rejected, 'stop-producers');
@@ -132,8 +105,8 @@ describe('playbook metrics on the Prometheus endpoint', { timeout: 300_000 }, ()
   });
 
   it('replication lag per source topic from a lag activity result', async () => {
-    await client.workflow.execute<typeof runActivity>('runActivity', {
-      taskQueue,
+    await w.client.workflow.execute<typeof runActivity>('runActivity', {
+      taskQueue: w.taskQueue,
       workflowId: `metrics-lag-${uniqueId()}`,
       args: ['replicationLag', [{ connect: 'connect-b', connectors: ['x'], source: 'A' }], { startToCloseTimeout: '10s' }],
     });

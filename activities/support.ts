@@ -1,6 +1,7 @@
 import { asyncLocalStorage, type Context } from '@temporalio/activity';
 import { z } from 'zod';
-import { describeZodError, invalidInput } from '../src/failures';
+import { classified, describeZodError, invalidInput } from '../src/failures';
+import type { Registry } from '../src/registry/load';
 
 // What every activity module shares: argument parsing, the Context, heartbeats, sleep.
 
@@ -73,4 +74,19 @@ export async function heartbeatWhile<T>(fn: () => Promise<T>, everyMs = 5_000): 
   } finally {
     if (timer) clearInterval(timer);
   }
+}
+
+/**
+ * Runs `fn` once every cluster named is known to the registry (UnknownCluster before
+ * anything is read), its failures classified: against that cluster when there is one, so
+ * the message names it.
+ */
+export function onClusters<T>(registry: Registry, clusters: readonly string[], fn: () => Promise<T>): Promise<T> {
+  return classified(
+    async () => {
+      for (const cluster of clusters) registry.cluster(cluster);
+      return fn();
+    },
+    { cluster: clusters.length === 1 ? clusters[0] : undefined, registry },
+  );
 }

@@ -25,7 +25,7 @@ import { decodeHeartbeat, Mm2DecodeError } from '../src/mm2/codecs';
 import { remoteTopicName, sourceConsumerIsolation } from '../src/mm2/connector-configs';
 import type { ActivityDeps } from './deps';
 import { fetchOffsetsOfTopics } from '../src/kafka/topic-offsets';
-import { heartbeat, parseArgs } from './support';
+import { heartbeat, onClusters, parseArgs } from './support';
 
 /**
  * Audit activities: replication freshness (the RPO estimate), topic config drift and
@@ -172,39 +172,35 @@ export function createAuditActivities(deps: ActivityDeps) {
      */
     async replicationFreshness(input: FreshnessInput): Promise<FreshnessReport> {
       const args = parseArgs(FreshnessInputSchema, input);
-      return classified(
-        async () => {
-          registry.cluster(args.target);
-          const topic = args.topic ?? remoteHeartbeatsTopic(args.sourceAlias);
-          const topics = new Set(await deps.kafka.withAdmin(args.target, (admin) => admin.listTopics()));
-          const reading = await readHeartbeats(
+      return onClusters(registry, [args.target], async () => {
+        const topic = args.topic ?? remoteHeartbeatsTopic(args.sourceAlias);
+        const topics = new Set(await deps.kafka.withAdmin(args.target, (admin) => admin.listTopics()));
+        const reading = await readHeartbeats(
+          deps,
+          args.target,
+          topic,
+          topics.has(topic),
+          () => Date.now(),
+          remoteHeartbeatsHint(args.target, args.sourceAlias),
+        );
+        const report: FreshnessReport = {
+          target: args.target,
+          sourceAlias: args.sourceAlias,
+          checkedAt: new Date().toISOString(),
+          ...reading,
+        };
+        if (args.includeTargetHeartbeats !== false && topic !== HEARTBEATS_TOPIC) {
+          report.targetHeartbeats = await readHeartbeats(
             deps,
             args.target,
-            topic,
-            topics.has(topic),
+            HEARTBEATS_TOPIC,
+            topics.has(HEARTBEATS_TOPIC),
             () => Date.now(),
-            remoteHeartbeatsHint(args.target, args.sourceAlias),
+            targetHeartbeatsHint(args.target),
           );
-          const report: FreshnessReport = {
-            target: args.target,
-            sourceAlias: args.sourceAlias,
-            checkedAt: new Date().toISOString(),
-            ...reading,
-          };
-          if (args.includeTargetHeartbeats !== false && topic !== HEARTBEATS_TOPIC) {
-            report.targetHeartbeats = await readHeartbeats(
-              deps,
-              args.target,
-              HEARTBEATS_TOPIC,
-              topics.has(HEARTBEATS_TOPIC),
-              () => Date.now(),
-              targetHeartbeatsHint(args.target),
-            );
-          }
-          return report;
-        },
-        { cluster: args.target, registry },
-      );
+        }
+        return report;
+      });
     },
 
     /**
@@ -213,30 +209,25 @@ export function createAuditActivities(deps: ActivityDeps) {
      */
     async auditTopicDrift(input: DriftInput): Promise<DriftReport> {
       const args = parseArgs(DriftInputSchema, input);
-      return classified(
-        async () => {
-          registry.cluster(args.source);
-          registry.cluster(args.target);
-          const remote = remoteNamer(args.remoteTopic, args.source);
-          const pairs = args.topics.map((topic) => ({ topic, remoteTopic: remote(topic) }));
-          // Each side classified on its own, so a failure names the cluster that is down.
-          const [sourceFacts, targetFacts] = await Promise.all([
-            classified(() => deps.kafka.withAdmin(args.source, (a) => topicFacts(a, args.topics)), { cluster: args.source, registry }),
-            classified(
-              () =>
-                deps.kafka.withAdmin(args.target, (a) =>
-                  topicFacts(
-                    a,
-                    pairs.map((p) => p.remoteTopic),
-                  ),
+      return onClusters(registry, [args.source, args.target], async () => {
+        const remote = remoteNamer(args.remoteTopic, args.source);
+        const pairs = args.topics.map((topic) => ({ topic, remoteTopic: remote(topic) }));
+        // Each side classified on its own, so a failure names the cluster that is down.
+        const [sourceFacts, targetFacts] = await Promise.all([
+          classified(() => deps.kafka.withAdmin(args.source, (a) => topicFacts(a, args.topics)), { cluster: args.source, registry }),
+          classified(
+            () =>
+              deps.kafka.withAdmin(args.target, (a) =>
+                topicFacts(
+                  a,
+                  pairs.map((p) => p.remoteTopic),
                 ),
-              { cluster: args.target, registry },
-            ),
-          ]);
-          return compareTopics(pairs.map((p) => ({ ...p, source: sourceFacts.get(p.topic), target: targetFacts.get(p.remoteTopic) })));
-        },
-        { registry },
-      );
+              ),
+            { cluster: args.target, registry },
+          ),
+        ]);
+        return compareTopics(pairs.map((p) => ({ ...p, source: sourceFacts.get(p.topic), target: targetFacts.get(p.remoteTopic) })));
+      });
     },
 
     /**
@@ -245,81 +236,76 @@ export function createAuditActivities(deps: ActivityDeps) {
      */
     async detectTopicRecreation(input: RecreationInput): Promise<RecreationReport> {
       const args = parseArgs(RecreationInputSchema, input);
-      return classified(
-        async () => {
-          registry.cluster(args.source);
-          registry.cluster(args.target);
-          const connect = deps.connect(args.connect);
-          const sourceAlias = args.remoteTopic.sourceAlias ?? args.source;
-          const notes: string[] = [];
-          const readUncommitted: Array<{ connector: string; isolationLevel: string }> = [];
-          const committed: CommittedOffset[] = [];
-          for (const name of args.connectors) {
-            const config = await connect.getConfig(name);
-            if (!config) {
-              throw ApplicationFailure.create({
-                type: FailureType.ConnectorNotFound,
-                message: `connector ${name} does not exist on ${args.connect} (check the name with GET /connectors)`,
-                nonRetryable: true,
-              });
-            }
-            const cls = config['connector.class'] ?? '';
-            if (!cls.endsWith('MirrorSourceConnector')) {
-              throw invalidInput(
-                `connector ${name} is a ${cls || 'connector without connector.class'}, not a MirrorSourceConnector: only those commit replicated source offsets`,
-              );
-            }
-            const isolationLevel = sourceConsumerIsolation(config);
-            if (isolationLevel !== 'read_committed') readUncommitted.push({ connector: name, isolationLevel });
-            const configuredAlias = config['source.cluster.alias'];
-            if (configuredAlias !== undefined && configuredAlias !== sourceAlias) {
-              notes.push(
-                `connector ${name} replicates from MM2 alias '${configuredAlias}', not '${sourceAlias}': its offsets were not considered (set remoteTopic.sourceAlias if that is the flow meant)`,
-              );
-            }
-            const parsed = parseMirrorSourceOffsets(name, await connect.getOffsets(name), sourceAlias);
-            committed.push(...parsed.committed);
-            if (parsed.unrecognized > 0) {
-              notes.push(`connector ${name}: ${parsed.unrecognized} offset entr(ies) not in MirrorSourceConnector's shape were ignored`);
-            }
+      return onClusters(registry, [args.source, args.target], async () => {
+        const connect = deps.connect(args.connect);
+        const sourceAlias = args.remoteTopic.sourceAlias ?? args.source;
+        const notes: string[] = [];
+        const readUncommitted: Array<{ connector: string; isolationLevel: string }> = [];
+        const committed: CommittedOffset[] = [];
+        for (const name of args.connectors) {
+          const config = await connect.getConfig(name);
+          if (!config) {
+            throw ApplicationFailure.create({
+              type: FailureType.ConnectorNotFound,
+              message: `connector ${name} does not exist on ${args.connect} (check the name with GET /connectors)`,
+              nonRetryable: true,
+            });
           }
-          const topics = args.topics ?? committedTopics(committed);
-          if (topics.length === 0) {
-            notes.push(`the connectors have no committed offsets for source '${sourceAlias}' yet: nothing to compare`);
+          const cls = config['connector.class'] ?? '';
+          if (!cls.endsWith('MirrorSourceConnector')) {
+            throw invalidInput(
+              `connector ${name} is a ${cls || 'connector without connector.class'}, not a MirrorSourceConnector: only those commit replicated source offsets`,
+            );
           }
-          const remote = remoteNamer(args.remoteTopic, args.source);
+          const isolationLevel = sourceConsumerIsolation(config);
+          if (isolationLevel !== 'read_committed') readUncommitted.push({ connector: name, isolationLevel });
+          const configuredAlias = config['source.cluster.alias'];
+          if (configuredAlias !== undefined && configuredAlias !== sourceAlias) {
+            notes.push(
+              `connector ${name} replicates from MM2 alias '${configuredAlias}', not '${sourceAlias}': its offsets were not considered (set remoteTopic.sourceAlias if that is the flow meant)`,
+            );
+          }
+          const parsed = parseMirrorSourceOffsets(name, await connect.getOffsets(name), sourceAlias);
+          committed.push(...parsed.committed);
+          if (parsed.unrecognized > 0) {
+            notes.push(`connector ${name}: ${parsed.unrecognized} offset entr(ies) not in MirrorSourceConnector's shape were ignored`);
+          }
+        }
+        const topics = args.topics ?? committedTopics(committed);
+        if (topics.length === 0) {
+          notes.push(`the connectors have no committed offsets for source '${sourceAlias}' yet: nothing to compare`);
+        }
+        const remote = remoteNamer(args.remoteTopic, args.source);
 
-          const source = await classified(async () => (await fetchOffsetsOfTopics(deps.kafka.get(args.source), topics)).offsets, {
-            cluster: args.source,
-            registry,
-          });
-          const targetPartitions = await classified(
-            () =>
-              deps.kafka.withAdmin(args.target, async (admin) => {
-                const existing = new Set(await admin.listTopics());
-                const remotes = [...new Set(topics.map(remote))].filter((t) => existing.has(t));
-                const out = new Map<string, number>();
-                if (remotes.length === 0) return out;
-                const metadata = await admin.fetchTopicMetadata({ topics: remotes });
-                for (const t of metadata.topics) out.set(t.name, t.partitions.length);
-                return out;
-              }),
-            { cluster: args.target, registry },
-          );
+        const source = await classified(async () => (await fetchOffsetsOfTopics(deps.kafka.get(args.source), topics)).offsets, {
+          cluster: args.source,
+          registry,
+        });
+        const targetPartitions = await classified(
+          () =>
+            deps.kafka.withAdmin(args.target, async (admin) => {
+              const existing = new Set(await admin.listTopics());
+              const remotes = [...new Set(topics.map(remote))].filter((t) => existing.has(t));
+              const out = new Map<string, number>();
+              if (remotes.length === 0) return out;
+              const metadata = await admin.fetchTopicMetadata({ topics: remotes });
+              for (const t of metadata.topics) out.set(t.name, t.partitions.length);
+              return out;
+            }),
+          { cluster: args.target, registry },
+        );
 
-          const results = detectRecreation({ topics, remoteTopic: remote, committed, source, targetPartitions });
-          return {
-            source: args.source,
-            target: args.target,
-            checkedAt: new Date().toISOString(),
-            topics: results,
-            recreated: results.filter((r) => r.recreationSuspected).map((r) => r.topic),
-            notes,
-            readUncommitted,
-          };
-        },
-        { registry },
-      );
+        const results = detectRecreation({ topics, remoteTopic: remote, committed, source, targetPartitions });
+        return {
+          source: args.source,
+          target: args.target,
+          checkedAt: new Date().toISOString(),
+          topics: results,
+          recreated: results.filter((r) => r.recreationSuspected).map((r) => r.topic),
+          notes,
+          readUncommitted,
+        };
+      });
     },
   };
 }

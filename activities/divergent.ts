@@ -2,10 +2,9 @@ import { createHash } from 'node:crypto';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Context } from '@temporalio/activity';
 import type { IHeaders } from 'kafkajs';
 import { z } from 'zod';
-import { classified, describeZodError, invalidInput } from '../src/failures';
+import { classified, invalidInput } from '../src/failures';
 import { readRanges, type PartitionRange } from '../src/kafka/read-ranges';
 import type { RawRecord } from '../src/kafka/read-to-end';
 import { mirroredTopic } from '../src/model/failover-input';
@@ -24,6 +23,7 @@ import {
 } from '../src/offsets/divergent';
 import { committedMirrorOffsets } from '../src/offsets/lag';
 import type { ActivityDeps } from './deps';
+import { AliasArg as Alias, heartbeatWhile, OffsetArg as Offset, parseArgs, reverseFlowArgs } from './support';
 
 /**
  * Divergent records on failback (pure logic: src/offsets/divergent.ts): find them on the
@@ -33,15 +33,8 @@ import type { ActivityDeps } from './deps';
  * already wrote is found and not written again.
  */
 
-const Alias = z.string().min(1);
-const Offset = z.string().regex(/^\d+$/);
-
 const FindInput = z.strictObject({
-  primary: Alias,
-  dr: Alias,
-  policy: z.enum(['default', 'identity']),
-  separator: z.string().min(1).optional(),
-  forward: z.strictObject({ connect: z.string().min(1), sourceConnectors: z.array(z.string().min(1)).min(1) }),
+  ...reverseFlowArgs,
   /** A's end offsets at the cutover, topic (on A) → partition → offset. */
   cutover: z.record(z.string(), z.record(z.string(), Offset)),
   /** Identity: the first B offset the reverse flow copied per partition (null: B's log start). */
@@ -106,28 +99,6 @@ export interface CopyDivergentResult {
   exportPath?: string;
 }
 
-function parse<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
-  const parsed = schema.safeParse(input);
-  if (!parsed.success) throw invalidInput(`${what} input: ${describeZodError(parsed.error)}`);
-  return parsed.data;
-}
-
-/** Heartbeats every few seconds while `fn` runs (reads join a consumer group: seconds each). */
-async function beating<T>(fn: () => Promise<T>): Promise<T> {
-  let ctx: Context | undefined;
-  try {
-    ctx = Context.current();
-  } catch {
-    ctx = undefined;
-  }
-  const timer = ctx ? setInterval(() => ctx.heartbeat(), 5_000) : undefined;
-  try {
-    return await fn();
-  } finally {
-    if (timer) clearInterval(timer);
-  }
-}
-
 type Rec = RawRecord & { headers?: Record<string, unknown> };
 
 function headerBytes(v: unknown): string[] {
@@ -188,8 +159,8 @@ export function createDivergentActivities(deps: ActivityDeps) {
      * minus (Identity) the records the reverse flow copied there from B. Reads only; safe to repeat.
      */
     async findDivergentRecords(input: FindDivergentInput): Promise<FindDivergentResult> {
-      const args = parse(FindInput, input, 'findDivergentRecords');
-      return beating(async () => {
+      const args = parseArgs(FindInput, input, 'findDivergentRecords input');
+      return heartbeatWhile(async () => {
         const client = deps.connect(args.forward.connect);
         const committed = new Map<string, bigint | null>();
         for (const name of args.forward.sourceConnectors) {
@@ -276,8 +247,8 @@ export function createDivergentActivities(deps: ActivityDeps) {
      * JSON export. Safe to repeat: records an earlier attempt wrote are found and skipped.
      */
     async copyDivergentRecords(input: CopyDivergentInput): Promise<CopyDivergentResult> {
-      const args = parse(CopyInput, input, 'copyDivergentRecords');
-      return beating(async () => {
+      const args = parseArgs(CopyInput, input, 'copyDivergentRecords input');
+      return heartbeatWhile(async () => {
         const wanted = new Map<string, Set<bigint>>();
         const ranges: PartitionRange[] = [];
         for (const p of args.partitions) {

@@ -1,26 +1,18 @@
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/activity';
 import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription, type WorkflowExecutionInfo } from '@temporalio/client';
 import { z } from 'zod';
-import { classified, describeZodError, FailureType, invalidInput } from '../src/failures';
+import { classified, FailureType, invalidInput } from '../src/failures';
 import { fetchEndOffsets, highsOf } from '../src/kafka/probes';
 import { compileTopicPatterns, parseConnectList } from '../src/mm2/policy';
-import {
-  FailbackSeedError,
-  planFailbackSeed,
-  planForwardResume,
-  type CommittedOffset,
-  type EndOffsets,
-  type ResumeEntry,
-  type SeedEntry,
-  type SkippedTopic,
-  type SyncRecord,
-} from '../src/offsets/failback';
+import { FailbackSeedError, planFailbackSeed, planForwardResume } from '../src/offsets/failback';
+import type { CommittedOffset, EndOffsets, ResumeEntry, SeedEntry, SkippedTopic, SyncRecord } from '../src/offsets/failback';
 import { snapshotFromFailoverReport, type FailoverReportForSeed } from '../src/model/failback-input';
 import { committedMirrorOffsets } from '../src/offsets/lag';
 import type { LagReport } from '../src/offsets/lag';
 import type { ActivityDeps } from './deps';
 import { createLagActivities } from './lag';
 import { createMm2Activities } from './mm2';
+import { AliasArg as Alias, ForwardSourcesArg, heartbeat, OffsetArg, parseArgs, sleep } from './support';
 
 /**
  * Thin activities the failback playbook needs: the reverse flow's seed offsets and the
@@ -33,9 +25,7 @@ export const SEED_UNAVAILABLE = 'SeedUnavailable';
 /** Failure type of a reverse flow that did not reach the lag threshold in time. */
 export const CATCH_UP_TIMEOUT = 'CatchUpTimeout';
 
-const Alias = z.string().min(1);
-const Offsets = z.record(z.string(), z.record(z.string(), z.string().regex(/^\d+$/)));
-const Forward = z.strictObject({ connect: z.string().min(1), sourceConnectors: z.array(z.string().min(1)).min(1) });
+const Offsets = z.record(z.string(), z.record(z.string(), OffsetArg));
 
 const SeedInput = z.strictObject({
   /** A: the reverse flow's target, the forward flow's source. */
@@ -48,7 +38,7 @@ const SeedInput = z.strictObject({
   mode: z.enum(['auto', 'earliest']),
   /** B's end offsets at failover; absent: derive from the forward flow. */
   snapshot: Offsets.optional(),
-  forward: Forward,
+  forward: ForwardSourcesArg,
 });
 export type PlanFailbackSeedInput = z.input<typeof SeedInput>;
 
@@ -68,7 +58,7 @@ const ResumeInput = z.strictObject({
   policy: z.enum(['default', 'identity']),
   /** A's end offsets at the cutover (reverse drained and stopped, A's producers not started). */
   endOffsets: Offsets,
-  forward: Forward,
+  forward: ForwardSourcesArg,
 });
 export type PlanForwardResumeInput = z.input<typeof ResumeInput>;
 
@@ -109,20 +99,6 @@ export interface FailoverSnapshotResult {
   takenAt: string | null;
   /** dr's end offsets at failover, topic → partition → offset. */
   offsets: Record<string, Record<string, string>>;
-}
-
-function parse<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
-  const parsed = schema.safeParse(input);
-  if (!parsed.success) throw invalidInput(`${what} input: ${describeZodError(parsed.error)}`);
-  return parsed.data;
-}
-
-function activityContext(): Context | undefined {
-  try {
-    return Context.current();
-  } catch {
-    return undefined;
-  }
 }
 
 export function createFailbackActivities(deps: ActivityDeps) {
@@ -202,7 +178,7 @@ export function createFailbackActivities(deps: ActivityDeps) {
      * a failover, not completed, or of another cluster pair fails non-retryably (SeedUnavailable).
      */
     async failoverSnapshot(input: FailoverSnapshotInput): Promise<FailoverSnapshotResult> {
-      const args = parse(FromFailoverInput, input, 'failoverSnapshot');
+      const args = parseArgs(FromFailoverInput, input, 'failoverSnapshot input');
       if (!deps.temporalClient) throw unusable('this worker has no Temporal client to read the failover with: give seed.snapshot instead');
       const client = await deps.temporalClient();
       const run = await findFailoverRun(client, args.workflowId, args.runId);
@@ -228,7 +204,7 @@ export function createFailbackActivities(deps: ActivityDeps) {
      * cannot be seeded fails non-retryably (SeedUnavailable) unless mode is 'earliest'.
      */
     async planFailbackSeedOffsets(input: PlanFailbackSeedInput): Promise<FailbackSeedResult> {
-      const args = parse(SeedInput, input, 'planFailbackSeedOffsets');
+      const args = parseArgs(SeedInput, input, 'planFailbackSeedOffsets input');
       const { offsets: current, unmatched } = await endOffsetsMatching(args.dr, args.topics);
       // A named topic missing on dr is a typo or a topic the failover never mirrored: either
       // way there is nothing to copy back for it, and failing back without it would move its
@@ -295,7 +271,7 @@ export function createFailbackActivities(deps: ActivityDeps) {
      * replayed to dr. Reads the connectors' configs and offsets only; safe to repeat.
      */
     async planForwardResumeOffsets(input: PlanForwardResumeInput): Promise<ForwardResumeResult> {
-      const args = parse(ResumeInput, input, 'planForwardResumeOffsets');
+      const args = parseArgs(ResumeInput, input, 'planForwardResumeOffsets input');
       const client = deps.connect(args.forward.connect);
       const byConnector = await forwardCommitted(args.primary, args.forward.connect, args.forward.sourceConnectors);
       const connectors: ForwardResumeResult['connectors'] = [];
@@ -338,8 +314,7 @@ export function createFailbackActivities(deps: ActivityDeps) {
      * Past `timeoutSeconds` it fails non-retryably (CatchUpTimeout) with the last figures.
      */
     async waitForReverseCatchUp(input: WaitForCatchUpInput): Promise<LagReport & { polls: number }> {
-      const args = parse(CatchUpInput, input, 'waitForReverseCatchUp');
-      const ctx = activityContext();
+      const args = parseArgs(CatchUpInput, input, 'waitForReverseCatchUp input');
       const deadline = Date.now() + args.timeoutSeconds * 1000;
       let polls = 0;
       for (;;) {
@@ -350,7 +325,7 @@ export function createFailbackActivities(deps: ActivityDeps) {
           topics: args.topics,
         });
         polls++;
-        ctx?.heartbeat({ polls, total: report.total, maxLag: report.maxLag });
+        heartbeat({ polls, total: report.total, maxLag: report.maxLag });
         const ok = report.missingTopics.length === 0 && report.anomalies === 0 && BigInt(report.total) <= BigInt(args.threshold);
         if (ok) return { ...report, polls };
         if (Date.now() > deadline) {
@@ -363,8 +338,7 @@ export function createFailbackActivities(deps: ActivityDeps) {
             details: [{ total: report.total, maxLag: report.maxLag, polls }],
           });
         }
-        if (ctx) await ctx.sleep(args.pollMs);
-        else await new Promise((r) => setTimeout(r, args.pollMs));
+        await sleep(args.pollMs);
       }
     },
   };

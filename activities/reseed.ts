@@ -1,6 +1,5 @@
-import { Context } from '@temporalio/activity';
 import { z } from 'zod';
-import { classified, describeZodError, invalidInput } from '../src/failures';
+import { classified } from '../src/failures';
 import { readRanges, type PartitionRange } from '../src/kafka/read-ranges';
 import { mirroredTopic } from '../src/model/failover-input';
 import type { Fingerprinted } from '../src/offsets/divergent';
@@ -8,6 +7,7 @@ import { committedMirrorOffsets } from '../src/offsets/lag';
 import { lastCopiedIdentity, locateCopy, type CopySearch, type LastCopied } from '../src/offsets/reseed';
 import type { ActivityDeps } from './deps';
 import { fingerprint } from './divergent';
+import { heartbeatWhile, OffsetArg as Offset, parseArgs, reverseFlowArgs } from './support';
 
 /**
  * What a previous failback attempt's reverse flow already copied to the primary, found
@@ -15,16 +15,8 @@ import { fingerprint } from './divergent';
  * Reads only, in bounded ranges; safe to repeat.
  */
 
-const Alias = z.string().min(1);
-const Offset = z.string().regex(/^\d+$/);
-
 const FindInput = z.strictObject({
-  primary: Alias,
-  dr: Alias,
-  policy: z.enum(['default', 'identity']),
-  separator: z.string().min(1).optional(),
-  /** Identity: A is read only after these connectors' committed offsets (what B already had). */
-  forward: z.strictObject({ connect: z.string().min(1), sourceConnectors: z.array(z.string().min(1)).min(1) }),
+  ...reverseFlowArgs,
   /** The reverse flow's partitions on B, and the seed's first B offset (null: B's log start). */
   partitions: z.array(z.strictObject({ topic: z.string().min(1), partition: z.number().int().min(0), from: Offset.nullable() })).min(1),
   /** Identity: at most this many offsets read per partition on the primary (held in memory); more is refused as ambiguous. */
@@ -244,26 +236,15 @@ export function createReseedActivities(deps: ActivityDeps) {
      * `<dr>.<topic>` on B by its timestamp. 'ambiguous' when it cannot tell. Reads only.
      */
     async findCopiedOnPrimary(input: FindCopiedInput): Promise<FindCopiedResult> {
-      const parsed = FindInput.safeParse(input);
-      if (!parsed.success) throw invalidInput(`findCopiedOnPrimary input: ${describeZodError(parsed.error)}`);
-      const args = parsed.data;
-      let ctx: Context | undefined;
-      try {
-        ctx = Context.current();
-      } catch {
-        ctx = undefined;
-      }
-      const timer = ctx ? setInterval(() => ctx.heartbeat(), 5_000) : undefined;
-      try {
+      const args = parseArgs(FindInput, input, 'findCopiedOnPrimary input');
+      return heartbeatWhile(async () => {
         const partitions = args.policy === 'identity' ? await identity(args) : await defaultPolicy(args);
         const bound =
           args.policy === 'identity'
             ? `primary: each partition after the forward flow's committed offset; at most ${args.maxRecords} offsets there; dr: every record after the seed, streamed`
             : `primary: the last ${TAIL_OFFSETS} offsets of ${args.dr}${args.separator ?? '.'}<topic>; dr: from the seed and the last copy's timestamp on, streamed`;
         return { checkedAt: new Date().toISOString(), partitions, bound };
-      } finally {
-        if (timer) clearInterval(timer);
-      }
+      });
     },
   };
 }

@@ -17,7 +17,7 @@ import { createAuditActivities } from './audit';
 import type { ActivityDeps } from './deps';
 import { connectorEntry, flowConnectorSpecs } from './mm2';
 import { GroupHasMembersError } from '../src/kafka/group-commit';
-import { heartbeat, parseArgs, sleep } from './support';
+import { heartbeat, onClusters, parseArgs, sleep } from './support';
 
 /**
  * Topic and flow activities the deploy-replication and recreate-topic playbooks need on
@@ -194,39 +194,35 @@ export function createTopicsActivities(deps: ActivityDeps) {
           `topic: ${args.topic} is not a mirror of a ${args.sourceAlias} topic under the default policy (expected ${policy.formatRemoteTopic(args.sourceAlias, '<topic>')}): refused, it may be a topic producers write to`,
         );
       }
-      return classified(
-        async () => {
-          registry.cluster(args.cluster);
-          const started = Date.now();
-          return kafka.withAdmin(args.cluster, async (admin) => {
-            let action: DeleteTopicResult['action'] = 'absent';
-            if ((await admin.listTopics()).includes(args.topic)) {
-              try {
-                await admin.deleteTopics({ topics: [args.topic], timeout: 30_000 });
-                action = 'deleted';
-              } catch (err) {
-                // Deleted meanwhile (a retry of ours, or someone else): gone is what we want.
-                if (
-                  !/UNKNOWN_TOPIC_OR_PARTITION|does not host this topic-partition/i.test(
-                    String((err as Error)?.message) + JSON.stringify(err),
-                  )
+      const started = Date.now();
+      return onClusters(registry, [args.cluster], () =>
+        kafka.withAdmin(args.cluster, async (admin) => {
+          let action: DeleteTopicResult['action'] = 'absent';
+          if ((await admin.listTopics()).includes(args.topic)) {
+            try {
+              await admin.deleteTopics({ topics: [args.topic], timeout: 30_000 });
+              action = 'deleted';
+            } catch (err) {
+              // Deleted meanwhile (a retry of ours, or someone else): gone is what we want.
+              if (
+                !/UNKNOWN_TOPIC_OR_PARTITION|does not host this topic-partition/i.test(
+                  String((err as Error)?.message) + JSON.stringify(err),
                 )
-                  throw err;
-              }
+              )
+                throw err;
             }
-            const deadline = started + args.timeoutSeconds * 1_000;
-            for (;;) {
-              const topics = await admin.listTopics();
-              if (!topics.includes(args.topic))
-                return { cluster: args.cluster, topic: args.topic, action, goneAfterMs: Date.now() - started };
-              if (Date.now() > deadline)
-                throw timedOut(`topic ${args.topic} on ${args.cluster} is still listed ${args.timeoutSeconds}s after its deletion`);
-              heartbeat({ topic: args.topic, waiting: 'gone' });
-              await sleep(args.pollMs);
-            }
-          });
-        },
-        { cluster: args.cluster, registry },
+          }
+          const deadline = started + args.timeoutSeconds * 1_000;
+          for (;;) {
+            const topics = await admin.listTopics();
+            if (!topics.includes(args.topic))
+              return { cluster: args.cluster, topic: args.topic, action, goneAfterMs: Date.now() - started };
+            if (Date.now() > deadline)
+              throw timedOut(`topic ${args.topic} on ${args.cluster} is still listed ${args.timeoutSeconds}s after its deletion`);
+            heartbeat({ topic: args.topic, waiting: 'gone' });
+            await sleep(args.pollMs);
+          }
+        }),
       );
     },
 
@@ -236,31 +232,27 @@ export function createTopicsActivities(deps: ActivityDeps) {
      */
     async waitForTopic(input: WaitForTopicInput): Promise<WaitForTopicResult> {
       const args = parseArgs(WaitForTopicInput, input);
-      return classified(
-        async () => {
-          registry.cluster(args.cluster);
-          const started = Date.now();
-          return kafka.withAdmin(args.cluster, async (admin) => {
-            let seen: number | null = null;
-            for (;;) {
-              if ((await admin.listTopics()).includes(args.topic)) {
-                const md = await admin.fetchTopicMetadata({ topics: [args.topic] });
-                seen = md.topics[0]?.partitions.length ?? 0;
-                if (args.partitions === undefined ? seen > 0 : seen === args.partitions) {
-                  return { cluster: args.cluster, topic: args.topic, partitions: seen, waitedMs: Date.now() - started };
-                }
+      const started = Date.now();
+      return onClusters(registry, [args.cluster], () =>
+        kafka.withAdmin(args.cluster, async (admin) => {
+          let seen: number | null = null;
+          for (;;) {
+            if ((await admin.listTopics()).includes(args.topic)) {
+              const md = await admin.fetchTopicMetadata({ topics: [args.topic] });
+              seen = md.topics[0]?.partitions.length ?? 0;
+              if (args.partitions === undefined ? seen > 0 : seen === args.partitions) {
+                return { cluster: args.cluster, topic: args.topic, partitions: seen, waitedMs: Date.now() - started };
               }
-              if (Date.now() - started > args.timeoutSeconds * 1_000) {
-                throw timedOut(
-                  `topic ${args.topic} on ${args.cluster} ${seen === null ? 'did not appear' : `has ${seen} partition(s), expected ${args.partitions}`} within ${args.timeoutSeconds}s`,
-                );
-              }
-              heartbeat({ topic: args.topic, partitions: seen });
-              await sleep(args.pollMs);
             }
-          });
-        },
-        { cluster: args.cluster, registry },
+            if (Date.now() - started > args.timeoutSeconds * 1_000) {
+              throw timedOut(
+                `topic ${args.topic} on ${args.cluster} ${seen === null ? 'did not appear' : `has ${seen} partition(s), expected ${args.partitions}`} within ${args.timeoutSeconds}s`,
+              );
+            }
+            heartbeat({ topic: args.topic, partitions: seen });
+            await sleep(args.pollMs);
+          }
+        }),
       );
     },
 
@@ -271,43 +263,39 @@ export function createTopicsActivities(deps: ActivityDeps) {
      */
     async resetConsumerGroup(input: ResetConsumerGroupInput): Promise<ResetConsumerGroupResult> {
       const args = parseArgs(ResetGroupInput, input);
-      return classified(
-        async () => {
-          registry.cluster(args.cluster);
-          return kafka.withAdmin(args.cluster, async (admin) => {
-            const { groups } = await admin.describeGroups([args.group]);
-            const members = groups[0]?.members.length ?? 0;
-            if (members > 0) {
+      return onClusters(registry, [args.cluster], () =>
+        kafka.withAdmin(args.cluster, async (admin) => {
+          const { groups } = await admin.describeGroups([args.group]);
+          const members = groups[0]?.members.length ?? 0;
+          if (members > 0) {
+            return {
+              group: args.group,
+              topic: args.topic,
+              skipped: `${members} member(s) connected: stop the consumers and reset it again`,
+              offsets: [],
+            };
+          }
+          const offsets = (await admin.fetchTopicOffsets(args.topic)).map((o) => ({
+            partition: o.partition,
+            offset: args.to === 'earliest' ? o.low : o.high,
+          }));
+          try {
+            await kafka.withGroupCommitter(args.cluster, (committer) =>
+              committer.commit(args.group, [{ topic: args.topic, partitions: offsets }]),
+            );
+          } catch (err) {
+            // Consumers joined between the check and the commit: the same answer as above.
+            if (err instanceof GroupHasMembersError)
               return {
                 group: args.group,
                 topic: args.topic,
-                skipped: `${members} member(s) connected: stop the consumers and reset it again`,
+                skipped: `${err.message}: stop the consumers and reset it again`,
                 offsets: [],
               };
-            }
-            const offsets = (await admin.fetchTopicOffsets(args.topic)).map((o) => ({
-              partition: o.partition,
-              offset: args.to === 'earliest' ? o.low : o.high,
-            }));
-            try {
-              await kafka.withGroupCommitter(args.cluster, (committer) =>
-                committer.commit(args.group, [{ topic: args.topic, partitions: offsets }]),
-              );
-            } catch (err) {
-              // Consumers joined between the check and the commit: the same answer as above.
-              if (err instanceof GroupHasMembersError)
-                return {
-                  group: args.group,
-                  topic: args.topic,
-                  skipped: `${err.message}: stop the consumers and reset it again`,
-                  offsets: [],
-                };
-              throw err;
-            }
-            return { group: args.group, topic: args.topic, offsets: offsets.sort((a, b) => a.partition - b.partition) };
-          });
-        },
-        { cluster: args.cluster, registry },
+            throw err;
+          }
+          return { group: args.group, topic: args.topic, offsets: offsets.sort((a, b) => a.partition - b.partition) };
+        }),
       );
     },
 

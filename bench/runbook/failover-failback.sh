@@ -54,6 +54,12 @@ wait_state() { # connect, state, connectors...
     until [ "$(curl -sf "$connect/connectors/$c/status" | jq -r .connector.state)" = "$state" ]; do sleep 0.5; done
   done
 }
+set_state() { # connect, stop|resume, connectors...: PUT the action on each, then wait for its state
+  local connect=$1 action=$2 state; shift 2
+  [ "$action" = stop ] && state=STOPPED || state=RUNNING
+  for c in "$@"; do curl -sf -X PUT "$connect/connectors/$c/$action" >/dev/null; done
+  wait_state "$connect" "$state" "$@"
+}
 quiet() { # bootstrap
   local before after
   before=$(end_offsets "$1")
@@ -96,8 +102,7 @@ step check-lag; echo "runbook: forward lag $(lag "$BOOTSTRAP_A" "$CONNECT_B" "$F
 step verify-quiet; quiet "$BOOTSTRAP_A"; done_step
 step drain; drain "$BOOTSTRAP_A" "$CONNECT_B" "$FORWARD_SOURCE"; done_step
 step stop-forward
-for c in "${FWD[@]}"; do curl -sf -X PUT "$CONNECT_B/connectors/$c/stop" >/dev/null; done
-wait_state "$CONNECT_B" STOPPED "${FWD[@]}"
+set_state "$CONNECT_B" stop "${FWD[@]}"
 done_step
 step snapshot; end_offsets "$BOOTSTRAP_B" >"$WORK/snapshot-b"; end_offsets "$BOOTSTRAP_A" >/dev/null; done_step
 step translate-offsets; translate "$BOOTSTRAP_B" A.checkpoints.internal; done_step
@@ -124,8 +129,7 @@ step seed-reverse
 offsets_json B <"$WORK/snapshot-b" | curl -sf -X PATCH -H 'Content-Type: application/json' --data @- "$CONNECT_A/connectors/$REVERSE_SOURCE/offsets" >/dev/null
 done_step
 step start-reverse
-for c in "${REVERSE[@]}"; do curl -sf -X PUT "$CONNECT_A/connectors/$c/resume" >/dev/null; done
-wait_state "$CONNECT_A" RUNNING "${REVERSE[@]}"
+set_state "$CONNECT_A" resume "${REVERSE[@]}"
 done_step
 step catch-up; drain "$BOOTSTRAP_B" "$CONNECT_A" "$REVERSE_SOURCE"; done_step
 # gate consumers-cutover: approved at once
@@ -134,8 +138,7 @@ step translate-offsets-back; translate "$BOOTSTRAP_A" B.checkpoints.internal; do
 step verify-quiet-b; quiet "$BOOTSTRAP_B"; done_step
 step drain-reverse; drain "$BOOTSTRAP_B" "$CONNECT_A" "$REVERSE_SOURCE"; done_step
 step stop-reverse
-for c in "${REVERSE[@]}"; do curl -sf -X PUT "$CONNECT_A/connectors/$c/stop" >/dev/null; done
-wait_state "$CONNECT_A" STOPPED "${REVERSE[@]}"
+set_state "$CONNECT_A" stop "${REVERSE[@]}"
 done_step
 step snapshot-primary; end_offsets "$BOOTSTRAP_A" >"$WORK/snapshot-a"; done_step
 # gate producers-cutover: approved at once
@@ -144,7 +147,6 @@ step set-forward-offsets
 offsets_json A <"$WORK/snapshot-a" | curl -sf -X PATCH -H 'Content-Type: application/json' --data @- "$CONNECT_B/connectors/$FORWARD_SOURCE/offsets" >/dev/null
 done_step
 step resume-forward
-for c in "${FWD[@]}"; do curl -sf -X PUT "$CONNECT_B/connectors/$c/resume" >/dev/null; done
-wait_state "$CONNECT_B" RUNNING "${FWD[@]}"
+set_state "$CONNECT_B" resume "${FWD[@]}"
 done_step
 echo "FAILBACK_DONE $(now)"

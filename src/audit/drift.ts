@@ -105,34 +105,39 @@ function sameValue(setting: DriftConfig, a: string, b: string): boolean {
 }
 
 function configFinding(pair: TopicPair, setting: DriftConfig, s: string, t: string): DriftFinding {
-  const base = { topic: pair.topic, remoteTopic: pair.remoteTopic, setting, source: s, target: t };
-  const sync = MM2_SYNC[setting];
+  // Every note ends with how MM2 syncs (or does not sync) the setting.
+  const finding = (severity: Severity, why: string): DriftFinding => ({
+    topic: pair.topic,
+    remoteTopic: pair.remoteTopic,
+    setting,
+    source: s,
+    target: t,
+    severity,
+    note: `${why}; ${MM2_SYNC[setting]}`,
+  });
   switch (setting) {
     case 'cleanup.policy':
-      return {
-        ...base,
-        severity: 'error',
-        note: `cleanup policy differs: the target ${policySet(t).includes('compact') ? 'compacts' : 'does not compact'} while the source ${policySet(s).includes('compact') ? 'compacts' : 'does not'}, so the DR copy holds different records after failover; ${sync}`,
-      };
+      return finding(
+        'error',
+        `cleanup policy differs: the target ${policySet(t).includes('compact') ? 'compacts' : 'does not compact'} while the source ${policySet(s).includes('compact') ? 'compacts' : 'does not'}, so the DR copy holds different records after failover`,
+      );
     case 'retention.ms':
-    case 'retention.bytes': {
-      const shorter = limit(t) < limit(s);
-      return {
-        ...base,
-        severity: 'warn',
-        note: `${shorter ? 'the target keeps less than the source: after failover consumers may find less history than on the source' : 'the target keeps more than the source'}; ${sync}`,
-      };
-    }
-    case 'max.message.bytes': {
-      const smaller = Number(t) < Number(s);
-      return {
-        ...base,
-        severity: 'warn',
-        note: `${smaller ? 'a record the source accepts can be too large for the target: MM2 fails with RecordTooLargeException' : 'the target accepts larger records than the source'}; ${sync}`,
-      };
-    }
+    case 'retention.bytes':
+      return finding(
+        'warn',
+        limit(t) < limit(s)
+          ? 'the target keeps less than the source: after failover consumers may find less history than on the source'
+          : 'the target keeps more than the source',
+      );
+    case 'max.message.bytes':
+      return finding(
+        'warn',
+        Number(t) < Number(s)
+          ? 'a record the source accepts can be too large for the target: MM2 fails with RecordTooLargeException'
+          : 'the target accepts larger records than the source',
+      );
     case 'min.insync.replicas':
-      return { ...base, severity: 'warn', note: `acks=all producers get different durability after failover; ${sync}` };
+      return finding('warn', 'acks=all producers get different durability after failover');
   }
 }
 

@@ -281,35 +281,19 @@ async function startValidated(
   return { handle: handle as StartedPlaybook['handle'], workflowId, runId: existing.running.runId, started: false, input: parsed };
 }
 
+/** startPlaybook for one playbook, with that playbook's input type. */
+const starter =
+  <I>(playbook: StartablePlaybook) =>
+  (client: Client, input: I, options?: StartPlaybookOptions): Promise<StartedPlaybook> =>
+    startPlaybook(client, playbook, input, options);
+
 /** Starts (or finds the running) failover; see startPlaybook. */
-export function startFailover(client: Client, input: FailoverInput, options?: StartPlaybookOptions): Promise<StartedPlaybook> {
-  return startPlaybook(client, 'failover', input, options);
-}
-
+export const startFailover = starter<FailoverInput>('failover');
 /** Starts (or finds the running) failback; see startPlaybook. */
-export function startFailback(client: Client, input: FailbackInput, options?: StartPlaybookOptions): Promise<StartedPlaybook> {
-  return startPlaybook(client, 'failback', input, options);
-}
-
+export const startFailback = starter<FailbackInput>('failback');
 /** Starts (or finds the running) topic recreation; see startPlaybook. */
-export function startRecreateTopic(
-  client: Client,
-  input: z.input<typeof RecreateTopicInput>,
-  options?: StartPlaybookOptions,
-): Promise<StartedPlaybook> {
-  return startPlaybook(client, 'recreate-topic', input, options);
-}
-
+export const startRecreateTopic = starter<z.input<typeof RecreateTopicInput>>('recreate-topic');
 /** Starts (or finds the running) drift audit; see startPlaybook (a recurring audit: ensureAuditSchedule). */
-export function startAudit(client: Client, input: z.input<typeof AuditInput>, options?: StartPlaybookOptions): Promise<StartedPlaybook> {
-  return startPlaybook(client, 'audit-drift', input, options);
-}
-
+export const startAudit = starter<z.input<typeof AuditInput>>('audit-drift');
 /** Starts (or finds the running) MM2 deployment; see startPlaybook. */
-export function startDeployReplication(
-  client: Client,
-  input: z.input<typeof DeployReplicationInput>,
-  options?: StartPlaybookOptions,
-): Promise<StartedPlaybook> {
-  return startPlaybook(client, 'deploy-replication', input, options);
-}
+export const startDeployReplication = starter<z.input<typeof DeployReplicationInput>>('deploy-replication');

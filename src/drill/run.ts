@@ -20,7 +20,7 @@ import { deployInput, DRILL_APPROVER, drillNames, failbackInput, failoverInput, 
 import { consumerSet, drainLagging, drillGroups, extraGroupNames, extraGroupsReport, letLag, parkPartial } from './extra-groups';
 import { drillMarkdown } from './markdown';
 import { PhaseClock, playbookPhases } from './phases';
-import { drivePlaybook, PlaybookFailedError, type DriveResult } from './playbook-driver';
+import { drivePlaybook, PlaybookFailedError, type DriveOptions, type DriveResult } from './playbook-driver';
 import { drillRegistry } from './registry';
 import type { DrillPlaybookRun, DrillReport, DrillResult, DrillSwitchRecord } from './report-types';
 import { Switchboard } from './switchboard';
@@ -243,6 +243,20 @@ export async function runDrill(
       s.client = new Client({ connection: s.connection, namespace: config.temporal.namespace });
     });
     const client = s.client!;
+    /** A run of one playbook of the drill, its gates approved as the drill (with `choices` where a gate asks). */
+    const playbook =
+      (workflowType: DriveOptions['workflowType'], workflowId: string, input: unknown, choices?: DriveOptions['choices']) => () =>
+        drivePlaybook({ client, taskQueue, workflowType, workflowId, input, approver: DRILL_APPROVER, choices, log });
+    /** Stops the traffic: the producer, then the group once it has read everything on `cluster`. */
+    const stopTraffic = async (cluster: 'A' | 'B') => {
+      await producer.stop();
+      await until(
+        `the group caught up on ${cluster}`,
+        async () => (await groupBehind(kafka, cluster, names.group, names.topics)).length === 0,
+        180_000,
+      );
+      await consumer.stop();
+    };
 
     await clock.phase('topics', () =>
       kafka.withAdmin('A', async (admin) => {
@@ -267,16 +281,13 @@ export async function runDrill(
       await until('the group consuming on A', async () => consumer.consumed.length > 0, 60_000, 250);
     });
 
-    const deployed = await drive('deploy', () =>
-      drivePlaybook({
-        client,
-        taskQueue,
-        workflowType: 'deployReplication',
-        workflowId: playbookWorkflowId('deploy-replication', 'A', 'B', names.flow),
-        input: deployInput(names, opts.codec, config.replicationFactor),
-        approver: DRILL_APPROVER,
-        log,
-      }),
+    const deployed = await drive(
+      'deploy',
+      playbook(
+        'deployReplication',
+        playbookWorkflowId('deploy-replication', 'A', 'B', names.flow),
+        deployInput(names, opts.codec, config.replicationFactor),
+      ),
     );
     playbooks.deploy = playbookRun(deployed);
 
@@ -308,17 +319,7 @@ export async function runDrill(
     if (opts.mode === 'planned') {
       partialOnA = await parkPartial(kafka, names);
       laggingBehind['failover'] = await letLag(kafka, lagging, log);
-      const failover = await drive('failover', () =>
-        drivePlaybook({
-          client,
-          taskQueue,
-          workflowType: 'failover',
-          workflowId: cutoverWorkflowId('A', 'B'),
-          input: failoverInput(names, 'planned'),
-          approver: DRILL_APPROVER,
-          log,
-        }),
-      );
+      const failover = await drive('failover', playbook('failover', cutoverWorkflowId('A', 'B'), failoverInput(names, 'planned')));
       playbooks.failover = playbookRun(failover);
       ackedOnABeforeFailover = [...producer.acked].filter(([, c]) => c === 'A').map(([seq]) => seq);
 
@@ -333,16 +334,11 @@ export async function runDrill(
 
       const snapshot = (failover.report.figures as { snapshots: { target: FailoverSnapshot } }).snapshots.target;
       laggingBehind['failback'] = await letLag(kafka, lagging, log);
-      const runFailback = () =>
-        drivePlaybook({
-          client,
-          taskQueue,
-          workflowType: 'failback',
-          workflowId: cutoverWorkflowId('A', 'B'),
-          input: failbackInput(names, snapshot, opts.codec, config.replicationFactor),
-          approver: DRILL_APPROVER,
-          log,
-        });
+      const runFailback = playbook(
+        'failback',
+        cutoverWorkflowId('A', 'B'),
+        failbackInput(names, snapshot, opts.codec, config.replicationFactor),
+      );
       if (inject.beforeFailback) await clock.phase('before failback', () => inject.beforeFailback!(runFailback, { config, kafka, names }));
       const failback = await drive('failback', runFailback);
       playbooks.failback = playbookRun(failback);
@@ -352,13 +348,7 @@ export async function runDrill(
         await sleep(5_000);
       });
       await clock.phase('verification', async () => {
-        await producer.stop();
-        await until(
-          'the group caught up on A',
-          async () => (await groupBehind(kafka, 'A', names.group, names.topics)).length === 0,
-          180_000,
-        );
-        await consumer.stop();
+        await stopTraffic('A');
         await drainLagging(kafka, lagging, 'A');
         seqsOnB = await readAllSeqs(kafka, 'B', names.topics);
         if (chaos) {
@@ -416,17 +406,7 @@ export async function runDrill(
           tail.recordTail(kafka, ackedOnABeforeFailover, await readAllSeqs(kafka, 'B', names.topics)),
         );
       }
-      const failover = await drive('failover', () =>
-        drivePlaybook({
-          client,
-          taskQueue,
-          workflowType: 'failover',
-          workflowId: cutoverWorkflowId('A', 'B'),
-          input: failoverInput(names, 'unplanned'),
-          approver: DRILL_APPROVER,
-          log,
-        }),
-      );
+      const failover = await drive('failover', playbook('failover', cutoverWorkflowId('A', 'B'), failoverInput(names, 'unplanned')));
       playbooks.failover = playbookRun(failover);
       extra.rpoEstimate = (failover.report.figures as { rpoEstimate?: DrillReport['rpoEstimate'] }).rpoEstimate ?? null;
       const last = extra.rpoEstimate?.lastHeartbeatAt;
@@ -459,17 +439,11 @@ export async function runDrill(
       if (uchaos) {
         const tail = uchaos;
         const snapshot = (failover.report.figures as { snapshots: { target: FailoverSnapshot } }).snapshots.target;
-        const failback = await drive('failback', () =>
-          drivePlaybook({
-            client,
-            taskQueue,
-            workflowType: 'failback',
-            workflowId: cutoverWorkflowId('A', 'B'),
-            input: failbackInput(names, snapshot, opts.codec, config.replicationFactor),
-            approver: DRILL_APPROVER,
-            // A group-partition the translation could not place asks a choice: the one that loses nothing.
-            choices: { [UNPLACED_GATE]: { [EVERY_KEY]: 'earliest' } },
-            log,
+        // A group-partition the translation could not place asks a choice: the one that loses nothing.
+        const failback = await drive(
+          'failback',
+          playbook('failback', cutoverWorkflowId('A', 'B'), failbackInput(names, snapshot, opts.codec, config.replicationFactor), {
+            [UNPLACED_GATE]: { [EVERY_KEY]: 'earliest' },
           }),
         );
         playbooks.failback = playbookRun(failback);
@@ -477,13 +451,7 @@ export async function runDrill(
           'done: the tail found divergent on A and replayed; producers and the group are back on A, the forward flow resumed';
         await clock.phase('back on A', () => sleep(5_000));
         await clock.phase('verification', async () => {
-          await producer.stop();
-          await until(
-            'the group caught up on A',
-            async () => (await groupBehind(kafka, 'A', names.group, names.topics)).length === 0,
-            180_000,
-          );
-          await consumer.stop();
+          await stopTraffic('A');
           // Bounded: a replay written at A's end reaches B through the forward flow.
           const { seqsOnB: onB, waitedMs } = await tail.awaitTailOnB(() => readAllSeqs(kafka, 'B', names.topics), 60_000);
           seqsOnB = onB;
@@ -501,13 +469,7 @@ export async function runDrill(
           'not run: A holds records B never got (the RPO); failing back over them needs a decision on those records first, ' +
           'so the drill stops at the failover and reports them (recoverableOnA)';
         await clock.phase('verification', async () => {
-          await producer.stop();
-          await until(
-            'the group caught up on B',
-            async () => (await groupBehind(kafka, 'B', names.group, names.topics)).length === 0,
-            180_000,
-          );
-          await consumer.stop();
+          await stopTraffic('B');
           seqsOnB = await readAllSeqs(kafka, 'B', names.topics);
           const lostWithA = missingFrom(ackedOnABeforeFailover, seqsOnB);
           const onA = new Set(await readAllSeqs(kafka, 'A', names.topics));

@@ -39,6 +39,21 @@ export interface ReadToEndOptions {
   onProgress?: (read: number) => void;
 }
 
+/**
+ * Whether `topic` exists, asked before reading it: on a broker with
+ * auto.create.topics.enable, a metadata request for a missing topic could create it
+ * with the wrong settings.
+ */
+export async function topicExists(kafka: Kafka, topic: string): Promise<boolean> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return (await admin.listTopics()).includes(topic);
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
 export async function readToEnd(
   kafka: Kafka,
   topic: string,

@@ -1,6 +1,6 @@
 import type { Kafka } from 'kafkajs';
 import { decodeSourceEnd, encodeSourceEnd, SOURCE_ENDS_TOPIC, SOURCE_ENDS_TOPIC_CONFIGS, type KnownSourceEnd } from '../offsets/rpo';
-import { readToEnd } from './read-to-end';
+import { readToEnd, topicExists } from './read-to-end';
 
 /**
  * The store of last known source end offsets (src/offsets/rpo.ts): a compacted topic on
@@ -58,15 +58,7 @@ export async function recordSourceEnds(kafka: Kafka, entries: KnownSourceEnd[]):
 
 /** Every readable entry of `source` in the store (empty when the topic does not exist). */
 export async function readSourceEnds(kafka: Kafka, source: string, onProgress?: (read: number) => void): Promise<KnownSourceEnd[]> {
-  const admin = kafka.admin();
-  await admin.connect();
-  let exists: boolean;
-  try {
-    exists = (await admin.listTopics()).includes(SOURCE_ENDS_TOPIC);
-  } finally {
-    await admin.disconnect().catch(() => undefined);
-  }
-  if (!exists) return [];
+  if (!(await topicExists(kafka, SOURCE_ENDS_TOPIC))) return [];
   const out: KnownSourceEnd[] = [];
   await readToEnd(
     kafka,

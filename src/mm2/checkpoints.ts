@@ -1,5 +1,5 @@
 import type { Kafka } from 'kafkajs';
-import { readToEnd, type RawRecord } from '../kafka/read-to-end';
+import { readToEnd, topicExists, type RawRecord } from '../kafka/read-to-end';
 import { remoteTopicName } from './connector-configs';
 import { decodeCheckpoint, Mm2DecodeError, type Checkpoint } from './codecs';
 
@@ -144,17 +144,7 @@ export async function readLatestCheckpoints(
   options: { timeoutMs?: number; onProgress?: (read: number) => void } = {},
 ): Promise<ReadCheckpointsResult> {
   const topic = checkpointsTopic(sourceAlias, filter.separator);
-  const admin = target.admin();
-  await admin.connect();
-  let exists: boolean;
-  try {
-    // Ask first: on a broker with auto.create.topics.enable, a metadata request for a
-    // missing topic could create it with the wrong settings.
-    exists = (await admin.listTopics()).includes(topic);
-  } finally {
-    await admin.disconnect().catch(() => undefined);
-  }
-  if (!exists) return { checkpoints: [], recordsRead: 0, topicExists: false };
+  if (!(await topicExists(target, topic))) return { checkpoints: [], recordsRead: 0, topicExists: false };
   const latest = new LatestCheckpoints(sourceAlias, filter);
   await readToEnd(target, topic, (r) => latest.add(r), { timeoutMs: options.timeoutMs, onProgress: options.onProgress });
   return { checkpoints: latest.checkpoints(), recordsRead: latest.recordsRead, topicExists: true };

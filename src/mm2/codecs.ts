@@ -88,6 +88,14 @@ class Writer {
 
 // Offsets are int64 on the wire; they are returned as bigint so nothing is rounded.
 
+/** A Reader of a record value past its int16 version, which must be `expected` (MM2 bumps it on a layout change). */
+function versionedValue(value: Buffer, what: string, expected: number): Reader {
+  const v = new Reader(value, `${what} value`);
+  const version = v.int16();
+  if (version !== expected) throw new Mm2DecodeError(`${what} value version ${version} is not supported (expected ${expected})`);
+  return v;
+}
+
 /** A record of `<source>.checkpoints.internal` on the target cluster. */
 export interface Checkpoint {
   consumerGroupId: string;
@@ -108,11 +116,7 @@ export function decodeCheckpoint(key: Buffer, value: Buffer): Checkpoint {
   const consumerGroupId = k.string();
   const topic = k.string();
   const partition = k.int32();
-  const v = new Reader(value, 'checkpoint value');
-  const version = v.int16();
-  if (version !== CHECKPOINT_VERSION) {
-    throw new Mm2DecodeError(`checkpoint value version ${version} is not supported (expected ${CHECKPOINT_VERSION})`);
-  }
+  const v = versionedValue(value, 'checkpoint', CHECKPOINT_VERSION);
   return {
     consumerGroupId,
     topic,
@@ -169,11 +173,7 @@ export function decodeHeartbeat(key: Buffer, value: Buffer): Heartbeat {
   const k = new Reader(key, 'heartbeat key');
   const sourceClusterAlias = k.string();
   const targetClusterAlias = k.string();
-  const v = new Reader(value, 'heartbeat value');
-  const version = v.int16();
-  if (version !== HEARTBEAT_VERSION) {
-    throw new Mm2DecodeError(`heartbeat value version ${version} is not supported (expected ${HEARTBEAT_VERSION})`);
-  }
+  const v = versionedValue(value, 'heartbeat', HEARTBEAT_VERSION);
   return { sourceClusterAlias, targetClusterAlias, timestamp: v.int64() };
 }
 

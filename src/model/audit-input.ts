@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { Alias, ConnectorName as Name, TopicName, unique } from './fields';
 import { DurationSchema, GateOptionsSchema, PersonSchema } from './gates';
 
 /**
@@ -8,16 +9,6 @@ import { DurationSchema, GateOptionsSchema, PersonSchema } from './gates';
  * schedule never starts a run a minute later only to fail. Cluster aliases and connector
  * names only, never addresses or credentials (the input is stored in Temporal history).
  */
-
-const Alias = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'must be a cluster alias (1-64 letters, digits, - or _)');
-const Name = z.string().trim().min(1, 'must not be empty').max(249, 'must be at most 249 characters');
-const TopicName = z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'must be a Kafka topic name (1-249 letters, digits, . _ -)');
-
-const unique = <T extends z.ZodType<string>>(item: T, what: string) =>
-  z
-    .array(item)
-    .min(1, `must list at least one ${what}`)
-    .refine((xs) => new Set(xs).size === xs.length, { message: `must not list a ${what} twice` });
 
 /** The only gate: repairs on the target. */
 export const AUDIT_GATES = ['repair'] as const;

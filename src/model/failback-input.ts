@@ -1,7 +1,16 @@
 import { z } from 'zod';
 import type { DivergentFigures } from '../offsets/divergent';
-import { DEFAULT_GATE_DEADLINE, Separator } from './failover-input';
-import { GateOptionsSchema, PersonSchema } from './gates';
+import {
+  Alias,
+  ConnectorName,
+  CutoverGateOptions,
+  TopicName,
+  defaultGate,
+  forwardFlow,
+  cutoverSelection,
+  refineExcludeTopics,
+} from './fields';
+import { PersonSchema } from './gates';
 import type { UnplacedFigures } from './unplaced';
 import { IntervalsSchema, TopicGroupSchema, type ReplicationPlanInput } from './replication-plan';
 
@@ -14,10 +23,6 @@ import { IntervalsSchema, TopicGroupSchema, type ReplicationPlanInput } from './
  * `dr` the cluster failed over to (B, the reverse flow's source).
  */
 
-const Alias = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'must be a cluster alias (1-64 letters, digits, - or _)');
-const ConnectorName = z.string().trim().min(1, 'must not be empty').max(249, 'must be at most 249 characters');
-const TopicName = z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'must be a Kafka topic name (1-249 letters, digits, . _ -)');
-const GroupName = z.string().min(1, 'must not be empty').max(249, 'must be at most 249 characters');
 const FlowName = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'must be 1-100 letters, digits, . _ or - (connector names derive from it)');
@@ -25,21 +30,9 @@ const Offset = z.string().regex(/^\d+$/, 'must be a decimal offset string, e.g. 
 // No quotes or spaces: the ID goes into a visibility query (WorkflowId = '...').
 const WorkflowId = z.string().regex(/^[A-Za-z0-9._~:@\/-]{1,255}$/, 'must be a workflow ID (letters, digits and . _ ~ : @ / -)');
 
-const unique = <T extends z.ZodType<string>>(item: T, what: string) =>
-  z
-    .array(item)
-    .min(1, `must list at least one ${what}`)
-    .refine((xs) => new Set(xs).size === xs.length, { message: `must not list a ${what} twice` });
-
 /** The gates a failback opens, in runbook order: consumers always move before producers. */
 export const FAILBACK_GATES = ['consumers-cutover', 'stop-producers', 'producers-cutover'] as const;
 export type FailbackGate = (typeof FAILBACK_GATES)[number];
-
-const GateOpts = GateOptionsSchema.extend({ deadline: GateOptionsSchema.shape.deadline.optional() }).transform((g) => ({
-  ...g,
-  deadline: g.deadline ?? DEFAULT_GATE_DEADLINE,
-}));
-const defaultGate = () => ({ deadline: DEFAULT_GATE_DEADLINE });
 
 /** topic → partition → end offset (decimal strings): B's end offsets at failover. */
 const EndOffsetsSchema = z.record(TopicName, z.record(z.string().regex(/^\d+$/, 'must be a partition number'), Offset));
@@ -99,27 +92,12 @@ export const FailbackInput = z
     primary: Alias,
     /** The cluster failed over to (B): where producers write now, the reverse flow's source. */
     dr: Alias,
-    /** The forward (primary→dr) MM2 flow, STOPPED since the failover. */
-    forward: z
-      .strictObject({
-        /** Connect cluster running it (writes to dr, e.g. `connect-b`). */
-        connect: ConnectorName,
-        /** Every forward connector: resumed at the end. */
-        connectors: unique(ConnectorName, 'connector'),
-        /** The MirrorSourceConnectors among them: their offsets are set to primary's end at cutover. */
-        sourceConnectors: unique(ConnectorName, 'source connector'),
-      })
-      .superRefine((f, ctx) => {
-        f.sourceConnectors.forEach((name, i) => {
-          if (!f.connectors.includes(name)) {
-            ctx.addIssue({
-              code: 'custom',
-              path: ['sourceConnectors', i],
-              message: `'${name}' is not in forward.connectors (list every forward connector there)`,
-            });
-          }
-        });
-      }),
+    /**
+     * The forward (primary→dr) MM2 flow, STOPPED since the failover: its Connect cluster
+     * (writes to dr, e.g. `connect-b`), every connector (resumed at the end), and the
+     * MirrorSourceConnectors among them (their offsets are set to primary's end at cutover).
+     */
+    forward: forwardFlow('list every forward connector there'),
     /** The reverse (dr→primary) MM2 flow this playbook creates, on the Connect cluster that writes to primary. */
     reverse: z.strictObject({
       /** Connect cluster name (e.g. `connect-a`). */
@@ -131,23 +109,15 @@ export const FailbackInput = z
       replicationFactor: z.number().int().min(1).max(32_767).default(3),
       intervals: IntervalsSchema.optional(),
     }),
-    /** Topics on dr copied back (the same names as the forward flow's source topics under Identity). */
-    topics: unique(TopicName, 'topic'),
-    /** Consumer groups to move back (names or whole-name regexes). */
-    groups: unique(GroupName, 'group'),
-    /** The forward flow's replication policy; the reverse flow uses the same. */
-    policy: z.enum(['default', 'identity']).default('default'),
-    /** The forward flow's `replication.policy.separator` (Default policy; default "."); the reverse flow uses the same. */
-    separator: Separator.optional(),
-    /** Topics the forward flow mirrors that this failback deliberately does not copy back (see the failover's excludeTopics). */
-    excludeTopics: z.array(TopicName).optional(),
+    /** Topics on dr copied back (under Identity the forward flow's source names) and groups moved back; the reverse flow uses the same policy and separator. */
+    ...cutoverSelection,
     seed: SeedSchema,
     requestedBy: PersonSchema,
     gates: z
       .strictObject({
-        'consumers-cutover': GateOpts.default(defaultGate),
-        'stop-producers': GateOpts.default(defaultGate),
-        'producers-cutover': GateOpts.default(defaultGate),
+        'consumers-cutover': CutoverGateOptions.default(defaultGate),
+        'stop-producers': CutoverGateOptions.default(defaultGate),
+        'producers-cutover': CutoverGateOptions.default(defaultGate),
       })
       .default(() => ({ 'consumers-cutover': defaultGate(), 'stop-producers': defaultGate(), 'producers-cutover': defaultGate() })),
     /** Reverse lag (records, total) at or below which the consumers gate opens. */
@@ -162,10 +132,7 @@ export const FailbackInput = z
   })
   .superRefine((v, ctx) => {
     if (v.primary === v.dr) ctx.addIssue({ code: 'custom', path: ['dr'], message: `must differ from primary ('${v.primary}')` });
-    (v.excludeTopics ?? []).forEach((t, i) => {
-      if (v.topics.includes(t))
-        ctx.addIssue({ code: 'custom', path: ['excludeTopics', i], message: `'${t}' is also in topics: list it in one of them` });
-    });
+    refineExcludeTopics(v, ctx);
     const snap = v.seed.snapshot;
     if (snap && 'offsets' in snap && typeof snap.cluster === 'string' && snap.cluster !== v.dr) {
       ctx.addIssue({

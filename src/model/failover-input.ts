@@ -2,7 +2,17 @@ import { z } from 'zod';
 import type { LocalTopic } from '../offsets/local-topics';
 import type { RpoEvidence } from '../offsets/rpo';
 import type { ExactReads, GroupOutcome } from '../offsets/translation';
-import { GateOptionsSchema, PersonSchema } from './gates';
+import { PersonSchema } from './gates';
+import {
+  Alias,
+  CutoverGateOptions,
+  DEFAULT_GATE_DEADLINE,
+  Separator,
+  defaultGate,
+  forwardFlow,
+  cutoverSelection,
+  refineExcludeTopics,
+} from './fields';
 import type { UnplacedFigures, UnplacedPartition } from './unplaced';
 import type { EndGrowth, PartitionGap, WritesAfterSnapshot } from '../offsets/conservation';
 
@@ -13,35 +23,11 @@ import type { EndGrowth, PartitionGap, WritesAfterSnapshot } from '../offsets/co
  * addresses or credentials (the input is stored in plain text in Temporal history).
  */
 
-const Alias = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'must be a cluster alias (1-64 letters, digits, - or _)');
-const ConnectorName = z.string().trim().min(1, 'must not be empty').max(249, 'must be at most 249 characters');
-const TopicName = z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'must be a Kafka topic name (1-249 letters, digits, . _ -)');
-const GroupName = z.string().min(1, 'must not be empty').max(249, 'must be at most 249 characters');
-/** `replication.policy.separator`: part of topic names, so only topic-name characters. */
-export const Separator = z
-  .string()
-  .regex(/^[A-Za-z0-9._-]{1,8}$/, "must be 1-8 of letters, digits, . _ - (as the flow's replication.policy.separator)");
-
-const unique = <T extends z.ZodType<string>>(item: T, what: string) =>
-  z
-    .array(item)
-    .min(1, `must list at least one ${what}`)
-    .refine((xs) => new Set(xs).size === xs.length, { message: `must not list a ${what} twice` });
+export { DEFAULT_GATE_DEADLINE, Separator };
 
 /** The gates a failover may open, in runbook order (stop-producers only on the planned path). */
 export const FAILOVER_GATES = ['stop-producers', 'consumers-cutover', 'producers-cutover'] as const;
 export type FailoverGate = (typeof FAILOVER_GATES)[number];
-
-/** A gate left out of the input waits this long before the playbook aborts safely. */
-export const DEFAULT_GATE_DEADLINE = '4h';
-
-/** Per-gate options; `deadline` defaults to DEFAULT_GATE_DEADLINE. */
-const FailoverGateOptions = GateOptionsSchema.extend({ deadline: GateOptionsSchema.shape.deadline.optional() }).transform((g) => ({
-  ...g,
-  deadline: g.deadline ?? DEFAULT_GATE_DEADLINE,
-}));
-
-const defaultGate = () => ({ deadline: DEFAULT_GATE_DEADLINE });
 
 export const FailoverInput = z
   .strictObject({
@@ -51,48 +37,21 @@ export const FailoverInput = z
     target: Alias,
     /** planned: source healthy, zero loss. unplanned: source down, RPO estimated. */
     mode: z.enum(['planned', 'unplanned']),
-    /** The forward (source→target) MM2 flow, on the Connect cluster that writes to the target. */
-    forward: z
-      .strictObject({
-        /** Connect cluster name from the registry (e.g. `connect-b`). */
-        connect: ConnectorName,
-        /** Every forward connector to stop: MirrorSource, MirrorCheckpoint, MirrorHeartbeat. */
-        connectors: unique(ConnectorName, 'connector'),
-        /** The MirrorSourceConnector names among them (lag and drain are measured on these). */
-        sourceConnectors: unique(ConnectorName, 'source connector'),
-      })
-      .superRefine((f, ctx) => {
-        f.sourceConnectors.forEach((name, i) => {
-          if (!f.connectors.includes(name)) {
-            ctx.addIssue({
-              code: 'custom',
-              path: ['sourceConnectors', i],
-              message: `'${name}' is not in forward.connectors (list every connector to stop there)`,
-            });
-          }
-        });
-      }),
-    /** Source topic names (as on the source cluster). */
-    topics: unique(TopicName, 'topic'),
-    /** Consumer groups to move (names or whole-name regexes, as MM2's groups allowlist). */
-    groups: unique(GroupName, 'group'),
-    /** Replication policy of the forward flow: names the mirrored topics on the target. */
-    policy: z.enum(['default', 'identity']).default('default'),
-    /** The forward flow's `replication.policy.separator` (Default policy; default "."): mirrors are `<source><separator><topic>`. */
-    separator: Separator.optional(),
     /**
-     * Topics the forward flow mirrors that this failover deliberately leaves out (they stop
-     * with the flow but are neither drained nor translated). Without it, the check refuses
-     * an input that does not list every mirrored topic.
+     * The forward (source→target) MM2 flow, on the Connect cluster that writes to the target
+     * (e.g. `connect-b`): every connector to stop (MirrorSource, MirrorCheckpoint,
+     * MirrorHeartbeat) and the MirrorSourceConnectors among them (lag and drain are measured on these).
      */
-    excludeTopics: z.array(TopicName).optional(),
+    forward: forwardFlow('list every connector to stop there'),
+    /** Source topics and groups to move, as cutoverSelection says; excludeTopics stop with the flow but are neither drained nor translated. */
+    ...cutoverSelection,
     /** Who asked for the failover (four-eyes compares approvers against it). */
     requestedBy: PersonSchema,
     gates: z
       .strictObject({
-        'stop-producers': FailoverGateOptions.default(defaultGate),
-        'consumers-cutover': FailoverGateOptions.default(defaultGate),
-        'producers-cutover': FailoverGateOptions.default(defaultGate),
+        'stop-producers': CutoverGateOptions.default(defaultGate),
+        'consumers-cutover': CutoverGateOptions.default(defaultGate),
+        'producers-cutover': CutoverGateOptions.default(defaultGate),
       })
       .default(() => ({ 'stop-producers': defaultGate(), 'consumers-cutover': defaultGate(), 'producers-cutover': defaultGate() })),
     /** Planned: the largest total forward lag (records) at which a failover may start. */
@@ -108,10 +67,7 @@ export const FailoverInput = z
   })
   .superRefine((v, ctx) => {
     if (v.source === v.target) ctx.addIssue({ code: 'custom', path: ['target'], message: `must differ from source ('${v.source}')` });
-    (v.excludeTopics ?? []).forEach((t, i) => {
-      if (v.topics.includes(t))
-        ctx.addIssue({ code: 'custom', path: ['excludeTopics', i], message: `'${t}' is also in topics: list it in one of them` });
-    });
+    refineExcludeTopics(v, ctx);
     if (v.sourceUnreachable && v.mode === 'planned') {
       ctx.addIssue({
         code: 'custom',

@@ -1,14 +1,11 @@
 import { z } from 'zod';
+import { Alias, ConnectorName as Name, TopicName } from './fields';
 import { GateOptionsSchema, PersonSchema } from './gates';
 
 /**
  * The recreate-topic playbook's input (workflows/recreate-topic.ts) and its figures.
  * Pure (zod only). Cluster aliases, Connect and connector names only.
  */
-
-const Alias = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'must be a cluster alias (1-64 letters, digits, - or _)');
-const Name = z.string().trim().min(1, 'must not be empty').max(249, 'must be at most 249 characters');
-const TopicName = z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'must be a Kafka topic name (1-249 letters, digits, . _ -)');
 
 export const RECREATE_GATES = ['recreate'] as const;
 export const DEFAULT_RECREATE_GATE_DEADLINE = '4h';

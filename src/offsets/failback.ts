@@ -205,16 +205,18 @@ export function planFailbackSeed(input: FailbackSeedInput): FailbackSeedPlan {
     for (const partition of partitionsOf(current)) {
       const end = offsetOf(current[String(partition)]!, `B end offset ${topic}-${partition}`);
       const fail = (reason: string) => problems.push({ topic, partition, reason });
+      // Seeded from the partition's first record: everything in it is copied back.
+      const copyAll = (source: SeedSource, note: string) => {
+        entries.push(fromStart(topic, partition, end, source, note));
+      };
 
       if (input.snapshot) {
         const snapTopic = input.snapshot[topic];
         const snapEnd = snapTopic?.[String(partition)];
         if (snapTopic === undefined) {
-          entries.push(
-            fromStart(topic, partition, end, 'earliest', `not on ${B} at failover (created during DR): every record is DR-period data`),
-          );
+          copyAll('earliest', `not on ${B} at failover (created during DR): every record is DR-period data`);
         } else if (snapEnd === undefined) {
-          entries.push(fromStart(topic, partition, end, 'earliest', 'partition added during DR: every record is DR-period data'));
+          copyAll('earliest', 'partition added during DR: every record is DR-period data');
         } else {
           const s = offsetOf(snapEnd, `snapshot ${topic}-${partition}`);
           if (end < s) {
@@ -222,7 +224,7 @@ export function planFailbackSeed(input: FailbackSeedInput): FailbackSeedPlan {
               `${B}'s end offset now (${end}) is below the snapshot's (${s}): the topic was recreated or truncated on ${B} after failover, so the snapshot no longer marks where DR-period data starts`,
             );
           } else if (s === 0n) {
-            entries.push(fromStart(topic, partition, end, 'snapshot', 'empty at failover: every record is DR-period data'));
+            copyAll('snapshot', 'empty at failover: every record is DR-period data');
           } else {
             entries.push({
               topic,
@@ -245,14 +247,9 @@ export function planFailbackSeed(input: FailbackSeedInput): FailbackSeedPlan {
       }
       if (!identity) {
         // Default policy: A's records went to B's `<A>.<topic>`, never into B's local topic.
-        entries.push(
-          fromStart(
-            topic,
-            partition,
-            end,
-            'derived',
-            `${B}-local topic under DefaultReplicationPolicy: ${A}'s records were replicated to ${replicationPolicy(policy, A).formatRemoteTopic(A, topic)}, so every record here was written on ${B}`,
-          ),
+        copyAll(
+          'derived',
+          `${B}-local topic under DefaultReplicationPolicy: ${A}'s records were replicated to ${replicationPolicy(policy, A).formatRemoteTopic(A, topic)}, so every record here was written on ${B}`,
         );
         continue;
       }
@@ -287,19 +284,9 @@ export function planFailbackSeed(input: FailbackSeedInput): FailbackSeedPlan {
             : `derived from the sync for ${A} offset ${sync.upstreamOffset} (the last replicated was ${n}): a lower bound, so up to ${n - sync.upstreamOffset - 1n} records from ${A} may come back as duplicates`,
         });
       } else if (committedTopics.has(topic)) {
-        entries.push(
-          fromStart(
-            topic,
-            partition,
-            end,
-            'derived',
-            `the forward flow never replicated a record of this partition: every record here was written on ${B}`,
-          ),
-        );
+        copyAll('derived', `the forward flow never replicated a record of this partition: every record here was written on ${B}`);
       } else if (topicsOnA && !topicsOnA.has(topic)) {
-        entries.push(
-          fromStart(topic, partition, end, 'earliest', `not on ${A} (created on ${B} during DR): every record is DR-period data`),
-        );
+        copyAll('earliest', `not on ${A} (created on ${B} during DR): every record is DR-period data`);
       } else {
         fail(`the forward flow has no committed offsets for ${topic}: which of its records came from ${A} is unknown`);
       }

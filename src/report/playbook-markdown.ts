@@ -92,108 +92,85 @@ export function renderPlaybookMarkdown(report: PlaybookReport): string {
   if (report.figures.dryRun === true) lines.push('- **Dry run:** nothing was changed');
   lines.push('');
 
-  if (report.phases.length > 0) {
-    lines.push('## Phases', '');
-    const end = Date.parse(report.endedAt);
-    lines.push(
-      ...table(
-        ['phase', 'from', 'time in phase'],
-        report.phases.map((p, i) => {
-          const next = report.phases[i + 1];
-          const until = next ? Date.parse(next.at) : end;
-          return [p.phase, time(p.at), next || Number.isFinite(until) ? formatDuration(until - Date.parse(p.at)) : ''];
-        }),
-      ),
-      '',
-    );
-  }
+  /** `## title` and a table; without rows, `empty` (no section at all when `empty` is not given). */
+  const section = (title: string, headers: string[], rows: unknown[][], empty?: string) => {
+    if (rows.length === 0 && empty === undefined) return;
+    lines.push(`## ${title}`, '');
+    if (rows.length === 0) lines.push(empty!, '');
+    else lines.push(...table(headers, rows), '');
+  };
 
-  lines.push('## Steps', '');
-  if (report.steps.length === 0) lines.push('No step ran.', '');
-  else {
-    lines.push(
-      ...table(
-        ['#', 'step', 'state', 'started', 'took', 'note'],
-        report.steps.map((s, i) => [i + 1, s.name, s.state, time(s.startedAt), formatDuration(s.durationMs), stepNote(s)]),
-      ),
-      '',
-    );
-  }
-
-  lines.push('## Decisions', '');
-  if (report.decisions.length === 0) lines.push('No gate was decided.', '');
-  else {
-    lines.push(
-      ...table(
-        ['gate', 'decision', 'by', 'at', 'via', 'comment / reason'],
-        report.decisions.map((d) => [
-          d.gate,
-          d.decision,
-          d.by ?? '',
-          time(d.at),
-          d.via,
-          [
-            d.reason ?? d.comment ?? '',
-            d.choices
-              ? `chose ${Object.entries(d.choices)
-                  .map(([k, v]) => `${k}=${v}`)
-                  .join(', ')}`
-              : '',
-          ]
-            .filter(Boolean)
-            .join('; '),
-        ]),
-      ),
-      '',
-    );
-  }
+  const end = Date.parse(report.endedAt);
+  section(
+    'Phases',
+    ['phase', 'from', 'time in phase'],
+    report.phases.map((p, i) => {
+      const next = report.phases[i + 1];
+      const until = next ? Date.parse(next.at) : end;
+      return [p.phase, time(p.at), next || Number.isFinite(until) ? formatDuration(until - Date.parse(p.at)) : ''];
+    }),
+  );
+  section(
+    'Steps',
+    ['#', 'step', 'state', 'started', 'took', 'note'],
+    report.steps.map((s, i) => [i + 1, s.name, s.state, time(s.startedAt), formatDuration(s.durationMs), stepNote(s)]),
+    'No step ran.',
+  );
+  section(
+    'Decisions',
+    ['gate', 'decision', 'by', 'at', 'via', 'comment / reason'],
+    report.decisions.map((d) => [
+      d.gate,
+      d.decision,
+      d.by ?? '',
+      time(d.at),
+      d.via,
+      [
+        d.reason ?? d.comment ?? '',
+        d.choices
+          ? `chose ${Object.entries(d.choices)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(', ')}`
+          : '',
+      ]
+        .filter(Boolean)
+        .join('; '),
+    ]),
+    'No gate was decided.',
+  );
   if (report.aborted)
     lines.push(
       `Aborted by ${cell(report.aborted.by)} at ${time(report.aborted.at)} (${report.aborted.via}): ${cell(report.aborted.reason)}`,
       '',
     );
 
-  const positions = report.figures.groupPositions as GroupPosition[] | undefined;
-  const unplaced = report.figures.unplaced as UnplacedPartition[] | undefined;
-  if (positions && positions.length > 0) {
-    lines.push('## Consumer group positions', '');
-    lines.push(
-      ...table(
-        ['group', 'outcome', 'exact', 'through checkpoints', 'earliest', 'end', 'left out', 're-read', 'skipped'],
-        positions.map((p) => [
-          p.group,
-          p.outcome,
-          p.exact,
-          p.translated,
-          p.earliest,
-          p.end,
-          p.leftOut,
-          totalReRead(p) ?? 'unknown',
-          p.skipped ?? 'unknown',
-        ]),
-      ),
-      '',
-    );
-  }
-  if (unplaced && unplaced.length > 0) {
-    lines.push('## Group-partitions the translation could not place', '');
-    lines.push(
-      ...table(
-        ['group', 'topic', 'partition', 'committed', 'source end', 'lag', 'why'],
-        unplaced.map((u) => [u.group, u.topic, u.partition, u.committed ?? '', u.sourceEnd ?? '', u.lag ?? 'unknown', u.why]),
-      ),
-      '',
-    );
-  }
-
+  const positions = (report.figures.groupPositions as GroupPosition[] | undefined) ?? [];
+  const unplaced = (report.figures.unplaced as UnplacedPartition[] | undefined) ?? [];
+  section(
+    'Consumer group positions',
+    ['group', 'outcome', 'exact', 'through checkpoints', 'earliest', 'end', 'left out', 're-read', 'skipped'],
+    positions.map((p) => [
+      p.group,
+      p.outcome,
+      p.exact,
+      p.translated,
+      p.earliest,
+      p.end,
+      p.leftOut,
+      totalReRead(p) ?? 'unknown',
+      p.skipped ?? 'unknown',
+    ]),
+  );
+  section(
+    'Group-partitions the translation could not place',
+    ['group', 'topic', 'partition', 'committed', 'source end', 'lag', 'why'],
+    unplaced.map((u) => [u.group, u.topic, u.partition, u.committed ?? '', u.sourceEnd ?? '', u.lag ?? 'unknown', u.why]),
+  );
   for (const { figure, rows } of offsetsSet(report.figures)) {
-    lines.push(`## Offsets set (${figure})`, '');
-    lines.push(
-      ...table(
-        ['group', 'topic', 'partition', 'offset'],
-        rows.map((r) => [r.group, r.topic, r.partition, r.offset]),
-      ),
-      '',
+    section(
+      `Offsets set (${figure})`,
+      ['group', 'topic', 'partition', 'offset'],
+      rows.map((r) => [r.group, r.topic, r.partition, r.offset]),
     );
   }
 

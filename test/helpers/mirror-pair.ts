@@ -373,3 +373,32 @@ export function useMirroredTopic(prefix: string, partitions: number) {
   });
   return { id, topic, group, mirrored, flow, pair, forward: forwardOfFlow(flow) };
 }
+
+/**
+ * `group` reads every partition of `topic` up to (not including) `upTo[p]` and commits
+ * `upTo[p]`: a consumer group at a known position. Returns the sequence number of the
+ * last record it read per partition (records written by `produceSeq`).
+ */
+export async function consumeAndCommit(client: Kafka, group: string, topic: string, upTo: number[]): Promise<Map<number, number>> {
+  const last = new Map<number, { offset: number; seq: number }>();
+  const consumer = client.consumer({ groupId: group, maxWaitTimeInMs: 200 });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachMessage: async ({ partition, message }) => {
+        const offset = Number(message.offset);
+        if (offset < upTo[partition]!) last.set(partition, { offset, seq: seqOf(message.value) });
+      },
+    });
+    // A partition may finish before the others: wait for every partition's last offset.
+    await eventually(`${group} read ${topic} up to ${upTo.join(',')}`, async () =>
+      upTo.every((n, p) => n === 0 || last.get(p)?.offset === n - 1) ? true : undefined,
+    );
+    await consumer.commitOffsets(upTo.map((offset, partition) => ({ topic, partition, offset: String(offset) })));
+  } finally {
+    await consumer.disconnect();
+  }
+  return new Map([...last].map(([p, r]) => [p, r.seq]));
+}

@@ -6,7 +6,7 @@ import type { FailoverFigures, FailoverInput } from '../../src/model/failover-in
 import type { PlaybookReport } from '../../src/model/gates';
 import type { failover } from '../../workflows/failover';
 import { approveSignal, decideUpdate } from '../../workflows/framework';
-import { endOffsets, useMirroredTopic } from '../helpers/mirror-pair';
+import { consumeAndCommit, endOffsets, useMirroredTopic } from '../helpers/mirror-pair';
 import { e2eGateOpen } from '../helpers/playbook';
 import { eventually, readUntil, sleep } from '../helpers/stack';
 import { startPlaybook, withWorker } from '../helpers/worker';
@@ -76,31 +76,9 @@ describe('failover (planned) A→B end to end on the real stack', { timeout: 300
       const b = await endOffsets(adminB, mirrored);
       return b.every((n, p) => n === consumedTo[p]) ? true : undefined;
     });
-    const lastSeqOnA = new Map<number, number>();
-    const consumerA = kafkaA.consumer({ groupId: group, maxWaitTimeInMs: 200 });
-    await consumerA.connect();
-    try {
-      await consumerA.subscribe({ topic, fromBeginning: true });
-      let finish!: () => void;
-      const consumed = new Promise<void>((r) => (finish = r));
-      await consumerA.run({
-        autoCommit: false,
-        eachMessage: async ({ partition, message }) => {
-          if (Number(message.offset) >= consumedTo[partition]!) return;
-          lastSeqOnA.set(partition, Number(message.value!.toString().slice('seq='.length)));
-          if (Number(message.offset) === consumedTo[partition]! - 1 && lastSeqOnA.size === PARTITIONS) finish();
-        },
-      });
-      // A partition may finish before the others: wait for every partition's last offset.
-      await eventually('the group consumed to the pause point on A', async () => {
-        return [...Array(PARTITIONS).keys()].every((p) => lastSeqOnA.get(p) === (consumedTo[p]! - 1) * PARTITIONS + p) ? true : undefined;
-      });
-      void consumed;
-      await consumerA.commitOffsets(
-        [...Array(PARTITIONS).keys()].map((partition) => ({ topic, partition, offset: String(consumedTo[partition]) })),
-      );
-    } finally {
-      await consumerA.disconnect();
+    const lastSeqOnA = await consumeAndCommit(kafkaA, group, topic, consumedTo);
+    for (let p = 0; p < PARTITIONS; p++) {
+      assert.equal(lastSeqOnA.get(p), (consumedTo[p]! - 1) * PARTITIONS + p, `partition ${p}: the last record the group consumed on A`);
     }
     // Still paused: MM2 translates exactly only through the offset sync of the last
     // replicated record, and keeps only sparse older syncs once new records flow.

@@ -8,7 +8,7 @@ import { readLatestCheckpoints } from '../../src/mm2/checkpoints';
 import type { OffsetPlan } from '../../src/offsets/translation';
 import { stackRegistry } from '../../src/registry/load';
 import { eventually, stack } from '../helpers/stack';
-import { produceSeq, useMirroredTopic } from '../helpers/mirror-pair';
+import { consumeAndCommit, produceSeq, useMirroredTopic } from '../helpers/mirror-pair';
 import { runActivity, startSuiteWorker, type SuiteWorker } from '../helpers/worker';
 
 /**
@@ -79,26 +79,7 @@ describe('offset translation on the real MM2 A→B', { timeout: 150_000 }, () =>
     });
 
     // The group consumes every partition up to offset HALF-1 on A and commits HALF.
-    const lastOnA = new Map<number, number>();
-    const consumerA = kafkaA.consumer({ groupId: group, maxWaitTimeInMs: 200 });
-    await consumerA.connect();
-    try {
-      await consumerA.subscribe({ topic, fromBeginning: true });
-      let finish!: () => void;
-      const consumed = new Promise<void>((r) => (finish = r));
-      await consumerA.run({
-        autoCommit: false,
-        eachMessage: async ({ partition, message }) => {
-          if (Number(message.offset) >= HALF) return;
-          lastOnA.set(partition, Number(message.value!.toString().slice('seq='.length)));
-          if (Number(message.offset) === HALF - 1 && [...Array(PARTITIONS).keys()].every((p) => lastOnA.has(p))) finish();
-        },
-      });
-      await consumed;
-      await consumerA.commitOffsets([...Array(PARTITIONS).keys()].map((partition) => ({ topic, partition, offset: String(HALF) })));
-    } finally {
-      await consumerA.disconnect();
-    }
+    const lastOnA = await consumeAndCommit(kafkaA, group, topic, Array<number>(PARTITIONS).fill(HALF));
     for (let p = 0; p < PARTITIONS; p++) assert.equal(lastOnA.get(p), seqAt(p, HALF - 1), `partition ${p}: the last record consumed on A`);
 
     const checkpoints = await eventually(

@@ -12,13 +12,13 @@ import * as path from 'node:path';
 import { PlaybookConflictError, startPlaybook, type StartedPlaybook } from '../../src/client/playbooks';
 import { cutoverWorkflowId } from '../../src/model/workflow-ids';
 import { abortSignal, approveSignal, decideUpdate, rejectSignal, statusQuery } from '../../workflows/framework';
-import type { FrameworkToyActivities, FrameworkToyInput, frameworkToyPlaybook } from '../workflows/framework-playbook';
+import type { FrameworkToyActivities, FrameworkToyInput, frameworkToyPlaybook } from '../fixtures/workflows/framework-playbook';
 import { gateOpen, replayAll, startStubWorker, startToy, toyInput, type StubWorker } from '../helpers/playbook';
 import { eventually, REPO_ROOT, uniqueId } from '../helpers/stack';
 
 /**
  * Issue 6, item 6: operator messages that race the playbook, on the real Temporal dev
- * server with the toy playbook of test/workflows/framework-playbook.ts (stub side
+ * server with the toy playbook of test/fixtures/workflows/framework-playbook.ts (stub side
  * effects, two gates, undos). test/workflow/framework.test.ts already covers the same
  * approval signalled twice, a decide update for a gate not yet open, abort at each gate
  * and during the drain, and one second start of the pair; this file adds the races

@@ -85,7 +85,7 @@ async function main(): Promise<void> {
     namespace: stack.temporal.namespace,
     taskQueue,
     identity,
-    workflowsPath: require.resolve('../workflows'),
+    workflowsPath: require.resolve('../fixtures/workflows'),
   });
   emit({ event: 'ready', pid: process.pid });
   try {

@@ -14,7 +14,7 @@ export const defaultHookStubs = {
   },
 };
 
-/** The hook request the toy playbook (test/workflows/framework-playbook.ts) sends when bob approves stop-producers, A → B. */
+/** The hook request the toy playbook (test/fixtures/workflows/framework-playbook.ts) sends when bob approves stop-producers, A → B. */
 export const toyStopProducersRequest = (workflowId: string): CutoverHookRequest => ({
   workflowId,
   playbook: 'framework-toy',

@@ -21,7 +21,7 @@ import {
 } from '@temporalio/worker';
 import type { PlaybookStatus } from '../../src/model/gates';
 import { approveSignal, statusQuery } from '../../workflows/framework';
-import type { FrameworkToyInput, frameworkToyPlaybook } from '../workflows/framework-playbook';
+import type { FrameworkToyInput, frameworkToyPlaybook } from '../fixtures/workflows/framework-playbook';
 import { defaultHookStubs } from './hook-stubs';
 import { eventually, stack, uniqueId } from './stack';
 
@@ -41,7 +41,7 @@ export interface StubWorker {
 export async function startStubWorker(options: {
   name: string;
   activities: object;
-  /** Default: test/workflows (production workflows plus the test ones). */
+  /** Default: test/fixtures/workflows (production workflows plus the test ones). */
   workflowsPath?: string;
   /** Runtime settings besides the ERROR logger (a Prometheus endpoint). */
   runtime?: Omit<RuntimeOptions, 'logger'>;
@@ -51,7 +51,7 @@ export async function startStubWorker(options: {
   Runtime.install({ logger: new DefaultLogger('ERROR'), ...options.runtime });
   const taskQueue = `kafka-dr-test-${options.name}-${uniqueId()}`;
   const bundle = await bundleWorkflowCode({
-    workflowsPath: options.workflowsPath ?? require.resolve('../workflows'),
+    workflowsPath: options.workflowsPath ?? require.resolve('../fixtures/workflows'),
     logger: new DefaultLogger('ERROR'),
   });
   const workerConnection = await NativeConnection.connect({ address: stack.temporal.address });
@@ -129,7 +129,7 @@ export function usePlaybookHarness<W extends Workflow, S extends object>(
 
 type ToyHandle = WorkflowHandle<typeof frameworkToyPlaybook>;
 
-/** The toy playbook's input (test/workflows/framework-playbook.ts): A → B requested by alice, with `gates`. */
+/** The toy playbook's input (test/fixtures/workflows/framework-playbook.ts): A → B requested by alice, with `gates`. */
 export const toyInput = (gates: FrameworkToyInput['gates'], overrides: Partial<FrameworkToyInput> = {}): FrameworkToyInput => ({
   source: 'A',
   target: 'B',

@@ -31,7 +31,7 @@ export async function withWorker<T>(
     namespace: stack.temporal.namespace,
     taskQueue,
     identity: `test-worker-${taskQueue}`,
-    workflowsPath: require.resolve('../workflows'),
+    workflowsPath: require.resolve('../fixtures/workflows'),
   });
   const connection = await Connection.connect({ address: stack.temporal.address });
   const client = new Client({ connection, namespace: stack.temporal.namespace });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import type { FrameworkToyInput } from '../workflows/framework-playbook';
+import type { FrameworkToyInput } from '../fixtures/workflows/framework-playbook';
 import { runCli, spawnCli, type CliRun } from '../helpers/cli';
 import { startStubWorker, type StubWorker } from '../helpers/playbook';
 import { eventually, uniqueId } from '../helpers/stack';
@@ -76,7 +76,7 @@ const stubs: FailoverPathStubs & Record<string, (...args: never[]) => Promise<un
   async findUnplacedPositions(input) {
     return { unplaced: [], placed: { billing: { exact: 0, translated: 1 } }, sourceRead: input.readSource };
   },
-  // The toy playbook's (test/workflows/framework-playbook.ts): figures with lag per partition.
+  // The toy playbook's (test/fixtures/workflows/framework-playbook.ts): figures with lag per partition.
   async toyEffect(what: string) {
     return { what, lag: { 'orders-0': 5, 'orders-1': 0 } };
   },

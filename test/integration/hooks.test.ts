@@ -14,7 +14,7 @@ import { toyStopProducersRequest } from '../helpers/hook-stubs';
 import { approveSignal, statusQuery } from '../../workflows/framework';
 import { gateOpen, replayAll, startStubWorker, startToy, toyInput, workflowFailure, type StubWorker } from '../helpers/playbook';
 import { eventually, uniqueId } from '../helpers/stack';
-import type { FrameworkToyActivities, FrameworkToyInput, frameworkToyPlaybook } from '../workflows/framework-playbook';
+import type { FrameworkToyActivities, FrameworkToyInput, frameworkToyPlaybook } from '../fixtures/workflows/framework-playbook';
 
 /**
  * Cutover hooks end to end over real HTTP: the worker runs the real hook activities

@@ -12,13 +12,13 @@ import { Worker } from '@temporalio/worker';
 import type { PlaybookReport } from '../../src/model/gates';
 import { cutoverWorkflowId } from '../../src/model/workflow-ids';
 import { abortSignal, approveSignal, decideUpdate, rejectSignal, SEARCH_ATTRIBUTE_KEYS, statusQuery } from '../../workflows/framework';
-import type { FrameworkToyActivities, FrameworkToyInput, frameworkToyPlaybook } from '../workflows/framework-playbook';
+import type { FrameworkToyActivities, FrameworkToyInput, frameworkToyPlaybook } from '../fixtures/workflows/framework-playbook';
 import { eventually, uniqueId } from '../helpers/stack';
 import { gateOpen, startStubWorker, startToy, toyInput, type StubWorker } from '../helpers/playbook';
 
 /**
  * The shared playbook machinery on the real Temporal dev server: a toy playbook
- * (test/workflows/framework-playbook.ts) with two gates around stub side effects.
+ * (test/fixtures/workflows/framework-playbook.ts) with two gates around stub side effects.
  * One worker (one bundle) for the whole file; a workflow ID per test.
  */
 

@@ -8,11 +8,11 @@ import { abortSignal, approveSignal, hookStepName, rejectSignal, statusQuery } f
 import { approveGates, gateOpen, replayAll, usePlaybookHarness, workflowFailure } from '../helpers/playbook';
 import { toyStopProducersRequest } from '../helpers/hook-stubs';
 import { eventually } from '../helpers/stack';
-import type { FrameworkToyActivities, FrameworkToyInput, frameworkToyPlaybook } from '../workflows/framework-playbook';
+import type { FrameworkToyActivities, FrameworkToyInput, frameworkToyPlaybook } from '../fixtures/workflows/framework-playbook';
 
 /**
  * Cutover hooks and escalation notifications in the playbook framework, on the dev
- * server with stub activities: the toy playbook (test/workflows/framework-playbook.ts)
+ * server with stub activities: the toy playbook (test/fixtures/workflows/framework-playbook.ts)
  * declared as a cutover A→B, so its approved gates run `runCutoverHook`.
  */
 

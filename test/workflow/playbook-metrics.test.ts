@@ -8,8 +8,8 @@ import { rejectSignal } from '../../workflows/framework';
 import { approveGates, gateOpen, startStubWorker, type StubWorker } from '../helpers/playbook';
 import { freePort } from '../helpers/ports';
 import { eventually, uniqueId } from '../helpers/stack';
-import type { FrameworkToyActivities, FrameworkToyInput, frameworkToyPlaybook } from '../workflows/framework-playbook';
-import type { runActivity } from '../workflows';
+import type { FrameworkToyActivities, FrameworkToyInput, frameworkToyPlaybook } from '../fixtures/workflows/framework-playbook';
+import type { runActivity } from '../fixtures/workflows';
 
 /**
  * kafka-dr's own metrics reach the same Prometheus endpoint as the SDK's: the workflow

@@ -213,6 +213,14 @@ function openssl(args: string[], cwd: string): void {
   }
 }
 
+/** A self-signed CA (key and certificate, PEM), made by openssl in `cwd`. */
+export function selfSignedCa(ca: { keyFile: string; certFile: string; days: string; subject: string }, cwd: string): void {
+  openssl(
+    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', ca.keyFile, '-out', ca.certFile, '-days', ca.days, '-subj', ca.subject],
+    cwd,
+  );
+}
+
 /**
  * Generates what the secure stack needs, once per stack dir: passwords, a CA, the server
  * and client certificates, the Connect users and JAAS files. Refuses a stack dir whose
@@ -238,24 +246,7 @@ export function ensureSecureMaterial(config: StackConfig, log: (line: string) =>
   }
   const storePassword = `file:${s.storePasswordFile}`;
   const days = '825';
-  openssl(
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      s.caKeyFile,
-      '-out',
-      s.caFile,
-      '-days',
-      days,
-      '-subj',
-      '/CN=kafka-dr local CA',
-    ],
-    dir,
-  );
+  selfSignedCa({ keyFile: s.caKeyFile, certFile: s.caFile, days, subject: '/CN=kafka-dr local CA' }, dir);
   const sign = (name: string, subject: string, ext: string) => {
     const key = path.join(dir, `${name}.key`);
     const csr = path.join(dir, `${name}.csr`);

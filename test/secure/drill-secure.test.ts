@@ -9,6 +9,7 @@ import { kafkaFailure, toFailure } from '../../src/failures';
 import { KafkaClients } from '../../src/kafka/client';
 import { resolveRegistry, stackRegistry, stackRegistryDocument, type Registry } from '../../src/registry/load';
 import { loadStackConfig, type StackConfig } from '../../src/stack/config';
+import { selfSignedCa } from '../../src/stack/secure';
 
 /**
  * Issue 16: the secure stack end to end. A stack of its own (`stack up --secure` in its
@@ -159,22 +160,7 @@ describe('secure stack: drill --secure over TLS, SCRAM and mTLS', { timeout: 900
     const otherCa = () => {
       const ca = path.join(scratch, 'other-ca.pem');
       if (!fs.existsSync(ca)) {
-        const r = spawn('openssl', [
-          'req',
-          '-x509',
-          '-newkey',
-          'rsa:2048',
-          '-nodes',
-          '-keyout',
-          path.join(scratch, 'other-ca.key'),
-          '-out',
-          ca,
-          '-days',
-          '2',
-          '-subj',
-          '/CN=not the stack CA',
-        ]);
-        return new Promise<string>((resolve) => r.on('exit', () => resolve(ca)));
+        selfSignedCa({ keyFile: path.join(scratch, 'other-ca.key'), certFile: ca, days: '2', subject: '/CN=not the stack CA' }, scratch);
       }
       return Promise.resolve(ca);
     };

@@ -48,6 +48,7 @@ export type FailbackStubs = Pick<
   | 'getConnectorOffsets'
   | 'findDivergentRecords'
   | 'copyDivergentRecords'
+  | 'findCopiedOnPrimary'
 >;
 
 /** A drain stub shaped like waitForDrain: heartbeats every 100 ms for `ms` of real time. */
@@ -143,6 +144,20 @@ export const failbackStubs: FailbackStubs = {
   },
   async copyDivergentRecords() {
     return { copied: 0, written: 0, topics: [] };
+  },
+  /** A first attempt: nothing of this failback's reverse flow is on the primary yet. */
+  async findCopiedOnPrimary(input) {
+    return {
+      checkedAt: T,
+      bound: 'primary: after the forward offsets; dr: after the seed',
+      partitions: input.partitions.map((p) => ({
+        topic: p.topic,
+        partition: p.partition,
+        status: 'none' as const,
+        readOnPrimary: 0,
+        readOnDr: 0,
+      })),
+    };
   },
   async planForwardResumeOffsets() {
     return {

@@ -20,6 +20,8 @@ import {
   type DivergentPartition,
   type Fingerprinted,
   type GroupPosition,
+  type PositionBefore,
+  withReadBefore,
 } from '../src/offsets/divergent';
 import { committedMirrorOffsets } from '../src/offsets/lag';
 import type { ActivityDeps } from './deps';
@@ -48,8 +50,26 @@ const FindInput = z.strictObject({
   placed: z
     .array(z.strictObject({ group: z.string().min(1), topic: z.string().min(1), partition: z.number().int().min(0), offset: Offset }))
     .default([]),
+  /** Identity: groups' committed positions on the primary read before the reverse flow started (read-primary-positions). */
+  before: z
+    .array(z.strictObject({ group: z.string().min(1), topic: z.string().min(1), partition: z.number().int().min(0), offset: Offset }))
+    .default([]),
 });
 export type FindDivergentInput = z.input<typeof FindInput>;
+
+const PositionsInput = z.strictObject({
+  primary: Alias,
+  forward: z.strictObject({ connect: z.string().min(1), sourceConnectors: z.array(z.string().min(1)).min(1) }),
+});
+export type PrimaryPositionsInput = z.input<typeof PositionsInput>;
+
+export interface PrimaryPositionsResult {
+  readAt: string;
+  /** Groups read on the primary (Connect's own excluded). */
+  groups: number;
+  /** Positions past the forward flow's last replicated offset: the group read records dr may never have got. */
+  positions: PositionBefore[];
+}
 
 /** A found partition, with where B's target partition ended at the check (the replay's idempotence anchor). */
 export type FoundDivergent = DivergentPartition & { drTopic: string; drEnd: string };
@@ -195,6 +215,7 @@ export function createDivergentActivities(deps: ActivityDeps) {
         }
         const bRecords = await read(args.dr, bRanges);
         const partitions: FoundDivergent[] = [];
+        const firstFromDr = new Map<string, bigint | null>();
         let readOnPrimary = 0;
         let readOnDr = 0;
         let replayCopies = 0;
@@ -210,6 +231,8 @@ export function createDivergentActivities(deps: ActivityDeps) {
           const fa: Fingerprinted[] = a.filter((x) => !isReplayCopy(x)).map((x) => ({ offset: x.offset, fingerprint: fingerprint(x) }));
           const { divergent, matched } = unmatchedOffsets(fa, b.map(fingerprint));
           if (divergent.length === 0) continue;
+          const mine = new Set(divergent);
+          firstFromDr.set(k, fa.find((x) => !mine.has(x.offset))?.offset ?? null);
           const drTopic = mirroredTopic(args.policy, args.primary, r.topic, sep);
           partitions.push({
             topic: r.topic,
@@ -225,7 +248,11 @@ export function createDivergentActivities(deps: ActivityDeps) {
         }
         const groups =
           args.policy === 'identity' && partitions.length > 0
-            ? groupReads(partitions, await groupPositions(args.primary, partitions, args.placed))
+            ? withReadBefore(
+                groupReads(partitions, await groupPositions(args.primary, partitions, args.placed)),
+                partitions.map((p) => ({ ...p, firstFromDr: firstFromDr.get(pkey(p.topic, p.partition)) ?? null })),
+                args.before,
+              )
             : [];
         return {
           checkedAt: new Date().toISOString(),
@@ -236,6 +263,51 @@ export function createDivergentActivities(deps: ActivityDeps) {
           groups,
           replayCopies,
         };
+      });
+    },
+
+    /**
+     * Every group's committed positions on the primary past the forward flow's last replicated
+     * offset, read before the failback's reverse flow and translation move them: what those
+     * groups had read before the failover that dr may never have got. Reads only.
+     */
+    async readPrimaryPositions(input: PrimaryPositionsInput): Promise<PrimaryPositionsResult> {
+      const args = parseArgs(PositionsInput, input, 'readPrimaryPositions input');
+      return heartbeatWhile(async () => {
+        const client = deps.connect(args.forward.connect);
+        const replicated = new Map<string, { topic: string; partition: number; next: bigint }>();
+        for (const name of args.forward.sourceConnectors) {
+          const offsets = await classified(() => client.getOffsets(name), { registry: deps.registry });
+          for (const [k, c] of committedMirrorOffsets(args.primary, offsets)) {
+            replicated.set(k, { topic: c.topic, partition: c.partition, next: c.offset === null ? 0n : c.offset + 1n });
+          }
+        }
+        const topics = [...new Set([...replicated.values()].map((r) => r.topic))].sort();
+        const positions: PositionBefore[] = [];
+        let groups = 0;
+        if (topics.length > 0) {
+          await classified(
+            () =>
+              deps.kafka.withAdmin(args.primary, async (admin) => {
+                const existing = new Set(await admin.listTopics());
+                const present = topics.filter((t) => existing.has(t));
+                if (present.length === 0) return;
+                for (const { groupId, protocolType } of (await admin.listGroups()).groups) {
+                  if (protocolType === 'connect') continue;
+                  groups++;
+                  for (const t of await admin.fetchOffsets({ groupId, topics: present })) {
+                    for (const p of t.partitions) {
+                      const r = replicated.get(pkey(t.topic, p.partition));
+                      if (!r || !/^\d+$/.test(p.offset) || BigInt(p.offset) <= r.next) continue;
+                      positions.push({ group: groupId, topic: t.topic, partition: p.partition, offset: p.offset });
+                    }
+                  }
+                }
+              }),
+            { cluster: args.primary, registry: deps.registry },
+          );
+        }
+        return { readAt: new Date().toISOString(), groups, positions };
       });
     },
 

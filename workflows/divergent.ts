@@ -5,6 +5,7 @@ import {
   divergentGateDescription,
   type DivergentChoice,
   type DivergentFigures,
+  type PositionBefore,
 } from '../src/offsets/divergent';
 import { shortWaits } from './activity-options';
 import type { GateOptions, Playbook } from './framework';
@@ -30,6 +31,8 @@ export async function divergentRecordsSteps(
     reverseFrom: Array<{ topic: string; partition: number; from: string | null }>;
     /** Positions this failback set on the primary (translate-offsets, place-unplaced): where the consumers started. */
     placed: Array<{ group: string; topic: string; partition: number; offset: string }>;
+    /** Groups' positions on the primary before the failback moved any (read-primary-positions; absent in older histories). */
+    before?: PositionBefore[];
     /** Approvers, four-eyes and deadline (the producers-cutover gate's). */
     gate: Omit<GateOptions, 'description' | 'choices'>;
     workflowId: string;
@@ -48,6 +51,7 @@ export async function divergentRecordsSteps(
         cutover: args.cutover,
         reverseFrom: args.reverseFrom,
         ...(args.policy === 'identity' ? { placed: args.placed } : {}),
+        ...(args.policy === 'identity' && args.before?.length ? { before: args.before } : {}),
       }),
     {
       summarize: (r) => ({

@@ -1,6 +1,7 @@
 import { ActivityFailure, ApplicationFailure, patched, workflowInfo } from '@temporalio/workflow';
 import type { FailbackSeedResult } from '../activities/failback';
 import type { AppliedOffsetPlan } from '../activities/offsets';
+import type { PositionBefore } from '../src/offsets/divergent';
 import {
   FAILBACK_GATES,
   FailbackInput,
@@ -41,7 +42,7 @@ import { decideReseed, describeUnsearchable } from '../src/offsets/reseed';
 // prettier-ignore
 export const FAILBACK_STEPS = [
   'check-primary', 'check-forward', 'check-scope', 'plan-seed',
-  'deploy-reverse', 'seed-reverse', 'start-reverse', 'catch-up',
+  'read-primary-positions', 'deploy-reverse', 'seed-reverse', 'start-reverse', 'catch-up',
   'translate-offsets', 'find-unplaced', 'place-unplaced',
   'verify-quiet', 'drain', 'stop-reverse', 'check-conservation', 'snapshot-primary',
   'find-divergent', 'replay-divergent', 'quarantine-divergent', 'copy-divergent',
@@ -129,6 +130,8 @@ export async function failback(raw: unknown): Promise<PlaybookReport<FailbackFig
     }
 
     pb.setPhase('reverse-replicating');
+    // Runs recorded before it could not name the groups that had read the divergent tail before the failover.
+    if (input.policy === 'identity' && patched(POSITIONS_BEFORE_PATCH)) await f.readPrimaryPositions();
     await f.deployReverse();
     // Runs recorded before it seeded from the snapshot alone: a re-run copied again what an earlier attempt had copied.
     await f.seedReverse(seed!, patched(SEED_AFTER_PREVIOUS_PATCH));
@@ -173,6 +176,12 @@ export async function failback(raw: unknown): Promise<PlaybookReport<FailbackFig
   });
 }
 
+/**
+ * Patch id of read-primary-positions before deploy-reverse (Identity): the groups' commits on
+ * primary past the forward flow's last replicated offset, before the translation overwrites
+ * them, so the divergent-records gate names the groups that read a replay's copies again.
+ */
+export const POSITIONS_BEFORE_PATCH = 'failback-primary-positions-before';
 /** The reverse flow's unreplicated records are measured after stop-reverse (rpoRecords). */
 const FAILBACK_RPO_PATCH = 'failback-rpo-measured';
 /**
@@ -200,6 +209,8 @@ class Failback {
   /** Records on dr the primary never got, measured after stop-reverse. */
   rpoRecords = 0;
   private gapNote = '';
+  /** Groups' positions on primary past the last replicated offset, before this failback moved any (read-primary-positions). */
+  private before: PositionBefore[] = [];
 
   constructor(
     private readonly pb: Playbook<FailbackFigures, FailbackStep>,
@@ -573,10 +584,26 @@ class Failback {
         partition: o.partition,
         offset: o.offset,
       })),
+      before: this.before,
       gate,
       workflowId: info.workflowId,
       runId: info.runId,
     });
+  }
+
+  /** What the groups on primary had read past the forward flow's last replicated offset, before the translation moves them. */
+  async readPrimaryPositions(): Promise<void> {
+    const { input, pb } = this;
+    const read = await pb.step(
+      'read-primary-positions',
+      () =>
+        shortWaits.readPrimaryPositions({
+          primary: input.primary,
+          forward: { connect: input.forward.connect, sourceConnectors: input.forward.sourceConnectors },
+        }),
+      { summarize: (r) => ({ groups: r.groups, positionsPastReplicated: r.positions.length }) },
+    );
+    this.before = read.positions;
   }
 
   async startReverse(): Promise<void> {

@@ -109,7 +109,23 @@ export interface DivergentGroup {
     /** placed: set by this failback (translate-offsets, place-unplaced), where its consumers started on A. */
     from: 'placed' | 'committed';
     readsOriginals: number;
+    /** Its committed position here before the failback started (read-primary-positions), when past some originals. */
+    before?: string;
+    readBefore?: number;
   }>;
+  /**
+   * Divergent originals it had read on A before the failback started (committed past them
+   * before the crash or failover): after a replay it reads their copies again (duplicates).
+   */
+  readBefore?: number;
+}
+
+/** A group's committed position on A, read before the reverse flow started (offset: next to read). */
+export interface PositionBefore {
+  group: string;
+  topic: string;
+  partition: number;
+  offset: string;
 }
 
 /** A group's position on one partition (A's topic). */
@@ -141,6 +157,52 @@ export function groupReads(partitions: readonly DivergentPartition[], positions:
   return [...out.values()].sort((a, b) => (a.group < b.group ? -1 : a.group > b.group ? 1 : 0));
 }
 
+/**
+ * Adds to each group the originals it had read before the failback started: those below its
+ * position then. A position above the first record the reverse flow copied back from dr
+ * cannot be from before the failover (an earlier failback attempt set it): not counted.
+ */
+export function withReadBefore(
+  groups: readonly DivergentGroup[],
+  partitions: ReadonlyArray<Pick<DivergentPartition, 'topic' | 'partition' | 'ranges'> & { firstFromDr: bigint | null }>,
+  before: readonly PositionBefore[],
+): DivergentGroup[] {
+  const byPartition = new Map(partitions.map((p) => [`${p.topic}\u0000${p.partition}`, p]));
+  const out = new Map(groups.map((g) => [g.group, { ...g, partitions: g.partitions.map((x) => ({ ...x })) }]));
+  for (const b of before) {
+    const p = byPartition.get(`${b.topic}\u0000${b.partition}`);
+    const position = BigInt(b.offset);
+    if (!p || (p.firstFromDr !== null && position > p.firstFromDr)) continue;
+    let read = 0;
+    for (const [a, z] of p.ranges) {
+      const last = BigInt(z) < position ? BigInt(z) : position - 1n;
+      if (last >= BigInt(a)) read += Number(last - BigInt(a) + 1n);
+    }
+    if (read === 0) continue;
+    const entry = out.get(b.group) ?? { group: b.group, readsOriginals: 0, partitions: [] };
+    let part = entry.partitions.find((x) => x.topic === b.topic && x.partition === b.partition);
+    if (!part) {
+      part = { topic: b.topic, partition: b.partition, position: b.offset, from: 'committed', readsOriginals: 0 };
+      entry.partitions.push(part);
+    }
+    part.before = b.offset;
+    part.readBefore = read;
+    entry.readBefore = (entry.readBefore ?? 0) + read;
+    out.set(b.group, entry);
+  }
+  return [...out.values()].sort((a, b) => (a.group < b.group ? -1 : a.group > b.group ? 1 : 0));
+}
+
+/** `g (n), h (m)` for at most ten groups. */
+function namedCounts(groups: readonly DivergentGroup[], count: (g: DivergentGroup) => number): string {
+  return (
+    groups
+      .slice(0, 10)
+      .map((g) => `${g.group} (${count(g)})`)
+      .join(', ') + (groups.length > 10 ? `, and ${groups.length - 10} more` : '')
+  );
+}
+
 /** What the gate says, with what replay does and what it costs. */
 export function divergentGateDescription(args: {
   primary: string;
@@ -151,16 +213,20 @@ export function divergentGateDescription(args: {
 }): string {
   const { primary: A, dr: B } = args;
   const twice = args.groups.filter((g) => g.readsOriginals > 0);
+  const again = args.groups.filter((g) => (g.readBefore ?? 0) > 0);
+  const once = args.groups.filter((g) => g.readsOriginals === 0 && !g.readBefore).length;
   const groupsNote =
     args.groups.length === 0
       ? `No group on ${A} has a position on these partitions.`
-      : `Groups on ${A} positioned past them read each copy once (${args.groups.filter((g) => g.readsOriginals === 0).length} group(s))` +
+      : `Groups on ${A} positioned past them read each copy once (${once} group(s))` +
         (twice.length > 0
-          ? `; positioned at or before them, these read the originals too, so twice: ${twice
-              .slice(0, 10)
-              .map((g) => `${g.group} (${g.readsOriginals})`)
-              .join(', ')}${twice.length > 10 ? `, and ${twice.length - 10} more` : ''}.`
-          : '.');
+          ? `; positioned at or before them, these read the originals too, so twice: ${namedCounts(twice, (g) => g.readsOriginals)}.`
+          : '.') +
+        (again.length > 0
+          ? ` These had read originals on ${A} before the failover (committed past them then) and read their copies again: ` +
+            `${namedCounts(again, (g) => g.readBefore ?? 0)} duplicate(s); a consumer can skip a copy by its ${REPLAY_HEADERS.origin} header ` +
+            `(topic/partition/offset of the original) below its position then, listed per partition in the report.`
+          : '');
   return (
     `${args.records} record(s) on ${A} never reached ${B} (an unplanned tail, or producers that wrote to ${A} after the failover): ` +
     `${describeDivergent(args.partitions)}. Approve with choice replay (default: each is written again at the end of its own partition on ${A}, ` +
@@ -230,10 +296,16 @@ export function divergentLine(d: DivergentFigures): string {
     d.choice === 'replay'
       ? `replayed on the primary after the cutover (${d.replayed?.copied ?? 0}), copied to the DR cluster by the forward flow` +
         (d.groups?.some((g) => g.readsOriginals > 0)
-          ? `; read twice by ${d.groups
-              .filter((g) => g.readsOriginals > 0)
-              .map((g) => `${g.group} (${g.readsOriginals})`)
-              .join(', ')}`
+          ? `; read twice by ${namedCounts(
+              d.groups.filter((g) => g.readsOriginals > 0),
+              (g) => g.readsOriginals,
+            )}`
+          : '') +
+        (d.groups?.some((g) => (g.readBefore ?? 0) > 0)
+          ? `; read again by ${namedCounts(
+              d.groups.filter((g) => (g.readBefore ?? 0) > 0),
+              (g) => g.readBefore ?? 0,
+            )} (read before the failover)`
           : '')
       : d.choice === 'quarantine'
         ? `quarantined (${d.quarantine?.copied ?? 0} copied to ${d.quarantine?.topics.join(', ')}; export ${d.quarantine?.exportPath})`

@@ -46,6 +46,7 @@ export type FailbackStubs = Pick<
   | 'placeUnplacedGroups'
   | 'planForwardResumeOffsets'
   | 'getConnectorOffsets'
+  | 'readPrimaryPositions'
   | 'findDivergentRecords'
   | 'copyDivergentRecords'
   | 'findCopiedOnPrimary'
@@ -137,6 +138,10 @@ export const failbackStubs: FailbackStubs = {
   },
   async getConnectorOffsets() {
     return [];
+  },
+  /** No group on the primary read past what the forward flow replicated. */
+  async readPrimaryPositions() {
+    return { readAt: T, groups: 0, positions: [] };
   },
   /** The happy path: dr received every record of the primary. */
   async findDivergentRecords() {

@@ -44,6 +44,8 @@ const FORWARD = 20;
 const TAIL = 6;
 const DR = 10;
 const STRAGGLERS = 2;
+/** Tail records per partition the `crashed` group had committed past on A before the failover. */
+const READ_BEFORE = 2;
 
 type Choice = 'replay' | 'quarantine' | 'discard';
 
@@ -53,7 +55,7 @@ describe('failback: divergent records kept on the real stack (Identity)', { time
   const pair = useMirrorPair('divergent-e2e', {
     topics: flows.map((f) => ({ topic: f.topic, partitions: PARTITIONS, on: ['A', 'B'] })),
     connectors: { 'connect-b': flows.flatMap((f) => f.forwardConnectors), 'connect-a': flows.flatMap((f) => f.reverseConnectors) },
-    groups: flows.flatMap((f) => [`${f.group}-reader`, `${f.group}-early`]),
+    groups: flows.flatMap((f) => [`${f.group}-reader`, `${f.group}-early`, `${f.group}-crashed`]),
   });
   pair.leaves({ topics: { A: flows.map((f) => quarantineTopicFor(f.topic)) } });
   const { activities, kafkaA, kafkaB, adminA, adminB } = pair;
@@ -154,6 +156,12 @@ describe('failback: divergent records kept on the real stack (Identity)', { time
         topic: f.topic,
         partitions: endsNow.map((_, p) => ({ partition: p, offset: String(FORWARD / PARTITIONS) })),
       });
+      // crashed: had read the first READ_BEFORE tail records of each partition on A before the failover.
+      await adminA.setOffsets({
+        groupId: `${f.group}-crashed`,
+        topic: f.topic,
+        partitions: endsNow.map((_, p) => ({ partition: p, offset: String(Number(snapshot[f.topic]![String(p)]) + READ_BEFORE) })),
+      });
     }
     const h = await client.workflow.start<typeof failback>('failback', {
       taskQueue,
@@ -225,15 +233,23 @@ describe('failback: divergent records kept on the real stack (Identity)', { time
     // Part 4: the re-run seeded after the first attempt's copy, so each DR-period record is on A once.
     assert.ok((replay.figures.seedFromPrevious ?? []).length > 0, JSON.stringify(replay.figures.seed));
     // The groups on A, reported at the gate: reader past the originals, early reads them too.
+    // crashed: its commits on A from before the failover, read before deploy-reverse (reader's lies past
+    // the first attempt's copies from B: not a position from before the failover).
+    const readBefore = READ_BEFORE * PARTITIONS;
     assert.deepEqual(
-      seen.divergent!.groups!.map((g) => [g.group, g.readsOriginals]),
+      seen.divergent!.groups!.map((g) => [g.group, g.readsOriginals, g.readBefore]),
       [
-        [`${fr.group}-early`, DIVERGENT],
-        [`${fr.group}-reader`, 0],
+        [`${fr.group}-crashed`, DIVERGENT - readBefore, readBefore],
+        [`${fr.group}-early`, DIVERGENT, undefined],
+        [`${fr.group}-reader`, 0, undefined],
       ],
       JSON.stringify(seen.divergent),
     );
-    assert.match(seen.description!, new RegExp(`twice: ${fr.group}-early \\(${DIVERGENT}\\)`));
+    assert.match(
+      seen.description!,
+      new RegExp(`twice: ${fr.group}-crashed \\(${DIVERGENT - readBefore}\\), ${fr.group}-early \\(${DIVERGENT}\\)`),
+    );
+    assert.match(seen.description!, new RegExp(`before the failover .* again: ${fr.group}-crashed \\(${readBefore}\\) duplicate`));
     assert.match(seen.description!, /compacted topic/);
     const totalA = FORWARD + TAIL + STRAGGLERS + DR;
     assert.equal(seen.bAtProducersCutover, FORWARD + DR, 'before resume-forward B has none of the 8: kafka-dr writes nothing to B');
@@ -298,6 +314,16 @@ describe('failback: divergent records kept on the real stack (Identity)', { time
     const early = await consumeGroup(`${fr.group}-early`, fr.topic, totalA - FORWARD + DIVERGENT);
     const twice = [...new Set(early)].filter((x) => early.filter((y) => y === x).length === 2);
     assert.deepEqual(twice, divergentSeqs, 'early: the originals and the copies, as readsOriginals said');
+    // crashed: the originals past its position twice, and a copy of each it had read before: readBefore more.
+    const crashed = await consumeGroup(`${fr.group}-crashed`, fr.topic, totalA - FORWARD - readBefore + DIVERGENT);
+    const times = (x: number) => crashed.filter((y) => y === x).length;
+    const readEarlier = divergentSeqs.filter((x) => Math.floor((x - FORWARD) / PARTITIONS) < READ_BEFORE);
+    assert.equal(readEarlier.length, readBefore);
+    assert.deepEqual(
+      divergentSeqs.map((x) => [x, times(x)]),
+      divergentSeqs.map((x) => [x, readEarlier.includes(x) ? 1 : 2]),
+      'crashed: once more each of the readBefore it had read, twice each of readsOriginals',
+    );
     // The replay activity run again (an activity retry): finds its copies above the snapshot, writes nothing.
     const again = await activities.copyDivergentRecords({
       primary: 'A',

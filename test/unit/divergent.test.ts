@@ -5,6 +5,8 @@ import {
   divergentGateDescription,
   divergentLine,
   groupReads,
+  withReadBefore,
+  type DivergentGroup,
   offsetRuns,
   seedAfterPrevious,
   unmatchedOffsets,
@@ -99,6 +101,64 @@ describe('divergent records: pure parts', () => {
     assert.match(
       divergentLine({ checkedAt: 'x', records: 5, partitions: [p], choice: 'replay', replayed: { copied: 5, topics: ['t'] }, groups }),
       /replayed on the primary after the cutover \(5\), copied to the DR cluster by the forward flow; read twice by at-last \(1\), before \(5\), between \(4\)$/,
+    );
+  });
+
+  it("read before: the originals below a group's position before the failback, unless that position lies past a record copied back from dr", () => {
+    const p = {
+      topic: 't',
+      partition: 0,
+      ranges: [
+        ['10', '12'],
+        ['20', '21'],
+      ] as Array<[string, string]>,
+      firstFromDr: 22n,
+    };
+    const placed: DivergentGroup[] = [
+      {
+        group: 'crashed-mid-tail',
+        readsOriginals: 0,
+        partitions: [{ topic: 't', partition: 0, position: '40', from: 'placed' as const, readsOriginals: 0 }],
+      },
+    ];
+    const groups = withReadBefore(
+      placed,
+      [p, { topic: 'u', partition: 0, ranges: [['5', '9']], firstFromDr: null }],
+      [
+        { group: 'crashed-mid-tail', topic: 't', partition: 0, offset: '21' },
+        { group: 'read-all', topic: 't', partition: 0, offset: '22' },
+        { group: 'rerun-translated', topic: 't', partition: 0, offset: '30' },
+        { group: 'before-tail', topic: 't', partition: 0, offset: '10' },
+        { group: 'no-dr-copies', topic: 'u', partition: 0, offset: '100' },
+        { group: 'other-partition', topic: 't', partition: 1, offset: '99' },
+      ],
+    );
+    assert.deepEqual(
+      groups.map((g) => [g.group, g.readBefore, g.readsOriginals]),
+      [
+        ['crashed-mid-tail', 4, 0],
+        ['no-dr-copies', 5, 0],
+        ['read-all', 5, 0],
+      ],
+    );
+    assert.deepEqual(groups[0]!.partitions, [
+      { topic: 't', partition: 0, position: '40', from: 'placed', readsOriginals: 0, before: '21', readBefore: 4 },
+    ]);
+    assert.equal(placed[0]!.partitions[0]!.before, undefined, 'the input is not changed');
+    const text = divergentGateDescription({
+      primary: 'A',
+      dr: 'B',
+      records: 5,
+      partitions: [{ ...p, from: '10', to: '30', records: 5, fromDr: 8 }],
+      groups,
+    });
+    assert.match(
+      text,
+      /read each copy once \(0 group\(s\)\)\. These had read originals on A before the failover .* again: crashed-mid-tail \(4\), no-dr-copies \(5\), read-all \(5\) duplicate\(s\); .*kafka-dr\.replay\.origin/,
+    );
+    assert.match(
+      divergentLine({ checkedAt: 'x', records: 5, partitions: [], choice: 'replay', replayed: { copied: 5, topics: ['t'] }, groups }),
+      /; read again by crashed-mid-tail \(4\), no-dr-copies \(5\), read-all \(5\) \(read before the failover\)$/,
     );
   });
 

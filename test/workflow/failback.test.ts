@@ -32,6 +32,8 @@ interface Scenario {
   flowScope?: FlowScope;
   /** Divergent records find-divergent reports on orders-0 (default none). */
   divergent?: number;
+  /** billing's position on orders-0 before the failback (read-primary-positions; default none past the forward offsets). */
+  billingBefore?: string;
   /** The reverse source's committed offset a previous attempt left (getConnectorOffsets). */
   previousReverse?: string;
   /** What findCopiedOnPrimary reports for orders-0 (default: none copied). */
@@ -76,6 +78,11 @@ const stubs: Stubs = {
       })),
     };
   },
+  async readPrimaryPositions(input) {
+    divergentCalls.push({ workflowId: wfId(), name: 'readPrimaryPositions', arg: input as Record<string, unknown> });
+    const b = scenarios.get(wfId())?.billingBefore;
+    return { readAt: T, groups: 2, positions: b ? [{ group: 'billing', topic: 'orders', partition: 0, offset: b }] : [] };
+  },
   async getConnectorOffsets(input) {
     divergentCalls.push({ workflowId: wfId(), name: 'getConnectorOffsets', arg: input as Record<string, unknown> });
     const prev = scenarios.get(wfId())?.previousReverse;
@@ -100,7 +107,10 @@ const stubs: Stubs = {
               drEnd: '130',
             },
           ];
-    // A group placed by translate-offsets past the divergent records, and one left before them (reads them twice).
+    // A group placed by translate-offsets past the divergent records (that had read some before
+    // the failover when `before` says so), and one left before them (reads them twice).
+    const before = input.before?.find((b) => b.group === 'billing');
+    const readBefore = before ? Number(before.offset) - 100 : 0;
     const groups =
       n === 0
         ? []
@@ -108,7 +118,17 @@ const stubs: Stubs = {
             {
               group: 'billing',
               readsOriginals: 0,
-              partitions: [{ topic: 'orders', partition: 0, position: '120', from: 'placed' as const, readsOriginals: 0 }],
+              partitions: [
+                {
+                  topic: 'orders',
+                  partition: 0,
+                  position: '120',
+                  from: 'placed' as const,
+                  readsOriginals: 0,
+                  ...(before ? { before: before.offset, readBefore } : {}),
+                },
+              ],
+              ...(before ? { readBefore } : {}),
             },
             {
               group: 'legacy',
@@ -290,6 +310,7 @@ describe('failback playbook: control flow with stub activities', { timeout: 300_
         'check-forward',
         'check-scope',
         'plan-seed',
+        'read-primary-positions',
         'deploy-reverse',
         'seed-reverse',
         'start-reverse',
@@ -689,6 +710,26 @@ describe('failback playbook: control flow with stub activities', { timeout: 300_
     assert.equal(r2.figures.divergent.discarded, 4);
     assert.ok(!divergentCalls.some((c) => c.workflowId === discard.workflowId && c.name === 'copyDivergentRecords'));
     assert.equal(r2.steps.find((x) => x.name === 'copy-divergent')?.state, 'skipped');
+  });
+
+  it('divergent-records: groups that had read originals before the failover are named, from positions read before deploy-reverse', async () => {
+    const h = await start(input(), { divergent: 7, billingBefore: '105' });
+    await approveGates(h, ['consumers-cutover', 'stop-producers']);
+    const s = await gateOpen(h, 'divergent-records');
+    const read = divergentCalls.find((c) => c.workflowId === h.workflowId && c.name === 'readPrimaryPositions')!;
+    assert.deepEqual(read.arg, { primary: 'A', forward: { connect: 'connect-b', sourceConnectors: [FORWARD[0]!] } });
+    const find = divergentCalls.find((c) => c.workflowId === h.workflowId && c.name === 'findDivergentRecords')!;
+    assert.deepEqual(find.arg.before, [{ group: 'billing', topic: 'orders', partition: 0, offset: '105' }]);
+    assert.match(s.openGate!.description, /had read originals on A before the failover .* again: billing \(5\) duplicate\(s\)/);
+    assert.match(s.openGate!.description, /read each copy once \(0 group\(s\)\)/);
+    await h.signal(approveSignal, { gate: 'divergent-records', by: 'bob' });
+    await gateOpen(h, 'producers-cutover');
+    await h.signal(approveSignal, { gate: 'producers-cutover', by: 'dave' });
+    const report = (await h.result()) as PlaybookReport<FailbackFigures>;
+    const steps = report.steps.map((x) => x.name);
+    assert.equal(steps.indexOf('read-primary-positions'), steps.indexOf('deploy-reverse') - 1);
+    assert.deepEqual(report.steps.find((x) => x.name === 'read-primary-positions')?.details, { groups: 2, positionsPastReplicated: 1 });
+    assert.equal(report.figures.divergent.groups?.find((g) => g.group === 'billing')?.readBefore, 5);
   });
 
   it('divergent records under the Default policy: no gate, left to the forward flow (which resumes where it stopped), nothing copied by us', async () => {

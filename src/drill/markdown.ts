@@ -85,6 +85,12 @@ function chaosLines(chaos: unknown): string[] {
   if (d) {
     const ranges = d.partitions.map((p) => `${p.topic}-${p.partition} ${p.ranges.map(([a, b]) => (a === b ? a : `${a}-${b}`)).join(', ')}`);
     out.push(`- divergent records found by the failback: ${d.records} (${ranges.join('; ')}); choice ${d.choice ?? '?'} by ${d.by ?? '?'}`);
+    const again = (d.groups ?? []).filter((g) => g.readBefore > 0);
+    if (again.length > 0 || (c.tailReadTwice ?? 0) > 0)
+      out.push(
+        `- read before the failover, named at the gate as read again after the replay: ${again.map((g) => `${g.group} ${g.readBefore}`).join(', ') || 'none'}; ` +
+          `tail records the drill's consumer read twice: ${c.tailReadTwice ?? '?'}`,
+      );
   } else out.push('- divergent records found by the failback: none reported');
   out.push(
     `- tail accounted for (divergent, replayed, on B and on A): ${c.accounted ?? '?'}; unaccounted: ${c.unaccounted ?? '?'}; ` +

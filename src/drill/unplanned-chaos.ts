@@ -58,7 +58,11 @@ export interface UnplannedChaosReport {
     choice: string | null;
     by: string | null;
     replayed: number | null;
+    /** The groups the gate named: originals they read twice, and originals they had read before the failover (read again as copies). */
+    groups: Array<{ group: string; readsOriginals: number; readBefore: number }>;
   } | null;
+  /** Tail records the drill's consumer read more than once (before the crash on A, then a replayed copy). */
+  tailReadTwice: number;
   /** Tail records found divergent, replayed, and on B and on A after the failback. */
   accounted: number;
   unaccounted: number;
@@ -78,6 +82,7 @@ interface DivergentFigure {
   choice?: string;
   by?: string | null;
   replayed?: { copied: number };
+  groups?: Array<{ group: string; readsOriginals: number; readBefore?: number }>;
 }
 
 export class UnplannedChaos {
@@ -205,6 +210,8 @@ export class UnplannedChaos {
   }): UnplannedChaosReport {
     const onB = new Set(args.seqsOnB);
     const seen = new Set(args.consumed);
+    const consumedTimes = new Map<number, number>();
+    for (const s of args.consumed) consumedTimes.set(s, (consumedTimes.get(s) ?? 0) + 1);
     const timesOnA = new Map<number, number>();
     for (const r of args.onA) timesOnA.set(r.seq, (timesOnA.get(r.seq) ?? 0) + 1);
     const d = args.failback?.['divergent'] as DivergentFigure | undefined;
@@ -252,8 +259,10 @@ export class UnplannedChaos {
             choice: d.choice ?? null,
             by: d.by ?? null,
             replayed: d.replayed?.copied ?? null,
+            groups: (d.groups ?? []).map((g) => ({ group: g.group, readsOriginals: g.readsOriginals, readBefore: g.readBefore ?? 0 })),
           }
         : null,
+      tailReadTwice: this.tail.filter((s) => (consumedTimes.get(s) ?? 0) > 1).length,
       accounted: this.tail.length - unaccounted.length,
       unaccounted: unaccounted.length,
       unaccountedSample: unaccounted.slice(0, 20),

@@ -141,6 +141,18 @@ describe('HA stack: the unplanned chaos drill (tail lost with A, found and repla
     assert.equal(c.unaccounted, 0, `unaccounted: ${JSON.stringify(c.unaccountedSample)}`);
   });
 
+  it('the gate names the group that had read the tail on A before the crash: the copies it reads again', (t) => {
+    const c = chaos();
+    const r = report();
+    const named = c.divergent?.groups.find((g) => g.group === r.group);
+    t.diagnostic(`named ${JSON.stringify(c.divergent?.groups)}; tail read twice ${c.tailReadTwice}; duplicates ${r.duplicates}`);
+    assert.ok(named && named.readBefore > 0, `the drill's group ${r.group} named with readBefore: ${JSON.stringify(c.divergent?.groups)}`);
+    // Named from its commits on A: a record read but not yet committed at the kill is read again unnamed (at-least-once).
+    assert.ok(named.readBefore <= c.tailReadTwice, `named ${named.readBefore} ≤ read twice ${c.tailReadTwice}`);
+    assert.ok(c.tailReadTwice <= c.tail.records && c.tailReadTwice <= r.duplicates);
+    assert.equal(named.readsOriginals, 0, 'placed past the originals: it reads none of them again, only the copies');
+  });
+
   it('transactions: committed ones count, no aborted record is seen anywhere', () => {
     const c = chaos();
     assert.ok(c.transactions.committedRecords > 0 && c.transactions.abortedRecords > 0, JSON.stringify(c.transactions));

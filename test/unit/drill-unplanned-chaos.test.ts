@@ -84,6 +84,14 @@ describe('unplanned chaos accounting', () => {
     assert.equal(r.tailOnATwice, 1);
   });
 
+  it('tail records the consumer read twice are counted, beside the groups the gate named as reading them again', () => {
+    const replayed = failback('replay', [['6', '9']]);
+    const fb = { divergent: { ...replayed.divergent, groups: [{ group: 'g', readsOriginals: 0, readBefore: 3 }] } };
+    const r = accountTail(10, fb, { consumed: [5, 6, 6, 7, 7, 8, 8, 9] });
+    assert.equal(r.tailReadTwice, 3);
+    assert.deepEqual(r.divergent?.groups, [{ group: 'g', readsOriginals: 0, readBefore: 3 }]);
+  });
+
   it('an aborted record seen anywhere is counted', () => {
     const c = chaosWithTail([]);
     c.txn.txnAborted.push(3_000_000_000, 3_000_000_001);

@@ -1,5 +1,6 @@
 import { ActivityFailure, ApplicationFailure, patched, workflowInfo } from '@temporalio/workflow';
 import type { FailbackSeedResult } from '../activities/failback';
+import type { PrimaryPositionsResult } from '../activities/divergent';
 import type { AppliedOffsetPlan } from '../activities/offsets';
 import type { PositionBefore } from '../src/offsets/divergent';
 import {
@@ -220,6 +221,11 @@ class Failback {
     this.reverse = reverseConnectors(input);
   }
 
+  /** The forward flow's Connect and source connectors: where its committed (last replicated) offsets are kept. */
+  private get forwardSources() {
+    return { connect: this.input.forward.connect, sourceConnectors: this.input.forward.sourceConnectors };
+  }
+
   /** Primary healthy, forward connectors stopped; in a dry run these are blockers instead of failures. */
   async checks(): Promise<string[]> {
     const { input, pb } = this;
@@ -317,7 +323,7 @@ class Failback {
           topics: [...new Set(this.reverse.sources.flatMap((s) => s.patterns))],
           mode: input.seed.mode,
           ...(snapshot ? { snapshot } : {}),
-          forward: { connect: input.forward.connect, sourceConnectors: input.forward.sourceConnectors },
+          forward: this.forwardSources,
         });
         const figures = this.seedFigures(seed);
         const unowned = figures.filter((s) => !s.connector);
@@ -454,7 +460,7 @@ class Failback {
               dr: input.dr,
               policy: input.policy,
               ...(input.separator ? { separator: input.separator } : {}),
-              forward: { connect: input.forward.connect, sourceConnectors: input.forward.sourceConnectors },
+              forward: this.forwardSources,
               partitions: unsure.map((e) => ({
                 topic: e.topic,
                 partition: e.partition,
@@ -571,8 +577,8 @@ class Failback {
       dr: input.dr,
       policy: input.policy,
       ...(input.separator ? { separator: input.separator } : {}),
-      forward: { connect: input.forward.connect, sourceConnectors: input.forward.sourceConnectors },
       cutover: pb.figures.cutover!.offsets,
+      forward: this.forwardSources,
       reverseFrom: (pb.figures.seed ?? []).map((s) => ({
         topic: s.topic,
         partition: s.partition,
@@ -594,16 +600,9 @@ class Failback {
   /** What the groups on primary had read past the forward flow's last replicated offset, before the translation moves them. */
   async readPrimaryPositions(): Promise<void> {
     const { input, pb } = this;
-    const read = await pb.step(
-      'read-primary-positions',
-      () =>
-        shortWaits.readPrimaryPositions({
-          primary: input.primary,
-          forward: { connect: input.forward.connect, sourceConnectors: input.forward.sourceConnectors },
-        }),
-      { summarize: (r) => ({ groups: r.groups, positionsPastReplicated: r.positions.length }) },
-    );
-    this.before = read.positions;
+    const summarize = (r: PrimaryPositionsResult) => ({ groups: r.groups, positionsPastReplicated: r.positions.length });
+    const args = { primary: input.primary, forward: this.forwardSources };
+    this.before = (await pb.step('read-primary-positions', () => shortWaits.readPrimaryPositions(args), { summarize })).positions;
   }
 
   async startReverse(): Promise<void> {
@@ -767,7 +766,7 @@ class Failback {
         dr: input.dr,
         policy: input.policy,
         endOffsets: cutover.offsets,
-        forward: { connect: input.forward.connect, sourceConnectors: input.forward.sourceConnectors },
+        forward: this.forwardSources,
       });
       const forwardOffsets: FailbackFigures['forwardOffsets'] = [];
       for (const c of plan.connectors) {

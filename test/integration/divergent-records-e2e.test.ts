@@ -44,10 +44,10 @@ const FORWARD = 20;
 const TAIL = 6;
 const DR = 10;
 const STRAGGLERS = 2;
-/** Tail records per partition the `crashed` group had committed past on A before the failover. */
-const READ_BEFORE = 2;
 
 type Choice = 'replay' | 'quarantine' | 'discard';
+/** Tail records per partition the `crashed` group had committed past on A before the failover. */
+const READ_BEFORE = 2;
 
 describe('failback: divergent records kept on the real stack (Identity)', { timeout: 600_000 }, () => {
   const exportDir = mkdtempSync(join(tmpdir(), 'kdr-quarantine-'));

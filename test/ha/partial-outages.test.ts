@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Admin } from 'kafkajs';
@@ -10,10 +9,11 @@ import { createKafkaActivities } from '../../activities/kafka';
 import type { ClusterHealth } from '../../src/kafka/probes';
 import { PlaybookFailedError } from '../../src/drill/playbook-driver';
 import { runDrill, type DrillResult, type DrillSwitchRecord } from '../../src/drill/run';
-import { loadStackConfig, type KafkaComponent, type StackConfig } from '../../src/stack/config';
-import { processesMentioning, runningProcess, stopProcess } from '../../src/stack/processes';
-import { down, up } from '../../src/stack/stack';
-import { REPO_ROOT } from '../helpers/stack';
+import type { KafkaComponent, StackConfig } from '../../src/stack/config';
+import { runningProcess, stopProcess } from '../../src/stack/processes';
+import { up } from '../../src/stack/stack';
+import { haStackConfig, haStackDown, haStackEnv } from '../helpers/ha-stack';
+import { eventually, REPO_ROOT, sleep } from '../helpers/stack';
 
 /**
  * Issue 17's partial outages on a real HA stack (per cluster three brokers and three
@@ -34,41 +34,7 @@ import { REPO_ROOT } from '../helpers/stack';
  */
 
 const HA_STACK_DIR = process.env.KDR_HA_STACK_DIR ?? path.join(REPO_ROOT, '.stack', 'ha-test');
-// The jars and the Temporal CLI the suite's stack already downloaded.
-const CACHE_DIR = loadStackConfig(process.env, REPO_ROOT).cacheDir;
-const HA_ENV = {
-  KDR_TOPOLOGY: 'ha',
-  KDR_STACK_DIR: HA_STACK_DIR,
-  KDR_CACHE_DIR: CACHE_DIR,
-  KDR_KAFKA_A_PORT: '26092',
-  KDR_KAFKA_A_CONTROLLER_PORT: '26093',
-  KDR_KAFKA_B_PORT: '27092',
-  KDR_KAFKA_B_CONTROLLER_PORT: '27093',
-  KDR_KAFKA_B_SASL_PORT: '27094',
-  KDR_CONNECT_A_PORT: '26083',
-  KDR_CONNECT_B_PORT: '27083',
-  KDR_TEMPORAL_PORT: '26233',
-  KDR_TEMPORAL_UI_PORT: '26234',
-  KDR_TEMPORAL_HTTP_PORT: '26243',
-  KDR_TEMPORAL_METRICS_PORT: '26244',
-};
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await sleep(500);
-  }
-}
+const HA_ENV = haStackEnv(HA_STACK_DIR, { a: 26, b: 27 });
 
 interface PartitionView {
   topic: string;
@@ -115,7 +81,7 @@ async function sigkill(config: StackConfig, node: KafkaComponent): Promise<void>
   const record = runningProcess(config, node);
   if (!record) throw new Error(`${node} is not running`);
   process.kill(-record.pid, 'SIGKILL');
-  await until(`${node} gone`, async () => (runningProcess(config, node) ? undefined : true), 30_000);
+  await eventually(`${node} gone`, async () => (runningProcess(config, node) ? undefined : true), 30_000);
 }
 
 const DRILL_TOPIC = /^drill-.+-(orders|accounts)$/;
@@ -155,7 +121,7 @@ describe('HA stack: partial outages during a drill', { timeout: 1_500_000 }, () 
           })),
         });
       await assign((p) => p.replicas.filter((r) => r !== p.leader));
-      const now = await until(
+      const now = await eventually(
         `new leaders on ${alias}`,
         async () => {
           const parts = await partitions(admin, topics);
@@ -174,8 +140,7 @@ describe('HA stack: partial outages during a drill', { timeout: 1_500_000 }, () 
   };
 
   before(async () => {
-    Object.assign(process.env, HA_ENV);
-    const c = (config = loadStackConfig(process.env, REPO_ROOT));
+    const c = (config = haStackConfig(HA_ENV));
     const t0 = Date.now();
     await up(c, log);
     stackSeconds = (Date.now() - t0) / 1000;
@@ -218,7 +183,7 @@ describe('HA stack: partial outages during a drill', { timeout: 1_500_000 }, () 
           log('test: kafka-a-3 SIGKILLed');
           // No controlled shutdown: the controller fences the node after the broker session
           // timeout (9 s), which drops it from the metadata and from every ISR.
-          await until(
+          await eventually(
             'kafka-a-3 fenced, its partitions under-replicated',
             () =>
               kafka.withAdmin('A', async (admin) => {
@@ -239,7 +204,7 @@ describe('HA stack: partial outages during a drill', { timeout: 1_500_000 }, () 
           seen.refusal = { message, reverseConnectorsDuringRefusal: connectors.filter((n) => n.startsWith(names.reverseFlow)), killedAt };
           log(`test: refused: ${message}`);
           await up(c, log);
-          await until(
+          await eventually(
             'every partition of A in sync again',
             () =>
               kafka.withAdmin('A', async (admin) =>
@@ -264,7 +229,7 @@ describe('HA stack: partial outages during a drill', { timeout: 1_500_000 }, () 
           const stoppedAt = Date.now();
           await Promise.all(['kafka-a-controller-1', 'kafka-a-controller-2'].map((n) => stopProcess(c, n as KafkaComponent, 30_000)));
           log('test: kafka-a-controller-1 and -2 stopped');
-          const lostHealth = await until(
+          const lostHealth = await eventually(
             'the quorum of A lost',
             async () => {
               const h = await clusterHealth({ cluster: 'A' });
@@ -291,7 +256,7 @@ describe('HA stack: partial outages during a drill', { timeout: 1_500_000 }, () 
           };
           log(`test: refused on the lost quorum: ${lostMessage}`);
           await up(c, log);
-          await until(
+          await eventually(
             'the quorum of A whole again',
             async () => ((await clusterHealth({ cluster: 'A' })).quorum?.status === 'ok' ? true : undefined),
             60_000,
@@ -301,7 +266,7 @@ describe('HA stack: partial outages during a drill', { timeout: 1_500_000 }, () 
           await stopProcess(c, 'kafka-a-controller-3', 30_000);
           log('test: kafka-a-controller-3 stopped');
           // A voter counts as lagging 10 s after it last caught up (DEFAULT_VOTER_CAUGHT_UP_MS).
-          const degraded = await until(
+          const degraded = await eventually(
             'the quorum of A degraded',
             async () => {
               const h = await clusterHealth({ cluster: 'A' });
@@ -330,18 +295,7 @@ describe('HA stack: partial outages during a drill', { timeout: 1_500_000 }, () 
   });
 
   after(async () => {
-    if (!config) return;
-    const c = config;
-    fs.mkdirSync(c.logDir, { recursive: true });
-    fs.writeFileSync(path.join(c.logDir, 'ha-drill.log'), lines.join('\n') + '\n');
-    try {
-      await down(c, () => undefined);
-    } finally {
-      // A node whose PID file was lost: this test started it (its command line names the dir).
-      for (const p of processesMentioning(`${c.dataDir}${path.sep}`)) process.kill(p.pid, 'SIGKILL');
-      // Fresh clusters next time: formatting is quicker than replaying old logs.
-      fs.rmSync(c.dataDir, { recursive: true, force: true });
-    }
+    if (config) await haStackDown(config, 'ha-drill.log', lines);
   });
 
   const report = () => {

@@ -14,6 +14,7 @@ import { IDENTITY_POLICY_CLASS } from '../../src/mm2/policy';
 import {
   appliedTranslationOf,
   callLog,
+  connectorStubs,
   CUTOVER_WRITES,
   failoverInput as input,
   type FailoverPathStubs,
@@ -135,17 +136,7 @@ const stubs: Stubs = {
     const { drained: _d, ...report } = lagReport('0');
     return { polls: 4, consecutiveZero: 3, total: '0', maxLag: '0', anomalies: 0, nonZero: [], report: { ...report, drained: true } };
   },
-  async stopConnectors(input) {
-    record('stopConnectors', input);
-    return { stopped: [...input.connectors] };
-  },
-  async resumeConnector(input) {
-    record('resumeConnector', input);
-  },
-  async waitForConnectorState(input) {
-    record('waitForConnectorState', input);
-    return { name: input.connector, state: input.state, workerId: 'w', tasks: [] } as never;
-  },
+  ...connectorStubs(record),
   async snapshotEndOffsets(input) {
     record('snapshotEndOffsets', input);
     return snapshotOf(input.cluster, input.topics);

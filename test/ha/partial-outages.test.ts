@@ -146,6 +146,16 @@ describe('HA stack: partial outages during a drill', { timeout: 1_500_000 }, () 
     stackSeconds = (Date.now() - t0) / 1000;
     const kafka = new DrillKafka(drillRegistry(c));
     const { clusterHealth } = createKafkaActivities(createDeps(drillRegistry(c), 'ha-quorum-test'));
+    /** A's health once clusterHealth reports its controller quorum `status`. */
+    const quorumOfA = (status: 'ok' | 'degraded' | 'lost', timeoutMs: number) =>
+      eventually(
+        `the quorum of A ${status}`,
+        async () => {
+          const h = await clusterHealth({ cluster: 'A' });
+          return h.quorum?.status === status ? h : undefined;
+        },
+        timeoutMs,
+      );
 
     // keep: the topics stay for the loss diagnosis below; the whole stack goes in after().
     result = await runDrill(
@@ -178,6 +188,17 @@ describe('HA stack: partial outages during a drill', { timeout: 1_500_000 }, () 
         },
         beforeFailback: async (tryFailback, { names }) => {
           const drillTopics = names.topics.map((t) => t.name);
+          /** Runs the failback, which must be refused: the refusal's message. */
+          const refusal = async () => {
+            try {
+              await tryFailback();
+            } catch (err) {
+              if (!(err instanceof PlaybookFailedError)) throw err;
+              return err.message;
+            }
+            return '(the failback was not refused)';
+          };
+          const connectorsOnA = async () => (await (await fetch(`${c.connect['connect-a'].url}/connectors`)).json()) as string[];
           const killedAt = Date.now();
           await sigkill(c, 'kafka-a-3');
           log('test: kafka-a-3 SIGKILLed');
@@ -193,14 +214,8 @@ describe('HA stack: partial outages during a drill', { timeout: 1_500_000 }, () 
               }),
             60_000,
           );
-          let message = '(the failback was not refused)';
-          try {
-            await tryFailback();
-          } catch (err) {
-            if (!(err instanceof PlaybookFailedError)) throw err;
-            message = err.message;
-          }
-          const connectors = (await (await fetch(`${c.connect['connect-a'].url}/connectors`)).json()) as string[];
+          const message = await refusal();
+          const connectors = await connectorsOnA();
           seen.refusal = { message, reverseConnectorsDuringRefusal: connectors.filter((n) => n.startsWith(names.reverseFlow)), killedAt };
           log(`test: refused: ${message}`);
           await up(c, log);
@@ -215,7 +230,6 @@ describe('HA stack: partial outages during a drill', { timeout: 1_500_000 }, () 
           seen.aBackAt = Date.now();
 
           // Two of A's three controllers stopped: every broker still serves, the quorum is lost.
-          const connectorsOnA = async () => (await (await fetch(`${c.connect['connect-a'].url}/connectors`)).json()) as string[];
           const offsetsOnA = () =>
             kafka.withAdmin('A', async (admin) => {
               const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(`drill-${names.id}`));
@@ -229,22 +243,9 @@ describe('HA stack: partial outages during a drill', { timeout: 1_500_000 }, () 
           const stoppedAt = Date.now();
           await Promise.all(['kafka-a-controller-1', 'kafka-a-controller-2'].map((n) => stopProcess(c, n as KafkaComponent, 30_000)));
           log('test: kafka-a-controller-1 and -2 stopped');
-          const lostHealth = await eventually(
-            'the quorum of A lost',
-            async () => {
-              const h = await clusterHealth({ cluster: 'A' });
-              return h.quorum?.status === 'lost' ? h : undefined;
-            },
-            60_000,
-          );
+          const lostHealth = await quorumOfA('lost', 60_000);
           const lostAfterMs = Date.now() - stoppedAt;
-          let lostMessage = '(the failback was not refused)';
-          try {
-            await tryFailback();
-          } catch (err) {
-            if (!(err instanceof PlaybookFailedError)) throw err;
-            lostMessage = err.message;
-          }
+          const lostMessage = await refusal();
           seen.quorumLost = {
             health: lostHealth,
             lostAfterMs,
@@ -256,24 +257,13 @@ describe('HA stack: partial outages during a drill', { timeout: 1_500_000 }, () 
           };
           log(`test: refused on the lost quorum: ${lostMessage}`);
           await up(c, log);
-          await eventually(
-            'the quorum of A whole again',
-            async () => ((await clusterHealth({ cluster: 'A' })).quorum?.status === 'ok' ? true : undefined),
-            60_000,
-          );
+          await quorumOfA('ok', 60_000);
 
           // One controller stopped for the drill's own failback: degraded, and it must proceed.
           await stopProcess(c, 'kafka-a-controller-3', 30_000);
           log('test: kafka-a-controller-3 stopped');
           // A voter counts as lagging 10 s after it last caught up (DEFAULT_VOTER_CAUGHT_UP_MS).
-          const degraded = await eventually(
-            'the quorum of A degraded',
-            async () => {
-              const h = await clusterHealth({ cluster: 'A' });
-              return h.quorum?.status === 'degraded' ? h : undefined;
-            },
-            90_000,
-          );
+          const degraded = await quorumOfA('degraded', 90_000);
           seen.quorumDegraded = { health: degraded, stopped: 'kafka-a-controller-3' };
         },
       },

@@ -1,6 +1,7 @@
 import type { Admin } from 'kafkajs';
 import type { AuditInput } from '../src/model/audit-input';
 import type { PlaybookReport } from '../src/model/gates';
+import { rawPlan } from '../test/helpers/inputs';
 import { eventually, kafka, median, printTable, round, runMain, sizeOption, uniqueId, writeResult } from './lib/common';
 import { activities, deleteFlow, retrying, type Flow } from './lib/flows';
 import { startWorkerChild } from './lib/worker-child';
@@ -76,16 +77,7 @@ async function main(): Promise<void> {
     log(`topics: ${createdA} created on A, ${createdB} on B (${topics} × ${PARTITIONS} partitions each) in ${Date.now() - t0} ms`);
     const deployed = await retrying('audit flow deployed', () =>
       activities.deployMirrorFlow({
-        plan: {
-          source: 'A',
-          target: 'B',
-          connect: 'connect-b',
-          name: flowName,
-          policy: { type: 'default' },
-          topicGroups: [{ name: 'main', topics: [`${PREFIX}.*`] }],
-          groups: ['audit-bench-none'],
-          replicationFactor: 1,
-        },
+        plan: rawPlan({ name: flowName, topicGroups: [{ name: 'main', topics: [`${PREFIX}.*`] }], groups: ['audit-bench-none'] }),
         initialState: running ? 'RUNNING' : 'STOPPED',
       }),
     );

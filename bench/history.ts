@@ -7,7 +7,7 @@ import { SEARCH_ATTRIBUTES } from '../src/model/search-attributes';
 import { createStubs, failoverInput } from '../test/replay/stubs';
 import { approveSignal } from '../workflows/framework';
 import { median, printTable, runMain, sizeOption, stack, uniqueId, writeResult } from './lib/common';
-import { failbackInput, failbackStubs, heartbeatingDrain } from '../test/helpers/failback-stubs';
+import { failbackInput, failbackLagReport, failbackStubs, heartbeatingDrain } from '../test/helpers/failback-stubs';
 import { gateOpen } from '../test/helpers/playbook';
 
 /**
@@ -80,7 +80,8 @@ async function main(): Promise<void> {
         return impl(...args);
       };
     }
-    activities.waitForDrain = () => heartbeatingDrain(RUNS.get(wfId()) ?? 0, isFailback() ? 'B' : 'A');
+    activities.waitForDrain = () =>
+      heartbeatingDrain(RUNS.get(wfId()) ?? 0, { ...failbackLagReport('0'), source: isFailback() ? 'B' : 'A' });
     const worker = await Worker.create({
       connection: env.nativeConnection,
       taskQueue,

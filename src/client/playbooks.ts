@@ -112,21 +112,20 @@ export interface PlaybookSpec<S extends z.ZodType = z.ZodType> {
 
 const sortedAliases = (flows: Array<{ source: string; target: string }>) => [...new Set(flows.flatMap((f) => [f.source, f.target]))].sort();
 
+/** A cutover (failover, failback): one ID per cluster pair, whichever way it goes, so two cutovers never run at once. */
+function cutoverSpec<S extends z.ZodType>(name: 'failover' | 'failback', schema: S, pair: (i: z.output<S>) => [string, string]) {
+  return {
+    name,
+    workflowType: name,
+    schema,
+    workflowId: (i) => cutoverWorkflowId(...pair(i)),
+    clusterPair: (i) => clusterPairKey(...pair(i)),
+  } satisfies PlaybookSpec<S>;
+}
+
 export const PLAYBOOK_SPECS = {
-  failover: {
-    name: 'failover',
-    workflowType: 'failover',
-    schema: FailoverInput,
-    workflowId: (i) => cutoverWorkflowId(i.source, i.target),
-    clusterPair: (i) => clusterPairKey(i.source, i.target),
-  } satisfies PlaybookSpec<typeof FailoverInput>,
-  failback: {
-    name: 'failback',
-    workflowType: 'failback',
-    schema: FailbackInput,
-    workflowId: (i) => cutoverWorkflowId(i.primary, i.dr),
-    clusterPair: (i) => clusterPairKey(i.primary, i.dr),
-  } satisfies PlaybookSpec<typeof FailbackInput>,
+  failover: cutoverSpec('failover', FailoverInput, (i) => [i.source, i.target]),
+  failback: cutoverSpec('failback', FailbackInput, (i) => [i.primary, i.dr]),
   'recreate-topic': {
     name: 'recreate-topic',
     workflowType: 'recreateTopic',

@@ -11,6 +11,7 @@ import { stackRegistryDocument } from '../../src/registry/load';
 import { ChildWorker, type PausePoint } from '../helpers/child-worker';
 import { FaultProxy } from '../helpers/fault-proxy';
 import { assertStackHealthy } from '../helpers/faults';
+import { rawPlan } from '../helpers/inputs';
 import { mirrorFlowAtoB, useMirrorPair } from '../helpers/mirror-pair';
 import { eventually, stack, uniqueId } from '../helpers/stack';
 import { runActivity, type ActivityOutcome } from '../helpers/worker';
@@ -79,15 +80,7 @@ describe('crash after the side effect, before completion is reported', { timeout
       {
         activity: 'deployMirrorFlow',
         input: {
-          plan: {
-            source: 'A',
-            target: 'B',
-            connect: 'connect-b',
-            name: flowName,
-            policy: { type: 'default' },
-            topicGroups: [{ name: 'main', topics: [topic] }],
-            replicationFactor: 1,
-          },
+          plan: rawPlan({ name: flowName, topicGroups: [{ name: 'main', topics: [topic] }] }),
           initialState: 'STOPPED',
         },
         // All three connectors exist: the whole effect is done.

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Admin } from 'kafkajs';
@@ -10,10 +9,11 @@ import { createKafkaActivities } from '../../activities/kafka';
 import type { ClusterHealth } from '../../src/kafka/probes';
 import { PlaybookFailedError } from '../../src/drill/playbook-driver';
 import { runDrill, type DrillResult, type DrillSwitchRecord } from '../../src/drill/run';
-import { loadStackConfig, type KafkaComponent, type StackConfig } from '../../src/stack/config';
-import { processesMentioning, runningProcess, stopProcess } from '../../src/stack/processes';
-import { down, up } from '../../src/stack/stack';
-import { REPO_ROOT } from '../helpers/stack';
+import type { KafkaComponent, StackConfig } from '../../src/stack/config';
+import { runningProcess, stopProcess } from '../../src/stack/processes';
+import { up } from '../../src/stack/stack';
+import { haStackConfig, haStackDown, haStackEnv } from '../helpers/ha-stack';
+import { eventually, REPO_ROOT, sleep } from '../helpers/stack';
 
 /**
  * Issue 17's partial outages on a real HA stack (per cluster three brokers and three
@@ -34,41 +34,7 @@ import { REPO_ROOT } from '../helpers/stack';
  */
 
 const HA_STACK_DIR = process.env.KDR_HA_STACK_DIR ?? path.join(REPO_ROOT, '.stack', 'ha-test');
-// The jars and the Temporal CLI the suite's stack already downloaded.
-const CACHE_DIR = loadStackConfig(process.env, REPO_ROOT).cacheDir;
-const HA_ENV = {
-  KDR_TOPOLOGY: 'ha',
-  KDR_STACK_DIR: HA_STACK_DIR,
-  KDR_CACHE_DIR: CACHE_DIR,
-  KDR_KAFKA_A_PORT: '26092',
-  KDR_KAFKA_A_CONTROLLER_PORT: '26093',
-  KDR_KAFKA_B_PORT: '27092',
-  KDR_KAFKA_B_CONTROLLER_PORT: '27093',
-  KDR_KAFKA_B_SASL_PORT: '27094',
-  KDR_CONNECT_A_PORT: '26083',
-  KDR_CONNECT_B_PORT: '27083',
-  KDR_TEMPORAL_PORT: '26233',
-  KDR_TEMPORAL_UI_PORT: '26234',
-  KDR_TEMPORAL_HTTP_PORT: '26243',
-  KDR_TEMPORAL_METRICS_PORT: '26244',
-};
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await sleep(500);
-  }
-}
+const HA_ENV = haStackEnv(HA_STACK_DIR, { a: 26, b: 27 });
 
 interface PartitionView {
   topic: string;
@@ -115,7 +81,7 @@ async function sigkill(config: StackConfig, node: KafkaComponent): Promise<void>
   const record = runningProcess(config, node);
   if (!record) throw new Error(`${node} is not running`);
   process.kill(-record.pid, 'SIGKILL');
-  await until(`${node} gone`, async () => (runningProcess(config, node) ? undefined : true), 30_000);
+  await eventually(`${node} gone`, async () => (runningProcess(config, node) ? undefined : true), 30_000);
 }
 
 const DRILL_TOPIC = /^drill-.+-(orders|accounts)$/;
@@ -155,7 +121,7 @@ describe('HA stack: partial outages during a drill', { timeout: 1_500_000 }, () 
           })),
         });
       await assign((p) => p.replicas.filter((r) => r !== p.leader));
-      const now = await until(
+      const now = await eventually(
         `new leaders on ${alias}`,
         async () => {
           const parts = await partitions(admin, topics);
@@ -174,13 +140,22 @@ describe('HA stack: partial outages during a drill', { timeout: 1_500_000 }, () 
   };
 
   before(async () => {
-    Object.assign(process.env, HA_ENV);
-    const c = (config = loadStackConfig(process.env, REPO_ROOT));
+    const c = (config = haStackConfig(HA_ENV));
     const t0 = Date.now();
     await up(c, log);
     stackSeconds = (Date.now() - t0) / 1000;
     const kafka = new DrillKafka(drillRegistry(c));
     const { clusterHealth } = createKafkaActivities(createDeps(drillRegistry(c), 'ha-quorum-test'));
+    /** A's health once clusterHealth reports its controller quorum `status`. */
+    const quorumOfA = (status: 'ok' | 'degraded' | 'lost', timeoutMs: number) =>
+      eventually(
+        `the quorum of A ${status}`,
+        async () => {
+          const h = await clusterHealth({ cluster: 'A' });
+          return h.quorum?.status === status ? h : undefined;
+        },
+        timeoutMs,
+      );
 
     // keep: the topics stay for the loss diagnosis below; the whole stack goes in after().
     result = await runDrill(
@@ -213,12 +188,23 @@ describe('HA stack: partial outages during a drill', { timeout: 1_500_000 }, () 
         },
         beforeFailback: async (tryFailback, { names }) => {
           const drillTopics = names.topics.map((t) => t.name);
+          /** Runs the failback, which must be refused: the refusal's message. */
+          const refusal = async () => {
+            try {
+              await tryFailback();
+            } catch (err) {
+              if (!(err instanceof PlaybookFailedError)) throw err;
+              return err.message;
+            }
+            return '(the failback was not refused)';
+          };
+          const connectorsOnA = async () => (await (await fetch(`${c.connect['connect-a'].url}/connectors`)).json()) as string[];
           const killedAt = Date.now();
           await sigkill(c, 'kafka-a-3');
           log('test: kafka-a-3 SIGKILLed');
           // No controlled shutdown: the controller fences the node after the broker session
           // timeout (9 s), which drops it from the metadata and from every ISR.
-          await until(
+          await eventually(
             'kafka-a-3 fenced, its partitions under-replicated',
             () =>
               kafka.withAdmin('A', async (admin) => {
@@ -228,18 +214,12 @@ describe('HA stack: partial outages during a drill', { timeout: 1_500_000 }, () 
               }),
             60_000,
           );
-          let message = '(the failback was not refused)';
-          try {
-            await tryFailback();
-          } catch (err) {
-            if (!(err instanceof PlaybookFailedError)) throw err;
-            message = err.message;
-          }
-          const connectors = (await (await fetch(`${c.connect['connect-a'].url}/connectors`)).json()) as string[];
+          const message = await refusal();
+          const connectors = await connectorsOnA();
           seen.refusal = { message, reverseConnectorsDuringRefusal: connectors.filter((n) => n.startsWith(names.reverseFlow)), killedAt };
           log(`test: refused: ${message}`);
           await up(c, log);
-          await until(
+          await eventually(
             'every partition of A in sync again',
             () =>
               kafka.withAdmin('A', async (admin) =>
@@ -250,7 +230,6 @@ describe('HA stack: partial outages during a drill', { timeout: 1_500_000 }, () 
           seen.aBackAt = Date.now();
 
           // Two of A's three controllers stopped: every broker still serves, the quorum is lost.
-          const connectorsOnA = async () => (await (await fetch(`${c.connect['connect-a'].url}/connectors`)).json()) as string[];
           const offsetsOnA = () =>
             kafka.withAdmin('A', async (admin) => {
               const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(`drill-${names.id}`));
@@ -264,22 +243,9 @@ describe('HA stack: partial outages during a drill', { timeout: 1_500_000 }, () 
           const stoppedAt = Date.now();
           await Promise.all(['kafka-a-controller-1', 'kafka-a-controller-2'].map((n) => stopProcess(c, n as KafkaComponent, 30_000)));
           log('test: kafka-a-controller-1 and -2 stopped');
-          const lostHealth = await until(
-            'the quorum of A lost',
-            async () => {
-              const h = await clusterHealth({ cluster: 'A' });
-              return h.quorum?.status === 'lost' ? h : undefined;
-            },
-            60_000,
-          );
+          const lostHealth = await quorumOfA('lost', 60_000);
           const lostAfterMs = Date.now() - stoppedAt;
-          let lostMessage = '(the failback was not refused)';
-          try {
-            await tryFailback();
-          } catch (err) {
-            if (!(err instanceof PlaybookFailedError)) throw err;
-            lostMessage = err.message;
-          }
+          const lostMessage = await refusal();
           seen.quorumLost = {
             health: lostHealth,
             lostAfterMs,
@@ -291,24 +257,13 @@ describe('HA stack: partial outages during a drill', { timeout: 1_500_000 }, () 
           };
           log(`test: refused on the lost quorum: ${lostMessage}`);
           await up(c, log);
-          await until(
-            'the quorum of A whole again',
-            async () => ((await clusterHealth({ cluster: 'A' })).quorum?.status === 'ok' ? true : undefined),
-            60_000,
-          );
+          await quorumOfA('ok', 60_000);
 
           // One controller stopped for the drill's own failback: degraded, and it must proceed.
           await stopProcess(c, 'kafka-a-controller-3', 30_000);
           log('test: kafka-a-controller-3 stopped');
           // A voter counts as lagging 10 s after it last caught up (DEFAULT_VOTER_CAUGHT_UP_MS).
-          const degraded = await until(
-            'the quorum of A degraded',
-            async () => {
-              const h = await clusterHealth({ cluster: 'A' });
-              return h.quorum?.status === 'degraded' ? h : undefined;
-            },
-            90_000,
-          );
+          const degraded = await quorumOfA('degraded', 90_000);
           seen.quorumDegraded = { health: degraded, stopped: 'kafka-a-controller-3' };
         },
       },
@@ -330,18 +285,7 @@ describe('HA stack: partial outages during a drill', { timeout: 1_500_000 }, () 
   });
 
   after(async () => {
-    if (!config) return;
-    const c = config;
-    fs.mkdirSync(c.logDir, { recursive: true });
-    fs.writeFileSync(path.join(c.logDir, 'ha-drill.log'), lines.join('\n') + '\n');
-    try {
-      await down(c, () => undefined);
-    } finally {
-      // A node whose PID file was lost: this test started it (its command line names the dir).
-      for (const p of processesMentioning(`${c.dataDir}${path.sep}`)) process.kill(p.pid, 'SIGKILL');
-      // Fresh clusters next time: formatting is quicker than replaying old logs.
-      fs.rmSync(c.dataDir, { recursive: true, force: true });
-    }
+    if (config) await haStackDown(config, 'ha-drill.log', lines);
   });
 
   const report = () => {

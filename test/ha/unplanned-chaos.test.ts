@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { UnplannedChaosReport } from '../../src/drill/unplanned-chaos';
 import { runDrill, type DrillResult } from '../../src/drill/run';
-import { loadStackConfig, type StackConfig } from '../../src/stack/config';
-import { processesMentioning } from '../../src/stack/processes';
-import { down, up } from '../../src/stack/stack';
+import type { StackConfig } from '../../src/stack/config';
+import { up } from '../../src/stack/stack';
+import { haStackConfig, haStackDown, haStackEnv } from '../helpers/ha-stack';
 import { REPO_ROOT } from '../helpers/stack';
 
 /**
@@ -25,23 +24,7 @@ import { REPO_ROOT } from '../helpers/stack';
  */
 
 const STACK_DIR = process.env.KDR_UCHAOS_STACK_DIR ?? path.join(REPO_ROOT, '.stack', 'uchaos-test');
-const CACHE_DIR = loadStackConfig(process.env, REPO_ROOT).cacheDir;
-const ENV = {
-  KDR_TOPOLOGY: 'ha',
-  KDR_STACK_DIR: STACK_DIR,
-  KDR_CACHE_DIR: CACHE_DIR,
-  KDR_KAFKA_A_PORT: '23092',
-  KDR_KAFKA_A_CONTROLLER_PORT: '23093',
-  KDR_KAFKA_B_PORT: '24092',
-  KDR_KAFKA_B_CONTROLLER_PORT: '24093',
-  KDR_KAFKA_B_SASL_PORT: '24094',
-  KDR_CONNECT_A_PORT: '23083',
-  KDR_CONNECT_B_PORT: '24083',
-  KDR_TEMPORAL_PORT: '23233',
-  KDR_TEMPORAL_UI_PORT: '23234',
-  KDR_TEMPORAL_HTTP_PORT: '23243',
-  KDR_TEMPORAL_METRICS_PORT: '23244',
-};
+const ENV = haStackEnv(STACK_DIR, { a: 23, b: 24 });
 
 describe('HA stack: the unplanned chaos drill (tail lost with A, found and replayed by the failback)', { timeout: 1_200_000 }, () => {
   let config: StackConfig | undefined;
@@ -51,8 +34,7 @@ describe('HA stack: the unplanned chaos drill (tail lost with A, found and repla
   let stackSeconds = 0;
 
   before(async () => {
-    Object.assign(process.env, ENV);
-    const c = (config = loadStackConfig(process.env, REPO_ROOT));
+    const c = (config = haStackConfig(ENV));
     const t0 = Date.now();
     await up(c, log);
     stackSeconds = (Date.now() - t0) / 1000;
@@ -70,17 +52,7 @@ describe('HA stack: the unplanned chaos drill (tail lost with A, found and repla
   });
 
   after(async () => {
-    if (!config) return;
-    const c = config;
-    fs.mkdirSync(c.logDir, { recursive: true });
-    fs.writeFileSync(path.join(c.logDir, 'uchaos-drill.log'), lines.join('\n') + '\n');
-    try {
-      await down(c, () => undefined);
-    } finally {
-      // A node whose PID file was lost: this test started it (its command line names the dir).
-      for (const p of processesMentioning(`${c.dataDir}${path.sep}`)) process.kill(p.pid, 'SIGKILL');
-      fs.rmSync(c.dataDir, { recursive: true, force: true });
-    }
+    if (config) await haStackDown(config, 'uchaos-drill.log', lines);
   });
 
   const report = () => {

@@ -1,5 +1,6 @@
 import { Context } from '@temporalio/activity';
 import type { Activities } from '../../activities';
+import type { DrainResult } from '../../activities/lag';
 import type { FailbackInput } from '../../src/model/failback-input';
 import { healthyCluster, OPEN_FLOW_SCOPE } from '../replay/stubs';
 
@@ -52,8 +53,8 @@ export type FailbackStubs = Pick<
   | 'findCopiedOnPrimary'
 >;
 
-/** A drain stub shaped like waitForDrain: heartbeats every 100 ms for `ms` of real time. */
-export async function heartbeatingDrain(ms: number, source: string) {
+/** A drain stub shaped like waitForDrain: heartbeats every 100 ms for `ms` of real time, then answers `report` drained. */
+export async function heartbeatingDrain(ms: number, report: DrainResult['report']): Promise<DrainResult> {
   const ctx = Context.current();
   const started = Date.now();
   let polls = 0;
@@ -62,7 +63,7 @@ export async function heartbeatingDrain(ms: number, source: string) {
     ctx.heartbeat({ polls, consecutiveZero: 0, total: '1', maxLag: '1', anomalies: 0, nonZero: [] });
     await new Promise((r) => setTimeout(r, Math.min(100, ms)));
   } while (Date.now() - started < ms);
-  return { polls, consecutiveZero: 3, total: '0', maxLag: '0', anomalies: 0, nonZero: [], report: { ...failbackLagReport('0'), source } };
+  return { polls, consecutiveZero: 3, total: '0', maxLag: '0', anomalies: 0, nonZero: [], report };
 }
 
 export const failbackStubs: FailbackStubs = {

@@ -8,6 +8,7 @@ import type { FailbackInput } from '../../src/model/failback-input';
 import type { FailoverInput } from '../../src/model/failover-input';
 import type { ReplicationPlanInput } from '../../src/model/replication-plan';
 import { stackRegistry } from '../../src/registry/load';
+import { rawPlan } from './inputs';
 import { connectorsInState, deployFlowRunning, flowConnectors, retrying } from './mm2';
 import { seqOf } from './seq-clients';
 import { eventually, kafka, readUntil, sleep, stack, uniqueId } from './stack';
@@ -144,17 +145,7 @@ export function planAtoB(
   groups: string[],
   policy: ReplicationPlanInput['policy'] = { type: 'identity' },
 ): ReplicationPlanInput & { name: string } {
-  return {
-    source: 'A',
-    target: 'B',
-    connect: 'connect-b',
-    name,
-    policy,
-    topicGroups: [{ name: 'main', topics }],
-    groups,
-    replicationFactor: 1,
-    intervals: FAST_INTERVALS,
-  };
+  return { ...rawPlan({ policy, topicGroups: [{ name: 'main', topics }], groups, intervals: FAST_INTERVALS }), name };
 }
 
 /** The MirrorFlow A→B (Default policy, 1 s intervals) of the tests that PUT connector configs themselves. */

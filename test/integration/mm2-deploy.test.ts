@@ -16,8 +16,9 @@ import { buildMirrorConnectors, CREATED_BY_KEY } from '../../src/mm2/connector-c
 import { parseReplicationPlan, type ReplicationPlanInput } from '../../src/model/replication-plan';
 import { planFailbackSeed, toConnectOffsets, type EndOffsets } from '../../src/offsets/failback';
 import { resolveRegistry, stackRegistry, stackRegistryDocument } from '../../src/registry/load';
-import { eventually, kafka, readUntil, stack, uniqueId } from '../helpers/stack';
-import { TWO_SECOND_REFRESH } from '../helpers/mirror-pair';
+import { eventually, readUntil, stack, uniqueId } from '../helpers/stack';
+import { flowConnectors } from '../helpers/mm2';
+import { TWO_SECOND_REFRESH, useMirrorPair } from '../helpers/mirror-pair';
 import { runActivity, startSuiteWorker, type SuiteWorker } from '../helpers/worker';
 import { MockActivityEnvironment } from '@temporalio/testing';
 
@@ -42,16 +43,26 @@ describe('MM2 flows deployed by kafka-dr activities on the local stack', { timeo
   const loopFlow = `h3-loop-${id}`;
   const reverseLoopFlow = `h3-loop-back-${id}`;
   const seedFlow = `h3-seed-${id}`;
-  const connectA = new ConnectClient(stack.connect['connect-a'].url);
-  const connectB = new ConnectClient(stack.connect['connect-b'].url);
-  const kafkaA = kafka('A');
-  const kafkaB = kafka('B');
-  let adminA: Admin;
-  let adminB: Admin;
+  const pair = useMirrorPair('mm2-deploy', {
+    topics: [
+      { topic: t1, partitions: 1 },
+      { topic: t2, partitions: 2 },
+      { topic: loopTopic, partitions: 1 },
+      { topic: seedTopic, partitions: 2, on: ['A', 'B'] },
+    ],
+  });
+  pair.leaves({ topics: { B: [`A.${t1}`, `A.${t2}`, loopTopic] } });
+  const { connectA, connectB, kafkaA, kafkaB, adminA, adminB } = pair;
   let worker: SuiteWorker | undefined;
   let ctx: Ctx;
 
-  const twoGroupPlan: ReplicationPlanInput = {
+  /** `plan`, its connectors deleted after the suite (registered before any deploy: one that half-succeeds leaves some too). */
+  const deletedAfter = <P extends ReplicationPlanInput & { name: string }>(plan: P): P => {
+    pair.leaves({ connectors: { [plan.connect as 'connect-a' | 'connect-b']: flowConnectors(plan).all } });
+    return plan;
+  };
+
+  const twoGroupPlan = deletedAfter({
     source: 'A',
     target: 'B',
     connect: 'connect-b',
@@ -65,7 +76,7 @@ describe('MM2 flows deployed by kafka-dr activities on the local stack', { timeo
     groups: [`h3-group-${id}`],
     replicationFactor: 1,
     intervals: TWO_SECOND_REFRESH,
-  };
+  });
 
   /** An Identity flow of one topic group `group` (one task) carrying `topic`. */
   const identityPlan = (
@@ -73,7 +84,7 @@ describe('MM2 flows deployed by kafka-dr activities on the local stack', { timeo
     name: string,
     group: string,
     topic: string,
-  ): ReplicationPlanInput => ({
+  ): ReplicationPlanInput & { name: string } => ({
     ...direction,
     name,
     policy: { type: 'identity' },
@@ -103,39 +114,11 @@ describe('MM2 flows deployed by kafka-dr activities on the local stack', { timeo
     Object.fromEntries((await admin.fetchTopicOffsets(topic)).map((o) => [String(o.partition), o.high]));
 
   before(async () => {
-    adminA = kafkaA.admin();
-    adminB = kafkaB.admin();
-    await Promise.all([adminA.connect(), adminB.connect()]);
-    await adminA.createTopics({
-      topics: [
-        { topic: t1, numPartitions: 1, replicationFactor: 1 },
-        { topic: t2, numPartitions: 2, replicationFactor: 1 },
-        { topic: loopTopic, numPartitions: 1, replicationFactor: 1 },
-        { topic: seedTopic, numPartitions: 2, replicationFactor: 1 },
-      ],
-      waitForLeaders: true,
-    });
-    await adminB.createTopics({ topics: [{ topic: seedTopic, numPartitions: 2, replicationFactor: 1 }], waitForLeaders: true });
     // One worker for the whole suite: bundling the workflows takes seconds on this machine.
     worker = await startSuiteWorker();
     ctx = worker.ctx;
   });
-
-  after(async () => {
-    await worker?.stop().catch(() => undefined);
-    for (const [client, names] of [
-      [connectB, [`${flowName}-source-core`, `${flowName}-source-bulk`, `${flowName}-checkpoint`, `${flowName}-heartbeat`]],
-      [connectB, [`${loopFlow}-source-loop`, `${loopFlow}-checkpoint`, `${loopFlow}-heartbeat`]],
-      [connectA, [`${reverseLoopFlow}-source-loop`, `${reverseLoopFlow}-checkpoint`, `${reverseLoopFlow}-heartbeat`]],
-      [connectA, [`${seedFlow}-source-seed`, `${seedFlow}-checkpoint`, `${seedFlow}-heartbeat`]],
-    ] as const) {
-      for (const n of names) await client.delete(n).catch(() => undefined);
-    }
-    await adminA.deleteTopics({ topics: [t1, t2, loopTopic, seedTopic] }).catch(() => undefined);
-    const onB = (await adminB.listTopics()).filter((t) => [`A.${t1}`, `A.${t2}`, loopTopic, seedTopic].includes(t));
-    if (onB.length > 0) await adminB.deleteTopics({ topics: onB }).catch(() => undefined);
-    await Promise.all([adminA.disconnect(), adminB.disconnect()]);
-  });
+  pair.onCleanup(async () => worker?.stop());
 
   it('deploys a plan with two topic groups: connectors RUNNING, each group replicated to B, a redeploy changes nothing', async () => {
     const { result, failure } = await runActivity<DeployMirrorFlowResult>(ctx, 'deployMirrorFlow', [{ plan: twoGroupPlan }], QUICK);
@@ -233,11 +216,11 @@ describe('MM2 flows deployed by kafka-dr activities on the local stack', { timeo
   });
 
   it('refuses an Identity flow B→A while the Identity flow A→B for the same topic runs; nothing is created', async () => {
-    const forward = identityPlan({ source: 'A', target: 'B', connect: 'connect-b' }, loopFlow, 'loop', loopTopic);
+    const forward = deletedAfter(identityPlan({ source: 'A', target: 'B', connect: 'connect-b' }, loopFlow, 'loop', loopTopic));
     const deployed = await runActivity<DeployMirrorFlowResult>(ctx, 'deployMirrorFlow', [{ plan: forward }], QUICK);
     assert.equal(deployed.failure, undefined, deployed.failure?.message);
 
-    const back = { ...forward, source: 'B', target: 'A', connect: 'connect-a', name: reverseLoopFlow };
+    const back = deletedAfter({ ...forward, source: 'B', target: 'A', connect: 'connect-a', name: reverseLoopFlow });
     const refused = await runActivity<DeployMirrorFlowResult>(ctx, 'deployMirrorFlow', [{ plan: back }], QUICK);
     assert.equal(refused.failure?.type, 'ReplicationLoop');
     assert.equal(refused.failure?.nonRetryable, true);
@@ -291,7 +274,7 @@ describe('MM2 flows deployed by kafka-dr activities on the local stack', { timeo
       { partition: 1, value: 'dr-p1-1' },
     ]);
 
-    const reverse = identityPlan({ source: 'B', target: 'A', connect: 'connect-a' }, seedFlow, 'seed', seedTopic);
+    const reverse = deletedAfter(identityPlan({ source: 'B', target: 'A', connect: 'connect-a' }, seedFlow, 'seed', seedTopic));
     const deployed = await runActivity<DeployMirrorFlowResult>(
       ctx,
       'deployMirrorFlow',

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { processesMentioning } from '../../src/stack/processes';
+import { spawnCli, type CliRun } from '../helpers/cli';
 import { freePorts } from '../helpers/ports';
 import { stack } from '../helpers/stack';
 
@@ -15,15 +15,6 @@ import { stack } from '../helpers/stack';
  * is started by a run that was refused. Runs a second stack in a temp dir on other
  * ports, sharing only the download cache with the main stack.
  */
-
-// The CLI of the build this test belongs to (bin/kafka-dr always runs dist/, which may be another build).
-const CLI = path.resolve(__dirname, '..', '..', 'src', 'cli', 'main.js');
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 async function otherStackEnv(dir: string): Promise<NodeJS.ProcessEnv> {
   const names = [
@@ -47,23 +38,10 @@ async function otherStackEnv(dir: string): Promise<NodeJS.ProcessEnv> {
   return env;
 }
 
-function cli(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 120_000): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const cli = (args: string[], env: NodeJS.ProcessEnv, timeoutMs = 120_000) => spawnCli(args, env, timeoutMs).done;
 
 /** The operator-facing error: the last `kafka-dr:` line on stderr. */
-const errorLine = (run: Run) =>
+const errorLine = (run: CliRun) =>
   run.stderr
     .trim()
     .split('\n')

@@ -355,17 +355,7 @@ export function createStubs(scenarioOf: (workflowId: string) => AuditScenario, c
     async stopConnector(input) {
       record('stopConnector', input);
     },
-    async stopConnectors(input) {
-      record('stopConnectors', input);
-      return { stopped: [...input.connectors] };
-    },
-    async resumeConnector(input) {
-      record('resumeConnector', input);
-    },
-    async waitForConnectorState(input) {
-      record('waitForConnectorState', input);
-      return { connector: input.connector, state: input.state, workerId: 'w', tasks: [] } as never;
-    },
+    ...connectorStubs(record),
     async snapshotEndOffsets(input) {
       record('snapshotEndOffsets', input);
       return {
@@ -461,6 +451,25 @@ export function unplacedStubs(
     async placeUnplacedGroups(input) {
       record('placeUnplacedGroups', input);
       return placedAt(input, high);
+    },
+  };
+}
+
+/** stopConnectors, resumeConnector and waitForConnectorState, recorded: each connector gets to the state asked for at once. */
+export function connectorStubs(
+  record: (name: string, arg: unknown) => unknown,
+): Pick<Activities, 'stopConnectors' | 'resumeConnector' | 'waitForConnectorState'> {
+  return {
+    async stopConnectors(input) {
+      record('stopConnectors', input);
+      return { stopped: [...input.connectors] };
+    },
+    async resumeConnector(input) {
+      record('resumeConnector', input);
+    },
+    async waitForConnectorState(input) {
+      record('waitForConnectorState', input);
+      return { connector: input.connector, state: input.state, workerId: 'w', tasks: [] };
     },
   };
 }

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { refuseDecision, resolveChoices, type GateView } from '../../src/model/gates';
-import { describeUnplaced, groupPositions, placementsFor, totalReRead, type UnplacedPartition } from '../../src/model/unplaced';
+import { describeUnplaced, groupPositions, placementsFor, totalReRead } from '../../src/model/unplaced';
+import { UNPLACED, UNPLACED_PLACEMENTS } from '../helpers/unplaced';
 import { findUnplaced, groupFilteredOut, isPlaced, placedCounts, type PlannedGroup } from '../../src/offsets/unplaced';
 
 const down = (t: string) => `A.${t}`;
@@ -114,82 +115,29 @@ describe('unplaced group-partitions (pure)', () => {
     assert.match(groupFilteredOut({ groups: '.*', 'groups.exclude': 'ship.*' }, 'shipping')!, /groups.exclude=ship/);
   });
 
-  const unplaced: UnplacedPartition[] = [
-    {
-      group: 'a',
-      topic: 'orders',
-      downstream: 'A.orders',
-      partition: 0,
-      committed: '250',
-      sourceEnd: '500',
-      lag: '250',
-      why: 'no checkpoint',
-    },
-    {
-      group: 'a',
-      topic: 'orders',
-      downstream: 'A.orders',
-      partition: 1,
-      committed: '100',
-      sourceEnd: '500',
-      lag: '400',
-      why: 'no checkpoint',
-    },
-    {
-      group: 'b',
-      topic: 'orders',
-      downstream: 'A.orders',
-      partition: 0,
-      committed: '490',
-      sourceEnd: '500',
-      lag: '10',
-      why: 'no checkpoint',
-    },
-    {
-      group: 'c',
-      topic: 'orders',
-      downstream: 'A.orders',
-      partition: 0,
-      committed: '1',
-      sourceEnd: '500',
-      lag: '499',
-      why: 'no checkpoint',
-    },
-  ];
-
   it('the gate description lists each group/partition with its lag and the three choices', () => {
-    const d = describeUnplaced(unplaced, 'B');
+    const d = describeUnplaced(UNPLACED, 'B');
     assert.match(d, /4 group-partition\(s\) of 3 group\(s\)/);
-    assert.match(d, /a orders\[1\]: lag 400 \(committed 100 of 500\)/);
+    assert.match(d, /parked orders\[1\]: lag 400 \(committed 100 of 500\)/);
     assert.match(d, /earliest .*end .*leave-out/);
   });
 
   it('placements per choice; leave-out sets nothing; the account counts re-reads and skipped records', () => {
-    const choices = { a: 'end', b: 'earliest', c: 'leave-out' };
-    assert.deepEqual(placementsFor(unplaced, choices), [
-      {
-        group: 'a',
-        choice: 'end',
-        partitions: [
-          { topic: 'A.orders', partition: 0 },
-          { topic: 'A.orders', partition: 1 },
-        ],
-      },
-      { group: 'b', choice: 'earliest', partitions: [{ topic: 'A.orders', partition: 0 }] },
-    ]);
+    const choices = { parked: 'end', late: 'earliest', gone: 'leave-out' };
+    assert.deepEqual(placementsFor(UNPLACED, choices), UNPLACED_PLACEMENTS);
     const set = [
-      { group: 'a', topic: 'A.orders', partition: 0, choice: 'end' as const, offset: '500', low: '0', high: '500' },
-      { group: 'a', topic: 'A.orders', partition: 1, choice: 'end' as const, offset: '500', low: '0', high: '500' },
-      { group: 'b', topic: 'A.orders', partition: 0, choice: 'earliest' as const, offset: '0', low: '0', high: '500' },
+      { group: 'parked', topic: 'A.orders', partition: 0, choice: 'end' as const, offset: '500', low: '0', high: '500' },
+      { group: 'parked', topic: 'A.orders', partition: 1, choice: 'end' as const, offset: '500', low: '0', high: '500' },
+      { group: 'late', topic: 'A.orders', partition: 0, choice: 'earliest' as const, offset: '0', low: '0', high: '500' },
     ];
-    const p = groupPositions({ placed: { d: { exact: 3, translated: 0 } }, unplaced, choices, set });
+    const p = groupPositions({ placed: { billing: { exact: 3, translated: 0 } }, unplaced: UNPLACED, choices, set });
     assert.deepEqual(
       p.map((x) => [x.group, x.outcome, x.reRead, x.skipped]),
       [
-        ['a', 'skipped 650 (end on 2 partition(s))', '0', '650'],
-        ['b', 're-read 490 (earliest on 1 partition(s))', '490', '0'],
-        ['c', 'left out (1 partition(s) without a position: leave-out)', '0', '0'],
-        ['d', 'exact', '0', '0'],
+        ['billing', 'exact', '0', '0'],
+        ['gone', 'left out (1 partition(s) without a position: leave-out)', '0', '0'],
+        ['late', 're-read 480 (earliest on 1 partition(s))', '480', '0'],
+        ['parked', 'skipped 650 (end on 2 partition(s))', '0', '650'],
       ],
     );
   });

@@ -4,6 +4,7 @@ import { buildHeartbeatEmitter, buildMirrorConnectors, heartbeatEmitterName } fr
 import { ReplicationPlanSchema } from '../../src/model/replication-plan';
 import { computeRpoEvidence, decodeSourceEnd, encodeSourceEnd, newestSourceEnds, type KnownSourceEnd } from '../../src/offsets/rpo';
 import { partitionKey } from '../../src/offsets/lag';
+import { rawPlan } from '../helpers/inputs';
 
 const end = (
   topic: string,
@@ -160,14 +161,7 @@ describe('computeRpoEvidence', () => {
 });
 
 describe('heartbeat emitter config', () => {
-  const plan = ReplicationPlanSchema.parse({
-    source: 'A',
-    target: 'B',
-    connect: 'connect-b',
-    policy: { type: 'identity' },
-    topicGroups: [{ name: 'main', topics: ['orders'] }],
-    replicationFactor: 1,
-  });
+  const plan = ReplicationPlanSchema.parse(rawPlan({ policy: { type: 'identity' } }));
   const endpoints = {
     source: { alias: 'A', bootstrapServers: ['a:9092'] },
     target: { alias: 'B', bootstrapServers: ['b:9092'] },

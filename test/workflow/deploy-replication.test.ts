@@ -9,6 +9,7 @@ import type { deployReplication } from '../../workflows/deploy-replication';
 import { approveSignal, rejectSignal, statusQuery } from '../../workflows/framework';
 import { replayAll, workflowFailure, usePlaybookHarness } from '../helpers/playbook';
 import { eventually } from '../helpers/stack';
+import { rawPlan } from '../helpers/inputs';
 
 /**
  * deploy-replication's control flow on the dev server with stub activities: one worker,
@@ -91,14 +92,7 @@ const namesOf = (id: string) => callsOf(id).map((c) => c.name + (c.arg.connector
 
 function input(overrides: Partial<DeployReplicationInput> = {}): DeployReplicationInput {
   return {
-    plan: {
-      source: 'A',
-      target: 'B',
-      connect: 'connect-b',
-      policy: { type: 'default' },
-      topicGroups: [{ name: 'orders', topics: ['orders'] }],
-      replicationFactor: 1,
-    },
+    plan: rawPlan({ topicGroups: [{ name: 'orders', topics: ['orders'] }] }),
     requestedBy: 'alice',
     ...overrides,
   };

@@ -63,16 +63,15 @@ const stubs: Stubs = {
   ...recording(failbackStubs, record),
   async findCopiedOnPrimary(input) {
     divergentCalls.push({ workflowId: wfId(), name: 'findCopiedOnPrimary', arg: input as Record<string, unknown> });
+    const found = await failbackStubs.findCopiedOnPrimary(input);
     const o = scenarios.get(wfId())?.onPrimary;
+    if (!o) return found;
     return {
-      checkedAt: T,
-      bound: 'primary: after the forward offsets; dr: after the seed',
-      partitions: input.partitions.map((p) => ({
-        topic: p.topic,
-        partition: p.partition,
-        status: o?.status ?? 'none',
-        ...(o?.status === 'found' ? { lastCopied: o.lastCopied, copyOnPrimary: { topic: p.topic, offset: '125' } } : {}),
-        ...(o?.status === 'ambiguous' ? { reason: o.reason } : {}),
+      ...found,
+      partitions: found.partitions.map((p) => ({
+        ...p,
+        status: o.status,
+        ...(o.status === 'found' ? { lastCopied: o.lastCopied, copyOnPrimary: { topic: p.topic, offset: '125' } } : { reason: o.reason }),
         readOnPrimary: 12,
         readOnDr: 30,
       })),

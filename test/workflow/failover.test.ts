@@ -8,11 +8,13 @@ import type { failover } from '../../workflows/failover';
 import { abortSignal, approveSignal, decideUpdate, rejectSignal, statusQuery } from '../../workflows/framework';
 import { approveGates, gateOpen, replayAll, usePlaybookHarness, workflowFailure } from '../helpers/playbook';
 import type { UnplacedPartition } from '../../src/model/unplaced';
+import { UNPLACED, UNPLACED_PLACEMENTS } from '../helpers/unplaced';
 import type { FlowScope } from '../../src/mm2/flow-scope';
 import { IDENTITY_POLICY_CLASS } from '../../src/mm2/policy';
 import {
   appliedTranslationOf,
   callLog,
+  connectorStubs,
   CUTOVER_WRITES,
   failoverInput as input,
   type FailoverPathStubs,
@@ -134,17 +136,7 @@ const stubs: Stubs = {
     const { drained: _d, ...report } = lagReport('0');
     return { polls: 4, consecutiveZero: 3, total: '0', maxLag: '0', anomalies: 0, nonZero: [], report: { ...report, drained: true } };
   },
-  async stopConnectors(input) {
-    record('stopConnectors', input);
-    return { stopped: [...input.connectors] };
-  },
-  async resumeConnector(input) {
-    record('resumeConnector', input);
-  },
-  async waitForConnectorState(input) {
-    record('waitForConnectorState', input);
-    return { name: input.connector, state: input.state, workerId: 'w', tasks: [] } as never;
-  },
+  ...connectorStubs(record),
   async snapshotEndOffsets(input) {
     record('snapshotEndOffsets', input);
     return snapshotOf(input.cluster, input.topics);
@@ -667,49 +659,6 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
     assert.deepEqual(callsOf(h.workflowId), []);
   });
 
-  const UNPLACED: UnplacedPartition[] = [
-    {
-      group: 'parked',
-      topic: 'orders',
-      downstream: 'A.orders',
-      partition: 0,
-      committed: '250',
-      sourceEnd: '500',
-      lag: '250',
-      why: 'no checkpoint or offset sync translates this partition',
-    },
-    {
-      group: 'parked',
-      topic: 'orders',
-      downstream: 'A.orders',
-      partition: 1,
-      committed: '100',
-      sourceEnd: '500',
-      lag: '400',
-      why: 'no checkpoint or offset sync translates this partition',
-    },
-    {
-      group: 'late',
-      topic: 'orders',
-      downstream: 'A.orders',
-      partition: 0,
-      committed: '480',
-      sourceEnd: '500',
-      lag: '20',
-      why: 'no-checkpoint',
-    },
-    {
-      group: 'gone',
-      topic: 'orders',
-      downstream: 'A.orders',
-      partition: 0,
-      committed: '7',
-      sourceEnd: '500',
-      lag: '493',
-      why: 'no-checkpoint',
-    },
-  ];
-
   async function toUnplacedGate(h: Handle) {
     await approveGates(h, ['stop-producers', ['consumers-cutover', 'dave']]);
     return gateOpen(h, 'unplaced-groups');
@@ -746,17 +695,7 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
     assert.equal(place.length, 1);
     assert.deepEqual(place[0]!.arg, {
       target: 'B',
-      placements: [
-        {
-          group: 'parked',
-          choice: 'end',
-          partitions: [
-            { topic: 'A.orders', partition: 0 },
-            { topic: 'A.orders', partition: 1 },
-          ],
-        },
-        { group: 'late', choice: 'earliest', partitions: [{ topic: 'A.orders', partition: 0 }] },
-      ],
+      placements: UNPLACED_PLACEMENTS,
     });
     await h.signal(approveSignal, { gate: 'producers-cutover', by: 'erin' });
     const report = (await h.result()) as PlaybookReport<FailoverFigures>;

@@ -12,6 +12,7 @@ import type { failover } from '../../workflows/failover';
 import { approveSignal } from '../../workflows/framework';
 import { stack, uniqueId } from '../helpers/stack';
 import { approveGates, gateOpen } from '../helpers/playbook';
+import { heartbeatingDrain } from '../helpers/failback-stubs';
 import { createStubs, failoverInput, lagReport } from '../replay/stubs';
 
 /**
@@ -75,19 +76,9 @@ describe('history economy: a 24-hour planned failover stays small', { timeout: 1
       activities: {
         ...stubs,
         // Shaped like the real waitForDrain: heartbeats its progress every 100 ms for as long as the scenario says.
-        async waitForDrain(input: Parameters<typeof stubs.waitForDrain>[0]) {
-          const ctx = Context.current();
-          const { drainHeartbeatMs } = RUNS[ctx.info.workflowExecution?.workflowId ?? ''] ?? { drainHeartbeatMs: 0 };
-          const started = Date.now();
-          let polls = 0;
-          do {
-            polls++;
-            ctx.heartbeat({ polls, consecutiveZero: 0, total: '1', maxLag: '1', anomalies: 0, nonZero: [] });
-            await new Promise((r) => setTimeout(r, Math.min(100, drainHeartbeatMs)));
-          } while (Date.now() - started < drainHeartbeatMs);
-          void input;
-          const { drained: _d, ...report } = lagReport('0');
-          return { polls, consecutiveZero: 3, total: '0', maxLag: '0', anomalies: 0, nonZero: [], report: { ...report, drained: true } };
+        async waitForDrain() {
+          const { drainHeartbeatMs } = RUNS[Context.current().info.workflowExecution?.workflowId ?? ''] ?? { drainHeartbeatMs: 0 };
+          return heartbeatingDrain(drainHeartbeatMs, lagReport('0'));
         },
       },
     });

@@ -547,7 +547,7 @@ function kafkaErrorTypes(err: unknown, out = new Set<string>(), depth = 0): Set<
 }
 
 /** Fencing and transactional-id authorization, in words for the operator; other errors: undefined (classified as usual). */
-function transactionFailure(err: unknown, cluster: string, transactionalId: string): ApplicationFailure | undefined {
+export function transactionFailure(err: unknown, cluster: string, transactionalId: string): ApplicationFailure | undefined {
   const types = kafkaErrorTypes(err);
   if (types.has('INVALID_PRODUCER_EPOCH') || types.has('PRODUCER_FENCED'))
     return ApplicationFailure.create({

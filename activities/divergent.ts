@@ -456,7 +456,8 @@ export function createDivergentActivities(deps: ActivityDeps) {
    * Fences first: the first transaction() is initTransactions, which aborts an older attempt's
    * open transaction and makes its next send or commit fail; what it committed before is
    * visible to `fn`'s reads, which come after. So two attempts at once cannot both find
-   * "not there yet" and both write; a fenced attempt fails, it never reports success.
+   * "not there yet" and both write. A fenced attempt with something left to write fails at
+   * its next send or commit (one that finds everything written commits nothing and succeeds).
    */
   async function fencedWrites(cluster: string, transactionalId: string, fn: (send: Send) => Promise<void>): Promise<void> {
     await classified(
@@ -506,7 +507,7 @@ type Send = (
   messages: Array<{ partition: number; key: Buffer | null; value: Buffer | null; timestamp: string; headers: IHeaders }>,
 ) => Promise<void>;
 
-/** Records per transaction (about: whole produce requests): each commits well inside the transaction timeout. */
+/** Records per transaction (rounded up to whole produce requests): each commits well inside the transaction timeout. */
 export const TXN_RECORDS = 5_000;
 const TXN_TIMEOUT_MS = 60_000;
 

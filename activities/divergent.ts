@@ -1,10 +1,11 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { IHeaders } from 'kafkajs';
+import { ApplicationFailure } from '@temporalio/activity';
+import type { IHeaders, Producer, Transaction } from 'kafkajs';
 import { z } from 'zod';
-import { classified, invalidInput } from '../src/failures';
+import { classified, FailureType, invalidInput } from '../src/failures';
 import { readRanges, type PartitionRange } from '../src/kafka/read-ranges';
 import type { RawRecord } from '../src/kafka/read-to-end';
 import { mirroredTopic } from '../src/model/failover-input';
@@ -25,14 +26,15 @@ import {
 } from '../src/offsets/divergent';
 import { committedMirrorOffsets } from '../src/offsets/lag';
 import type { ActivityDeps } from './deps';
-import { AliasArg as Alias, heartbeatWhile, OffsetArg as Offset, parseArgs, reverseFlowArgs } from './support';
+import { AliasArg as Alias, heartbeatWhile, OffsetArg as Offset, parseArgs, reverseFlowArgs, sleep } from './support';
 
 /**
  * Divergent records on failback (pure logic: src/offsets/divergent.ts): find them on the
  * primary, and write them again at the end of their own partition on the primary after the
  * cutover snapshot, for the forward flow to copy (replay), or to a quarantine topic on the
- * primary with a JSON export (quarantine). Both are safe to repeat: what a previous attempt
- * already wrote is found and not written again.
+ * primary with a JSON export (quarantine). Both are safe to repeat, even alongside an older
+ * attempt that is still writing: each attempt first takes over the workflow's transactional
+ * id (fencing the older one), then finds what is already there and writes the rest.
  */
 
 const FindInput = z.strictObject({
@@ -316,7 +318,8 @@ export function createDivergentActivities(deps: ActivityDeps) {
      * (after the cutover snapshot: the forward flow copies it to B) with its key, value,
      * headers and timestamp plus the replay origin headers; quarantine writes each to
      * `kafka-dr.quarantine.<topic>.internal` on the primary with origin headers and writes a
-     * JSON export. Safe to repeat: records an earlier attempt wrote are found and skipped.
+     * JSON export. Safe to repeat, also while an older attempt is still writing: the workflow's
+     * transactional id fences it, then the records already there are found and skipped.
      */
     async copyDivergentRecords(input: CopyDivergentInput): Promise<CopyDivergentResult> {
       const args = parseArgs(CopyInput, input, 'copyDivergentRecords input');
@@ -393,22 +396,23 @@ export function createDivergentActivities(deps: ActivityDeps) {
     const missingAfter = parts.filter((x) => x.p.after === undefined).map((x) => `${x.p.topic}-${x.p.partition}`);
     if (missingAfter.length > 0)
       throw invalidInput(`copyDivergentRecords: replay needs the snapshot offset (after) of ${missingAfter.join(', ')}`);
-    // Copies an earlier attempt wrote lie between the snapshot and the end now: found by their origin header.
-    const now = await lowAndHigh(args.primary, topics);
-    const already = await read(
-      args.primary,
-      parts
-        .map((x) => ({
-          topic: x.p.topic,
-          partition: x.p.partition,
-          from: BigInt(x.p.after!),
-          to: now.get(pkey(x.p.topic, x.p.partition))?.high ?? 0n,
-        }))
-        .filter((r) => r.from < r.to),
-    );
     let copied = 0;
     let written = 0;
-    await withProducer(args.primary, async (send) => {
+    await fencedWrites(args.primary, copyTransactionalId(args.workflowId, 'replay'), async (send) => {
+      // Copies an earlier attempt committed lie between the snapshot and the end now: found by their
+      // origin header. Read only now that this attempt holds the transactional id (fencedWrites).
+      const now = await lowAndHigh(args.primary, topics);
+      const already = await read(
+        args.primary,
+        parts
+          .map((x) => ({
+            topic: x.p.topic,
+            partition: x.p.partition,
+            from: BigInt(x.p.after!),
+            to: now.get(pkey(x.p.topic, x.p.partition))?.high ?? 0n,
+          }))
+          .filter((r) => r.from < r.to),
+      );
       for (const { p, records } of parts) {
         const there = new Set((already.get(pkey(p.topic, p.partition)) ?? []).map(originOf).filter((o) => o !== undefined));
         const messages = records
@@ -449,26 +453,27 @@ export function createDivergentActivities(deps: ActivityDeps) {
         }),
       { cluster: args.primary, registry: deps.registry },
     );
-    // Origins already quarantined (an earlier attempt): the quarantine topics are small, read them whole.
-    const ends = await lowAndHigh(args.primary, topics);
-    const already = await read(
-      args.primary,
-      topics
-        .map((t) => ({ topic: t, partition: 0, from: ends.get(pkey(t, 0))?.low ?? 0n, to: ends.get(pkey(t, 0))?.high ?? 0n }))
-        .filter((r) => r.from < r.to),
-    );
-    const origins = new Set<string>();
-    for (const list of already.values()) {
-      for (const r of list) {
-        const h = r.headers ?? {};
-        const s = (n: string) => Buffer.from(headerBytes(h[n])[0] ?? '', 'base64').toString();
-        origins.add(`${s(ORIGIN_HEADERS.topic)}\u0000${s(ORIGIN_HEADERS.partition)}\u0000${s(ORIGIN_HEADERS.offset)}`);
-      }
-    }
     let copied = 0;
     let written = 0;
     const exported: unknown[] = [];
-    await withProducer(args.primary, async (send) => {
+    await fencedWrites(args.primary, copyTransactionalId(args.workflowId, 'quarantine'), async (send) => {
+      // Origins already quarantined (an earlier attempt), read once this attempt holds the
+      // transactional id: the quarantine topics are small, read them whole.
+      const ends = await lowAndHigh(args.primary, topics);
+      const already = await read(
+        args.primary,
+        topics
+          .map((t) => ({ topic: t, partition: 0, from: ends.get(pkey(t, 0))?.low ?? 0n, to: ends.get(pkey(t, 0))?.high ?? 0n }))
+          .filter((r) => r.from < r.to),
+      );
+      const origins = new Set<string>();
+      for (const list of already.values()) {
+        for (const r of list) {
+          const h = r.headers ?? {};
+          const s = (n: string) => Buffer.from(headerBytes(h[n])[0] ?? '', 'base64').toString();
+          origins.add(`${s(ORIGIN_HEADERS.topic)}\u0000${s(ORIGIN_HEADERS.partition)}\u0000${s(ORIGIN_HEADERS.offset)}`);
+        }
+      }
       for (const { p, records } of parts) {
         const messages = [];
         for (const r of records) {
@@ -510,28 +515,56 @@ export function createDivergentActivities(deps: ActivityDeps) {
       null,
       1,
     );
-    await writeFile(`${exportPath}.tmp`, body);
-    await rename(`${exportPath}.tmp`, exportPath);
+    // A temporary file of this attempt's own: two attempts renaming one .tmp would fail each other.
+    const tmp = `${exportPath}.${process.pid}-${randomUUID()}.tmp`;
+    await writeFile(tmp, body);
+    await rename(tmp, exportPath);
     return { copied, written, topics, exportPath };
   }
 
-  async function withProducer(
-    cluster: string,
-    fn: (
-      send: (
-        topic: string,
-        messages: Array<{ partition: number; key: Buffer | null; value: Buffer | null; timestamp: string; headers: IHeaders }>,
-      ) => Promise<void>,
-    ) => Promise<void>,
-  ): Promise<void> {
+  /**
+   * Runs `fn` with `send`, which writes in transactions of `transactionalId`, committed every
+   * TXN_RECORDS records and at the end (one for a typical tail, whatever its partitions).
+   * Fences first: the first transaction() is initTransactions, which aborts an older attempt's
+   * open transaction and makes its next send or commit fail; what it committed before is
+   * visible to `fn`'s reads, which come after. So two attempts at once cannot both find
+   * "not there yet" and both write. A fenced attempt with something left to write fails at
+   * its next send or commit (one that finds everything written commits nothing and succeeds).
+   */
+  async function fencedWrites(cluster: string, transactionalId: string, fn: (send: Send) => Promise<void>): Promise<void> {
     await classified(
       async () => {
-        const producer = deps.kafka.get(cluster).producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+        const producer = deps.kafka.get(cluster).producer({
+          transactionalId,
+          transactionTimeout: TXN_TIMEOUT_MS,
+          idempotent: true,
+          maxInFlightRequests: 1,
+          allowAutoTopicCreation: false,
+        });
         await producer.connect();
+        let txn: Transaction | undefined;
+        let inTxn = 0;
+        const commit = async () => {
+          // A transaction that holds no partition yet (nothing to write) sends nothing here.
+          await txn?.commit();
+          txn = undefined;
+          inTxn = 0;
+        };
         try {
+          txn = await initTransactions(producer);
           await fn(async (topic, messages) => {
-            for (let i = 0; i < messages.length; i += 500) await producer.send({ topic, acks: -1, messages: messages.slice(i, i + 500) });
+            for (let i = 0; i < messages.length; i += 500) {
+              if (inTxn >= TXN_RECORDS) await commit();
+              txn ??= await producer.transaction();
+              const batch = messages.slice(i, i + 500);
+              await txn.send({ topic, acks: -1, messages: batch });
+              inTxn += batch.length;
+            }
           });
+          await commit();
+        } catch (err) {
+          if (txn?.isActive()) await txn.abort().catch(() => undefined);
+          throw transactionFailure(err, cluster, transactionalId) ?? err;
         } finally {
           await producer.disconnect().catch(() => undefined);
         }
@@ -539,6 +572,71 @@ export function createDivergentActivities(deps: ActivityDeps) {
       { cluster, registry: deps.registry },
     );
   }
+}
+
+type Send = (
+  topic: string,
+  messages: Array<{ partition: number; key: Buffer | null; value: Buffer | null; timestamp: string; headers: IHeaders }>,
+) => Promise<void>;
+
+/** Records per transaction (rounded up to whole produce requests): each commits well inside the transaction timeout. */
+export const TXN_RECORDS = 5_000;
+const TXN_TIMEOUT_MS = 60_000;
+
+/**
+ * The transactional id of a workflow's replay or quarantine, the same for every attempt and
+ * run (a hash: workflow ids may be long). Clusters with ACLs: the worker's principal needs
+ * WRITE and DESCRIBE on transactional ids with the prefix `kafka-dr-divergent-`.
+ */
+export function copyTransactionalId(workflowId: string, choice: 'replay' | 'quarantine'): string {
+  return `kafka-dr-divergent-${choice}-${createHash('sha256').update(workflowId).digest('hex').slice(0, 32)}`;
+}
+
+/**
+ * initTransactions, waiting while the coordinator still aborts a fenced attempt's
+ * transaction (CONCURRENT_TRANSACTIONS; kafkajs retries it once only).
+ */
+async function initTransactions(producer: Producer): Promise<Transaction> {
+  for (let tries = 1; ; tries++) {
+    try {
+      return await producer.transaction();
+    } catch (err) {
+      if (tries >= 40 || !kafkaErrorTypes(err).has('CONCURRENT_TRANSACTIONS')) throw err;
+      await sleep(250);
+    }
+  }
+}
+
+/** The broker error types anywhere in a kafkajs error (kafkajs wraps them in retry errors). */
+function kafkaErrorTypes(err: unknown, out = new Set<string>(), depth = 0): Set<string> {
+  const e = err as { type?: unknown; code?: unknown; cause?: unknown; errors?: unknown } | null | undefined;
+  if (!e || typeof e !== 'object' || depth > 5) return out;
+  if (typeof e.type === 'string') out.add(e.type);
+  // kafkajs 2.2.4 predates PRODUCER_FENCED (90): it reports it as an unknown code.
+  if (e.code === 90) out.add('PRODUCER_FENCED');
+  kafkaErrorTypes(e.cause, out, depth + 1);
+  if (Array.isArray(e.errors)) for (const x of e.errors) kafkaErrorTypes(x, out, depth + 1);
+  return out;
+}
+
+/** Fencing and transactional-id authorization, in words for the operator; other errors: undefined (classified as usual). */
+export function transactionFailure(err: unknown, cluster: string, transactionalId: string): ApplicationFailure | undefined {
+  const types = kafkaErrorTypes(err);
+  if (types.has('INVALID_PRODUCER_EPOCH') || types.has('PRODUCER_FENCED'))
+    return ApplicationFailure.create({
+      type: FailureType.KafkaError,
+      message:
+        `cluster ${cluster}: this attempt was fenced off transactional id ${transactionalId}: a newer attempt of the ` +
+        `same copy took over (or the transaction outlived its ${TXN_TIMEOUT_MS / 1000} s timeout); ` +
+        `its uncommitted records were aborted, and the next attempt writes only what is not on the cluster yet`,
+    });
+  if (types.has('TRANSACTIONAL_ID_AUTHORIZATION_FAILED'))
+    return ApplicationFailure.create({
+      type: FailureType.KafkaRejected,
+      message: `cluster ${cluster}: not authorized for transactional id ${transactionalId}: grant the worker's principal WRITE and DESCRIBE on transactional ids prefixed kafka-dr-divergent-`,
+      nonRetryable: true,
+    });
+  return undefined;
 }
 
 /** The replay origin header's value, if the record is a replayed copy. */

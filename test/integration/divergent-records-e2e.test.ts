@@ -253,7 +253,9 @@ describe('failback: divergent records kept on the real stack (Identity)', { time
     assert.match(seen.description!, /compacted topic/);
     const totalA = FORWARD + TAIL + STRAGGLERS + DR;
     assert.equal(seen.bAtProducersCutover, FORWARD + DR, 'before resume-forward B has none of the 8: kafka-dr writes nothing to B');
-    assert.equal(seen.aAtProducersCutover, totalA + DIVERGENT, 'the 8 copies are on A before the producers move');
+    // The replay writes in one transaction: a commit marker follows the copies in each partition it wrote.
+    const markers = dr.partitions.length;
+    assert.equal(seen.aAtProducersCutover, totalA + DIVERGENT + markers, 'the 8 copies are on A before the producers move');
     assert.deepEqual(
       [seen.rerunFind!.records, seen.rerunFind!.replayCopies],
       [DIVERGENT, DIVERGENT],
@@ -266,7 +268,7 @@ describe('failback: divergent records kept on the real stack (Identity)', { time
       Object.entries(cut).map(([p, end]) => [Number(p), String(Number(end) - 1)]),
     );
     // A: the originals (each record once, no DR-period record copied twice) and one copy of each of the 8 above the snapshot.
-    assert.equal(sum(await ends(adminA, fr.topic)), totalA + DIVERGENT);
+    assert.equal(sum(await ends(adminA, fr.topic)), totalA + DIVERGENT + markers);
     const expectAll = [...range(0, FORWARD + TAIL + STRAGGLERS), ...range(100, 100 + DR)];
     const onA = await readUntil(kafkaA, fr.topic, (r) => r.length >= totalA + DIVERGENT);
     assert.deepEqual(
@@ -341,7 +343,7 @@ describe('failback: divergent records kept on the real stack (Identity)', { time
       runId: 'retry',
     });
     assert.deepEqual([again.copied, again.written], [DIVERGENT, 0]);
-    assert.equal(sum(await ends(adminA, fr.topic)), totalA + DIVERGENT, 'A: the retry appended nothing');
+    assert.equal(sum(await ends(adminA, fr.topic)), totalA + DIVERGENT + markers, 'A: the retry appended nothing, not even a marker');
     t.diagnostic(`replay: waited ${arrivedMs} ms for the copies on B after the checks on A`);
 
     // quarantine: the 6 on A's quarantine topic with origin headers, in the export, not on B.

@@ -4,7 +4,7 @@ import { readRanges, type PartitionRange } from '../src/kafka/read-ranges';
 import { mirroredTopic } from '../src/model/failover-input';
 import type { Fingerprinted } from '../src/offsets/divergent';
 import { committedMirrorOffsets } from '../src/offsets/lag';
-import { lastCopiedIdentity, locateCopy, type CopySearch, type LastCopied } from '../src/offsets/reseed';
+import { lastCopiedIdentity, locateCopy, newestWindow, type CopySearch, type LastCopied } from '../src/offsets/reseed';
 import type { ActivityDeps } from './deps';
 import { fingerprint } from './divergent';
 import { heartbeatWhile, OffsetArg as Offset, parseArgs, reverseFlowArgs } from './support';
@@ -92,7 +92,7 @@ export function createReseedActivities(deps: ActivityDeps) {
   const result = (
     p: { topic: string; partition: number },
     found: LastCopied,
-    read: { readOnPrimary: number; readOnDr: number },
+    read: Pick<CopySearch, 'readOnPrimary' | 'readOnDr' | 'skippedOnPrimary'>,
     copyTopic: string,
   ): CopySearch => ({
     topic: p.topic,
@@ -105,7 +105,7 @@ export function createReseedActivities(deps: ActivityDeps) {
     ...read,
   });
 
-  /** Identity: A after the forward flow's committed offsets against B after the seed, whole ranges, by content. */
+  /** Identity: A after the forward flow's committed offsets (the newest maxRecords at most) against B after the seed, by content. */
   async function identity(args: z.output<typeof FindInput>): Promise<CopySearch[]> {
     const client = deps.connect(args.forward.connect);
     const committed = new Map<string, bigint | null>();
@@ -118,6 +118,7 @@ export function createReseedActivities(deps: ActivityDeps) {
     const out: CopySearch[] = [];
     const aRanges: PartitionRange[] = [];
     const bRanges: PartitionRange[] = [];
+    const skipped = new Map<string, number>();
     for (const p of args.partitions) {
       const k = pkey(p.topic, p.partition);
       const a = onA.get(k);
@@ -129,12 +130,9 @@ export function createReseedActivities(deps: ActivityDeps) {
         out.push(result(p, { status: 'none' }, { readOnPrimary: 0, readOnDr: 0 }, p.topic));
         continue;
       }
-      if (a.high - aFrom > BigInt(args.maxRecords)) {
-        const reason = `${a.high - aFrom} offsets on the primary to compare, more than maxRecords ${args.maxRecords}`;
-        out.push(result(p, { status: 'ambiguous', reason }, { readOnPrimary: 0, readOnDr: 0 }, p.topic));
-        continue;
-      }
-      aRanges.push({ topic: p.topic, partition: p.partition, from: aFrom, to: a.high });
+      const window = newestWindow(aFrom, a.high, args.maxRecords);
+      if (window.skipped > 0n) skipped.set(k, Number(window.skipped));
+      aRanges.push({ topic: p.topic, partition: p.partition, from: window.from, to: a.high });
       bRanges.push({ topic: p.topic, partition: p.partition, from: bFrom, to: b.high });
     }
     const a = await fingerprints(args.primary, aRanges);
@@ -150,7 +148,8 @@ export function createReseedActivities(deps: ActivityDeps) {
     for (const r of aRanges) {
       const k = pkey(r.topic, r.partition);
       const found = lastCopiedIdentity(a.byPartition.get(k) ?? [], b.byPartition.get(k) ?? []);
-      out.push(result(r, found, { readOnPrimary: a.read.get(k) ?? 0, readOnDr: b.read.get(k) ?? 0 }, r.topic));
+      const read = { readOnPrimary: a.read.get(k) ?? 0, readOnDr: b.read.get(k) ?? 0 };
+      out.push(result(r, found, skipped.has(k) ? { ...read, skippedOnPrimary: skipped.get(k)! } : read, r.topic));
     }
     return out;
   }
@@ -241,7 +240,7 @@ export function createReseedActivities(deps: ActivityDeps) {
         const partitions = args.policy === 'identity' ? await identity(args) : await defaultPolicy(args);
         const bound =
           args.policy === 'identity'
-            ? `primary: each partition after the forward flow's committed offset; at most ${args.maxRecords} offsets there; dr: every record after the seed, streamed`
+            ? `primary: each partition after the forward flow's committed offset; the newest ${args.maxRecords} offsets at most; dr: every record after the seed, streamed`
             : `primary: the last ${TAIL_OFFSETS} offsets of ${args.dr}${args.separator ?? '.'}<topic>; dr: from the seed and the last copy's timestamp on, streamed`;
         return { checkedAt: new Date().toISOString(), partitions, bound };
       });

@@ -491,6 +491,7 @@ class Failback {
             byStatus: countBy(found.partitions.map((p) => p.status)),
             readOnPrimary: found.partitions.reduce((n, p) => n + p.readOnPrimary, 0),
             readOnDr: found.partitions.reduce((n, p) => n + p.readOnDr, 0),
+            skippedOnPrimary: found.partitions.reduce((n, p) => n + (p.skippedOnPrimary ?? 0), 0),
           },
         });
       }
@@ -501,7 +502,7 @@ class Failback {
           type: SEED_AMBIGUOUS,
           nonRetryable: true,
           message:
-            `cannot tell what a previous failback attempt already copied to ${input.primary} for ${problems.length} partition(s), and its reverse connector left no committed offsets: ` +
+            `cannot tell what a previous failback attempt already copied to ${input.primary} for ${problems.length} partition(s) (if any ran: its reverse connector left no committed offsets): ` +
             `${describeUnsearchable(problems)}. Nothing was copied. Find where the copy on ${input.primary} ends and run again, or run again with seed.onPrimary 'ignore' ` +
             `to copy from the seed (records already copied come again: duplicates on ${input.primary})`,
         });

@@ -25,6 +25,18 @@ export interface CopySearch {
   reason?: string;
   readOnPrimary: number;
   readOnDr: number;
+  /** Identity: older offsets of A's range left unread (only the newest maxRecords are searched). */
+  skippedOnPrimary?: number;
+}
+
+/**
+ * Identity: the part of A's range [from, end) the search reads. A previous attempt's copies
+ * are the newest records there (its reverse flow appended them after A came back, after any
+ * unplanned tail), so past `max` offsets only the newest `max` are read: a first failback
+ * with a long tail is not refused, and a re-run still finds the end of its copy.
+ */
+export function newestWindow(from: bigint, end: bigint, max: number): { from: bigint; skipped: bigint } {
+  return end - from > BigInt(max) ? { from: end - BigInt(max), skipped: end - BigInt(max) - from } : { from, skipped: 0n };
 }
 
 export type LastCopied =

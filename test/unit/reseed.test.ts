@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decideReseed, describeUnsearchable, lastCopiedIdentity, locateCopy, type CopySearch } from '../../src/offsets/reseed';
+import {
+  decideReseed,
+  describeUnsearchable,
+  lastCopiedIdentity,
+  locateCopy,
+  newestWindow,
+  type CopySearch,
+} from '../../src/offsets/reseed';
 import type { Fingerprinted } from '../../src/offsets/divergent';
 import { validatePlaybookInput } from '../../src/client/playbooks';
 import { flagForField, PLAYBOOK_VERBS } from '../../src/cli/playbook-flags';
@@ -17,6 +24,12 @@ describe('reseed: what a previous failback attempt copied, found on the primary'
     // A after the forward flow: tail a0, a1, copies b0..b5, a straggler, copies b6.
     const onA = [rec(20, 'a0'), rec(21, 'a1'), ...[0, 1, 2, 3, 4, 5].map((i) => rec(22 + i, `b${i}`)), rec(28, 'a2'), rec(29, 'b6')];
     assert.deepEqual(lastCopiedIdentity(onA, filtered(onA)), { status: 'found', drOffset: 106n, primaryOffset: 29n, matched: 7 });
+  });
+
+  it('Identity: past maxRecords only the newest offsets of the range are read', () => {
+    assert.deepEqual(newestWindow(10n, 20n, 4), { from: 16n, skipped: 6n });
+    assert.deepEqual(newestWindow(10n, 14n, 4), { from: 10n, skipped: 0n }, 'exactly maxRecords: all read');
+    assert.deepEqual(newestWindow(10n, 12n, 4), { from: 10n, skipped: 0n });
   });
 
   it('Identity: copies made twice by an at-least-once restart still give the last one', () => {

@@ -223,6 +223,28 @@ function deployingRun(): string | undefined {
   return run ? `${run.workflowId}/${run.runId}` : undefined;
 }
 
+/**
+ * Kafka cluster ID per alias the registry knows among `aliases`: the loop guard then sees two
+ * aliases of one cluster as one (MM2 cannot). An unreachable alias is left out (compared by name).
+ */
+export async function clusterIdsOf(
+  deps: Pick<ActivityDeps, 'kafka' | 'registry'>,
+  aliases: Iterable<string>,
+): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  const known = [...new Set(aliases)].filter((a) => deps.registry.hasCluster(a));
+  await Promise.all(
+    known.map(async (alias) => {
+      try {
+        out[alias] = (await deps.kafka.withAdmin(alias, (admin) => admin.describeCluster())).clusterId;
+      } catch {
+        // Unreachable now: this alias is compared by name only.
+      }
+    }),
+  );
+  return out;
+}
+
 async function listTopics(deps: ActivityDeps, alias: string): Promise<string[]> {
   return classified(() => deps.kafka.withAdmin(alias, (admin) => admin.listTopics()), { cluster: alias, registry: deps.registry });
 }
@@ -265,10 +287,12 @@ export function createMm2Activities(deps: ActivityDeps) {
             listTopics(deps, plan.source),
             listTopics(deps, plan.target),
           ]);
+          const clusterIds = await clusterIdsOf(deps, [plan.source, plan.target, ...found.flatMap((c) => [c.flow.source, c.flow.target])]);
           const guard = checkReplicationLoop({
             flow: { ...flowSpecFromPlan(plan), name: plan.name, connect: plan.connect, connectors: names },
             found,
             topics: { [plan.source]: sourceTopics, [plan.target]: targetTopics },
+            clusterIds,
           });
           if (!guard.ok) {
             throw ApplicationFailure.create({

@@ -15,7 +15,7 @@ import { parseReplicationPlan } from '../src/model/replication-plan';
 import { AliasSchema } from '../src/registry/schema';
 import { createAuditActivities } from './audit';
 import type { ActivityDeps } from './deps';
-import { connectorEntry, flowConnectorSpecs } from './mm2';
+import { clusterIdsOf, connectorEntry, flowConnectorSpecs } from './mm2';
 import { GroupHasMembersError } from '../src/kafka/group-commit';
 import { heartbeat, onClusters, parseArgs, sleep } from './support';
 
@@ -325,10 +325,12 @@ export function createTopicsActivities(deps: ActivityDeps) {
             listTopics(plan.source),
             listTopics(plan.target),
           ]);
+          const clusterIds = await clusterIdsOf(deps, [plan.source, plan.target, ...found.flatMap((c) => [c.flow.source, c.flow.target])]);
           const guard = checkReplicationLoop({
             flow: { ...flowSpecFromPlan(plan), name: plan.name, connect: plan.connect, connectors: names },
             found,
             topics: { [plan.source]: sourceTopics, [plan.target]: targetTopics },
+            clusterIds,
           });
           const connectors: PlannedConnector[] = [];
           for (const spec of specs) {

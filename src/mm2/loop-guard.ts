@@ -61,6 +61,8 @@ export interface LoopGuardInput {
   found: FoundSourceConnector[];
   /** Topic names per cluster alias (at least the flow's source and target). */
   topics: Record<string, string[]>;
+  /** Kafka cluster ID per alias, where known: two aliases of one cluster are one cluster. */
+  clusterIds?: Record<string, string>;
 }
 
 export interface FlowConflict {
@@ -74,6 +76,8 @@ export interface FlowConflict {
   entries: string[];
   /** Why the overlap could not be computed, when it could not (refused to be safe). */
   unevaluable?: string;
+  /** The reverse connector names the same two clusters with other aliases (`B→A`): MM2 cannot see the cycle. */
+  otherAliases?: string;
 }
 
 export type LoopGuardResult =
@@ -204,6 +208,7 @@ function policyName(c: FoundSourceConnector): string {
  */
 export function checkReplicationLoop(input: LoopGuardInput): LoopGuardResult {
   const { flow, found, topics } = input;
+  const cluster = (alias: string) => input.clusterIds?.[alias] ?? `alias ${alias}`;
   const own = new Set(flow.connectors.map((n) => `${flow.connect}/${n}`));
   const loops: FlowConflict[] = [];
   const doubles: FlowConflict[] = [];
@@ -213,10 +218,17 @@ export function checkReplicationLoop(input: LoopGuardInput): LoopGuardResult {
     // STOPPED: no tasks, and it cannot start again without an explicit resume. PAUSED,
     // FAILED, UNASSIGNED count as active: they can run again at any moment.
     if (c.state === 'STOPPED') continue;
-    const reverse = c.flow.source === flow.target && c.flow.target === flow.source;
-    const same = c.flow.source === flow.source && c.flow.target === flow.target;
+    const reverse = cluster(c.flow.source) === cluster(flow.target) && cluster(c.flow.target) === cluster(flow.source);
+    const same = cluster(c.flow.source) === cluster(flow.source) && cluster(c.flow.target) === cluster(flow.target);
     if (!reverse && !same) continue;
     checked++;
+    if (reverse && (c.flow.source !== flow.target || c.flow.target !== flow.source)) {
+      // MM2 tells a record that came back by the alias in its topic name: under other names
+      // heartbeats (always replicated) and, under Default, every topic cross without end.
+      const otherAliases = `${c.flow.source}→${c.flow.target}`;
+      loops.push({ kind: 'loop', connect: c.connect, connector: c.name, state: c.state, topics: [], entries: [], otherAliases });
+      continue;
+    }
     const identical = c.flow.include.filter((e) => flow.include.includes(e));
     let overlap: string[];
     try {
@@ -253,20 +265,23 @@ export function checkReplicationLoop(input: LoopGuardInput): LoopGuardResult {
     }
   }
   const arrow = `${flow.source}→${flow.target}`;
-  const back = `${flow.target}→${flow.source}`;
   const ownPolicy = flow.policy.type === 'identity' ? 'IdentityReplicationPolicy' : 'DefaultReplicationPolicy';
   if (loops.length > 0) {
     const parts = loops.map((c) => {
       const conn = found.find((f) => f.connect === c.connect && f.name === c.connector)!;
-      const what = c.unevaluable
-        ? `its allowlist cannot be evaluated (${c.unevaluable}), so a loop cannot be ruled out`
-        : [
-            c.topics.length > 0 ? `topics ${list(c.topics)}` : '',
-            c.entries.length > 0 ? `allowlist entries ${c.entries.map((e) => `'${e}'`).join(', ')} in both flows` : '',
-          ]
-            .filter(Boolean)
-            .join(' and ');
-      return `reverse connector '${c.connector}' on ${c.connect} (${back}, ${policyName(conn)}, ${c.state}): ${what}`;
+      const what = c.otherAliases
+        ? `the same two Kafka clusters under other aliases (${c.otherAliases}), so MM2 cannot see the cycle: heartbeats topics ` +
+          `(and under DefaultReplicationPolicy every topic) would cross without end, their names growing ` +
+          `(${flow.source}.${conn.flow.source}.${flow.source}.heartbeats…); deploy this flow as ${conn.flow.target}→${conn.flow.source}, the aliases the reverse flow uses`
+        : c.unevaluable
+          ? `its allowlist cannot be evaluated (${c.unevaluable}), so a loop cannot be ruled out`
+          : [
+              c.topics.length > 0 ? `topics ${list(c.topics)}` : '',
+              c.entries.length > 0 ? `allowlist entries ${c.entries.map((e) => `'${e}'`).join(', ')} in both flows` : '',
+            ]
+              .filter(Boolean)
+              .join(' and ');
+      return `reverse connector '${c.connector}' on ${c.connect} (${conn.flow.source}→${conn.flow.target}, ${policyName(conn)}, ${c.state}): ${what}`;
     });
     return {
       ok: false,
@@ -275,7 +290,7 @@ export function checkReplicationLoop(input: LoopGuardInput): LoopGuardResult {
       message:
         `replication loop: flow '${flow.name}' (${arrow}, ${ownPolicy}) would send records back and forth with ${parts.join('; ')}. ` +
         `Stop or delete the reverse connector(s) first (a failback deletes its reverse flow before forward replication resumes), ` +
-        `or use DefaultReplicationPolicy on both flows, which lets MM2 detect cycles.`,
+        `or use DefaultReplicationPolicy on both flows with the same cluster aliases, which lets MM2 detect cycles.`,
     };
   }
   if (doubles.length > 0) {

@@ -17,7 +17,7 @@ import { parseReplicationPlan, type ReplicationPlanInput } from '../../src/model
 import { planFailbackSeed, toConnectOffsets, type EndOffsets } from '../../src/offsets/failback';
 import { resolveRegistry, stackRegistry, stackRegistryDocument } from '../../src/registry/load';
 import { eventually, readUntil, stack, uniqueId } from '../helpers/stack';
-import { flowConnectors } from '../helpers/mm2';
+import { flowConnectors, retrying } from '../helpers/mm2';
 import { TWO_SECOND_REFRESH, useMirrorPair } from '../helpers/mirror-pair';
 import { runActivity, startSuiteWorker, type SuiteWorker } from '../helpers/worker';
 import { MockActivityEnvironment } from '@temporalio/testing';
@@ -488,5 +488,68 @@ describe('deployMirrorFlow retried after a partial deploy', { timeout: 120_000 }
     } finally {
       await mm2.removeMirrorFlow({ connect: 'connect-b', name: marked.name, groups: ['g'] }).catch(() => undefined);
     }
+  });
+});
+
+/**
+ * The loop guard with one cluster registered twice: a Default flow B→A runs (MM2 would
+ * recognise `A.*` names coming back), and a flow X→B is asked for where X is cluster A
+ * under a second alias. MM2 tells a record that came back by the alias in its topic name,
+ * so heartbeats would cross without end (X.B.X.heartbeats…): refused, nothing created.
+ */
+describe('deployMirrorFlow with one cluster under two aliases', { timeout: 120_000 }, () => {
+  const id = uniqueId();
+  const alias = `Ax${id.replace(/-/g, '')}`;
+  const back = `h3-alias-back-${id}`;
+  const forward = `h3-alias-${id}`;
+  const doc = stackRegistryDocument(stack);
+  const registry = resolveRegistry(
+    { ...doc, clusters: { ...doc.clusters, [alias]: { bootstrapServers: [stack.kafka.A.bootstrap], expectedBrokers: 1 } } },
+    'test',
+    {},
+    stack.repoRoot,
+  );
+  const mm2 = createMm2Activities(createDeps(registry, 'test'));
+  const plan = (source: string, target: string, connect: string, name: string): ReplicationPlanInput => ({
+    source,
+    target,
+    connect,
+    name,
+    policy: { type: 'default' },
+    topicGroups: [{ name: 'g', topics: [`${name}-topic`] }],
+    replicationFactor: 1,
+  });
+
+  after(async () => {
+    // A running B→A flow left behind would refuse every later flow from a second alias of A.
+    await retrying(`${back} removed`, () => mm2.removeMirrorFlow({ connect: 'connect-a', name: back, groups: ['g'] }));
+    await retrying(`${forward} absent`, () => mm2.removeMirrorFlow({ connect: 'connect-b', name: forward, groups: ['g'] }));
+  });
+
+  it('refuses a flow whose reverse runs between the same clusters under other aliases', async () => {
+    // Called directly, without a worker's retries: a Connect rebalance (HTTP 500/409) is retried here.
+    const deployed = await retrying('the flow B→A deployed', () => mm2.deployMirrorFlow({ plan: plan('B', 'A', 'connect-a', back) }));
+    assert.equal(deployed.connectors.length, 3);
+    const failure = await retrying('the flow refused', async () => {
+      try {
+        await mm2.deployMirrorFlow({ plan: plan(alias, 'B', 'connect-b', forward) });
+      } catch (err) {
+        if (err instanceof ApplicationFailure && err.nonRetryable) return err;
+        throw err;
+      }
+      return undefined;
+    });
+    assert.equal(failure?.type, 'ReplicationLoop', failure?.message);
+    assert.equal(failure?.nonRetryable, true);
+    assert.match(
+      failure!.message,
+      new RegExp(`reverse connector '${back}-source-g' on connect-a \\(B→A, DefaultReplicationPolicy, RUNNING\\)`),
+    );
+    assert.match(failure!.message, /the same two Kafka clusters under other aliases \(B→A\)/);
+    assert.match(failure!.message, /deploy this flow as A→B/);
+    assert.deepEqual(
+      (await new ConnectClient(stack.connect['connect-b'].url).list()).filter((n) => n.startsWith(forward)),
+      [],
+    );
   });
 });

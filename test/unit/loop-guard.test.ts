@@ -55,6 +55,50 @@ const topics = {
   B: ['orders', 'payments.eu', 'A.heartbeats', 'heartbeats'],
 };
 
+describe('loop guard: one cluster under two aliases', () => {
+  // P and A are one Kafka cluster, D and B the other: the registry names each twice.
+  const clusterIds = { A: 'id-a', P: 'id-a', B: 'id-b', D: 'id-b' };
+  const other = newFlow({ name: 'mm2-P-to-D', source: 'P', target: 'D', connectors: ['mm2-P-to-D-source-core'], include: ['unrelated'] });
+
+  it('refuses a flow whose reverse runs between the same clusters under other aliases, whatever the topics', () => {
+    const r = checkReplicationLoop({ flow: other, found: [reverse('orders', DEFAULT)], topics: { P: topics.A, D: topics.B }, clusterIds });
+    assert.equal(r.ok, false);
+    assert.ok(!r.ok && r.kind === 'loop');
+    assert.equal(r.conflicts[0]!.otherAliases, 'B→A');
+    assert.match(
+      r.message,
+      /reverse connector 'mm2-B-to-A-source-core' on connect-a \(B→A, DefaultReplicationPolicy, RUNNING\): the same two Kafka clusters under other aliases \(B→A\)/,
+    );
+    assert.match(r.message, /names growing \(P\.B\.P\.heartbeats…\); deploy this flow as A→B/);
+  });
+
+  it('compares by alias when the cluster IDs are unknown, and lets a STOPPED reverse or same aliases through', () => {
+    assert.equal(checkReplicationLoop({ flow: other, found: [reverse('orders', DEFAULT)], topics: { P: topics.A, D: topics.B } }).ok, true);
+    assert.equal(
+      checkReplicationLoop({
+        flow: other,
+        found: [reverse('orders', DEFAULT, 'STOPPED')],
+        topics: { P: topics.A, D: topics.B },
+        clusterIds,
+      }).ok,
+      true,
+    );
+    const sameAliases = newFlow({ policy: { type: 'default' }, include: ['unrelated'] });
+    assert.equal(checkReplicationLoop({ flow: sameAliases, found: [reverse('orders', DEFAULT)], topics, clusterIds }).ok, true);
+  });
+
+  it('sees a second alias of the source copying the same topics to the same target as a double replication', () => {
+    const twin = found('mm2-P-to-D-source-core', {
+      'source.cluster.alias': 'P',
+      'target.cluster.alias': 'D',
+      'replication.policy.class': IDENTITY,
+      topics: 'orders',
+    });
+    const r = checkReplicationLoop({ flow: newFlow(), found: [twin], topics, clusterIds });
+    assert.ok(!r.ok && r.kind === 'double-replication', JSON.stringify(r));
+  });
+});
+
 describe('loop guard: reverse flows', () => {
   it('refuses an Identity flow whose Identity reverse flow is running for overlapping topics, naming topics and connector', () => {
     const r = checkReplicationLoop({ flow: newFlow(), found: [reverse('orders,payments\\.eu,unrelated')], topics });

@@ -86,6 +86,13 @@ export const FLOW_SCOPE_PATCH = 'check-flow-scope';
 export const UNPLANNED_RPO_EVIDENCE_PATCH = 'failover-unplanned-rpo-evidence';
 
 /**
+ * Unplanned runs refuse a source that answered the probe and is healthy: skipping the drain
+ * there leaves on the source every record MM2 had not copied yet, while its producers may
+ * still write to it. Runs recorded before it went on with `reachable: true` in the details.
+ */
+export const UNPLANNED_HEALTHY_SOURCE_PATCH = 'failover-unplanned-refuses-healthy-source';
+
+/**
  * Patch id of the runbook where consumers stop before the translation: check-groups (a
  * named group the flow's checkpoint connector never translates is refused at start), gate
  * consumers-cutover with hook `stop-consumers`, translate-offsets (the groups' commits are
@@ -332,20 +339,31 @@ class Failover {
   /** Unplanned: is the source down (probed or asserted), and how old is the newest replicated heartbeat. */
   async checkUnplanned(): Promise<string[]> {
     const { input, pb } = this;
+    const blockers: string[] = [];
     if (input.sourceUnreachable) {
       pb.skip('probe-source', `the operator asserted ${input.source} is unreachable`);
       pb.setFigures({ sourceReachable: false });
     } else {
+      let healthySource = false;
       await pb.step('probe-source', async (step) => {
         try {
           const health = await probeActivities(input.probeAttempts).clusterHealth({ cluster: input.source });
           step.details({ reachable: true, healthy: health.healthy, problems: health.problems });
           pb.setFigures({ sourceReachable: true });
+          healthySource = health.healthy;
         } catch (err) {
           // Unreachable after N attempts is the expected answer here, not a failure.
           if (!(err instanceof ActivityFailure)) throw err;
           step.details({ reachable: false, attempts: input.probeAttempts, error: describeError(err) });
           pb.setFigures({ sourceReachable: false });
+        }
+        if (healthySource && patched(UNPLANNED_HEALTHY_SOURCE_PATCH)) {
+          block(
+            { dryRun: input.dryRun, blockers },
+            `source ${input.source} answered the probe and is healthy: an unplanned failover skips the drain and leaves on ${input.source} ` +
+              `every record MM2 has not copied yet, while its producers can still write there; run mode 'planned' (drains to 0), or, ` +
+              `if ${input.source} is unusable for its clients although this worker reaches it, assert it with sourceUnreachable (--source-unreachable)`,
+          );
         }
       });
     }
@@ -357,7 +375,7 @@ class Failover {
       return fresh;
     });
     if (patched(UNPLANNED_RPO_EVIDENCE_PATCH)) await this.rpoEvidence();
-    return [];
+    return blockers;
   }
 
   /**

@@ -591,6 +591,21 @@ describe('failover playbook: control flow with stub activities', { timeout: 300_
     );
   });
 
+  it('unplanned refused when the source answers the probe and is healthy: nothing stopped, names planned and sourceUnreachable', async () => {
+    const h = await start(input({ mode: 'unplanned' }));
+    const cause = await failure(h);
+    assert.match(cause.message, /source A answered the probe and is healthy: .*mode 'planned'.*sourceUnreachable \(--source-unreachable\)/);
+    assert.ok(
+      callsOf(h.workflowId).every((c) => !destructive(c)),
+      `calls: ${namesOf(h.workflowId).join(', ')}`,
+    );
+    assert.ok(!namesOf(h.workflowId).includes('replicationFreshness'), 'refused right after the probe');
+    // A dry run lists it as a blocker instead.
+    const dry = await start(input({ mode: 'unplanned', dryRun: true }));
+    const report = (await dry.result()) as PlaybookReport<FailoverFigures>;
+    assert.match(report.figures.plan.blockers.join('\n'), /source A answered the probe and is healthy/);
+  });
+
   it('unplanned with sourceUnreachable asserted: no probe at all; evidence that cannot be read does not hold up the failover', async () => {
     const h = await start(input({ mode: 'unplanned', sourceUnreachable: true }), { evidenceFails: true });
     const s = await gateOpen(h, 'consumers-cutover');

@@ -1,4 +1,5 @@
-import type { PlaybookSnapshot } from '../client/operations';
+import type { PendingActivity, PlaybookSnapshot } from '../client/operations';
+import { activitySummary } from '../model/activity-summaries';
 import type { PlaybookStatus, StepRecord } from '../model/gates';
 import { describePositions, type GroupPosition } from '../model/unplaced';
 import { divergentLine, type DivergentFigures } from '../offsets/divergent';
@@ -13,6 +14,17 @@ import { formatDuration, lagRows } from '../report/lag-rows';
 const MARK: Record<StepRecord['state'], string> = { running: '[>]', completed: '[x]', failed: '[!]', skipped: '[-]', compensated: '[~]' };
 
 const clock = (iso: string | undefined | null) => (iso ? iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '');
+
+/** `stop forward MM2 (attempt 2, last heartbeat 10:31:02Z): {"polls":12,…}`: what a running step waits on. */
+function waitingLine(a: PendingActivity): string {
+  const details = a.heartbeat === null || a.heartbeat === undefined ? '' : JSON.stringify(a.heartbeat);
+  const heartbeat = details.length > 400 ? `${details.slice(0, 400)}…` : details;
+  const when = [`attempt ${a.attempt}`, a.lastHeartbeatAt ? `last heartbeat ${clock(a.lastHeartbeatAt)}` : 'no heartbeat yet'];
+  return (
+    `${activitySummary(a.activity)} [${a.activity}] (${when.join(', ')})${heartbeat ? `: ${heartbeat}` : ''}` +
+    (a.lastFailure ? `; last failure: ${a.lastFailure}` : '')
+  );
+}
 
 function stepNote(s: StepRecord): string {
   if (s.error) return s.error;
@@ -75,6 +87,11 @@ export function renderStatus(snap: PlaybookSnapshot): string {
     lines.push(
       `  ${MARK[step.state]} ${step.name.padEnd(width)}  ${step.state.padEnd(11)} ${stepTiming(step).padEnd(22)}${note ? ` ${note}` : ''}`.trimEnd(),
     );
+  }
+
+  if (snap.waitingOn && snap.waitingOn.length > 0) {
+    lines.push('', 'Waiting on');
+    for (const a of snap.waitingOn) lines.push(`  ${waitingLine(a)}`);
   }
 
   const gateNames = [...new Set([...s.gates.map((g) => g.name), ...s.decisions.map((d) => d.gate)])];
@@ -155,6 +172,7 @@ export function statusEvents(snap: PlaybookSnapshot): StatusEvent[] {
     const took = step.state === 'running' ? '' : ` (${formatDuration(step.durationMs)})`;
     events.push({ key: `step:${i}`, line: `step ${step.name}: ${step.state}${took}${note ? `: ${note}` : ''}` });
   });
+  for (const a of snap.waitingOn ?? []) events.push({ key: `waiting:${a.activity}`, line: `waiting on ${waitingLine(a)}` });
   const gateNames = [...new Set([...s.gates.map((g) => g.name), ...s.decisions.map((d) => d.gate)])];
   for (const name of gateNames) {
     const state = gateLine(s, name);

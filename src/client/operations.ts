@@ -20,6 +20,7 @@ import {
   type PlaybookReport,
   type PlaybookStatus,
 } from '../model/gates';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { abortSignal, decideUpdate, statusQuery } from '../../workflows/framework/messages';
 import { PLAYBOOK_SEARCH_ATTRIBUTES } from './playbooks';
 
@@ -88,6 +89,11 @@ export interface PlaybookSnapshot {
   closeTime: string | null;
   /** Null when the playbook never reported (terminated, or failed before its first step). */
   status: PlaybookStatus | null;
+  /**
+   * Running: the activities it waits on, with their last heartbeat (a wait for quiet producers
+   * says which partitions still grow). Absent once closed.
+   */
+  waitingOn?: PendingActivity[];
   /** Set once the workflow closed and returned (or failed with) a report. */
   report: PlaybookReport | null;
   /** Why a closed run has no report, or the failure message of a failed one. */
@@ -95,6 +101,39 @@ export interface PlaybookSnapshot {
 }
 
 const isRunning = (s: WorkflowExecutionStatusName) => s === 'RUNNING';
+
+/** An activity a running playbook waits on, as Temporal's describe reports it. */
+export interface PendingActivity {
+  activity: string;
+  attempt: number;
+  lastHeartbeatAt: string | null;
+  /** The last heartbeat's details (activities heartbeat counts and offsets, never secrets). */
+  heartbeat: unknown;
+  lastFailure: string | null;
+}
+
+type Description = Awaited<ReturnType<WorkflowHandle['describe']>>;
+
+/** The pending activities of a description; a heartbeat this client cannot decode is left out. */
+export function pendingActivities(d: Pick<Description, 'raw'>): PendingActivity[] {
+  return (d.raw.pendingActivities ?? []).map((a) => {
+    let heartbeat: unknown = null;
+    const payload = a.heartbeatDetails?.payloads?.[0];
+    try {
+      if (payload) heartbeat = defaultPayloadConverter.fromPayload(payload);
+    } catch {
+      heartbeat = null;
+    }
+    const seconds = a.lastHeartbeatTime?.seconds;
+    return {
+      activity: a.activityType?.name ?? 'unknown',
+      attempt: a.attempt ?? 1,
+      lastHeartbeatAt: seconds !== undefined && seconds !== null ? new Date(Number(seconds) * 1000).toISOString() : null,
+      heartbeat,
+      lastFailure: a.lastFailure?.message ?? null,
+    };
+  });
+}
 
 async function describeOrThrow(client: Client, workflowId: string) {
   try {
@@ -173,7 +212,7 @@ export async function playbookSnapshot(
     const ms = options.queryTimeoutMs ?? 15_000;
     try {
       const status = await client.withDeadline(Date.now() + ms, () => client.workflow.getHandle(workflowId, d.runId).query(statusQuery));
-      return { ...base, status, report: null, failure: null };
+      return { ...base, status, report: null, failure: null, waitingOn: pendingActivities(d) };
     } catch (err) {
       if (isDeadline(err)) throw new NoWorkerError(workflowId, d.taskQueue, ms);
       throw err;

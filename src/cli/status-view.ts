@@ -26,6 +26,16 @@ function waitingLine(a: PendingActivity): string {
   );
 }
 
+/** `; rpoRecords 308 (lower bound)`: the loss figure the outcome line carries, where the playbook measured one. */
+function rpoNote(s: PlaybookStatus): string {
+  const rpo = s.figures['rpoRecords'];
+  if (typeof rpo !== 'number') return '';
+  const after = s.figures['writesAfterSnapshot'] as { records?: string } | undefined;
+  const late =
+    after?.records !== undefined && after.records !== '0' ? ` (${after.records} written to the old primary after the snapshot)` : '';
+  return `; rpoRecords ${rpo}${late}`;
+}
+
 function stepNote(s: StepRecord): string {
   if (s.error) return s.error;
   if (s.compensatedBy) return `reverted by ${s.compensatedBy}`;
@@ -145,7 +155,7 @@ export function renderStatus(snap: PlaybookSnapshot): string {
   const lastIgnored = s.ignoredMessages[s.ignoredMessages.length - 1];
   if (lastIgnored)
     lines.push('', `Last ignored ${lastIgnored.message}${lastIgnored.by ? ` from ${lastIgnored.by}` : ''}: ${lastIgnored.reason}`);
-  if (s.outcome) lines.push('', `Outcome: ${s.outcome}${snap.report?.reason ? `: ${snap.report.reason}` : ''}`);
+  if (s.outcome) lines.push('', `Outcome: ${s.outcome}${snap.report?.reason ? `: ${snap.report.reason}` : ''}${rpoNote(s)}`);
   else if (snap.failure) lines.push('', `Failure: ${snap.failure}`);
   return lines.join('\n');
 }
@@ -201,7 +211,7 @@ export function statusEvents(snap: PlaybookSnapshot): StatusEvent[] {
     });
   }
   if (s.outcome && snap.temporalStatus !== 'RUNNING') {
-    events.push({ key: 'outcome', line: `outcome ${s.outcome}${snap.report?.reason ? `: ${snap.report.reason}` : ''}` });
+    events.push({ key: 'outcome', line: `outcome ${s.outcome}${snap.report?.reason ? `: ${snap.report.reason}` : ''}${rpoNote(s)}` });
   } else if (snap.failure) {
     events.push({ key: 'failure', line: `failure: ${snap.failure}` });
   }

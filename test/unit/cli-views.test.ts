@@ -267,6 +267,18 @@ describe('status view', () => {
     assert.doesNotMatch(text, /Open gate/);
   });
 
+  it('the outcome line carries the measured rpoRecords and what the old primary got after the snapshot', () => {
+    const r = { ...report(), outcome: 'completed' as const, reason: null };
+    const done = statusFromReport(r);
+    const measured = { ...done, figures: { ...done.figures, rpoRecords: 308, writesAfterSnapshot: { records: '184' } } };
+    const text = renderStatus(snapshot(measured, { temporalStatus: 'COMPLETED', closeTime: r.endedAt, report: r }));
+    assert.match(text, /Outcome: completed; rpoRecords 308 \(184 written to the old primary after the snapshot\)$/);
+    assert.match(
+      renderStatus(snapshot({ ...done, figures: { rpoRecords: 0 } }, { temporalStatus: 'COMPLETED', report: r })),
+      /Outcome: completed; rpoRecords 0$/,
+    );
+  });
+
   it('no status at all (terminated before reporting) says why', () => {
     const text = renderStatus(snapshot(null, { temporalStatus: 'TERMINATED', failure: 'terminated by ops' }));
     assert.match(text, /No playbook status: terminated by ops/);

@@ -26,10 +26,11 @@ function waitingLine(a: PendingActivity): string {
   );
 }
 
-/** `; rpoRecords 308 (lower bound)`: the loss figure the outcome line carries, where the playbook measured one. */
+/** `; rpoRecords 308`: the loss figure a completed playbook's outcome line carries, where it measured one. */
 function rpoNote(s: PlaybookStatus): string {
   const rpo = s.figures['rpoRecords'];
-  if (typeof rpo !== 'number') return '';
+  // Only a completed cutover moved the clients: an aborted one's figure is not the operator's RPO.
+  if (typeof rpo !== 'number' || s.outcome !== 'completed') return '';
   const after = s.figures['writesAfterSnapshot'] as { records?: string } | undefined;
   const late =
     after?.records !== undefined && after.records !== '0' ? ` (${after.records} written to the old primary after the snapshot)` : '';

@@ -141,6 +141,25 @@ export function fingerprint(r: Rec): string {
 
 const pkey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
 
+/**
+ * The forward flow's last replicated offset per partition of the primary (its source
+ * connectors' committed offsets, kept by the Connect cluster on the dr side); null: reset.
+ * Also activities/reseed.ts.
+ */
+export async function forwardCommitted(
+  deps: Pick<ActivityDeps, 'connect' | 'registry'>,
+  primary: string,
+  forward: { connect: string; sourceConnectors: string[] },
+): Promise<Map<string, { topic: string; partition: number; offset: bigint | null }>> {
+  const client = deps.connect(forward.connect);
+  const committed = new Map<string, { topic: string; partition: number; offset: bigint | null }>();
+  for (const name of forward.sourceConnectors) {
+    const offsets = await classified(() => client.getOffsets(name), { registry: deps.registry });
+    for (const [k, c] of committedMirrorOffsets(primary, offsets)) committed.set(k, c);
+  }
+  return committed;
+}
+
 export function createDivergentActivities(deps: ActivityDeps) {
   async function read(cluster: string, ranges: PartitionRange[]): Promise<Map<string, Rec[]>> {
     const out = new Map<string, Rec[]>();
@@ -183,12 +202,7 @@ export function createDivergentActivities(deps: ActivityDeps) {
     async findDivergentRecords(input: FindDivergentInput): Promise<FindDivergentResult> {
       const args = parseArgs(FindInput, input, 'findDivergentRecords input');
       return heartbeatWhile(async () => {
-        const client = deps.connect(args.forward.connect);
-        const committed = new Map<string, bigint | null>();
-        for (const name of args.forward.sourceConnectors) {
-          const offsets = await classified(() => client.getOffsets(name), { registry: deps.registry });
-          for (const [k, c] of committedMirrorOffsets(args.primary, offsets)) committed.set(k, c.offset);
-        }
+        const committed = await forwardCommitted(deps, args.primary, args.forward);
         const topics = Object.keys(args.cutover).sort();
         const onA = await lowAndHigh(args.primary, topics);
         const sep = args.separator ?? '.';
@@ -196,7 +210,7 @@ export function createDivergentActivities(deps: ActivityDeps) {
         for (const topic of topics) {
           for (const [p, end] of Object.entries(args.cutover[topic]!)) {
             const partition = Number(p);
-            const c = committed.get(pkey(topic, partition));
+            const c = committed.get(pkey(topic, partition))?.offset;
             const from = c !== null && c !== undefined ? c + 1n : (onA.get(pkey(topic, partition))?.low ?? 0n);
             if (from < BigInt(end)) aRanges.push({ topic, partition, from, to: BigInt(end) });
           }
@@ -276,14 +290,7 @@ export function createDivergentActivities(deps: ActivityDeps) {
     async readPrimaryPositions(input: PrimaryPositionsInput): Promise<PrimaryPositionsResult> {
       const args = parseArgs(PositionsInput, input, 'readPrimaryPositions input');
       return heartbeatWhile(async () => {
-        const client = deps.connect(args.forward.connect);
-        const replicated = new Map<string, { topic: string; partition: number; next: bigint }>();
-        for (const name of args.forward.sourceConnectors) {
-          const offsets = await classified(() => client.getOffsets(name), { registry: deps.registry });
-          for (const [k, c] of committedMirrorOffsets(args.primary, offsets)) {
-            replicated.set(k, { topic: c.topic, partition: c.partition, next: c.offset === null ? 0n : c.offset + 1n });
-          }
-        }
+        const replicated = await forwardCommitted(deps, args.primary, args.forward);
         const topics = [...new Set([...replicated.values()].map((r) => r.topic))].sort();
         const positions: PositionBefore[] = [];
         let groups = 0;
@@ -300,7 +307,8 @@ export function createDivergentActivities(deps: ActivityDeps) {
                   for (const t of await admin.fetchOffsets({ groupId, topics: present })) {
                     for (const p of t.partitions) {
                       const r = replicated.get(pkey(t.topic, p.partition));
-                      if (!r || !/^\d+$/.test(p.offset) || BigInt(p.offset) <= r.next) continue;
+                      const next = r?.offset === null || r?.offset === undefined ? 0n : r.offset + 1n;
+                      if (!r || !/^\d+$/.test(p.offset) || BigInt(p.offset) <= next) continue;
                       positions.push({ group: groupId, topic: t.topic, partition: p.partition, offset: p.offset });
                     }
                   }

@@ -3,10 +3,9 @@ import { classified } from '../src/failures';
 import { readRanges, type PartitionRange } from '../src/kafka/read-ranges';
 import { mirroredTopic } from '../src/model/failover-input';
 import type { Fingerprinted } from '../src/offsets/divergent';
-import { committedMirrorOffsets } from '../src/offsets/lag';
 import { lastCopiedIdentity, locateCopy, newestWindow, type CopySearch, type LastCopied } from '../src/offsets/reseed';
 import type { ActivityDeps } from './deps';
-import { fingerprint } from './divergent';
+import { fingerprint, forwardCommitted } from './divergent';
 import { heartbeatWhile, OffsetArg as Offset, parseArgs, reverseFlowArgs } from './support';
 
 /**
@@ -107,12 +106,7 @@ export function createReseedActivities(deps: ActivityDeps) {
 
   /** Identity: A after the forward flow's committed offsets (the newest maxRecords at most) against B after the seed, by content. */
   async function identity(args: z.output<typeof FindInput>): Promise<CopySearch[]> {
-    const client = deps.connect(args.forward.connect);
-    const committed = new Map<string, bigint | null>();
-    for (const name of args.forward.sourceConnectors) {
-      const offsets = await classified(() => client.getOffsets(name), { registry: deps.registry });
-      for (const [k, c] of committedMirrorOffsets(args.primary, offsets)) committed.set(k, c.offset);
-    }
+    const committed = await forwardCommitted(deps, args.primary, args.forward);
     const topics = args.partitions.map((p) => p.topic);
     const [onA, onB] = await Promise.all([lowAndHigh(args.primary, topics), lowAndHigh(args.dr, topics)]);
     const out: CopySearch[] = [];
@@ -123,7 +117,7 @@ export function createReseedActivities(deps: ActivityDeps) {
       const k = pkey(p.topic, p.partition);
       const a = onA.get(k);
       const b = onB.get(k);
-      const c = committed.get(k);
+      const c = committed.get(k)?.offset;
       const aFrom = a ? (c !== null && c !== undefined ? c + 1n : a.low) : 0n;
       const bFrom = b ? (p.from === null ? b.low : BigInt(p.from) > b.low ? BigInt(p.from) : b.low) : 0n;
       if (!a || !b || aFrom >= a.high || bFrom >= b.high) {
